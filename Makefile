@@ -1,0 +1,49 @@
+# genoprep: `make run` (the embedded default) and `make test` (the whole suite) do all set-up.
+PYTHON ?= python3
+CORES ?= 2
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.genoprep-installed
+
+.PHONY: venv run test lint format bench tools clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
+		{ echo "genoprep needs Python 3.11 (found $$($(PYTHON) --version)); set PYTHON=python3.11"; exit 1; }
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c 'import ensurepip' 2>/dev/null || \
+		{ echo "installing python3-venv (Debian ships venv separately)"; \
+		  apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+run: venv
+	$(BIN)/snakemake --cores $(CORES)
+	@echo "genoprep: artifacts are in results/<dataset_id>/ (the demo: results/pbmc_demo/, its card: results/pbmc_demo/card.yaml)"
+
+# bcftools, tabix and plink2 are the references the variant tests compare against; the
+# tests skip (saying why) where they cannot be installed.
+tools:
+	@command -v bcftools >/dev/null && command -v plink2 >/dev/null && command -v bgzip >/dev/null || \
+		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		  (apt-get update -qq && apt-get install -y -qq bcftools tabix plink2 >/dev/null) || \
+		  echo "genoprep: bcftools/plink2 not installed; the tests that compare against them will skip"; }
+
+test: venv tools
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile rules/
+
+format: venv
+	$(BIN)/snakefmt Snakefile rules/
+
+bench: venv
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf results .snakemake resources/demo

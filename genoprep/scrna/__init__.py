@@ -1,0 +1,1 @@
+"""Single-cell RNA-seq: ingest, QC, normalisation, highly variable genes, scaling, export."""

@@ -1,0 +1,427 @@
+"""Read one chunk of a VCF/VCF.gz/BCF into a dosage block with its statistics.
+
+A chunk is either a record range (chunk ``i`` of size ``k`` = data records
+``[i*k, (i+1)*k)``, counted from 0 in file order) or a region ``chrom:start-end`` of an
+indexed file (records whose POS lies in the region, so neighbouring regions never share
+a record). Reading is streaming with bounded memory: the dosage rows go into a
+preallocated block that grows geometrically, and nothing else is kept per record.
+
+Two readers give identical results (see :mod:`genoprep.variants.records` for the
+semantics they share):
+
+- ``engine="cyvcf2"`` — the general path: htslib via cyvcf2 with ``strict_gt=True``;
+  each record's ``genotype.array()`` is copied before the next record is read (cyvcf2
+  reuses the buffer). Handles BCF, region queries and every layout htslib reads.
+- ``engine="text"`` — the fast path for VCF text (plain, gzip, BGZF) read by record
+  range: :mod:`genoprep.variants.textgt` decodes GT with numpy.
+- ``engine="auto"`` (default) picks ``text`` for text VCFs read by record range and
+  ``cyvcf2`` otherwise.
+
+Caveat: htslib/cyvcf2 0.35 crash (segfault) on some malformed GT values such as
+``0/A``; the text path validates every GT itself and raises an :class:`InputError`, so
+``auto`` is the safe choice for text input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from genoprep.errors import InputError
+from genoprep.variants import textgt
+from genoprep.variants.records import (
+    LoadOptions,
+    Region,
+    dosage_rows,
+    record_label,
+)
+
+Engine = Literal["auto", "cyvcf2", "text"]
+
+
+@dataclass(frozen=True)
+class ChunkSpec:
+    """Which records a chunk holds: a record range or a region (exactly one is set)."""
+
+    index: int
+    first_record: int | None = None
+    n_records: int | None = None
+    region: Region | None = None
+
+    def __post_init__(self) -> None:
+        by_range = self.first_record is not None
+        if by_range == (self.region is not None):
+            raise ValueError("a chunk is either a record range or a region")
+        if by_range and (self.first_record < 0 or self.n_records is None or self.n_records < 0):
+            raise ValueError("record range needs first_record >= 0 and n_records >= 0")
+
+    def describe(self) -> str:
+        """Human-readable description, e.g. ``records 0-999`` or ``chr21:1-5000000``."""
+        if self.region is not None:
+            return str(self.region)
+        return f"records {self.first_record}-{self.first_record + self.n_records - 1}"
+
+
+@dataclass
+class ChunkResult:
+    """The partial result of one chunk (everything gather needs, nothing more).
+
+    ``dosage_by_variant`` is variant-major (variants × samples, int8, −1 missing) so that
+    chunks concatenate along the first axis; the artifact is its transpose.
+    ``haploid`` (same shape, bool) marks called haploid genotypes, or is ``None`` when
+    there are none. The ``load_counts`` record how many records each load-time filter
+    removed. Per-variant counts and per-sample missing counts cover all samples/variants
+    of the chunk (before any sample or variant filter).
+    """
+
+    source: str
+    spec: ChunkSpec
+    samples: list[str]
+    chrom: list[str]
+    pos: np.ndarray
+    variant_id: list[str]
+    ref: list[str]
+    alt: list[str]
+    filter: list[str]
+    split_multiallelic: np.ndarray
+    dosage_by_variant: np.ndarray
+    haploid: np.ndarray | None
+    load_counts: dict[str, int] = field(default_factory=dict)
+    sample_n_missing: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    variant_n_missing: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @property
+    def n_variants(self) -> int:
+        """Number of biallelic dosage columns (after splitting) in the chunk."""
+        return int(self.dosage_by_variant.shape[0])
+
+
+class _Rows:
+    """Growable preallocated dosage rows plus per-row metadata."""
+
+    def __init__(self, n_samples: int, capacity: int) -> None:
+        self.n_samples = n_samples
+        self.dosage = np.empty((max(capacity, 16), n_samples), dtype=np.int8)
+        self.haploid: np.ndarray | None = None
+        self.n = 0
+        self.chrom: list[str] = []
+        self.pos: list[int] = []
+        self.variant_id: list[str] = []
+        self.ref: list[str] = []
+        self.alt: list[str] = []
+        self.filter: list[str] = []
+        self.split: list[bool] = []
+
+    def _reserve(self, k: int) -> None:
+        need = self.n + k
+        if need > self.dosage.shape[0]:
+            cap = max(need, int(self.dosage.shape[0] * 1.5) + 16)
+            grown = np.empty((cap, self.n_samples), dtype=np.int8)
+            grown[: self.n] = self.dosage[: self.n]
+            self.dosage = grown
+            if self.haploid is not None:
+                h = np.zeros((cap, self.n_samples), dtype=bool)
+                h[: self.n] = self.haploid[: self.n]
+                self.haploid = h
+
+    def add(self, meta: tuple, rows: np.ndarray, hap: np.ndarray | None) -> None:
+        """Append the rows of one record (``hap``: called-haploid mask or None)."""
+        chrom, pos, vid, ref, alts, filt = meta
+        k = rows.shape[0]
+        self._reserve(k)
+        self.dosage[self.n : self.n + k] = rows
+        if hap is not None and hap.any():
+            if self.haploid is None:
+                self.haploid = np.zeros((self.dosage.shape[0], self.n_samples), dtype=bool)
+            self.haploid[self.n : self.n + k] = hap
+        elif self.haploid is not None:
+            self.haploid[self.n : self.n + k] = False
+        self.n += k
+        alt_names = alts if alts else ["."]
+        for j in range(k):
+            self.chrom.append(chrom)
+            self.pos.append(pos)
+            self.variant_id.append(vid)
+            self.ref.append(ref)
+            self.alt.append(alt_names[j])
+            self.filter.append(filt)
+            self.split.append(k > 1)
+
+    def add_block(self, metas: list[tuple], rows: np.ndarray) -> None:
+        """Append many biallelic diploid-or-haploid-free records at once."""
+        k = rows.shape[0]
+        self._reserve(k)
+        self.dosage[self.n : self.n + k] = rows
+        if self.haploid is not None:
+            self.haploid[self.n : self.n + k] = False
+        self.n += k
+        for chrom, pos, vid, ref, alts, filt in metas:
+            self.chrom.append(chrom)
+            self.pos.append(pos)
+            self.variant_id.append(vid)
+            self.ref.append(ref)
+            self.alt.append(alts[0] if alts else ".")
+            self.filter.append(filt)
+            self.split.append(False)
+
+    def result(self, source: str, spec: ChunkSpec, samples: list[str], counts: dict) -> ChunkResult:
+        dosage = self.dosage[: self.n].copy() if self.n < self.dosage.shape[0] else self.dosage
+        haploid = None
+        if self.haploid is not None:
+            haploid = self.haploid[: self.n].copy()
+            if not haploid.any():
+                haploid = None
+        missing = dosage < 0
+        return ChunkResult(
+            source=source,
+            spec=spec,
+            samples=list(samples),
+            chrom=self.chrom,
+            pos=np.asarray(self.pos, dtype=np.int64),
+            variant_id=self.variant_id,
+            ref=self.ref,
+            alt=self.alt,
+            filter=self.filter,
+            split_multiallelic=np.asarray(self.split, dtype=bool),
+            dosage_by_variant=dosage,
+            haploid=haploid,
+            load_counts=counts,
+            sample_n_missing=missing.sum(axis=0, dtype=np.int64),
+            variant_n_missing=missing.sum(axis=1, dtype=np.int64),
+        )
+
+
+def _new_counts() -> dict[str, int]:
+    return {
+        "records_read": 0,
+        "records_removed_region": 0,
+        "records_removed_filter": 0,
+        "records_removed_multiallelic": 0,
+        "records_split_multiallelic": 0,
+    }
+
+
+def _sample_selection(source: str, file_samples: list[str], options: LoadOptions) -> np.ndarray | None:
+    """Indices (file order) of the selected samples, or None for all."""
+    if options.samples is None:
+        return None
+    index = {s: i for i, s in enumerate(file_samples)}
+    unknown = [s for s in options.samples if s not in index]
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
+        raise InputError(source, f"{len(unknown)} requested sample(s) not in the file: {shown}")
+    return np.asarray(sorted({index[s] for s in options.samples}), dtype=np.int64)
+
+
+class _Keeper:
+    """Applies the load-time record filters and counts what they remove."""
+
+    def __init__(self, options: LoadOptions, counts: dict[str, int]) -> None:
+        self.options = options
+        self.counts = counts
+
+    def __call__(self, chrom: str, pos: int, n_alt: int, filt: str) -> bool:
+        c = self.counts
+        c["records_read"] += 1
+        if not self.options.keeps_position(chrom, pos):
+            c["records_removed_region"] += 1
+            return False
+        if not self.options.keeps_filter(filt):
+            c["records_removed_filter"] += 1
+            return False
+        if n_alt > 1:
+            if self.options.multiallelic == "drop":
+                c["records_removed_multiallelic"] += 1
+                return False
+            c["records_split_multiallelic"] += 1
+        return True
+
+
+def choose_engine(path: str | Path, spec: ChunkSpec, engine: Engine) -> Literal["cyvcf2", "text"]:
+    """Resolve ``auto``: text for VCF text read by record range, cyvcf2 otherwise."""
+    if engine != "auto":
+        if engine == "text" and (spec.region is not None or textgt.is_bcf(path)):
+            raise ValueError("the text engine reads VCF text by record range only")
+        return engine
+    if spec.region is not None or textgt.is_bcf(path):
+        return "cyvcf2"
+    return "text"
+
+
+def read_chunk(
+    path: str | Path,
+    spec: ChunkSpec,
+    options: LoadOptions = LoadOptions(),
+    engine: Engine = "auto",
+    block_bytes: int = 4 << 20,
+) -> ChunkResult:
+    """Read the records of ``spec`` from ``path`` into a :class:`ChunkResult`."""
+    if not Path(path).exists():
+        raise InputError(str(path), "file not found")
+    chosen = choose_engine(path, spec, engine)
+    if chosen == "text":
+        return _read_text(path, spec, options, block_bytes)
+    return _read_cyvcf2(path, spec, options)
+
+
+def read_all(
+    path: str | Path, options: LoadOptions = LoadOptions(), engine: Engine = "auto"
+) -> ChunkResult:
+    """The whole file as one chunk (records ``[0, ∞)``)."""
+    return read_chunk(path, ChunkSpec(0, first_record=0, n_records=2**62), options, engine)
+
+
+def _initial_capacity(spec: ChunkSpec) -> int:
+    if spec.n_records is not None:
+        return min(spec.n_records, 4096)
+    return 4096
+
+
+def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions, block_bytes: int) -> ChunkResult:
+    source = str(path)
+    vcf = textgt.TextVcf(path, block_bytes)
+    keep_samples = _sample_selection(source, vcf.samples, options)
+    samples = vcf.samples if keep_samples is None else [vcf.samples[i] for i in keep_samples]
+    counts = _new_counts()
+    keeper = _Keeper(options, counts)
+    rows = _Rows(len(samples), _initial_capacity(spec))
+    first, stop = spec.first_record, spec.first_record + spec.n_records
+    record = 0  # 0-based number of the next data line
+    for buf in vcf.data_blocks():
+        _, starts, ends = textgt.split_lines(buf)
+        nonblank = ends > starts
+        starts, ends = starts[nonblank], ends[nonblank]
+        n = len(starts)
+        lo, hi = max(first - record, 0), min(stop - record, n)
+        if lo < hi:
+            decoded = textgt.decode_block(
+                buf, starts[lo:hi], ends[lo:hi], len(vcf.samples), keep_samples, keeper,
+                record + lo + 1, source,
+            )
+            _emit_decoded(rows, decoded)
+        record += n
+        if record >= stop:
+            break
+    return rows.result(source, spec, samples, counts)
+
+
+def _emit_decoded(rows: _Rows, decoded: textgt.DecodedBlock) -> None:
+    """Append decoded lines in file order, biallelic bulk lines in runs."""
+    bulk_pos = {int(line): k for k, line in enumerate(decoded.bulk_lines)}
+    a1, a2, hap = decoded.allele_1, decoded.allele_2, decoded.haploid
+    # Vectorised dosage for every bulk line as if biallelic (used where n_alt <= 1).
+    if len(decoded.bulk_lines):
+        missing = (a1 == textgt.ALLELE_MISSING) | (~hap & (a2 == textgt.ALLELE_MISSING))
+        bi = (a1 == 1).astype(np.int8)
+        bi += (a2 == 1) & ~hap
+        bi[missing] = -1
+        hap_called = hap & ~missing
+        line_has_hap = hap_called.any(axis=1)
+    run: list[int] = []
+    run_meta: list[tuple] = []
+
+    def flush() -> None:
+        if run:
+            rows.add_block(run_meta.copy(), bi[run])
+            run.clear()
+            run_meta.clear()
+
+    for i, meta in enumerate(decoded.meta):
+        if meta is None:
+            continue
+        n_alt = len(meta[4])
+        k = bulk_pos.get(i)
+        if k is not None and n_alt <= 1 and not line_has_hap[k]:
+            run.append(k)
+            run_meta.append(meta)
+            continue
+        flush()
+        if k is not None:
+            if n_alt <= 1:
+                rows.add(meta, bi[k : k + 1], hap_called[k : k + 1])
+                continue
+            x = textgt.bulk_alleles_as_int16(a1[k])
+            y = textgt.bulk_alleles_as_int16(a2[k])
+            h = hap[k]
+        else:
+            x, y, h = decoded.slow[i]
+        r, hc = dosage_rows(x, y, h, n_alt)
+        rows.add(meta, r, np.broadcast_to(hc, r.shape))
+    flush()
+
+
+def _read_cyvcf2(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> ChunkResult:
+    import cyvcf2
+
+    source = str(path)
+    try:
+        vcf = cyvcf2.VCF(str(path), strict_gt=True, lazy=True)
+    except (OSError, Exception) as e:  # cyvcf2 raises plain Exception on bad headers
+        raise InputError(source, f"cannot open as VCF/BCF: {e}") from None
+    try:
+        file_samples = list(vcf.samples)
+        keep_samples = _sample_selection(source, file_samples, options)
+        samples = file_samples if keep_samples is None else [file_samples[i] for i in keep_samples]
+        counts = _new_counts()
+        keeper = _Keeper(options, counts)
+        rows = _Rows(len(samples), _initial_capacity(spec))
+        if spec.region is not None:
+            reg = spec.region
+            try:
+                iterator = vcf(f"{reg.chrom}:{reg.start}-{reg.end}")
+            except Exception as e:
+                raise InputError(source, f"cannot query region {reg}: {e}") from None
+            first, stop = 0, 2**62
+        else:
+            iterator = iter(vcf)
+            first, stop = spec.first_record, spec.first_record + spec.n_records
+        number = 0
+        while True:
+            try:
+                variant = next(iterator)
+            except StopIteration:
+                break
+            except Exception as e:
+                raise InputError(source, f"htslib cannot parse the record: {e}", record_label(number + 1, None, None)) from None
+            number += 1
+            if spec.region is not None and not spec.region.contains(variant.CHROM, variant.POS):
+                continue  # overlaps the region but starts outside it
+            if number <= first:
+                continue
+            if number > stop:
+                break
+            chrom, pos = variant.CHROM, variant.POS
+            alts = list(variant.ALT)
+            filters = variant.FILTERS
+            filt = ";".join(filters) if filters else "."
+            if not keeper(chrom, pos, len(alts), filt):
+                continue
+            meta = (chrom, pos, variant.ID or ".", variant.REF, alts, filt)
+            gt = variant.genotype
+            n = len(file_samples)
+            if gt is None:
+                x = np.full(n, -1, np.int16)
+                y = np.full(n, -1, np.int16)
+            else:
+                arr = gt.array().copy()  # cyvcf2 reuses the buffer: copy first
+                if arr.shape[1] - 1 > 2:
+                    label = record_label(number if spec.region is None else None, chrom, pos)
+                    raise InputError(source, f"ploidy {arr.shape[1] - 1}; only haploid and diploid calls are supported", label)
+                x = arr[:, 0].astype(np.int16)
+                y = arr[:, 1].astype(np.int16) if arr.shape[1] >= 3 else np.full(n, -2, np.int16)
+            if keep_samples is not None:
+                x, y = x[keep_samples], y[keep_samples]
+            h = y == -2
+            top = max(len(alts), 0)
+            if (x > top).any() or ((y > top) & ~h).any():
+                label = record_label(number if spec.region is None else None, chrom, pos)
+                bad = int(max(x.max(), y.max()))
+                raise InputError(source, f"GT refers to allele {bad} but the record has {len(alts)} ALT allele(s)", label)
+            r, hc = dosage_rows(x, y, h, len(alts))
+            rows.add(meta, r, np.broadcast_to(hc, r.shape))
+        return rows.result(source, spec, samples, counts)
+    finally:
+        vcf.close()

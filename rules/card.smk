@@ -1,0 +1,21 @@
+# The completed dataset card: the input card plus computed facts and the SHA-256 of the
+# input(s) and of every artifact. It is the last file of every dataset.
+
+
+rule write_card:
+    input:
+        card=card_file,
+        facts=out("work/facts.json"),
+        artifacts=artifacts_of,
+        data=primary_inputs,
+        metadata=metadata_input,
+    output:
+        card=out("card.yaml"),
+    params:
+        card=card_data,
+    log:
+        out("logs/write_card.log"),
+    conda:
+        "../envs/base.yaml"
+    script:
+        "../scripts/write_card.py"

@@ -1,0 +1,92 @@
+# Shared set-up and input functions: config and dataset cards are validated here, before
+# the job graph is built; rule files only say what depends on what.
+import glob
+import os
+import re
+import sys
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+sys.path.insert(0, workflow.basedir)
+
+from genoprep.cards import load_cards  # noqa: E402
+from genoprep.errors import InputError  # noqa: E402
+
+
+validate(config, "../config/schemas/config.schema.yaml")
+
+try:
+    CARDS = load_cards(config["datasets"])
+except InputError as err:
+    raise WorkflowError(f"genoprep: invalid dataset card: {err}") from None
+
+RESULTS = os.path.normpath(config["results"])
+RESOURCES = os.path.join(workflow.basedir, "resources")
+MITO_GENE_LISTS = sorted(glob.glob(os.path.join(RESOURCES, "mito_genes_*.tsv")))
+
+# Artifacts each modality writes under RESULTS/<dataset_id>/ (checksummed into card.yaml);
+# every modality's rule file adds its own list.
+ARTIFACTS = {}
+
+
+wildcard_constraints:
+    dataset=r"[A-Za-z0-9._-]+",
+
+
+def out(name):
+    """A per-dataset output path: RESULTS/{dataset}/name."""
+    return os.path.join(RESULTS, "{dataset}", name)
+
+
+def ids_pattern(modality):
+    """A regex matching exactly the dataset ids of one modality (for wildcard_constraints)."""
+    ids = sorted(i for i, card in CARDS.items() if card.modality == modality)
+    return "|".join(re.escape(i) for i in ids) if ids else "(?!)"
+
+
+def card_of(wildcards):
+    return CARDS[wildcards.dataset]
+
+
+def workdir_path(path):
+    """A card's path as Snakemake sees it: relative to the working directory."""
+    return os.path.relpath(path)
+
+
+def card_file(wildcards):
+    return workdir_path(card_of(wildcards).path)
+
+
+def primary_inputs(wildcards):
+    """The card's input file(s) or folder(s)."""
+    return [workdir_path(p) for p in card_of(wildcards).input_paths()]
+
+
+def metadata_input(wildcards):
+    path = card_of(wildcards).metadata_path()
+    return [workdir_path(path)] if path else []
+
+
+def card_data(wildcards):
+    return card_of(wildcards).data
+
+
+def card_params(wildcards):
+    return card_of(wildcards).params
+
+
+def completed_cards():
+    return [os.path.join(RESULTS, dataset_id, "card.yaml") for dataset_id in sorted(CARDS)]
+
+
+def artifacts_of(wildcards):
+    """The artifacts of a dataset's modality, checksummed into its card.yaml."""
+    names = ARTIFACTS[card_of(wildcards).modality]
+    return [os.path.join(RESULTS, wildcards.dataset, name) for name in names]
+
+
+def input_mem_mb(wildcards, input, attempt):
+    """Memory for a step: 1 GiB plus 20x the size of its inputs, growing with retries."""
+    size_mb = sum(os.path.getsize(f) for f in input if os.path.isfile(f)) / 2**20
+    return int((1024 + 20 * size_mb) * attempt)

@@ -1,0 +1,15 @@
+# Demo inputs for the embedded default run, generated deterministically from config.demo.
+
+
+rule demo_scrna_input:
+    output:
+        counts="resources/demo/pbmc_demo_counts.csv.gz",
+        metadata="resources/demo/pbmc_demo_cells.tsv",
+    params:
+        demo=config["demo"],
+    log:
+        "resources/demo/logs/demo_scrna_input.log",
+    conda:
+        "../envs/base.yaml"
+    script:
+        "../scripts/demo_scrna_input.py"

@@ -1,0 +1,120 @@
+# scRNA-seq: raw counts -> QC -> normalize_total + log1p -> HVG -> scaled ML matrix.
+# Each step is one script in scripts/ calling one function of genoprep.scrna.steps.
+
+ARTIFACTS["scrna"] = ["processed.h5ad", "X.npy", "features.tsv", "obs.tsv", "qc.json"]
+
+
+rule scrna_ingest:
+    input:
+        data=primary_inputs,
+        metadata=metadata_input,
+    output:
+        h5ad=temp(out("work/ingested.h5ad")),
+    params:
+        card=card_data,
+    log:
+        out("logs/scrna_ingest.log"),
+    benchmark:
+        out("benchmarks/scrna_ingest.tsv")
+    wildcard_constraints:
+        dataset=ids_pattern("scrna"),
+    resources:
+        mem_mb=input_mem_mb,
+        runtime=30,
+    conda:
+        "../envs/scrna.yaml"
+    script:
+        "../scripts/scrna_ingest.py"
+
+
+rule scrna_qc:
+    input:
+        h5ad=out("work/ingested.h5ad"),
+        mito_genes=MITO_GENE_LISTS,
+    output:
+        h5ad=temp(out("work/filtered.h5ad")),
+        qc=out("qc.json"),
+    params:
+        qc=card_params,
+    log:
+        out("logs/scrna_qc.log"),
+    benchmark:
+        out("benchmarks/scrna_qc.tsv")
+    wildcard_constraints:
+        dataset=ids_pattern("scrna"),
+    resources:
+        mem_mb=input_mem_mb,
+        runtime=30,
+    conda:
+        "../envs/scrna.yaml"
+    script:
+        "../scripts/scrna_qc.py"
+
+
+rule scrna_normalize:
+    input:
+        h5ad=out("work/filtered.h5ad"),
+    output:
+        h5ad=temp(out("work/normalized.h5ad")),
+    params:
+        normalize=card_params,
+    log:
+        out("logs/scrna_normalize.log"),
+    benchmark:
+        out("benchmarks/scrna_normalize.tsv")
+    wildcard_constraints:
+        dataset=ids_pattern("scrna"),
+    resources:
+        mem_mb=input_mem_mb,
+        runtime=30,
+    conda:
+        "../envs/scrna.yaml"
+    script:
+        "../scripts/scrna_normalize.py"
+
+
+rule scrna_hvg:
+    input:
+        h5ad=out("work/normalized.h5ad"),
+    output:
+        h5ad=out("processed.h5ad"),
+    params:
+        hvg=card_params,
+    log:
+        out("logs/scrna_hvg.log"),
+    benchmark:
+        out("benchmarks/scrna_hvg.tsv")
+    wildcard_constraints:
+        dataset=ids_pattern("scrna"),
+    resources:
+        mem_mb=input_mem_mb,
+        runtime=30,
+    conda:
+        "../envs/scrna.yaml"
+    script:
+        "../scripts/scrna_hvg.py"
+
+
+rule scrna_scale:
+    input:
+        h5ad=out("processed.h5ad"),
+    output:
+        x=out("X.npy"),
+        features=out("features.tsv"),
+        obs=out("obs.tsv"),
+        facts=out("work/facts.json"),
+    params:
+        scale=card_params,
+    log:
+        out("logs/scrna_scale.log"),
+    benchmark:
+        out("benchmarks/scrna_scale.tsv")
+    wildcard_constraints:
+        dataset=ids_pattern("scrna"),
+    resources:
+        mem_mb=input_mem_mb,
+        runtime=30,
+    conda:
+        "../envs/scrna.yaml"
+    script:
+        "../scripts/scrna_scale.py"
