@@ -17,7 +17,8 @@ $(STAMP): requirements.lock pyproject.toml
 		  apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@# genoprep itself is used in place (an editable install without build tools): a .pth file
+	$(BIN)/python -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "genoprep.pth").write_text("$(CURDIR)\n")'
 	@touch $(STAMP)
 
 run: venv

@@ -20,6 +20,6 @@ include: "rules/card.smk"
 
 
 rule all:
+    default_target: True
     input:
         completed_cards(),
-    default_target: True

@@ -11,11 +11,11 @@ rule write_card:
         metadata=metadata_input,
     output:
         card=out("card.yaml"),
-    params:
-        card=card_data,
     log:
         out("logs/write_card.log"),
     conda:
         "../envs/base.yaml"
+    params:
+        card=card_data,
     script:
         "../scripts/write_card.py"

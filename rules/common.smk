@@ -13,7 +13,6 @@ sys.path.insert(0, workflow.basedir)
 from genoprep.cards import load_cards  # noqa: E402
 from genoprep.errors import InputError  # noqa: E402
 
-
 validate(config, "../config/schemas/config.schema.yaml")
 
 try:
@@ -77,7 +76,9 @@ def card_params(wildcards):
 
 
 def completed_cards():
-    return [os.path.join(RESULTS, dataset_id, "card.yaml") for dataset_id in sorted(CARDS)]
+    return [
+        os.path.join(RESULTS, dataset_id, "card.yaml") for dataset_id in sorted(CARDS)
+    ]
 
 
 def artifacts_of(wildcards):

@@ -10,19 +10,19 @@ rule scrna_ingest:
         metadata=metadata_input,
     output:
         h5ad=temp(out("work/ingested.h5ad")),
-    params:
-        card=card_data,
     log:
         out("logs/scrna_ingest.log"),
     benchmark:
         out("benchmarks/scrna_ingest.tsv")
     wildcard_constraints:
         dataset=ids_pattern("scrna"),
+    conda:
+        "../envs/scrna.yaml"
     resources:
         mem_mb=input_mem_mb,
         runtime=30,
-    conda:
-        "../envs/scrna.yaml"
+    params:
+        card=card_data,
     script:
         "../scripts/scrna_ingest.py"
 
@@ -34,19 +34,19 @@ rule scrna_qc:
     output:
         h5ad=temp(out("work/filtered.h5ad")),
         qc=out("qc.json"),
-    params:
-        qc=card_params,
     log:
         out("logs/scrna_qc.log"),
     benchmark:
         out("benchmarks/scrna_qc.tsv")
     wildcard_constraints:
         dataset=ids_pattern("scrna"),
+    conda:
+        "../envs/scrna.yaml"
     resources:
         mem_mb=input_mem_mb,
         runtime=30,
-    conda:
-        "../envs/scrna.yaml"
+    params:
+        qc=card_params,
     script:
         "../scripts/scrna_qc.py"
 
@@ -56,19 +56,19 @@ rule scrna_normalize:
         h5ad=out("work/filtered.h5ad"),
     output:
         h5ad=temp(out("work/normalized.h5ad")),
-    params:
-        normalize=card_params,
     log:
         out("logs/scrna_normalize.log"),
     benchmark:
         out("benchmarks/scrna_normalize.tsv")
     wildcard_constraints:
         dataset=ids_pattern("scrna"),
+    conda:
+        "../envs/scrna.yaml"
     resources:
         mem_mb=input_mem_mb,
         runtime=30,
-    conda:
-        "../envs/scrna.yaml"
+    params:
+        normalize=card_params,
     script:
         "../scripts/scrna_normalize.py"
 
@@ -78,19 +78,19 @@ rule scrna_hvg:
         h5ad=out("work/normalized.h5ad"),
     output:
         h5ad=out("processed.h5ad"),
-    params:
-        hvg=card_params,
     log:
         out("logs/scrna_hvg.log"),
     benchmark:
         out("benchmarks/scrna_hvg.tsv")
     wildcard_constraints:
         dataset=ids_pattern("scrna"),
+    conda:
+        "../envs/scrna.yaml"
     resources:
         mem_mb=input_mem_mb,
         runtime=30,
-    conda:
-        "../envs/scrna.yaml"
+    params:
+        hvg=card_params,
     script:
         "../scripts/scrna_hvg.py"
 
@@ -103,18 +103,18 @@ rule scrna_scale:
         features=out("features.tsv"),
         obs=out("obs.tsv"),
         facts=out("work/facts.json"),
-    params:
-        scale=card_params,
     log:
         out("logs/scrna_scale.log"),
     benchmark:
         out("benchmarks/scrna_scale.tsv")
     wildcard_constraints:
         dataset=ids_pattern("scrna"),
+    conda:
+        "../envs/scrna.yaml"
     resources:
         mem_mb=input_mem_mb,
         runtime=30,
-    conda:
-        "../envs/scrna.yaml"
+    params:
+        scale=card_params,
     script:
         "../scripts/scrna_scale.py"

@@ -284,7 +284,9 @@ def read_sequences(path: StrPath, **options: object) -> Iterator[DnaRecord]:
     raise InputError(str(path), f"unknown sequence file type {suffix!r} (want {FASTA_SUFFIXES} or a table)")
 
 
-def batched(records: Iterable[DnaRecord], max_records: int = 10_000, max_bases: int = 16 << 20) -> Iterator[list[DnaRecord]]:
+def batched(
+    records: Iterable[DnaRecord], max_records: int = 10_000, max_bases: int = 16 << 20
+) -> Iterator[list[DnaRecord]]:
     """Group records into lists of at most ``max_records`` records and about ``max_bases``.
 
     A batch closes when adding the next record would pass ``max_bases`` (a record larger

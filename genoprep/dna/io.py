@@ -182,7 +182,9 @@ def write_fixed_tokens(
     dtype = np.dtype(dtype)
     n_sequences = n_truncated = n_bases = 0
     index_writer = (
-        pq.ParquetWriter(index_path, INDEX_SCHEMA.with_metadata(_metadata(scheme, settings)), compression=PARQUET_COMPRESSION)
+        pq.ParquetWriter(
+            index_path, INDEX_SCHEMA.with_metadata(_metadata(scheme, settings)), compression=PARQUET_COMPRESSION
+        )
         if index_path is not None
         else None
     )
@@ -215,13 +217,13 @@ def write_fixed_tokens(
 
 def save_npz_deterministic(path: StrPath, arrays: dict[str, np.ndarray]) -> None:
     """Like ``np.savez_compressed`` but with fixed zip timestamps, so bytes are reproducible."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for name in sorted(arrays):
             buffer = io.BytesIO()
             np.lib.format.write_array(buffer, np.asanyarray(arrays[name]), allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, buffer.getvalue())
+            archive.writestr(info, buffer.getvalue(), compresslevel=1)  # fast and fixed
 
 
 def write_kmer_counts(

@@ -17,7 +17,7 @@ The rules of each scheme are in its docstring; the tests check them on hand-work
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -63,6 +63,8 @@ Truncation = Literal["right", "left"]
 _SEPARATOR = b"\n"
 #: kmer_counts returns CSR from this k on (4**6 = 4096 columns).
 SPARSE_FROM_K = 6
+#: Largest k for canonical k-mers (the column map has 4**k entries).
+MAX_CANONICAL_K = 12
 
 
 class RaggedTokens(NamedTuple):
@@ -101,15 +103,23 @@ def _as_bytes(sequence: SeqLike) -> bytes:
     return sequence.encode("ascii") if isinstance(sequence, str) else bytes(sequence)
 
 
-def _concat(sequences: Sequence[SeqLike]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Join a batch with separators; return (uint8 buffer, start offsets, lengths)."""
+def _concat(sequences: Sequence[SeqLike]) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """Join a batch with separators; return (joined bytes, start offsets, lengths)."""
     parts = [_as_bytes(s) for s in sequences]
     lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
     starts = np.zeros(len(parts), dtype=np.int64)
     if len(parts) > 1:
         starts[1:] = np.cumsum(lengths[:-1] + len(_SEPARATOR))
-    buffer = np.frombuffer(_SEPARATOR.join(parts), dtype=np.uint8)
-    return buffer, starts, lengths
+    return _SEPARATOR.join(parts), starts, lengths
+
+
+def _lookup(data: bytes, table: bytes) -> np.ndarray:
+    """Apply a 256-byte translation table (``table.tobytes()`` of a lookup table) to bytes.
+
+    ``bytes.translate`` runs at C speed and, unlike ``table[np.frombuffer(data)]``, does not
+    widen the bytes to intp indices first.
+    """
+    return np.frombuffer(data.translate(table), dtype=np.uint8)
 
 
 def _ragged_arange(starts: np.ndarray, counts: np.ndarray, step: int = 1) -> np.ndarray:
@@ -124,47 +134,69 @@ def _ragged_arange(starts: np.ndarray, counts: np.ndarray, step: int = 1) -> np.
 
 
 def _code_dtype(k: int) -> type[np.unsignedinteger]:
-    """Smallest unsigned dtype holding 4**k + 1 (a sentinel above every k-mer code)."""
-    return np.uint16 if 4**k < (1 << 16) else np.uint32
+    """Smallest unsigned dtype holding every k-mer code (< 4**k)."""
+    return np.uint16 if k <= 8 else np.uint32
 
 
-def _window_codes(codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rolling 2-bit codes of every length-k window of ``codes`` (values 0..3 = base, >3 = not).
+def _window_codes(codes: np.ndarray, k: int) -> np.ndarray:
+    """Rolling 2-bit codes of every length-k window of ``codes`` (only the low 2 bits are used).
 
-    Returns ``(kmer_code, has_non_base)``, both of length ``len(codes) - k + 1``. The code of
-    window i is ``sum(codes[i+j] * 4**(k-1-j))``, built by doubling (windows of 1, 2, 4, ...
-    bases combined by shift-or), so k = 6 costs three vector passes instead of six.
+    Returns an array of length ``len(codes) - k + 1``: window i has code
+    ``sum((codes[i+j] & 3) * 4**(k-1-j))``. Built by doubling (codes of windows of 1, 2, 4, ...
+    bases combined by multiply-or, in uint8 while they fit), so k = 6 costs three vector passes
+    instead of six. Windows holding a non-base get a meaningless code: find them with
+    :func:`_bad_windows`.
     """
     n_windows = codes.size - k + 1
     dtype = _code_dtype(k)
     if n_windows <= 0:
-        return np.zeros(0, dtype=dtype), np.zeros(0, dtype=bool)
-    powers: dict[int, tuple[np.ndarray, np.ndarray]] = {
-        1: ((codes & 3).astype(dtype), codes > 3)
-    }
+        return np.zeros(0, dtype=dtype)
+    powers: dict[int, np.ndarray] = {1: codes & 3}
     width = 1
     while 2 * width <= k:
-        code, bad = powers[width]
-        powers[2 * width] = ((code[:-width] << (2 * width)) | code[width:], bad[:-width] | bad[width:])
+        code = powers[width]
+        wide = dtype if 4 * width > 8 else np.uint8  # a window of 2*width bases needs 4*width bits
+        doubled = np.multiply(code[:-width], wide(4**width), dtype=wide)  # shift by 2*width bits
+        np.bitwise_or(doubled, code[width:], out=doubled)
+        powers[2 * width] = doubled
         width *= 2
-    result: tuple[np.ndarray, np.ndarray] | None = None
+    result: np.ndarray | None = None
     covered = 0
     for width in sorted(powers, reverse=True):
         if covered + width > k:
             continue
-        code, bad = powers[width]
+        code = powers[width]
         if result is None:
-            result = (code, bad)
+            result = code
         else:
             size = codes.size - covered - width + 1
-            prev_code, prev_bad = result
-            result = (
-                (prev_code[:size] << (2 * width)) | code[covered : covered + size],
-                prev_bad[:size] | bad[covered : covered + size],
-            )
+            combined = np.multiply(result[:size], dtype(4**width), dtype=dtype)
+            np.bitwise_or(combined, code[covered : covered + size], out=combined)
+            result = combined
         covered += width
     assert result is not None and covered == k
-    return result[0][:n_windows], result[1][:n_windows]
+    return result[:n_windows].astype(dtype, copy=False)
+
+
+def _bad_windows(bad_positions: np.ndarray, k: int, n_windows: int) -> np.ndarray:
+    """Sorted indices of the length-k windows that contain any of ``bad_positions`` (sorted).
+
+    Cost grows with the number of bad positions, not with the sequence: overlapping ranges
+    ``[p-k+1, p]`` are merged, then expanded.
+    """
+    if bad_positions.size == 0 or n_windows <= 0:
+        return np.zeros(0, dtype=np.int64)
+    first = np.maximum(bad_positions - k + 1, 0)
+    last = np.minimum(bad_positions, n_windows - 1)
+    keep = first <= last
+    first, last = first[keep], last[keep]
+    if first.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    opens = np.ones(first.size, dtype=bool)
+    opens[1:] = first[1:] > last[:-1] + 1
+    closes = np.append(opens[1:], True)
+    group_first, group_last = first[opens], last[closes]
+    return _ragged_arange(group_first, group_last - group_first + 1)
 
 
 def _check_k(k: int) -> None:
@@ -177,24 +209,17 @@ def _check_max_len(max_len: int, minimum: int = 1) -> None:
         raise ValueError(f"max_len must be at least {minimum}, not {max_len}")
 
 
-def _with_special_tokens(body: np.ndarray, counts: np.ndarray, first: int | None, last: int | None) -> RaggedTokens:
-    """Wrap each sequence's ids (``counts[i]`` consecutive values of ``body``) in special tokens."""
-    n = counts.size
-    extra = (first is not None) + (last is not None)
-    lengths = counts.astype(np.int64) + extra
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    values = np.empty(int(offsets[-1]), dtype=np.int32)
-    shift = np.repeat(offsets[:-1] - (np.cumsum(counts) - counts) + (first is not None), counts)
-    values[np.arange(body.size, dtype=np.int64) + shift] = body
-    if first is not None:
-        values[offsets[:-1]] = first
-    if last is not None:
-        values[offsets[1:] - 1] = last
-    return RaggedTokens(values, offsets)
-
-
 # ----------------------------------------------------------------- char
+
+_CHAR_BYTES = CHAR_TABLE.tobytes()
+_HYENADNA_BYTES = HYENADNA_TABLE.tobytes()
+_ACGT_BYTES = ACGT_CODES.tobytes()
+_ATCG_BYTES = ATCG_CODES.tobytes()
+
+
+def char_ids(sequence: SeqLike) -> np.ndarray:
+    """``char`` ids of one whole sequence, unpadded (uint8): A=0 C=1 G=2 T=3, anything else N=4."""
+    return _lookup(_as_bytes(sequence), _CHAR_BYTES)
 
 
 def char_encode(
@@ -214,11 +239,12 @@ def char_encode(
         array ``(len(sequences), max_len)`` of ``dtype``.
     """
     _check_max_len(max_len)
-    out = np.full((len(sequences), max_len), CHAR_PAD_ID, dtype=dtype)
+    out = np.empty((len(sequences), max_len), dtype=dtype)
     for i, sequence in enumerate(sequences):
         kept = sequence[:max_len] if truncation == "right" else sequence[-max_len:]
-        ids = CHAR_TABLE[np.frombuffer(_as_bytes(kept), dtype=np.uint8)]
+        ids = char_ids(kept)
         out[i, : ids.size] = ids
+        out[i, ids.size :] = CHAR_PAD_ID
     return out
 
 
@@ -250,12 +276,29 @@ def hyenadna_encode(
     out[:, -1] = HYENADNA_SEP_ID
     for i, sequence in enumerate(sequences):
         kept = sequence[:body_len] if truncation == "right" else sequence[-body_len:]
-        ids = HYENADNA_TABLE[np.frombuffer(_as_bytes(kept), dtype=np.uint8)]
+        ids = _lookup(_as_bytes(kept), _HYENADNA_BYTES)
         out[i, body_len - ids.size : body_len] = ids
     return out
 
 
 # ----------------------------------------------------------------- DNABERT
+
+
+def _assemble(pieces: Sequence[np.ndarray], first: int | None, last: int | None) -> RaggedTokens:
+    """Concatenate per-sequence id arrays, each wrapped in optional special tokens."""
+    extra = (first is not None) + (last is not None)
+    lengths = np.fromiter((p.size + extra for p in pieces), dtype=np.int64, count=len(pieces))
+    offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    values = np.empty(int(offsets[-1]), dtype=np.int32)
+    head = int(first is not None)
+    for i, piece in enumerate(pieces):
+        values[offsets[i] + head : offsets[i] + head + piece.size] = piece
+    if first is not None:
+        values[offsets[:-1]] = first
+    if last is not None:
+        values[offsets[1:] - 1] = last
+    return RaggedTokens(values, offsets)
 
 
 def dnabert_encode(sequences: Sequence[SeqLike], k: int = 6) -> RaggedTokens:
@@ -268,12 +311,13 @@ def dnabert_encode(sequences: Sequence[SeqLike], k: int = 6) -> RaggedTokens:
     """
     if k not in DNABERT_KS:
         raise ValueError(f"DNABERT k must be one of {DNABERT_KS}, not {k}")
-    buffer, starts, lengths = _concat(sequences)
-    codes, non_base = _window_codes(ATCG_CODES[buffer], k)
+    joined, starts, lengths = _concat(sequences)
+    codes = _lookup(joined, _ATCG_BYTES)
+    ids = _window_codes(codes, k).astype(np.int32)
+    ids += len(DNABERT_SPECIAL_TOKENS)
+    ids[_bad_windows(np.flatnonzero(codes > 3), k, ids.size)] = DNABERT_UNK_ID
     counts = np.maximum(lengths - k + 1, 0)
-    windows = _ragged_arange(starts, counts)
-    body = np.where(non_base[windows], DNABERT_UNK_ID, codes[windows].astype(np.int32) + len(DNABERT_SPECIAL_TOKENS))
-    return _with_special_tokens(body.astype(np.int32), counts, DNABERT_CLS_ID, DNABERT_SEP_ID)
+    return _assemble([ids[s : s + c] for s, c in zip(starts.tolist(), counts.tolist())], DNABERT_CLS_ID, DNABERT_SEP_ID)
 
 
 # ----------------------------------------------------------------- Nucleotide Transformer
@@ -282,6 +326,7 @@ _NT_OTHER, _NT_N, _NT_BREAK = NOT_A_BASE, 5, 6
 _NT_TABLE = ATCG_CODES.copy()
 _NT_TABLE[[ord("N"), ord("n")]] = _NT_N
 _NT_TABLE[ord(_SEPARATOR)] = _NT_BREAK
+_NT_BYTES = _NT_TABLE.tobytes()
 
 
 def nucleotide_transformer_encode(sequences: Sequence[SeqLike], k: int = NT_DEFAULT_K) -> RaggedTokens:
@@ -297,41 +342,43 @@ def nucleotide_transformer_encode(sequences: Sequence[SeqLike], k: int = NT_DEFA
     ``ATCGAATNGGCGATGCAC`` -> ``<cls> ATCGA A T N GGCGA TGCAC``.
     """
     _check_k(k)
-    n_kmers = 4**k
-    single_base_id = len(NT_SPECIAL_TOKENS) + n_kmers
+    single_base_id = len(NT_SPECIAL_TOKENS) + 4**k
     n_id = single_base_id + len(NT_ALPHABET)
-    buffer, starts, lengths = _concat(sequences)
-    codes = _NT_TABLE[buffer]
+    joined, starts, lengths = _concat(sequences)
+    codes = _lookup(joined, _NT_BYTES)
     size = codes.size
+    # Pieces are the runs between breaks (an N or the separator between two sequences).
     breaks = np.flatnonzero(codes >= _NT_N)
     piece_start = np.concatenate(([0], breaks + 1))
-    piece_length = np.concatenate((breaks, [size])) - piece_start
-    kmers_per_piece = piece_length // k
-    kmer_at = _ragged_arange(piece_start, kmers_per_piece, step=k)
-    singles_at = _ragged_arange(piece_start + kmers_per_piece * k, piece_length - kmers_per_piece * k)
-    kind = np.zeros(size, dtype=np.uint8)
-    kind[kmer_at] = 1
-    kind[singles_at] = 2
-    kind[codes == _NT_N] = 3
-    token_at = np.flatnonzero(kind)
-    token_kind = kind[token_at]
-    ids = np.empty(token_at.size, dtype=np.int32)
-    # k-mers: gather their k codes (no N or separator can be inside a piece).
-    is_kmer = token_kind == 1
-    at = token_at[is_kmer]
-    code = np.zeros(at.size, dtype=np.int64)
-    other = np.zeros(at.size, dtype=bool)
-    for j in range(k):
-        base = codes[at + j]
-        other |= base == _NT_OTHER
-        code = code * 4 + (base & 3)
-    ids[is_kmer] = np.where(other, NT_UNK_ID, code + len(NT_SPECIAL_TOKENS))
-    is_single = token_kind == 2
-    base = codes[token_at[is_single]]
-    ids[is_single] = np.where(base == _NT_OTHER, NT_UNK_ID, base.astype(np.int32) + single_base_id)
-    ids[token_kind == 3] = n_id
-    counts = np.searchsorted(token_at, starts + lengths) - np.searchsorted(token_at, starts)
-    return _with_special_tokens(ids, counts, NT_CLS_ID, None)
+    piece_end = np.concatenate((breaks, [size]))
+    piece_length = piece_end - piece_start
+    n_kmers = piece_length // k
+    n_singles = piece_length - n_kmers * k
+    opens_sequence = np.ones(piece_start.size, dtype=bool)  # piece starts a sequence: <cls> first
+    opens_sequence[1:] = codes[breaks] == _NT_BREAK
+    then_n = np.append(codes[breaks] == _NT_N, False)  # piece is followed by an N token
+    n_tokens = opens_sequence + n_kmers + n_singles + then_n
+    token_start = np.cumsum(n_tokens) - n_tokens
+    values = np.empty(int(n_tokens.sum()), dtype=np.int32)
+    values[token_start[opens_sequence]] = NT_CLS_ID
+    # k-mers: codes of the windows at the piece's k-mer starts; a window with another IUPAC
+    # code (never an N or a separator: those end pieces) is <unk>.
+    kmer_at = _ragged_arange(piece_start, n_kmers, step=k)
+    window = _window_codes(codes, k)
+    kmer_ids = window[kmer_at].astype(np.int32) + len(NT_SPECIAL_TOKENS)
+    bad = _bad_windows(np.flatnonzero(codes == _NT_OTHER), k, window.size)
+    if bad.size:
+        nearest = bad[np.minimum(np.searchsorted(bad, kmer_at), bad.size - 1)]
+        kmer_ids[nearest == kmer_at] = NT_UNK_ID
+    values[_ragged_arange(token_start + opens_sequence, n_kmers)] = kmer_ids
+    single_at = _ragged_arange(piece_start + n_kmers * k, n_singles)
+    single_codes = codes[single_at].astype(np.int32)
+    values[_ragged_arange(token_start + opens_sequence + n_kmers, n_singles)] = np.where(
+        single_codes == _NT_OTHER, NT_UNK_ID, single_codes + single_base_id
+    )
+    values[(token_start + n_tokens - 1)[then_n]] = n_id
+    offsets = np.append(token_start[opens_sequence], values.size).astype(np.int64)
+    return RaggedTokens(values, offsets)
 
 
 # ----------------------------------------------------------------- k-mer counts
@@ -349,9 +396,15 @@ def reverse_complement_codes(codes: np.ndarray, k: int) -> np.ndarray:
 
 def canonical_kmer_codes(k: int) -> np.ndarray:
     """Codes of the canonical k-mers, ascending: those with ``code <= reverse_complement(code)``."""
-    _check_k(k)
+    _check_canonical_k(k)
     codes = np.arange(4**k, dtype=np.int64)
     return codes[codes <= reverse_complement_codes(codes, k)]
+
+
+def _check_canonical_k(k: int) -> None:
+    _check_k(k)
+    if k > MAX_CANONICAL_K:
+        raise ValueError(f"canonical k-mers are supported up to k={MAX_CANONICAL_K}, not {k}")
 
 
 def kmer_names(k: int, canonical: bool = False) -> list[str]:
@@ -377,10 +430,14 @@ def kmer_counts(
 
     Columns are the ``4**k`` k-mers in lexicographic order over A,C,G,T (2-bit codes A=0 C=1
     G=2 T=3; names from :func:`kmer_names`). Lower case counts as upper case; a window holding
-    any other letter (N, IUPAC ambiguity codes) is skipped. With ``canonical=True`` a k-mer and
-    its reverse complement are counted together, in the column of the canonical one (the
-    smaller code); only canonical columns exist, so there are ``4**k/2`` (k odd) or
+    any other letter (N, IUPAC ambiguity codes) is skipped. With ``canonical=True`` (k <= 12) a
+    k-mer and its reverse complement are counted together, in the column of the canonical one
+    (the smaller code); only canonical columns exist, so there are ``4**k/2`` (k odd) or
     ``(4**k + 4**(k/2))/2`` (k even) columns.
+
+    Method: rolling 2-bit codes of all windows, ``np.bincount`` per sequence (``np.unique``
+    when 4**k > 2**20), minus the counts of the (few) windows that hold a non-base; sequences
+    are processed in cache-sized blocks (long ones cut into pieces overlapping by k-1).
 
     Returns:
         int32 array ``(n_sequences, n_columns)`` for k < 6, CSR (int32) for k >= 6;
@@ -388,52 +445,91 @@ def kmer_counts(
     """
     _check_k(k)
     n_codes = 4**k
+    column_of = None
+    n_columns = n_codes
     if canonical:
+        _check_canonical_k(k)
         columns = canonical_kmer_codes(k)
-        column_of = np.zeros(n_codes + 1, dtype=np.int64)
         codes_all = np.arange(n_codes, dtype=np.int64)
-        canonical_code = np.minimum(codes_all, reverse_complement_codes(codes_all, k))
-        column_of[:n_codes] = np.searchsorted(columns, canonical_code)
+        column_of = np.searchsorted(columns, np.minimum(codes_all, reverse_complement_codes(codes_all, k)))
         n_columns = columns.size
-        column_of[n_codes] = n_columns
-    else:
-        n_columns = n_codes
     if sparse is None:
         sparse = k >= SPARSE_FROM_K
-    buffer, starts, lengths = _concat(sequences)
-    code, non_base = _window_codes(ACGT_CODES[buffer], k)
-    code[non_base] = n_codes  # sentinel bin, dropped below
-    if canonical:
-        code = column_of[code]
-    n = len(lengths)
-    counts = np.maximum(lengths - k + 1, 0)
-    use_bincount = n_columns <= (1 << 20)
+    parts = [_as_bytes(sequence) for sequence in sequences]
+    n = len(parts)
     dense = None if sparse else np.zeros((n, n_columns), dtype=np.int32)
     indptr = np.zeros(n + 1, dtype=np.int64)
     indices: list[np.ndarray] = []
     data: list[np.ndarray] = []
-    for i in range(n):
-        window = code[starts[i] : starts[i] + counts[i]]
-        if use_bincount:
-            row = np.bincount(window, minlength=n_columns + 1)[:n_columns]
-            if dense is not None:
-                dense[i] = row
-                continue
-            nonzero = np.flatnonzero(row)
-            indices.append(nonzero)
-            data.append(row[nonzero])
+
+    def finish(i: int, row: np.ndarray | None, present: np.ndarray | None = None) -> None:
+        """Store the counts of sequence i (a dense row, or present codes + counts in ``row``)."""
+        if present is None:
+            if row is None:
+                present, how_many = np.zeros(0, np.int64), np.zeros(0, np.int64)
+            else:
+                if column_of is not None:
+                    row = np.bincount(column_of, weights=row, minlength=n_columns).astype(np.int64)
+                present = np.flatnonzero(row)
+                how_many = row[present]
         else:
+            how_many = row
+            if column_of is not None:
+                present = column_of[present]
+                order = np.argsort(present, kind="stable")
+                present, how_many = present[order], how_many[order]
+                present, first = np.unique(present, return_index=True)
+                how_many = np.add.reduceat(how_many, first) if how_many.size else how_many
+            keep = how_many > 0
+            present, how_many = present[keep], how_many[keep]
+        if dense is not None:
+            dense[i, present] = how_many
+        else:
+            indices.append(present)
+            data.append(how_many)
+        indptr[i + 1] = present.size
+
+    if n_codes > (1 << 20):  # too many codes for a bincount per sequence: sort instead
+        for i, part in enumerate(parts):
+            codes = _lookup(part, _ACGT_BYTES)
+            window = _window_codes(codes, k)
             present, how_many = np.unique(window, return_counts=True)
-            keep = present < n_columns
-            if dense is not None:
-                dense[i, present[keep]] = how_many[keep]
-                continue
-            indices.append(present[keep])
-            data.append(how_many[keep])
-        indptr[i + 1] = indptr[i] + indices[-1].size
+            skipped = window[_bad_windows(np.flatnonzero(codes > 3), k, window.size)]
+            if skipped.size:
+                gone, gone_count = np.unique(skipped, return_counts=True)
+                how_many[np.searchsorted(present, gone)] -= gone_count
+            finish(i, how_many, present)
+    else:
+        # Work in cache-sized blocks: long sequences are cut into pieces overlapping by k-1
+        # bases (counts add up), short ones are grouped; each block is encoded at once.
+        current, row = -1, None
+        for block in _blocks(parts, k):
+            joined, starts, lengths = _concat([piece for _, piece in block])
+            codes = _lookup(joined, _ACGT_BYTES)
+            window = _window_codes(codes, k)
+            bad = _bad_windows(np.flatnonzero(codes > 3), k, window.size)
+            counts = np.maximum(lengths - k + 1, 0)
+            bounds = np.searchsorted(bad, np.stack([starts, starts + counts]))
+            for j, (i, _) in enumerate(block):
+                if i != current:
+                    if current >= 0:
+                        finish(current, row)
+                    for skipped_i in range(current + 1, i):  # sequences with no window
+                        finish(skipped_i, None)
+                    current, row = i, np.zeros(n_codes, dtype=np.int64)
+                assert row is not None
+                row += np.bincount(window[starts[j] : starts[j] + counts[j]], minlength=n_codes)
+                skipped = window[bad[bounds[0, j] : bounds[1, j]]]
+                if skipped.size:
+                    row -= np.bincount(skipped, minlength=n_codes)
+        if current >= 0:
+            finish(current, row)
+        for skipped_i in range(current + 1, n):
+            finish(skipped_i, None)
     if dense is not None:
         return dense
-    matrix = sp.csr_matrix(
+    np.cumsum(indptr, out=indptr)
+    return sp.csr_matrix(
         (
             np.concatenate(data).astype(np.int32) if data else np.zeros(0, np.int32),
             np.concatenate(indices).astype(np.int32) if indices else np.zeros(0, np.int32),
@@ -441,7 +537,36 @@ def kmer_counts(
         ),
         shape=(n, n_columns),
     )
-    return matrix
+
+
+#: Bases encoded at once by kmer_counts: small enough for the working arrays to stay in cache.
+_BLOCK_BASES = 1 << 18
+
+
+def _blocks(parts: Sequence[bytes], k: int) -> Iterator[list[tuple[int, bytes]]]:
+    """Yield blocks of (sequence index, piece) of about :data:`_BLOCK_BASES` bases, in order.
+
+    A sequence longer than a block is cut into pieces holding ``_BLOCK_BASES`` windows each
+    (consecutive pieces overlap by k-1 bases, so every window is in exactly one piece).
+    Sequences shorter than k have no window and no piece.
+    """
+    block: list[tuple[int, bytes]] = []
+    size = 0
+    for i, part in enumerate(parts):
+        if len(part) < k:
+            continue
+        if len(part) <= _BLOCK_BASES:
+            pieces = [part]
+        else:
+            pieces = [part[s : s + _BLOCK_BASES + k - 1] for s in range(0, len(part) - k + 1, _BLOCK_BASES)]
+        for piece in pieces:
+            if block and size + len(piece) > _BLOCK_BASES:
+                yield block
+                block, size = [], 0
+            block.append((i, piece))
+            size += len(piece)
+    if block:
+        yield block
 
 
 # ----------------------------------------------------------------- k-mer strings

@@ -9,6 +9,8 @@ into a sparse matrix; ``10x_mtx`` Cell Ranger folders (v2 ``genes.tsv``, v3
 
 from __future__ import annotations
 
+import csv
+import gzip
 import logging
 import os
 import re
@@ -177,10 +179,19 @@ def _read_delimited(path: Path, sep: str, orientation: str) -> ad.AnnData:
         raise InputError(str(path), "the table has no rows")
     matrix = sparse.vstack(blocks, format="csr")
     rows = pd.DataFrame(index=pd.Index(row_names))
-    cols = pd.DataFrame(index=pd.Index(columns.astype(str)))
+    cols = pd.DataFrame(index=pd.Index(_header_names(path, sep, len(columns))))
     if orientation == "genes_x_cells":
         return ad.AnnData(X=matrix.T.tocsr(), obs=cols, var=rows)
     return ad.AnnData(X=matrix, obs=rows, var=cols)
+
+
+def _header_names(path: Path, sep: str, n_columns: int) -> list[str]:
+    """The last ``n_columns`` names of the header row as written (pandas renames duplicates)."""
+    with open(path, "rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    with (gzip.open(path, "rt", newline="") if gzipped else open(path, newline="")) as handle:
+        header = next(csv.reader(handle, delimiter=sep))
+    return header[len(header) - n_columns:]
 
 
 def _read_10x(path: Path) -> ad.AnnData:

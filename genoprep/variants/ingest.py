@@ -24,6 +24,7 @@ Caveat: htslib/cyvcf2 0.35 crash (segfault) on some malformed GT values such as
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -118,7 +119,7 @@ class _Rows:
     def _reserve(self, k: int) -> None:
         need = self.n + k
         if need > self.dosage.shape[0]:
-            cap = max(need, int(self.dosage.shape[0] * 1.5) + 16)
+            cap = max(need, 2 * self.dosage.shape[0])
             grown = np.empty((cap, self.n_samples), dtype=np.int8)
             grown[: self.n] = self.dosage[: self.n]
             self.dosage = grown
@@ -168,7 +169,9 @@ class _Rows:
             self.split.append(False)
 
     def result(self, source: str, spec: ChunkSpec, samples: list[str], counts: dict) -> ChunkResult:
-        dosage = self.dosage[: self.n].copy() if self.n < self.dosage.shape[0] else self.dosage
+        dosage = self.dosage[: self.n]
+        if self.n < 0.75 * self.dosage.shape[0]:
+            dosage = dosage.copy()  # give back the unused capacity
         haploid = None
         if self.haploid is not None:
             haploid = self.haploid[: self.n].copy()
@@ -189,8 +192,8 @@ class _Rows:
             dosage_by_variant=dosage,
             haploid=haploid,
             load_counts=counts,
-            sample_n_missing=missing.sum(axis=0, dtype=np.int64),
-            variant_n_missing=missing.sum(axis=1, dtype=np.int64),
+            sample_n_missing=missing.view(np.uint8).sum(axis=0, dtype=np.int64),
+            variant_n_missing=missing.view(np.uint8).sum(axis=1, dtype=np.int64),
         )
 
 
@@ -309,23 +312,20 @@ def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions, block_by
 
 
 def _emit_decoded(rows: _Rows, decoded: textgt.DecodedBlock) -> None:
-    """Append decoded lines in file order, biallelic bulk lines in runs."""
+    """Append decoded lines in file order; runs of plain biallelic lines are copied at once."""
     bulk_pos = {int(line): k for k, line in enumerate(decoded.bulk_lines)}
-    a1, a2, hap = decoded.allele_1, decoded.allele_2, decoded.haploid
-    # Vectorised dosage for every bulk line as if biallelic (used where n_alt <= 1).
-    if len(decoded.bulk_lines):
-        missing = (a1 == textgt.ALLELE_MISSING) | (~hap & (a2 == textgt.ALLELE_MISSING))
-        bi = (a1 == 1).astype(np.int8)
-        bi += (a2 == 1) & ~hap
-        bi[missing] = -1
-        hap_called = hap & ~missing
-        line_has_hap = hap_called.any(axis=1)
+    hap = decoded.haploid
+    line_has_hap = hap.any(axis=1) if hap is not None else None
+    dosage = decoded.biallelic_dosage
     run: list[int] = []
     run_meta: list[tuple] = []
 
     def flush() -> None:
         if run:
-            rows.add_block(run_meta.copy(), bi[run])
+            if len(run) == run[-1] - run[0] + 1:
+                rows.add_block(run_meta.copy(), dosage[run[0] : run[-1] + 1])
+            else:
+                rows.add_block(run_meta.copy(), dosage[run])
             run.clear()
             run_meta.clear()
 
@@ -334,18 +334,19 @@ def _emit_decoded(rows: _Rows, decoded: textgt.DecodedBlock) -> None:
             continue
         n_alt = len(meta[4])
         k = bulk_pos.get(i)
-        if k is not None and n_alt <= 1 and not line_has_hap[k]:
+        has_hap = k is not None and line_has_hap is not None and bool(line_has_hap[k])
+        if k is not None and n_alt <= 1 and not has_hap:
             run.append(k)
             run_meta.append(meta)
             continue
         flush()
         if k is not None:
             if n_alt <= 1:
-                rows.add(meta, bi[k : k + 1], hap_called[k : k + 1])
+                rows.add(meta, dosage[k : k + 1], hap[k : k + 1])
                 continue
-            x = textgt.bulk_alleles_as_int16(a1[k])
-            y = textgt.bulk_alleles_as_int16(a2[k])
-            h = hap[k]
+            x = textgt.bulk_alleles_as_int16(decoded.allele_1[k])
+            y = textgt.bulk_alleles_as_int16(decoded.allele_2[k])
+            h = hap[k] if hap is not None else np.zeros(x.shape, dtype=bool)
         else:
             x, y, h = decoded.slow[i]
         r, hc = dosage_rows(x, y, h, n_alt)
@@ -381,7 +382,9 @@ def _read_cyvcf2(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chu
         number = 0
         while True:
             try:
-                variant = next(iterator)
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message="no intervals found")
+                    variant = next(iterator)
             except StopIteration:
                 break
             except Exception as e:

@@ -44,25 +44,30 @@ class VariantCounts:
     n_hom_alt: np.ndarray
 
 
+def _row_count(mask: np.ndarray) -> np.ndarray:
+    """Number of True values per row (int64)."""
+    return mask.view(np.uint8).sum(axis=1, dtype=np.int64)
+
+
 def variant_counts(dosage_by_variant: np.ndarray, haploid: np.ndarray | None) -> VariantCounts:
     """Count AC, AN, called/missing and diploid genotype classes per variant."""
     d = dosage_by_variant
     n_samples = d.shape[1]
-    missing = d < 0
-    n_missing = missing.sum(axis=1, dtype=np.int64)
+    n_missing = _row_count(d < 0)
     n_called = n_samples - n_missing
-    ac = np.where(missing, 0, d).sum(axis=1, dtype=np.int64)
+    is_one = d == 1
+    n_one = _row_count(is_one)
+    n_two = _row_count(d == 2)  # only diploid calls can have dosage 2
+    ac = n_one + 2 * n_two
     if haploid is None:
         n_hap = np.zeros(d.shape[0], dtype=np.int64)
-        diploid_called = ~missing
+        n_het = n_one
     else:
-        n_hap = haploid.sum(axis=1, dtype=np.int64)
-        diploid_called = ~missing & ~haploid
+        n_hap = _row_count(haploid)
+        n_het = n_one - _row_count(is_one & haploid)
     an = 2 * n_called - n_hap
-    n_het = ((d == 1) & diploid_called).sum(axis=1, dtype=np.int64)
-    n_hom_alt = ((d == 2) & diploid_called).sum(axis=1, dtype=np.int64)
-    n_hom_ref = ((d == 0) & diploid_called).sum(axis=1, dtype=np.int64)
-    return VariantCounts(ac, an, n_called, n_missing, n_hom_ref, n_het, n_hom_alt)
+    n_hom_ref = n_called - n_hap - n_het - n_two
+    return VariantCounts(ac, an, n_called, n_missing, n_hom_ref, n_het, n_two)
 
 
 def allele_frequency(ac: np.ndarray, an: np.ndarray) -> np.ndarray:

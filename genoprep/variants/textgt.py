@@ -77,18 +77,21 @@ def is_bcf(path: str | Path) -> bool:
 
 def line_blocks(path: str | Path, block_bytes: int) -> Iterator[bytes]:
     """Yield blocks of whole lines (each ending with ``\\n``) of about ``block_bytes``."""
-    pending = bytearray()
+    pieces: list[bytes] = []
+    size = 0
     for piece in decompressed_pieces(path):
-        pending += piece
-        if len(pending) >= block_bytes:
-            cut = pending.rfind(b"\n") + 1
+        pieces.append(piece)
+        size += len(piece)
+        if size >= block_bytes:
+            cut = piece.rfind(b"\n") + 1
             if cut:
-                yield bytes(pending[:cut])
-                del pending[:cut]
-    if pending:
-        if not pending.endswith(b"\n"):
-            pending += b"\n"
-        yield bytes(pending)
+                pieces[-1] = piece[:cut]
+                yield b"".join(pieces)
+                pieces = [piece[cut:]]
+                size = len(pieces[0])
+    tail = b"".join(pieces)
+    if tail:
+        yield tail if tail.endswith(b"\n") else tail + b"\n"
 
 
 class TextVcf:
@@ -126,13 +129,36 @@ class TextVcf:
         yield from self._blocks
 
 
+# Lookup tables over little-endian uint16 pairs of a fixed-width ``a/b<TAB>`` field:
+# first pair = allele byte + separator, second pair = allele byte + terminator.
+ALLELE_INVALID_PAIR = 16
+_FIRST_PAIR = np.full(1 << 16, ALLELE_INVALID_PAIR, dtype=np.uint8)
+_SECOND_PAIR = np.full(1 << 16, ALLELE_INVALID_PAIR, dtype=np.uint8)
+for _byte in list(range(ord("0"), ord("9") + 1)) + [ord(".")]:
+    _code = ALLELE_MISSING if _byte == ord(".") else _byte - ord("0")
+    for _sep in (ord("/"), ord("|")):
+        _FIRST_PAIR[_byte | (_sep << 8)] = _code
+    for _term in (ord("\t"), ord("\n")):
+        _SECOND_PAIR[_byte | (_term << 8)] = _code
+#: Biallelic dosage from ``17*code_1 + code_2``; −1 missing, −128 not a biallelic call.
+DOSAGE_INVALID = -128
+_BIALLELIC_DOSAGE = np.full(17 * 17, DOSAGE_INVALID, dtype=np.int8)
+for _x in (0, 1, ALLELE_MISSING):
+    for _y in (0, 1, ALLELE_MISSING):
+        _BIALLELIC_DOSAGE[17 * _x + _y] = (
+            -1 if ALLELE_MISSING in (_x, _y) else int(_x == 1) + int(_y == 1)
+        )
+
+
 class DecodedBlock:
     """Per-line results of :func:`decode_block` for one block of data lines.
 
-    ``meta[i]`` is ``(chrom, pos, id, ref, alts, filter)`` for line ``i``;
-    ``bulk_lines`` indexes the lines decoded in bulk, whose alleles are rows of
-    ``allele_1``/``allele_2``/``haploid``; ``slow[i]`` holds the alleles of the other
-    lines. Lines skipped by ``keep_line`` have ``meta[i] = None``.
+    ``meta[i]`` is ``(chrom, pos, id, ref, alts, filter)`` for line ``i`` (``None`` when
+    ``keep_line`` dropped it). Lines decoded in bulk are listed in ``bulk_lines``; row
+    ``k`` of ``allele_1``/``allele_2`` (codes 0-9, 15 = ``.``) and ``haploid`` belongs to
+    line ``bulk_lines[k]``, and ``biallelic_dosage[k]`` is its dosage when the line has at
+    most one ALT. ``haploid`` is ``None`` when no bulk call is haploid. ``slow[i]`` holds
+    the int16 alleles of every other kept line.
     """
 
     def __init__(self) -> None:
@@ -140,7 +166,8 @@ class DecodedBlock:
         self.bulk_lines = np.zeros(0, dtype=np.int64)
         self.allele_1 = np.zeros((0, 0), dtype=np.uint8)
         self.allele_2 = np.zeros((0, 0), dtype=np.uint8)
-        self.haploid = np.zeros((0, 0), dtype=bool)
+        self.haploid: np.ndarray | None = None
+        self.biallelic_dosage = np.zeros((0, 0), dtype=np.int8)
         self.slow: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
 
@@ -153,6 +180,18 @@ def split_lines(buf: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         starts[0] = 0
         starts[1:] = ends[:-1] + 1
     return arr, starts, ends
+
+
+def _line_meta(buf: bytes, s: int, e: int, n_samples_file: int, record_number: int, source: str):
+    """Split the 9 fixed columns of one line; returns (fields, sample_section_start)."""
+    fields = buf[s:e].split(b"\t", 9)
+    if len(fields) < 10:
+        raise InputError(
+            source,
+            f"expected {9 + n_samples_file} tab-separated columns, found {len(fields)}",
+            record_label(record_number, None, None),
+        )
+    return fields, e - len(fields[9])
 
 
 def decode_block(
@@ -169,36 +208,26 @@ def decode_block(
 
     ``keep_line(chrom, pos, n_alt, filter) -> bool`` drops lines before their genotypes
     are decoded. ``first_record_number`` is the 1-based record number of the first line
-    (for error messages).
+    (for error messages). Three routes, by line layout:
+
+    - *fixed*: FORMAT is ``GT`` and the sample section is exactly 4 bytes per sample —
+      decoded through uint16 lookup tables over a (lines × samples × 2) view;
+    - *variable*: FORMAT starts with ``GT`` and the column count is right — every tab of
+      the block is located and the first bytes of each field decoded;
+    - *slow*: anything else, or any field the bulk routes cannot vouch for.
     """
     out = DecodedBlock()
     n_lines = len(starts)
-    arr = np.frombuffer(buf + _PAD, dtype=np.uint8)
-    tabs = np.flatnonzero(arr[: len(buf)] == 9)
-    tab_end = np.searchsorted(tabs, ends)
-    tab_first = np.empty_like(tab_end)
-    if n_lines:
-        tab_first[0] = np.searchsorted(tabs, starts[0])
-        tab_first[1:] = tab_end[:-1]
-    n_tabs = tab_end - tab_first
-    expected_tabs = 8 + n_samples_file
-    bulk: list[int] = []
-    bulk_n_alt: list[int] = []
+    n = n_samples_file
+    fixed_width = 4 * n
+    fixed: list[int] = []
+    fixed_at: list[int] = []
+    variable: list[int] = []
     slow_lines: list[int] = []
+    n_alt_of = np.zeros(n_lines, dtype=np.int64)
     for i in range(n_lines):
-        s = int(starts[i])
-        good_columns = n_tabs[i] == expected_tabs
-        if good_columns:
-            meta_end = int(tabs[tab_first[i] + 8])
-            fields = buf[s:meta_end].split(b"\t")
-        else:
-            fields = buf[s : int(ends[i])].split(b"\t", 9)
-        if len(fields) < 9:
-            raise InputError(
-                source,
-                f"expected {9 + n_samples_file} tab-separated columns, found {len(fields)}",
-                record_label(first_record_number + i, None, None),
-            )
+        s, e = int(starts[i]), int(ends[i])
+        fields, section = _line_meta(buf, s, e, n, first_record_number + i, source)
         chrom = fields[0].decode()
         try:
             pos = int(fields[1])
@@ -215,43 +244,102 @@ def decode_block(
             out.meta.append(None)
             continue
         out.meta.append((chrom, pos, fields[2].decode(), fields[3].decode(), alts, filt))
+        n_alt_of[i] = n_alt
         fmt = fields[8]
-        if good_columns and n_alt <= 9 and (fmt == b"GT" or fmt.startswith(b"GT:")):
-            bulk.append(i)
-            bulk_n_alt.append(n_alt)
+        if n_alt > 9:
+            slow_lines.append(i)
+        elif fmt == b"GT" and e + 1 - section == fixed_width:
+            fixed.append(i)
+            fixed_at.append(section)
+        elif fmt == b"GT" or fmt.startswith(b"GT:"):
+            variable.append(i)
         else:
             slow_lines.append(i)
 
-    if bulk:
-        lines = np.asarray(bulk, dtype=np.int64)
-        sample_cols = 8 + (np.arange(n_samples_file) if keep_samples is None else keep_samples)
-        field_start = tabs[tab_first[lines][:, None] + sample_cols[None, :]] + 1
-        c0 = arr[field_start]
-        c1 = arr[field_start + 1]
-        c2 = arr[field_start + 2]
-        c3 = arr[field_start + 3]
-        del field_start
-        a1 = _ALLELE_LUT[c0]
-        a2 = _ALLELE_LUT[c2]
-        haploid = _TERMINATOR[c1]
-        diploid_ok = ((c1 == 47) | (c1 == 124)) & _TERMINATOR[c3] & (a2 != ALLELE_INVALID)
-        del c0, c1, c2, c3
-        max_allele = np.asarray(bulk_n_alt, dtype=np.uint8)[:, None]
-        ok = (a1 != ALLELE_INVALID) & (haploid | diploid_ok)
-        ok &= (a1 == ALLELE_MISSING) | (a1 <= max_allele)
-        ok &= haploid | (a2 == ALLELE_MISSING) | (a2 <= max_allele)
-        line_ok = ok.all(axis=1)
-        if not line_ok.all():
-            slow_lines.extend(int(x) for x in lines[~line_ok])
-            slow_lines.sort()
-            lines = lines[line_ok]
-            a1, a2, haploid = a1[line_ok], a2[line_ok], haploid[line_ok]
-        out.bulk_lines = lines
-        out.allele_1, out.allele_2, out.haploid = a1, a2, haploid
+    arr = np.frombuffer(buf + _PAD if variable else buf, dtype=np.uint8)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]] = []
+    if fixed:
+        lines = np.asarray(fixed, dtype=np.int64)
+        block = np.empty((len(fixed), fixed_width), dtype=np.uint8)
+        for k, at in enumerate(fixed_at):
+            block[k] = arr[at : at + fixed_width]
+        pairs = block.view(np.uint16).reshape(len(fixed), n, 2)
+        if keep_samples is not None:
+            pairs = pairs[:, keep_samples, :]
+        a1 = _FIRST_PAIR[pairs[:, :, 0]]
+        a2 = _SECOND_PAIR[pairs[:, :, 1]]
+        del block, pairs
+        key = a1.astype(np.uint16) * 17
+        key += a2
+        dosage = _BIALLELIC_DOSAGE[key]
+        del key
+        n_alt = n_alt_of[lines]
+        ok = np.ones(len(lines), dtype=bool)
+        bi = n_alt <= 1
+        ok[bi] = ~(dosage[bi] == DOSAGE_INVALID).any(axis=1)
+        bi0 = n_alt == 0  # ALT '.': allele 1 is out of range
+        if bi0.any():
+            ok[bi0] &= ~((a1[bi0] == 1) | (a2[bi0] == 1)).any(axis=1)
+        multi = ~bi
+        if multi.any():
+            top = n_alt[multi][:, None]
+            m1, m2 = a1[multi], a2[multi]
+            ok[multi] = (((m1 == ALLELE_MISSING) | (m1 <= top)) & ((m2 == ALLELE_MISSING) | (m2 <= top))).all(axis=1)
+        parts.append((lines[ok], a1[ok], a2[ok], None, dosage[ok]))
+        slow_lines.extend(int(x) for x in lines[~ok])
 
-    for i in slow_lines:
+    if variable:
+        lines = np.asarray(variable, dtype=np.int64)
+        tabs = np.flatnonzero(arr[: len(buf)] == 9)
+        tab_end = np.searchsorted(tabs, ends[lines])
+        tab_first = np.searchsorted(tabs, starts[lines])
+        good = (tab_end - tab_first) == 8 + n
+        slow_lines.extend(int(x) for x in lines[~good])
+        lines, tab_first = lines[good], tab_first[good]
+        if len(lines):
+            sample_cols = 8 + (np.arange(n) if keep_samples is None else keep_samples)
+            field_start = tabs[tab_first[:, None] + sample_cols[None, :]] + 1
+            c0 = arr[field_start]
+            c1 = arr[field_start + 1]
+            c2 = arr[field_start + 2]
+            c3 = arr[field_start + 3]
+            del field_start
+            a1 = _ALLELE_LUT[c0]
+            a2 = _ALLELE_LUT[c2]
+            haploid = _TERMINATOR[c1]
+            diploid_ok = ((c1 == 47) | (c1 == 124)) & _TERMINATOR[c3] & (a2 != ALLELE_INVALID)
+            del c0, c1, c2, c3
+            top = n_alt_of[lines].astype(np.uint8)[:, None]
+            ok = (a1 != ALLELE_INVALID) & (haploid | diploid_ok)
+            ok &= (a1 == ALLELE_MISSING) | (a1 <= top)
+            ok &= haploid | (a2 == ALLELE_MISSING) | (a2 <= top)
+            line_ok = ok.all(axis=1)
+            slow_lines.extend(int(x) for x in lines[~line_ok])
+            lines, a1, a2, haploid = lines[line_ok], a1[line_ok], a2[line_ok], haploid[line_ok]
+            a2 = np.where(haploid, np.uint8(0), a2)
+            missing = (a1 == ALLELE_MISSING) | (a2 == ALLELE_MISSING)
+            dosage = (a1 == 1).astype(np.int8)
+            dosage += a2 == 1
+            dosage[missing] = -1
+            parts.append((lines, a1, a2, haploid & ~missing, dosage))
+
+    if len(parts) == 1:
+        out.bulk_lines, out.allele_1, out.allele_2, out.haploid, out.biallelic_dosage = parts[0]
+    elif len(parts) == 2:
+        lines = np.concatenate([p[0] for p in parts])
+        order = np.argsort(lines, kind="stable")
+        out.bulk_lines = lines[order]
+        out.allele_1 = np.concatenate([p[1] for p in parts])[order]
+        out.allele_2 = np.concatenate([p[2] for p in parts])[order]
+        haps = [p[3] if p[3] is not None else np.zeros(p[1].shape, dtype=bool) for p in parts]
+        out.haploid = np.concatenate(haps)[order]
+        out.biallelic_dosage = np.concatenate([p[4] for p in parts])[order]
+    if out.haploid is not None and not out.haploid.any():
+        out.haploid = None
+
+    for i in sorted(slow_lines):
         out.slow[i] = _decode_line_slowly(
-            buf[int(starts[i]) : int(ends[i])], out.meta[i], n_samples_file, keep_samples,
+            buf[int(starts[i]) : int(ends[i])], out.meta[i], n, keep_samples,
             first_record_number + i, source,
         )
     return out

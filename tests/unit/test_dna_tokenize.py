@@ -1,0 +1,314 @@
+"""Tokenizers: hand-worked cases against the published rules, references and properties."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from itertools import product
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from genoprep.dna.alphabet import (
+    char_vocab,
+    dnabert_vocab,
+    hyenadna_vocab,
+    nucleotide_transformer_vocab,
+)
+from genoprep.dna.tokenize import (
+    SCHEMES,
+    canonical_kmer_codes,
+    char_encode,
+    decode,
+    dnabert_encode,
+    encode,
+    get_scheme,
+    hyenadna_encode,
+    kmer_counts,
+    kmer_names,
+    kmer_text,
+    kmer_tokenize,
+    nucleotide_transformer_encode,
+)
+
+# ------------------------------------------------------------------ char
+
+
+def test_char_hand_case() -> None:
+    # a c g T -> 0 1 2 3 (lower case upper-cased); N -> 4; R, Y (IUPAC) -> N = 4; pad 5.
+    assert char_encode(["acgTNRY"], max_len=9).tolist() == [[0, 1, 2, 3, 4, 4, 4, 5, 5]]
+
+
+def test_char_truncation_sides() -> None:
+    # "ACGTTG" into 4: right truncation keeps ACGT, left keeps GTTG.
+    assert char_encode(["ACGTTG"], max_len=4).tolist() == [[0, 1, 2, 3]]
+    assert char_encode(["ACGTTG"], max_len=4, truncation="left").tolist() == [[2, 3, 3, 2]]
+
+
+def test_char_batch_shape_and_default() -> None:
+    out = char_encode(["A", "C" * 600])
+    assert out.shape == (2, 512)
+    assert out[0, 0] == 0 and (out[0, 1:] == 5).all() and (out[1] == 1).all()
+
+
+# ------------------------------------------------------------------ DNABERT
+
+
+def test_dnabert_vocab_matches_published_file_order() -> None:
+    vocab = dnabert_vocab(6)
+    # First and boundary lines of DNABERT's bert-config-6/vocab.txt, read by hand.
+    assert vocab[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    assert vocab[5:10] == ["AAAAAA", "AAAAAT", "AAAAAC", "AAAAAG", "AAAATA"]
+    assert vocab[1028:1030] == ["AGGGGG", "TAAAAA"]
+    assert len(vocab) == 5 + 4**6 and vocab[-1] == "GGGGGG"
+    assert len(dnabert_vocab(3)) == 69
+
+
+def test_dnabert_hand_case_k3() -> None:
+    # Windows of ACGTNAC: ACG CGT GTN TNA NAC. ATCG order: A=0 T=1 C=2 G=3.
+    # ACG = 0*16 + 2*4 + 3 = 11 -> 16; CGT = 2*16 + 3*4 + 1 = 45 -> 50; the three with N -> [UNK]=1.
+    assert dnabert_encode(["ACGTNAC"], k=3)[0].tolist() == [2, 16, 50, 1, 1, 1, 3]
+    # Lower case is upper-cased; shorter than k -> [CLS] [SEP].
+    assert dnabert_encode(["acg", "AC"], k=3).to_list()[0].tolist() == [2, 16, 3]
+    assert dnabert_encode(["acg", "AC"], k=3)[1].tolist() == [2, 3]
+
+
+def test_dnabert_rejects_unpublished_k() -> None:
+    with pytest.raises(ValueError, match="DNABERT k"):
+        dnabert_encode(["ACGT"], k=7)
+
+
+# ------------------------------------------------------------------ Nucleotide Transformer
+
+
+def test_nt_published_example_k5() -> None:
+    # nucleotide_transformer/tokenizers.py docstring: ATCGAATNGGCGATGCAC -> ATCGA A T N GGCGA TGCAC
+    tokens = nucleotide_transformer_encode(["ATCGAATNGGCGATGCAC"], k=5)[0]
+    assert decode(tokens, nucleotide_transformer_vocab(5)) == ["<cls>", "ATCGA", "A", "T", "N", "GGCGA", "TGCAC"]
+    # ... and ATCGAATGGCGATGCAC -> ATCGA ATGGC GATGC A C
+    tokens = nucleotide_transformer_encode(["ATCGAATGGCGATGCAC"], k=5)[0]
+    assert decode(tokens, nucleotide_transformer_vocab(5)) == ["<cls>", "ATCGA", "ATGGC", "GATGC", "A", "C"]
+
+
+def test_nt_v2_ids_hand_case() -> None:
+    vocab = nucleotide_transformer_vocab(6)
+    assert len(vocab) == 4107
+    assert vocab[:6] == ["<unk>", "<pad>", "<mask>", "<cls>", "<eos>", "<bos>"]
+    assert vocab[6] == "AAAAAA" and vocab[4101] == "GGGGGG"
+    assert vocab[4102:4107] == ["A", "T", "C", "G", "N"]
+    # AAAAAAAC: AAAAAA (6), leftover A (4102), C (4104), after <cls> (3).
+    # NNTTTTTT: N N (4106 each), TTTTTT = 1*(4**5+4**4+4**3+4**2+4+1) = 1365 -> 1371.
+    got = nucleotide_transformer_encode(["AAAAAAAC", "NNTTTTTT", "ACGT"]).to_list()
+    assert [g.tolist() for g in got] == [[3, 6, 4102, 4104], [3, 4106, 4106, 1371], [3, 4102, 4104, 4105, 4103]]
+
+
+def test_nt_other_iupac_is_unk_like_instadeep() -> None:
+    # ARCGATT, k=6: chunk ARCGAT is not in the vocabulary -> <unk>; leftover T -> 4103.
+    # R as a leftover single letter -> <unk>. Lower case is upper-cased.
+    got = nucleotide_transformer_encode(["ARCGATT", "aaaaaaR"]).to_list()
+    assert [g.tolist() for g in got] == [[3, 0, 4103], [3, 6, 0]]
+
+
+def nt_reference(sequence: str, k: int) -> list[str]:
+    """The published NT rule written out plainly (split at N, k-mers from the left, singles)."""
+    tokens = ["<cls>"]
+    pieces = sequence.upper().split("N")
+    for i, piece in enumerate(pieces):
+        full = len(piece) // k * k
+        tokens += [piece[j : j + k] for j in range(0, full, k)]
+        tokens += list(piece[full:])
+        if i < len(pieces) - 1:
+            tokens.append("N")
+    vocab = set(nucleotide_transformer_vocab(k))
+    return [t if t in vocab else "<unk>" for t in tokens]
+
+
+dna = st.text(alphabet="ACGTNacgtnRY", max_size=60)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(dna, min_size=1, max_size=5), st.integers(min_value=1, max_value=6))
+def test_nt_matches_reference(sequences: list[str], k: int) -> None:
+    vocab = nucleotide_transformer_vocab(k)
+    got = nucleotide_transformer_encode(sequences, k=k)
+    assert len(got) == len(sequences)
+    for sequence, ids in zip(sequences, got.to_list()):
+        assert decode(ids, vocab) == nt_reference(sequence, k)
+        assert ids.min() >= 0 and ids.max() < len(vocab)
+
+
+# ------------------------------------------------------------------ HyenaDNA
+
+
+def test_hyenadna_hand_case() -> None:
+    # acgtn -> A C G T N = 7 8 9 10 11; [SEP]=1 appended; left padding [PAD]=4 to 8.
+    assert hyenadna_encode(["acgtn"], max_len=8).tolist() == [[4, 4, 7, 8, 9, 10, 11, 1]]
+    # R, Y are outside A,C,G,T,N -> [UNK]=6. max_len 4 keeps 3 bases: ACG (right) or TRY (left).
+    assert hyenadna_encode(["ACGTRY"], max_len=4).tolist() == [[7, 8, 9, 1]]
+    assert hyenadna_encode(["ACGTRY"], max_len=4, truncation="left").tolist() == [[10, 6, 6, 1]]
+    assert hyenadna_vocab()[7:12] == ["A", "C", "G", "T", "N"]
+
+
+# ------------------------------------------------------------------ k-mer counts
+
+
+def test_kmer_names_order() -> None:
+    assert kmer_names(2) == "AA AC AG AT CA CC CG CT GA GC GG GT TA TC TG TT".split()
+    assert kmer_names(3)[:5] == ["AAA", "AAC", "AAG", "AAT", "ACA"]
+
+
+def test_kmer_counts_hand_case() -> None:
+    # ACGTA: AC CG GT TA -> columns 1, 6, 11, 12. AANAA: AA twice (AN, NA skipped). acgt = ACGT.
+    counts = kmer_counts(["ACGTA", "AANAA", "acgt"], k=2)
+    assert isinstance(counts, np.ndarray) and counts.shape == (3, 16)
+    assert np.flatnonzero(counts[0]).tolist() == [1, 6, 11, 12] and counts[0].sum() == 4
+    assert counts[1].tolist() == [2] + [0] * 15
+    assert counts[2].tolist() == kmer_counts(["ACGT"], k=2)[0].tolist()
+
+
+def test_kmer_counts_canonical_hand_case() -> None:
+    # k=2 canonical columns: AA AC AG AT CA CC CG GA GC TA ((16 + 4) / 2 = 10).
+    assert kmer_names(2, canonical=True) == ["AA", "AC", "AG", "AT", "CA", "CC", "CG", "GA", "GC", "TA"]
+    # ACGTA: AC; CG (palindrome); GT = revcomp(AC) -> AC; TA (palindrome). TTT: TT -> AA twice.
+    counts = kmer_counts(["ACGTA", "TTT"], k=2, canonical=True)
+    names = kmer_names(2, canonical=True)
+    assert dict(zip(names, counts[0].tolist())) == {**dict.fromkeys(names, 0), "AC": 2, "CG": 1, "TA": 1}
+    assert counts[1].tolist() == [2] + [0] * 9
+    assert len(kmer_names(3, canonical=True)) == 32 and len(kmer_names(4, canonical=True)) == 136
+
+
+def test_kmer_counts_sparse_from_k6() -> None:
+    counts = kmer_counts(["AAAAAAA", "ACGTNACGTACG"], k=6)
+    assert counts.shape == (2, 4096) and counts.format == "csr"
+    # AAAAAAA: AAAAAA twice (column 0). Second: only windows without N: ACGTAC CGTACG.
+    assert counts[0].toarray().ravel()[0] == 2 and counts[0].sum() == 2
+    columns = {name: i for i, name in enumerate(kmer_names(6))}
+    assert sorted(counts[1].indices.tolist()) == sorted([columns["ACGTAC"], columns["CGTACG"]])
+
+
+def counter_reference(sequence: str, k: int, canonical: bool) -> Counter[str]:
+    sequence = sequence.upper()
+    words = Counter(sequence[i : i + k] for i in range(len(sequence) - k + 1))
+    words = Counter({w: n for w, n in words.items() if re.fullmatch("[ACGT]+", w)})
+    if not canonical:
+        return words
+    flip = str.maketrans("ACGT", "TGCA")
+    merged: Counter[str] = Counter()
+    for word, n in words.items():
+        merged[min(word, word.translate(flip)[::-1])] += n  # lexicographic min == smaller code
+    return merged
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(dna, min_size=1, max_size=4), st.integers(min_value=1, max_value=7), st.booleans())
+def test_kmer_counts_match_counter(sequences: list[str], k: int, canonical: bool) -> None:
+    counts = kmer_counts(sequences, k=k, canonical=canonical)
+    dense = counts.toarray() if hasattr(counts, "toarray") else counts
+    names = kmer_names(k, canonical)
+    for row, sequence in zip(dense, sequences):
+        expected = counter_reference(sequence, k, canonical)
+        assert {n: int(c) for n, c in zip(names, row) if c} == dict(expected)
+        # the vector sums to the number of windows made of A/C/G/T only
+        valid = sum(bool(re.fullmatch("[ACGT]+", sequence.upper()[i : i + k])) for i in range(len(sequence) - k + 1))
+        assert row.sum() == valid
+
+
+# ------------------------------------------------------------------ k-mer strings
+
+
+def test_kmer_tokenize_spec() -> None:
+    assert kmer_tokenize("ACGTA", 3) == ["ACG", "CGT", "GTA"]
+    assert kmer_tokenize("ACGTACG", 3, stride=3) == ["ACG", "TAC"]
+    assert kmer_tokenize("AC", 3) == []
+    assert kmer_text("ACGTA", 3) == "ACG CGT GTA"
+
+
+# ------------------------------------------------------------------ properties across schemes
+
+bases = st.text(alphabet="ACGTacgt", max_size=80)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(bases, min_size=1, max_size=6), st.integers(min_value=1, max_value=100))
+def test_char_round_trip(sequences: list[str], max_len: int) -> None:
+    out = char_encode(sequences, max_len=max_len)
+    vocab = char_vocab()
+    assert out.shape == (len(sequences), max_len) and out.min() >= 0 and out.max() <= 5
+    for row, sequence in zip(out, sequences):
+        text = "".join(t for t in decode(row, vocab) if t != "<PAD>")
+        assert text == sequence.upper()[:max_len]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(dna, min_size=1, max_size=6), st.sampled_from([3, 4, 5, 6]))
+def test_dnabert_lengths_ids_and_kmers(sequences: list[str], k: int) -> None:
+    got = dnabert_encode(sequences, k=k)
+    vocab = dnabert_vocab(k)
+    for ids, sequence in zip(got.to_list(), sequences):
+        assert ids.size == max(len(sequence) - k + 1, 0) + 2
+        assert ids.min() >= 0 and ids.max() < 5 + 4**k
+        expected = [w if re.fullmatch("[ACGT]+", w) else "[UNK]" for w in kmer_tokenize(sequence.upper(), k)]
+        assert decode(ids, vocab) == ["[CLS]", *expected, "[SEP]"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(dna, min_size=1, max_size=6), st.integers(min_value=2, max_value=50))
+def test_hyenadna_shape_and_content(sequences: list[str], max_len: int) -> None:
+    out = hyenadna_encode(sequences, max_len=max_len)
+    vocab = hyenadna_vocab()
+    assert out.shape == (len(sequences), max_len) and out.min() >= 0 and out.max() <= 11
+    for row, sequence in zip(out, sequences):
+        tokens = decode(row, vocab)
+        assert tokens[-1] == "[SEP]"
+        body = [t for t in tokens[:-1] if t != "[PAD]"]
+        kept = sequence.upper()[: max_len - 1]
+        assert body == [c if c in "ACGTN" else "[UNK]" for c in kept]
+        assert tokens[: max_len - 1 - len(kept)] == ["[PAD]"] * (max_len - 1 - len(kept))
+
+
+# ------------------------------------------------------------------ registry
+
+
+def test_registry() -> None:
+    assert set(SCHEMES) == {"char", "hyenadna", "dnabert", "nucleotide_transformer", "kmer_counts"}
+    assert get_scheme("char").output == "fixed" and get_scheme("dnabert").output == "variable"
+    assert encode("char", ["AC"], max_len=3).tolist() == [[0, 1, 5]]
+    assert len(get_scheme("nucleotide_transformer").vocabulary(k=6)) == 4107
+    assert get_scheme("kmer_counts").vocabulary(k=2) == ["".join(p) for p in product("ACGT", repeat=2)]
+    with pytest.raises(ValueError, match="known: char"):
+        get_scheme("bpe")
+
+
+@pytest.mark.parametrize("canonical", [False, True])
+def test_kmer_counts_large_k_unique_path(canonical: bool) -> None:
+    # k = 11 (4**11 > 2**20 columns) takes the np.unique path; check it against Counter.
+    rng = np.random.default_rng(3)
+    sequences = ["".join(rng.choice(list("ACGTN"), size=n, p=[0.3, 0.2, 0.2, 0.28, 0.02])) for n in (0, 5, 300, 2000)]
+    sequences.append("ACGTACGTACGTACGTAAAA" * 3)  # repeated k-mers
+    counts = kmer_counts(sequences, k=11, canonical=canonical)
+    code_of_column = canonical_kmer_codes(11) if canonical else np.arange(4**11)
+
+    def name(column: int) -> str:  # base-4 digits of the code, A=0 C=1 G=2 T=3
+        code = int(code_of_column[column])
+        return "".join("ACGT"[(code >> (2 * (10 - i))) & 3] for i in range(11))
+
+    for i, sequence in enumerate(sequences):
+        row = counts.getrow(i)
+        got = {name(j): int(c) for j, c in zip(row.indices, row.data)}
+        assert got == dict(counter_reference(sequence, 11, canonical))
+
+
+def test_kmer_counts_long_sequences_cut_into_blocks() -> None:
+    # Longer than one block (2**18 bases): pieces overlap by k-1, so no window is lost or
+    # counted twice, including windows with N at the piece joins.
+    rng = np.random.default_rng(5)
+    long = rng.choice(list("ACGT"), size=(1 << 18) * 2 + 123)
+    long[(1 << 18) - 2 : (1 << 18) + 3] = "N"  # N around the first join
+    sequences = ["AC", "".join(long), "GATTACA", "", "".join(rng.choice(list("ACGTN"), size=70_000))]
+    counts = kmer_counts(sequences, k=6)
+    names = kmer_names(6)
+    for i, sequence in enumerate(sequences):
+        row = counts.getrow(i)
+        assert {names[j]: int(c) for j, c in zip(row.indices, row.data)} == dict(counter_reference(sequence, 6, False))

@@ -1,0 +1,67 @@
+"""Checksums, the completed card, the demo generator, one-line errors from a step."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genoprep.demo import simulate_pbmc, write_demo
+from genoprep.errors import InputError
+from genoprep.provenance import completed_card, path_sha256, verify_sha256
+
+
+def test_file_and_folder_digests(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "b.txt").write_bytes(b"bee")
+    (tmp_path / "d" / "a.txt").write_bytes(b"ay")
+    assert path_sha256(tmp_path / "d" / "a.txt") == hashlib.sha256(b"ay").hexdigest()
+    lines = "".join(f"{hashlib.sha256(c).hexdigest()}  {n}\n" for n, c in (("a.txt", b"ay"), ("b.txt", b"bee")))
+    assert path_sha256(tmp_path / "d") == hashlib.sha256(lines.encode()).hexdigest()
+    with pytest.raises(InputError, match="sha256 is .* but the card says 0000"):
+        verify_sha256(tmp_path / "d" / "a.txt", "0" * 64)
+
+
+def test_completed_card_pins_inputs_and_keeps_fields() -> None:
+    card = {"dataset_id": "x", "input": {"path": "a.h5ad", "format": "h5ad"}, "metadata": {"path": "m.csv"},
+            "computed": {"stale": True}}
+    done = completed_card(card, {"n_cells": 3}, ["1" * 64], "2" * 64, {"b": "y", "a": "x"})
+    assert done["input"] == {"path": "a.h5ad", "format": "h5ad", "sha256": "1" * 64}
+    assert done["metadata"]["sha256"] == "2" * 64
+    assert done["computed"] == {"n_cells": 3, "artifacts_sha256": {"a": "x", "b": "y"}}
+    assert "sha256" not in card["input"]  # the card given is not modified
+
+
+def test_demo_is_deterministic_and_pbmc_like(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        write_demo(tmp_path / f"{name}.csv.gz", tmp_path / f"{name}.tsv", n_cells=60, n_genes=200, seed=3)
+    assert (tmp_path / "a.csv.gz").read_bytes() == (tmp_path / "b.csv.gz").read_bytes()
+    assert (tmp_path / "a.tsv").read_bytes() == (tmp_path / "b.tsv").read_bytes()
+    counts, meta = simulate_pbmc(400, 500, seed=1)
+    assert counts.shape == (500, 400) and (counts.to_numpy() >= 0).all()
+    assert counts.index.str.startswith("MT-").sum() == 13
+    assert set(meta["cell_type"]) == {"CD4 T", "CD8 T", "B", "NK", "CD14 Monocyte", "FCGR3A Monocyte"}
+    # markers are higher in their own cell type: CD79A in B cells vs the rest
+    b_cells = meta["cell_type"].eq("B").to_numpy()
+    cd79a = counts.loc["CD79A"].to_numpy() / counts.sum(axis=0).to_numpy()
+    assert cd79a[b_cells].mean() > 5 * cd79a[~b_cells].mean()
+    assert not simulate_pbmc(50, 200, seed=2)[0].equals(simulate_pbmc(50, 200, seed=3)[0])
+
+
+def test_run_step_reports_input_errors_as_one_line(tmp_path: Path) -> None:
+    code = (
+        "from genoprep.runtime import run_step\n"
+        "from genoprep.errors import InputError\n"
+        "def step():\n"
+        "    raise InputError('data/x.vcf', 'GT has 3 alleles', record='record 12 (chr1:5)')\n"
+        f"run_step({str(tmp_path / 'step.log')!r}, step)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr == "genoprep: error: data/x.vcf: record 12 (chr1:5): GT has 3 alleles\n"
+    assert "GT has 3 alleles" in (tmp_path / "step.log").read_text()

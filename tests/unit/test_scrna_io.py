@@ -1,0 +1,118 @@
+"""Reading scRNA-seq matrices and refusing values that are not what the card says."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import anndata as ad
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse
+
+from genoprep.errors import InputError
+from genoprep.scrna.io import check_values, looks_like_ensembl, read_matrix
+
+COUNTS = np.array([[0, 3, 1], [2, 0, 0]], dtype=np.int64)  # 2 cells x 3 genes
+
+
+def test_csv_both_orientations_and_gzip(tmp_path: Path) -> None:
+    genes_x_cells = pd.DataFrame(COUNTS.T, index=["G1", "G2", "G3"], columns=["c1", "c2"])
+    plain = tmp_path / "gxc.csv"
+    genes_x_cells.to_csv(plain)
+    zipped = tmp_path / "cxg.tsv.gz"
+    with gzip.open(zipped, "wt") as handle:
+        genes_x_cells.T.to_csv(handle, sep="\t")
+    a = read_matrix(plain, "csv", orientation="genes_x_cells")
+    b = read_matrix(zipped, "tsv", orientation="cells_x_genes")
+    for adata in (a, b):
+        assert list(adata.obs_names) == ["c1", "c2"] and list(adata.var_names) == ["G1", "G2", "G3"]
+        assert sparse.isspmatrix_csr(adata.X)
+        np.testing.assert_array_equal(adata.X.toarray(), COUNTS)
+
+
+def test_csv_needs_orientation_and_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(",c1,c2\nG1,1,2\nG2,3,oops\n")
+    with pytest.raises(InputError, match="orientation"):
+        read_matrix(path, "csv")
+    with pytest.raises(InputError, match=r"x.csv: row G2, column c2: value 'oops' is not a number"):
+        read_matrix(path, "csv", orientation="genes_x_cells")
+
+
+def test_duplicate_cells_refused_duplicate_genes_made_unique(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(",c1,c1\nG1,1,2\nG1,3,4\n")
+    with pytest.raises(InputError, match="1 cell ids occur more than once"):
+        read_matrix(path, "csv", orientation="genes_x_cells")
+    path.write_text(",c1,c2\nG1,1,2\nG1,3,4\n")
+    assert list(read_matrix(path, "csv", orientation="genes_x_cells").var_names) == ["G1", "G1-1"]
+
+
+def test_loom_with_2d_attributes(tmp_path: Path) -> None:
+    path = tmp_path / "x.loom"
+    with h5py.File(path, "w") as handle:
+        handle["matrix"] = COUNTS.T.astype(np.float64)  # loom is genes x cells
+        handle["row_attrs/Gene"] = np.array([b"g1", b"g2", b"g3"])
+        handle["row_attrs/Accession"] = np.array([b"ENSMUSG1", b"ENSMUSG2", b"ENSMUSG3"])
+        handle["col_attrs/CellID"] = np.array([b"a", b"b"])
+        handle["col_attrs/Batch"] = np.array([[0.0], [1.0]])  # 2-D (n, 1): a column
+        handle["col_attrs/Spatial"] = np.array([[1.0, 2.0], [3.0, 4.0]])  # 2-D (n, 2): obsm
+    adata = read_matrix(path, "loom")
+    assert list(adata.obs_names) == ["a", "b"] and list(adata.var_names) == ["g1", "g2", "g3"]
+    np.testing.assert_array_equal(adata.X.toarray(), COUNTS)
+    assert list(adata.obs["Batch"]) == [0.0, 1.0]
+    np.testing.assert_array_equal(adata.obsm["Spatial"], [[1.0, 2.0], [3.0, 4.0]])
+    assert list(adata.var["gene_ids"]) == ["ENSMUSG1", "ENSMUSG2", "ENSMUSG3"]
+
+
+def test_h5ad_layer_and_raw(tmp_path: Path) -> None:
+    adata = ad.AnnData(X=np.log1p(COUNTS.astype(np.float32)))
+    adata.layers["counts"] = COUNTS.astype(np.float32)
+    adata.raw = adata.copy()
+    path = tmp_path / "x.h5ad"
+    adata.write_h5ad(path)
+    np.testing.assert_array_equal(read_matrix(path, "h5ad", layer="counts").X.toarray(), COUNTS)
+    with pytest.raises(InputError, match="no layer 'spliced'"):
+        read_matrix(path, "h5ad", layer="spliced")
+
+
+def test_missing_input(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="input does not exist"):
+        read_matrix(tmp_path / "nope.h5ad", "h5ad")
+
+
+def _adata(values: np.ndarray) -> ad.AnnData:
+    adata = ad.AnnData(X=sparse.csr_matrix(values.astype(np.float32)))
+    adata.obs_names = ["c1", "c2"]
+    adata.var_names = ["G1", "G2", "G3"]
+    return adata
+
+
+def test_counts_stored_as_float_are_accepted() -> None:
+    check_values(_adata(COUNTS.astype(float)), "x.h5ad")
+
+
+def test_scaled_matrix_refused_naming_cell_and_gene() -> None:
+    values = np.array([[0.5, -1.25, 0], [1, 0, 2]])
+    with pytest.raises(InputError) as info:
+        check_values(_adata(values), "x.h5ad")
+    message = str(info.value)
+    assert message.startswith("x.h5ad: cell c1, gene G2: value -1.25 is negative")
+    assert "scaled" in message and "\n" not in message
+
+
+def test_log_normalised_matrix_refused_unless_card_says_so() -> None:
+    values = np.log1p(COUNTS.astype(float))
+    with pytest.raises(InputError, match="is not an integer.*log_normalized"):
+        check_values(_adata(values), "x.h5ad")
+    check_values(_adata(values), "x.h5ad", value_type="log_normalized")
+    with pytest.raises(InputError, match="negative"):
+        check_values(_adata(-values), "x.h5ad", value_type="log_normalized")
+
+
+def test_ensembl_detection() -> None:
+    assert looks_like_ensembl(pd.Index(["ENSG00000198888", "ENSMUSG00000064341.1"]))
+    assert not looks_like_ensembl(pd.Index(["MT-ND1", "CD3E"]))
