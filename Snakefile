@@ -16,6 +16,9 @@ configfile: "config/config.yaml"
 include: "rules/common.smk"
 include: "rules/demo.smk"
 include: "rules/scrna.smk"
+include: "rules/bulk.smk"
+include: "rules/dna.smk"
+include: "rules/variants.smk"
 include: "rules/card.smk"
 
 

@@ -49,8 +49,10 @@ def card_of(wildcards):
 
 
 def workdir_path(path):
-    """A card's path as Snakemake sees it: relative to the working directory."""
-    return os.path.relpath(path)
+    """A card's path as Snakemake sees it: absolute if the card (or its path) is, else
+    relative to the working directory, so that generated demo inputs match their rule.
+    """
+    return os.fspath(path)
 
 
 def card_file(wildcards):

@@ -1,0 +1,2 @@
+# variants: not implemented yet (cards with modality: variants are refused until
+# config/schemas/modality/variants.schema.yaml exists).
