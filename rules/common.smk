@@ -1,6 +1,7 @@
 # Shared set-up and input functions: config and dataset cards are validated here, before
 # the job graph is built; rule files only say what depends on what.
 import glob
+import json
 import os
 import re
 import sys
@@ -27,6 +28,8 @@ MITO_GENE_LISTS = sorted(glob.glob(os.path.join(RESOURCES, "mito_genes_*.tsv")))
 # Artifacts each modality writes under RESULTS/<dataset_id>/ (checksummed into card.yaml);
 # every modality's rule file adds its own list.
 ARTIFACTS = {}
+# Figures for `snakemake --report` per modality (report() outputs, not checksummed).
+REPORTS = {}
 
 
 wildcard_constraints:
@@ -83,6 +86,15 @@ def completed_cards():
     ]
 
 
+def report_files():
+    """Every dataset's report figures."""
+    return [
+        os.path.join(RESULTS, dataset_id, name)
+        for dataset_id, card in sorted(CARDS.items())
+        for name in REPORTS.get(card.modality, [])
+    ]
+
+
 def artifacts_of(wildcards):
     """The artifacts of a dataset's modality, checksummed into its card.yaml."""
     names = ARTIFACTS[card_of(wildcards).modality]
@@ -93,3 +105,19 @@ def input_mem_mb(wildcards, input, attempt):
     """Memory for a step: 1 GiB plus 20x the size of its inputs, growing with retries."""
     size_mb = sum(os.path.getsize(f) for f in input if os.path.isfile(f)) / 2**20
     return int((1024 + 20 * size_mb) * attempt)
+
+
+def variants_chunk_files(wildcards):
+    """The chunk results of a variants dataset, as listed by checkpoint variants_plan."""
+    plan = checkpoints.variants_plan.get(dataset=wildcards.dataset).output.plan
+    with open(plan, encoding="utf-8") as handle:
+        n_chunks = len(json.load(handle)["chunks"])
+    folder = os.path.join(RESULTS, wildcards.dataset, "work", "chunks")
+    return [os.path.join(folder, f"{i}.npz") for i in range(n_chunks)]
+
+
+def variants_chunk_mem_mb(wildcards, attempt):
+    """Memory for one chunk job: 1 GiB plus its dosage block (records x samples bytes)."""
+    params = card_params(wildcards)
+    block_mb = params.get("records_per_chunk", 50000) * 4 * 3000 / 2**20
+    return int((1024 + block_mb) * attempt)

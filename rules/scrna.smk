@@ -1,7 +1,15 @@
 # scRNA-seq: raw counts -> QC -> normalize_total + log1p -> HVG -> scaled ML matrix.
 # Each step is one script in scripts/ calling one function of genoprep.scrna.steps.
 
-ARTIFACTS["scrna"] = ["processed.h5ad", "X.npy", "features.tsv", "obs.tsv", "qc.json"]
+ARTIFACTS["scrna"] = [
+    "processed.h5ad",
+    "X.npy",
+    "features.tsv",
+    "obs.tsv",
+    "qc.json",
+    "qc_cells.tsv",
+]
+REPORTS["scrna"] = ["qc_metrics.png"]
 
 
 rule scrna_ingest:
@@ -34,6 +42,7 @@ rule scrna_qc:
     output:
         h5ad=temp(out("work/filtered.h5ad")),
         qc=out("qc.json"),
+        cells=out("qc_cells.tsv"),
     log:
         out("logs/scrna_qc.log"),
     benchmark:
@@ -49,6 +58,27 @@ rule scrna_qc:
         qc=card_params,
     script:
         "../scripts/scrna_qc.py"
+
+
+rule scrna_qc_plot:
+    input:
+        cells=out("qc_cells.tsv"),
+    output:
+        png=report(
+            out("qc_metrics.png"),
+            caption="../resources/report/scrna_qc.rst",
+            category="scRNA-seq QC",
+        ),
+    log:
+        out("logs/scrna_qc_plot.log"),
+    wildcard_constraints:
+        dataset=ids_pattern("scrna"),
+    conda:
+        "../envs/scrna.yaml"
+    params:
+        qc=card_params,
+    script:
+        "../scripts/scrna_qc_plot.py"
 
 
 rule scrna_normalize:

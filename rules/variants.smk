@@ -1,2 +1,78 @@
-# variants: not implemented yet (cards with modality: variants are refused until
-# config/schemas/modality/variants.schema.yaml exists).
+# variants: VCF / VCF.gz / BCF -> int8 dosage matrix (samples x variants, -1 missing) with
+# plink2/bcftools-exact QC. Scatter-gather: variants_plan lists the chunks of the input
+# (records or indexed regions), one variants_chunk job reads each, variants_gather filters
+# and writes the artifacts (identical bytes whatever the chunking).
+
+ARTIFACTS["variants"] = ["dosage.npy", "variants.parquet", "samples.tsv", "qc.json"]
+
+
+checkpoint variants_plan:
+    input:
+        data=primary_inputs,
+    output:
+        plan=out("work/chunks.json"),
+    log:
+        out("logs/variants_plan.log"),
+    wildcard_constraints:
+        dataset=ids_pattern("variants"),
+    conda:
+        "../envs/variants.yaml"
+    resources:
+        mem_mb=1024,
+        runtime=30,
+    params:
+        card=card_data,
+    script:
+        "../scripts/variants_plan.py"
+
+
+rule variants_chunk:
+    input:
+        data=primary_inputs,
+        plan=out("work/chunks.json"),
+    output:
+        npz=temp(out("work/chunks/{chunk}.npz")),
+    log:
+        out("logs/variants_chunk_{chunk}.log"),
+    benchmark:
+        out("benchmarks/variants_chunk_{chunk}.tsv")
+    wildcard_constraints:
+        dataset=ids_pattern("variants"),
+        chunk=r"\d+",
+    conda:
+        "../envs/variants.yaml"
+    resources:
+        mem_mb=variants_chunk_mem_mb,
+        runtime=60,
+    params:
+        variants=card_params,
+    script:
+        "../scripts/variants_chunk.py"
+
+
+rule variants_gather:
+    input:
+        chunks=variants_chunk_files,
+        plan=out("work/chunks.json"),
+        metadata=metadata_input,
+    output:
+        dosage=out("dosage.npy"),
+        variants=out("variants.parquet"),
+        samples=out("samples.tsv"),
+        qc=out("qc.json"),
+        facts=out("work/facts.json"),
+    log:
+        out("logs/variants_gather.log"),
+    benchmark:
+        out("benchmarks/variants_gather.tsv")
+    wildcard_constraints:
+        dataset=ids_pattern("variants"),
+    conda:
+        "../envs/variants.yaml"
+    resources:
+        mem_mb=input_mem_mb,
+        runtime=60,
+    params:
+        card=card_data,
+    script:
+        "../scripts/variants_gather.py"

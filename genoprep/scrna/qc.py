@@ -76,19 +76,25 @@ def _summary(adata: ad.AnnData) -> dict[str, Any]:
     }
 
 
-def filter_cells_and_genes(adata: ad.AnnData, params: Mapping[str, Any], source: str) -> tuple[ad.AnnData, dict[str, Any]]:
-    """Apply the four QC filters; return the filtered AnnData and the QC report.
+def filter_cells_and_genes(adata: ad.AnnData, params: Mapping[str, Any],
+                           source: str) -> tuple[ad.AnnData, dict[str, Any], pd.DataFrame]:
+    """Apply the four QC filters; return the filtered AnnData, the QC report and a per-cell table.
 
     ``adata`` must carry ``var['mt']``. The report (for ``qc.json``) has the cells and
     genes before and after each filter and the mean genes/counts/% mito per cell before
-    and after. A filter that removes every cell raises :class:`InputError` naming the
-    threshold to relax.
+    and after. The per-cell table lists every input cell with its metrics on the input
+    matrix and ``removed_by``: the first filter that removed it (empty for kept cells).
+    A filter that removes every cell raises :class:`InputError` naming the threshold to relax.
     """
     adata = adata.copy()
     compute_qc_metrics(adata)
     report: dict[str, Any] = {"before": _summary(adata), "filters": [], "mito_genes": int(adata.var["mt"].sum())}
+    cells = adata.obs[["n_genes_by_counts", "total_counts", "pct_counts_mt"]].copy()
+    cells["removed_by"] = ""
 
     def record(name: str, threshold: Any, before: tuple[int, int]) -> None:
+        removed = ~cells.index.isin(adata.obs_names) & (cells["removed_by"] == "")
+        cells.loc[removed, "removed_by"] = name
         report["filters"].append({
             "filter": name, "threshold": threshold,
             "cells_before": before[0], "cells_after": int(adata.n_obs),
@@ -119,5 +125,6 @@ def filter_cells_and_genes(adata: ad.AnnData, params: Mapping[str, Any], source:
     report["after"] = _summary(adata)
     # filter_genes wrote var["n_cells"] before the cell filters; refresh it for the final cells
     adata.var["n_cells"] = adata.var["n_cells_by_counts"].to_numpy()
-    return adata, report
+    cells.insert(0, "cell_id", cells.index.astype(str))
+    return adata, report, cells.reset_index(drop=True)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import anndata as ad
 import numpy as np
+import pandas as pd
 
 from genoprep import __version__
 from genoprep.provenance import package_versions, verify_sha256
@@ -61,17 +62,20 @@ def ingest(data_path: str | os.PathLike[str], card: Mapping[str, Any],
 
 
 def quality_control(adata: ad.AnnData, params: Mapping[str, Any], mito_gene_lists: Iterable[str | os.PathLike[str]],
-                    source: str) -> tuple[ad.AnnData, dict[str, Any]]:
-    """Flag mitochondrial genes, compute QC metrics and filter (see :mod:`genoprep.scrna.qc`)."""
+                    source: str) -> tuple[ad.AnnData, dict[str, Any], pd.DataFrame]:
+    """Flag mitochondrial genes, compute QC metrics and filter (see :mod:`genoprep.scrna.qc`).
+
+    Returns the filtered AnnData, the report for ``qc.json`` and the per-cell QC table.
+    """
     known = set(params.get("mito_genes", []))
     for path in mito_gene_lists:
         known |= qc.read_gene_list(path)
     adata.var["mt"] = qc.flag_mito(adata.var, adata.var_names, params["mito_prefixes"], known)
-    filtered, report = qc.filter_cells_and_genes(adata, params, source)
+    filtered, report, cells = qc.filter_cells_and_genes(adata, params, source)
     info = dict(adata.uns.get("genoprep", {}))
     report = {"dataset_id": info.get("dataset_id"), **report,
               "metadata_rows_unmatched": info.get("metadata_rows_unmatched", 0)}
-    return filtered, report
+    return filtered, report, cells
 
 
 def normalize_step(adata: ad.AnnData, params: Mapping[str, Any]) -> ad.AnnData:

@@ -44,19 +44,55 @@ def write_qc_json(path: str | Path, qc: dict) -> None:
     Path(path).write_text(json.dumps(qc, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
-def read_sample_metadata(path: str | Path, id_column: str = "sample_id") -> pd.DataFrame:
-    """Read a TSV/CSV of per-sample metadata keyed by ``id_column`` (all columns as text)."""
-    sep = "," if str(path).endswith(".csv") else "\t"
+def read_sample_metadata(
+    path: str | Path,
+    id_column: str | int = "sample_id",
+    sep: str | None = None,
+    header: bool = True,
+    columns: dict[str, str | int] | None = None,
+) -> pd.DataFrame:
+    """Read a TSV/CSV (may be gzipped) of per-sample metadata keyed by ``id_column``.
+
+    ``id_column`` is a column name, or a 0-based index (required for header-less tables,
+    whose columns are then named by their index). ``sep`` defaults to ``,`` for ``.csv``
+    (``.csv.gz``) and tab otherwise. ``columns`` maps label names to the table's columns
+    (name or index); only those are kept, renamed. Everything is read as text.
+    The id column becomes ``sample_id``.
+    """
+    if sep is None:
+        sep = "," if str(path).removesuffix(".gz").endswith(".csv") else "\t"
     try:
-        table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""])
-    except (OSError, pd.errors.ParserError) as e:
+        table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
+                            header=0 if header else None)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise InputError(str(path), f"cannot read the sample table: {e}") from None
-    if id_column not in table.columns:
-        raise InputError(str(path), f"no {id_column!r} column (columns: {', '.join(table.columns)})")
-    dup = table[id_column][table[id_column].duplicated()].unique().tolist()
+    table.columns = [str(c) for c in table.columns]
+
+    def column(ref: str | int, what: str) -> str:
+        if isinstance(ref, int) and not (header and str(ref) in table.columns):
+            if not 0 <= ref < table.shape[1]:
+                raise InputError(str(path), f"{what}: column index {ref} out of range ({table.shape[1]} columns)")
+            return table.columns[ref]
+        if str(ref) not in table.columns:
+            raise InputError(str(path), f"{what}: no column {ref!r} (columns: {', '.join(table.columns)})")
+        return str(ref)
+
+    id_name = column(id_column, "id_column")
+    ids = table[id_name]
+    if ids.isna().any():
+        raise InputError(str(path), f"row {int(ids.isna().to_numpy().argmax()) + 1}: empty sample id")
+    dup = ids[ids.duplicated()].unique().tolist()
     if dup:
         raise InputError(str(path), f"duplicate sample ids: {', '.join(map(str, dup[:5]))}")
-    return table.rename(columns={id_column: "sample_id"})
+    if columns:
+        picked = {label: column(ref, f"columns.{label}") for label, ref in columns.items()}
+        if "sample_id" in picked:
+            raise InputError(str(path), "columns: 'sample_id' is the id column, not a label")
+        out = pd.DataFrame({"sample_id": ids})
+        for label, name in picked.items():
+            out[label] = table[name]
+        return out
+    return pd.concat([ids.rename("sample_id"), table.drop(columns=[id_name])], axis=1)
 
 
 def join_sample_metadata(samples: pd.DataFrame, metadata: pd.DataFrame) -> tuple[pd.DataFrame, dict]:

@@ -65,8 +65,24 @@ def plan_record_chunks(n_records: int, records_per_chunk: int) -> list[ChunkSpec
     ]
 
 
+def _has_record(vcf, region: Region) -> bool:
+    """Whether some record of an indexed file starts (POS) inside ``region``."""
+    end = min(region.end, 2**31 - 2)
+    try:
+        for variant in vcf(f"{region.chrom}:{region.start}-{end}"):
+            if region.contains(variant.CHROM, variant.POS):
+                return True
+    except Exception:  # the contig is not in the index
+        return False
+    return False
+
+
 def plan_region_chunks(path: str | Path, region_bp: int) -> list[ChunkSpec]:
-    """Windows of ``region_bp`` bases over the contigs of an indexed file."""
+    """Windows of ``region_bp`` bases over the contigs of an indexed file.
+
+    Windows where no record starts are left out (index look-ups, cheap), so a header
+    listing thousands of contigs or long empty stretches gives no empty jobs.
+    """
     import cyvcf2
 
     if region_bp < 1:
@@ -80,20 +96,27 @@ def plan_region_chunks(path: str | Path, region_bp: int) -> list[ChunkSpec]:
             lengths = dict(zip(vcf.seqnames, vcf.seqlens, strict=False))
         except Exception:  # no ##contig lengths
             lengths = {}
+        windows: list[Region] = []
+        for chrom in contigs:
+            whole = Region(chrom, 1, MAX_POSITION)
+            if not _has_record(vcf, whole):
+                continue
+            length = lengths.get(chrom)
+            if not length or length <= 0:
+                windows.append(whole)
+                continue
+            for start in range(1, length + 1, region_bp):
+                end = min(start + region_bp - 1, length)
+                if end == length:
+                    end = MAX_POSITION  # records past the declared length stay in the last window
+                window = Region(chrom, start, end)
+                if _has_record(vcf, window):
+                    windows.append(window)
     finally:
         vcf.close()
-    specs: list[ChunkSpec] = []
-    for chrom in contigs:
-        length = lengths.get(chrom)
-        if not length or length <= 0:
-            specs.append(ChunkSpec(len(specs), region=Region(chrom, 1, MAX_POSITION)))
-            continue
-        for start in range(1, length + 1, region_bp):
-            end = min(start + region_bp - 1, length)
-            if end == length:
-                end = MAX_POSITION  # records past the declared length stay in the last window
-            specs.append(ChunkSpec(len(specs), region=Region(chrom, start, end)))
-    return specs
+    if not windows:  # an empty file: one empty chunk keeps the gather step uniform
+        return plan_record_chunks(0, 1)
+    return [ChunkSpec(i, region=w) for i, w in enumerate(windows)]
 
 
 def plan_chunks(

@@ -100,8 +100,9 @@ def gather(
         n_loaded_missing += int(c.variant_n_missing.sum())
         for k, v in c.load_counts.items():
             load_counts[k] = load_counts.get(k, 0) + int(v)
-        if c.source not in sources:
-            sources.append(c.source)
+        name = Path(c.source).name  # the file name only: artifacts must not depend on the host
+        if name not in sources:
+            sources.append(name)
     assert samples is not None and sample_n_missing is not None
 
     sample_missing_loaded = stats.missing_rate(sample_n_missing, n_loaded)
@@ -185,7 +186,6 @@ def gather(
     n_genotypes = n_loaded * len(samples)
     qc = {
         "sources": sources,
-        "n_chunks": len(chunks),
         "filters": asdict(params),
         "filter_order": ["load (regions, samples, FILTER, multiallelic)", "mind", "geno", "hwe", "maf"],
         "records_read": load_counts.get("records_read", 0),

@@ -32,6 +32,13 @@ def test_default_run_twice_gives_identical_bytes(tmp_path: Path) -> None:
     assert first == second
     card = yaml.safe_load(first["card.yaml"])
     assert card["computed"]["n_cells"] > 100 and card["computed"]["n_features"] == 2000
+    assert (tmp_path / "a" / "pbmc_demo" / "qc_metrics.png").read_bytes()[:4] == b"\x89PNG"
+
+    report = tmp_path / "report.html"
+    done = subprocess.run([sys.executable, "-m", "snakemake", "--report", str(report), "--config",
+                           f"results={tmp_path / 'a'}"], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "qc_metrics.png" in report.read_text(errors="replace")
 
 
 def test_completed_card_regenerates_the_dataset_byte_for_byte(tmp_path: Path) -> None:

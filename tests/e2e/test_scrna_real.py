@@ -180,6 +180,9 @@ def test_matches_plain_scanpy(scrna_run: Path, name: str) -> None:
         assert list(obs["cell_type"]) == list(reference.obs["label"])
     np.testing.assert_array_equal(obs["n_genes"], reference.obs["n_genes_by_counts"])
 
+    cells = pd.read_csv(out / "qc_cells.tsv", sep="\t", keep_default_na=False, dtype={"cell_id": str})
+    assert list(cells.loc[cells["removed_by"] == "", "cell_id"]) == list(processed.obs_names)
+
 
 def test_qc_report_counts_each_filter(scrna_run: Path) -> None:
     qc = json.loads((scrna_run / "pbmc68k" / "qc.json").read_text())
@@ -217,7 +220,8 @@ def test_completed_card_records_facts_and_checksums(scrna_run: Path) -> None:
     assert "cell_ranger" in computed["preprocessing"]["feature_selection"]
     for name, digest in computed["artifacts_sha256"].items():
         assert hashlib.sha256((scrna_run / "tenx_v2" / name).read_bytes()).hexdigest() == digest
-    assert set(computed["artifacts_sha256"]) == {"processed.h5ad", "X.npy", "features.tsv", "obs.tsv", "qc.json"}
+    assert set(computed["artifacts_sha256"]) == {"processed.h5ad", "X.npy", "features.tsv", "obs.tsv", "qc.json",
+                                                 "qc_cells.tsv"}
     assert len(card["input"]["sha256"]) == 64 and len(card["metadata"]["sha256"]) == 64
     assert card["params"]["min_cells"] == 3  # defaults are written out
 

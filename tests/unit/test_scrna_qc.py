@@ -32,7 +32,7 @@ def tiny() -> ad.AnnData:
 
 
 def test_filters_in_order_with_counts() -> None:
-    filtered, report = filter_cells_and_genes(tiny(), PARAMS, "tiny")
+    filtered, report, cells = filter_cells_and_genes(tiny(), PARAMS, "tiny")
     assert list(filtered.obs_names) == ["c1", "c5", "c6"]
     # min_cells=2 counts the 5 cells left after min_genes: G4 is in none of them -> removed
     assert list(filtered.var_names) == ["MT-A", "G1", "G2", "G3"]
@@ -45,10 +45,13 @@ def test_filters_in_order_with_counts() -> None:
     np.testing.assert_allclose(filtered.obs["percent_mito"], [20.0, 0.0, 0.0])
     np.testing.assert_array_equal(filtered.obs["n_genes"], [3, 2, 3])
     np.testing.assert_array_equal(filtered.obs["n_counts"], [5, 4, 5])
+    assert list(cells["cell_id"]) == ["c1", "c2", "c3", "c4", "c5", "c6"]
+    assert list(cells["removed_by"]) == ["", "min_genes", "max_pct_mito", "max_genes", "", ""]
+    np.testing.assert_allclose(cells["pct_counts_mt"], [20.0, 0.0, 75.0, 25.0, 0.0, 0.0])
 
 
 def test_null_thresholds_disable_max_filters() -> None:
-    filtered, report = filter_cells_and_genes(tiny(), {**PARAMS, "max_genes": None, "max_pct_mito": None}, "tiny")
+    filtered, report, _ = filter_cells_and_genes(tiny(), {**PARAMS, "max_genes": None, "max_pct_mito": None}, "tiny")
     assert list(filtered.obs_names) == ["c1", "c3", "c4", "c5", "c6"]
     assert report["filters"][2]["threshold"] is None
 

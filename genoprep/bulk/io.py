@@ -1,0 +1,309 @@
+"""Reading bulk expression tables: CSV/TSV, gzip or not, either orientation.
+
+A table is one header row and one row per gene (``genes_x_samples``, the usual layout) or
+per sample (``samples_x_genes``). One column holds the row ids (``id_column``: a name or
+a 0-based position in the data rows); columns the card lists in ``annotation_columns``
+(gene symbol, length, ... — or per-sample columns in ``samples_x_genes`` tables) are kept
+as annotation; every other column holds values. A header one field shorter than the data
+rows (R ``write.csv``/``write.table``: the row-name column has no name) is read as an
+unnamed id column first.
+
+Checks, each refused with a one-line :class:`~genoprep.errors.InputError` naming the file,
+the record and the problem: values that are not numbers; ``counts`` that are not
+non-negative integers; negative TPM/FPKM/RPKM; duplicate sample ids; empty ids; duplicate
+gene ids unless the card says ``duplicate_genes: sum``.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import logging
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genoprep.errors import InputError
+
+log = logging.getLogger(__name__)
+
+SEPARATORS = {"csv": ",", "tsv": "\t"}
+ORIENTATIONS = ("genes_x_samples", "samples_x_genes")
+VALUE_TYPES = ("counts", "tpm", "fpkm", "rpkm", "log")
+DUPLICATE_POLICIES = ("refuse", "sum")
+#: Ensembl gene ids of any species (ENSG, ENSMUSG, ...), optionally versioned
+ENSEMBL_GENE = re.compile(r"^ENS[A-Z]*G\d{6,}(\.\d+)?$")
+_EXAMPLES = 3
+_HEADER_LINE = 1
+
+
+@dataclass
+class ExpressionTable:
+    """A checked expression table, samples x genes (whatever the file's orientation)."""
+
+    values: np.ndarray  #: float64, samples x genes
+    samples: list[str]
+    genes: list[str]
+    gene_annotation: pd.DataFrame  #: annotation columns, indexed by gene (may have no columns)
+    sample_annotation: pd.DataFrame  #: annotation columns, indexed by sample (may have no columns)
+    duplicate_genes: dict[str, int] = field(default_factory=dict)  #: ids and rows merged by ``sum``
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if _is_gzip(path):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def _read_header(path: Path, sep: str) -> list[str]:
+    try:
+        with _open_text(path) as handle:
+            row = next(csv.reader(handle, delimiter=sep), None)
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise InputError(str(path), f"cannot read the header row: {' '.join(str(err).split())}") from None
+    if not row:
+        raise InputError(str(path), "the file is empty (no header row)", record="line 1")
+    return [name.strip() for name in row]
+
+
+def _read_body(path: Path, sep: str, fmt: str) -> pd.DataFrame:
+    try:
+        body = pd.read_csv(path, sep=sep, header=None, skiprows=_HEADER_LINE, dtype=str, na_filter=False,
+                           keep_default_na=False, compression="gzip" if _is_gzip(path) else None,
+                           encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise InputError(str(path), "the table has a header but no data rows") from None
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise InputError(str(path), f"cannot read the {fmt} table: {' '.join(str(err).split())}") from None
+    if body.empty:
+        raise InputError(str(path), "the table has a header but no data rows")
+    return body
+
+
+def _column_names(header: list[str], n_fields: int, source: str) -> tuple[list[str], bool]:
+    """The names of the data rows' fields, and whether the header was one field short."""
+    if len(header) == n_fields:
+        return header, False
+    if len(header) == n_fields - 1:
+        log.info("%s: the header is one field short; the first column is the (unnamed) id column", source)
+        return ["", *header], True
+    raise InputError(source, f"the header has {len(header)} fields but the first data row has {n_fields}",
+                     record="line 1")
+
+
+def _resolve_column(ref: str | int, names: list[str], short_header: bool, what: str, source: str) -> int:
+    if isinstance(ref, int):
+        if not 0 <= ref < len(names):
+            raise InputError(source, f"input.{what} {ref} is out of range (the rows have {len(names)} fields)",
+                             record="input")
+        return ref
+    matches = [i for i, name in enumerate(names) if name == ref]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise InputError(source, f"input.{what} {ref!r} names {len(matches)} columns; give its 0-based position",
+                         record="input")
+    hint = " (the header is one field short, so the ids are the unnamed column 0)" if short_header else ""
+    available = ", ".join(repr(n) for n in names[:8]) + (", ..." if len(names) > 8 else "")
+    raise InputError(source, f"input.{what} names column {ref!r}, which is not there{hint}; columns: {available}",
+                     record="input")
+
+
+def _duplicates(ids: Sequence[str]) -> dict[str, int]:
+    """Ids occurring more than once, in order of first occurrence, with their counts."""
+    counts = pd.Series(ids).value_counts(sort=False)
+    repeated = counts[counts > 1]
+    order = pd.Index(ids).drop_duplicates()
+    return {str(i): int(repeated[i]) for i in order if i in repeated.index}
+
+
+def _describe_duplicates(duplicated: dict[str, int]) -> str:
+    shown = ", ".join(f"{name} ({n}x)" for name, n in list(duplicated.items())[:_EXAMPLES])
+    more = ", ..." if len(duplicated) > _EXAMPLES else ""
+    return f"{len(duplicated)} gene ids occur more than once ({shown}{more})"
+
+
+def _check_ids(ids: Sequence[str], what: str, source: str, lines: Sequence[str] | None) -> None:
+    for position, name in enumerate(ids):
+        if name == "":
+            where = lines[position] if lines is not None else "line 1"
+            raise InputError(source, f"empty {what} id", record=where)
+
+
+def _to_numbers(block: pd.DataFrame, row_ids: Sequence[str], row_what: str, col_ids: Sequence[str],
+                col_what: str, source: str) -> np.ndarray:
+    """The value fields as float64 (rows x columns as in the file), or the first bad field named."""
+    values = np.empty(block.shape, dtype=np.float64)
+    for j, column in enumerate(block.columns):
+        text = block[column]
+        numbers = pd.to_numeric(text.str.strip(), errors="coerce")
+        bad = numbers.isna().to_numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            value = text.iloc[i]
+            problem = "empty value" if value.strip() == "" else f"value {value!r} is not a number"
+            if col_what == "sample":
+                problem += (f" (if {col_ids[j]!r} is an annotation column, list it in input.annotation_columns)"
+                            if value.strip() != "" else "")
+            raise InputError(source, problem,
+                             record=f"line {i + _HEADER_LINE + 1}, {row_what} {row_ids[i]}, {col_what} {col_ids[j]}")
+        values[:, j] = numbers.to_numpy(dtype=np.float64)
+    return values
+
+
+def check_values(values: np.ndarray, samples: Sequence[str], genes: Sequence[str], value_type: str,
+                 source: str) -> None:
+    """Refuse values that do not fit the card's ``value_type`` (``values`` is samples x genes).
+
+    All values must be finite; ``counts`` must be non-negative integers; ``tpm``, ``fpkm``
+    and ``rpkm`` must be non-negative; ``log`` values may be negative (e.g. log-CPM).
+    """
+
+    def refuse(mask: np.ndarray, problem: str) -> None:
+        flat = int(np.flatnonzero(mask)[0])
+        i, j = divmod(flat, values.shape[1])
+        raise InputError(source, f"value {values[i, j]:g} {problem}", record=f"gene {genes[j]}, sample {samples[i]}")
+
+    finite = np.isfinite(values)
+    if not finite.all():
+        refuse(~finite, "is not a finite number")
+    if value_type == "log":
+        if values.max(initial=0.0) > 50:
+            log.warning("%s: value_type is log but the largest value is %g: is the table really log-transformed?",
+                        source, values.max())
+        return
+    negative = values < 0
+    if negative.any():
+        hint = ("counts are non-negative integers" if value_type == "counts"
+                else f"{value_type.upper()} values are non-negative")
+        refuse(negative, f"is negative: {hint} (a log-transformed table needs input.value_type: log)")
+    if value_type == "counts":
+        fractional = values != np.round(values)
+        if fractional.any():
+            refuse(fractional, "is not an integer: counts must be non-negative integers; a normalised table "
+                               "needs input.value_type tpm, fpkm, rpkm or log")
+
+
+def _sum_duplicates(values: np.ndarray, genes: list[str], annotation: pd.DataFrame) -> tuple[
+        np.ndarray, list[str], pd.DataFrame]:
+    """Add up the columns (genes) of equal id, in order of first occurrence; annotation of the first."""
+    codes, uniques = pd.factorize(pd.Index(genes))
+    summed = np.zeros((values.shape[0], len(uniques)), dtype=np.float64)
+    np.add.at(summed.T, codes, values.T)
+    first = pd.Index(genes).duplicated(keep="first")
+    kept_annotation = annotation.iloc[~first]
+    return summed, [str(u) for u in uniques], kept_annotation
+
+
+def _annotation_frame(block: pd.DataFrame, names: list[str], index: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame({name: block[column].to_numpy() for name, column in zip(names, block.columns)},
+                         index=pd.Index(index))
+    return frame.apply(_numeric_if_possible) if len(frame.columns) else frame
+
+
+def _numeric_if_possible(column: pd.Series) -> pd.Series:
+    converted = pd.to_numeric(column.str.strip(), errors="coerce")
+    if converted.notna().all():
+        return converted
+    return column.astype(str)
+
+
+def read_expression_table(
+    path: str | os.PathLike[str],
+    fmt: str,
+    *,
+    orientation: str = "genes_x_samples",
+    id_column: str | int = 0,
+    annotation_columns: Sequence[str] = (),
+    value_type: str = "counts",
+    duplicate_genes: str = "refuse",
+) -> ExpressionTable:
+    """Read and check an expression table; see the module docstring for the rules."""
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise InputError(source, "input does not exist (or is not a file)")
+    if fmt not in SEPARATORS:
+        raise InputError(source, f"unknown bulk table format {fmt!r} (known: csv, tsv)", record="input.format")
+    if orientation not in ORIENTATIONS:
+        raise InputError(source, f"unknown orientation {orientation!r} (known: {', '.join(ORIENTATIONS)})",
+                         record="input.orientation")
+    if value_type not in VALUE_TYPES:
+        raise InputError(source, f"unknown value_type {value_type!r} (known: {', '.join(VALUE_TYPES)})",
+                         record="input.value_type")
+    if duplicate_genes not in DUPLICATE_POLICIES:
+        raise InputError(source, f"unknown duplicate_genes {duplicate_genes!r} (known: refuse, sum)",
+                         record="input.duplicate_genes")
+    if duplicate_genes == "sum" and value_type == "log":
+        raise InputError(source, "duplicate_genes: sum is not defined for log values (sum before taking logs, "
+                                 "or refuse)", record="input.duplicate_genes")
+    sep = SEPARATORS[fmt]
+    header = _read_header(path, sep)
+    body = _read_body(path, sep, fmt)
+    names, short_header = _column_names(header, body.shape[1], source)
+
+    id_what = "gene_id_column" if orientation == "genes_x_samples" else "sample_id_column"
+    id_index = _resolve_column(id_column, names, short_header, id_what, source)
+    annotation_index: list[int] = []
+    for name in annotation_columns:
+        index = _resolve_column(name, names, short_header, "annotation_columns", source)
+        if index == id_index:
+            raise InputError(source, f"annotation column {name!r} is the id column", record="input")
+        if index not in annotation_index:
+            annotation_index.append(index)
+    value_index = [i for i in range(len(names)) if i != id_index and i not in annotation_index]
+    if not value_index:
+        raise InputError(source, "no value columns: every column is the id or an annotation column")
+
+    row_ids = [s.strip() for s in body[id_index].tolist()]
+    col_ids = [names[i] for i in value_index]
+    lines = [f"line {i + _HEADER_LINE + 1}" for i in range(len(row_ids))]
+    row_what, col_what = ("gene", "sample") if orientation == "genes_x_samples" else ("sample", "gene")
+    _check_ids(row_ids, row_what, source, lines)
+    _check_ids(col_ids, col_what, source, None)
+    numbers = _to_numbers(body[value_index], row_ids, row_what, col_ids, col_what, source)
+    annotation = _annotation_frame(body[annotation_index], [names[i] for i in annotation_index], row_ids)
+
+    if orientation == "genes_x_samples":
+        values, genes, samples = numbers.T, row_ids, col_ids
+        gene_annotation, sample_annotation = annotation, pd.DataFrame(index=pd.Index(samples))
+    else:
+        values, genes, samples = numbers, col_ids, row_ids
+        gene_annotation, sample_annotation = pd.DataFrame(index=pd.Index(genes)), annotation
+
+    repeated_samples = _duplicates(samples)
+    if repeated_samples:
+        shown = ", ".join(list(repeated_samples)[:_EXAMPLES])
+        raise InputError(source, f"{len(repeated_samples)} sample ids occur more than once (e.g. {shown})")
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    check_values(values, samples, genes, value_type, source)
+
+    repeated_genes = _duplicates(genes)
+    if repeated_genes:
+        if duplicate_genes == "refuse":
+            raise InputError(source, f"{_describe_duplicates(repeated_genes)}; set input.duplicate_genes: sum "
+                                     f"in the card to add their values up")
+        log.warning("%s: %s; their values are summed", source, _describe_duplicates(repeated_genes))
+        values, genes, gene_annotation = _sum_duplicates(values, genes, gene_annotation)
+    log.info("read %s: %d samples x %d genes (%s)", source, len(samples), len(genes), value_type)
+    return ExpressionTable(values=values, samples=samples, genes=genes, gene_annotation=gene_annotation,
+                           sample_annotation=sample_annotation, duplicate_genes=repeated_genes)
+
+
+def looks_like_ensembl(genes: Sequence[str]) -> bool:
+    """Whether most gene ids are Ensembl gene ids (so they are not symbols)."""
+    if not genes:
+        return False
+    matches = sum(1 for g in genes if ENSEMBL_GENE.match(g))
+    return matches >= 0.5 * len(genes)

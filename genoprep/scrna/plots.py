@@ -1,0 +1,45 @@
+"""The QC figure: per-cell metrics before filtering, with the card's thresholds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+PANELS = (
+    ("n_genes_by_counts", "genes detected per cell", ("min_genes", "max_genes")),
+    ("total_counts", "counts per cell", ()),
+    ("pct_counts_mt", "% counts in mitochondrial genes", ("max_pct_mito",)),
+)
+
+
+def qc_figure(cells: pd.DataFrame, params: Mapping[str, Any], title: str) -> Figure:
+    """Histograms of kept and removed cells for each QC metric, thresholds as dashed lines."""
+    figure, axes = plt.subplots(1, len(PANELS), figsize=(12, 3.6), layout="constrained")
+    kept = cells["removed_by"].fillna("") == ""
+    for axis, (column, label, thresholds) in zip(axes, PANELS):
+        values = cells[column].astype(float)
+        axis.hist([values[kept], values[~kept]], bins=40, stacked=True, color=["#4c72b0", "#dd8452"],
+                  label=[f"kept ({int(kept.sum())})", f"removed ({int((~kept).sum())})"])
+        for name in thresholds:
+            if params.get(name) is not None:
+                axis.axvline(params[name], color="black", linestyle="--", linewidth=1)
+                axis.annotate(f"{name}={params[name]:g}", (params[name], 1), xycoords=("data", "axes fraction"),
+                              rotation=90, va="top", ha="right", fontsize=8)
+        axis.set_xlabel(label)
+        axis.set_ylabel("cells")
+    axes[0].legend(fontsize=8)
+    figure.suptitle(title)
+    return figure
+
+
+def save_figure(figure: Figure, path: str) -> None:
+    """PNG without a timestamp (matplotlib's Agg writes none), then release the figure."""
+    figure.savefig(path, dpi=100, metadata={"Software": None})
+    plt.close(figure)

@@ -1,0 +1,19 @@
+"""Rule scrna_qc_plot: the QC figure for the report (histograms with thresholds)."""
+
+import sys
+
+sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
+
+import pandas as pd  # noqa: E402
+
+from genoprep.runtime import run_step  # noqa: E402
+from genoprep.scrna.plots import qc_figure, save_figure  # noqa: E402
+
+
+def main() -> None:
+    cells = pd.read_csv(snakemake.input.cells, sep="\t", keep_default_na=False)  # noqa: F821
+    figure = qc_figure(cells, snakemake.params.qc, title=snakemake.wildcards.dataset)  # noqa: F821
+    save_figure(figure, snakemake.output.png)  # noqa: F821
+
+
+run_step(snakemake.log[0], main)  # noqa: F821
