@@ -24,6 +24,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import scanpy as sc
+from scipy import sparse
 
 from genoprep.errors import InputError
 
@@ -66,13 +67,29 @@ def compute_qc_metrics(adata: ad.AnnData) -> None:
     adata.obs["percent_mito"] = adata.obs["pct_counts_mt"].to_numpy()
 
 
-def _summary(adata: ad.AnnData) -> dict[str, Any]:
+def cell_metrics(adata: ad.AnnData) -> pd.DataFrame:
+    """Per-cell ``n_genes_by_counts``, ``total_counts`` and ``pct_counts_mt`` (needs ``var['mt']``).
+
+    The same definitions as ``sc.pp.calculate_qc_metrics`` (genes with a non-zero count;
+    percent of the cell's counts in mitochondrial genes), computed directly on the sparse
+    matrix: the filters need only these, and scanpy's full metrics run once, at the end.
+    """
+    matrix = sparse.csr_matrix(adata.X)
+    total = np.ravel(matrix.sum(axis=1))
+    mito = np.ravel(matrix[:, adata.var["mt"].to_numpy()].sum(axis=1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(total > 0, mito / total * 100, np.nan)
+    return pd.DataFrame({"n_genes_by_counts": np.ravel((matrix != 0).sum(axis=1)), "total_counts": total,
+                         "pct_counts_mt": pct}, index=adata.obs_names)
+
+
+def _summary(metrics: pd.DataFrame, n_genes: int) -> dict[str, Any]:
     return {
-        "cells": int(adata.n_obs),
-        "genes": int(adata.n_vars),
-        "mean_genes_per_cell": float(adata.obs["n_genes_by_counts"].mean()),
-        "mean_counts_per_cell": float(adata.obs["total_counts"].mean()),
-        "mean_pct_mito": float(adata.obs["pct_counts_mt"].mean()),
+        "cells": int(len(metrics)),
+        "genes": int(n_genes),
+        "mean_genes_per_cell": float(metrics["n_genes_by_counts"].mean()),
+        "mean_counts_per_cell": float(metrics["total_counts"].mean()),
+        "mean_pct_mito": float(metrics["pct_counts_mt"].mean()),
     }
 
 
@@ -87,9 +104,9 @@ def filter_cells_and_genes(adata: ad.AnnData, params: Mapping[str, Any],
     A filter that removes every cell raises :class:`InputError` naming the threshold to relax.
     """
     adata = adata.copy()
-    compute_qc_metrics(adata)
-    report: dict[str, Any] = {"before": _summary(adata), "filters": [], "mito_genes": int(adata.var["mt"].sum())}
-    cells = adata.obs[["n_genes_by_counts", "total_counts", "pct_counts_mt"]].copy()
+    cells = cell_metrics(adata)
+    report: dict[str, Any] = {"before": _summary(cells, adata.n_vars), "filters": [],
+                              "mito_genes": int(adata.var["mt"].sum())}
     cells["removed_by"] = ""
 
     def record(name: str, threshold: Any, before: tuple[int, int]) -> None:
@@ -112,17 +129,16 @@ def filter_cells_and_genes(adata: ad.AnnData, params: Mapping[str, Any],
     sc.pp.filter_genes(adata, min_cells=params["min_cells"])
     record("min_cells", params["min_cells"], shape)
 
-    compute_qc_metrics(adata)
     for name, column in (("max_genes", "n_genes_by_counts"), ("max_pct_mito", "pct_counts_mt")):
         threshold = params[name]
         shape = adata.shape
         if threshold is not None:
-            keep = (adata.obs[column] <= threshold).to_numpy()
+            keep = (cell_metrics(adata)[column] <= threshold).to_numpy()
             adata = adata[keep].copy()
         record(name, threshold, shape)
 
     compute_qc_metrics(adata)
-    report["after"] = _summary(adata)
+    report["after"] = _summary(adata.obs, adata.n_vars)
     # filter_genes wrote var["n_cells"] before the cell filters; refresh it for the final cells
     adata.var["n_cells"] = adata.var["n_cells_by_counts"].to_numpy()
     cells.insert(0, "cell_id", cells.index.astype(str))

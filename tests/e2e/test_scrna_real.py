@@ -203,7 +203,7 @@ def test_mito_genes_found_by_symbol_and_by_ensembl_id(scrna_run: Path) -> None:
     # CellBench has Ensembl ids only: the MT genes come from resources/mito_genes_human.tsv
     cellbench = json.loads((scrna_run / "cellbench" / "qc.json").read_text())
     genes = pd.read_csv(SHARED_DATA / "scrna" / "cellbench_dropseq_3celllines_counts_genes_x_cells.csv.gz",
-                        usecols=[0]).iloc[:, 0]
+                        index_col=0).index.to_series()
     protein_coding = {"ENSG00000198888", "ENSG00000198763", "ENSG00000198804", "ENSG00000198712", "ENSG00000228253",
                       "ENSG00000198899", "ENSG00000198938", "ENSG00000198840", "ENSG00000212907", "ENSG00000198886",
                       "ENSG00000198786", "ENSG00000198695", "ENSG00000198727"}  # MT-ND1 ... MT-CYB
