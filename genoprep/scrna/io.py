@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 FORMATS = ("h5ad", "loom", "csv", "tsv", "10x_mtx")
 ENSEMBL_GENE = re.compile(r"^ENS[A-Z]*G\d{11}(\.\d+)?$")
 _CSV_CHUNK_ROWS = 2000
-_LOOM_BLOCK_ROWS = 1024
+_LOOM_BLOCK_VALUES = 1 << 24  # dense values read from a loom matrix at a time (64 MB of float32)
 
 
 def read_matrix(path: str | os.PathLike[str], fmt: str, *, orientation: str | None = None,
@@ -133,9 +133,9 @@ def _read_loom(path: Path, layer: str | None) -> ad.AnnData:
         if matrix is None:
             raise InputError(str(path), f"no loom layer {layer!r}")
         n_genes, n_cells = matrix.shape
-        # genes x cells on disk: read blocks of genes, keep them sparse, transpose at the end
-        blocks = [sparse.csr_matrix(matrix[start:start + _LOOM_BLOCK_ROWS, :])
-                  for start in range(0, n_genes, _LOOM_BLOCK_ROWS)]
+        # genes x cells on disk: read blocks of genes (bounded memory), keep them sparse, transpose at the end
+        rows = max(1, _LOOM_BLOCK_VALUES // max(n_cells, 1))
+        blocks = [sparse.csr_matrix(matrix[start:start + rows, :]) for start in range(0, n_genes, rows)]
         genes_x_cells = sparse.vstack(blocks, format="csr") if blocks else sparse.csr_matrix((0, n_cells))
         var, varm = _loom_attributes(handle["row_attrs"], n_genes) if "row_attrs" in handle else (pd.DataFrame(), {})
         obs, obsm = _loom_attributes(handle["col_attrs"], n_cells) if "col_attrs" in handle else (pd.DataFrame(), {})
