@@ -1,2 +1,77 @@
-# bulk: not implemented yet (cards with modality: bulk are refused until
-# config/schemas/modality/bulk.schema.yaml exists).
+# Bulk RNA-seq: expression table -> checked AnnData -> CPM/log1p + expression filter ->
+# per-sample QC (flags, not removal) and the z-scored ML matrix. Each step is one script in
+# scripts/ calling one function of genoprep.bulk.steps; docs/bulk.md has the definitions.
+
+ARTIFACTS["bulk"] = ["processed.h5ad", "X.npy", "features.tsv", "obs.tsv", "qc.json"]
+
+
+rule bulk_ingest:
+    input:
+        data=primary_inputs,
+        metadata=metadata_input,
+    output:
+        h5ad=temp(out("work/bulk_ingested.h5ad")),
+    log:
+        out("logs/bulk_ingest.log"),
+    benchmark:
+        out("benchmarks/bulk_ingest.tsv")
+    wildcard_constraints:
+        dataset=ids_pattern("bulk"),
+    conda:
+        "../envs/bulk.yaml"
+    resources:
+        mem_mb=input_mem_mb,
+        runtime=30,
+    params:
+        card=card_data,
+    script:
+        "../scripts/bulk_ingest.py"
+
+
+rule bulk_normalize:
+    input:
+        h5ad=out("work/bulk_ingested.h5ad"),
+    output:
+        h5ad=temp(out("work/bulk_normalized.h5ad")),
+    log:
+        out("logs/bulk_normalize.log"),
+    benchmark:
+        out("benchmarks/bulk_normalize.tsv")
+    wildcard_constraints:
+        dataset=ids_pattern("bulk"),
+    conda:
+        "../envs/bulk.yaml"
+    resources:
+        mem_mb=input_mem_mb,
+        runtime=30,
+    params:
+        normalize=card_params,
+    script:
+        "../scripts/bulk_normalize.py"
+
+
+rule bulk_export:
+    input:
+        h5ad=out("work/bulk_normalized.h5ad"),
+    output:
+        qc=out("qc.json"),
+        h5ad=out("processed.h5ad"),
+        x=out("X.npy"),
+        features=out("features.tsv"),
+        obs=out("obs.tsv"),
+        facts=out("work/facts.json"),
+    log:
+        out("logs/bulk_export.log"),
+    benchmark:
+        out("benchmarks/bulk_export.tsv")
+    wildcard_constraints:
+        dataset=ids_pattern("bulk"),
+    conda:
+        "../envs/bulk.yaml"
+    resources:
+        mem_mb=input_mem_mb,
+        runtime=30,
+    params:
+        export=card_params,
+    script:
+        "../scripts/bulk_export.py"

@@ -96,8 +96,15 @@ def report_files():
 
 
 def artifacts_of(wildcards):
-    """The artifacts of a dataset's modality, checksummed into its card.yaml."""
-    names = ARTIFACTS[card_of(wildcards).modality]
+    """The artifacts of a dataset's modality, checksummed into its card.yaml.
+
+    ARTIFACTS[modality] is a list of names, or a function of the card giving that list
+    (when the artifacts depend on the card's params, e.g. the DNA tokenizers chosen).
+    """
+    card = card_of(wildcards)
+    names = ARTIFACTS[card.modality]
+    if callable(names):
+        names = names(card)
     return [os.path.join(RESULTS, wildcards.dataset, name) for name in names]
 
 

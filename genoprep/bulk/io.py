@@ -152,10 +152,11 @@ def _to_numbers(block: pd.DataFrame, row_ids: Sequence[str], row_what: str, col_
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             value = text.iloc[i]
-            problem = "empty value" if value.strip() == "" else f"value {value!r} is not a number"
-            if col_what == "sample":
-                problem += (f" (if {col_ids[j]!r} is an annotation column, list it in input.annotation_columns)"
-                            if value.strip() != "" else "")
+            if value.strip() == "":
+                problem = "empty value"
+            else:
+                problem = (f"value {value!r} is not a number (if {col_ids[j]!r} is an annotation column, "
+                           f"list it in input.annotation_columns)")
             raise InputError(source, problem,
                              record=f"line {i + _HEADER_LINE + 1}, {row_what} {row_ids[i]}, {col_what} {col_ids[j]}")
         values[:, j] = numbers.to_numpy(dtype=np.float64)

@@ -95,8 +95,8 @@ def zscore(log: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-gene z-scores as StandardScaler computes them; also the means and scales used.
 
     Variance with ddof=0; a gene is constant when its variance is at most
-    ``n * eps * var + (n * mean * eps) ** 2`` (scikit-learn's ``_is_constant_feature``),
-    and its scale is then 1.
+    ``n * eps * var + (n * mean * eps) ** 2`` (scikit-learn's ``_is_constant_feature``);
+    its scale is then 1 and its z-scores exactly 0.
     """
     n = log.shape[0]
     mean = log.mean(axis=0)
@@ -105,4 +105,6 @@ def zscore(log: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     constant = var <= n * eps * var + (n * mean * eps) ** 2
     scale = np.sqrt(var)
     scale[constant] = 1.0
-    return (log - mean) / scale, mean, scale
+    z = (log - mean) / scale
+    z[:, constant] = 0.0  # StandardScaler gives x - mean here, 0 up to rounding: make it exactly 0
+    return z, mean, scale

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,13 @@ def count_records(path: str | Path) -> int:
             return sum(1 for _ in vcf)
         finally:
             vcf.close()
+    from genoprep.variants import fastgt
+
+    if fastgt.available():
+        n = 0
+        for block in fastgt.FastTextVcf(path).data_blocks():
+            n += fastgt.skip_lines(block, 0, 2**62)[0]
+        return n
     n = 0
     vcf = textgt.TextVcf(path)
     for block in vcf.data_blocks():
@@ -67,14 +75,21 @@ def plan_record_chunks(n_records: int, records_per_chunk: int) -> list[ChunkSpec
 
 def _has_record(vcf, region: Region) -> bool:
     """Whether some record of an indexed file starts (POS) inside ``region``."""
-    end = min(region.end, 2**31 - 2)
     try:
-        for variant in vcf(f"{region.chrom}:{region.start}-{end}"):
-            if region.contains(variant.CHROM, variant.POS):
-                return True
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="no intervals found")
+            for variant in vcf(region_query(region)):
+                if region.contains(variant.CHROM, variant.POS):
+                    return True
     except Exception:  # the contig is not in the index
         return False
     return False
+
+
+def region_query(region: Region) -> str:
+    """The htslib region string (``{chrom}:start-end`` when the name holds a ``:``)."""
+    chrom = f"{{{region.chrom}}}" if ":" in region.chrom else region.chrom
+    return f"{chrom}:{region.start}-{min(region.end, 2**31 - 2)}"
 
 
 def plan_region_chunks(path: str | Path, region_bp: int) -> list[ChunkSpec]:

@@ -32,7 +32,7 @@ from typing import Literal
 import numpy as np
 
 from genoprep.errors import InputError
-from genoprep.variants import textgt
+from genoprep.variants import fastgt, textgt
 from genoprep.variants.records import (
     LoadOptions,
     Region,
@@ -168,6 +168,27 @@ class _Rows:
             self.filter.append(filt)
             self.split.append(False)
 
+    def add_rows(self, row_meta: list[tuple[tuple, int]], block: np.ndarray, hap: np.ndarray | None) -> None:
+        """Append dosage rows with their (record meta, ALT index) and called-haploid mask."""
+        k = block.shape[0]
+        self._reserve(k)
+        self.dosage[self.n : self.n + k] = block
+        if hap is not None and hap.any():
+            if self.haploid is None:
+                self.haploid = np.zeros((self.dosage.shape[0], self.n_samples), dtype=bool)
+            self.haploid[self.n : self.n + k] = hap
+        elif self.haploid is not None:
+            self.haploid[self.n : self.n + k] = False
+        self.n += k
+        for (chrom, pos, vid, ref, alts, filt), j in row_meta:
+            self.chrom.append(chrom)
+            self.pos.append(pos)
+            self.variant_id.append(vid)
+            self.ref.append(ref)
+            self.alt.append(alts[j] if alts else ".")
+            self.filter.append(filt)
+            self.split.append(len(alts) > 1)
+
     def result(self, source: str, spec: ChunkSpec, samples: list[str], counts: dict) -> ChunkResult:
         dosage = self.dosage[: self.n]
         if self.n < 0.75 * self.dosage.shape[0]:
@@ -177,7 +198,7 @@ class _Rows:
             haploid = self.haploid[: self.n].copy()
             if not haploid.any():
                 haploid = None
-        missing = dosage < 0
+        variant_n_missing, _, _, sample_n_missing = fastgt.row_counts(dosage)
         return ChunkResult(
             source=source,
             spec=spec,
@@ -192,8 +213,8 @@ class _Rows:
             dosage_by_variant=dosage,
             haploid=haploid,
             load_counts=counts,
-            sample_n_missing=missing.view(np.uint8).sum(axis=0, dtype=np.int64),
-            variant_n_missing=missing.view(np.uint8).sum(axis=1, dtype=np.int64),
+            sample_n_missing=sample_n_missing,
+            variant_n_missing=variant_n_missing,
         )
 
 
@@ -284,6 +305,148 @@ def _initial_capacity(spec: ChunkSpec) -> int:
 
 
 def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions, block_bytes: int) -> ChunkResult:
+    if fastgt.available():
+        return _read_text_fast(path, spec, options)
+    return _read_text_numpy(path, spec, options, block_bytes)
+
+
+class _BlockRows(_Rows):
+    """Rows kept as a list of decoded blocks (no growing copies), joined once at the end."""
+
+    def __init__(self, n_samples: int) -> None:
+        super().__init__(n_samples, 0)
+        self.dosage = np.empty((0, n_samples), dtype=np.int8)
+        self.blocks: list[np.ndarray] = []
+        self.hap_blocks: list[np.ndarray | None] = []
+
+    def add_rows(self, row_meta: list[tuple[tuple, int]], block: np.ndarray, hap: np.ndarray | None) -> None:
+        if block.shape[0] == 0:
+            return
+        self.blocks.append(block)
+        self.hap_blocks.append(hap if hap is not None and hap.any() else None)
+        self.n += block.shape[0]
+        for (chrom, pos, vid, ref, alts, filt), j in row_meta:
+            self.chrom.append(chrom)
+            self.pos.append(pos)
+            self.variant_id.append(vid)
+            self.ref.append(ref)
+            self.alt.append(alts[j] if alts else ".")
+            self.filter.append(filt)
+            self.split.append(len(alts) > 1)
+
+    def result(self, source: str, spec: ChunkSpec, samples: list[str], counts: dict) -> ChunkResult:
+        if len(self.blocks) == 1:
+            self.dosage = self.blocks[0]
+        elif self.blocks:
+            self.dosage = np.concatenate(self.blocks)
+        if any(h is not None for h in self.hap_blocks):
+            self.haploid = np.concatenate([
+                h if h is not None else np.zeros(b.shape, dtype=bool)
+                for b, h in zip(self.blocks, self.hap_blocks, strict=True)])
+        self.blocks.clear()
+        return super().result(source, spec, samples, counts)
+
+
+def _read_text_fast(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> ChunkResult:
+    """The text route with the numba decoder (see :mod:`genoprep.variants.fastgt`)."""
+    source = str(path)
+    vcf = fastgt.FastTextVcf(path)
+    n_file = len(vcf.samples)
+    keep_samples = _sample_selection(source, vcf.samples, options)
+    samples = vcf.samples if keep_samples is None else [vcf.samples[i] for i in keep_samples]
+    n_out = len(samples)
+    column_of = np.arange(n_file, dtype=np.int64)
+    if keep_samples is not None:
+        column_of[:] = -1
+        column_of[keep_samples] = np.arange(len(keep_samples))
+    counts = _new_counts()
+    keeper = _Keeper(options, counts)
+    rows = _BlockRows(n_out)
+    to_skip, to_read = spec.first_record, spec.n_records
+    record = 0  # data records seen so far (0-based number of the next one)
+    batch_rows = max(64, (8 << 20) // max(n_out, 1))
+    if spec.n_records is not None:
+        batch_rows = max(1, min(batch_rows, spec.n_records))
+    line_info = np.empty((batch_rows, 6), dtype=np.int64)
+    for buf in fastgt.prefetched(vcf.data_blocks()):
+        pos = 0
+        if to_skip:
+            skipped, pos = fastgt.skip_lines(buf, 0, to_skip)
+            to_skip -= skipped
+            record += skipped
+            if to_skip:
+                continue
+        rows_here = batch_rows
+        while to_read > 0 and pos < len(buf):
+            dosage = np.empty((rows_here, n_out), dtype=np.int8)
+            n_lines, pos, n_rows = fastgt.scan(buf, pos, to_read, n_file, column_of, dosage, line_info)
+            if n_lines == 0:
+                rows_here *= 2  # one record with more ALT columns than the batch holds
+                continue
+            _emit_scanned(rows, buf, dosage, line_info[:n_lines], n_rows, n_file, keep_samples, column_of,
+                          keeper, record + 1, source)
+            record += n_lines
+            to_read -= n_lines
+        if to_read <= 0:
+            break
+    return rows.result(source, spec, samples, counts)
+
+
+def _emit_scanned(rows: _Rows, buf: np.ndarray, dosage: np.ndarray, info: np.ndarray, n_rows: int,
+                  n_file: int, keep_samples: np.ndarray | None, column_of: np.ndarray, keeper,
+                  first_record_number: int, source: str) -> None:
+    """Append the lines decoded by :func:`fastgt.scan` that pass the load-time filters."""
+    keep_row = None
+    row_meta: list[tuple[tuple, int]] = []  # (record meta, ALT index) per kept row
+    special: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # first row -> (rows, called haploid)
+    slow, haploid = fastgt.STATUS_SLOW, fastgt.STATUS_HAPLOID
+    for k, (start, info_end, end, _n_alt, status, row0) in enumerate(info.tolist()):
+        number = first_record_number + k
+        if status == slow:
+            line = buf[start:end].tobytes()
+            fields, _ = textgt._line_meta(line, 0, len(line), n_file, number, source)
+        else:
+            fields = buf[start:info_end].tobytes().split(b"\t", 7)
+        chrom = fields[0].decode()
+        try:
+            pos = int(fields[1])
+        except ValueError:
+            raise InputError(source, f"POS {fields[1].decode(errors='replace')!r} is not an integer",
+                             record_label(number, chrom, fields[1].decode(errors="replace"))) from None
+        alts = [] if fields[4] == b"." else fields[4].decode().split(",")
+        n_cols = max(len(alts), 1)
+        filt = fields[6].decode()
+        if not keeper(chrom, pos, len(alts), filt):
+            if keep_row is None:
+                keep_row = np.ones(n_rows, dtype=bool)
+            keep_row[row0 : row0 + n_cols] = False
+            continue
+        meta = (chrom, pos, fields[2].decode(), fields[3].decode(), alts, filt)
+        if status == slow:
+            x, y, h = textgt._decode_line_slowly(line, meta, n_file, keep_samples, number, source)
+            r, hc = dosage_rows(x, y, h, len(alts))
+            dosage[row0 : row0 + n_cols] = r
+            special[row0] = (r, hc)
+        elif status == haploid:
+            special[row0] = (dosage[row0 : row0 + n_cols],
+                             fastgt.haploid_mask(buf, start, info_end, n_file, column_of, rows.n_samples))
+        if n_cols == 1:
+            row_meta.append((meta, 0))
+        else:
+            row_meta.extend((meta, j) for j in range(n_cols))
+    block = dosage[:n_rows]
+    hap = None
+    if special:
+        hap = np.zeros((n_rows, rows.n_samples), dtype=bool)
+        for row0, (r, hc) in special.items():
+            hap[row0 : row0 + r.shape[0]] = hc
+    if keep_row is not None:
+        block = block[keep_row]
+        hap = None if hap is None else hap[keep_row]
+    rows.add_rows(row_meta, block, hap)
+
+
+def _read_text_numpy(path: str | Path, spec: ChunkSpec, options: LoadOptions, block_bytes: int) -> ChunkResult:
     source = str(path)
     vcf = textgt.TextVcf(path, block_bytes)
     keep_samples = _sample_selection(source, vcf.samples, options)
@@ -370,9 +533,11 @@ def _read_cyvcf2(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chu
         keeper = _Keeper(options, counts)
         rows = _Rows(len(samples), _initial_capacity(spec))
         if spec.region is not None:
+            from genoprep.variants.chunks import region_query
+
             reg = spec.region
             try:
-                iterator = vcf(f"{reg.chrom}:{reg.start}-{reg.end}")
+                iterator = vcf(region_query(reg))
             except Exception as e:
                 raise InputError(source, f"cannot query region {reg}: {e}") from None
             first, stop = 0, 2**62

@@ -53,18 +53,17 @@ def variant_counts(dosage_by_variant: np.ndarray, haploid: np.ndarray | None) ->
     """Count AC, AN, called/missing and diploid genotype classes per variant."""
     d = dosage_by_variant
     n_samples = d.shape[1]
-    n_missing = _row_count(d < 0)
+    from genoprep.variants.fastgt import row_counts
+
+    n_missing, n_one, n_two, _ = row_counts(d, per_sample=False)  # dosage 2 only comes from diploid calls
     n_called = n_samples - n_missing
-    is_one = d == 1
-    n_one = _row_count(is_one)
-    n_two = _row_count(d == 2)  # only diploid calls can have dosage 2
     ac = n_one + 2 * n_two
     if haploid is None:
         n_hap = np.zeros(d.shape[0], dtype=np.int64)
         n_het = n_one
     else:
         n_hap = _row_count(haploid)
-        n_het = n_one - _row_count(is_one & haploid)
+        n_het = n_one - _row_count((d == 1) & haploid)
     an = 2 * n_called - n_hap
     n_hom_ref = n_called - n_hap - n_het - n_two
     return VariantCounts(ac, an, n_called, n_missing, n_hom_ref, n_het, n_two)

@@ -182,3 +182,23 @@ def test_engines_agree_and_chunks_gather_identically(vcf):
         assert np.array_equal(one.dosage, many.dosage)
         pd.testing.assert_frame_equal(one.variants, many.variants)
         pd.testing.assert_frame_equal(one.samples, many.samples)
+
+
+@pytest.mark.parametrize("route", ["numba+libdeflate", "numba+zlib", "numpy"])
+def test_fast_text_routes_equal_the_cyvcf2_general_path(vcf, route, monkeypatch):
+    """The numba decoder (with libdeflate or zlib inflation) and the numpy decoder give
+    exactly the cyvcf2 (htslib) result on every real file."""
+    from genoprep.variants import fastgt
+
+    if route == "numpy":
+        monkeypatch.setenv("GENOPREP_NO_NUMBA", "1")
+    elif not fastgt.available():
+        pytest.skip("numba not installed")
+    if route == "numba+zlib":
+        monkeypatch.setattr(fastgt, "_LIBDEFLATE", None)
+    fast = read_all(vcf, engine="text")
+    general = read_all(vcf, engine="cyvcf2")
+    assert np.array_equal(fast.dosage_by_variant, general.dosage_by_variant)
+    assert (fast.chrom, fast.ref, fast.alt, fast.filter) == (general.chrom, general.ref, general.alt, general.filter)
+    assert np.array_equal(fast.sample_n_missing, general.sample_n_missing)
+    assert np.array_equal(fast.variant_n_missing, general.variant_n_missing)

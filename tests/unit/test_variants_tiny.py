@@ -379,3 +379,28 @@ def test_all_permutations_of_biallelic_diploid_codes(tmp_path, engine):
     expected = [-1 if "." in (a, b) else (a == "1") + (b == "1") for a, _, b in itertools.product(codes, "/|", codes)]
     p = write_vcf(tmp_path / "all.vcf", [f"S{i}" for i in range(len(gts))], [rec("1", 1, "A", "C", gts)])
     assert read_all(p, engine=engine).dosage_by_variant.tolist() == [expected]
+
+
+def test_bench_layout_fast_path_equals_general_path(tmp_path, monkeypatch):
+    """The benchmark's record layout (BGZF, GT only, phased, 1000 Genomes-like frequencies):
+    numba decoder == numpy decoder == cyvcf2, also for a record range and a sample subset."""
+    import sys
+
+    from genoprep.variants import fastgt
+
+    if not _bgzip_available():
+        pytest.skip("bgzip/tabix not installed (apt-get install tabix)")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from bench_variants import generate_vcf
+
+    gz = generate_vcf(tmp_path / "b.vcf", 37, 900, seed=5)
+    assert fastgt.is_bgzf(gz)
+    spec = ChunkSpec(0, first_record=101, n_records=700)
+    options = LoadOptions(samples=("S00003", "S00030", "S00011"))
+    general = read_chunk(gz, spec, options, engine="cyvcf2")
+    fast = read_chunk(gz, spec, options, engine="text")
+    monkeypatch.setenv("GENOPREP_NO_NUMBA", "1")
+    numpy_route = read_chunk(gz, spec, options, engine="text")
+    for other in (fast, numpy_route):
+        assert np.array_equal(other.dosage_by_variant, general.dosage_by_variant)
+        assert other.pos.tolist() == general.pos.tolist() and other.samples == general.samples
