@@ -7,8 +7,9 @@ sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also i
 
 import anndata as ad  # noqa: E402
 
-from genoprep.bulk.steps import export_step, facts, obs_table, qc_step, write_ml_files  # noqa: E402
+from genoprep.bulk.steps import export_step, facts, obs_table, qc_step  # noqa: E402
 from genoprep.jsonio import write_json  # noqa: E402
+from genoprep.ml_files import write_ml_files  # noqa: E402
 from genoprep.runtime import run_step  # noqa: E402
 
 

@@ -8,7 +8,8 @@ import anndata as ad  # noqa: E402
 
 from genoprep.jsonio import write_json  # noqa: E402
 from genoprep.runtime import run_step  # noqa: E402
-from genoprep.scrna.export import obs_table, write_ml_files  # noqa: E402
+from genoprep.ml_files import write_ml_files  # noqa: E402
+from genoprep.scrna.export import obs_table  # noqa: E402
 from genoprep.scrna.steps import facts, ml_matrix  # noqa: E402
 
 

@@ -278,17 +278,6 @@ def obs_table(adata: ad.AnnData) -> pd.DataFrame:
     return table
 
 
-def write_ml_files(matrix: np.ndarray, features: list[str], obs: pd.DataFrame, x_path: str | os.PathLike[str],
-                   features_path: str | os.PathLike[str], obs_path: str | os.PathLike[str]) -> None:
-    """``X.npy`` (float32), ``features.tsv`` (one gene id per line, no header), ``obs.tsv``."""
-    if matrix.shape != (len(obs), len(features)):
-        raise ValueError(f"X is {matrix.shape}, but there are {len(obs)} samples and {len(features)} features")
-    np.save(x_path, np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
-    with open(features_path, "w", encoding="utf-8", newline="\n") as handle:
-        handle.writelines(f"{name}\n" for name in features)
-    obs.to_csv(obs_path, sep="\t", index=False, lineterminator="\n")
-
-
 def facts(adata: ad.AnnData, params: Mapping[str, Any], n_features: int) -> dict[str, Any]:
     """What the completed card records about the processed dataset."""
     info = _info(adata)

@@ -13,6 +13,7 @@ import yaml
 from genoprep.bulk import steps
 from genoprep.cards import CardError, load_card
 from genoprep.errors import InputError
+from genoprep.ml_files import write_ml_files
 
 # 4 samples x 4 genes; library sizes 1000, 2000, 1000, 4000
 TABLE = ("gene_id,symbol,s1,s2,s3,s4\n"
@@ -98,7 +99,7 @@ def test_artifact_files(tmp_path: Path) -> None:
     adata, _, matrix, features = run_chain(tmp_path, card(tmp_path))
     out = tmp_path / "out"
     out.mkdir()
-    steps.write_ml_files(matrix, features, steps.obs_table(adata), out / "X.npy", out / "features.tsv",
+    write_ml_files(matrix, features, steps.obs_table(adata), out / "X.npy", out / "features.tsv",
                          out / "obs.tsv")
     assert np.load(out / "X.npy").dtype == np.float32
     assert (out / "features.tsv").read_text().splitlines() == features
