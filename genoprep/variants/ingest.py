@@ -129,44 +129,12 @@ class _Rows:
                 self.haploid = h
 
     def add(self, meta: tuple, rows: np.ndarray, hap: np.ndarray | None) -> None:
-        """Append the rows of one record (``hap``: called-haploid mask or None)."""
-        chrom, pos, vid, ref, alts, filt = meta
-        k = rows.shape[0]
-        self._reserve(k)
-        self.dosage[self.n : self.n + k] = rows
-        if hap is not None and hap.any():
-            if self.haploid is None:
-                self.haploid = np.zeros((self.dosage.shape[0], self.n_samples), dtype=bool)
-            self.haploid[self.n : self.n + k] = hap
-        elif self.haploid is not None:
-            self.haploid[self.n : self.n + k] = False
-        self.n += k
-        alt_names = alts if alts else ["."]
-        for j in range(k):
-            self.chrom.append(chrom)
-            self.pos.append(pos)
-            self.variant_id.append(vid)
-            self.ref.append(ref)
-            self.alt.append(alt_names[j])
-            self.filter.append(filt)
-            self.split.append(k > 1)
+        """Append the rows of one record, one per ALT (``hap``: called-haploid mask or None)."""
+        self.add_rows([(meta, j) for j in range(rows.shape[0])], rows, hap)
 
     def add_block(self, metas: list[tuple], rows: np.ndarray) -> None:
-        """Append many biallelic diploid-or-haploid-free records at once."""
-        k = rows.shape[0]
-        self._reserve(k)
-        self.dosage[self.n : self.n + k] = rows
-        if self.haploid is not None:
-            self.haploid[self.n : self.n + k] = False
-        self.n += k
-        for chrom, pos, vid, ref, alts, filt in metas:
-            self.chrom.append(chrom)
-            self.pos.append(pos)
-            self.variant_id.append(vid)
-            self.ref.append(ref)
-            self.alt.append(alts[0] if alts else ".")
-            self.filter.append(filt)
-            self.split.append(False)
+        """Append many biallelic records (no haploid calls) at once."""
+        self.add_rows([(meta, 0) for meta in metas], rows, None)
 
     def add_rows(self, row_meta: list[tuple[tuple, int]], block: np.ndarray, hap: np.ndarray | None) -> None:
         """Append dosage rows with their (record meta, ALT index) and called-haploid mask."""
