@@ -40,3 +40,9 @@ def run_workflow(datasets: Path | str, results: Path | str, *extra: str, cores: 
     if check and done.returncode != 0:
         raise AssertionError(f"snakemake failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-6000:]}")
     return done
+
+
+def artifact_bytes(folder: Path) -> dict[str, bytes]:
+    """Every file of a dataset's output folder except logs and benchmarks (timings differ)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.relative_to(folder).parts[0] not in ("logs", "benchmarks")}

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from sklearn.preprocessing import StandardScaler
 
-from tests.conftest import SHARED_DATA, run_workflow, shared_data, write_card
+from tests.conftest import SHARED_DATA, artifact_bytes, run_workflow, shared_data, write_card
 
 pytestmark = pytest.mark.e2e
 
@@ -264,14 +264,9 @@ def test_completed_card_records_facts_and_checksums(bulk_run: BulkRun) -> None:
     assert "CPM" in computed["preprocessing"]["normalization"] and "anndata" in computed["preprocessing"]["software"]
 
 
-def _artifact_bytes(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.relative_to(folder).parts[0] not in ("logs", "benchmarks")}
-
-
 def test_second_run_from_the_completed_card_gives_identical_bytes(bulk_run: BulkRun, tmp_path: Path) -> None:
     first = bulk_run.out / "rpkm12"
     (tmp_path / "cards").mkdir()
     shutil.copy(first / "card.yaml", tmp_path / "cards" / "rpkm12.yaml")
     run_workflow(tmp_path / "cards", tmp_path / "again")
-    assert _artifact_bytes(first) == _artifact_bytes(tmp_path / "again" / "rpkm12")
+    assert artifact_bytes(first) == artifact_bytes(tmp_path / "again" / "rpkm12")

@@ -10,15 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO, run_workflow, shared_data, write_card
+from tests.conftest import REPO, artifact_bytes, run_workflow, shared_data, write_card
 
 pytestmark = pytest.mark.e2e
-
-
-def artifact_bytes(folder: Path) -> dict[str, bytes]:
-    """Every file of a dataset's output folder except logs and benchmarks (timings differ)."""
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.relative_to(folder).parts[0] not in ("logs", "benchmarks")}
 
 
 def test_default_run_twice_gives_identical_bytes(tmp_path: Path) -> None:

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_workflow, shared_data, write_card
-from tests.e2e.test_contract import artifact_bytes
+from tests.conftest import REPO, artifact_bytes, run_workflow, shared_data, write_card
 
 pytestmark = pytest.mark.slurm
 CLUSTER = Path(__file__).with_name("local_cluster.sh")
