@@ -1,2 +1,149 @@
-# dna: not implemented yet (cards with modality: dna are refused until
-# config/schemas/modality/dna.schema.yaml exists).
+# DNA sequences: FASTA / sequence tables -> validated records, obs.tsv + qc.json (dna_ingest)
+# -> one artifact per tokenization scheme of the card (dna_tokens_fixed, dna_tokens_variable,
+# dna_kmer_counts, dna_kmer_text), each streaming the inputs again -> facts (dna_facts).
+# The artifacts depend on params.tokenizers: ARTIFACTS["dna"] is a function of the card.
+# Definitions: docs/dna.md and genoprep/dna/.
+
+from genoprep.dna.steps import artifact_names  # noqa: E402
+
+ARTIFACTS["dna"] = artifact_names
+
+
+rule dna_ingest:
+    input:
+        data=primary_inputs,
+    output:
+        obs=out("obs.tsv"),
+        qc=out("qc.json"),
+    log:
+        out("logs/dna_ingest.log"),
+    benchmark:
+        out("benchmarks/dna_ingest.tsv")
+    wildcard_constraints:
+        dataset=ids_pattern("dna"),
+    conda:
+        "../envs/dna.yaml"
+    resources:
+        mem_mb=2048,
+        runtime=60,
+    params:
+        card=card_data,
+    script:
+        "../scripts/dna_ingest.py"
+
+
+rule dna_tokens_fixed:
+    input:
+        data=primary_inputs,
+        qc=out("qc.json"),
+    output:
+        tokens=out("tokens_{scheme}.npy"),
+    log:
+        out("logs/dna_tokens_{scheme}.log"),
+    benchmark:
+        out("benchmarks/dna_tokens_{scheme}.tsv")
+    wildcard_constraints:
+        dataset=ids_pattern("dna"),
+        scheme="char|hyenadna",
+    conda:
+        "../envs/dna.yaml"
+    resources:
+        mem_mb=2048,
+        runtime=60,
+    params:
+        card=card_data,
+    script:
+        "../scripts/dna_tokens_fixed.py"
+
+
+rule dna_tokens_variable:
+    input:
+        data=primary_inputs,
+        qc=out("qc.json"),
+    output:
+        tokens=out("tokens_{scheme}.parquet"),
+    log:
+        out("logs/dna_tokens_{scheme}.log"),
+    benchmark:
+        out("benchmarks/dna_tokens_{scheme}.tsv")
+    wildcard_constraints:
+        dataset=ids_pattern("dna"),
+        scheme="dnabert|nucleotide_transformer",
+    conda:
+        "../envs/dna.yaml"
+    resources:
+        mem_mb=2048,
+        runtime=60,
+    params:
+        card=card_data,
+    script:
+        "../scripts/dna_tokens_variable.py"
+
+
+rule dna_kmer_counts:
+    input:
+        data=primary_inputs,
+        qc=out("qc.json"),
+    output:
+        counts=out("kmers_k{k}.npz"),
+        kmers=out("kmers_k{k}.tsv"),
+    log:
+        out("logs/dna_kmer_counts_k{k}.log"),
+    benchmark:
+        out("benchmarks/dna_kmer_counts_k{k}.tsv")
+    wildcard_constraints:
+        dataset=ids_pattern("dna"),
+        k=r"\d+",
+    conda:
+        "../envs/dna.yaml"
+    resources:
+        mem_mb=2048,
+        runtime=60,
+    params:
+        card=card_data,
+    script:
+        "../scripts/dna_kmer_counts.py"
+
+
+rule dna_kmer_text:
+    input:
+        data=primary_inputs,
+        qc=out("qc.json"),
+    output:
+        text=out("tokens_kmer_tokenize.tsv"),
+    log:
+        out("logs/dna_kmer_text.log"),
+    benchmark:
+        out("benchmarks/dna_kmer_text.tsv")
+    wildcard_constraints:
+        dataset=ids_pattern("dna"),
+    conda:
+        "../envs/dna.yaml"
+    resources:
+        mem_mb=2048,
+        runtime=60,
+    params:
+        card=card_data,
+    script:
+        "../scripts/dna_kmer_text.py"
+
+
+rule dna_facts:
+    input:
+        qc=out("qc.json"),
+        artifacts=artifacts_of,
+    output:
+        facts=out("work/facts.json"),
+    log:
+        out("logs/dna_facts.log"),
+    wildcard_constraints:
+        dataset=ids_pattern("dna"),
+    conda:
+        "../envs/dna.yaml"
+    resources:
+        mem_mb=2048,
+        runtime=30,
+    params:
+        card=card_data,
+    script:
+        "../scripts/dna_facts.py"

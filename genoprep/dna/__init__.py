@@ -7,15 +7,18 @@ Modules:
 * :mod:`~genoprep.dna.tokenize` — ``char``, ``kmer_counts``, ``dnabert``,
   ``nucleotide_transformer``, ``hyenadna`` and ``kmer_tokenize``; the ``SCHEMES`` registry;
 * :mod:`~genoprep.dna.qc` — per-sequence composition and dataset hazards;
-* :mod:`~genoprep.dna.io` — streaming writers (Parquet, ``.npy``, ``.npz``).
+* :mod:`~genoprep.dna.io` — streaming writers (Parquet, ``.npy``, ``.npz``);
+* :mod:`~genoprep.dna.steps` — the workflow steps (one per rule of ``rules/dna.smk``).
 """
 
 from .ingest import (
     DnaRecord,
     batched,
+    iter_fasta_bytes,
     kmers_to_sequence,
     label_from_header,
     read_fasta,
+    read_fasta_biopython,
     read_labelled_fastas,
     read_sequence_table,
     read_sequences,
@@ -52,6 +55,7 @@ __all__ = [
     "encode",
     "get_scheme",
     "hyenadna_encode",
+    "iter_fasta_bytes",
     "kmer_counts",
     "kmer_names",
     "kmer_text",
@@ -60,6 +64,7 @@ __all__ = [
     "label_from_header",
     "nucleotide_transformer_encode",
     "read_fasta",
+    "read_fasta_biopython",
     "read_labelled_fastas",
     "read_sequence_table",
     "read_sequences",

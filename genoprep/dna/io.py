@@ -216,14 +216,17 @@ def write_fixed_tokens(
 
 
 def save_npz_deterministic(path: StrPath, arrays: dict[str, np.ndarray]) -> None:
-    """Like ``np.savez_compressed`` but with fixed zip timestamps, so bytes are reproducible."""
+    """Like ``np.savez_compressed`` but with fixed zip timestamps, so bytes are reproducible.
+
+    Each array is streamed into its zip entry (no in-memory copy of the array's bytes).
+    """
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for name in sorted(arrays):
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.asanyarray(arrays[name]), allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, buffer.getvalue(), compresslevel=1)  # fast and fixed
+            info._compresslevel = 1  # type: ignore[attr-defined] - ZipFile.open(mode="w") reads it
+            with archive.open(info, "w", force_zip64=True) as entry:
+                np.lib.format.write_array(entry, np.asanyarray(arrays[name]), allow_pickle=False)
 
 
 def write_kmer_counts(
@@ -242,26 +245,36 @@ def write_kmer_counts(
     are ``kmer_names(k, canonical)``.
     """
     spec = get_scheme("kmer_counts")
-    blocks: list[sp.csr_matrix] = []
+    data: list[np.ndarray] = []
+    indices: list[np.ndarray] = []
+    row_sizes: list[np.ndarray] = []
     index_tables: list[pa.Table] = []
     n_bases = 0
     for batch in batched(records, batch_records, batch_bases):
-        blocks.append(sp.csr_matrix(spec.encode([r.sequence for r in batch], k=k, canonical=canonical, sparse=True)))
-        index_tables.append(pa.Table.from_arrays(_index_columns(batch), schema=INDEX_SCHEMA))
+        block = sp.csr_matrix(spec.encode([r.sequence for r in batch], k=k, canonical=canonical, sparse=True))
+        block.sort_indices()
+        data.append(block.data.astype(np.int32, copy=False))
+        indices.append(block.indices.astype(np.int32, copy=False))
+        row_sizes.append(np.diff(block.indptr))
+        if index_path is not None:
+            index_tables.append(pa.Table.from_arrays(_index_columns(batch), schema=INDEX_SCHEMA))
         n_bases += sum(len(r.sequence) for r in batch)
     n_columns = len(spec.vocabulary(k=k, canonical=canonical))
-    matrix = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, n_columns), dtype=np.int32)
-    matrix.sort_indices()
+    sizes = np.concatenate(row_sizes) if row_sizes else np.zeros(0, np.int64)
+    indptr = np.zeros(sizes.size + 1, dtype=np.int32 if sizes.sum() < 2**31 else np.int64)
+    np.cumsum(sizes, out=indptr[1:])
+    nnz = int(indptr[-1])
     save_npz_deterministic(
         out_path,
         {
             "format": np.array(b"csr"),
-            "shape": np.array(matrix.shape),
-            "data": matrix.data.astype(np.int32),
-            "indices": matrix.indices,
-            "indptr": matrix.indptr,
+            "shape": np.array((sizes.size, n_columns)),
+            "data": np.concatenate(data) if data else np.zeros(0, np.int32),
+            "indices": np.concatenate(indices) if indices else np.zeros(0, np.int32),
+            "indptr": indptr,
         },
     )
+    del data, indices
     if index_path is not None:
         settings = {"k": k, "canonical": canonical}
         table = (
@@ -271,9 +284,9 @@ def write_kmer_counts(
     return {
         "scheme": "kmer_counts",
         "params": {"k": k, "canonical": canonical},
-        "n_sequences": matrix.shape[0],
-        "n_columns": matrix.shape[1],
-        "nnz": int(matrix.nnz),
+        "n_sequences": int(sizes.size),
+        "n_columns": n_columns,
+        "nnz": nnz,
         "n_bases": n_bases,
     }
 

@@ -457,21 +457,17 @@ def kmer_counts(
         sparse = k >= SPARSE_FROM_K
     parts = [_as_bytes(sequence) for sequence in sequences]
     n = len(parts)
-    dense = None if sparse else np.zeros((n, n_columns), dtype=np.int32)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    indices: list[np.ndarray] = []
-    data: list[np.ndarray] = []
+    results: list[tuple[np.ndarray, np.ndarray] | None] = [None] * n
 
     def finish(i: int, row: np.ndarray | None, present: np.ndarray | None = None) -> None:
         """Store the counts of sequence i (a dense row, or present codes + counts in ``row``)."""
+        if row is None:
+            return
         if present is None:
-            if row is None:
-                present, how_many = np.zeros(0, np.int64), np.zeros(0, np.int64)
-            else:
-                if column_of is not None:
-                    row = np.bincount(column_of, weights=row, minlength=n_columns).astype(np.int64)
-                present = np.flatnonzero(row)
-                how_many = row[present]
+            if column_of is not None:
+                row = np.bincount(column_of, weights=row, minlength=n_columns).astype(np.int64)
+            present = np.flatnonzero(row)
+            how_many = row[present]
         else:
             how_many = row
             if column_of is not None:
@@ -482,12 +478,7 @@ def kmer_counts(
                 how_many = np.add.reduceat(how_many, first) if how_many.size else how_many
             keep = how_many > 0
             present, how_many = present[keep], how_many[keep]
-        if dense is not None:
-            dense[i, present] = how_many
-        else:
-            indices.append(present)
-            data.append(how_many)
-        indptr[i + 1] = present.size
+        results[i] = (present, how_many)
 
     if n_codes > (1 << 20):  # too many codes for a bincount per sequence: sort instead
         for i, part in enumerate(parts):
@@ -500,10 +491,16 @@ def kmer_counts(
                 how_many[np.searchsorted(present, gone)] -= gone_count
             finish(i, how_many, present)
     else:
-        # Work in cache-sized blocks: long sequences are cut into pieces overlapping by k-1
-        # bases (counts add up), short ones are grouped; each block is encoded at once.
+        # Long sequences: translated once, then counted in cache-sized views overlapping by
+        # k-1 bases. Short ones are grouped into blocks, each encoded at once.
+        short: list[tuple[int, bytes]] = []
+        for i, part in enumerate(parts):
+            if len(part) >= _LONG_BASES:
+                finish(i, _count_long(part, k, n_codes))
+            elif len(part) >= k:
+                short.append((i, part))
         current, row = -1, None
-        for block in _blocks(parts, k):
+        for block in _blocks(short):
             joined, starts, lengths = _concat([piece for _, piece in block])
             codes = _lookup(joined, _ACGT_BYTES)
             window = _window_codes(codes, k)
@@ -514,8 +511,6 @@ def kmer_counts(
                 if i != current:
                     if current >= 0:
                         finish(current, row)
-                    for skipped_i in range(current + 1, i):  # sequences with no window
-                        finish(skipped_i, None)
                     current, row = i, np.zeros(n_codes, dtype=np.int64)
                 assert row is not None
                 row += np.bincount(window[starts[j] : starts[j] + counts[j]], minlength=n_codes)
@@ -524,47 +519,87 @@ def kmer_counts(
                     row -= np.bincount(skipped, minlength=n_codes)
         if current >= 0:
             finish(current, row)
-        for skipped_i in range(current + 1, n):
-            finish(skipped_i, None)
-    if dense is not None:
+    empty = np.zeros(0, np.int64)
+    if not sparse:
+        dense = np.zeros((n, n_columns), dtype=np.int32)
+        for i, result in enumerate(results):
+            if result is not None:
+                dense[i, result[0]] = result[1]
         return dense
-    np.cumsum(indptr, out=indptr)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum([0 if r is None else r[0].size for r in results])
+    done = [r for r in results if r is not None]
     return sp.csr_matrix(
         (
-            np.concatenate(data).astype(np.int32) if data else np.zeros(0, np.int32),
-            np.concatenate(indices).astype(np.int32) if indices else np.zeros(0, np.int32),
+            np.concatenate([r[1] for r in done]).astype(np.int32) if done else empty.astype(np.int32),
+            np.concatenate([r[0] for r in done]).astype(np.int32) if done else empty.astype(np.int32),
             indptr,
         ),
         shape=(n, n_columns),
     )
 
 
+#: How many non-bases :func:`_non_base_positions` looks up one by one before using numpy.
+_FEW_NON_BASES = 64
+
+
+def _non_base_positions(codes: bytes) -> np.ndarray:
+    """Sorted positions of the non-bases (code 4) in 2-bit codes given as bytes.
+
+    Most stretches of a genome hold none or a few: ``bytes.find`` (``memchr``) finds those
+    without a pass over the data in Python-visible arrays; more than a few fall back to numpy.
+    """
+    found: list[int] = []
+    at = codes.find(b"\x04")
+    while at >= 0:
+        if len(found) == _FEW_NON_BASES:
+            return np.flatnonzero(np.frombuffer(codes, dtype=np.uint8) > 3)
+        found.append(at)
+        at = codes.find(b"\x04", at + 1)
+    return np.asarray(found, dtype=np.int64)
+
+
+def _count_long(part: bytes, k: int, n_codes: int) -> np.ndarray:
+    """k-mer counts (dense, int64, ``n_codes`` long) of one long sequence.
+
+    The sequence is translated to 2-bit codes once; rolling codes and ``np.bincount`` then run
+    on views of :data:`_BLOCK_BASES` windows (overlapping by k-1 bases: no copies, each window
+    counted once). Windows holding a non-base are counted too, then taken off again: their
+    codes are recomputed from the (few) windows around each non-base.
+    """
+    coded = part.translate(_ACGT_BYTES)
+    codes = np.frombuffer(coded, dtype=np.uint8)
+    n_windows = codes.size - k + 1
+    row = np.zeros(n_codes, dtype=np.int64)
+    for start in range(0, n_windows, _BLOCK_BASES):
+        piece = codes[start : start + _BLOCK_BASES + k - 1]
+        row += np.bincount(_window_codes(piece, k), minlength=n_codes)
+    bad = _bad_windows(_non_base_positions(coded), k, n_windows)
+    if bad.size:
+        skipped = np.zeros(bad.size, dtype=np.int64)
+        for j in range(k):
+            skipped = skipped * 4 + (codes[bad + j] & 3)
+        row -= np.bincount(skipped, minlength=n_codes)
+    return row
+
+
 #: Bases encoded at once by kmer_counts: small enough for the working arrays to stay in cache.
 _BLOCK_BASES = 1 << 18
+#: Sequences from this length on are counted one by one (:func:`_count_long`); below it the
+#: fixed cost of a 4**k row per sequence is worth sharing in blocks.
+_LONG_BASES = 1 << 14
 
 
-def _blocks(parts: Sequence[bytes], k: int) -> Iterator[list[tuple[int, bytes]]]:
-    """Yield blocks of (sequence index, piece) of about :data:`_BLOCK_BASES` bases, in order.
-
-    A sequence longer than a block is cut into pieces holding ``_BLOCK_BASES`` windows each
-    (consecutive pieces overlap by k-1 bases, so every window is in exactly one piece).
-    Sequences shorter than k have no window and no piece.
-    """
+def _blocks(parts: Sequence[tuple[int, bytes]]) -> Iterator[list[tuple[int, bytes]]]:
+    """Group (sequence index, sequence) pairs into blocks of about :data:`_BLOCK_BASES` bases."""
     block: list[tuple[int, bytes]] = []
     size = 0
-    for i, part in enumerate(parts):
-        if len(part) < k:
-            continue
-        if len(part) <= _BLOCK_BASES:
-            pieces = [part]
-        else:
-            pieces = [part[s : s + _BLOCK_BASES + k - 1] for s in range(0, len(part) - k + 1, _BLOCK_BASES)]
-        for piece in pieces:
-            if block and size + len(piece) > _BLOCK_BASES:
-                yield block
-                block, size = [], 0
-            block.append((i, piece))
-            size += len(piece)
+    for i, part in parts:
+        if block and size + len(part) > _BLOCK_BASES:
+            yield block
+            block, size = [], 0
+        block.append((i, part))
+        size += len(part)
     if block:
         yield block
 

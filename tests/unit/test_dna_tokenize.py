@@ -312,3 +312,22 @@ def test_kmer_counts_long_sequences_cut_into_blocks() -> None:
     for i, sequence in enumerate(sequences):
         row = counts.getrow(i)
         assert {names[j]: int(c) for j, c in zip(row.indices, row.data)} == dict(counter_reference(sequence, 6, False))
+
+
+@pytest.mark.parametrize("canonical", [False, True])
+def test_kmer_counts_long_path_many_and_few_non_bases(canonical: bool) -> None:
+    # Sequences >= 16 kb are counted one by one (translate once, views, non-bases by memchr or,
+    # past 64 of them, by numpy): few sprinkled codes, an N run, lower case and a run at the end.
+    rng = np.random.default_rng(11)
+    few = rng.choice(list("ACGTacgt"), size=40_000)
+    few[rng.integers(0, few.size, size=20)] = "R"
+    many = rng.choice(list("ACGT"), size=30_000)
+    many[1_000:4_000] = "N"
+    many[-3:] = "n"
+    sequences = ["".join(few), "ACGTT", "".join(many)]
+    counts = kmer_counts(sequences, k=6, canonical=canonical)
+    names = kmer_names(6, canonical)
+    for i, sequence in enumerate(sequences):
+        row = counts.getrow(i)
+        assert {names[j]: int(c) for j, c in zip(row.indices, row.data)} == dict(
+            counter_reference(sequence, 6, canonical))
