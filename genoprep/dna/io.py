@@ -18,7 +18,6 @@ The scheme name and its parameters are stored in the Parquet schema metadata
 
 from __future__ import annotations
 
-import io
 import json
 import struct
 import zipfile
