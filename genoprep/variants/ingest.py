@@ -136,6 +136,17 @@ class _Rows:
         """Append many biallelic records (no haploid calls) at once."""
         self.add_rows([(meta, 0) for meta in metas], rows, None)
 
+    def _append_meta(self, row_meta: list[tuple[tuple, int]]) -> None:
+        """Append the per-variant fields of rows given as (record meta, ALT index)."""
+        for (chrom, pos, vid, ref, alts, filt), j in row_meta:
+            self.chrom.append(chrom)
+            self.pos.append(pos)
+            self.variant_id.append(vid)
+            self.ref.append(ref)
+            self.alt.append(alts[j] if alts else ".")
+            self.filter.append(filt)
+            self.split.append(len(alts) > 1)
+
     def add_rows(self, row_meta: list[tuple[tuple, int]], block: np.ndarray, hap: np.ndarray | None) -> None:
         """Append dosage rows with their (record meta, ALT index) and called-haploid mask."""
         k = block.shape[0]
@@ -148,14 +159,7 @@ class _Rows:
         elif self.haploid is not None:
             self.haploid[self.n : self.n + k] = False
         self.n += k
-        for (chrom, pos, vid, ref, alts, filt), j in row_meta:
-            self.chrom.append(chrom)
-            self.pos.append(pos)
-            self.variant_id.append(vid)
-            self.ref.append(ref)
-            self.alt.append(alts[j] if alts else ".")
-            self.filter.append(filt)
-            self.split.append(len(alts) > 1)
+        self._append_meta(row_meta)
 
     def result(self, source: str, spec: ChunkSpec, samples: list[str], counts: dict) -> ChunkResult:
         dosage = self.dosage[: self.n]
@@ -293,14 +297,7 @@ class _BlockRows(_Rows):
         self.blocks.append(block)
         self.hap_blocks.append(hap if hap is not None and hap.any() else None)
         self.n += block.shape[0]
-        for (chrom, pos, vid, ref, alts, filt), j in row_meta:
-            self.chrom.append(chrom)
-            self.pos.append(pos)
-            self.variant_id.append(vid)
-            self.ref.append(ref)
-            self.alt.append(alts[j] if alts else ".")
-            self.filter.append(filt)
-            self.split.append(len(alts) > 1)
+        self._append_meta(row_meta)
 
     def result(self, source: str, spec: ChunkSpec, samples: list[str], counts: dict) -> ChunkResult:
         if len(self.blocks) == 1:
