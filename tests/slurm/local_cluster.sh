@@ -12,7 +12,7 @@ case "$action" in
 install)
     missing=()
     for pkg in slurmctld slurmd slurm-client munge; do
-        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+        [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" = "install ok installed" ] || missing+=("$pkg")
     done
     if [ ${#missing[@]} -gt 0 ]; then
         apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
