@@ -3,6 +3,7 @@
 # scripts/ calling one function of genoprep.bulk.steps; docs/bulk.md has the definitions.
 
 ARTIFACTS["bulk"] = ["processed.h5ad", "X.npy", "features.tsv", "obs.tsv", "qc.json"]
+REPORTS["bulk"] = ["qc_samples.png"]
 
 
 rule bulk_ingest:
@@ -75,3 +76,22 @@ rule bulk_export:
         export=card_params,
     script:
         "../scripts/bulk_export.py"
+
+
+rule bulk_qc_plot:
+    input:
+        qc=out("qc.json"),
+    output:
+        png=report(
+            out("qc_samples.png"),
+            caption="../resources/report/bulk_qc.rst",
+            category="bulk RNA-seq QC",
+        ),
+    log:
+        out("logs/bulk_qc_plot.log"),
+    wildcard_constraints:
+        dataset=ids_pattern("bulk"),
+    conda:
+        "../envs/bulk.yaml"
+    script:
+        "../scripts/bulk_qc_plot.py"

@@ -7,7 +7,8 @@ sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also i
 import pandas as pd  # noqa: E402
 
 from genoprep.runtime import run_step  # noqa: E402
-from genoprep.scrna.plots import qc_figure, save_figure  # noqa: E402
+from genoprep.plotting import save_figure  # noqa: E402
+from genoprep.scrna.plots import qc_figure  # noqa: E402
 
 
 def main() -> None:

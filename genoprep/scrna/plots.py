@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from genoprep.plotting import Figure, plt
 
 PANELS = (
     ("n_genes_by_counts", "genes detected per cell", ("min_genes", "max_genes")),
@@ -38,8 +35,3 @@ def qc_figure(cells: pd.DataFrame, params: Mapping[str, Any], title: str) -> Fig
     figure.suptitle(title)
     return figure
 
-
-def save_figure(figure: Figure, path: str) -> None:
-    """PNG without a timestamp (matplotlib's Agg writes none), then release the figure."""
-    figure.savefig(path, dpi=100, metadata={"Software": None})
-    plt.close(figure)

@@ -270,3 +270,11 @@ def test_second_run_from_the_completed_card_gives_identical_bytes(bulk_run: Bulk
     shutil.copy(first / "card.yaml", tmp_path / "cards" / "rpkm12.yaml")
     run_workflow(tmp_path / "cards", tmp_path / "again")
     assert artifact_bytes(first) == artifact_bytes(tmp_path / "again" / "rpkm12")
+
+
+@pytest.mark.parametrize("name", PROCESSED)
+def test_qc_figure_is_written_for_the_report(bulk_run: BulkRun, name: str) -> None:
+    png = bulk_run.out / name / "qc_samples.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "qc_samples.png" not in yaml.safe_load((bulk_run.out / name / "card.yaml").read_text())["computed"][
+        "artifacts_sha256"]  # a report figure, not a checksummed artifact
