@@ -86,19 +86,28 @@ _LIBDEFLATE = None if os.environ.get("GENOPREP_NO_LIBDEFLATE") else _find_libdef
 
 def is_bgzf(path: str | Path) -> bool:
     """True when the file starts with a BGZF block header (gzip + ``BC`` extra field)."""
-    with open(path, "rb") as f:
-        head = f.read(16)
-    return len(head) == 16 and head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"
+    return textgt.is_bgzf_file(path)
 
 
 def _bgzf_pieces(path: str | Path, source: str, read_size: int = 1 << 20,
-                 piece_bytes: int = 4 << 20) -> Iterator[np.ndarray]:
-    """Inflate a BGZF file block by block with libdeflate; yields uint8 arrays."""
+                 piece_bytes: int = 4 << 20, start: int | None = None,
+                 stop: int | None = None) -> Iterator[np.ndarray]:
+    """Inflate a BGZF file block by block with libdeflate; yields uint8 arrays.
+
+    ``start`` is a BGZF virtual offset (``block_offset << 16 | offset_in_block``): reading
+    begins at that compressed block and drops the first bytes of its inflated text, so
+    no block before it is read or inflated. ``stop`` (a virtual offset) ends the text
+    there: no block after it is inflated.
+    """
     lib = _LIBDEFLATE
     decompressor = lib.libdeflate_alloc_decompressor()
     actual = ctypes.c_size_t(0)
+    drop = 0
     try:
         with open(path, "rb") as f:
+            if start is not None:
+                f.seek(start >> 16)
+                drop = start & 0xFFFF
             pending = b""
             out, fill = np.empty(piece_bytes + BGZF_MAX_BLOCK, dtype=np.uint8), 0
             while True:
@@ -116,6 +125,14 @@ def _bgzf_pieces(path: str | Path, source: str, read_size: int = 1 << 20,
                     size = int.from_bytes(comp[at + 16 : at + 18], "little") + 1
                     if at + size > len(comp):
                         break
+                    last = False
+                    if stop is not None:
+                        block_start = f.tell() - len(comp) + at
+                        if block_start > stop >> 16 or (block_start == stop >> 16 and not stop & 0xFFFF):
+                            if fill:
+                                yield out[:fill]
+                            return
+                        last = block_start == stop >> 16
                     if fill + BGZF_MAX_BLOCK > len(out):
                         yield out[:fill]
                         out, fill = np.empty(piece_bytes + BGZF_MAX_BLOCK, dtype=np.uint8), 0
@@ -127,6 +144,18 @@ def _bgzf_pieces(path: str | Path, source: str, read_size: int = 1 << 20,
                                                  f"{f.tell() - len(comp) + at} (libdeflate error {rc})")
                     fill += actual.value
                     at += size
+                    if last:  # the block holding ``stop``: the text ends there
+                        fill -= actual.value - (stop & 0xFFFF)
+                    if drop:  # the first block of a seek: text before the virtual offset
+                        if drop > fill:
+                            raise InputError(source, f"virtual offset {start} lies past the end of its BGZF block")
+                        out[: fill - drop] = out[drop:fill]
+                        fill -= drop
+                        drop = 0
+                    if last:
+                        if fill:
+                            yield out[:fill]
+                        return
                 pending = comp[at:]
                 if not data:
                     if pending:
@@ -138,20 +167,28 @@ def _bgzf_pieces(path: str | Path, source: str, read_size: int = 1 << 20,
         lib.libdeflate_free_decompressor(ctypes.c_void_p(decompressor))
 
 
-def text_pieces(path: str | Path) -> Iterator[np.ndarray]:
-    """The decompressed bytes of a VCF text file (plain, gzip, BGZF) as uint8 arrays."""
+def text_pieces(path: str | Path, start: int | None = None, read_size: int = 1 << 20,
+                piece_bytes: int = 4 << 20, stop: int | None = None) -> Iterator[np.ndarray]:
+    """The decompressed bytes of a VCF text file (plain, gzip, BGZF) as uint8 arrays.
+
+    ``start``: where to begin — a BGZF virtual offset for BGZF files, a byte offset for
+    uncompressed files (plain gzip cannot seek: ``ValueError``); see
+    :func:`textgt.decompressed_pieces`.
+    """
     if _LIBDEFLATE is not None and is_bgzf(path):
-        yield from _bgzf_pieces(path, str(path))
+        yield from _bgzf_pieces(path, str(path), read_size, piece_bytes, start, stop)
         return
-    for piece in textgt.decompressed_pieces(path, read_size=1 << 20):
+    for piece in textgt.decompressed_pieces(path, read_size=read_size, start=start, stop=stop):
         yield np.frombuffer(piece, dtype=np.uint8)
 
 
-def line_blocks(path: str | Path, block_bytes: int = 8 << 20) -> Iterator[np.ndarray]:
-    """Blocks of whole lines (each ending with a newline) of about ``block_bytes``."""
+def line_blocks(path: str | Path, block_bytes: int = 8 << 20, start: int | None = None,
+                read_size: int = 1 << 20, stop: int | None = None) -> Iterator[np.ndarray]:
+    """Blocks of whole lines (each ending with a newline) of about ``block_bytes``,
+    from the beginning of the text or from the seek position ``start`` (a line start)."""
     buf = np.empty(block_bytes + (1 << 20), dtype=np.uint8)
     fill = 0
-    for piece in text_pieces(path):
+    for piece in text_pieces(path, start, read_size, min(block_bytes, 4 << 20), stop):
         n = len(piece)
         if fill + n > len(buf):
             grown = np.empty(max(2 * len(buf), fill + n), dtype=np.uint8)
@@ -178,13 +215,24 @@ def line_blocks(path: str | Path, block_bytes: int = 8 << 20) -> Iterator[np.nda
 
 
 class FastTextVcf:
-    """A VCF read as text: the sample ids, then blocks (uint8 arrays) of data lines."""
+    """A VCF read as text: the sample ids, then blocks (uint8 arrays) of data lines.
 
-    def __init__(self, path: str | Path, block_bytes: int = 8 << 20) -> None:
+    ``data_start`` is the offset of the first data line in the text. With ``start`` (a
+    seek position of a data line, see :mod:`genoprep.variants.seek`) the header is read
+    in small pieces from the beginning, then the data blocks begin at ``start``.
+    """
+
+    def __init__(self, path: str | Path, block_bytes: int = 8 << 20, start: int | None = None,
+                 stop: int | None = None) -> None:
         self.source = str(path)
-        self._blocks = line_blocks(path, block_bytes)
+        # with a seek position, the header is inflated one BGZF block at a time (lazily),
+        # so that no block between the header and ``start`` is inflated
+        header_blocks = line_blocks(path, block_bytes) if start is None else \
+            line_blocks(path, 1, read_size=1 << 16)
+        self._blocks = header_blocks
         self.samples: list[str] = []
         self._first: np.ndarray | None = None
+        self.data_start = 0
         header = np.empty(0, dtype=np.uint8)
         for block in self._blocks:
             header = np.concatenate([header, block]) if len(header) else block
@@ -197,11 +245,16 @@ class FastTextVcf:
                 columns = text[idx:end].rstrip(b"\r").split(b"\t")
                 self.samples = [c.decode() for c in columns[9:]]
                 self._first = header[end + 1 :]
+                self.data_start = end + 1
                 break
         else:
             raise InputError(self.source, "no #CHROM header line: not a VCF")
         if not self.samples:
             raise InputError(self.source, "the VCF has no sample columns")
+        if start is not None:
+            header_blocks.close()
+            self._first = None
+            self._blocks = line_blocks(path, block_bytes, start=start, stop=stop)
 
     def data_blocks(self) -> Iterator[np.ndarray]:
         if self._first is not None and len(self._first):

@@ -45,12 +45,22 @@ Engine = Literal["auto", "cyvcf2", "text"]
 
 @dataclass(frozen=True)
 class ChunkSpec:
-    """Which records a chunk holds: a record range or a region (exactly one is set)."""
+    """Which records a chunk holds: a record range or a region (exactly one is set).
+
+    A record range may carry ``offset``, the seek position of its first record found by
+    the planning pass: the BGZF virtual offset (``block_offset << 16 | offset_in_block``)
+    for a BGZF file, the byte offset for an uncompressed one (``None``: plain gzip and
+    BCF, read from the start). ``first_record`` stays the global 0-based record number
+    (error messages count records from the start of the file). ``end_offset`` (same
+    kind) is where the next chunk begins: reading stops there (``None``: end of file).
+    """
 
     index: int
     first_record: int | None = None
     n_records: int | None = None
     region: Region | None = None
+    offset: int | None = None
+    end_offset: int | None = None
 
     def __post_init__(self) -> None:
         by_range = self.first_record is not None
@@ -58,6 +68,10 @@ class ChunkSpec:
             raise ValueError("a chunk is either a record range or a region")
         if by_range and (self.first_record < 0 or self.n_records is None or self.n_records < 0):
             raise ValueError("record range needs first_record >= 0 and n_records >= 0")
+        if self.offset is not None and (not by_range or self.offset < 0):
+            raise ValueError("a seek offset belongs to a record range and is >= 0")
+        if self.end_offset is not None and (self.offset is None or self.end_offset < self.offset):
+            raise ValueError("end_offset needs an offset and is >= it")
 
     def describe(self) -> str:
         """Human-readable description, e.g. ``records 0-999`` or ``chr21:1-5000000``."""
@@ -315,7 +329,7 @@ class _BlockRows(_Rows):
 def _read_text_fast(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> ChunkResult:
     """The text route with the numba decoder (see :mod:`genoprep.variants.fastgt`)."""
     source = str(path)
-    vcf = fastgt.FastTextVcf(path)
+    vcf = fastgt.FastTextVcf(path, start=spec.offset, stop=spec.end_offset)
     n_file = len(vcf.samples)
     keep_samples = _sample_selection(source, vcf.samples, options)
     samples = vcf.samples if keep_samples is None else [vcf.samples[i] for i in keep_samples]
@@ -329,6 +343,8 @@ def _read_text_fast(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> 
     rows = _BlockRows(n_out)
     to_skip, to_read = spec.first_record, spec.n_records
     record = 0  # data records seen so far (0-based number of the next one)
+    if spec.offset is not None:  # the reader starts at the chunk's first record
+        to_skip, record = 0, spec.first_record
     batch_rows = max(64, (8 << 20) // max(n_out, 1))
     if spec.n_records is not None:
         batch_rows = max(1, min(batch_rows, spec.n_records))
@@ -413,14 +429,15 @@ def _emit_scanned(rows: _Rows, buf: np.ndarray, dosage: np.ndarray, info: np.nda
 
 def _read_text_numpy(path: str | Path, spec: ChunkSpec, options: LoadOptions, block_bytes: int) -> ChunkResult:
     source = str(path)
-    vcf = textgt.TextVcf(path, block_bytes)
+    vcf = textgt.TextVcf(path, block_bytes, start=spec.offset, stop=spec.end_offset)
     keep_samples = _sample_selection(source, vcf.samples, options)
     samples = vcf.samples if keep_samples is None else [vcf.samples[i] for i in keep_samples]
     counts = _new_counts()
     keeper = _Keeper(options, counts)
     rows = _Rows(len(samples), _initial_capacity(spec))
     first, stop = spec.first_record, spec.first_record + spec.n_records
-    record = 0  # 0-based number of the next data line
+    # 0-based number of the next data line (the seek position is the chunk's first record)
+    record = 0 if spec.offset is None else spec.first_record
     for buf in vcf.data_blocks():
         _, starts, ends = textgt.split_lines(buf)
         nonblank = ends > starts

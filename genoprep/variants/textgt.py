@@ -43,19 +43,43 @@ def is_gzip(path: str | Path) -> bool:
         return f.read(2) == b"\x1f\x8b"
 
 
-def decompressed_pieces(path: str | Path, read_size: int = 1 << 18) -> Iterator[bytes]:
-    """Yield the decompressed bytes of a plain, gzip or BGZF (multi-member gzip) file."""
+def is_bgzf_file(path: str | Path) -> bool:
+    """True when the file starts with a BGZF block header (gzip + ``BC`` extra field)."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    return len(head) == 16 and head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"
+
+
+def decompressed_pieces(path: str | Path, read_size: int = 1 << 18, start: int | None = None,
+                        stop: int | None = None) -> Iterator[bytes]:
+    """Yield the decompressed bytes of a plain, gzip or BGZF (multi-member gzip) file.
+
+    ``start`` begins the text there instead of at its first byte: a byte offset for an
+    uncompressed file, a BGZF virtual offset (``block_offset << 16 | offset_in_block``)
+    for a BGZF file; plain gzip cannot seek (``ValueError``). ``stop`` (a byte offset,
+    uncompressed files only; ignored otherwise) ends the text there.
+    """
     with open(path, "rb") as f:
         if f.read(2) != b"\x1f\x8b":
-            f.seek(0)
-            while piece := f.read(read_size):
+            f.seek(0 if start is None else start)
+            while piece := f.read(read_size if stop is None else min(read_size, stop - f.tell())):
                 yield piece
             return
-        f.seek(0)
+        drop = 0
+        if start is None:
+            f.seek(0)
+        elif is_bgzf_file(path):
+            f.seek(start >> 16)
+            drop = start & 0xFFFF
+        else:
+            raise ValueError(f"{path}: plain gzip cannot seek (only BGZF)")
         inflater = zlib.decompressobj(31)
         while data := f.read(read_size):
             while data:
                 out = inflater.decompress(data)
+                if drop and out:
+                    cut = min(drop, len(out))
+                    out, drop = out[cut:], drop - cut
                 if out:
                     yield out
                 if inflater.eof:
@@ -75,11 +99,13 @@ def is_bcf(path: str | Path) -> bool:
     return False
 
 
-def line_blocks(path: str | Path, block_bytes: int) -> Iterator[bytes]:
-    """Yield blocks of whole lines (each ending with ``\\n``) of about ``block_bytes``."""
+def line_blocks(path: str | Path, block_bytes: int, start: int | None = None,
+                stop: int | None = None) -> Iterator[bytes]:
+    """Yield blocks of whole lines (each ending with ``\\n``) of about ``block_bytes``,
+    from the beginning of the text or from the seek position ``start`` (a line start)."""
     pieces: list[bytes] = []
     size = 0
-    for piece in decompressed_pieces(path):
+    for piece in decompressed_pieces(path, read_size=min(block_bytes, 1 << 18), start=start, stop=stop):
         pieces.append(piece)
         size += len(piece)
         if size >= block_bytes:
@@ -97,12 +123,15 @@ def line_blocks(path: str | Path, block_bytes: int) -> Iterator[bytes]:
 class TextVcf:
     """A VCF read as text: header (sample ids) then blocks of data lines."""
 
-    def __init__(self, path: str | Path, block_bytes: int = 4 << 20) -> None:
+    def __init__(self, path: str | Path, block_bytes: int = 4 << 20, start: int | None = None,
+                 stop: int | None = None) -> None:
         self.path = Path(path)
         self.source = str(path)
-        self._blocks = line_blocks(path, block_bytes)
+        header_blocks = line_blocks(path, block_bytes if start is None else 1 << 14)
+        self._blocks = header_blocks
         self.samples: list[str] = []
         self._first_data = b""
+        self.data_start = 0  # offset of the first data line in the text
         header = bytearray()
         for block in self._blocks:
             header += block
@@ -116,11 +145,16 @@ class TextVcf:
                 columns = bytes(header[idx:end]).rstrip(b"\r").split(b"\t")
                 self.samples = [c.decode() for c in columns[9:]]
                 self._first_data = bytes(header[end + 1 :])
+                self.data_start = end + 1
                 break
         else:
             raise InputError(self.source, "no #CHROM header line: not a VCF")
         if not self.samples:
             raise InputError(self.source, "the VCF has no sample columns")
+        if start is not None:  # header read; the data lines begin at the seek position
+            header_blocks.close()
+            self._first_data = b""
+            self._blocks = line_blocks(path, block_bytes, start, stop)
 
     def data_blocks(self) -> Iterator[bytes]:
         """Blocks of whole data lines (blank lines removed later by the decoder)."""

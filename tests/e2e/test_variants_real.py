@@ -214,9 +214,13 @@ def test_qc_missing_rate_equals_independent_count(variants_run: Path, split_vcfs
 
 def test_scatter_gather_gives_identical_bytes(variants_run: Path) -> None:
     """7 record chunks vs one chunk (plain gzip), and 1 kb region windows of an indexed copy
-    (read through htslib) vs 4 record chunks (text path)."""
+    (read through htslib) vs 4 record chunks (text path, each seeking to its BGZF virtual
+    offset)."""
     plans = {d: json.loads((variants_run / d / "work" / "chunks.json").read_text()) for d in DATASETS}
     assert len(plans["chr21"]["chunks"]) == 7 and len(plans["chr21_one_chunk"]["chunks"]) == 1
+    assert all("offset" not in c for c in plans["chr21"]["chunks"])  # plain gzip cannot seek
+    for seekable in ("chr22", "chr20"):  # BGZF virtual offsets, byte offsets (uncompressed)
+        assert len(plans[seekable]["chunks"]) > 1 and all("offset" in c for c in plans[seekable]["chunks"])
     for name in ARTIFACTS:
         assert (variants_run / "chr21" / name).read_bytes() == (variants_run / "chr21_one_chunk" / name).read_bytes()
     if not (variants_run / REGION_COPY).exists():
