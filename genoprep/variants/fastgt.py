@@ -236,16 +236,10 @@ class FastTextVcf:
         header = np.empty(0, dtype=np.uint8)
         for block in self._blocks:
             header = np.concatenate([header, block]) if len(header) else block
-            text = header.tobytes()
-            idx = text.find(b"#CHROM")
-            while idx > 0 and text[idx - 1] != 10:
-                idx = text.find(b"#CHROM", idx + 1)
-            if idx >= 0:
-                end = text.find(b"\n", idx)
-                columns = text[idx:end].rstrip(b"\r").split(b"\t")
-                self.samples = [c.decode() for c in columns[9:]]
-                self._first = header[end + 1 :]
-                self.data_start = end + 1
+            found = textgt.chrom_header(header.tobytes())
+            if found is not None:
+                self.samples, self.data_start = found
+                self._first = header[self.data_start :]
                 break
         else:
             raise InputError(self.source, "no #CHROM header line: not a VCF")

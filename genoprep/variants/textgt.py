@@ -120,6 +120,21 @@ def line_blocks(path: str | Path, block_bytes: int, start: int | None = None,
         yield tail if tail.endswith(b"\n") else tail + b"\n"
 
 
+def chrom_header(text: bytes | bytearray) -> tuple[list[str], int] | None:
+    """The sample ids of the ``#CHROM`` line at the start of a line in ``text``, and the offset
+    just after that line (where the data lines begin); None while the line is not complete."""
+    idx = text.find(b"#CHROM")
+    while idx > 0 and text[idx - 1] != 10:
+        idx = text.find(b"#CHROM", idx + 1)
+    if idx < 0:
+        return None
+    end = text.find(b"\n", idx)
+    if end < 0:
+        return None
+    columns = bytes(text[idx:end]).rstrip(b"\r").split(b"\t")
+    return [c.decode() for c in columns[9:]], end + 1
+
+
 class TextVcf:
     """A VCF read as text: header (sample ids) then blocks of data lines."""
 
@@ -135,17 +150,10 @@ class TextVcf:
         header = bytearray()
         for block in self._blocks:
             header += block
-            idx = header.find(b"#CHROM")
-            while idx > 0 and header[idx - 1] != 10:
-                idx = header.find(b"#CHROM", idx + 1)
-            if idx >= 0:
-                end = header.find(b"\n", idx)
-                if end < 0:
-                    continue
-                columns = bytes(header[idx:end]).rstrip(b"\r").split(b"\t")
-                self.samples = [c.decode() for c in columns[9:]]
-                self._first_data = bytes(header[end + 1 :])
-                self.data_start = end + 1
+            found = chrom_header(header)
+            if found is not None:
+                self.samples, self.data_start = found
+                self._first_data = bytes(header[self.data_start :])
                 break
         else:
             raise InputError(self.source, "no #CHROM header line: not a VCF")
