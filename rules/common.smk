@@ -51,25 +51,22 @@ def card_of(wildcards):
     return CARDS[wildcards.dataset]
 
 
-def workdir_path(path):
-    """A card's path as Snakemake sees it: absolute if the card (or its path) is, else
-    relative to the working directory, so that generated demo inputs match their rule.
-    """
-    return os.fspath(path)
+# Card paths are used as resolved (card folder + path): absolute when the card or its path
+# is, else relative to the working directory, so that generated demo inputs match their rule.
 
 
 def card_file(wildcards):
-    return workdir_path(card_of(wildcards).path)
+    return os.fspath(card_of(wildcards).path)
 
 
 def primary_inputs(wildcards):
     """The card's input file(s) or folder(s)."""
-    return [workdir_path(p) for p in card_of(wildcards).input_paths()]
+    return [os.fspath(p) for p in card_of(wildcards).input_paths()]
 
 
 def metadata_input(wildcards):
     path = card_of(wildcards).metadata_path()
-    return [workdir_path(path)] if path else []
+    return [os.fspath(path)] if path else []
 
 
 def card_data(wildcards):
