@@ -77,6 +77,21 @@ def card_params(wildcards):
     return card_of(wildcards).params
 
 
+def options_of(options_class):
+    """A rule's params entry: the slice of the card one step uses.
+
+    ``options_class`` is a :class:`genoprep.options.StepOptions` subclass; the rule gets
+    ``options_class.from_card(card).as_params()`` (a plain dict, so that Snakemake reruns
+    the job exactly when one of these values changes), and the script rebuilds it with
+    ``options_class.from_params(snakemake.params.<name>)``.
+    """
+
+    def params(wildcards):
+        return options_class.from_card(card_of(wildcards).data).as_params()
+
+    return params
+
+
 def completed_cards():
     return [
         os.path.join(RESULTS, dataset_id, "card.yaml") for dataset_id in sorted(CARDS)
