@@ -12,6 +12,18 @@ from collections.abc import Callable
 
 from genoprep.errors import InputError
 
+#: the terminal while a step runs (stderr is sent to the step's log)
+_CONSOLE = sys.stderr
+
+
+def console(line: str) -> None:
+    """Say ``genoprep: <line>`` on the terminal and in the step's log (for what the user must see,
+    e.g. what the filters removed); everything else goes to the log through ``logging``."""
+    text = f"genoprep: {line}"
+    print(text, file=_CONSOLE, flush=True)
+    if sys.stderr is not _CONSOLE:
+        print(text, file=sys.stderr, flush=True)
+
 
 def run_step(log_path: str, step: Callable[[], None]) -> None:
     """Run ``step`` with stderr and logging sent to ``log_path``.
@@ -20,7 +32,8 @@ def run_step(log_path: str, step: Callable[[], None]) -> None:
     (``genoprep: error: <file>: <record>: <problem>``) and the process exits with 1;
     any other exception also leaves its full traceback in the log.
     """
-    console = sys.stderr
+    global _CONSOLE
+    terminal = _CONSOLE = sys.stderr
     with open(log_path, "w", encoding="utf-8") as log:
         sys.stderr = log
         logging.basicConfig(
@@ -31,11 +44,11 @@ def run_step(log_path: str, step: Callable[[], None]) -> None:
         except InputError as err:
             line = f"genoprep: error: {err}"
             print(line, file=log, flush=True)
-            print(line, file=console, flush=True)
+            print(line, file=terminal, flush=True)
             sys.exit(1)
         except Exception as err:  # noqa: BLE001 - reported, then re-raised as exit status
             traceback.print_exc(file=log)
-            print(f"genoprep: internal error ({type(err).__name__}: {err}); see {log_path}", file=console, flush=True)
+            print(f"genoprep: internal error ({type(err).__name__}: {err}); see {log_path}", file=terminal, flush=True)
             sys.exit(1)
         finally:
-            sys.stderr = console
+            sys.stderr = terminal

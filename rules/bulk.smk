@@ -11,13 +11,11 @@ rule bulk_ingest:
         data=primary_inputs,
         metadata=metadata_input,
     output:
-        h5ad=temp(out("work/bulk_ingested.h5ad")),
+        h5ad=temp(work("bulk_ingested.h5ad", "bulk")),
     log:
         out("logs/bulk_ingest.log"),
     benchmark:
         out("benchmarks/bulk_ingest.tsv")
-    wildcard_constraints:
-        dataset=ids_pattern("bulk"),
     conda:
         "../envs/bulk.yaml"
     resources:
@@ -31,15 +29,13 @@ rule bulk_ingest:
 
 rule bulk_normalize:
     input:
-        h5ad=out("work/bulk_ingested.h5ad"),
+        h5ad=work("bulk_ingested.h5ad"),
     output:
-        h5ad=temp(out("work/bulk_normalized.h5ad")),
+        h5ad=temp(work("bulk_normalized.h5ad", "bulk")),
     log:
         out("logs/bulk_normalize.log"),
     benchmark:
         out("benchmarks/bulk_normalize.tsv")
-    wildcard_constraints:
-        dataset=ids_pattern("bulk"),
     conda:
         "../envs/bulk.yaml"
     resources:
@@ -53,20 +49,18 @@ rule bulk_normalize:
 
 rule bulk_export:
     input:
-        h5ad=out("work/bulk_normalized.h5ad"),
+        h5ad=work("bulk_normalized.h5ad"),
     output:
-        qc=out("qc.json"),
-        h5ad=out("processed.h5ad"),
-        x=out("X.npy"),
-        features=out("features.tsv"),
-        obs=out("obs.tsv"),
-        facts=out("work/facts.json"),
+        qc=out("qc.json", "bulk"),
+        h5ad=out("processed.h5ad", "bulk"),
+        x=out("X.npy", "bulk"),
+        features=out("features.tsv", "bulk"),
+        obs=out("obs.tsv", "bulk"),
+        facts=work("facts.json", "bulk"),
     log:
         out("logs/bulk_export.log"),
     benchmark:
         out("benchmarks/bulk_export.tsv")
-    wildcard_constraints:
-        dataset=ids_pattern("bulk"),
     conda:
         "../envs/bulk.yaml"
     resources:
@@ -83,14 +77,12 @@ rule bulk_qc_plot:
         qc=out("qc.json"),
     output:
         png=report(
-            out("qc_samples.png"),
+            out("qc_samples.png", "bulk"),
             caption="../resources/report/bulk_qc.rst",
             category="bulk RNA-seq QC",
         ),
     log:
         out("logs/bulk_qc_plot.log"),
-    wildcard_constraints:
-        dataset=ids_pattern("bulk"),
     conda:
         "../envs/bulk.yaml"
     script:

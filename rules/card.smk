@@ -5,7 +5,7 @@
 rule write_card:
     input:
         card=card_file,
-        facts=out("work/facts.json"),
+        facts=work("facts.json"),
         artifacts=artifacts_of,
         data=primary_inputs,
         metadata=metadata_input,

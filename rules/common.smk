@@ -36,15 +36,36 @@ wildcard_constraints:
     dataset=r"[A-Za-z0-9._-]+",
 
 
-def out(name):
-    """A per-dataset output path: RESULTS/{dataset}/name."""
-    return os.path.join(RESULTS, "{dataset}", name)
-
-
 def ids_pattern(modality):
-    """A regex matching exactly the dataset ids of one modality (for wildcard_constraints)."""
+    """A regex matching exactly the dataset ids of one modality."""
     ids = sorted(i for i, card in CARDS.items() if card.modality == modality)
     return "|".join(re.escape(i) for i in ids) if ids else "(?!)"
+
+
+def _dataset(modality):
+    # the dataset wildcard, constrained inline to the ids of one modality: every concrete
+    # output path then matches exactly one rule, with no per-rule wildcard_constraints
+    return (
+        "{dataset}" if modality is None else "{dataset," + ids_pattern(modality) + "}"
+    )
+
+
+def out(name, modality=None):
+    """A file of the finished dataset folder: RESULTS/<dataset>/name.
+
+    Outputs of a modality's rules pass ``modality`` (the wildcard then matches only that
+    modality's dataset ids); inputs, logs and benchmarks need not.
+    """
+    return os.path.join(RESULTS, _dataset(modality), name)
+
+
+def work(name, modality=None):
+    """A working file of a dataset, outside its finished folder: RESULTS/.work/<dataset>/name.
+
+    Intermediate files and the facts for the completed card live here, so that the
+    dataset folder holds only what card.yaml lists.
+    """
+    return os.path.join(RESULTS, ".work", _dataset(modality), name)
 
 
 def card_of(wildcards):
@@ -131,7 +152,7 @@ def variants_chunk_files(wildcards):
     plan = checkpoints.variants_plan.get(dataset=wildcards.dataset).output.plan
     with open(plan, encoding="utf-8") as handle:
         n_chunks = len(json.load(handle)["chunks"])
-    folder = os.path.join(RESULTS, wildcards.dataset, "work", "chunks")
+    folder = os.path.join(RESULTS, ".work", wildcards.dataset, "chunks")
     return [os.path.join(folder, f"{i}.npz") for i in range(n_chunks)]
 
 

@@ -13,14 +13,12 @@ rule dna_ingest:
     input:
         data=primary_inputs,
     output:
-        obs=out("obs.tsv"),
-        qc=out("qc.json"),
+        obs=out("obs.tsv", "dna"),
+        qc=out("qc.json", "dna"),
     log:
         out("logs/dna_ingest.log"),
     benchmark:
         out("benchmarks/dna_ingest.tsv")
-    wildcard_constraints:
-        dataset=ids_pattern("dna"),
     conda:
         "../envs/dna.yaml"
     resources:
@@ -37,13 +35,12 @@ rule dna_tokens_fixed:
         data=primary_inputs,
         qc=out("qc.json"),
     output:
-        tokens=out("tokens_{scheme}.npy"),
+        tokens=out("tokens_{scheme}.npy", "dna"),
     log:
         out("logs/dna_tokens_{scheme}.log"),
     benchmark:
         out("benchmarks/dna_tokens_{scheme}.tsv")
     wildcard_constraints:
-        dataset=ids_pattern("dna"),
         scheme="char|hyenadna",
     conda:
         "../envs/dna.yaml"
@@ -61,13 +58,12 @@ rule dna_tokens_variable:
         data=primary_inputs,
         qc=out("qc.json"),
     output:
-        tokens=out("tokens_{scheme}.parquet"),
+        tokens=out("tokens_{scheme}.parquet", "dna"),
     log:
         out("logs/dna_tokens_{scheme}.log"),
     benchmark:
         out("benchmarks/dna_tokens_{scheme}.tsv")
     wildcard_constraints:
-        dataset=ids_pattern("dna"),
         scheme="dnabert|nucleotide_transformer",
     conda:
         "../envs/dna.yaml"
@@ -85,14 +81,13 @@ rule dna_kmer_counts:
         data=primary_inputs,
         qc=out("qc.json"),
     output:
-        counts=out("kmers_k{k}.npz"),
-        kmers=out("kmers_k{k}.tsv"),
+        counts=out("kmers_k{k}.npz", "dna"),
+        kmers=out("kmers_k{k}.tsv", "dna"),
     log:
         out("logs/dna_kmer_counts_k{k}.log"),
     benchmark:
         out("benchmarks/dna_kmer_counts_k{k}.tsv")
     wildcard_constraints:
-        dataset=ids_pattern("dna"),
         k=r"\d+",
     conda:
         "../envs/dna.yaml"
@@ -110,13 +105,11 @@ rule dna_kmer_text:
         data=primary_inputs,
         qc=out("qc.json"),
     output:
-        text=out("tokens_kmer_tokenize.tsv"),
+        text=out("tokens_kmer_tokenize.tsv", "dna"),
     log:
         out("logs/dna_kmer_text.log"),
     benchmark:
         out("benchmarks/dna_kmer_text.tsv")
-    wildcard_constraints:
-        dataset=ids_pattern("dna"),
     conda:
         "../envs/dna.yaml"
     resources:
@@ -133,11 +126,9 @@ rule dna_facts:
         qc=out("qc.json"),
         artifacts=artifacts_of,
     output:
-        facts=out("work/facts.json"),
+        facts=work("facts.json", "dna"),
     log:
         out("logs/dna_facts.log"),
-    wildcard_constraints:
-        dataset=ids_pattern("dna"),
     conda:
         "../envs/dna.yaml"
     resources:

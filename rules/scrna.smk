@@ -17,13 +17,11 @@ rule scrna_ingest:
         data=primary_inputs,
         metadata=metadata_input,
     output:
-        h5ad=temp(out("work/ingested.h5ad")),
+        h5ad=temp(work("ingested.h5ad", "scrna")),
     log:
         out("logs/scrna_ingest.log"),
     benchmark:
         out("benchmarks/scrna_ingest.tsv")
-    wildcard_constraints:
-        dataset=ids_pattern("scrna"),
     conda:
         "../envs/scrna.yaml"
     resources:
@@ -37,18 +35,16 @@ rule scrna_ingest:
 
 rule scrna_qc:
     input:
-        h5ad=out("work/ingested.h5ad"),
+        h5ad=work("ingested.h5ad"),
         mito_genes=MITO_GENE_LISTS,
     output:
-        h5ad=temp(out("work/filtered.h5ad")),
-        qc=out("qc.json"),
-        cells=out("qc_cells.tsv"),
+        h5ad=temp(work("filtered.h5ad", "scrna")),
+        qc=out("qc.json", "scrna"),
+        cells=out("qc_cells.tsv", "scrna"),
     log:
         out("logs/scrna_qc.log"),
     benchmark:
         out("benchmarks/scrna_qc.tsv")
-    wildcard_constraints:
-        dataset=ids_pattern("scrna"),
     conda:
         "../envs/scrna.yaml"
     resources:
@@ -65,14 +61,12 @@ rule scrna_qc_plot:
         cells=out("qc_cells.tsv"),
     output:
         png=report(
-            out("qc_metrics.png"),
+            out("qc_metrics.png", "scrna"),
             caption="../resources/report/scrna_qc.rst",
             category="scRNA-seq QC",
         ),
     log:
         out("logs/scrna_qc_plot.log"),
-    wildcard_constraints:
-        dataset=ids_pattern("scrna"),
     conda:
         "../envs/scrna.yaml"
     params:
@@ -83,15 +77,13 @@ rule scrna_qc_plot:
 
 rule scrna_normalize:
     input:
-        h5ad=out("work/filtered.h5ad"),
+        h5ad=work("filtered.h5ad"),
     output:
-        h5ad=temp(out("work/normalized.h5ad")),
+        h5ad=temp(work("normalized.h5ad", "scrna")),
     log:
         out("logs/scrna_normalize.log"),
     benchmark:
         out("benchmarks/scrna_normalize.tsv")
-    wildcard_constraints:
-        dataset=ids_pattern("scrna"),
     conda:
         "../envs/scrna.yaml"
     resources:
@@ -105,15 +97,13 @@ rule scrna_normalize:
 
 rule scrna_hvg:
     input:
-        h5ad=out("work/normalized.h5ad"),
+        h5ad=work("normalized.h5ad"),
     output:
-        h5ad=out("processed.h5ad"),
+        h5ad=out("processed.h5ad", "scrna"),
     log:
         out("logs/scrna_hvg.log"),
     benchmark:
         out("benchmarks/scrna_hvg.tsv")
-    wildcard_constraints:
-        dataset=ids_pattern("scrna"),
     conda:
         "../envs/scrna.yaml"
     resources:
@@ -129,16 +119,14 @@ rule scrna_scale:
     input:
         h5ad=out("processed.h5ad"),
     output:
-        x=out("X.npy"),
-        features=out("features.tsv"),
-        obs=out("obs.tsv"),
-        facts=out("work/facts.json"),
+        x=out("X.npy", "scrna"),
+        features=out("features.tsv", "scrna"),
+        obs=out("obs.tsv", "scrna"),
+        facts=work("facts.json", "scrna"),
     log:
         out("logs/scrna_scale.log"),
     benchmark:
         out("benchmarks/scrna_scale.tsv")
-    wildcard_constraints:
-        dataset=ids_pattern("scrna"),
     conda:
         "../envs/scrna.yaml"
     resources:

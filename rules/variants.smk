@@ -10,11 +10,9 @@ checkpoint variants_plan:
     input:
         data=primary_inputs,
     output:
-        plan=out("work/chunks.json"),
+        plan=work("chunks.json", "variants"),
     log:
         out("logs/variants_plan.log"),
-    wildcard_constraints:
-        dataset=ids_pattern("variants"),
     conda:
         "../envs/variants.yaml"
     resources:
@@ -29,15 +27,14 @@ checkpoint variants_plan:
 rule variants_chunk:
     input:
         data=primary_inputs,
-        plan=out("work/chunks.json"),
+        plan=work("chunks.json"),
     output:
-        npz=temp(out("work/chunks/{chunk}.npz")),
+        npz=temp(work("chunks/{chunk}.npz", "variants")),
     log:
         out("logs/variants_chunk_{chunk}.log"),
     benchmark:
         out("benchmarks/variants_chunk_{chunk}.tsv")
     wildcard_constraints:
-        dataset=ids_pattern("variants"),
         chunk=r"\d+",
     conda:
         "../envs/variants.yaml"
@@ -53,20 +50,18 @@ rule variants_chunk:
 rule variants_gather:
     input:
         chunks=variants_chunk_files,
-        plan=out("work/chunks.json"),
+        plan=work("chunks.json"),
         metadata=metadata_input,
     output:
-        dosage=out("dosage.npy"),
-        variants=out("variants.parquet"),
-        samples=out("samples.tsv"),
-        qc=out("qc.json"),
-        facts=out("work/facts.json"),
+        dosage=out("dosage.npy", "variants"),
+        variants=out("variants.parquet", "variants"),
+        samples=out("samples.tsv", "variants"),
+        qc=out("qc.json", "variants"),
+        facts=work("facts.json", "variants"),
     log:
         out("logs/variants_gather.log"),
     benchmark:
         out("benchmarks/variants_gather.tsv")
-    wildcard_constraints:
-        dataset=ids_pattern("variants"),
     conda:
         "../envs/variants.yaml"
     resources:

@@ -1,4 +1,4 @@
-"""Rule dna_facts: sizes, tokenizers (params, vocab sizes, shapes) and software -> work/facts.json."""
+"""Rule dna_facts: sizes, tokenizers (params, vocab sizes, shapes) and software -> RESULTS/.work/<id>/facts.json."""
 
 import sys
 

@@ -66,7 +66,7 @@ def test_sha256_mismatch_is_refused(tmp_path: Path) -> None:
     done = run_workflow(tmp_path / "cards", tmp_path / "out", check=False)
     assert done.returncode != 0
     assert f"genoprep: error: {source}: sha256 is ff201f7c" in done.stderr
-    assert not (tmp_path / "out" / "x" / "work" / "ingested.h5ad").exists()
+    assert not (tmp_path / "out" / ".work" / "x" / "ingested.h5ad").exists()
 
 
 def test_scaled_matrix_is_refused_with_one_line(tmp_path: Path) -> None:

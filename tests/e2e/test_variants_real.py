@@ -216,7 +216,7 @@ def test_scatter_gather_gives_identical_bytes(variants_run: Path) -> None:
     """7 record chunks vs one chunk (plain gzip), and 1 kb region windows of an indexed copy
     (read through htslib) vs 4 record chunks (text path, each seeking to its BGZF virtual
     offset)."""
-    plans = {d: json.loads((variants_run / d / "work" / "chunks.json").read_text()) for d in DATASETS}
+    plans = {d: json.loads((variants_run / ".work" / d / "chunks.json").read_text()) for d in DATASETS}
     assert len(plans["chr21"]["chunks"]) == 7 and len(plans["chr21_one_chunk"]["chunks"]) == 1
     assert all("offset" not in c for c in plans["chr21"]["chunks"])  # plain gzip cannot seek
     for seekable in ("chr22", "chr20"):  # BGZF virtual offsets, byte offsets (uncompressed)
@@ -225,11 +225,11 @@ def test_scatter_gather_gives_identical_bytes(variants_run: Path) -> None:
         assert (variants_run / "chr21" / name).read_bytes() == (variants_run / "chr21_one_chunk" / name).read_bytes()
     if not (variants_run / REGION_COPY).exists():
         pytest.skip("tabix not installed: region chunks not run (apt-get install -y tabix)")
-    regions = json.loads((variants_run / REGION_COPY / "work" / "chunks.json").read_text())["chunks"]
+    regions = json.loads((variants_run / ".work" / REGION_COPY / "chunks.json").read_text())["chunks"]
     assert len(regions) > 3 and all("chrom" in c for c in regions)
     for name in ARTIFACTS:
         assert (variants_run / REGION_COPY / name).read_bytes() == (variants_run / "chr22" / name).read_bytes()
-    assert not list((variants_run / "chr21" / "work" / "chunks").glob("*.npz"))  # temp chunks removed
+    assert not list((variants_run / ".work" / "chr21" / "chunks").glob("*.npz"))  # temp chunks removed
 
 
 def test_sample_metadata_labels_joined(variants_run: Path) -> None:
