@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.genoprep-installed
 
-.PHONY: venv run test lint format bench tools clean
+.PHONY: venv run test lint format bench tools clean verify
 
 venv: $(STAMP)
 
@@ -35,6 +35,11 @@ tools:
 
 test: venv tools
 	$(BIN)/python -m pytest
+
+# every checksum of every dataset under a results folder: make verify OUT=results
+OUT ?= results
+verify: venv
+	$(BIN)/python -m genoprep.cli verify $(OUT)
 
 lint: venv
 	$(BIN)/snakemake --lint

@@ -1,0 +1,85 @@
+"""The ``genoprep`` command, beside Snakemake (which runs the workflow):
+
+    genoprep validate CARDS...     check dataset cards as the workflow does before it builds the job graph
+    genoprep verify OUT...         recompute every checksum of every dataset under a results folder
+
+Messages are the workflow's own one-line messages (``genoprep: invalid dataset card: ...``).
+Exit status: 0 when all is well, 1 when ``verify`` finds a problem, 2 for an invalid card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from genoprep import verify
+from genoprep.errors import InputError
+
+#: exit status of ``validate`` for an invalid card (2, like a usage error)
+INVALID = 2
+
+
+def card_input_problems(card) -> list[str]:  # type: ignore[no-untyped-def]
+    """One line per input or metadata path of a loaded card that cannot be read.
+
+    An input with a ``url`` is downloaded by the workflow, so its path need not exist yet.
+    """
+    from genoprep.textio import check_readable
+
+    problems = []
+    entries = [(entry, card.resolve(entry["path"])) for entry in card.input_entries() if "url" not in entry]
+    metadata = card.metadata_path()
+    if metadata is not None:
+        entries.append(({}, metadata))
+    for _entry, path in entries:
+        try:
+            check_readable(path, folder=os.path.isdir(path))
+        except InputError as err:
+            problems.append(f"genoprep: error: {card.path}: {err}")
+    return problems
+
+
+def validate_cards(paths: Sequence[str], *, check_inputs: bool = False) -> int:
+    """Load the cards as the workflow does (``genoprep.cards.load_cards``); print one line per result."""
+    from genoprep.cards import load_cards
+
+    try:
+        cards = load_cards(list(paths))
+    except InputError as err:
+        print(f"genoprep: invalid dataset card: {err}", file=sys.stderr)
+        return INVALID
+    problems = [line for card in cards.values() for line in card_input_problems(card)] if check_inputs else []
+    for line in problems:
+        print(line, file=sys.stderr)
+    for dataset_id, card in cards.items():
+        print(f"genoprep: {card.path}: valid ({card.modality}, dataset_id {dataset_id})")
+    return INVALID if problems else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="genoprep", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    check = commands.add_parser("validate", help="check dataset cards (schemas, ids) as the workflow does")
+    check.add_argument("cards", nargs="+", help="card files or folders of *.yaml cards")
+    check.add_argument("--check-inputs", action="store_true",
+                       help="also check that every input and metadata path can be read")
+    out = commands.add_parser("verify", help="recompute the checksums of every dataset in results folder(s)")
+    out.add_argument("results", nargs="+", type=Path, help="results folder(s), or single dataset folders")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "validate":
+        return validate_cards(args.cards, check_inputs=args.check_inputs)
+    if args.command == "verify":
+        return verify.main([os.fspath(p) for p in args.results])
+    raise AssertionError(args.command)  # pragma: no cover - argparse refuses other commands
+
+
+if __name__ == "__main__":
+    sys.exit(main())
