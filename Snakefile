@@ -20,6 +20,7 @@ include: "rules/bulk.smk"
 include: "rules/dna.smk"
 include: "rules/variants.smk"
 include: "rules/card.smk"
+include: "rules/fair.smk"
 
 
 rule all:
@@ -27,3 +28,4 @@ rule all:
     input:
         completed_cards(),
         report_files(),
+        FAIR_CHECKSUMS,

@@ -56,8 +56,8 @@ def test_tampered_deleted_and_extra_files_are_each_named(tmp_path: Path, capsys:
     tampered, original = sha(b"\x93NUMPY matrix bytes\0"), sha(b"\x93NUMPY matrix bytes")
     changed, empty = sha(b'{"changed": 1}\n'), sha(b"{}\n")
     assert sorted(lines) == sorted([
-        f"{folder / 'X.npy'}: differs: sha256 is {tampered}, card.yaml (computed.artifacts_sha256) lists "
-        f"{original}",
+        (f"{folder / 'X.npy'}: differs: sha256 is {tampered}, card.yaml (computed.artifacts_sha256) lists "
+        f"{original}"),
         f"{folder / 'sub/part.tsv'}: missing: listed in card.yaml (computed.artifacts_sha256)",
         f"{folder / 'extra.txt'}: unlisted: in the folder but not in card.yaml or fair.sha256",
         f"{folder / 'croissant.json'}: differs: sha256 is {changed}, fair.sha256 lists {empty}",
