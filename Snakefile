@@ -14,6 +14,7 @@ configfile: "config/config.yaml"
 
 
 include: "rules/common.smk"
+include: "rules/download.smk"
 include: "rules/demo.smk"
 include: "rules/scrna.smk"
 include: "rules/bulk.smk"

@@ -129,3 +129,14 @@ def download(url: str, target: str | os.PathLike[str], sha256: str, *, attempts:
     os.replace(partial, target)
     log.info("%s: %d bytes, sha256 %s -> %s", url, target.stat().st_size, actual, target)
     return actual
+
+
+def remote_source(card: Any, name: str) -> dict[str, str]:
+    """The ``url`` and ``sha256`` of the card input downloaded as ``name`` (its ``path``).
+
+    ``card`` is a :class:`genoprep.cards.Card`.
+    """
+    for entry in card.input_entries():
+        if "url" in entry and PurePosixPath(str(entry["path"])) == PurePosixPath(name):
+            return {"url": str(entry["url"]), "sha256": str(entry["sha256"])}
+    raise InputError(str(card.path), f"no input with a url has the path {name!r}", record="input")

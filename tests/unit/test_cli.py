@@ -48,3 +48,14 @@ def test_check_inputs_names_a_missing_input(tmp_path: Path, capsys: pytest.Captu
 def test_verify_dispatches_and_fails_on_an_empty_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["verify", str(tmp_path)]) == 1
     assert "no dataset folders" in capsys.readouterr().err
+
+
+def test_a_url_needs_its_sha256(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    card = write_card(tmp_path, {"dataset_id": "remote", "name": "x", "modality": "dna",
+                                 "input": {"path": "x.fasta", "url": "https://example.org/x.fasta"}})
+    assert main(["validate", "--check-inputs", str(card)]) == 2
+    assert capsys.readouterr().err == (f"genoprep: invalid dataset card: {card}: input: 'sha256' is a dependency "
+                                       "of 'url'\n")
+    card = write_card(tmp_path, {"dataset_id": "remote", "name": "x", "modality": "dna",
+                                 "input": {"path": "x.fasta", "url": "https://example.org/x.fasta", "sha256": "a" * 64}})
+    assert main(["validate", "--check-inputs", str(card)]) == 0  # a url input is not looked for on disk
