@@ -31,8 +31,8 @@ DEFAULT_INTERVAL = 10.0
 
 def format_duration(seconds: float) -> str:
     """``12 s``, ``3 min 05 s``, ``2 h 04 min`` (rounded to the second)."""
-    seconds = int(round(max(seconds, 0.0)))
-    hours, rest = divmod(seconds, 3600)
+    whole = round(max(seconds, 0.0))
+    hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
         return f"{hours} h {minutes:02d} min"
