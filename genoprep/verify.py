@@ -31,6 +31,8 @@ from genoprep.provenance import file_sha256
 CARD = "card.yaml"
 #: digests of the files written after the card (sha256sum format)
 FAIR_SHA256 = "fair.sha256"
+#: the files written after the card, from it: never listed in card.yaml (the card writer leaves them out)
+FAIR_FILES = ("croissant.json", "README.md", FAIR_SHA256)
 #: folders of a dataset that hold run records, not artifacts
 RUN_RECORDS = ("logs", "benchmarks")
 
