@@ -1,5 +1,6 @@
 """The ``genoprep`` command, beside Snakemake (which runs the workflow):
 
+    genoprep init PATH             draft a dataset card from an input (what each choice was based on, in comments)
     genoprep validate CARDS...     check dataset cards as the workflow does before it builds the job graph
     genoprep verify OUT...         recompute every checksum of every dataset under a results folder
 
@@ -59,10 +60,32 @@ def validate_cards(paths: Sequence[str], *, check_inputs: bool = False) -> int:
     return INVALID if problems else 0
 
 
+def init_card(path: str, modality: str | None, dataset_id: str | None, output: Path | None) -> int:
+    """Draft a card (``genoprep.draft``); print it or write it to ``output``."""
+    from genoprep.draft import draft_card
+
+    try:
+        text = draft_card(path, modality, dataset_id)
+    except InputError as err:
+        print(f"genoprep: error: {err}", file=sys.stderr)
+        return 1
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        print(f"genoprep: wrote {output}; review the CHECK comments, then: genoprep validate {output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genoprep", description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    init = commands.add_parser("init", help="draft a dataset card from an input file or 10x folder")
+    init.add_argument("path", help="the input (file, or 10x matrix folder)")
+    init.add_argument("--modality", choices=("scrna", "bulk", "dna", "variants"), help="default: guessed")
+    init.add_argument("--id", dest="dataset_id", help="dataset_id (default: from the file name)")
+    init.add_argument("-o", "--output", type=Path, help="write the card here (default: print it)")
     check = commands.add_parser("validate", help="check dataset cards (schemas, ids) as the workflow does")
     check.add_argument("cards", nargs="+", help="card files or folders of *.yaml cards")
     check.add_argument("--check-inputs", action="store_true",
@@ -74,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "init":
+        return init_card(args.path, args.modality, args.dataset_id, args.output)
     if args.command == "validate":
         return validate_cards(args.cards, check_inputs=args.check_inputs)
     if args.command == "verify":
