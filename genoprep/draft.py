@@ -5,7 +5,7 @@ ids seen, the data's own distributions). Fields that need a human (which metadat
 is the cell type, the license) are comments starting with ``CHECK``. For scRNA-seq the QC
 thresholds come from the data: ``min_genes`` at most 200 and at most the 5th percentile of
 genes per cell, no ``max_genes`` cap, ``max_pct_mito`` at least 5 and at least the 95th
-percentile of % mito, ``n_top_genes`` at most half the genes; so a targeted panel gets
+percentile of % mito, ``n_top_genes`` at most half the genes seen in 3 cells or more; so a targeted panel gets
 thresholds that fit it.
 """
 
@@ -250,7 +250,9 @@ def _draft_scrna(path: Path, draft: Draft) -> None:
     n_genes = adata.n_vars
     min_genes = int(min(200, max(1, np.floor(_pct(genes_per_cell, 5)))))
     max_pct_mito = float(min(100.0, max(5.0, np.ceil(_pct(pct_mito, 95)))))
-    n_top = int(min(2000, max(10, n_genes // 2)))
+    min_cells = 3  # the schema's default
+    n_kept_genes = int((np.asarray((matrix > 0).sum(axis=0)).ravel() >= min_cells).sum())
+    n_top = int(min(2000, max(10, n_kept_genes // 2)))
     params = {"min_genes": min_genes, "max_genes": None, "max_pct_mito": max_pct_mito, "n_top_genes": n_top}
     obs = adata.obs
     meta = _sibling_metadata(path) if not path.is_dir() else None
@@ -279,7 +281,8 @@ def _draft_scrna(path: Path, draft: Draft) -> None:
               _distribution(genes_per_cell, "genes per cell"),
               _distribution(pct_mito, "% mito per cell"),
               f"min_genes {min_genes}: min(200, 5th percentile); max_genes: no cap; "
-              f"max_pct_mito {max_pct_mito:g}: max(5, 95th percentile); n_top_genes {n_top}: min(2000, genes / 2)")
+              f"max_pct_mito {max_pct_mito:g}: max(5, 95th percentile)",
+              f"n_top_genes {n_top}: min(2000, half the {n_kept_genes} genes seen in >= {min_cells} cells)")
 
 
 def _sibling_metadata(path: Path) -> Path | None:
