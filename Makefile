@@ -19,6 +19,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
 	@# genoprep itself is used in place (an editable install without build tools): a .pth file
 	$(BIN)/python -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "genoprep.pth").write_text("$(CURDIR)\n")'
+	@# the genoprep command (pyproject's console script, which an install would write)
+	@printf '#!%s\nimport sys\nfrom genoprep.cli import main\nsys.exit(main())\n' "$(abspath $(BIN))/python" > $(BIN)/genoprep
+	@chmod +x $(BIN)/genoprep
 	@touch $(STAMP)
 
 run: venv
