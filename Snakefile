@@ -22,6 +22,21 @@ include: "rules/variants.smk"
 include: "rules/card.smk"
 
 
+check_before_run()
+
+
+onstart:
+    lock_results()
+
+
+onsuccess:
+    RESULTS_LOCK.release()
+
+
+onerror:
+    RESULTS_LOCK.release()
+
+
 rule all:
     default_target: True
     input:
