@@ -46,7 +46,7 @@ wildcard_constraints:
 def check_before_run():
     """Card inputs and the results folder, checked once every rule is known, before the job graph.
 
-    Inputs that a rule of the workflow makes (the demo's) are not checked; links in the
+    Inputs that a rule of the workflow makes (the demo input) are not checked; links in the
     results folder that lead out of it are refused (see genoprep.locking).
     """
     generated = [
@@ -70,7 +70,7 @@ RESULTS_LOCK = ResultsLock(RESULTS)
 
 
 def lock_results():
-    """onstart: genoprep's lock on the results folder (the main process of a real run only)."""
+    """onstart: the genoprep lock on the results folder (the main process of a real run only)."""
     try:
         RESULTS_LOCK.acquire()
     except InputError as err:
@@ -87,7 +87,7 @@ def _dataset(modality):
     # the dataset wildcard, constrained inline to the ids of one modality: every concrete
     # output path then matches exactly one rule, with no per-rule wildcard_constraints
     return (
-        "{dataset}" if modality is None else "{dataset," + ids_pattern(modality) + "}"
+        "{dataset}" if modality is None else f"{{dataset,{ids_pattern(modality)}}}"
     )
 
 
