@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from genoprep.cards import (
     COMMON_PARAMS_SCHEMA,
+    DATASET_ID,
     SCHEMA_DIR,
     CardError,
     check_inputs,
@@ -273,3 +276,34 @@ def test_check_inputs_skips_what_the_workflow_generates(tmp_path: Path) -> None:
     with pytest.raises(CardError):
         load_cards(cards, inputs=True)
     assert list(load_cards(cards, inputs=True, generated=[tmp_path / "data" / "later.csv"])) == ["pbmc_x"]
+
+
+# ---------------------------------------------------------------- property: any bytes -> Card or CardError
+
+FIELDS = ["dataset_id", "name", "modality", "input", "inputs", "metadata", "columns", "params", "path", "format",
+          "orientation", "min_genes", "tokenizers", "sha256", "computed", "unmatched", "id_column"]
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=True),
+                     st.text(max_size=20), st.sampled_from(["scrna", "bulk", "dna", "variants", "..", ".", "csv",
+                                                            "10x_mtx", "x.csv", "genes_x_cells"]))
+_values = st.recursive(_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4),
+    st.dictionaries(st.one_of(st.sampled_from(FIELDS), st.text(max_size=8)), inner, max_size=5)), max_leaves=20)
+_cards = st.dictionaries(st.sampled_from(FIELDS), _values, max_size=8).map(
+    lambda d: yaml.safe_dump(d, allow_unicode=True).encode("utf-8"))
+_yamlish = st.lists(st.sampled_from(["a: 1", "- x", "  b: [", "&x [*x]", "? c", "!!python/object:os.system x",
+                                     "dataset_id: ..", "modality: dna", "input: {path: x}", "\t", "%YAML 9",
+                                     "{", "'", "\"\\u0000\"", "1: 2", "<<: *y", "--- ", "...", "!!binary AAA="]),
+                    max_size=8).map(lambda parts: "\n".join(parts).encode("utf-8"))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(content=st.one_of(st.binary(max_size=300), _cards, _yamlish))
+def test_any_bytes_give_a_card_or_a_card_error(tmp_path_factory: pytest.TempPathFactory, content: bytes) -> None:
+    path = tmp_path_factory.mktemp("p") / "card.yaml"
+    path.write_bytes(content)
+    try:
+        card = load_card(path)
+    except CardError as err:
+        assert "\n" not in str(err) and str(err).startswith(str(path))
+    else:
+        assert isinstance(card.data, dict) and DATASET_ID.match(card.dataset_id)
