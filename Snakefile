@@ -5,12 +5,15 @@
 #
 # Each dataset card (YAML) names its modality; the rules of that modality turn its input
 # into artifacts under OUT/<dataset_id>/, ending with OUT/<dataset_id>/card.yaml.
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# the workflow's own config (found from any working directory; --config overrides it)
+configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
 include: "rules/common.smk"
