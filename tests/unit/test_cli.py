@@ -42,7 +42,9 @@ def test_check_inputs_names_a_missing_input(tmp_path: Path, capsys: pytest.Captu
                                  "input": {"path": "missing.fasta"}})
     assert main(["validate", str(card)]) == 0  # the schema alone is satisfied
     assert main(["validate", "--check-inputs", str(card)]) == 2
-    assert f"genoprep: error: {card}: {tmp_path / 'missing.fasta'}: no such file" in capsys.readouterr().err
+    assert capsys.readouterr().err == (f"genoprep: invalid dataset card: {card}: input.path: "
+                                       f"{tmp_path / 'missing.fasta'}: no such file (the path 'missing.fasta' is "
+                                       f"relative to the card's folder {tmp_path})\n")
 
 
 def test_verify_dispatches_and_fails_on_an_empty_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
