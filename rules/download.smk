@@ -7,8 +7,6 @@
 rule download_input:
     output:
         data=os.path.join(RESULTS, ".work", "{dataset}", "download", "{name}"),
-    params:
-        source=download_source,
     log:
         out("logs/download_{name}.log"),
     wildcard_constraints:
@@ -18,5 +16,7 @@ rule download_input:
     resources:
         mem_mb=512,
         runtime=120,
+    params:
+        source=download_source,
     script:
         "../scripts/download_input.py"
