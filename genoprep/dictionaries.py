@@ -38,6 +38,10 @@ ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
 }
 
 
+class RefusedPickle(pickle.UnpicklingError):
+    """A pickle that names something a gene dictionary must not contain."""
+
+
 class NumpyScalarUnpickler(pickle.Unpickler):
     """An unpickler that resolves only numpy's scalar and dtype reconstructors."""
 
@@ -45,12 +49,12 @@ class NumpyScalarUnpickler(pickle.Unpickler):
         try:
             return ALLOWED_GLOBALS[(module, name)]
         except KeyError:
-            raise pickle.UnpicklingError(
+            raise RefusedPickle(
                 f"the pickle refers to {module}.{name}; only numpy scalars and dtypes are allowed in a gene dictionary"
             ) from None
 
     def persistent_load(self, pid: Any) -> Any:
-        raise pickle.UnpicklingError("the pickle uses persistent ids; a gene dictionary has none")
+        raise RefusedPickle("the pickle uses persistent ids; a gene dictionary has none")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,9 +91,9 @@ def load_dictionary(path: str | os.PathLike[str], what: str) -> tuple[dict[str, 
         fmt = "pickle"
         try:
             data = NumpyScalarUnpickler(io.BytesIO(raw)).load()
-        except pickle.UnpicklingError as err:
+        except RefusedPickle as err:
             raise InputError(source, f"{what} refused: {err}") from None
-        except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as err:
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as err:
             raise InputError(source, f"{what} is not a readable pickle: {type(err).__name__}: {err}") from None
     else:
         fmt = "json"
