@@ -36,6 +36,16 @@ def ensembl_of(name: str, name_id: dict | None) -> str | None:
 
 def geneformer_cell(row, column_ids, tokens, medians, input_size, specials):
     """Geneformer tokens of one cell, or None when it has no non-zero gene in both dictionaries."""
+    scored = geneformer_scored(row, column_ids, tokens, medians)
+    if not scored:
+        return None
+    genes = input_size - 2 if specials else input_size
+    ranked = [token for _, token in scored[:genes]]
+    return [tokens["<cls>"], *ranked, tokens["<eos>"]] if specials else ranked
+
+
+def geneformer_scored(row, column_ids, tokens, medians):
+    """One cell's (value, token) pairs in Geneformer order (value descending, token ascending)."""
     n_counts = 0.0
     for _, value in row:
         n_counts += value
@@ -45,13 +55,9 @@ def geneformer_cell(row, column_ids, tokens, medians, input_size, specials):
         if gene is None or gene not in tokens or gene not in medians or value == 0:
             continue
         summed[gene] = summed.get(gene, 0.0) + value
-    if not summed:
-        return None
     scored = [(count / n_counts * 10000.0 / medians[gene], tokens[gene]) for gene, count in summed.items()]
     scored.sort(key=lambda pair: (-pair[0], pair[1]))
-    genes = input_size - 2 if specials else input_size
-    ranked = [token for _, token in scored[:genes]]
-    return [tokens["<cls>"], *ranked, tokens["<eos>"]] if specials else ranked
+    return scored
 
 
 def rank_cell(row, n_genes):
