@@ -277,3 +277,24 @@ def test_writer_leaves_no_file_after_an_error(tmp_path: Path) -> None:
         with TokenWriter(path, "input_ids", tok.parameters()) as writer:
             writer.write(["only one"], tok.tokenize_chunk(sparse.csr_matrix([[1, 2], [3, 4]])))
     assert not path.exists() and not (tmp_path / "rank.parquet.partial").exists()
+
+
+# --- card fragment ----------------------------------------------------------------------------------
+
+
+def test_schema_fragment_fills_the_defaults_the_options_read() -> None:
+    from snakemake.utils import validate
+
+    schema = Path(__file__).resolve().parents[2] / "config" / "schemas" / "modality" / "scrna_tokens.schema.yaml"
+    params = {"tokenizers": ["geneformer", "rank"], "geneformer": {"version": "v2"}}
+    validate(params, str(schema), set_default=True)
+    card = {"params": params}
+    geneformer_options = GeneformerOptions.from_card(card)
+    assert geneformer_options.input_size == 4096 and geneformer_options.with_specials
+    assert RankOptions.from_card(card).n_genes == 2048
+    scgpt_options = ScgptOptions.from_card(card)
+    assert (scgpt_options.n_bins, scgpt_options.max_len, scgpt_options.genes) == (51, 1200, "hvg")
+    with pytest.raises(InputError, match="params.scgpt.vocab is not set"):
+        ScgptVocabulary.load(scgpt_options.vocab)
+    with pytest.raises(Exception, match="not valid|is not one of"):
+        validate({"tokenizers": ["bpe"]}, str(schema), set_default=True)

@@ -96,6 +96,13 @@ def as_csr(chunk: Any, source: str = "counts", canonical: bool = False) -> spars
     return matrix
 
 
+def kernel_arrays(matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(indptr int64, indices int32, data float64) of a CSR matrix: one dtype signature for the
+    compiled kernels whatever scipy chose (a second signature would be compiled or loaded anew)."""
+    return (matrix.indptr.astype(np.int64, copy=False), matrix.indices.astype(np.int32, copy=False),
+            matrix.data.astype(np.float64, copy=False))
+
+
 def capacity(indptr: np.ndarray, limit: int, specials: int) -> int:
     """Upper bound of a chunk's flat token count: sum of min(nnz, limit) + specials per cell."""
     return int((np.minimum(np.diff(indptr), limit) + specials).sum())

@@ -29,7 +29,7 @@ from genoprep.dictionaries import (DictionaryFacts, check_values, is_positive_nu
 from genoprep.errors import InputError
 from genoprep.options import StepOptions
 from genoprep.scrna.tokens import kernels
-from genoprep.scrna.tokens.chunks import TokenChunk, TokenStats, as_csr, capacity
+from genoprep.scrna.tokens.chunks import TokenChunk, TokenStats, as_csr, capacity, kernel_arrays
 
 TARGET_SUM = 10_000.0
 # TODO(shared): use genoprep.tables.looks_like_ensembl once it is on main (one rule for all modalities).
@@ -235,7 +235,7 @@ class GeneformerTokenizer:
             raise InputError("counts", f"chunk has {matrix.shape[1]} genes, the dataset {self.n_features}")
         specials = 2 if self.cls_id >= 0 else 0
         ids, lengths, counters, in_vocab, total, rho = kernels.geneformer_kernel(
-            matrix.indptr, matrix.indices, matrix.data.astype(np.float64, copy=False), self.gene_token, self.median,
+            *kernel_arrays(matrix), self.gene_token, self.median,
             TARGET_SUM, self.n_genes, self.cls_id, self.eos_id, capacity(matrix.indptr, self.n_genes, specials),
             self.with_spearman)
         chunk = TokenChunk.from_lengths(lengths, ids)

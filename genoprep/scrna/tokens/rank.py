@@ -18,7 +18,7 @@ import numpy as np
 from genoprep.errors import InputError
 from genoprep.options import StepOptions
 from genoprep.scrna.tokens import kernels
-from genoprep.scrna.tokens.chunks import TokenChunk, TokenStats, as_csr, capacity
+from genoprep.scrna.tokens.chunks import TokenChunk, TokenStats, as_csr, capacity, kernel_arrays
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +53,7 @@ class RankTokenizer:
         if matrix.shape[1] != self.n_features:
             raise InputError("counts", f"chunk has {matrix.shape[1]} genes, the dataset {self.n_features}")
         ids, lengths, counters = kernels.rank_kernel(
-            matrix.indptr, matrix.indices, matrix.data.astype(np.float64, copy=False), self.options.n_genes,
+            *kernel_arrays(matrix), self.options.n_genes,
             capacity(matrix.indptr, self.options.n_genes, 0))
         chunk = TokenChunk.from_lengths(lengths, ids)
         self.stats.add(chunk, counters)

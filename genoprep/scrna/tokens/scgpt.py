@@ -30,7 +30,7 @@ from genoprep.dictionaries import check_values, is_token_id, load_dictionary
 from genoprep.errors import InputError
 from genoprep.options import StepOptions
 from genoprep.scrna.tokens import kernels
-from genoprep.scrna.tokens.chunks import TokenChunk, TokenStats, as_csr, capacity
+from genoprep.scrna.tokens.chunks import TokenChunk, TokenStats, as_csr, capacity, kernel_arrays
 
 SPECIAL_TOKENS = ("<pad>", "<cls>", "<eoc>")
 
@@ -39,7 +39,7 @@ SPECIAL_TOKENS = ("<pad>", "<cls>", "<eoc>")
 class ScgptOptions(StepOptions):
     """``params.scgpt`` of a card."""
 
-    vocab: str
+    vocab: str | None
     n_bins: int
     max_len: int
     genes: str
@@ -74,7 +74,9 @@ class ScgptVocabulary:
         return cls(ids=ids, appended=appended, facts={**(facts or {}), "special_tokens_appended": appended})
 
     @classmethod
-    def load(cls, path: str) -> Self:
+    def load(cls, path: str | None) -> Self:
+        if path is None:
+            raise InputError("card", "params.scgpt.vocab is not set: the scgpt tokens need scGPT's vocabulary JSON")
         mapping, facts = load_dictionary(path, "scGPT vocabulary")
         return cls.from_mapping(mapping, path, facts.as_dict())
 
@@ -131,7 +133,7 @@ class ScgptTokenizer:
             raise InputError("values", f"chunk has {matrix.shape[1]} genes, the dataset {self.n_features}")
         o = self.options
         ids, bins, lengths, counters = kernels.scgpt_kernel(
-            matrix.indptr, matrix.indices, matrix.data.astype(np.float64, copy=False), self.gene_id, self.quantiles,
+            *kernel_arrays(matrix), self.gene_id, self.quantiles,
             o.max_len - 1, self.vocabulary.ids["<cls>"], o.select == "highest", o.seed, first_cell,
             capacity(matrix.indptr, o.max_len - 1, 1))
         chunk = TokenChunk.from_lengths(lengths, ids, bins)
