@@ -25,7 +25,7 @@ from genoprep.scrna.tokens import (GeneformerOptions, GeneformerTokenizer, Genef
                                    GeneMedianAccumulator, RankOptions, RankTokenizer, ScgptOptions, ScgptTokenizer,
                                    ScgptVocabulary, TokenWriter)
 from tests.conftest import shared_data
-from tests.unit.test_scrna_tokens_reference import csr_rows, ensembl_of, geneformer_scored, rank_cell, scgpt_cell
+from tests.unit.test_scrna_tokens_reference import csr_rows, ensembl_ids, geneformer_scored, rank_cell, scgpt_cell
 
 CHUNK = 700  # cells per chunk: every dataset is tokenised in several chunks
 FILES = {
@@ -102,7 +102,7 @@ def test_geneformer_tokens_equal_the_reference(dataset, dictionaries, version, s
     tokenizer = GeneformerTokenizer(vocabulary, dataset["names"], options)
     got, _, kept = tokenise(tokenizer, dataset["counts"])
 
-    column_ids = [ensembl_of(n, dictionaries["names"]) for n in dataset["names"]]
+    column_ids = ensembl_ids(dataset["names"], dictionaries["names"])
     input_size = size or (2048 if version == "v1" else 4096)
     genes = input_size - 2 if version == "v2" else input_size
     scored = [geneformer_scored(row, column_ids, tokens, dictionaries["medians"]) for row in dataset["rows"]]
@@ -137,7 +137,7 @@ def test_rank_and_its_spearman_against_geneformer(dataset, dictionaries) -> None
     geneformer = GeneformerTokenizer(vocabulary, dataset["names"], options, with_spearman=True)
     n_cells = 1500  # scipy's spearmanr is the slow part: the first 1,500 cells of each file
     tokenise(geneformer, counts[:n_cells])
-    column_ids = [ensembl_of(n, dictionaries["names"]) for n in dataset["names"]]
+    column_ids = ensembl_ids(dataset["names"], dictionaries["names"])
     rhos = []
     for row in dataset["rows"][:n_cells]:
         n_counts = sum(v for _, v in row)

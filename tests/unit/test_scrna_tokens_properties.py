@@ -15,7 +15,8 @@ from scipy import sparse
 
 from genoprep.scrna.tokens import (GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary, RankOptions,
                                    RankTokenizer, ScgptOptions, ScgptTokenizer, ScgptVocabulary)
-from tests.unit.test_scrna_tokens_reference import csr_rows, geneformer_cell, rank_cell, scgpt_bins, scgpt_cell
+from tests.unit.test_scrna_tokens_reference import (csr_rows, ensembl_ids, geneformer_cell, rank_cell, scgpt_bins,
+                                                    scgpt_cell)
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -57,7 +58,7 @@ def test_geneformer_matches_the_reference(case) -> None:
     vocab = GeneformerVocabulary.load(options, tokens=tokens, medians=medians)
     tokenizer = GeneformerTokenizer(vocab, names, options)
     chunk = tokenizer.tokenize_chunk(counts)
-    column_ids = [n if n.startswith("ENSG") else None for n in names]
+    column_ids = ensembl_ids(names, None)
     specials = version == "v2"
     expected = [geneformer_cell(row, column_ids, tokens, medians, size, specials) for row in csr_rows(counts)]
     assert chunk.kept.tolist() == [e is not None for e in expected]

@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 
-ENSEMBL = re.compile(r"^ENS[A-Z]*G\d{11}(\.\d+)?$", re.IGNORECASE)
+ENSEMBL = re.compile(r"^ENS[A-Z]*[GTPE]\d{11}(\.\d+)?$")
 
 
 def csr_rows(matrix) -> list[list[tuple[int, float]]]:
@@ -26,12 +26,20 @@ def csr_rows(matrix) -> list[list[tuple[int, float]]]:
     return rows
 
 
-def ensembl_of(name: str, name_id: dict | None) -> str | None:
-    if ENSEMBL.match(name.strip()):
-        return name.strip().upper().split(".")[0]
-    if name_id is not None and name in name_id:
-        return str(name_id[name]).upper().split(".")[0]
-    return None
+def ensembl_ids(names, name_id: dict | None) -> list:
+    """Ensembl id per gene: names that are >= 90 % Ensembl ids (upper-cased) are ids, else symbols."""
+    upper = [n.strip().upper() for n in names]
+    is_id = [bool(ENSEMBL.match(u)) for u in upper]
+    as_ids = sum(is_id) >= 0.9 * len(names)
+    ids = []
+    for name, u, matched in zip(names, upper, is_id):
+        if as_ids and matched:
+            ids.append(u.split(".")[0])
+        elif name_id is not None and name in name_id:
+            ids.append(str(name_id[name]).upper().split(".")[0])
+        else:
+            ids.append(None)
+    return ids
 
 
 def geneformer_cell(row, column_ids, tokens, medians, input_size, specials):

@@ -4,8 +4,9 @@ Rules (issue 11; where upstream Geneformer leaves a choice open, genoprep's choi
 
 - input: the raw counts of **all genes** of the cells that pass QC; ``n_counts`` = the cell's
   total over **all** genes of the input matrix (also those outside the dictionaries);
-- genes keyed by Ensembl id: ids are upper-cased and lose a version suffix (``.12``); a
-  name that is not an Ensembl id is looked up in the gene-name dictionary (exact symbol);
+- genes keyed by Ensembl id: when the names are Ensembl ids (the shared 90 % rule of
+  ``genoprep.tables.looks_like_ensembl``) they are upper-cased and lose a version suffix
+  (``.12``); otherwise each name is looked up in the gene-name dictionary (exact symbol);
   columns with the same id are summed; genes absent from the token or the median
   dictionary are dropped (their share of the counts is reported);
 - value = ``count / n_counts * 10000 / median`` in float64, evaluated left to right;
@@ -17,7 +18,6 @@ Rules (issue 11; where upstream Geneformer leaves a choice open, genoprep's choi
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
@@ -28,12 +28,11 @@ from genoprep.dictionaries import (DictionaryFacts, check_values, is_positive_nu
                                    load_dictionary)
 from genoprep.errors import InputError
 from genoprep.options import StepOptions
+from genoprep.tables import ENSEMBL_ID, looks_like_ensembl
 from genoprep.scrna.tokens import kernels
 from genoprep.scrna.tokens.chunks import TokenChunk, TokenStats, as_csr, capacity, kernel_arrays
 
 TARGET_SUM = 10_000.0
-# TODO(shared): use genoprep.tables.looks_like_ensembl once it is on main (one rule for all modalities).
-ENSEMBL_ID = re.compile(r"^ENS[A-Z]*G\d{11}(\.\d+)?$", re.IGNORECASE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,17 +123,23 @@ def normalise_ensembl_id(name: str) -> str:
 
 
 def ensembl_ids_of(names: Sequence[str], gene_name_id: Mapping[str, str] | None) -> list[str | None]:
-    """Each gene's Ensembl id: the name itself if it is one, else its symbol's id (or None)."""
-    ids: list[str | None] = []
-    for name in names:
-        name = str(name)
-        if ENSEMBL_ID.match(name.strip()):
-            ids.append(normalise_ensembl_id(name))
-        elif gene_name_id is not None and name in gene_name_id:
-            ids.append(normalise_ensembl_id(str(gene_name_id[name])))
-        else:
-            ids.append(None)
-    return ids
+    """Each gene's Ensembl id (None when it has none).
+
+    Whether the names are Ensembl ids is decided for the whole list by the shared rule
+    (:func:`genoprep.tables.looks_like_ensembl`, on the upper-cased names): if they are,
+    each id is normalised and a name that is not an id (a spike-in, say) is still looked
+    up as a symbol; otherwise every name is looked up (exact symbol) in ``gene_name_id``.
+    """
+    upper = [str(name).strip().upper() for name in names]
+
+    def by_symbol(name: str) -> str | None:
+        if gene_name_id is None or name not in gene_name_id:
+            return None
+        return normalise_ensembl_id(str(gene_name_id[name]))
+
+    if looks_like_ensembl(upper):
+        return [u.split(".", 1)[0] if ENSEMBL_ID.match(u) else by_symbol(str(n)) for n, u in zip(names, upper)]
+    return [by_symbol(str(name)) for name in names]
 
 
 @dataclasses.dataclass
