@@ -216,6 +216,8 @@ class GeneformerTokenizer:
         if self.n_genes < 1:
             raise InputError("card", f"params.geneformer.model_input_size {options.input_size} leaves no room for genes")
         self.stats = TokenStats()
+        in_vocabulary = self.gene_token[self.gene_token >= 0]
+        self.merge_duplicates = bool(np.unique(in_vocabulary).shape[0] < in_vocabulary.shape[0])
         self.genes = {
             "genes_in_input": len(ids),
             "genes_with_ensembl_id": sum(g is not None for g in ids),
@@ -242,7 +244,7 @@ class GeneformerTokenizer:
         ids, lengths, counters, in_vocab, total, rho = kernels.geneformer_kernel(
             *kernel_arrays(matrix), self.gene_token, self.median,
             TARGET_SUM, self.n_genes, self.cls_id, self.eos_id, capacity(matrix.indptr, self.n_genes, specials),
-            self.with_spearman)
+            self.with_spearman, self.merge_duplicates)
         chunk = TokenChunk.from_lengths(lengths, ids)
         self.stats.add(chunk, counters)
         self.stats.counts_total += float(total.sum())

@@ -115,11 +115,11 @@ def order_desc_then_id(values: np.ndarray, ids: np.ndarray, order: np.ndarray, s
 
 @njit(cache=True)
 def geneformer_kernel(indptr, indices, data, gene_token, median, target_sum, n_genes, cls_id, eos_id,
-                      capacity, with_spearman):
+                      capacity, with_spearman, merge_duplicates):
     """Geneformer rank-value tokens of every cell of a CSR chunk.
 
     ``gene_token[j]`` is the token of column j (-1: not in both dictionaries; columns sharing
-    an Ensembl id share a token and their counts are summed); ``median[t]`` the gene median
+    an Ensembl id share a token and their counts are summed when ``merge_duplicates``); ``median[t]`` the gene median
     of token t. Per cell: ``n_counts`` = sum of all its values (every column), value of token
     t = ``count / n_counts * target_sum / median[t]`` in float64, order = value descending
     then token ascending, at most ``n_genes`` genes, wrapped in ``cls_id``/``eos_id`` when
@@ -151,28 +151,39 @@ def geneformer_kernel(indptr, indices, data, gene_token, median, target_sum, n_g
     for cell in range(n_cells):
         n_counts = 0.0
         m = 0
-        for k in range(indptr[cell], indptr[cell + 1]):
-            count = data[k]
-            n_counts += count
-            token = gene_token[indices[k]]
-            if token < 0 or count == 0.0:
-                continue
-            if mark[token] != cell:
-                mark[token] = cell
-                acc[token] = count
+        if merge_duplicates:
+            for k in range(indptr[cell], indptr[cell + 1]):
+                count = data[k]
+                n_counts += count
+                token = gene_token[indices[k]]
+                if token < 0 or count == 0.0:
+                    continue
+                if mark[token] != cell:
+                    mark[token] = cell
+                    acc[token] = count
+                    buf[m] = token
+                    m += 1
+                else:
+                    acc[token] += count
+            for i in range(m):
+                counts[i] = acc[buf[i]]
+        else:  # every token belongs to one column: no summing needed
+            for k in range(indptr[cell], indptr[cell + 1]):
+                count = data[k]
+                n_counts += count
+                token = gene_token[indices[k]]
+                if token < 0 or count == 0.0:
+                    continue
                 buf[m] = token
+                counts[m] = count
                 m += 1
-            else:
-                acc[token] += count
         counts_total[cell] = n_counts
         if m == 0:
             continue
         in_vocab = 0.0
         for i in range(m):
-            token = buf[i]
-            counts[i] = acc[token]
-            in_vocab += acc[token]
-            values[i] = acc[token] / n_counts * target_sum / median[token]
+            in_vocab += counts[i]
+            values[i] = counts[i] / n_counts * target_sum / median[buf[i]]
         counts_in_vocab[cell] = in_vocab
         order_desc_then_id(values[:m], buf[:m], order, scratch, narrow, histogram)
         kept = min(m, n_genes)
