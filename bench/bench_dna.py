@@ -56,11 +56,14 @@ from genoprep.dna.alphabet import (  # noqa: E402
     kmer_strings,
     nucleotide_transformer_vocab,
 )
-from genoprep.dna.ingest import read_fasta, read_fasta_biopython  # noqa: E402
-from genoprep.dna.steps import write_kmer_table, write_scheme_tokens  # noqa: E402
+from genoprep.dna.io import read_fasta, read_fasta_biopython  # noqa: E402
+from genoprep.dna.options import SchemeOptions  # noqa: E402
+from genoprep.dna.steps import kmer_counts as kmer_counts_step  # noqa: E402
+from genoprep.dna.steps import tokens_fixed, tokens_variable  # noqa: E402
 from genoprep.dna.tokenize import (  # noqa: E402
     char_ids,
     dnabert_encode,
+    get_scheme,
     kmer_counts,
     nucleotide_transformer_encode,
 )
@@ -182,19 +185,21 @@ def fast_char_every_base_file(path: Path) -> int:
     return fast_char_every_base(record.sequence for record in read_fasta(path, as_bytes=True))  # type: ignore[arg-type]
 
 
-def card_for(fasta: Path, **params: dict) -> dict:
-    """A validated-looking DNA card for the generated FASTA (the workflow's step functions take one)."""
-    return {"input": {"path": str(fasta)}, "columns": {}, "params": {"tokenizers": list(params), **params}}
+def options_for(scheme: str, settings: dict) -> SchemeOptions:
+    """The options a workflow rule gives its step for one scheme over the generated FASTA (no filters)."""
+    return SchemeOptions(inputs=({"unmatched_label": "error"},), columns={"sequence": "sequence"}, min_length=1,
+                         max_n_fraction=1.0, scheme=scheme, settings=settings)
 
 
 def step_tokens(fasta: Path, out: Path, scheme: str, **settings: object) -> object:
     """What the rule dna_tokens_fixed / dna_tokens_variable runs for one scheme."""
-    return write_scheme_tokens(card_for(fasta, **{scheme: settings}), [fasta], scheme, out)
+    step = tokens_fixed if get_scheme(scheme).kind == "fixed" else tokens_variable
+    return step(options_for(scheme, settings), [fasta], out)
 
 
 def step_kmers(fasta: Path, out: Path, k: int) -> object:
     """What the rule dna_kmer_counts runs."""
-    return write_kmer_table(card_for(fasta, kmer_counts={"k": k, "canonical": False}), [fasta], out,
+    return kmer_counts_step(options_for("kmer_counts", {"k": k, "canonical": False}), [fasta], out,
                             out.with_suffix(".tsv"))
 
 
