@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from genoprep.dna.alphabet import dnabert_vocab
-from genoprep.dna.ingest import label_from_header, read_fasta, read_sequence_table
+from genoprep.dna.io import label_from_header, read_fasta, read_sequence_table
 from genoprep.dna.qc import dataset_qc
 from genoprep.dna.tokenize import decode, dnabert_encode
+from tests.conftest import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-DNA = DATA / "dna"
+DNA = SHARED_DATA / "dna"
 POSITIVE = DNA / "ecoli_sigma_promoters_81bp_positive_2860.fasta"
 NEGATIVE = DNA / "ecoli_nonpromoters_81bp_negative_2860.fasta"
 ORCHIDS = DNA / "lady_slipper_orchids_its_94seqs_genus_labels.fasta"

@@ -23,8 +23,8 @@ from genoprep.dna.tokenize import (
     char_encode,
     decode,
     dnabert_encode,
-    encode,
     get_scheme,
+    scheme_pattern,
     hyenadna_encode,
     kmer_counts,
     kmer_names,
@@ -272,13 +272,31 @@ def test_hyenadna_shape_and_content(sequences: list[str], max_len: int) -> None:
 
 
 def test_registry() -> None:
-    assert set(SCHEMES) == {"char", "hyenadna", "dnabert", "nucleotide_transformer", "kmer_counts"}
-    assert get_scheme("char").output == "fixed" and get_scheme("dnabert").output == "variable"
-    assert encode("char", ["AC"], max_len=3).tolist() == [[0, 1, 5]]
+    assert list(SCHEMES) == ["char", "kmer_counts", "dnabert", "nucleotide_transformer", "hyenadna", "kmer_tokenize"]
+    assert get_scheme("char").kind == "fixed" and get_scheme("dnabert").kind == "variable"
+    assert get_scheme("char").encode(["AC"], max_len=3).tolist() == [[0, 1, 5]]
     assert len(get_scheme("nucleotide_transformer").vocabulary(k=6)) == 4107
-    assert get_scheme("kmer_counts").vocabulary(k=2) == ["".join(p) for p in product("ACGT", repeat=2)]
+    assert get_scheme("kmer_counts").vocabulary(k=2, canonical=False) == ["".join(p) for p in product("ACGT", repeat=2)]
+    assert get_scheme("kmer_tokenize").encode(["acgta"], k=3, stride=2) == ["ACG GTA"]
+    # what the rules and the completed card take from the registry
+    assert scheme_pattern("fixed") == "char|hyenadna" and scheme_pattern("variable") == "dnabert|nucleotide_transformer"
+    assert get_scheme("hyenadna").usable_length({"max_len": 10}) == 9 and get_scheme("char").usable_length(
+        {"max_len": 10}) == 10
+    assert get_scheme("kmer_counts").artifacts({"k": 5, "canonical": True}) == ("kmers_k5.npz", "kmers_k5.tsv")
+    assert get_scheme("dnabert").describe({"k": 4}).startswith("DNABERT overlapping 4-mers")
     with pytest.raises(ValueError, match="known: char"):
         get_scheme("bpe")
+
+
+def test_card_schema_lists_exactly_the_registered_schemes() -> None:
+    import yaml
+
+    from genoprep.cards import SCHEMA_DIR
+
+    schema = yaml.safe_load((SCHEMA_DIR / "modality" / "dna.schema.yaml").read_text(encoding="utf-8"))
+    params = schema["properties"]["params"]["properties"]
+    assert params["tokenizers"]["items"]["enum"] == list(SCHEMES)
+    assert all(name in params for name in SCHEMES)  # each scheme's settings object
 
 
 @pytest.mark.parametrize("canonical", [False, True])
