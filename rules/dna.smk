@@ -5,15 +5,10 @@
 # the scheme wildcards match the names in the scheme registry (genoprep.dna.tokenize.SCHEMES).
 # Definitions: docs/dna.md and genoprep/dna/.
 
-from genoprep.dna.options import (  # noqa: E402
-    FactsOptions,
-    IngestOptions,
-    SchemeOptions,
-    artifact_names,
-)
+import genoprep.dna.options as dna_options  # noqa: E402
 from genoprep.dna.tokenize import scheme_pattern  # noqa: E402
 
-ARTIFACTS["dna"] = artifact_names
+ARTIFACTS["dna"] = dna_options.artifact_names
 
 
 rule dna_ingest:
@@ -32,7 +27,7 @@ rule dna_ingest:
         mem_mb=2048,
         runtime=60,
     params:
-        options=options_of(IngestOptions),
+        options=options_of(dna_options.IngestOptions),
     script:
         "../scripts/dna_ingest.py"
 
@@ -55,7 +50,7 @@ rule dna_tokens_fixed:
         mem_mb=2048,
         runtime=60,
     params:
-        options=options_of(SchemeOptions, wildcard="scheme"),
+        options=options_of(dna_options.SchemeOptions, wildcard="scheme"),
     script:
         "../scripts/dna_tokens_fixed.py"
 
@@ -78,7 +73,7 @@ rule dna_tokens_variable:
         mem_mb=2048,
         runtime=60,
     params:
-        options=options_of(SchemeOptions, wildcard="scheme"),
+        options=options_of(dna_options.SchemeOptions, wildcard="scheme"),
     script:
         "../scripts/dna_tokens_variable.py"
 
@@ -102,7 +97,7 @@ rule dna_kmer_counts:
         mem_mb=2048,
         runtime=60,
     params:
-        options=options_of(SchemeOptions, "kmer_counts"),
+        options=options_of(dna_options.SchemeOptions, "kmer_counts"),
     script:
         "../scripts/dna_kmer_counts.py"
 
@@ -123,7 +118,7 @@ rule dna_kmer_text:
         mem_mb=2048,
         runtime=60,
     params:
-        options=options_of(SchemeOptions, "kmer_tokenize"),
+        options=options_of(dna_options.SchemeOptions, "kmer_tokenize"),
     script:
         "../scripts/dna_kmer_text.py"
 
@@ -142,6 +137,6 @@ rule dna_facts:
         mem_mb=2048,
         runtime=30,
     params:
-        options=options_of(FactsOptions),
+        options=options_of(dna_options.FactsOptions),
     script:
         "../scripts/dna_facts.py"
