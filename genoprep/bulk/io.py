@@ -59,7 +59,9 @@ def _read_header(path: Path, sep: str) -> list[str]:
     try:
         with open_text(path) as handle:
             row = next(csv.reader(handle, delimiter=sep), None)
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
+    except UnicodeDecodeError as err:
+        raise InputError(str(path), f"not UTF-8 text ({err.reason})") from None
+    except (OSError, csv.Error) as err:
         raise InputError(str(path), f"cannot read the header row: {' '.join(str(err).split())}") from None
     if not row:
         raise InputError(str(path), "the file is empty (no header row)", record="line 1")
@@ -73,7 +75,9 @@ def _read_body(path: Path, sep: str, fmt: str) -> pd.DataFrame:
                                keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise InputError(str(path), "the table has a header but no data rows") from None
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
+    except UnicodeDecodeError as err:
+        raise InputError(str(path), f"not UTF-8 text ({err.reason})") from None
+    except (OSError, pd.errors.ParserError) as err:
         raise InputError(str(path), f"cannot read the {fmt} table: {' '.join(str(err).split())}") from None
     if body.empty:
         raise InputError(str(path), "the table has a header but no data rows")

@@ -27,6 +27,7 @@ from genoprep.errors import InputError
 from genoprep.filters import FilterStep, describe, guard, summary_line
 from genoprep.provenance import package_versions, verify_sha256
 from genoprep.runtime import console
+from genoprep.textio import check_readable
 from genoprep.tables import join_metadata, read_metadata_table  # TODO(shared): tables.read_table/join_metadata
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ def ingest(options: IngestOptions, data_path: str | os.PathLike[str],
     in the table are counted and listed in ``uns['genoprep']`` (and later in ``qc.json``).
     """
     source = str(data_path)
+    check_readable(data_path)
     input_sha256 = verify_sha256(data_path, options.sha256)
     table = io.read_expression_table(
         data_path, options.format, orientation=options.orientation, id_column=options.id_column,
