@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import logging
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,8 +36,6 @@ SEPARATORS = {"csv": ",", "tsv": "\t"}
 ORIENTATIONS = ("genes_x_samples", "samples_x_genes")
 VALUE_TYPES = ("counts", "tpm", "fpkm", "rpkm", "log")
 DUPLICATE_POLICIES = ("refuse", "sum")
-#: Ensembl gene ids of any species (ENSG, ENSMUSG, ...), optionally versioned
-ENSEMBL_GENE = re.compile(r"^ENS[A-Z]*G\d{6,}(\.\d+)?$")
 _EXAMPLES = 3
 _HEADER_LINE = 1
 
@@ -287,11 +284,3 @@ def read_expression_table(
     log.info("read %s: %d samples x %d genes (%s)", source, len(samples), len(genes), value_type)
     return ExpressionTable(values=values, samples=samples, genes=genes, gene_annotation=gene_annotation,
                            sample_annotation=sample_annotation, duplicate_genes=repeated_genes)
-
-
-def looks_like_ensembl(genes: Sequence[str]) -> bool:
-    """Whether most gene ids are Ensembl gene ids (so they are not symbols)."""
-    if not genes:
-        return False
-    matches = sum(1 for g in genes if ENSEMBL_GENE.match(g))
-    return matches >= 0.5 * len(genes)

@@ -15,7 +15,7 @@ from typing import Any, Self
 from genoprep.options import StepOptions, freeze
 
 #: the metadata fields ingest reads (the path is the rule's input)
-_METADATA_FIELDS = ("format", "header", "id_column", "sha256")
+_METADATA_FIELDS = ("format", "header", "id_column", "unmatched", "sha256")
 
 
 @dataclasses.dataclass(frozen=True)

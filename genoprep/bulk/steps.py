@@ -20,15 +20,15 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from genoprep import __version__
 from genoprep.bulk import io, preprocess, qc
 from genoprep.bulk.options import ExportOptions, IngestOptions, NormalizeOptions
 from genoprep.errors import InputError
 from genoprep.filters import FilterStep, describe, guard, summary_line
-from genoprep.provenance import package_versions, verify_sha256
+from genoprep.provenance import software_versions as installed_versions
+from genoprep.provenance import verify_sha256
 from genoprep.runtime import console
 from genoprep.textio import check_readable
-from genoprep.tables import join_metadata, read_metadata_table  # TODO(shared): tables.read_table/join_metadata
+from genoprep.tables import join_metadata, looks_like_ensembl, map_labels, read_table
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ _MAX_LISTED = 50
 
 def software_versions() -> dict[str, str]:
     """genoprep and the libraries the bulk chain computes with."""
-    return {"genoprep": __version__, **package_versions(SOFTWARE)}
+    return installed_versions(SOFTWARE)
 
 
 def _info(adata: ad.AnnData) -> dict[str, Any]:
@@ -52,33 +52,17 @@ def _info(adata: ad.AnnData) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- ingest
 
-def _label_source(obs: pd.DataFrame, ref: str | int, metadata_columns: Sequence[Any], label: str,
-                  source: str) -> pd.Series:
-    if isinstance(ref, int) and ref in metadata_columns:  # header-less metadata: columns are positions
-        return obs[str(ref)]
-    if str(ref) in obs.columns:
-        return obs[str(ref)]
-    available = ", ".join(map(str, obs.columns[:15])) or "none (the card has no metadata table)"
-    raise InputError(source, f"columns.{label} names column {ref!r}, which is not in the sample metadata "
-                             f"(available: {available})", record="columns")
-
-
-def _labels(columns: Mapping[str, str | int], obs: pd.DataFrame, metadata_columns: Sequence[Any],
-            source: str) -> dict[str, pd.Series]:
-    """The label columns: the card's mapping, or (without one) every metadata column by its own name."""
+def _label_columns(columns: Mapping[str, str | int], obs: pd.DataFrame, source: str) -> Mapping[str, str | int]:
+    """The card's label mapping, or (without one) every metadata column under its own name."""
     if columns:
-        return {label: _label_source(obs, ref, metadata_columns, label, source) for label, ref in columns.items()}
-    labels = {}
+        return columns
+    mapping: dict[str, str | int] = {}
     for name in obs.columns:
         if name in RESERVED_OBS:
             log.warning("%s: metadata column %r has a name genoprep computes; it is not used as a label", source, name)
             continue
-        labels[str(name)] = obs[name]
-    return labels
-
-
-def _as_label(values: pd.Series) -> np.ndarray:
-    return values.astype("string").fillna("NA").to_numpy(dtype=str)
+        mapping[str(name)] = name
+    return mapping
 
 
 def _gene_var(table: io.ExpressionTable, options: IngestOptions, source: str) -> pd.DataFrame:
@@ -92,8 +76,7 @@ def _gene_var(table: io.ExpressionTable, options: IngestOptions, source: str) ->
                                      f"input.annotation_columns", record="input")
         symbols = var[symbol_column].astype(str).to_numpy()
     else:
-        # TODO(shared): genoprep.tables.looks_like_ensembl (one rule for all modalities)
-        symbols = np.full(len(ids), "", dtype=object) if io.looks_like_ensembl(table.genes) else ids
+        symbols = np.full(len(ids), "", dtype=object) if looks_like_ensembl(table.genes) else ids
     var["gene_ids"] = ids
     var["gene_symbols"] = np.asarray(symbols, dtype=str)
     return var
@@ -117,22 +100,22 @@ def ingest(options: IngestOptions, data_path: str | os.PathLike[str],
 
     obs = table.sample_annotation.copy()
     obs.index = pd.Index(table.samples)
-    metadata_columns: list[Any] = []
-    unmatched: list[str] = []
+    unused: list[str] = []
+    without_row: list[str] = []
     if metadata_path is not None:
         meta = options.metadata
         assert meta is not None, "a metadata file without the card's metadata entry"
+        check_readable(metadata_path)
         verify_sha256(metadata_path, meta["sha256"])
-        metadata = read_metadata_table(metadata_path, meta["format"], header=meta["header"],
-                                       id_column=meta["id_column"])
-        rows, _ = join_metadata(table.samples, metadata, str(metadata_path), what="samples")
-        unmatched = [str(i) for i in metadata.index.difference(pd.Index(table.samples), sort=False)]
-        metadata_columns = list(metadata.columns)
+        metadata = read_table(metadata_path, meta["format"], header=meta["header"], id_column=meta["id_column"])
+        rows, report = join_metadata(table.samples, metadata, str(metadata_path), what="samples",
+                                     unmatched=meta["unmatched"])
+        unused, without_row = list(report.unused_rows), list(report.unmatched_ids)
         for name in rows.columns:
             obs[str(name)] = rows[name].to_numpy()
-    labels = _labels(options.columns, obs, metadata_columns, source)
+    labels = map_labels(obs, _label_columns(options.columns, obs, source), source)
     for label, values in labels.items():
-        obs[label] = _as_label(values)
+        obs[label] = values
 
     adata = ad.AnnData(X=table.values, obs=obs, var=_gene_var(table, options, source))
     adata.uns["genoprep"] = {
@@ -143,8 +126,9 @@ def ingest(options: IngestOptions, data_path: str | os.PathLike[str],
         "duplicate_genes": {"policy": options.duplicate_genes, "ids": len(table.duplicate_genes),
                             "rows": int(sum(table.duplicate_genes.values()))},
         "labels": list(labels),
-        "metadata_rows_unmatched": len(unmatched),
-        "metadata_ids_unmatched": unmatched[:_MAX_LISTED],
+        "metadata_rows_unmatched": len(unused),
+        "metadata_ids_unmatched": unused[:_MAX_LISTED],
+        "samples_without_metadata": without_row[:_MAX_LISTED],
     }
     log.info("ingested %s: %d samples x %d genes, labels: %s", source, adata.n_obs, adata.n_vars,
              ", ".join(labels) or "none")
@@ -255,6 +239,7 @@ def sample_qc(adata: ad.AnnData, options: ExportOptions) -> tuple[ad.AnnData, di
                          if name in info.get("gene_filters", {})],
         "metadata_rows_unmatched": info.get("metadata_rows_unmatched", 0),
         "metadata_ids_unmatched": list(info.get("metadata_ids_unmatched", [])),
+        "samples_without_metadata": list(info.get("samples_without_metadata", [])),
         "outlier_rules": [
             {"rule": r.name, "mads": r.mads, "applied": r.applied, "median": number(r.median), "mad": number(r.mad),
              "note": r.note, "flagged": int(r.flagged.sum())} for r in rules],

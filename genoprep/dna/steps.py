@@ -38,7 +38,6 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-import genoprep
 from genoprep.dna import artifacts
 from genoprep.dna.alphabet import IUPAC_NUCLEOTIDES
 from genoprep.dna.io import DnaRecord, read_entry, read_inputs
@@ -48,7 +47,7 @@ from genoprep.dna.tokenize import get_scheme
 from genoprep.errors import InputError
 from genoprep.filters import FilterStep, describe, guard, summary_line
 from genoprep.jsonio import write_json
-from genoprep.provenance import package_versions, verify_sha256
+from genoprep.provenance import software_versions, verify_sha256
 from genoprep.runtime import console
 from genoprep.textio import check_readable
 
@@ -231,8 +230,7 @@ def facts(options: FactsOptions, qc_path: StrPath, artifact_paths: Sequence[StrP
         "n_label_conflicts": qc["label_conflicts"]["n_groups"],
         "tokenizers": tokenizers,
         "preprocessing": {
-            "software": {"genoprep": genoprep.__version__, "python": platform.python_version(),
-                         **package_versions(SOFTWARE)},
+            "software": {**software_versions(SOFTWARE), "python": platform.python_version()},
             "ingest": f"FASTA/sequence tables read and validated (IUPAC {IUPAC_NUCLEOTIDES}, either case); "
                       "record id = whole header line; k-mer rows of tables reassembled",
             "filters": f"kept sequences with length >= {options.min_length} and n_fraction <= "

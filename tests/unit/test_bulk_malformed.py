@@ -109,7 +109,7 @@ def test_malformed_table_is_one_line_naming_file_record_and_problem(
 def test_metadata_without_a_row_for_a_sample_names_the_metadata_file(tmp_path: Path) -> None:
     table = _write("t.csv", b"gene,s1,s2\nA,1,2\n")(tmp_path)
     meta = _write("m.csv", b"sample,condition\ns1,a\n")(tmp_path)
-    metadata = {"format": "csv", "header": True, "id_column": 0, "sha256": None}
+    metadata = {"format": "csv", "header": True, "id_column": 0, "unmatched": "error", "sha256": None}
     with pytest.raises(InputError) as caught:
         ingest(_options(metadata=metadata), table, meta)
     assert caught.value.source == str(meta) and "no metadata row for 1 of 2 samples (e.g. s2)" in str(caught.value)

@@ -123,13 +123,21 @@ def test_without_a_mapping_every_metadata_column_is_a_label(tmp_path: Path) -> N
 
 def test_missing_metadata_and_unknown_label_columns_are_refused(tmp_path: Path) -> None:
     data = card(tmp_path, columns={"donor_id": "donor"})
-    with pytest.raises(InputError, match=r"columns.donor_id names column 'donor', which is not in the sample "
-                                         r"metadata \(available: condition, sex\)"):
+    with pytest.raises(InputError, match=r"columns.donor_id names column .donor., which is not there "
+                                         r"\(available: condition, sex\)"):
         ingest(tmp_path, data)
     data = card(tmp_path)
     (tmp_path / "meta.csv").write_text('"condition"\n"s1","a"\n"s2","b"\n')
     with pytest.raises(InputError, match=r"meta.csv: no metadata row for 2 of 4 samples \(e.g. s3, s4\)"):
         ingest(tmp_path, data)
+
+
+def test_metadata_unmatched_na_keeps_samples_with_na_labels(tmp_path: Path) -> None:
+    data = card(tmp_path, metadata={"path": "meta.csv", "format": "csv", "unmatched": "na"})
+    (tmp_path / "meta.csv").write_text('"condition","sex"\n"s1","a","F"\n"s3","b","M"\n')
+    adata, report, _, _ = run_chain(tmp_path, data)
+    assert list(adata.obs["condition"]) == ["a", "NA", "b", "NA"] and list(adata.obs["sex"]) == ["F", "NA", "M", "NA"]
+    assert report["samples_without_metadata"] == ["s2", "s4"]
 
 
 def test_no_gene_passing_the_filter_is_refused(tmp_path: Path) -> None:
