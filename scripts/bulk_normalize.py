@@ -14,7 +14,7 @@ from genoprep.runtime import run_step  # noqa: E402
 def main() -> None:
     options = NormalizeOptions.from_params(snakemake.params.options)  # noqa: F821
     adata = ad.read_h5ad(snakemake.input.h5ad)  # noqa: F821
-    filtered = normalize(adata, options, source=snakemake.input.h5ad)  # noqa: F821
+    filtered = normalize(adata, options)
     filtered.write_h5ad(snakemake.output.h5ad)  # noqa: F821
 
 

@@ -120,6 +120,7 @@ def ingest(options: IngestOptions, data_path: str | os.PathLike[str],
     adata = ad.AnnData(X=table.values, obs=obs, var=_gene_var(table, options, source))
     adata.uns["genoprep"] = {
         "dataset_id": options.dataset_id,
+        "input": source,
         "input_sha256": input_sha256,
         "value_type": options.value_type,
         "n_genes_input": int(len(table.genes) + sum(n - 1 for n in table.duplicate_genes.values())),
@@ -153,16 +154,18 @@ def gene_filter_steps(result: preprocess.GeneFilter, options: NormalizeOptions) 
     ]
 
 
-def normalize(adata: ad.AnnData, options: NormalizeOptions, source: str) -> ad.AnnData:
+def normalize(adata: ad.AnnData, options: NormalizeOptions) -> ad.AnnData:
     """Rule ``bulk_normalize``: log expression (CPM + log1p for counts), the expression filter.
 
     Returns a new AnnData of the genes that pass; ``X`` is the log expression, layers
     ``raw`` and ``log``; ``obs`` gains ``library_size`` and ``n_genes_detected`` (over all
     genes), ``var`` gains ``mean_log`` and ``fraction_expressed``. What the filter removed
     is said on the terminal (one line); keeping fewer than ``min_fraction_kept`` of the
-    genes stops the run with one line naming the filter and the genes' distribution.
+    genes stops the run with one line naming the input table, the filter and the genes'
+    distribution.
     """
     info = _info(adata)
+    source = info["input"]
     value_type = info["value_type"]
     raw = np.asarray(adata.X, dtype=np.float64)
     sizes = preprocess.library_sizes(raw)

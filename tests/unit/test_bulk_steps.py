@@ -67,7 +67,7 @@ def ingest(tmp_path: Path, data: dict):
 
 
 def normalize(adata, data: dict):
-    return steps.normalize(adata, NormalizeOptions.from_card(data), source="tiny")
+    return steps.normalize(adata, NormalizeOptions.from_card(data))
 
 
 def run_chain(tmp_path: Path, data: dict):
@@ -142,7 +142,7 @@ def test_metadata_unmatched_na_keeps_samples_with_na_labels(tmp_path: Path) -> N
 
 def test_no_gene_passing_the_filter_is_refused(tmp_path: Path) -> None:
     data = card(tmp_path, params={"min_mean_log": 50, "min_fraction_kept": 0})
-    with pytest.raises(InputError, match=r"tiny: params: no genes pass the expression filter"):
+    with pytest.raises(InputError, match=r"t.csv: params: no genes pass the expression filter"):
         normalize(ingest(tmp_path, data), data)
 
 
@@ -152,7 +152,7 @@ def test_the_guard_names_the_filter_and_the_genes_distribution(tmp_path: Path, c
     with pytest.raises(InputError) as err:
         normalize(ingest(tmp_path, data), data)
     message = str(err.value)
-    assert message.startswith("tiny: filters: the filters kept 2 of 4 genes (50.0%, below params.min_fraction_kept 0.6)")
+    assert message.startswith(f"{tmp_path / 't.csv'}: filters: the filters kept 2 of 4 genes (50.0%, below params.min_fraction_kept 0.6)")
     assert "min_mean_log (mean log expression over samples > 10) removed the most: 2 of 4" in message
     log_cpm = np.log1p(np.array([[500, 499, 1, 0], [1000, 996, 4, 0], [500, 499, 1, 0], [2000, 1996, 4, 0]])
                        / np.array([[1000], [2000], [1000], [4000]]) * 1e6)
@@ -166,5 +166,5 @@ def test_zero_library_size_is_refused_for_cpm(tmp_path: Path) -> None:
     data = card(tmp_path)
     adata = ingest(tmp_path, data)
     adata.X[1, :] = 0
-    with pytest.raises(InputError, match=r"tiny: sample s2: library size is 0"):
+    with pytest.raises(InputError, match=r"t.csv: sample s2: library size is 0"):
         normalize(adata, data)
