@@ -50,17 +50,17 @@ from Bio.SeqIO.FastaIO import SimpleFastaParser
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from genoprep.dna.alphabet import (  # noqa: E402
+from genoprep.dna.alphabet import (
     CHAR_VOCAB,
     dnabert_vocab,
     kmer_strings,
     nucleotide_transformer_vocab,
 )
-from genoprep.dna.io import read_fasta, read_fasta_biopython  # noqa: E402
-from genoprep.dna.options import SchemeOptions  # noqa: E402
-from genoprep.dna.steps import kmer_counts as kmer_counts_step  # noqa: E402
-from genoprep.dna.steps import tokens_fixed, tokens_variable  # noqa: E402
-from genoprep.dna.tokenize import (  # noqa: E402
+from genoprep.dna.io import read_fasta, read_fasta_biopython
+from genoprep.dna.options import SchemeOptions
+from genoprep.dna.steps import kmer_counts as kmer_counts_step
+from genoprep.dna.steps import tokens_fixed, tokens_variable
+from genoprep.dna.tokenize import (
     char_ids,
     dnabert_encode,
     get_scheme,

@@ -108,7 +108,9 @@ def options_of(options_class, *args, wildcard=None):
 
     def params(wildcards):
         extra = (getattr(wildcards, wildcard),) if wildcard else ()
-        return options_class.from_card(card_of(wildcards).data, *args, *extra).as_params()
+        return options_class.from_card(
+            card_of(wildcards).data, *args, *extra
+        ).as_params()
 
     return params
 

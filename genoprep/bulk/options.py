@@ -23,8 +23,7 @@ class IngestOptions(StepOptions):
     """Rule ``bulk_ingest``: how to read the table, the metadata table and the labels.
 
     ``id_column`` is the card's ``gene_id_column`` (genes_x_samples) or ``sample_id_column``
-    (samples_x_genes); the schema cannot give it a default (each is forbidden in the other
-    orientation), so an absent one is the first column, 0, as the schema describes.
+    (samples_x_genes); the schema fills in the one of the card's orientation (default 0).
     """
 
     dataset_id: str
@@ -48,7 +47,7 @@ class IngestOptions(StepOptions):
             dataset_id=card["dataset_id"],
             format=spec["format"],
             orientation=spec["orientation"],
-            id_column=spec[id_key] if id_key in spec else 0,
+            id_column=spec[id_key],
             annotation_columns=freeze(spec["annotation_columns"]),
             gene_symbol_column=spec.get("gene_symbol_column"),
             value_type=spec["value_type"],

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import anndata as ad
@@ -27,8 +27,8 @@ from genoprep.filters import FilterStep, describe, guard, summary_line
 from genoprep.provenance import software_versions as installed_versions
 from genoprep.provenance import verify_sha256
 from genoprep.runtime import console
-from genoprep.textio import check_readable
 from genoprep.tables import join_metadata, looks_like_ensembl, map_labels, read_table
+from genoprep.textio import check_readable
 
 log = logging.getLogger(__name__)
 

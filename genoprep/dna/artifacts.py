@@ -24,13 +24,12 @@ The scheme name and its parameters are stored in the Parquet schema metadata
 
 from __future__ import annotations
 
+import csv
 import json
 import struct
 import zipfile
-import csv
 from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
-from pathlib import Path
 from typing import Any
 
 import numpy as np

@@ -344,7 +344,7 @@ def nucleotide_transformer_encode(sequences: Sequence[SeqLike], k: int = NT_DEFA
     _check_k(k)
     single_base_id = len(NT_SPECIAL_TOKENS) + 4**k
     n_id = single_base_id + len(NT_ALPHABET)
-    joined, starts, lengths = _concat(sequences)
+    joined, _, _ = _concat(sequences)
     codes = _lookup(joined, _NT_BYTES)
     size = codes.size
     # Pieces are the runs between breaks (an N or the separator between two sequences).

@@ -332,8 +332,8 @@ def test_bad_input_refused_with_one_line(tmp_path: Path) -> None:
     done = run_workflow(tmp_path / "cards", tmp_path / "out", check=False)
     assert done.returncode != 0
     lines = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("genoprep: error:")]
-    assert lines == [f"genoprep: error: {bad}: record 2 (broken two): "
-                     "character 'X' at position 7 is not an IUPAC nucleotide code"]
+    assert lines == [(f"genoprep: error: {bad}: record 2 (broken two): "
+                      "character 'X' at position 7 is not an IUPAC nucleotide code")]
     left = {p.name for p in (tmp_path / "out" / "bad").iterdir() if p.is_file()}
     assert left == set()  # no artifacts (only logs/ and benchmarks/ folders)
 

@@ -15,12 +15,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
-from genoprep.cards import CardError, load_card
-from genoprep.cards import Card
+from genoprep.cards import Card, CardError, load_card
 from genoprep.dna.io import input_format, read_inputs
 from genoprep.dna.options import FactsOptions, IngestOptions, ReadOptions, SchemeOptions, artifact_names
-from genoprep.dna.steps import facts, ingest, kmer_counts as kmer_counts_step, kmer_text, tokens_fixed, tokens_variable
-from genoprep.dna.tokenize import char_encode, dnabert_encode, hyenadna_encode, kmer_counts, nucleotide_transformer_encode
+from genoprep.dna.steps import facts, ingest, kmer_text, tokens_fixed, tokens_variable
+from genoprep.dna.steps import kmer_counts as kmer_counts_step
+from genoprep.dna.tokenize import (
+    char_encode,
+    dnabert_encode,
+    hyenadna_encode,
+    kmer_counts,
+    nucleotide_transformer_encode,
+)
 from genoprep.errors import InputError
 
 

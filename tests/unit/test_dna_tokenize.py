@@ -23,13 +23,13 @@ from genoprep.dna.tokenize import (
     char_encode,
     dnabert_encode,
     get_scheme,
-    scheme_pattern,
     hyenadna_encode,
     kmer_counts,
     kmer_names,
     kmer_text,
     kmer_tokenize,
     nucleotide_transformer_encode,
+    scheme_pattern,
 )
 
 # ------------------------------------------------------------------ independent vocabularies
@@ -201,7 +201,7 @@ def test_hyenadna_hand_case() -> None:
 
 
 def test_kmer_names_order() -> None:
-    assert kmer_names(2) == "AA AC AG AT CA CC CG CT GA GC GG GT TA TC TG TT".split()
+    assert kmer_names(2) == ["AA", "AC", "AG", "AT", "CA", "CC", "CG", "CT", "GA", "GC", "GG", "GT", "TA", "TC", "TG", "TT"]
     assert kmer_names(3)[:5] == ["AAA", "AAC", "AAG", "AAT", "ACA"]
 
 
