@@ -281,16 +281,10 @@ def read_fasta(path: StrPath, label: str | None = None, *, as_bytes: bool = Fals
     headers are read as is. Each record is validated (:func:`check_sequence`); a file
     whose first non-blank line is not a header, or which is not UTF-8, raises InputError.
     Uses the fast bytes reader :func:`iter_fasta_bytes`; :func:`read_fasta_biopython` is the
-    same on top of Biopython (the reference the tests compare with).
-
-    Args:
-        path: the FASTA file.
-        label: label given to every record (one file per class), or None.
-        as_bytes: give sequences as ASCII ``bytes`` (what the tokenizers work on; no decoding)
-            instead of ``str``.
-
-    Yields:
-        DnaRecord(number, id=header, sequence, label) for records 1, 2, ...
+    same on top of Biopython (the reference the tests compare with). Yields
+    ``DnaRecord(number, id=header, sequence, label)`` for records 1, 2, ...; ``label`` is
+    given to every record (one file per class); with ``as_bytes`` sequences are ASCII
+    ``bytes`` (what the tokenizers work on, no decoding) instead of ``str``.
     """
     for number, header, sequence in iter_fasta_bytes(path):
         yield DnaRecord(number, header, sequence if as_bytes else sequence.decode("ascii"), label)

@@ -233,10 +233,7 @@ def char_encode(
     Vocabulary A=0, C=1, G=2, T=3, N=4, <PAD>=5. Lower case is upper-cased; every other
     IUPAC code becomes N. Sequences longer than ``max_len`` lose their end
     (``truncation="right"``, default) or their start (``"left"``); shorter ones are padded
-    with <PAD> on the right.
-
-    Returns:
-        array ``(len(sequences), max_len)`` of ``dtype``.
+    with <PAD> on the right. Returns an array ``(len(sequences), max_len)`` of ``dtype``.
     """
     _check_max_len(max_len)
     out = np.empty((len(sequences), max_len), dtype=dtype)
@@ -265,10 +262,8 @@ def hyenadna_encode(
     ``truncation=True``, whose default side keeps the start, pad on the left, then append
     [SEP] when ``add_eos``), each row is ``[PAD]... bases [SEP]``. ``max_len`` counts every
     token, so at most ``max_len - 1`` bases are kept (HyenaDNA's ``max_length`` + 1 = our
-    ``max_len``); ``truncation="left"`` keeps the end instead.
-
-    Returns:
-        array ``(len(sequences), max_len)`` of ``dtype``.
+    ``max_len``); ``truncation="left"`` keeps the end instead. Returns an array
+    ``(len(sequences), max_len)`` of ``dtype``.
     """
     _check_max_len(max_len, minimum=2)
     body_len = max_len - 1
@@ -438,10 +433,8 @@ def kmer_counts(
     Method: rolling 2-bit codes of all windows, ``np.bincount`` per sequence (``np.unique``
     when 4**k > 2**20), minus the counts of the (few) windows that hold a non-base; sequences
     are processed in cache-sized blocks (long ones cut into pieces overlapping by k-1).
-
-    Returns:
-        int32 array ``(n_sequences, n_columns)`` for k < 6, CSR (int32) for k >= 6;
-        ``sparse`` forces one or the other.
+    Returns an int32 array ``(n_sequences, n_columns)`` for k < 6, a CSR matrix (int32) for
+    k >= 6; ``sparse`` forces one or the other.
     """
     _check_k(k)
     n_codes = 4**k
