@@ -312,3 +312,33 @@ def test_qc_figure_is_written_for_the_report(bulk_run: BulkRun, name: str) -> No
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "qc_samples.png" not in yaml.safe_load((bulk_run.out / name / "card.yaml").read_text())["computed"][
         "artifacts_sha256"]  # a report figure, not a checksummed artifact
+
+
+def _job_counts(output: str) -> dict[str, int]:
+    """The ``Job stats`` table of a ``snakemake -n`` run: {rule: jobs}."""
+    lines = output.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == "Job stats:"), None)
+    counts: dict[str, int] = {}
+    for line in lines[start + 3:] if start is not None else []:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit() or parts[0] == "total":
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def test_editing_a_card_reruns_only_the_steps_that_read_the_edit(bulk_run: BulkRun, tmp_path: Path) -> None:
+    target = str(bulk_run.out / "mov10" / "card.yaml")
+    cards = dict(bulk_run.cards)
+    cards["mov10"] = {**cards["mov10"], "description": "edited", "license": "CC0-1.0"}
+    for card in cards.values():
+        write_card(tmp_path / "described", card)
+    done = run_workflow(tmp_path / "described", bulk_run.out, "-n", target)
+    assert _job_counts(done.stdout + done.stderr) == {"write_card": 1}, done.stdout[-3000:]
+    cards["mov10"] = {**cards["mov10"], "params": {**cards["mov10"]["params"], "correlation_mads": 2.5}}
+    for card in cards.values():
+        write_card(tmp_path / "qc_edit", card)
+    done = run_workflow(tmp_path / "qc_edit", bulk_run.out, "-n", target)
+    jobs = _job_counts(done.stdout + done.stderr)
+    assert jobs.get("bulk_export") == 1 and jobs.get("write_card") == 1
+    assert "bulk_ingest" not in jobs and "bulk_normalize" not in jobs
