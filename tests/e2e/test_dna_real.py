@@ -367,7 +367,10 @@ def test_editing_a_card_reruns_only_the_steps_that_read_the_edit(dna_run: Path, 
         write_card(tmp_path / "hyena", card)
     done = run_workflow(tmp_path / "hyena", dna_run, "-n")
     assert _job_counts(done.stdout + done.stderr) == {"dna_facts": 1, "dna_tokens_fixed": 1, "write_card": 3, "all": 1}
-    assert "tokens_hyenadna.npy" in done.stdout + done.stderr and "tokens_char.npy" not in done.stdout + done.stderr
+    outputs = [line.split(":", 1)[1] for line in (done.stdout + done.stderr).splitlines()
+               if line.strip().startswith("output:")]
+    assert any("orchids/tokens_hyenadna.npy" in line for line in outputs)
+    assert not any("tokens_char.npy" in line for line in outputs)
 
 
 def test_malformed_inputs_through_the_workflow(tmp_path: Path) -> None:
