@@ -10,10 +10,13 @@ Filling defaults is idempotent: a complete section comes back unchanged.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from genoprep.cards import load_schema, validate
+from genoprep.options import StepOptions, freeze
 
 COMMON = ("split", "leakage", "tasks", "augment")
 
@@ -24,3 +27,45 @@ def common_params(card: Mapping[str, Any]) -> dict[str, Any]:
     params = {key: copy.deepcopy(value) for key, value in card.get("params", {}).items() if key in COMMON}
     validate(params, load_schema("common_params.schema.yaml"), str(card.get("dataset_id", "card")) + ": params")
     return params
+
+
+@dataclass(frozen=True)
+class LeakageOptions(StepOptions):
+    """``params.leakage``."""
+
+    policy: str
+
+    @classmethod
+    def from_card(cls, card: Mapping[str, Any]) -> LeakageOptions:
+        return cls(policy=common_params(card)["leakage"]["policy"])
+
+
+@dataclass(frozen=True)
+class TaskOptions(StepOptions):
+    """``params.tasks``."""
+
+    names: tuple[str, ...]
+    label: str
+    mask_fraction: float
+    heldout_genes: int
+    seed: int
+    baseline: bool
+    leakage_margin: float
+
+    @classmethod
+    def from_card(cls, card: Mapping[str, Any]) -> TaskOptions:
+        tasks = common_params(card)["tasks"]
+        return cls(**{f.name: freeze(tasks[f.name]) for f in dataclasses.fields(cls)})
+
+
+@dataclass(frozen=True)
+class AugmentOptions(StepOptions):
+    """``params.augment`` (scRNA-seq raw counts)."""
+
+    downsample: Mapping[str, Any]
+    doublets: Mapping[str, Any]
+
+    @classmethod
+    def from_card(cls, card: Mapping[str, Any]) -> AugmentOptions:
+        augment = common_params(card)["augment"]
+        return cls(downsample=freeze(augment["downsample"]), doublets=freeze(augment["doublets"]))

@@ -22,7 +22,7 @@ from genoprep.runtime import console
 from genoprep.splits import SPLITS, SplitOptions, assign_splits, predefined_splits, split_summary, write_splits
 from genoprep.tasks import baselines, bundle
 from genoprep.tasks.fasta import Reference
-from genoprep.tasks.params import common_params
+from genoprep.tasks.params import TaskOptions, common_params
 from genoprep.tasks.variant_effect import (
     VariantEffectOptions,
     column_values,
@@ -54,15 +54,21 @@ def make_splits(ids: Sequence[str], options: SplitOptions, column: Any, source: 
     return assign_splits(ids, fractions=options.fractions, seed=options.seed, strata=strata, groups=groups)
 
 
-def variant_effect_dataset(card: Mapping[str, Any], vcf_path: str | os.PathLike[str],
+def role_path(card: Any, role: str) -> str:
+    """The path of the card's input with ``role`` (variants / reference), resolved against the card."""
+    for entry, path in zip(card.input_entries(), card.input_paths()):
+        if entry.get("role") == role:
+            return os.fspath(path)
+    raise InputError(str(card.path), f"no input with role {role!r}", record="inputs")
+
+
+def variant_effect_dataset(dataset_id: str, options: VariantEffectOptions, split_options: SplitOptions,
+                           leakage_policy: str, vcf_path: str | os.PathLike[str],
                            fasta_path: str | os.PathLike[str], *, splits_path: str | os.PathLike[str],
                            qc_path: str | os.PathLike[str], bundle_dir: str | os.PathLike[str],
                            facts_path: str | os.PathLike[str]) -> dict[str, Any]:
     """Labelled VCF + reference -> splits.tsv, qc.json, the variant_effect bundle and the card's facts."""
     source = os.fspath(vcf_path)
-    options = VariantEffectOptions.from_card(card)
-    split_options = SplitOptions.from_card(card)
-    common = common_params(card)
     reference = Reference(fasta_path)
     table = read_variants(vcf_path, reference, options)
     checked = table.n_alleles - table.dropped.get("unknown_contig", 0) - table.dropped.get("ref_mismatch", 0)
@@ -72,9 +78,9 @@ def variant_effect_dataset(card: Mapping[str, Any], vcf_path: str | os.PathLike[
                         f"{table.dropped.get('unknown_contig', 0)} on contigs not in the reference"),
              FilterStep(f"label ({options.label_field} in label_map)", "checked alleles", checked,
                         len(table.variants))]
-    console(summary_line(str(card["dataset_id"]), steps))
+    console(summary_line(dataset_id, steps))
     if table.ref_mismatches:
-        console(f"{card['dataset_id']}: {table.dropped['ref_mismatch']} REF mismatch(es) dropped, e.g. "
+        console(f"{dataset_id}: {table.dropped['ref_mismatch']} REF mismatch(es) dropped, e.g. "
                 + "; ".join(table.ref_mismatches))
     guard(source, steps, "alleles", options.min_fraction_kept)
     if not table.variants:
@@ -88,8 +94,8 @@ def variant_effect_dataset(card: Mapping[str, Any], vcf_path: str | os.PathLike[
     if split_options.group_by:
         checks.append(leak.groups_crossing(column_values(variants, split_options.group_by, source), ids, splits,
                                            f"{split_options.group_by} groups"))
-    report = leak.apply_policy(checks, common["leakage"]["policy"], source)
-    console(f"{card['dataset_id']}: {report.summary_line()}")
+    report = leak.apply_policy(checks, leakage_policy, source)
+    console(f"{dataset_id}: {report.summary_line()}")
     drop = report.drop_from_eval()
     write_splits(splits_path, ids, splits)
 
@@ -105,7 +111,7 @@ def variant_effect_dataset(card: Mapping[str, Any], vcf_path: str | os.PathLike[
         bundle.save_arrays(bundle_dir / f"{split}.npz", split_arrays(chosen, options))
         counts[split] = {"n": len(chosen), "n_label_1": sum(v.label for v in chosen)}
     task = bundle.write_task_yaml(
-        bundle_dir, "variant_effect", dataset_id=str(card["dataset_id"]),
+        bundle_dir, "variant_effect", dataset_id=dataset_id,
         inputs=[f"{side}_{scheme}" for scheme in options.tokenizers for side in ("ref", "alt")],
         target=f"y: INFO {options.label_field} mapped by params.label_map (1 = pathogenic side, 0 = benign side)",
         metric="balanced_accuracy", split_file="../../splits.tsv",
@@ -126,14 +132,12 @@ def variant_effect_dataset(card: Mapping[str, Any], vcf_path: str | os.PathLike[
     return facts
 
 
-def variant_effect_baseline(card: Mapping[str, Any], bundle_dir: str | os.PathLike[str],
-                            out_path: str | os.PathLike[str]) -> dict[str, Any]:
+def variant_effect_baseline(dataset_id: str, options: VariantEffectOptions, tasks: TaskOptions,
+                            bundle_dir: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> dict[str, Any]:
     """Logistic regression on the alt - ref k-mer count difference (``kmer_counts`` must be a tokenizer)."""
-    options = VariantEffectOptions.from_card(card)
-    tasks = common_params(card)["tasks"]
     if "kmer_counts" not in options.tokenizers:
-        raise InputError(str(card["dataset_id"]), "the variant_effect baseline needs 'kmer_counts' in "
-                         "params.tokenizers", record="params.tokenizers")
+        raise InputError(dataset_id, "the variant_effect baseline needs 'kmer_counts' in params.tokenizers",
+                         record="params.tokenizers")
     bundle_dir = Path(bundle_dir)
     data = {s: bundle.load_arrays(bundle_dir / f"{s}.npz") for s in ("train", "test")}
 
@@ -142,9 +146,9 @@ def variant_effect_baseline(card: Mapping[str, Any], bundle_dir: str | os.PathLi
 
     result = baselines.classification_baseline(
         difference(data["train"]), data["train"]["y"], difference(data["test"]), data["test"]["y"],
-        seed=int(tasks["seed"]), margin=float(tasks["leakage_margin"]),
+        seed=tasks.seed, margin=tasks.leakage_margin,
         features=f"alt - ref {options.kmer_k}-mer counts of the {options.width}-base windows")
-    return finish_baseline(result, out_path, str(bundle_dir / "baseline.json"), str(card["dataset_id"]))
+    return finish_baseline(result, out_path, str(bundle_dir / "baseline.json"), dataset_id)
 
 
 def finish_baseline(result: dict[str, Any], out_path: str | os.PathLike[str], source: str,
