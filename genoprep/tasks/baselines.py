@@ -59,6 +59,15 @@ def _scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
 def classification_baseline(x_train: Any, y_train: np.ndarray, x_test: Any, y_test: np.ndarray, *,
                             seed: int, margin: float, features: str) -> dict[str, Any]:
     """Logistic regression on real and on shuffled train labels; see the module docstring."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):  # one BLAS thread: no oversubscription, same bytes on any machine
+        return _classification_baseline(x_train, y_train, x_test, y_test, seed=seed, margin=margin,
+                                        features=features)
+
+
+def _classification_baseline(x_train: Any, y_train: np.ndarray, x_test: Any, y_test: np.ndarray, *,
+                             seed: int, margin: float, features: str) -> dict[str, Any]:
     y_train = np.asarray(y_train)
     y_test = np.asarray(y_test)
     if np.unique(y_train).size < 2:
@@ -118,6 +127,16 @@ def expression_baseline(train_input: sp.csr_matrix, train_target: sp.csr_matrix,
                         test_target: sp.csr_matrix, test_mask: sp.csr_matrix, *, seed: int, margin: float,
                         k: int = KNN_K) -> dict[str, Any]:
     """Mean-profile and k-NN predictions of the hidden test entries, real and with shuffled train profiles."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _expression_baseline(train_input, train_target, test_input, test_target, test_mask, seed=seed,
+                                    margin=margin, k=k)
+
+
+def _expression_baseline(train_input: sp.csr_matrix, train_target: sp.csr_matrix, test_input: sp.csr_matrix,
+                         test_target: sp.csr_matrix, test_mask: sp.csr_matrix, *, seed: int, margin: float,
+                         k: int) -> dict[str, Any]:
     from sklearn.neighbors import NearestNeighbors
 
     rows, cols = _hidden_entries(test_mask)
