@@ -219,8 +219,7 @@ def write_splits(path: str | os.PathLike[str], ids: Sequence[str], splits: Seque
     """``splits.tsv``: header ``id<TAB>split``, one row per id in the given order."""
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
         handle.write("id\tsplit\n")
-        for item, split in zip(ids, splits):
-            handle.write(f"{item}\t{split}\n")
+        handle.writelines(f"{item}\t{split}\n" for item, split in zip(ids, splits))
 
 
 def read_splits(path: str | os.PathLike[str]) -> dict[str, str]:

@@ -40,11 +40,11 @@ def save_arrays(path: str | os.PathLike[str], arrays: Mapping[str, Any]) -> None
         else:
             flat[name] = np.asarray(value)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        for name in flat:
+        for name, array in flat.items():
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
             with archive.open(info, "w", force_zip64=True) as entry:
-                np.lib.format.write_array(entry, np.ascontiguousarray(flat[name]), allow_pickle=False)
+                np.lib.format.write_array(entry, np.ascontiguousarray(array), allow_pickle=False)
 
 
 def load_arrays(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ Each function reads its inputs, calls the library and writes its outputs; the sc
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 

@@ -276,9 +276,8 @@ def write_variants_tsv(path: str | os.PathLike[str], variants: Sequence[Variant]
     """``variants.tsv``: id, chrom, pos, ref, alt, label_value, label, region, split, ref_window, alt_window."""
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
         handle.write("id\tchrom\tpos\tref\talt\tlabel_value\tlabel\tregion\tsplit\tref_window\talt_window\n")
-        for v, split in zip(variants, splits):
-            handle.write(f"{v.id}\t{v.chrom}\t{v.pos}\t{v.ref}\t{v.alt}\t{v.label_value}\t{v.label}\t{v.region}"
-                         f"\t{split}\t{v.ref_window}\t{v.alt_window}\n")
+        handle.writelines(f"{v.id}\t{v.chrom}\t{v.pos}\t{v.ref}\t{v.alt}\t{v.label_value}\t{v.label}\t{v.region}"
+                         f"\t{split}\t{v.ref_window}\t{v.alt_window}\n" for v, split in zip(variants, splits))
 
 
 def column_values(variants: Sequence[Variant], column: str, source: str) -> list[str]:

@@ -18,10 +18,10 @@ LABEL_MAP = {"Pathogenic": 1, "Likely_pathogenic": 1, "Pathogenic/Likely_pathoge
 
 
 def options(**changes) -> VariantEffectOptions:
-    settings = dict(width=11, label_field="CLNSIG", label_map=LABEL_MAP, ref_mismatch="drop",
-                    circular=("MT",), contig_aliases={"chrM": "MT"}, match_chr_prefix=True,
-                    tokenizers=("char", "kmer_counts"), kmer_k=3, dnabert_k=6, region_bp=1000,
-                    min_fraction_kept=0.5)
+    settings = {"width": 11, "label_field": "CLNSIG", "label_map": LABEL_MAP, "ref_mismatch": "drop",
+                "circular": ("MT",), "contig_aliases": {"chrM": "MT"}, "match_chr_prefix": True,
+                "tokenizers": ("char", "kmer_counts"), "kmer_k": 3, "dnabert_k": 6, "region_bp": 1000,
+                "min_fraction_kept": 0.5}
     settings.update(changes)
     return VariantEffectOptions(**settings)
 
@@ -42,7 +42,7 @@ def reference(tmp_path: Path) -> Reference:
 
 def test_fetch_equals_string_slices(reference: Reference) -> None:
     for contig, seq in (("MT", CIRC), ("1", LINEAR)):
-        for start in range(0, 20):
+        for start in range(20):
             for end in range(start, 21):
                 assert reference.fetch(contig, start, end) == seq[start:end]
 
