@@ -60,9 +60,7 @@ class SplitOptions(StepOptions):
 
     @classmethod
     def from_card(cls, card: Mapping[str, Any]) -> SplitOptions:
-        from genoprep.tasks.params import common_params
-
-        split = common_params(card)["split"]
+        split = card["params"]["split"]
         fractions = split["fractions"]
         return cls(enabled=bool(split["enabled"]),
                    fractions=(float(fractions["train"]), float(fractions["val"]), float(fractions["test"])),

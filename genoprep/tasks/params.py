@@ -1,32 +1,19 @@
-"""The params every modality shares (``split``, ``leakage``, ``tasks``, ``augment``), defaults filled.
+"""Options of the params every modality shares: ``split`` (in :mod:`genoprep.splits`),
+``leakage``, ``tasks`` and ``augment``.
 
-Their schema is ``config/schemas/common_params.schema.yaml``. The card loader merges its
-properties into every modality's ``params`` (then a loaded card already carries every
-default); :func:`common_params` validates the same fragment once more, filling any default
-still missing, so a step reads these params the same way whether or not the loader did it.
-Filling defaults is idempotent: a complete section comes back unchanged.
+Their schema is ``config/schemas/common_params.schema.yaml``; the card loader merges its
+properties into every modality's ``params`` with their defaults, so a loaded card carries
+each of these sections complete.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from genoprep.cards import load_schema, validate
 from genoprep.options import StepOptions, freeze
-
-COMMON = ("split", "leakage", "tasks", "augment")
-
-
-def common_params(card: Mapping[str, Any]) -> dict[str, Any]:
-    """The card's ``split``/``leakage``/``tasks``/``augment`` params, validated, with schema defaults."""
-    # TODO(shared): once cards.load_card merges common_params.schema.yaml, this only re-checks
-    params = {key: copy.deepcopy(value) for key, value in card.get("params", {}).items() if key in COMMON}
-    validate(params, load_schema("common_params.schema.yaml"), str(card.get("dataset_id", "card")) + ": params")
-    return params
 
 
 @dataclass(frozen=True)
@@ -37,7 +24,7 @@ class LeakageOptions(StepOptions):
 
     @classmethod
     def from_card(cls, card: Mapping[str, Any]) -> LeakageOptions:
-        return cls(policy=common_params(card)["leakage"]["policy"])
+        return cls(policy=card["params"]["leakage"]["policy"])
 
 
 @dataclass(frozen=True)
@@ -54,7 +41,7 @@ class TaskOptions(StepOptions):
 
     @classmethod
     def from_card(cls, card: Mapping[str, Any]) -> TaskOptions:
-        tasks = common_params(card)["tasks"]
+        tasks = card["params"]["tasks"]
         return cls(**{f.name: freeze(tasks[f.name]) for f in dataclasses.fields(cls)})
 
 
@@ -67,5 +54,5 @@ class AugmentOptions(StepOptions):
 
     @classmethod
     def from_card(cls, card: Mapping[str, Any]) -> AugmentOptions:
-        augment = common_params(card)["augment"]
+        augment = card["params"]["augment"]
         return cls(downsample=freeze(augment["downsample"]), doublets=freeze(augment["doublets"]))

@@ -22,7 +22,7 @@ from genoprep.runtime import console
 from genoprep.splits import SPLITS, SplitOptions, assign_splits, predefined_splits, split_summary, write_splits
 from genoprep.tasks import baselines, bundle
 from genoprep.tasks.fasta import Reference
-from genoprep.tasks.params import TaskOptions, common_params
+from genoprep.tasks.params import TaskOptions
 from genoprep.tasks.variant_effect import (
     VariantEffectOptions,
     column_values,
@@ -38,7 +38,7 @@ VARIANT_EFFECT_FILES = ["variants.tsv", *(f"{s}.npz" for s in SPLITS), "task.yam
 def variant_effect_artifacts(card: Any) -> list[str]:
     """The artifacts of a variant_effect dataset (names under OUT/<dataset_id>/)."""
     names = ["splits.tsv", "qc.json", *(f"tasks/variant_effect/{name}" for name in VARIANT_EFFECT_FILES)]
-    if common_params(card.data)["tasks"]["baseline"]:
+    if card.params["tasks"]["baseline"]:
         names.append("tasks/variant_effect/baseline.json")
     return names
 
