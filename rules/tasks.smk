@@ -8,7 +8,12 @@
 
 from genoprep.splits import SplitOptions  # noqa: E402
 from genoprep.tasks.params import LeakageOptions, TaskOptions  # noqa: E402
-from genoprep.tasks.steps import role_path, variant_effect_artifacts  # noqa: E402
+from genoprep.tasks.steps import (  # noqa: E402
+    BUNDLE_FILES,
+    role_path,
+    sequence_task_inputs,
+    variant_effect_artifacts,
+)
 from genoprep.tasks.variant_effect import VariantEffectOptions  # noqa: E402
 
 ARTIFACTS["variant_effect"] = variant_effect_artifacts
@@ -63,3 +68,123 @@ rule variant_effect_baseline:
         tasks=options_of(TaskOptions),
     script:
         "../scripts/task_variant_effect_baseline.py"
+
+
+# Bundles from the finished artifacts of scrna / bulk / dna datasets. They need splits.tsv
+# (written by the modality's own split step when params.split.enabled) and are listed in
+# the dataset's artifacts by task_artifacts(card) (params.tasks.names).
+
+
+rule task_cell_type_annotation:
+    input:
+        x=out("X.npy"),
+        obs=out("obs.tsv"),
+        splits=out("splits.tsv"),
+    output:
+        files=expand(
+            out("tasks/cell_type_annotation/{name}"),
+            name=BUNDLE_FILES["cell_type_annotation"],
+            allow_missing=True,
+        ),
+        task=out("tasks/cell_type_annotation/task.yaml"),
+    log:
+        out("logs/task_cell_type_annotation.log"),
+    benchmark:
+        out("benchmarks/task_cell_type_annotation.tsv")
+    conda:
+        "../envs/tasks.yaml"
+    resources:
+        mem_mb=input_mem_mb,
+        runtime=60,
+    params:
+        tasks=options_of(TaskOptions),
+        leakage=options_of(LeakageOptions),
+    script:
+        "../scripts/task_cell_type_annotation.py"
+
+
+rule task_gene_expression_prediction:
+    input:
+        h5ad=out("processed.h5ad"),
+        splits=out("splits.tsv"),
+    output:
+        files=expand(
+            out("tasks/gene_expression_prediction/{name}"),
+            name=BUNDLE_FILES["gene_expression_prediction"],
+            allow_missing=True,
+        ),
+        task=out("tasks/gene_expression_prediction/task.yaml"),
+    log:
+        out("logs/task_gene_expression_prediction.log"),
+    benchmark:
+        out("benchmarks/task_gene_expression_prediction.tsv")
+    conda:
+        "../envs/tasks.yaml"
+    resources:
+        mem_mb=input_mem_mb,
+        runtime=60,
+    params:
+        tasks=options_of(TaskOptions),
+    script:
+        "../scripts/task_gene_expression_prediction.py"
+
+
+rule task_sequence_classification:
+    input:
+        obs=out("obs.tsv"),
+        splits=out("splits.tsv"),
+        kmers=lambda wildcards: os.path.join(
+            RESULTS,
+            wildcards.dataset,
+            sequence_task_inputs(card_of(wildcards))["kmers"],
+        ),
+        tokens=lambda wildcards: [
+            os.path.join(RESULTS, wildcards.dataset, name)
+            for name in sequence_task_inputs(card_of(wildcards))["tokens"].values()
+        ],
+    output:
+        files=expand(
+            out("tasks/sequence_classification/{name}"),
+            name=BUNDLE_FILES["sequence_classification"],
+            allow_missing=True,
+        ),
+        task=out("tasks/sequence_classification/task.yaml"),
+    log:
+        out("logs/task_sequence_classification.log"),
+    benchmark:
+        out("benchmarks/task_sequence_classification.tsv")
+    conda:
+        "../envs/tasks.yaml"
+    resources:
+        mem_mb=input_mem_mb,
+        runtime=60,
+    params:
+        tasks=options_of(TaskOptions),
+        leakage=options_of(LeakageOptions),
+        schemes=lambda wildcards: list(
+            sequence_task_inputs(card_of(wildcards))["tokens"]
+        ),
+    script:
+        "../scripts/task_sequence_classification.py"
+
+
+rule task_baseline:
+    input:
+        task=out("tasks/{task}/task.yaml"),
+    output:
+        baseline=out("tasks/{task}/baseline.json"),
+    log:
+        out("logs/task_baseline_{task}.log"),
+    benchmark:
+        out("benchmarks/task_baseline_{task}.tsv")
+    wildcard_constraints:
+        task="cell_type_annotation|gene_expression_prediction|sequence_classification",
+    conda:
+        "../envs/tasks.yaml"
+    resources:
+        mem_mb=2048,
+        runtime=60,
+    params:
+        tasks=options_of(TaskOptions),
+    script:
+        "../scripts/task_baseline.py"

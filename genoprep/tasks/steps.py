@@ -7,7 +7,7 @@ Each function reads its inputs, calls the library and writes its outputs; the sc
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,17 @@ from genoprep.filters import FilterStep, guard, summary_line
 from genoprep.jsonio import write_json
 from genoprep.provenance import package_versions
 from genoprep.runtime import console
-from genoprep.splits import SPLITS, SplitOptions, assign_splits, predefined_splits, split_summary, write_splits
-from genoprep.tasks import baselines, bundle
+from genoprep.splits import (
+    SPLITS,
+    SplitOptions,
+    assign_splits,
+    predefined_splits,
+    read_splits,
+    split_summary,
+    write_splits,
+)
+from genoprep.tables import as_labels, read_table
+from genoprep.tasks import baselines, builders, bundle
 from genoprep.tasks.fasta import Reference
 from genoprep.tasks.params import TaskOptions
 from genoprep.tasks.variant_effect import (
@@ -163,3 +172,180 @@ def finish_baseline(result: dict[str, Any], out_path: str | os.PathLike[str], so
     baselines.check_alarm(result, source)
     write_json(result, out_path)
     return result
+
+
+# --------------------------------------------------------------- splits for any modality's rows
+
+
+def split_rows(ids: Sequence[str], columns: Mapping[str, Sequence[Any]], split_options: SplitOptions,
+               leakage_policy: str, source: str, *, keys: Sequence[tuple[str, Sequence[Any]]] = ()
+               ) -> tuple[np.ndarray, dict[str, Any], np.ndarray | None]:
+    """Splits of a modality's rows, their leakage checks, and the eval rows to drop.
+
+    ``columns`` holds the per-row columns the card may name (labels, donor, a predefined
+    split column); ``keys`` the leakage keys to compare across splits, e.g.
+    ``[("identical cells", leakage.cell_keys(counts))]`` or ``[("identical sequences", ...)]``.
+    Groups (``group_by``) are always checked for crossing. Returns ``(splits, qc dict for
+    qc.json, drop mask or None)``; under policy ``error`` a leak raises one line.
+    """
+
+    def column(name: str) -> list[str]:
+        if name not in columns:
+            raise InputError(source, f"column {name!r} named by params.split is not one of {sorted(columns)}",
+                             record="params.split")
+        return [str(v) for v in as_labels(columns[name])]
+
+    splits = make_splits(ids, split_options, column, source)
+    checks = [leak.cross_split_duplicates(values, ids, splits, what) for what, values in keys]
+    if split_options.group_by:
+        checks.append(leak.groups_crossing(column(split_options.group_by), ids, splits,
+                                           f"{split_options.group_by} groups"))
+    report = leak.apply_policy(checks, leakage_policy, source)
+    strata = column(split_options.stratify_by) if split_options.stratify_by else None
+    groups = column(split_options.group_by) if split_options.group_by else None
+    qc = {"split_rule": split_options.describe(), "splits": split_summary(splits, strata, groups),
+          "leakage": report.as_dict()}
+    return splits, qc, report.drop_from_eval()
+
+
+# --------------------------------------------------------------- bundles from finished artifacts
+
+
+def _splits_of(ids: Sequence[str], splits_path: str | os.PathLike[str]) -> np.ndarray:
+    given = read_splits(splits_path)
+    missing = [i for i in ids if i not in given]
+    if missing:
+        raise InputError(os.fspath(splits_path), f"{len(missing)} row id(s) have no split, e.g. {missing[0]}")
+    return np.asarray([given[i] for i in ids], dtype=object)
+
+
+def annotation_bundle(dataset_id: str, tasks: TaskOptions, leakage_policy: str, x_path: str | os.PathLike[str],
+                      obs_path: str | os.PathLike[str], splits_path: str | os.PathLike[str],
+                      folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """``X.npy`` + ``obs.tsv`` (id first, a ``tasks.label`` column) + ``splits.tsv`` -> tasks/cell_type_annotation/.
+
+    Identical rows of X in two splits are the leakage check here (the count-level check of
+    identical cells runs where the counts are, in the modality's split step).
+    """
+    matrix = np.load(x_path, mmap_mode="r")
+    obs = read_table(obs_path, "tsv")
+    if tasks.label not in obs.columns:
+        raise InputError(os.fspath(obs_path), f"no label column {tasks.label!r} (params.tasks.label)",
+                         record="header")
+    ids = list(obs.index)
+    if matrix.shape[0] != len(ids):
+        raise InputError(os.fspath(x_path), f"{matrix.shape[0]} rows, obs.tsv has {len(ids)}")
+    splits = _splits_of(ids, splits_path)
+    check = leak.cross_split_duplicates(leak.cell_keys(np.asarray(matrix)), ids, splits, "identical rows of X")
+    report = leak.apply_policy([check], leakage_policy, os.fspath(x_path))
+    console(f"{dataset_id}: cell_type_annotation {report.summary_line()}")
+    labels = [str(v) for v in as_labels(obs[tasks.label])]
+    task = builders.cell_type_annotation(np.asarray(matrix), ids, labels, splits, folder, dataset_id=dataset_id,
+                                         label_column=tasks.label, drop_from_eval=report.drop_from_eval())
+    if task["excluded_missing_label"]:
+        console(f"{dataset_id}: cell_type_annotation leaves out {task['excluded_missing_label']} rows labelled NA")
+    return task
+
+
+def annotation_baseline(dataset_id: str, tasks: TaskOptions, folder: str | os.PathLike[str],
+                        out_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Logistic regression on X_train -> X_test (baseline.json)."""
+    folder = Path(folder)
+    data = {name: np.load(folder / f"{name}.npy") for name in ("X_train", "y_train", "X_test", "y_test")}
+    result = baselines.classification_baseline(data["X_train"], data["y_train"], data["X_test"], data["y_test"],
+                                               seed=tasks.seed, margin=tasks.leakage_margin, features="X.npy rows")
+    return finish_baseline(result, out_path, str(folder / "baseline.json"), dataset_id)
+
+
+def expression_bundle(dataset_id: str, tasks: TaskOptions, h5ad_path: str | os.PathLike[str],
+                      splits_path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """``processed.h5ad`` (X = the normalised profile) + ``splits.tsv`` -> tasks/gene_expression_prediction/."""
+    import anndata as ad
+
+    adata = ad.read_h5ad(h5ad_path)
+    ids = [str(i) for i in adata.obs_names]
+    splits = _splits_of(ids, splits_path)
+    return builders.gene_expression_prediction(adata.X, ids, [str(g) for g in adata.var_names], splits, folder,
+                                               dataset_id=dataset_id, mask_fraction=tasks.mask_fraction,
+                                               heldout_genes=tasks.heldout_genes, seed=tasks.seed)
+
+
+def expression_baseline(dataset_id: str, tasks: TaskOptions, folder: str | os.PathLike[str],
+                        out_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Mean profile and k-NN on the hidden test entries (baseline.json)."""
+    folder = Path(folder)
+    train, test = (bundle.load_arrays(folder / f"{s}.npz") for s in ("train", "test"))
+    result = baselines.expression_baseline(train["input"], train["target"], test["input"], test["target"],
+                                           test["mask"], seed=tasks.seed, margin=tasks.leakage_margin)
+    return finish_baseline(result, out_path, str(folder / "baseline.json"), dataset_id)
+
+
+def sequence_bundle(dataset_id: str, tasks: TaskOptions, leakage_policy: str, obs_path: str | os.PathLike[str],
+                    kmers_path: str | os.PathLike[str], token_paths: Mapping[str, str | os.PathLike[str]],
+                    splits_path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """DNA ``obs.tsv`` (id, label) + ``kmers_k<k>.npz`` + fixed-length token files -> tasks/sequence_classification/.
+
+    Leakage: identical rows of the first token array (e.g. ``char``: identical sequences up to
+    its max_len) across splits; without token files, identical k-mer rows.
+    """
+    import scipy.sparse as sp
+
+    obs = read_table(obs_path, "tsv")
+    if "label" not in obs.columns:
+        raise InputError(os.fspath(obs_path), "no label column: sequence_classification needs labels",
+                         record="header")
+    ids = list(obs.index)
+    splits = _splits_of(ids, splits_path)
+    kmers = sp.load_npz(kmers_path)
+    tokens = {scheme: np.load(path) for scheme, path in token_paths.items()}
+    first = next(iter(tokens.values()), None)
+    keys = leak.cell_keys(sp.csr_matrix(first) if first is not None else kmers)
+    what = f"identical {next(iter(tokens), 'k-mer')} rows"
+    report = leak.apply_policy([leak.cross_split_duplicates(keys, ids, splits, what)], leakage_policy,
+                               os.fspath(obs_path))
+    console(f"{dataset_id}: sequence_classification {report.summary_line()}")
+    return builders.sequence_classification(ids, [str(v) for v in as_labels(obs["label"])], splits, tokens, kmers,
+                                            folder, dataset_id=dataset_id, drop_from_eval=report.drop_from_eval())
+
+
+def sequence_baseline(dataset_id: str, tasks: TaskOptions, folder: str | os.PathLike[str],
+                      out_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Logistic regression on k-mer counts (baseline.json)."""
+    folder = Path(folder)
+    train, test = (bundle.load_arrays(folder / f"{s}.npz") for s in ("train", "test"))
+    result = baselines.classification_baseline(train["kmers"], train["y"], test["kmers"], test["y"], seed=tasks.seed,
+                                               margin=tasks.leakage_margin, features="k-mer counts")
+    return finish_baseline(result, out_path, str(folder / "baseline.json"), dataset_id)
+
+
+#: the files of each bundle built from finished artifacts (besides task.yaml and baseline.json)
+BUNDLE_FILES = {
+    "cell_type_annotation": [*(f"{a}_{s}.npy" for s in SPLITS for a in ("X", "y")), "labels.tsv", "rows.tsv"],
+    "gene_expression_prediction": [*(f"{s}.npz" for s in SPLITS), "genes.tsv", "rows.tsv"],
+    "sequence_classification": [*(f"{s}.npz" for s in SPLITS), "labels.tsv", "rows.tsv"],
+}
+
+
+def task_artifacts(card: Any) -> list[str]:
+    """``splits.tsv`` and the bundle files of the card's ``params.tasks.names`` (for ARTIFACTS)."""
+    params = card.params
+    if not params["split"]["enabled"]:
+        return []
+    names = ["splits.tsv"]
+    for task in params["tasks"]["names"]:
+        if task in BUNDLE_FILES:
+            names += [f"tasks/{task}/{name}" for name in [*BUNDLE_FILES[task], "task.yaml"]]
+            if params["tasks"]["baseline"]:
+                names.append(f"tasks/{task}/baseline.json")
+    return names
+
+
+def sequence_task_inputs(card: Any) -> dict[str, Any]:
+    """The DNA artifacts a sequence_classification bundle reads: ``kmers`` and fixed-length ``tokens``."""
+    params = card.params
+    if "kmer_counts" not in params["tokenizers"]:
+        raise InputError(str(card.path), "sequence_classification needs 'kmer_counts' in params.tokenizers",
+                         record="params.tokenizers")
+    return {"kmers": f"kmers_k{params['kmer_counts']['k']}.npz",
+            "tokens": {s: f"tokens_{s}.npy" for s in ("char", "hyenadna") if s in params["tokenizers"]}}
+
