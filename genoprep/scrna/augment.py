@@ -17,7 +17,8 @@ Every function takes a seed; two calls with the same seed give identical results
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -133,3 +134,35 @@ def with_singlets(counts: Any, cell_ids: Sequence[str], splits: Sequence[str], l
     singlet_obs.index = pd.Index([str(c) for c in cell_ids], name="cell_id")
     matrix = sp.vstack([csr.astype(doublets.dtype), doublets], format="csr")
     return matrix, pd.concat([singlet_obs, doublet_obs[singlet_obs.columns]])
+
+
+def write_augmented(counts: Any, cell_ids: Sequence[str], splits: Sequence[str], labels: Sequence[str] | None,
+                    var: pd.DataFrame, downsample: Mapping[str, Any], doublets: Mapping[str, Any], *,
+                    downsampled_path: str | os.PathLike[str] | None,
+                    doublets_path: str | os.PathLike[str] | None) -> dict[str, Any]:
+    """Write ``augmented_downsampled.h5ad`` / ``augmented_doublets.h5ad`` (params.augment); returns facts.
+
+    The downsampled file has one row per original cell (same ids, ``split``, ``label``); the
+    doublets file the original cells and the doublets (:func:`with_singlets`).
+    """
+    facts: dict[str, Any] = {}
+    obs = pd.DataFrame({"split": np.asarray(splits, dtype=object).astype(str)},
+                       index=pd.Index([str(c) for c in cell_ids], name="cell_id"))
+    if labels is not None:
+        obs["label"] = [str(v) for v in labels]
+    if downsample["enabled"] and downsampled_path is not None:
+        thin = binomial_thinning if downsample["mode"] == "binomial" else fixed_depth
+        matrix = thin(counts, float(downsample["factor"]), int(downsample["seed"]))
+        description = f"{downsample['mode']} downsampling, factor {downsample['factor']}, seed {downsample['seed']}"
+        augmented_anndata(matrix, obs, var, description).write_h5ad(downsampled_path)
+        facts["downsampled"] = {"description": description, "n_counts_before": int(counts.sum()),
+                                "n_counts_after": int(matrix.sum())}
+    if doublets["enabled"] and doublets_path is not None:
+        made, made_obs = make_doublets(counts, cell_ids, splits, labels, per_split=int(doublets["per_split"]),
+                                       combine=str(doublets["combine"]), seed=int(doublets["seed"]))
+        matrix, full_obs = with_singlets(counts, cell_ids, splits, labels, made, made_obs)
+        description = (f"{doublets['per_split']} doublets per split ({doublets['combine']} of two cells of one "
+                       f"split), seed {doublets['seed']}")
+        augmented_anndata(matrix, full_obs, var, description).write_h5ad(doublets_path)
+        facts["doublets"] = {"description": description, "n_doublets": int(made.shape[0])}
+    return facts

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from genoprep.scrna.augment import binomial_thinning, fixed_depth, make_doublets, with_singlets
+from genoprep.scrna.augment import binomial_thinning, fixed_depth, make_doublets, with_singlets, write_augmented
 
 
 def counts(seed: int = 0, n_cells: int = 300, n_genes: int = 50) -> sp.csr_matrix:
@@ -68,3 +68,27 @@ def test_doublets_are_exactly_their_parents_from_one_split() -> None:
     full, full_obs = with_singlets(matrix, ids, splits, labels, doublets, obs)
     assert full.shape[0] == 61 and int(full_obs["is_doublet"].sum()) == 21
     np.testing.assert_array_equal(full[:40].toarray(), dense)
+
+
+def test_augmented_files_are_separate_and_reproducible(tmp_path) -> None:
+    import anndata as ad
+    import pandas as pd
+
+    matrix = counts(3, n_cells=30)
+    ids = [f"c{i}" for i in range(30)]
+    splits = ["train"] * 20 + ["test"] * 10
+    var = pd.DataFrame(index=[f"g{i}" for i in range(matrix.shape[1])])
+    settings = ({"enabled": True, "mode": "binomial", "factor": 0.5, "seed": 1},
+                {"enabled": True, "per_split": 4, "combine": "sum", "seed": 2})
+    paths = {}
+    for run in ("a", "b"):
+        paths[run] = (tmp_path / f"{run}_down.h5ad", tmp_path / f"{run}_doub.h5ad")
+        write_augmented(matrix, ids, splits, None, var, *settings, downsampled_path=paths[run][0],
+                        doublets_path=paths[run][1])
+    down = ad.read_h5ad(paths["a"][0])
+    assert down.obs_names.tolist() == ids and down.obs["split"].tolist() == splits
+    np.testing.assert_array_equal(down.X.toarray(), binomial_thinning(matrix, 0.5, seed=1).toarray())
+    doub = ad.read_h5ad(paths["a"][1])
+    assert doub.n_obs == 38 and int(doub.obs["is_doublet"].sum()) == 8
+    assert paths["a"][0].read_bytes() == paths["b"][0].read_bytes()
+    assert paths["a"][1].read_bytes() == paths["b"][1].read_bytes()
