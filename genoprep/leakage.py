@@ -42,21 +42,31 @@ def sequence_keys(sequences: Sequence[str | bytes]) -> list[str]:
     return [(s.decode("ascii") if isinstance(s, bytes) else str(s)).upper() for s in sequences]
 
 
+def _row_key(indices: np.ndarray, values: np.ndarray) -> bytes:
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(indices.astype(np.int64).tobytes())
+    digest.update(values.astype(np.float64).tobytes())
+    return digest.digest()
+
+
 def cell_keys(matrix: sp.spmatrix | np.ndarray) -> list[bytes]:
-    """One key per row of a count matrix: the digest of its non-zero (column, value) pairs."""
+    """One key per row of a count matrix: the digest of its non-zero (column, value) pairs.
+
+    Sparse and dense input give the same keys; a dense matrix is read row by row (never
+    converted as a whole), a sparse one is not densified.
+    """
+    if not sp.issparse(matrix):
+        dense = np.asarray(matrix)
+        keys = []
+        for row in dense:
+            nonzero = np.flatnonzero(row)
+            keys.append(_row_key(nonzero, row[nonzero]))
+        return keys
     csr = sp.csr_matrix(matrix, copy=True)
     csr.eliminate_zeros()
     csr.sort_indices()
-    indices = csr.indices.astype(np.int64)
-    data = csr.data.astype(np.float64)
-    keys = []
-    for i in range(csr.shape[0]):
-        start, end = csr.indptr[i], csr.indptr[i + 1]
-        digest = hashlib.blake2b(digest_size=16)
-        digest.update(indices[start:end].tobytes())
-        digest.update(data[start:end].tobytes())
-        keys.append(digest.digest())
-    return keys
+    return [_row_key(csr.indices[csr.indptr[i]:csr.indptr[i + 1]], csr.data[csr.indptr[i]:csr.indptr[i + 1]])
+            for i in range(csr.shape[0])]
 
 
 def variant_keys(chrom: Sequence[str], pos: Sequence[int], ref: Sequence[str], alt: Sequence[str]) -> list[str]:

@@ -236,7 +236,7 @@ def annotation_bundle(dataset_id: str, tasks: TaskOptions, leakage_policy: str, 
     if matrix.shape[0] != len(ids):
         raise InputError(os.fspath(x_path), f"{matrix.shape[0]} rows, obs.tsv has {len(ids)}")
     splits = _splits_of(ids, splits_path)
-    check = leak.cross_split_duplicates(leak.cell_keys(np.asarray(matrix)), ids, splits, "identical rows of X")
+    check = leak.cross_split_duplicates(leak.cell_keys(matrix), ids, splits, "identical rows of X")
     report = leak.apply_policy([check], leakage_policy, os.fspath(x_path))
     console(f"{dataset_id}: cell_type_annotation {report.summary_line()}")
     labels = [str(v) for v in as_labels(obs[tasks.label])]
@@ -299,7 +299,7 @@ def sequence_bundle(dataset_id: str, tasks: TaskOptions, leakage_policy: str, ob
     kmers = sp.load_npz(kmers_path)
     tokens = {scheme: np.load(path) for scheme, path in token_paths.items()}
     first = next(iter(tokens.values()), None)
-    keys = leak.cell_keys(sp.csr_matrix(first) if first is not None else kmers)
+    keys = leak.cell_keys(first if first is not None else kmers)
     what = f"identical {next(iter(tokens), 'k-mer')} rows"
     report = leak.apply_policy([leak.cross_split_duplicates(keys, ids, splits, what)], leakage_policy,
                                os.fspath(obs_path))
