@@ -188,3 +188,28 @@ rule task_baseline:
         tasks=options_of(TaskOptions),
     script:
         "../scripts/task_baseline.py"
+
+
+rule dna_splits:
+    input:
+        obs=out("obs.tsv"),
+        rows=lambda wildcards: os.path.join(
+            RESULTS,
+            wildcards.dataset,
+            sequence_task_inputs(card_of(wildcards))["leakage_keys"],
+        ),
+    output:
+        splits=out("splits.tsv", "dna"),
+        qc=work("splits_qc.json", "dna"),
+    log:
+        out("logs/dna_splits.log"),
+    conda:
+        "../envs/tasks.yaml"
+    resources:
+        mem_mb=input_mem_mb,
+        runtime=30,
+    params:
+        split=options_of(SplitOptions),
+        leakage=options_of(LeakageOptions),
+    script:
+        "../scripts/split_obs.py"

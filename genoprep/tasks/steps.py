@@ -56,6 +56,11 @@ def make_splits(ids: Sequence[str], options: SplitOptions, column: Any, source: 
     """Splits of ``ids``; ``column(name)`` gives a per-id column (for predefined, stratify_by, group_by)."""
     if not options.enabled:
         raise InputError(source, "task bundles need splits: set params.split.enabled: true", record="params.split")
+    seen: set[str] = set()
+    for item in ids:
+        if item in seen:
+            raise InputError(source, "id occurs twice: splits need unique ids", record=f"id {item}")
+        seen.add(item)
     if options.predefined:
         return predefined_splits(column(options.predefined), ids, source, f"column {options.predefined!r}")
     strata = column(options.stratify_by) if options.stratify_by else None
@@ -204,7 +209,7 @@ def split_rows(ids: Sequence[str], columns: Mapping[str, Sequence[Any]], split_o
     strata = column(split_options.stratify_by) if split_options.stratify_by else None
     groups = column(split_options.group_by) if split_options.group_by else None
     qc = {"split_rule": split_options.describe(), "splits": split_summary(splits, strata, groups),
-          "leakage": report.as_dict()}
+          "leakage": report.as_dict(), "leakage_line": report.summary_line()}
     return splits, qc, report.drop_from_eval()
 
 
@@ -341,11 +346,43 @@ def task_artifacts(card: Any) -> list[str]:
 
 
 def sequence_task_inputs(card: Any) -> dict[str, Any]:
-    """The DNA artifacts a sequence_classification bundle reads: ``kmers`` and fixed-length ``tokens``."""
+    """The DNA artifacts a sequence_classification bundle reads: ``kmers`` and fixed-length ``tokens``.
+
+    ``leakage_keys``: the file whose identical rows count as identical sequences (the first
+    fixed-length token file, i.e. identical up to its max_len; else the k-mer counts).
+    """
     params = card.params
     if "kmer_counts" not in params["tokenizers"]:
         raise InputError(str(card.path), "sequence_classification needs 'kmer_counts' in params.tokenizers",
                          record="params.tokenizers")
-    return {"kmers": f"kmers_k{params['kmer_counts']['k']}.npz",
-            "tokens": {s: f"tokens_{s}.npy" for s in ("char", "hyenadna") if s in params["tokenizers"]}}
+    kmers = f"kmers_k{params['kmer_counts']['k']}.npz"
+    tokens = {s: f"tokens_{s}.npy" for s in ("char", "hyenadna") if s in params["tokenizers"]}
+    return {"kmers": kmers, "tokens": tokens, "leakage_keys": next(iter(tokens.values()), kmers)}
 
+
+
+def obs_splits(dataset_id: str, split_options: SplitOptions, leakage_policy: str, obs_path: str | os.PathLike[str],
+               key_path: str | os.PathLike[str] | None, splits_path: str | os.PathLike[str],
+               qc_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """``splits.tsv`` for the rows of an ``obs.tsv`` (id first; its columns can be named by params.split).
+
+    ``key_path`` (a ``.npy`` token array or a scipy ``.npz`` matrix with one row per id) gives
+    the leakage keys: identical rows in two splits. Writes the split summary and the leakage
+    report to ``qc_path``.
+    """
+    import scipy.sparse as sp
+
+    obs = read_table(obs_path, "tsv")
+    ids = list(obs.index)
+    keys: list[tuple[str, Sequence[Any]]] = []
+    if key_path is not None:
+        rows = sp.load_npz(key_path) if os.fspath(key_path).endswith(".npz") else np.load(key_path, mmap_mode="r")
+        keys.append((f"identical rows of {Path(key_path).name}", leak.cell_keys(rows)))
+    columns = {name: obs[name].to_numpy() for name in obs.columns}
+    splits, qc, _ = split_rows(ids, columns, split_options, leakage_policy, os.fspath(obs_path), keys=keys)
+    n = qc["splits"]["n"]
+    console(f"{dataset_id}: split {n['train']}/{n['val']}/{n['test']} rows ({split_options.describe()}); "
+            f"{qc['leakage_line']}")
+    write_splits(splits_path, ids, splits)
+    write_json(qc, qc_path)
+    return qc
