@@ -7,6 +7,8 @@ import random
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from genoprep.errors import InputError
 from genoprep.splits import (
@@ -148,3 +150,29 @@ def test_splits_tsv_round_trip(tmp_path) -> None:
     text = (tmp_path / "splits.tsv").read_text()
     assert text.splitlines()[0] == "id\tsplit"
     assert read_splits(tmp_path / "splits.tsv") == dict(zip(IDS[:20], splits))
+
+
+ID_LISTS = st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=60, unique=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ids=ID_LISTS, extra=ID_LISTS, seed=st.integers(0, 2**64 - 1), train=st.floats(0, 1))
+def test_property_plain_split_of_an_id_never_depends_on_the_others(ids, extra, seed, train) -> None:
+    fractions = (train, (1 - train) / 2, 1 - train - (1 - train) / 2)
+    alone = dict(zip(ids, assign_splits(ids, fractions=fractions, seed=seed)))
+    union = ids + [e for e in extra if e not in alone]
+    together = dict(zip(union, assign_splits(list(reversed(union)), fractions=fractions, seed=seed)[::-1]))
+    assert all(together[i] == alone[i] for i in ids)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ids=ID_LISTS, labels=st.lists(st.sampled_from("abc"), min_size=60, max_size=60), seed=st.integers(0, 1000))
+def test_property_stratified_counts_are_the_rounded_fractions(ids, labels, seed) -> None:
+    labels = labels[:len(ids)]
+    splits = assign_splits(ids, fractions=(0.6, 0.25, 0.15), seed=seed, strata=labels)
+    for label in set(labels):
+        got = [s for s, lab in zip(splits, labels) if lab == label]
+        n = len(got)
+        n_train, n_train_val = int(np.floor(0.6 * n + 0.5)), int(np.floor(0.85 * n + 0.5))
+        assert (got.count("train"), got.count("val"), got.count("test")) == (n_train, n_train_val - n_train,
+                                                                             n - n_train_val)
