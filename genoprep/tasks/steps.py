@@ -134,7 +134,8 @@ def variant_effect_dataset(dataset_id: str, options: VariantEffectOptions, split
                "window_rule": "(width - 1) // 2 bases before the variant's first base; the alt window keeps the width",
                "tokenizers": list(options.tokenizers), "counts": counts,
                "dropped_from_eval": int(drop.sum()) if drop is not None else 0})
-    qc = {"variants": table.qc(), "splits": split_summary(splits, [str(v.label) for v in variants]),
+    groups = column_values(variants, split_options.group_by, source) if split_options.group_by else None
+    qc = {"variants": table.qc(), "splits": split_summary(splits, [str(v.label) for v in variants], groups),
           "split_rule": split_options.describe(), "leakage": report.as_dict()}
     write_json(qc, qc_path)
     facts = {"n_variants": len(variants), "n_records": table.n_records, "splits": qc["splits"]["n"],
