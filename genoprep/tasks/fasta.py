@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Self
 
 from genoprep.errors import InputError
 from genoprep.textio import check_readable, is_gzip, open_text
@@ -93,6 +94,7 @@ class Reference:
         check_readable(path)
         self.path = Path(path)
         self._whole: dict[str, str] | None = None
+        self._handle: BinaryIO | None = None
         if is_gzip(path):
             self._whole = _read_whole(path)
             self.lengths = {name: len(seq) for name, seq in self._whole.items()}
@@ -101,6 +103,18 @@ class Reference:
             fai = Path(os.fspath(path) + ".fai")
             self._index = read_fai(fai) if fai.exists() else build_index(path)
             self.lengths = {name: entry.length for name, entry in self._index.items()}
+
+    def close(self) -> None:
+        """Close the file handle kept open between fetches."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def contigs(self) -> list[str]:
@@ -118,9 +132,10 @@ class Reference:
             return ""
         first = entry.offset + (start // entry.line_bases) * entry.line_bytes + start % entry.line_bases
         last = entry.offset + ((end - 1) // entry.line_bases) * entry.line_bytes + (end - 1) % entry.line_bases
-        with open(self.path, "rb") as handle:
-            handle.seek(first)
-            raw = handle.read(last - first + 1)
+        if self._handle is None:
+            self._handle = open(self.path, "rb")  # noqa: SIM115 - kept open across fetches, closed by close()
+        self._handle.seek(first)
+        raw = self._handle.read(last - first + 1)
         bases = raw.replace(b"\r", b"").replace(b"\n", b"").decode("ascii").upper()
         if len(bases) != end - start:
             raise InputError(str(self.path), "the index does not match the file (stale .fai?)",

@@ -83,8 +83,8 @@ def variant_effect_dataset(dataset_id: str, options: VariantEffectOptions, split
                            facts_path: str | os.PathLike[str]) -> dict[str, Any]:
     """Labelled VCF + reference -> splits.tsv, qc.json, the variant_effect bundle and the card's facts."""
     source = os.fspath(vcf_path)
-    reference = Reference(fasta_path)
-    table = read_variants(vcf_path, reference, options)
+    with Reference(fasta_path) as reference:
+        table = read_variants(vcf_path, reference, options)
     checked = table.n_alleles - table.dropped.get("unknown_contig", 0) - table.dropped.get("ref_mismatch", 0)
     steps = [FilterStep("contig and REF check", "alleles", table.n_alleles, checked,
                         f"ref_mismatch: {options.ref_mismatch}",
