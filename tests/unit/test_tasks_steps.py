@@ -134,3 +134,23 @@ def test_sequence_classification_on_gue(tmp_path: Path) -> None:
     assert task["counts"] == {"train": 4904, "val": 613 - 8, "test": 613 - int(drop[splits == "test"].sum())}
     result = sequence_baseline("gue", TASKS, folder, folder / "baseline.json")
     assert result["real"]["balanced_accuracy"] > 0.7 and not result["leakage_alarm"]
+
+
+def test_task_artifacts_follow_the_card(tmp_path: Path) -> None:
+    from genoprep.cards import load_card
+    from genoprep.tasks.steps import sequence_task_inputs, task_artifacts
+
+    fasta = shared_data("dna", "ecoli_sigma_promoters_81bp_positive_2860.fasta")
+    card = {"dataset_id": "e", "name": "e", "modality": "dna", "input": {"path": str(fasta), "label": "p"},
+            "params": {"tokenizers": ["char", "kmer_counts"]}}
+    path = tmp_path / "e.yaml"
+    path.write_text(yaml.safe_dump(card))
+    assert task_artifacts(load_card(path)) == []  # splits are off by default: nothing changes
+    card["params"].update(split={"enabled": True}, tasks={"names": ["sequence_classification"]})
+    path.write_text(yaml.safe_dump(card))
+    loaded = load_card(path)
+    names = task_artifacts(loaded)
+    assert names[0] == "splits.tsv" and "tasks/sequence_classification/baseline.json" in names
+    assert {"tasks/sequence_classification/train.npz", "tasks/sequence_classification/task.yaml"} <= set(names)
+    assert sequence_task_inputs(loaded) == {"kmers": "kmers_k3.npz", "tokens": {"char": "tokens_char.npy"},
+                                            "leakage_keys": "tokens_char.npy"}
