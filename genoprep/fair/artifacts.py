@@ -66,6 +66,9 @@ class ArtifactInfo:
     dtype: str | None = None
     rows_table: str | None = None
     columns_table: str | None = None
+    #: ``genoprep.*`` key-value metadata a Parquet file carries (e.g. a token table's scheme and
+    #: parameters, dictionary hashes included), JSON values parsed
+    provenance: dict[str, object] = field(default_factory=dict)
 
     @property
     def stem(self) -> str:
@@ -102,6 +105,22 @@ def _tsv_columns(path: Path) -> tuple[list[Column], int]:
 
     frame = pd.read_csv(path, sep="\t", low_memory=False)
     return [Column(str(name), _pandas_type(frame[name].dtype)) for name in frame.columns], len(frame)
+
+
+def _parquet_provenance(metadata: Mapping[bytes, bytes]) -> dict[str, object]:
+    import json
+
+    found: dict[str, object] = {}
+    for key, value in metadata.items():
+        name = key.decode("utf-8", "replace")
+        if not name.startswith("genoprep."):
+            continue
+        text = value.decode("utf-8", "replace")
+        try:
+            found[name.removeprefix("genoprep.")] = json.loads(text)
+        except ValueError:
+            found[name.removeprefix("genoprep.")] = text
+    return found
 
 
 def _line_count(path: Path) -> int:
@@ -155,6 +174,7 @@ def describe_file(folder: Path, name: str) -> ArtifactInfo:
         parquet = pq.ParquetFile(path)
         info.columns = [Column(f.name, *_arrow_type(f.type)) for f in parquet.schema_arrow]
         info.n_rows = parquet.metadata.num_rows
+        info.provenance = _parquet_provenance(parquet.schema_arrow.metadata or {})
     elif suffix in (".npy", ".npz", ".h5ad"):
         info.kind = "array"
         info.shape, info.dtype = _array_shape(path)

@@ -15,7 +15,9 @@
 - genomics provenance Croissant has no property for, in the ``genoprep:`` namespace
   (``urn:genoprep:``; JSON values are ``@json`` literals): ``modality``, ``organism``,
   ``tissue``, ``technology``, ``inputs`` (path, url, format, sha256), ``referenceBuild``,
-  ``tokenizers``, ``dictionaries``, ``splitMethod``, ``software``, ``preprocessing``.
+  ``tokenizers``, ``dictionaries``, ``splitMethod``, ``software``, ``preprocessing``; on a
+  Parquet FileObject, ``tableMetadata``: the ``genoprep.*`` key-value metadata the file
+  carries (a token table's scheme and parameters, dictionary hashes included).
   Each is present only when the card gives it (docs/fair.md lists where each comes from).
 
 No ``datePublished``: the file must not depend on when it was made (two runs give the same
@@ -37,7 +39,8 @@ CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
 GENOPREP_NS = "urn:genoprep:"
 
 #: genoprep properties whose values are JSON objects (kept as @json literals)
-JSON_PROPERTIES = ("inputs", "tokenizers", "dictionaries", "splitMethod", "software", "preprocessing")
+JSON_PROPERTIES = ("inputs", "tokenizers", "dictionaries", "splitMethod", "software", "preprocessing",
+                   "tableMetadata")
 
 #: the standard Croissant 1.0 @context (as mlcroissant writes it), plus the genoprep terms
 CONTEXT: dict[str, Any] = {
@@ -90,7 +93,7 @@ DICTIONARY_KEYS = ("dictionaries", "dictionary", "vocabulary", "vocabularies", "
 
 _SPDX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]*$")
 
-ROW_WORDS = {"scrna": "cell", "bulk": "sample", "dna": "sequence", "variants": "sample"}
+ROW_WORDS = {"scrna": "cell", "bulk": "sample", "dna": "sequence", "variants": "sample", "variant_effect": "variant"}
 
 
 def license_url(license_text: str) -> str:
@@ -150,6 +153,8 @@ def _file_object(folder: Path, info: ArtifactInfo, sha256: str, record_set_ids: 
         "encodingFormat": info.media_type,
         "sha256": sha256,
     }
+    if info.provenance:
+        node["genoprep:tableMetadata"] = info.provenance
     if info.kind == "array":
         if info.shape is not None:
             node["genoprep:shape"] = list(info.shape)
@@ -232,6 +237,10 @@ def croissant_metadata(folder: str | Path, card: Mapping[str, Any], artifacts_sh
     elif isinstance(card.get("provenance"), Mapping):
         metadata["genoprep:provenanceNote"] = "; ".join(f"{k}: {v}" for k, v in card["provenance"].items())
     metadata.update(genomics_provenance(card))
+    if "genoprep:tokenizers" not in metadata:  # token tables that carry their scheme and parameters
+        carried = {name: info.provenance for name, info in infos.items() if info.provenance}
+        if carried:
+            metadata["genoprep:tokenizers"] = carried
     metadata["distribution"] = [_file_object(folder, info, digests[name], record_set_ids)
                                 for name, info in infos.items()]
     metadata["recordSet"] = [_record_set(info, record_set_ids[info.name],

@@ -31,10 +31,11 @@ HUB_LICENSES = {
 SPLIT_NAMES = ("train", "validation", "test", "dev")
 #: task category per modality (the Hub's vocabulary)
 TASK_CATEGORIES = {"scrna": ["tabular-classification"], "bulk": ["tabular-classification"],
-                   "dna": ["text-classification"], "variants": ["tabular-classification"]}
+                   "dna": ["text-classification"], "variants": ["tabular-classification"],
+                   "variant_effect": ["tabular-classification"]}
 MODALITY_TAGS = {"scrna": ["single-cell", "scRNA-seq", "transcriptomics"],
                  "bulk": ["bulk-RNA-seq", "transcriptomics"], "dna": ["DNA", "sequences"],
-                 "variants": ["genotypes", "VCF"]}
+                 "variants": ["genotypes", "VCF"], "variant_effect": ["variant-effect", "VCF"]}
 SIZE_BOUNDS = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
                (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"))
 

@@ -41,9 +41,10 @@ def make_folder(folder: Path, *, token_files: dict[str, slice] | None = None, ca
     np.save(folder / "X.npy", np.arange(6, dtype=np.float32).reshape(2, 3))
     (folder / "qc.json").write_text('{"n_cells_before": 3}\n')
     for name, rows in (token_files or {}).items():
-        table = pa.table({k: v[rows] for k, v in TOKENS.items()},
-                         schema=pa.schema([("id", pa.string()), ("label", pa.string()),
-                                           ("input_ids", pa.list_(pa.int32()))]))
+        schema = pa.schema([("id", pa.string()), ("label", pa.string()), ("input_ids", pa.list_(pa.int32()))],
+                           metadata={"genoprep.scheme": "geneformer",
+                                     "genoprep.parameters": '{"dictionary_sha256": "abc", "max_len": 2048}'})
+        table = pa.table({k: v[rows] for k, v in TOKENS.items()}, schema=schema)
         pq.write_table(table, folder / name)
     names = ["obs.tsv", "features.tsv", "X.npy", "qc.json", *(token_files or {})]
     card = {"dataset_id": "tiny", "name": "Tiny hand-made set", "modality": "scrna",
@@ -103,6 +104,8 @@ def test_every_artifact_and_the_card_are_file_objects_with_their_sha256(written:
     matrix = files["X.npy"]
     assert (matrix["genoprep:shape"], matrix["genoprep:dtype"]) == ([2, 3], "float32")
     assert matrix["genoprep:rows"] == {"@id": "obs"} and matrix["genoprep:columns"] == {"@id": "features"}
+    assert files["tokens_dnabert.parquet"]["genoprep:tableMetadata"] == {
+        "scheme": "geneformer", "parameters": {"dictionary_sha256": "abc", "max_len": 2048}}
     types = {f["name"]: f["dataType"] for rs in metadata["recordSet"] if rs["@id"] == "obs" for f in rs["field"]}
     assert types == {"cell_id": "sc:Text", "cell_type": "sc:Text", "n_genes": "sc:Integer",
                      "percent_mito": "sc:Float", "qc_outlier": "sc:Boolean"}
@@ -125,6 +128,14 @@ def test_card_provenance_is_linked_data(written: tuple[Path, dict]) -> None:
     assert json.loads(value("tokenizers")) == {"dnabert": {"k": 6, "vocab_size": 4101}}
     assert json.loads(value("software")) == {"genoprep": "0.1.0"}
     assert json.loads(value("inputs")) == [{"path": "/data/tiny.h5ad", "format": "h5ad", "sha256": "a" * 64}]
+
+
+def test_token_tables_carry_their_scheme_when_the_card_does_not(tmp_path: Path) -> None:
+    folder = tmp_path / "tiny"
+    card = make_folder(folder, token_files={"tokens_dnabert.parquet": slice(None)})
+    metadata = croissant_metadata(folder, card, card["computed"]["artifacts_sha256"])
+    assert metadata["genoprep:tokenizers"] == {"tokens_dnabert.parquet": {
+        "scheme": "geneformer", "parameters": {"dictionary_sha256": "abc", "max_len": 2048}}}
 
 
 def test_same_folder_gives_the_same_metadata(written: tuple[Path, dict], tmp_path: Path) -> None:
