@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from genoprep.errors import InputError
+from genoprep.progress import Progress
 from genoprep.provenance import file_sha256
 
 log = logging.getLogger(__name__)
@@ -80,11 +81,14 @@ def _fetch_once(url: str, partial: Path, timeout: float) -> None:
         length = response.headers.get("Content-Length")
         expected = int(length) if length is not None and length.isdigit() else None
         received = 0
+        progress = Progress(f"downloading {url}", None if expected is None else have + expected, unit="bytes")
+        progress.update(have)
         with open(partial, "ab" if have else "wb") as handle:
             try:
                 for block in iter(lambda: response.read(_BLOCK), b""):
                     handle.write(block)
                     received += len(block)
+                    progress.update(len(block))
             except (TimeoutError, ConnectionError, HTTPException, OSError) as err:
                 raise _Retry(f"connection lost after {have + received} bytes ({type(err).__name__})") from None
         if expected is not None and received < expected:
