@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.genoprep-installed
 
-.PHONY: venv run test lint format bench tools clean verify
+.PHONY: venv run test lint format bench tools clean verify report
 
 venv: $(STAMP)
 
@@ -43,6 +43,13 @@ test: venv tools
 OUT ?= results
 verify: venv
 	$(BIN)/python -m genoprep.cli verify $(OUT)
+
+# the self-contained report (figures with captions, per dataset) of the finished run whose results are
+# in OUT; CONFIG passes the run's own --config, e.g. make report CONFIG="datasets=cards results=out" OUT=out
+CONFIG ?=
+report: venv
+	$(BIN)/snakemake --cores 1 $(if $(CONFIG),--config $(CONFIG)) --report $(OUT)/report.zip
+	@echo "genoprep: report in $(OUT)/report.zip (unzip it and open report/report.html)"
 
 lint: venv
 	$(BIN)/snakemake --lint
