@@ -162,6 +162,13 @@ def test_gene_medians_are_exact_nonzero_medians_streamed() -> None:
     assert tokens == {"<pad>": 0, "<mask>": 1, "<cls>": 2, "<eos>": 3, G[0]: 4, G[1]: 5}
 
 
+def test_a_dataset_without_any_dictionary_gene_is_refused() -> None:
+    with pytest.raises(InputError, match="no gene_name_id_dictionary is set"):
+        geneformer(["CD3E", "NKG7"])
+    with pytest.raises(InputError, match="none of the 2 genes of the set is in the scGPT vocabulary"):
+        scgpt(["X1", "X2"])
+
+
 def test_negative_values_are_refused() -> None:
     with pytest.raises(InputError, match="negative"):
         geneformer([G[0]]).tokenize_chunk(sparse.csr_matrix([[-1.0]]))

@@ -215,6 +215,11 @@ class GeneformerTokenizer:
         self.n_genes = options.input_size - (2 if specials else 0)
         if self.n_genes < 1:
             raise InputError("card", f"params.geneformer.model_input_size {options.input_size} leaves no room for genes")
+        if not (self.gene_token >= 0).any():
+            hint = ("the names are not Ensembl ids and no gene_name_id_dictionary is set"
+                    if vocabulary.gene_name_id is None and not any(ids) else "wrong dictionaries or species?")
+            raise InputError("genes", f"none of the {len(ids)} genes is in both Geneformer dictionaries ({hint}), "
+                                      f"e.g. {', '.join(map(str, list(gene_names)[:3]))}")
         self.stats = TokenStats()
         in_vocabulary = self.gene_token[self.gene_token >= 0]
         self.merge_duplicates = bool(np.unique(in_vocabulary).shape[0] < in_vocabulary.shape[0])
