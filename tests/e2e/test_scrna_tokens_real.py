@@ -21,9 +21,18 @@ import pytest
 import scanpy as sc
 from scipy import sparse, stats
 
-from genoprep.scrna.tokens import (GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary,
-                                   GeneMedianAccumulator, RankOptions, RankTokenizer, ScgptOptions, ScgptTokenizer,
-                                   ScgptVocabulary, TokenWriter)
+from genoprep.scrna.tokens import (
+    GeneformerOptions,
+    GeneformerTokenizer,
+    GeneformerVocabulary,
+    GeneMedianAccumulator,
+    RankOptions,
+    RankTokenizer,
+    ScgptOptions,
+    ScgptTokenizer,
+    ScgptVocabulary,
+    TokenWriter,
+)
 from tests.conftest import shared_data
 from tests.unit.test_scrna_tokens_reference import csr_rows, ensembl_ids, geneformer_scored, rank_cell, scgpt_cell
 

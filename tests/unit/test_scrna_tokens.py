@@ -12,9 +12,19 @@ import pytest
 from scipy import sparse
 
 from genoprep.errors import InputError
-from genoprep.scrna.tokens import (GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary,
-                                   GeneMedianAccumulator, RankOptions, RankTokenizer, ScgptOptions, ScgptTokenizer,
-                                   ScgptVocabulary, TokenWriter, derived_token_dictionary)
+from genoprep.scrna.tokens import (
+    GeneformerOptions,
+    GeneformerTokenizer,
+    GeneformerVocabulary,
+    GeneMedianAccumulator,
+    RankOptions,
+    RankTokenizer,
+    ScgptOptions,
+    ScgptTokenizer,
+    ScgptVocabulary,
+    TokenWriter,
+    derived_token_dictionary,
+)
 
 G = [f"ENSG{n:011d}" for n in range(10)]
 V1_TOKENS = {"<pad>": 0, "<mask>": 1, G[0]: 5, G[1]: 7, G[2]: 6, G[3]: 2, G[4]: 3, G[5]: 4}
@@ -122,7 +132,7 @@ def test_chunks_give_the_same_tokens_as_one_pass() -> None:
     whole = cells(geneformer(genes, size=3).tokenize_chunk(counts))
     tok = geneformer(genes, size=3)
     parts = [cells(tok.tokenize_chunk(counts[i:i + 7])) for i in range(0, 40, 7)]
-    assert sum(parts, []) == whole
+    assert [cell for part in parts for cell in part] == whole
 
 
 @pytest.mark.parametrize("version, tokens, problem", [
@@ -237,7 +247,7 @@ def test_scgpt_seeded_sample_is_deterministic_and_independent_of_chunking() -> N
     whole = full.tokenize_chunk(values)
     parts = scgpt(["A", "B", "C", "D", "E"], max_len=3, select="sample", seed=7)
     pieces = [parts.tokenize_chunk(values[i:i + 4], first_cell=i) for i in range(0, 30, 4)]
-    assert sum((cells(p) for p in pieces), []) == cells(whole)
+    assert [cell for piece in pieces for cell in cells(piece)] == cells(whole)
     assert np.concatenate([p.values for p in pieces]).tolist() == whole.values.tolist()
     other = scgpt(["A", "B", "C", "D", "E"], max_len=3, select="sample", seed=8).tokenize_chunk(values)
     assert cells(other) != cells(whole)
@@ -281,9 +291,8 @@ def test_writer_appends_chunks_with_scheme_metadata(tmp_path: Path) -> None:
 def test_writer_leaves_no_file_after_an_error(tmp_path: Path) -> None:
     path = tmp_path / "rank.parquet"
     tok = RankTokenizer(2, RankOptions(n_genes=2))
-    with pytest.raises(ValueError, match="cell ids"):
-        with TokenWriter(path, "input_ids", tok.parameters()) as writer:
-            writer.write(["only one"], tok.tokenize_chunk(sparse.csr_matrix([[1, 2], [3, 4]])))
+    with pytest.raises(ValueError, match="cell ids"), TokenWriter(path, "input_ids", tok.parameters()) as writer:
+        writer.write(["only one"], tok.tokenize_chunk(sparse.csr_matrix([[1, 2], [3, 4]])))
     assert not path.exists() and not (tmp_path / "rank.parquet.partial").exists()
 
 

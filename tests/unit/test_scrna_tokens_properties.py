@@ -8,6 +8,8 @@ in-vocabulary genes, values do not increase along the sequence, lengths stay in 
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,10 +17,24 @@ from hypothesis import strategies as st
 from scipy import sparse
 
 from genoprep.errors import InputError
-from genoprep.scrna.tokens import (GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary, RankOptions,
-                                   RankTokenizer, ScgptOptions, ScgptTokenizer, ScgptVocabulary)
-from tests.unit.test_scrna_tokens_reference import (csr_rows, ensembl_ids, geneformer_cell, rank_cell, scgpt_bins,
-                                                    scgpt_cell)
+from genoprep.scrna.tokens import (
+    GeneformerOptions,
+    GeneformerTokenizer,
+    GeneformerVocabulary,
+    RankOptions,
+    RankTokenizer,
+    ScgptOptions,
+    ScgptTokenizer,
+    ScgptVocabulary,
+)
+from tests.unit.test_scrna_tokens_reference import (
+    csr_rows,
+    ensembl_ids,
+    geneformer_cell,
+    rank_cell,
+    scgpt_bins,
+    scgpt_cell,
+)
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -82,7 +98,7 @@ def test_geneformer_matches_the_reference(case) -> None:
         for c, v in row:
             totals[column_ids[c]] = totals.get(column_ids[c], 0.0) + v
         values = [totals[token_of[t]] / n_counts * 10000 / medians[token_of[t]] for t in genes]
-        assert all(a >= b for a, b in zip(values, values[1:]))
+        assert all(a >= b for a, b in itertools.pairwise(values))
 
 
 @SETTINGS

@@ -18,8 +18,14 @@ scheme         input of the chunk     artifact                    columns
 from __future__ import annotations
 
 from genoprep.scrna.tokens.chunks import TokenChunk, TokenStats
-from genoprep.scrna.tokens.geneformer import (VERSIONS, GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary,
-                                              GeneMedianAccumulator, derived_token_dictionary)
+from genoprep.scrna.tokens.geneformer import (
+                                              VERSIONS,
+                                              GeneformerOptions,
+                                              GeneformerTokenizer,
+                                              GeneformerVocabulary,
+                                              GeneMedianAccumulator,
+                                              derived_token_dictionary,
+)
 from genoprep.scrna.tokens.parquet import LABELS, TokenWriter
 from genoprep.scrna.tokens.rank import RankOptions, RankTokenizer
 from genoprep.scrna.tokens.scgpt import ScgptOptions, ScgptTokenizer, ScgptVocabulary

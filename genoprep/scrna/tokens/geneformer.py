@@ -24,13 +24,12 @@ from typing import Any, Self
 import numpy as np
 from scipy import sparse
 
-from genoprep.dictionaries import (DictionaryFacts, check_values, is_positive_number, is_token_id,
-                                   load_dictionary)
+from genoprep.dictionaries import check_values, is_positive_number, is_token_id, load_dictionary
 from genoprep.errors import InputError
 from genoprep.options import StepOptions
-from genoprep.tables import ENSEMBL_ID, looks_like_ensembl
 from genoprep.scrna.tokens import kernels
 from genoprep.scrna.tokens.chunks import TokenChunk, TokenStats, as_csr, capacity, kernel_arrays
+from genoprep.tables import ENSEMBL_ID, looks_like_ensembl
 
 TARGET_SUM = 10_000.0
 
