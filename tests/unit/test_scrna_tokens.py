@@ -24,6 +24,7 @@ from genoprep.scrna.tokens import (
     ScgptVocabulary,
     TokenWriter,
     derived_token_dictionary,
+    write_tokens,
 )
 
 G = [f"ENSG{n:011d}" for n in range(10)]
@@ -315,3 +316,20 @@ def test_schema_fragment_fills_the_defaults_the_options_read() -> None:
         ScgptVocabulary.load(scgpt_options.vocab)
     with pytest.raises(Exception, match="not valid|is not one of"):
         validate({"tokenizers": ["bpe"]}, str(schema), set_default=True)
+
+
+def test_write_tokens_streams_chunks_with_labels(tmp_path: Path) -> None:
+    counts = sparse.csr_matrix(np.array([[1, 3, 0], [0, 0, 0], [2, 2, 5], [0, 4, 0]], dtype=np.float32))
+    tok = RankTokenizer(3, RankOptions(n_genes=2))
+    path = tmp_path / "rank.parquet"
+    written = write_tokens(tok, [(0, counts[:2]), (2, counts[2:])], path, ["a", "b", "c", "d"],
+                           {"donor_id": ["d1", "d1", "d2", "d2"]})
+    assert written == 3 and tok.summary()["cells_dropped_empty"] == 1
+    assert pq.read_table(path).to_pylist() == [
+        {"cell_id": "a", "input_ids": [1, 0], "length": 2, "donor_id": "d1"},
+        {"cell_id": "c", "input_ids": [2, 0], "length": 2, "donor_id": "d2"},  # tie 2/2: gene 0 first
+        {"cell_id": "d", "input_ids": [1], "length": 1, "donor_id": "d2"},
+    ]
+    with pytest.raises(ValueError, match="expected row 2, got 3"):
+        write_tokens(tok, [(0, counts[:2]), (3, counts[3:])], tmp_path / "bad.parquet", ["a", "b", "c", "d"])
+    assert not (tmp_path / "bad.parquet").exists() and not (tmp_path / "bad.parquet.partial").exists()
