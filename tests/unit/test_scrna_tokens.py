@@ -84,6 +84,13 @@ def test_duplicate_ensembl_ids_are_summed_and_ids_normalised() -> None:
     assert tok.summary()["distinct_tokens"] == 2 and tok.summary()["genes_in_vocabulary"] == 3
 
 
+def test_repeated_csr_entries_of_one_column_are_summed() -> None:
+    # column 0 (G3, median 1) stored twice in the row: 1.5 + 1.0 = 2.5 > G5's 1.2 / 0.5 = 2.4
+    matrix = sparse.csr_matrix((np.array([1.5, 1.2, 1.0]), np.array([0, 1, 0]), np.array([0, 3])), shape=(1, 2))
+    assert not matrix.has_canonical_format
+    assert cells(geneformer([G[3], G[5]]).tokenize_chunk(matrix)) == [[2, 4]]
+
+
 def test_symbols_are_mapped_through_the_gene_name_dictionary(tmp_path: Path) -> None:
     names = tmp_path / "names.json"
     names.write_text(json.dumps({"CD3E": G[0], "NKG7": G[1]}))

@@ -248,7 +248,7 @@ class GeneformerTokenizer:
         ids, lengths, counters, in_vocab, total, rho = kernels.geneformer_kernel(
             *kernel_arrays(matrix), self.gene_token, self.median,
             TARGET_SUM, self.n_genes, self.cls_id, self.eos_id, capacity(matrix.indptr, self.n_genes, specials),
-            self.with_spearman, self.merge_duplicates)
+            self.with_spearman, self.merge_duplicates or not matrix.has_canonical_format)
         chunk = TokenChunk.from_lengths(lengths, ids)
         self.stats.add(chunk, counters)
         self.stats.counts_total += float(total.sum())
