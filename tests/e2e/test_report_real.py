@@ -7,6 +7,7 @@ by label_regex, char and DNABERT tokens) and variants (the NYGC 30x chr22 VCF, 1
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -101,8 +102,12 @@ def test_report_archive_holds_every_figure_of_every_dataset(run: tuple[Path, Pat
             image = matplotlib.image.imread(io.BytesIO(data), format="png")
             assert image.shape[0] > 200 and image.shape[1] > 600
             assert image[..., :3].std() > 0.05  # something drawn, not a blank canvas
-    # the run summary (benchmark timings) is outside the dataset folder; the card never lists it
-    for dataset in FIGURES:
+    # the deterministic figures are checksummed by the completed card (every file of the folder);
+    # the run summary (benchmark timings) is outside the dataset folder and the card never lists it
+    for dataset, (_, names) in FIGURES.items():
+        card = (out / dataset / "card.yaml").read_text()
+        for name in names:
+            assert f"{name}: {hashlib.sha256((out / dataset / name).read_bytes()).hexdigest()}" in card
         assert not (out / dataset / "run_summary.png").exists()
         assert "run_summary" not in (out / dataset / "card.yaml").read_text()
 
