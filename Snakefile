@@ -49,5 +49,5 @@ rule all:
     input:
         completed_cards(),
         report_files(),
-        run_summaries(),
+        RUN_SUMMARIES,
         FAIR_CHECKSUMS,

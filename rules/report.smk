@@ -8,7 +8,7 @@
 # RESULTS/.work/<dataset>/report/, after card.yaml, so that neither the card nor the folder's
 # checksummed files depend on it.
 
-from genoprep.dna.tokenize import get_scheme  # noqa: E402
+import genoprep.report.workflow as report_workflow  # noqa: E402
 
 REPORTS.setdefault("dna", []).extend(
     ["report_dna_sequences.png", "report_dna_tokens.png"]
@@ -16,50 +16,20 @@ REPORTS.setdefault("dna", []).extend(
 REPORTS.setdefault("variants", []).extend(
     ["report_variants_qc.png", "report_variants_filters.png"]
 )
-
-
-def with_figures(names, figures):
-    """ARTIFACTS entry ``names`` (a list or a function of the card) followed by ``figures``."""
-
-    def artifact_names(card):
-        return [*(names(card) if callable(names) else names), *figures]
-
-    return artifact_names
-
+# the run summary of every dataset (rule all requests it)
+RUN_SUMMARIES = [
+    os.path.join(RESULTS, ".work", dataset_id, "report", "run_summary.png")
+    for dataset_id in sorted(CARDS)
+]
 
 # TODO(shared): the shared branch's write_card takes REPORTS itself (write_card_inputs), so that
 # card.yaml lists the figures; until it is on main, the deterministic figures are listed as
 # artifacts here, so that card.yaml checksums every file of the folder (genoprep verify).
 if "write_card_inputs" not in globals():
     for figure_modality in ("dna", "variants"):
-        ARTIFACTS[figure_modality] = with_figures(
+        ARTIFACTS[figure_modality] = report_workflow.with_figures(
             ARTIFACTS[figure_modality], REPORTS[figure_modality]
         )
-
-
-def run_summaries():
-    """The run summary figure of every dataset (requested by rule all)."""
-    return [
-        os.path.join(RESULTS, ".work", dataset_id, "report", "run_summary.png")
-        for dataset_id in sorted(CARDS)
-    ]
-
-
-def dna_token_files(wildcards):
-    """The first artifact of each tokenization scheme of a DNA card (the token file itself)."""
-    params = card_params(wildcards)
-    return [
-        os.path.join(
-            RESULTS, wildcards.dataset, get_scheme(name).artifacts(params[name])[0]
-        )
-        for name in params["tokenizers"]
-    ]
-
-
-def dna_token_settings(wildcards):
-    """{scheme: its settings} in the card's order (the pad id and file names depend on them)."""
-    params = card_params(wildcards)
-    return {name: dict(params[name]) for name in params["tokenizers"]}
 
 
 rule report_dna_sequences:
@@ -85,7 +55,10 @@ rule report_dna_sequences:
 
 rule report_dna_tokens:
     input:
-        tokens=dna_token_files,
+        tokens=lambda wildcards: [
+            os.path.join(RESULTS, wildcards.dataset, name)
+            for name in report_workflow.token_files(card_params(wildcards))
+        ],
     output:
         png=report(
             out("report_dna_tokens.png", "dna"),
@@ -101,7 +74,7 @@ rule report_dna_tokens:
         mem_mb=2048,
         runtime=20,
     params:
-        schemes=dna_token_settings,
+        schemes=lambda wildcards: report_workflow.token_settings(card_params(wildcards)),
     script:
         "../scripts/report_dna_tokens.py"
 

@@ -206,3 +206,24 @@ def test_two_renders_give_identical_png_bytes(tmp_path: Path) -> None:
     data = (tmp_path / "a.png").read_bytes()
     assert data == (tmp_path / "b.png").read_bytes() and data == renders[0][1]
     assert b"tEXt" not in data and b"tIME" not in data
+
+
+def test_workflow_helpers_name_each_schemes_token_file_and_append_figures() -> None:
+    from genoprep.report import workflow
+
+    params = {
+        "tokenizers": ["kmer_counts", "char", "dnabert", "kmer_tokenize"],
+        "kmer_counts": {"k": 4, "canonical": False},
+        "char": {"max_len": 16, "truncation": "right"},
+        "dnabert": {"k": 6},
+        "kmer_tokenize": {"k": 6, "stride": 1},
+    }
+    assert workflow.token_files(params) == [
+        "kmers_k4.npz",
+        "tokens_char.npy",
+        "tokens_dnabert.parquet",
+        "tokens_kmer_tokenize.tsv",
+    ]
+    assert list(workflow.token_settings(params)) == params["tokenizers"]
+    assert workflow.with_figures(["a.npy"], ["f.png"])(None) == ["a.npy", "f.png"]
+    assert workflow.with_figures(lambda card: [card], ["f.png"])("x.tsv") == ["x.tsv", "f.png"]
