@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.genoprep-installed
 
-.PHONY: venv run test lint format bench tools clean
+.PHONY: venv run test lint format bench tools clean verify
 
 venv: $(STAMP)
 
@@ -36,11 +36,16 @@ tools:
 test: venv tools
 	$(BIN)/python -m pytest
 
+# Python: ruff (rules and format in pyproject.toml); workflow: snakemake --lint and snakefmt
 lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile rules/
 
 format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 	$(BIN)/snakefmt Snakefile rules/
 
 bench: venv

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib.resources
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -31,8 +32,22 @@ from jsonschema import Draft202012Validator, validators
 from genoprep import textio
 from genoprep.errors import InputError
 
-#: the folder of the card schemas, shipped with the workflow
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "config" / "schemas"
+#: where the schemas are inside the package (package data, found through importlib.resources)
+_PACKAGED_SCHEMAS = "schemas"
+
+
+def _schema_dir() -> Path:
+    """The card schemas: ``genoprep/schemas`` as package data when it is there (an installed
+    genoprep, or a checkout after ``git mv config/schemas genoprep/schemas``), else the
+    checkout's ``config/schemas``."""
+    packaged = importlib.resources.files("genoprep").joinpath(_PACKAGED_SCHEMAS)
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "config" / "schemas"
+
+
+#: the folder of the card schemas (card, config, modality/<modality>, common params)
+SCHEMA_DIR = _schema_dir()
 
 #: params every modality shares (e.g. ``split``), merged into each modality schema's ``params``
 COMMON_PARAMS_SCHEMA = "common_params.schema.yaml"
@@ -224,8 +239,9 @@ def read_yaml(path: Path) -> Any:
 def _check_plain(value: Any, source: str, where: str = "", depth: int = 0) -> None:
     """Refuse what JSON has no word for: keys that are not text, recursive aliases, NUL in text."""
     if depth > _MAX_DEPTH:
-        raise CardError(source, f"nested more than {_MAX_DEPTH} levels deep (a recursive YAML alias?)",
-                        record=where or None)
+        raise CardError(
+            source, f"nested more than {_MAX_DEPTH} levels deep (a recursive YAML alias?)", record=where or None
+        )
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
@@ -242,9 +258,12 @@ def check_dataset_id(data: Mapping[str, Any], source: str) -> None:
     """Refuse an id that is not a plain folder name (it names OUT/<dataset_id>/)."""
     dataset_id = data.get("dataset_id")
     if isinstance(dataset_id, str) and not DATASET_ID.match(dataset_id):
-        raise CardError(source, f"{dataset_id!r} is not a plain folder name: use letters, digits, '.', '_' and "
-                                f"'-', not starting with '.' (the id names the folder OUT/<dataset_id>/)",
-                        record="dataset_id")
+        raise CardError(
+            source,
+            f"{dataset_id!r} is not a plain folder name: use letters, digits, '.', '_' and "
+            f"'-', not starting with '.' (the id names the folder OUT/<dataset_id>/)",
+            record="dataset_id",
+        )
 
 
 def load_card(path: str | os.PathLike[str], schema_dir: Path = SCHEMA_DIR) -> Card:
@@ -343,7 +362,9 @@ def load_cards(
             check_inputs(card, generated)
         if card.dataset_id in cards:
             other = cards[card.dataset_id].path
-            raise CardError(str(path), f"dataset_id {card.dataset_id!r} is already used by {other}", record="dataset_id")
+            raise CardError(
+                str(path), f"dataset_id {card.dataset_id!r} is already used by {other}", record="dataset_id"
+            )
         cards[card.dataset_id] = card
     return cards
 

@@ -63,8 +63,9 @@ def software_versions(names: Iterable[str]) -> dict[str, str]:
     return {"genoprep": __version__, **package_versions(names)}
 
 
-def completed_card(card: dict, facts: dict, input_sha256: list[str], metadata_sha256: str | None,
-                   artifacts: dict[str, str]) -> dict:
+def completed_card(
+    card: dict, facts: dict, input_sha256: list[str], metadata_sha256: str | None, artifacts: dict[str, str]
+) -> dict:
     """The input card completed with what the run computed.
 
     The card's own fields stay as they were read (with schema defaults filled in), the

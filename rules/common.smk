@@ -10,11 +10,11 @@ from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 
-from genoprep.cards import check_inputs, load_cards  # noqa: E402
+from genoprep.cards import SCHEMA_DIR, check_inputs, load_cards  # noqa: E402
 from genoprep.errors import InputError  # noqa: E402
 from genoprep.locking import ResultsLock, check_links  # noqa: E402
 
-validate(config, "../config/schemas/config.schema.yaml")
+validate(config, os.path.join(SCHEMA_DIR, "config.schema.yaml"))
 
 
 def stop(line):
@@ -86,9 +86,7 @@ def ids_pattern(modality):
 def _dataset(modality):
     # the dataset wildcard, constrained inline to the ids of one modality: every concrete
     # output path then matches exactly one rule, with no per-rule wildcard_constraints
-    return (
-        "{dataset}" if modality is None else f"{{dataset,{ids_pattern(modality)}}}"
-    )
+    return "{dataset}" if modality is None else f"{{dataset,{ids_pattern(modality)}}}"
 
 
 def out(name, modality=None):
