@@ -213,9 +213,18 @@ class Card:
         return list(self.data["inputs"])
 
     def input_paths(self) -> list[Path]:
-        return [self.resolve(entry["path"]) for entry in self.input_entries()]
+        return list(self._input_paths)
 
     def metadata_path(self) -> Path | None:
+        return self._metadata_path
+
+    # resolved once per card: Snakemake asks for them in several rules of every dataset
+    @functools.cached_property
+    def _input_paths(self) -> tuple[Path, ...]:
+        return tuple(self.resolve(entry["path"]) for entry in self.input_entries())
+
+    @functools.cached_property
+    def _metadata_path(self) -> Path | None:
         meta = self.data.get("metadata")
         return self.resolve(meta["path"]) if meta else None
 

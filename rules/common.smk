@@ -180,6 +180,18 @@ def artifacts_of(wildcards):
     return [os.path.join(RESULTS, wildcards.dataset, name) for name in names]
 
 
+def write_card_inputs(wildcards):
+    """The inputs of write_card in one call (card, artifacts, data, metadata): with thousands
+    of datasets, every input function costs Snakemake a signature inspection per job."""
+    card = card_of(wildcards)
+    return {
+        "card": os.fspath(card.path),
+        "artifacts": artifacts_of(wildcards),
+        "data": [os.fspath(p) for p in card.input_paths()],
+        "metadata": [os.fspath(p) for p in [card.metadata_path()] if p is not None],
+    }
+
+
 def input_mem_mb(wildcards, input, attempt):
     """Memory for a step: 1 GiB plus 20x the size of its inputs, growing with retries."""
     size_mb = sum(os.path.getsize(f) for f in input if os.path.isfile(f)) / 2**20
