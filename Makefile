@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.genoprep-installed
 
-.PHONY: venv run test lint format bench tools clean verify
+.PHONY: venv run test lint format bench tools clean verify validate
 
 venv: $(STAMP)
 
@@ -47,6 +47,17 @@ format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 	$(BIN)/snakefmt Snakefile rules/
+
+# recompute every checksum of every dataset under OUT (default results/): names each file that
+# differs from its card.yaml, is missing or is not listed
+OUT ?= results
+verify: venv
+	$(BIN)/python -m genoprep.cli verify $(OUT)
+
+# the card checks the workflow runs before the job graph: make validate CARDS=path/to/cards
+CARDS ?=
+validate: venv
+	$(BIN)/python -m genoprep.cli validate $(CARDS)
 
 bench: venv
 	$(BIN)/python bench/run_all.py

@@ -64,14 +64,23 @@ def software_versions(names: Iterable[str]) -> dict[str, str]:
 
 
 def completed_card(
-    card: dict, facts: dict, input_sha256: list[str], metadata_sha256: str | None, artifacts: dict[str, str]
+    card: dict,
+    facts: dict,
+    input_sha256: list[str],
+    metadata_sha256: str | None,
+    artifacts: dict[str, str],
+    figures: dict[str, str] | None = None,
+    others: dict[str, str] | None = None,
 ) -> dict:
     """The input card completed with what the run computed.
 
     The card's own fields stay as they were read (with schema defaults filled in), the
     inputs get their ``sha256`` (so the completed card pins its inputs), and ``computed``
-    holds the modality's facts and the SHA-256 of every artifact. Nothing in it depends
-    on where or when the run happened, so a rerun gives the same bytes.
+    holds the modality's facts and the SHA-256 of every file of the dataset folder:
+    ``artifacts_sha256`` (the modality's artifacts), ``figures_sha256`` (report figures) and
+    ``other_files_sha256`` (anything else found there), keyed by path relative to the
+    dataset folder. Nothing in it depends on where or when the run happened, so a rerun
+    gives the same bytes.
     """
     completed = {key: value for key, value in card.items() if key != "computed"}
     if "input" in completed:
@@ -80,5 +89,105 @@ def completed_card(
         completed["inputs"] = [{**entry, "sha256": sha} for entry, sha in zip(completed["inputs"], input_sha256)]
     if metadata_sha256 is not None and "metadata" in completed:
         completed["metadata"] = {**completed["metadata"], "sha256": metadata_sha256}
-    completed["computed"] = {**facts, "artifacts_sha256": dict(sorted(artifacts.items()))}
+    computed = {**facts, "artifacts_sha256": dict(sorted(artifacts.items()))}
+    if figures:
+        computed["figures_sha256"] = dict(sorted(figures.items()))
+    if others:
+        computed["other_files_sha256"] = dict(sorted(others.items()))
+    completed["computed"] = computed
     return completed
+
+
+# ---------------------------------------------------------------- the files of a dataset folder
+
+#: the completed card of a dataset (not listed in itself)
+CARD_NAME = "card.yaml"
+
+#: sub-folders of a dataset folder that are not checksummed (logs and timings differ between runs)
+UNLISTED_FOLDERS = ("logs", "benchmarks")
+
+#: the keys of ``computed`` that list files with their SHA-256
+LISTS = ("artifacts_sha256", "figures_sha256", "other_files_sha256")
+
+
+def dataset_files(folder: str | os.PathLike[str], units: Iterable[str] = ()) -> list[str]:
+    """Every file of a dataset folder as a path relative to it (sorted), except ``card.yaml``,
+    ``logs/`` and ``benchmarks/``. A folder named in ``units`` (an artifact that is a folder)
+    is one entry, not its files."""
+    root = Path(folder)
+    units = set(units)
+    found: list[str] = []
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        parts = relative.split("/")
+        if parts[0] in UNLISTED_FOLDERS or relative == CARD_NAME:
+            continue
+        if any(relative == unit or relative.startswith(unit + "/") for unit in units):
+            if relative in units:
+                found.append(relative)
+            continue
+        if path.is_file() or path.is_symlink():
+            found.append(relative)
+    return found
+
+
+def listed_files(card: dict) -> dict[str, str]:
+    """The files a completed card lists (every list of ``computed``), with their SHA-256."""
+    computed = card.get("computed") or {}
+    listed: dict[str, str] = {}
+    for key in LISTS:
+        listed.update(computed.get(key) or {})
+    return listed
+
+
+def verify_dataset(folder: str | os.PathLike[str]) -> tuple[int, list[str]]:
+    """Check a dataset folder against its ``card.yaml``: (files checked, problems, one line each).
+
+    A problem is a file whose SHA-256 differs from the card's, a listed file that is missing,
+    or a file that the card does not list.
+    """
+    import yaml  # here: genoprep.provenance is imported by every step; verify is rare
+
+    folder = Path(folder)
+    try:
+        card = yaml.safe_load((folder / CARD_NAME).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        return 0, [f"{folder / CARD_NAME}: cannot be read ({' '.join(str(err).split())[:200]})"]
+    listed = listed_files(card if isinstance(card, dict) else {})
+    if not listed:
+        return 0, [f"{folder / CARD_NAME}: lists no files (not a completed card)"]
+    problems: list[str] = []
+    units = [name for name in listed if (folder / name).is_dir()]
+    present = set(dataset_files(folder, units))
+    for name, expected in listed.items():
+        path = folder / name
+        if name not in present and not path.exists():
+            problems.append(f"{path}: missing (card.yaml lists it)")
+            continue
+        actual = path_sha256(path)
+        if actual != expected:
+            problems.append(
+                f"{path}: differs (card.yaml says sha256 {expected[:12]}..., the file has {actual[:12]}...)"
+            )
+    for name in sorted(present - set(listed)):
+        problems.append(f"{folder / name}: not listed in card.yaml")
+    return len(listed), problems
+
+
+def verify_results(results: str | os.PathLike[str]) -> tuple[int, int, list[str]]:
+    """Every dataset folder (one holding a ``card.yaml``) of a results folder: (datasets, files, problems)."""
+    results = Path(results)
+    if not results.is_dir():
+        return 0, 0, [f"{results}: no such results folder"]
+    datasets = files = 0
+    problems: list[str] = []
+    for folder in sorted(p for p in results.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if not (folder / CARD_NAME).is_file():
+            continue
+        checked, found = verify_dataset(folder)
+        datasets += 1
+        files += checked
+        problems.extend(found)
+    if datasets == 0:
+        problems.append(f"{results}: no dataset folders with a card.yaml")
+    return datasets, files, problems

@@ -189,6 +189,11 @@ def write_card_inputs(wildcards):
         "artifacts": artifacts_of(wildcards),
         "data": [os.fspath(p) for p in card.input_paths()],
         "metadata": [os.fspath(p) for p in [card.metadata_path()] if p is not None],
+        # report figures are made before card.yaml, so that it lists every file of the folder
+        "reports": [
+            os.path.join(RESULTS, wildcards.dataset, name)
+            for name in REPORTS.get(card.modality, [])
+        ],
     }
 
 

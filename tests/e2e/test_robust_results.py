@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from genoprep.locking import LOCK_NAME
 from tests.conftest import REPO, artifact_bytes, run_workflow, write_card
@@ -141,3 +142,20 @@ def test_artifact_linked_outside_results_is_refused_and_a_rerun_is_identical(tmp
     # Snakemake does not remake a deleted file whose dependants are up to date: force the dataset
     run_workflow(cards, results, "--forceall", cores=1)
     assert artifact_bytes(results / "d") == before
+
+
+def test_verify_a_finished_run_and_a_tampered_artifact(tmp_path: Path) -> None:
+    cards, results = tiny_dna(tmp_path), tmp_path / "results"
+    run_workflow(cards, results, cores=1)
+    card = yaml.safe_load((results / "d" / "card.yaml").read_text())
+    listed = set(card["computed"]["artifacts_sha256"]) | set(card["computed"].get("figures_sha256", {}))
+    on_disk = {p.relative_to(results / "d").as_posix() for p in (results / "d").rglob("*") if p.is_file()}
+    assert listed == {n for n in on_disk if n != "card.yaml" and n.split("/")[0] not in ("logs", "benchmarks")}
+    verify = [sys.executable, "-m", "genoprep.cli", "verify", str(results)]
+    done = subprocess.run(verify, cwd=REPO, capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.startswith("genoprep: verify: 1 datasets, "), done.stdout
+    victim = results / "d" / "obs.tsv"
+    victim.write_bytes(victim.read_bytes() + b"x\n")
+    done = subprocess.run(verify, cwd=REPO, capture_output=True, text=True, check=False)
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[0].startswith(f"genoprep: verify: {victim}: differs (card.yaml says sha256 ")
