@@ -68,9 +68,16 @@ def write_cards(folder: Path, n: int) -> Path:
     return cards
 
 
-def anchor_workflow(folder: Path, ids: list[str], rules: int) -> Path:
-    """A bare workflow: ``rules`` chained rules per dataset, named inputs, log:, ids from the config."""
+def anchor_workflow(folder: Path, ids: list[str], rules: int, script: bool = False) -> Path:
+    """A bare workflow: ``rules`` chained rules per dataset, named inputs, log:, ids from the config.
+
+    With ``script``, each rule runs a Python ``script:`` (as genoprep's rules do) instead of a
+    ``shell:`` command: Snakemake then reads each job's script for its code-change check.
+    """
     folder.mkdir(parents=True)
+    (folder / "anchor_step.py").write_text("import shutil\n\nshutil.copy(snakemake.input.data, snakemake.output.out)\n")
+    shell = ["    shell:", '        "cp {input.data} {output.out} 2> {log}"']
+    action = ["    script:", '        "anchor_step.py"'] if script else shell
     (folder / "config.yaml").write_text("datasets:\n" + "".join(f"  - {i}\n" for i in ids))
     (folder / "seqs.fa").write_text(FASTA)
     text = [
@@ -93,8 +100,7 @@ def anchor_workflow(folder: Path, ids: list[str], rules: int) -> Path:
             f'        out="out/{{dataset}}/r{r}.txt",',
             "    log:",
             f'        "out/{{dataset}}/logs/r{r}.log",',
-            "    shell:",
-            '        "cp {input.data} {output.out} 2> {log}"',
+            *action,
             "",
         ]
     (folder / "Snakefile").write_text("\n".join(text))
@@ -160,11 +166,23 @@ def bench_dag(tmp: Path, n: int, rounds: int) -> dict[str, float]:
     return {**best, "jobs": jobs}
 
 
+def bench_script_anchor(tmp: Path, n: int, jobs: int) -> tuple[float, float]:
+    """Wall and CPU seconds of the anchor whose rules run a script: (for information)."""
+    anchor = anchor_workflow(tmp / f"anchor_script{n}", [f"d{i:05d}" for i in range(n)], (jobs - 1) // n, True)
+    seconds, cpu, output = dry_run([sys.executable, "-m", "snakemake", "-n", "--cores", "1"], anchor)
+    if total_jobs(output) != jobs:
+        raise RuntimeError(f"the script anchor has {total_jobs(output)} jobs, genoprep {jobs}")
+    return seconds, cpu
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--cards", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--load", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--script-anchor", action="store_true", help="also time the anchor with script: rules (for information)"
+    )
     parser.add_argument("--keep", type=Path, help="keep the generated cards and workflows in this folder")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="genoprep-bench-cards-")) if args.keep is None else args.keep
@@ -193,6 +211,13 @@ def main() -> int:
                 f"(target <= {DAG_TARGET_RATIO}: {'met' if met else 'MISSED'})",
                 flush=True,
             )
+            if args.script_anchor:
+                wall, cpu = bench_script_anchor(tmp, n, int(got["jobs"]))
+                print(
+                    f"  for information: the anchor with script: rules {cpu:.1f} s CPU ({wall:.1f} s wall), "
+                    f"genoprep / it {got['ours_cpu'] / cpu:.2f} CPU",
+                    flush=True,
+                )
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
