@@ -22,6 +22,7 @@ include: "rules/scrna.smk"
 include: "rules/bulk.smk"
 include: "rules/dna.smk"
 include: "rules/variants.smk"
+include: "rules/tasks.smk"
 include: "rules/card.smk"
 
 

@@ -137,17 +137,21 @@ def card_params(wildcards):
     return card_of(wildcards).params
 
 
-def options_of(options_class):
+def options_of(options_class, *args, wildcard=None):
     """A rule's params entry: the slice of the card one step uses.
 
     ``options_class`` is a :class:`genoprep.options.StepOptions` subclass; the rule gets
-    ``options_class.from_card(card).as_params()`` (a plain dict, so that Snakemake reruns
-    the job exactly when one of these values changes), and the script rebuilds it with
-    ``options_class.from_params(snakemake.params.<name>)``.
+    ``options_class.from_card(card, *args).as_params()`` (a plain dict, so that Snakemake
+    reruns the job exactly when one of these values changes), and the script rebuilds it
+    with ``options_class.from_params(snakemake.params.<name>)``. With ``wildcard``, the
+    value of that wildcard is passed after ``args`` (e.g. the DNA scheme of a token rule).
     """
 
     def params(wildcards):
-        return options_class.from_card(card_of(wildcards).data).as_params()
+        extra = (getattr(wildcards, wildcard),) if wildcard else ()
+        return options_class.from_card(
+            card_of(wildcards).data, *args, *extra
+        ).as_params()
 
     return params
 
