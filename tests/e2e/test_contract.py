@@ -35,8 +35,13 @@ def test_default_run_twice_gives_identical_bytes(tmp_path: Path) -> None:
     # card.yaml lists every file of the dataset folder, the figure included, and verify agrees
     figure = hashlib.sha256((tmp_path / "a" / "pbmc_demo" / "qc_metrics.png").read_bytes()).hexdigest()
     assert card["computed"]["figures_sha256"] == {"qc_metrics.png": figure}
-    verify = subprocess.run([sys.executable, "-m", "genoprep.cli", "verify", str(tmp_path / "a")], cwd=REPO,
-                            capture_output=True, text=True, check=False)
+    verify = subprocess.run(
+        [sys.executable, "-m", "genoprep.cli", "verify", str(tmp_path / "a")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert verify.returncode == 0, verify.stdout
 
     report = tmp_path / "report.html"
