@@ -334,6 +334,36 @@ def check_inputs(card: Card, generated: Iterable[str | os.PathLike[str]] = ()) -
             raise CardError(str(card.path), f"{path}: {problem}", record=f"{field}.path") from None
 
 
+def ids_regex(ids: Iterable[str]) -> str:
+    """A regular expression matching exactly ``ids`` (and nothing else, when anchored).
+
+    The ids are factored into a trie (``d0(?:01|12)`` for ``d001``, ``d012``), so matching a
+    path costs the length of the id, not the number of ids: with thousands of datasets every
+    rule's output pattern holds this expression, and Snakemake tries it on every file. An
+    empty set gives a pattern that matches nothing.
+    """
+    trie: dict[str, Any] = {}
+    for dataset_id in sorted(set(ids)):
+        node = trie
+        for char in dataset_id:
+            node = node.setdefault(char, {})
+        node[""] = {}  # the end of an id
+    if not trie:
+        return "(?!)"
+
+    def pattern(node: dict[str, Any]) -> str:
+        ends = "" in node
+        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char != ""]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if ends:
+            return f"(?:{body})?" if len(branches) > 1 or len(body) > 1 else f"{body}?"
+        return body
+
+    return pattern(trie)
+
+
 def discover_cards(spec: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Card files named by ``spec``: a folder (its ``*.yaml``/``*.yml``), a file, or a list of both."""
     items: Iterable[str | os.PathLike[str]]

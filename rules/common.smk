@@ -3,14 +3,13 @@
 import glob
 import json
 import os
-import re
 import sys
 
 from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 
-from genoprep.cards import SCHEMA_DIR, check_inputs, load_cards  # noqa: E402
+from genoprep.cards import SCHEMA_DIR, check_inputs, ids_regex, load_cards  # noqa: E402
 from genoprep.errors import InputError  # noqa: E402
 from genoprep.locking import ResultsLock, check_links  # noqa: E402
 
@@ -79,8 +78,7 @@ def lock_results():
 
 def ids_pattern(modality):
     """A regex matching exactly the dataset ids of one modality."""
-    ids = sorted(i for i, card in CARDS.items() if card.modality == modality)
-    return "|".join(re.escape(i) for i in ids) if ids else "(?!)"
+    return ids_regex(i for i, card in CARDS.items() if card.modality == modality)
 
 
 def _dataset(modality):

@@ -19,6 +19,7 @@ from genoprep.cards import (
     CardError,
     check_inputs,
     discover_cards,
+    ids_regex,
     load_card,
     load_cards,
     load_schema,
@@ -400,3 +401,15 @@ def test_any_bytes_give_a_card_or_a_card_error(tmp_path_factory: pytest.TempPath
         assert "\n" not in str(err) and str(err).startswith(str(path))
     else:
         assert isinstance(card.data, dict) and DATASET_ID.match(card.dataset_id)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ids=st.sets(st.text(alphabet="ab.-_1", min_size=1, max_size=5), max_size=12),
+    probes=st.lists(st.text(alphabet="ab.-_1", max_size=6), max_size=12),
+)
+def test_ids_regex_matches_exactly_the_ids(ids: set[str], probes: list[str]) -> None:
+    pattern = re.compile(ids_regex(ids))
+    for text in [*ids, *probes, ""]:
+        assert (pattern.fullmatch(text) is not None) == (text in ids), (sorted(ids), text, pattern.pattern)
+    assert "|" not in ids_regex(["d001", "d002"]).split("(?:")[0]  # a common prefix is factored out
