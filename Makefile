@@ -19,6 +19,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
 	@# genoprep itself is used in place (an editable install without build tools): a .pth file
 	$(BIN)/python -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "genoprep.pth").write_text("$(CURDIR)\n")'
+	@# the genoprep command (pyproject's console script, which an install would write)
+	@printf '#!%s\nimport sys\nfrom genoprep.cli import main\nsys.exit(main())\n' "$(abspath $(BIN))/python" > $(BIN)/genoprep
+	@chmod +x $(BIN)/genoprep
 	@touch $(STAMP)
 
 run: venv
@@ -36,6 +39,11 @@ tools:
 test: venv tools
 	$(BIN)/python -m pytest
 
+# every checksum of every dataset under a results folder: make verify OUT=results
+OUT ?= results
+verify: venv
+	$(BIN)/python -m genoprep.cli verify $(OUT)
+
 # Python: ruff (rules and format in pyproject.toml); workflow: snakemake --lint and snakefmt
 lint: venv
 	$(BIN)/ruff check .
@@ -47,12 +55,6 @@ format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 	$(BIN)/snakefmt Snakefile rules/
-
-# recompute every checksum of every dataset under OUT (default results/): names each file that
-# differs from its card.yaml, is missing or is not listed
-OUT ?= results
-verify: venv
-	$(BIN)/python -m genoprep.cli verify $(OUT)
 
 # the card checks the workflow runs before the job graph: make validate CARDS=path/to/cards
 CARDS ?=

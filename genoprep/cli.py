@@ -1,80 +1,90 @@
-"""The ``genoprep`` command, beside Snakemake (never instead of it).
+"""The ``genoprep`` command, beside Snakemake (which runs the workflow):
 
-    genoprep validate CARDS...   the checks the workflow runs before the job graph, same one-line messages
-    genoprep verify OUT          recompute every checksum of every dataset under a results folder
+    genoprep init PATH             draft a dataset card from an input (what each choice was based on, in comments)
+    genoprep validate CARDS...     check dataset cards as the workflow does before it builds the job graph
+    genoprep verify OUT...         recompute every checksum of every dataset under a results folder
 
-Each problem is one ``genoprep:`` line; the exit status is 1 when there is any, else 0.
+Messages are the workflow's own one-line messages (``genoprep: invalid dataset card: ...``).
+Exit status: 0 when all is well, 1 when ``verify`` finds a problem, 2 for an invalid card.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from genoprep.cards import Card, CardError, check_inputs, discover_cards, load_card
-from genoprep.provenance import verify_results
+from genoprep import verify
+from genoprep.errors import InputError
+
+#: exit status of ``validate`` for an invalid card (2, like a usage error)
+INVALID = 2
 
 
-def _say(line: str) -> None:
-    print(f"genoprep: {line}", flush=True)
+def validate_cards(paths: Sequence[str], *, check_inputs: bool = False) -> int:
+    """Load the cards as the workflow does (``genoprep.cards.load_cards``); print one line per result."""
+    import genoprep.cards
+    from genoprep.cards import load_cards
 
-
-def validate(specs: Sequence[str]) -> int:
-    """Load and check every card (schema, id, input paths, unique ids); one line per bad card."""
     try:
-        paths = discover_cards(list(specs))
-    except CardError as err:
-        _say(f"invalid dataset card: {err}")
-        return 1
-    bad = 0
-    seen: dict[str, Card] = {}
-    for path in paths:
-        try:
-            card = load_card(path)
-            check_inputs(card)
-            if card.dataset_id in seen:
-                raise CardError(
-                    str(path),
-                    f"dataset_id {card.dataset_id!r} is already used by {seen[card.dataset_id].path}",
-                    record="dataset_id",
-                )
-        except CardError as err:
-            _say(f"invalid dataset card: {err}")
-            bad += 1
-            continue
-        seen[card.dataset_id] = card
-    if bad:
-        _say(f"{bad} of {len(paths)} cards are invalid")
-        return 1
-    _say(f"{len(paths)} cards valid ({', '.join(sorted(seen)[:10])}{', ...' if len(seen) > 10 else ''})")
+        cards = load_cards(list(paths))
+        for card in cards.values() if check_inputs else ():
+            genoprep.cards.check_inputs(card)
+    except InputError as err:
+        print(f"genoprep: invalid dataset card: {err}", file=sys.stderr)
+        return INVALID
+    for dataset_id, card in cards.items():
+        print(f"genoprep: {card.path}: valid ({card.modality}, dataset_id {dataset_id})")
     return 0
 
 
-def verify(results: str) -> int:
-    """Recompute the checksums of every dataset folder of ``results`` against its card.yaml."""
-    datasets, files, problems = verify_results(Path(results))
-    for problem in problems:
-        _say(f"verify: {problem}")
-    if problems:
-        _say(f"verify: {len(problems)} problems in {datasets} datasets ({files} files listed)")
+def init_card(path: str, modality: str | None, dataset_id: str | None, output: Path | None) -> int:
+    """Draft a card (``genoprep.draft``); print it or write it to ``output``."""
+    from genoprep.draft import draft_card
+
+    try:
+        text = draft_card(path, modality, dataset_id)
+    except InputError as err:
+        print(f"genoprep: error: {err}", file=sys.stderr)
         return 1
-    _say(f"verify: {datasets} datasets, {files} files: every checksum matches, nothing missing or unlisted")
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        print(f"genoprep: wrote {output}; review the CHECK comments, then: genoprep validate {output}")
     return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="genoprep", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    init = commands.add_parser("init", help="draft a dataset card from an input file or 10x folder")
+    init.add_argument("path", help="the input (file, or 10x matrix folder)")
+    init.add_argument("--modality", choices=("scrna", "bulk", "dna", "variants"), help="default: guessed")
+    init.add_argument("--id", dest="dataset_id", help="dataset_id (default: from the file name)")
+    init.add_argument("-o", "--output", type=Path, help="write the card here (default: print it)")
+    check = commands.add_parser("validate", help="check dataset cards (schemas, ids) as the workflow does")
+    check.add_argument("cards", nargs="+", help="card files or folders of *.yaml cards")
+    check.add_argument("--check-inputs", action="store_true",
+                       help="also check every input and metadata path, as the workflow does before it runs "
+                       "(inputs the workflow makes itself, such as the demo's, do not exist before)")
+    out = commands.add_parser("verify", help="recompute the checksums of every dataset in results folder(s)")
+    out.add_argument("results", nargs="+", type=Path, help="results folder(s), or single dataset folders")
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="genoprep", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("validate", help="check dataset cards as the workflow does before the job graph")
-    check.add_argument("cards", nargs="+", help="card files or folders of cards")
-    audit = commands.add_parser("verify", help="recompute the checksums of every dataset of a results folder")
-    audit.add_argument("results", help="the results folder (OUT)")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
+    if args.command == "init":
+        return init_card(args.path, args.modality, args.dataset_id, args.output)
     if args.command == "validate":
-        return validate(args.cards)
-    return verify(args.results)
+        return validate_cards(args.cards, check_inputs=args.check_inputs)
+    if args.command == "verify":
+        return verify.main([os.fspath(p) for p in args.results])
+    raise AssertionError(args.command)  # pragma: no cover - argparse refuses other commands
 
 
 if __name__ == "__main__":

@@ -106,9 +106,6 @@ CARD_NAME = "card.yaml"
 #: sub-folders of a dataset folder that are not checksummed (logs and timings differ between runs)
 UNLISTED_FOLDERS = ("logs", "benchmarks")
 
-#: the keys of ``computed`` that list files with their SHA-256
-LISTS = ("artifacts_sha256", "figures_sha256", "other_files_sha256")
-
 
 def dataset_files(folder: str | os.PathLike[str], units: Iterable[str] = ()) -> list[str]:
     """Every file of a dataset folder as a path relative to it (sorted), except ``card.yaml``,
@@ -129,65 +126,3 @@ def dataset_files(folder: str | os.PathLike[str], units: Iterable[str] = ()) -> 
         if path.is_file() or path.is_symlink():
             found.append(relative)
     return found
-
-
-def listed_files(card: dict) -> dict[str, str]:
-    """The files a completed card lists (every list of ``computed``), with their SHA-256."""
-    computed = card.get("computed") or {}
-    listed: dict[str, str] = {}
-    for key in LISTS:
-        listed.update(computed.get(key) or {})
-    return listed
-
-
-def verify_dataset(folder: str | os.PathLike[str]) -> tuple[int, list[str]]:
-    """Check a dataset folder against its ``card.yaml``: (files checked, problems, one line each).
-
-    A problem is a file whose SHA-256 differs from the card's, a listed file that is missing,
-    or a file that the card does not list.
-    """
-    import yaml  # here: genoprep.provenance is imported by every step; verify is rare
-
-    folder = Path(folder)
-    try:
-        card = yaml.safe_load((folder / CARD_NAME).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        return 0, [f"{folder / CARD_NAME}: cannot be read ({' '.join(str(err).split())[:200]})"]
-    listed = listed_files(card if isinstance(card, dict) else {})
-    if not listed:
-        return 0, [f"{folder / CARD_NAME}: lists no files (not a completed card)"]
-    problems: list[str] = []
-    units = [name for name in listed if (folder / name).is_dir()]
-    present = set(dataset_files(folder, units))
-    for name, expected in listed.items():
-        path = folder / name
-        if name not in present and not path.exists():
-            problems.append(f"{path}: missing (card.yaml lists it)")
-            continue
-        actual = path_sha256(path)
-        if actual != expected:
-            problems.append(
-                f"{path}: differs (card.yaml says sha256 {expected[:12]}..., the file has {actual[:12]}...)"
-            )
-    for name in sorted(present - set(listed)):
-        problems.append(f"{folder / name}: not listed in card.yaml")
-    return len(listed), problems
-
-
-def verify_results(results: str | os.PathLike[str]) -> tuple[int, int, list[str]]:
-    """Every dataset folder (one holding a ``card.yaml``) of a results folder: (datasets, files, problems)."""
-    results = Path(results)
-    if not results.is_dir():
-        return 0, 0, [f"{results}: no such results folder"]
-    datasets = files = 0
-    problems: list[str] = []
-    for folder in sorted(p for p in results.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if not (folder / CARD_NAME).is_file():
-            continue
-        checked, found = verify_dataset(folder)
-        datasets += 1
-        files += checked
-        problems.extend(found)
-    if datasets == 0:
-        problems.append(f"{results}: no dataset folders with a card.yaml")
-    return datasets, files, problems

@@ -10,6 +10,7 @@ from snakemake.utils import validate
 sys.path.insert(0, workflow.basedir)
 
 from genoprep.cards import SCHEMA_DIR, check_inputs, ids_regex, load_cards  # noqa: E402
+from genoprep.download import download_target, remote_source  # noqa: E402
 from genoprep.errors import InputError  # noqa: E402
 from genoprep.locking import ResultsLock, check_links  # noqa: E402
 
@@ -118,8 +119,22 @@ def card_file(wildcards):
 
 
 def primary_inputs(wildcards):
-    """The card's input file(s) or folder(s)."""
-    return [os.fspath(p) for p in card_of(wildcards).input_paths()]
+    """The card's input file(s) or folder(s); an input with a ``url`` is its download
+    (RESULTS/.work/<dataset>/download/<path>, made by rule download_input)."""
+    card = card_of(wildcards)
+    return [
+        (
+            download_target(RESULTS, card.dataset_id, entry)
+            if "url" in entry
+            else os.fspath(card.resolve(entry["path"]))
+        )
+        for entry in card.input_entries()
+    ]
+
+
+def download_source(wildcards):
+    """The url and sha256 of the input that a download_input job fetches."""
+    return remote_source(CARDS[wildcards.dataset], wildcards.name)
 
 
 def metadata_input(wildcards):
@@ -189,7 +204,7 @@ def write_card_inputs(wildcards):
     return {
         "card": os.fspath(card.path),
         "artifacts": artifacts_of(wildcards),
-        "data": [os.fspath(p) for p in card.input_paths()],
+        "data": primary_inputs(wildcards),
         "metadata": [os.fspath(p) for p in [card.metadata_path()] if p is not None],
         # report figures are made before card.yaml, so that it lists every file of the folder
         "reports": [

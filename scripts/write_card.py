@@ -9,6 +9,7 @@ sys.path.insert(0, snakemake.scriptdir + "/..")
 from genoprep.cards import write_yaml
 from genoprep.provenance import completed_card, dataset_files, path_sha256
 from genoprep.runtime import console, run_step
+from genoprep.verify import FAIR_FILES
 
 
 def main() -> None:
@@ -21,7 +22,7 @@ def main() -> None:
     others = {
         name: path_sha256(os.path.join(folder, name))
         for name in dataset_files(folder, [a for a in artifacts if os.path.isdir(os.path.join(folder, a))])
-        if name not in artifacts and name not in figures
+        if name not in artifacts and name not in figures and name not in FAIR_FILES
     }
     if others:
         console(

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from genoprep.locking import LOCK_NAME
+from genoprep.verify import FAIR_FILES
 from tests.conftest import REPO, artifact_bytes, run_workflow, write_card
 
 pytestmark = pytest.mark.e2e
@@ -150,12 +151,16 @@ def test_verify_a_finished_run_and_a_tampered_artifact(tmp_path: Path) -> None:
     card = yaml.safe_load((results / "d" / "card.yaml").read_text())
     listed = set(card["computed"]["artifacts_sha256"]) | set(card["computed"].get("figures_sha256", {}))
     on_disk = {p.relative_to(results / "d").as_posix() for p in (results / "d").rglob("*") if p.is_file()}
-    assert listed == {n for n in on_disk if n != "card.yaml" and n.split("/")[0] not in ("logs", "benchmarks")}
+    made_from_the_card = {"card.yaml", *FAIR_FILES}  # listed in fair.sha256, not in the card
+    assert listed == {
+        n for n in on_disk if n not in made_from_the_card and n.split("/")[0] not in ("logs", "benchmarks")
+    }
     verify = [sys.executable, "-m", "genoprep.cli", "verify", str(results)]
     done = subprocess.run(verify, cwd=REPO, capture_output=True, text=True, check=False)
-    assert done.returncode == 0 and done.stdout.startswith("genoprep: verify: 1 datasets, "), done.stdout
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().endswith(": OK"), done.stdout
     victim = results / "d" / "obs.tsv"
     victim.write_bytes(victim.read_bytes() + b"x\n")
     done = subprocess.run(verify, cwd=REPO, capture_output=True, text=True, check=False)
     assert done.returncode == 1
-    assert done.stdout.splitlines()[0].startswith(f"genoprep: verify: {victim}: differs (card.yaml says sha256 ")
+    assert done.stderr.splitlines()[0].startswith(f"genoprep: {victim}: differs: sha256 is "), done.stderr
