@@ -59,7 +59,7 @@ format: venv
 # the card checks the workflow runs before the job graph: make validate CARDS=path/to/cards
 CARDS ?=
 validate: venv
-	$(BIN)/python -m genoprep.cli validate $(CARDS)
+	$(BIN)/python -m genoprep.cli validate --check-inputs $(CARDS)
 
 bench: venv
 	$(BIN)/python bench/run_all.py
