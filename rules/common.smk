@@ -3,19 +3,18 @@
 import glob
 import json
 import os
-import re
 import sys
 
 from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 
-from genoprep.cards import check_inputs, load_cards  # noqa: E402
+from genoprep.cards import SCHEMA_DIR, check_inputs, ids_regex, load_cards  # noqa: E402
 from genoprep.download import download_target, remote_source  # noqa: E402
 from genoprep.errors import InputError  # noqa: E402
 from genoprep.locking import ResultsLock, check_links  # noqa: E402
 
-validate(config, "../config/schemas/config.schema.yaml")
+validate(config, os.path.join(SCHEMA_DIR, "config.schema.yaml"))
 
 
 def stop(line):
@@ -80,8 +79,7 @@ def lock_results():
 
 def ids_pattern(modality):
     """A regex matching exactly the dataset ids of one modality."""
-    ids = sorted(i for i, card in CARDS.items() if card.modality == modality)
-    return "|".join(re.escape(i) for i in ids) if ids else "(?!)"
+    return ids_regex(i for i, card in CARDS.items() if card.modality == modality)
 
 
 def _dataset(modality):
@@ -197,6 +195,23 @@ def artifacts_of(wildcards):
     if callable(names):
         names = names(card)
     return [os.path.join(RESULTS, wildcards.dataset, name) for name in names]
+
+
+def write_card_inputs(wildcards):
+    """The inputs of write_card in one call (card, artifacts, data, metadata): with thousands
+    of datasets, every input function costs Snakemake a signature inspection per job."""
+    card = card_of(wildcards)
+    return {
+        "card": os.fspath(card.path),
+        "artifacts": artifacts_of(wildcards),
+        "data": primary_inputs(wildcards),
+        "metadata": [os.fspath(p) for p in [card.metadata_path()] if p is not None],
+        # report figures are made before card.yaml, so that it lists every file of the folder
+        "reports": [
+            os.path.join(RESULTS, wildcards.dataset, name)
+            for name in REPORTS.get(card.modality, [])
+        ],
+    }
 
 
 def input_mem_mb(wildcards, input, attempt):
