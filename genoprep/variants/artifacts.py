@@ -7,12 +7,11 @@
   samples. Written with pyarrow without a pandas index; bytes are deterministic.
 - ``samples.tsv`` — sample_id, missing_rate (in the final matrix), missing_rate_loaded
   (the ``--mind`` statistic), then any metadata columns (population, labels, …).
-- ``qc.json`` — the qc dict of :func:`genoprep.variants.gather.gather` (sorted keys).
+- ``qc.json`` — the qc dict of :func:`genoprep.variants.gather.gather` (insertion order).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from genoprep.errors import InputError
+from genoprep.jsonio import write_json
 
 
 def write_dosage_npy(path: str | Path, dosage: np.ndarray) -> None:
@@ -40,8 +40,8 @@ def write_samples_tsv(path: str | Path, samples: pd.DataFrame) -> None:
 
 
 def write_qc_json(path: str | Path, qc: dict) -> None:
-    """Write the qc dict as indented JSON with sorted keys."""
-    Path(path).write_text(json.dumps(qc, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    """Write the qc dict as indented JSON in insertion order (the shared JSON writer)."""
+    write_json(qc, path)
 
 
 def read_sample_metadata(
@@ -122,7 +122,7 @@ def write_artifacts(result, out_dir: str | Path) -> dict[str, Path]:
         "samples": out / "samples.tsv",
         "qc": out / "qc.json",
     }
-    write_dosage_npy(paths["dosage"], result.dosage)
+    write_dosage_npy(paths["dosage"], np.asarray(result.dosage))
     write_variants_parquet(paths["variants"], result.variants)
     write_samples_tsv(paths["samples"], result.samples)
     write_qc_json(paths["qc"], result.qc)
