@@ -11,8 +11,9 @@ is wrong.
 from __future__ import annotations
 
 import copy
+import functools
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,12 @@ from genoprep.errors import InputError
 #: the folder of the card schemas, shipped with the workflow
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "config" / "schemas"
 
-MODALITIES = ("scrna", "bulk", "dna", "variants")
+#: params every modality shares (e.g. ``split``), merged into each modality schema's ``params``
+COMMON_PARAMS_SCHEMA = "common_params.schema.yaml"
+
+
+#: the C YAML loader where PyYAML was built with libyaml (10x faster), else the Python one
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class CardError(InputError):
@@ -63,9 +69,51 @@ def _short(text: str, limit: int = 160) -> str:
 
 
 def load_schema(name: str, schema_dir: Path = SCHEMA_DIR) -> dict[str, Any]:
-    """Read a YAML JSON-schema file from ``schema_dir``."""
-    with open(schema_dir / name, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    """A YAML JSON-schema file of ``schema_dir`` (parsed once per process; do not modify it)."""
+    return _parsed_schema(os.fspath(schema_dir), name)
+
+
+@functools.cache
+def _parsed_schema(schema_dir: str, name: str) -> dict[str, Any]:
+    with open(os.path.join(schema_dir, name), encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=_YamlLoader)
+
+
+def modality_schema(modality: str, schema_dir: Path = SCHEMA_DIR) -> dict[str, Any]:
+    """The schema of one modality, with the common params merged into its ``params``.
+
+    The ``properties`` of ``common_params.schema.yaml`` (when that file exists) are added
+    to the modality schema's ``params.properties``; where both define a param the
+    modality's own definition wins. Parsed and merged once per process.
+    """
+    return _merged_modality_schema(os.fspath(schema_dir), modality)
+
+
+@functools.cache
+def _merged_modality_schema(schema_dir: str, modality: str) -> dict[str, Any]:
+    schema = copy.deepcopy(_parsed_schema(schema_dir, f"modality/{modality}.schema.yaml"))
+    if not os.path.exists(os.path.join(schema_dir, COMMON_PARAMS_SCHEMA)):
+        return schema
+    common = _parsed_schema(schema_dir, COMMON_PARAMS_SCHEMA).get("properties") or {}
+    params = schema.setdefault("properties", {}).setdefault("params", {"type": "object"})
+    params["properties"] = {**copy.deepcopy(common), **(params.get("properties") or {})}
+    return schema
+
+
+@functools.cache
+def _validator(schema_dir: str, name: str) -> Any:
+    """A compiled default-filling validator for a schema file (``modality/<m>`` merged as above)."""
+    if name.startswith("modality/"):
+        schema = _merged_modality_schema(schema_dir, name.removeprefix("modality/"))
+    else:
+        schema = _parsed_schema(schema_dir, name)
+    return _DefaultFillingValidator(schema)
+
+
+def _check(data: Any, validator: Any, source: str) -> None:
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        raise CardError(source, _short(error.message), record=_field_name(error))
 
 
 def validate(data: Any, schema: Mapping[str, Any], source: str) -> None:
@@ -73,10 +121,7 @@ def validate(data: Any, schema: Mapping[str, Any], source: str) -> None:
 
     Raises :class:`CardError` for the first (best-matching) violation.
     """
-    validator = _DefaultFillingValidator(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
-    if error is not None:
-        raise CardError(source, _short(error.message), record=_field_name(error))
+    _check(data, _DefaultFillingValidator(schema), source)
 
 
 @dataclass(frozen=True)
@@ -125,7 +170,9 @@ def read_yaml(path: Path) -> Any:
     """Parse a YAML file; syntax errors become one-line :class:`CardError`."""
     try:
         with open(path, encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return yaml.load(handle, Loader=_YamlLoader)
+    except UnicodeDecodeError as err:
+        raise CardError(str(path), f"not UTF-8 text ({err.reason} at byte {err.start})") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None
@@ -142,13 +189,13 @@ def load_card(path: str | os.PathLike[str], schema_dir: Path = SCHEMA_DIR) -> Ca
     source = str(path)
     if not isinstance(data, dict):
         raise CardError(source, "a card must be a YAML mapping of fields")
-    validate(data, load_schema("card.schema.yaml", schema_dir), source)
+    schema_dir_name = os.fspath(schema_dir)
+    _check(data, _validator(schema_dir_name, "card.schema.yaml"), source)
     if ("input" in data) == ("inputs" in data):
         raise CardError(source, "give exactly one of 'input' (one file) or 'inputs' (a list)", record="input")
-    modality_schema = schema_dir / "modality" / f"{data['modality']}.schema.yaml"
-    if not modality_schema.exists():
+    if not os.path.exists(os.path.join(schema_dir_name, "modality", f"{data['modality']}.schema.yaml")):
         raise CardError(source, f"modality {data['modality']!r} is not supported yet", record="modality")
-    validate(data, load_schema(f"modality/{data['modality']}.schema.yaml", schema_dir), source)
+    _check(data, _validator(schema_dir_name, f"modality/{data['modality']}"), source)
     return Card(path=path, data=data)
 
 
@@ -182,13 +229,6 @@ def load_cards(
             raise CardError(str(path), f"dataset_id {card.dataset_id!r} is already used by {other}", record="dataset_id")
         cards[card.dataset_id] = card
     return cards
-
-
-def iter_modality(cards: Mapping[str, Card], modality: str) -> Iterator[Card]:
-    """The cards of one modality, in id order."""
-    for dataset_id in sorted(cards):
-        if cards[dataset_id].modality == modality:
-            yield cards[dataset_id]
 
 
 def write_yaml(data: Mapping[str, Any], path: str | os.PathLike[str]) -> None:

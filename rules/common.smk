@@ -45,9 +45,7 @@ def ids_pattern(modality):
 def _dataset(modality):
     # the dataset wildcard, constrained inline to the ids of one modality: every concrete
     # output path then matches exactly one rule, with no per-rule wildcard_constraints
-    return (
-        "{dataset}" if modality is None else "{dataset," + ids_pattern(modality) + "}"
-    )
+    return "{dataset}" if modality is None else f"{{dataset,{ids_pattern(modality)}}}"
 
 
 def out(name, modality=None):

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+#: the real test data: ../shared/data beside the checkout, or the folder GENOPREP_SHARED_DATA names
+SHARED_DATA = Path(os.environ.get("GENOPREP_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 
 def shared_data(*parts: str) -> Path:

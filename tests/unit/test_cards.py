@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from genoprep.cards import CardError, discover_cards, load_card, load_cards
+from genoprep.cards import (
+    COMMON_PARAMS_SCHEMA,
+    SCHEMA_DIR,
+    CardError,
+    discover_cards,
+    load_card,
+    load_cards,
+    load_schema,
+    modality_schema,
+)
 
 GOOD = {
     "dataset_id": "pbmc_x",
@@ -116,3 +126,54 @@ def test_repository_cards_are_valid() -> None:
     root = Path(__file__).resolve().parents[2]
     cards = load_cards(root / "config" / "demo")
     assert "pbmc_demo" in cards
+
+
+def test_metadata_unmatched_policy_defaults_to_error(tmp_path: Path) -> None:
+    card = load_card(write(tmp_path, {**GOOD, "metadata": {"path": "m.csv"}}))
+    assert card.data["metadata"]["unmatched"] == "error"
+    assert load_card(write(tmp_path, {**GOOD, "metadata": {"path": "m.csv", "unmatched": "na"}})).data[
+        "metadata"]["unmatched"] == "na"
+    with pytest.raises(CardError, match=r"metadata\.unmatched: 'drop' is not one of"):
+        load_card(write(tmp_path, {**GOOD, "metadata": {"path": "m.csv", "unmatched": "drop"}}))
+
+
+def _schemas_with_common(tmp_path: Path, common: dict | None) -> Path:
+    """A copy of the repository's schemas, with ``common`` as common_params.schema.yaml (or none)."""
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMA_DIR, schemas)
+    (schemas / COMMON_PARAMS_SCHEMA).unlink(missing_ok=True)
+    if common is not None:
+        (schemas / COMMON_PARAMS_SCHEMA).write_text(yaml.safe_dump(common), encoding="utf-8")
+    return schemas
+
+
+def test_common_params_are_merged_into_every_modality(tmp_path: Path) -> None:
+    common = {"properties": {
+        "split": {"type": "object", "default": {"method": "random", "seed": 0}},
+        "min_genes": {"type": "integer", "default": 999},  # scrna defines it too: scrna's own wins
+    }}
+    schemas = _schemas_with_common(tmp_path, common)
+    card = load_card(write(tmp_path, GOOD), schemas)
+    assert card.params["split"] == {"method": "random", "seed": 0}
+    assert card.params["min_genes"] == 200
+    with pytest.raises(CardError, match=r"params\.split: 3 is not of type 'object'"):
+        load_card(write(tmp_path, {**GOOD, "params": {"split": 3}}), schemas)
+    for modality in ("scrna", "bulk", "dna", "variants"):
+        params = modality_schema(modality, schemas)["properties"]["params"]["properties"]
+        assert params["split"]["default"] == {"method": "random", "seed": 0}
+    # the parsed modality schema itself is not modified by the merge
+    assert "split" not in load_schema("modality/scrna.schema.yaml", schemas)["properties"]["params"]["properties"]
+
+
+def test_without_common_params_file_the_modality_schema_is_as_written(tmp_path: Path) -> None:
+    schemas = _schemas_with_common(tmp_path, None)
+    assert modality_schema("bulk", schemas) == load_schema("modality/bulk.schema.yaml", schemas)
+    with pytest.raises(CardError, match=r"params: Additional properties are not allowed \('split'"):
+        load_card(write(tmp_path, {**GOOD, "params": {"split": {}}}), schemas)
+
+
+def test_non_utf8_card_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("dataset_id: x\nname: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(CardError, match=r"latin1\.yaml: not UTF-8 text"):
+        load_card(path)
