@@ -26,8 +26,6 @@ Workflow API: :func:`plan_chunks` → :func:`read_chunk` (per chunk,
 """
 
 from genoprep.variants.artifacts import (
-    join_sample_metadata,
-    read_sample_metadata,
     write_artifacts,
     write_dosage_npy,
     write_qc_json,
@@ -48,14 +46,12 @@ __all__ = [
     "Region",
     "count_records",
     "gather",
-    "join_sample_metadata",
     "parse_region",
     "plan_chunks",
     "plan_record_chunks",
     "plan_region_chunks",
     "read_all",
     "read_chunk",
-    "read_sample_metadata",
     "write_artifacts",
     "write_dosage_npy",
     "write_qc_json",

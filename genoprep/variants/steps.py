@@ -25,13 +25,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
-from genoprep import __version__
 from genoprep.errors import InputError
 from genoprep.filters import FilterStep, guard
 from genoprep.options import StepOptions, freeze
-from genoprep.provenance import package_versions, verify_sha256
+from genoprep.provenance import software_versions, verify_sha256
+from genoprep.tables import join_metadata, map_labels, read_table
 from genoprep.variants import vcfio
-from genoprep.variants.artifacts import join_sample_metadata, read_sample_metadata
 from genoprep.variants.chunks import plan_chunks
 from genoprep.variants.gather import FilterParams, GatheredResult, gather
 from genoprep.variants.ingest import read_chunk
@@ -93,6 +92,7 @@ class MetadataOptions:
     format: str | None
     header: bool
     id_column: str | int
+    unmatched: str
     columns: Mapping[str, str | int] | None
 
     @classmethod
@@ -101,7 +101,8 @@ class MetadataOptions:
         if meta is None:
             return None
         return cls(sha256=meta.get("sha256"), format=meta.get("format"),  # optional, no default
-                   header=meta["header"], id_column=meta["id_column"], columns=freeze(card.get("columns")) or None)
+                   header=meta["header"], id_column=meta["id_column"], unmatched=meta["unmatched"],
+                   columns=freeze(card.get("columns")) or None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -214,15 +215,7 @@ def gather_dataset(
     }
     labels: list[str] = []
     if metadata_path is not None and options.metadata is not None:
-        # TODO(shared): genoprep.tables.read_table / join_metadata (metadata.unmatched) / map_labels
-        meta = options.metadata
-        verify_sha256(metadata_path, meta.sha256)
-        sep = {"csv": ",", "tsv": "\t"}.get(meta.format or "")
-        table = read_sample_metadata(metadata_path, meta.id_column, sep=sep, header=meta.header,
-                                     columns=dict(meta.columns) if meta.columns else None)
-        result.samples, report = join_sample_metadata(result.samples, table)
-        labels = [c for c in table.columns if c != "sample_id" and c in result.samples.columns]
-        result.qc["metadata"] = {"labels": labels, **report}
+        labels = join_sample_labels(result, metadata_path, options.metadata)
     facts = {
         "n_samples": int(result.dosage.shape[0]),
         "n_variants": int(result.dosage.shape[1]),
@@ -230,7 +223,7 @@ def gather_dataset(
         "sample_labels": labels,
         "missing_genotype_rate": result.qc["missing_genotype_rate_after"],
         "preprocessing": {
-            "software": software_versions(),
+            "software": software_versions(SOFTWARE),
             **SEMANTICS,
             "multiallelic": ("split into one biallelic column per ALT (bcftools norm -m-)"
                              if load.multiallelic == "split" else "records with more than one ALT dropped"),
@@ -238,6 +231,29 @@ def gather_dataset(
         },
     }
     return result, steps, facts
+
+
+def join_sample_labels(result: GatheredResult, path: str | os.PathLike[str], meta: MetadataOptions) -> list[str]:
+    """Add the metadata labels to ``result.samples`` (the shared table layer, the card's
+    ``metadata.unmatched`` policy) and report the mismatches in ``result.qc``; returns the
+    label names. Without ``columns`` every column of the table is a label, under its own name.
+    """
+    source = os.fspath(path)
+    verify_sha256(path, meta.sha256)
+    table = read_table(path, meta.format, header=meta.header, id_column=meta.id_column)
+    rows, report = join_metadata(result.samples["sample_id"].tolist(), table, source, what="samples",
+                                 unmatched=meta.unmatched)
+    columns = dict(meta.columns) if meta.columns else {str(c): c for c in table.columns}
+    taken = [label for label in columns if label in result.samples.columns]
+    if taken:
+        raise InputError(source, f"columns: {', '.join(taken)} would replace a column genoprep computes",
+                         record="columns")
+    for label, values in map_labels(rows, columns, source).items():
+        result.samples[label] = values
+    result.qc["metadata"] = {"labels": list(columns), "unmatched": meta.unmatched,
+                             "samples_without_metadata": list(report.unmatched_ids),
+                             "metadata_without_sample": list(report.unused_rows)}
+    return list(columns)
 
 
 def check_kept(result: GatheredResult, options: GatherOptions) -> None:
@@ -270,9 +286,3 @@ def describe_filters(params: FilterParams, options: LoadOptions) -> list[str]:
     if params.min_maf is not None:
         steps.append(f"--maf {params.min_maf:g} = bcftools view -q {params.min_maf:g}:minor (MAF >= threshold kept)")
     return steps
-
-
-def software_versions() -> dict[str, str]:
-    """genoprep and the libraries the variants chain computes with."""
-    # TODO(shared): genoprep.provenance.software_versions(names)
-    return {"genoprep": __version__, **package_versions(SOFTWARE)}

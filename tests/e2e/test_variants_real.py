@@ -86,7 +86,7 @@ def variants_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shared_data("vcf")
     root = tmp_path_factory.mktemp("variants_real")
     meta = metadata_table(root)
-    labels = {"metadata": {"path": str(meta), "format": "tsv", "id_column": "sample"},
+    labels = {"metadata": {"path": str(meta), "format": "tsv", "id_column": "sample", "unmatched": "na"},
               "columns": {"population": "pop", "phenotype": "status"}}
     for dataset, (path, params) in DATASETS.items():
         write_card(root / "cards", card(dataset, path, params, **(labels if dataset.startswith("chr21") else {})))

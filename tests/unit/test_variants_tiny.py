@@ -23,7 +23,6 @@ from genoprep.variants import (
     FilterParams,
     LoadOptions,
     gather,
-    join_sample_metadata,
     parse_region,
     plan_chunks,
     plan_record_chunks,
@@ -32,6 +31,7 @@ from genoprep.variants import (
     write_artifacts,
 )
 from genoprep.variants.stats import hwe_exact_p
+from genoprep.variants.steps import MetadataOptions, join_sample_labels
 
 NO_FILTERS = FilterParams(min_maf=None, max_variant_missing=None, max_sample_missing=None)
 GT_HEADER = (
@@ -362,13 +362,35 @@ def test_artifacts_are_deterministic(tmp_path):
     assert d.dtype == np.int8 and d.shape == (6, len(pd.read_parquet(first["variants"])))
 
 
-def test_sample_metadata_join_reports_mismatches(tmp_path):
-    samples = pd.DataFrame({"sample_id": ["A", "B", "C"], "missing_rate": [0.0, 0.1, 0.2]})
-    meta = pd.DataFrame({"sample_id": ["C", "A", "Z"], "population": ["YRI", "GBR", "CHB"]})
-    joined, report = join_sample_metadata(samples, meta)
-    assert joined["sample_id"].tolist() == ["A", "B", "C"]
-    assert joined["population"].tolist()[0] == "GBR" and pd.isna(joined["population"][1])
-    assert report == {"samples_without_metadata": ["B"], "metadata_without_sample": ["Z"]}
+def _metadata_case(tmp_path, unmatched: str, columns=None):
+    """Samples A, B, C gathered; a CSV (BOM, CRLF, as a spreadsheet writes it) with rows for C, A, Z."""
+    p = write_vcf(tmp_path / "m.vcf", ["A", "B", "C"], [rec("1", 5, "A", "C", ["0/1", "1/1", "0/0"])])
+    g = gather([read_all(p)], NO_FILTERS)
+    table = tmp_path / "meta.csv"
+    table.write_bytes(b"\xef\xbb\xbfsample,population,age\r\nC,YRI,30\r\nA,GBR,41\r\nZ,CHB,50\r\n")
+    meta = MetadataOptions(sha256=None, format=None, header=True, id_column="sample", unmatched=unmatched,
+                           columns=columns)
+    return g, table, meta
+
+
+def test_sample_metadata_without_a_row_is_an_error_by_default(tmp_path):
+    g, table, meta = _metadata_case(tmp_path, "error")
+    with pytest.raises(InputError) as info:
+        join_sample_labels(g, table, meta)
+    assert str(info.value) == (f"{table}: no metadata row for 1 of 3 samples (e.g. B); the metadata ids must "
+                               "match the data's ids, or set metadata.unmatched: na in the card")
+
+
+def test_sample_metadata_join_with_na_policy_reports_mismatches(tmp_path):
+    g, table, meta = _metadata_case(tmp_path, "na", columns={"pop": "population"})
+    assert join_sample_labels(g, table, meta) == ["pop"]
+    assert g.samples["sample_id"].tolist() == ["A", "B", "C"]
+    assert g.samples["pop"].tolist() == ["GBR", "NA", "YRI"]
+    assert g.qc["metadata"] == {"labels": ["pop"], "unmatched": "na", "samples_without_metadata": ["B"],
+                                "metadata_without_sample": ["Z"]}
+    g, table, meta = _metadata_case(tmp_path, "na")  # no columns: every column, under its own name
+    assert join_sample_labels(g, table, meta) == ["population", "age"]
+    assert g.samples["age"].tolist() == ["41", "NA", "30"]
 
 
 def test_chunk_roundtrip(tmp_path):
