@@ -1,8 +1,9 @@
 """Each variants rule gets only its slice of the card, so an edit reruns only what it changes.
 
 A completed run, then ``snakemake -n`` after editing the card: a new ``description``
-schedules only ``write_card``; a new ``min_maf`` schedules ``variants_gather`` (and the
-card) but not the plan or the chunk jobs; a new ``records_per_chunk`` replans.
+schedules only ``write_card``; a new ``min_maf`` changes the params of ``variants_gather``
+alone (the chunk jobs run again only because their ``.npz`` files are temporary, and the
+plan not at all); a new ``records_per_chunk`` changes the plan's params.
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ def completed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return path, root
 
 
+def params_changed(done) -> list[str]:
+    """The rules Snakemake reruns because their params changed (its ``Reasons`` section)."""
+    text = done.stdout + done.stderr
+    match = re.search(r"params have changed since last execution:\n\s+(.+)\n", text)
+    return sorted(match.group(1).replace(" ", "").split(",")) if match else []
+
+
 def _edit(path: Path, change) -> str:
     card = yaml.safe_load(path.read_text())
     original = yaml.safe_dump(card, sort_keys=False)
@@ -48,20 +56,19 @@ def _edit(path: Path, change) -> str:
     return original
 
 
-@pytest.mark.parametrize("edit, expected", [
-    (lambda c: c.update(description="second"), {"write_card": 1}),
-    (lambda c: c["params"].update(min_maf=0.2), {"variants_gather": 1, "write_card": 1}),
-    (lambda c: c["params"].update(records_per_chunk=7), {"variants_plan": 1}),
+@pytest.mark.parametrize("edit, changed, not_run", [
+    (lambda c: c.update(description="second"), [], ["variants_plan", "variants_chunk", "variants_gather"]),
+    (lambda c: c["params"].update(min_maf=0.2), ["variants_gather"], ["variants_plan"]),
+    (lambda c: c["params"].update(records_per_chunk=7), ["variants_plan"], []),
 ], ids=["description", "min_maf", "records_per_chunk"])
-def test_an_edit_reruns_only_the_steps_that_read_it(completed, edit, expected):
+def test_an_edit_reruns_only_the_steps_that_read_it(completed, edit, changed, not_run):
     path, root = completed
     original = _edit(path, edit)
     try:
         done = run_workflow(root / "cards", root / "out", "-n")
         jobs = scheduled(done)
-        if "variants_plan" in expected:  # the chunk jobs are known only after the checkpoint reruns
-            assert jobs.get("variants_plan") == 1 and jobs.get("variants_chunk", 0) == 0, jobs
-        else:
-            assert jobs == {**expected, **({"all": 1} if "all" in jobs else {})}, done.stdout[-2000:]
+        assert [rule for rule in params_changed(done) if rule != "write_card"] == changed, done.stdout[-3000:]
+        assert jobs.get("write_card") == 1
+        assert not [rule for rule in not_run if rule in jobs], jobs
     finally:
         path.write_text(original)

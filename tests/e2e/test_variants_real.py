@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from tests.conftest import SHARED_DATA, run_workflow, shared_data, write_card
+from tests.unit.test_variants_tiny import _require_tool
 
 pytestmark = pytest.mark.e2e
 
@@ -45,9 +46,9 @@ REGION_COPY = "chr22_regions"  # chr22 bgzipped + tabix-indexed copy, scattered 
 
 
 def need(*tools: str) -> None:
+    """Skip without the tools, fail without them in strict mode (GENOPREP_STRICT_TESTS=1)."""
     for tool in tools:
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed (make tools, or apt-get install -y bcftools tabix plink2)")
+        _require_tool(tool)
 
 
 def run(cmd: list[str], **kw) -> str:

@@ -10,8 +10,6 @@ or bcftools. Tests that need a tool skip without it, but fail under
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -22,22 +20,10 @@ import pytest
 from genoprep.variants import FilterParams, gather, read_all
 from genoprep.variants.stats import hwe_exact_p
 from tests.conftest import SHARED_DATA
-from tests.unit.test_variants_tiny import rec, write_vcf
+from tests.unit.test_variants_tiny import _require_tool, rec, write_vcf
 
 NYGC_CHR22 = SHARED_DATA / "vcf" / "1kg_nygc30x_grch38_chr22_100samples_100variants.vcf.gz"
 OFF = {"min_maf": None, "max_variant_missing": None, "max_sample_missing": None}
-
-
-def _require_tool(name: str) -> None:
-    """Skip when ``name`` is not installed, or fail in strict mode (``GENOPREP_STRICT_TESTS=1``).
-
-    TODO(shared): tests.conftest.require_tool, once it is on main.
-    """
-    if shutil.which(name) is None:
-        message = f"{name} not installed (apt-get install -y bcftools tabix plink2)"
-        if os.environ.get("GENOPREP_STRICT_TESTS") == "1":
-            pytest.fail(f"strict mode: {message}")
-        pytest.skip(message)
 
 
 def plink2(vcf: Path, prefix: Path, *flags: str) -> subprocess.CompletedProcess[str]:

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from genoprep.variants import FilterParams, gather, read_all
-from tests.unit.test_variants_boundaries import _require_tool, plink2, read_plink_table
+from tests.unit.test_variants_boundaries import plink2, read_plink_table
+from tests.unit.test_variants_tiny import _require_tool
 
 SAMPLES = ["M1", "M2", "F1", "F2"]  # two males (haploid on chrX), two females
 RECORDS = [

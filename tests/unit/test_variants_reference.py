@@ -7,7 +7,6 @@ a binary or the shared data is absent.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from genoprep.variants import FilterParams, gather, read_all, read_chunk
 from genoprep.variants.chunks import plan_record_chunks
 from tests.conftest import SHARED_DATA
+from tests.unit.test_variants_tiny import _require_tool
 
 DATA = SHARED_DATA
 VCF = DATA / "vcf"
@@ -29,9 +29,9 @@ NO_FILTERS = FilterParams(min_maf=None, max_variant_missing=None, max_sample_mis
 
 
 def need(*tools: str) -> None:
+    """Skip without the tools, fail without them in strict mode (GENOPREP_STRICT_TESTS=1)."""
     for tool in tools:
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed (apt-get install -y bcftools tabix plink2)")
+        _require_tool(tool)
 
 
 @pytest.fixture(params=ALL, ids=["chr21_1kg_phase3", "chr22_nygc_missing_multiallelic", "chr20_beagle"])
