@@ -85,3 +85,17 @@ def test_write_json_keeps_insertion_order_and_plain_values(tmp_path: Path) -> No
     assert text == '{\n  "z": 1,\n  "a": {\n    "y": 2,\n    "b": [\n      0.5,\n      null\n    ]\n  },\n' \
                    '  "m": [\n    1,\n    2\n  ]\n}\n'
     assert list(json.loads(text)) == ["z", "a", "m"]
+
+
+def test_sha256_of_a_file_larger_than_the_read_block(tmp_path: Path) -> None:
+    from genoprep import provenance
+
+    size = 3 * provenance._BLOCK + 12345  # several blocks and a partial one
+    data = numpy.random.default_rng(7).integers(0, 256, size, dtype=numpy.uint8).tobytes()
+    path = tmp_path / "big.bin"
+    path.write_bytes(data)
+    assert path_sha256(path) == hashlib.sha256(data).hexdigest()
+    # a change in the last block only changes the digest
+    path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    assert path_sha256(path) == hashlib.sha256(data[:-1] + bytes([data[-1] ^ 1])).hexdigest()
+    assert path_sha256(path) != hashlib.sha256(data).hexdigest()
