@@ -21,8 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import SHARED_DATA, run_workflow, shared_data, write_card
-from tests.unit.test_variants_tiny import _require_tool
+from tests.conftest import SHARED_DATA, require_tool, run_workflow, shared_data, write_card
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +47,7 @@ REGION_COPY = "chr22_regions"  # chr22 bgzipped + tabix-indexed copy, scattered 
 def need(*tools: str) -> None:
     """Skip without the tools, fail without them in strict mode (GENOPREP_STRICT_TESTS=1)."""
     for tool in tools:
-        _require_tool(tool)
+        require_tool(tool)
 
 
 def run(cmd: list[str], **kw) -> str:

@@ -19,8 +19,8 @@ import pytest
 
 from genoprep.variants import FilterParams, gather, read_all
 from genoprep.variants.stats import hwe_exact_p
-from tests.conftest import SHARED_DATA
-from tests.unit.test_variants_tiny import _require_tool, rec, write_vcf
+from tests.conftest import SHARED_DATA, require_tool
+from tests.unit.test_variants_tiny import rec, write_vcf
 
 NYGC_CHR22 = SHARED_DATA / "vcf" / "1kg_nygc30x_grch38_chr22_100samples_100variants.vcf.gz"
 OFF = {"min_maf": None, "max_variant_missing": None, "max_sample_missing": None}
@@ -28,7 +28,7 @@ OFF = {"min_maf": None, "max_variant_missing": None, "max_sample_missing": None}
 
 def plink2(vcf: Path, prefix: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     """plink2 on a VCF with our semantics (half-calls missing, ids chrom:pos:ref:alt), one thread."""
-    _require_tool("plink2")
+    require_tool("plink2")
     command = [
         "plink2",
         "--vcf",
@@ -128,7 +128,7 @@ def test_maf_keeps_a_variant_exactly_at_the_threshold(tmp_path):
     assert kept == ["1:20:A:C", "1:30:A:C", "1:40:A:C"]
     assert g.variants["MAF"].tolist() == [0.125, 0.25, 0.125]
     assert kept == plink2_kept(vcf, tmp_path / "p", "--maf", "0.125")[0]
-    _require_tool("bcftools")
+    require_tool("bcftools")
     text = subprocess.run(
         ["bcftools", "view", "-H", "-q", "0.125:minor", str(vcf)], capture_output=True, text=True, check=True
     ).stdout
@@ -214,7 +214,7 @@ def test_real_file_mind_and_strict_geno_interact_like_plink2(tmp_path):
     --geno 0.1 keeps variants it would remove over all 100 samples."""
     if not NYGC_CHR22.exists():
         pytest.skip(f"shared data not found: {NYGC_CHR22}")
-    _require_tool("bcftools")
+    require_tool("bcftools")
     split = tmp_path / "split.vcf"
     norm = subprocess.run(["bcftools", "norm", "-m-", str(NYGC_CHR22)], check=True, capture_output=True)
     subprocess.run(

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from genoprep.variants import FilterParams, gather, read_all
+from tests.conftest import require_tool
 from tests.unit.test_variants_boundaries import plink2, read_plink_table
-from tests.unit.test_variants_tiny import _require_tool
 
 SAMPLES = ["M1", "M2", "F1", "F2"]  # two males (haploid on chrX), two females
 RECORDS = [
@@ -64,7 +64,7 @@ def test_dosage_and_counts_by_hand(vcf, engine):
 
 
 def test_dosage_equals_bcftools_norm_then_query(vcf, tmp_path):
-    _require_tool("bcftools")
+    require_tool("bcftools")
     split = subprocess.run(["bcftools", "norm", "-m-", str(vcf)], check=True, capture_output=True).stdout
     text = subprocess.run(
         ["bcftools", "query", "-f", "[%GT\t]\n", "-"], input=split, check=True, capture_output=True
@@ -81,7 +81,7 @@ def test_dosage_equals_bcftools_norm_then_query(vcf, tmp_path):
 
 def test_counts_and_missing_rates_equal_plink2_with_sex(vcf, tmp_path):
     """plink2 with the males' sex: AC/AN (--freq counts), per-variant and per-sample missing."""
-    _require_tool("bcftools")
+    require_tool("bcftools")
     split = tmp_path / "split.vcf"
     subprocess.run(["bcftools", "norm", "-m-", "-Ov", "-o", str(split), str(vcf)], check=True, capture_output=True)
     sex = tmp_path / "sex.txt"

@@ -16,8 +16,7 @@ import pytest
 
 from genoprep.variants import FilterParams, gather, read_all, read_chunk
 from genoprep.variants.chunks import plan_record_chunks
-from tests.conftest import SHARED_DATA
-from tests.unit.test_variants_tiny import _require_tool
+from tests.conftest import SHARED_DATA, require_tool
 
 DATA = SHARED_DATA
 VCF = DATA / "vcf"
@@ -31,7 +30,7 @@ NO_FILTERS = FilterParams(min_maf=None, max_variant_missing=None, max_sample_mis
 def need(*tools: str) -> None:
     """Skip without the tools, fail without them in strict mode (GENOPREP_STRICT_TESTS=1)."""
     for tool in tools:
-        _require_tool(tool)
+        require_tool(tool)
 
 
 @pytest.fixture(params=ALL, ids=["chr21_1kg_phase3", "chr22_nygc_missing_multiallelic", "chr20_beagle"])

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import gzip
 import itertools
-import os
-import shutil
 import subprocess
 from fractions import Fraction
 from math import factorial
@@ -33,6 +31,7 @@ from genoprep.variants import (
 )
 from genoprep.variants.stats import hwe_exact_p
 from genoprep.variants.steps import MetadataOptions, join_sample_labels
+from tests.conftest import require_tool
 
 NO_FILTERS = FilterParams(min_maf=None, max_variant_missing=None, max_sample_missing=None)
 GT_HEADER = (
@@ -294,22 +293,10 @@ def test_text_and_cyvcf2_paths_agree_with_hand_decoding(tmp_path_factory, seed, 
     assert (text.alt, text.variant_id, text.filter) == (general.alt, general.variant_id, general.filter)
 
 
-def _require_tool(name: str) -> None:
-    """Skip when ``name`` is not installed, or fail in strict mode (``GENOPREP_STRICT_TESTS=1``, CI).
-
-    TODO(shared): tests.conftest.require_tool, once it is on main.
-    """
-    if shutil.which(name) is None:
-        message = f"{name} not installed (apt-get install -y bcftools tabix plink2)"
-        if os.environ.get("GENOPREP_STRICT_TESTS") == "1":
-            pytest.fail(f"strict mode: {message}")
-        pytest.skip(message)
-
-
 def _bgzip_available() -> bool:
     """bgzip and tabix are installed (or the test fails in strict mode)."""
-    _require_tool("bgzip")
-    _require_tool("tabix")
+    require_tool("bgzip")
+    require_tool("tabix")
     return True
 
 
