@@ -5,7 +5,6 @@
 
 from genoprep.variants.steps import ChunkOptions, GatherOptions, PlanOptions
 
-
 ARTIFACTS["variants"] = ["dosage.npy", "variants.parquet", "samples.tsv", "qc.json"]
 
 
