@@ -230,7 +230,10 @@ def variants_chunk_files(wildcards):
 
 
 def variants_chunk_mem_mb(wildcards, attempt):
-    """Memory for one chunk job: 1 GiB plus its dosage block (records x samples bytes)."""
-    params = card_params(wildcards)
-    block_mb = params.get("records_per_chunk", 50000) * 4 * 3000 / 2**20
+    """Memory for one chunk job: 1 GiB plus 4 bytes per genotype of its block
+    (the card's records_per_chunk x the samples counted by variants_plan)."""
+    plan = checkpoints.variants_plan.get(dataset=wildcards.dataset).output.plan
+    with open(plan, encoding="utf-8") as handle:
+        n_samples = json.load(handle)["n_samples"]
+    block_mb = card_params(wildcards)["records_per_chunk"] * n_samples * 4 / 2**20
     return int((1024 + block_mb) * attempt)
