@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib
 import importlib.resources
 import os
 import re
@@ -275,6 +276,11 @@ def check_dataset_id(data: Mapping[str, Any], source: str) -> None:
         )
 
 
+#: checks of a modality's cards that a JSON schema cannot make (module, function(card, source)),
+#: imported only when a card of that modality is loaded
+MODALITY_CHECKS: dict[str, tuple[str, str]] = {"dna": ("genoprep.dna.options", "check_card")}
+
+
 def load_card(path: str | os.PathLike[str], schema_dir: Path = SCHEMA_DIR) -> Card:
     """Read and validate one card; defaults of its modality's params are filled in.
 
@@ -294,6 +300,14 @@ def load_card(path: str | os.PathLike[str], schema_dir: Path = SCHEMA_DIR) -> Ca
     if not os.path.exists(os.path.join(schema_dir_name, "modality", f"{data['modality']}.schema.yaml")):
         raise CardError(source, f"modality {data['modality']!r} is not supported yet", record="modality")
     _check(data, _validator(schema_dir_name, f"modality/{data['modality']}"), source)
+    check = MODALITY_CHECKS.get(data["modality"])
+    if check is not None:
+        try:
+            importlib.import_module(check[0]).__dict__[check[1]](data, source)
+        except CardError:
+            raise
+        except InputError as err:
+            raise CardError(source, err.problem, record=err.record) from None
     return Card(path=path, data=data)
 
 

@@ -413,3 +413,21 @@ def test_ids_regex_matches_exactly_the_ids(ids: set[str], probes: list[str]) -> 
     for text in [*ids, *probes, ""]:
         assert (pattern.fullmatch(text) is not None) == (text in ids), (sorted(ids), text, pattern.pattern)
     assert "|" not in ids_regex(["d001", "d002"]).split("(?:")[0]  # a common prefix is factored out
+
+
+def test_dna_label_regex_is_checked_when_the_card_is_loaded(tmp_path: Path) -> None:
+    (tmp_path / "a.fa").write_text(">x\nACGT\n", encoding="utf-8")
+    card = {
+        "dataset_id": "x",
+        "name": "x",
+        "modality": "dna",
+        "input": {"path": "a.fa", "format": "fasta", "label_regex": "(unclosed"},
+    }
+    path = tmp_path / "x.yaml"
+    path.write_text(yaml.safe_dump(card), encoding="utf-8")
+    with pytest.raises(CardError) as raised:
+        load_card(path)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: input.label_regex: ")
+    assert "(unclosed" in message
