@@ -2,7 +2,7 @@
 
 import sys
 
-sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
+sys.path.insert(0, snakemake.scriptdir + "/..")
 
 from genoprep.plotting import save_figure
 from genoprep.report.dna import read_obs, sequence_figure
@@ -10,8 +10,8 @@ from genoprep.runtime import run_step
 
 
 def main() -> None:
-    obs = read_obs(snakemake.input.obs)  # noqa: F821
-    save_figure(sequence_figure(obs, snakemake.wildcards.dataset), snakemake.output.png)  # noqa: F821
+    obs = read_obs(snakemake.input.obs)
+    save_figure(sequence_figure(obs, snakemake.wildcards.dataset), snakemake.output.png)
 
 
-run_step(snakemake.log[0], main)  # noqa: F821
+run_step(snakemake.log[0], main)

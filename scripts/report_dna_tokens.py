@@ -2,7 +2,7 @@
 
 import sys
 
-sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
+sys.path.insert(0, snakemake.scriptdir + "/..")
 
 from genoprep.plotting import save_figure
 from genoprep.report.dna import token_length_figure, token_lengths
@@ -10,13 +10,13 @@ from genoprep.runtime import run_step
 
 
 def main() -> None:
-    schemes = snakemake.params.schemes  # noqa: F821 - {scheme: settings}, the card's order
-    files = list(snakemake.input.tokens)  # noqa: F821 - the token file of each scheme, same order
+    schemes = snakemake.params.schemes  # {scheme: settings}, in the card's order
+    files = list(snakemake.input.tokens)  # the token file of each scheme, in the same order
     lengths = {
         scheme: token_lengths(path, scheme, settings)
         for (scheme, settings), path in zip(schemes.items(), files, strict=True)
     }
-    save_figure(token_length_figure(lengths, snakemake.wildcards.dataset), snakemake.output.png)  # noqa: F821
+    save_figure(token_length_figure(lengths, snakemake.wildcards.dataset), snakemake.output.png)
 
 
-run_step(snakemake.log[0], main)  # noqa: F821
+run_step(snakemake.log[0], main)

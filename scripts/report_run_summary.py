@@ -5,7 +5,7 @@ import glob
 import os
 import sys
 
-sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
+sys.path.insert(0, snakemake.scriptdir + "/..")
 
 from genoprep.plotting import save_figure
 from genoprep.report.run import read_benchmarks, run_summary_figure
@@ -13,9 +13,9 @@ from genoprep.runtime import run_step
 
 
 def main() -> None:
-    files = glob.glob(os.path.join(snakemake.params.benchmarks, "*.tsv"))  # noqa: F821
-    figure = run_summary_figure(read_benchmarks(files), snakemake.wildcards.dataset)  # noqa: F821
-    save_figure(figure, snakemake.output.png)  # noqa: F821
+    files = glob.glob(os.path.join(snakemake.params.benchmarks, "*.tsv"))
+    figure = run_summary_figure(read_benchmarks(files), snakemake.wildcards.dataset)
+    save_figure(figure, snakemake.output.png)
 
 
-run_step(snakemake.log[0], main)  # noqa: F821
+run_step(snakemake.log[0], main)

@@ -3,7 +3,7 @@
 import json
 import sys
 
-sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
+sys.path.insert(0, snakemake.scriptdir + "/..")
 
 from genoprep.plotting import save_figure
 from genoprep.report.variants import filter_figure
@@ -11,9 +11,9 @@ from genoprep.runtime import run_step
 
 
 def main() -> None:
-    with open(snakemake.input.qc, encoding="utf-8") as handle:  # noqa: F821
+    with open(snakemake.input.qc, encoding="utf-8") as handle:
         qc = json.load(handle)
-    save_figure(filter_figure(qc, snakemake.wildcards.dataset), snakemake.output.png)  # noqa: F821
+    save_figure(filter_figure(qc, snakemake.wildcards.dataset), snakemake.output.png)
 
 
-run_step(snakemake.log[0], main)  # noqa: F821
+run_step(snakemake.log[0], main)

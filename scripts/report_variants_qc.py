@@ -3,7 +3,7 @@
 import json
 import sys
 
-sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
+sys.path.insert(0, snakemake.scriptdir + "/..")
 
 import pandas as pd
 
@@ -13,12 +13,12 @@ from genoprep.runtime import run_step
 
 
 def main() -> None:
-    inputs = snakemake.input  # noqa: F821
+    inputs = snakemake.input
     variants = pd.read_parquet(inputs.variants, columns=["MAF", "missing_rate"])
     samples = pd.read_csv(inputs.samples, sep="\t", dtype={"sample_id": str}, usecols=["sample_id", "missing_rate"])
     with open(inputs.qc, encoding="utf-8") as handle:
         qc = json.load(handle)
-    save_figure(qc_figure(variants, samples, qc, snakemake.wildcards.dataset), snakemake.output.png)  # noqa: F821
+    save_figure(qc_figure(variants, samples, qc, snakemake.wildcards.dataset), snakemake.output.png)
 
 
-run_step(snakemake.log[0], main)  # noqa: F821
+run_step(snakemake.log[0], main)
