@@ -3,10 +3,10 @@
 # captions. Figure code: genoprep/report/.
 #
 # The DNA and variants figures are deterministic (same bytes on every run) and live in the
-# dataset folder, registered in REPORTS like the scRNA/bulk QC figures. The run summary draws
-# the benchmark files (wall time, peak memory), which differ between runs: it is written under
-# RESULTS/.work/<dataset>/report/, after card.yaml, so that neither the card nor the folder's
-# checksummed files depend on it.
+# dataset folder, registered in REPORTS like the scRNA/bulk QC figures (write_card takes them,
+# so card.yaml checksums them). The run summary draws the benchmark files (wall time, peak
+# memory), which differ between runs: it is written under RESULTS/.work/<dataset>/report/,
+# after card.yaml, so that neither the card nor the folder's checksummed files depend on it.
 
 import genoprep.report.workflow as report_workflow  # noqa: E402
 
@@ -21,15 +21,6 @@ RUN_SUMMARIES = [
     os.path.join(RESULTS, ".work", dataset_id, "report", "run_summary.png")
     for dataset_id in sorted(CARDS)
 ]
-
-# TODO(shared): the shared branch's write_card takes REPORTS itself (write_card_inputs), so that
-# card.yaml lists the figures; until it is on main, the deterministic figures are listed as
-# artifacts here, so that card.yaml checksums every file of the folder (genoprep verify).
-if "write_card_inputs" not in globals():
-    for figure_modality in ("dna", "variants"):
-        ARTIFACTS[figure_modality] = report_workflow.with_figures(
-            ARTIFACTS[figure_modality], REPORTS[figure_modality]
-        )
 
 
 rule report_dna_sequences:

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from genoprep.dna.tokenize import get_scheme
-
-
-def with_figures(
-    names: Sequence[str] | Callable[[Any], Sequence[str]], figures: Sequence[str]
-) -> Callable[[Any], list[str]]:
-    """An ``ARTIFACTS`` entry (a list of names or a function of the card) followed by ``figures``."""
-
-    def artifact_names(card: Any) -> list[str]:
-        return [*(names(card) if callable(names) else names), *figures]
-
-    return artifact_names
 
 
 def token_files(params: Mapping[str, Any]) -> list[str]:

@@ -208,7 +208,7 @@ def test_two_renders_give_identical_png_bytes(tmp_path: Path) -> None:
     assert b"tEXt" not in data and b"tIME" not in data
 
 
-def test_workflow_helpers_name_each_schemes_token_file_and_append_figures() -> None:
+def test_workflow_helpers_name_each_schemes_token_file() -> None:
     from genoprep.report import workflow
 
     params = {
@@ -225,5 +225,3 @@ def test_workflow_helpers_name_each_schemes_token_file_and_append_figures() -> N
         "tokens_kmer_tokenize.tsv",
     ]
     assert list(workflow.token_settings(params)) == params["tokenizers"]
-    assert workflow.with_figures(["a.npy"], ["f.png"])(None) == ["a.npy", "f.png"]
-    assert workflow.with_figures(lambda card: [card], ["f.png"])("x.tsv") == ["x.tsv", "f.png"]
