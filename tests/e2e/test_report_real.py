@@ -56,6 +56,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
             "modality": "variants",
             "input": {"path": str(shared_data("vcf", "1kg_nygc30x_grch38_chr22_100samples_100variants.vcf.gz"))},
             "license": "CC0-1.0",
+            # 84 of its 100 samples miss > 10 % of these genotypes: the figure shows that filter at work
+            "params": {"min_fraction_kept": {"samples": 0.1}},
         },
     )
     run_workflow(cards, base / "out")
