@@ -1,4 +1,4 @@
-"""Rule scrna_qc_plot: the QC figure for the report (histograms with thresholds)."""
+"""Rule scrna_qc_plot: the QC figure for the report (histograms with thresholds), from qc_cells.tsv."""
 
 import sys
 
@@ -6,14 +6,16 @@ sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also i
 
 import pandas as pd  # noqa: E402
 
-from genoprep.runtime import run_step  # noqa: E402
 from genoprep.plotting import save_figure  # noqa: E402
+from genoprep.runtime import run_step  # noqa: E402
+from genoprep.scrna.options import QcFigureOptions  # noqa: E402
 from genoprep.scrna.plots import qc_figure  # noqa: E402
 
 
 def main() -> None:
     cells = pd.read_csv(snakemake.input.cells, sep="\t", keep_default_na=False)  # noqa: F821
-    figure = qc_figure(cells, snakemake.params.qc, title=snakemake.wildcards.dataset)  # noqa: F821
+    options = QcFigureOptions.from_params(snakemake.params.options)  # noqa: F821
+    figure = qc_figure(cells, options, title=snakemake.wildcards.dataset)  # noqa: F821
     save_figure(figure, snakemake.output.png)  # noqa: F821
 
 

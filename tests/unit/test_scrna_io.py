@@ -38,7 +38,7 @@ def test_csv_needs_orientation_and_numbers(tmp_path: Path) -> None:
     path.write_text(",c1,c2\nG1,1,2\nG2,3,oops\n")
     with pytest.raises(InputError, match="orientation"):
         read_matrix(path, "csv")
-    with pytest.raises(InputError, match=r"x.csv: row G2, column c2: value 'oops' is not a number"):
+    with pytest.raises(InputError, match=r"x.csv: line 3, row G2, column c2: value 'oops' is not a number"):
         read_matrix(path, "csv", orientation="genes_x_cells")
 
 
@@ -80,7 +80,7 @@ def test_h5ad_layer_and_raw(tmp_path: Path) -> None:
 
 
 def test_missing_input(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="input does not exist"):
+    with pytest.raises(InputError, match="no such file"):
         read_matrix(tmp_path / "nope.h5ad", "h5ad")
 
 
