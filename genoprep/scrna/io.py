@@ -175,8 +175,8 @@ def _loom_attributes(group: h5py.Group, n: int, path: Path, what: str,
             continue
         if dataset.shape[:1] != (n,):
             length = dataset.shape[0] if dataset.shape else "a scalar"
-            raise InputError(str(path), f"{group.name}/{name} has {length} values, but the matrix has {n} {what}",
-                             record=f"{group.name}/{name}")
+            raise InputError(str(path), f"{length} values, but the matrix has {n} {what} (a loom attribute "
+                                        f"holds one value per {what[:-1]})", record=f"{group.name}/{name}")
         values = _decode(dataset[()])
         if values.ndim == 2 and values.shape[1] == 1:
             values = values[:, 0]
@@ -246,6 +246,8 @@ def _read_delimited(path: Path, sep: str, orientation: str) -> ad.AnnData:
                 row_names.extend(chunk.index.astype(str))
     except InputError:
         raise
+    except pd.errors.EmptyDataError:
+        raise InputError(str(path), "the table has no data rows") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as err:
         raise InputError(str(path), f"cannot parse the table: {' '.join(str(err).split())}") from None
     if columns is None:

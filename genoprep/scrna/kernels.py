@@ -125,6 +125,34 @@ def subset(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, row_kept: 
 
 
 @numba.njit(cache=True)
+def compact(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, row_kept: np.ndarray,
+            new_column: np.ndarray) -> np.ndarray:
+    """:func:`subset` in place: the kept values move to the front of ``indices``/``data`` (a value
+    never moves backwards past an unread one); returns the new row pointers (their last entry
+    is the number of values kept). The arrays no longer describe the input matrix afterwards.
+    """
+    n_kept = 0
+    for i in range(indptr.size - 1):
+        if row_kept[i]:
+            n_kept += 1
+    out_indptr = np.zeros(n_kept + 1, dtype=np.int64)
+    row = 0
+    k = 0
+    for i in range(indptr.size - 1):
+        if not row_kept[i]:
+            continue
+        for j in range(indptr[i], indptr[i + 1]):
+            column = new_column[indices[j]]
+            if column >= 0:
+                indices[k] = column
+                data[k] = data[j]
+                k += 1
+        row += 1
+        out_indptr[row] = k
+    return out_indptr
+
+
+@numba.njit(cache=True)
 def divide_rows(indptr: np.ndarray, data: np.ndarray, divisors: np.ndarray) -> None:
     """``data`` of row ``i`` divided by ``divisors[i]``, in place (in the arrays' own precision)."""
     for i in range(indptr.size - 1):

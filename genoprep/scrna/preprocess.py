@@ -18,6 +18,7 @@ import logging
 
 import anndata as ad
 import numpy as np
+import pandas as pd
 import scanpy as sc
 from scipy import sparse
 
@@ -65,12 +66,49 @@ def select_hvg(adata: ad.AnnData, options: HvgOptions) -> int:
         if "counts" not in adata.layers:
             raise ValueError(f"hvg flavor {flavor} needs raw counts, and this dataset has none")
         layer = "counts"
-    sc.pp.highly_variable_genes(adata, flavor=flavor, n_top_genes=n_top, batch_key=batch_key, layer=layer)
+    if flavor == "seurat" and batch_key is None and sparse.issparse(adata.X):
+        _seurat_hvg(adata, n_top)
+    else:
+        sc.pp.highly_variable_genes(adata, flavor=flavor, n_top_genes=n_top, batch_key=batch_key, layer=layer)
     if "dispersions" not in adata.var:
         with np.errstate(divide="ignore", invalid="ignore"):
             adata.var["dispersions"] = np.where(adata.var["means"] > 0,
                                                 adata.var["variances"] / adata.var["means"], 0.0)
     return int(adata.var["highly_variable"].sum())
+
+
+def _seurat_hvg(adata: ad.AnnData, n_top: int) -> None:
+    """``sc.pp.highly_variable_genes(flavor="seurat", n_top_genes=n_top)`` on a CSR ``X``, without its copies.
+
+    scanpy copies the whole matrix and then takes ``expm1`` into another one (values and
+    indices twice, about 2x the matrix at its peak); here ``expm1`` of the values goes into
+    one new array that shares the structure of ``X``. Every following step is scanpy's own
+    (its mean/variance kernel, binning, per-bin statistics and cut-off), in the same order
+    and precision, so ``var`` gets the same values (tested against scanpy).
+    """
+    from scanpy.preprocessing._highly_variable_genes import _get_disp_stats, _get_mean_bins, _nth_highest
+    from scanpy.preprocessing._utils import _get_mean_var
+
+    matrix = adata.X
+    exp = sparse.csr_matrix((np.expm1(matrix.data), matrix.indices, matrix.indptr), shape=matrix.shape, copy=False)
+    mean, var = _get_mean_var(exp)
+    del exp
+    mean[mean == 0] = 1e-12
+    dispersion = var / mean
+    dispersion[dispersion == 0] = np.nan
+    dispersion = np.log(dispersion)
+    mean = np.log1p(mean)
+    frame = pd.DataFrame({"means": mean, "dispersions": dispersion})
+    frame["mean_bin"] = _get_mean_bins(frame["means"], "seurat", 20)
+    stats = _get_disp_stats(frame, "seurat")
+    frame["dispersions_norm"] = (frame["dispersions"] - stats["avg"]) / stats["dev"]
+    norm = frame["dispersions_norm"].to_numpy()
+    cut_off = _nth_highest(norm.copy(), min(n_top, adata.n_vars))
+    adata.uns["hvg"] = {"flavor": "seurat"}
+    adata.var["highly_variable"] = np.nan_to_num(norm, nan=-np.inf) >= cut_off
+    adata.var["means"] = frame["means"].to_numpy()
+    adata.var["dispersions"] = frame["dispersions"].to_numpy()
+    adata.var["dispersions_norm"] = norm.astype(np.float32, copy=False)
 
 
 def hvg_block(matrix: sparse.csr_matrix, hvg: np.ndarray) -> sparse.csr_matrix:

@@ -172,15 +172,22 @@ def check_left(decision: QcDecision, source: str) -> None:
 
 
 def apply_filters(adata: ad.AnnData, decision: QcDecision) -> tuple[ad.AnnData, dict[str, Any]]:
-    """The kept cells and genes as a new AnnData (one copy of the kept values), with the final metrics,
-    and the completed report; ``adata``'s matrix is no longer needed afterwards (the caller drops it)."""
+    """The kept cells and genes as a new AnnData, with the final metrics, and the completed report.
+
+    The kept values are moved to the front of ``adata.X``'s own arrays (no second copy of
+    the matrix), so ``adata`` must not be used afterwards: its matrix is consumed.
+    """
     keep, gene_kept = decision.cell_kept, decision.gene_kept
     matrix = adata.X
     new_column = np.where(gene_kept, np.cumsum(gene_kept) - 1, -1).astype(np.int64)
-    indptr, indices, data = kernels.subset(matrix.indptr, matrix.indices, matrix.data, keep, new_column)
-    filtered = ad.AnnData(X=sparse.csr_matrix((data, indices, indptr), shape=(int(keep.sum()), int(gene_kept.sum()))),
+    indptr = kernels.compact(matrix.indptr, matrix.indices, matrix.data, keep, new_column)
+    nnz = int(indptr[-1])
+    shape = (int(keep.sum()), int(gene_kept.sum()))
+    filtered = ad.AnnData(X=sparse.csr_matrix((matrix.data[:nnz], matrix.indices[:nnz], indptr), shape=shape,
+                                              copy=False),
                           obs=adata.obs.iloc[np.flatnonzero(keep)].copy(),
                           var=adata.var.iloc[np.flatnonzero(gene_kept)].copy())
+    adata.X = sparse.csr_matrix(adata.shape, dtype=np.float32)  # the consumed matrix is not left behind
     compute_qc_metrics(filtered)
     return filtered, {**decision.report, "after": _summary(filtered.obs, filtered.n_vars)}
 

@@ -66,6 +66,9 @@ def test_select_hvg_uses_the_card_flavor_and_n_top_genes() -> None:
         sc.pp.highly_variable_genes(reference, flavor=flavor, n_top_genes=20,
                                     layer="counts" if flavor == "seurat_v3" else None)
         assert n == int(reference.var["highly_variable"].sum()) >= 20
+        for column in reference.var.columns:  # the same values as scanpy's own call
+            np.testing.assert_array_equal(adata.var[column].to_numpy(), reference.var[column].to_numpy(), column)
+        assert adata.uns["hvg"] == reference.uns["hvg"]
         chosen[flavor] = set(adata.var_names[adata.var["highly_variable"]])
         assert chosen[flavor] == set(reference.var_names[reference.var["highly_variable"]])
     # the flavors disagree on this data, so a hard-coded flavor cannot pass the loop above

@@ -64,6 +64,7 @@ def test_filters_in_order_with_counts() -> None:
     np.testing.assert_array_equal(filtered.obs["n_genes"], [3, 2, 3])
     np.testing.assert_array_equal(filtered.obs["n_counts"], [5, 4, 5])
     np.testing.assert_array_equal(filtered.X.toarray(), tiny().X.toarray()[[0, 4, 5]][:, :4])
+    assert filtered.X.has_canonical_format and filtered.X.nnz == 3 + 2 + 3
     assert list(cells["cell_id"]) == ["c1", "c2", "c3", "c4", "c5", "c6"]
     assert list(cells["removed_by"]) == ["", "min_genes", "max_pct_mito", "max_genes", "", ""]
     np.testing.assert_allclose(cells["pct_counts_mt"], [20.0, 0.0, 75.0, 25.0, 0.0, 0.0], rtol=1e-6)
@@ -95,12 +96,12 @@ def test_cells_and_genes_exactly_at_every_threshold_are_kept() -> None:
         [1, 1, 1, 1, 0],   # c5: 4 genes (= max_genes + 1): removed by max_genes
         [0, 2, 0, 1, 0],   # c6: 2 genes: kept; G3 is in c5 and c6 (= min_cells): kept
     ], ["MT-A", "G1", "G2", "G3", "G4"])  # G4 is only in c1 (= min_cells - 1): removed
+    reference = adata[:, :4].copy()  # the metrics the max filters see are on the genes min_cells kept
     filtered, _, decision = run(adata)
     assert list(filtered.obs_names) == ["c1", "c3", "c6"]
     assert list(filtered.var_names) == ["MT-A", "G1", "G2", "G3"]
     assert list(decision.cells["removed_by"]) == ["", "max_pct_mito", "", "min_genes", "max_genes", ""]
     # scanpy's float32 percentage puts c1 just above 30 (the bug this filter avoids) ...
-    reference = adata[:, :4].copy()  # the metrics the max filters see are on the genes min_cells kept
     sc.pp.calculate_qc_metrics(reference, qc_vars=["mt"], percent_top=None, log1p=False, inplace=True)
     assert reference.obs["pct_counts_mt"].iloc[0] > 30.0
     # ... and the reported column of the kept cell is still scanpy's value, unchanged
