@@ -174,7 +174,9 @@ from genoprep.scrna import resources as scrna_resources  # noqa: E402
 def _scrna_size(dataset):
     card = CARDS[dataset]
     spec = card.data["input"]
-    return scrna_resources.input_size(card.input_paths()[0], spec["format"], spec.get("layer"))
+    return scrna_resources.input_size(
+        card.input_paths()[0], spec["format"], spec.get("layer")
+    )
 
 
 def scrna_threads(wildcards):

@@ -128,8 +128,8 @@ def _process(data_path: StrPath, metadata_path: StrPath | None, mito_gene_lists:
     decision = steps.quality_control(adata, options.qc, mito_gene_lists)
     runtime.console(filters.summary_line(dataset, decision.steps))
     try:
-        filters.guard(dataset, decision.steps, "cells", options.qc.min_fraction_kept)
-        check_left(decision, dataset)
+        filters.guard(str(data_path), decision.steps, "cells", options.qc.min_fraction_kept)
+        check_left(decision, str(data_path))
     except InputError as err:
         written = write_qc_diagnostics(decision.cells, options.qc, dataset, outputs.logs)
         raise InputError(err.source, f"{err.problem} (per-cell QC table and figure: {', '.join(written)})",
