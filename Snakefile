@@ -5,12 +5,15 @@
 #
 # Each dataset card (YAML) names its modality; the rules of that modality turn its input
 # into artifacts under OUT/<dataset_id>/, ending with OUT/<dataset_id>/card.yaml.
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# the workflow's own config (found from any working directory; --config overrides it)
+configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
 include: "rules/common.smk"
@@ -20,6 +23,21 @@ include: "rules/bulk.smk"
 include: "rules/dna.smk"
 include: "rules/variants.smk"
 include: "rules/card.smk"
+
+
+check_before_run()
+
+
+onstart:
+    lock_results()
+
+
+onsuccess:
+    RESULTS_LOCK.release()
+
+
+onerror:
+    RESULTS_LOCK.release()
 
 
 rule all:

@@ -5,14 +5,21 @@ shares, ``modality/<modality>.schema.yaml`` the input, columns and params of one
 modality. Both passes fill in schema defaults (the same default-filling validator that
 ``snakemake.utils.validate`` uses), so a loaded card carries every parameter explicitly.
 An invalid card raises :class:`CardError`, one line naming the card, the field and what
-is wrong.
+is wrong. :func:`check_inputs` then checks the card's input and metadata paths (present,
+readable, file or folder as the format needs), so that a missing file is reported with the
+card and the field before Snakemake builds the job graph.
+
+Schemas are parsed and their validators compiled once per process (a run of thousands of
+cards pays for them once).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import os
-from collections.abc import Iterable, Iterator, Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,12 +28,27 @@ import jsonschema
 import yaml
 from jsonschema import Draft202012Validator, validators
 
+from genoprep import textio
 from genoprep.errors import InputError
 
 #: the folder of the card schemas, shipped with the workflow
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "config" / "schemas"
 
-MODALITIES = ("scrna", "bulk", "dna", "variants")
+#: params every modality shares (e.g. ``split``), merged into each modality schema's ``params``
+COMMON_PARAMS_SCHEMA = "common_params.schema.yaml"
+
+
+#: input formats that name a folder, not a file
+FOLDER_FORMATS = frozenset({"10x_mtx", "zarr"})
+
+#: a dataset id is a plain folder name: no separators, not "." or "..", not hidden (".work")
+DATASET_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
+
+#: nesting deeper than this is not a card (and catches recursive YAML aliases)
+_MAX_DEPTH = 50
+
+#: the C YAML loader where PyYAML was built with libyaml (10x faster), else the Python one
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class CardError(InputError):
@@ -63,9 +85,74 @@ def _short(text: str, limit: int = 160) -> str:
 
 
 def load_schema(name: str, schema_dir: Path = SCHEMA_DIR) -> dict[str, Any]:
-    """Read a YAML JSON-schema file from ``schema_dir``."""
-    with open(schema_dir / name, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    """A YAML JSON-schema file of ``schema_dir`` (parsed once per process; do not modify it)."""
+    return _parsed_schema(os.fspath(schema_dir), name)
+
+
+@functools.cache
+def _parsed_schema(schema_dir: str, name: str) -> dict[str, Any]:
+    with open(os.path.join(schema_dir, name), encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=_YamlLoader)
+
+
+def modality_schema(modality: str, schema_dir: Path = SCHEMA_DIR) -> dict[str, Any]:
+    """The schema of one modality, with the common params merged into its ``params``.
+
+    The ``properties`` of ``common_params.schema.yaml`` (when that file exists) are added
+    to the modality schema's ``params.properties``; where both define a param the
+    modality's own definition wins. Parsed and merged once per process.
+    """
+    return _merged_modality_schema(os.fspath(schema_dir), modality)
+
+
+@functools.cache
+def _merged_modality_schema(schema_dir: str, modality: str) -> dict[str, Any]:
+    schema = copy.deepcopy(_parsed_schema(schema_dir, f"modality/{modality}.schema.yaml"))
+    if not os.path.exists(os.path.join(schema_dir, COMMON_PARAMS_SCHEMA)):
+        return schema
+    common = _parsed_schema(schema_dir, COMMON_PARAMS_SCHEMA).get("properties") or {}
+    params = schema.setdefault("properties", {}).setdefault("params", {"type": "object"})
+    params["properties"] = {**copy.deepcopy(common), **(params.get("properties") or {})}
+    return schema
+
+
+def _inline_refs(node: Any, defs: Mapping[str, Any]) -> Any:
+    """The schema with its local ``{"$ref": "#/$defs/x"}`` replaced by the definitions themselves.
+
+    Resolving a reference costs jsonschema a registry look-up per card; inlined, a run of
+    thousands of cards pays nothing for them. Keywords beside a ``$ref`` (a ``default``)
+    are kept; a reference whose siblings would clash with the definition's keywords stays.
+    """
+    if isinstance(node, list):
+        return [_inline_refs(item, defs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    inlined = {key: _inline_refs(value, defs) for key, value in node.items() if key != "$defs"}
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/") and ref.removeprefix("#/$defs/") in defs:
+        target = _inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
+        siblings = {key: value for key, value in inlined.items() if key != "$ref"}
+        if isinstance(target, dict) and not set(siblings) & set(target):
+            return {**target, **siblings}
+    if "$defs" in node:
+        inlined["$defs"] = node["$defs"]
+    return inlined
+
+
+@functools.cache
+def _validator(schema_dir: str, name: str) -> Any:
+    """A compiled default-filling validator for a schema file (``modality/<m>`` merged as above)."""
+    if name.startswith("modality/"):
+        schema = _merged_modality_schema(schema_dir, name.removeprefix("modality/"))
+    else:
+        schema = _parsed_schema(schema_dir, name)
+    return _DefaultFillingValidator(_inline_refs(schema, schema.get("$defs") or {}))
+
+
+def _check(data: Any, validator: Any, source: str) -> None:
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        raise CardError(source, _short(error.message), record=_field_name(error))
 
 
 def validate(data: Any, schema: Mapping[str, Any], source: str) -> None:
@@ -73,10 +160,7 @@ def validate(data: Any, schema: Mapping[str, Any], source: str) -> None:
 
     Raises :class:`CardError` for the first (best-matching) violation.
     """
-    validator = _DefaultFillingValidator(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
-    if error is not None:
-        raise CardError(source, _short(error.message), record=_field_name(error))
+    _check(data, _DefaultFillingValidator(schema), source)
 
 
 @dataclass(frozen=True)
@@ -125,7 +209,9 @@ def read_yaml(path: Path) -> Any:
     """Parse a YAML file; syntax errors become one-line :class:`CardError`."""
     try:
         with open(path, encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return yaml.load(handle, Loader=_YamlLoader)
+    except UnicodeDecodeError as err:
+        raise CardError(str(path), f"not UTF-8 text ({err.reason} at byte {err.start})") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None
@@ -135,21 +221,89 @@ def read_yaml(path: Path) -> Any:
         raise CardError(str(path), f"cannot read card: {err.strerror}") from None
 
 
+def _check_plain(value: Any, source: str, where: str = "", depth: int = 0) -> None:
+    """Refuse what JSON has no word for: keys that are not text, recursive aliases, NUL in text."""
+    if depth > _MAX_DEPTH:
+        raise CardError(source, f"nested more than {_MAX_DEPTH} levels deep (a recursive YAML alias?)",
+                        record=where or None)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CardError(source, f"the key {key!r} is not text (quote it)", record=where or None)
+            _check_plain(item, source, f"{where}.{key}" if where else key, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_plain(item, source, f"{where}[{index}]", depth + 1)
+    elif isinstance(value, str) and "\x00" in value:
+        raise CardError(source, "contains a NUL character", record=where or None)
+
+
+def check_dataset_id(data: Mapping[str, Any], source: str) -> None:
+    """Refuse an id that is not a plain folder name (it names OUT/<dataset_id>/)."""
+    dataset_id = data.get("dataset_id")
+    if isinstance(dataset_id, str) and not DATASET_ID.match(dataset_id):
+        raise CardError(source, f"{dataset_id!r} is not a plain folder name: use letters, digits, '.', '_' and "
+                                f"'-', not starting with '.' (the id names the folder OUT/<dataset_id>/)",
+                        record="dataset_id")
+
+
 def load_card(path: str | os.PathLike[str], schema_dir: Path = SCHEMA_DIR) -> Card:
-    """Read and validate one card; defaults of its modality's params are filled in."""
+    """Read and validate one card; defaults of its modality's params are filled in.
+
+    Input paths are not looked at here: see :func:`check_inputs`.
+    """
     path = Path(path)
     data = read_yaml(path)
     source = str(path)
     if not isinstance(data, dict):
         raise CardError(source, "a card must be a YAML mapping of fields")
-    validate(data, load_schema("card.schema.yaml", schema_dir), source)
+    _check_plain(data, source)
+    check_dataset_id(data, source)
+    schema_dir_name = os.fspath(schema_dir)
+    _check(data, _validator(schema_dir_name, "card.schema.yaml"), source)
     if ("input" in data) == ("inputs" in data):
         raise CardError(source, "give exactly one of 'input' (one file) or 'inputs' (a list)", record="input")
-    modality_schema = schema_dir / "modality" / f"{data['modality']}.schema.yaml"
-    if not modality_schema.exists():
+    if not os.path.exists(os.path.join(schema_dir_name, "modality", f"{data['modality']}.schema.yaml")):
         raise CardError(source, f"modality {data['modality']!r} is not supported yet", record="modality")
-    validate(data, load_schema(f"modality/{data['modality']}.schema.yaml", schema_dir), source)
+    _check(data, _validator(schema_dir_name, f"modality/{data['modality']}"), source)
     return Card(path=path, data=data)
+
+
+def _entry_fields(card: Card) -> list[tuple[str, dict[str, Any], bool | None]]:
+    """(card field, entry, folder expected?) for every path of the card; ``None``: either kind."""
+    if "input" in card.data:
+        entries = [("input", card.data["input"])]
+    else:
+        entries = [(f"inputs[{i}]", entry) for i, entry in enumerate(card.data["inputs"])]
+    fields: list[tuple[str, dict[str, Any], bool | None]] = [
+        (name, entry, entry.get("format") in FOLDER_FORMATS) for name, entry in entries
+    ]
+    if card.data.get("metadata"):
+        fields.append(("metadata", card.data["metadata"], False))
+    return fields
+
+
+def check_inputs(card: Card, generated: Iterable[str | os.PathLike[str]] = ()) -> None:
+    """Check every input and metadata path of a card before any job runs.
+
+    Each must exist (a symbolic link must lead somewhere), be readable and be a file, or a
+    folder for the folder formats (:data:`FOLDER_FORMATS`). Paths in ``generated`` (made by
+    the workflow's own rules, e.g. the demo input) are not checked. Raises one
+    :class:`CardError` line naming the card, the field, the path and the problem.
+    """
+    skip = {os.path.abspath(p) for p in generated}
+    for field, entry, folder in _entry_fields(card):
+        given = str(entry["path"])
+        path = card.resolve(given)
+        if os.path.abspath(path) in skip:
+            continue
+        try:
+            textio.check_readable(path, folder=bool(folder))
+        except InputError as err:
+            problem = err.problem
+            if not os.path.isabs(given) and not os.path.lexists(path):
+                problem += f" (the path {given!r} is relative to the card's folder {card.folder})"
+            raise CardError(str(card.path), f"{path}: {problem}", record=f"{field}.path") from None
 
 
 def discover_cards(spec: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -171,24 +325,27 @@ def discover_cards(spec: str | os.PathLike[str] | Iterable[str | os.PathLike[str
 
 
 def load_cards(
-    spec: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], schema_dir: Path = SCHEMA_DIR
+    spec: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    schema_dir: Path = SCHEMA_DIR,
+    *,
+    inputs: bool = False,
+    generated: Iterable[str | os.PathLike[str]] = (),
 ) -> dict[str, Card]:
-    """Load every card named by ``spec``, keyed by dataset id (ids must be unique)."""
+    """Load every card named by ``spec``, keyed by dataset id (ids must be unique).
+
+    With ``inputs``, each card's paths are checked too (:func:`check_inputs`).
+    """
+    generated = list(generated)
     cards: dict[str, Card] = {}
     for path in discover_cards(spec):
         card = load_card(path, schema_dir)
+        if inputs:
+            check_inputs(card, generated)
         if card.dataset_id in cards:
             other = cards[card.dataset_id].path
             raise CardError(str(path), f"dataset_id {card.dataset_id!r} is already used by {other}", record="dataset_id")
         cards[card.dataset_id] = card
     return cards
-
-
-def iter_modality(cards: Mapping[str, Card], modality: str) -> Iterator[Card]:
-    """The cards of one modality, in id order."""
-    for dataset_id in sorted(cards):
-        if cards[dataset_id].modality == modality:
-            yield cards[dataset_id]
 
 
 def write_yaml(data: Mapping[str, Any], path: str | os.PathLike[str]) -> None:

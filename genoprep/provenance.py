@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from genoprep import __version__
 from genoprep.errors import InputError
 
 _BLOCK = 1 << 20
@@ -55,6 +56,11 @@ def package_versions(names: Iterable[str]) -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def software_versions(names: Iterable[str]) -> dict[str, str]:
+    """genoprep's own version, then the installed versions of the named distributions (in that order)."""
+    return {"genoprep": __version__, **package_versions(names)}
 
 
 def completed_card(card: dict, facts: dict, input_sha256: list[str], metadata_sha256: str | None,

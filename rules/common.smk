@@ -6,20 +6,27 @@ import os
 import re
 import sys
 
-from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 
-from genoprep.cards import load_cards  # noqa: E402
+from genoprep.cards import check_inputs, load_cards  # noqa: E402
 from genoprep.errors import InputError  # noqa: E402
+from genoprep.locking import ResultsLock, check_links  # noqa: E402
 
 validate(config, "../config/schemas/config.schema.yaml")
+
+
+def stop(line):
+    """End the run before the job graph with one line on the terminal (no traceback)."""
+    print(f"genoprep: {line}", file=sys.stderr, flush=True)
+    raise SystemExit(1)
+
 
 try:
     CARDS = load_cards(config["datasets"])
 except InputError as err:
-    raise WorkflowError(f"genoprep: invalid dataset card: {err}") from None
+    stop(f"invalid dataset card: {err}")
 
 RESULTS = os.path.normpath(config["results"])
 RESOURCES = os.path.join(workflow.basedir, "resources")
@@ -36,6 +43,40 @@ wildcard_constraints:
     dataset=r"[A-Za-z0-9._-]+",
 
 
+def check_before_run():
+    """Card inputs and the results folder, checked once every rule is known, before the job graph.
+
+    Inputs that a rule of the workflow makes (the demo input) are not checked; links in the
+    results folder that lead out of it are refused (see genoprep.locking).
+    """
+    generated = [
+        os.path.abspath(f)
+        for rule in workflow.rules
+        for f in rule.output
+        if not f.contains_wildcard()
+    ]
+    try:
+        for card in CARDS.values():
+            check_inputs(card, generated)
+    except InputError as err:
+        stop(f"invalid dataset card: {err}")
+    try:
+        check_links(RESULTS, CARDS)
+    except InputError as err:
+        stop(f"error: {err}")
+
+
+RESULTS_LOCK = ResultsLock(RESULTS)
+
+
+def lock_results():
+    """onstart: the genoprep lock on the results folder (the main process of a real run only)."""
+    try:
+        RESULTS_LOCK.acquire()
+    except InputError as err:
+        stop(f"error: {err}")
+
+
 def ids_pattern(modality):
     """A regex matching exactly the dataset ids of one modality."""
     ids = sorted(i for i, card in CARDS.items() if card.modality == modality)
@@ -45,9 +86,7 @@ def ids_pattern(modality):
 def _dataset(modality):
     # the dataset wildcard, constrained inline to the ids of one modality: every concrete
     # output path then matches exactly one rule, with no per-rule wildcard_constraints
-    return (
-        "{dataset}" if modality is None else "{dataset," + ids_pattern(modality) + "}"
-    )
+    return "{dataset}" if modality is None else f"{{dataset,{ids_pattern(modality)}}}"
 
 
 def out(name, modality=None):

@@ -1,8 +1,18 @@
-"""Shared fixtures: where the real data are, and running the workflow through its contract."""
+"""Shared fixtures: where the real data are, and running the workflow through its contract.
+
+Strict mode: with ``GENOPREP_STRICT_TESTS=1`` (``.ci/run`` sets it) a missing real-data
+file or reference tool FAILS the test instead of skipping it, so that CI cannot go green
+while the comparisons with real data and with bcftools/plink2 silently did not run.
+:func:`shared_data` and :func:`require_tool` fail by themselves; a skip raised elsewhere
+whose reason says that data or a tool is missing is turned into a failure by the report
+hook below. ``make test`` for users keeps skipping, with the reason.
+"""
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,15 +21,50 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+#: the real test data: ../shared/data beside the checkout, or the folder GENOPREP_SHARED_DATA names
+SHARED_DATA = Path(os.environ.get("GENOPREP_SHARED_DATA") or REPO.parent / "shared" / "data")
+
+
+#: strict mode (see the module docstring)
+STRICT = os.environ.get("GENOPREP_STRICT_TESTS", "") not in ("", "0")
+
+#: skip reasons that mean "a data file or a tool is missing" (turned into failures in strict mode)
+MISSING = re.compile(r"not installed|not found|not present|shared data|shared/data|no such (file|tool)", re.I)
+
+
+def _missing(reason: str) -> None:
+    if STRICT:
+        pytest.fail(f"strict mode (GENOPREP_STRICT_TESTS=1): {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def shared_data(*parts: str) -> Path:
-    """A path under ../shared/data, or skip the test (with the reason) when it is absent."""
+    """A path under ../shared/data, or skip the test (with the reason) when it is absent; strict mode fails."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"real test data not found: {path} (the ../shared/data folder beside the checkout)")
+        _missing(f"real test data not found: {path} (the ../shared/data folder beside the checkout)")
     return path
+
+
+def require_tool(name: str) -> str:
+    """The path of a reference tool (bcftools, plink2, ...), or skip saying so; strict mode fails."""
+    found = shutil.which(name)
+    if found is None:
+        _missing(f"{name} not installed (make tools, or apt-get install -y bcftools tabix plink2)")
+    return str(found)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """Strict mode: a skip whose reason says data or a tool is missing counts as a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if not (STRICT and report.skipped) or hasattr(report, "wasxfail"):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if MISSING.search(reason):
+        report.outcome = "failed"
+        report.longrepr = f"strict mode (GENOPREP_STRICT_TESTS=1): {reason}"
 
 
 def write_card(folder: Path, card: dict) -> Path:

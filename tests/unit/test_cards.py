@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from genoprep.cards import CardError, discover_cards, load_card, load_cards
+from genoprep.cards import (
+    COMMON_PARAMS_SCHEMA,
+    DATASET_ID,
+    SCHEMA_DIR,
+    CardError,
+    check_inputs,
+    discover_cards,
+    load_card,
+    load_cards,
+    load_schema,
+    modality_schema,
+)
 
 GOOD = {
     "dataset_id": "pbmc_x",
@@ -51,7 +67,7 @@ def test_input_path_is_relative_to_the_card(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "field", "words"),
     [
-        ({"dataset_id": "bad id/with slash"}, "dataset_id", "does not match"),
+        ({"dataset_id": "bad id/with slash"}, "dataset_id", "is not a plain folder name"),
         ({"modality": "proteomics"}, "modality", "is not one of"),
         ({"input": {"path": "x", "format": "xlsx"}}, "input.format", "is not one of"),
         ({"input": {"path": "x.csv", "format": "csv"}}, "input", "orientation"),
@@ -116,3 +132,178 @@ def test_repository_cards_are_valid() -> None:
     root = Path(__file__).resolve().parents[2]
     cards = load_cards(root / "config" / "demo")
     assert "pbmc_demo" in cards
+
+
+def test_metadata_unmatched_policy_defaults_to_error(tmp_path: Path) -> None:
+    card = load_card(write(tmp_path, {**GOOD, "metadata": {"path": "m.csv"}}))
+    assert card.data["metadata"]["unmatched"] == "error"
+    assert load_card(write(tmp_path, {**GOOD, "metadata": {"path": "m.csv", "unmatched": "na"}})).data[
+        "metadata"]["unmatched"] == "na"
+    with pytest.raises(CardError, match=r"metadata\.unmatched: 'drop' is not one of"):
+        load_card(write(tmp_path, {**GOOD, "metadata": {"path": "m.csv", "unmatched": "drop"}}))
+
+
+def _schemas_with_common(tmp_path: Path, common: dict | None) -> Path:
+    """A copy of the repository's schemas, with ``common`` as common_params.schema.yaml (or none)."""
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMA_DIR, schemas)
+    (schemas / COMMON_PARAMS_SCHEMA).unlink(missing_ok=True)
+    if common is not None:
+        (schemas / COMMON_PARAMS_SCHEMA).write_text(yaml.safe_dump(common), encoding="utf-8")
+    return schemas
+
+
+def test_common_params_are_merged_into_every_modality(tmp_path: Path) -> None:
+    common = {"properties": {
+        "split": {"type": "object", "default": {"method": "random", "seed": 0}},
+        "min_genes": {"type": "integer", "default": 999},  # scrna defines it too: scrna's own wins
+    }}
+    schemas = _schemas_with_common(tmp_path, common)
+    card = load_card(write(tmp_path, GOOD), schemas)
+    assert card.params["split"] == {"method": "random", "seed": 0}
+    assert card.params["min_genes"] == 200
+    with pytest.raises(CardError, match=r"params\.split: 3 is not of type 'object'"):
+        load_card(write(tmp_path, {**GOOD, "params": {"split": 3}}), schemas)
+    for modality in ("scrna", "bulk", "dna", "variants"):
+        params = modality_schema(modality, schemas)["properties"]["params"]["properties"]
+        assert params["split"]["default"] == {"method": "random", "seed": 0}
+    # the parsed modality schema itself is not modified by the merge
+    assert "split" not in load_schema("modality/scrna.schema.yaml", schemas)["properties"]["params"]["properties"]
+
+
+def test_without_common_params_file_the_modality_schema_is_as_written(tmp_path: Path) -> None:
+    schemas = _schemas_with_common(tmp_path, None)
+    assert modality_schema("bulk", schemas) == load_schema("modality/bulk.schema.yaml", schemas)
+    with pytest.raises(CardError, match=r"params: Additional properties are not allowed \('split'"):
+        load_card(write(tmp_path, {**GOOD, "params": {"split": {}}}), schemas)
+
+
+def test_non_utf8_card_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("dataset_id: x\nname: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(CardError, match=r"latin1\.yaml: not UTF-8 text"):
+        load_card(path)
+
+
+@pytest.mark.parametrize("dataset_id", [".", "..", ".work", ".hidden", "a/b", "../x", "a b", ""])
+def test_ids_that_are_not_plain_folder_names_are_refused(tmp_path: Path, dataset_id: str) -> None:
+    path = write(tmp_path, {**GOOD, "dataset_id": dataset_id}, name="card.yaml")
+    with pytest.raises(CardError, match=rf"^{path}: dataset_id: {re.escape(repr(dataset_id))} is not a plain folder "
+                                        r"name"):
+        load_card(path)
+
+
+@pytest.mark.parametrize("dataset_id", ["a", "pbmc_3k.v2", "A-1", "_x", "1kg"])
+def test_plain_ids_are_accepted(tmp_path: Path, dataset_id: str) -> None:
+    assert load_card(write(tmp_path, {**GOOD, "dataset_id": dataset_id}, name="c.yaml")).dataset_id == dataset_id
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("dataset_id: x\n1: 2\n", r"the key 1 is not text"),
+    ("a: &a [*a]\n", r"nested more than 50 levels deep"),
+    ('dataset_id: x\nname: "a\\0b"\n', r"name: contains a NUL character"),
+    ("- a\n- b\n", r"a card must be a YAML mapping of fields"),
+    ("", r"a card must be a YAML mapping of fields"),
+])
+def test_yaml_that_json_cannot_say_is_one_line(tmp_path: Path, text: str, words: str) -> None:
+    path = tmp_path / "odd.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CardError, match=words):
+        load_card(path)
+
+
+def _with_files(tmp_path: Path) -> Path:
+    cards = tmp_path / "cards"
+    (tmp_path / "data" / "mtx").mkdir(parents=True)
+    (tmp_path / "data" / "counts.csv").write_text("gene,c1\nA,1\n")
+    (tmp_path / "data" / "meta.csv").write_text("id,label\nc1,T\n")
+    cards.mkdir()
+    return cards
+
+
+def test_check_inputs_accepts_good_paths(tmp_path: Path) -> None:
+    cards = _with_files(tmp_path)
+    card = load_card(write(cards, {**GOOD, "input": {**GOOD["input"], "path": "../data/counts.csv"},
+                                   "metadata": {"path": str(tmp_path / "data" / "meta.csv")}}))
+    check_inputs(card)
+    folder = load_card(write(cards, {**GOOD, "input": {"path": "../data/mtx", "format": "10x_mtx"}}))
+    check_inputs(folder)
+
+
+@pytest.mark.parametrize(("change", "field", "words"), [
+    ({"input": {**GOOD["input"], "path": "../data/missing.csv"}}, "input.path",
+     "data/missing.csv: no such file (the path '../data/missing.csv' is relative to the card's folder"),
+    ({"input": {**GOOD["input"], "path": "../../../../../../../../nowhere.csv"}}, "input.path",
+     "/nowhere.csv: no such file (the path"),
+    ({"input": {**GOOD["input"], "path": "../data/mtx"}}, "input.path", "a folder, but a file is expected here"),
+    ({"input": {"path": "../data/counts.csv", "format": "10x_mtx"}}, "input.path",
+     "a file, but a folder is expected here"),
+    ({"input": {**GOOD["input"], "path": "../data/counts.csv"}, "metadata": {"path": "../data/nope.csv"}},
+     "metadata.path", "data/nope.csv: no such file"),
+    ({"input": {**GOOD["input"], "path": "../data/dangling.csv"}}, "input.path",
+     "a symbolic link to gone.csv, which does not exist"),
+])
+def test_check_inputs_names_card_field_path_and_problem(tmp_path: Path, change: dict, field: str, words: str) -> None:
+    cards = _with_files(tmp_path)
+    (tmp_path / "data" / "dangling.csv").symlink_to("gone.csv")
+    path = write(cards, {**GOOD, **change}, name="card.yaml")
+    with pytest.raises(CardError) as info:
+        check_inputs(load_card(path))
+    message = str(info.value)
+    assert message.startswith(f"{path}: {field}: ") and words in message and "\n" not in message, message
+
+
+def test_check_inputs_of_a_list_names_the_entry(tmp_path: Path) -> None:
+    cards = _with_files(tmp_path)
+    card = {"dataset_id": "d", "name": "d", "modality": "dna",
+            "inputs": [{"path": "../data/counts.csv"}, {"path": "../data/none.fa"}]}
+    with pytest.raises(CardError, match=r"card.yaml: inputs\[1\]\.path: .*none.fa: no such file"):
+        check_inputs(load_card(write(cards, card, name="card.yaml")))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_check_inputs_unreadable(tmp_path: Path) -> None:
+    cards = _with_files(tmp_path)
+    (tmp_path / "data" / "counts.csv").chmod(0)
+    with pytest.raises(CardError, match="not readable"):
+        check_inputs(load_card(write(cards, {**GOOD, "input": {**GOOD["input"], "path": "../data/counts.csv"}})))
+
+
+def test_check_inputs_skips_what_the_workflow_generates(tmp_path: Path) -> None:
+    cards = _with_files(tmp_path)
+    card = load_card(write(cards, {**GOOD, "input": {**GOOD["input"], "path": "../data/later.csv"}}))
+    check_inputs(card, generated=[tmp_path / "data" / "later.csv"])
+    with pytest.raises(CardError):
+        load_cards(cards, inputs=True)
+    assert list(load_cards(cards, inputs=True, generated=[tmp_path / "data" / "later.csv"])) == ["pbmc_x"]
+
+
+# ---------------------------------------------------------------- property: any bytes -> Card or CardError
+
+FIELDS = ["dataset_id", "name", "modality", "input", "inputs", "metadata", "columns", "params", "path", "format",
+          "orientation", "min_genes", "tokenizers", "sha256", "computed", "unmatched", "id_column"]
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=True),
+                     st.text(max_size=20), st.sampled_from(["scrna", "bulk", "dna", "variants", "..", ".", "csv",
+                                                            "10x_mtx", "x.csv", "genes_x_cells"]))
+_values = st.recursive(_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4),
+    st.dictionaries(st.one_of(st.sampled_from(FIELDS), st.text(max_size=8)), inner, max_size=5)), max_leaves=20)
+_cards = st.dictionaries(st.sampled_from(FIELDS), _values, max_size=8).map(
+    lambda d: yaml.safe_dump(d, allow_unicode=True).encode("utf-8"))
+_yamlish = st.lists(st.sampled_from(["a: 1", "- x", "  b: [", "&x [*x]", "? c", "!!python/object:os.system x",
+                                     "dataset_id: ..", "modality: dna", "input: {path: x}", "\t", "%YAML 9",
+                                     "{", "'", "\"\\u0000\"", "1: 2", "<<: *y", "--- ", "...", "!!binary AAA="]),
+                    max_size=8).map(lambda parts: "\n".join(parts).encode("utf-8"))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(content=st.one_of(st.binary(max_size=300), _cards, _yamlish))
+def test_any_bytes_give_a_card_or_a_card_error(tmp_path_factory: pytest.TempPathFactory, content: bytes) -> None:
+    path = tmp_path_factory.mktemp("p") / "card.yaml"
+    path.write_bytes(content)
+    try:
+        card = load_card(path)
+    except CardError as err:
+        assert "\n" not in str(err) and str(err).startswith(str(path))
+    else:
+        assert isinstance(card.data, dict) and DATASET_ID.match(card.dataset_id)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy
 import pytest
+
+import genoprep
 
 from genoprep.demo import simulate_pbmc, write_demo
 from genoprep.errors import InputError
-from genoprep.provenance import completed_card, path_sha256, verify_sha256
+from genoprep.jsonio import write_json
+from genoprep.provenance import completed_card, path_sha256, software_versions, verify_sha256
 
 
 def test_file_and_folder_digests(tmp_path: Path) -> None:
@@ -63,3 +68,34 @@ def test_run_step_reports_input_errors_as_one_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr == "genoprep: error: data/x.vcf: record 12 (chr1:5): GT has 3 alleles\n"
     assert "GT has 3 alleles" in (tmp_path / "step.log").read_text()
+
+
+def test_software_versions_start_with_genoprep_then_the_named_packages() -> None:
+    versions = software_versions(["numpy", "no-such-distribution-genoprep"])
+    assert list(versions) == ["genoprep", "numpy", "no-such-distribution-genoprep"]
+    assert versions["genoprep"] == genoprep.__version__
+    assert versions["numpy"] == numpy.__version__
+    assert versions["no-such-distribution-genoprep"] == "not installed"
+
+
+def test_write_json_keeps_insertion_order_and_plain_values(tmp_path: Path) -> None:
+    data = {"z": 1, "a": {"y": numpy.int64(2), "b": [numpy.float32(0.5), float("nan")]}, "m": (1, 2)}
+    write_json(data, tmp_path / "x.json")
+    text = (tmp_path / "x.json").read_text(encoding="utf-8")
+    assert text == '{\n  "z": 1,\n  "a": {\n    "y": 2,\n    "b": [\n      0.5,\n      null\n    ]\n  },\n' \
+                   '  "m": [\n    1,\n    2\n  ]\n}\n'
+    assert list(json.loads(text)) == ["z", "a", "m"]
+
+
+def test_sha256_of_a_file_larger_than_the_read_block(tmp_path: Path) -> None:
+    from genoprep import provenance
+
+    size = 3 * provenance._BLOCK + 12345  # several blocks and a partial one
+    data = numpy.random.default_rng(7).integers(0, 256, size, dtype=numpy.uint8).tobytes()
+    path = tmp_path / "big.bin"
+    path.write_bytes(data)
+    assert path_sha256(path) == hashlib.sha256(data).hexdigest()
+    # a change in the last block only changes the digest
+    path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    assert path_sha256(path) == hashlib.sha256(data[:-1] + bytes([data[-1] ^ 1])).hexdigest()
+    assert path_sha256(path) != hashlib.sha256(data).hexdigest()

@@ -1,0 +1,114 @@
+"""The results folder: one writer at a time, no writing through links that leave it, runs from another folder."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from genoprep.locking import LOCK_NAME
+from tests.conftest import REPO, artifact_bytes, run_workflow, write_card
+
+pytestmark = pytest.mark.e2e
+
+FASTA = ">s1 a\nACGTACGTACGTAACC\n>s2 b\nGGGCCCAATTGGCCAA\n>s3 a\nTTTTACGTAAACCCGG\n"
+
+
+def tiny_dna(tmp_path: Path) -> Path:
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "seqs.fa").write_text(FASTA)
+    write_card(tmp_path / "cards", {"dataset_id": "d", "name": "tiny DNA", "modality": "dna",
+                                    "input": {"path": str(tmp_path / "data" / "seqs.fa")}})
+    return tmp_path / "cards"
+
+
+def from_other_folder(workdir: Path, cards: Path, results: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """The workflow run from another working directory (as a second checkout or user would)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "1",
+               "--config", f"datasets={cards}", f"results={results}", *extra]
+    return subprocess.run(command, cwd=workdir, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONHASHSEED": "0"})
+
+
+def genoprep_lines(done: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("genoprep:")]
+
+
+def test_second_concurrent_run_on_one_results_folder_is_refused(tmp_path: Path) -> None:
+    cards, results = tiny_dna(tmp_path), tmp_path / "results"
+    first = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1", "--config", f"datasets={cards}",
+                              f"results={results}"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and first.poll() is None:
+            lock = results / LOCK_NAME
+            if lock.exists() and lock.read_text().startswith(f"pid {first.pid} "):
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"the first run did not take the lock: {first.communicate()[1][-3000:]}")
+        first.send_signal(signal.SIGSTOP)  # the first run holds the lock, whatever this machine's speed
+        try:
+            second = from_other_folder(tmp_path / "elsewhere", cards, results)
+            dry = from_other_folder(tmp_path / "elsewhere", cards, results, "-n")
+        finally:
+            first.send_signal(signal.SIGCONT)
+        _, err = first.communicate(timeout=600)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 0, err[-3000:]
+    assert second.returncode != 0
+    lines = genoprep_lines(second)
+    assert lines == [f"genoprep: error: {results}: another genoprep run is writing to this results folder "
+                     f"(pid {first.pid} in {REPO}); wait for it to end, or use another results folder"], lines
+    assert "Traceback" not in second.stdout + second.stderr
+    assert dry.returncode == 0, dry.stderr[-3000:]  # a dry run needs no lock
+    # once the first run has ended, the second one runs (and finds nothing to do)
+    again = from_other_folder(tmp_path / "elsewhere", cards, results)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (results / "d" / "card.yaml").exists()
+
+
+def test_dataset_folder_linked_outside_results_is_refused(tmp_path: Path) -> None:
+    cards, results = tiny_dna(tmp_path), tmp_path / "results"
+    outside = tmp_path / "precious"
+    outside.mkdir()
+    (outside / "card.yaml").write_text("keep me\n")
+    results.mkdir()
+    (results / "d").symlink_to(outside)
+    done = run_workflow(cards, results, cores=1, check=False)
+    assert done.returncode != 0
+    assert genoprep_lines(done) == [f"genoprep: error: {results / 'd'}: a symbolic link to {outside}, outside the "
+                                    f"results folder {results}; genoprep does not write through it (remove the "
+                                    f"link, or choose another results folder)"]
+    assert sorted(p.name for p in outside.iterdir()) == ["card.yaml"]
+    assert (outside / "card.yaml").read_text() == "keep me\n"
+
+
+def test_artifact_linked_outside_results_is_refused_and_a_rerun_is_identical(tmp_path: Path) -> None:
+    cards, results = tiny_dna(tmp_path), tmp_path / "results"
+    run_workflow(cards, results, cores=1)
+    before = artifact_bytes(results / "d")
+    victim = tmp_path / "precious.npy"
+    victim.write_bytes(b"keep me")
+    name = next(n for n in sorted(before) if n.endswith(".npy"))
+    (results / "d" / name).unlink()
+    (results / "d" / name).symlink_to(victim)
+    done = run_workflow(cards, results, "--forceall", cores=1, check=False)
+    assert done.returncode != 0
+    assert genoprep_lines(done) == [f"genoprep: error: {results / 'd' / name}: a symbolic link to {victim}, outside "
+                                    f"the results folder {results}; genoprep does not write through it (remove the "
+                                    f"link, or choose another results folder)"]
+    assert victim.read_bytes() == b"keep me"
+    (results / "d" / name).unlink()
+    # Snakemake does not remake a deleted file whose dependants are up to date: force the dataset
+    run_workflow(cards, results, "--forceall", cores=1)
+    assert artifact_bytes(results / "d") == before
