@@ -4,9 +4,9 @@ import sys
 
 sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
 
-from genoprep.runtime import run_step  # noqa: E402
-from genoprep.scrna.chain import ChainOptions, Outputs, process  # noqa: E402
-from genoprep.scrna.options import (  # noqa: E402
+from genoprep.runtime import run_step
+from genoprep.scrna.chain import ChainOptions, Outputs, process
+from genoprep.scrna.options import (
     HvgOptions,
     IngestOptions,
     NormalizeOptions,

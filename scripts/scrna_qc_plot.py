@@ -4,12 +4,12 @@ import sys
 
 sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from genoprep.plotting import save_figure  # noqa: E402
-from genoprep.runtime import run_step  # noqa: E402
-from genoprep.scrna.options import QcFigureOptions  # noqa: E402
-from genoprep.scrna.plots import qc_figure  # noqa: E402
+from genoprep.plotting import save_figure
+from genoprep.runtime import run_step
+from genoprep.scrna.options import QcFigureOptions
+from genoprep.scrna.plots import qc_figure
 
 
 def main() -> None:

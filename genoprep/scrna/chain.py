@@ -29,7 +29,6 @@ from genoprep.jsonio import write_json
 from genoprep.ml_files import write_ml_files
 from genoprep.scrna import steps
 from genoprep.scrna.export import obs_table
-from genoprep.scrna.qc import check_left
 from genoprep.scrna.options import (
     HvgOptions,
     IngestOptions,
@@ -38,6 +37,7 @@ from genoprep.scrna.options import (
     QcOptions,
     ScaleOptions,
 )
+from genoprep.scrna.qc import check_left
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,8 @@ class StepTable:
     def write(self, path: StrPath) -> None:
         with open(path, "w", encoding="utf-8", newline="\n") as handle:
             handle.write("step\tcells_in\tgenes_in\tcells_out\tgenes_out\tseconds\tpeak_rss_mib\n")
-            for name, c_in, g_in, c_out, g_out, seconds, peak in self.rows:
-                handle.write(f"{name}\t{c_in}\t{g_in}\t{c_out}\t{g_out}\t{seconds:.3f}\t{peak:.0f}\n")
+            handle.writelines(f"{name}\t{c_in}\t{g_in}\t{c_out}\t{g_out}\t{seconds:.3f}\t{peak:.0f}\n"
+                              for name, c_in, g_in, c_out, g_out, seconds, peak in self.rows)
 
 
 def write_qc_diagnostics(cells: pd.DataFrame, options: QcOptions, dataset: str, folder: StrPath) -> list[str]:

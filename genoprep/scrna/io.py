@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import logging
 import os
-import re
 import zlib
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,6 @@ from genoprep.scrna import kernels
 log = logging.getLogger(__name__)
 
 FORMATS = ("h5ad", "loom", "csv", "tsv", "10x_mtx")
-ENSEMBL_GENE = re.compile(r"^ENS[A-Z]*G\d{11}(\.\d+)?$")
 _CSV_CHUNK_ROWS = 2000
 _LOOM_BLOCK_VALUES = 1 << 24  # dense values read from a loom matrix at a time (64 MB of float32)
 
@@ -315,11 +313,3 @@ def check_values(adata: ad.AnnData, source: str, value_type: str = "counts") -> 
     col = int(matrix.indices[position])
     raise InputError(source, f"value {matrix.data[position]:g} {problem}",
                      record=f"cell {adata.obs_names[row]}, gene {adata.var_names[col]}")
-
-
-# TODO(shared): use genoprep.tables.looks_like_ensembl (one rule for all modalities) once it is on main
-def looks_like_ensembl(names: pd.Index) -> bool:
-    """True when most names are Ensembl gene ids (``ENSG...``, ``ENSMUSG...``)."""
-    if len(names) == 0:
-        return False
-    return float(np.mean([bool(ENSEMBL_GENE.match(n)) for n in names])) > 0.9

@@ -31,6 +31,7 @@ class IngestOptions(StepOptions):
     metadata_header: bool | None
     metadata_id_column: str | int | None
     metadata_sha256: str | None
+    metadata_unmatched: str | None
     columns: Mapping[str, str | int]
     hvg_batch_key: str | None
 
@@ -48,6 +49,7 @@ class IngestOptions(StepOptions):
             metadata_header=meta.get("header"),
             metadata_id_column=meta.get("id_column"),
             metadata_sha256=meta.get("sha256"),
+            metadata_unmatched=meta.get("unmatched"),
             columns=freeze(card.get("columns") or {}),
             hvg_batch_key=card["params"]["hvg_batch_key"],
         )

@@ -221,7 +221,7 @@ def compute_qc_metrics(adata: ad.AnnData) -> None:
 
 def _summary(metrics: pd.DataFrame, n_genes: int) -> dict[str, Any]:
     return {
-        "cells": int(len(metrics)),
+        "cells": len(metrics),
         "genes": int(n_genes),
         "mean_genes_per_cell": float(metrics["n_genes_by_counts"].mean()),
         "mean_counts_per_cell": float(metrics["total_counts"].mean()),

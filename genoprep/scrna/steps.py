@@ -24,7 +24,7 @@ from genoprep.errors import InputError
 from genoprep.provenance import package_versions, verify_sha256
 from genoprep.scrna import annotate, io, preprocess, qc
 from genoprep.scrna.options import HvgOptions, IngestOptions, NormalizeOptions, QcOptions, ScaleOptions
-from genoprep.tables import read_metadata_table
+from genoprep.tables import read_table
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +62,9 @@ def check_columns(options: IngestOptions, available: Iterable[str] | None, sourc
 
 def read_metadata(metadata_path: str | os.PathLike[str], options: IngestOptions) -> pd.DataFrame:
     """The card's per-cell metadata table, indexed by cell id."""
-    # TODO(shared): genoprep.tables.read_table / join_metadata(unmatched=...) once they are on main
     verify_sha256(metadata_path, options.metadata_sha256)
-    return read_metadata_table(metadata_path, options.metadata_format, header=options.metadata_header,
-                               id_column=options.metadata_id_column)
+    return read_table(metadata_path, options.metadata_format, header=options.metadata_header,
+                      id_column=options.metadata_id_column)
 
 
 def ingest(data_path: str | os.PathLike[str], options: IngestOptions, dataset_id: str,
@@ -87,7 +86,7 @@ def ingest(data_path: str | os.PathLike[str], options: IngestOptions, dataset_id
     io.check_values(adata, source, options.value_type)
     unused_rows = 0
     if table is not None:
-        unused_rows = annotate.add_metadata(adata, table, str(metadata_path))
+        unused_rows = annotate.add_metadata(adata, table, str(metadata_path), options.metadata_unmatched)
     columns = dict(options.columns)
     annotate.apply_labels(adata, columns, source)
     annotate.annotate_genes(adata, columns, source)

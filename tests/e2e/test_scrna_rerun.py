@@ -33,7 +33,7 @@ def _card(source: Path, **changes: object) -> dict:
 def _scheduled(cards: Path, results: Path) -> set[str]:
     done = run_workflow(cards, results, "-n", "--quiet", "rules")
     table = done.stdout + done.stderr
-    return {m.group(1) for m in re.finditer(r"^\s*([a-z][a-z0-9_]+)\s+\d+\s*$", table, flags=re.M)} - {"all", "total"}
+    return {m.group(1) for m in re.finditer(r"^\s*([a-z][a-z0-9_]+)\s+\d+\s*$", table, flags=re.MULTILINE)} - {"all", "total"}
 
 
 def test_only_write_card_reruns_after_a_metadata_edit(tmp_path: Path) -> None:

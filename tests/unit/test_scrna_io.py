@@ -13,7 +13,7 @@ import pytest
 from scipy import sparse
 
 from genoprep.errors import InputError
-from genoprep.scrna.io import check_values, looks_like_ensembl, read_matrix
+from genoprep.scrna.io import check_values, read_matrix
 
 COUNTS = np.array([[0, 3, 1], [2, 0, 0]], dtype=np.int64)  # 2 cells x 3 genes
 
@@ -111,11 +111,6 @@ def test_log_normalised_matrix_refused_unless_card_says_so() -> None:
     check_values(_adata(values), "x.h5ad", value_type="log_normalized")
     with pytest.raises(InputError, match="negative"):
         check_values(_adata(-values), "x.h5ad", value_type="log_normalized")
-
-
-def test_ensembl_detection() -> None:
-    assert looks_like_ensembl(pd.Index(["ENSG00000198888", "ENSMUSG00000064341.1"]))
-    assert not looks_like_ensembl(pd.Index(["MT-ND1", "CD3E"]))
 
 
 def test_csv_with_bom_and_crlf_reads_clean_ids(tmp_path: Path) -> None:
