@@ -172,3 +172,19 @@ def dense_columns(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, pos
             if column >= 0:
                 out[i, column] = data[j]
     return out
+
+
+@numba.njit(cache=True)
+def column_moments(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of a dense float32 block: the mean of the values and the mean of their float32
+    squares, both summed in float64 in row order (what ``np.mean(x, axis=0, dtype=float64)`` and
+    ``np.mean(x * x, axis=0, dtype=float64)`` give, without the ``x * x`` temporary)."""
+    n_rows, n_columns = block.shape
+    total = np.zeros(n_columns, dtype=np.float64)
+    squares = np.zeros(n_columns, dtype=np.float64)
+    for i in range(n_rows):
+        for j in range(n_columns):
+            value = block[i, j]
+            total[j] += np.float64(value)
+            squares[j] += np.float64(value * value)
+    return total / n_rows, squares / n_rows

@@ -120,12 +120,29 @@ def hvg_block(matrix: sparse.csr_matrix, hvg: np.ndarray) -> sparse.csr_matrix:
 
 
 def scale_block(block: sparse.csr_matrix, max_value: float | None) -> np.ndarray:
-    """Dense float32 cells x HVG matrix, z-scored per gene and clipped at ``max_value`` (``sc.pp.scale``,
-    in place on the one dense array)."""
+    """Dense float32 cells x HVG matrix, z-scored per gene and clipped at ``max_value``.
+
+    ``sc.pp.scale(zero_center=True, max_value=...)`` on the dense block, step for step and
+    in place (the same bytes, tested): scanpy's mean/variance of a dense array makes a
+    full-size ``x * x`` temporary, which :func:`kernels.column_moments` avoids, so the block
+    is the only large array.
+    """
+    from scanpy.preprocessing._scale import clip
+
     every_column = np.arange(block.shape[1], dtype=np.int64)
     dense = kernels.dense_columns(block.indptr, block.indices, block.data, every_column, block.shape[1])
-    scaled = sc.pp.scale(dense, max_value=max_value, copy=False)
-    return np.ascontiguousarray(scaled, dtype=np.float32)
+    n = dense.shape[0]
+    mean, mean_sq = kernels.column_moments(dense)
+    var = mean_sq - mean**2
+    if n != 1:
+        var *= n / (n - 1)  # scanpy's unbiased estimator
+    std = np.sqrt(var)
+    std[std == 0] = 1
+    dense -= mean
+    np.true_divide(dense, std, out=dense)
+    if max_value is not None:
+        clip(dense, max_value=max_value, zero_center=True)
+    return dense
 
 
 def hvg_description(options: HvgOptions, n_hvg: int) -> str:

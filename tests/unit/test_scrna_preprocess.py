@@ -93,6 +93,16 @@ def test_scale_block_hand_computed_with_and_without_clip() -> None:
     assert clipped.dtype == np.float32 and clipped.flags.c_contiguous
 
 
+@pytest.mark.parametrize("max_value", [None, 1.5])
+def test_scale_block_equals_scanpy_bytes(max_value: float | None) -> None:
+    rng = np.random.default_rng(5)
+    values = rng.gamma(0.5, 2.0, size=(400, 25)).astype(np.float32)
+    values[rng.random(values.shape) < 0.6] = 0
+    values[:, 3] = 0  # a constant column: std 0 -> 1
+    reference = sc.pp.scale(values.copy(), max_value=max_value, copy=False)
+    np.testing.assert_array_equal(scale_block(sparse.csr_matrix(values), max_value), reference)
+
+
 def test_hvg_block_takes_only_the_flagged_columns() -> None:
     matrix = sparse.csr_matrix(np.array([[1, 2, 3, 4], [5, 0, 7, 0]], dtype=np.float32))
     block = hvg_block(matrix, np.array([False, True, False, True]))
