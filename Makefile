@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.genoprep-installed
 
-.PHONY: venv run test lint format bench tools clean
+.PHONY: venv run test lint format bench tools clean verify
 
 venv: $(STAMP)
 
@@ -19,6 +19,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
 	@# genoprep itself is used in place (an editable install without build tools): a .pth file
 	$(BIN)/python -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "genoprep.pth").write_text("$(CURDIR)\n")'
+	@# the genoprep command (pyproject's console script, which an install would write)
+	@printf '#!%s\nimport sys\nfrom genoprep.cli import main\nsys.exit(main())\n' "$(abspath $(BIN))/python" > $(BIN)/genoprep
+	@chmod +x $(BIN)/genoprep
 	@touch $(STAMP)
 
 run: venv
@@ -35,6 +38,11 @@ tools:
 
 test: venv tools
 	$(BIN)/python -m pytest
+
+# every checksum of every dataset under a results folder: make verify OUT=results
+OUT ?= results
+verify: venv
+	$(BIN)/python -m genoprep.cli verify $(OUT)
 
 lint: venv
 	$(BIN)/snakemake --lint

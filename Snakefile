@@ -17,12 +17,15 @@ configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
 include: "rules/common.smk"
+include: "rules/download.smk"
 include: "rules/demo.smk"
 include: "rules/scrna.smk"
 include: "rules/bulk.smk"
 include: "rules/dna.smk"
 include: "rules/variants.smk"
+include: "rules/tasks.smk"
 include: "rules/card.smk"
+include: "rules/fair.smk"
 
 
 check_before_run()
@@ -45,3 +48,4 @@ rule all:
     input:
         completed_cards(),
         report_files(),
+        FAIR_CHECKSUMS,

@@ -293,6 +293,8 @@ def check_inputs(card: Card, generated: Iterable[str | os.PathLike[str]] = ()) -
     """
     skip = {os.path.abspath(p) for p in generated}
     for field, entry, folder in _entry_fields(card):
+        if "url" in entry:  # fetched by the workflow (rule download_input) into the results folder
+            continue
         given = str(entry["path"])
         path = card.resolve(given)
         if os.path.abspath(path) in skip:

@@ -2,6 +2,8 @@
 # per-sample QC (flags, not removal) and the z-scored ML matrix. Each step is one script in
 # scripts/ calling one function of genoprep.bulk.steps; docs/bulk.md has the definitions.
 
+import genoprep.bulk.options as bulk_options  # noqa: E402
+
 ARTIFACTS["bulk"] = ["processed.h5ad", "X.npy", "features.tsv", "obs.tsv", "qc.json"]
 REPORTS["bulk"] = ["qc_samples.png"]
 
@@ -22,7 +24,7 @@ rule bulk_ingest:
         mem_mb=input_mem_mb,
         runtime=30,
     params:
-        card=card_data,
+        options=options_of(bulk_options.IngestOptions),
     script:
         "../scripts/bulk_ingest.py"
 
@@ -42,7 +44,7 @@ rule bulk_normalize:
         mem_mb=input_mem_mb,
         runtime=30,
     params:
-        normalize=card_params,
+        options=options_of(bulk_options.NormalizeOptions),
     script:
         "../scripts/bulk_normalize.py"
 
@@ -67,7 +69,7 @@ rule bulk_export:
         mem_mb=input_mem_mb,
         runtime=30,
     params:
-        export=card_params,
+        options=options_of(bulk_options.ExportOptions),
     script:
         "../scripts/bulk_export.py"
 

@@ -11,6 +11,7 @@ from snakemake.utils import validate
 sys.path.insert(0, workflow.basedir)
 
 from genoprep.cards import check_inputs, load_cards  # noqa: E402
+from genoprep.download import download_target, remote_source  # noqa: E402
 from genoprep.errors import InputError  # noqa: E402
 from genoprep.locking import ResultsLock, check_links  # noqa: E402
 
@@ -120,8 +121,22 @@ def card_file(wildcards):
 
 
 def primary_inputs(wildcards):
-    """The card's input file(s) or folder(s)."""
-    return [os.fspath(p) for p in card_of(wildcards).input_paths()]
+    """The card's input file(s) or folder(s); an input with a ``url`` is its download
+    (RESULTS/.work/<dataset>/download/<path>, made by rule download_input)."""
+    card = card_of(wildcards)
+    return [
+        (
+            download_target(RESULTS, card.dataset_id, entry)
+            if "url" in entry
+            else os.fspath(card.resolve(entry["path"]))
+        )
+        for entry in card.input_entries()
+    ]
+
+
+def download_source(wildcards):
+    """The url and sha256 of the input that a download_input job fetches."""
+    return remote_source(CARDS[wildcards.dataset], wildcards.name)
 
 
 def metadata_input(wildcards):
@@ -137,17 +152,21 @@ def card_params(wildcards):
     return card_of(wildcards).params
 
 
-def options_of(options_class):
+def options_of(options_class, *args, wildcard=None):
     """A rule's params entry: the slice of the card one step uses.
 
     ``options_class`` is a :class:`genoprep.options.StepOptions` subclass; the rule gets
-    ``options_class.from_card(card).as_params()`` (a plain dict, so that Snakemake reruns
-    the job exactly when one of these values changes), and the script rebuilds it with
-    ``options_class.from_params(snakemake.params.<name>)``.
+    ``options_class.from_card(card, *args).as_params()`` (a plain dict, so that Snakemake
+    reruns the job exactly when one of these values changes), and the script rebuilds it
+    with ``options_class.from_params(snakemake.params.<name>)``. With ``wildcard``, the
+    value of that wildcard is passed after ``args`` (e.g. the DNA scheme of a token rule).
     """
 
     def params(wildcards):
-        return options_class.from_card(card_of(wildcards).data).as_params()
+        extra = (getattr(wildcards, wildcard),) if wildcard else ()
+        return options_class.from_card(
+            card_of(wildcards).data, *args, *extra
+        ).as_params()
 
     return params
 

@@ -1,12 +1,14 @@
 # DNA sequences: FASTA / sequence tables -> validated records, obs.tsv + qc.json (dna_ingest)
 # -> one artifact per tokenization scheme of the card (dna_tokens_fixed, dna_tokens_variable,
 # dna_kmer_counts, dna_kmer_text), each streaming the inputs again -> facts (dna_facts).
-# The artifacts depend on params.tokenizers: ARTIFACTS["dna"] is a function of the card.
+# The artifacts depend on params.tokenizers: ARTIFACTS["dna"] is a function of the card, and
+# the scheme wildcards match the names in the scheme registry (genoprep.dna.tokenize.SCHEMES).
 # Definitions: docs/dna.md and genoprep/dna/.
 
-from genoprep.dna.steps import artifact_names  # noqa: E402
+import genoprep.dna.options as dna_options  # noqa: E402
+from genoprep.dna.tokenize import scheme_pattern  # noqa: E402
 
-ARTIFACTS["dna"] = artifact_names
+ARTIFACTS["dna"] = dna_options.artifact_names
 
 
 rule dna_ingest:
@@ -25,7 +27,7 @@ rule dna_ingest:
         mem_mb=2048,
         runtime=60,
     params:
-        card=card_data,
+        options=options_of(dna_options.IngestOptions),
     script:
         "../scripts/dna_ingest.py"
 
@@ -41,14 +43,14 @@ rule dna_tokens_fixed:
     benchmark:
         out("benchmarks/dna_tokens_{scheme}.tsv")
     wildcard_constraints:
-        scheme="char|hyenadna",
+        scheme=scheme_pattern("fixed"),
     conda:
         "../envs/dna.yaml"
     resources:
         mem_mb=2048,
         runtime=60,
     params:
-        card=card_data,
+        options=options_of(dna_options.SchemeOptions, wildcard="scheme"),
     script:
         "../scripts/dna_tokens_fixed.py"
 
@@ -64,14 +66,14 @@ rule dna_tokens_variable:
     benchmark:
         out("benchmarks/dna_tokens_{scheme}.tsv")
     wildcard_constraints:
-        scheme="dnabert|nucleotide_transformer",
+        scheme=scheme_pattern("variable"),
     conda:
         "../envs/dna.yaml"
     resources:
         mem_mb=2048,
         runtime=60,
     params:
-        card=card_data,
+        options=options_of(dna_options.SchemeOptions, wildcard="scheme"),
     script:
         "../scripts/dna_tokens_variable.py"
 
@@ -95,7 +97,7 @@ rule dna_kmer_counts:
         mem_mb=2048,
         runtime=60,
     params:
-        card=card_data,
+        options=options_of(dna_options.SchemeOptions, "kmer_counts"),
     script:
         "../scripts/dna_kmer_counts.py"
 
@@ -116,7 +118,7 @@ rule dna_kmer_text:
         mem_mb=2048,
         runtime=60,
     params:
-        card=card_data,
+        options=options_of(dna_options.SchemeOptions, "kmer_tokenize"),
     script:
         "../scripts/dna_kmer_text.py"
 
@@ -135,6 +137,6 @@ rule dna_facts:
         mem_mb=2048,
         runtime=30,
     params:
-        card=card_data,
+        options=options_of(dna_options.FactsOptions),
     script:
         "../scripts/dna_facts.py"

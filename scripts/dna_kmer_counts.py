@@ -4,13 +4,15 @@ import sys
 
 sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
 
-from genoprep.dna.steps import write_kmer_table  # noqa: E402
+from genoprep.dna.options import SchemeOptions  # noqa: E402
+from genoprep.dna.steps import kmer_counts  # noqa: E402
 from genoprep.runtime import run_step  # noqa: E402
 
 
 def main() -> None:
     out = snakemake.output  # noqa: F821
-    write_kmer_table(snakemake.params.card, list(snakemake.input.data), out.counts, out.kmers)  # noqa: F821
+    options = SchemeOptions.from_params(snakemake.params.options)  # noqa: F821
+    kmer_counts(options, list(snakemake.input.data), out.counts, out.kmers)  # noqa: F821
 
 
 run_step(snakemake.log[0], main)  # noqa: F821

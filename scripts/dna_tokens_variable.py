@@ -4,13 +4,14 @@ import sys
 
 sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
 
-from genoprep.dna.steps import write_scheme_tokens  # noqa: E402
+from genoprep.dna.options import SchemeOptions  # noqa: E402
+from genoprep.dna.steps import tokens_variable  # noqa: E402
 from genoprep.runtime import run_step  # noqa: E402
 
 
 def main() -> None:
-    write_scheme_tokens(snakemake.params.card, list(snakemake.input.data),  # noqa: F821
-                        snakemake.wildcards.scheme, snakemake.output.tokens)  # noqa: F821
+    options = SchemeOptions.from_params(snakemake.params.options)  # noqa: F821
+    tokens_variable(options, list(snakemake.input.data), snakemake.output.tokens)  # noqa: F821
 
 
 run_step(snakemake.log[0], main)  # noqa: F821

@@ -1,7 +1,7 @@
 """Bulk RNA-seq: expression tables (counts, TPM, FPKM/RPKM or log values) to ML matrices.
 
-ingest (:mod:`genoprep.bulk.io`) -> normalise, log and filter genes
+read (:mod:`genoprep.bulk.io`) -> normalise, log and filter genes
 (:mod:`genoprep.bulk.preprocess`) -> per-sample QC (:mod:`genoprep.bulk.qc`) -> z-score and
-export (:mod:`genoprep.bulk.export`); :mod:`genoprep.bulk.steps` has one function per
-workflow step.
+export; :mod:`genoprep.bulk.steps` has one function per workflow step, named after its rule,
+each taking its slice of the card (:mod:`genoprep.bulk.options`).
 """

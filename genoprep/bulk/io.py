@@ -17,11 +17,8 @@ gene ids unless the card says ``duplicate_genes: sum``.
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 import logging
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +27,8 @@ import numpy as np
 import pandas as pd
 
 from genoprep.errors import InputError
+from genoprep.textio import check_readable, open_text
+from genoprep.values import check_values as check_value_kinds
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +36,6 @@ SEPARATORS = {"csv": ",", "tsv": "\t"}
 ORIENTATIONS = ("genes_x_samples", "samples_x_genes")
 VALUE_TYPES = ("counts", "tpm", "fpkm", "rpkm", "log")
 DUPLICATE_POLICIES = ("refuse", "sum")
-#: Ensembl gene ids of any species (ENSG, ENSMUSG, ...), optionally versioned
-ENSEMBL_GENE = re.compile(r"^ENS[A-Z]*G\d{6,}(\.\d+)?$")
 _EXAMPLES = 3
 _HEADER_LINE = 1
 
@@ -55,22 +52,13 @@ class ExpressionTable:
     duplicate_genes: dict[str, int] = field(default_factory=dict)  #: ids and rows merged by ``sum``
 
 
-def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(2) == b"\x1f\x8b"
-
-
-def _open_text(path: Path) -> io.TextIOBase:
-    if _is_gzip(path):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
-    return open(path, encoding="utf-8-sig", newline="")
-
-
 def _read_header(path: Path, sep: str) -> list[str]:
     try:
-        with _open_text(path) as handle:
+        with open_text(path) as handle:
             row = next(csv.reader(handle, delimiter=sep), None)
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
+    except UnicodeDecodeError as err:
+        raise InputError(str(path), f"not UTF-8 text ({err.reason})") from None
+    except (OSError, csv.Error) as err:
         raise InputError(str(path), f"cannot read the header row: {' '.join(str(err).split())}") from None
     if not row:
         raise InputError(str(path), "the file is empty (no header row)", record="line 1")
@@ -79,12 +67,14 @@ def _read_header(path: Path, sep: str) -> list[str]:
 
 def _read_body(path: Path, sep: str, fmt: str) -> pd.DataFrame:
     try:
-        body = pd.read_csv(path, sep=sep, header=None, skiprows=_HEADER_LINE, dtype=str, na_filter=False,
-                           keep_default_na=False, compression="gzip" if _is_gzip(path) else None,
-                           encoding="utf-8")
+        with open_text(path) as handle:
+            body = pd.read_csv(handle, sep=sep, header=None, skiprows=_HEADER_LINE, dtype=str, na_filter=False,
+                               keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise InputError(str(path), "the table has a header but no data rows") from None
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
+    except UnicodeDecodeError as err:
+        raise InputError(str(path), f"not UTF-8 text ({err.reason})") from None
+    except (OSError, pd.errors.ParserError) as err:
         raise InputError(str(path), f"cannot read the {fmt} table: {' '.join(str(err).split())}") from None
     if body.empty:
         raise InputError(str(path), "the table has a header but no data rows")
@@ -163,37 +153,32 @@ def _to_numbers(block: pd.DataFrame, row_ids: Sequence[str], row_what: str, col_
     return values
 
 
+#: what genoprep.values checks for each value_type of a bulk table
+VALUE_KINDS = {"counts": "counts", "tpm": "non_negative", "fpkm": "non_negative", "rpkm": "non_negative",
+               "log": "finite"}
+
+
 def check_values(values: np.ndarray, samples: Sequence[str], genes: Sequence[str], value_type: str,
                  source: str) -> None:
     """Refuse values that do not fit the card's ``value_type`` (``values`` is samples x genes).
 
     All values must be finite; ``counts`` must be non-negative integers; ``tpm``, ``fpkm``
-    and ``rpkm`` must be non-negative; ``log`` values may be negative (e.g. log-CPM).
+    and ``rpkm`` must be non-negative; ``log`` values may be negative (e.g. log-CPM). The
+    rules are :func:`genoprep.values.check_values`; the message names the gene and sample.
     """
+    def locate(position: int) -> str:
+        i, j = divmod(position, values.shape[1])
+        return f"gene {genes[j]}, sample {samples[i]}"
 
-    def refuse(mask: np.ndarray, problem: str) -> None:
-        flat = int(np.flatnonzero(mask)[0])
-        i, j = divmod(flat, values.shape[1])
-        raise InputError(source, f"value {values[i, j]:g} {problem}", record=f"gene {genes[j]}, sample {samples[i]}")
-
-    finite = np.isfinite(values)
-    if not finite.all():
-        refuse(~finite, "is not a finite number")
-    if value_type == "log":
-        if values.max(initial=0.0) > 50:
-            log.warning("%s: value_type is log but the largest value is %g: is the table really log-transformed?",
-                        source, values.max())
-        return
-    negative = values < 0
-    if negative.any():
-        hint = ("counts are non-negative integers" if value_type == "counts"
-                else f"{value_type.upper()} values are non-negative")
-        refuse(negative, f"is negative: {hint} (a log-transformed table needs input.value_type: log)")
-    if value_type == "counts":
-        fractional = values != np.round(values)
-        if fractional.any():
-            refuse(fractional, "is not an integer: counts must be non-negative integers; a normalised table "
-                               "needs input.value_type tpm, fpkm, rpkm or log")
+    negative_hint = ("counts are non-negative integers" if value_type == "counts"
+                     else f"{value_type.upper()} values are non-negative")
+    hints = {"negative": f"{negative_hint} (a log-transformed table needs input.value_type: log)",
+             "not_integer": "counts must be non-negative integers; a normalised table needs input.value_type tpm, "
+                            "fpkm, rpkm or log"}
+    check_value_kinds(values, VALUE_KINDS[value_type], source, locate, hints)  # type: ignore[arg-type]
+    if value_type == "log" and values.max(initial=0.0) > 50:
+        log.warning("%s: value_type is log but the largest value is %g: is the table really log-transformed?",
+                    source, values.max())
 
 
 def _sum_duplicates(values: np.ndarray, genes: list[str], annotation: pd.DataFrame) -> tuple[
@@ -233,8 +218,7 @@ def read_expression_table(
     """Read and check an expression table; see the module docstring for the rules."""
     path = Path(path)
     source = str(path)
-    if not path.is_file():
-        raise InputError(source, "input does not exist (or is not a file)")
+    check_readable(path)
     if fmt not in SEPARATORS:
         raise InputError(source, f"unknown bulk table format {fmt!r} (known: csv, tsv)", record="input.format")
     if orientation not in ORIENTATIONS:
@@ -300,11 +284,3 @@ def read_expression_table(
     log.info("read %s: %d samples x %d genes (%s)", source, len(samples), len(genes), value_type)
     return ExpressionTable(values=values, samples=samples, genes=genes, gene_annotation=gene_annotation,
                            sample_annotation=sample_annotation, duplicate_genes=repeated_genes)
-
-
-def looks_like_ensembl(genes: Sequence[str]) -> bool:
-    """Whether most gene ids are Ensembl gene ids (so they are not symbols)."""
-    if not genes:
-        return False
-    matches = sum(1 for g in genes if ENSEMBL_GENE.match(g))
-    return matches >= 0.5 * len(genes)

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 
 CPM_SCALE = 1e6
-LOG_TRANSFORMS = {"counts": "log1p", "tpm": "log1p", "fpkm": "log1p", "rpkm": "log1p", "log": None}
 
 
 def library_sizes(raw: np.ndarray) -> np.ndarray:

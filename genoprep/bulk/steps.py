@@ -1,6 +1,9 @@
-"""The bulk RNA-seq chain, one function per workflow step (each called by one script).
+"""The bulk RNA-seq chain, one function per workflow step, named after its rule.
 
-ingest -> normalize_step -> qc_step -> export_step (+ facts)
+``bulk_ingest`` -> :func:`ingest`, ``bulk_normalize`` -> :func:`normalize`, ``bulk_export``
+-> :func:`export` (per-sample QC, the ML matrix and the facts for the card; the script
+writes them with the shared writers). Each takes its slice of the card
+(:mod:`genoprep.bulk.options`).
 
 The AnnData passed between steps is samples x genes. ``uns['genoprep']`` carries what
 later steps and the completed card need (value type, filter counts, QC outcome).
@@ -10,18 +13,22 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 
-from genoprep import __version__
 from genoprep.bulk import io, preprocess, qc
+from genoprep.bulk.options import ExportOptions, IngestOptions, NormalizeOptions
 from genoprep.errors import InputError
-from genoprep.provenance import package_versions, verify_sha256
-from genoprep.tables import join_metadata, read_metadata_table
+from genoprep.filters import FilterStep, describe, guard, summary_line
+from genoprep.provenance import software_versions as installed_versions
+from genoprep.provenance import verify_sha256
+from genoprep.runtime import console
+from genoprep.tables import join_metadata, looks_like_ensembl, map_labels, read_table
+from genoprep.textio import check_readable
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +43,7 @@ _MAX_LISTED = 50
 
 def software_versions() -> dict[str, str]:
     """genoprep and the libraries the bulk chain computes with."""
-    return {"genoprep": __version__, **package_versions(SOFTWARE)}
+    return installed_versions(SOFTWARE)
 
 
 def _info(adata: ad.AnnData) -> dict[str, Any]:
@@ -45,100 +52,84 @@ def _info(adata: ad.AnnData) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- ingest
 
-def _label_source(obs: pd.DataFrame, ref: str | int, metadata_columns: Sequence[Any], label: str,
-                  source: str) -> pd.Series:
-    if isinstance(ref, int) and ref in metadata_columns:  # header-less metadata: columns are positions
-        return obs[str(ref)]
-    if str(ref) in obs.columns:
-        return obs[str(ref)]
-    available = ", ".join(map(str, obs.columns[:15])) or "none (the card has no metadata table)"
-    raise InputError(source, f"columns.{label} names column {ref!r}, which is not in the sample metadata "
-                             f"(available: {available})", record="columns")
-
-
-def _labels(columns: Mapping[str, str | int], obs: pd.DataFrame, metadata_columns: Sequence[Any],
-            source: str) -> dict[str, pd.Series]:
-    """The label columns: the card's mapping, or (without one) every metadata column by its own name."""
+def _label_columns(columns: Mapping[str, str | int], obs: pd.DataFrame, source: str) -> Mapping[str, str | int]:
+    """The card's label mapping, or (without one) every metadata column under its own name."""
     if columns:
-        return {label: _label_source(obs, ref, metadata_columns, label, source) for label, ref in columns.items()}
-    labels = {}
+        return columns
+    mapping: dict[str, str | int] = {}
     for name in obs.columns:
         if name in RESERVED_OBS:
             log.warning("%s: metadata column %r has a name genoprep computes; it is not used as a label", source, name)
             continue
-        labels[str(name)] = obs[name]
-    return labels
+        mapping[str(name)] = name
+    return mapping
 
 
-def _as_label(values: pd.Series) -> np.ndarray:
-    return values.astype("string").fillna("NA").to_numpy(dtype=str)
-
-
-def _gene_var(table: io.ExpressionTable, spec: Mapping[str, Any], source: str) -> pd.DataFrame:
+def _gene_var(table: io.ExpressionTable, options: IngestOptions, source: str) -> pd.DataFrame:
     var = table.gene_annotation.copy()
     var.index = pd.Index(table.genes)
     ids = np.asarray(table.genes, dtype=str)
-    symbol_column = spec.get("gene_symbol_column")
+    symbol_column = options.gene_symbol_column
     if symbol_column is not None:
         if symbol_column not in var.columns:
             raise InputError(source, f"input.gene_symbol_column {symbol_column!r} must be one of "
                                      f"input.annotation_columns", record="input")
         symbols = var[symbol_column].astype(str).to_numpy()
     else:
-        symbols = np.full(len(ids), "", dtype=object) if io.looks_like_ensembl(table.genes) else ids
+        symbols = np.full(len(ids), "", dtype=object) if looks_like_ensembl(table.genes) else ids
     var["gene_ids"] = ids
     var["gene_symbols"] = np.asarray(symbols, dtype=str)
     return var
 
 
-def ingest(data_path: str | os.PathLike[str], card: Mapping[str, Any],
+def ingest(options: IngestOptions, data_path: str | os.PathLike[str],
            metadata_path: str | os.PathLike[str] | None = None) -> ad.AnnData:
-    """Read and check the card's table, join the sample metadata, map the labels.
+    """Rule ``bulk_ingest``: read and check the table, join the sample metadata, map the labels.
 
     The input's SHA-256 is checked first when the card gives one. Every sample must have
     a metadata row (missing ones are refused, naming them); metadata rows for samples not
     in the table are counted and listed in ``uns['genoprep']`` (and later in ``qc.json``).
     """
-    spec = card["input"]
     source = str(data_path)
-    input_sha256 = verify_sha256(data_path, spec.get("sha256"))
-    orientation = spec.get("orientation", "genes_x_samples")
-    id_key = "gene_id_column" if orientation == "genes_x_samples" else "sample_id_column"
-    value_type = spec.get("value_type", "counts")
+    check_readable(data_path)
+    input_sha256 = verify_sha256(data_path, options.sha256)
     table = io.read_expression_table(
-        data_path, spec["format"], orientation=orientation, id_column=spec.get(id_key, 0),
-        annotation_columns=spec.get("annotation_columns", []), value_type=value_type,
-        duplicate_genes=spec.get("duplicate_genes", "refuse"))
+        data_path, options.format, orientation=options.orientation, id_column=options.id_column,
+        annotation_columns=options.annotation_columns, value_type=options.value_type,
+        duplicate_genes=options.duplicate_genes)
 
     obs = table.sample_annotation.copy()
     obs.index = pd.Index(table.samples)
-    metadata_columns: list[Any] = []
-    unmatched: list[str] = []
+    unused: list[str] = []
+    without_row: list[str] = []
     if metadata_path is not None:
-        meta = card["metadata"]
-        verify_sha256(metadata_path, meta.get("sha256"))
-        metadata = read_metadata_table(metadata_path, meta.get("format"), header=meta.get("header", True),
-                                       id_column=meta.get("id_column", 0))
-        rows, _ = join_metadata(table.samples, metadata, str(metadata_path), what="samples")
-        unmatched = [str(i) for i in metadata.index.difference(pd.Index(table.samples), sort=False)]
-        metadata_columns = list(metadata.columns)
+        meta = options.metadata
+        assert meta is not None, "a metadata file without the card's metadata entry"
+        check_readable(metadata_path)
+        verify_sha256(metadata_path, meta["sha256"])
+        metadata = read_table(metadata_path, meta["format"], header=meta["header"], id_column=meta["id_column"])
+        rows, report = join_metadata(table.samples, metadata, str(metadata_path), what="samples",
+                                     unmatched=meta["unmatched"])
+        unused, without_row = list(report.unused_rows), list(report.unmatched_ids)
         for name in rows.columns:
             obs[str(name)] = rows[name].to_numpy()
-    labels = _labels(card.get("columns") or {}, obs, metadata_columns, source)
+    labels = map_labels(obs, _label_columns(options.columns, obs, source), source)
     for label, values in labels.items():
-        obs[label] = _as_label(values)
+        obs[label] = values
 
-    adata = ad.AnnData(X=table.values, obs=obs, var=_gene_var(table, spec, source))
+    adata = ad.AnnData(X=table.values, obs=obs, var=_gene_var(table, options, source))
     adata.uns["genoprep"] = {
-        "dataset_id": card["dataset_id"],
+        "dataset_id": options.dataset_id,
+        "input": source,
         "input_sha256": input_sha256,
-        "value_type": value_type,
+        "value_type": options.value_type,
         "n_genes_input": int(len(table.genes) + sum(n - 1 for n in table.duplicate_genes.values())),
-        "duplicate_genes": {"policy": spec.get("duplicate_genes", "refuse"), "ids": len(table.duplicate_genes),
+        "duplicate_genes": {"policy": options.duplicate_genes, "ids": len(table.duplicate_genes),
                             "rows": int(sum(table.duplicate_genes.values()))},
         "labels": list(labels),
-        "metadata_rows_unmatched": len(unmatched),
-        "metadata_ids_unmatched": unmatched[:_MAX_LISTED],
+        "metadata_rows_unmatched": len(unused),
+        "metadata_ids_unmatched": unused[:_MAX_LISTED],
+        "samples_without_metadata": without_row[:_MAX_LISTED],
     }
     log.info("ingested %s: %d samples x %d genes, labels: %s", source, adata.n_obs, adata.n_vars,
              ", ".join(labels) or "none")
@@ -147,64 +138,86 @@ def ingest(data_path: str | os.PathLike[str], card: Mapping[str, Any],
 
 # ---------------------------------------------------------------- normalise + filter
 
-def normalize_step(adata: ad.AnnData, params: Mapping[str, Any], source: str) -> ad.AnnData:
-    """Log expression (CPM + log1p for counts), the expression filter; layers raw and log.
+def gene_filter_steps(result: preprocess.GeneFilter, options: NormalizeOptions) -> list[FilterStep]:
+    """The expression filter as :class:`~genoprep.filters.FilterStep` records (genes), in order."""
+    n_genes = int(result.mean_log.size)
+    after_mean = int(result.passes_mean.sum())
+    mean_rule = ("disabled" if options.min_mean_log is None
+                 else f"mean log expression over samples > {options.min_mean_log:g}")
+    return [
+        FilterStep("min_mean_log", "genes", n_genes, after_mean, mean_rule,
+                   describe(result.mean_log, "mean log expression per gene")),
+        FilterStep("min_fraction_expressed", "genes", after_mean, int(result.keep.sum()),
+                   f"fraction of samples with log expression > {options.expressed_threshold:g} >= "
+                   f"{options.min_fraction_expressed:g}",
+                   describe(result.fraction_expressed, "fraction of samples expressing a gene")),
+    ]
 
-    Returns a new AnnData of the genes that pass; ``X`` is the log expression,
-    ``obs`` gains ``library_size`` and ``n_genes_detected`` (over all genes), ``var`` gains
-    ``mean_log`` and ``fraction_expressed``.
+
+def normalize(adata: ad.AnnData, options: NormalizeOptions) -> ad.AnnData:
+    """Rule ``bulk_normalize``: log expression (CPM + log1p for counts), the expression filter.
+
+    Returns a new AnnData of the genes that pass; ``X`` is the log expression, layers
+    ``raw`` and ``log``; ``obs`` gains ``library_size`` and ``n_genes_detected`` (over all
+    genes), ``var`` gains ``mean_log`` and ``fraction_expressed``. What the filter removed
+    is said on the terminal (one line); keeping fewer than ``min_fraction_kept`` of the
+    genes stops the run with one line naming the input table, the filter and the genes'
+    distribution.
     """
     info = _info(adata)
+    source = info["input"]
     value_type = info["value_type"]
     raw = np.asarray(adata.X, dtype=np.float64)
     sizes = preprocess.library_sizes(raw)
-    if value_type == "counts" and params["cpm"]:
+    if value_type == "counts" and options.cpm:
         empty = np.flatnonzero(sizes <= 0)
         if empty.size:
             raise InputError(source, "library size is 0: CPM is undefined (remove the sample, or set "
                                      "params.cpm: false)", record=f"sample {adata.obs_names[empty[0]]}")
-    log_expr = preprocess.log_values(raw, value_type, params["cpm"])
-    threshold = params["expressed_threshold"]
+    log_expr = preprocess.log_values(raw, value_type, options.cpm)
+    threshold = options.expressed_threshold
     adata.obs["library_size"] = sizes
     adata.obs["n_genes_detected"] = qc.genes_detected(log_expr, threshold).astype(np.int64)
 
-    result = preprocess.expression_filter(log_expr, params["min_mean_log"], params["min_fraction_expressed"],
-                                          threshold)
+    result = preprocess.expression_filter(log_expr, options.min_mean_log, options.min_fraction_expressed, threshold)
     adata.var["mean_log"] = result.mean_log
     adata.var["fraction_expressed"] = result.fraction_expressed
     keep = result.keep
-    n_genes = int(adata.n_vars)
-    after_mean = int(result.passes_mean.sum())
-    steps = {  # a dict of dicts: h5ad uns cannot hold a list of dicts
-        "min_mean_log": {"threshold": params["min_mean_log"], "genes_before": n_genes, "genes_after": after_mean},
-        "min_fraction_expressed": {"threshold": params["min_fraction_expressed"], "expressed_threshold": threshold,
-                                   "genes_before": after_mean, "genes_after": int(keep.sum())},
-    }
+    steps = gene_filter_steps(result, options)
+    console(summary_line(info["dataset_id"], steps))
+    guard(source, steps, "genes", options.min_fraction_kept)
+    rule = preprocess.filter_description(options.min_mean_log, options.min_fraction_expressed, threshold)
     if not keep.any():
-        rule = preprocess.filter_description(params["min_mean_log"], params["min_fraction_expressed"], threshold)
         raise InputError(source, f"no genes pass the expression filter ({rule}); relax params.min_mean_log or "
                                  f"params.min_fraction_expressed in the card", record="params")
     filtered = adata[:, keep].copy()
     filtered.layers["raw"] = raw[:, keep]
     filtered.layers["log"] = log_expr[:, keep]
     filtered.X = filtered.layers["log"].copy()
-    filtered.uns["genoprep"] = {**info, "gene_filters": steps,
-                                "normalization": preprocess.normalization_description(value_type, params["cpm"])}
-    log.info("expression filter: %d of %d genes kept", filtered.n_vars, n_genes)
+    gene_filters = {  # a dict of dicts: h5ad uns cannot hold a list of dicts
+        "min_mean_log": {"threshold": options.min_mean_log, "genes_before": steps[0].before,
+                         "genes_after": steps[0].after},
+        "min_fraction_expressed": {"threshold": options.min_fraction_expressed, "expressed_threshold": threshold,
+                                   "genes_before": steps[1].before, "genes_after": steps[1].after},
+    }
+    filtered.uns["genoprep"] = {**info, "gene_filters": gene_filters, "filter": rule,
+                                "params": options.as_params(),
+                                "normalization": preprocess.normalization_description(value_type, options.cpm)}
+    log.info("expression filter: %d of %d genes kept", filtered.n_vars, steps[0].before)
     return filtered
 
 
 # ---------------------------------------------------------------- QC
 
-def qc_step(adata: ad.AnnData, params: Mapping[str, Any]) -> tuple[ad.AnnData, dict[str, Any]]:
+def sample_qc(adata: ad.AnnData, options: ExportOptions) -> tuple[ad.AnnData, dict[str, Any]]:
     """Sample-to-sample correlation and outlier flags (obs), and the ``qc.json`` report."""
     info = _info(adata)
     log_expr = np.asarray(adata.layers["log"], dtype=np.float64)
     corr = qc.correlation_matrix(log_expr)
     medians = qc.median_correlations(corr)
     sizes = adata.obs["library_size"].to_numpy(dtype=np.float64)
-    rules = [qc.library_size_rule(sizes, params["library_size_mads"], info["value_type"] == "counts"),
-             qc.correlation_rule(medians, params["correlation_mads"])]
+    rules = [qc.library_size_rule(sizes, options.library_size_mads, info["value_type"] == "counts"),
+             qc.correlation_rule(medians, options.correlation_mads)]
     reasons = [";".join(rule.name for rule in rules if rule.flagged[i]) for i in range(adata.n_obs)]
     adata.obs["median_correlation"] = medians
     adata.obs["qc_outlier"] = np.array([bool(r) for r in reasons])
@@ -229,6 +242,7 @@ def qc_step(adata: ad.AnnData, params: Mapping[str, Any]) -> tuple[ad.AnnData, d
                          if name in info.get("gene_filters", {})],
         "metadata_rows_unmatched": info.get("metadata_rows_unmatched", 0),
         "metadata_ids_unmatched": list(info.get("metadata_ids_unmatched", [])),
+        "samples_without_metadata": list(info.get("samples_without_metadata", [])),
         "outlier_rules": [
             {"rule": r.name, "mads": r.mads, "applied": r.applied, "median": number(r.median), "mad": number(r.mad),
              "note": r.note, "flagged": int(r.flagged.sum())} for r in rules],
@@ -251,24 +265,39 @@ def qc_step(adata: ad.AnnData, params: Mapping[str, Any]) -> tuple[ad.AnnData, d
 
 # ---------------------------------------------------------------- export
 
-def ml_matrix(adata: ad.AnnData, params: Mapping[str, Any]) -> tuple[np.ndarray, list[str]]:
+class Export(NamedTuple):
+    """What rule ``bulk_export`` writes: processed.h5ad, qc.json, X.npy + features.tsv + obs.tsv, facts."""
+
+    adata: ad.AnnData
+    qc: dict[str, Any]
+    matrix: np.ndarray
+    features: list[str]
+    obs: pd.DataFrame
+    facts: dict[str, Any]
+
+
+def ml_matrix(adata: ad.AnnData, zscore: bool) -> tuple[np.ndarray, list[str]]:
     """The float32 samples x genes ML matrix (z-scored log expression, or log) and its feature names."""
     log_expr = np.asarray(adata.layers["log"], dtype=np.float64)
-    values = preprocess.zscore(log_expr)[0] if params["zscore"] else log_expr
+    values = preprocess.zscore(log_expr)[0] if zscore else log_expr
     return np.ascontiguousarray(values, dtype=np.float32), [str(g) for g in adata.var_names]
 
 
-def export_step(adata: ad.AnnData, params: Mapping[str, Any]) -> tuple[ad.AnnData, np.ndarray, list[str]]:
-    """``processed.h5ad`` content (X = the ML matrix) plus the matrix and feature names."""
-    matrix, features = ml_matrix(adata, params)
+def export(adata: ad.AnnData, options: ExportOptions) -> Export:
+    """Rule ``bulk_export``: per-sample QC, then ``processed.h5ad`` (X = the ML matrix), the ML
+    files' content and the facts for the completed card."""
+    adata, report = sample_qc(adata, options)
+    matrix, features = ml_matrix(adata, options.zscore)
     adata.X = matrix
-    adata.uns["genoprep"] = {**_info(adata), "params": dict(params), "software": software_versions()}
-    return adata, matrix, features
+    info = _info(adata)
+    adata.uns["genoprep"] = {**info, "params": {**info["params"], **options.as_params()},
+                             "software": software_versions()}
+    return Export(adata, report, matrix, features, obs_table(adata), facts(adata, options, len(features)))
 
 
 def obs_table(adata: ad.AnnData) -> pd.DataFrame:
     """Sample id first, then the labels (card order), then the per-sample QC columns."""
-    labels = [str(c) for c in _info(adata).get("labels", [])]
+    labels = [str(c) for c in _info(adata)["labels"]]
     table = pd.DataFrame({"sample_id": adata.obs_names.astype(str)})
     for name in labels:
         table[name] = adata.obs[name].astype(str).to_numpy()
@@ -278,25 +307,24 @@ def obs_table(adata: ad.AnnData) -> pd.DataFrame:
     return table
 
 
-def facts(adata: ad.AnnData, params: Mapping[str, Any], n_features: int) -> dict[str, Any]:
+def facts(adata: ad.AnnData, options: ExportOptions, n_features: int) -> dict[str, Any]:
     """What the completed card records about the processed dataset."""
     info = _info(adata)
     return {
         "n_samples": int(adata.n_obs),
         "n_genes": int(adata.n_vars),
-        "n_genes_input": info.get("n_genes_input"),
+        "n_genes_input": info["n_genes_input"],
         "n_features": n_features,
-        "n_outliers_flagged": info.get("outliers", 0),
-        "labels": list(info.get("labels", [])),
+        "n_outliers_flagged": info["outliers"],
+        "labels": list(info["labels"]),
         "preprocessing": {
             "software": software_versions(),
             "value_type": info["value_type"],
             "normalization": info["normalization"],
-            "filter": preprocess.filter_description(params["min_mean_log"], params["min_fraction_expressed"],
-                                                    params["expressed_threshold"]),
+            "filter": info["filter"],
             "scaling": ("z-score per gene (ddof=0, as scikit-learn StandardScaler; constant genes become 0)"
-                        if params["zscore"] else "none (X is the log expression)"),
-            "qc": (f"outliers flagged, not removed: library_size_mads={params['library_size_mads']}, "
-                   f"correlation_mads={params['correlation_mads']}"),
+                        if options.zscore else "none (X is the log expression)"),
+            "qc": (f"outliers flagged, not removed: library_size_mads={options.library_size_mads}, "
+                   f"correlation_mads={options.correlation_mads}"),
         },
     }

@@ -91,8 +91,6 @@ def _table(mapping: dict[str, int], default: int) -> np.ndarray:
     return table
 
 
-#: 1 for an accepted input letter, 0 otherwise.
-IUPAC_MASK = _table({c: 1 for c in IUPAC_NUCLEOTIDES}, 0).astype(bool)
 #: A,C,G,T -> 0..3 (lexicographic 2-bit codes); anything else -> 4.
 ACGT_CODES = _table({b: i for i, b in enumerate(BASES)}, NOT_A_BASE)
 #: A,T,C,G -> 0..3 (DNABERT / NT product order); anything else -> 4.

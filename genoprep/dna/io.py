@@ -1,295 +1,576 @@
-"""Write DNA tokens to disk, streaming batches of records (constant memory in file size).
+"""Reading DNA inputs: FASTA files, sequence tables and label rules (the readers of the modality).
 
-Artifacts (all byte-for-byte deterministic for the same input and parameters):
+All readers are generators of :class:`DnaRecord` and hold one record at a time, so a
+genome streams through in constant memory (beyond its largest record). Files are opened
+through :mod:`genoprep.textio` (gzip/BGZF by magic bytes, a UTF-8 byte-order mark removed,
+CRLF read as LF, compression damage reported as one line).
 
-* variable-length schemes -> Parquet with columns ``id`` (string), ``label`` (string, null
-  when unlabelled), ``length`` (int32, bases in the sequence) and ``input_ids``
-  (list<int32>), one row group per batch (:func:`write_variable_tokens`);
-* fixed-length schemes -> ``.npy`` of shape ``(n_sequences, max_len)`` plus an optional
-  Parquet index (id, label, length) (:func:`write_fixed_tokens`). The ``.npy`` is written in
-  one pass: a 128-byte header is reserved, rows are appended, and the header is rewritten
-  with the final row count (no second parse of the input to count records);
-* k-mer counts -> scipy ``.npz`` CSR matrix (readable by ``scipy.sparse.load_npz``) plus an
-  optional Parquet index (:func:`write_kmer_counts`).
+Decisions (documented here because callers and tests rely on them):
 
-The scheme name and its parameters are stored in the Parquet schema metadata
-(``genoprep.scheme``, ``genoprep.params``).
+* **Record id** — the whole header line without ``>`` and trailing whitespace. The FASTA
+  "first word" convention is not unique in real files: in the E. coli negative set every
+  header starts ``Escherichia coli K-12 ...``. :attr:`DnaRecord.name` gives the first word.
+  Ids must be unique within a dataset (:func:`read_inputs`).
+* **Record numbers** are 1-based, counted per file (FASTA records, or table data rows
+  excluding the header row). Errors say ``record 12 (header)`` / ``row 12``.
+* **Validation** — a record with an empty sequence, or with a character that is not an
+  IUPAC nucleotide code (see :mod:`genoprep.dna.alphabet`; gaps ``-`` are rejected),
+  raises :class:`~genoprep.errors.InputError`. Whitespace and CR inside sequence lines are
+  removed (Biopython's ``SimpleFastaParser``), so CRLF files read like LF files. A file
+  without any record is refused. A table row with more or fewer fields than the header is
+  refused.
+* **Header labels** — :func:`label_from_header` takes the first capture group of a regular
+  expression searched in the header (with the ``regex`` module, each search bounded by
+  :data:`LABEL_REGEX_TIMEOUT_S`, so a pattern with catastrophic backtracking fails with one
+  line instead of hanging). A header that does not match is an error by default;
+  ``on_unmatched="unlabelled"`` gives it ``label=None`` instead.
+* **Sequence filters** — :class:`SequenceFilter` (``params.min_length``,
+  ``params.max_n_fraction``) is applied by :func:`read_inputs`, identically in every step,
+  so every artifact has the rows of ``obs.tsv``.
 """
 
 from __future__ import annotations
 
-import json
-import struct
-import zipfile
-from collections.abc import Iterable, Sequence
+import csv
+import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Literal, NamedTuple
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
-import scipy.sparse as sp
+import regex
+from Bio.SeqIO.FastaIO import SimpleFastaParser
 
-from .ingest import DnaRecord, batched
-from .tokenize import RaggedTokens, get_scheme
+from genoprep.dna.alphabet import IUPAC_BYTES
+from genoprep.errors import InputError
+from genoprep.textio import guess_table_format, open_binary, open_text
+
+FASTA_SUFFIXES = (".fa", ".fasta", ".fna")
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".tab")
+TABLE_DELIMITERS = {"csv": ",", "tsv": "\t"}
+#: Longest time one ``label_regex`` search may take on one header (seconds).
+LABEL_REGEX_TIMEOUT_S = 1.0
+_UTF8_BOM = b"\xef\xbb\xbf"
+#: Largest table cell (a sequence) the csv module may read (its default is 128 KiB).
+_MAX_FIELD = 1 << 30
 
 StrPath = str | PathLike[str]
 
-TOKENS_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("label", pa.string()),
-        ("length", pa.int32()),
-        ("input_ids", pa.list_(pa.int32())),
-    ]
-)
-INDEX_SCHEMA = pa.schema([("id", pa.string()), ("label", pa.string()), ("length", pa.int32())])
-PARQUET_COMPRESSION = "zstd"
-DEFAULT_BATCH_RECORDS = 10_000
-DEFAULT_BATCH_BASES = 16 << 20  # ~16 Mb of sequence per batch bounds working memory
 
-_NPY_MAGIC = b"\x93NUMPY\x01\x00"
-_NPY_HEADER_BYTES = 128  # whole preamble: magic (8) + length (2) + padded dict + "\n"
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+class DnaRecord(NamedTuple):
+    """One sequence: where it came from, its id, its letters and (optionally) its label."""
 
+    number: int
+    """1-based record (FASTA) or data-row (table) number within its file."""
+    id: str
+    """Full FASTA header without ``>`` (or the table's id column / ``row<N>``)."""
+    sequence: str | bytes
+    """The sequence as written (case kept), whitespace removed; ASCII bytes when read with
+    ``as_bytes=True``."""
+    label: str | None = None
 
-def _metadata(scheme: str, params: dict[str, Any]) -> dict[bytes, bytes]:
-    return {
-        b"genoprep.scheme": scheme.encode(),
-        b"genoprep.params": json.dumps(params, sort_keys=True, default=str).encode(),
-    }
+    @property
+    def name(self) -> str:
+        """First whitespace-separated word of the id (Biopython's ``SeqRecord.id``)."""
+        return self.id.split(None, 1)[0] if self.id.strip() else ""
 
 
-def _index_columns(records: Sequence[DnaRecord]) -> list[pa.Array]:
-    return [
-        pa.array([r.id for r in records], type=pa.string()),
-        pa.array([r.label for r in records], type=pa.string()),
-        pa.array([len(r.sequence) for r in records], type=pa.int32()),
-    ]
+def check_sequence(sequence: str, source: StrPath, record: str) -> None:
+    """Raise InputError if ``sequence`` is empty or holds a non-IUPAC character.
 
-
-def _as_list_array(input_ids: RaggedTokens | np.ndarray) -> pa.ListArray:
-    if isinstance(input_ids, RaggedTokens):
-        return input_ids.to_arrow()
-    rows, width = input_ids.shape
-    offsets = np.arange(rows + 1, dtype=np.int32) * width
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(input_ids.astype(np.int32).ravel()))
-
-
-def tokens_table(
-    records: Sequence[DnaRecord],
-    input_ids: RaggedTokens | np.ndarray,
-    scheme: str = "",
-    params: dict[str, Any] | None = None,
-) -> pa.Table:
-    """Build the token table (id, label, length, input_ids) of a batch of records."""
-    if len(input_ids) != len(records):
-        raise ValueError(f"{len(records)} records but {len(input_ids)} token rows")
-    schema = TOKENS_SCHEMA.with_metadata(_metadata(scheme, params or {}))
-    return pa.Table.from_arrays([*_index_columns(records), _as_list_array(input_ids)], schema=schema)
-
-
-def write_parquet(table: pa.Table, path: StrPath) -> None:
-    """Write a table to Parquet with fixed settings (same table -> same bytes)."""
-    pq.write_table(table, path, compression=PARQUET_COMPRESSION)
-
-
-def write_variable_tokens(
-    records: Iterable[DnaRecord],
-    out_path: StrPath,
-    scheme: str = "dnabert",
-    *,
-    batch_records: int = DEFAULT_BATCH_RECORDS,
-    batch_bases: int = DEFAULT_BATCH_BASES,
-    **params: Any,
-) -> dict[str, Any]:
-    """Tokenize records batch by batch and append each batch to a Parquet file.
-
-    Args:
-        records: the records (any iterable; read once).
-        out_path: the Parquet file (schema :data:`TOKENS_SCHEMA`).
-        scheme: a scheme name from :data:`genoprep.dna.tokenize.SCHEMES` (any output kind
-            but counts; fixed-length rows are stored as lists too).
-        batch_records, batch_bases: batch limits (see :func:`genoprep.dna.ingest.batched`).
-        params: scheme parameters (e.g. ``k=6``), over the scheme's defaults.
-
-    Returns:
-        ``{"scheme", "params", "n_sequences", "n_tokens", "n_bases"}``.
+    Runs at C speed (``bytes.translate``); the error names the first bad character
+    and its 1-based position.
     """
-    spec = get_scheme(scheme)
-    if spec.output == "counts":
-        raise ValueError(f"scheme {scheme!r} gives counts; use write_kmer_counts")
-    settings = {**spec.defaults, **params}
-    schema = TOKENS_SCHEMA.with_metadata(_metadata(scheme, settings))
-    n_sequences = n_tokens = n_bases = 0
-    with pq.ParquetWriter(out_path, schema, compression=PARQUET_COMPRESSION) as writer:
-        for batch in batched(records, batch_records, batch_bases):
-            ids = spec.encode([r.sequence for r in batch], **settings)
-            table = tokens_table(batch, ids, scheme, settings).cast(schema)
-            writer.write_table(table)
-            n_sequences += len(batch)
-            n_tokens += int(ids.values.size if isinstance(ids, RaggedTokens) else ids.size)
-            n_bases += sum(len(r.sequence) for r in batch)
-    return {"scheme": scheme, "params": settings, "n_sequences": n_sequences, "n_tokens": n_tokens, "n_bases": n_bases}
-
-
-def _npy_preamble(shape: tuple[int, ...], dtype: np.dtype) -> bytes:
-    """A version-1.0 ``.npy`` preamble padded to exactly :data:`_NPY_HEADER_BYTES` bytes."""
-    header = repr({"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape})
-    room = _NPY_HEADER_BYTES - len(_NPY_MAGIC) - 2
-    if len(header) + 1 > room:  # pragma: no cover - shapes of 2 ints always fit
-        raise ValueError(f"npy header too long: {header}")
-    padded = header.ljust(room - 1) + "\n"
-    return _NPY_MAGIC + struct.pack("<H", room) + padded.encode("latin1")
-
-
-def write_fixed_tokens(
-    records: Iterable[DnaRecord],
-    out_path: StrPath,
-    scheme: str = "char",
-    *,
-    index_path: StrPath | None = None,
-    dtype: Any = np.int32,
-    batch_records: int = DEFAULT_BATCH_RECORDS,
-    batch_bases: int = DEFAULT_BATCH_BASES,
-    **params: Any,
-) -> dict[str, Any]:
-    """Tokenize records with a fixed-length scheme into a ``.npy`` array, streaming.
-
-    Rows are appended batch by batch after a reserved header, and the header is rewritten
-    with the final shape at the end, so the input is read once and memory does not grow
-    with the number of records. Load with ``np.load(out_path, mmap_mode="r")``.
-
-    Args:
-        records: the records (read once).
-        out_path: the ``.npy`` file, shape ``(n_sequences, max_len)``.
-        scheme: ``"char"`` or ``"hyenadna"``.
-        index_path: optional Parquet file with id, label, length of each row.
-        dtype: dtype of the ids (int32 by default; uint8 holds every id of both schemes).
-        params: scheme parameters (``max_len``, ``truncation``).
-
-    Returns:
-        ``{"scheme", "params", "n_sequences", "max_len", "n_truncated", "n_bases"}``.
-    """
-    spec = get_scheme(scheme)
-    if spec.output != "fixed":
-        raise ValueError(f"scheme {scheme!r} is not fixed-length; use write_variable_tokens")
-    settings = {**spec.defaults, **params}
-    max_len = int(settings["max_len"])
-    capacity = max_len - 1 if scheme == "hyenadna" else max_len
-    dtype = np.dtype(dtype)
-    n_sequences = n_truncated = n_bases = 0
-    index_writer = (
-        pq.ParquetWriter(
-            index_path, INDEX_SCHEMA.with_metadata(_metadata(scheme, settings)), compression=PARQUET_COMPRESSION
-        )
-        if index_path is not None
-        else None
+    if not sequence:
+        raise InputError(str(source), "empty sequence", record)
+    if sequence.isascii():
+        leftover = sequence.encode("ascii").translate(None, IUPAC_BYTES)
+        if not leftover:
+            return
+        bad = chr(leftover[0])
+    else:
+        bad = next(c for c in sequence if c.encode("utf-8") not in IUPAC_BYTES)
+    position = sequence.index(bad) + 1
+    raise InputError(
+        str(source),
+        f"character {bad!r} at position {position} is not an IUPAC nucleotide code",
+        record,
     )
+
+
+def _record_label(number: int, header: str) -> str:
+    """Name a FASTA record in an error message: ``record 3 (header)``."""
+    return f"record {number} ({header})"
+
+
+#: Bytes read from a FASTA file at a time by :func:`read_fasta`.
+FASTA_BLOCK_BYTES = 8 << 20
+#: What the fast path removes from a record's lines: line ends and spaces (as Biopython does).
+_LINE_BYTES = b" \n"
+_LF = ord("\n")
+
+
+def _universal_newline_blocks(handle: IO[bytes], block_bytes: int) -> Iterator[bytes]:
+    """Blocks of the file with CRLF and lone CR turned into LF (Python's universal newlines).
+
+    A CR at the end of a block is held back until the next block shows whether an LF
+    follows it; a block without CR is passed on untouched (no copy).
+    """
+    held = b""
+    first = True
+    while True:
+        block = handle.read(block_bytes)
+        if first:
+            block, first = block.removeprefix(_UTF8_BOM), False
+        if not block:
+            if held:
+                yield b"\n"
+            return
+        if held:
+            block = held + block
+            held = b""
+        if b"\r" in block:
+            if block.endswith(b"\r"):
+                block, held = block[:-1], b"\r"
+            block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if block:
+            yield block
+
+
+def _next_header_lf(data: bytes, start: int) -> int:
+    """Index of the LF that ends the line before the next header line, at or after ``start - 1``.
+
+    Searches ``>`` (a one-byte ``memchr`` search, several times faster than searching the
+    two bytes ``\\n>``) and keeps the first one that starts a line; -1 if there is none.
+    """
+    at = data.find(b">", max(start, 1))
+    while at > 0 and data[at - 1] != _LF:
+        at = data.find(b">", at + 1)
+    return at - 1 if at > 0 else -1
+
+
+def _raw_fasta_records(blocks: Iterator[bytes], source: str) -> Iterator[tuple[bytes, bytes]]:
+    """Split LF-normalised FASTA blocks into (header line without '>', sequence lines) pairs.
+
+    A record starts at every line that starts with ``>``; its sequence lines are the bytes up
+    to the next such line (newlines included). Lines before the first header must be blank
+    (whitespace only), otherwise the file is not FASTA. Holds one record at a time.
+    """
+    header: bytes | None = None
+    parts: list[bytes] = []
+    carry = b""
+    started = False  # seen the first header
+    for block in blocks:
+        data = carry + block if carry else block
+        carry = b""
+        pos = 0
+        size = len(data)
+        while pos < size or (header is None and started):
+            if not started:
+                if data[pos : pos + 1] == b">":
+                    started = True
+                    continue
+                eol = data.find(b"\n", pos)
+                if eol < 0:
+                    carry = data[pos:]
+                    break
+                if data[pos:eol].decode("utf-8", "replace").strip():
+                    raise InputError(source, "first non-blank line does not start with '>' (not FASTA)")
+                pos = eol + 1
+                continue
+            if header is None:  # at a header line: data[pos] == ">"
+                eol = data.find(b"\n", pos)
+                if eol < 0:
+                    carry = data[pos:]
+                    break
+                header, parts, pos = data[pos + 1 : eol], [], eol + 1
+            nxt = _next_header_lf(data, pos)
+            if nxt < 0:
+                end = size - 1 if data.endswith(b"\n") else size  # the LF may precede a '>' to come
+                if end > pos:
+                    parts.append(data[pos:end])
+                carry = data[end:]
+                break
+            if nxt > pos:
+                parts.append(data[pos:nxt])
+            yield header, b"".join(parts)
+            header, parts, pos = None, [], nxt + 1
+    if not started:
+        if carry.decode("utf-8", "replace").strip():
+            raise InputError(source, "first non-blank line does not start with '>' (not FASTA)")
+        return
+    if header is None:  # the file ends inside a header line without LF
+        header, parts, carry = carry[1:], [], b""
+    if carry.strip(b"\n"):
+        parts.append(carry)
+    yield header, b"".join(parts)
+
+
+def _remove_line_ends(lines: bytes) -> bytes:
+    """A record's sequence lines with their LFs deleted (a candidate: validated by the caller).
+
+    Files written with one line width (nearly all) take a numpy path at memory speed: when an
+    LF sits every ``width + 1`` bytes, the lines are a 2-D view whose last column is dropped.
+    Otherwise LFs and spaces go through ``bytes.translate``. Whatever is left that is not an
+    IUPAC letter (a stray LF of a short line, a space, a tab) fails validation, and the caller
+    then redoes the record exactly as Biopython does.
+    """
+    width = lines.find(b"\n")
+    if width < 0:
+        return lines
+    n_lines = len(lines) // (width + 1)
+    body = n_lines * (width + 1)
+    view = np.frombuffer(lines, dtype=np.uint8, count=body).reshape(n_lines, width + 1)
+    if not (view[:, width] == _LF).all():
+        return lines.translate(None, _LINE_BYTES)
+    return view[:, :width].tobytes() + lines[body:]
+
+
+def _sequence_like_biopython(lines: bytes, source: str, record: str) -> str:
+    """The sequence of a record's raw lines exactly as ``SimpleFastaParser`` gives it.
+
+    Each line loses its trailing whitespace (``str.rstrip``), then spaces are removed. Only
+    used when the fast path finds something other than IUPAC letters, spaces and LFs.
+    """
     try:
-        with open(out_path, "wb") as out:
-            out.write(_npy_preamble((0, max_len), dtype))
-            for batch in batched(records, batch_records, batch_bases):
-                ids = spec.encode([r.sequence for r in batch], dtype=dtype, **settings)
-                out.write(np.ascontiguousarray(ids).tobytes())
-                lengths = [len(r.sequence) for r in batch]
-                n_sequences += len(batch)
-                n_bases += sum(lengths)
-                n_truncated += sum(length > capacity for length in lengths)
-                if index_writer is not None:
-                    index_writer.write_table(pa.Table.from_arrays(_index_columns(batch), schema=index_writer.schema))
-            out.seek(0)
-            out.write(_npy_preamble((n_sequences, max_len), dtype))
-    finally:
-        if index_writer is not None:
-            index_writer.close()
-    return {
-        "scheme": scheme,
-        "params": settings,
-        "n_sequences": n_sequences,
-        "max_len": max_len,
-        "n_truncated": n_truncated,
-        "n_bases": n_bases,
-    }
+        text = lines.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(source, f"not UTF-8 text ({error.reason})", record) from None
+    return "".join(line.rstrip() for line in text.split("\n")).replace(" ", "")
 
 
-def save_npz_deterministic(path: StrPath, arrays: dict[str, np.ndarray]) -> None:
-    """Like ``np.savez_compressed`` but with fixed zip timestamps, so bytes are reproducible.
+def iter_fasta_bytes(
+    path: StrPath, *, block_bytes: int = FASTA_BLOCK_BYTES
+) -> Iterator[tuple[int, str, bytes]]:
+    """Stream the records of a FASTA file as ``(number, header, sequence bytes)``, validated.
 
-    Each array is streamed into its zip entry (no in-memory copy of the array's bytes).
+    The fast reader behind :func:`read_fasta`: large binary blocks, records split at
+    ``\\n>``, line ends and spaces deleted with ``bytes.translate`` and the letters checked
+    with one more ``bytes.translate``, so no Python code runs per line or per base. It gives
+    the same records as Biopython's ``SimpleFastaParser`` on a file opened as UTF-8 text
+    (universal newlines, headers ``rstrip``-ed, trailing whitespace of sequence lines and
+    spaces removed); the tests check this on the real files. Sequences are ASCII bytes with
+    their case kept.
     """
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        for name in sorted(arrays):
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info._compresslevel = 1  # type: ignore[attr-defined] - ZipFile.open(mode="w") reads it
-            with archive.open(info, "w", force_zip64=True) as entry:
-                np.lib.format.write_array(entry, np.asanyarray(arrays[name]), allow_pickle=False)
+    source = str(path)
+    try:
+        with open_binary(path) as handle:
+            blocks = _universal_newline_blocks(handle, block_bytes)
+            for number, (raw_header, lines) in enumerate(_raw_fasta_records(blocks, source), start=1):
+                try:
+                    header = raw_header.decode("utf-8").rstrip()
+                except UnicodeDecodeError as error:
+                    raise InputError(source, f"header is not UTF-8 text ({error.reason})", f"record {number}") from None
+                sequence = _remove_line_ends(lines)
+                if not sequence or sequence.translate(None, IUPAC_BYTES):
+                    text = _sequence_like_biopython(lines, source, _record_label(number, header))
+                    check_sequence(text, source, _record_label(number, header))
+                    sequence = text.encode("ascii")
+                yield number, header, sequence
+    except OSError as error:
+        raise InputError(source, f"cannot read ({error.strerror or error})") from None
 
 
-def write_kmer_counts(
+def read_fasta(path: StrPath, label: str | None = None, *, as_bytes: bool = False) -> Iterator[DnaRecord]:
+    """Stream the records of a FASTA file (``.fa/.fasta/.fna``, gzip or not).
+
+    Multi-line records, CRLF line ends, lower-case bases, IUPAC codes and non-ASCII
+    headers are read as is. Each record is validated (:func:`check_sequence`); a file
+    whose first non-blank line is not a header, or which is not UTF-8, raises InputError.
+    Uses the fast bytes reader :func:`iter_fasta_bytes`; :func:`read_fasta_biopython` is the
+    same on top of Biopython (the reference the tests compare with). Yields
+    ``DnaRecord(number, id=header, sequence, label)`` for records 1, 2, ...; ``label`` is
+    given to every record (one file per class); with ``as_bytes`` sequences are ASCII
+    ``bytes`` (what the tokenizers work on, no decoding) instead of ``str``.
+    """
+    for number, header, sequence in iter_fasta_bytes(path):
+        yield DnaRecord(number, header, sequence if as_bytes else sequence.decode("ascii"), label)
+
+
+def read_fasta_biopython(path: StrPath, label: str | None = None) -> Iterator[DnaRecord]:
+    """:func:`read_fasta` with Biopython's ``SimpleFastaParser`` over a text handle (slower)."""
+    source = str(path)
+    try:
+        with open_text(path) as handle:
+            first = ""
+            for first in handle:
+                if first.strip():
+                    break
+            if not first.strip():
+                return
+            if not first.startswith(">"):
+                raise InputError(source, "first non-blank line does not start with '>' (not FASTA)")
+            lines = itertools.chain([first], handle)
+            for number, (header, sequence) in enumerate(SimpleFastaParser(lines), start=1):
+                check_sequence(sequence, source, _record_label(number, header))
+                yield DnaRecord(number, header, sequence, label)
+    except UnicodeDecodeError as error:
+        raise InputError(source, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except OSError as error:
+        raise InputError(source, f"cannot read ({error.strerror or error})") from None
+
+
+def compile_label_regex(pattern: str, source: str) -> regex.Pattern[str]:
+    """The compiled ``label_regex``, or one line naming the card field and the problem.
+
+    ``source`` names where the pattern comes from (the card, or the input file).
+    """
+    try:
+        return regex.compile(pattern)
+    except regex.error as error:
+        raise InputError(source, f"label_regex {pattern!r} is not a valid regular expression ({error})",
+                         record="label_regex") from None
+
+
+def label_from_header(
     records: Iterable[DnaRecord],
-    out_path: StrPath,
+    pattern: str,
     *,
-    k: int = 3,
-    canonical: bool = False,
-    index_path: StrPath | None = None,
-    batch_records: int = DEFAULT_BATCH_RECORDS,
-    batch_bases: int = DEFAULT_BATCH_BASES,
-) -> dict[str, Any]:
-    """Count k-mers batch by batch and save one CSR matrix (``scipy.sparse.load_npz``).
+    source: StrPath,
+    label_map: Mapping[str, str] | None = None,
+    on_unmatched: Literal["error", "unlabelled"] = "error",
+    timeout_s: float = LABEL_REGEX_TIMEOUT_S,
+) -> Iterator[DnaRecord]:
+    """Label records by a regular expression over their header (their existing labels are replaced).
 
-    Memory grows with the number of non-zero counts, not with the bases read. Column names
-    are ``kmer_names(k, canonical)``.
+    The label is the first capture group of ``regex.search(pattern, header)`` (the whole
+    match when the pattern has no group), optionally translated by ``label_map`` (e.g.
+    ``{"C": "Cypripedium"}``; a group value missing from the map is an error). A header that
+    does not match is an error (``on_unmatched="error"``) or unlabelled (``"unlabelled"``).
+    A search that takes longer than ``timeout_s`` (catastrophic backtracking, e.g.
+    ``^(a|aa)+$``) raises :class:`InputError` naming the record.
     """
-    spec = get_scheme("kmer_counts")
-    data: list[np.ndarray] = []
-    indices: list[np.ndarray] = []
-    row_sizes: list[np.ndarray] = []
-    index_tables: list[pa.Table] = []
-    n_bases = 0
-    for batch in batched(records, batch_records, batch_bases):
-        block = sp.csr_matrix(spec.encode([r.sequence for r in batch], k=k, canonical=canonical, sparse=True))
-        block.sort_indices()
-        data.append(block.data.astype(np.int32, copy=False))
-        indices.append(block.indices.astype(np.int32, copy=False))
-        row_sizes.append(np.diff(block.indptr))
-        if index_path is not None:
-            index_tables.append(pa.Table.from_arrays(_index_columns(batch), schema=INDEX_SCHEMA))
-        n_bases += sum(len(r.sequence) for r in batch)
-    n_columns = len(spec.vocabulary(k=k, canonical=canonical))
-    sizes = np.concatenate(row_sizes) if row_sizes else np.zeros(0, np.int64)
-    indptr = np.zeros(sizes.size + 1, dtype=np.int32 if sizes.sum() < 2**31 else np.int64)
-    np.cumsum(sizes, out=indptr[1:])
-    nnz = int(indptr[-1])
-    save_npz_deterministic(
-        out_path,
-        {
-            "format": np.array(b"csr"),
-            "shape": np.array((sizes.size, n_columns)),
-            "data": np.concatenate(data) if data else np.zeros(0, np.int32),
-            "indices": np.concatenate(indices) if indices else np.zeros(0, np.int32),
-            "indptr": indptr,
-        },
-    )
-    del data, indices
-    if index_path is not None:
-        settings = {"k": k, "canonical": canonical}
-        table = (
-            pa.concat_tables(index_tables) if index_tables else INDEX_SCHEMA.empty_table()
-        ).replace_schema_metadata(_metadata("kmer_counts", settings))
-        write_parquet(table, index_path)
-    return {
-        "scheme": "kmer_counts",
-        "params": {"k": k, "canonical": canonical},
-        "n_sequences": int(sizes.size),
-        "n_columns": n_columns,
-        "nnz": nnz,
-        "n_bases": n_bases,
-    }
+    compiled = compile_label_regex(pattern, str(source))
+    for record in records:
+        try:
+            match = compiled.search(record.id, timeout=timeout_s)
+        except TimeoutError:
+            raise InputError(
+                str(source),
+                f"label_regex {pattern!r} took longer than {timeout_s:g} s on this header (catastrophic "
+                "backtracking: avoid nested quantifiers such as (a+)+ or (a|aa)+)",
+                _record_label(record.number, record.id),
+            ) from None
+        if match is None:
+            if on_unmatched == "error":
+                raise InputError(
+                    str(source),
+                    f"header does not match label pattern {pattern!r}",
+                    _record_label(record.number, record.id),
+                )
+            yield record._replace(label=None)
+            continue
+        value = match.group(1) if compiled.groups else match.group(0)
+        if label_map is not None:
+            if value not in label_map:
+                raise InputError(
+                    str(source),
+                    f"label {value!r} from the header is not in the label map {sorted(label_map)}",
+                    _record_label(record.number, record.id),
+                )
+            value = label_map[value]
+        yield record._replace(label=value)
 
 
-def read_tokens(path: StrPath) -> pa.Table:
-    """Read a token Parquet file written by this module."""
-    return pq.read_table(Path(path))
+def kmers_to_sequence(kmers: Sequence[str], source: StrPath, record: str) -> str:
+    """Reassemble a sequence from overlapping k-mers written with stride 1.
+
+    ``["ACG", "CGT", "GTA"]`` -> ``"ACGTA"``. All k-mers must have the same length k and
+    each must overlap the previous one by k-1 letters; otherwise InputError names the
+    first k-mer (1-based) that breaks the rule.
+    """
+    if not kmers:
+        raise InputError(str(source), "empty sequence", record)
+    k = len(kmers[0])
+    for i in range(1, len(kmers)):
+        current, previous = kmers[i], kmers[i - 1]
+        if len(current) != k:
+            raise InputError(
+                str(source), f"k-mer {i + 1} {current!r} has length {len(current)}, expected {k}", record
+            )
+        if current[:-1] != previous[1:]:
+            raise InputError(
+                str(source),
+                f"k-mer {i + 1} {current!r} does not overlap k-mer {i} {previous!r} by {k - 1}",
+                record,
+            )
+    return kmers[0] + "".join(kmer[-1] for kmer in kmers[1:])
+
+
+def read_sequence_table(
+    path: StrPath,
+    *,
+    sequence_column: str = "sequence",
+    label_column: str | None = "label",
+    id_column: str | None = None,
+    delimiter: str | None = None,
+) -> Iterator[DnaRecord]:
+    """Stream rows of a CSV/TSV sequence table (gzip or not, LF or CRLF, with or without a BOM).
+
+    A sequence cell holding whitespace is read as DNABERT-style space-separated
+    overlapping k-mers and reassembled (:func:`kmers_to_sequence`); a cell without
+    whitespace is the sequence itself. Every sequence is validated like FASTA. The
+    delimiter is ``delimiter`` if given, else from :func:`genoprep.textio.guess_table_format`
+    (``.csv`` comma; ``.tsv``/``.txt``/``.tab`` tab; else the first line). Without
+    ``id_column`` ids are ``row<N>``; a row whose field count differs from the header's is
+    refused. Yields ``DnaRecord(number=row, id, sequence, label)`` for data rows 1, 2, ...
+    """
+    source = str(path)
+    if delimiter is None:
+        delimiter = TABLE_DELIMITERS[guess_table_format(path)]
+    csv.field_size_limit(_MAX_FIELD)
+    try:
+        with open_text(path) as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            header = next(reader, None)
+            if header is None:
+                raise InputError(source, "empty file (no header row)")
+            columns = [name.strip() for name in header]
+            wanted = [sequence_column, label_column, id_column]
+            for column in (c for c in wanted if c is not None):
+                if column not in columns:
+                    raise InputError(source, f"no column {column!r} (columns: {', '.join(columns)})", "header")
+            at_sequence = columns.index(sequence_column)
+            at_label = columns.index(label_column) if label_column is not None else None
+            at_id = columns.index(id_column) if id_column is not None else None
+            number = 0
+            for number, row in enumerate(reader, start=1):
+                where = f"row {number}"
+                if len(row) != len(columns):
+                    if not any(field.strip() for field in row):
+                        raise InputError(source, "empty row (a table has no blank lines)", where)
+                    raise InputError(source, f"{len(row)} fields, but the header has {len(columns)}", where)
+                cell = row[at_sequence].strip()
+                parts = cell.split()
+                sequence = kmers_to_sequence(parts, source, where) if len(parts) > 1 else cell
+                check_sequence(sequence, source, where)
+                label = row[at_label].strip() if at_label is not None else ""
+                record_id = row[at_id].strip() if at_id is not None else f"row{number}"
+                if not record_id:
+                    raise InputError(source, f"empty id in column {id_column!r}", where)
+                yield DnaRecord(number, record_id, sequence, label or None)
+            if number == 0:
+                raise InputError(source, "the table has a header but no data rows")
+    except UnicodeDecodeError as error:
+        raise InputError(source, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except csv.Error as error:
+        raise InputError(source, f"malformed table ({error})") from None
+
+
+def input_format(entry: Mapping[str, Any], path: StrPath) -> str:
+    """``fasta`` or ``table``: the entry's ``format``, else from the file suffix (``.gz``/``.bgz`` ignored)."""
+    if entry.get("format") is not None:
+        return str(entry["format"])
+    suffixes = [s.lower() for s in Path(path).suffixes if s.lower() not in (".gz", ".bgz")]
+    suffix = suffixes[-1] if suffixes else ""
+    if suffix in FASTA_SUFFIXES:
+        return "fasta"
+    if suffix in TABLE_SUFFIXES:
+        return "table"
+    raise InputError(str(path), f"cannot tell the format from the suffix {suffix!r}; set input format: fasta|table")
+
+
+def read_entry(entry: Mapping[str, Any], path: StrPath, columns: Mapping[str, Any], *,
+               as_bytes: bool = False) -> Iterator[DnaRecord]:
+    """The labelled, validated records of one input file of a card (``input`` or one of ``inputs``).
+
+    Labels come from the entry's ``label`` (one file per class), a table's label column
+    (``columns.label``), or the entry's ``label_regex`` over FASTA headers (first capture
+    group, optionally renamed by ``label_map``). A file without any record is refused.
+    """
+    source = str(path)
+    records: Iterator[DnaRecord]
+    if input_format(entry, path) == "fasta":
+        records = read_fasta(path, label=entry.get("label"), as_bytes=as_bytes)
+        if entry.get("label_regex") is not None:
+            records = label_from_header(records, entry["label_regex"], source=source, label_map=entry.get("label_map"),
+                                        on_unmatched=entry["unmatched_label"])
+    else:
+        records = read_sequence_table(path, sequence_column=columns["sequence"], label_column=columns.get("label"),
+                                      id_column=columns.get("id"), delimiter=entry.get("delimiter"))
+        if as_bytes:
+            records = (r._replace(sequence=r.sequence.encode("ascii")) for r in records)  # type: ignore[union-attr]
+        if entry.get("label") is not None:
+            records = (record._replace(label=entry["label"]) for record in records)
+    empty = True
+    for record in records:
+        empty = False
+        yield record
+    if empty:
+        raise InputError(source, "no sequences in the file (empty, or blank lines only)")
+
+
+@dataclass(frozen=True)
+class SequenceFilter:
+    """Which records the workflow keeps: ``length >= min_length`` and ``n_fraction <= max_n_fraction``.
+
+    ``n_fraction`` is the share of letters that are not A/C/G/T (N and every other IUPAC
+    code, either case). Both comparisons are inclusive and exact: the fraction is compared
+    as ``n_other * q <= p * length`` for ``max_n_fraction = p/q`` read as the decimal it is
+    written as (0.1 is 1/10, not the nearest double), so a record exactly at a threshold is
+    kept.
+    """
+
+    min_length: int = 1
+    max_n_fraction: float = 1.0
+
+    @property
+    def active(self) -> bool:
+        return self.min_length > 1 or self.max_n_fraction < 1
+
+    def _fraction(self) -> Fraction:
+        return Fraction(repr(float(self.max_n_fraction)))
+
+    def passes_length(self, length: int) -> bool:
+        return length >= self.min_length
+
+    def passes_n(self, n_other: int, length: int) -> bool:
+        fraction = self._fraction()
+        return n_other * fraction.denominator <= fraction.numerator * length
+
+    def keeps(self, sequence: str | bytes) -> bool:
+        """Whether a record with this sequence passes both filters."""
+        if not self.passes_length(len(sequence)):
+            return False
+        if self.max_n_fraction >= 1:
+            return True
+        data = sequence.encode("ascii") if isinstance(sequence, str) else sequence
+        return self.passes_n(len(data.translate(None, b"ACGTacgt")), len(data))
+
+
+def read_inputs(entries: Sequence[Mapping[str, Any]], paths: Sequence[StrPath], columns: Mapping[str, Any],
+                keep: SequenceFilter | None = None, *, as_bytes: bool = False) -> Iterator[DnaRecord]:
+    """Stream the labelled records of a card's inputs in card order, validated, filtered by ``keep``.
+
+    ``entries`` are the card's ``input`` (or each of ``inputs``), ``paths`` their files as the
+    workflow resolved them. Every step reads its inputs through here, so every artifact
+    has the same rows, in the same order, as ``obs.tsv``.
+    """
+    for entry, path in zip(entries, paths, strict=True):
+        records = read_entry(entry, path, columns, as_bytes=as_bytes)
+        if keep is not None and keep.active:
+            records = (record for record in records if keep.keeps(record.sequence))
+        yield from records
+
+
+def batched(
+    records: Iterable[DnaRecord], max_records: int = 10_000, max_bases: int = 16 << 20
+) -> Iterator[list[DnaRecord]]:
+    """Group records into lists of at most ``max_records`` records and about ``max_bases``.
+
+    A batch closes when adding the next record would pass ``max_bases`` (a record larger
+    than that is a batch on its own), so working memory is bounded by the batch size.
+    """
+    batch: list[DnaRecord] = []
+    bases = 0
+    for record in records:
+        if batch and (len(batch) >= max_records or bases + len(record.sequence) > max_bases):
+            yield batch
+            batch, bases = [], 0
+        batch.append(record)
+        bases += len(record.sequence)
+    if batch:
+        yield batch

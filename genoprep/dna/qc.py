@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from .alphabet import GC_CLASS
-from .ingest import DnaRecord
+from genoprep.dna.alphabet import GC_CLASS
+from genoprep.dna.io import DnaRecord
 
 DEFAULT_EXAMPLES = 5
 

@@ -1,14 +1,17 @@
 """The DNA workflow steps: a card's inputs -> QC tables -> one artifact per tokenization scheme.
 
-Each function here is one rule of ``rules/dna.smk`` (its script in ``scripts/`` only reads
-Snakemake's inputs and calls it). Every step reads the card's input files itself, streaming
-(:func:`card_records`): records are never all in memory, and no genome-sized intermediate
-file is written. ``dna_ingest`` runs first and validates everything (sequences, labels,
-checksums); the token steps wait for its ``qc.json``, so a bad input stops the run with one
-error line before any token file is written.
+Each function here is one rule of ``rules/dna.smk``, named after it (``dna_ingest`` ->
+:func:`ingest`); its script in ``scripts/`` only reads Snakemake's inputs and calls it with
+the step's options (:mod:`genoprep.dna.options`). Every step reads the card's input files
+itself, streaming (:func:`genoprep.dna.io.read_inputs`): records are never all in memory,
+and no genome-sized intermediate file is written. ``dna_ingest`` runs first and validates
+everything (sequences, labels, ids, checksums, the filters' guard); the token steps wait
+for its ``qc.json``, so a bad input stops the run with one error line before any token
+file is written.
 
-Artifacts per dataset (:func:`artifact_names`): ``obs.tsv``, ``qc.json`` and, per scheme
-of ``params.tokenizers``:
+Artifacts per dataset (:func:`genoprep.dna.options.artifact_names`): ``obs.tsv``,
+``qc.json`` and, per scheme of ``params.tokenizers``, what its registry entry
+(:data:`genoprep.dna.tokenize.SCHEMES`) names:
 
 ============================  ==========================================================
 ``char``, ``hyenadna``        ``tokens_<scheme>.npy`` (int32, sequences x max_len)
@@ -18,8 +21,8 @@ of ``params.tokenizers``:
 ``kmer_tokenize``             ``tokens_kmer_tokenize.tsv`` (sequence = k-mer text, label, id)
 ============================  ==========================================================
 
-Rows of every artifact are the records in input order (inputs in card order, then file
-order), the same order as ``obs.tsv``.
+Rows of every artifact are the records kept by the filters, in input order (inputs in card
+order, then file order), the same order as ``obs.tsv``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from __future__ import annotations
 import csv
 import json
 import platform
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,109 +38,24 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-import genoprep
+from genoprep.dna import artifacts
+from genoprep.dna.alphabet import IUPAC_NUCLEOTIDES
+from genoprep.dna.io import DnaRecord, read_entry, read_inputs
+from genoprep.dna.options import FactsOptions, IngestOptions, SchemeOptions
+from genoprep.dna.qc import dataset_qc
+from genoprep.dna.tokenize import get_scheme
 from genoprep.errors import InputError
+from genoprep.filters import FilterStep, describe, guard, summary_line
 from genoprep.jsonio import write_json
-from genoprep.provenance import package_versions, verify_sha256
+from genoprep.provenance import software_versions, verify_sha256
+from genoprep.runtime import console
+from genoprep.textio import check_readable
 
-from .alphabet import IUPAC_NUCLEOTIDES
-from .ingest import FASTA_SUFFIXES, TABLE_DELIMITERS, DnaRecord, label_from_header, read_fasta, read_sequence_table
-from .io import write_fixed_tokens, write_kmer_counts, write_variable_tokens
-from .qc import dataset_qc
-from .tokenize import get_scheme, kmer_names, kmer_text
-
-#: Output kind of each scheme a card may name (``kmer_tokenize`` is the k-mer text output).
-SCHEME_NAMES = ("char", "kmer_counts", "dnabert", "nucleotide_transformer", "hyenadna", "kmer_tokenize")
-FIXED_SCHEMES = ("char", "hyenadna")
-VARIABLE_SCHEMES = ("dnabert", "nucleotide_transformer")
-SOFTWARE = ("numpy", "scipy", "pyarrow", "biopython")
+SOFTWARE = ("numpy", "scipy", "pyarrow", "biopython", "regex")
 OBS_COLUMNS = ("id", "label", "length", "gc", "n_fraction")
+_EXAMPLES = 3
 
-
-# ----------------------------------------------------------------- reading a card's inputs
-
-
-def input_format(entry: Mapping[str, Any], path: str | Path) -> str:
-    """``fasta`` or ``table``: the entry's ``format``, else from the file suffix (``.gz`` ignored)."""
-    if entry.get("format"):
-        return str(entry["format"])
-    suffixes = [s.lower() for s in Path(path).suffixes if s.lower() != ".gz"]
-    suffix = suffixes[-1] if suffixes else ""
-    if suffix in FASTA_SUFFIXES:
-        return "fasta"
-    if suffix in TABLE_DELIMITERS:
-        return "table"
-    raise InputError(str(path), f"cannot tell the format from the suffix {suffix!r}; set input format: fasta|table")
-
-
-def card_records(card: Mapping[str, Any], paths: Sequence[str | Path], *, as_bytes: bool = False) -> Iterator[DnaRecord]:
-    """Stream the labelled records of a card's inputs, in card order, validated.
-
-    Args:
-        card: the validated card (defaults filled in).
-        paths: the input paths in card order (``input`` or each of ``inputs``), as the
-            workflow resolved them.
-        as_bytes: FASTA sequences as ASCII bytes (what the tokenizers work on).
-
-    Labels come from the entry's ``label`` (one file per class), a table's label column
-    (``columns.label``), or the entry's ``label_regex`` over FASTA headers (first capture
-    group, optionally renamed by ``label_map``).
-    """
-    for entry, path in zip(input_entries(card), paths, strict=True):
-        yield from entry_records(entry, path, card.get("columns", {}), as_bytes=as_bytes)
-
-
-def input_entries(card: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The card's ``input``, or each of its ``inputs``, in card order."""
-    return [card["input"]] if "input" in card else list(card["inputs"])
-
-
-def entry_records(entry: Mapping[str, Any], path: str | Path, columns: Mapping[str, Any], *,
-                  as_bytes: bool = False) -> Iterator[DnaRecord]:
-    """Stream the labelled records of one input file (see :func:`card_records`)."""
-    source = str(path)
-    if input_format(entry, path) == "fasta":
-        records: Iterator[DnaRecord] = read_fasta(path, label=entry.get("label"), as_bytes=as_bytes)
-        if entry.get("label_regex"):
-            records = label_from_header(
-                records, entry["label_regex"], source=source, label_map=entry.get("label_map"),
-                on_unmatched=entry.get("unmatched_label", "error"),
-            )
-        return records
-    records = read_sequence_table(
-        path, sequence_column=columns.get("sequence", "sequence"), label_column=columns.get("label"),
-        id_column=columns.get("id"), delimiter=entry.get("delimiter"),
-    )
-    if entry.get("label") is not None:
-        return (record._replace(label=entry["label"]) for record in records)
-    return records
-
-
-def scheme_settings(params: Mapping[str, Any], scheme: str) -> dict[str, Any]:
-    """The card's settings of one scheme (schema defaults filled in)."""
-    return dict(params.get(scheme, {}))
-
-
-def artifact_names(card: Any) -> list[str]:
-    """File names of the artifacts the card's schemes produce (``ARTIFACTS["dna"]``).
-
-    ``card`` is a :class:`genoprep.cards.Card` or its ``params`` mapping.
-    """
-    params = card.params if hasattr(card, "params") else card
-    names = ["obs.tsv", "qc.json"]
-    for scheme in params["tokenizers"]:
-        if scheme in FIXED_SCHEMES:
-            names.append(f"tokens_{scheme}.npy")
-        elif scheme in VARIABLE_SCHEMES:
-            names.append(f"tokens_{scheme}.parquet")
-        elif scheme == "kmer_counts":
-            k = params["kmer_counts"]["k"]
-            names += [f"kmers_k{k}.npz", f"kmers_k{k}.tsv"]
-        elif scheme == "kmer_tokenize":
-            names.append("tokens_kmer_tokenize.tsv")
-        else:  # pragma: no cover - the card schema lists the schemes
-            raise ValueError(f"unknown DNA scheme {scheme!r}")
-    return names
+StrPath = str | Path
 
 
 # ----------------------------------------------------------------- rule dna_ingest
@@ -147,18 +65,54 @@ def _tsv_writer(handle: Any) -> Any:
     return csv.writer(handle, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
 
 
-def ingest(card: Mapping[str, Any], paths: Sequence[str | Path], obs_path: str | Path, qc_path: str | Path) -> dict:
-    """Rule ``dna_ingest``: check every input, write ``obs.tsv`` and ``qc.json`` in one pass.
+class _FilterCounts:
+    """What the sequence filters saw: every record's length and n_fraction, and what each removed."""
 
-    ``obs.tsv`` has one row per sequence: id, label (empty when unlabelled), length, gc
-    (GC fraction of the A/C/G/T bases, empty when there are none) and n_fraction (share of
-    letters that are not A/C/G/T). ``qc.json`` is :func:`genoprep.dna.qc.dataset_qc` plus
-    the input file names and their record counts.
+    def __init__(self, options: IngestOptions) -> None:
+        self.keep = options.keep
+        self.lengths: list[int] = []
+        self.n_fractions: list[float] = []
+        self.after_length = 0
+        self.after_n = 0
+
+    def passes(self, length: int, n_other: int) -> bool:
+        self.lengths.append(length)
+        self.n_fractions.append(n_other / length)
+        if not self.keep.passes_length(length):
+            return False
+        self.after_length += 1
+        if not self.keep.passes_n(n_other, length):
+            return False
+        self.after_n += 1
+        return True
+
+    def steps(self) -> list[FilterStep]:
+        before = len(self.lengths)
+        return [
+            FilterStep("min_length", "sequences", before, self.after_length, f"length >= {self.keep.min_length}",
+                       describe(self.lengths, "sequence length")),
+            FilterStep("max_n_fraction", "sequences", self.after_length, self.after_n,
+                       f"n_fraction <= {self.keep.max_n_fraction:g}", describe(self.n_fractions, "n_fraction")),
+        ]
+
+
+def ingest(options: IngestOptions, paths: Sequence[StrPath], obs_path: StrPath, qc_path: StrPath) -> dict[str, Any]:
+    """Rule ``dna_ingest``: check every input, filter, write ``obs.tsv`` and ``qc.json`` in one pass.
+
+    ``obs.tsv`` has one row per kept sequence: id, label (empty when unlabelled), length,
+    gc (GC fraction of the A/C/G/T bases, empty when there are none) and n_fraction (share
+    of letters that are not A/C/G/T). ``qc.json`` is :func:`genoprep.dna.qc.dataset_qc` of
+    the kept sequences plus the input files with their record counts and the filters.
+    Record ids must be unique across the inputs. What the filters removed is said on the
+    terminal; fewer than ``min_fraction_kept`` of the sequences kept stops the run.
     """
-    entries = input_entries(card)
-    for entry, path in zip(entries, paths, strict=True):
-        verify_sha256(path, entry.get("sha256"))
+    for expected, path in zip(options.sha256, paths, strict=True):
+        check_readable(path)
+        if expected is not None:  # the completed card records every input's digest (write_card)
+            verify_sha256(path, expected)
     per_file: list[dict[str, Any]] = []
+    counts = _FilterCounts(options)
+    seen: dict[str, tuple[str, int]] = {}
     with open(obs_path, "w", encoding="utf-8", newline="") as handle:
         writer = _tsv_writer(handle)
         writer.writerow(OBS_COLUMNS)
@@ -168,17 +122,35 @@ def ingest(card: Mapping[str, Any], paths: Sequence[str | Path], obs_path: str |
             writer.writerow((record.id, "" if record.label is None else record.label, stats["length"],
                              "" if gc is None else repr(gc), repr(stats["n_fraction"])))
 
-        def counted() -> Iterator[DnaRecord]:
-            for entry, path in zip(entries, paths, strict=True):
+        def kept() -> Iterator[DnaRecord]:
+            for entry, path in zip(options.inputs, paths, strict=True):
                 per_file.append({"file": Path(path).name, "label": entry.get("label"), "n_sequences": 0})
-                for record in entry_records(entry, path, card.get("columns", {}), as_bytes=True):
+                for record in read_entry(entry, path, options.columns, as_bytes=True):
                     per_file[-1]["n_sequences"] += 1
-                    yield record
+                    where = (str(path), record.number)
+                    if record.id in seen:
+                        first_file, first_number = seen[record.id]
+                        raise InputError(str(path), f"duplicate id {record.id!r} (first seen as record "
+                                                    f"{first_number} of {first_file}); ids must be unique",
+                                         f"record {record.number}")
+                    seen[record.id] = where
+                    sequence: bytes = record.sequence  # type: ignore[assignment]
+                    if counts.passes(len(sequence), len(sequence.translate(None, b"ACGTacgt"))):
+                        yield record
 
-        qc = dataset_qc(counted(), observe=observe)
+        qc = dataset_qc(kept(), observe=observe)
+    steps = counts.steps()
+    console(summary_line(options.dataset_id, steps))
+    source = ", ".join(str(p) for p in paths)
+    guard(source, steps, "sequences", options.min_fraction_kept)
     if qc["n_sequences"] == 0:
-        raise InputError(", ".join(str(p) for p in paths), "no sequences in the input")
-    report = {"inputs": per_file, **qc}
+        raise InputError(source, "the filters removed every sequence (params.min_length, params.max_n_fraction)",
+                         record="filters")
+    report = {
+        "inputs": per_file,
+        "filters": [{"name": s.name, "rule": s.threshold, "before": s.before, "after": s.after} for s in steps],
+        **qc,
+    }
     write_json(report, qc_path)
     return report
 
@@ -186,102 +158,69 @@ def ingest(card: Mapping[str, Any], paths: Sequence[str | Path], obs_path: str |
 # ----------------------------------------------------------------- token rules
 
 
-def write_scheme_tokens(card: Mapping[str, Any], paths: Sequence[str | Path], scheme: str,
-                        out_path: str | Path) -> dict[str, Any]:
-    """Rules ``dna_tokens_fixed`` / ``dna_tokens_variable``: one token artifact, streamed."""
-    settings = scheme_settings(card["params"], scheme)
-    records = card_records(card, paths, as_bytes=True)
-    if scheme in FIXED_SCHEMES:
-        return write_fixed_tokens(records, out_path, scheme, **settings)
-    if scheme in VARIABLE_SCHEMES:
-        return write_variable_tokens(records, out_path, scheme, **settings)
-    raise ValueError(f"scheme {scheme!r} has no token table")
+def _records(options: SchemeOptions, paths: Sequence[StrPath], *, as_bytes: bool = True) -> Iterator[DnaRecord]:
+    return read_inputs(options.inputs, paths, options.columns, options.keep, as_bytes=as_bytes)
 
 
-def write_kmer_table(card: Mapping[str, Any], paths: Sequence[str | Path], npz_path: str | Path,
-                     names_path: str | Path) -> dict[str, Any]:
+def tokens_fixed(options: SchemeOptions, paths: Sequence[StrPath], out_path: StrPath) -> dict[str, Any]:
+    """Rule ``dna_tokens_fixed``: ``tokens_<scheme>.npy`` of a fixed-length scheme, streamed."""
+    return artifacts.write_fixed_tokens(_records(options, paths), out_path, options.scheme, options.settings)
+
+
+def tokens_variable(options: SchemeOptions, paths: Sequence[StrPath], out_path: StrPath) -> dict[str, Any]:
+    """Rule ``dna_tokens_variable``: ``tokens_<scheme>.parquet`` of a variable-length scheme, streamed."""
+    return artifacts.write_variable_tokens(_records(options, paths), out_path, options.scheme, options.settings)
+
+
+def kmer_counts(options: SchemeOptions, paths: Sequence[StrPath], npz_path: StrPath,
+                names_path: StrPath) -> dict[str, Any]:
     """Rule ``dna_kmer_counts``: the sequences x k-mers CSR matrix and its column names."""
-    settings = scheme_settings(card["params"], "kmer_counts")
-    summary = write_kmer_counts(card_records(card, paths, as_bytes=True), npz_path, **settings)
-    with open(names_path, "w", encoding="utf-8", newline="") as handle:
-        writer = _tsv_writer(handle)
-        writer.writerow(("column", "kmer"))
-        writer.writerows(enumerate(kmer_names(settings["k"], settings["canonical"])))
+    summary = artifacts.write_kmer_counts(_records(options, paths), npz_path, options.settings)
+    artifacts.write_kmer_names(names_path, options.settings)
     return summary
 
 
-def write_kmer_text(card: Mapping[str, Any], paths: Sequence[str | Path], out_path: str | Path) -> int:
+def kmer_text(options: SchemeOptions, paths: Sequence[StrPath], out_path: StrPath) -> int:
     """Rule ``dna_kmer_text``: the spec's ``kmer_tokenize`` as text, one sequence per row.
 
     Columns ``sequence`` (the upper-cased sequence's k-mers joined by spaces: DNABERT's input
     format), ``label`` and ``id``; DNABERT's data processors read the first two columns.
     """
-    settings = scheme_settings(card["params"], "kmer_tokenize")
-    n = 0
-    with open(out_path, "w", encoding="utf-8", newline="") as handle:
-        writer = _tsv_writer(handle)
-        writer.writerow(("sequence", "label", "id"))
-        for record in card_records(card, paths):
-            text = kmer_text(str(record.sequence).upper(), settings["k"], settings["stride"])
-            writer.writerow((text, "" if record.label is None else record.label, record.id))
-            n += 1
-    return n
+    return artifacts.write_kmer_text(_records(options, paths, as_bytes=False), out_path, options.settings)
 
 
 # ----------------------------------------------------------------- rule dna_facts
 
 
-def _vocab_size(scheme: str, settings: Mapping[str, Any]) -> int:
-    return len(get_scheme(scheme).vocabulary(**settings))
-
-
-_DESCRIPTIONS = {
-    "char": "one id per base (A=0 C=1 G=2 T=3 N=4 <PAD>=5; other IUPAC codes -> N), "
-            "padded/truncated to max_len={max_len} (truncation side: {truncation})",
-    "hyenadna": "HyenaDNA CharacterTokenizer ids ([PAD]=4 [SEP]=1 [UNK]=6 A=7 C=8 G=9 T=10 N=11), "
-                "[SEP] appended, left-padded to max_len={max_len} (truncation side: {truncation})",
-    "dnabert": "DNABERT overlapping {k}-mers (stride 1), [CLS] ... [SEP], k-mers with non-ACGT -> [UNK]",
-    "nucleotide_transformer": "Nucleotide Transformer v2 non-overlapping {k}-mers from the left, split at N, "
-                              "leftover bases as single tokens, <cls> prepended",
-    "kmer_counts": "overlapping {k}-mer counts (stride 1, k-mers with non-ACGT skipped, canonical={canonical})",
-    "kmer_tokenize": "space-separated {k}-mers with stride {stride} (upper-cased)",
-}
-
-
-def facts(card: Mapping[str, Any], qc_path: str | Path, artifacts: Sequence[str | Path]) -> dict[str, Any]:
+def facts(options: FactsOptions, qc_path: StrPath, artifact_paths: Sequence[StrPath]) -> dict[str, Any]:
     """Rule ``dna_facts``: what the completed card records, read back from the artifacts."""
     qc = json.loads(Path(qc_path).read_text(encoding="utf-8"))
-    params = card["params"]
-    by_name = {Path(p).name: Path(p) for p in artifacts}
+    by_name = {Path(p).name: Path(p) for p in artifact_paths}
     tokenizers: dict[str, Any] = {}
-    for scheme in params["tokenizers"]:
-        settings = scheme_settings(params, scheme)
-        entry: dict[str, Any] = {"params": settings}
-        if scheme in FIXED_SCHEMES:
-            name = f"tokens_{scheme}.npy"
-            shape = np.load(by_name[name], mmap_mode="r").shape
+    for name, settings in options.schemes.items():
+        scheme = get_scheme(name)
+        files = scheme.artifacts(settings)
+        entry: dict[str, Any] = {"params": dict(settings), "artifact": files[0]}
+        if scheme.kind == "fixed":
+            shape = np.load(by_name[files[0]], mmap_mode="r").shape
             lengths = np.asarray(_obs_lengths(by_name["obs.tsv"]))
-            capacity = settings["max_len"] - (1 if scheme == "hyenadna" else 0)
-            entry.update(artifact=name, shape=list(shape), vocab_size=_vocab_size(scheme, settings),
-                         n_truncated=int((lengths > capacity).sum()))
-        elif scheme in VARIABLE_SCHEMES:
-            name = f"tokens_{scheme}.parquet"
+            entry.update(shape=list(shape), vocab_size=len(scheme.vocabulary(**settings)),
+                         n_truncated=int((lengths > scheme.usable_length(settings)).sum()))
+        elif scheme.kind == "variable":
             n_tokens = 0
-            parquet = pq.ParquetFile(by_name[name])
+            parquet = pq.ParquetFile(by_name[files[0]])
             for batch in parquet.iter_batches(columns=["input_ids"]):
                 n_tokens += int(pc.sum(pc.list_value_length(batch.column(0))).as_py() or 0)
-            entry.update(artifact=name, n_sequences=parquet.metadata.num_rows, n_tokens=n_tokens,
-                         vocab_size=_vocab_size(scheme, settings))
-        elif scheme == "kmer_counts":
-            name = f"kmers_k{settings['k']}.npz"
-            with np.load(by_name[name]) as npz:  # the CSR's shape and nnz, without loading it
+            entry.update(n_sequences=parquet.metadata.num_rows, n_tokens=n_tokens,
+                         vocab_size=len(scheme.vocabulary(**settings)))
+        elif scheme.kind == "counts":
+            with np.load(by_name[files[0]]) as npz:  # the CSR's shape and nnz, without loading it
                 shape, nnz = [int(n) for n in npz["shape"]], int(npz["indptr"][-1])
-            entry.update(artifact=name, columns=f"kmers_k{settings['k']}.tsv", shape=shape, nnz=nnz,
-                         vocab_size=shape[1])
-        else:
-            entry.update(artifact="tokens_kmer_tokenize.tsv", vocab_size=4 ** settings["k"])
-        entry["description"] = _DESCRIPTIONS[scheme].format(**settings)
-        tokenizers[scheme] = entry
+            entry.update(columns=files[1], shape=shape, nnz=nnz, vocab_size=shape[1])
+        else:  # text: every k-mer over A,C,G,T may occur (not listed: 4**k strings for k up to 32)
+            entry.update(vocab_size=4 ** settings["k"])
+        entry["description"] = scheme.describe(settings)
+        tokenizers[name] = entry
     return {
         "n_sequences": qc["n_sequences"],
         "n_bases": qc["n_bases"],
@@ -291,10 +230,11 @@ def facts(card: Mapping[str, Any], qc_path: str | Path, artifacts: Sequence[str 
         "n_label_conflicts": qc["label_conflicts"]["n_groups"],
         "tokenizers": tokenizers,
         "preprocessing": {
-            "software": {"genoprep": genoprep.__version__, "python": platform.python_version(),
-                         **package_versions(SOFTWARE)},
+            "software": {**software_versions(SOFTWARE), "python": platform.python_version()},
             "ingest": f"FASTA/sequence tables read and validated (IUPAC {IUPAC_NUCLEOTIDES}, either case); "
                       "record id = whole header line; k-mer rows of tables reassembled",
+            "filters": f"kept sequences with length >= {options.min_length} and n_fraction <= "
+                       f"{options.max_n_fraction:g}",
             "case": "soft-masked (lower-case) bases upper-cased by every scheme",
             "order": "rows of every artifact follow obs.tsv (inputs in card order, records in file order)",
         },
@@ -308,14 +248,4 @@ def _obs_lengths(path: Path) -> list[int]:
         return [int(row[column]) for row in reader]
 
 
-__all__ = [
-    "SCHEME_NAMES",
-    "artifact_names",
-    "card_records",
-    "facts",
-    "ingest",
-    "input_format",
-    "write_kmer_table",
-    "write_kmer_text",
-    "write_scheme_tokens",
-]
+__all__ = ["facts", "ingest", "kmer_counts", "kmer_text", "tokens_fixed", "tokens_variable"]

@@ -1,7 +1,7 @@
 """DNA tokenizers: one pure, vectorised function per published scheme, and a registry.
 
 Every ``*_encode`` function takes a batch of sequences (``str`` or ASCII ``bytes``, already
-validated by :mod:`genoprep.dna.ingest`) and works on the bytes with numpy lookup tables and
+validated by :mod:`genoprep.dna.io`) and works on the bytes with numpy lookup tables and
 rolling 2-bit codes; there is no per-base Python loop. All schemes upper-case soft-masked
 bases first (see :mod:`genoprep.dna.alphabet`).
 
@@ -17,15 +17,15 @@ The rules of each scheme are in its docstring; the tests check them on hand-work
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
-from .alphabet import (
+from genoprep.dna.alphabet import (
     ACGT_CODES,
     ATCG_CODES,
     BASES,
@@ -233,10 +233,7 @@ def char_encode(
     Vocabulary A=0, C=1, G=2, T=3, N=4, <PAD>=5. Lower case is upper-cased; every other
     IUPAC code becomes N. Sequences longer than ``max_len`` lose their end
     (``truncation="right"``, default) or their start (``"left"``); shorter ones are padded
-    with <PAD> on the right.
-
-    Returns:
-        array ``(len(sequences), max_len)`` of ``dtype``.
+    with <PAD> on the right. Returns an array ``(len(sequences), max_len)`` of ``dtype``.
     """
     _check_max_len(max_len)
     out = np.empty((len(sequences), max_len), dtype=dtype)
@@ -265,10 +262,8 @@ def hyenadna_encode(
     ``truncation=True``, whose default side keeps the start, pad on the left, then append
     [SEP] when ``add_eos``), each row is ``[PAD]... bases [SEP]``. ``max_len`` counts every
     token, so at most ``max_len - 1`` bases are kept (HyenaDNA's ``max_length`` + 1 = our
-    ``max_len``); ``truncation="left"`` keeps the end instead.
-
-    Returns:
-        array ``(len(sequences), max_len)`` of ``dtype``.
+    ``max_len``); ``truncation="left"`` keeps the end instead. Returns an array
+    ``(len(sequences), max_len)`` of ``dtype``.
     """
     _check_max_len(max_len, minimum=2)
     body_len = max_len - 1
@@ -344,7 +339,7 @@ def nucleotide_transformer_encode(sequences: Sequence[SeqLike], k: int = NT_DEFA
     _check_k(k)
     single_base_id = len(NT_SPECIAL_TOKENS) + 4**k
     n_id = single_base_id + len(NT_ALPHABET)
-    joined, starts, lengths = _concat(sequences)
+    joined, _, _ = _concat(sequences)
     codes = _lookup(joined, _NT_BYTES)
     size = codes.size
     # Pieces are the runs between breaks (an N or the separator between two sequences).
@@ -438,10 +433,8 @@ def kmer_counts(
     Method: rolling 2-bit codes of all windows, ``np.bincount`` per sequence (``np.unique``
     when 4**k > 2**20), minus the counts of the (few) windows that hold a non-base; sequences
     are processed in cache-sized blocks (long ones cut into pieces overlapping by k-1).
-
-    Returns:
-        int32 array ``(n_sequences, n_columns)`` for k < 6, CSR (int32) for k >= 6;
-        ``sparse`` forces one or the other.
+    Returns an int32 array ``(n_sequences, n_columns)`` for k < 6, a CSR matrix (int32) for
+    k >= 6; ``sparse`` forces one or the other.
     """
     _check_k(k)
     n_codes = 4**k
@@ -630,44 +623,104 @@ def decode(ids: Sequence[int] | np.ndarray, vocabulary: Sequence[str]) -> list[s
 
 # ----------------------------------------------------------------- registry
 
+SchemeKind = Literal["fixed", "variable", "counts", "text"]
+
+
+def _kmer_text_encode(sequences: Sequence[SeqLike], k: int, stride: int) -> list[str]:
+    """``kmer_tokenize`` of a batch: each upper-cased sequence's k-mers joined by spaces."""
+    return [kmer_text((s.decode("ascii") if isinstance(s, bytes) else s).upper(), k, stride) for s in sequences]
+
 
 @dataclass(frozen=True)
 class TokenScheme:
-    """A named tokenization scheme: how to encode a batch and what its ids mean."""
+    """Everything about one tokenization scheme a card may name in ``params.tokenizers``.
+
+    Adding a scheme is one entry in :data:`SCHEMES` (and its settings object in the DNA card
+    schema): the workflow's rules match the artifact names of each ``kind``
+    (:func:`scheme_pattern`), and the completed card's facts come from here.
+
+    - ``kind``: ``fixed`` -> ``tokens_<name>.npy`` (sequences x ``max_len``), ``variable`` ->
+      ``tokens_<name>.parquet`` (a ``list<int32>`` column), ``counts`` -> ``kmers_k<k>.npz``
+      + ``kmers_k<k>.tsv``, ``text`` -> ``tokens_<name>.tsv``;
+    - ``encode(sequences, **settings)`` and ``vocabulary(**settings)`` (index = id) take the
+      scheme's settings from the card (``params.<name>``, schema defaults filled in);
+    - ``description``: a template formatted with the settings, for the completed card;
+    - ``reserved``: tokens of a fixed row that are not bases ([SEP] of HyenaDNA), so a row
+      holds ``max_len - reserved`` bases (:meth:`usable_length`).
+    """
 
     name: str
-    output: Literal["fixed", "variable", "counts"]
+    kind: SchemeKind
     encode: Callable[..., Any]
     vocabulary: Callable[..., list[str]]
-    """Id -> token list; takes the same k as ``encode`` where there is one."""
-    defaults: dict[str, Any] = field(default_factory=dict)
+    description: str
+    reserved: int = 0
+
+    def artifacts(self, settings: Mapping[str, Any]) -> tuple[str, ...]:
+        """File names of this scheme's artifact(s) under the dataset folder."""
+        if self.kind == "fixed":
+            return (f"tokens_{self.name}.npy",)
+        if self.kind == "variable":
+            return (f"tokens_{self.name}.parquet",)
+        if self.kind == "counts":
+            return (f"kmers_k{settings['k']}.npz", f"kmers_k{settings['k']}.tsv")
+        return (f"tokens_{self.name}.tsv",)
+
+    def usable_length(self, settings: Mapping[str, Any]) -> int:
+        """Bases a fixed-length row holds (``max_len`` minus the reserved special tokens)."""
+        if self.kind != "fixed":
+            raise ValueError(f"scheme {self.name!r} has no fixed length")
+        return int(settings["max_len"]) - self.reserved
+
+    def describe(self, settings: Mapping[str, Any]) -> str:
+        return self.description.format(**settings)
 
 
 SCHEMES: dict[str, TokenScheme] = {
     scheme.name: scheme
     for scheme in (
-        TokenScheme("char", "fixed", char_encode, lambda **_: char_vocab(),
-                    {"max_len": CHAR_DEFAULT_MAX_LEN, "truncation": "right"}),
-        TokenScheme("hyenadna", "fixed", hyenadna_encode, lambda **_: hyenadna_vocab(),
-                    {"max_len": HYENADNA_DEFAULT_MAX_LEN, "truncation": "right"}),
-        TokenScheme("dnabert", "variable", dnabert_encode, lambda k=6, **_: dnabert_vocab(k), {"k": 6}),
-        TokenScheme("nucleotide_transformer", "variable", nucleotide_transformer_encode,
-                    lambda k=NT_DEFAULT_K, **_: nucleotide_transformer_vocab(k), {"k": NT_DEFAULT_K}),
-        TokenScheme("kmer_counts", "counts", kmer_counts,
-                    lambda k=3, canonical=False, **_: kmer_names(k, canonical), {"k": 3, "canonical": False}),
+        TokenScheme(
+            "char", "fixed", char_encode, lambda **_: char_vocab(),
+            "one id per base (A=0 C=1 G=2 T=3 N=4 <PAD>=5; other IUPAC codes -> N), "
+            "padded/truncated to max_len={max_len} (truncation side: {truncation})",
+        ),
+        TokenScheme(
+            "kmer_counts", "counts", kmer_counts, lambda k, canonical, **_: kmer_names(k, canonical),
+            "overlapping {k}-mer counts (stride 1, k-mers with non-ACGT skipped, canonical={canonical})",
+        ),
+        TokenScheme(
+            "dnabert", "variable", dnabert_encode, lambda k, **_: dnabert_vocab(k),
+            "DNABERT overlapping {k}-mers (stride 1), [CLS] ... [SEP], k-mers with non-ACGT -> [UNK]",
+        ),
+        TokenScheme(
+            "nucleotide_transformer", "variable", nucleotide_transformer_encode,
+            lambda k, **_: nucleotide_transformer_vocab(k),
+            "Nucleotide Transformer v2 non-overlapping {k}-mers from the left, split at N, "
+            "leftover bases as single tokens, <cls> prepended",
+        ),
+        TokenScheme(
+            "hyenadna", "fixed", hyenadna_encode, lambda **_: hyenadna_vocab(),
+            "HyenaDNA CharacterTokenizer ids ([PAD]=4 [SEP]=1 [UNK]=6 A=7 C=8 G=9 T=10 N=11), "
+            "[SEP] appended, left-padded to max_len={max_len} (truncation side: {truncation})",
+            reserved=1,
+        ),
+        TokenScheme(
+            "kmer_tokenize", "text", _kmer_text_encode, lambda k, **_: kmer_strings(k, BASES),
+            "space-separated {k}-mers with stride {stride} (upper-cased)",
+        ),
     )
 }
 
 
 def get_scheme(name: str) -> TokenScheme:
-    """Return the scheme called ``name``; ValueError lists the known names otherwise."""
+    """The scheme called ``name``; ValueError lists the known names otherwise."""
     try:
         return SCHEMES[name]
     except KeyError:
         raise ValueError(f"unknown DNA tokenization scheme {name!r}; known: {', '.join(SCHEMES)}") from None
 
 
-def encode(name: str, sequences: Sequence[SeqLike], **params: Any) -> Any:
-    """Encode a batch with the scheme called ``name`` (its defaults overridden by ``params``)."""
-    scheme = get_scheme(name)
-    return scheme.encode(sequences, **{**scheme.defaults, **params})
+def scheme_pattern(kind: SchemeKind) -> str:
+    """A regex matching exactly the names of the schemes of one kind (the rules' ``scheme`` wildcard)."""
+    names = [name for name, scheme in SCHEMES.items() if scheme.kind == kind]
+    return "|".join(names) if names else "(?!)"

@@ -34,7 +34,7 @@ MOV10_META = BULK / "mov10_human_hek293_sample_metadata.tsv"
 RPKM = BULK / "mouse_12samples_rpkm_genes_x_samples.csv"
 RPKM_META = BULK / "mouse_12samples_rpkm_sample_metadata.csv"
 ARTIFACTS = {"processed.h5ad", "X.npy", "features.tsv", "obs.tsv", "qc.json"}
-REFUSED = ("fractional_counts", "duplicate_genes", "missing_metadata")
+REFUSED = ("fractional_counts", "duplicate_genes", "missing_metadata", "ragged_row", "strict_filter")
 
 
 def _card(dataset_id: str, input_: dict, metadata: dict | None = None, **extra) -> dict:
@@ -78,6 +78,15 @@ def _derived_inputs(folder: Path) -> dict[str, Path]:
     # GSE96870 metadata without two of the samples
     pd.read_csv(GSE_META).iloc[2:].to_csv(folder / "gse96870_meta_missing2.csv", index=False)
     paths["meta_missing"] = folder / "gse96870_meta_missing2.csv"
+    # MOV10 with an extra field in one data row (line 7 of the file)
+    lines = MOV10_COUNTS.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[6] = lines[6].rstrip("\n") + "\t7\n"
+    (folder / "mov10_ragged.tsv").write_text("".join(lines), encoding="utf-8")
+    paths["ragged"] = folder / "mov10_ragged.tsv"
+    # the RPKM table as a spreadsheet saves it: UTF-8 byte-order mark and CRLF line ends
+    text = RPKM.read_text(encoding="utf-8").replace("\r\n", "\n").replace("\n", "\r\n")
+    (folder / "rpkm_bom_crlf.csv").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    paths["bom_crlf"] = folder / "rpkm_bom_crlf.csv"
     return paths
 
 
@@ -100,6 +109,11 @@ def _cards(derived: dict[str, Path]) -> dict[str, dict]:
         "fractional_counts": _card("fractional_counts", {"path": str(derived["fractional"]), "format": "tsv"}),
         "missing_metadata": _card("missing_metadata", {"path": str(GSE_COUNTS), "format": "csv"},
                                   {"path": str(derived["meta_missing"]), "format": "csv"}),
+        "ragged_row": _card("ragged_row", {"path": str(derived["ragged"]), "format": "tsv"}),
+        "strict_filter": _card("strict_filter", {"path": str(GSE_COUNTS), "format": "csv"},
+                               params={"min_mean_log": 9}),
+        "bom_crlf": _card("bom_crlf", {"path": str(derived["bom_crlf"]), "format": "csv", "value_type": "rpkm"},
+                          {"path": str(RPKM_META), "format": "csv"}),
     }
 
 
@@ -246,8 +260,28 @@ def test_refused_inputs_fail_with_one_clear_line(bulk_run: BulkRun) -> None:
     meta = cards["missing_metadata"]["metadata"]["path"]
     assert (f"genoprep: error: {meta}: no metadata row for 2 of 22 samples (e.g. GSM2545336, GSM2545337)"
             in "\n".join(lines))
+    ragged = cards["ragged_row"]["input"]["path"]
+    assert f"genoprep: error: {ragged}: cannot read the tsv table: " in "\n".join(lines)
+    assert "Expected 9 fields in line 7, saw 10" in "\n".join(lines)
+    strict = [line for line in lines if "the filters kept" in line]
+    assert len(strict) == 1 and strict[0].startswith(
+        f"genoprep: error: {GSE_COUNTS}: filters: the filters kept ")
+    assert "min_mean_log (mean log expression over samples > 9) removed the most" in strict[0]
+    assert "mean log expression per gene: median" in strict[0]
     for name in REFUSED:
-        assert not (bulk_run.out / name / "X.npy").exists()
+        left = [p.name for p in (bulk_run.out / name).iterdir() if p.is_file()] if (bulk_run.out / name).exists() else []
+        assert left == [], (name, left)  # nothing but the logs/ and benchmarks/ folders
+
+
+def test_filter_summary_is_said_on_the_terminal(bulk_run: BulkRun) -> None:
+    qc = json.loads((bulk_run.out / "gse96870" / "qc.json").read_text())
+    n_in, n_out = qc["genes_input"], qc["genes_after_filters"]
+    assert f"genoprep: gse96870: kept {n_out} of {n_in} genes (min_mean_log -{n_in - n_out})" in bulk_run.stderr
+
+
+def test_spreadsheet_export_gives_the_same_artifacts(bulk_run: BulkRun) -> None:
+    for name in ("X.npy", "features.tsv", "obs.tsv"):
+        assert (bulk_run.out / "bom_crlf" / name).read_bytes() == (bulk_run.out / "rpkm12" / name).read_bytes()
 
 
 def test_completed_card_records_facts_and_checksums(bulk_run: BulkRun) -> None:
@@ -278,3 +312,42 @@ def test_qc_figure_is_written_for_the_report(bulk_run: BulkRun, name: str) -> No
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "qc_samples.png" not in yaml.safe_load((bulk_run.out / name / "card.yaml").read_text())["computed"][
         "artifacts_sha256"]  # a report figure, not a checksummed artifact
+
+
+def _job_counts(output: str) -> dict[str, int]:
+    """The ``Job stats`` table of a ``snakemake -n`` run: {rule: jobs}."""
+    lines = output.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == "Job stats:"), None)
+    counts: dict[str, int] = {}
+    for line in lines[start + 3:] if start is not None else []:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit() or parts[0] == "total":
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def test_editing_a_card_reruns_only_the_steps_that_read_the_edit(bulk_run: BulkRun, tmp_path: Path) -> None:
+    target = str(bulk_run.out / "mov10" / "card.yaml")
+    cards = dict(bulk_run.cards)
+    cards["mov10"] = {**cards["mov10"], "description": "edited", "license": "CC0-1.0"}
+    for card in cards.values():
+        write_card(tmp_path / "described", card)
+    done = run_workflow(tmp_path / "described", bulk_run.out, "-n", target)
+    assert _job_counts(done.stdout + done.stderr) == {"write_card": 1}, done.stdout[-3000:]
+    cards["mov10"] = {**cards["mov10"], "params": {**cards["mov10"]["params"], "correlation_mads": 2.5}}
+    for card in cards.values():
+        write_card(tmp_path / "qc_edit", card)
+    done = run_workflow(tmp_path / "qc_edit", bulk_run.out, "-n", target)
+    # the intermediate h5ad files are temp(): rerunning bulk_export rebuilds them, but only
+    # bulk_export (and write_card) run because of their params
+    reasons: dict[str, str] = {}
+    rule = None
+    for line in (done.stdout + done.stderr).splitlines():
+        if line.startswith("rule ") and line.rstrip().endswith(":"):
+            rule = line.split()[1].rstrip(":")
+        elif line.strip().startswith("reason:") and rule is not None:
+            reasons[rule] = line
+    assert set(reasons) == {"bulk_ingest", "bulk_normalize", "bulk_export", "write_card"}, reasons
+    assert "Params have changed" in reasons["bulk_export"]
+    assert "Params have changed" not in reasons["bulk_ingest"] + reasons["bulk_normalize"]

@@ -332,7 +332,82 @@ def test_bad_input_refused_with_one_line(tmp_path: Path) -> None:
     done = run_workflow(tmp_path / "cards", tmp_path / "out", check=False)
     assert done.returncode != 0
     lines = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("genoprep: error:")]
-    assert lines == [f"genoprep: error: {bad}: record 2 (broken two): "
-                     "character 'X' at position 7 is not an IUPAC nucleotide code"]
+    assert lines == [(f"genoprep: error: {bad}: record 2 (broken two): "
+                      "character 'X' at position 7 is not an IUPAC nucleotide code")]
     left = {p.name for p in (tmp_path / "out" / "bad").iterdir() if p.is_file()}
     assert left == set()  # no artifacts (only logs/ and benchmarks/ folders)
+
+
+def _job_counts(output: str) -> dict[str, int]:
+    """The ``Job stats`` table of a ``snakemake -n`` run: {rule: jobs}."""
+    counts: dict[str, int] = {}
+    lines = output.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == "Job stats:"), None)
+    if start is None:
+        return counts
+    for line in lines[start + 3:]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit() or parts[0] == "total":
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def test_editing_a_card_reruns_only_the_steps_that_read_the_edit(dna_run: Path, tmp_path: Path) -> None:
+    cards = _cards()
+    cards["orchids"]["description"] = "a new description"
+    cards["orchids"]["license"] = "CC-BY-4.0"
+    for card in cards.values():
+        write_card(tmp_path / "described", card)
+    done = run_workflow(tmp_path / "described", dna_run, "-n")
+    # every card file is new here (another folder), so each dataset's write_card runs; nothing else
+    assert _job_counts(done.stdout + done.stderr) == {"write_card": 3, "all": 1}, done.stderr[-3000:]
+    cards["orchids"]["params"]["hyenadna"]["max_len"] = 650  # one scheme's setting: only its token job
+    for card in cards.values():
+        write_card(tmp_path / "hyena", card)
+    done = run_workflow(tmp_path / "hyena", dna_run, "-n")
+    assert _job_counts(done.stdout + done.stderr) == {"dna_facts": 1, "dna_tokens_fixed": 1, "write_card": 3, "all": 1}
+    outputs = [line.split(":", 1)[1] for line in (done.stdout + done.stderr).splitlines()
+               if line.strip().startswith("output:")]
+    assert any("orchids/tokens_hyenadna.npy" in line for line in outputs)
+    assert not any("tokens_char.npy" in line for line in outputs)
+
+
+def test_malformed_inputs_through_the_workflow(tmp_path: Path) -> None:
+    """Each bad input: exit status 1, one genoprep error line naming its file, nothing left in its
+    results folder; the awkward but good one (a spreadsheet export: BOM, CRLF) succeeds with clean ids."""
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    ragged = inputs / "ragged.csv"
+    ragged.write_text("sequence,label\nACGT,1\nACGT,0,extra\n", encoding="utf-8")
+    evil = inputs / "evil.fa"
+    evil.write_text(">" + "a" * 60 + "!\nACGT\n", encoding="utf-8")
+    duplicated = inputs / "dup.fa"
+    duplicated.write_text(">x\nACGT\n>x\nGGCC\n", encoding="utf-8")
+    good = inputs / "excel.csv"
+    good.write_bytes(b"\xef\xbb\xbfid,sequence,label\r\nr1,ACGTAC,pos\r\nr2,ggccTT,neg\r\n")
+    cards = {
+        "ragged": {"input": {"path": str(ragged)}},
+        "evil": {"input": {"path": str(evil), "label_regex": r"^(a|aa)+$"}},
+        "dup": {"input": {"path": str(duplicated)}},
+        "excel": {"input": {"path": str(good)}, "columns": {"sequence": "sequence", "id": "id", "label": "label"}},
+    }
+    for name, body in cards.items():
+        write_card(tmp_path / "cards", {"dataset_id": name, "name": name, "modality": "dna",
+                                        "params": {"tokenizers": ["char", "dnabert"]}, **body})
+    done = run_workflow(tmp_path / "cards", tmp_path / "out", "--keep-going", check=False)
+    assert done.returncode != 0
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("genoprep: error:")]
+    expected = {
+        "ragged": f"genoprep: error: {ragged}: row 2: 3 fields, but the header has 2",
+        "evil": f"genoprep: error: {evil}: record 1 ({'a' * 60}!): label_regex '^(a|aa)+$' took longer than 1 s",
+        "dup": f"genoprep: error: {duplicated}: record 2: duplicate id 'x' (first seen as record 1 of {duplicated})",
+    }
+    assert len(lines) == len(expected), lines
+    for name, start in expected.items():
+        assert sum(line.startswith(start) for line in lines) == 1, (name, lines)
+        folder = tmp_path / "out" / name
+        assert [p.name for p in folder.iterdir() if p.is_file()] == []  # only logs/ and benchmarks/
+    obs = (tmp_path / "out" / "excel" / "obs.tsv").read_text(encoding="utf-8").splitlines()
+    assert [row.split("\t")[:3] for row in obs] == [["id", "label", "length"], ["r1", "pos", "6"], ["r2", "neg", "6"]]
+    assert (tmp_path / "out" / "excel" / "card.yaml").exists()

@@ -43,6 +43,15 @@ def test_filter_keeps_mean_log_strictly_above_the_threshold() -> None:
     assert list(preprocess.expression_filter(log, None, 0.0, 0.0).keep) == [True] * 4
 
 
+def test_filter_exactly_at_min_mean_log_is_removed() -> None:
+    # log values as given (value_type log): gene means exactly 1.0, the next double above it, 0.5 + 1.5 = 2 / 2
+    above = np.nextafter(1.0, 2.0)
+    log = np.array([[1.0, above, 0.5], [1.0, above, 1.5]])
+    result = preprocess.expression_filter(log, 1.0, 0.0, 0.0)
+    assert result.mean_log.tolist() == [1.0, above, 1.0]
+    assert list(result.keep) == [False, True, False]  # documented as strictly greater than
+
+
 def test_filter_fraction_expressed() -> None:
     log = np.array([[3.0, 3.0], [3.0, 0.0], [0.0, 0.0], [3.0, 0.5]])  # 4 samples x 2 genes
     result = preprocess.expression_filter(log, 1.0, 0.75, 0.0)

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from genoprep.bulk import steps
+from genoprep.bulk.options import ExportOptions, IngestOptions, NormalizeOptions
 from genoprep.cards import CardError, load_card
 from genoprep.errors import InputError
 from genoprep.ml_files import write_ml_files
@@ -44,8 +45,8 @@ def test_schema_defaults_are_filled(tmp_path: Path) -> None:
     assert data["input"]["value_type"] == "counts" and data["input"]["orientation"] == "genes_x_samples"
     assert data["input"]["duplicate_genes"] == "refuse"
     assert data["params"] == {"cpm": True, "min_mean_log": 1.0, "min_fraction_expressed": 0,
-                              "expressed_threshold": 0, "zscore": True, "library_size_mads": 3,
-                              "correlation_mads": 3}
+                              "expressed_threshold": 0, "min_fraction_kept": 0.05, "zscore": True,
+                              "library_size_mads": 3, "correlation_mads": 3}
 
 
 @pytest.mark.parametrize(("change", "field"), [
@@ -61,12 +62,17 @@ def test_schema_refuses_bad_cards(tmp_path: Path, change: dict, field: str) -> N
     assert f"tiny.yaml: {field}:" in str(err.value)
 
 
+def ingest(tmp_path: Path, data: dict):
+    return steps.ingest(IngestOptions.from_card(data), tmp_path / "t.csv", tmp_path / "meta.csv")
+
+
+def normalize(adata, data: dict):
+    return steps.normalize(adata, NormalizeOptions.from_card(data))
+
+
 def run_chain(tmp_path: Path, data: dict):
-    adata = steps.ingest(tmp_path / "t.csv", data, tmp_path / "meta.csv")
-    adata = steps.normalize_step(adata, data["params"], source="tiny")
-    adata, report = steps.qc_step(adata, data["params"])
-    adata, matrix, features = steps.export_step(adata, data["params"])
-    return adata, report, matrix, features
+    result = steps.export(normalize(ingest(tmp_path, data), data), ExportOptions.from_card(data))
+    return result.adata, result.qc, result.matrix, result.features
 
 
 def test_chain_on_a_tiny_table(tmp_path: Path) -> None:
@@ -90,7 +96,7 @@ def test_chain_on_a_tiny_table(tmp_path: Path) -> None:
 
     obs = steps.obs_table(adata)
     assert list(obs.columns) == ["sample_id", "condition", "sex", *steps.QC_OBS]
-    facts = steps.facts(adata, data["params"], len(features))
+    facts = steps.facts(adata, ExportOptions.from_card(data), len(features))
     assert facts["n_samples"] == 4 and facts["n_features"] == 3 and facts["n_genes_input"] == 4
     json.dumps(facts)
 
@@ -110,32 +116,55 @@ def test_artifact_files(tmp_path: Path) -> None:
 
 def test_without_a_mapping_every_metadata_column_is_a_label(tmp_path: Path) -> None:
     data = card(tmp_path)
-    del data["columns"]
-    adata = steps.ingest(tmp_path / "t.csv", data, tmp_path / "meta.csv")
+    data["columns"] = {}
+    adata = ingest(tmp_path, data)
     assert list(adata.uns["genoprep"]["labels"]) == ["condition", "sex"]
 
 
 def test_missing_metadata_and_unknown_label_columns_are_refused(tmp_path: Path) -> None:
     data = card(tmp_path, columns={"donor_id": "donor"})
-    with pytest.raises(InputError, match=r"columns.donor_id names column 'donor', which is not in the sample "
-                                         r"metadata \(available: condition, sex\)"):
-        steps.ingest(tmp_path / "t.csv", data, tmp_path / "meta.csv")
+    with pytest.raises(InputError, match=r"columns.donor_id names column .donor., which is not there "
+                                         r"\(available: condition, sex\)"):
+        ingest(tmp_path, data)
     data = card(tmp_path)
     (tmp_path / "meta.csv").write_text('"condition"\n"s1","a"\n"s2","b"\n')
     with pytest.raises(InputError, match=r"meta.csv: no metadata row for 2 of 4 samples \(e.g. s3, s4\)"):
-        steps.ingest(tmp_path / "t.csv", data, tmp_path / "meta.csv")
+        ingest(tmp_path, data)
+
+
+def test_metadata_unmatched_na_keeps_samples_with_na_labels(tmp_path: Path) -> None:
+    data = card(tmp_path, metadata={"path": "meta.csv", "format": "csv", "unmatched": "na"})
+    (tmp_path / "meta.csv").write_text('"condition","sex"\n"s1","a","F"\n"s3","b","M"\n')
+    adata, report, _, _ = run_chain(tmp_path, data)
+    assert list(adata.obs["condition"]) == ["a", "NA", "b", "NA"] and list(adata.obs["sex"]) == ["F", "NA", "M", "NA"]
+    assert report["samples_without_metadata"] == ["s2", "s4"]
 
 
 def test_no_gene_passing_the_filter_is_refused(tmp_path: Path) -> None:
-    data = card(tmp_path, params={"min_mean_log": 50})
-    adata = steps.ingest(tmp_path / "t.csv", data, tmp_path / "meta.csv")
-    with pytest.raises(InputError, match=r"tiny: params: no genes pass the expression filter"):
-        steps.normalize_step(adata, data["params"], source="tiny")
+    data = card(tmp_path, params={"min_mean_log": 50, "min_fraction_kept": 0})
+    with pytest.raises(InputError, match=r"t.csv: params: no genes pass the expression filter"):
+        normalize(ingest(tmp_path, data), data)
+
+
+def test_the_guard_names_the_filter_and_the_genes_distribution(tmp_path: Path, capsys) -> None:
+    # CPM log expression of the 4 genes: mean 13.12, 13.12, 7.08 and 0 -> min_mean_log 10 keeps 2 of 4
+    data = card(tmp_path, params={"min_mean_log": 10, "min_fraction_kept": 0.6})
+    with pytest.raises(InputError) as err:
+        normalize(ingest(tmp_path, data), data)
+    message = str(err.value)
+    assert message.startswith(f"{tmp_path / 't.csv'}: filters: the filters kept 2 of 4 genes (50.0%, below params.min_fraction_kept 0.6)")
+    assert "min_mean_log (mean log expression over samples > 10) removed the most: 2 of 4" in message
+    log_cpm = np.log1p(np.array([[500, 499, 1, 0], [1000, 996, 4, 0], [500, 499, 1, 0], [2000, 1996, 4, 0]])
+                       / np.array([[1000], [2000], [1000], [4000]]) * 1e6)
+    assert f"median {np.median(log_cpm.mean(axis=0)):.4g}" in message
+    assert "genoprep: tiny: kept 2 of 4 genes (min_mean_log -2)" in capsys.readouterr().err
+    data = card(tmp_path, params={"min_mean_log": 10, "min_fraction_kept": 0.5})  # exactly at the guard: kept
+    assert normalize(ingest(tmp_path, data), data).n_vars == 2
 
 
 def test_zero_library_size_is_refused_for_cpm(tmp_path: Path) -> None:
     data = card(tmp_path)
-    adata = steps.ingest(tmp_path / "t.csv", data, tmp_path / "meta.csv")
+    adata = ingest(tmp_path, data)
     adata.X[1, :] = 0
-    with pytest.raises(InputError, match=r"tiny: sample s2: library size is 0"):
-        steps.normalize_step(adata, data["params"], source="tiny")
+    with pytest.raises(InputError, match=r"t.csv: sample s2: library size is 0"):
+        normalize(adata, data)

@@ -9,10 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from genoprep.dna.ingest import iter_fasta_bytes, read_fasta, read_fasta_biopython
+from genoprep.dna.io import iter_fasta_bytes, read_fasta, read_fasta_biopython
 from genoprep.errors import InputError
+from tests.conftest import SHARED_DATA
 
-DNA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dna"
+DNA = SHARED_DATA / "dna"
 REAL = ["ecoli_sigma_promoters_81bp_positive_2860.fasta", "ecoli_nonpromoters_81bp_negative_2860.fasta",
         "lady_slipper_orchids_its_94seqs_genus_labels.fasta"]
 

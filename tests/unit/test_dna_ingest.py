@@ -7,16 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from genoprep.dna.ingest import (
+from genoprep.dna.io import (
     DnaRecord,
     batched,
-    is_gzip,
     kmers_to_sequence,
     label_from_header,
     read_fasta,
-    read_labelled_fastas,
+    read_inputs,
     read_sequence_table,
-    read_sequences,
 )
 from genoprep.errors import InputError
 
@@ -56,14 +54,14 @@ def test_gzip_detected_by_magic_bytes_not_name(tmp_path: Path) -> None:
     plain = write(tmp_path / "x.fna", QUIRKY)
     disguised = tmp_path / "y.fna"  # gzip content, no .gz suffix
     disguised.write_bytes(gzip.compress(plain.read_bytes()))
-    assert is_gzip(disguised) and not is_gzip(plain)
     assert list(read_fasta(disguised)) == list(read_fasta(plain))
 
 
 def test_label_per_file(tmp_path: Path) -> None:
     a = write(tmp_path / "a.fa", ">x\nAC\n")
     b = write(tmp_path / "b.fa", ">y\nGT\n>z\nTT\n")
-    got = [(r.id, r.label, r.number) for r in read_labelled_fastas([(a, "pos"), (b, "neg")])]
+    entries = [{"label": "pos", "unmatched_label": "error"}, {"label": "neg", "unmatched_label": "error"}]
+    got = [(r.id, r.label, r.number) for r in read_inputs(entries, [a, b], {"sequence": "sequence"})]
     assert got == [("x", "pos", 1), ("y", "neg", 1), ("z", "neg", 2)]
 
 
@@ -142,7 +140,7 @@ def test_sequence_table_csv_named_columns_gz(tmp_path: Path) -> None:
     text = "name,seq,y\na,ACGT,pos\nb,GGCC,neg\n"
     path = tmp_path / "t.csv.gz"
     path.write_bytes(gzip.compress(text.encode()))
-    rows = list(read_sequences(path, sequence_column="seq", label_column="y", id_column="name"))
+    rows = list(read_sequence_table(path, sequence_column="seq", label_column="y", id_column="name"))
     assert rows == [DnaRecord(1, "a", "ACGT", "pos"), DnaRecord(2, "b", "GGCC", "neg")]
     unlabelled = list(read_sequence_table(path, sequence_column="seq", label_column=None))
     assert [r.label for r in unlabelled] == [None, None]

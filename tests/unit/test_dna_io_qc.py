@@ -11,8 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 import scipy.sparse as sp
 
-from genoprep.dna.ingest import DnaRecord
-from genoprep.dna.io import (
+from genoprep.dna.artifacts import (
     TOKENS_SCHEMA,
     tokens_table,
     write_fixed_tokens,
@@ -20,6 +19,7 @@ from genoprep.dna.io import (
     write_parquet,
     write_variable_tokens,
 )
+from genoprep.dna.io import DnaRecord
 from genoprep.dna.qc import dataset_qc, sequence_stats
 from genoprep.dna.tokenize import char_encode, dnabert_encode, kmer_counts
 
@@ -50,20 +50,24 @@ def test_parquet_bytes_are_deterministic(tmp_path: Path) -> None:
     assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "two.parquet").read_bytes()
 
 
-@pytest.mark.parametrize("scheme", ["dnabert", "nucleotide_transformer", "char"])
+@pytest.mark.parametrize("scheme", ["dnabert", "nucleotide_transformer"])
 def test_variable_writer_streams_batches(tmp_path: Path, scheme: str) -> None:
-    one = write_variable_tokens(RECORDS, tmp_path / "one.parquet", scheme, batch_records=100)
-    write_variable_tokens(RECORDS, tmp_path / "again.parquet", scheme, batch_records=100)
-    many = write_variable_tokens(iter(RECORDS), tmp_path / "many.parquet", scheme, batch_records=1)
+    k6 = {"k": 6}
+    one = write_variable_tokens(RECORDS, tmp_path / "one.parquet", scheme, k6, batch_records=100)
+    write_variable_tokens(RECORDS, tmp_path / "again.parquet", scheme, k6, batch_records=100)
+    many = write_variable_tokens(iter(RECORDS), tmp_path / "many.parquet", scheme, k6, batch_records=1)
     assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "again.parquet").read_bytes()
     assert pq.ParquetFile(tmp_path / "many.parquet").num_row_groups == 4
     a, b = pq.read_table(tmp_path / "one.parquet"), pq.read_table(tmp_path / "many.parquet")
     assert a.to_pylist() == b.to_pylist() and one["n_sequences"] == many["n_sequences"] == 4
 
 
+CHAR10 = {"max_len": 10, "truncation": "right"}
+
+
 def test_fixed_writer_npy_and_index(tmp_path: Path) -> None:
     summary = write_fixed_tokens(
-        iter(RECORDS), tmp_path / "x.npy", "char", index_path=tmp_path / "x.parquet", max_len=10, batch_records=3
+        iter(RECORDS), tmp_path / "x.npy", "char", CHAR10, index_path=tmp_path / "x.parquet", batch_records=3
     )
     array = np.load(tmp_path / "x.npy", mmap_mode="r")
     assert array.shape == (4, 10) and array.dtype == np.int32
@@ -71,25 +75,27 @@ def test_fixed_writer_npy_and_index(tmp_path: Path) -> None:
     assert summary["n_truncated"] == 1  # only the 12-base record exceeds 10
     index = pq.read_table(tmp_path / "x.parquet")
     assert index.column("id").to_pylist() == ["a", "b", "c", "d"]
-    write_fixed_tokens(iter(RECORDS), tmp_path / "y.npy", "char", max_len=10, batch_records=1)
+    write_fixed_tokens(iter(RECORDS), tmp_path / "y.npy", "char", CHAR10, batch_records=1)
     assert (tmp_path / "x.npy").read_bytes() == (tmp_path / "y.npy").read_bytes()
     # HyenaDNA keeps max_len - 1 bases: 8 > 7 and 12 > 7 are truncated.
-    assert write_fixed_tokens(RECORDS, tmp_path / "h.npy", "hyenadna", max_len=8)["n_truncated"] == 2
+    hyena8 = {"max_len": 8, "truncation": "right"}
+    assert write_fixed_tokens(RECORDS, tmp_path / "h.npy", "hyenadna", hyena8)["n_truncated"] == 2
     assert np.load(tmp_path / "h.npy")[3].tolist() == [4, 4, 4, 4, 4, 10, 10, 1]
 
 
 def test_fixed_writer_empty_input(tmp_path: Path) -> None:
-    write_fixed_tokens([], tmp_path / "e.npy", "char", max_len=4)
+    write_fixed_tokens([], tmp_path / "e.npy", "char", {"max_len": 4, "truncation": "right"})
     assert np.load(tmp_path / "e.npy").shape == (0, 4)
 
 
 def test_kmer_counts_writer(tmp_path: Path) -> None:
-    summary = write_kmer_counts(RECORDS, tmp_path / "c.npz", k=6, index_path=tmp_path / "c.parquet", batch_records=2)
+    k6 = {"k": 6, "canonical": False}
+    summary = write_kmer_counts(RECORDS, tmp_path / "c.npz", k6, index_path=tmp_path / "c.parquet", batch_records=2)
     matrix = sp.load_npz(tmp_path / "c.npz")
     expected = kmer_counts([r.sequence for r in RECORDS], k=6)
     assert matrix.shape == (4, 4096) and (matrix != expected).nnz == 0
     assert summary["nnz"] == expected.nnz
-    write_kmer_counts(RECORDS, tmp_path / "d.npz", k=6, batch_records=3)
+    write_kmer_counts(RECORDS, tmp_path / "d.npz", k6, batch_records=3)
     assert (tmp_path / "c.npz").read_bytes() == (tmp_path / "d.npz").read_bytes()
     assert pq.read_table(tmp_path / "c.parquet").num_rows == 4
 

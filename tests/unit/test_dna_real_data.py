@@ -5,17 +5,17 @@ from __future__ import annotations
 import gzip
 import shutil
 from collections import Counter
+from itertools import product
 from pathlib import Path
 
 import pytest
 
-from genoprep.dna.alphabet import dnabert_vocab
-from genoprep.dna.ingest import label_from_header, read_fasta, read_sequence_table
+from genoprep.dna.io import label_from_header, read_fasta, read_sequence_table
 from genoprep.dna.qc import dataset_qc
-from genoprep.dna.tokenize import decode, dnabert_encode
+from genoprep.dna.tokenize import dnabert_encode
+from tests.conftest import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-DNA = DATA / "dna"
+DNA = SHARED_DATA / "dna"
 POSITIVE = DNA / "ecoli_sigma_promoters_81bp_positive_2860.fasta"
 NEGATIVE = DNA / "ecoli_nonpromoters_81bp_negative_2860.fasta"
 ORCHIDS = DNA / "lady_slipper_orchids_its_94seqs_genus_labels.fasta"
@@ -71,9 +71,10 @@ def test_dnabert_table_reassembles_and_retokenizes() -> None:
     assert {len(r.sequence) for r in rows} == {101}
     assert Counter(r.label for r in rows) == {"0": 500, "1": 500}
     written = [line.split("\t")[0].split() for line in DNABERT_TSV.read_text().splitlines()[1:]]
-    vocab = dnabert_vocab(6)
+    # DNABERT's vocab.txt order, built here (5 specials, then product("ATCG", repeat=6))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *("".join(p) for p in product("ATCG", repeat=6))]
     tokens = dnabert_encode([r.sequence for r in rows], k=6)
     for ids, kmers in zip(tokens.to_list(), written):
-        strings = decode(ids, vocab)
+        strings = [vocab[i] for i in ids]
         assert strings[0] == "[CLS]" and strings[-1] == "[SEP]"
         assert strings[1:-1] == kmers

@@ -15,18 +15,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
-from genoprep.cards import CardError, load_card
-from genoprep.dna.steps import (
-    artifact_names,
-    card_records,
-    facts,
-    ingest,
-    input_format,
-    write_kmer_table,
-    write_kmer_text,
-    write_scheme_tokens,
+from genoprep.cards import Card, CardError, load_card
+from genoprep.dna.io import input_format, read_inputs
+from genoprep.dna.options import FactsOptions, IngestOptions, ReadOptions, SchemeOptions, artifact_names
+from genoprep.dna.steps import facts, ingest, kmer_text, tokens_fixed, tokens_variable
+from genoprep.dna.steps import kmer_counts as kmer_counts_step
+from genoprep.dna.tokenize import (
+    char_encode,
+    dnabert_encode,
+    hyenadna_encode,
+    kmer_counts,
+    nucleotide_transformer_encode,
 )
-from genoprep.dna.tokenize import char_encode, dnabert_encode, hyenadna_encode, kmer_counts, nucleotide_transformer_encode
 from genoprep.errors import InputError
 
 
@@ -36,17 +36,24 @@ def _card(tmp_path: Path, body: dict) -> dict:
     return load_card(path).data
 
 
+def card_records(card: dict, paths: list[Path], *, as_bytes: bool = False) -> list:
+    options = ReadOptions.from_card(card)
+    return list(read_inputs(options.inputs, paths, options.columns, options.keep, as_bytes=as_bytes))
+
+
 def test_schema_defaults_and_artifacts(tmp_path: Path) -> None:
     (tmp_path / "a.fa").write_text(">a\nACGT\n")
     card = _card(tmp_path, {"input": {"path": "a.fa"}})
     params = card["params"]
+    assert (params["min_length"], params["max_n_fraction"], params["min_fraction_kept"]) == (1, 1, 0.5)
     assert params["tokenizers"] == ["char", "kmer_counts"]
     assert params["char"] == {"max_len": 512, "truncation": "right"}
     assert params["kmer_counts"] == {"k": 3, "canonical": False}
     assert params["dnabert"] == {"k": 6} and params["hyenadna"] == {"max_len": 1024, "truncation": "right"}
-    assert artifact_names(params) == ["obs.tsv", "qc.json", "tokens_char.npy", "kmers_k3.npz", "kmers_k3.tsv"]
-    every = {**params, "tokenizers": ["dnabert", "nucleotide_transformer", "hyenadna", "kmer_tokenize"]}
-    assert artifact_names(every) == ["obs.tsv", "qc.json", "tokens_dnabert.parquet",
+    assert artifact_names(Card(tmp_path, card)) == ["obs.tsv", "qc.json", "tokens_char.npy", "kmers_k3.npz", "kmers_k3.tsv"]
+    every = {**card, "params": {**params, "tokenizers": ["dnabert", "nucleotide_transformer", "hyenadna",
+                                                         "kmer_tokenize"]}}
+    assert artifact_names(Card(tmp_path, every)) == ["obs.tsv", "qc.json", "tokens_dnabert.parquet",
                                      "tokens_nucleotide_transformer.parquet", "tokens_hyenadna.npy",
                                      "tokens_kmer_tokenize.tsv"]
 
@@ -81,7 +88,7 @@ def test_card_records_labels_from_files_regex_and_table(tmp_path: Path) -> None:
     pos = _write(tmp_path / "pos.fa.gz", ">p1 é\r\nACgt\r\nNN\r\n", packed=True)
     neg = _write(tmp_path / "neg.fasta", ">n1\nTTTT\n")
     card = _card(tmp_path, {"inputs": [{"path": "pos.fa.gz", "label": "yes"}, {"path": "neg.fasta", "label": "no"}]})
-    records = list(card_records(card, [pos, neg]))
+    records = card_records(card, [pos, neg])
     assert [(r.id, r.sequence, r.label) for r in records] == [("p1 é", "ACgtNN", "yes"), ("n1", "TTTT", "no")]
     assert [r.sequence for r in card_records(card, [pos, neg], as_bytes=True)] == [b"ACgtNN", b"TTTT"]
 
@@ -91,7 +98,7 @@ def test_card_records_labels_from_files_regex_and_table(tmp_path: Path) -> None:
     assert [r.label for r in card_records(card, [fasta])] == ["Cyp", "Paph", None]
     card["input"]["unmatched_label"] = "error"
     with pytest.raises(InputError, match="record 3 .*does not match label pattern"):
-        list(card_records(card, [fasta]))
+        card_records(card, [fasta])
 
     table = _write(tmp_path / "t.csv", "name,seq,y\nr1,ACG CGT GTA,1\nr2,ttaa,0\n")
     card = _card(tmp_path, {"input": {"path": "t.csv"}, "columns": {"sequence": "seq", "label": "y", "id": "name"}})
@@ -102,7 +109,7 @@ def test_ingest_obs_qc_and_leakage(tmp_path: Path) -> None:
     a = _write(tmp_path / "a.fa", ">x1\nACGTNN\n>x2\nacgt\n")
     b = _write(tmp_path / "b.fa", ">y1\nACGT\n>y2\nNNNN\n")
     card = _card(tmp_path, {"inputs": [{"path": "a.fa", "label": "A"}, {"path": "b.fa", "label": "B"}]})
-    report = ingest(card, [a, b], tmp_path / "obs.tsv", tmp_path / "qc.json")
+    report = ingest(IngestOptions.from_card(card), [a, b], tmp_path / "obs.tsv", tmp_path / "qc.json")
     with open(tmp_path / "obs.tsv", encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle, delimiter="\t"))
     assert rows == [["id", "label", "length", "gc", "n_fraction"],
@@ -120,11 +127,11 @@ def test_ingest_checks_sha256_and_empty_input(tmp_path: Path) -> None:
     a = _write(tmp_path / "a.fa", ">x\nACGT\n")
     card = _card(tmp_path, {"input": {"path": "a.fa", "sha256": "0" * 64}})
     with pytest.raises(InputError, match="sha256 is"):
-        ingest(card, [a], tmp_path / "obs.tsv", tmp_path / "qc.json")
+        ingest(IngestOptions.from_card(card), [a], tmp_path / "obs.tsv", tmp_path / "qc.json")
     empty = _write(tmp_path / "e.fa", "\n\n")
     card = _card(tmp_path, {"input": {"path": "e.fa"}})
     with pytest.raises(InputError, match="no sequences"):
-        ingest(card, [empty], tmp_path / "obs.tsv", tmp_path / "qc.json")
+        ingest(IngestOptions.from_card(card), [empty], tmp_path / "obs.tsv", tmp_path / "qc.json")
 
 
 def test_token_steps_and_facts(tmp_path: Path) -> None:
@@ -133,14 +140,14 @@ def test_token_steps_and_facts(tmp_path: Path) -> None:
         "tokenizers": ["char", "kmer_counts", "dnabert", "nucleotide_transformer", "hyenadna", "kmer_tokenize"],
         "char": {"max_len": 8}, "hyenadna": {"max_len": 8}, "kmer_counts": {"k": 2}, "dnabert": {"k": 3},
         "kmer_tokenize": {"k": 4, "stride": 3}}})
-    out = {name: tmp_path / name for name in artifact_names(card["params"])}
-    ingest(card, [fasta], out["obs.tsv"], out["qc.json"])
+    out = {name: tmp_path / name for name in artifact_names(Card(tmp_path, card))}
+    ingest(IngestOptions.from_card(card), [fasta], out["obs.tsv"], out["qc.json"])
     for scheme in ("char", "hyenadna"):
-        write_scheme_tokens(card, [fasta], scheme, out[f"tokens_{scheme}.npy"])
+        tokens_fixed(SchemeOptions.from_card(card, scheme), [fasta], out[f"tokens_{scheme}.npy"])
     for scheme in ("dnabert", "nucleotide_transformer"):
-        write_scheme_tokens(card, [fasta], scheme, out[f"tokens_{scheme}.parquet"])
-    write_kmer_table(card, [fasta], out["kmers_k2.npz"], out["kmers_k2.tsv"])
-    write_kmer_text(card, [fasta], out["tokens_kmer_tokenize.tsv"])
+        tokens_variable(SchemeOptions.from_card(card, scheme), [fasta], out[f"tokens_{scheme}.parquet"])
+    kmer_counts_step(SchemeOptions.from_card(card, "kmer_counts"), [fasta], out["kmers_k2.npz"], out["kmers_k2.tsv"])
+    kmer_text(SchemeOptions.from_card(card, "kmer_tokenize"), [fasta], out["tokens_kmer_tokenize.tsv"])
 
     assert np.load(out["tokens_char.npy"]).tolist() == [[0, 1, 2, 3, 0, 1, 2, 3], [3, 3, 2, 1, 0, 5, 5, 5]]
     assert np.load(out["tokens_hyenadna.npy"]).tolist() == [[7, 8, 9, 10, 7, 8, 9, 1], [4, 4, 10, 10, 9, 8, 7, 1]]
@@ -153,7 +160,7 @@ def test_token_steps_and_facts(tmp_path: Path) -> None:
     assert out["tokens_kmer_tokenize.tsv"].read_text().splitlines() == [
         "sequence\tlabel\tid", "ACGT TACG GTNA\t\ta", "TTGC\t\tb"]
 
-    found = facts(card, out["qc.json"], list(out.values()))
+    found = facts(FactsOptions.from_card(card), out["qc.json"], list(out.values()))
     assert found["n_sequences"] == 2 and found["n_bases"] == 15
     tok = found["tokenizers"]
     assert tok["char"]["shape"] == [2, 8] and tok["char"]["n_truncated"] == 1

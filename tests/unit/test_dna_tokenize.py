@@ -21,9 +21,7 @@ from genoprep.dna.tokenize import (
     SCHEMES,
     canonical_kmer_codes,
     char_encode,
-    decode,
     dnabert_encode,
-    encode,
     get_scheme,
     hyenadna_encode,
     kmer_counts,
@@ -31,7 +29,55 @@ from genoprep.dna.tokenize import (
     kmer_text,
     kmer_tokenize,
     nucleotide_transformer_encode,
+    scheme_pattern,
 )
+
+# ------------------------------------------------------------------ independent vocabularies
+# Written here from the published sources, not from genoprep's tables, so that the property
+# tests below can see a vocabulary-order bug: DNABERT's bert-config-k/vocab.txt (5 specials,
+# then k-mers in itertools.product("ATCG") order), InstaDeep's NucleotidesKmersTokenizer (6
+# specials, k-mers in product("ATCG") order, the single A, T, C, G, then N), HyenaDNA's
+# CharacterTokenizer(characters=["A", "C", "G", "T", "N"]) (7 specials first), and this
+# project's char scheme and k-mer count columns as documented (A C G T N <PAD>; product("ACGT")).
+
+
+def ref_words(letters: str, k: int) -> list[str]:
+    return ["".join(p) for p in product(letters, repeat=k)]
+
+
+REF_CHAR = ["A", "C", "G", "T", "N", "<PAD>"]
+REF_HYENADNA = ["[CLS]", "[SEP]", "[BOS]", "[MASK]", "[PAD]", "[RESERVED]", "[UNK]", "A", "C", "G", "T", "N"]
+
+
+def ref_dnabert(k: int) -> list[str]:
+    return ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *ref_words("ATCG", k)]
+
+
+def ref_nt(k: int) -> list[str]:
+    return ["<unk>", "<pad>", "<mask>", "<cls>", "<eos>", "<bos>", *ref_words("ATCG", k), "A", "T", "C", "G", "N"]
+
+
+def ref_kmer_columns(k: int, canonical: bool) -> list[str]:
+    words = ref_words("ACGT", k)
+    if not canonical:
+        return words
+    flip = str.maketrans("ACGT", "TGCA")
+    return [w for w in words if w <= w.translate(flip)[::-1]]
+
+
+def ref_decode(ids, vocabulary: list[str]) -> list[str]:
+    return [vocabulary[int(i)] for i in ids]
+
+
+def test_genoprep_vocabularies_equal_the_published_ones() -> None:
+    assert char_vocab() == REF_CHAR and hyenadna_vocab() == REF_HYENADNA
+    for k in (3, 4, 5, 6):
+        assert dnabert_vocab(k) == ref_dnabert(k)
+    for k in (1, 2, 6):
+        assert nucleotide_transformer_vocab(k) == ref_nt(k)
+    for k, canonical in product((1, 2, 3, 4), (False, True)):
+        assert kmer_names(k, canonical) == ref_kmer_columns(k, canonical)
+
 
 # ------------------------------------------------------------------ char
 
@@ -86,10 +132,10 @@ def test_dnabert_rejects_unpublished_k() -> None:
 def test_nt_published_example_k5() -> None:
     # nucleotide_transformer/tokenizers.py docstring: ATCGAATNGGCGATGCAC -> ATCGA A T N GGCGA TGCAC
     tokens = nucleotide_transformer_encode(["ATCGAATNGGCGATGCAC"], k=5)[0]
-    assert decode(tokens, nucleotide_transformer_vocab(5)) == ["<cls>", "ATCGA", "A", "T", "N", "GGCGA", "TGCAC"]
+    assert ref_decode(tokens, ref_nt(5)) == ["<cls>", "ATCGA", "A", "T", "N", "GGCGA", "TGCAC"]
     # ... and ATCGAATGGCGATGCAC -> ATCGA ATGGC GATGC A C
     tokens = nucleotide_transformer_encode(["ATCGAATGGCGATGCAC"], k=5)[0]
-    assert decode(tokens, nucleotide_transformer_vocab(5)) == ["<cls>", "ATCGA", "ATGGC", "GATGC", "A", "C"]
+    assert ref_decode(tokens, ref_nt(5)) == ["<cls>", "ATCGA", "ATGGC", "GATGC", "A", "C"]
 
 
 def test_nt_v2_ids_hand_case() -> None:
@@ -121,7 +167,7 @@ def nt_reference(sequence: str, k: int) -> list[str]:
         tokens += list(piece[full:])
         if i < len(pieces) - 1:
             tokens.append("N")
-    vocab = set(nucleotide_transformer_vocab(k))
+    vocab = set(ref_nt(k))
     return [t if t in vocab else "<unk>" for t in tokens]
 
 
@@ -131,11 +177,11 @@ dna = st.text(alphabet="ACGTNacgtnRY", max_size=60)
 @settings(max_examples=200, deadline=None)
 @given(st.lists(dna, min_size=1, max_size=5), st.integers(min_value=1, max_value=6))
 def test_nt_matches_reference(sequences: list[str], k: int) -> None:
-    vocab = nucleotide_transformer_vocab(k)
+    vocab = ref_nt(k)
     got = nucleotide_transformer_encode(sequences, k=k)
     assert len(got) == len(sequences)
     for sequence, ids in zip(sequences, got.to_list()):
-        assert decode(ids, vocab) == nt_reference(sequence, k)
+        assert ref_decode(ids, vocab) == nt_reference(sequence, k)
         assert ids.min() >= 0 and ids.max() < len(vocab)
 
 
@@ -155,7 +201,7 @@ def test_hyenadna_hand_case() -> None:
 
 
 def test_kmer_names_order() -> None:
-    assert kmer_names(2) == "AA AC AG AT CA CC CG CT GA GC GG GT TA TC TG TT".split()
+    assert kmer_names(2) == ["AA", "AC", "AG", "AT", "CA", "CC", "CG", "CT", "GA", "GC", "GG", "GT", "TA", "TC", "TG", "TT"]
     assert kmer_names(3)[:5] == ["AAA", "AAC", "AAG", "AAT", "ACA"]
 
 
@@ -206,7 +252,7 @@ def counter_reference(sequence: str, k: int, canonical: bool) -> Counter[str]:
 def test_kmer_counts_match_counter(sequences: list[str], k: int, canonical: bool) -> None:
     counts = kmer_counts(sequences, k=k, canonical=canonical)
     dense = counts.toarray() if hasattr(counts, "toarray") else counts
-    names = kmer_names(k, canonical)
+    names = ref_kmer_columns(k, canonical)
     for row, sequence in zip(dense, sequences):
         expected = counter_reference(sequence, k, canonical)
         assert {n: int(c) for n, c in zip(names, row) if c} == dict(expected)
@@ -234,10 +280,9 @@ bases = st.text(alphabet="ACGTacgt", max_size=80)
 @given(st.lists(bases, min_size=1, max_size=6), st.integers(min_value=1, max_value=100))
 def test_char_round_trip(sequences: list[str], max_len: int) -> None:
     out = char_encode(sequences, max_len=max_len)
-    vocab = char_vocab()
     assert out.shape == (len(sequences), max_len) and out.min() >= 0 and out.max() <= 5
     for row, sequence in zip(out, sequences):
-        text = "".join(t for t in decode(row, vocab) if t != "<PAD>")
+        text = "".join(t for t in ref_decode(row, REF_CHAR) if t != "<PAD>")
         assert text == sequence.upper()[:max_len]
 
 
@@ -245,22 +290,21 @@ def test_char_round_trip(sequences: list[str], max_len: int) -> None:
 @given(st.lists(dna, min_size=1, max_size=6), st.sampled_from([3, 4, 5, 6]))
 def test_dnabert_lengths_ids_and_kmers(sequences: list[str], k: int) -> None:
     got = dnabert_encode(sequences, k=k)
-    vocab = dnabert_vocab(k)
+    vocab = ref_dnabert(k)
     for ids, sequence in zip(got.to_list(), sequences):
         assert ids.size == max(len(sequence) - k + 1, 0) + 2
         assert ids.min() >= 0 and ids.max() < 5 + 4**k
         expected = [w if re.fullmatch("[ACGT]+", w) else "[UNK]" for w in kmer_tokenize(sequence.upper(), k)]
-        assert decode(ids, vocab) == ["[CLS]", *expected, "[SEP]"]
+        assert ref_decode(ids, vocab) == ["[CLS]", *expected, "[SEP]"]
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(dna, min_size=1, max_size=6), st.integers(min_value=2, max_value=50))
 def test_hyenadna_shape_and_content(sequences: list[str], max_len: int) -> None:
     out = hyenadna_encode(sequences, max_len=max_len)
-    vocab = hyenadna_vocab()
     assert out.shape == (len(sequences), max_len) and out.min() >= 0 and out.max() <= 11
     for row, sequence in zip(out, sequences):
-        tokens = decode(row, vocab)
+        tokens = ref_decode(row, REF_HYENADNA)
         assert tokens[-1] == "[SEP]"
         body = [t for t in tokens[:-1] if t != "[PAD]"]
         kept = sequence.upper()[: max_len - 1]
@@ -272,13 +316,31 @@ def test_hyenadna_shape_and_content(sequences: list[str], max_len: int) -> None:
 
 
 def test_registry() -> None:
-    assert set(SCHEMES) == {"char", "hyenadna", "dnabert", "nucleotide_transformer", "kmer_counts"}
-    assert get_scheme("char").output == "fixed" and get_scheme("dnabert").output == "variable"
-    assert encode("char", ["AC"], max_len=3).tolist() == [[0, 1, 5]]
+    assert list(SCHEMES) == ["char", "kmer_counts", "dnabert", "nucleotide_transformer", "hyenadna", "kmer_tokenize"]
+    assert get_scheme("char").kind == "fixed" and get_scheme("dnabert").kind == "variable"
+    assert get_scheme("char").encode(["AC"], max_len=3).tolist() == [[0, 1, 5]]
     assert len(get_scheme("nucleotide_transformer").vocabulary(k=6)) == 4107
-    assert get_scheme("kmer_counts").vocabulary(k=2) == ["".join(p) for p in product("ACGT", repeat=2)]
+    assert get_scheme("kmer_counts").vocabulary(k=2, canonical=False) == ["".join(p) for p in product("ACGT", repeat=2)]
+    assert get_scheme("kmer_tokenize").encode(["acgta"], k=3, stride=2) == ["ACG GTA"]
+    # what the rules and the completed card take from the registry
+    assert scheme_pattern("fixed") == "char|hyenadna" and scheme_pattern("variable") == "dnabert|nucleotide_transformer"
+    assert get_scheme("hyenadna").usable_length({"max_len": 10}) == 9 and get_scheme("char").usable_length(
+        {"max_len": 10}) == 10
+    assert get_scheme("kmer_counts").artifacts({"k": 5, "canonical": True}) == ("kmers_k5.npz", "kmers_k5.tsv")
+    assert get_scheme("dnabert").describe({"k": 4}).startswith("DNABERT overlapping 4-mers")
     with pytest.raises(ValueError, match="known: char"):
         get_scheme("bpe")
+
+
+def test_card_schema_lists_exactly_the_registered_schemes() -> None:
+    import yaml
+
+    from genoprep.cards import SCHEMA_DIR
+
+    schema = yaml.safe_load((SCHEMA_DIR / "modality" / "dna.schema.yaml").read_text(encoding="utf-8"))
+    params = schema["properties"]["params"]["properties"]
+    assert params["tokenizers"]["items"]["enum"] == list(SCHEMES)
+    assert all(name in params for name in SCHEMES)  # each scheme's settings object
 
 
 @pytest.mark.parametrize("canonical", [False, True])
@@ -308,7 +370,7 @@ def test_kmer_counts_long_sequences_cut_into_blocks() -> None:
     long[(1 << 18) - 2 : (1 << 18) + 3] = "N"  # N around the first join
     sequences = ["AC", "".join(long), "GATTACA", "", "".join(rng.choice(list("ACGTN"), size=70_000))]
     counts = kmer_counts(sequences, k=6)
-    names = kmer_names(6)
+    names = ref_kmer_columns(6, False)
     for i, sequence in enumerate(sequences):
         row = counts.getrow(i)
         assert {names[j]: int(c) for j, c in zip(row.indices, row.data)} == dict(counter_reference(sequence, 6, False))
@@ -326,7 +388,7 @@ def test_kmer_counts_long_path_many_and_few_non_bases(canonical: bool) -> None:
     many[-3:] = "n"
     sequences = ["".join(few), "ACGTT", "".join(many)]
     counts = kmer_counts(sequences, k=6, canonical=canonical)
-    names = kmer_names(6, canonical)
+    names = ref_kmer_columns(6, canonical)
     for i, sequence in enumerate(sequences):
         row = counts.getrow(i)
         assert {names[j]: int(c) for j, c in zip(row.indices, row.data)} == dict(

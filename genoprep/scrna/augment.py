@@ -1,0 +1,168 @@
+"""Augmentation of raw scRNA-seq counts, inside one split at a time (never mixing splits).
+
+* :func:`binomial_thinning` — each UMI is kept with probability ``factor``: every stored
+  count ``c`` becomes ``Binomial(c, factor)``. Works on the CSR ``data`` array only (the
+  matrix is never densified); entries that fall to zero are removed. The expected depth of a
+  cell is ``factor`` x its depth.
+* :func:`fixed_depth` — the spec's fixed-depth mode: each cell gets exactly
+  ``round(factor x depth)`` UMIs drawn from a multinomial over its own genes with
+  probabilities ``count / depth`` (a draw *with* replacement, so a gene may exceed its
+  original count). Per cell, over its stored entries only.
+* :func:`make_doublets` — pairs of two distinct cells of the **same split** (drawn without
+  replacement per pair), combined by ``sum`` (default) or ``mean`` of their count vectors;
+  the parents' ids, labels and split are recorded and ``is_doublet`` is True.
+
+Every function takes a seed; two calls with the same seed give identical results.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+
+def _csr(counts: Any) -> sp.csr_matrix:
+    if not sp.issparse(counts):
+        raise TypeError("augmentation works on sparse (CSR) counts; got a dense matrix")
+    return sp.csr_matrix(counts)
+
+
+def binomial_thinning(counts: Any, factor: float, seed: int) -> sp.csr_matrix:
+    """Keep each UMI with probability ``factor`` (``0 < factor <= 1``)."""
+    if not 0 < factor <= 1:
+        raise ValueError(f"downsampling factor must be in (0, 1], not {factor}")
+    csr = _csr(counts)
+    if csr.data.size and (csr.data.min() < 0 or not np.all(np.mod(csr.data, 1) == 0)):
+        raise ValueError("binomial thinning needs non-negative integer counts")
+    rng = np.random.default_rng(seed)
+    data = rng.binomial(csr.data.astype(np.int64), factor).astype(csr.dtype)
+    out = sp.csr_matrix((data, csr.indices.copy(), csr.indptr.copy()), shape=csr.shape)
+    out.eliminate_zeros()
+    return out
+
+
+def fixed_depth(counts: Any, factor: float, seed: int) -> sp.csr_matrix:
+    """Each cell: a multinomial draw of ``round(factor x depth)`` UMIs over its own profile."""
+    if not 0 < factor <= 1:
+        raise ValueError(f"downsampling factor must be in (0, 1], not {factor}")
+    csr = _csr(counts)
+    rng = np.random.default_rng(seed)
+    data = np.zeros(csr.data.size, dtype=np.int64)
+    for i in range(csr.shape[0]):
+        start, end = csr.indptr[i], csr.indptr[i + 1]
+        row = csr.data[start:end].astype(np.float64)
+        depth = row.sum()
+        if depth <= 0:
+            continue
+        data[start:end] = rng.multinomial(int(np.floor(factor * depth + 0.5)), row / depth)
+    out = sp.csr_matrix((data.astype(csr.dtype), csr.indices.copy(), csr.indptr.copy()), shape=csr.shape)
+    out.eliminate_zeros()
+    return out
+
+
+def make_doublets(counts: Any, cell_ids: Sequence[str], splits: Sequence[str], labels: Sequence[str] | None, *,
+                  per_split: int, combine: str, seed: int) -> tuple[sp.csr_matrix, pd.DataFrame]:
+    """``per_split`` doublets in each split; returns (doublet counts, their obs table).
+
+    obs columns: ``split``, ``parent_1``, ``parent_2``, ``label_1``, ``label_2`` (when labels
+    are given), ``is_doublet`` (True). Row ``i`` of the matrix is ``combine`` of rows
+    ``parent_1`` and ``parent_2`` of ``counts``. A split with fewer than two cells gets none.
+    """
+    if combine not in ("sum", "mean"):
+        raise ValueError(f"combine must be sum or mean, not {combine!r}")
+    csr = _csr(counts)
+    ids = np.asarray([str(c) for c in cell_ids], dtype=object)
+    splits = np.asarray(splits, dtype=object)
+    rng = np.random.default_rng(seed)
+    first: list[int] = []
+    second: list[int] = []
+    split_of: list[str] = []
+    for split in ("train", "val", "test"):
+        members = np.flatnonzero(splits == split)
+        if members.size < 2 or per_split == 0:
+            continue
+        for _ in range(per_split):
+            a, b = rng.choice(members, size=2, replace=False)
+            first.append(int(a))
+            second.append(int(b))
+            split_of.append(split)
+    first_rows, second_rows = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
+    combined = csr[first_rows] + csr[second_rows]
+    if combine == "mean":
+        combined = combined.astype(np.float32) / 2
+    combined = sp.csr_matrix(combined)
+    combined.sort_indices()
+    obs = pd.DataFrame({"split": split_of, "parent_1": ids[first_rows].astype(str),
+                        "parent_2": ids[second_rows].astype(str)})
+    if labels is not None:
+        label_values = np.asarray([str(v) for v in labels], dtype=object)
+        obs["label_1"] = label_values[first_rows].astype(str)
+        obs["label_2"] = label_values[second_rows].astype(str)
+    obs["is_doublet"] = True
+    obs.index = pd.Index([f"doublet_{i}" for i in range(len(obs))], name="cell_id")
+    return combined, obs
+
+
+def augmented_anndata(matrix: sp.csr_matrix, obs: pd.DataFrame, var: pd.DataFrame, description: str) -> Any:
+    """An AnnData of augmented cells (a separate file: never mixed into the originals)."""
+    import anndata as ad
+
+    adata = ad.AnnData(X=matrix, obs=obs.copy(), var=var.copy())
+    adata.uns["genoprep_augmentation"] = description
+    return adata
+
+
+def with_singlets(counts: Any, cell_ids: Sequence[str], splits: Sequence[str], labels: Sequence[str] | None,
+                  doublets: sp.csr_matrix, doublet_obs: pd.DataFrame) -> tuple[sp.csr_matrix, pd.DataFrame]:
+    """The original cells (``is_doublet`` False, ``parent_1`` = itself) followed by the doublets.
+
+    A doublet-detection set: ``augmented_doublets.h5ad`` holds both classes, every cell with
+    its split, so a detector is trained and scored inside one split each.
+    """
+    csr = _csr(counts)
+    singlet_obs = pd.DataFrame({"split": np.asarray(splits, dtype=object).astype(str),
+                                "parent_1": [str(c) for c in cell_ids], "parent_2": ""})
+    if labels is not None:
+        singlet_obs["label_1"] = [str(v) for v in labels]
+        singlet_obs["label_2"] = ""
+    singlet_obs["is_doublet"] = False
+    singlet_obs.index = pd.Index([str(c) for c in cell_ids], name="cell_id")
+    matrix = sp.vstack([csr.astype(doublets.dtype), doublets], format="csr")
+    return matrix, pd.concat([singlet_obs, doublet_obs[singlet_obs.columns]])
+
+
+def write_augmented(counts: Any, cell_ids: Sequence[str], splits: Sequence[str], labels: Sequence[str] | None,
+                    var: pd.DataFrame, downsample: Mapping[str, Any], doublets: Mapping[str, Any], *,
+                    downsampled_path: str | os.PathLike[str] | None,
+                    doublets_path: str | os.PathLike[str] | None) -> dict[str, Any]:
+    """Write ``augmented_downsampled.h5ad`` / ``augmented_doublets.h5ad`` (params.augment); returns facts.
+
+    The downsampled file has one row per original cell (same ids, ``split``, ``label``); the
+    doublets file the original cells and the doublets (:func:`with_singlets`).
+    """
+    facts: dict[str, Any] = {}
+    obs = pd.DataFrame({"split": np.asarray(splits, dtype=object).astype(str)},
+                       index=pd.Index([str(c) for c in cell_ids], name="cell_id"))
+    if labels is not None:
+        obs["label"] = [str(v) for v in labels]
+    if downsample["enabled"] and downsampled_path is not None:
+        thin = binomial_thinning if downsample["mode"] == "binomial" else fixed_depth
+        matrix = thin(counts, float(downsample["factor"]), int(downsample["seed"]))
+        description = f"{downsample['mode']} downsampling, factor {downsample['factor']}, seed {downsample['seed']}"
+        augmented_anndata(matrix, obs, var, description).write_h5ad(downsampled_path)
+        facts["downsampled"] = {"description": description, "n_counts_before": int(counts.sum()),
+                                "n_counts_after": int(matrix.sum())}
+    if doublets["enabled"] and doublets_path is not None:
+        made, made_obs = make_doublets(counts, cell_ids, splits, labels, per_split=int(doublets["per_split"]),
+                                       combine=str(doublets["combine"]), seed=int(doublets["seed"]))
+        matrix, full_obs = with_singlets(counts, cell_ids, splits, labels, made, made_obs)
+        description = (f"{doublets['per_split']} doublets per split ({doublets['combine']} of two cells of one "
+                       f"split), seed {doublets['seed']}")
+        augmented_anndata(matrix, full_obs, var, description).write_h5ad(doublets_path)
+        facts["doublets"] = {"description": description, "n_doublets": int(made.shape[0])}
+    return facts
