@@ -135,11 +135,17 @@ def _read_h5ad(path: Path, layer: str | None) -> ad.AnnData:
             matrix = read_elem(handle[key])
             obs = read_elem(handle["obs"])
             var = read_elem(handle[var_key])
-            obsm = {k: read_elem(v) for k, v in handle["obsm"].items()} if "obsm" in handle else {}
+            obsm = {}
+            if isinstance(handle.get("obsm"), h5py.Group):
+                obsm = {k: read_elem(v) for k, v in handle["obsm"].items()}
+            elif "obsm" in handle:  # anndata < 0.7 stored obsm as one record array: not carried over
+                log.warning("%s: obsm in an old format (one record array) is not read", path)
     except InputError:
         raise
     except (OSError, KeyError, ValueError, TypeError) as err:
         raise _h5_error(path, "h5ad", err) from None
+    if not isinstance(obs, pd.DataFrame) or not isinstance(var, pd.DataFrame):
+        return _read_h5ad_legacy(path, layer)  # anndata < 0.7 layout (record arrays)
     shape = matrix.shape
     if shape != (len(obs), len(var)):
         raise InputError(str(path), f"the matrix is {shape[0]} x {shape[1]}, but obs has {len(obs)} rows and "
@@ -149,6 +155,27 @@ def _read_h5ad(path: Path, layer: str | None) -> ad.AnnData:
         if getattr(value, "shape", (None,))[0] == adata.n_obs:
             adata.obsm[name] = value
     return adata
+
+
+def _read_h5ad_legacy(path: Path, layer: str | None) -> ad.AnnData:
+    """An h5ad in anndata's old layout, read whole by anndata (which converts it)."""
+    try:
+        source = ad.read_h5ad(path)
+    except (OSError, KeyError, ValueError, TypeError) as err:
+        raise _h5_error(path, "h5ad", err) from None
+    if layer is None:
+        matrix, var = source.X, source.var
+    elif layer == "raw":
+        if source.raw is None:
+            raise InputError(str(path), "input.layer is 'raw' but the file has no .raw")
+        matrix, var = source.raw.X, source.raw.var
+    elif layer in source.layers:
+        matrix, var = source.layers[layer], source.var
+    else:
+        raise InputError(str(path), f"no layer {layer!r} (layers: {', '.join(source.layers) or 'none'})")
+    if matrix is None:
+        raise InputError(str(path), "the h5ad file has no X matrix")
+    return ad.AnnData(X=matrix, obs=source.obs.copy(), var=var.copy())
 
 
 def _decode(values: np.ndarray) -> np.ndarray:
