@@ -37,10 +37,18 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PARAMS = {"min_genes": 200, "min_cells": 3, "max_genes": 2500, "max_pct_mito": 5, "target_sum": 10000,
-          "hvg_flavor": "seurat", "n_top_genes": 2000, "scale_max_value": 10}
+PARAMS = {
+    "min_genes": 200,
+    "min_cells": 3,
+    "max_genes": 2500,
+    "max_pct_mito": 5,
+    "target_sum": 10000,
+    "hvg_flavor": "seurat",
+    "n_top_genes": 2000,
+    "scale_max_value": 10,
+}
 
-SCANPY = r'''
+SCANPY = r"""
 import sys, json
 import anndata as ad, numpy as np, scanpy as sc
 path, out, p = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
@@ -59,23 +67,23 @@ hvg = adata[:, adata.var.highly_variable].copy()
 del adata
 sc.pp.scale(hvg, max_value=p["scale_max_value"])
 np.save(out + "/X.npy", np.asarray(hvg.X, dtype=np.float32))
-'''
+"""
 
-FLOOR = r'''
+FLOOR = r"""
 import sys
 import anndata as ad
 ad.read_h5ad(sys.argv[1]).write_h5ad(sys.argv[2] + "/copy.h5ad")
-'''
+"""
 
 # runs one command and reports its wall time and the peak RSS of the largest process of its tree
-TIMER = r'''
+TIMER = r"""
 import json, resource, subprocess, sys, time
 start = time.perf_counter()
 done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 print(json.dumps({"seconds": seconds, "peak_mib": peak, "status": done.returncode, "stderr": done.stderr[-3000:]}))
-'''
+"""
 
 
 def make_input(path: Path, n_cells: int, n_genes: int, per_cell: int, seed: int = 0) -> int:
@@ -106,8 +114,9 @@ def make_input(path: Path, n_cells: int, n_genes: int, per_cell: int, seed: int 
 
 
 def timed(command: list[str], env: dict[str, str]) -> dict:
-    done = subprocess.run([sys.executable, "-c", TIMER, *command], capture_output=True, text=True, cwd=REPO,
-                          env=env, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", TIMER, *command], capture_output=True, text=True, cwd=REPO, env=env, check=True
+    )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if result["status"] != 0:
         raise SystemExit(f"{command[:4]} failed:\n{result['stderr']}")
@@ -117,16 +126,30 @@ def timed(command: list[str], env: dict[str, str]) -> dict:
 def commands(h5ad: Path, work: Path, tag: str) -> dict[str, list[str]]:
     cards = work / f"cards_{tag}"
     cards.mkdir(exist_ok=True)
-    card = {"dataset_id": "bench", "name": "bench", "modality": "scrna",
-            "input": {"path": str(h5ad), "format": "h5ad"},
-            "params": {k: v for k, v in PARAMS.items()} | {"mito_prefixes": ["MT-"]}}
+    card = {
+        "dataset_id": "bench",
+        "name": "bench",
+        "modality": "scrna",
+        "input": {"path": str(h5ad), "format": "h5ad"},
+        "params": {k: v for k, v in PARAMS.items()} | {"mito_prefixes": ["MT-"]},
+    }
     (cards / "bench.yaml").write_text(json.dumps(card), encoding="utf-8")
     outs = {name: work / f"{name}_{tag}" for name in ("workflow", "scanpy", "floor")}
     for folder in outs.values():
         folder.mkdir(exist_ok=True)
     return {
-        "workflow": [sys.executable, "-m", "snakemake", "--cores", "2", "--quiet", "all", "--config",
-                     f"datasets={cards}", f"results={outs['workflow']}"],
+        "workflow": [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--cores",
+            "2",
+            "--quiet",
+            "all",
+            "--config",
+            f"datasets={cards}",
+            f"results={outs['workflow']}",
+        ],
         "scanpy": [sys.executable, "-c", SCANPY, str(h5ad), str(outs["scanpy"]), json.dumps(PARAMS)],
         "floor": [sys.executable, "-c", FLOOR, str(h5ad), str(outs["floor"])],
     }
@@ -146,10 +169,12 @@ def main() -> int:
         nnz = make_input(work / "input.h5ad", args.cells, args.genes, args.genes_per_cell)
         make_input(work / "small.h5ad", 2000, 3000, 400, seed=1)
         csr_mib = (nnz * 8 + (args.cells + 1) * 8) / 2**20
-        print(f"input: {args.cells} cells x {args.genes} genes, {nnz / 1e6:.1f} M non-zeros, "
-              f"{(work / 'input.h5ad').stat().st_size / 2**20:.0f} MiB h5ad, raw CSR {csr_mib:.0f} MiB in memory "
-              f"(made in {time.perf_counter() - start:.0f} s)")
-        for name, command in commands(work / "small.h5ad", work, "warmup").items():
+        print(
+            f"input: {args.cells} cells x {args.genes} genes, {nnz / 1e6:.1f} M non-zeros, "
+            f"{(work / 'input.h5ad').stat().st_size / 2**20:.0f} MiB h5ad, raw CSR {csr_mib:.0f} MiB in memory "
+            f"(made in {time.perf_counter() - start:.0f} s)"
+        )
+        for command in commands(work / "small.h5ad", work, "warmup").values():
             timed(command, env)  # numba caches, file system caches
         runs: dict[str, list[dict]] = {"workflow": [], "scanpy": [], "floor": []}
         for round_ in range(args.rounds):
@@ -159,13 +184,16 @@ def main() -> int:
                 runs[name].append(timed(todo[name], env))
         steps = work / "workflow_r0" / "bench" / "logs" / "scrna_process_steps.tsv"
         step_table = steps.read_text() if steps.exists() else ""
-    mean = {name: {key: sum(r[key] for r in rs) / len(rs) for key in ("seconds", "peak_mib")}
-            for name, rs in runs.items()}
+    mean = {
+        name: {key: sum(r[key] for r in rs) / len(rs) for key in ("seconds", "peak_mib")} for name, rs in runs.items()
+    }
     scanpy = mean["scanpy"]
     print(f"{'run':<10} {'wall s':>8} {'x scanpy':>9} {'x floor':>8} {'peak RSS MiB':>13} {'x raw CSR':>10}")
     for name, m in mean.items():
-        print(f"{name:<10} {m['seconds']:8.1f} {m['seconds'] / scanpy['seconds']:9.2f} "
-              f"{m['seconds'] / mean['floor']['seconds']:8.2f} {m['peak_mib']:13.0f} {m['peak_mib'] / csr_mib:10.2f}")
+        print(
+            f"{name:<10} {m['seconds']:8.1f} {m['seconds'] / scanpy['seconds']:9.2f} "
+            f"{m['seconds'] / mean['floor']['seconds']:8.2f} {m['peak_mib']:13.0f} {m['peak_mib'] / csr_mib:10.2f}"
+        )
     if step_table:
         print("workflow steps (logs/scrna_process_steps.tsv of round 1):")
         print(step_table, end="")

@@ -2,7 +2,7 @@
 
 import sys
 
-sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
+sys.path.insert(0, snakemake.scriptdir + "/..")
 
 import pandas as pd
 
@@ -13,10 +13,10 @@ from genoprep.scrna.plots import qc_figure
 
 
 def main() -> None:
-    cells = pd.read_csv(snakemake.input.cells, sep="\t", keep_default_na=False)  # noqa: F821
-    options = QcFigureOptions.from_params(snakemake.params.options)  # noqa: F821
-    figure = qc_figure(cells, options, title=snakemake.wildcards.dataset)  # noqa: F821
-    save_figure(figure, snakemake.output.png)  # noqa: F821
+    cells = pd.read_csv(snakemake.input.cells, sep="\t", keep_default_na=False)
+    options = QcFigureOptions.from_params(snakemake.params.options)
+    figure = qc_figure(cells, options, title=snakemake.wildcards.dataset)
+    save_figure(figure, snakemake.output.png)
 
 
-run_step(snakemake.log[0], main)  # noqa: F821
+run_step(snakemake.log[0], main)

@@ -37,8 +37,9 @@ def _column(frame: pd.DataFrame, ref: str | int, what: str, source: str) -> pd.S
     if key in frame.columns:
         return frame[key]
     available = ", ".join(map(str, frame.columns[:15])) or "none"
-    raise InputError(source, f"columns.{what} names column {ref!r}, which is not there (available: {available})",
-                     record="columns")
+    raise InputError(
+        source, f"columns.{what} names column {ref!r}, which is not there (available: {available})", record="columns"
+    )
 
 
 def apply_labels(adata: ad.AnnData, columns: Mapping[str, str | int], source: str) -> None:

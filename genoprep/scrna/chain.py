@@ -83,14 +83,22 @@ class StepTable:
         seconds = time.perf_counter() - start
         peak = peak_rss_mib()
         self.rows.append((name, *shape_in, *shape_out, seconds, peak))
-        log.info("step %s: %d x %d -> %d x %d cells x genes, %.2f s, peak RSS %.0f MiB", name, *shape_in,
-                 *shape_out, seconds, peak)
+        log.info(
+            "step %s: %d x %d -> %d x %d cells x genes, %.2f s, peak RSS %.0f MiB",
+            name,
+            *shape_in,
+            *shape_out,
+            seconds,
+            peak,
+        )
 
     def write(self, path: StrPath) -> None:
         with open(path, "w", encoding="utf-8", newline="\n") as handle:
             handle.write("step\tcells_in\tgenes_in\tcells_out\tgenes_out\tseconds\tpeak_rss_mib\n")
-            handle.writelines(f"{name}\t{c_in}\t{g_in}\t{c_out}\t{g_out}\t{seconds:.3f}\t{peak:.0f}\n"
-                              for name, c_in, g_in, c_out, g_out, seconds, peak in self.rows)
+            handle.writelines(
+                f"{name}\t{c_in}\t{g_in}\t{c_out}\t{g_out}\t{seconds:.3f}\t{peak:.0f}\n"
+                for name, c_in, g_in, c_out, g_out, seconds, peak in self.rows
+            )
 
 
 def write_qc_diagnostics(cells: pd.DataFrame, options: QcOptions, dataset: str, folder: StrPath) -> list[str]:
@@ -102,14 +110,21 @@ def write_qc_diagnostics(cells: pd.DataFrame, options: QcOptions, dataset: str, 
     table = os.path.join(folder, "qc_cells.tsv")
     figure = os.path.join(folder, "qc_metrics.png")
     cells.to_csv(table, sep="\t", index=False, lineterminator="\n")
-    figure_options = QcFigureOptions(min_genes=options.min_genes, max_genes=options.max_genes,
-                                     max_pct_mito=options.max_pct_mito)
+    figure_options = QcFigureOptions(
+        min_genes=options.min_genes, max_genes=options.max_genes, max_pct_mito=options.max_pct_mito
+    )
     save_figure(qc_figure(cells, figure_options, title=f"{dataset} (stopped by the QC filters)"), figure)
     return [table, figure]
 
 
-def process(data_path: StrPath, metadata_path: StrPath | None, mito_gene_lists: Iterable[StrPath],
-            options: ChainOptions, dataset: str, outputs: Outputs) -> None:
+def process(
+    data_path: StrPath,
+    metadata_path: StrPath | None,
+    mito_gene_lists: Iterable[StrPath],
+    options: ChainOptions,
+    dataset: str,
+    outputs: Outputs,
+) -> None:
     """Run the chain and write every output (see the module docstring)."""
     table = StepTable()
     try:
@@ -118,8 +133,15 @@ def process(data_path: StrPath, metadata_path: StrPath | None, mito_gene_lists: 
         table.write(outputs.steps)
 
 
-def _process(data_path: StrPath, metadata_path: StrPath | None, mito_gene_lists: Iterable[StrPath],
-             options: ChainOptions, dataset: str, outputs: Outputs, table: StepTable) -> None:
+def _process(
+    data_path: StrPath,
+    metadata_path: StrPath | None,
+    mito_gene_lists: Iterable[StrPath],
+    options: ChainOptions,
+    dataset: str,
+    outputs: Outputs,
+    table: StepTable,
+) -> None:
     start = time.perf_counter()
     adata = steps.ingest(data_path, options.ingest, dataset, metadata_path)
     table.add("ingest", (0, 0), adata.shape, start)
@@ -132,8 +154,9 @@ def _process(data_path: StrPath, metadata_path: StrPath | None, mito_gene_lists:
         check_left(decision, str(data_path))
     except InputError as err:
         written = write_qc_diagnostics(decision.cells, options.qc, dataset, outputs.logs)
-        raise InputError(err.source, f"{err.problem} (per-cell QC table and figure: {', '.join(written)})",
-                         record=err.record) from None
+        raise InputError(
+            err.source, f"{err.problem} (per-cell QC table and figure: {', '.join(written)})", record=err.record
+        ) from None
     filtered, report = steps.filter_cells(adata, decision)
     shape_in = adata.shape
     del adata  # the unfiltered matrix is not needed any more

@@ -35,8 +35,9 @@ _CSV_CHUNK_ROWS = 2000
 _LOOM_BLOCK_VALUES = 1 << 24  # dense values read from a loom matrix at a time (64 MB of float32)
 
 
-def read_matrix(path: str | os.PathLike[str], fmt: str, *, orientation: str | None = None,
-                layer: str | None = None) -> ad.AnnData:
+def read_matrix(
+    path: str | os.PathLike[str], fmt: str, *, orientation: str | None = None, layer: str | None = None
+) -> ad.AnnData:
     """Read a count matrix as a cells x genes AnnData with a canonical float32 CSR ``X``.
 
     ``layer`` picks an h5ad layer (``"raw"`` for ``.raw.X``) or a loom layer instead of the
@@ -63,7 +64,9 @@ def read_matrix(path: str | os.PathLike[str], fmt: str, *, orientation: str | No
     adata.var_names = adata.var_names.astype(str)
     duplicated = adata.obs_names[adata.obs_names.duplicated()].unique()
     if len(duplicated):
-        raise InputError(str(path), f"{len(duplicated)} cell ids occur more than once (e.g. {', '.join(duplicated[:3])})")
+        raise InputError(
+            str(path), f"{len(duplicated)} cell ids occur more than once (e.g. {', '.join(duplicated[:3])})"
+        )
     if not adata.var_names.is_unique:
         log.warning("%s: duplicate gene names made unique", path)
         adata.var_names_make_unique()
@@ -108,8 +111,9 @@ def obs_columns(path: str | os.PathLike[str], fmt: str) -> list[str] | None:
 def _h5_error(path: Path, what: str, err: Exception) -> InputError:
     detail = " ".join(str(err).split())
     if isinstance(err, OSError) and ("signature" in detail or "truncated" in detail or "file" in detail.lower()):
-        return InputError(str(path), f"not a readable {what} (HDF5) file: truncated, empty or another format "
-                                     f"({detail[:160]})")
+        return InputError(
+            str(path), f"not a readable {what} (HDF5) file: truncated, empty or another format ({detail[:160]})"
+        )
     return InputError(str(path), f"cannot read {what}: {detail[:200]}")
 
 
@@ -148,8 +152,9 @@ def _read_h5ad(path: Path, layer: str | None) -> ad.AnnData:
         return _read_h5ad_legacy(path, layer)  # anndata < 0.7 layout (record arrays)
     shape = matrix.shape
     if shape != (len(obs), len(var)):
-        raise InputError(str(path), f"the matrix is {shape[0]} x {shape[1]}, but obs has {len(obs)} rows and "
-                                    f"var {len(var)}")
+        raise InputError(
+            str(path), f"the matrix is {shape[0]} x {shape[1]}, but obs has {len(obs)} rows and var {len(var)}"
+        )
     adata = ad.AnnData(X=matrix, obs=obs, var=var)
     for name, value in obsm.items():
         if getattr(value, "shape", (None,))[0] == adata.n_obs:
@@ -186,8 +191,12 @@ def _decode(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def _loom_attributes(group: h5py.Group, n: int, path: Path, what: str,
-                     ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+def _loom_attributes(
+    group: h5py.Group,
+    n: int,
+    path: Path,
+    what: str,
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """1-D attributes (and 2-D ones of width 1, squeezed) as columns; wider 2-D ones as arrays.
 
     An attribute whose length is not the matrix's number of ``what`` is refused (it would
@@ -200,8 +209,11 @@ def _loom_attributes(group: h5py.Group, n: int, path: Path, what: str,
             continue
         if dataset.shape[:1] != (n,):
             length = dataset.shape[0] if dataset.shape else "a scalar"
-            raise InputError(str(path), f"{length} values, but the matrix has {n} {what} (a loom attribute "
-                                        f"holds one value per {what[:-1]})", record=f"{group.name}/{name}")
+            raise InputError(
+                str(path),
+                f"{length} values, but the matrix has {n} {what} (a loom attribute holds one value per {what[:-1]})",
+                record=f"{group.name}/{name}",
+            )
         values = _decode(dataset[()])
         if values.ndim == 2 and values.shape[1] == 1:
             values = values[:, 0]
@@ -226,10 +238,18 @@ def _read_loom(path: Path, layer: str | None) -> ad.AnnData:
         n_genes, n_cells = matrix.shape
         # genes x cells on disk: read blocks of genes (bounded memory), keep them sparse, transpose at the end
         rows = max(1, _LOOM_BLOCK_VALUES // max(n_cells, 1))
-        blocks = [sparse.csr_matrix(matrix[start:start + rows, :]) for start in range(0, n_genes, rows)]
+        blocks = [sparse.csr_matrix(matrix[start : start + rows, :]) for start in range(0, n_genes, rows)]
         genes_x_cells = sparse.vstack(blocks, format="csr") if blocks else sparse.csr_matrix((0, n_cells))
-        var, varm = _loom_attributes(handle["row_attrs"], n_genes, path, "genes") if "row_attrs" in handle else (pd.DataFrame(), {})
-        obs, obsm = _loom_attributes(handle["col_attrs"], n_cells, path, "cells") if "col_attrs" in handle else (pd.DataFrame(), {})
+        var, varm = (
+            _loom_attributes(handle["row_attrs"], n_genes, path, "genes")
+            if "row_attrs" in handle
+            else (pd.DataFrame(), {})
+        )
+        obs, obsm = (
+            _loom_attributes(handle["col_attrs"], n_cells, path, "cells")
+            if "col_attrs" in handle
+            else (pd.DataFrame(), {})
+        )
     obs.index = pd.Index(obs.pop("CellID").astype(str) if "CellID" in obs else [f"cell_{i}" for i in range(n_cells)])
     for name in ("Gene", "gene_symbols", "Accession"):
         if name in var:
@@ -256,17 +276,27 @@ def _read_delimited(path: Path, sep: str, orientation: str) -> ad.AnnData:
     try:
         with textio.open_text(path) as handle:
             header = next(csv.reader([handle.readline()], delimiter=sep), [])
-            reader = pd.read_csv(handle, sep=sep, header=None, index_col=0, chunksize=_CSV_CHUNK_ROWS,
-                                 dtype=str, keep_default_na=False, na_values=[""])
+            reader = pd.read_csv(
+                handle,
+                sep=sep,
+                header=None,
+                index_col=0,
+                chunksize=_CSV_CHUNK_ROWS,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+            )
             n_fields = len(header)
             for chunk in reader:
                 if columns is None:
                     # a header one field short (R write.csv) names only the data columns
-                    columns = pd.Index(header[len(header) - chunk.shape[1]:] if len(header) >= chunk.shape[1]
-                                       else [])
+                    columns = pd.Index(header[len(header) - chunk.shape[1] :] if len(header) >= chunk.shape[1] else [])
                     if len(columns) != chunk.shape[1] or n_fields not in (chunk.shape[1], chunk.shape[1] + 1):
-                        raise InputError(str(path), f"the header has {n_fields} fields, but the rows have "
-                                                    f"{chunk.shape[1] + 1}", record="line 1")
+                        raise InputError(
+                            str(path),
+                            f"the header has {n_fields} fields, but the rows have {chunk.shape[1] + 1}",
+                            record="line 1",
+                        )
                 blocks.append(_numeric_block(chunk, columns, path, len(row_names)))
                 row_names.extend(chunk.index.astype(str))
     except InputError:
@@ -293,8 +323,9 @@ def _numeric_block(chunk: pd.DataFrame, names: pd.Index, path: Path, rows_before
         row, col = np.argwhere(bad)[0]
         field = chunk.iat[row, col]
         problem = "is empty (a short row?)" if pd.isna(field) else f"value {field!r} is not a number"
-        raise InputError(str(path), problem,
-                         record=f"line {rows_before + row + 2}, row {chunk.index[row]!s}, column {names[col]!s}")
+        raise InputError(
+            str(path), problem, record=f"line {rows_before + row + 2}, row {chunk.index[row]!s}, column {names[col]!s}"
+        )
     return sparse.csr_matrix(values.to_numpy(dtype=np.float32))
 
 
@@ -302,17 +333,22 @@ def _read_10x(path: Path) -> ad.AnnData:
     """A Cell Ranger matrix folder: v3 (``matrix.mtx.gz``, ``features.tsv.gz``, ``barcodes.tsv.gz``)
     or v2 (``matrix.mtx``, ``genes.tsv``, ``barcodes.tsv``); a missing file is named."""
     v3 = (path / "matrix.mtx.gz").exists() or (path / "features.tsv.gz").exists()
-    needed = ("matrix.mtx.gz", "features.tsv.gz", "barcodes.tsv.gz") if v3 else ("matrix.mtx", "genes.tsv",
-                                                                                 "barcodes.tsv")
+    needed = (
+        ("matrix.mtx.gz", "features.tsv.gz", "barcodes.tsv.gz") if v3 else ("matrix.mtx", "genes.tsv", "barcodes.tsv")
+    )
     missing = [name for name in needed if not (path / name).is_file()]
     if missing:
-        raise InputError(str(path), f"not a complete 10x matrix folder: {', '.join(missing)} missing "
-                                    f"(a {'v3' if v3 else 'v2'} folder holds {', '.join(needed)})")
+        raise InputError(
+            str(path),
+            f"not a complete 10x matrix folder: {', '.join(missing)} missing "
+            f"(a {'v3' if v3 else 'v2'} folder holds {', '.join(needed)})",
+        )
     try:
         adata = sc.read_10x_mtx(path, var_names="gene_symbols", make_unique=True, gex_only=True)
     except EOFError:
-        raise InputError(str(path), "truncated gzip: a file of the 10x folder ends before its compressed "
-                                    "stream does") from None
+        raise InputError(
+            str(path), "truncated gzip: a file of the 10x folder ends before its compressed stream does"
+        ) from None
     except (OSError, ValueError, IndexError, KeyError, zlib.error) as err:
         raise InputError(str(path), f"cannot read the 10x matrix folder: {' '.join(str(err).split())[:200]}") from None
     return adata
@@ -332,11 +368,14 @@ def check_values(adata: ad.AnnData, source: str, value_type: str = "counts") -> 
     problem = {
         kernels.NOT_FINITE: "is not a finite number",
         kernels.NEGATIVE: "is negative: the matrix looks scaled (z-scored), not raw counts; genoprep needs raw "
-                          "counts (or a log-normalised matrix with input.value_type: log_normalized)",
+        "counts (or a log-normalised matrix with input.value_type: log_normalized)",
         kernels.NOT_INTEGER: "is not an integer: the matrix looks normalised or log-transformed, not raw counts; "
-                             "if it is log-normalised on purpose, say input.value_type: log_normalized in the card",
+        "if it is log-normalised on purpose, say input.value_type: log_normalized in the card",
     }[code]
     row = int(np.searchsorted(matrix.indptr, position, side="right") - 1)
     col = int(matrix.indices[position])
-    raise InputError(source, f"value {matrix.data[position]:g} {problem}",
-                     record=f"cell {adata.obs_names[row]}, gene {adata.var_names[col]}")
+    raise InputError(
+        source,
+        f"value {matrix.data[position]:g} {problem}",
+        record=f"cell {adata.obs_names[row]}, gene {adata.var_names[col]}",
+    )

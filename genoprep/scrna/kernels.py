@@ -42,8 +42,9 @@ def first_bad_value(data: np.ndarray, integers: bool) -> tuple[int, int]:
 
 
 @numba.njit(cache=True)
-def row_metrics(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, gene_kept: np.ndarray,
-                gene_mito: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def row_metrics(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, gene_kept: np.ndarray, gene_mito: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row, over the kept genes: genes with a non-zero value, sum of values, sum in mito genes.
 
     Sums are accumulated in float64 (counts are integers, so they are exact).
@@ -73,8 +74,9 @@ def row_metrics(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, gene_
 
 
 @numba.njit(cache=True)
-def column_metrics(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, row_kept: np.ndarray,
-                   n_columns: int) -> tuple[np.ndarray, np.ndarray]:
+def column_metrics(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, row_kept: np.ndarray, n_columns: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Per column, over the kept rows: rows with a non-zero value, and the sum of values (float64)."""
     n_rows_with = np.zeros(n_columns, dtype=np.int64)
     total = np.zeros(n_columns, dtype=np.float64)
@@ -90,8 +92,9 @@ def column_metrics(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, ro
 
 
 @numba.njit(cache=True)
-def subset(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, row_kept: np.ndarray,
-           new_column: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def subset(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, row_kept: np.ndarray, new_column: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The kept rows and columns as new CSR arrays, in one pass after a counting pass.
 
     ``new_column[c]`` is column ``c``'s position in the result, or -1 when it is dropped
@@ -125,8 +128,9 @@ def subset(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, row_kept: 
 
 
 @numba.njit(cache=True)
-def compact(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, row_kept: np.ndarray,
-            new_column: np.ndarray) -> np.ndarray:
+def compact(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, row_kept: np.ndarray, new_column: np.ndarray
+) -> np.ndarray:
     """:func:`subset` in place: the kept values move to the front of ``indices``/``data`` (a value
     never moves backwards past an unread one); returns the new row pointers (their last entry
     is the number of values kept). The arrays no longer describe the input matrix afterwards.
@@ -162,8 +166,9 @@ def divide_rows(indptr: np.ndarray, data: np.ndarray, divisors: np.ndarray) -> N
 
 
 @numba.njit(cache=True)
-def dense_columns(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, position: np.ndarray,
-                  n_out: int) -> np.ndarray:
+def dense_columns(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, position: np.ndarray, n_out: int
+) -> np.ndarray:
     """A dense float32 rows x ``n_out`` block of the columns with ``position[c] >= 0``."""
     out = np.zeros((indptr.size - 1, n_out), dtype=np.float32)
     for i in range(indptr.size - 1):

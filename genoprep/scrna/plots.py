@@ -20,17 +20,28 @@ def qc_figure(cells: pd.DataFrame, options: QcFigureOptions, title: str) -> Figu
     kept = cells["removed_by"].fillna("") == ""
     for axis, (column, label, thresholds) in zip(axes, PANELS):
         values = cells[column].astype(float)
-        axis.hist([values[kept], values[~kept]], bins=40, stacked=True, color=["#4c72b0", "#dd8452"],
-                  label=[f"kept ({int(kept.sum())})", f"removed ({int((~kept).sum())})"])
+        axis.hist(
+            [values[kept], values[~kept]],
+            bins=40,
+            stacked=True,
+            color=["#4c72b0", "#dd8452"],
+            label=[f"kept ({int(kept.sum())})", f"removed ({int((~kept).sum())})"],
+        )
         for name in thresholds:
             threshold = getattr(options, name)
             if threshold is not None:
                 axis.axvline(threshold, color="black", linestyle="--", linewidth=1)
-                axis.annotate(f"{name}={threshold:g}", (threshold, 1), xycoords=("data", "axes fraction"),
-                              rotation=90, va="top", ha="right", fontsize=8)
+                axis.annotate(
+                    f"{name}={threshold:g}",
+                    (threshold, 1),
+                    xycoords=("data", "axes fraction"),
+                    rotation=90,
+                    va="top",
+                    ha="right",
+                    fontsize=8,
+                )
         axis.set_xlabel(label)
         axis.set_ylabel("cells")
     axes[0].legend(fontsize=8)
     figure.suptitle(title)
     return figure
-

@@ -72,8 +72,9 @@ def select_hvg(adata: ad.AnnData, options: HvgOptions) -> int:
         sc.pp.highly_variable_genes(adata, flavor=flavor, n_top_genes=n_top, batch_key=batch_key, layer=layer)
     if "dispersions" not in adata.var:
         with np.errstate(divide="ignore", invalid="ignore"):
-            adata.var["dispersions"] = np.where(adata.var["means"] > 0,
-                                                adata.var["variances"] / adata.var["means"], 0.0)
+            adata.var["dispersions"] = np.where(
+                adata.var["means"] > 0, adata.var["variances"] / adata.var["means"], 0.0
+            )
     return int(adata.var["highly_variable"].sum())
 
 

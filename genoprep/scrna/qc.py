@@ -118,20 +118,40 @@ def decide_filters(adata: ad.AnnData, options: QcOptions) -> QcDecision:
     mito_mask = adata.var["mt"].to_numpy(dtype=bool)
     all_genes = np.ones(n_genes, dtype=bool)
     genes0, total0, mito0 = kernels.row_metrics(indptr, indices, data, all_genes, mito_mask)
-    cells = pd.DataFrame({"cell_id": adata.obs_names.astype(str),
-                          "n_genes_by_counts": genes0.astype(np.int32),
-                          "total_counts": total0.astype(np.float32),
-                          "pct_counts_mt": pct_mito(mito0, total0)})
+    cells = pd.DataFrame(
+        {
+            "cell_id": adata.obs_names.astype(str),
+            "n_genes_by_counts": genes0.astype(np.int32),
+            "total_counts": total0.astype(np.float32),
+            "pct_counts_mt": pct_mito(mito0, total0),
+        }
+    )
     removed_by = np.full(n_cells, "", dtype=object)
     report: dict[str, Any] = {"before": _summary(cells, n_genes), "filters": [], "mito_genes": int(mito_mask.sum())}
     steps: list[FilterStep] = []
 
-    def record(name: str, threshold: Any, kept: np.ndarray, before: np.ndarray, genes_before: int,
-               genes_after: int, unit: str, values: np.ndarray | None, label: str) -> None:
+    def record(
+        name: str,
+        threshold: Any,
+        kept: np.ndarray,
+        before: np.ndarray,
+        genes_before: int,
+        genes_after: int,
+        unit: str,
+        values: np.ndarray | None,
+        label: str,
+    ) -> None:
         removed_by[before & ~kept & (removed_by == "")] = name
-        report["filters"].append({"filter": name, "threshold": threshold,
-                                  "cells_before": int(before.sum()), "cells_after": int(kept.sum()),
-                                  "genes_before": genes_before, "genes_after": genes_after})
+        report["filters"].append(
+            {
+                "filter": name,
+                "threshold": threshold,
+                "cells_before": int(before.sum()),
+                "cells_after": int(kept.sum()),
+                "genes_before": genes_before,
+                "genes_after": genes_after,
+            }
+        )
         rule = "" if threshold is None else f"{name} {'>=' if name.startswith('min') else '<='} {threshold:g}"
         spread = describe(values, label) if values is not None and values.size else ""
         if unit == "genes":
@@ -141,24 +161,40 @@ def decide_filters(adata: ad.AnnData, options: QcOptions) -> QcDecision:
 
     everyone = np.ones(n_cells, dtype=bool)
     keep = genes0 >= options.min_genes
-    record("min_genes", options.min_genes, keep, everyone, n_genes, n_genes, "cells", genes0,
-           "genes detected per cell")
+    record("min_genes", options.min_genes, keep, everyone, n_genes, n_genes, "cells", genes0, "genes detected per cell")
     cells_per_gene, _ = kernels.column_metrics(indptr, indices, data, keep, n_genes)
     gene_kept = cells_per_gene >= options.min_cells
     n_kept_genes = int(gene_kept.sum())
-    record("min_cells", options.min_cells, keep, keep, n_genes, n_kept_genes, "genes", cells_per_gene,
-           "cells per gene")
+    record("min_cells", options.min_cells, keep, keep, n_genes, n_kept_genes, "genes", cells_per_gene, "cells per gene")
     genes1, total1, mito1 = kernels.row_metrics(indptr, indices, data, gene_kept, mito_mask)
     before = keep
     if options.max_genes is not None:
         keep = before & (genes1 <= options.max_genes)
-    record("max_genes", options.max_genes, keep, before, n_kept_genes, n_kept_genes, "cells", genes1[before],
-           "genes detected per cell")
+    record(
+        "max_genes",
+        options.max_genes,
+        keep,
+        before,
+        n_kept_genes,
+        n_kept_genes,
+        "cells",
+        genes1[before],
+        "genes detected per cell",
+    )
     before = keep
     if options.max_pct_mito is not None:
         keep = before & mito_within(mito1, total1, options.max_pct_mito)
-    record("max_pct_mito", options.max_pct_mito, keep, before, n_kept_genes, n_kept_genes, "cells",
-           pct_mito(mito1, total1)[before], "% mito per cell")
+    record(
+        "max_pct_mito",
+        options.max_pct_mito,
+        keep,
+        before,
+        n_kept_genes,
+        n_kept_genes,
+        "cells",
+        pct_mito(mito1, total1)[before],
+        "% mito per cell",
+    )
     cells["removed_by"] = removed_by
     return QcDecision(keep, gene_kept, cells_per_gene, report, cells, steps)
 
@@ -167,8 +203,12 @@ def check_left(decision: QcDecision, source: str) -> None:
     """One line when a filter removed every cell or every gene (naming the filter)."""
     for step in decision.steps:
         if step.after == 0:
-            raise InputError(source, f"no {step.unit} left after the {step.name} filter ({step.threshold}); "
-                                     f"relax params.{step.name} in the card", record="params")
+            raise InputError(
+                source,
+                f"no {step.unit} left after the {step.name} filter ({step.threshold}); "
+                f"relax params.{step.name} in the card",
+                record="params",
+            )
 
 
 def apply_filters(adata: ad.AnnData, decision: QcDecision) -> tuple[ad.AnnData, dict[str, Any]]:
@@ -183,10 +223,11 @@ def apply_filters(adata: ad.AnnData, decision: QcDecision) -> tuple[ad.AnnData, 
     indptr = kernels.compact(matrix.indptr, matrix.indices, matrix.data, keep, new_column)
     nnz = int(indptr[-1])
     shape = (int(keep.sum()), int(gene_kept.sum()))
-    filtered = ad.AnnData(X=sparse.csr_matrix((matrix.data[:nnz], matrix.indices[:nnz], indptr), shape=shape,
-                                              copy=False),
-                          obs=adata.obs.iloc[np.flatnonzero(keep)].copy(),
-                          var=adata.var.iloc[np.flatnonzero(gene_kept)].copy())
+    filtered = ad.AnnData(
+        X=sparse.csr_matrix((matrix.data[:nnz], matrix.indices[:nnz], indptr), shape=shape, copy=False),
+        obs=adata.obs.iloc[np.flatnonzero(keep)].copy(),
+        var=adata.var.iloc[np.flatnonzero(gene_kept)].copy(),
+    )
     adata.X = sparse.csr_matrix(adata.shape, dtype=np.float32)  # the consumed matrix is not left behind
     compute_qc_metrics(filtered)
     return filtered, {**decision.report, "after": _summary(filtered.obs, filtered.n_vars)}
@@ -199,15 +240,17 @@ def compute_qc_metrics(adata: ad.AnnData) -> None:
     matrix = adata.X
     n_cells = adata.n_obs
     mito_mask = adata.var["mt"].to_numpy(dtype=bool)
-    genes, total, mito = kernels.row_metrics(matrix.indptr, matrix.indices, matrix.data,
-                                             np.ones(adata.n_vars, dtype=bool), mito_mask)
+    genes, total, mito = kernels.row_metrics(
+        matrix.indptr, matrix.indices, matrix.data, np.ones(adata.n_vars, dtype=bool), mito_mask
+    )
     obs = adata.obs
     obs["n_genes_by_counts"] = genes.astype(np.int32)
     obs["total_counts"] = total.astype(np.float32)
     obs["total_counts_mt"] = mito.astype(np.float32)
     obs["pct_counts_mt"] = pct_mito(mito, total)
-    cells_with, gene_total = kernels.column_metrics(matrix.indptr, matrix.indices, matrix.data,
-                                                    np.ones(n_cells, dtype=bool), adata.n_vars)
+    cells_with, gene_total = kernels.column_metrics(
+        matrix.indptr, matrix.indices, matrix.data, np.ones(n_cells, dtype=bool), adata.n_vars
+    )
     var = adata.var
     var["n_cells_by_counts"] = cells_with
     var["mean_counts"] = gene_total / n_cells

@@ -50,25 +50,36 @@ def check_columns(options: IngestOptions, available: Iterable[str] | None, sourc
     for label in annotate.LABELS:
         ref = options.columns.get(label)
         if ref is not None and str(ref) not in names:
-            raise InputError(source, f"columns.{label} names column {ref!r}, which is not there "
-                                     f"(per-cell columns: {shown})", record="columns")
+            raise InputError(
+                source,
+                f"columns.{label} names column {ref!r}, which is not there (per-cell columns: {shown})",
+                record="columns",
+            )
     key = options.hvg_batch_key
     mapped = {label for label in annotate.LABELS if options.columns.get(label) is not None}
     if key is not None and key not in names | mapped:
-        raise InputError(source, f"params.hvg_batch_key names column {key!r}, which is not there "
-                                 f"(per-cell columns: {', '.join(sorted(names | mapped)[:15]) or 'none'})",
-                         record="params")
+        raise InputError(
+            source,
+            f"params.hvg_batch_key names column {key!r}, which is not there "
+            f"(per-cell columns: {', '.join(sorted(names | mapped)[:15]) or 'none'})",
+            record="params",
+        )
 
 
 def read_metadata(metadata_path: str | os.PathLike[str], options: IngestOptions) -> pd.DataFrame:
     """The card's per-cell metadata table, indexed by cell id."""
     verify_sha256(metadata_path, options.metadata_sha256)
-    return read_table(metadata_path, options.metadata_format, header=options.metadata_header,
-                      id_column=options.metadata_id_column)
+    return read_table(
+        metadata_path, options.metadata_format, header=options.metadata_header, id_column=options.metadata_id_column
+    )
 
 
-def ingest(data_path: str | os.PathLike[str], options: IngestOptions, dataset_id: str,
-           metadata_path: str | os.PathLike[str] | None = None) -> ad.AnnData:
+def ingest(
+    data_path: str | os.PathLike[str],
+    options: IngestOptions,
+    dataset_id: str,
+    metadata_path: str | os.PathLike[str] | None = None,
+) -> ad.AnnData:
     """Read the card's matrix, check its values, join metadata, map labels and gene ids.
 
     Cheap checks come first: the SHA-256 when the card gives one, the metadata table and
@@ -99,8 +110,9 @@ def ingest(data_path: str | os.PathLike[str], options: IngestOptions, dataset_id
     return adata
 
 
-def quality_control(adata: ad.AnnData, options: QcOptions,
-                    mito_gene_lists: Iterable[str | os.PathLike[str]]) -> qc.QcDecision:
+def quality_control(
+    adata: ad.AnnData, options: QcOptions, mito_gene_lists: Iterable[str | os.PathLike[str]]
+) -> qc.QcDecision:
     """Flag mitochondrial genes (``var['mt']``) and decide the filters (see :mod:`genoprep.scrna.qc`)."""
     known = set(options.mito_genes)
     for path in mito_gene_lists:
@@ -108,8 +120,11 @@ def quality_control(adata: ad.AnnData, options: QcOptions,
     adata.var["mt"] = qc.flag_mito(adata.var, adata.var_names, options.mito_prefixes, known)
     decision = qc.decide_filters(adata, options)
     info = adata.uns["genoprep"]
-    decision.report = {"dataset_id": info["dataset_id"], **decision.report,
-                       "metadata_rows_unmatched": info["metadata_rows_unmatched"]}
+    decision.report = {
+        "dataset_id": info["dataset_id"],
+        **decision.report,
+        "metadata_rows_unmatched": info["metadata_rows_unmatched"],
+    }
     return decision
 
 
@@ -159,8 +174,13 @@ def ml_matrix(block: sparse.csr_matrix, options: ScaleOptions) -> np.ndarray:
     return preprocess.scale_block(block, options.scale_max_value)
 
 
-def facts(adata: ad.AnnData, normalize_options: NormalizeOptions, hvg_options: HvgOptions,
-          scale_options: ScaleOptions, n_features: int) -> dict[str, Any]:
+def facts(
+    adata: ad.AnnData,
+    normalize_options: NormalizeOptions,
+    hvg_options: HvgOptions,
+    scale_options: ScaleOptions,
+    n_features: int,
+) -> dict[str, Any]:
     """What the completed card records about the processed dataset."""
     counts = normalize_options.value_type == "counts"
     return {
@@ -169,8 +189,11 @@ def facts(adata: ad.AnnData, normalize_options: NormalizeOptions, hvg_options: H
         "n_features": n_features,
         "preprocessing": {
             "software": software_versions(),
-            "normalization": (f"scanpy normalize_total target_sum={normalize_options.target_sum:g}, log1p"
-                              if counts else "none (input already log-normalised)"),
+            "normalization": (
+                f"scanpy normalize_total target_sum={normalize_options.target_sum:g}, log1p"
+                if counts
+                else "none (input already log-normalised)"
+            ),
             "feature_selection": preprocess.hvg_description(hvg_options, n_features),
             "scaling": f"scanpy scale zero_center=True max_value={scale_options.scale_max_value}",
         },

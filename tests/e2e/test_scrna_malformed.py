@@ -29,8 +29,9 @@ EASY = {"min_genes": 1, "min_cells": 1, "max_genes": None, "max_pct_mito": None,
 
 def counts() -> np.ndarray:
     rng = np.random.default_rng(11)
-    return rng.poisson(2.0, size=(len(CELLS), len(GENES))).astype(np.int64) + np.eye(len(CELLS), len(GENES),
-                                                                                     dtype=np.int64)
+    return rng.poisson(2.0, size=(len(CELLS), len(GENES))).astype(np.int64) + np.eye(
+        len(CELLS), len(GENES), dtype=np.int64
+    )
 
 
 def csv_text(values: np.ndarray, sep: str = ",", newline: str = "\n") -> str:
@@ -41,8 +42,11 @@ def csv_text(values: np.ndarray, sep: str = ",", newline: str = "\n") -> str:
 
 
 def write_h5ad(path: Path, values: np.ndarray, obs: pd.DataFrame | None = None) -> None:
-    adata = ad.AnnData(X=sparse.csr_matrix(values.astype(np.float32)),
-                       obs=obs if obs is not None else pd.DataFrame(index=CELLS), var=pd.DataFrame(index=GENES))
+    adata = ad.AnnData(
+        X=sparse.csr_matrix(values.astype(np.float32)),
+        obs=obs if obs is not None else pd.DataFrame(index=CELLS),
+        var=pd.DataFrame(index=GENES),
+    )
     adata.write_h5ad(path)
 
 
@@ -74,9 +78,14 @@ def build(root: Path) -> tuple[dict[str, tuple[dict, str, str]], dict[str, dict]
     bad: dict[str, tuple[dict, str, str]] = {}
 
     def case(name: str, path: Path, fmt: str, problem: str, named: Path | None = None, **extra) -> None:
-        card = {"dataset_id": name, "name": name, "modality": "scrna",
-                "input": {"path": str(path), "format": fmt, **extra.pop("input", {})},
-                "params": {**EASY, **extra.pop("params", {})}, **extra}
+        card = {
+            "dataset_id": name,
+            "name": name,
+            "modality": "scrna",
+            "input": {"path": str(path), "format": fmt, **extra.pop("input", {})},
+            "params": {**EASY, **extra.pop("params", {})},
+            **extra,
+        }
         if fmt in ("csv", "tsv"):
             card["input"].setdefault("orientation", "genes_x_cells")
         bad[name] = (card, str(named or path), problem)
@@ -119,8 +128,12 @@ def build(root: Path) -> tuple[dict[str, tuple[dict, str, str]], dict[str, dict]
     case("latin1_csv", d / "latin1.csv", "csv", "cannot parse the table: 'utf-8' codec can't decode")
 
     write_loom(d / "short_cellid.loom", CELLS[:-2])
-    case("loom_short_cellid", d / "short_cellid.loom", "loom",
-         "/col_attrs/CellID: 18 values, but the matrix has 20 cells")
+    case(
+        "loom_short_cellid",
+        d / "short_cellid.loom",
+        "loom",
+        "/col_attrs/CellID: 18 values, but the matrix has 20 cells",
+    )
     (d / "text.loom").write_text("not HDF5\n")
     case("loom_wrong_content", d / "text.loom", "loom", "not a readable loom (HDF5) file")
 
@@ -133,31 +146,60 @@ def build(root: Path) -> tuple[dict[str, tuple[dict, str, str]], dict[str, dict]
     case("tenx_truncated_gzip", d / "tenx_truncated", "10x_mtx", "truncated gzip")
 
     write_h5ad(d / "labels.h5ad", good, pd.DataFrame({"celltype": ["T"] * 20, "donor": ["a"] * 20}, index=CELLS))
-    case("label_column_typo", d / "labels.h5ad", "h5ad", "columns.cell_type names column 'cell_type_typo'",
-         columns={"cell_type": "cell_type_typo"})
+    case(
+        "label_column_typo",
+        d / "labels.h5ad",
+        "h5ad",
+        "columns.cell_type names column 'cell_type_typo'",
+        columns={"cell_type": "cell_type_typo"},
+    )
     shutil.copy(d / "labels.h5ad", d / "labels_batch.h5ad")
-    case("batch_key_typo", d / "labels_batch.h5ad", "h5ad", "params.hvg_batch_key names column 'bacth'",
-         params={"hvg_batch_key": "bacth"})
+    case(
+        "batch_key_typo",
+        d / "labels_batch.h5ad",
+        "h5ad",
+        "params.hvg_batch_key names column 'bacth'",
+        params={"hvg_batch_key": "bacth"},
+    )
     (d / "meta_short.tsv").write_text("cell\tcondition\n" + "".join(f"{c}\tx\n" for c in CELLS[:-1]))
-    case("metadata_missing_cell", d / "full.h5ad", "h5ad", "no metadata row for 1 of 20 cells (e.g. CELL_000020)",
-         named=d / "meta_short.tsv", metadata={"path": str(d / "meta_short.tsv"), "format": "tsv"})
+    case(
+        "metadata_missing_cell",
+        d / "full.h5ad",
+        "h5ad",
+        "no metadata row for 1 of 20 cells (e.g. CELL_000020)",
+        named=d / "meta_short.tsv",
+        metadata={"path": str(d / "meta_short.tsv"), "format": "tsv"},
+    )
 
     # good but awkward: a spreadsheet export (UTF-8 byte-order mark, CRLF, quoted ids), either orientation
-    (d / "bom_crlf.csv").write_bytes(b"\xef\xbb\xbf" + csv_text(good, newline="\r\n").replace(
-        "CELL_000001", '"CELL_000001"').encode())
-    cells_x_genes = "\r\n".join([",".join(["cell", *GENES])] + [",".join([c, *map(str, row)])
-                                                                   for c, row in zip(CELLS, good)]) + "\r\n"
+    (d / "bom_crlf.csv").write_bytes(
+        b"\xef\xbb\xbf" + csv_text(good, newline="\r\n").replace("CELL_000001", '"CELL_000001"').encode()
+    )
+    cells_x_genes = (
+        "\r\n".join([",".join(["cell", *GENES])] + [",".join([c, *map(str, row)]) for c, row in zip(CELLS, good)])
+        + "\r\n"
+    )
     (d / "bom_crlf_cxg.csv").write_bytes(b"\xef\xbb\xbf" + cells_x_genes.encode())
-    (d / "meta_bom.csv").write_bytes(b"\xef\xbb\xbf" + ("cell,kind\r\n" + "".join(
-        f"{c},k{i % 2}\r\n" for i, c in enumerate(CELLS))).encode())
+    (d / "meta_bom.csv").write_bytes(
+        b"\xef\xbb\xbf" + ("cell,kind\r\n" + "".join(f"{c},k{i % 2}\r\n" for i, c in enumerate(CELLS))).encode()
+    )
     goods = {
-        "bom_crlf": {"dataset_id": "bom_crlf", "name": "BOM", "modality": "scrna",
-                     "input": {"path": str(d / "bom_crlf.csv"), "format": "csv", "orientation": "genes_x_cells"},
-                     "metadata": {"path": str(d / "meta_bom.csv"), "format": "csv"},
-                     "columns": {"cell_type": "kind"}, "params": EASY},
-        "bom_crlf_cxg": {"dataset_id": "bom_crlf_cxg", "name": "BOM", "modality": "scrna",
-                         "input": {"path": str(d / "bom_crlf_cxg.csv"), "format": "csv",
-                                   "orientation": "cells_x_genes"}, "params": EASY},
+        "bom_crlf": {
+            "dataset_id": "bom_crlf",
+            "name": "BOM",
+            "modality": "scrna",
+            "input": {"path": str(d / "bom_crlf.csv"), "format": "csv", "orientation": "genes_x_cells"},
+            "metadata": {"path": str(d / "meta_bom.csv"), "format": "csv"},
+            "columns": {"cell_type": "kind"},
+            "params": EASY,
+        },
+        "bom_crlf_cxg": {
+            "dataset_id": "bom_crlf_cxg",
+            "name": "BOM",
+            "modality": "scrna",
+            "input": {"path": str(d / "bom_crlf_cxg.csv"), "format": "csv", "orientation": "cells_x_genes"},
+            "params": EASY,
+        },
     }
     return bad, goods
 
@@ -183,8 +225,11 @@ def test_catalogue_is_large_enough(catalogue) -> None:  # type: ignore[no-untype
 def _leftovers(folder: Path) -> list[str]:
     if not folder.exists():
         return []
-    return [p.relative_to(folder).as_posix() for p in folder.rglob("*")
-            if p.is_file() and p.relative_to(folder).parts[0] not in ("logs", "benchmarks")]
+    return [
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.relative_to(folder).parts[0] not in ("logs", "benchmarks")
+    ]
 
 
 def test_each_bad_input_gives_one_line_naming_file_and_problem(catalogue) -> None:  # type: ignore[no-untyped-def]
@@ -218,9 +263,16 @@ def test_bom_and_crlf_inputs_succeed_with_clean_ids(catalogue) -> None:  # type:
 
 def test_guard_stops_a_run_that_keeps_few_cells_and_keeps_the_qc_table(tmp_path: Path) -> None:
     source = shared_data("scrna", "pbmc5k_citeseq_200cells_rawcounts_mtgenes.h5ad")
-    write_card(tmp_path / "cards", {"dataset_id": "pbmc5k", "name": "pbmc5k", "modality": "scrna",
-                                    "input": {"path": str(source), "format": "h5ad"},
-                                    "params": {"max_pct_mito": 5}})
+    write_card(
+        tmp_path / "cards",
+        {
+            "dataset_id": "pbmc5k",
+            "name": "pbmc5k",
+            "modality": "scrna",
+            "input": {"path": str(source), "format": "h5ad"},
+            "params": {"max_pct_mito": 5},
+        },
+    )
     done = run_workflow(tmp_path / "cards", tmp_path / "out", check=False)
     assert done.returncode != 0
     summary = [line for line in done.stderr.splitlines() if line.startswith("genoprep: pbmc5k: kept ")]

@@ -23,10 +23,16 @@ pytestmark = pytest.mark.e2e
 
 
 def _card(source: Path, **changes: object) -> dict:
-    card = {"dataset_id": "pbmc68k", "name": "PBMC 68k reduced", "description": "700 cells", "license": "CC-BY-4.0",
-            "modality": "scrna", "input": {"path": str(source), "format": "h5ad"},
-            "columns": {"cell_type": "bulk_labels"},
-            "params": {"min_genes": 200, "max_genes": 350, "n_top_genes": 300}}
+    card = {
+        "dataset_id": "pbmc68k",
+        "name": "PBMC 68k reduced",
+        "description": "700 cells",
+        "license": "CC-BY-4.0",
+        "modality": "scrna",
+        "input": {"path": str(source), "format": "h5ad"},
+        "columns": {"cell_type": "bulk_labels"},
+        "params": {"min_genes": 200, "max_genes": 350, "n_top_genes": 300},
+    }
     card.update(changes)
     return card
 
@@ -34,7 +40,10 @@ def _card(source: Path, **changes: object) -> dict:
 def _scheduled(cards: Path, results: Path) -> set[str]:
     done = run_workflow(cards, results, "-n", "--quiet", "rules")
     table = done.stdout + done.stderr
-    return {m.group(1) for m in re.finditer(r"^\s*([a-z][a-z0-9_]+)\s+\d+\s*$", table, flags=re.MULTILINE)} - {"all", "total"}
+    return {m.group(1) for m in re.finditer(r"^\s*([a-z][a-z0-9_]+)\s+\d+\s*$", table, flags=re.MULTILINE)} - {
+        "all",
+        "total",
+    }
 
 
 def test_only_write_card_reruns_after_a_metadata_edit(tmp_path: Path) -> None:
@@ -52,8 +61,16 @@ def test_only_write_card_reruns_after_a_metadata_edit(tmp_path: Path) -> None:
     card = yaml.safe_load((results / "pbmc68k" / "card.yaml").read_text())
     assert card["license"] == "CC0-1.0" and card["name"] == "PBMC 68k (renamed)"
 
-    write_card(cards, _card(source, name="PBMC 68k (renamed)", description="edited", license="CC0-1.0",
-                            params={"min_genes": 200, "max_genes": 350, "n_top_genes": 200}))
+    write_card(
+        cards,
+        _card(
+            source,
+            name="PBMC 68k (renamed)",
+            description="edited",
+            license="CC0-1.0",
+            params={"min_genes": 200, "max_genes": 350, "n_top_genes": 200},
+        ),
+    )
     assert {"scrna_process", "scrna_qc_plot", "write_card"} <= _scheduled(cards, results)
     run_workflow(cards, results)
     second = artifact_bytes(results / "pbmc68k")

@@ -145,8 +145,9 @@ def test_loom_column_attribute_of_the_wrong_length_is_one_line(tmp_path: Path) -
         handle["col_attrs/CellID"] = np.array([b"a"])  # one id for two cells
     with pytest.raises(InputError) as info:
         read_matrix(path, "loom")
-    assert str(info.value) == (f"{path}: /col_attrs/CellID: 1 values, but the matrix has 2 cells "
-                               "(a loom attribute holds one value per cell)")
+    assert str(info.value) == (
+        f"{path}: /col_attrs/CellID: 1 values, but the matrix has 2 cells (a loom attribute holds one value per cell)"
+    )
 
 
 def test_h5ad_reads_only_the_chosen_matrix(tmp_path: Path) -> None:

@@ -18,8 +18,9 @@ COUNTS = sparse.csr_matrix(np.array([[1, 3, 0], [0, 2, 2], [0, 0, 0]], dtype=np.
 def test_normalize_log1p_uses_the_target_sum(target_sum: float) -> None:
     result = normalize_log1p(COUNTS, target_sum)
     # cell 1: total 4 -> 1 and 3 become target_sum/4 and 3*target_sum/4; cell 2: total 4 -> 2/4 and 2/4
-    expected = np.log1p(np.array([[target_sum / 4, 3 * target_sum / 4, 0],
-                                  [0, target_sum / 2, target_sum / 2], [0, 0, 0]]))
+    expected = np.log1p(
+        np.array([[target_sum / 4, 3 * target_sum / 4, 0], [0, target_sum / 2, target_sum / 2], [0, 0, 0]])
+    )
     np.testing.assert_allclose(result.toarray(), expected, rtol=1e-6)
     assert result.dtype == np.float32
 
@@ -63,8 +64,9 @@ def test_select_hvg_uses_the_card_flavor_and_n_top_genes() -> None:
         adata = _hvg_data()
         n = select_hvg(adata, HvgOptions(hvg_flavor=flavor, n_top_genes=20, hvg_batch_key=None))
         reference = _hvg_data()
-        sc.pp.highly_variable_genes(reference, flavor=flavor, n_top_genes=20,
-                                    layer="counts" if flavor == "seurat_v3" else None)
+        sc.pp.highly_variable_genes(
+            reference, flavor=flavor, n_top_genes=20, layer="counts" if flavor == "seurat_v3" else None
+        )
         assert n == int(reference.var["highly_variable"].sum()) >= 20
         for column in reference.var.columns:  # the same values as scanpy's own call
             np.testing.assert_array_equal(adata.var[column].to_numpy(), reference.var[column].to_numpy(), column)

@@ -17,8 +17,15 @@ from genoprep.errors import InputError
 from genoprep.scrna.options import QcOptions
 from genoprep.scrna.qc import apply_filters, check_left, compute_qc_metrics, decide_filters, flag_mito, mito_within
 
-OPTIONS = QcOptions(min_genes=2, min_cells=2, max_genes=3, max_pct_mito=30.0, mito_prefixes=("MT-",),
-                    mito_genes=(), min_fraction_kept=0.0)
+OPTIONS = QcOptions(
+    min_genes=2,
+    min_cells=2,
+    max_genes=3,
+    max_pct_mito=30.0,
+    mito_prefixes=("MT-",),
+    mito_genes=(),
+    min_fraction_kept=0.0,
+)
 
 
 def make(counts: np.ndarray, genes: list[str]) -> ad.AnnData:
@@ -31,14 +38,17 @@ def make(counts: np.ndarray, genes: list[str]) -> ad.AnnData:
 
 def tiny() -> ad.AnnData:
     # genes: MT-A (mito), G1, G2, G3, G4
-    return make([
-        [1, 2, 2, 0, 0],  # c1: 3 genes, 1/5 = 20% mito -> kept
-        [0, 5, 0, 0, 0],  # c2: 1 gene -> removed by min_genes=2
-        [6, 1, 1, 0, 0],  # c3: 3 genes, 6/8 = 75% mito -> removed by max_pct_mito=30
-        [1, 1, 1, 1, 0],  # c4: 4 genes -> removed by max_genes=3
-        [0, 3, 1, 0, 0],  # c5: 2 genes, 0% mito -> kept
-        [0, 2, 2, 1, 0],  # c6: 3 genes, 0% mito -> kept
-    ], ["MT-A", "G1", "G2", "G3", "G4"])
+    return make(
+        [
+            [1, 2, 2, 0, 0],  # c1: 3 genes, 1/5 = 20% mito -> kept
+            [0, 5, 0, 0, 0],  # c2: 1 gene -> removed by min_genes=2
+            [6, 1, 1, 0, 0],  # c3: 3 genes, 6/8 = 75% mito -> removed by max_pct_mito=30
+            [1, 1, 1, 1, 0],  # c4: 4 genes -> removed by max_genes=3
+            [0, 3, 1, 0, 0],  # c5: 2 genes, 0% mito -> kept
+            [0, 2, 2, 1, 0],  # c6: 3 genes, 0% mito -> kept
+        ],
+        ["MT-A", "G1", "G2", "G3", "G4"],
+    )
 
 
 def run(adata: ad.AnnData, options: QcOptions = OPTIONS):  # type: ignore[no-untyped-def]
@@ -54,10 +64,16 @@ def test_filters_in_order_with_counts() -> None:
     assert list(filtered.obs_names) == ["c1", "c5", "c6"]
     # min_cells=2 counts the 5 cells left after min_genes: G4 is in none of them -> removed
     assert list(filtered.var_names) == ["MT-A", "G1", "G2", "G3"]
-    steps = [(s["filter"], s["cells_before"], s["cells_after"], s["genes_before"], s["genes_after"])
-             for s in report["filters"]]
-    assert steps == [("min_genes", 6, 5, 5, 5), ("min_cells", 5, 5, 5, 4),
-                     ("max_genes", 5, 4, 4, 4), ("max_pct_mito", 4, 3, 4, 4)]
+    steps = [
+        (s["filter"], s["cells_before"], s["cells_after"], s["genes_before"], s["genes_after"])
+        for s in report["filters"]
+    ]
+    assert steps == [
+        ("min_genes", 6, 5, 5, 5),
+        ("min_cells", 5, 5, 5, 4),
+        ("max_genes", 5, 4, 4, 4),
+        ("max_pct_mito", 4, 3, 4, 4),
+    ]
     assert report["before"]["cells"] == 6 and report["after"]["cells"] == 3
     assert report["after"]["mean_pct_mito"] == pytest.approx(20.0 / 3)
     np.testing.assert_allclose(filtered.obs["percent_mito"], [20.0, 0.0, 0.0], rtol=1e-6)
@@ -69,8 +85,11 @@ def test_filters_in_order_with_counts() -> None:
     assert list(cells["removed_by"]) == ["", "min_genes", "max_pct_mito", "max_genes", "", ""]
     np.testing.assert_allclose(cells["pct_counts_mt"], [20.0, 0.0, 75.0, 25.0, 0.0, 0.0], rtol=1e-6)
     assert [(s.name, s.unit, s.before, s.after) for s in decision.steps] == [
-        ("min_genes", "cells", 6, 5), ("min_cells", "genes", 5, 4), ("max_genes", "cells", 5, 4),
-        ("max_pct_mito", "cells", 4, 3)]
+        ("min_genes", "cells", 6, 5),
+        ("min_cells", "genes", 5, 4),
+        ("max_genes", "cells", 5, 4),
+        ("max_pct_mito", "cells", 4, 3),
+    ]
     assert decision.steps[3].distribution.startswith("% mito per cell: median ")
 
 
@@ -88,14 +107,17 @@ def test_filter_that_removes_everything_names_the_parameter() -> None:
 
 def test_cells_and_genes_exactly_at_every_threshold_are_kept() -> None:
     # genes: MT-A, G1..G4. Thresholds: min_genes 2, min_cells 2, max_genes 3, max_pct_mito 30.
-    adata = make([
-        [3, 4, 3, 0, 1],   # c1: 3 kept genes (= max_genes), 3 of their 10 counts mito (= 30 %): kept
-        [4, 3, 3, 0, 0],   # c2: 4 of 10 = 40 % mito: removed by max_pct_mito
-        [0, 1, 1, 0, 0],   # c3: 2 genes (= min_genes): kept
-        [0, 1, 0, 0, 0],   # c4: 1 gene (= min_genes - 1): removed by min_genes
-        [1, 1, 1, 1, 0],   # c5: 4 genes (= max_genes + 1): removed by max_genes
-        [0, 2, 0, 1, 0],   # c6: 2 genes: kept; G3 is in c5 and c6 (= min_cells): kept
-    ], ["MT-A", "G1", "G2", "G3", "G4"])  # G4 is only in c1 (= min_cells - 1): removed
+    adata = make(
+        [
+            [3, 4, 3, 0, 1],  # c1: 3 kept genes (= max_genes), 3 of their 10 counts mito (= 30 %): kept
+            [4, 3, 3, 0, 0],  # c2: 4 of 10 = 40 % mito: removed by max_pct_mito
+            [0, 1, 1, 0, 0],  # c3: 2 genes (= min_genes): kept
+            [0, 1, 0, 0, 0],  # c4: 1 gene (= min_genes - 1): removed by min_genes
+            [1, 1, 1, 1, 0],  # c5: 4 genes (= max_genes + 1): removed by max_genes
+            [0, 2, 0, 1, 0],  # c6: 2 genes: kept; G3 is in c5 and c6 (= min_cells): kept
+        ],
+        ["MT-A", "G1", "G2", "G3", "G4"],
+    )  # G4 is only in c1 (= min_cells - 1): removed
     reference = adata[:, :4].copy()  # the metrics the max filters see are on the genes min_cells kept
     filtered, _, decision = run(adata)
     assert list(filtered.obs_names) == ["c1", "c3", "c6"]
@@ -134,9 +156,10 @@ def test_final_metrics_equal_scanpy() -> None:
 
 
 def test_flag_mito_by_prefix_and_by_id() -> None:
-    var = pd.DataFrame({"gene_ids": ["ENSG00000198888", "ENSG1", "", ""],
-                        "gene_symbols": ["", "CD3E", "mt-Co1", "MTOR"]},
-                       index=["ENSG00000198888", "ENSG1", "mt-Co1", "MTOR"])
+    var = pd.DataFrame(
+        {"gene_ids": ["ENSG00000198888", "ENSG1", "", ""], "gene_symbols": ["", "CD3E", "mt-Co1", "MTOR"]},
+        index=["ENSG00000198888", "ENSG1", "mt-Co1", "MTOR"],
+    )
     mask = flag_mito(var, var.index, ["MT-", "mt-"], {"ENSG00000198888"})
     assert list(mask) == [True, False, True, False]  # MTOR is not mitochondrial
     assert list(flag_mito(var, var.index, [], set())) == [False] * 4
