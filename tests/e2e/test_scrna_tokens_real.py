@@ -21,9 +21,18 @@ import pytest
 import scanpy as sc
 from scipy import sparse, stats
 
-from genoprep.scrna.tokens import (GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary,
-                                   GeneMedianAccumulator, RankOptions, RankTokenizer, ScgptOptions, ScgptTokenizer,
-                                   ScgptVocabulary, TokenWriter)
+from genoprep.scrna.tokens import (
+    GeneformerOptions,
+    GeneformerTokenizer,
+    GeneformerVocabulary,
+    GeneMedianAccumulator,
+    RankOptions,
+    RankTokenizer,
+    ScgptOptions,
+    ScgptTokenizer,
+    ScgptVocabulary,
+    TokenWriter,
+)
 from tests.conftest import shared_data
 from tests.unit.test_scrna_tokens_reference import csr_rows, ensembl_ids, geneformer_scored, rank_cell, scgpt_cell
 
@@ -221,3 +230,26 @@ def test_derived_gene_medians_equal_dense_medians() -> None:
             expected[gene.upper()] = float(np.median(column))
     assert medians.keys() == expected.keys()
     assert all(medians[g] == pytest.approx(expected[g], rel=1e-12) for g in expected)
+
+
+def test_geneformer_table_loads_with_huggingface_datasets(dictionaries, tmp_path: Path, monkeypatch) -> None:
+    datasets = pytest.importorskip("datasets", reason="datasets (Hugging Face) is not installed")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    adata = sc.read_10x_mtx(shared_data("scrna", FILES["pbmc_10x_chr21"]), var_names="gene_ids")
+    counts = sparse.csr_matrix(adata.X, dtype=np.float32)
+    options = GeneformerOptions(version="v1", model_input_size=None, special_tokens=None, token_dictionary=None,
+                                gene_median_dictionary=None, gene_name_id_dictionary=None)
+    vocabulary = GeneformerVocabulary.load(options, tokens=dictionaries["tokens"], medians=dictionaries["medians"])
+    tokenizer = GeneformerTokenizer(vocabulary, list(adata.var_names), options)
+    path = tmp_path / "geneformer.parquet"
+    expected = []
+    with TokenWriter(path, "input_ids", tokenizer.parameters(), labels=["cell_type"]) as writer:
+        for start in range(0, counts.shape[0], CHUNK):
+            chunk = tokenizer.tokenize_chunk(counts[start:start + CHUNK])
+            n = chunk.kept.shape[0]
+            writer.write(np.asarray(adata.obs_names)[start:start + n], chunk, {"cell_type": ["NA"] * n})
+            expected += [chunk.cell(k).tolist() for k in range(len(chunk.offsets) - 1)]
+    loaded = datasets.load_dataset("parquet", data_files=str(path), split="train", cache_dir=str(tmp_path / "hf"))
+    assert loaded.column_names == ["cell_id", "input_ids", "length", "cell_type"]
+    assert loaded.features["input_ids"].feature.dtype == "int32"
+    assert loaded["input_ids"] == expected and loaded["length"] == [len(e) for e in expected]

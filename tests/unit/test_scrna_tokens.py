@@ -12,9 +12,20 @@ import pytest
 from scipy import sparse
 
 from genoprep.errors import InputError
-from genoprep.scrna.tokens import (GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary,
-                                   GeneMedianAccumulator, RankOptions, RankTokenizer, ScgptOptions, ScgptTokenizer,
-                                   ScgptVocabulary, TokenWriter, derived_token_dictionary)
+from genoprep.scrna.tokens import (
+    GeneformerOptions,
+    GeneformerTokenizer,
+    GeneformerVocabulary,
+    GeneMedianAccumulator,
+    RankOptions,
+    RankTokenizer,
+    ScgptOptions,
+    ScgptTokenizer,
+    ScgptVocabulary,
+    TokenWriter,
+    derived_token_dictionary,
+    write_tokens,
+)
 
 G = [f"ENSG{n:011d}" for n in range(10)]
 V1_TOKENS = {"<pad>": 0, "<mask>": 1, G[0]: 5, G[1]: 7, G[2]: 6, G[3]: 2, G[4]: 3, G[5]: 4}
@@ -73,6 +84,13 @@ def test_duplicate_ensembl_ids_are_summed_and_ids_normalised() -> None:
     assert tok.summary()["distinct_tokens"] == 2 and tok.summary()["genes_in_vocabulary"] == 3
 
 
+def test_repeated_csr_entries_of_one_column_are_summed() -> None:
+    # column 0 (G3, median 1) stored twice in the row: 1.5 + 1.0 = 2.5 > G5's 1.2 / 0.5 = 2.4
+    matrix = sparse.csr_matrix((np.array([1.5, 1.2, 1.0]), np.array([0, 1, 0]), np.array([0, 3])), shape=(1, 2))
+    assert not matrix.has_canonical_format
+    assert cells(geneformer([G[3], G[5]]).tokenize_chunk(matrix)) == [[2, 4]]
+
+
 def test_symbols_are_mapped_through_the_gene_name_dictionary(tmp_path: Path) -> None:
     names = tmp_path / "names.json"
     names.write_text(json.dumps({"CD3E": G[0], "NKG7": G[1]}))
@@ -122,7 +140,7 @@ def test_chunks_give_the_same_tokens_as_one_pass() -> None:
     whole = cells(geneformer(genes, size=3).tokenize_chunk(counts))
     tok = geneformer(genes, size=3)
     parts = [cells(tok.tokenize_chunk(counts[i:i + 7])) for i in range(0, 40, 7)]
-    assert sum(parts, []) == whole
+    assert [cell for part in parts for cell in part] == whole
 
 
 @pytest.mark.parametrize("version, tokens, problem", [
@@ -160,6 +178,13 @@ def test_gene_medians_are_exact_nonzero_medians_streamed() -> None:
     assert whole.medians() == parts.medians() == {G[0]: 3750.0, G[1]: 7500.0}
     tokens = derived_token_dictionary({G[1]: 1.0, G[0]: 2.0}, "v2")
     assert tokens == {"<pad>": 0, "<mask>": 1, "<cls>": 2, "<eos>": 3, G[0]: 4, G[1]: 5}
+
+
+def test_a_dataset_without_any_dictionary_gene_is_refused() -> None:
+    with pytest.raises(InputError, match="no gene_name_id_dictionary is set"):
+        geneformer(["CD3E", "NKG7"])
+    with pytest.raises(InputError, match="none of the 2 genes of the set is in the scGPT vocabulary"):
+        scgpt(["X1", "X2"])
 
 
 def test_negative_values_are_refused() -> None:
@@ -230,7 +255,7 @@ def test_scgpt_seeded_sample_is_deterministic_and_independent_of_chunking() -> N
     whole = full.tokenize_chunk(values)
     parts = scgpt(["A", "B", "C", "D", "E"], max_len=3, select="sample", seed=7)
     pieces = [parts.tokenize_chunk(values[i:i + 4], first_cell=i) for i in range(0, 30, 4)]
-    assert sum((cells(p) for p in pieces), []) == cells(whole)
+    assert [cell for piece in pieces for cell in cells(piece)] == cells(whole)
     assert np.concatenate([p.values for p in pieces]).tolist() == whole.values.tolist()
     other = scgpt(["A", "B", "C", "D", "E"], max_len=3, select="sample", seed=8).tokenize_chunk(values)
     assert cells(other) != cells(whole)
@@ -274,9 +299,8 @@ def test_writer_appends_chunks_with_scheme_metadata(tmp_path: Path) -> None:
 def test_writer_leaves_no_file_after_an_error(tmp_path: Path) -> None:
     path = tmp_path / "rank.parquet"
     tok = RankTokenizer(2, RankOptions(n_genes=2))
-    with pytest.raises(ValueError, match="cell ids"):
-        with TokenWriter(path, "input_ids", tok.parameters()) as writer:
-            writer.write(["only one"], tok.tokenize_chunk(sparse.csr_matrix([[1, 2], [3, 4]])))
+    with pytest.raises(ValueError, match="cell ids"), TokenWriter(path, "input_ids", tok.parameters()) as writer:
+        writer.write(["only one"], tok.tokenize_chunk(sparse.csr_matrix([[1, 2], [3, 4]])))
     assert not path.exists() and not (tmp_path / "rank.parquet.partial").exists()
 
 
@@ -299,3 +323,20 @@ def test_schema_fragment_fills_the_defaults_the_options_read() -> None:
         ScgptVocabulary.load(scgpt_options.vocab)
     with pytest.raises(Exception, match="not valid|is not one of"):
         validate({"tokenizers": ["bpe"]}, str(schema), set_default=True)
+
+
+def test_write_tokens_streams_chunks_with_labels(tmp_path: Path) -> None:
+    counts = sparse.csr_matrix(np.array([[1, 3, 0], [0, 0, 0], [2, 2, 5], [0, 4, 0]], dtype=np.float32))
+    tok = RankTokenizer(3, RankOptions(n_genes=2))
+    path = tmp_path / "rank.parquet"
+    written = write_tokens(tok, [(0, counts[:2]), (2, counts[2:])], path, ["a", "b", "c", "d"],
+                           {"donor_id": ["d1", "d1", "d2", "d2"]})
+    assert written == 3 and tok.summary()["cells_dropped_empty"] == 1
+    assert pq.read_table(path).to_pylist() == [
+        {"cell_id": "a", "input_ids": [1, 0], "length": 2, "donor_id": "d1"},
+        {"cell_id": "c", "input_ids": [2, 0], "length": 2, "donor_id": "d2"},  # tie 2/2: gene 0 first
+        {"cell_id": "d", "input_ids": [1], "length": 1, "donor_id": "d2"},
+    ]
+    with pytest.raises(ValueError, match="expected row 2, got 3"):
+        write_tokens(tok, [(0, counts[:2]), (3, counts[3:])], tmp_path / "bad.parquet", ["a", "b", "c", "d"])
+    assert not (tmp_path / "bad.parquet").exists() and not (tmp_path / "bad.parquet.partial").exists()

@@ -18,9 +18,15 @@ scheme         input of the chunk     artifact                    columns
 from __future__ import annotations
 
 from genoprep.scrna.tokens.chunks import TokenChunk, TokenStats
-from genoprep.scrna.tokens.geneformer import (VERSIONS, GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary,
-                                              GeneMedianAccumulator, derived_token_dictionary)
-from genoprep.scrna.tokens.parquet import LABELS, TokenWriter
+from genoprep.scrna.tokens.geneformer import (
+                                              VERSIONS,
+                                              GeneformerOptions,
+                                              GeneformerTokenizer,
+                                              GeneformerVocabulary,
+                                              GeneMedianAccumulator,
+                                              derived_token_dictionary,
+)
+from genoprep.scrna.tokens.parquet import LABELS, TokenWriter, write_tokens
 from genoprep.scrna.tokens.rank import RankOptions, RankTokenizer
 from genoprep.scrna.tokens.scgpt import ScgptOptions, ScgptTokenizer, ScgptVocabulary
 
@@ -34,5 +40,5 @@ SCHEMES = {
 __all__ = [
     "LABELS", "SCHEMES", "VERSIONS", "GeneMedianAccumulator", "GeneformerOptions", "GeneformerTokenizer",
     "GeneformerVocabulary", "RankOptions", "RankTokenizer", "ScgptOptions", "ScgptTokenizer", "ScgptVocabulary",
-    "TokenChunk", "TokenStats", "TokenWriter", "derived_token_dictionary",
+    "TokenChunk", "TokenStats", "TokenWriter", "derived_token_dictionary", "write_tokens",
 ]

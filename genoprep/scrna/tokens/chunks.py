@@ -97,10 +97,11 @@ def as_csr(chunk: Any, source: str = "counts", canonical: bool = False) -> spars
 
 
 def kernel_arrays(matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(indptr int64, indices int32, data float64) of a CSR matrix: one dtype signature for the
-    compiled kernels whatever scipy chose (a second signature would be compiled or loaded anew)."""
-    return (matrix.indptr.astype(np.int64, copy=False), matrix.indices.astype(np.int32, copy=False),
-            matrix.data.astype(np.float64, copy=False))
+    """(indptr int64, indices int32, data float32 or float64) of a CSR matrix: few dtype signatures
+    for the compiled kernels whatever scipy chose. float32 data (what h5ad files usually hold) is
+    passed as it is: the kernels widen each value to float64 exactly, without a copy."""
+    data = matrix.data if matrix.data.dtype in (np.float32, np.float64) else matrix.data.astype(np.float64)
+    return matrix.indptr.astype(np.int64, copy=False), matrix.indices.astype(np.int32, copy=False), data
 
 
 def capacity(indptr: np.ndarray, limit: int, specials: int) -> int:

@@ -24,13 +24,12 @@ from typing import Any, Self
 import numpy as np
 from scipy import sparse
 
-from genoprep.dictionaries import (DictionaryFacts, check_values, is_positive_number, is_token_id,
-                                   load_dictionary)
+from genoprep.dictionaries import check_values, is_positive_number, is_token_id, load_dictionary
 from genoprep.errors import InputError
 from genoprep.options import StepOptions
-from genoprep.tables import ENSEMBL_ID, looks_like_ensembl
 from genoprep.scrna.tokens import kernels
 from genoprep.scrna.tokens.chunks import TokenChunk, TokenStats, as_csr, capacity, kernel_arrays
+from genoprep.tables import ENSEMBL_ID, looks_like_ensembl
 
 TARGET_SUM = 10_000.0
 
@@ -215,6 +214,11 @@ class GeneformerTokenizer:
         self.n_genes = options.input_size - (2 if specials else 0)
         if self.n_genes < 1:
             raise InputError("card", f"params.geneformer.model_input_size {options.input_size} leaves no room for genes")
+        if not (self.gene_token >= 0).any():
+            hint = ("the names are not Ensembl ids and no gene_name_id_dictionary is set"
+                    if vocabulary.gene_name_id is None and not any(ids) else "wrong dictionaries or species?")
+            raise InputError("genes", f"none of the {len(ids)} genes is in both Geneformer dictionaries ({hint}), "
+                                      f"e.g. {', '.join(map(str, list(gene_names)[:3]))}")
         self.stats = TokenStats()
         in_vocabulary = self.gene_token[self.gene_token >= 0]
         self.merge_duplicates = bool(np.unique(in_vocabulary).shape[0] < in_vocabulary.shape[0])
@@ -244,7 +248,7 @@ class GeneformerTokenizer:
         ids, lengths, counters, in_vocab, total, rho = kernels.geneformer_kernel(
             *kernel_arrays(matrix), self.gene_token, self.median,
             TARGET_SUM, self.n_genes, self.cls_id, self.eos_id, capacity(matrix.indptr, self.n_genes, specials),
-            self.with_spearman, self.merge_duplicates)
+            self.with_spearman, self.merge_duplicates or not matrix.has_canonical_format)
         chunk = TokenChunk.from_lengths(lengths, ids)
         self.stats.add(chunk, counters)
         self.stats.counts_total += float(total.sum())

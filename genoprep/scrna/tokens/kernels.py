@@ -13,6 +13,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+# scratch arrays of order_desc_then_id: (float32, uint32 keys, uint32 keys, int64 positions, 4 x 257 histogram)
+Work = tuple
+
 # Per-chunk counters returned by the kernels (indices into their ``counters`` array).
 C_TRUNCATED = 0
 C_TIES = 1
@@ -59,48 +62,53 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
 
 
 @njit(cache=True)
-def order_desc_then_id(values: np.ndarray, ids: np.ndarray, order: np.ndarray, scratch: np.ndarray,
-                       narrow: np.ndarray, histogram: np.ndarray) -> None:
+def order_desc_then_id(values: np.ndarray, ids: np.ndarray, order: np.ndarray, work: Work) -> None:
     """Fill ``order[:n]`` with the positions of ``values`` (>= 0, n = len(values)) sorted by value
     descending, equal values by ``ids`` ascending — exactly, on the float64 values.
 
-    First an LSD radix sort (stable, branch-free, 4 passes at most) on the values rounded to
-    float32: rounding is monotone and, for non-negative floats, the bit pattern grows with the
-    value, so its complement sorts descending. Positions whose float32 keys are equal (true
-    ties, or float64 values closer than float32 resolution) form short runs, which are then
-    put in exact (float64 value descending, id ascending) order by insertion sort.
-    ``scratch`` (int64), ``narrow`` (float32) (both >= n) and ``histogram`` (4 x 257) are work arrays.
+    First an LSD radix sort (stable, branch-free, 4 byte passes at most, moving keys with
+    positions) on the values rounded to float32: rounding is monotone and, for non-negative
+    floats, the bit pattern grows with the value, so its complement sorts descending. Positions
+    whose float32 keys are equal (true ties, or float64 values closer than float32 resolution)
+    form short runs, which are then put in exact (float64 value descending, id ascending) order
+    by insertion sort. ``work`` holds the scratch arrays (see :func:`make_work`).
     """
+    narrow, keys_a, keys_b, scratch, histogram = work
     n = values.shape[0]
     for i in range(n):
         narrow[i] = np.float32(values[i])
-    keys = narrow[:n].view(np.uint32)
+    bits = narrow.view(np.uint32)
     histogram[:, :] = 0
     for i in range(n):
-        key = ~keys[i]
-        for byte in range(4):
-            histogram[byte, ((key >> np.uint32(8 * byte)) & np.uint32(255)) + 1] += 1
+        key = ~bits[i]
+        keys_a[i] = key
         order[i] = i
-    source = order
-    target = scratch
+        histogram[0, (key & np.uint32(255)) + 1] += 1
+        histogram[1, ((key >> np.uint32(8)) & np.uint32(255)) + 1] += 1
+        histogram[2, ((key >> np.uint32(16)) & np.uint32(255)) + 1] += 1
+        histogram[3, (key >> np.uint32(24)) + 1] += 1
+    keys_src, keys_dst, src, dst = keys_a, keys_b, order, scratch
     for byte in range(4):
         shift = np.uint32(8 * byte)
-        if histogram[byte, ((~keys[0] >> shift) & np.uint32(255)) + 1] == n:
+        if histogram[byte, ((keys_src[0] >> shift) & np.uint32(255)) + 1] == n:
             continue  # every element has the same byte here
         counts = histogram[byte]
         for d in range(256):
             counts[d + 1] += counts[d]
         for i in range(n):
-            d = (~keys[source[i]] >> shift) & np.uint32(255)
-            target[counts[d]] = source[i]
-            counts[d] += 1
-        source, target = target, source
-    if source is not order:
-        order[:n] = source[:n]
+            key = keys_src[i]
+            d = (key >> shift) & np.uint32(255)
+            p = counts[d]
+            keys_dst[p] = key
+            dst[p] = src[i]
+            counts[d] = p + 1
+        keys_src, keys_dst, src, dst = keys_dst, keys_src, dst, src
+    if src is not order:
+        order[:n] = src[:n]
     i = 0
     while i < n:
         j = i
-        while j + 1 < n and keys[order[j + 1]] == keys[order[i]]:
+        while j + 1 < n and keys_src[j + 1] == keys_src[i]:
             j += 1
         for a in range(i + 1, j + 1):
             current = order[a]
@@ -111,6 +119,14 @@ def order_desc_then_id(values: np.ndarray, ids: np.ndarray, order: np.ndarray, s
                 b -= 1
             order[b + 1] = current
         i = j + 1
+
+
+@njit(cache=True)
+def make_work(size: int) -> Work:
+    """Scratch arrays of :func:`order_desc_then_id` for rows of up to ``size`` values."""
+    size = max(size, 1)
+    return (np.empty(size, np.float32), np.empty(size, np.uint32), np.empty(size, np.uint32),
+            np.empty(size, np.int64), np.zeros((4, 257), np.int64))
 
 
 @njit(cache=True)
@@ -143,9 +159,7 @@ def geneformer_kernel(indptr, indices, data, gene_token, median, target_sum, n_g
     values = np.empty(max(max_row, 1), np.float64)
     counts = np.empty(max(max_row, 1), np.float64)
     order = np.empty(max(max_row, 1), np.int64)
-    scratch = np.empty(max(max_row, 1), np.int64)
-    narrow = np.empty(max(max_row, 1), np.float32)
-    histogram = np.zeros((4, 257), np.int64)
+    work = make_work(max_row)
     specials = 2 if cls_id >= 0 else 0
     pos = 0
     for cell in range(n_cells):
@@ -185,7 +199,7 @@ def geneformer_kernel(indptr, indices, data, gene_token, median, target_sum, n_g
             in_vocab += counts[i]
             values[i] = counts[i] / n_counts * target_sum / median[buf[i]]
         counts_in_vocab[cell] = in_vocab
-        order_desc_then_id(values[:m], buf[:m], order, scratch, narrow, histogram)
+        order_desc_then_id(values[:m], buf[:m], order, work)
         kept = min(m, n_genes)
         if m > n_genes:
             counters[C_TRUNCATED] += 1
@@ -220,9 +234,7 @@ def rank_kernel(indptr, indices, data, n_genes, capacity):
     values = np.empty(max_row, np.float64)
     columns = np.empty(max_row, np.int32)
     order = np.empty(max_row, np.int64)
-    scratch = np.empty(max_row, np.int64)
-    narrow = np.empty(max(max_row, 1), np.float32)
-    histogram = np.zeros((4, 257), np.int64)
+    work = make_work(max_row)
     pos = 0
     for cell in range(n_cells):
         m = 0
@@ -233,7 +245,7 @@ def rank_kernel(indptr, indices, data, n_genes, capacity):
                 m += 1
         if m == 0:
             continue
-        order_desc_then_id(values[:m], columns[:m], order, scratch, narrow, histogram)
+        order_desc_then_id(values[:m], columns[:m], order, work)
         kept = min(m, n_genes)
         if m > n_genes:
             counters[C_TRUNCATED] += 1

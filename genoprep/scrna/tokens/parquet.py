@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pyarrow as pa
@@ -90,7 +90,7 @@ class TokenWriter:
         self._writer.close()
         self.partial.unlink(missing_ok=True)
 
-    def __enter__(self) -> TokenWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
@@ -99,3 +99,30 @@ class TokenWriter:
             self.close()
         else:
             self.abort()
+
+
+def write_tokens(tokenizer: Any, chunks: Iterable[tuple[int, Any]], path: str | os.PathLike[str],
+                 cell_ids: Sequence[str] | np.ndarray, labels: Mapping[str, Sequence[str] | np.ndarray] | None = None,
+                 ) -> int:
+    """Tokenise ``chunks`` (``(first_cell, matrix)`` pairs in cell order, covering the dataset) with
+    ``tokenizer`` and write its Parquet table to ``path``; returns the number of cells written.
+
+    ``cell_ids`` and each ``labels`` column are per cell of the whole dataset. The tokenizer's
+    ``summary()`` afterwards is the scheme's qc.json section.
+    """
+    labels = labels or {}
+    cell_ids = np.asarray(cell_ids, dtype=object)
+    columns = {name: np.asarray(values, dtype=object) for name, values in labels.items()}
+    with TokenWriter(path, tokenizer.ids_column, tokenizer.parameters(), with_values=tokenizer.scheme == "scgpt",
+                     labels=list(columns)) as writer:
+        expected = 0
+        for first, matrix in chunks:
+            if first != expected:
+                raise ValueError(f"chunks must cover the cells in order: expected row {expected}, got {first}")
+            chunk = tokenizer.tokenize_chunk(matrix, first_cell=first)
+            stop = first + chunk.kept.shape[0]
+            writer.write(cell_ids[first:stop], chunk, {name: values[first:stop] for name, values in columns.items()})
+            expected = stop
+        if expected != cell_ids.shape[0]:
+            raise ValueError(f"chunks covered {expected} of {cell_ids.shape[0]} cells")
+    return writer.rows

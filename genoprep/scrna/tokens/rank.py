@@ -13,8 +13,6 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Self
 
-import numpy as np
-
 from genoprep.errors import InputError
 from genoprep.options import StepOptions
 from genoprep.scrna.tokens import kernels

@@ -110,6 +110,9 @@ class ScgptTokenizer:
             if in_set[column] and token is not None and str(symbol) not in SPECIAL_TOKENS:
                 self.gene_id[column] = token
         mapped = self.gene_id[self.gene_id >= 0]
+        if mapped.shape[0] == 0:
+            raise InputError("genes", f"none of the {int(in_set.sum())} genes of the set is in the scGPT vocabulary "
+                                      f"(matched by symbol), e.g. {', '.join(map(str, list(gene_symbols)[:3]))}")
         if np.unique(mapped).shape[0] != mapped.shape[0]:
             raise InputError("genes", "two genes of the dataset map to the same scGPT vocabulary id")
         self.quantiles = np.linspace(0, 1, options.n_bins - 1)
