@@ -100,3 +100,17 @@ def test_guard_message_without_threshold_or_distribution() -> None:
     assert str(caught.value) == (
         "x.vcf: filters: the filters kept 5 of 1000 variants (0.5%, below params.min_fraction_kept 0.25); "
         "b removed the most: 985 of 990; loosen that threshold or lower min_fraction_kept")
+
+
+def test_summary_line_last_count_is_from_the_last_step() -> None:
+    # three steps of one unit whose second and last counts differ: 100 -> 70 -> 40 -> 25
+    steps = [FilterStep("a", "cells", 100, 70), FilterStep("b", "cells", 70, 40), FilterStep("c", "cells", 40, 25)]
+    assert summary_line("ds", steps) == "ds: kept 25 of 100 cells (a -30, b -30, c -15)"
+
+
+def test_guard_one_row_lost_is_below_any_positive_fraction() -> None:
+    with pytest.raises(InputError) as caught:
+        guard("x.fa", [FilterStep("min_length", "sequences", 1, 0, "min_length >= 10")], "sequences", 0.5)
+    assert str(caught.value) == (
+        "x.fa: filters: the filters kept 0 of 1 sequences (0.0%, below params.min_fraction_kept 0.5); "
+        "min_length (min_length >= 10) removed the most: 1 of 1; loosen that threshold or lower min_fraction_kept")

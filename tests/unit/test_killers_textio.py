@@ -161,3 +161,9 @@ def test_guess_table_format_undecidable(tmp_path: Path, content: bytes) -> None:
         guess_table_format(path)
     assert str(caught.value) == (f"{path}: cannot tell csv from tsv (no tab or comma in the first line); "
                                  "give the format in the card")
+
+
+def test_iter_lines_strips_only_line_ends(tmp_path: Path) -> None:
+    # a TSV row with an empty last field keeps its tab; trailing spaces and letters are data
+    path = write(tmp_path / "t.tsv", b"a\tb\t\r\nc \nAX\n")
+    assert list(iter_lines(path)) == [(1, "a\tb\t"), (2, "c "), (3, "AX")]
