@@ -4,8 +4,9 @@ A sparse raw-count matrix (default 20,000 cells x 15,000 genes, ~8% non-zero) is
 once as h5ad; then two contenders each run in their own subprocess (so each peak RSS is its
 own) on that file with the same parameters:
 
-- ``genoprep``  — genoprep.scrna.steps: ingest -> quality_control -> normalize_step ->
-  hvg_step -> ml_matrix (the scaled cells x HVG float32 matrix);
+- ``genoprep``  — genoprep.scrna.steps in one process, no files: ingest -> quality_control ->
+  filter_cells -> normalize -> select_hvg -> hvg_matrix -> ml_matrix (the scaled cells x HVG
+  float32 matrix);
 - ``scanpy``    — the plain scanpy recipe of the same steps (the reference).
 
 Targets (ratios against the reference measured in this run): time <= 1.5x and peak RSS <=
@@ -36,12 +37,16 @@ import anndata as ad, numpy as np, scanpy as sc
 path, which, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 start = time.perf_counter()
 if which == "genoprep":
-    from genoprep.scrna import steps
-    card = {"dataset_id": "bench", "input": {"path": path, "format": "h5ad"}, "columns": {}}
-    adata = steps.ingest(path, card)
-    adata, _, _ = steps.quality_control(adata, params, [], "bench")
-    adata = steps.hvg_step(steps.normalize_step(adata, params), params)
-    matrix, _ = steps.ml_matrix(adata, params)
+    from genoprep.scrna import options as o, steps
+    card = {"dataset_id": "bench", "input": {"path": path, "format": "h5ad", "value_type": "counts"},
+            "columns": {}, "params": {**params, "min_fraction_kept": 0.1}}
+    adata = steps.ingest(path, o.IngestOptions.from_card(card), "bench")
+    decision = steps.quality_control(adata, o.QcOptions.from_card(card), [])
+    adata, _ = steps.filter_cells(adata, decision)
+    adata = steps.select_hvg(steps.normalize(adata, o.NormalizeOptions.from_card(card)), o.HvgOptions.from_card(card))
+    block, _ = steps.hvg_matrix(adata)
+    del adata
+    matrix = steps.ml_matrix(block, o.ScaleOptions.from_card(card))
 else:
     adata = ad.read_h5ad(path)
     adata.var["mt"] = adata.var_names.str.startswith("MT-")

@@ -57,17 +57,23 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     run = subprocess.run([str(MUTMUT), "run", *patterns], check=False, cwd=REPO, env=env)
     elapsed = time.monotonic() - started
-    listed = subprocess.run([str(MUTMUT), "results", "--all", "true"], cwd=REPO, env=env,
-                            capture_output=True, text=True, check=True)
+    listed = subprocess.run(
+        [str(MUTMUT), "results", "--all", "true"], cwd=REPO, env=env, capture_output=True, text=True, check=True
+    )
     results = parse_results(listed.stdout)
     if patterns:
-        results = {k: v for k, v in results.items()
-                   if any(re.fullmatch(p.replace(".", r"\.").replace("*", ".*"), k) for p in patterns)}
+        results = {
+            k: v
+            for k, v in results.items()
+            if any(re.fullmatch(p.replace(".", r"\.").replace("*", ".*"), k) for p in patterns)
+        }
     by_module: dict[str, Counter[str]] = defaultdict(Counter)
     for name, status in results.items():
         by_module[module_of(name)][status] += 1
-    header = (f"mutmut run {' '.join(patterns) or '(all science modules)'}: {elapsed:.0f} s wall "
-              f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores), exit {run.returncode}")
+    header = (
+        f"mutmut run {' '.join(patterns) or '(all science modules)'}: {elapsed:.0f} s wall "
+        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores), exit {run.returncode}"
+    )
     lines = [header, "", f"{'module':32} {'mutants':>7} {'killed':>7} {'survived':>8} {'no tests':>8} {'score':>6}"]
     total: Counter[str] = Counter()
     for module in sorted(by_module):
@@ -77,14 +83,15 @@ def main(argv: list[str]) -> int:
     lines += [row("total", total), "", "survivors (mutmut show NAME; apply with mutmut apply NAME):", ""]
     survivors = [k for k, v in sorted(results.items()) if v not in KILLED | NOT_RUN]
     for name in survivors:
-        shown = subprocess.run([str(MUTMUT), "show", name], check=False, cwd=REPO, env=env,
-                               capture_output=True, text=True)
+        shown = subprocess.run(
+            [str(MUTMUT), "show", name], check=False, cwd=REPO, env=env, capture_output=True, text=True
+        )
         lines.append(f"## {name}: {results[name]}")
         lines.append(shown.stdout.rstrip())
         lines.append("")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines[:len(by_module) + 4]))
+    print("\n".join(lines[: len(by_module) + 4]))
     print(f"genoprep: {len(survivors)} surviving mutants listed in {OUT.relative_to(REPO)}")
     return 0 if run.returncode == 0 else run.returncode
 
@@ -93,7 +100,7 @@ def row(module: str, counts: Counter[str]) -> str:
     run = sum(v for k, v in counts.items() if k not in NOT_RUN)
     killed = sum(counts[k] for k in KILLED)
     score = f"{100 * killed / run:5.1f}%" if run else "   -"
-    return (f"{module:32} {run:7d} {killed:7d} {counts['survived']:8d} {counts['no tests']:8d} {score:>6}")
+    return f"{module:32} {run:7d} {killed:7d} {counts['survived']:8d} {counts['no tests']:8d} {score:>6}"
 
 
 if __name__ == "__main__":

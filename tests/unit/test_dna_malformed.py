@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from genoprep.cards import load_card
 from genoprep.dna.io import SequenceFilter
@@ -135,11 +136,15 @@ def test_invalid_label_regex_is_refused_at_card_load(tmp_path: Path) -> None:
     (tmp_path / "a.fa").write_text(">x\nAC\n")
     (tmp_path / "c.yaml").write_text("dataset_id: c\nname: c\nmodality: dna\n"
                                      "inputs:\n  - {path: a.fa, label: ok}\n  - {path: a.fa, label_regex: '[z-a]'}\n")
-    card = load_card(tmp_path / "c.yaml")
-    with pytest.raises(InputError) as caught:
-        check_card(card.data, str(card.path))
+    path = tmp_path / "c.yaml"
+    with pytest.raises(InputError) as caught:  # the card loader runs check_card (cards.MODALITY_CHECKS)
+        load_card(path)
     assert caught.value.record == "inputs[1].label_regex"
-    assert str(caught.value).startswith(f"{card.path}: inputs[1].label_regex: label_regex '[z-a]' is not a valid")
+    assert str(caught.value).startswith(f"{path}: inputs[1].label_regex: label_regex '[z-a]' is not a valid")
+    data = yaml.safe_load(path.read_text())
+    with pytest.raises(InputError) as direct:
+        check_card(data, str(path))
+    assert str(direct.value) == str(caught.value)
 
 
 # ------------------------------------------------------------------ awkward but good

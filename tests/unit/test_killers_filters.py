@@ -23,7 +23,8 @@ def test_removed_is_before_minus_after() -> None:
 def test_describe_percentiles_by_hand() -> None:
     # 1..10: 10th percentile at index 0.9 -> 1.9, median 5.5, 90th at index 8.1 -> 9.1
     assert describe(list(range(1, 11)), "genes") == (
-        "genes: median 5.5, 10th percentile 1.9, 90th percentile 9.1 (n=10)")
+        "genes: median 5.5, 10th percentile 1.9, 90th percentile 9.1 (n=10)"
+    )
 
 
 def test_describe_drops_non_finite_values() -> None:
@@ -33,7 +34,9 @@ def test_describe_drops_non_finite_values() -> None:
 
 
 def test_describe_four_significant_digits() -> None:
-    assert describe([123456.0], "x") == "x: median 1.235e+05, 10th percentile 1.235e+05, 90th percentile 1.235e+05 (n=1)"
+    assert (
+        describe([123456.0], "x") == "x: median 1.235e+05, 10th percentile 1.235e+05, 90th percentile 1.235e+05 (n=1)"
+    )
     assert describe([0.123456], "x") == "x: median 0.1235, 10th percentile 0.1235, 90th percentile 0.1235 (n=1)"
 
 
@@ -56,7 +59,8 @@ def test_summary_line_groups_units_in_order_of_first_appearance() -> None:
     ]
     # cells: 100 -> 80 (doublets removed none: not named); genes: 500 -> 450 (min_cells removed none)
     assert summary_line("ds", steps) == (
-        "ds: kept 80 of 100 cells (min_genes -10, max_pct_mito -10); kept 450 of 500 genes (hvg -50)")
+        "ds: kept 80 of 100 cells (min_genes -10, max_pct_mito -10); kept 450 of 500 genes (hvg -50)"
+    )
 
 
 def test_summary_line_nothing_removed_has_no_parentheses() -> None:
@@ -90,7 +94,8 @@ def test_guard_message_names_the_worst_filter() -> None:
     assert str(caught.value) == (
         "card.yaml: filters: the filters kept 49 of 100 cells (49.0%, below params.min_fraction_kept 0.5); "
         "max_pct_mito (max_pct_mito <= 5) removed the most: 30 of 90; pct mito: median 7; "
-        "loosen that threshold or lower min_fraction_kept")
+        "loosen that threshold or lower min_fraction_kept"
+    )
 
 
 def test_guard_message_without_threshold_or_distribution() -> None:
@@ -99,7 +104,8 @@ def test_guard_message_without_threshold_or_distribution() -> None:
         guard("x.vcf", steps, "variants", 0.25)
     assert str(caught.value) == (
         "x.vcf: filters: the filters kept 5 of 1000 variants (0.5%, below params.min_fraction_kept 0.25); "
-        "b removed the most: 985 of 990; loosen that threshold or lower min_fraction_kept")
+        "b removed the most: 985 of 990; loosen that threshold or lower min_fraction_kept"
+    )
 
 
 def test_summary_line_last_count_is_from_the_last_step() -> None:
@@ -113,4 +119,5 @@ def test_guard_one_row_lost_is_below_any_positive_fraction() -> None:
         guard("x.fa", [FilterStep("min_length", "sequences", 1, 0, "min_length >= 10")], "sequences", 0.5)
     assert str(caught.value) == (
         "x.fa: filters: the filters kept 0 of 1 sequences (0.0%, below params.min_fraction_kept 0.5); "
-        "min_length (min_length >= 10) removed the most: 1 of 1; loosen that threshold or lower min_fraction_kept")
+        "min_length (min_length >= 10) removed the most: 1 of 1; loosen that threshold or lower min_fraction_kept"
+    )

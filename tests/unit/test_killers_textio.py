@@ -138,17 +138,20 @@ def test_check_readable_permission(tmp_path: Path) -> None:
     assert str(caught.value) == f"{path}: not readable (permission denied)"
 
 
-@pytest.mark.parametrize(("name", "declared", "content", "expected"), [
-    ("a.csv", "tsv", b"x,y\n", "tsv"),       # the card's word wins
-    ("a.tsv", "csv", b"x\ty\n", "csv"),
-    ("a.tsv", "xlsx", b"x,y\n", "tsv"),      # not a word the card may say: ignored
-    ("A.CSV.GZ", None, b"x\ty\n", "csv"),    # name, case-insensitive, .gz ignored
-    ("a.tsv.bgz", None, b"x,y\n", "tsv"),
-    ("a.txt", None, b"x,y\n", "tsv"),
-    ("a.tab", None, b"x,y\n", "tsv"),
-    ("a.data", None, b"x,y\tz\n", "tsv"),    # neither: a tab in the first line -> tsv
-    ("a.data", None, b"x,y,z\n", "csv"),     # a comma, no tab -> csv
-])
+@pytest.mark.parametrize(
+    ("name", "declared", "content", "expected"),
+    [
+        ("a.csv", "tsv", b"x,y\n", "tsv"),  # the card's word wins
+        ("a.tsv", "csv", b"x\ty\n", "csv"),
+        ("a.tsv", "xlsx", b"x,y\n", "tsv"),  # not a word the card may say: ignored
+        ("A.CSV.GZ", None, b"x\ty\n", "csv"),  # name, case-insensitive, .gz ignored
+        ("a.tsv.bgz", None, b"x,y\n", "tsv"),
+        ("a.txt", None, b"x,y\n", "tsv"),
+        ("a.tab", None, b"x,y\n", "tsv"),
+        ("a.data", None, b"x,y\tz\n", "tsv"),  # neither: a tab in the first line -> tsv
+        ("a.data", None, b"x,y,z\n", "csv"),  # a comma, no tab -> csv
+    ],
+)
 def test_guess_table_format(tmp_path: Path, name: str, declared: str | None, content: bytes, expected: str) -> None:
     assert guess_table_format(write(tmp_path / name, content), declared) == expected
 
@@ -159,8 +162,9 @@ def test_guess_table_format_undecidable(tmp_path: Path, content: bytes) -> None:
     path = write(tmp_path / "a.data", content)
     with pytest.raises(InputError) as caught:
         guess_table_format(path)
-    assert str(caught.value) == (f"{path}: cannot tell csv from tsv (no tab or comma in the first line); "
-                                 "give the format in the card")
+    assert str(caught.value) == (
+        f"{path}: cannot tell csv from tsv (no tab or comma in the first line); give the format in the card"
+    )
 
 
 def test_iter_lines_strips_only_line_ends(tmp_path: Path) -> None:
