@@ -49,7 +49,7 @@ _PERSON = b"genoprep-split"  # BLAKE2b personalisation: these hashes are for spl
 
 @dataclass(frozen=True)
 class SplitOptions(StepOptions):
-    """The card's ``params.split`` (see config/schemas/common_params.schema.yaml)."""
+    """The card's ``params.split`` (see genoprep/schemas/common_params.schema.yaml)."""
 
     enabled: bool
     fractions: tuple[float, float, float]

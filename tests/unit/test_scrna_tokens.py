@@ -310,7 +310,7 @@ def test_writer_leaves_no_file_after_an_error(tmp_path: Path) -> None:
 def test_schema_fragment_fills_the_defaults_the_options_read() -> None:
     from snakemake.utils import validate
 
-    schema = Path(__file__).resolve().parents[2] / "config" / "schemas" / "modality" / "scrna_tokens.schema.yaml"
+    schema = Path(__file__).resolve().parents[2] / "genoprep" / "schemas" / "modality" / "scrna_tokens.schema.yaml"
     params = {"tokenizers": ["geneformer", "rank"], "geneformer": {"version": "v2"}}
     validate(params, str(schema), set_default=True)
     card = {"params": params}

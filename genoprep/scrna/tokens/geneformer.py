@@ -52,7 +52,7 @@ FRAME_TOKENS = ("<cls>", "<eos>")
 
 @dataclasses.dataclass(frozen=True)
 class GeneformerOptions(StepOptions):
-    """``params.geneformer`` of a card (defaults in config/schemas/modality/scrna_tokens.schema.yaml)."""
+    """``params.geneformer`` of a card (defaults in genoprep/schemas/modality/scrna_tokens.schema.yaml)."""
 
     version: str
     model_input_size: int | None
