@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.genoprep-installed
 
-.PHONY: venv run test lint format bench tools clean verify validate report
+.PHONY: venv run test lint format bench tools clean verify validate report mutants
 
 venv: $(STAMP)
 
@@ -71,5 +71,10 @@ validate: venv
 bench: venv
 	$(BIN)/python bench/run_all.py
 
+# mutation testing of the science modules with the unit tests (mutmut; not part of make test);
+# a subset: make mutants MODULES="filters textio"; survivors in bench/out/mutants.txt, see docs/testing.md
+mutants: venv
+	$(BIN)/python bench/mutants.py $(MODULES)
+
 clean:
-	rm -rf results .snakemake resources/demo
+	rm -rf results .snakemake resources/demo mutants
