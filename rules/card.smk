@@ -6,6 +6,7 @@ rule write_card:
     input:
         card=card_file,
         facts=work("facts.json"),
+        extra_facts=extra_facts_of,
         artifacts=artifacts_of,
         data=primary_inputs,
         metadata=metadata_input,

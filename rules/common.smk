@@ -38,6 +38,11 @@ MITO_GENE_LISTS = sorted(glob.glob(os.path.join(RESOURCES, "mito_genes_*.tsv")))
 ARTIFACTS = {}
 # Figures for `snakemake --report` per modality (report() outputs, not checksummed).
 REPORTS = {}
+# Optional outputs beside a modality's chain (e.g. rules/scrna_tokens.smk): modality -> a
+# function of the card giving more artifact names / JSON files whose top-level keys are
+# added to the completed card's computed facts.
+EXTRA_ARTIFACTS = {}
+EXTRA_FACTS = {}
 
 
 wildcard_constraints:
@@ -196,7 +201,15 @@ def artifacts_of(wildcards):
     names = ARTIFACTS[card.modality]
     if callable(names):
         names = names(card)
+    if card.modality in EXTRA_ARTIFACTS:
+        names = list(names) + EXTRA_ARTIFACTS[card.modality](card)
     return [os.path.join(RESULTS, wildcards.dataset, name) for name in names]
+
+
+def extra_facts_of(wildcards):
+    """The JSON files of EXTRA_FACTS for a dataset (merged into its computed facts)."""
+    card = card_of(wildcards)
+    return EXTRA_FACTS[card.modality](card) if card.modality in EXTRA_FACTS else []
 
 
 def input_mem_mb(wildcards, input, attempt):

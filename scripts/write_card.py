@@ -15,6 +15,9 @@ def main() -> None:
     inputs = snakemake.input  # noqa: F821
     with open(inputs.facts, encoding="utf-8") as handle:
         facts = json.load(handle)
+    for path in inputs.extra_facts:  # EXTRA_FACTS of rules/common.smk (e.g. the scRNA token dictionaries)
+        with open(path, encoding="utf-8") as handle:
+            facts.update(json.load(handle))
     artifacts = {os.path.basename(p): path_sha256(p) for p in inputs.artifacts}
     metadata_sha = path_sha256(inputs.metadata[0]) if inputs.metadata else None
     card = completed_card(snakemake.params.card, facts, [path_sha256(p) for p in inputs.data],  # noqa: F821
