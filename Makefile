@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.genoprep-installed
 
-.PHONY: venv run test lint format bench tools clean verify
+.PHONY: venv run test lint format bench tools clean verify validate
 
 venv: $(STAMP)
 
@@ -44,12 +44,22 @@ OUT ?= results
 verify: venv
 	$(BIN)/python -m genoprep.cli verify $(OUT)
 
+# Python: ruff (rules and format in pyproject.toml); workflow: snakemake --lint and snakefmt
 lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile rules/
 
 format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 	$(BIN)/snakefmt Snakefile rules/
+
+# the card checks the workflow runs before the job graph: make validate CARDS=path/to/cards
+CARDS ?=
+validate: venv
+	$(BIN)/python -m genoprep.cli validate --check-inputs $(CARDS)
 
 bench: venv
 	$(BIN)/python bench/run_all.py

@@ -87,14 +87,14 @@ def run_genoprep(path: str) -> tuple[float, tuple[int, int]]:
 
 def run_genoprep_chunked(path: str) -> tuple[float, tuple[int, int]]:
     warm_up()
-    from genoprep.variants import FilterParams, gather, plan_chunks, read_chunk, save_chunk
+    from genoprep.variants import FilterParams, gather, plan_chunks, read_chunk
 
     t = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
         for spec in plan_chunks(path, records_per_chunk=5000):
             p = Path(tmp) / f"{spec.index}.npz"
-            save_chunk(read_chunk(path, spec), p)
+            read_chunk(path, spec).save(p)
             paths.append(p)
         result = gather(paths, FilterParams(min_maf=None, max_variant_missing=None,
                                             max_sample_missing=None))
@@ -134,14 +134,14 @@ def run_genoprep_one_chunk_job(path: str) -> tuple[float, tuple[int, int]]:
     The chunk comes from the plan (as the job reads it from work/chunks.json), with its
     BGZF virtual offset; planning is the checkpoint's work, outside the timed part."""
     warm_up()
-    from genoprep.variants import plan_chunks, read_chunk, save_chunk
+    from genoprep.variants import plan_chunks, read_chunk
 
     spec = plan_chunks(path, records_per_chunk=5000)[1]
     assert spec.first_record == 5000 and spec.offset is not None
     t = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         chunk = read_chunk(path, spec)
-        save_chunk(chunk, Path(tmp) / "1.npz")
+        chunk.save(Path(tmp) / "1.npz")
     n_samples = chunk.dosage_by_variant.shape[1]
     return time.perf_counter() - t, (n_samples, chunk.n_variants)
 

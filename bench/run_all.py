@@ -22,8 +22,9 @@ def main(names: list[str]) -> int:
     for script in scripts:
         print(f"==> {script.name}", flush=True)
         status[script.name] = subprocess.run([sys.executable, str(script)]).returncode
-    print("\n".join(f"{name}: {'targets met' if code == 0 else f'MISSED (exit {code})'}"
-                    for name, code in status.items()))
+    print(
+        "\n".join(f"{name}: {'targets met' if code == 0 else f'MISSED (exit {code})'}" for name, code in status.items())
+    )
     return 0 if all(code == 0 for code in status.values()) else 1
 
 

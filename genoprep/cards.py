@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib
+import importlib.resources
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -31,8 +33,22 @@ from jsonschema import Draft202012Validator, validators
 from genoprep import textio
 from genoprep.errors import InputError
 
-#: the folder of the card schemas, shipped with the workflow
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "config" / "schemas"
+#: where the schemas are inside the package (package data, found through importlib.resources)
+_PACKAGED_SCHEMAS = "schemas"
+
+
+def _schema_dir() -> Path:
+    """The card schemas: ``genoprep/schemas`` as package data when it is there (an installed
+    genoprep, or a checkout after ``git mv config/schemas genoprep/schemas``), else the
+    checkout's ``config/schemas``."""
+    packaged = importlib.resources.files("genoprep").joinpath(_PACKAGED_SCHEMAS)
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "config" / "schemas"
+
+
+#: the folder of the card schemas (card, config, modality/<modality>, common params)
+SCHEMA_DIR = _schema_dir()
 
 #: params every modality shares (e.g. ``split``), merged into each modality schema's ``params``
 COMMON_PARAMS_SCHEMA = "common_params.schema.yaml"
@@ -198,9 +214,18 @@ class Card:
         return list(self.data["inputs"])
 
     def input_paths(self) -> list[Path]:
-        return [self.resolve(entry["path"]) for entry in self.input_entries()]
+        return list(self._input_paths)
 
     def metadata_path(self) -> Path | None:
+        return self._metadata_path
+
+    # resolved once per card: Snakemake asks for them in several rules of every dataset
+    @functools.cached_property
+    def _input_paths(self) -> tuple[Path, ...]:
+        return tuple(self.resolve(entry["path"]) for entry in self.input_entries())
+
+    @functools.cached_property
+    def _metadata_path(self) -> Path | None:
         meta = self.data.get("metadata")
         return self.resolve(meta["path"]) if meta else None
 
@@ -224,8 +249,9 @@ def read_yaml(path: Path) -> Any:
 def _check_plain(value: Any, source: str, where: str = "", depth: int = 0) -> None:
     """Refuse what JSON has no word for: keys that are not text, recursive aliases, NUL in text."""
     if depth > _MAX_DEPTH:
-        raise CardError(source, f"nested more than {_MAX_DEPTH} levels deep (a recursive YAML alias?)",
-                        record=where or None)
+        raise CardError(
+            source, f"nested more than {_MAX_DEPTH} levels deep (a recursive YAML alias?)", record=where or None
+        )
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
@@ -242,9 +268,17 @@ def check_dataset_id(data: Mapping[str, Any], source: str) -> None:
     """Refuse an id that is not a plain folder name (it names OUT/<dataset_id>/)."""
     dataset_id = data.get("dataset_id")
     if isinstance(dataset_id, str) and not DATASET_ID.match(dataset_id):
-        raise CardError(source, f"{dataset_id!r} is not a plain folder name: use letters, digits, '.', '_' and "
-                                f"'-', not starting with '.' (the id names the folder OUT/<dataset_id>/)",
-                        record="dataset_id")
+        raise CardError(
+            source,
+            f"{dataset_id!r} is not a plain folder name: use letters, digits, '.', '_' and "
+            f"'-', not starting with '.' (the id names the folder OUT/<dataset_id>/)",
+            record="dataset_id",
+        )
+
+
+#: checks of a modality's cards that a JSON schema cannot make (module, function(card, source)),
+#: imported only when a card of that modality is loaded
+MODALITY_CHECKS: dict[str, tuple[str, str]] = {"dna": ("genoprep.dna.options", "check_card")}
 
 
 def load_card(path: str | os.PathLike[str], schema_dir: Path = SCHEMA_DIR) -> Card:
@@ -266,6 +300,14 @@ def load_card(path: str | os.PathLike[str], schema_dir: Path = SCHEMA_DIR) -> Ca
     if not os.path.exists(os.path.join(schema_dir_name, "modality", f"{data['modality']}.schema.yaml")):
         raise CardError(source, f"modality {data['modality']!r} is not supported yet", record="modality")
     _check(data, _validator(schema_dir_name, f"modality/{data['modality']}"), source)
+    check = MODALITY_CHECKS.get(data["modality"])
+    if check is not None:
+        try:
+            importlib.import_module(check[0]).__dict__[check[1]](data, source)
+        except CardError:
+            raise
+        except InputError as err:
+            raise CardError(source, err.problem, record=err.record) from None
     return Card(path=path, data=data)
 
 
@@ -308,6 +350,36 @@ def check_inputs(card: Card, generated: Iterable[str | os.PathLike[str]] = ()) -
             raise CardError(str(card.path), f"{path}: {problem}", record=f"{field}.path") from None
 
 
+def ids_regex(ids: Iterable[str]) -> str:
+    """A regular expression matching exactly ``ids`` (and nothing else, when anchored).
+
+    The ids are factored into a trie (``d0(?:01|12)`` for ``d001``, ``d012``), so matching a
+    path costs the length of the id, not the number of ids: with thousands of datasets every
+    rule's output pattern holds this expression, and Snakemake tries it on every file. An
+    empty set gives a pattern that matches nothing.
+    """
+    trie: dict[str, Any] = {}
+    for dataset_id in sorted(set(ids)):
+        node = trie
+        for char in dataset_id:
+            node = node.setdefault(char, {})
+        node[""] = {}  # the end of an id
+    if not trie:
+        return "(?!)"
+
+    def pattern(node: dict[str, Any]) -> str:
+        ends = "" in node
+        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char != ""]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if ends:
+            return f"(?:{body})?" if len(branches) > 1 or len(body) > 1 else f"{body}?"
+        return body
+
+    return pattern(trie)
+
+
 def discover_cards(spec: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Card files named by ``spec``: a folder (its ``*.yaml``/``*.yml``), a file, or a list of both."""
     items: Iterable[str | os.PathLike[str]]
@@ -345,7 +417,9 @@ def load_cards(
             check_inputs(card, generated)
         if card.dataset_id in cards:
             other = cards[card.dataset_id].path
-            raise CardError(str(path), f"dataset_id {card.dataset_id!r} is already used by {other}", record="dataset_id")
+            raise CardError(
+                str(path), f"dataset_id {card.dataset_id!r} is already used by {other}", record="dataset_id"
+            )
         cards[card.dataset_id] = card
     return cards
 

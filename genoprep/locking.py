@@ -34,9 +34,12 @@ def _inside(path: str, folder: str) -> bool:
 def _refuse_link(path: str, real_results: str, results: str) -> None:
     target = os.path.realpath(path)
     if not _inside(target, real_results):
-        raise InputError(path, f"a symbolic link to {os.readlink(path)}, outside the results folder {results}; "
-                               f"genoprep does not write through it (remove the link, or choose another results "
-                               f"folder)")
+        raise InputError(
+            path,
+            f"a symbolic link to {os.readlink(path)}, outside the results folder {results}; "
+            f"genoprep does not write through it (remove the link, or choose another results "
+            f"folder)",
+        )
 
 
 def check_links(results: str | os.PathLike[str], dataset_ids: Iterable[str]) -> None:
@@ -84,8 +87,11 @@ class ResultsLock:
             handle.seek(0)
             holder = " ".join(handle.read().split()) or "another process"
             handle.close()
-            raise InputError(self.results, f"another genoprep run is writing to this results folder ({holder}); "
-                                           f"wait for it to end, or use another results folder") from None
+            raise InputError(
+                self.results,
+                f"another genoprep run is writing to this results folder ({holder}); "
+                f"wait for it to end, or use another results folder",
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} in {os.getcwd()}\n")

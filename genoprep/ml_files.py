@@ -8,8 +8,14 @@ import numpy as np
 import pandas as pd
 
 
-def write_ml_files(matrix: np.ndarray, features: list[str], obs: pd.DataFrame, x_path: str | os.PathLike[str],
-                   features_path: str | os.PathLike[str], obs_path: str | os.PathLike[str]) -> None:
+def write_ml_files(
+    matrix: np.ndarray,
+    features: list[str],
+    obs: pd.DataFrame,
+    x_path: str | os.PathLike[str],
+    features_path: str | os.PathLike[str],
+    obs_path: str | os.PathLike[str],
+) -> None:
     """``X.npy`` (float32, rows x features), ``features.tsv`` (one name per line, no header)
     and ``obs.tsv`` (one row per matrix row, in the same order; id first)."""
     if matrix.shape != (len(obs), len(features)):

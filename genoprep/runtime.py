@@ -5,6 +5,7 @@ Used by the thin adapters in ``scripts/``; knows nothing of Snakemake itself.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -118,23 +119,18 @@ def run_step(log_path: str, step: Callable[[], None]) -> None:
             _to_log(log, line)
             print(line, file=terminal, flush=True)
         else:
-            print(f"genoprep: internal error ({type(err).__name__}: {err}); see {log_path}", file=terminal,
-                  flush=True)
+            print(f"genoprep: internal error ({type(err).__name__}: {err}); see {log_path}", file=terminal, flush=True)
         status = 1
     finally:
         sys.stderr = terminal
         logging.basicConfig(stream=terminal, force=True)
-        try:
+        with contextlib.suppress(OSError):  # a full disk: the log cannot be flushed; the terminal has the line
             log.close()
-        except OSError:
-            pass  # a full disk: the log could not be flushed; the terminal has the line
     if status:
         sys.exit(status)
 
 
 def _to_log(log: Any, text: str) -> None:
     """Write to the step's log, unless the disk that is full holds the log too."""
-    try:
+    with contextlib.suppress(OSError):
         print(text.rstrip("\n"), file=log, flush=True)
-    except OSError:
-        pass

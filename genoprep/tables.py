@@ -56,8 +56,14 @@ def read_table(
     fmt = textio.guess_table_format(path, fmt)
     try:
         with textio.open_text(path) as handle:
-            table = pd.read_csv(handle, sep=SEPARATORS[fmt], header=0 if header else None, dtype=str,
-                                keep_default_na=False, na_values=[""])
+            table = pd.read_csv(
+                handle,
+                sep=SEPARATORS[fmt],
+                header=0 if header else None,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+            )
     except pd.errors.EmptyDataError:
         raise InputError(source, f"the {fmt} table is empty") from None
     except UnicodeDecodeError as err:
@@ -71,26 +77,30 @@ def read_table(
         _refuse_empty_ids(table.index, source, header)
         table.index = pd.Index(table.index.astype(str), name=None)
         if id_column not in (0, None):
-            raise InputError(source, "the header is one field short, so the ids are the first column; "
-                                     "id_column must be 0")
+            raise InputError(
+                source, "the header is one field short, so the ids are the first column; id_column must be 0"
+            )
     else:
         if isinstance(id_column, int):
             if not 0 <= id_column < table.shape[1]:
-                raise InputError(source, f"id_column {id_column} is out of range "
-                                         f"(the table has {table.shape[1]} columns)")
+                raise InputError(
+                    source, f"id_column {id_column} is out of range (the table has {table.shape[1]} columns)"
+                )
             name = table.columns[id_column]
         else:
             if id_column not in table.columns:
-                raise InputError(source, f"no column {id_column!r} "
-                                         f"(columns: {', '.join(map(str, table.columns[:12]))})")
+                raise InputError(
+                    source, f"no column {id_column!r} (columns: {', '.join(map(str, table.columns[:12]))})"
+                )
             name = id_column
         _refuse_empty_ids(pd.Index(table[name]), source, header)
         table = table.set_index(name)
         table.index = pd.Index(table.index.astype(str), name=None)
     duplicated = table.index[table.index.duplicated()].unique()
     if len(duplicated):
-        raise InputError(source, f"{len(duplicated)} ids occur more than once "
-                                 f"(e.g. {', '.join(duplicated[:_EXAMPLES])})")
+        raise InputError(
+            source, f"{len(duplicated)} ids occur more than once (e.g. {', '.join(duplicated[:_EXAMPLES])})"
+        )
     return table.apply(_numeric_if_possible)
 
 
@@ -155,16 +165,30 @@ def join_metadata(
     index = pd.Index([str(i) for i in ids])
     missing = index[~index.isin(table.index)]
     if len(missing) and unmatched == "error":
-        raise InputError(source, f"no metadata row for {len(missing)} of {len(index)} {what} "
-                                 f"(e.g. {', '.join(missing[:_EXAMPLES])}); the metadata ids must match the "
-                                 f"data's ids, or set metadata.unmatched: na in the card")
+        raise InputError(
+            source,
+            f"no metadata row for {len(missing)} of {len(index)} {what} "
+            f"(e.g. {', '.join(missing[:_EXAMPLES])}); the metadata ids must match the "
+            f"data's ids, or set metadata.unmatched: na in the card",
+        )
     if len(missing):
-        log.warning("%s: no metadata row for %d of %d %s (e.g. %s); their labels are NA", source, len(missing),
-                    len(index), what, ", ".join(missing[:_EXAMPLES]))
+        log.warning(
+            "%s: no metadata row for %d of %d %s (e.g. %s); their labels are NA",
+            source,
+            len(missing),
+            len(index),
+            what,
+            ", ".join(missing[:_EXAMPLES]),
+        )
     unused = table.index[~table.index.isin(index)]
     if len(unused):
-        log.warning("%s: %d metadata rows match no %s and are not used (e.g. %s)", source, len(unused), what,
-                    ", ".join(unused[:_EXAMPLES]))
+        log.warning(
+            "%s: %d metadata rows match no %s and are not used (e.g. %s)",
+            source,
+            len(unused),
+            what,
+            ", ".join(unused[:_EXAMPLES]),
+        )
     rows = table.reindex(index) if len(missing) else table.loc[index]
     return rows, JoinReport(unmatched_ids=tuple(missing), unused_rows=tuple(str(i) for i in unused))
 
@@ -175,8 +199,9 @@ def _label_column(frame: pd.DataFrame, ref: str | int, label: str, source: str) 
     if str(ref) in frame.columns:
         return frame[str(ref)]
     available = ", ".join(map(str, frame.columns[:15])) or "none"
-    raise InputError(source, f"columns.{label} names column {ref!r}, which is not there (available: {available})",
-                     record="columns")
+    raise InputError(
+        source, f"columns.{label} names column {ref!r}, which is not there (available: {available})", record="columns"
+    )
 
 
 def as_labels(values: pd.Series | Sequence[object]) -> np.ndarray:

@@ -33,7 +33,7 @@ class _CheckedGzip(io.RawIOBase):
 
     def __init__(self, path: StrPath) -> None:
         self._path = os.fspath(path)
-        self._inner = gzip.open(path, "rb")
+        self._inner = gzip.open(path, "rb")  # noqa: SIM115 - closed by close()
 
     def readable(self) -> bool:
         return True
@@ -61,7 +61,6 @@ def open_binary(path: StrPath) -> IO[bytes]:
     return open(path, "rb")
 
 
-
 def open_text(path: StrPath) -> IO[str]:
     """The file as text: gzip/BGZF decompressed, UTF-8 with a leading BOM removed, CRLF/CR read as LF.
 
@@ -82,8 +81,9 @@ def iter_lines(path: StrPath) -> Iterator[tuple[int, str]]:
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as err:
-                raise InputError(os.fspath(path), f"not UTF-8 text ({err.reason} at byte {err.start})",
-                                 record=f"line {number}") from None
+                raise InputError(
+                    os.fspath(path), f"not UTF-8 text ({err.reason} at byte {err.start})", record=f"line {number}"
+                ) from None
             if number == 1:
                 line = line.removeprefix(BOM)
             yield number, line.rstrip("\r\n")
@@ -123,5 +123,6 @@ def guess_table_format(path: StrPath, declared: str | None = None) -> str:
         if "," in line:
             return "csv"
         break
-    raise InputError(os.fspath(path), "cannot tell csv from tsv (no tab or comma in the first line); "
-                                      "give the format in the card")
+    raise InputError(
+        os.fspath(path), "cannot tell csv from tsv (no tab or comma in the first line); give the format in the card"
+    )

@@ -100,6 +100,11 @@ def listed_files(folder: Path) -> tuple[dict[str, Listed], list[Problem]]:
         artifacts = {}
     for name, digest in artifacts.items():
         listing[str(name)] = Listed(str(digest).lower(), f"{CARD} (computed.artifacts_sha256)")
+    # report figures and any other file the run found in the folder (scripts/write_card.py)
+    for key in ("figures_sha256", "other_files_sha256"):
+        others = card["computed"].get(key) if isinstance(card.get("computed"), dict) else None
+        for name, digest in (others or {}).items():
+            listing[str(name)] = Listed(str(digest).lower(), f"{CARD} (computed.{key})")
     fair_path = folder / FAIR_SHA256
     if fair_path.is_file():
         try:
@@ -109,8 +114,11 @@ def listed_files(folder: Path) -> tuple[dict[str, Listed], list[Problem]]:
             problems.append(Problem(fair_path, f"malformed: {err}"))
     for name in list(listing):
         if not _safe_name(name):
-            problems.append(Problem(folder / name, f"listed in {listing.pop(name).listed_in} with a path "
-                                                   "outside the dataset folder"))
+            problems.append(
+                Problem(
+                    folder / name, f"listed in {listing.pop(name).listed_in} with a path outside the dataset folder"
+                )
+            )
     return listing, problems
 
 

@@ -4,12 +4,8 @@
 
 rule write_card:
     input:
-        card=card_file,
+        unpack(write_card_inputs),
         facts=work("facts.json"),
-        extra_facts=extra_facts_of,
-        artifacts=artifacts_of,
-        data=primary_inputs,
-        metadata=metadata_input,
     output:
         card=out("card.yaml"),
     log:

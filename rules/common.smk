@@ -3,19 +3,18 @@
 import glob
 import json
 import os
-import re
 import sys
 
 from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 
-from genoprep.cards import check_inputs, load_cards  # noqa: E402
+from genoprep.cards import SCHEMA_DIR, check_inputs, ids_regex, load_cards  # noqa: E402
 from genoprep.download import download_target, remote_source  # noqa: E402
 from genoprep.errors import InputError  # noqa: E402
 from genoprep.locking import ResultsLock, check_links  # noqa: E402
 
-validate(config, "../config/schemas/config.schema.yaml")
+validate(config, os.path.join(SCHEMA_DIR, "config.schema.yaml"))
 
 
 def stop(line):
@@ -85,8 +84,7 @@ def lock_results():
 
 def ids_pattern(modality):
     """A regex matching exactly the dataset ids of one modality."""
-    ids = sorted(i for i, card in CARDS.items() if card.modality == modality)
-    return "|".join(re.escape(i) for i in ids) if ids else "(?!)"
+    return ids_regex(i for i, card in CARDS.items() if card.modality == modality)
 
 
 def _dataset(modality):
@@ -206,10 +204,25 @@ def artifacts_of(wildcards):
     return [os.path.join(RESULTS, wildcards.dataset, name) for name in names]
 
 
-def extra_facts_of(wildcards):
-    """The JSON files of EXTRA_FACTS for a dataset (merged into its computed facts)."""
+def write_card_inputs(wildcards):
+    """The inputs of write_card in one call (card, artifacts, data, metadata): with thousands
+    of datasets, every input function costs Snakemake a signature inspection per job."""
     card = card_of(wildcards)
-    return EXTRA_FACTS[card.modality](card) if card.modality in EXTRA_FACTS else []
+    return {
+        "card": os.fspath(card.path),
+        "artifacts": artifacts_of(wildcards),
+        "data": primary_inputs(wildcards),
+        "metadata": [os.fspath(p) for p in [card.metadata_path()] if p is not None],
+        # report figures are made before card.yaml, so that it lists every file of the folder
+        "reports": [
+            os.path.join(RESULTS, wildcards.dataset, name)
+            for name in REPORTS.get(card.modality, [])
+        ],
+        # JSON files whose keys join the computed facts (EXTRA_FACTS, e.g. the scRNA tokens)
+        "extra_facts": (
+            EXTRA_FACTS[card.modality](card) if card.modality in EXTRA_FACTS else []
+        ),
+    }
 
 
 def input_mem_mb(wildcards, input, attempt):
@@ -228,7 +241,10 @@ def variants_chunk_files(wildcards):
 
 
 def variants_chunk_mem_mb(wildcards, attempt):
-    """Memory for one chunk job: 1 GiB plus its dosage block (records x samples bytes)."""
-    params = card_params(wildcards)
-    block_mb = params.get("records_per_chunk", 50000) * 4 * 3000 / 2**20
+    """Memory for one chunk job: 1 GiB plus 4 bytes per genotype of its block
+    (the card's records_per_chunk x the samples counted by variants_plan)."""
+    plan = checkpoints.variants_plan.get(dataset=wildcards.dataset).output.plan
+    with open(plan, encoding="utf-8") as handle:
+        n_samples = json.load(handle)["n_samples"]
+    block_mb = card_params(wildcards)["records_per_chunk"] * n_samples * 4 / 2**20
     return int((1024 + block_mb) * attempt)

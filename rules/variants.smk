@@ -3,6 +3,8 @@
 # (records or indexed regions), one variants_chunk job reads each, variants_gather filters
 # and writes the artifacts (identical bytes whatever the chunking).
 
+from genoprep.variants.steps import ChunkOptions, GatherOptions, PlanOptions
+
 ARTIFACTS["variants"] = ["dosage.npy", "variants.parquet", "samples.tsv", "qc.json"]
 
 
@@ -19,7 +21,7 @@ checkpoint variants_plan:
         mem_mb=1024,
         runtime=30,
     params:
-        card=card_data,
+        options=options_of(PlanOptions),
     script:
         "../scripts/variants_plan.py"
 
@@ -42,7 +44,7 @@ rule variants_chunk:
         mem_mb=variants_chunk_mem_mb,
         runtime=60,
     params:
-        variants=card_params,
+        options=options_of(ChunkOptions),
     script:
         "../scripts/variants_chunk.py"
 
@@ -68,6 +70,6 @@ rule variants_gather:
         mem_mb=input_mem_mb,
         runtime=60,
     params:
-        card=card_data,
+        options=options_of(GatherOptions),
     script:
         "../scripts/variants_gather.py"

@@ -1,26 +1,25 @@
 """Rule variants_gather: filter and gather the chunks into dosage.npy, variants.parquet,
-samples.tsv and qc.json (+ the facts for the completed card)."""
+samples.tsv and qc.json (+ the facts for the completed card); say on the terminal what
+the filters removed, and stop when they removed too much (params.min_fraction_kept)."""
 
 import sys
 
 sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
 
+from genoprep.filters import summary_line  # noqa: E402
 from genoprep.jsonio import write_json  # noqa: E402
-from genoprep.runtime import run_step  # noqa: E402
-from genoprep.variants.artifacts import (  # noqa: E402
-    write_dosage_npy,
-    write_qc_json,
-    write_samples_tsv,
-    write_variants_parquet,
-)
-from genoprep.variants.steps import gather_dataset  # noqa: E402
+from genoprep.runtime import console, run_step  # noqa: E402
+from genoprep.variants.artifacts import write_qc_json, write_samples_tsv, write_variants_parquet  # noqa: E402
+from genoprep.variants.steps import GatherOptions, check_kept, gather_dataset  # noqa: E402
 
 
 def main() -> None:
     inputs, out = snakemake.input, snakemake.output  # noqa: F821
+    options = GatherOptions.from_params(snakemake.params.options)  # noqa: F821
     metadata = inputs.metadata[0] if inputs.metadata else None
-    result, facts = gather_dataset(inputs.chunks, snakemake.params.card, metadata)  # noqa: F821
-    write_dosage_npy(out.dosage, result.dosage)
+    result, steps, facts = gather_dataset(inputs.chunks, options, metadata, dosage_path=out.dosage)
+    console(summary_line(snakemake.wildcards.dataset, steps))  # noqa: F821
+    check_kept(result, options)
     write_variants_parquet(out.variants, result.variants)
     write_samples_tsv(out.samples, result.samples)
     write_qc_json(out.qc, result.qc)

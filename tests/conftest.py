@@ -75,11 +75,21 @@ def write_card(folder: Path, card: dict) -> Path:
     return path
 
 
-def run_workflow(datasets: Path | str, results: Path | str, *extra: str, cores: int = 2,
-                 check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_workflow(
+    datasets: Path | str, results: Path | str, *extra: str, cores: int = 2, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     """``snakemake --cores N --config datasets=DIR results=OUT`` from the repository root."""
-    command = [sys.executable, "-m", "snakemake", "--cores", str(cores),
-               "--config", f"datasets={datasets}", f"results={results}", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        str(cores),
+        "--config",
+        f"datasets={datasets}",
+        f"results={results}",
+        *extra,
+    ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, env=env)
     if check and done.returncode != 0:
@@ -89,5 +99,8 @@ def run_workflow(datasets: Path | str, results: Path | str, *extra: str, cores: 
 
 def artifact_bytes(folder: Path) -> dict[str, bytes]:
     """Every file of a dataset's output folder except logs and benchmarks (timings differ)."""
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.relative_to(folder).parts[0] not in ("logs", "benchmarks")}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.relative_to(folder).parts[0] not in ("logs", "benchmarks")
+    }

@@ -47,7 +47,7 @@ def software_versions() -> dict[str, str]:
 
 
 def _info(adata: ad.AnnData) -> dict[str, Any]:
-    return dict(adata.uns.get("genoprep", {}))
+    return dict(adata.uns["genoprep"])
 
 
 # ---------------------------------------------------------------- ingest
@@ -232,17 +232,17 @@ def sample_qc(adata: ad.AnnData, options: ExportOptions) -> tuple[ad.AnnData, di
         return round(float(value), digits) if np.isfinite(value) else None
 
     report = {
-        "dataset_id": info.get("dataset_id"),
+        "dataset_id": info["dataset_id"],
         "value_type": info["value_type"],
         "samples": adata.n_obs,
-        "genes_input": info.get("n_genes_input"),
-        "duplicate_genes": info.get("duplicate_genes"),
+        "genes_input": info["n_genes_input"],
+        "duplicate_genes": info["duplicate_genes"],
         "genes_after_filters": adata.n_vars,
         "gene_filters": [{"filter": name, **info["gene_filters"][name]} for name in GENE_FILTERS
-                         if name in info.get("gene_filters", {})],
-        "metadata_rows_unmatched": info.get("metadata_rows_unmatched", 0),
-        "metadata_ids_unmatched": list(info.get("metadata_ids_unmatched", [])),
-        "samples_without_metadata": list(info.get("samples_without_metadata", [])),
+                         if name in info["gene_filters"]],
+        "metadata_rows_unmatched": info["metadata_rows_unmatched"],
+        "metadata_ids_unmatched": list(info["metadata_ids_unmatched"]),
+        "samples_without_metadata": list(info["samples_without_metadata"]),
         "outlier_rules": [
             {"rule": r.name, "mads": r.mads, "applied": r.applied, "median": number(r.median), "mad": number(r.mad),
              "note": r.note, "flagged": int(r.flagged.sum())} for r in rules],

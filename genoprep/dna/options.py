@@ -1,8 +1,8 @@
 """Each DNA step's slice of the card (see :mod:`genoprep.options`), and the DNA card checks.
 
 A rule passes only what its step reads, so that editing a card's ``description`` or one
-scheme's settings reruns nothing else. Input entries are passed without their ``path``
-(the file is the rule's input) and, except to ``dna_ingest``, without their ``sha256``.
+scheme's settings reruns nothing else. Input entries are passed without their ``path`` and
+``url`` (the file is the rule's input) and, except to ``dna_ingest``, without their ``sha256``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from genoprep.dna.tokenize import get_scheme
 from genoprep.errors import InputError
 from genoprep.options import StepOptions, freeze
 
-#: Entry fields a reading step does not use (the file is the rule's input; the checksum is ingest's).
-_NOT_FOR_READING = ("path", "sha256")
+#: Entry fields a reading step does not use (the file, wherever it came from, is the rule's
+#: input; the checksum is ingest's).
+_NOT_FOR_READING = ("path", "url", "sha256")
 
 
 def input_entries(card: Mapping[str, Any]) -> list[Mapping[str, Any]]:

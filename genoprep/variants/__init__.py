@@ -18,32 +18,24 @@ Semantics (each one is checked by ``tests/unit/test_variants_*.py``):
 - **FILTER**: ``pass_only`` keeps PASS and ``.`` (plink2 ``--var-filter``), or PASS only
   with ``missing_filter_passes=False`` (``bcftools view -f PASS``).
 
-Workflow API: :func:`plan_chunks` → :func:`read_chunk` (per chunk, :func:`save_chunk`)
-→ :func:`gather` (:func:`load_chunk` implicit for paths) → :func:`write_artifacts`.
+Workflow API: :func:`plan_chunks` → :func:`read_chunk` (per chunk,
+:meth:`ChunkResult.save`) → :func:`gather` (:meth:`ChunkResult.load` implicit for paths)
+→ :func:`write_artifacts`. Modules: ``records`` (semantics, chunk specs/results),
+``vcfio`` (file, compression and index I/O), ``fastgt`` (numba kernels), ``ingest``
+(chunk readers), ``chunks`` (planning), ``stats``, ``gather``, ``artifacts``, ``steps``.
 """
 
 from genoprep.variants.artifacts import (
-    join_sample_metadata,
-    read_sample_metadata,
     write_artifacts,
     write_dosage_npy,
     write_qc_json,
     write_samples_tsv,
     write_variants_parquet,
 )
-from genoprep.variants.chunks import (
-    count_records,
-    load_chunk,
-    plan_chunks,
-    plan_record_chunks,
-    plan_region_chunks,
-    save_chunk,
-    spec_from_dict,
-    spec_to_dict,
-)
+from genoprep.variants.chunks import count_records, plan_chunks, plan_record_chunks, plan_region_chunks
 from genoprep.variants.gather import FilterParams, GatheredResult, gather
-from genoprep.variants.ingest import ChunkResult, ChunkSpec, read_all, read_chunk
-from genoprep.variants.records import LoadOptions, Region, parse_region
+from genoprep.variants.ingest import read_all, read_chunk
+from genoprep.variants.records import ChunkResult, ChunkSpec, LoadOptions, Region, parse_region
 
 __all__ = [
     "ChunkResult",
@@ -54,18 +46,12 @@ __all__ = [
     "Region",
     "count_records",
     "gather",
-    "join_sample_metadata",
-    "load_chunk",
     "parse_region",
     "plan_chunks",
     "plan_record_chunks",
     "plan_region_chunks",
     "read_all",
     "read_chunk",
-    "read_sample_metadata",
-    "save_chunk",
-    "spec_from_dict",
-    "spec_to_dict",
     "write_artifacts",
     "write_dosage_npy",
     "write_qc_json",

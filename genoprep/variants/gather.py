@@ -22,10 +22,17 @@ Steps 4-6 are independent tests on the same statistics, so the kept set is their
 intersection; the qc counts attribute a variant to the first filter it fails in this
 order (plink2's reporting order). Everything is recomputed from the dosage blocks, so
 the result does not depend on how the file was chunked (bytes identical to one chunk).
+
+Memory: chunks given as paths are loaded one at a time, and with ``dosage_path`` the
+samples × variants matrix is written block by block through a memory map whose pages
+are written back and released after each chunk, so that no step holds the whole
+matrix, let alone a transposed copy.
 """
 
 from __future__ import annotations
 
+import mmap
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,9 +41,9 @@ import numpy as np
 import pandas as pd
 
 from genoprep.errors import InputError
+from genoprep.filters import FilterStep, describe
 from genoprep.variants import fastgt, stats
-from genoprep.variants.chunks import load_chunk
-from genoprep.variants.ingest import ChunkResult
+from genoprep.variants.records import ChunkResult
 
 
 @dataclass(frozen=True)
@@ -52,34 +59,47 @@ class FilterParams:
 
 @dataclass
 class GatheredResult:
-    """The final arrays and tables (kept samples × kept variants) and the qc summary."""
+    """The final arrays and tables (kept samples × kept variants), the qc summary and the
+    filter steps as they ran (for the terminal line and the guard of :mod:`genoprep.filters`).
+
+    ``dosage`` is a read-only memory map of the written ``.npy`` when gather wrote it.
+    """
 
     dosage: np.ndarray
     samples: pd.DataFrame
     variants: pd.DataFrame
     qc: dict = field(default_factory=dict)
+    filter_steps: list[FilterStep] = field(default_factory=list)
+    source: str = ""  # the input file (error messages only: artifacts name the file, not its path)
 
 
 def _as_chunk(item: ChunkResult | str | Path) -> ChunkResult:
-    return item if isinstance(item, ChunkResult) else load_chunk(item)
+    return item if isinstance(item, ChunkResult) else ChunkResult.load(item)
 
 
-def _transpose_into(out: np.ndarray, block: np.ndarray, step: int = 256) -> None:
-    """``out[:] = block.T`` (compiled tiles, else row blocks: faster than one strided copy)."""
-    if fastgt.transpose_into(out, block):
-        return
-    for i in range(0, block.shape[0], step):
-        out[:, i : i + step] = block[i : i + step].T
+def _release(matrix: np.memmap) -> None:
+    """Write the dirty pages of a memory-mapped matrix back and drop them from this process."""
+    matrix.flush()
+    handle = matrix._mmap  # noqa: SLF001 - numpy exposes no public handle to the mapping
+    if handle is not None and hasattr(mmap, "MADV_DONTNEED"):
+        handle.madvise(mmap.MADV_DONTNEED)
+
+
+def _threshold(name: str, value: float, rule: str) -> str:
+    return f"{name} {value:g}: {rule}"
 
 
 def gather(
     chunks: Sequence[ChunkResult | str | Path],
     params: FilterParams = FilterParams(),
+    dosage_path: str | os.PathLike[str] | None = None,
 ) -> GatheredResult:
     """Combine chunk results (in file order) into the final filtered result.
 
-    Chunks given as paths are loaded one at a time (twice: once for the sample
-    statistics, once for the variants), so memory is one chunk plus the output.
+    Chunks given as paths are loaded one at a time (three passes: sample statistics,
+    variant statistics, the matrix), so memory is one chunk plus the tables. With
+    ``dosage_path`` the matrix is written there as ``.npy`` (the bytes of ``np.save``)
+    through a memory map, block by block; otherwise it is returned in memory.
     """
     if not chunks:
         raise ValueError("gather needs at least one chunk")
@@ -90,6 +110,7 @@ def gather(
     n_loaded_missing = 0
     load_counts: dict[str, int] = {}
     sources: list[str] = []
+    first_source = ""
     for item in chunks:
         c = _as_chunk(item)
         if samples is None:
@@ -102,6 +123,7 @@ def gather(
         n_loaded_missing += int(c.variant_n_missing.sum())
         for k, v in c.load_counts.items():
             load_counts[k] = load_counts.get(k, 0) + int(v)
+        first_source = first_source or c.source
         name = Path(c.source).name  # the file name only: artifacts must not depend on the host
         if name not in sources:
             sources.append(name)
@@ -117,6 +139,9 @@ def gather(
     # Pass 2: variant statistics over kept samples, masks.
     tables: list[pd.DataFrame] = []
     masks: list[np.ndarray] = []
+    geno_values: list[np.ndarray] = []  # each filter's statistic over the variants it saw
+    hwe_values: list[np.ndarray] = []
+    maf_values: list[np.ndarray] = []
     removed = {"geno": 0, "hwe": 0, "maf": 0}
     for item in chunks:
         c = _as_chunk(item)
@@ -127,16 +152,19 @@ def gather(
         miss = stats.missing_rate(counts.n_missing, len(kept_idx))
         keep = np.ones(c.n_variants, dtype=bool)
         if params.max_variant_missing is not None:
+            geno_values.append(miss[keep])
             fail = ~(miss <= params.max_variant_missing)
             removed["geno"] += int((keep & fail).sum())
             keep &= ~fail
         hwe = None
         if params.hwe_p is not None:
             hwe = stats.hwe_p_values(counts.n_hom_ref, counts.n_het, counts.n_hom_alt, params.hwe_midp)
+            hwe_values.append(hwe[keep])
             fail = hwe < params.hwe_p
             removed["hwe"] += int((keep & fail).sum())
             keep &= ~fail
         if params.min_maf is not None:
+            maf_values.append(stats.minor_allele_frequency(af)[keep])
             fail = ~stats.passes_min_maf(counts.ac, counts.an, params.min_maf)
             removed["maf"] += int((keep & fail).sum())
             keep &= ~fail
@@ -163,8 +191,13 @@ def gather(
         masks.append(keep)
 
     n_kept_variants = int(sum(int(m.sum()) for m in masks))
-    # Pass 3: fill the output matrix (samples × variants).
-    dosage = np.empty((len(kept_idx), n_kept_variants), dtype=np.int8)
+    # Pass 3: fill the output matrix (samples × variants), chunk by chunk.
+    shape = (len(kept_idx), n_kept_variants)
+    if dosage_path is None:
+        dosage = np.empty(shape, dtype=np.int8)
+    else:
+        dosage = np.lib.format.open_memmap(dosage_path, mode="w+", dtype=np.int8, shape=shape)
+    final_missing = np.zeros(len(kept_idx), dtype=np.int64)
     col = 0
     for item, keep in zip(chunks, masks, strict=True):
         c = _as_chunk(item)
@@ -173,11 +206,16 @@ def gather(
             block = c.dosage_by_variant if keep.all() else c.dosage_by_variant[keep]
             if not all_kept:
                 block = block[:, kept_idx]
-            _transpose_into(dosage[:, col : col + k], block)
+            fastgt.transpose_into(dosage[:, col : col + k], block)
+            final_missing += fastgt.row_counts(block)[3]
+            if isinstance(dosage, np.memmap):
+                _release(dosage)
         col += k
+    if isinstance(dosage, np.memmap):
+        del dosage
+        dosage = np.load(dosage_path, mmap_mode="r")
 
     variants = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
-    final_missing = (dosage < 0).view(np.uint8).sum(axis=1, dtype=np.int64)
     sample_table = pd.DataFrame(
         {
             "sample_id": pd.Series([samples[i] for i in kept_idx], dtype=object),
@@ -191,6 +229,7 @@ def gather(
         "filters": asdict(params),
         "filter_order": ["load (regions, samples, FILTER, multiallelic)", "mind", "geno", "hwe", "maf"],
         "records_read": load_counts.get("records_read", 0),
+        "records_without_gt": load_counts.get("records_without_gt", 0),
         "records_removed": {
             "region": load_counts.get("records_removed_region", 0),
             "filter": load_counts.get("records_removed_filter", 0),
@@ -209,4 +248,26 @@ def gather(
             float(final_missing.sum()) / dosage.size if dosage.size else None
         ),
     }
-    return GatheredResult(dosage=dosage, samples=sample_table, variants=variants, qc=qc)
+    n_samples = len(samples)
+    steps = []
+    if params.max_sample_missing is not None:
+        steps.append(FilterStep("mind", "samples", n_samples, len(kept_idx),
+                                _threshold("max_sample_missing", params.max_sample_missing,
+                                           "missing rate > threshold removed"),
+                                describe(sample_missing_loaded, "missing rate per sample")))
+    after = n_loaded
+    for name, card_field, rule, values in (
+        ("geno", "max_variant_missing", "missing rate > threshold removed", np.concatenate(geno_values or [[]])),
+        ("hwe", "hwe_p", "exact-test p < threshold removed", np.concatenate(hwe_values or [[]])),
+        ("maf", "min_maf", "MAF >= threshold kept", np.concatenate(maf_values or [[]])),
+    ):
+        threshold = getattr(params, card_field)
+        if threshold is None:
+            continue
+        before, after = after, after - removed[name]
+        label = {"geno": "missing rate per variant", "hwe": "HWE exact-test p per variant",
+                 "maf": "MAF per variant"}[name]
+        steps.append(FilterStep(name, "variants", before, after, _threshold(card_field, threshold, rule),
+                                describe(values, label)))
+    return GatheredResult(dosage=dosage, samples=sample_table, variants=variants, qc=qc, filter_steps=steps,
+                          source=first_source)

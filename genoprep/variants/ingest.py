@@ -13,7 +13,9 @@ semantics they share):
   each record's ``genotype.array()`` is copied before the next record is read (cyvcf2
   reuses the buffer). Handles BCF, region queries and every layout htslib reads.
 - ``engine="text"`` — the fast path for VCF text (plain, gzip, BGZF) read by record
-  range: :mod:`genoprep.variants.textgt` decodes GT with numpy.
+  range: :mod:`genoprep.variants.vcfio` inflates the text, the numba kernel
+  :func:`genoprep.variants.fastgt.scan` decodes GT, and
+  :func:`genoprep.variants.records.decode_line` decodes the lines it flags.
 - ``engine="auto"`` (default) picks ``text`` for text VCFs read by record range and
   ``cyvcf2`` otherwise.
 
@@ -25,93 +27,25 @@ Caveat: htslib/cyvcf2 0.35 crash (segfault) on some malformed GT values such as
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from genoprep.errors import InputError
-from genoprep.variants import fastgt, textgt
+from genoprep.textio import check_readable
+from genoprep.variants import fastgt, vcfio
 from genoprep.variants.records import (
+    LOAD_COUNTS,
+    ChunkResult,
+    ChunkSpec,
     LoadOptions,
-    Region,
+    decode_line,
     dosage_rows,
     record_label,
 )
 
 Engine = Literal["auto", "cyvcf2", "text"]
-
-
-@dataclass(frozen=True)
-class ChunkSpec:
-    """Which records a chunk holds: a record range or a region (exactly one is set).
-
-    A record range may carry ``offset``, the seek position of its first record found by
-    the planning pass: the BGZF virtual offset (``block_offset << 16 | offset_in_block``)
-    for a BGZF file, the byte offset for an uncompressed one (``None``: plain gzip and
-    BCF, read from the start). ``first_record`` stays the global 0-based record number
-    (error messages count records from the start of the file). ``end_offset`` (same
-    kind) is where the next chunk begins: reading stops there (``None``: end of file).
-    """
-
-    index: int
-    first_record: int | None = None
-    n_records: int | None = None
-    region: Region | None = None
-    offset: int | None = None
-    end_offset: int | None = None
-
-    def __post_init__(self) -> None:
-        by_range = self.first_record is not None
-        if by_range == (self.region is not None):
-            raise ValueError("a chunk is either a record range or a region")
-        if by_range and (self.first_record < 0 or self.n_records is None or self.n_records < 0):
-            raise ValueError("record range needs first_record >= 0 and n_records >= 0")
-        if self.offset is not None and (not by_range or self.offset < 0):
-            raise ValueError("a seek offset belongs to a record range and is >= 0")
-        if self.end_offset is not None and (self.offset is None or self.end_offset < self.offset):
-            raise ValueError("end_offset needs an offset and is >= it")
-
-    def describe(self) -> str:
-        """Human-readable description, e.g. ``records 0-999`` or ``chr21:1-5000000``."""
-        if self.region is not None:
-            return str(self.region)
-        return f"records {self.first_record}-{self.first_record + self.n_records - 1}"
-
-
-@dataclass
-class ChunkResult:
-    """The partial result of one chunk (everything gather needs, nothing more).
-
-    ``dosage_by_variant`` is variant-major (variants × samples, int8, −1 missing) so that
-    chunks concatenate along the first axis; the artifact is its transpose.
-    ``haploid`` (same shape, bool) marks called haploid genotypes, or is ``None`` when
-    there are none. The ``load_counts`` record how many records each load-time filter
-    removed. Per-variant counts and per-sample missing counts cover all samples/variants
-    of the chunk (before any sample or variant filter).
-    """
-
-    source: str
-    spec: ChunkSpec
-    samples: list[str]
-    chrom: list[str]
-    pos: np.ndarray
-    variant_id: list[str]
-    ref: list[str]
-    alt: list[str]
-    filter: list[str]
-    split_multiallelic: np.ndarray
-    dosage_by_variant: np.ndarray
-    haploid: np.ndarray | None
-    load_counts: dict[str, int] = field(default_factory=dict)
-    sample_n_missing: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    variant_n_missing: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-
-    @property
-    def n_variants(self) -> int:
-        """Number of biallelic dosage columns (after splitting) in the chunk."""
-        return int(self.dosage_by_variant.shape[0])
 
 
 class _Rows:
@@ -145,10 +79,6 @@ class _Rows:
     def add(self, meta: tuple, rows: np.ndarray, hap: np.ndarray | None) -> None:
         """Append the rows of one record, one per ALT (``hap``: called-haploid mask or None)."""
         self.add_rows([(meta, j) for j in range(rows.shape[0])], rows, hap)
-
-    def add_block(self, metas: list[tuple], rows: np.ndarray) -> None:
-        """Append many biallelic records (no haploid calls) at once."""
-        self.add_rows([(meta, 0) for meta in metas], rows, None)
 
     def _append_meta(self, row_meta: list[tuple[tuple, int]]) -> None:
         """Append the per-variant fields of rows given as (record meta, ALT index)."""
@@ -205,13 +135,7 @@ class _Rows:
 
 
 def _new_counts() -> dict[str, int]:
-    return {
-        "records_read": 0,
-        "records_removed_region": 0,
-        "records_removed_filter": 0,
-        "records_removed_multiallelic": 0,
-        "records_split_multiallelic": 0,
-    }
+    return dict.fromkeys(LOAD_COUNTS, 0)
 
 
 def _sample_selection(source: str, file_samples: list[str], options: LoadOptions) -> np.ndarray | None:
@@ -253,10 +177,10 @@ class _Keeper:
 def choose_engine(path: str | Path, spec: ChunkSpec, engine: Engine) -> Literal["cyvcf2", "text"]:
     """Resolve ``auto``: text for VCF text read by record range, cyvcf2 otherwise."""
     if engine != "auto":
-        if engine == "text" and (spec.region is not None or textgt.is_bcf(path)):
+        if engine == "text" and (spec.region is not None or vcfio.is_bcf(path)):
             raise ValueError("the text engine reads VCF text by record range only")
         return engine
-    if spec.region is not None or textgt.is_bcf(path):
+    if spec.region is not None or vcfio.is_bcf(path):
         return "cyvcf2"
     return "text"
 
@@ -266,14 +190,11 @@ def read_chunk(
     spec: ChunkSpec,
     options: LoadOptions = LoadOptions(),
     engine: Engine = "auto",
-    block_bytes: int = 4 << 20,
 ) -> ChunkResult:
     """Read the records of ``spec`` from ``path`` into a :class:`ChunkResult`."""
-    if not Path(path).exists():
-        raise InputError(str(path), "file not found")
-    chosen = choose_engine(path, spec, engine)
-    if chosen == "text":
-        return _read_text(path, spec, options, block_bytes)
+    check_readable(path)
+    if choose_engine(path, spec, engine) == "text":
+        return _read_text(path, spec, options)
     return _read_cyvcf2(path, spec, options)
 
 
@@ -288,12 +209,6 @@ def _initial_capacity(spec: ChunkSpec) -> int:
     if spec.n_records is not None:
         return min(spec.n_records, 4096)
     return 4096
-
-
-def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions, block_bytes: int) -> ChunkResult:
-    if fastgt.available():
-        return _read_text_fast(path, spec, options)
-    return _read_text_numpy(path, spec, options, block_bytes)
 
 
 class _BlockRows(_Rows):
@@ -326,10 +241,10 @@ class _BlockRows(_Rows):
         return super().result(source, spec, samples, counts)
 
 
-def _read_text_fast(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> ChunkResult:
-    """The text route with the numba decoder (see :mod:`genoprep.variants.fastgt`)."""
+def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> ChunkResult:
+    """The text route: vcfio line blocks, the numba scan, the per-line decoder for flagged lines."""
     source = str(path)
-    vcf = fastgt.FastTextVcf(path, start=spec.offset, stop=spec.end_offset)
+    vcf = vcfio.VcfText(path, start=spec.offset, stop=spec.end_offset)
     n_file = len(vcf.samples)
     keep_samples = _sample_selection(source, vcf.samples, options)
     samples = vcf.samples if keep_samples is None else [vcf.samples[i] for i in keep_samples]
@@ -349,7 +264,7 @@ def _read_text_fast(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> 
     if spec.n_records is not None:
         batch_rows = max(1, min(batch_rows, spec.n_records))
     line_info = np.empty((batch_rows, 6), dtype=np.int64)
-    for buf in fastgt.prefetched(vcf.data_blocks()):
+    for buf in vcfio.prefetched(vcf.data_blocks()):
         pos = 0
         if to_skip:
             skipped, pos = fastgt.skip_lines(buf, 0, to_skip)
@@ -374,7 +289,7 @@ def _read_text_fast(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> 
 
 
 def _emit_scanned(rows: _Rows, buf: np.ndarray, dosage: np.ndarray, info: np.ndarray, n_rows: int,
-                  n_file: int, keep_samples: np.ndarray | None, column_of: np.ndarray, keeper,
+                  n_file: int, keep_samples: np.ndarray | None, column_of: np.ndarray, keeper: _Keeper,
                   first_record_number: int, source: str) -> None:
     """Append the lines decoded by :func:`fastgt.scan` that pass the load-time filters."""
     keep_row = None
@@ -383,34 +298,28 @@ def _emit_scanned(rows: _Rows, buf: np.ndarray, dosage: np.ndarray, info: np.nda
     slow, haploid = fastgt.STATUS_SLOW, fastgt.STATUS_HAPLOID
     for k, (start, info_end, end, _n_alt, status, row0) in enumerate(info.tolist()):
         number = first_record_number + k
+        decoded = None
         if status == slow:
-            line = buf[start:end].tobytes()
-            fields, _ = textgt._line_meta(line, 0, len(line), n_file, number, source)
+            decoded = decode_line(buf[start:end].tobytes(), n_file, keep_samples, number, source)
+            meta = decoded[0]
         else:
-            fields = buf[start:info_end].tobytes().split(b"\t", 7)
-        chrom = fields[0].decode()
-        try:
-            pos = int(fields[1])
-        except ValueError:
-            raise InputError(source, f"POS {fields[1].decode(errors='replace')!r} is not an integer",
-                             record_label(number, chrom, fields[1].decode(errors="replace"))) from None
-        alts = [] if fields[4] == b"." else fields[4].decode().split(",")
+            meta = _fixed_columns(buf[start:info_end].tobytes(), number, source)
+        chrom, pos, _, _, alts, filt = meta
         n_cols = max(len(alts), 1)
-        filt = fields[6].decode()
         if not keeper(chrom, pos, len(alts), filt):
             if keep_row is None:
                 keep_row = np.ones(n_rows, dtype=bool)
             keep_row[row0 : row0 + n_cols] = False
             continue
-        meta = (chrom, pos, fields[2].decode(), fields[3].decode(), alts, filt)
-        if status == slow:
-            x, y, h = textgt._decode_line_slowly(line, meta, n_file, keep_samples, number, source)
+        if decoded is not None:
+            _, x, y, h, has_gt = decoded
+            keeper.counts["records_without_gt"] += not has_gt
             r, hc = dosage_rows(x, y, h, len(alts))
             dosage[row0 : row0 + n_cols] = r
             special[row0] = (r, hc)
         elif status == haploid:
             special[row0] = (dosage[row0 : row0 + n_cols],
-                             fastgt.haploid_mask(buf, start, info_end, n_file, column_of, rows.n_samples))
+                             fastgt.haploid_mask(buf, info_end, n_file, column_of, rows.n_samples))
         if n_cols == 1:
             row_meta.append((meta, 0))
         else:
@@ -427,76 +336,17 @@ def _emit_scanned(rows: _Rows, buf: np.ndarray, dosage: np.ndarray, info: np.nda
     rows.add_rows(row_meta, block, hap)
 
 
-def _read_text_numpy(path: str | Path, spec: ChunkSpec, options: LoadOptions, block_bytes: int) -> ChunkResult:
-    source = str(path)
-    vcf = textgt.TextVcf(path, block_bytes, start=spec.offset, stop=spec.end_offset)
-    keep_samples = _sample_selection(source, vcf.samples, options)
-    samples = vcf.samples if keep_samples is None else [vcf.samples[i] for i in keep_samples]
-    counts = _new_counts()
-    keeper = _Keeper(options, counts)
-    rows = _Rows(len(samples), _initial_capacity(spec))
-    first, stop = spec.first_record, spec.first_record + spec.n_records
-    # 0-based number of the next data line (the seek position is the chunk's first record)
-    record = 0 if spec.offset is None else spec.first_record
-    for buf in vcf.data_blocks():
-        _, starts, ends = textgt.split_lines(buf)
-        nonblank = ends > starts
-        starts, ends = starts[nonblank], ends[nonblank]
-        n = len(starts)
-        lo, hi = max(first - record, 0), min(stop - record, n)
-        if lo < hi:
-            decoded = textgt.decode_block(
-                buf, starts[lo:hi], ends[lo:hi], len(vcf.samples), keep_samples, keeper,
-                record + lo + 1, source,
-            )
-            _emit_decoded(rows, decoded)
-        record += n
-        if record >= stop:
-            break
-    return rows.result(source, spec, samples, counts)
-
-
-def _emit_decoded(rows: _Rows, decoded: textgt.DecodedBlock) -> None:
-    """Append decoded lines in file order; runs of plain biallelic lines are copied at once."""
-    bulk_pos = {int(line): k for k, line in enumerate(decoded.bulk_lines)}
-    hap = decoded.haploid
-    line_has_hap = hap.any(axis=1) if hap is not None else None
-    dosage = decoded.biallelic_dosage
-    run: list[int] = []
-    run_meta: list[tuple] = []
-
-    def flush() -> None:
-        if run:
-            if len(run) == run[-1] - run[0] + 1:
-                rows.add_block(run_meta.copy(), dosage[run[0] : run[-1] + 1])
-            else:
-                rows.add_block(run_meta.copy(), dosage[run])
-            run.clear()
-            run_meta.clear()
-
-    for i, meta in enumerate(decoded.meta):
-        if meta is None:
-            continue
-        n_alt = len(meta[4])
-        k = bulk_pos.get(i)
-        has_hap = k is not None and line_has_hap is not None and bool(line_has_hap[k])
-        if k is not None and n_alt <= 1 and not has_hap:
-            run.append(k)
-            run_meta.append(meta)
-            continue
-        flush()
-        if k is not None:
-            if n_alt <= 1:
-                rows.add(meta, dosage[k : k + 1], hap[k : k + 1])
-                continue
-            x = textgt.bulk_alleles_as_int16(decoded.allele_1[k])
-            y = textgt.bulk_alleles_as_int16(decoded.allele_2[k])
-            h = hap[k] if hap is not None else np.zeros(x.shape, dtype=bool)
-        else:
-            x, y, h = decoded.slow[i]
-        r, hc = dosage_rows(x, y, h, n_alt)
-        rows.add(meta, r, np.broadcast_to(hc, r.shape))
-    flush()
+def _fixed_columns(text: bytes, number: int, source: str) -> tuple:
+    """``(chrom, pos, id, ref, alts, filter)`` of a line the scan decoded (CHROM..INFO)."""
+    fields = text.split(b"\t", 7)
+    chrom = fields[0].decode()
+    try:
+        pos = int(fields[1])
+    except ValueError:
+        raise InputError(source, f"POS {fields[1].decode(errors='replace')!r} is not an integer",
+                         record_label(number, chrom, fields[1].decode(errors="replace"))) from None
+    alts = [] if fields[4] == b"." else fields[4].decode().split(",")
+    return chrom, pos, fields[2].decode(), fields[3].decode(), alts, fields[6].decode()
 
 
 def _read_cyvcf2(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> ChunkResult:
@@ -509,17 +359,16 @@ def _read_cyvcf2(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chu
         raise InputError(source, f"cannot open as VCF/BCF: {e}") from None
     try:
         file_samples = list(vcf.samples)
+        vcfio.check_sample_ids(source, file_samples)
         keep_samples = _sample_selection(source, file_samples, options)
         samples = file_samples if keep_samples is None else [file_samples[i] for i in keep_samples]
         counts = _new_counts()
         keeper = _Keeper(options, counts)
         rows = _Rows(len(samples), _initial_capacity(spec))
         if spec.region is not None:
-            from genoprep.variants.chunks import region_query
-
             reg = spec.region
             try:
-                iterator = vcf(region_query(reg))
+                iterator = vcf(vcfio.region_query(reg.chrom, reg.start, reg.end))
             except Exception as e:
                 raise InputError(source, f"cannot query region {reg}: {e}") from None
             first, stop = 0, 2**62
@@ -535,7 +384,8 @@ def _read_cyvcf2(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chu
             except StopIteration:
                 break
             except Exception as e:
-                raise InputError(source, f"htslib cannot parse the record: {e}", record_label(number + 1, None, None)) from None
+                raise InputError(source, f"htslib cannot parse the record: {e}",
+                                 record_label(number + 1, None, None)) from None
             number += 1
             if spec.region is not None and not spec.region.contains(variant.CHROM, variant.POS):
                 continue  # overlaps the region but starts outside it
@@ -553,13 +403,15 @@ def _read_cyvcf2(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chu
             gt = variant.genotype
             n = len(file_samples)
             if gt is None:
+                counts["records_without_gt"] += 1
                 x = np.full(n, -1, np.int16)
                 y = np.full(n, -1, np.int16)
             else:
                 arr = gt.array().copy()  # cyvcf2 reuses the buffer: copy first
                 if arr.shape[1] - 1 > 2:
                     label = record_label(number if spec.region is None else None, chrom, pos)
-                    raise InputError(source, f"ploidy {arr.shape[1] - 1}; only haploid and diploid calls are supported", label)
+                    raise InputError(source, f"ploidy {arr.shape[1] - 1}; only haploid and diploid calls are supported",
+                                     label)
                 x = arr[:, 0].astype(np.int16)
                 y = arr[:, 1].astype(np.int16) if arr.shape[1] >= 3 else np.full(n, -2, np.int16)
             if keep_samples is not None:
@@ -569,7 +421,8 @@ def _read_cyvcf2(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chu
             if (x > top).any() or ((y > top) & ~h).any():
                 label = record_label(number if spec.region is None else None, chrom, pos)
                 bad = int(max(x.max(), y.max()))
-                raise InputError(source, f"GT refers to allele {bad} but the record has {len(alts)} ALT allele(s)", label)
+                raise InputError(source, f"GT refers to allele {bad} but the record has {len(alts)} ALT allele(s)",
+                                 label)
             r, hc = dosage_rows(x, y, h, len(alts))
             rows.add(meta, r, np.broadcast_to(hc, r.shape))
         return rows.result(source, spec, samples, counts)

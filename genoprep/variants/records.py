@@ -1,7 +1,13 @@
-"""Turning one record's called alleles into dosage columns, and the load-time options.
+"""What a record means, shared by both readers: load-time options, chunk specs and results.
 
-This module is shared by both readers (``cyvcf2`` general path and the text fast path) so
-that they cannot disagree on semantics:
+- :class:`ChunkSpec` / :class:`ChunkResult`: which records a chunk holds and what reading
+  it produced; both serialise themselves (``to_dict``/``from_dict``, ``save``/``load``).
+- :func:`decode_line`: the per-line text decoder, used for the records the numba scan of
+  :mod:`genoprep.variants.fastgt` cannot vouch for (it decodes them or raises the one-line
+  :class:`~genoprep.errors.InputError`).
+
+Both readers (``cyvcf2`` and the text path) turn alleles into dosages here, so that they
+cannot disagree on semantics:
 
 - A call is given as two allele arrays ``allele_1``/``allele_2`` (int16 per sample,
   −1 = ``.``) and ``haploid`` (True when the call has one allele; ``allele_2`` is then
@@ -17,9 +23,11 @@ that they cannot disagree on semantics:
 
 from __future__ import annotations
 
+import json
+import os
 import re
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 
@@ -151,7 +159,8 @@ def parse_gt_text(
     text = gt[1:] if gt[:1] in (b"/", b"|") else gt
     parts = re.split(rb"[/|]", text)
     if len(parts) > 2:
-        raise InputError(source, f"GT {gt.decode(errors='replace')!r} has ploidy {len(parts)}; only haploid and diploid calls are supported", label)
+        raise InputError(source, f"GT {gt.decode(errors='replace')!r} has ploidy {len(parts)}; "
+                                 "only haploid and diploid calls are supported", label)
     alleles = []
     for p in parts:
         if p == b".":
@@ -159,10 +168,199 @@ def parse_gt_text(
         elif p.isdigit():
             a = int(p)
             if a > n_alt:
-                raise InputError(source, f"GT {gt.decode(errors='replace')!r} refers to allele {a} but the record has {n_alt} ALT allele(s)", label)
+                raise InputError(source, f"GT {gt.decode(errors='replace')!r} refers to allele {a} "
+                                         f"but the record has {n_alt} ALT allele(s)", label)
             alleles.append(a)
         else:
             raise InputError(source, f"GT {gt.decode(errors='replace')!r} is not a number or '.'", label)
     if len(alleles) == 1:
         return alleles[0], -2, True
     return alleles[0], alleles[1], False
+
+
+def decode_line(
+    line: bytes,
+    n_file_samples: int,
+    keep_samples: np.ndarray | None,
+    record_number: int,
+    source: str,
+) -> tuple[tuple, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Decode one VCF data line field by field (the general text route).
+
+    Returns ``(meta, allele_1, allele_2, haploid, has_gt)``: ``meta`` is
+    ``(chrom, pos, id, ref, alts, filter)``, the alleles are int16 per selected sample
+    (−1 = ``.``), ``has_gt`` False when FORMAT holds no GT (every call is then missing).
+    Raises :class:`InputError` naming the record for a wrong column count, a bad POS or
+    a bad GT.
+    """
+    fields = line.rstrip(b"\r\n").split(b"\t")
+    chrom = fields[0].decode(errors="replace")
+    if len(fields) != 9 + n_file_samples:
+        raise InputError(source, f"expected {9 + n_file_samples} tab-separated columns, found {len(fields)}",
+                         record_label(record_number, None, None))
+    pos_text = fields[1].decode(errors="replace")
+    try:
+        pos = int(fields[1])
+    except ValueError:
+        raise InputError(source, f"POS {pos_text!r} is not an integer",
+                         record_label(record_number, chrom, pos_text)) from None
+    alts = [] if fields[4] == b"." else fields[4].decode().split(",")
+    meta = (chrom, pos, fields[2].decode(), fields[3].decode(), alts, fields[6].decode())
+    label = record_label(record_number, chrom, pos)
+    fmt = fields[8].split(b":")
+    idx = np.arange(n_file_samples) if keep_samples is None else keep_samples
+    n = len(idx)
+    a1 = np.full(n, -1, dtype=np.int16)
+    a2 = np.full(n, -1, dtype=np.int16)
+    hap = np.zeros(n, dtype=bool)
+    if b"GT" not in fmt:
+        return meta, a1, a2, hap, False
+    gt_index = fmt.index(b"GT")
+    for k, s in enumerate(idx):
+        parts = fields[9 + int(s)].split(b":")
+        gt = parts[gt_index] if gt_index < len(parts) else b"."
+        a1[k], a2[k], hap[k] = parse_gt_text(gt, len(alts), source, label)
+    return meta, a1, a2, hap, True
+
+
+@dataclass(frozen=True)
+class ChunkSpec:
+    """Which records a chunk holds: a record range or a region (exactly one is set).
+
+    A record range may carry ``offset``, the seek position of its first record found by
+    the planning pass: the BGZF virtual offset (``block_offset << 16 | offset_in_block``)
+    for a BGZF file, the byte offset for an uncompressed one (``None``: plain gzip and
+    BCF, read from the start). ``first_record`` stays the global 0-based record number
+    (error messages count records from the start of the file). ``end_offset`` (same
+    kind) is where the next chunk begins: reading stops there (``None``: end of file).
+    """
+
+    index: int
+    first_record: int | None = None
+    n_records: int | None = None
+    region: Region | None = None
+    offset: int | None = None
+    end_offset: int | None = None
+
+    def __post_init__(self) -> None:
+        by_range = self.first_record is not None
+        if by_range == (self.region is not None):
+            raise ValueError("a chunk is either a record range or a region")
+        if by_range and (self.first_record < 0 or self.n_records is None or self.n_records < 0):
+            raise ValueError("record range needs first_record >= 0 and n_records >= 0")
+        if self.offset is not None and (not by_range or self.offset < 0):
+            raise ValueError("a seek offset belongs to a record range and is >= 0")
+        if self.end_offset is not None and (self.offset is None or self.end_offset < self.offset):
+            raise ValueError("end_offset needs an offset and is >= it")
+
+    def describe(self) -> str:
+        """Human-readable description, e.g. ``records 0-999`` or ``chr21:1-5000000``."""
+        if self.region is not None:
+            return str(self.region)
+        return f"records {self.first_record}-{self.first_record + self.n_records - 1}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the spec (what the plan lists)."""
+        if self.region is not None:
+            r = self.region
+            return {"index": self.index, "chrom": r.chrom, "start": r.start, "end": r.end}
+        d: dict[str, Any] = {"index": self.index, "first_record": self.first_record, "n_records": self.n_records}
+        if self.offset is not None:
+            d["offset"] = self.offset
+        if self.end_offset is not None:
+            d["end_offset"] = self.end_offset
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ChunkSpec:
+        """Inverse of :meth:`to_dict`."""
+        if "chrom" in d:
+            return cls(int(d["index"]), region=Region(d["chrom"], int(d["start"]), int(d["end"])))
+        offset, end = d.get("offset"), d.get("end_offset")
+        return cls(int(d["index"]), first_record=int(d["first_record"]), n_records=int(d["n_records"]),
+                   offset=None if offset is None else int(offset), end_offset=None if end is None else int(end))
+
+
+#: the load-time counts every chunk reports (summed by gather)
+LOAD_COUNTS = ("records_read", "records_removed_region", "records_removed_filter",
+               "records_removed_multiallelic", "records_split_multiallelic", "records_without_gt")
+
+
+@dataclass
+class ChunkResult:
+    """The partial result of one chunk (everything gather needs, nothing more).
+
+    ``dosage_by_variant`` is variant-major (variants × samples, int8, −1 missing) so that
+    chunks concatenate along the first axis; the artifact is its transpose.
+    ``haploid`` (same shape, bool) marks called haploid genotypes, or is ``None`` when
+    there are none. The ``load_counts`` record how many records each load-time filter
+    removed. Per-variant counts and per-sample missing counts cover all samples/variants
+    of the chunk (before any sample or variant filter).
+    """
+
+    source: str
+    spec: ChunkSpec
+    samples: list[str]
+    chrom: list[str]
+    pos: np.ndarray
+    variant_id: list[str]
+    ref: list[str]
+    alt: list[str]
+    filter: list[str]
+    split_multiallelic: np.ndarray
+    dosage_by_variant: np.ndarray
+    haploid: np.ndarray | None
+    load_counts: dict[str, int] = field(default_factory=dict)
+    sample_n_missing: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    variant_n_missing: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @property
+    def n_variants(self) -> int:
+        """Number of biallelic dosage columns (after splitting) in the chunk."""
+        return int(self.dosage_by_variant.shape[0])
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the result as an uncompressed ``.npz`` (arrays only, no pickled objects)."""
+        header = {"source": self.source, "spec": self.spec.to_dict(), "load_counts": self.load_counts}
+        arrays = {
+            "header": np.array(json.dumps(header, sort_keys=True)),
+            "samples": np.array(self.samples, dtype=str),
+            "chrom": np.array(self.chrom, dtype=str),
+            "pos": self.pos,
+            "variant_id": np.array(self.variant_id, dtype=str),
+            "ref": np.array(self.ref, dtype=str),
+            "alt": np.array(self.alt, dtype=str),
+            "filter": np.array(self.filter, dtype=str),
+            "split_multiallelic": self.split_multiallelic,
+            "dosage_by_variant": self.dosage_by_variant,
+            "sample_n_missing": self.sample_n_missing,
+            "variant_n_missing": self.variant_n_missing,
+        }
+        if self.haploid is not None:
+            arrays["haploid"] = self.haploid
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ChunkResult:
+        """Read a result written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as z:
+            header = json.loads(str(z["header"]))
+            n_samples = len(z["samples"])
+            return cls(
+                source=header["source"],
+                spec=ChunkSpec.from_dict(header["spec"]),
+                samples=[str(s) for s in z["samples"]],
+                chrom=[str(s) for s in z["chrom"]],
+                pos=z["pos"],
+                variant_id=[str(s) for s in z["variant_id"]],
+                ref=[str(s) for s in z["ref"]],
+                alt=[str(s) for s in z["alt"]],
+                filter=[str(s) for s in z["filter"]],
+                split_multiallelic=z["split_multiallelic"],
+                dosage_by_variant=z["dosage_by_variant"].reshape(-1, n_samples),
+                haploid=z["haploid"].reshape(-1, n_samples) if "haploid" in z.files else None,
+                load_counts={k: int(v) for k, v in header["load_counts"].items()},
+                sample_n_missing=z["sample_n_missing"],
+                variant_n_missing=z["variant_n_missing"],
+            )

@@ -1,14 +1,17 @@
 """The variants workflow steps: plan the chunks, read one chunk, gather the artifacts.
 
-One function per rule of ``rules/variants.smk`` (the scripts only move files):
+One function per rule of ``rules/variants.smk`` (the scripts only move files), each with
+the options it reads (a :class:`genoprep.options.StepOptions`, the rule's ``params``):
 
-- :func:`plan` (``variants_plan``) checks the input (sha256, format) and splits it into
-  chunks: region windows of ``region_bp`` when the file is indexed and ``region_bp`` is
-  set, else ranges of ``records_per_chunk`` records;
-- :func:`read_planned_chunk` (``variants_chunk``) reads one chunk with the card's
-  load-time options (regions, samples, PASS-only, multi-allelic policy);
-- :func:`gather_dataset` (``variants_gather``) applies the sample and variant filters
-  over all chunks, joins the sample metadata and returns the artifacts' content plus the
+- :func:`plan` (``variants_plan``, :class:`PlanOptions`) checks the input (sha256,
+  format, header, damage) and splits it into chunks: region windows of ``region_bp``
+  when the file is indexed and ``region_bp`` is set, else ranges of
+  ``records_per_chunk`` records;
+- :func:`read_planned_chunk` (``variants_chunk``, :class:`ChunkOptions`) reads one chunk
+  with the card's load-time options (regions, samples, PASS-only, multi-allelic policy);
+- :func:`gather_dataset` (``variants_gather``, :class:`GatherOptions`) applies the sample
+  and variant filters over all chunks, joins the sample metadata and returns the
+  artifacts' content, the filter steps (for the terminal line and the guard) and the
   facts for the completed card.
 
 The artifacts do not depend on the chunking (tests compare one chunk with many).
@@ -16,20 +19,22 @@ The artifacts do not depend on the chunking (tests compare one chunk with many).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-from genoprep import __version__
 from genoprep.errors import InputError
-from genoprep.provenance import package_versions, verify_sha256
-from genoprep.variants import textgt
-from genoprep.variants.artifacts import join_sample_metadata, read_sample_metadata
-from genoprep.variants.chunks import plan_chunks, spec_from_dict, spec_to_dict
+from genoprep.filters import FilterStep, guard
+from genoprep.options import StepOptions, freeze
+from genoprep.provenance import software_versions, verify_sha256
+from genoprep.tables import join_metadata, map_labels, read_table
+from genoprep.variants import vcfio
+from genoprep.variants.chunks import plan_chunks
 from genoprep.variants.gather import FilterParams, GatheredResult, gather
-from genoprep.variants.ingest import ChunkResult, read_chunk
-from genoprep.variants.records import LoadOptions, parse_region
+from genoprep.variants.ingest import read_chunk
+from genoprep.variants.records import ChunkResult, ChunkSpec, LoadOptions, parse_region
 
 #: the libraries the variants chain computes with (recorded in the completed card)
 SOFTWARE = ("numpy", "numba", "cyvcf2", "pandas", "pyarrow")
@@ -42,91 +47,175 @@ SEMANTICS = {
 }
 
 
-def load_options(params: Mapping[str, Any]) -> LoadOptions:
-    """The load-time options of a card's params."""
-    regions = params.get("regions")
-    samples = params.get("samples")
-    return LoadOptions(
-        regions=None if regions is None else tuple(parse_region(r) for r in regions),
-        samples=None if samples is None else tuple(str(s) for s in samples),
-        pass_only=bool(params.get("pass_only", False)),
-        missing_filter_passes=bool(params.get("missing_filter_passes", True)),
-        multiallelic=params.get("multiallelic", "split"),
-    )
+@dataclasses.dataclass(frozen=True)
+class PlanOptions(StepOptions):
+    """What ``variants_plan`` reads: the input's declared format and checksum, the chunking."""
+
+    format: str
+    sha256: str | None
+    records_per_chunk: int
+    region_bp: int | None
+
+    @classmethod
+    def from_card(cls, card: Mapping[str, Any]) -> Self:
+        params, spec = card["params"], card["input"]
+        return cls(format=spec["format"], sha256=spec.get("sha256"),  # sha256 is optional, without a default
+                   records_per_chunk=params["records_per_chunk"], region_bp=params["region_bp"])
 
 
-def filter_params(params: Mapping[str, Any]) -> FilterParams:
-    """The sample/variant filter thresholds of a card's params (``None`` = off)."""
-    return FilterParams(
-        min_maf=params.get("min_maf", 0.01),
-        max_variant_missing=params.get("max_variant_missing", 0.1),
-        max_sample_missing=params.get("max_sample_missing", 0.1),
-        hwe_p=params.get("hwe_p"),
-        hwe_midp=bool(params.get("hwe_midp", False)),
-    )
+@dataclasses.dataclass(frozen=True)
+class ChunkOptions(StepOptions):
+    """What ``variants_chunk`` reads: the load-time options (see :class:`LoadOptions`)."""
+
+    regions: tuple[str, ...] | None
+    samples: tuple[str, ...] | None
+    pass_only: bool
+    missing_filter_passes: bool
+    multiallelic: str
+
+    def load_options(self) -> LoadOptions:
+        """The typed load-time options (regions parsed: a bad one is one line)."""
+        return LoadOptions(
+            regions=None if self.regions is None else tuple(parse_region(r) for r in self.regions),
+            samples=None if self.samples is None else tuple(str(s) for s in self.samples),
+            pass_only=self.pass_only,
+            missing_filter_passes=self.missing_filter_passes,
+            multiallelic=self.multiallelic,  # type: ignore[arg-type] - the schema's enum
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class MetadataOptions:
+    """The card's optional sample table (``metadata``) and label columns (``columns``)."""
+
+    sha256: str | None
+    format: str | None
+    header: bool
+    id_column: str | int
+    unmatched: str
+    columns: Mapping[str, str | int] | None
+
+    @classmethod
+    def from_card(cls, card: Mapping[str, Any]) -> MetadataOptions | None:
+        meta = card.get("metadata")  # optional section: None when the card has no sample table
+        if meta is None:
+            return None
+        return cls(sha256=meta.get("sha256"), format=meta.get("format"),  # optional, no default
+                   header=meta["header"], id_column=meta["id_column"], unmatched=meta["unmatched"],
+                   columns=freeze(card.get("columns")) or None)
+
+
+@dataclasses.dataclass(frozen=True)
+class GatherOptions(StepOptions):
+    """What ``variants_gather`` reads: the filter thresholds, the guard, the metadata, and
+    the load-time options (described in qc.json and the completed card)."""
+
+    min_maf: float | None
+    max_variant_missing: float | None
+    max_sample_missing: float | None
+    hwe_p: float | None
+    hwe_midp: bool
+    min_fraction_kept: float | Mapping[str, float | None] | None
+    load: ChunkOptions
+    metadata: MetadataOptions | None
+
+    @classmethod
+    def from_card(cls, card: Mapping[str, Any]) -> Self:
+        params = card["params"]
+        names = ("min_maf", "max_variant_missing", "max_sample_missing", "hwe_p", "hwe_midp", "min_fraction_kept")
+        return cls(**{n: params[n] for n in names}, load=ChunkOptions.from_card(card),
+                   metadata=MetadataOptions.from_card(card))
+
+    def as_params(self) -> dict[str, Any]:
+        plain = super().as_params()
+        plain["load"] = self.load.as_params()
+        plain["metadata"] = None if self.metadata is None else dataclasses.asdict(self.metadata)
+        if plain["metadata"] is not None and plain["metadata"]["columns"] is not None:
+            plain["metadata"]["columns"] = dict(plain["metadata"]["columns"])
+        return plain
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> Self:
+        fields = dict(params)
+        fields["load"] = ChunkOptions.from_params(fields["load"])
+        meta = fields["metadata"]
+        fields["metadata"] = None if meta is None else MetadataOptions(**{k: freeze(v) for k, v in meta.items()})
+        return cls(**fields)
+
+    def filter_params(self) -> FilterParams:
+        """The sample/variant filter thresholds (``None`` = off)."""
+        return FilterParams(min_maf=self.min_maf, max_variant_missing=self.max_variant_missing,
+                            max_sample_missing=self.max_sample_missing, hwe_p=self.hwe_p, hwe_midp=self.hwe_midp)
 
 
 def check_format(path: str | os.PathLike[str], declared: str) -> str:
     """``vcf`` or ``bcf`` as the file's bytes say; an error when the card says otherwise."""
-    actual = "bcf" if textgt.is_bcf(path) else "vcf"
+    actual = "bcf" if vcfio.is_bcf(path) else "vcf"
     if declared not in ("auto", actual):
         raise InputError(str(path), f"the card says format {declared} but the file is {actual.upper()}")
     return actual
 
 
-def plan(data_path: str | os.PathLike[str], card: Mapping[str, Any]) -> dict[str, Any]:
-    """Check the input (sha256, format, header) and list its chunks.
+def plan(data_path: str | os.PathLike[str], options: PlanOptions) -> dict[str, Any]:
+    """Check the input (sha256, format, header, compression damage) and list its chunks.
 
-    Returns ``{"format", "input_sha256", "chunks": [spec dicts]}``; the chunk list is what
-    the workflow scatters over.
+    Returns ``{"format", "input_sha256", "n_samples", "chunks": [spec dicts]}``; the chunk
+    list is what the workflow scatters over, ``n_samples`` sizes the chunk jobs' memory.
     """
-    spec = card["input"]
-    digest = verify_sha256(data_path, spec.get("sha256"))
-    fmt = check_format(data_path, spec.get("format", "auto"))
-    params = card.get("params", {})
-    load_options(params)  # bad regions fail here, before any chunk job
+    digest = verify_sha256(data_path, options.sha256)
+    fmt = check_format(data_path, options.format)
     if fmt == "vcf":
-        textgt.TextVcf(data_path)  # header check: #CHROM line and sample columns
-    chunks = plan_chunks(data_path, params.get("records_per_chunk", 50_000), params.get("region_bp"))
-    return {"format": fmt, "input_sha256": digest, "chunks": [spec_to_dict(c) for c in chunks]}
+        vcf = vcfio.VcfText(data_path)  # header checks: #CHROM line, sample columns, duplicates
+        vcfio.check_has_gt(vcf.header, vcf.first_record())
+        n_samples = len(vcf.samples)
+        if options.region_bp is not None and vcfio.is_bgzf(data_path):
+            vcfio.block_table(data_path)  # region jobs read through htslib: find a truncated file now
+    else:
+        import cyvcf2
+
+        n_samples = len(cyvcf2.VCF(str(data_path), lazy=True).samples)
+    chunks = plan_chunks(data_path, options.records_per_chunk, options.region_bp)
+    return {"format": fmt, "input_sha256": digest, "n_samples": n_samples, "chunks": [c.to_dict() for c in chunks]}
 
 
 def read_planned_chunk(
-    data_path: str | os.PathLike[str], chunk_plan: Mapping[str, Any], index: int, params: Mapping[str, Any]
+    data_path: str | os.PathLike[str], chunk_plan: Mapping[str, Any], index: int, options: ChunkOptions
 ) -> ChunkResult:
     """Read chunk ``index`` of the plan with the card's load-time options."""
     chunks = chunk_plan["chunks"]
     if not 0 <= index < len(chunks):
         raise ValueError(f"chunk {index} is not in the plan ({len(chunks)} chunks)")
-    return read_chunk(data_path, spec_from_dict(chunks[index]), load_options(params))
+    return read_chunk(data_path, ChunkSpec.from_dict(chunks[index]), options.load_options())
 
 
 def gather_dataset(
     chunk_paths: Sequence[str | os.PathLike[str]],
-    card: Mapping[str, Any],
+    options: GatherOptions,
     metadata_path: str | os.PathLike[str] | None = None,
-) -> tuple[GatheredResult, dict[str, Any]]:
-    """Filter and gather the chunks, join the sample metadata; returns (result, facts)."""
-    params = card.get("params", {})
-    result = gather([Path(p) for p in chunk_paths], filter_params(params))
-    options = load_options(params)
+    dosage_path: str | os.PathLike[str] | None = None,
+) -> tuple[GatheredResult, list[FilterStep], dict[str, Any]]:
+    """Filter and gather the chunks, join the sample metadata; returns (result, filter steps, facts).
+
+    Raises a one-line :class:`InputError` when no record of the file has a GT field.
+    ``dosage_path``: write the dosage matrix there through a memory map (see
+    :func:`genoprep.variants.gather.gather`). The caller says what the filters removed
+    and then calls :func:`check_kept`.
+    """
+    result = gather([Path(p) for p in chunk_paths], options.filter_params(), dosage_path)
+    if result.qc["records_read"] and result.qc["records_without_gt"] == result.qc["records_read"]:
+        raise InputError(result.source, "no record has a GT field: there are no genotypes to read")
+    steps = result.filter_steps
+    load = options.load.load_options()
     result.qc["load_options"] = {
-        "regions": None if options.regions is None else [str(r) for r in options.regions],
-        "samples": None if options.samples is None else len(options.samples),
-        "pass_only": options.pass_only,
-        "missing_filter_passes": options.missing_filter_passes,
-        "multiallelic": options.multiallelic,
+        "regions": None if load.regions is None else [str(r) for r in load.regions],
+        "samples": None if load.samples is None else len(load.samples),
+        "pass_only": load.pass_only,
+        "missing_filter_passes": load.missing_filter_passes,
+        "multiallelic": load.multiallelic,
     }
     labels: list[str] = []
-    if metadata_path is not None:
-        meta = card["metadata"]
-        verify_sha256(metadata_path, meta.get("sha256"))
-        sep = {"csv": ",", "tsv": "\t"}.get(meta.get("format", ""))
-        table = read_sample_metadata(metadata_path, meta.get("id_column", 0), sep=sep,
-                                     header=meta.get("header", True), columns=card.get("columns") or None)
-        result.samples, report = join_sample_metadata(result.samples, table)
-        labels = [c for c in table.columns if c != "sample_id" and c in result.samples.columns]
-        result.qc["metadata"] = {"labels": labels, **report}
+    if metadata_path is not None and options.metadata is not None:
+        labels = join_sample_labels(result, metadata_path, options.metadata)
     facts = {
         "n_samples": int(result.dosage.shape[0]),
         "n_variants": int(result.dosage.shape[1]),
@@ -134,14 +223,49 @@ def gather_dataset(
         "sample_labels": labels,
         "missing_genotype_rate": result.qc["missing_genotype_rate_after"],
         "preprocessing": {
-            "software": software_versions(),
+            "software": software_versions(SOFTWARE),
             **SEMANTICS,
             "multiallelic": ("split into one biallelic column per ALT (bcftools norm -m-)"
-                             if options.multiallelic == "split" else "records with more than one ALT dropped"),
-            "filters": describe_filters(filter_params(params), options),
+                             if load.multiallelic == "split" else "records with more than one ALT dropped"),
+            "filters": describe_filters(options.filter_params(), load),
         },
     }
-    return result, facts
+    return result, steps, facts
+
+
+def join_sample_labels(result: GatheredResult, path: str | os.PathLike[str], meta: MetadataOptions) -> list[str]:
+    """Add the metadata labels to ``result.samples`` (the shared table layer, the card's
+    ``metadata.unmatched`` policy) and report the mismatches in ``result.qc``; returns the
+    label names. Without ``columns`` every column of the table is a label, under its own name.
+    """
+    source = os.fspath(path)
+    verify_sha256(path, meta.sha256)
+    table = read_table(path, meta.format, header=meta.header, id_column=meta.id_column)
+    rows, report = join_metadata(result.samples["sample_id"].tolist(), table, source, what="samples",
+                                 unmatched=meta.unmatched)
+    columns = dict(meta.columns) if meta.columns else {str(c): c for c in table.columns}
+    taken = [label for label in columns if label in result.samples.columns]
+    if taken:
+        raise InputError(source, f"columns: {', '.join(taken)} would replace a column genoprep computes",
+                         record="columns")
+    for label, values in map_labels(rows, columns, source).items():
+        result.samples[label] = values
+    result.qc["metadata"] = {"labels": list(columns), "unmatched": meta.unmatched,
+                             "samples_without_metadata": list(report.unmatched_ids),
+                             "metadata_without_sample": list(report.unused_rows)}
+    return list(columns)
+
+
+def check_kept(result: GatheredResult, options: GatherOptions) -> None:
+    """The guard of :mod:`genoprep.filters`: one line when the filters kept fewer than
+    ``min_fraction_kept`` of the samples or of the variants (naming the filter that removed
+    the most, its numbers and the data's distribution). ``min_fraction_kept`` is one
+    fraction for both, or ``{samples: ..., variants: ...}``."""
+    for unit in ("samples", "variants"):
+        limit = options.min_fraction_kept
+        if isinstance(limit, Mapping):
+            limit = limit[unit]
+        guard(result.source, result.filter_steps, unit, limit)
 
 
 def describe_filters(params: FilterParams, options: LoadOptions) -> list[str]:
@@ -162,8 +286,3 @@ def describe_filters(params: FilterParams, options: LoadOptions) -> list[str]:
     if params.min_maf is not None:
         steps.append(f"--maf {params.min_maf:g} = bcftools view -q {params.min_maf:g}:minor (MAF >= threshold kept)")
     return steps
-
-
-def software_versions() -> dict[str, str]:
-    """genoprep and the libraries the variants chain computes with."""
-    return {"genoprep": __version__, **package_versions(SOFTWARE)}

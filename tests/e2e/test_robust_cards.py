@@ -26,8 +26,12 @@ def dna(**change: object) -> dict:
 
 
 def scrna(**change: object) -> dict:
-    card = {"dataset_id": "s", "name": "tiny scRNA", "modality": "scrna",
-            "input": {"path": "../data/counts.csv", "format": "csv", "orientation": "genes_x_cells"}}
+    card = {
+        "dataset_id": "s",
+        "name": "tiny scRNA",
+        "modality": "scrna",
+        "input": {"path": "../data/counts.csv", "format": "csv", "orientation": "genes_x_cells"},
+    }
     return {**card, **change}
 
 
@@ -52,33 +56,81 @@ CASES: list[Case] = [
     ("duplicate_ids", {"a.yaml": dna(), "b.yaml": dna(name="again")}, "dataset_id", "'d' is already used by"),
     ("unknown_modality", {"c.yaml": dna(modality="proteomics")}, "modality", "'proteomics' is not one of"),
     ("missing_input", {"c.yaml": dna(input={"path": "../data/absent.fa"})}, "input.path", "absent.fa: no such file"),
-    ("input_leaves_card_folder_to_nothing", {"c.yaml": dna(input={"path": "../../../../../../../../../no.fa"})},
-     "input.path", "/no.fa: no such file (the path '../../../../../../../../../no.fa' is relative to the card's"),
-    ("dangling_symlink", {"c.yaml": dna(input={"path": "../data/dangling.fa"})}, "input.path",
-     "a symbolic link to gone.fa, which does not exist"),
-    ("folder_for_a_file", {"c.yaml": dna(input={"path": "../data"})}, "input.path",
-     "a folder, but a file is expected here"),
-    ("file_for_a_folder", {"c.yaml": scrna(input={"path": "../data/counts.csv", "format": "10x_mtx"})},
-     "input.path", "a file, but a folder is expected here"),
-    ("missing_metadata", {"c.yaml": scrna(metadata={"path": "../data/cells.csv"})}, "metadata.path",
-     "cells.csv: no such file"),
-    ("dangling_metadata", {"c.yaml": variants(metadata={"path": "../data/dangling.fa"})}, "metadata.path",
-     "a symbolic link to gone.fa"),
-    ("second_input_missing", {"c.yaml": dna(input=None, inputs=[{"path": "../data/seqs.fa", "label": "a"},
-                                                                 {"path": "../data/other.fa", "label": "b"}])},
-     "inputs[1].path", "other.fa: no such file"),
+    (
+        "input_leaves_card_folder_to_nothing",
+        {"c.yaml": dna(input={"path": "../../../../../../../../../no.fa"})},
+        "input.path",
+        "/no.fa: no such file (the path '../../../../../../../../../no.fa' is relative to the card's",
+    ),
+    (
+        "dangling_symlink",
+        {"c.yaml": dna(input={"path": "../data/dangling.fa"})},
+        "input.path",
+        "a symbolic link to gone.fa, which does not exist",
+    ),
+    (
+        "folder_for_a_file",
+        {"c.yaml": dna(input={"path": "../data"})},
+        "input.path",
+        "a folder, but a file is expected here",
+    ),
+    (
+        "file_for_a_folder",
+        {"c.yaml": scrna(input={"path": "../data/counts.csv", "format": "10x_mtx"})},
+        "input.path",
+        "a file, but a folder is expected here",
+    ),
+    (
+        "missing_metadata",
+        {"c.yaml": scrna(metadata={"path": "../data/cells.csv"})},
+        "metadata.path",
+        "cells.csv: no such file",
+    ),
+    (
+        "dangling_metadata",
+        {"c.yaml": variants(metadata={"path": "../data/dangling.fa"})},
+        "metadata.path",
+        "a symbolic link to gone.fa",
+    ),
+    (
+        "second_input_missing",
+        {
+            "c.yaml": dna(
+                input=None,
+                inputs=[{"path": "../data/seqs.fa", "label": "a"}, {"path": "../data/other.fa", "label": "b"}],
+            )
+        },
+        "inputs[1].path",
+        "other.fa: no such file",
+    ),
     ("non_utf8_card", {"c.yaml": "dataset_id: d\nname: caf\xe9\n".encode("latin-1")}, None, "not UTF-8 text"),
     ("invalid_yaml", {"c.yaml": b"dataset_id: d\nname: [unclosed\nmodality: dna\n"}, "line 3", "not valid YAML"),
     ("not_a_mapping", {"c.yaml": b"- just\n- a list\n"}, None, "a card must be a YAML mapping of fields"),
-    ("unknown_param", {"c.yaml": dna(params={"tokenisers": ["char"]})}, "params",
-     "Additional properties are not allowed ('tokenisers'"),
-    ("wrong_type_param", {"c.yaml": scrna(params={"min_genes": "many"})}, "params.min_genes",
-     "'many' is not of type 'integer'"),
+    (
+        "unknown_param",
+        {"c.yaml": dna(params={"tokenisers": ["char"]})},
+        "params",
+        "Additional properties are not allowed ('tokenisers'",
+    ),
+    (
+        "wrong_type_param",
+        {"c.yaml": scrna(params={"min_genes": "many"})},
+        "params.min_genes",
+        "'many' is not of type 'integer'",
+    ),
     ("input_and_inputs", {"c.yaml": dna(inputs=[{"path": "../data/seqs.fa"}])}, "input", "exactly one of 'input'"),
-    ("missing_name", {"c.yaml": {k: v for k, v in dna().items() if k != "name"}}, "(card)",
-     "'name' is a required property"),
-    ("key_not_text", {"c.yaml": b"dataset_id: d\nname: n\nmodality: dna\n1: x\ninput: {path: ../data/seqs.fa}\n"},
-     None, "the key 1 is not text"),
+    (
+        "missing_name",
+        {"c.yaml": {k: v for k, v in dna().items() if k != "name"}},
+        "(card)",
+        "'name' is a required property",
+    ),
+    (
+        "key_not_text",
+        {"c.yaml": b"dataset_id: d\nname: n\nmodality: dna\n1: x\ninput: {path: ../data/seqs.fa}\n"},
+        None,
+        "the key 1 is not text",
+    ),
 ]
 
 
@@ -95,8 +147,9 @@ def _tree(root: Path) -> dict[str, bytes | str]:
 
 
 @pytest.mark.parametrize(("files", "field", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_malformed_card_is_one_line_before_any_job(tmp_path: Path, files: dict[str, bytes | dict], field: str | None,
-                                                    words: str) -> None:
+def test_malformed_card_is_one_line_before_any_job(
+    tmp_path: Path, files: dict[str, bytes | dict], field: str | None, words: str
+) -> None:
     data = tmp_path / "data"
     data.mkdir()
     (data / "seqs.fa").write_text(FASTA)

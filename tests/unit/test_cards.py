@@ -19,6 +19,7 @@ from genoprep.cards import (
     CardError,
     check_inputs,
     discover_cards,
+    ids_regex,
     load_card,
     load_cards,
     load_schema,
@@ -76,8 +77,9 @@ def test_input_path_is_relative_to_the_card(tmp_path: Path) -> None:
         ({"input": {"path": "x", "format": "h5ad", "sha256": "abc"}}, "input.sha256", "does not match"),
     ],
 )
-def test_invalid_card_gives_one_line_naming_card_and_field(tmp_path: Path, change: dict, field: str,
-                                                           words: str) -> None:
+def test_invalid_card_gives_one_line_naming_card_and_field(
+    tmp_path: Path, change: dict, field: str, words: str
+) -> None:
     path = write(tmp_path, {**GOOD, **change}, name="card.yaml")
     with pytest.raises(CardError) as info:
         load_card(path)
@@ -137,8 +139,12 @@ def test_repository_cards_are_valid() -> None:
 def test_metadata_unmatched_policy_defaults_to_error(tmp_path: Path) -> None:
     card = load_card(write(tmp_path, {**GOOD, "metadata": {"path": "m.csv"}}))
     assert card.data["metadata"]["unmatched"] == "error"
-    assert load_card(write(tmp_path, {**GOOD, "metadata": {"path": "m.csv", "unmatched": "na"}})).data[
-        "metadata"]["unmatched"] == "na"
+    assert (
+        load_card(write(tmp_path, {**GOOD, "metadata": {"path": "m.csv", "unmatched": "na"}})).data["metadata"][
+            "unmatched"
+        ]
+        == "na"
+    )
     with pytest.raises(CardError, match=r"metadata\.unmatched: 'drop' is not one of"):
         load_card(write(tmp_path, {**GOOD, "metadata": {"path": "m.csv", "unmatched": "drop"}}))
 
@@ -154,10 +160,12 @@ def _schemas_with_common(tmp_path: Path, common: dict | None) -> Path:
 
 
 def test_common_params_are_merged_into_every_modality(tmp_path: Path) -> None:
-    common = {"properties": {
-        "split": {"type": "object", "default": {"method": "random", "seed": 0}},
-        "min_genes": {"type": "integer", "default": 999},  # scrna defines it too: scrna's own wins
-    }}
+    common = {
+        "properties": {
+            "split": {"type": "object", "default": {"method": "random", "seed": 0}},
+            "min_genes": {"type": "integer", "default": 999},  # scrna defines it too: scrna's own wins
+        }
+    }
     schemas = _schemas_with_common(tmp_path, common)
     card = load_card(write(tmp_path, GOOD), schemas)
     assert card.params["split"] == {"method": "random", "seed": 0}
@@ -188,8 +196,11 @@ def test_non_utf8_card_is_one_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize("dataset_id", [".", "..", ".work", ".hidden", "a/b", "../x", "a b", ""])
 def test_ids_that_are_not_plain_folder_names_are_refused(tmp_path: Path, dataset_id: str) -> None:
     path = write(tmp_path, {**GOOD, "dataset_id": dataset_id}, name="card.yaml")
-    with pytest.raises(CardError, match=rf"^{path}: dataset_id: {re.escape(repr(dataset_id))} is not a plain folder "
-                                        r"name"):
+    with pytest.raises(
+        CardError,
+        match=rf"^{path}: dataset_id: {re.escape(repr(dataset_id))} is not a plain folder "
+        r"name",
+    ):
         load_card(path)
 
 
@@ -198,13 +209,16 @@ def test_plain_ids_are_accepted(tmp_path: Path, dataset_id: str) -> None:
     assert load_card(write(tmp_path, {**GOOD, "dataset_id": dataset_id}, name="c.yaml")).dataset_id == dataset_id
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ("dataset_id: x\n1: 2\n", r"the key 1 is not text"),
-    ("a: &a [*a]\n", r"nested more than 50 levels deep"),
-    ('dataset_id: x\nname: "a\\0b"\n', r"name: contains a NUL character"),
-    ("- a\n- b\n", r"a card must be a YAML mapping of fields"),
-    ("", r"a card must be a YAML mapping of fields"),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("dataset_id: x\n1: 2\n", r"the key 1 is not text"),
+        ("a: &a [*a]\n", r"nested more than 50 levels deep"),
+        ('dataset_id: x\nname: "a\\0b"\n', r"name: contains a NUL character"),
+        ("- a\n- b\n", r"a card must be a YAML mapping of fields"),
+        ("", r"a card must be a YAML mapping of fields"),
+    ],
+)
 def test_yaml_that_json_cannot_say_is_one_line(tmp_path: Path, text: str, words: str) -> None:
     path = tmp_path / "odd.yaml"
     path.write_text(text, encoding="utf-8")
@@ -223,26 +237,52 @@ def _with_files(tmp_path: Path) -> Path:
 
 def test_check_inputs_accepts_good_paths(tmp_path: Path) -> None:
     cards = _with_files(tmp_path)
-    card = load_card(write(cards, {**GOOD, "input": {**GOOD["input"], "path": "../data/counts.csv"},
-                                   "metadata": {"path": str(tmp_path / "data" / "meta.csv")}}))
+    card = load_card(
+        write(
+            cards,
+            {
+                **GOOD,
+                "input": {**GOOD["input"], "path": "../data/counts.csv"},
+                "metadata": {"path": str(tmp_path / "data" / "meta.csv")},
+            },
+        )
+    )
     check_inputs(card)
     folder = load_card(write(cards, {**GOOD, "input": {"path": "../data/mtx", "format": "10x_mtx"}}))
     check_inputs(folder)
 
 
-@pytest.mark.parametrize(("change", "field", "words"), [
-    ({"input": {**GOOD["input"], "path": "../data/missing.csv"}}, "input.path",
-     "data/missing.csv: no such file (the path '../data/missing.csv' is relative to the card's folder"),
-    ({"input": {**GOOD["input"], "path": "../../../../../../../../nowhere.csv"}}, "input.path",
-     "/nowhere.csv: no such file (the path"),
-    ({"input": {**GOOD["input"], "path": "../data/mtx"}}, "input.path", "a folder, but a file is expected here"),
-    ({"input": {"path": "../data/counts.csv", "format": "10x_mtx"}}, "input.path",
-     "a file, but a folder is expected here"),
-    ({"input": {**GOOD["input"], "path": "../data/counts.csv"}, "metadata": {"path": "../data/nope.csv"}},
-     "metadata.path", "data/nope.csv: no such file"),
-    ({"input": {**GOOD["input"], "path": "../data/dangling.csv"}}, "input.path",
-     "a symbolic link to gone.csv, which does not exist"),
-])
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        (
+            {"input": {**GOOD["input"], "path": "../data/missing.csv"}},
+            "input.path",
+            "data/missing.csv: no such file (the path '../data/missing.csv' is relative to the card's folder",
+        ),
+        (
+            {"input": {**GOOD["input"], "path": "../../../../../../../../nowhere.csv"}},
+            "input.path",
+            "/nowhere.csv: no such file (the path",
+        ),
+        ({"input": {**GOOD["input"], "path": "../data/mtx"}}, "input.path", "a folder, but a file is expected here"),
+        (
+            {"input": {"path": "../data/counts.csv", "format": "10x_mtx"}},
+            "input.path",
+            "a file, but a folder is expected here",
+        ),
+        (
+            {"input": {**GOOD["input"], "path": "../data/counts.csv"}, "metadata": {"path": "../data/nope.csv"}},
+            "metadata.path",
+            "data/nope.csv: no such file",
+        ),
+        (
+            {"input": {**GOOD["input"], "path": "../data/dangling.csv"}},
+            "input.path",
+            "a symbolic link to gone.csv, which does not exist",
+        ),
+    ],
+)
 def test_check_inputs_names_card_field_path_and_problem(tmp_path: Path, change: dict, field: str, words: str) -> None:
     cards = _with_files(tmp_path)
     (tmp_path / "data" / "dangling.csv").symlink_to("gone.csv")
@@ -255,8 +295,12 @@ def test_check_inputs_names_card_field_path_and_problem(tmp_path: Path, change: 
 
 def test_check_inputs_of_a_list_names_the_entry(tmp_path: Path) -> None:
     cards = _with_files(tmp_path)
-    card = {"dataset_id": "d", "name": "d", "modality": "dna",
-            "inputs": [{"path": "../data/counts.csv"}, {"path": "../data/none.fa"}]}
+    card = {
+        "dataset_id": "d",
+        "name": "d",
+        "modality": "dna",
+        "inputs": [{"path": "../data/counts.csv"}, {"path": "../data/none.fa"}],
+    }
     with pytest.raises(CardError, match=r"card.yaml: inputs\[1\]\.path: .*none.fa: no such file"):
         check_inputs(load_card(write(cards, card, name="card.yaml")))
 
@@ -280,20 +324,70 @@ def test_check_inputs_skips_what_the_workflow_generates(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- property: any bytes -> Card or CardError
 
-FIELDS = ["dataset_id", "name", "modality", "input", "inputs", "metadata", "columns", "params", "path", "format",
-          "orientation", "min_genes", "tokenizers", "sha256", "computed", "unmatched", "id_column"]
-_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=True),
-                     st.text(max_size=20), st.sampled_from(["scrna", "bulk", "dna", "variants", "..", ".", "csv",
-                                                            "10x_mtx", "x.csv", "genes_x_cells"]))
-_values = st.recursive(_scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4),
-    st.dictionaries(st.one_of(st.sampled_from(FIELDS), st.text(max_size=8)), inner, max_size=5)), max_leaves=20)
+FIELDS = [
+    "dataset_id",
+    "name",
+    "modality",
+    "input",
+    "inputs",
+    "metadata",
+    "columns",
+    "params",
+    "path",
+    "format",
+    "orientation",
+    "min_genes",
+    "tokenizers",
+    "sha256",
+    "computed",
+    "unmatched",
+    "id_column",
+]
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=True),
+    st.text(max_size=20),
+    st.sampled_from(["scrna", "bulk", "dna", "variants", "..", ".", "csv", "10x_mtx", "x.csv", "genes_x_cells"]),
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.one_of(st.sampled_from(FIELDS), st.text(max_size=8)), inner, max_size=5),
+    ),
+    max_leaves=20,
+)
 _cards = st.dictionaries(st.sampled_from(FIELDS), _values, max_size=8).map(
-    lambda d: yaml.safe_dump(d, allow_unicode=True).encode("utf-8"))
-_yamlish = st.lists(st.sampled_from(["a: 1", "- x", "  b: [", "&x [*x]", "? c", "!!python/object:os.system x",
-                                     "dataset_id: ..", "modality: dna", "input: {path: x}", "\t", "%YAML 9",
-                                     "{", "'", "\"\\u0000\"", "1: 2", "<<: *y", "--- ", "...", "!!binary AAA="]),
-                    max_size=8).map(lambda parts: "\n".join(parts).encode("utf-8"))
+    lambda d: yaml.safe_dump(d, allow_unicode=True).encode("utf-8")
+)
+_yamlish = st.lists(
+    st.sampled_from(
+        [
+            "a: 1",
+            "- x",
+            "  b: [",
+            "&x [*x]",
+            "? c",
+            "!!python/object:os.system x",
+            "dataset_id: ..",
+            "modality: dna",
+            "input: {path: x}",
+            "\t",
+            "%YAML 9",
+            "{",
+            "'",
+            '"\\u0000"',
+            "1: 2",
+            "<<: *y",
+            "--- ",
+            "...",
+            "!!binary AAA=",
+        ]
+    ),
+    max_size=8,
+).map(lambda parts: "\n".join(parts).encode("utf-8"))
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -307,3 +401,33 @@ def test_any_bytes_give_a_card_or_a_card_error(tmp_path_factory: pytest.TempPath
         assert "\n" not in str(err) and str(err).startswith(str(path))
     else:
         assert isinstance(card.data, dict) and DATASET_ID.match(card.dataset_id)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ids=st.sets(st.text(alphabet="ab.-_1", min_size=1, max_size=5), max_size=12),
+    probes=st.lists(st.text(alphabet="ab.-_1", max_size=6), max_size=12),
+)
+def test_ids_regex_matches_exactly_the_ids(ids: set[str], probes: list[str]) -> None:
+    pattern = re.compile(ids_regex(ids))
+    for text in [*ids, *probes, ""]:
+        assert (pattern.fullmatch(text) is not None) == (text in ids), (sorted(ids), text, pattern.pattern)
+    assert "|" not in ids_regex(["d001", "d002"]).split("(?:")[0]  # a common prefix is factored out
+
+
+def test_dna_label_regex_is_checked_when_the_card_is_loaded(tmp_path: Path) -> None:
+    (tmp_path / "a.fa").write_text(">x\nACGT\n", encoding="utf-8")
+    card = {
+        "dataset_id": "x",
+        "name": "x",
+        "modality": "dna",
+        "input": {"path": "a.fa", "format": "fasta", "label_regex": "(unclosed"},
+    }
+    path = tmp_path / "x.yaml"
+    path.write_text(yaml.safe_dump(card), encoding="utf-8")
+    with pytest.raises(CardError) as raised:
+        load_card(path)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: input.label_regex: ")
+    assert "(unclosed" in message

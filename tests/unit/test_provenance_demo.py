@@ -12,7 +12,6 @@ import numpy
 import pytest
 
 import genoprep
-
 from genoprep.demo import simulate_pbmc, write_demo
 from genoprep.errors import InputError
 from genoprep.jsonio import write_json
@@ -31,8 +30,12 @@ def test_file_and_folder_digests(tmp_path: Path) -> None:
 
 
 def test_completed_card_pins_inputs_and_keeps_fields() -> None:
-    card = {"dataset_id": "x", "input": {"path": "a.h5ad", "format": "h5ad"}, "metadata": {"path": "m.csv"},
-            "computed": {"stale": True}}
+    card = {
+        "dataset_id": "x",
+        "input": {"path": "a.h5ad", "format": "h5ad"},
+        "metadata": {"path": "m.csv"},
+        "computed": {"stale": True},
+    }
     done = completed_card(card, {"n_cells": 3}, ["1" * 64], "2" * 64, {"b": "y", "a": "x"})
     assert done["input"] == {"path": "a.h5ad", "format": "h5ad", "sha256": "1" * 64}
     assert done["metadata"]["sha256"] == "2" * 64
@@ -82,8 +85,10 @@ def test_write_json_keeps_insertion_order_and_plain_values(tmp_path: Path) -> No
     data = {"z": 1, "a": {"y": numpy.int64(2), "b": [numpy.float32(0.5), float("nan")]}, "m": (1, 2)}
     write_json(data, tmp_path / "x.json")
     text = (tmp_path / "x.json").read_text(encoding="utf-8")
-    assert text == '{\n  "z": 1,\n  "a": {\n    "y": 2,\n    "b": [\n      0.5,\n      null\n    ]\n  },\n' \
-                   '  "m": [\n    1,\n    2\n  ]\n}\n'
+    assert (
+        text == '{\n  "z": 1,\n  "a": {\n    "y": 2,\n    "b": [\n      0.5,\n      null\n    ]\n  },\n'
+        '  "m": [\n    1,\n    2\n  ]\n}\n'
+    )
     assert list(json.loads(text)) == ["z", "a", "m"]
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from genoprep.errors import InputError
 from genoprep.runtime import _disk_full, disk_full_line
 from tests.conftest import REPO
 
@@ -24,7 +25,9 @@ def run_script(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_full_disk_with_a_file_name_is_one_line(tmp_path: Path) -> None:
-    done = run_script(tmp_path, f"""
+    done = run_script(
+        tmp_path,
+        f"""
         import errno, os
         from genoprep.runtime import run_step
 
@@ -32,13 +35,15 @@ def test_full_disk_with_a_file_name_is_one_line(tmp_path: Path) -> None:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), {str(tmp_path / "out" / "X.npy")!r})
 
         run_step({str(tmp_path / "step.log")!r}, step)
-    """)
+    """,
+    )
     assert done.returncode == 1
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
     free = shutil.disk_usage(tmp_path).free / 2**20
-    assert lines[0].startswith(f"genoprep: error: {tmp_path / 'out' / 'X.npy'}: cannot be written: "
-                               f"no space left on the device (")
+    assert lines[0].startswith(
+        f"genoprep: error: {tmp_path / 'out' / 'X.npy'}: cannot be written: no space left on the device ("
+    )
     reported = float(lines[0].rsplit("(", 1)[1].split(" MiB")[0].replace(",", ""))
     assert abs(reported - free) < 512  # the free space of the file's disk (the folder does not exist: its parent)
     assert f"MiB free in {tmp_path})" in lines[0]
@@ -48,7 +53,9 @@ def test_full_disk_with_a_file_name_is_one_line(tmp_path: Path) -> None:
 
 def test_full_disk_inside_a_library_names_the_jobs_output(tmp_path: Path) -> None:
     """A write() error carries no file name (numpy, h5py): the Snakemake job's outputs are named."""
-    done = run_script(tmp_path, f"""
+    done = run_script(
+        tmp_path,
+        f"""
         import errno, os, types
         from genoprep.runtime import run_step
 
@@ -61,16 +68,21 @@ def test_full_disk_inside_a_library_names_the_jobs_output(tmp_path: Path) -> Non
                 raise RuntimeError("Can't write data (file write failed)") from err
 
         run_step({str(tmp_path / "step.log")!r}, step)
-    """)
+    """,
+    )
     assert done.returncode == 1
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
-    assert lines[0].startswith(f"genoprep: error: {tmp_path / 'a.h5ad'} (or another output: {tmp_path / 'b.json'}): "
-                               f"cannot be written: the disk quota is exceeded (")
+    assert lines[0].startswith(
+        f"genoprep: error: {tmp_path / 'a.h5ad'} (or another output: {tmp_path / 'b.json'}): "
+        f"cannot be written: the disk quota is exceeded ("
+    )
 
 
 def test_other_errors_stay_internal_errors(tmp_path: Path) -> None:
-    done = run_script(tmp_path, f"""
+    done = run_script(
+        tmp_path,
+        f"""
         from genoprep.runtime import run_step
 
         def step():
@@ -78,21 +90,33 @@ def test_other_errors_stay_internal_errors(tmp_path: Path) -> None:
 
         import errno
         run_step({str(tmp_path / "step.log")!r}, step)
-    """)
+    """,
+    )
     assert done.returncode == 1
     assert done.stderr.startswith("genoprep: internal error (PermissionError:")
     assert len(done.stderr.splitlines()) == 1
 
 
-@pytest.mark.parametrize("err, found", [
-    (OSError(errno.ENOSPC, "No space left on device"), True),
-    (OSError("Can't write data (file write failed: errno = 28, error message = 'No space left on device')"), True),
-    (OSError(errno.EIO, "Input/output error"), False),
-    (ValueError("No space left on device"), False),  # not an OSError
-])
+@pytest.mark.parametrize(
+    "err, found",
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), True),
+        (OSError("Can't write data (file write failed: errno = 28, error message = 'No space left on device')"), True),
+        (OSError(errno.EIO, "Input/output error"), False),
+        (ValueError("No space left on device"), False),  # not an OSError
+    ],
+)
 def test_disk_full_recognised_by_errno_or_by_the_systems_words(err: Exception, found: bool) -> None:
     assert (_disk_full(err) is err) is found
 
 
 def test_disk_full_line_without_outputs() -> None:
     assert disk_full_line(OSError(errno.ENOSPC, "x"), []).startswith("an output file: cannot be written: no space")
+
+
+def test_input_error_is_one_line_whatever_the_data() -> None:
+    err = InputError("dir\nname/x.csv", "bad value 'a\r\nb'", record="key\u2028two")
+    text = str(err)
+    assert text.splitlines() == [text]
+    assert text == "dir\\nname/x.csv: key\\u2028two: bad value 'a\\r\\nb'"
+    assert err.source == "dir\nname/x.csv" and err.record == "key\u2028two"  # the fields keep the raw values

@@ -21,8 +21,11 @@ def test_dataset_folder_linked_outside_is_refused(tmp_path: Path) -> None:
     results.mkdir()
     elsewhere.mkdir()
     (results / "x").symlink_to(elsewhere)
-    with pytest.raises(InputError, match=rf"^{results / 'x'}: a symbolic link to {elsewhere}, outside the results "
-                                         rf"folder {results}; genoprep does not write through it"):
+    with pytest.raises(
+        InputError,
+        match=rf"^{results / 'x'}: a symbolic link to {elsewhere}, outside the results "
+        rf"folder {results}; genoprep does not write through it",
+    ):
         check_links(results, ["x"])
     check_links(results, ["other"])  # only the run's datasets are looked at
 
@@ -69,8 +72,12 @@ time.sleep(60)
 
 
 def _holder(results: Path) -> subprocess.Popen[str]:
-    process = subprocess.Popen([sys.executable, "-c", HOLD, str(results)], stdout=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONPATH": str(REPO)})
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(results)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert process.stdout is not None and process.stdout.readline().strip() == "locked"
     return process
 
@@ -79,8 +86,11 @@ def test_second_writer_is_refused_until_the_first_ends_even_by_kill_9(tmp_path: 
     results = tmp_path / "results"
     holder = _holder(results)
     try:
-        with pytest.raises(InputError, match=rf"^{results}: another genoprep run is writing to this results folder "
-                                             rf"\(pid {holder.pid} in .*\); wait for it to end"):
+        with pytest.raises(
+            InputError,
+            match=rf"^{results}: another genoprep run is writing to this results folder "
+            rf"\(pid {holder.pid} in .*\); wait for it to end",
+        ):
             ResultsLock(results).acquire()
     finally:
         holder.send_signal(signal.SIGKILL)

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import REPO
 
-PROBE = '''
+PROBE = """
 import pytest
 from tests.conftest import require_tool, shared_data
 
@@ -33,7 +33,7 @@ def test_other_skip():
 
 def test_present():
     assert require_tool("sh").endswith("/sh")
-'''
+"""
 
 
 def run_probe(tmp_path: Path, strict: str | None) -> str:
@@ -42,9 +42,26 @@ def run_probe(tmp_path: Path, strict: str | None) -> str:
     if strict is not None:
         env["GENOPREP_STRICT_TESTS"] = strict
     env["PYTHONPATH"] = str(REPO)
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "tests.conftest", "-rA", "-q", "--rootdir",
-                           str(tmp_path), "-c", os.devnull, str(tmp_path / "test_probe.py")],
-                          cwd=tmp_path, capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "tests.conftest",
+            "-rA",
+            "-q",
+            "--rootdir",
+            str(tmp_path),
+            "-c",
+            os.devnull,
+            str(tmp_path / "test_probe.py"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     return done.stdout + done.stderr
 
 
@@ -67,7 +84,10 @@ def test_strict_mode_fails_missing_data_and_tools_only(tmp_path: Path) -> None:
 
 
 def test_ci_runs_make_test_in_strict_mode() -> None:
-    lines = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
+    lines = [
+        line.strip()
+        for line in (REPO / ".ci" / "run").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert "export GENOPREP_STRICT_TESTS=1" in lines
     assert lines[-1] == "make test"

@@ -150,10 +150,12 @@ def test_join_refuses_an_unknown_policy() -> None:
 
 # ---------------------------------------------------------------- labels
 
+
 def test_map_labels_by_name_position_and_missing_values() -> None:
     frame = pd.DataFrame({0: ["T", None, "B"], "donor": [1, 2, None]}, index=["a", "b", "c"])
-    labels = map_labels(frame, {"batch": "donor", "gene_ids": "x", "cell_type": 0}, "c.yaml",
-                        labels=("cell_type", "donor_id", "batch"))
+    labels = map_labels(
+        frame, {"batch": "donor", "gene_ids": "x", "cell_type": 0}, "c.yaml", labels=("cell_type", "donor_id", "batch")
+    )
     assert list(labels) == ["cell_type", "batch"]  # the modality's label order; gene_ids is not a label
     assert labels["cell_type"].tolist() == ["T", "NA", "B"]
     assert labels["batch"].tolist() == ["1", "2", "NA"]
@@ -172,24 +174,31 @@ def test_map_labels_matches_a_position_given_as_text() -> None:
 
 def test_map_labels_unknown_column_names_the_card_field() -> None:
     frame = pd.DataFrame({"label": ["T"]})
-    with pytest.raises(InputError, match=r"^c\.yaml: columns: columns\.cell_type names column 'celltype', "
-                                         r"which is not there \(available: label\)$"):
+    with pytest.raises(
+        InputError,
+        match=r"^c\.yaml: columns: columns\.cell_type names column 'celltype', "
+        r"which is not there \(available: label\)$",
+    ):
         map_labels(frame, {"cell_type": "celltype"}, "c.yaml")
 
 
 # ---------------------------------------------------------------- Ensembl ids
 
-@pytest.mark.parametrize("ids, expected", [
-    (["ENSG00000198888", "ENSMUSG00000064341.1"], True),
-    (["ENST00000456328.2", "ENSMUST00000193812"], True),  # transcripts are Ensembl ids too
-    (["MT-ND1", "CD3E"], False),
-    (["ENSA", "ENSAP1", "ENSG0001"], False),  # symbols and too-short ids
-    (["ENSG00000198888"] * 9 + ["ERCC-00002"], True),  # 90 %: a spike-in among Ensembl ids
-    (["ENSG00000198888"] * 8 + ["ERCC-00002", "__no_feature"], False),  # 80 %
-    (["ENSG00000198888", "", ""], True),  # empty ids are not counted
-    ([], False),
-    (["", ""], False),
-])
+
+@pytest.mark.parametrize(
+    "ids, expected",
+    [
+        (["ENSG00000198888", "ENSMUSG00000064341.1"], True),
+        (["ENST00000456328.2", "ENSMUST00000193812"], True),  # transcripts are Ensembl ids too
+        (["MT-ND1", "CD3E"], False),
+        (["ENSA", "ENSAP1", "ENSG0001"], False),  # symbols and too-short ids
+        (["ENSG00000198888"] * 9 + ["ERCC-00002"], True),  # 90 %: a spike-in among Ensembl ids
+        (["ENSG00000198888"] * 8 + ["ERCC-00002", "__no_feature"], False),  # 80 %
+        (["ENSG00000198888", "", ""], True),  # empty ids are not counted
+        ([], False),
+        (["", ""], False),
+    ],
+)
 def test_looks_like_ensembl(ids: list[str], expected: bool) -> None:
     assert looks_like_ensembl(ids) is expected
     assert looks_like_ensembl(pd.Index(ids, dtype=object)) is expected
@@ -199,12 +208,15 @@ def _first_column(path: Path, sep: str = ",") -> list[str]:
     return pd.read_csv(path, sep=sep, usecols=[0], header=None, skiprows=1, dtype=str).iloc[:, 0].tolist()
 
 
-@pytest.mark.parametrize("parts, sep, expected", [
-    (("bulk", "mouse_12samples_rpkm_genes_x_samples.csv"), ",", True),  # ENSMUSG ids
-    (("bulk", "gse96870_mouse_cerebellum_counts_genes_x_22samples.csv"), ",", False),  # mouse symbols
-    (("bulk", "mov10_human_hek293_counts_genes_x_8samples.tsv"), "\t", False),  # human symbols
-    (("scrna", "cellbench_dropseq_3celllines_counts_genes_x_cells.csv.gz"), ",", True),  # ENSG ids
-])
+@pytest.mark.parametrize(
+    "parts, sep, expected",
+    [
+        (("bulk", "mouse_12samples_rpkm_genes_x_samples.csv"), ",", True),  # ENSMUSG ids
+        (("bulk", "gse96870_mouse_cerebellum_counts_genes_x_22samples.csv"), ",", False),  # mouse symbols
+        (("bulk", "mov10_human_hek293_counts_genes_x_8samples.tsv"), "\t", False),  # human symbols
+        (("scrna", "cellbench_dropseq_3celllines_counts_genes_x_cells.csv.gz"), ",", True),  # ENSG ids
+    ],
+)
 def test_real_gene_id_lists_classify_as_before(parts: tuple[str, ...], sep: str, expected: bool) -> None:
     ids = _first_column(shared_data(*parts), sep)
     assert looks_like_ensembl(ids) is expected
@@ -215,6 +227,10 @@ def test_real_gene_id_lists_classify_as_before(parts: tuple[str, ...], sep: str,
 
 
 def test_real_10x_features_ids_and_symbols() -> None:
-    features = pd.read_csv(shared_data("scrna", "pbmc_10x_v3_chr21_filtered_feature_bc_matrix", "features.tsv.gz"),
-                           sep="\t", header=None, dtype=str)
+    features = pd.read_csv(
+        shared_data("scrna", "pbmc_10x_v3_chr21_filtered_feature_bc_matrix", "features.tsv.gz"),
+        sep="\t",
+        header=None,
+        dtype=str,
+    )
     assert looks_like_ensembl(features[0]) and not looks_like_ensembl(features[1])

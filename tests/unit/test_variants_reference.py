@@ -7,7 +7,6 @@ a binary or the shared data is absent.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,8 +16,9 @@ import pytest
 
 from genoprep.variants import FilterParams, gather, read_all, read_chunk
 from genoprep.variants.chunks import plan_record_chunks
+from tests.conftest import SHARED_DATA, require_tool
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = SHARED_DATA
 VCF = DATA / "vcf"
 CHR21 = VCF / "1kg_phase3_chr21_2504samples_600variants_phased.vcf.gz"
 CHR22 = VCF / "1kg_nygc30x_grch38_chr22_100samples_100variants.vcf.gz"
@@ -28,9 +28,9 @@ NO_FILTERS = FilterParams(min_maf=None, max_variant_missing=None, max_sample_mis
 
 
 def need(*tools: str) -> None:
+    """Skip without the tools, fail without them in strict mode (GENOPREP_STRICT_TESTS=1)."""
     for tool in tools:
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed (apt-get install -y bcftools tabix plink2)")
+        require_tool(tool)
 
 
 @pytest.fixture(params=ALL, ids=["chr21_1kg_phase3", "chr22_nygc_missing_multiallelic", "chr20_beagle"])
@@ -184,18 +184,14 @@ def test_engines_agree_and_chunks_gather_identically(vcf):
         pd.testing.assert_frame_equal(one.samples, many.samples)
 
 
-@pytest.mark.parametrize("route", ["numba+libdeflate", "numba+zlib", "numpy"])
-def test_fast_text_routes_equal_the_cyvcf2_general_path(vcf, route, monkeypatch):
-    """The numba decoder (with libdeflate or zlib inflation) and the numpy decoder give
+@pytest.mark.parametrize("inflate", ["libdeflate", "zlib"])
+def test_text_route_equals_the_cyvcf2_general_path(vcf, inflate, monkeypatch):
+    """The text route (numba scan + per-line decoder, libdeflate or zlib inflation) gives
     exactly the cyvcf2 (htslib) result on every real file."""
-    from genoprep.variants import fastgt
+    from genoprep.variants import vcfio
 
-    if route == "numpy":
-        monkeypatch.setenv("GENOPREP_NO_NUMBA", "1")
-    elif not fastgt.available():
-        pytest.skip("numba not installed")
-    if route == "numba+zlib":
-        monkeypatch.setattr(fastgt, "_LIBDEFLATE", None)
+    if inflate == "zlib":
+        monkeypatch.setattr(vcfio, "LIBDEFLATE", None)
     fast = read_all(vcf, engine="text")
     general = read_all(vcf, engine="cyvcf2")
     assert np.array_equal(fast.dosage_by_variant, general.dosage_by_variant)

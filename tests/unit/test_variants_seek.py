@@ -13,9 +13,7 @@ import numpy as np
 import pytest
 
 from genoprep.errors import InputError
-from genoprep.variants import ChunkSpec, plan_chunks, read_chunk, spec_from_dict, spec_to_dict
-from genoprep.variants import fastgt
-from genoprep.variants.chunks import bgzf_blocks
+from genoprep.variants import ChunkSpec, plan_chunks, read_chunk, vcfio
 from tests.conftest import SHARED_DATA
 from tests.unit.test_variants_tiny import _random_records, rec, write_vcf
 
@@ -73,28 +71,26 @@ def _text(path: Path) -> bytes:
     return gzip.decompress(path.read_bytes()) if head == b"\x1f\x8b" else path.read_bytes()
 
 
-@pytest.mark.parametrize("route", ["numba+libdeflate", "numba+zlib", "numpy+zlib"])
+@pytest.mark.parametrize("route", ["libdeflate", "zlib"])
 @pytest.mark.parametrize("which", ["chr22_bgzf", "chr20_plain", "generated_bgzf"])
 def test_chunk_read_by_offset_equals_chunk_read_by_scanning(which, route, generated_bgzf, monkeypatch):
     path = {"chr22_bgzf": CHR22_BGZF, "chr20_plain": CHR20_PLAIN, "generated_bgzf": generated_bgzf[0]}[which]
     if not path.exists():
         pytest.skip(f"{path} not present (../shared/data)")
-    if route == "numpy+zlib":
-        monkeypatch.setenv("GENOPREP_NO_NUMBA", "1")
-    elif route == "numba+zlib":
-        monkeypatch.setattr(fastgt, "_LIBDEFLATE", None)
+    if route == "zlib":
+        monkeypatch.setattr(vcfio, "LIBDEFLATE", None)
     text = _text(path)
-    is_bgzf = fastgt.is_bgzf(path)
+    is_bgzf = vcfio.is_bgzf(path)
     for size in (1, 7, 30, 97, 10_000):
         specs = plan_chunks(path, records_per_chunk=size)
         assert all(s.offset is not None for s in specs)
         for spec in specs:
-            assert spec_from_dict(spec_to_dict(spec)) == spec  # the offset goes through chunks.json
+            assert ChunkSpec.from_dict(spec.to_dict()) == spec  # the offset goes through chunks.json
             following = [s.offset for s in specs if s.index == spec.index + 1]
             assert spec.end_offset == (following[0] if following else None)
             # the seek position is a line start and the chunk's first record follows it
             if is_bgzf:
-                coffsets, ustarts = bgzf_blocks(path)
+                coffsets, ustarts = vcfio.block_table(path)
                 block = int(np.flatnonzero(coffsets == spec.offset >> 16)[0])
                 at = int(ustarts[block]) + (spec.offset & 0xFFFF)
             else:
@@ -124,10 +120,10 @@ def test_seeking_chunk_job_does_not_inflate_blocks_before_its_start(generated_bg
     """Corrupt every block between the header and the chunk's first block, and every block
     after the one holding its end: the chunk read by offset is unchanged (those blocks are
     neither read nor inflated), the scanning read fails on them."""
-    if fastgt._LIBDEFLATE is None or not fastgt.available():
-        pytest.skip("the fast route (numba + libdeflate) is not available")
+    if vcfio.LIBDEFLATE is None:
+        pytest.skip("libdeflate is not available (cyvcf2 wheel or system libdeflate)")
     path, n_header = generated_bgzf
-    coffsets, _ = bgzf_blocks(path)
+    coffsets, _ = vcfio.block_table(path)
     spec = next(s for s in plan_chunks(path, records_per_chunk=40) if (s.offset >> 16) >= coffsets[n_header + 3])
     first_block = int(np.flatnonzero(coffsets == spec.offset >> 16)[0])
     assert spec.end_offset is not None
@@ -148,10 +144,7 @@ def test_seeking_chunk_job_does_not_inflate_blocks_before_its_start(generated_bg
 
 
 @pytest.mark.parametrize("compression", ["plain", "bgzf"])
-@pytest.mark.parametrize("numba", [True, False])
-def test_bad_record_in_a_seeking_chunk_has_its_global_number(tmp_path, compression, numba, monkeypatch):
-    if not numba:
-        monkeypatch.setenv("GENOPREP_NO_NUMBA", "1")
+def test_bad_record_in_a_seeking_chunk_has_its_global_number(tmp_path, compression):
     records = [rec("1", 10 * i + 1, "A", "C", ["0/1", "1/1"]) for i in range(20)]
     records[16] = rec("1", 161, "A", "C", ["0/1", "0/A"])
     p = write_vcf(tmp_path / "bad.vcf", ["A", "B"], records)
@@ -175,6 +168,6 @@ def test_plain_gzip_has_no_offsets(tmp_path):
     gz.write_bytes(gzip.compress(p.read_bytes()))
     specs = plan_chunks(gz, records_per_chunk=6)
     assert [s.offset for s in specs] == [None] * 4
-    assert "offset" not in spec_to_dict(specs[1])
+    assert "offset" not in specs[1].to_dict()
     with pytest.raises(ValueError, match="plain gzip cannot seek"):
         read_chunk(gz, ChunkSpec(1, first_record=6, n_records=6, offset=123))

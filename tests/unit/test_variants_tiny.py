@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import gzip
 import itertools
-import shutil
 import subprocess
 from fractions import Fraction
-from math import comb, factorial
+from math import factorial
 from pathlib import Path
 
 import numpy as np
@@ -18,21 +17,21 @@ from hypothesis import strategies as st
 
 from genoprep.errors import InputError
 from genoprep.variants import (
+    ChunkResult,
     ChunkSpec,
     FilterParams,
     LoadOptions,
     gather,
-    join_sample_metadata,
-    load_chunk,
     parse_region,
     plan_chunks,
     plan_record_chunks,
     read_all,
     read_chunk,
-    save_chunk,
     write_artifacts,
 )
 from genoprep.variants.stats import hwe_exact_p
+from genoprep.variants.steps import MetadataOptions, join_sample_labels
+from tests.conftest import require_tool
 
 NO_FILTERS = FilterParams(min_maf=None, max_variant_missing=None, max_sample_missing=None)
 GT_HEADER = (
@@ -200,10 +199,18 @@ def _exact_hwe_p(n_het: int, n_aa: int, n_bb: int, midp: bool = False) -> float:
     return float(tail + (tied / 2 if midp else tied))
 
 
+def test_exact_enumeration_on_hand_worked_cases():
+    """The reference itself, by hand: 2 people with 2 REF and 2 ALT alleles have het = 0 with
+    probability 1/3 and het = 2 with 2/3; 1 het of 2 people (1 ALT allele) is the only outcome."""
+    assert _exact_hwe_p(0, 1, 1) == 1 / 3
+    assert _exact_hwe_p(0, 1, 1, midp=True) == 1 / 6
+    assert _exact_hwe_p(2, 0, 0) == 1.0
+    assert _exact_hwe_p(1, 1, 0) == 1.0 and _exact_hwe_p(1, 1, 0, midp=True) == 0.5
+
+
 @pytest.mark.parametrize("counts", [(0, 10, 10), (20, 0, 0), (3, 40, 2), (57, 14, 29), (1, 1, 0), (50, 25, 25)])
 @pytest.mark.parametrize("midp", [False, True])
 def test_hwe_exact_test_against_exact_enumeration(counts, midp):
-    assert comb(4, 2) == 6  # sanity of math import
     assert hwe_exact_p(*counts, midp=midp) == pytest.approx(_exact_hwe_p(*counts, midp=midp), rel=1e-9)
 
 
@@ -287,7 +294,10 @@ def test_text_and_cyvcf2_paths_agree_with_hand_decoding(tmp_path_factory, seed, 
 
 
 def _bgzip_available() -> bool:
-    return shutil.which("bgzip") is not None and shutil.which("tabix") is not None
+    """bgzip and tabix are installed (or the test fails in strict mode)."""
+    require_tool("bgzip")
+    require_tool("tabix")
+    return True
 
 
 @pytest.mark.parametrize("compression", ["plain", "gzip", "bgzf"])
@@ -313,7 +323,7 @@ def test_scatter_gather_identical_to_one_chunk(tmp_path, compression):
         paths = []
         for spec in specs:
             chunk_path = tmp_path / f"c{size}_{spec.index}.npz"
-            save_chunk(read_chunk(p, spec), chunk_path)
+            read_chunk(p, spec).save(chunk_path)
             paths.append(chunk_path)
         many = gather(paths, params)
         out_many = write_artifacts(many, tmp_path / f"many{size}")
@@ -355,20 +365,42 @@ def test_artifacts_are_deterministic(tmp_path):
     assert d.dtype == np.int8 and d.shape == (6, len(pd.read_parquet(first["variants"])))
 
 
-def test_sample_metadata_join_reports_mismatches(tmp_path):
-    samples = pd.DataFrame({"sample_id": ["A", "B", "C"], "missing_rate": [0.0, 0.1, 0.2]})
-    meta = pd.DataFrame({"sample_id": ["C", "A", "Z"], "population": ["YRI", "GBR", "CHB"]})
-    joined, report = join_sample_metadata(samples, meta)
-    assert joined["sample_id"].tolist() == ["A", "B", "C"]
-    assert joined["population"].tolist()[0] == "GBR" and pd.isna(joined["population"][1])
-    assert report == {"samples_without_metadata": ["B"], "metadata_without_sample": ["Z"]}
+def _metadata_case(tmp_path, unmatched: str, columns=None):
+    """Samples A, B, C gathered; a CSV (BOM, CRLF, as a spreadsheet writes it) with rows for C, A, Z."""
+    p = write_vcf(tmp_path / "m.vcf", ["A", "B", "C"], [rec("1", 5, "A", "C", ["0/1", "1/1", "0/0"])])
+    g = gather([read_all(p)], NO_FILTERS)
+    table = tmp_path / "meta.csv"
+    table.write_bytes(b"\xef\xbb\xbfsample,population,age\r\nC,YRI,30\r\nA,GBR,41\r\nZ,CHB,50\r\n")
+    meta = MetadataOptions(sha256=None, format=None, header=True, id_column="sample", unmatched=unmatched,
+                           columns=columns)
+    return g, table, meta
+
+
+def test_sample_metadata_without_a_row_is_an_error_by_default(tmp_path):
+    g, table, meta = _metadata_case(tmp_path, "error")
+    with pytest.raises(InputError) as info:
+        join_sample_labels(g, table, meta)
+    assert str(info.value) == (f"{table}: no metadata row for 1 of 3 samples (e.g. B); the metadata ids must "
+                               "match the data's ids, or set metadata.unmatched: na in the card")
+
+
+def test_sample_metadata_join_with_na_policy_reports_mismatches(tmp_path):
+    g, table, meta = _metadata_case(tmp_path, "na", columns={"pop": "population"})
+    assert join_sample_labels(g, table, meta) == ["pop"]
+    assert g.samples["sample_id"].tolist() == ["A", "B", "C"]
+    assert g.samples["pop"].tolist() == ["GBR", "NA", "YRI"]
+    assert g.qc["metadata"] == {"labels": ["pop"], "unmatched": "na", "samples_without_metadata": ["B"],
+                                "metadata_without_sample": ["Z"]}
+    g, table, meta = _metadata_case(tmp_path, "na")  # no columns: every column, under its own name
+    assert join_sample_labels(g, table, meta) == ["population", "age"]
+    assert g.samples["age"].tolist() == ["41", "NA", "30"]
 
 
 def test_chunk_roundtrip(tmp_path):
     p = write_vcf(tmp_path / "rt.vcf", ["A", "B"], [rec("X", 1, "A", "C", ["1", "0/1"])])
     r = read_chunk(p, ChunkSpec(0, first_record=0, n_records=10))
-    save_chunk(r, tmp_path / "c.npz")
-    back = load_chunk(tmp_path / "c.npz")
+    r.save(tmp_path / "c.npz")
+    back = ChunkResult.load(tmp_path / "c.npz")
     assert np.array_equal(back.dosage_by_variant, r.dosage_by_variant)
     assert np.array_equal(back.haploid, r.haploid) and back.chrom == ["X"]
 
@@ -381,12 +413,12 @@ def test_all_permutations_of_biallelic_diploid_codes(tmp_path, engine):
     assert read_all(p, engine=engine).dosage_by_variant.tolist() == [expected]
 
 
-def test_bench_layout_fast_path_equals_general_path(tmp_path, monkeypatch):
+def test_bench_layout_fast_path_equals_general_path(tmp_path):
     """The benchmark's record layout (BGZF, GT only, phased, 1000 Genomes-like frequencies):
-    numba decoder == numpy decoder == cyvcf2, also for a record range and a sample subset."""
+    the text route (numba scan) == cyvcf2, for a record range and a sample subset."""
     import sys
 
-    from genoprep.variants import fastgt
+    from genoprep.variants import vcfio
 
     if not _bgzip_available():
         pytest.skip("bgzip/tabix not installed (apt-get install tabix)")
@@ -394,13 +426,10 @@ def test_bench_layout_fast_path_equals_general_path(tmp_path, monkeypatch):
     from bench_variants import generate_vcf
 
     gz = generate_vcf(tmp_path / "b.vcf", 37, 900, seed=5)
-    assert fastgt.is_bgzf(gz)
+    assert vcfio.is_bgzf(gz)
     spec = ChunkSpec(0, first_record=101, n_records=700)
     options = LoadOptions(samples=("S00003", "S00030", "S00011"))
     general = read_chunk(gz, spec, options, engine="cyvcf2")
     fast = read_chunk(gz, spec, options, engine="text")
-    monkeypatch.setenv("GENOPREP_NO_NUMBA", "1")
-    numpy_route = read_chunk(gz, spec, options, engine="text")
-    for other in (fast, numpy_route):
-        assert np.array_equal(other.dosage_by_variant, general.dosage_by_variant)
-        assert other.pos.tolist() == general.pos.tolist() and other.samples == general.samples
+    assert np.array_equal(fast.dosage_by_variant, general.dosage_by_variant)
+    assert fast.pos.tolist() == general.pos.tolist() and fast.samples == general.samples
