@@ -46,10 +46,19 @@ def _card(folder: Path) -> dict:
     }
 
 
+def _derived_card(folder: Path) -> dict:
+    """Geneformer without Geneformer's files: gene medians and token ids derived from the dataset."""
+    card = _card(folder)
+    card["params"] = {**card["params"], "tokenizers": ["geneformer"], "geneformer": {}}
+    del card["params"]["rank"]
+    return {**card, "dataset_id": "chr21_derived"}
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> tuple[Path, Path]:
     cards = tmp_path_factory.mktemp("cards")
     write_card(cards, _card(cards))
+    write_card(cards, _derived_card(cards))
     first, second = tmp_path_factory.mktemp("run1"), tmp_path_factory.mktemp("run2")
     run_workflow(cards, first)
     run_workflow(cards, second)
@@ -116,8 +125,37 @@ def test_tokens_equal_the_reference_and_the_card_has_the_dictionaries(runs) -> N
     assert computed["tokens"]["rank"]["n_genes"] == 60
 
 
+def test_derived_gene_medians_give_the_reference_tokens(runs) -> None:
+    folder = runs[0].parent / "chr21_derived"
+    adata = sc.read_10x_mtx(shared_data("scrna", "pbmc_10x_v3_chr21_filtered_feature_bc_matrix"), var_names="gene_ids")
+    rows = csr_rows(sparse.csr_matrix(adata.X, dtype=np.float32))
+    kept = [(cell, row) for cell, row in zip(adata.obs_names, rows) if len([v for _, v in row if v]) >= MIN_GENES]
+    column_ids = ensembl_ids(list(adata.var_names), None)
+    normalised: dict[str, list[float]] = {}
+    for _, row in kept:
+        n_counts = sum(v for _, v in row)
+        for column, value in row:
+            if value:
+                normalised.setdefault(column_ids[column], []).append(value / n_counts * 10000)
+    medians = {gene: float(np.median(values)) for gene, values in normalised.items()}
+    tokens = {"<pad>": 0, "<mask>": 1, **{gene: 2 + i for i, gene in enumerate(sorted(medians))}}
+    expected = {}
+    for cell, row in kept:
+        scored = geneformer_scored(row, column_ids, tokens, medians)
+        if scored:
+            expected[cell] = [t for _, t in scored[:2048]]
+    table = _table(folder / "geneformer.parquet")
+    assert table["cell_id"].tolist() == list(expected)
+    assert [list(ids) for ids in table["input_ids"]] == list(expected.values())
+    facts = yaml.safe_load((folder / "card.yaml").read_text(encoding="utf-8"))["computed"]["tokens"]["geneformer"]
+    for field, size in (("token_dictionary", len(tokens)), ("gene_median_dictionary", len(medians))):
+        assert facts["dictionaries"][field]["derived_from_dataset"] is True
+        assert facts["dictionaries"][field]["entries"] == size
+        assert "path" not in facts["dictionaries"][field]
+
+
 def test_two_runs_give_identical_bytes(runs) -> None:
-    first, second = runs
-    a, b = artifact_bytes(first), artifact_bytes(second)
-    assert "geneformer.parquet" in a and "rank.parquet" in a
-    assert a == b
+    for first, second in (runs, (runs[0].parent / "chr21_derived", runs[1].parent / "chr21_derived")):
+        a, b = artifact_bytes(first), artifact_bytes(second)
+        assert "geneformer.parquet" in a
+        assert a == b
