@@ -18,7 +18,9 @@ def work_of(card, name):
 
 def token_dictionaries(wildcards):
     """The card's dictionary files of a scheme (rule inputs: a change reruns the scheme)."""
-    return list(scrna_tokens.dictionary_paths(card_of(wildcards), wildcards.scheme).values())
+    return list(
+        scrna_tokens.dictionary_paths(card_of(wildcards), wildcards.scheme).values()
+    )
 
 
 def derived_medians(wildcards):
@@ -30,16 +32,17 @@ def derived_medians(wildcards):
 
 def derived_tokens(wildcards):
     card = card_of(wildcards)
-    if wildcards.scheme != "geneformer" or card.params["geneformer"]["token_dictionary"] is not None:
+    if (
+        wildcards.scheme != "geneformer"
+        or card.params["geneformer"]["token_dictionary"] is not None
+    ):
         return []
     return work_of(card, "tokens/token_dictionary.json")
 
 
 def token_params(scheme=None):
     def params(wildcards):
-        return scrna_tokens.step_params(
-            card_of(wildcards), scheme or wildcards.scheme
-        )
+        return scrna_tokens.step_params(card_of(wildcards), scheme or wildcards.scheme)
 
     return params
 
@@ -47,8 +50,7 @@ def token_params(scheme=None):
 def token_sections(wildcards):
     card = card_of(wildcards)
     return [
-        work_of(card, f"tokens/{scheme}.json")
-        for scheme in card.params["tokenizers"]
+        work_of(card, f"tokens/{scheme}.json") for scheme in card.params["tokenizers"]
     ]
 
 

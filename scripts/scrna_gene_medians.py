@@ -2,15 +2,15 @@
 
 import sys
 
-sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
+sys.path.insert(0, snakemake.scriptdir + "/..")
 
-from genoprep.runtime import run_step  # noqa: E402
-from genoprep.scrna.tokens.workflow import derive_dictionaries  # noqa: E402
+from genoprep.runtime import run_step
+from genoprep.scrna.tokens.workflow import derive_dictionaries
 
 
 def main() -> None:
-    inputs, output = snakemake.input, snakemake.output  # noqa: F821
-    derive_dictionaries(inputs.data[0], snakemake.params.options, inputs.cells, output.medians, output.tokens)  # noqa: F821
+    inputs, output = snakemake.input, snakemake.output
+    derive_dictionaries(inputs.data[0], snakemake.params.options, inputs.cells, output.medians, output.tokens)
 
 
-run_step(snakemake.log[0], main)  # noqa: F821
+run_step(snakemake.log[0], main)

@@ -36,13 +36,23 @@ def _card(folder: Path) -> dict:
     dictionaries = shared_data("geneformer_v1")
     rel = os.path.relpath(dictionaries, folder)
     return {
-        "dataset_id": "chr21_tokens", "name": "10x v3 PBMC chr21, tokens", "modality": "scrna",
-        "input": {"path": str(data), "format": "10x_mtx"}, "organism": "Homo sapiens",
-        "params": {"min_genes": MIN_GENES, "max_genes": None, "max_pct_mito": None, "n_top_genes": 100,
-                   "tokenizers": ["geneformer", "rank"],
-                   "geneformer": {"token_dictionary": f"{rel}/token_dictionary.pkl",
-                                  "gene_median_dictionary": f"{rel}/gene_median_dictionary.pkl"},
-                   "rank": {"n_genes": 60}},
+        "dataset_id": "chr21_tokens",
+        "name": "10x v3 PBMC chr21, tokens",
+        "modality": "scrna",
+        "input": {"path": str(data), "format": "10x_mtx"},
+        "organism": "Homo sapiens",
+        "params": {
+            "min_genes": MIN_GENES,
+            "max_genes": None,
+            "max_pct_mito": None,
+            "n_top_genes": 100,
+            "tokenizers": ["geneformer", "rank"],
+            "geneformer": {
+                "token_dictionary": f"{rel}/token_dictionary.pkl",
+                "gene_median_dictionary": f"{rel}/gene_median_dictionary.pkl",
+            },
+            "rank": {"n_genes": 60},
+        },
     }
 
 
@@ -116,8 +126,10 @@ def test_tokens_equal_the_reference_and_the_card_has_the_dictionaries(runs) -> N
         assert computed["artifacts_sha256"][name] == hashlib.sha256((folder / name).read_bytes()).hexdigest()
     facts = computed["tokens"]["geneformer"]
     assert facts["version"] == "v1"
-    for field, name in (("token_dictionary", "token_dictionary.pkl"), ("gene_median_dictionary",
-                                                                       "gene_median_dictionary.pkl")):
+    for field, name in (
+        ("token_dictionary", "token_dictionary.pkl"),
+        ("gene_median_dictionary", "gene_median_dictionary.pkl"),
+    ):
         data = shared_data("geneformer_v1", name).read_bytes()
         assert facts["dictionaries"][field]["sha256"] == hashlib.sha256(data).hexdigest()
         assert facts["dictionaries"][field]["size_bytes"] == len(data)

@@ -41,8 +41,10 @@ from genoprep.scrna.tokens.scgpt import ScgptOptions, ScgptTokenizer, ScgptVocab
 
 CHUNK_CELLS = 10_000
 ARTIFACT = {"geneformer": "geneformer.parquet", "scgpt": "scgpt.parquet", "rank": "rank.parquet"}
-DICTIONARY_FIELDS = {"geneformer": ("token_dictionary", "gene_median_dictionary", "gene_name_id_dictionary"),
-                     "scgpt": ("vocab",)}
+DICTIONARY_FIELDS = {
+    "geneformer": ("token_dictionary", "gene_median_dictionary", "gene_name_id_dictionary"),
+    "scgpt": ("vocab",),
+}
 
 
 def artifact_names(card: Any) -> list[str]:
@@ -54,8 +56,11 @@ def artifact_names(card: Any) -> list[str]:
 def dictionary_paths(card: Any, scheme: str) -> dict[str, str]:
     """The card's dictionary files of a scheme, resolved against the card's folder (unset ones left out)."""
     settings = card.params.get(scheme, {})
-    return {field: os.fspath(card.resolve(settings[field]))
-            for field in DICTIONARY_FIELDS.get(scheme, ()) if settings.get(field) is not None}
+    return {
+        field: os.fspath(card.resolve(settings[field]))
+        for field in DICTIONARY_FIELDS.get(scheme, ())
+        if settings.get(field) is not None
+    }
 
 
 def needs_derived(card: Any) -> bool:
@@ -68,10 +73,17 @@ def step_params(card: Any, scheme: str) -> dict[str, Any]:
     spec = card.data["input"] if "input" in card.data else card.data["inputs"][0]
     columns = card.data.get("columns", {})
     settings = {**card.params.get(scheme, {}), **dictionary_paths(card, scheme)}
-    return {"dataset_id": card.dataset_id, "format": spec["format"], "orientation": spec.get("orientation"),
-            "layer": spec.get("layer"), "columns": {k: columns[k] for k in ("gene_ids", "gene_symbols") if k in columns},
-            "scheme": scheme, "settings": settings, "with_spearman": "rank" in card.params["tokenizers"],
-            "given": {k: card.params.get(scheme, {}).get(k) for k in DICTIONARY_FIELDS.get(scheme, ())}}
+    return {
+        "dataset_id": card.dataset_id,
+        "format": spec["format"],
+        "orientation": spec.get("orientation"),
+        "layer": spec.get("layer"),
+        "columns": {k: columns[k] for k in ("gene_ids", "gene_symbols") if k in columns},
+        "scheme": scheme,
+        "settings": settings,
+        "with_spearman": "rank" in card.params["tokenizers"],
+        "given": {k: card.params.get(scheme, {}).get(k) for k in DICTIONARY_FIELDS.get(scheme, ())},
+    }
 
 
 # --- inputs --------------------------------------------------------------------------------------------------
@@ -81,16 +93,16 @@ def step_params(card: Any, scheme: str) -> dict[str, Any]:
 class RawCounts:
     """The raw matrix of the kept cells' rows, with the gene names the schemes key on."""
 
-    matrix: sparse.csr_matrix     # all input cells x all input genes
-    kept: np.ndarray              # row indices of the cells that passed QC, in input order
-    cell_ids: np.ndarray          # of the kept cells
-    geneformer_names: list[str]   # Ensembl id where known, else the symbol
+    matrix: sparse.csr_matrix  # all input cells x all input genes
+    kept: np.ndarray  # row indices of the cells that passed QC, in input order
+    cell_ids: np.ndarray  # of the kept cells
+    geneformer_names: list[str]  # Ensembl id where known, else the symbol
     cells_in_input: int
 
     def chunks(self) -> Iterator[tuple[int, sparse.csr_matrix]]:
         """``(first_cell, rows)`` over the kept cells, ``CHUNK_CELLS`` at a time (raw rows copied per chunk)."""
         for start in range(0, self.kept.shape[0], CHUNK_CELLS):
-            yield start, self.matrix[self.kept[start:start + CHUNK_CELLS]]
+            yield start, self.matrix[self.kept[start : start + CHUNK_CELLS]]
 
 
 def read_raw(data_path: str, params: Mapping[str, Any], qc_cells_path: str) -> RawCounts:
@@ -99,15 +111,19 @@ def read_raw(data_path: str, params: Mapping[str, Any], qc_cells_path: str) -> R
     annotate.annotate_genes(adata, params["columns"], str(data_path))
     cells = pd.read_csv(qc_cells_path, sep="\t", dtype=str, keep_default_na=False)
     if cells["cell_id"].tolist() != adata.obs_names.tolist():
-        raise InputError(qc_cells_path, f"lists {len(cells)} cells, not the {adata.n_obs} cells of {data_path} "
-                                        "in their order (stale qc_cells.tsv?)")
+        raise InputError(
+            qc_cells_path,
+            f"lists {len(cells)} cells, not the {adata.n_obs} cells of {data_path} "
+            "in their order (stale qc_cells.tsv?)",
+        )
     kept = np.flatnonzero((cells["removed_by"] == "").to_numpy())
     matrix = adata.X if adata.X.dtype in (np.float32, np.float64) else adata.X.astype(np.float64)
     ids = adata.var["gene_ids"].astype(str).to_numpy()
     symbols = adata.var["gene_symbols"].astype(str).to_numpy()
     names = [i if i else (s if s else n) for i, s, n in zip(ids, symbols, adata.var_names)]
-    return RawCounts(sparse.csr_matrix(matrix), kept, adata.obs_names.to_numpy()[kept].astype(object), names,
-                     adata.n_obs)
+    return RawCounts(
+        sparse.csr_matrix(matrix), kept, adata.obs_names.to_numpy()[kept].astype(object), names, adata.n_obs
+    )
 
 
 def read_processed(path: str, cell_ids: Sequence[str] | None) -> ad.AnnData:
@@ -125,8 +141,9 @@ def labels_of(processed: ad.AnnData) -> dict[str, np.ndarray]:
 # --- rules ---------------------------------------------------------------------------------------------------
 
 
-def derive_dictionaries(data_path: str, params: Mapping[str, Any], qc_cells_path: str, medians_path: str,
-                        tokens_path: str) -> dict[str, int]:
+def derive_dictionaries(
+    data_path: str, params: Mapping[str, Any], qc_cells_path: str, medians_path: str, tokens_path: str
+) -> dict[str, int]:
     """The non-zero gene medians of the QC-passing cells, and a token dictionary numbering those genes
     after the version's special tokens (both JSON); returns their sizes."""
     raw = read_raw(data_path, params, qc_cells_path)
@@ -135,16 +152,25 @@ def derive_dictionaries(data_path: str, params: Mapping[str, Any], qc_cells_path
         accumulator.add(chunk)
     medians = accumulator.medians()
     if not medians:
-        raise InputError(data_path, "no gene with an Ensembl id has a non-zero count in the QC-passing cells: "
-                                    "no gene medians can be derived (map params.columns.gene_ids)")
+        raise InputError(
+            data_path,
+            "no gene with an Ensembl id has a non-zero count in the QC-passing cells: "
+            "no gene medians can be derived (map params.columns.gene_ids)",
+        )
     tokens = derived_token_dictionary(medians, params["settings"]["version"])
     save_dictionary(medians, medians_path)
     save_dictionary(tokens, tokens_path)
     return {"genes": len(medians)}
 
 
-def tokenize_scheme(data_path: str, params: Mapping[str, Any], qc_cells_path: str, processed_path: str,
-                    output: str, derived: Mapping[str, str] | None = None) -> dict[str, Any]:
+def tokenize_scheme(
+    data_path: str,
+    params: Mapping[str, Any],
+    qc_cells_path: str,
+    processed_path: str,
+    output: str,
+    derived: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """One scheme's Parquet table; returns its qc section (with the input cells QC dropped)."""
     scheme, settings = params["scheme"], dict(params["settings"])
     card = {"params": {scheme: {**settings, **(derived or {})}}}
@@ -159,7 +185,7 @@ def tokenize_scheme(data_path: str, params: Mapping[str, Any], qc_cells_path: st
 
         def chunks() -> Iterator[tuple[int, Any]]:
             for start in range(0, processed.n_obs, CHUNK_CELLS):
-                yield start, sparse.csr_matrix(processed.X[start:start + CHUNK_CELLS])
+                yield start, sparse.csr_matrix(processed.X[start : start + CHUNK_CELLS])
 
         write_tokens(tokenizer, chunks(), output, np.asarray(kept_ids, dtype=object), labels_of(processed))
         section = tokenizer.summary()
@@ -169,8 +195,9 @@ def tokenize_scheme(data_path: str, params: Mapping[str, Any], qc_cells_path: st
         processed = read_processed(processed_path, raw.cell_ids)
         if scheme == "geneformer":
             options = GeneformerOptions.from_card(card)
-            tokenizer = GeneformerTokenizer(GeneformerVocabulary.load(options), raw.geneformer_names, options,
-                                            with_spearman=params["with_spearman"])
+            tokenizer = GeneformerTokenizer(
+                GeneformerVocabulary.load(options), raw.geneformer_names, options, with_spearman=params["with_spearman"]
+            )
         else:
             tokenizer = RankTokenizer(raw.matrix.shape[1], RankOptions.from_card(card))
         write_tokens(tokenizer, raw.chunks(), output, raw.cell_ids, labels_of(processed))
@@ -191,8 +218,11 @@ def card_dictionary_facts(facts: Mapping[str, Mapping[str, Any]], given: Mapping
     out = {}
     for field, fact in facts.items():
         path = given.get(field)
-        out[field] = {**fact, "path": path} if path is not None else {
-            **{k: v for k, v in fact.items() if k != "path"}, "derived_from_dataset": True}
+        out[field] = (
+            {**fact, "path": path}
+            if path is not None
+            else {**{k: v for k, v in fact.items() if k != "path"}, "derived_from_dataset": True}
+        )
     return out
 
 
@@ -212,11 +242,18 @@ def tokens_section(sections: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str,
     facts: dict[str, Any] = {}
     for scheme, section in tokens.items():
         if scheme == "geneformer":
-            facts[scheme] = {"version": section["version"], "model_input_size": section["model_input_size"],
-                             "special_tokens": section["special_tokens"], "dictionaries": section["dictionaries"]}
+            facts[scheme] = {
+                "version": section["version"],
+                "model_input_size": section["model_input_size"],
+                "special_tokens": section["special_tokens"],
+                "dictionaries": section["dictionaries"],
+            }
         elif scheme == "scgpt":
-            facts[scheme] = {"n_bins": section["n_bins"], "max_len": section["max_len"],
-                             "vocabulary": section["vocabulary"]}
+            facts[scheme] = {
+                "n_bins": section["n_bins"],
+                "max_len": section["max_len"],
+                "vocabulary": section["vocabulary"],
+            }
         else:
             facts[scheme] = {"n_genes": section["n_genes"]}
         facts[scheme]["cells_tokenised"] = section["cells_tokenised"]
