@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.genoprep-installed
 
-.PHONY: venv run test lint format bench tools clean verify validate
+.PHONY: venv run test lint format bench tools clean verify validate report mutants
 
 venv: $(STAMP)
 
@@ -44,6 +44,13 @@ OUT ?= results
 verify: venv
 	$(BIN)/python -m genoprep.cli verify $(OUT)
 
+# the self-contained report (figures with captions, per dataset) of the finished run whose results are
+# in OUT; CONFIG passes the run's own --config, e.g. make report CONFIG="datasets=cards results=out" OUT=out
+CONFIG ?=
+report: venv
+	$(BIN)/snakemake --cores 1 $(if $(CONFIG),--config $(CONFIG)) --report $(OUT)/report.zip
+	@echo "genoprep: report in $(OUT)/report.zip (unzip it and open report/report.html)"
+
 # Python: ruff (rules and format in pyproject.toml); workflow: snakemake --lint and snakefmt
 lint: venv
 	$(BIN)/ruff check .
@@ -64,5 +71,10 @@ validate: venv
 bench: venv
 	$(BIN)/python bench/run_all.py
 
+# mutation testing of the science modules with the unit tests (mutmut; not part of make test);
+# a subset: make mutants MODULES="filters textio"; survivors in bench/out/mutants.txt, see docs/testing.md
+mutants: venv
+	$(BIN)/python bench/mutants.py $(MODULES)
+
 clean:
-	rm -rf results .snakemake resources/demo
+	rm -rf results .snakemake resources/demo mutants

@@ -25,6 +25,7 @@ include: "rules/bulk.smk"
 include: "rules/dna.smk"
 include: "rules/variants.smk"
 include: "rules/tasks.smk"
+include: "rules/report.smk"
 include: "rules/card.smk"
 include: "rules/fair.smk"
 
@@ -49,4 +50,5 @@ rule all:
     input:
         completed_cards(),
         report_files(),
+        RUN_SUMMARIES,
         FAIR_CHECKSUMS,

@@ -188,8 +188,14 @@ def fast_char_every_base_file(path: Path) -> int:
 
 def options_for(scheme: str, settings: dict) -> SchemeOptions:
     """The options a workflow rule gives its step for one scheme over the generated FASTA (no filters)."""
-    return SchemeOptions(inputs=({"unmatched_label": "error"},), columns={"sequence": "sequence"}, min_length=1,
-                         max_n_fraction=1.0, scheme=scheme, settings=settings)
+    return SchemeOptions(
+        inputs=({"unmatched_label": "error"},),
+        columns={"sequence": "sequence"},
+        min_length=1,
+        max_n_fraction=1.0,
+        scheme=scheme,
+        settings=settings,
+    )
 
 
 def step_tokens(fasta: Path, out: Path, scheme: str, **settings: object) -> object:
@@ -200,8 +206,9 @@ def step_tokens(fasta: Path, out: Path, scheme: str, **settings: object) -> obje
 
 def step_kmers(fasta: Path, out: Path, k: int) -> object:
     """What the rule dna_kmer_counts runs."""
-    return kmer_counts_step(options_for("kmer_counts", {"k": k, "canonical": False}), [fasta], out,
-                            out.with_suffix(".tsv"))
+    return kmer_counts_step(
+        options_for("kmer_counts", {"k": k, "canonical": False}), [fasta], out, out.with_suffix(".tsv")
+    )
 
 
 def timed(function: Callable[[], object], repeat: int = 1) -> float:
@@ -235,8 +242,9 @@ print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.st
 
 
 def child_peak_rss(fasta: Path, out: Path, scheme: str) -> float:
-    script = RSS_CHILD.format(root=str(ROOT), bench=str(Path(__file__).parent), fasta=str(fasta), out=str(out),
-                              scheme=scheme)
+    script = RSS_CHILD.format(
+        root=str(ROOT), bench=str(Path(__file__).parent), fasta=str(fasta), out=str(out), scheme=scheme
+    )
     result = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
     return float(result.stdout.strip())
 
@@ -244,8 +252,9 @@ def child_peak_rss(fasta: Path, out: Path, scheme: str) -> float:
 # ------------------------------------------------------------------ main
 
 
-def interleaved_best(functions: dict[str, Callable[[], object]], rounds: int, budget_s: float = 0.25,
-                     max_repeat: int = 20) -> dict[str, float]:
+def interleaved_best(
+    functions: dict[str, Callable[[], object]], rounds: int, budget_s: float = 0.25, max_repeat: int = 20
+) -> dict[str, float]:
     """Best wall time of each function over ``rounds`` rounds, the functions taking turns.
 
     On a shared, loaded machine the load changes from second to second; running the fast and
@@ -352,8 +361,10 @@ def main() -> int:
         process_peak = peak_rss_mb()
 
         rss = {
-            scheme: (child_peak_rss(small, work / f"rss_quarter_{scheme}.npy", scheme),
-                     child_peak_rss(fasta, work / f"rss_full_{scheme}.npy", scheme))
+            scheme: (
+                child_peak_rss(small, work / f"rss_quarter_{scheme}.npy", scheme),
+                child_peak_rss(fasta, work / f"rss_full_{scheme}.npy", scheme),
+            )
             for scheme in ("char", "kmer_counts")
         }
 
@@ -440,8 +451,14 @@ def main() -> int:
         if args.json:
             args.json.write_text(
                 json.dumps(
-                    {"input_mb": full_mb, "naive_mb": naive_mb, "rows": rows, "peak_rss_mb": process_peak,
-                     "rss_mb": {k: {"quarter": q, "full": f} for k, (q, f) in rss.items()}, "missed": missed},
+                    {
+                        "input_mb": full_mb,
+                        "naive_mb": naive_mb,
+                        "rows": rows,
+                        "peak_rss_mb": process_peak,
+                        "rss_mb": {k: {"quarter": q, "full": f} for k, (q, f) in rss.items()},
+                        "missed": missed,
+                    },
                     indent=2,
                 )
             )

@@ -43,7 +43,7 @@ DRAWS_PER_CELL = 970
 TARGET_SPEEDUP = 5.0
 MAX_EXTRA_RSS_MB = 1024
 
-CONTENDER = r'''
+CONTENDER = r"""
 import hashlib, json, resource, sys, time
 import numpy as np
 from scipy import sparse
@@ -118,7 +118,7 @@ print(json.dumps({"contender": which, "seconds": seconds, "cpu_seconds": cpu_sec
                   "cells_per_s": n_cells / seconds, "cells_per_cpu_s": n_cells / cpu_seconds,
                   "peak_rss_mb": peak_mb, "rss_above_loaded_mb": peak_mb - loaded_mb,
                   "tokens_sha256": digest.hexdigest()}))
-'''
+"""
 
 
 def load_dictionaries(folder: Path | None) -> tuple[dict[str, int], dict[str, float], str]:
@@ -141,32 +141,49 @@ def generate(path: Path, n_cells: int, n_genes: int, tokens: dict, medians: dict
     """A skewed random count matrix as CSR arrays (columns sorted, no duplicates) in an .npz."""
     rng = np.random.default_rng(seed)
     in_both = sorted(g for g in tokens if g in medians)
-    genes = np.array(in_both[:n_genes] if len(in_both) >= n_genes else in_both + [f"ENSG9{n:010d}" for n in
-                                                                                 range(n_genes - len(in_both))])
+    genes = np.array(
+        in_both[:n_genes]
+        if len(in_both) >= n_genes
+        else in_both + [f"ENSG9{n:010d}" for n in range(n_genes - len(in_both))]
+    )
     popularity = rng.permutation(1.0 / np.arange(1, n_genes + 1) ** 0.9)
     popularity /= popularity.sum()
     indptr = np.zeros(n_cells + 1, np.int64)
     parts_indices, parts_data = [], []
     per_cell = rng.poisson(DRAWS_PER_CELL, n_cells).clip(1, n_genes)
     for first in range(0, n_cells, 5000):
-        sizes = per_cell[first:first + 5000]
+        sizes = per_cell[first : first + 5000]
         columns = rng.choice(n_genes, size=int(sizes.sum()), p=popularity)
         rows = np.repeat(np.arange(sizes.size), sizes)
         keys = np.unique(rows.astype(np.int64) * n_genes + columns)
         rows, columns = keys // n_genes, (keys % n_genes).astype(np.int32)
         counts = np.bincount(rows, minlength=sizes.size)
-        indptr[first + 1:first + sizes.size + 1] = indptr[first] + np.cumsum(counts)
+        indptr[first + 1 : first + sizes.size + 1] = indptr[first] + np.cumsum(counts)
         parts_indices.append(columns)
         parts_data.append((rng.geometric(0.55, columns.size)).astype(np.float32))
     indices, data = np.concatenate(parts_indices), np.concatenate(parts_data)
-    np.savez(path, data=data, indices=indices, indptr=indptr, shape=np.array([n_cells, n_genes]), genes=genes,
-             tokens=np.array(json.dumps(tokens)), medians=np.array(json.dumps(medians)))
+    np.savez(
+        path,
+        data=data,
+        indices=indices,
+        indptr=indptr,
+        shape=np.array([n_cells, n_genes]),
+        genes=genes,
+        tokens=np.array(json.dumps(tokens)),
+        medians=np.array(json.dumps(medians)),
+    )
     return int(indices.size)
 
 
 def run(path: Path, which: str, chunk: int) -> dict:
-    done = subprocess.run([sys.executable, "-c", CONTENDER, str(path), which, str(chunk)], capture_output=True, check=False,
-                          text=True, cwd=REPO, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [sys.executable, "-c", CONTENDER, str(path), which, str(chunk)],
+        capture_output=True,
+        check=False,
+        text=True,
+        cwd=REPO,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    )
     if done.returncode != 0:
         raise SystemExit(f"{which} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -184,12 +201,16 @@ def main() -> int:
         path = Path(folder) / "counts.npz"
         nnz = generate(path, n_cells, FULL_GENES, tokens, medians)
         print(f"matrix: {n_cells:,} cells x {FULL_GENES:,} genes, {nnz:,} non-zeros; {source}; chunk {args.chunk:,}")
-        results = {which: run(path, which, args.chunk)
-                   for which in ("geneformer", "geneformer_percell", "rank", "rank_densify")}
+        results = {
+            which: run(path, which, args.chunk)
+            for which in ("geneformer", "geneformer_percell", "rank", "rank_densify")
+        }
     for r in results.values():
-        print(f"{r['contender']:>20}: {r['cells_per_cpu_s']:>9,.0f} cells/CPU-s {r['cells_per_s']:>9,.0f} cells/s "
-              f"{r['cpu_seconds']:7.2f} CPU-s {r['seconds']:7.2f} s  "
-              f"peak RSS {r['peak_rss_mb']:7.0f} MB ({r['rss_above_loaded_mb']:+.0f} MB above the loaded matrix)")
+        print(
+            f"{r['contender']:>20}: {r['cells_per_cpu_s']:>9,.0f} cells/CPU-s {r['cells_per_s']:>9,.0f} cells/s "
+            f"{r['cpu_seconds']:7.2f} CPU-s {r['seconds']:7.2f} s  "
+            f"peak RSS {r['peak_rss_mb']:7.0f} MB ({r['rss_above_loaded_mb']:+.0f} MB above the loaded matrix)"
+        )
     failures = []
     for kernel, loop in (("geneformer", "geneformer_percell"), ("rank", "rank_densify")):
         if results[kernel]["tokens_sha256"] != results[loop]["tokens_sha256"]:
@@ -198,14 +219,27 @@ def main() -> int:
             failures.append(f"{kernel} needs {results[kernel]['rss_above_loaded_mb']:.0f} MB above the matrix")
     speedup = results["geneformer"]["cells_per_cpu_s"] / results["geneformer_percell"]["cells_per_cpu_s"]
     rank_speedup = results["rank"]["cells_per_cpu_s"] / results["rank_densify"]["cells_per_cpu_s"]
-    print(f"CPU-time ratios: geneformer kernel / per-cell loop: {speedup:.1f}x (target >= {TARGET_SPEEDUP:g}x); "
-          f"rank kernel / densify loop: {rank_speedup:.1f}x (target > 1x)")
+    print(
+        f"CPU-time ratios: geneformer kernel / per-cell loop: {speedup:.1f}x (target >= {TARGET_SPEEDUP:g}x); "
+        f"rank kernel / densify loop: {rank_speedup:.1f}x (target > 1x)"
+    )
     if speedup < TARGET_SPEEDUP:
         failures.append(f"geneformer speed-up {speedup:.1f}x < {TARGET_SPEEDUP:g}x")
     if rank_speedup <= 1:
         failures.append(f"rank speed-up {rank_speedup:.1f}x <= 1x")
-    print(json.dumps({"cells": n_cells, "genes": FULL_GENES, "nnz": nnz, "results": results,
-                      "geneformer_speedup": speedup, "rank_speedup": rank_speedup, "failures": failures}))
+    print(
+        json.dumps(
+            {
+                "cells": n_cells,
+                "genes": FULL_GENES,
+                "nnz": nnz,
+                "results": results,
+                "geneformer_speedup": speedup,
+                "rank_speedup": rank_speedup,
+                "failures": failures,
+            }
+        )
+    )
     for failure in failures:
         print(f"MISSED: {failure}")
     return 1 if failures else 0

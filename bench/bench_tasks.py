@@ -61,8 +61,9 @@ def main() -> int:
     from genoprep.tasks.train_only import fit_scaler
 
     rng = np.random.default_rng(0)
-    counts = sp.random(args.cells, args.genes, density=0.1, format="csr", random_state=rng,
-                       data_rvs=lambda n: rng.poisson(3, n) + 1).astype(np.int32)
+    counts = sp.random(
+        args.cells, args.genes, density=0.1, format="csr", random_state=rng, data_rvs=lambda n: rng.poisson(3, n) + 1
+    ).astype(np.int32)
     train = rng.random(args.cells) < 0.8
     ids = [f"cell{i}" for i in range(args.cells)]
     labels = rng.choice(["a", "b", "c", "d"], size=args.cells).astype(str)
@@ -83,11 +84,16 @@ def main() -> int:
     key_rows = counts[: min(args.cells, 20_000)]
     with threadpool_limits(limits=1):
         pairs = {
-            "fit_scaler": (lambda: fit_scaler(counts, train), lambda: StandardScaler(with_mean=False).fit(counts[train])),
+            "fit_scaler": (
+                lambda: fit_scaler(counts, train),
+                lambda: StandardScaler(with_mean=False).fit(counts[train]),
+            ),
             "binomial_thinning": (lambda: binomial_thinning(counts, 0.5, seed=0), scanpy_downsample),
             "cell_keys": (lambda: cell_keys(key_rows), naive_keys),
-            "assign_splits": (lambda: assign_splits(ids, fractions=(0.8, 0.1, 0.1), seed=0, strata=labels),
-                              sklearn_split),
+            "assign_splits": (
+                lambda: assign_splits(ids, fractions=(0.8, 0.1, 0.1), seed=0, strata=labels),
+                sklearn_split,
+            ),
         }
         missed = 0
         for name, (ours, reference) in pairs.items():
@@ -95,8 +101,11 @@ def main() -> int:
             ratio = mine / theirs
             ok = ratio <= TARGETS[name]
             missed += not ok
-            print(f"{name}: genoprep {mine:.3f} s, reference {theirs:.3f} s, ratio {ratio:.2f} "
-                  f"(target <= {TARGETS[name]:g}) {'ok' if ok else 'MISSED'}", flush=True)
+            print(
+                f"{name}: genoprep {mine:.3f} s, reference {theirs:.3f} s, ratio {ratio:.2f} "
+                f"(target <= {TARGETS[name]:g}) {'ok' if ok else 'MISSED'}",
+                flush=True,
+            )
     return 1 if missed else 0
 
 

@@ -66,6 +66,7 @@ def generate_vcf(path: Path, n_samples: int, n_variants: int, seed: int = 202406
 
 # --- contenders (run in a child process) -------------------------------------------
 
+
 def warm_up() -> None:
     """Load genoprep's compiled (numba, cached) decoder once, outside the timed part, as
     imports are outside it for every Python contender; the process column includes it."""
@@ -80,8 +81,7 @@ def run_genoprep(path: str) -> tuple[float, tuple[int, int]]:
     from genoprep.variants import FilterParams, gather, read_all
 
     t = time.perf_counter()
-    result = gather([read_all(path)], FilterParams(min_maf=None, max_variant_missing=None,
-                                                   max_sample_missing=None))
+    result = gather([read_all(path)], FilterParams(min_maf=None, max_variant_missing=None, max_sample_missing=None))
     return time.perf_counter() - t, result.dosage.shape
 
 
@@ -96,8 +96,7 @@ def run_genoprep_chunked(path: str) -> tuple[float, tuple[int, int]]:
             p = Path(tmp) / f"{spec.index}.npz"
             read_chunk(path, spec).save(p)
             paths.append(p)
-        result = gather(paths, FilterParams(min_maf=None, max_variant_missing=None,
-                                            max_sample_missing=None))
+        result = gather(paths, FilterParams(min_maf=None, max_variant_missing=None, max_sample_missing=None))
     return time.perf_counter() - t, result.dosage.shape
 
 
@@ -162,6 +161,7 @@ def child_main(name: str, path: str) -> None:
 
 # --- parent -------------------------------------------------------------------------
 
+
 def run_child(cmd: list[str]) -> tuple[str, float, int]:
     """Run ``cmd``; return stdout, wall seconds and the child's peak RSS in MB."""
     t = time.perf_counter()
@@ -204,8 +204,9 @@ def main() -> int:
         assert res["shape"] == [args.samples, n_variants], (name, res["shape"])
         rows.append((name, args.samples * n_variants / res["seconds"], rss, wall))
     if shutil.which("plink2"):
-        _, wall, rss = run_child(["plink2", "--vcf", str(gz), "--export", "A", "--threads", "1",
-                                  "--out", str(workdir / "plink2_out")])
+        _, wall, rss = run_child(
+            ["plink2", "--vcf", str(gz), "--export", "A", "--threads", "1", "--out", str(workdir / "plink2_out")]
+        )
         rows.append(("plink2 --export A --threads 1", n_genotypes / wall, rss, wall))
     else:
         print("plink2 not installed: skipped (apt-get install -y plink2)", file=sys.stderr)
@@ -213,8 +214,10 @@ def main() -> int:
     rate = {name: r for name, r, _, _ in rows}
     allel_rate = rate["scikit-allel read_vcf+to_n_alt"]
     plink_rate = rate.get("plink2 --export A --threads 1")
-    print(f"\n{args.samples} samples × {args.variants} variants = {n_genotypes:,} genotypes"
-          f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)\n")
+    print(
+        f"\n{args.samples} samples × {args.variants} variants = {n_genotypes:,} genotypes"
+        f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)\n"
+    )
     print(f"| {'contender':<32} | M genotypes/s | × allel | × plink2 | peak RSS MB | process wall s |")
     print(f"|{'-' * 34}|--------------:|--------:|---------:|------------:|---------------:|")
     for name, r, rss, wall in rows:

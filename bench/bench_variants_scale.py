@@ -61,10 +61,21 @@ def run_step(**args) -> tuple[float, float]:
 
 
 def card(vcf: Path, records_per_chunk: int) -> dict:
-    params = {"min_maf": 0.01, "max_variant_missing": 0.1, "max_sample_missing": 0.1, "hwe_p": None,
-              "hwe_midp": False, "min_fraction_kept": None, "pass_only": False, "missing_filter_passes": True,
-              "regions": None, "samples": None, "multiallelic": "split", "records_per_chunk": records_per_chunk,
-              "region_bp": None}
+    params = {
+        "min_maf": 0.01,
+        "max_variant_missing": 0.1,
+        "max_sample_missing": 0.1,
+        "hwe_p": None,
+        "hwe_midp": False,
+        "min_fraction_kept": None,
+        "pass_only": False,
+        "missing_filter_passes": True,
+        "regions": None,
+        "samples": None,
+        "multiallelic": "split",
+        "records_per_chunk": records_per_chunk,
+        "region_bp": None,
+    }
     return {"input": {"path": str(vcf), "format": "auto"}, "params": params}
 
 
@@ -89,8 +100,9 @@ def measure(folder: Path, n_samples: int, n_variants: int, records_per_chunk: in
     dosage = folder / f"dosage{n_variants}.npy"
     row["gather_s"], row["gather_rss"] = run_step(step="gather", chunks=chunks, dosage=str(dosage), card=c)
     in_memory = folder / f"mem{n_variants}.npy"
-    row["gather_mem_s"], row["gather_mem_rss"] = run_step(step="gather", chunks=chunks, dosage=None,
-                                                         out=str(in_memory), card=c)
+    row["gather_mem_s"], row["gather_mem_rss"] = run_step(
+        step="gather", chunks=chunks, dosage=None, out=str(in_memory), card=c
+    )
     row["identical"] = dosage.read_bytes() == in_memory.read_bytes()
     row["dosage_mb"] = dosage.stat().st_size / 2**20
     for path in [vcf, dosage, in_memory, *map(Path, chunks)]:
@@ -110,15 +122,19 @@ def main() -> int:
         rows = [measure(Path(tmp), args.samples, n, args.records_per_chunk) for n in sorted(args.variants)]
     base = (rows[0]["plan_s"] + rows[0]["chunk_s"] + rows[0]["gather_s"]) / rows[0]["variants"]
     print(f"{args.samples} samples, records_per_chunk {args.records_per_chunk}; times in s, RSS in MiB")
-    print("| variants | vcf MB | dosage MB | chunks | plan s | chunk jobs s | gather s | plan RSS | chunk RSS "
-          "| gather RSS (mmap) | gather RSS (in memory) | identical | time/variant vs smallest |")
+    print(
+        "| variants | vcf MB | dosage MB | chunks | plan s | chunk jobs s | gather s | plan RSS | chunk RSS "
+        "| gather RSS (mmap) | gather RSS (in memory) | identical | time/variant vs smallest |"
+    )
     print("|" + "---:|" * 13)
     ok = True
     for r in rows:
         per_variant = (r["plan_s"] + r["chunk_s"] + r["gather_s"]) / r["variants"]
-        print(f"| {r['variants']:,} | {r['vcf_mb']:.0f} | {r['dosage_mb']:.0f} | {r['chunks']} | {r['plan_s']:.1f} "
-              f"| {r['chunk_s']:.1f} | {r['gather_s']:.1f} | {r['plan_rss']:.0f} | {r['chunk_rss']:.0f} "
-              f"| {r['gather_rss']:.0f} | {r['gather_mem_rss']:.0f} | {r['identical']} | {per_variant / base:.2f} |")
+        print(
+            f"| {r['variants']:,} | {r['vcf_mb']:.0f} | {r['dosage_mb']:.0f} | {r['chunks']} | {r['plan_s']:.1f} "
+            f"| {r['chunk_s']:.1f} | {r['gather_s']:.1f} | {r['plan_rss']:.0f} | {r['chunk_rss']:.0f} "
+            f"| {r['gather_rss']:.0f} | {r['gather_mem_rss']:.0f} | {r['identical']} | {per_variant / base:.2f} |"
+        )
         ok = ok and r["identical"] and r["gather_rss"] <= args.max_rss_gib * 1024
     return 0 if ok else 1
 

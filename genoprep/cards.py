@@ -38,13 +38,9 @@ _PACKAGED_SCHEMAS = "schemas"
 
 
 def _schema_dir() -> Path:
-    """The card schemas: ``genoprep/schemas`` as package data when it is there (an installed
-    genoprep, or a checkout after ``git mv config/schemas genoprep/schemas``), else the
-    checkout's ``config/schemas``."""
-    packaged = importlib.resources.files("genoprep").joinpath(_PACKAGED_SCHEMAS)
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "config" / "schemas"
+    """The card schemas: ``genoprep/schemas``, package data found through importlib.resources
+    (so the card loader works from an installed genoprep as from the checkout)."""
+    return Path(str(importlib.resources.files("genoprep").joinpath(_PACKAGED_SCHEMAS)))
 
 
 #: the folder of the card schemas (card, config, modality/<modality>, common params)

@@ -58,8 +58,12 @@ def init_card(path: str, modality: str | None, dataset_id: str | None, output: P
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="genoprep", description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="genoprep",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     init = commands.add_parser("init", help="draft a dataset card from an input file or 10x folder")
     init.add_argument("path", help="the input (file, or 10x matrix folder)")
@@ -68,9 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("-o", "--output", type=Path, help="write the card here (default: print it)")
     check = commands.add_parser("validate", help="check dataset cards (schemas, ids) as the workflow does")
     check.add_argument("cards", nargs="+", help="card files or folders of *.yaml cards")
-    check.add_argument("--check-inputs", action="store_true",
-                       help="also check every input and metadata path, as the workflow does before it runs "
-                       "(inputs the workflow makes itself, such as the demo's, do not exist before)")
+    check.add_argument(
+        "--check-inputs",
+        action="store_true",
+        help="also check every input and metadata path, as the workflow does before it runs "
+        "(inputs the workflow makes itself, such as the demo's, do not exist before)",
+    )
     out = commands.add_parser("verify", help="recompute the checksums of every dataset in results folder(s)")
     out.add_argument("results", nargs="+", type=Path, help="results folder(s), or single dataset folders")
     return parser

@@ -24,8 +24,21 @@ CELL_TYPES = {
     "CD14 Monocyte": ["CD14", "LYZ", "S100A8", "S100A9", "FCN1"],
     "FCGR3A Monocyte": ["FCGR3A", "MS4A7", "LST1", "AIF1", "IFITM3"],
 }
-MT_GENES = ["MT-ND1", "MT-ND2", "MT-CO1", "MT-CO2", "MT-ATP8", "MT-ATP6", "MT-CO3", "MT-ND3", "MT-ND4L",
-            "MT-ND4", "MT-ND5", "MT-ND6", "MT-CYB"]
+MT_GENES = [
+    "MT-ND1",
+    "MT-ND2",
+    "MT-CO1",
+    "MT-CO2",
+    "MT-ATP8",
+    "MT-ATP6",
+    "MT-CO3",
+    "MT-ND3",
+    "MT-ND4L",
+    "MT-ND4",
+    "MT-ND5",
+    "MT-ND6",
+    "MT-CYB",
+]
 DONORS = ["donor_A", "donor_B", "donor_C"]
 BATCHES = ["batch_1", "batch_2"]
 
@@ -45,7 +58,7 @@ def simulate_pbmc(n_cells: int, n_genes: int, seed: int) -> tuple[pd.DataFrame, 
     batch = rng.integers(0, len(BATCHES), size=n_cells)
 
     base = rng.gamma(shape=0.6, scale=1.0, size=n_genes)  # many lowly, few highly expressed genes
-    base[len(markers):len(markers) + len(MT_GENES)] = 4.0  # MT genes: ~2-3% of counts in healthy cells
+    base[len(markers) : len(markers) + len(MT_GENES)] = 4.0  # MT genes: ~2-3% of counts in healthy cells
     expression = np.tile(base, (len(types), 1))
     for t, name in enumerate(types):
         for gene in CELL_TYPES[name]:
@@ -65,13 +78,20 @@ def simulate_pbmc(n_cells: int, n_genes: int, seed: int) -> tuple[pd.DataFrame, 
     counts = rng.poisson(rng.gamma(1.0 / dispersion, mean * dispersion)).astype(np.int32)
 
     matrix = pd.DataFrame(counts.T, index=pd.Index(genes, name="gene"), columns=cells)
-    metadata = pd.DataFrame({"cell": cells, "cell_type": [types[t] for t in cell_type],
-                             "donor": [DONORS[d] for d in donor], "batch": [BATCHES[b] for b in batch]})
+    metadata = pd.DataFrame(
+        {
+            "cell": cells,
+            "cell_type": [types[t] for t in cell_type],
+            "donor": [DONORS[d] for d in donor],
+            "batch": [BATCHES[b] for b in batch],
+        }
+    )
     return matrix, metadata
 
 
-def write_demo(counts_path: str | os.PathLike[str], metadata_path: str | os.PathLike[str], *, n_cells: int,
-               n_genes: int, seed: int) -> None:
+def write_demo(
+    counts_path: str | os.PathLike[str], metadata_path: str | os.PathLike[str], *, n_cells: int, n_genes: int, seed: int
+) -> None:
     """Write the demo counts (gzip CSV, genes x cells; mtime 0 for reproducible bytes) and metadata TSV."""
     matrix, metadata = simulate_pbmc(n_cells, n_genes, seed)
     text = io.StringIO()

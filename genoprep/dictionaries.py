@@ -85,7 +85,9 @@ def load_dictionary(path: str | os.PathLike[str], what: str) -> tuple[dict[str, 
     path = Path(path)
     source = str(path)
     if not path.is_file():
-        raise InputError(source, f"{what} not found (dictionaries are read from the paths in the card, never downloaded)")
+        raise InputError(
+            source, f"{what} not found (dictionaries are read from the paths in the card, never downloaded)"
+        )
     raw = path.read_bytes()
     if raw[:1] == b"\x80":
         fmt = "pickle"
@@ -111,8 +113,7 @@ def load_dictionary(path: str | os.PathLike[str], what: str) -> tuple[dict[str, 
     return plain, facts
 
 
-def check_values(data: Mapping[str, Any], source: str, what: str, accept: Callable[[Any], bool],
-                 expected: str) -> None:
+def check_values(data: Mapping[str, Any], source: str, what: str, accept: Callable[[Any], bool], expected: str) -> None:
     """Refuse a dictionary with a value that ``accept`` rejects (one line naming the first bad entry)."""
     for key, value in data.items():
         if not accept(value):
@@ -124,8 +125,7 @@ def is_token_id(value: Any) -> bool:
 
 
 def is_positive_number(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value) and value > 0)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 def save_dictionary(data: Mapping[str, Any], path: str | os.PathLike[str]) -> None:

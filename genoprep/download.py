@@ -49,8 +49,11 @@ def download_target(results: str | os.PathLike[str], dataset_id: str, entry: Map
     """
     name = PurePosixPath(str(entry["path"]))
     if name.is_absolute() or ".." in name.parts or not name.parts:
-        raise InputError(str(entry["path"]), "with a url, path is the file's name in the download folder: "
-                                             "give a relative name without '..'", record="input.path")
+        raise InputError(
+            str(entry["path"]),
+            "with a url, path is the file's name in the download folder: give a relative name without '..'",
+            record="input.path",
+        )
     return os.path.join(os.fspath(results), ".work", dataset_id, DOWNLOAD_FOLDER, *name.parts)
 
 
@@ -95,8 +98,16 @@ def _fetch_once(url: str, partial: Path, timeout: float) -> None:
             raise _Retry(f"connection closed after {have + received} of {have + expected} bytes")
 
 
-def download(url: str, target: str | os.PathLike[str], sha256: str, *, attempts: int = 5, backoff: float = 1.0,
-             timeout: float = 60.0, sleep: Callable[[float], None] = time.sleep) -> str:
+def download(
+    url: str,
+    target: str | os.PathLike[str],
+    sha256: str,
+    *,
+    attempts: int = 5,
+    backoff: float = 1.0,
+    timeout: float = 60.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
     """Fetch ``url`` into ``target``, checked against ``sha256``; returns the digest.
 
     Args:
@@ -128,8 +139,7 @@ def download(url: str, target: str | os.PathLike[str], sha256: str, *, attempts:
     actual = file_sha256(partial)
     if actual != sha256.lower():
         partial.unlink()
-        raise InputError(url, f"sha256 of the download is {actual}, but the card says {sha256}; "
-                              "the file was not kept")
+        raise InputError(url, f"sha256 of the download is {actual}, but the card says {sha256}; the file was not kept")
     os.replace(partial, target)
     log.info("%s: %d bytes, sha256 %s -> %s", url, target.stat().st_size, actual, target)
     return actual

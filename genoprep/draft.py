@@ -27,8 +27,7 @@ VCF_SUFFIXES = (".vcf", ".bcf")
 DNA_LETTERS = re.compile(r"^[ACGTUNRYSWKMBDHV]+$", re.IGNORECASE)
 KMER_ROW = re.compile(r"^[ACGTN]+( [ACGTN]+)+$", re.IGNORECASE)
 ROLE_PATTERNS = {
-    "cell_type": re.compile(r"cell.?type|celltype|cell_ontology|cell.?line|annotation|cluster|label",
-                            re.IGNORECASE),
+    "cell_type": re.compile(r"cell.?type|celltype|cell_ontology|cell.?line|annotation|cluster|label", re.IGNORECASE),
     "donor_id": re.compile(r"donor|individual|patient|subject", re.IGNORECASE),
     "batch": re.compile(r"batch|library|run|lane", re.IGNORECASE),
 }
@@ -47,15 +46,23 @@ class Draft:
         self.notes.setdefault(key, []).extend(why)
 
     def text(self) -> str:
-        lines = ["# Draft dataset card written by `genoprep init`: review it, then run it.",
-                 "# Each comment says what a choice was based on; CHECK marks what needs a human."]
+        lines = [
+            "# Draft dataset card written by `genoprep init`: review it, then run it.",
+            "# Each comment says what a choice was based on; CHECK marks what needs a human.",
+        ]
         lines += [f"# CHECK: {check}" for check in self.checks]
         for key, value in self.fields.items():
             lines += [f"# {note}" for note in self.notes.get(key, [])]
-            lines.append(yaml.safe_dump({key: value}, sort_keys=False, allow_unicode=True,
-                                        default_flow_style=False, width=100).rstrip("\n"))
-        lines += ["# CHECK: license (an SPDX id such as CC-BY-4.0), reference and citation of the data",
-                  "# license: ", "# reference: "]
+            lines.append(
+                yaml.safe_dump(
+                    {key: value}, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100
+                ).rstrip("\n")
+            )
+        lines += [
+            "# CHECK: license (an SPDX id such as CC-BY-4.0), reference and citation of the data",
+            "# license: ",
+            "# reference: ",
+        ]
         return "\n".join(lines) + "\n"
 
 
@@ -83,8 +90,11 @@ def guess_modality(path: Path) -> tuple[str, str]:
         if any(_is_sequence(v) for v in first[:8]) or "sequence" in [h.lower() for h in header]:
             return "dna", "a table with a column of DNA sequences"
         n_columns = len(header)
-        return ("bulk", f"a table with {n_columns} columns (few: samples)") if n_columns <= 200 else \
-            ("scrna", f"a table with {n_columns} columns (many: cells)")
+        return (
+            ("bulk", f"a table with {n_columns} columns (few: samples)")
+            if n_columns <= 200
+            else ("scrna", f"a table with {n_columns} columns (many: cells)")
+        )
     raise InputError(str(path), f"cannot tell the modality from the suffix {last!r}: pass --modality")
 
 
@@ -129,8 +139,10 @@ def _pct(values: np.ndarray, q: float) -> float:
 
 
 def _distribution(values: np.ndarray, what: str) -> str:
-    return (f"{what}: 5th percentile {_pct(values, 5):.4g}, median {_pct(values, 50):.4g}, "
-            f"95th percentile {_pct(values, 95):.4g}, max {float(values.max()) if len(values) else 0:.4g}")
+    return (
+        f"{what}: 5th percentile {_pct(values, 5):.4g}, median {_pct(values, 50):.4g}, "
+        f"95th percentile {_pct(values, 95):.4g}, max {float(values.max()) if len(values) else 0:.4g}"
+    )
 
 
 def _ensembl_or_symbols(ids: list[str]) -> tuple[str, str | None]:
@@ -227,11 +239,13 @@ def _draft_scrna(path: Path, draft: Draft) -> None:
     adata = read_matrix(path, fmt, orientation=orientation)
     matrix = adata.X
     values = matrix.data if hasattr(matrix, "data") else np.asarray(matrix).ravel()
-    sample = values[: 1_000_000]
+    sample = values[:1_000_000]
     if len(sample) and (sample.min() < 0 or not np.all(np.equal(np.mod(sample, 1), 0))):
-        draft.checks.append("the values are not raw counts (negative or not whole numbers): give a file with "
-                            "counts (or an h5ad layer / .raw holding them, input.layer), or input.value_type: "
-                            "log_normalized if they are normalize_total + log1p values")
+        draft.checks.append(
+            "the values are not raw counts (negative or not whole numbers): give a file with "
+            "counts (or an h5ad layer / .raw holding them, input.layer), or input.value_type: "
+            "log_normalized if they are normalize_total + log1p values"
+        )
         notes.append("CHECK: values are not whole non-negative numbers")
     draft.set("input", entry, *notes)
     genes_per_cell = np.asarray((matrix > 0).sum(axis=1)).ravel()
@@ -245,8 +259,11 @@ def _draft_scrna(path: Path, draft: Draft) -> None:
     mito_ids = _mito_gene_ids()
     ids = [str(s) for s in adata.var_names]
     mito = np.array([s.upper().startswith("MT-") or i.split(".")[0] in mito_ids for s, i in zip(symbols, ids)])
-    pct_mito = (np.asarray(matrix[:, mito].sum(axis=1)).ravel() / np.maximum(counts, 1) * 100
-                if mito.any() else np.zeros(adata.n_obs))
+    pct_mito = (
+        np.asarray(matrix[:, mito].sum(axis=1)).ravel() / np.maximum(counts, 1) * 100
+        if mito.any()
+        else np.zeros(adata.n_obs)
+    )
     n_genes = adata.n_vars
     min_genes = int(min(200, max(1, np.floor(_pct(genes_per_cell, 5)))))
     max_pct_mito = float(min(100.0, max(5.0, np.ceil(_pct(pct_mito, 95)))))
@@ -261,28 +278,37 @@ def _draft_scrna(path: Path, draft: Draft) -> None:
 
         obs = pd.read_csv(meta, sep=_separator(meta), index_col=0)
         matched = len(set(map(str, obs.index)) & set(map(str, adata.obs_names)))
-        draft.set("metadata", {"path": os.fspath(meta), "format": _table_format(meta)},
-                  f"metadata: the table beside the data; {matched} of {adata.n_obs} cell ids found in its first column")
+        draft.set(
+            "metadata",
+            {"path": os.fspath(meta), "format": _table_format(meta)},
+            f"metadata: the table beside the data; {matched} of {adata.n_obs} cell ids found in its first column",
+        )
         if matched < adata.n_obs:
-            draft.checks.append(f"{adata.n_obs - matched} cells have no metadata row: set metadata.unmatched: na "
-                                "to keep them, or give the right table")
+            draft.checks.append(
+                f"{adata.n_obs - matched} cells have no metadata row: set metadata.unmatched: na "
+                "to keep them, or give the right table"
+            )
     labels = _label_columns(obs, adata.n_obs)
     if labels:
         draft.set("columns", labels, "columns: metadata columns named like the label (CHECK they are the right ones)")
     else:
-        draft.checks.append("no column looks like a cell type, donor or batch: map them under columns: "
-                            "(e.g. cell_type: <column>) if the data has them" +
-                            (f"; columns seen: {', '.join(map(str, adata.obs.columns[:12]))}"
-                             if len(adata.obs.columns) else ""))
+        draft.checks.append(
+            "no column looks like a cell type, donor or batch: map them under columns: "
+            "(e.g. cell_type: <column>) if the data has them"
+            + (f"; columns seen: {', '.join(map(str, adata.obs.columns[:12]))}" if len(adata.obs.columns) else "")
+        )
     if organism:
         draft.set("organism", organism, f"organism: from the gene {kind} (mitochondrial prefix / Ensembl prefix)")
-    draft.set("params", params,
-              f"{adata.n_obs} cells x {n_genes} genes (gene {kind}); {int(mito.sum())} mitochondrial genes",
-              _distribution(genes_per_cell, "genes per cell"),
-              _distribution(pct_mito, "% mito per cell"),
-              f"min_genes {min_genes}: min(200, 5th percentile); max_genes: no cap; "
-              f"max_pct_mito {max_pct_mito:g}: max(5, 95th percentile)",
-              f"n_top_genes {n_top}: min(2000, half the {n_kept_genes} genes seen in >= {min_cells} cells)")
+    draft.set(
+        "params",
+        params,
+        f"{adata.n_obs} cells x {n_genes} genes (gene {kind}); {int(mito.sum())} mitochondrial genes",
+        _distribution(genes_per_cell, "genes per cell"),
+        _distribution(pct_mito, "% mito per cell"),
+        f"min_genes {min_genes}: min(200, 5th percentile); max_genes: no cap; "
+        f"max_pct_mito {max_pct_mito:g}: max(5, 95th percentile)",
+        f"n_top_genes {n_top}: min(2000, half the {n_kept_genes} genes seen in >= {min_cells} cells)",
+    )
 
 
 def _sibling_metadata(path: Path) -> Path | None:
@@ -312,21 +338,35 @@ def _draft_bulk(path: Path, draft: Draft) -> None:
         value_type, why = "counts", "whole non-negative numbers"
     else:
         value_type = next((t for t in ("tpm", "fpkm", "rpkm") if t in name), "tpm")
-        why = f"non-integer values; {value_type} from the file name" if value_type in name else \
-            "non-integer values (CHECK: tpm, fpkm, rpkm or log)"
-    entry: dict[str, Any] = {"path": os.fspath(path), "format": _table_format(path), "orientation": orientation,
-                             "value_type": value_type}
+        why = (
+            f"non-integer values; {value_type} from the file name"
+            if value_type in name
+            else "non-integer values (CHECK: tpm, fpkm, rpkm or log)"
+        )
+    entry: dict[str, Any] = {
+        "path": os.fspath(path),
+        "format": _table_format(path),
+        "orientation": orientation,
+        "value_type": value_type,
+    }
     if annotation:
         entry["annotation_columns"] = annotation
-    draft.set("input", entry, f"format: the separator; orientation: {len(frame)}+ rows (gene {kind}) x "
-                              f"{len(numeric)} numeric columns", f"value_type: {why}")
+    draft.set(
+        "input",
+        entry,
+        f"format: the separator; orientation: {len(frame)}+ rows (gene {kind}) x {len(numeric)} numeric columns",
+        f"value_type: {why}",
+    )
     meta = _sibling_metadata(path)
     if meta is not None:
         table = pd.read_csv(meta, sep=_separator(meta), index_col=0)
         matched = len(set(map(str, table.index)) & set(map(str, numeric)))
-        draft.set("metadata", {"path": os.fspath(meta), "format": _table_format(meta)},
-                  f"metadata: the table beside the data; {matched} of {len(numeric)} sample ids found in its first "
-                  "column (every metadata column becomes a label unless columns: maps some)")
+        draft.set(
+            "metadata",
+            {"path": os.fspath(meta), "format": _table_format(meta)},
+            f"metadata: the table beside the data; {matched} of {len(numeric)} sample ids found in its first "
+            "column (every metadata column becomes a label unless columns: maps some)",
+        )
     if organism:
         draft.set("organism", organism, f"organism: from the gene {kind}")
 
@@ -335,8 +375,10 @@ def _draft_dna(path: Path, draft: Draft) -> None:
     suffixes = _suffixes(path)
     if suffixes and suffixes[-1] in FASTA_SUFFIXES:
         draft.set("input", {"path": os.fspath(path), "format": "fasta"}, "format: the suffix")
-        draft.checks.append("labels: a FASTA file has none by itself; give input.label (one class per file, or "
-                            "inputs: with one label each) or input.label_regex over the header lines")
+        draft.checks.append(
+            "labels: a FASTA file has none by itself; give input.label (one class per file, or "
+            "inputs: with one label each) or input.label_regex over the header lines"
+        )
         return
     header, first = _first_rows(path)
     lowered = [h.lower() for h in header]
@@ -367,8 +409,11 @@ def _draft_variants(path: Path, draft: Draft) -> None:
         elif line.startswith("#CHROM"):
             n_samples = max(0, len(line.split("\t")) - 9)
             break
-    draft.set("input", {"path": os.fspath(path)},
-              f"a VCF with {n_samples} samples" + (f"; header mentions {build}" if build else ""))
+    draft.set(
+        "input",
+        {"path": os.fspath(path)},
+        f"a VCF with {n_samples} samples" + (f"; header mentions {build}" if build else ""),
+    )
     if build in ("GRCh37", "GRCh38", "hg19", "hg38"):
         draft.set("organism", "Homo sapiens", f"organism: the header names {build}")
     if n_samples == 0:

@@ -65,8 +65,10 @@ def cell_keys(matrix: sp.spmatrix | np.ndarray) -> list[bytes]:
     csr = sp.csr_matrix(matrix, copy=True)
     csr.eliminate_zeros()
     csr.sort_indices()
-    return [_row_key(csr.indices[csr.indptr[i]:csr.indptr[i + 1]], csr.data[csr.indptr[i]:csr.indptr[i + 1]])
-            for i in range(csr.shape[0])]
+    return [
+        _row_key(csr.indices[csr.indptr[i] : csr.indptr[i + 1]], csr.data[csr.indptr[i] : csr.indptr[i + 1]])
+        for i in range(csr.shape[0])
+    ]
 
 
 def variant_keys(chrom: Sequence[str], pos: Sequence[int], ref: Sequence[str], alt: Sequence[str]) -> list[str]:
@@ -144,8 +146,11 @@ class LeakageReport:
 
     def as_dict(self) -> dict[str, Any]:
         dropped = self.drop_from_eval()
-        return {"policy": self.policy, "checks": [c.as_dict() for c in self.checks],
-                "dropped_from_eval": int(dropped.sum()) if dropped is not None else 0}
+        return {
+            "policy": self.policy,
+            "checks": [c.as_dict() for c in self.checks],
+            "dropped_from_eval": int(dropped.sum()) if dropped is not None else 0,
+        }
 
     def summary_line(self) -> str:
         parts = []
@@ -153,8 +158,9 @@ class LeakageReport:
             if "groups_crossing" in check.counts:
                 parts.append(f"{check.counts['groups_crossing']} {check.what} in two splits")
             else:
-                parts.append(f"{check.what}: " + ", ".join(f"{check.counts[f'{a}_in_{b}']} {a} in {b}"
-                                                          for a, b in PAIRS))
+                parts.append(
+                    f"{check.what}: " + ", ".join(f"{check.counts[f'{a}_in_{b}']} {a} in {b}" for a, b in PAIRS)
+                )
         return "leakage: " + ("; ".join(parts) if parts else "no checks") + f" (policy {self.policy})"
 
 
@@ -168,7 +174,10 @@ def apply_policy(checks: list[LeakageCheck], policy: str, source: str) -> Leakag
             if check.n_cross or check.counts.get("groups_crossing"):
                 found = {k: v for k, v in check.counts.items() if v and not k.startswith("repeats_within")}
                 example = next((e[0] for e in check.examples.values() if e), "")
-                raise InputError(source, f"leakage across splits ({check.what}: "
-                                 + ", ".join(f"{k} {v}" for k, v in found.items())
-                                 + f"; e.g. {example}); params.leakage.policy is error")
+                raise InputError(
+                    source,
+                    f"leakage across splits ({check.what}: "
+                    + ", ".join(f"{k} {v}" for k, v in found.items())
+                    + f"; e.g. {example}); params.leakage.policy is error",
+                )
     return report

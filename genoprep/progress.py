@@ -48,9 +48,16 @@ def _rate_text(rate: float, unit: str) -> str:
 class Progress:
     """Counts items and says how far a loop is, at most once per ``interval`` seconds."""
 
-    def __init__(self, what: str, total: int | None = None, *, unit: str = "items",
-                 interval: float = DEFAULT_INTERVAL, clock: Callable[[], float] = time.monotonic,
-                 emit: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        what: str,
+        total: int | None = None,
+        *,
+        unit: str = "items",
+        interval: float = DEFAULT_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+        emit: Callable[[str], None] | None = None,
+    ) -> None:
         self.what = what
         self.total = total
         self.unit = unit
@@ -87,8 +94,10 @@ class Progress:
     def finish(self) -> str:
         """Say how many items took how long; returns the line."""
         now = self.clock()
-        text = (f"{self.what}: done, {self.done:,} {self.unit} in {format_duration(now - self.start)} "
-                f"({_rate_text(self.rate(now), self.unit)})")
+        text = (
+            f"{self.what}: done, {self.done:,} {self.unit} in {format_duration(now - self.start)} "
+            f"({_rate_text(self.rate(now), self.unit)})"
+        )
         self.emit(text)
         return text
 

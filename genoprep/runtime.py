@@ -13,20 +13,21 @@ import shutil
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TextIO
 
 from genoprep.errors import InputError
 
-#: the terminal while a step runs (stderr is sent to the step's log)
-_CONSOLE = sys.stderr
+#: the terminal while a step runs (stderr is sent to the step's log); None outside run_step
+_CONSOLE: TextIO | None = None
 
 
 def console(line: str) -> None:
     """Say ``genoprep: <line>`` on the terminal and in the step's log (for what the user must see,
     e.g. what the filters removed); everything else goes to the log through ``logging``."""
     text = f"genoprep: {line}"
-    print(text, file=_CONSOLE, flush=True)
-    if sys.stderr is not _CONSOLE:
+    terminal = sys.stderr if _CONSOLE is None else _CONSOLE  # outside a step: today's stderr
+    print(text, file=terminal, flush=True)
+    if sys.stderr is not terminal:
         print(text, file=sys.stderr, flush=True)
 
 

@@ -42,14 +42,22 @@ from genoprep.errors import InputError
 from genoprep.options import StepOptions
 
 SPLITS = ("train", "val", "test")
-ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
-           "dev": "val", "test": "test", "testing": "test"}
+ALIASES = {
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "dev": "val",
+    "test": "test",
+    "testing": "test",
+}
 _PERSON = b"genoprep-split"  # BLAKE2b personalisation: these hashes are for splits only
 
 
 @dataclass(frozen=True)
 class SplitOptions(StepOptions):
-    """The card's ``params.split`` (see config/schemas/common_params.schema.yaml)."""
+    """The card's ``params.split`` (see genoprep/schemas/common_params.schema.yaml)."""
 
     enabled: bool
     fractions: tuple[float, float, float]
@@ -62,10 +70,14 @@ class SplitOptions(StepOptions):
     def from_card(cls, card: Mapping[str, Any]) -> SplitOptions:
         split = card["params"]["split"]
         fractions = split["fractions"]
-        return cls(enabled=bool(split["enabled"]),
-                   fractions=(float(fractions["train"]), float(fractions["val"]), float(fractions["test"])),
-                   seed=int(split["seed"]), stratify_by=split.get("stratify_by"), group_by=split.get("group_by"),
-                   predefined=split.get("predefined"))
+        return cls(
+            enabled=bool(split["enabled"]),
+            fractions=(float(fractions["train"]), float(fractions["val"]), float(fractions["test"])),
+            seed=int(split["seed"]),
+            stratify_by=split.get("stratify_by"),
+            group_by=split.get("group_by"),
+            predefined=split.get("predefined"),
+        )
 
     def describe(self) -> str:
         if self.predefined:
@@ -116,8 +128,9 @@ def _rank_order(u: np.ndarray, keys: Sequence[str]) -> np.ndarray:
     return np.array(sorted(range(len(keys)), key=lambda i: (u[i], str(keys[i]))), dtype=np.int64)
 
 
-def _stratified(ids: Sequence[str], u: np.ndarray, strata: np.ndarray,
-                fractions: tuple[float, float, float]) -> np.ndarray:
+def _stratified(
+    ids: Sequence[str], u: np.ndarray, strata: np.ndarray, fractions: tuple[float, float, float]
+) -> np.ndarray:
     codes = np.empty(len(ids), dtype=np.int8)
     for stratum in np.unique(strata):
         members = np.flatnonzero(strata == stratum)
@@ -151,8 +164,14 @@ def _grouped(groups: np.ndarray, strata: np.ndarray, seed: int, fractions: tuple
     return split_of_group[group_of]
 
 
-def assign_splits(ids: Sequence[str], *, fractions: Sequence[float], seed: int,
-                  strata: Sequence[str] | None = None, groups: Sequence[str] | None = None) -> np.ndarray:
+def assign_splits(
+    ids: Sequence[str],
+    *,
+    fractions: Sequence[float],
+    seed: int,
+    strata: Sequence[str] | None = None,
+    groups: Sequence[str] | None = None,
+) -> np.ndarray:
     """The split (``"train"``/``"val"``/``"test"``) of each id; the rules are in the module docstring.
 
     ``strata`` (labels) and ``groups`` (e.g. donors) are per id, as strings; missing labels
@@ -178,8 +197,11 @@ def predefined_splits(values: Sequence[Any], ids: Sequence[str], source: str, wh
     for i, value in enumerate(values):
         name = ALIASES.get(str(value).strip().lower())
         if name is None:
-            raise InputError(source, f"{what} is {value!r}, not a split name (train, val/dev/validation, test)",
-                             record=f"id {ids[i]}")
+            raise InputError(
+                source,
+                f"{what} is {value!r}, not a split name (train, val/dev/validation, test)",
+                record=f"id {ids[i]}",
+            )
         out[i] = name
     return out
 
@@ -198,15 +220,18 @@ def splits_from_files(ids_per_file: Mapping[str, Sequence[str]], split_of_file: 
     return out
 
 
-def split_summary(splits: np.ndarray, strata: Sequence[str] | None = None,
-                  groups: Sequence[str] | None = None) -> dict[str, Any]:
+def split_summary(
+    splits: np.ndarray, strata: Sequence[str] | None = None, groups: Sequence[str] | None = None
+) -> dict[str, Any]:
     """Counts per split (and per label and group count when given), for qc.json."""
     splits = np.asarray(splits, dtype=object)
     summary: dict[str, Any] = {"n": {s: int((splits == s).sum()) for s in SPLITS}}
     if strata is not None:
         strata = np.asarray(strata, dtype=object).astype(str)
-        summary["by_label"] = {str(label): {s: int(((strata == label) & (splits == s)).sum()) for s in SPLITS}
-                               for label in np.unique(strata)}
+        summary["by_label"] = {
+            str(label): {s: int(((strata == label) & (splits == s)).sum()) for s in SPLITS}
+            for label in np.unique(strata)
+        }
     if groups is not None:
         groups = np.asarray(groups, dtype=object).astype(str)
         summary["n_groups"] = {s: int(np.unique(groups[splits == s]).size) for s in SPLITS}

@@ -21,8 +21,13 @@ ValueKind = Literal["counts", "non_negative", "finite"]
 PROBLEMS = ("not_finite", "negative", "not_integer")
 
 
-def check_values(values: np.ndarray, kind: ValueKind, source: str, locate: Callable[[int], str],
-                 hints: Mapping[str, str] | None = None) -> None:
+def check_values(
+    values: np.ndarray,
+    kind: ValueKind,
+    source: str,
+    locate: Callable[[int], str],
+    hints: Mapping[str, str] | None = None,
+) -> None:
     """Raise :class:`InputError` at the first value that is not of ``kind``.
 
     ``values`` is any array (a dense matrix, or the stored values of a sparse one); the

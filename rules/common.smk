@@ -248,3 +248,34 @@ def variants_chunk_mem_mb(wildcards, attempt):
         n_samples = json.load(handle)["n_samples"]
     block_mb = card_params(wildcards)["records_per_chunk"] * n_samples * 4 / 2**20
     return int((1024 + block_mb) * attempt)
+
+
+# ---- scRNA-seq helpers (owned by the scRNA-seq modality) ----------------------------
+import functools  # noqa: E402
+
+import genoprep.scrna.options as ScrnaOptions  # noqa: E402
+from genoprep.scrna import resources as scrna_resources  # noqa: E402
+
+
+@functools.lru_cache(maxsize=None)
+def _scrna_size(dataset):
+    card = CARDS[dataset]
+    spec = card.data["input"]
+    return scrna_resources.input_size(
+        card.input_paths()[0], spec["format"], spec.get("layer")
+    )
+
+
+def scrna_threads(wildcards):
+    """Threads for a dataset's scrna_process job (from the input's stored values)."""
+    return scrna_resources.threads(_scrna_size(wildcards.dataset))
+
+
+def scrna_mem_mb(wildcards, attempt):
+    """Memory for scrna_process: from the input's size, escalating with --retries."""
+    return scrna_resources.mem_mb(_scrna_size(wildcards.dataset), attempt)
+
+
+def scrna_runtime(wildcards, attempt):
+    """Runtime (minutes) for scrna_process: from the input's size, escalating with --retries."""
+    return scrna_resources.runtime_minutes(_scrna_size(wildcards.dataset), attempt)

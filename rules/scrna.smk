@@ -1,5 +1,7 @@
 # scRNA-seq: raw counts -> QC -> normalize_total + log1p -> HVG -> scaled ML matrix.
-# Each step is one script in scripts/ calling one function of genoprep.scrna.steps.
+# One job per dataset (scrna_process) runs the whole chain in one process; each step is
+# its own function in genoprep.scrna.steps. The QC figure is drawn from the finished
+# per-cell QC table.
 
 ARTIFACTS["scrna"] = [
     "processed.h5ad",
@@ -12,48 +14,39 @@ ARTIFACTS["scrna"] = [
 REPORTS["scrna"] = ["qc_metrics.png"]
 
 
-rule scrna_ingest:
+rule scrna_process:
     input:
         data=primary_inputs,
         metadata=metadata_input,
-    output:
-        h5ad=temp(work("ingested.h5ad", "scrna")),
-    log:
-        out("logs/scrna_ingest.log"),
-    benchmark:
-        out("benchmarks/scrna_ingest.tsv")
-    conda:
-        "../envs/scrna.yaml"
-    resources:
-        mem_mb=input_mem_mb,
-        runtime=30,
-    params:
-        card=card_data,
-    script:
-        "../scripts/scrna_ingest.py"
-
-
-rule scrna_qc:
-    input:
-        h5ad=work("ingested.h5ad"),
         mito_genes=MITO_GENE_LISTS,
     output:
-        h5ad=temp(work("filtered.h5ad", "scrna")),
+        h5ad=out("processed.h5ad", "scrna"),
+        x=out("X.npy", "scrna"),
+        features=out("features.tsv", "scrna"),
+        obs=out("obs.tsv", "scrna"),
         qc=out("qc.json", "scrna"),
         cells=out("qc_cells.tsv", "scrna"),
+        facts=work("facts.json", "scrna"),
     log:
-        out("logs/scrna_qc.log"),
+        main=out("logs/scrna_process.log"),
+        steps=out("logs/scrna_process_steps.tsv"),
     benchmark:
-        out("benchmarks/scrna_qc.tsv")
+        out("benchmarks/scrna_process.tsv")
     conda:
         "../envs/scrna.yaml"
+    threads: scrna_threads
     resources:
-        mem_mb=input_mem_mb,
-        runtime=30,
+        mem_mb=scrna_mem_mb,
+        runtime=scrna_runtime,
     params:
-        qc=card_params,
+        ingest=options_of(ScrnaOptions.IngestOptions),
+        qc=options_of(ScrnaOptions.QcOptions),
+        normalize=options_of(ScrnaOptions.NormalizeOptions),
+        hvg=options_of(ScrnaOptions.HvgOptions),
+        scale=options_of(ScrnaOptions.ScaleOptions),
+        logs=lambda wildcards: os.path.join(RESULTS, wildcards.dataset, "logs"),
     script:
-        "../scripts/scrna_qc.py"
+        "../scripts/scrna_process.py"
 
 
 rule scrna_qc_plot:
@@ -70,69 +63,6 @@ rule scrna_qc_plot:
     conda:
         "../envs/scrna.yaml"
     params:
-        qc=card_params,
+        options=options_of(ScrnaOptions.QcFigureOptions),
     script:
         "../scripts/scrna_qc_plot.py"
-
-
-rule scrna_normalize:
-    input:
-        h5ad=work("filtered.h5ad"),
-    output:
-        h5ad=temp(work("normalized.h5ad", "scrna")),
-    log:
-        out("logs/scrna_normalize.log"),
-    benchmark:
-        out("benchmarks/scrna_normalize.tsv")
-    conda:
-        "../envs/scrna.yaml"
-    resources:
-        mem_mb=input_mem_mb,
-        runtime=30,
-    params:
-        normalize=card_params,
-    script:
-        "../scripts/scrna_normalize.py"
-
-
-rule scrna_hvg:
-    input:
-        h5ad=work("normalized.h5ad"),
-    output:
-        h5ad=out("processed.h5ad", "scrna"),
-    log:
-        out("logs/scrna_hvg.log"),
-    benchmark:
-        out("benchmarks/scrna_hvg.tsv")
-    conda:
-        "../envs/scrna.yaml"
-    resources:
-        mem_mb=input_mem_mb,
-        runtime=30,
-    params:
-        hvg=card_params,
-    script:
-        "../scripts/scrna_hvg.py"
-
-
-rule scrna_scale:
-    input:
-        h5ad=out("processed.h5ad"),
-    output:
-        x=out("X.npy", "scrna"),
-        features=out("features.tsv", "scrna"),
-        obs=out("obs.tsv", "scrna"),
-        facts=work("facts.json", "scrna"),
-    log:
-        out("logs/scrna_scale.log"),
-    benchmark:
-        out("benchmarks/scrna_scale.tsv")
-    conda:
-        "../envs/scrna.yaml"
-    resources:
-        mem_mb=input_mem_mb,
-        runtime=30,
-    params:
-        scale=card_params,
-    script:
-        "../scripts/scrna_scale.py"

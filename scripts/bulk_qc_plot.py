@@ -3,17 +3,17 @@
 import json
 import sys
 
-sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
+sys.path.insert(0, snakemake.scriptdir + "/..")
 
-from genoprep.bulk.plots import qc_figure  # noqa: E402
-from genoprep.plotting import save_figure  # noqa: E402
-from genoprep.runtime import run_step  # noqa: E402
+from genoprep.bulk.plots import qc_figure
+from genoprep.plotting import save_figure
+from genoprep.runtime import run_step
 
 
 def main() -> None:
-    with open(snakemake.input.qc, encoding="utf-8") as handle:  # noqa: F821
+    with open(snakemake.input.qc, encoding="utf-8") as handle:
         qc = json.load(handle)
-    save_figure(qc_figure(qc, title=snakemake.wildcards.dataset), snakemake.output.png)  # noqa: F821
+    save_figure(qc_figure(qc, title=snakemake.wildcards.dataset), snakemake.output.png)
 
 
-run_step(snakemake.log[0], main)  # noqa: F821
+run_step(snakemake.log[0], main)

@@ -2,16 +2,21 @@
 
 import sys
 
-sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
+sys.path.insert(0, snakemake.scriptdir + "/..")
 
-from genoprep.demo import write_demo  # noqa: E402
-from genoprep.runtime import run_step  # noqa: E402
+from genoprep.demo import write_demo
+from genoprep.runtime import run_step
 
 
 def main() -> None:
-    demo = snakemake.params.demo  # noqa: F821
-    write_demo(snakemake.output.counts, snakemake.output.metadata,  # noqa: F821
-               n_cells=demo["n_cells"], n_genes=demo["n_genes"], seed=demo["seed"])
+    demo = snakemake.params.demo
+    write_demo(
+        snakemake.output.counts,
+        snakemake.output.metadata,
+        n_cells=demo["n_cells"],
+        n_genes=demo["n_genes"],
+        seed=demo["seed"],
+    )
 
 
-run_step(snakemake.log[0], main)  # noqa: F821
+run_step(snakemake.log[0], main)

@@ -2,17 +2,17 @@
 
 import sys
 
-sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
+sys.path.insert(0, snakemake.scriptdir + "/..")
 
-from genoprep.dna.options import SchemeOptions  # noqa: E402
-from genoprep.dna.steps import kmer_counts  # noqa: E402
-from genoprep.runtime import run_step  # noqa: E402
+from genoprep.dna.options import SchemeOptions
+from genoprep.dna.steps import kmer_counts
+from genoprep.runtime import run_step
 
 
 def main() -> None:
-    out = snakemake.output  # noqa: F821
-    options = SchemeOptions.from_params(snakemake.params.options)  # noqa: F821
-    kmer_counts(options, list(snakemake.input.data), out.counts, out.kmers)  # noqa: F821
+    out = snakemake.output
+    options = SchemeOptions.from_params(snakemake.params.options)
+    kmer_counts(options, list(snakemake.input.data), out.counts, out.kmers)
 
 
-run_step(snakemake.log[0], main)  # noqa: F821
+run_step(snakemake.log[0], main)

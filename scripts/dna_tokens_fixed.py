@@ -2,16 +2,16 @@
 
 import sys
 
-sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
+sys.path.insert(0, snakemake.scriptdir + "/..")
 
-from genoprep.dna.options import SchemeOptions  # noqa: E402
-from genoprep.dna.steps import tokens_fixed  # noqa: E402
-from genoprep.runtime import run_step  # noqa: E402
+from genoprep.dna.options import SchemeOptions
+from genoprep.dna.steps import tokens_fixed
+from genoprep.runtime import run_step
 
 
 def main() -> None:
-    options = SchemeOptions.from_params(snakemake.params.options)  # noqa: F821
-    tokens_fixed(options, list(snakemake.input.data), snakemake.output.tokens)  # noqa: F821
+    options = SchemeOptions.from_params(snakemake.params.options)
+    tokens_fixed(options, list(snakemake.input.data), snakemake.output.tokens)
 
 
-run_step(snakemake.log[0], main)  # noqa: F821
+run_step(snakemake.log[0], main)

@@ -2,15 +2,15 @@
 
 import sys
 
-sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
+sys.path.insert(0, snakemake.scriptdir + "/..")
 
-from genoprep.download import download  # noqa: E402
-from genoprep.runtime import run_step  # noqa: E402
+from genoprep.download import download
+from genoprep.runtime import run_step
 
 
 def main() -> None:
-    source = snakemake.params.source  # noqa: F821
-    download(source["url"], snakemake.output.data, source["sha256"])  # noqa: F821
+    source = snakemake.params.source
+    download(source["url"], snakemake.output.data, source["sha256"])
 
 
-run_step(snakemake.log[0], main)  # noqa: F821
+run_step(snakemake.log[0], main)

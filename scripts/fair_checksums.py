@@ -4,17 +4,17 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
+sys.path.insert(0, snakemake.scriptdir + "/..")
 
-from genoprep.provenance import file_sha256  # noqa: E402
-from genoprep.runtime import run_step  # noqa: E402
-from genoprep.verify import write_sha256sum  # noqa: E402
+from genoprep.provenance import file_sha256
+from genoprep.runtime import run_step
+from genoprep.verify import write_sha256sum
 
 
 def main() -> None:
-    inputs = snakemake.input  # noqa: F821
+    inputs = snakemake.input
     digests = {os.path.basename(p): file_sha256(p) for p in (inputs.card, inputs.croissant, inputs.readme)}
-    write_sha256sum(digests, Path(snakemake.output.checksums))  # noqa: F821
+    write_sha256sum(digests, Path(snakemake.output.checksums))
 
 
-run_step(snakemake.log[0], main)  # noqa: F821
+run_step(snakemake.log[0], main)

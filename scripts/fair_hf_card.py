@@ -3,19 +3,19 @@
 import os
 import sys
 
-sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
+sys.path.insert(0, snakemake.scriptdir + "/..")
 
-from genoprep.fair.hfcard import hf_card  # noqa: E402
-from genoprep.fair.io import read_completed_card  # noqa: E402
-from genoprep.runtime import run_step  # noqa: E402
+from genoprep.fair.hfcard import hf_card
+from genoprep.fair.io import read_completed_card
+from genoprep.runtime import run_step
 
 
 def main() -> None:
-    card_path = snakemake.input.card  # noqa: F821
+    card_path = snakemake.input.card
     card, artifacts = read_completed_card(card_path)
     text = hf_card(os.path.dirname(card_path), card, artifacts)
-    with open(snakemake.output.readme, "w", encoding="utf-8", newline="\n") as handle:  # noqa: F821
+    with open(snakemake.output.readme, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(text)
 
 
-run_step(snakemake.log[0], main)  # noqa: F821
+run_step(snakemake.log[0], main)

@@ -1,20 +1,22 @@
-"""Rule scrna_qc_plot: the QC figure for the report (histograms with thresholds)."""
+"""Rule scrna_qc_plot: the QC figure for the report (histograms with thresholds), from qc_cells.tsv."""
 
 import sys
 
-sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
+sys.path.insert(0, snakemake.scriptdir + "/..")
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from genoprep.runtime import run_step  # noqa: E402
-from genoprep.plotting import save_figure  # noqa: E402
-from genoprep.scrna.plots import qc_figure  # noqa: E402
+from genoprep.plotting import save_figure
+from genoprep.runtime import run_step
+from genoprep.scrna.options import QcFigureOptions
+from genoprep.scrna.plots import qc_figure
 
 
 def main() -> None:
-    cells = pd.read_csv(snakemake.input.cells, sep="\t", keep_default_na=False)  # noqa: F821
-    figure = qc_figure(cells, snakemake.params.qc, title=snakemake.wildcards.dataset)  # noqa: F821
-    save_figure(figure, snakemake.output.png)  # noqa: F821
+    cells = pd.read_csv(snakemake.input.cells, sep="\t", keep_default_na=False)
+    options = QcFigureOptions.from_params(snakemake.params.options)
+    figure = qc_figure(cells, options, title=snakemake.wildcards.dataset)
+    save_figure(figure, snakemake.output.png)
 
 
-run_step(snakemake.log[0], main)  # noqa: F821
+run_step(snakemake.log[0], main)

@@ -4,21 +4,21 @@ the filters removed, and stop when they removed too much (params.min_fraction_ke
 
 import sys
 
-sys.path.insert(0, snakemake.scriptdir + "/..")  # noqa: F821 - genoprep, also inside conda envs
+sys.path.insert(0, snakemake.scriptdir + "/..")
 
-from genoprep.filters import summary_line  # noqa: E402
-from genoprep.jsonio import write_json  # noqa: E402
-from genoprep.runtime import console, run_step  # noqa: E402
-from genoprep.variants.artifacts import write_qc_json, write_samples_tsv, write_variants_parquet  # noqa: E402
-from genoprep.variants.steps import GatherOptions, check_kept, gather_dataset  # noqa: E402
+from genoprep.filters import summary_line
+from genoprep.jsonio import write_json
+from genoprep.runtime import console, run_step
+from genoprep.variants.artifacts import write_qc_json, write_samples_tsv, write_variants_parquet
+from genoprep.variants.steps import GatherOptions, check_kept, gather_dataset
 
 
 def main() -> None:
-    inputs, out = snakemake.input, snakemake.output  # noqa: F821
-    options = GatherOptions.from_params(snakemake.params.options)  # noqa: F821
+    inputs, out = snakemake.input, snakemake.output
+    options = GatherOptions.from_params(snakemake.params.options)
     metadata = inputs.metadata[0] if inputs.metadata else None
     result, steps, facts = gather_dataset(inputs.chunks, options, metadata, dosage_path=out.dosage)
-    console(summary_line(snakemake.wildcards.dataset, steps))  # noqa: F821
+    console(summary_line(snakemake.wildcards.dataset, steps))
     check_kept(result, options)
     write_variants_parquet(out.variants, result.variants)
     write_samples_tsv(out.samples, result.samples)
@@ -26,4 +26,4 @@ def main() -> None:
     write_json(facts, out.facts)
 
 
-run_step(snakemake.log[0], main)  # noqa: F821
+run_step(snakemake.log[0], main)

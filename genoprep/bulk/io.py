@@ -68,8 +68,9 @@ def _read_header(path: Path, sep: str) -> list[str]:
 def _read_body(path: Path, sep: str, fmt: str) -> pd.DataFrame:
     try:
         with open_text(path) as handle:
-            body = pd.read_csv(handle, sep=sep, header=None, skiprows=_HEADER_LINE, dtype=str, na_filter=False,
-                               keep_default_na=False)
+            body = pd.read_csv(
+                handle, sep=sep, header=None, skiprows=_HEADER_LINE, dtype=str, na_filter=False, keep_default_na=False
+            )
     except pd.errors.EmptyDataError:
         raise InputError(str(path), "the table has a header but no data rows") from None
     except UnicodeDecodeError as err:
@@ -88,26 +89,30 @@ def _column_names(header: list[str], n_fields: int, source: str) -> tuple[list[s
     if len(header) == n_fields - 1:
         log.info("%s: the header is one field short; the first column is the (unnamed) id column", source)
         return ["", *header], True
-    raise InputError(source, f"the header has {len(header)} fields but the first data row has {n_fields}",
-                     record="line 1")
+    raise InputError(
+        source, f"the header has {len(header)} fields but the first data row has {n_fields}", record="line 1"
+    )
 
 
 def _resolve_column(ref: str | int, names: list[str], short_header: bool, what: str, source: str) -> int:
     if isinstance(ref, int):
         if not 0 <= ref < len(names):
-            raise InputError(source, f"input.{what} {ref} is out of range (the rows have {len(names)} fields)",
-                             record="input")
+            raise InputError(
+                source, f"input.{what} {ref} is out of range (the rows have {len(names)} fields)", record="input"
+            )
         return ref
     matches = [i for i, name in enumerate(names) if name == ref]
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
-        raise InputError(source, f"input.{what} {ref!r} names {len(matches)} columns; give its 0-based position",
-                         record="input")
+        raise InputError(
+            source, f"input.{what} {ref!r} names {len(matches)} columns; give its 0-based position", record="input"
+        )
     hint = " (the header is one field short, so the ids are the unnamed column 0)" if short_header else ""
     available = ", ".join(repr(n) for n in names[:8]) + (", ..." if len(names) > 8 else "")
-    raise InputError(source, f"input.{what} names column {ref!r}, which is not there{hint}; columns: {available}",
-                     record="input")
+    raise InputError(
+        source, f"input.{what} names column {ref!r}, which is not there{hint}; columns: {available}", record="input"
+    )
 
 
 def _duplicates(ids: Sequence[str]) -> dict[str, int]:
@@ -131,8 +136,9 @@ def _check_ids(ids: Sequence[str], what: str, source: str, lines: Sequence[str] 
             raise InputError(source, f"empty {what} id", record=where)
 
 
-def _to_numbers(block: pd.DataFrame, row_ids: Sequence[str], row_what: str, col_ids: Sequence[str],
-                col_what: str, source: str) -> np.ndarray:
+def _to_numbers(
+    block: pd.DataFrame, row_ids: Sequence[str], row_what: str, col_ids: Sequence[str], col_what: str, source: str
+) -> np.ndarray:
     """The value fields as float64 (rows x columns as in the file), or the first bad field named."""
     values = np.empty(block.shape, dtype=np.float64)
     for j, column in enumerate(block.columns):
@@ -145,44 +151,63 @@ def _to_numbers(block: pd.DataFrame, row_ids: Sequence[str], row_what: str, col_
             if value.strip() == "":
                 problem = "empty value"
             else:
-                problem = (f"value {value!r} is not a number (if {col_ids[j]!r} is an annotation column, "
-                           f"list it in input.annotation_columns)")
-            raise InputError(source, problem,
-                             record=f"line {i + _HEADER_LINE + 1}, {row_what} {row_ids[i]}, {col_what} {col_ids[j]}")
+                problem = (
+                    f"value {value!r} is not a number (if {col_ids[j]!r} is an annotation column, "
+                    f"list it in input.annotation_columns)"
+                )
+            raise InputError(
+                source, problem, record=f"line {i + _HEADER_LINE + 1}, {row_what} {row_ids[i]}, {col_what} {col_ids[j]}"
+            )
         values[:, j] = numbers.to_numpy(dtype=np.float64)
     return values
 
 
 #: what genoprep.values checks for each value_type of a bulk table
-VALUE_KINDS = {"counts": "counts", "tpm": "non_negative", "fpkm": "non_negative", "rpkm": "non_negative",
-               "log": "finite"}
+VALUE_KINDS = {
+    "counts": "counts",
+    "tpm": "non_negative",
+    "fpkm": "non_negative",
+    "rpkm": "non_negative",
+    "log": "finite",
+}
 
 
-def check_values(values: np.ndarray, samples: Sequence[str], genes: Sequence[str], value_type: str,
-                 source: str) -> None:
+def check_values(
+    values: np.ndarray, samples: Sequence[str], genes: Sequence[str], value_type: str, source: str
+) -> None:
     """Refuse values that do not fit the card's ``value_type`` (``values`` is samples x genes).
 
     All values must be finite; ``counts`` must be non-negative integers; ``tpm``, ``fpkm``
     and ``rpkm`` must be non-negative; ``log`` values may be negative (e.g. log-CPM). The
     rules are :func:`genoprep.values.check_values`; the message names the gene and sample.
     """
+
     def locate(position: int) -> str:
         i, j = divmod(position, values.shape[1])
         return f"gene {genes[j]}, sample {samples[i]}"
 
-    negative_hint = ("counts are non-negative integers" if value_type == "counts"
-                     else f"{value_type.upper()} values are non-negative")
-    hints = {"negative": f"{negative_hint} (a log-transformed table needs input.value_type: log)",
-             "not_integer": "counts must be non-negative integers; a normalised table needs input.value_type tpm, "
-                            "fpkm, rpkm or log"}
+    negative_hint = (
+        "counts are non-negative integers"
+        if value_type == "counts"
+        else f"{value_type.upper()} values are non-negative"
+    )
+    hints = {
+        "negative": f"{negative_hint} (a log-transformed table needs input.value_type: log)",
+        "not_integer": "counts must be non-negative integers; a normalised table needs input.value_type tpm, "
+        "fpkm, rpkm or log",
+    }
     check_value_kinds(values, VALUE_KINDS[value_type], source, locate, hints)  # type: ignore[arg-type]
     if value_type == "log" and values.max(initial=0.0) > 50:
-        log.warning("%s: value_type is log but the largest value is %g: is the table really log-transformed?",
-                    source, values.max())
+        log.warning(
+            "%s: value_type is log but the largest value is %g: is the table really log-transformed?",
+            source,
+            values.max(),
+        )
 
 
-def _sum_duplicates(values: np.ndarray, genes: list[str], annotation: pd.DataFrame) -> tuple[
-        np.ndarray, list[str], pd.DataFrame]:
+def _sum_duplicates(
+    values: np.ndarray, genes: list[str], annotation: pd.DataFrame
+) -> tuple[np.ndarray, list[str], pd.DataFrame]:
     """Add up the columns (genes) of equal id, in order of first occurrence; annotation of the first."""
     codes, uniques = pd.factorize(pd.Index(genes))
     summed = np.zeros((values.shape[0], len(uniques)), dtype=np.float64)
@@ -193,8 +218,9 @@ def _sum_duplicates(values: np.ndarray, genes: list[str], annotation: pd.DataFra
 
 
 def _annotation_frame(block: pd.DataFrame, names: list[str], index: list[str]) -> pd.DataFrame:
-    frame = pd.DataFrame({name: block[column].to_numpy() for name, column in zip(names, block.columns)},
-                         index=pd.Index(index))
+    frame = pd.DataFrame(
+        {name: block[column].to_numpy() for name, column in zip(names, block.columns)}, index=pd.Index(index)
+    )
     return frame.apply(_numeric_if_possible) if len(frame.columns) else frame
 
 
@@ -222,17 +248,25 @@ def read_expression_table(
     if fmt not in SEPARATORS:
         raise InputError(source, f"unknown bulk table format {fmt!r} (known: csv, tsv)", record="input.format")
     if orientation not in ORIENTATIONS:
-        raise InputError(source, f"unknown orientation {orientation!r} (known: {', '.join(ORIENTATIONS)})",
-                         record="input.orientation")
+        raise InputError(
+            source,
+            f"unknown orientation {orientation!r} (known: {', '.join(ORIENTATIONS)})",
+            record="input.orientation",
+        )
     if value_type not in VALUE_TYPES:
-        raise InputError(source, f"unknown value_type {value_type!r} (known: {', '.join(VALUE_TYPES)})",
-                         record="input.value_type")
+        raise InputError(
+            source, f"unknown value_type {value_type!r} (known: {', '.join(VALUE_TYPES)})", record="input.value_type"
+        )
     if duplicate_genes not in DUPLICATE_POLICIES:
-        raise InputError(source, f"unknown duplicate_genes {duplicate_genes!r} (known: refuse, sum)",
-                         record="input.duplicate_genes")
+        raise InputError(
+            source, f"unknown duplicate_genes {duplicate_genes!r} (known: refuse, sum)", record="input.duplicate_genes"
+        )
     if duplicate_genes == "sum" and value_type == "log":
-        raise InputError(source, "duplicate_genes: sum is not defined for log values (sum before taking logs, "
-                                 "or refuse)", record="input.duplicate_genes")
+        raise InputError(
+            source,
+            "duplicate_genes: sum is not defined for log values (sum before taking logs, or refuse)",
+            record="input.duplicate_genes",
+        )
     sep = SEPARATORS[fmt]
     header = _read_header(path, sep)
     body = _read_body(path, sep, fmt)
@@ -277,10 +311,19 @@ def read_expression_table(
     repeated_genes = _duplicates(genes)
     if repeated_genes:
         if duplicate_genes == "refuse":
-            raise InputError(source, f"{_describe_duplicates(repeated_genes)}; set input.duplicate_genes: sum "
-                                     f"in the card to add their values up")
+            raise InputError(
+                source,
+                f"{_describe_duplicates(repeated_genes)}; set input.duplicate_genes: sum "
+                f"in the card to add their values up",
+            )
         log.warning("%s: %s; their values are summed", source, _describe_duplicates(repeated_genes))
         values, genes, gene_annotation = _sum_duplicates(values, genes, gene_annotation)
     log.info("read %s: %d samples x %d genes (%s)", source, len(samples), len(genes), value_type)
-    return ExpressionTable(values=values, samples=samples, genes=genes, gene_annotation=gene_annotation,
-                           sample_annotation=sample_annotation, duplicate_genes=repeated_genes)
+    return ExpressionTable(
+        values=values,
+        samples=samples,
+        genes=genes,
+        gene_annotation=gene_annotation,
+        sample_annotation=sample_annotation,
+        duplicate_genes=repeated_genes,
+    )

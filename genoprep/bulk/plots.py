@@ -19,8 +19,10 @@ def qc_figure(qc: Mapping[str, Any], title: str) -> Figure:
     positions = np.arange(len(names))
     height = max(3.6, 0.18 * len(names) + 1.5)
     figure, axes = plt.subplots(1, 3, figsize=(14, height), layout="constrained")
-    for axis, key, label in ((axes[0], "library_size", "library size (sum over genes)"),
-                             (axes[1], "n_genes_detected", "genes detected")):
+    for axis, key, label in (
+        (axes[0], "library_size", "library size (sum over genes)"),
+        (axes[1], "n_genes_detected", "genes detected"),
+    ):
         axis.barh(positions, [row[key] for row in per_sample], color=colours)
         axis.set_yticks(positions, names, fontsize=7)
         axis.invert_yaxis()

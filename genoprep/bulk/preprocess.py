@@ -70,15 +70,17 @@ class GeneFilter:
         return self.passes_mean & self.passes_fraction
 
 
-def expression_filter(log: np.ndarray, min_mean_log: float | None, min_fraction_expressed: float,
-                      expressed_threshold: float) -> GeneFilter:
+def expression_filter(
+    log: np.ndarray, min_mean_log: float | None, min_fraction_expressed: float, expressed_threshold: float
+) -> GeneFilter:
     """Which genes pass: mean log value > ``min_mean_log`` and expressed in enough samples."""
     mean_log = log.mean(axis=0)
     fraction = (log > expressed_threshold).mean(axis=0)
     passes_mean = mean_log > min_mean_log if min_mean_log is not None else np.ones(log.shape[1], dtype=bool)
     passes_fraction = fraction >= min_fraction_expressed
-    return GeneFilter(mean_log=mean_log, fraction_expressed=fraction, passes_mean=passes_mean,
-                      passes_fraction=passes_fraction)
+    return GeneFilter(
+        mean_log=mean_log, fraction_expressed=fraction, passes_mean=passes_mean, passes_fraction=passes_fraction
+    )
 
 
 def filter_description(min_mean_log: float | None, min_fraction_expressed: float, expressed_threshold: float) -> str:

@@ -52,6 +52,7 @@ def _info(adata: ad.AnnData) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- ingest
 
+
 def _label_columns(columns: Mapping[str, str | int], obs: pd.DataFrame, source: str) -> Mapping[str, str | int]:
     """The card's label mapping, or (without one) every metadata column under its own name."""
     if columns:
@@ -72,8 +73,11 @@ def _gene_var(table: io.ExpressionTable, options: IngestOptions, source: str) ->
     symbol_column = options.gene_symbol_column
     if symbol_column is not None:
         if symbol_column not in var.columns:
-            raise InputError(source, f"input.gene_symbol_column {symbol_column!r} must be one of "
-                                     f"input.annotation_columns", record="input")
+            raise InputError(
+                source,
+                f"input.gene_symbol_column {symbol_column!r} must be one of input.annotation_columns",
+                record="input",
+            )
         symbols = var[symbol_column].astype(str).to_numpy()
     else:
         symbols = np.full(len(ids), "", dtype=object) if looks_like_ensembl(table.genes) else ids
@@ -82,8 +86,9 @@ def _gene_var(table: io.ExpressionTable, options: IngestOptions, source: str) ->
     return var
 
 
-def ingest(options: IngestOptions, data_path: str | os.PathLike[str],
-           metadata_path: str | os.PathLike[str] | None = None) -> ad.AnnData:
+def ingest(
+    options: IngestOptions, data_path: str | os.PathLike[str], metadata_path: str | os.PathLike[str] | None = None
+) -> ad.AnnData:
     """Rule ``bulk_ingest``: read and check the table, join the sample metadata, map the labels.
 
     The input's SHA-256 is checked first when the card gives one. Every sample must have
@@ -94,9 +99,14 @@ def ingest(options: IngestOptions, data_path: str | os.PathLike[str],
     check_readable(data_path)
     input_sha256 = verify_sha256(data_path, options.sha256)
     table = io.read_expression_table(
-        data_path, options.format, orientation=options.orientation, id_column=options.id_column,
-        annotation_columns=options.annotation_columns, value_type=options.value_type,
-        duplicate_genes=options.duplicate_genes)
+        data_path,
+        options.format,
+        orientation=options.orientation,
+        id_column=options.id_column,
+        annotation_columns=options.annotation_columns,
+        value_type=options.value_type,
+        duplicate_genes=options.duplicate_genes,
+    )
 
     obs = table.sample_annotation.copy()
     obs.index = pd.Index(table.samples)
@@ -108,8 +118,9 @@ def ingest(options: IngestOptions, data_path: str | os.PathLike[str],
         check_readable(metadata_path)
         verify_sha256(metadata_path, meta["sha256"])
         metadata = read_table(metadata_path, meta["format"], header=meta["header"], id_column=meta["id_column"])
-        rows, report = join_metadata(table.samples, metadata, str(metadata_path), what="samples",
-                                     unmatched=meta["unmatched"])
+        rows, report = join_metadata(
+            table.samples, metadata, str(metadata_path), what="samples", unmatched=meta["unmatched"]
+        )
         unused, without_row = list(report.unused_rows), list(report.unmatched_ids)
         for name in rows.columns:
             obs[str(name)] = rows[name].to_numpy()
@@ -124,33 +135,50 @@ def ingest(options: IngestOptions, data_path: str | os.PathLike[str],
         "input_sha256": input_sha256,
         "value_type": options.value_type,
         "n_genes_input": int(len(table.genes) + sum(n - 1 for n in table.duplicate_genes.values())),
-        "duplicate_genes": {"policy": options.duplicate_genes, "ids": len(table.duplicate_genes),
-                            "rows": int(sum(table.duplicate_genes.values()))},
+        "duplicate_genes": {
+            "policy": options.duplicate_genes,
+            "ids": len(table.duplicate_genes),
+            "rows": int(sum(table.duplicate_genes.values())),
+        },
         "labels": list(labels),
         "metadata_rows_unmatched": len(unused),
         "metadata_ids_unmatched": unused[:_MAX_LISTED],
         "samples_without_metadata": without_row[:_MAX_LISTED],
     }
-    log.info("ingested %s: %d samples x %d genes, labels: %s", source, adata.n_obs, adata.n_vars,
-             ", ".join(labels) or "none")
+    log.info(
+        "ingested %s: %d samples x %d genes, labels: %s", source, adata.n_obs, adata.n_vars, ", ".join(labels) or "none"
+    )
     return adata
 
 
 # ---------------------------------------------------------------- normalise + filter
 
+
 def gene_filter_steps(result: preprocess.GeneFilter, options: NormalizeOptions) -> list[FilterStep]:
     """The expression filter as :class:`~genoprep.filters.FilterStep` records (genes), in order."""
     n_genes = int(result.mean_log.size)
     after_mean = int(result.passes_mean.sum())
-    mean_rule = ("disabled" if options.min_mean_log is None
-                 else f"mean log expression over samples > {options.min_mean_log:g}")
+    mean_rule = (
+        "disabled" if options.min_mean_log is None else f"mean log expression over samples > {options.min_mean_log:g}"
+    )
     return [
-        FilterStep("min_mean_log", "genes", n_genes, after_mean, mean_rule,
-                   describe(result.mean_log, "mean log expression per gene")),
-        FilterStep("min_fraction_expressed", "genes", after_mean, int(result.keep.sum()),
-                   f"fraction of samples with log expression > {options.expressed_threshold:g} >= "
-                   f"{options.min_fraction_expressed:g}",
-                   describe(result.fraction_expressed, "fraction of samples expressing a gene")),
+        FilterStep(
+            "min_mean_log",
+            "genes",
+            n_genes,
+            after_mean,
+            mean_rule,
+            describe(result.mean_log, "mean log expression per gene"),
+        ),
+        FilterStep(
+            "min_fraction_expressed",
+            "genes",
+            after_mean,
+            int(result.keep.sum()),
+            f"fraction of samples with log expression > {options.expressed_threshold:g} >= "
+            f"{options.min_fraction_expressed:g}",
+            describe(result.fraction_expressed, "fraction of samples expressing a gene"),
+        ),
     ]
 
 
@@ -172,8 +200,11 @@ def normalize(adata: ad.AnnData, options: NormalizeOptions) -> ad.AnnData:
     if value_type == "counts" and options.cpm:
         empty = np.flatnonzero(sizes <= 0)
         if empty.size:
-            raise InputError(source, "library size is 0: CPM is undefined (remove the sample, or set "
-                                     "params.cpm: false)", record=f"sample {adata.obs_names[empty[0]]}")
+            raise InputError(
+                source,
+                "library size is 0: CPM is undefined (remove the sample, or set params.cpm: false)",
+                record=f"sample {adata.obs_names[empty[0]]}",
+            )
     log_expr = preprocess.log_values(raw, value_type, options.cpm)
     threshold = options.expressed_threshold
     adata.obs["library_size"] = sizes
@@ -188,26 +219,42 @@ def normalize(adata: ad.AnnData, options: NormalizeOptions) -> ad.AnnData:
     guard(source, steps, "genes", options.min_fraction_kept)
     rule = preprocess.filter_description(options.min_mean_log, options.min_fraction_expressed, threshold)
     if not keep.any():
-        raise InputError(source, f"no genes pass the expression filter ({rule}); relax params.min_mean_log or "
-                                 f"params.min_fraction_expressed in the card", record="params")
+        raise InputError(
+            source,
+            f"no genes pass the expression filter ({rule}); relax params.min_mean_log or "
+            f"params.min_fraction_expressed in the card",
+            record="params",
+        )
     filtered = adata[:, keep].copy()
     filtered.layers["raw"] = raw[:, keep]
     filtered.layers["log"] = log_expr[:, keep]
     filtered.X = filtered.layers["log"].copy()
     gene_filters = {  # a dict of dicts: h5ad uns cannot hold a list of dicts
-        "min_mean_log": {"threshold": options.min_mean_log, "genes_before": steps[0].before,
-                         "genes_after": steps[0].after},
-        "min_fraction_expressed": {"threshold": options.min_fraction_expressed, "expressed_threshold": threshold,
-                                   "genes_before": steps[1].before, "genes_after": steps[1].after},
+        "min_mean_log": {
+            "threshold": options.min_mean_log,
+            "genes_before": steps[0].before,
+            "genes_after": steps[0].after,
+        },
+        "min_fraction_expressed": {
+            "threshold": options.min_fraction_expressed,
+            "expressed_threshold": threshold,
+            "genes_before": steps[1].before,
+            "genes_after": steps[1].after,
+        },
     }
-    filtered.uns["genoprep"] = {**info, "gene_filters": gene_filters, "filter": rule,
-                                "params": options.as_params(),
-                                "normalization": preprocess.normalization_description(value_type, options.cpm)}
+    filtered.uns["genoprep"] = {
+        **info,
+        "gene_filters": gene_filters,
+        "filter": rule,
+        "params": options.as_params(),
+        "normalization": preprocess.normalization_description(value_type, options.cpm),
+    }
     log.info("expression filter: %d of %d genes kept", filtered.n_vars, steps[0].before)
     return filtered
 
 
 # ---------------------------------------------------------------- QC
+
 
 def sample_qc(adata: ad.AnnData, options: ExportOptions) -> tuple[ad.AnnData, dict[str, Any]]:
     """Sample-to-sample correlation and outlier flags (obs), and the ``qc.json`` report."""
@@ -216,8 +263,10 @@ def sample_qc(adata: ad.AnnData, options: ExportOptions) -> tuple[ad.AnnData, di
     corr = qc.correlation_matrix(log_expr)
     medians = qc.median_correlations(corr)
     sizes = adata.obs["library_size"].to_numpy(dtype=np.float64)
-    rules = [qc.library_size_rule(sizes, options.library_size_mads, info["value_type"] == "counts"),
-             qc.correlation_rule(medians, options.correlation_mads)]
+    rules = [
+        qc.library_size_rule(sizes, options.library_size_mads, info["value_type"] == "counts"),
+        qc.correlation_rule(medians, options.correlation_mads),
+    ]
     reasons = [";".join(rule.name for rule in rules if rule.flagged[i]) for i in range(adata.n_obs)]
     adata.obs["median_correlation"] = medians
     adata.obs["qc_outlier"] = np.array([bool(r) for r in reasons])
@@ -238,21 +287,36 @@ def sample_qc(adata: ad.AnnData, options: ExportOptions) -> tuple[ad.AnnData, di
         "genes_input": info["n_genes_input"],
         "duplicate_genes": info["duplicate_genes"],
         "genes_after_filters": adata.n_vars,
-        "gene_filters": [{"filter": name, **info["gene_filters"][name]} for name in GENE_FILTERS
-                         if name in info["gene_filters"]],
+        "gene_filters": [
+            {"filter": name, **info["gene_filters"][name]} for name in GENE_FILTERS if name in info["gene_filters"]
+        ],
         "metadata_rows_unmatched": info["metadata_rows_unmatched"],
         "metadata_ids_unmatched": list(info["metadata_ids_unmatched"]),
         "samples_without_metadata": list(info["samples_without_metadata"]),
         "outlier_rules": [
-            {"rule": r.name, "mads": r.mads, "applied": r.applied, "median": number(r.median), "mad": number(r.mad),
-             "note": r.note, "flagged": int(r.flagged.sum())} for r in rules],
+            {
+                "rule": r.name,
+                "mads": r.mads,
+                "applied": r.applied,
+                "median": number(r.median),
+                "mad": number(r.mad),
+                "note": r.note,
+                "flagged": int(r.flagged.sum()),
+            }
+            for r in rules
+        ],
         "outliers": outliers,
         "per_sample": [
-            {"sample_id": s, "library_size": float(sizes[i]),
-             "n_genes_detected": int(adata.obs["n_genes_detected"].iloc[i]),
-             "median_correlation": number(medians[i]), "outlier": bool(reasons[i]),
-             "outlier_reasons": reasons[i].split(";") if reasons[i] else []}
-            for i, s in enumerate(samples)],
+            {
+                "sample_id": s,
+                "library_size": float(sizes[i]),
+                "n_genes_detected": int(adata.obs["n_genes_detected"].iloc[i]),
+                "median_correlation": number(medians[i]),
+                "outlier": bool(reasons[i]),
+                "outlier_reasons": reasons[i].split(";") if reasons[i] else [],
+            }
+            for i, s in enumerate(samples)
+        ],
         "correlation": {
             "method": "pearson, on the log expression of the genes kept by the filter",
             "samples": samples,
@@ -264,6 +328,7 @@ def sample_qc(adata: ad.AnnData, options: ExportOptions) -> tuple[ad.AnnData, di
 
 
 # ---------------------------------------------------------------- export
+
 
 class Export(NamedTuple):
     """What rule ``bulk_export`` writes: processed.h5ad, qc.json, X.npy + features.tsv + obs.tsv, facts."""
@@ -290,8 +355,11 @@ def export(adata: ad.AnnData, options: ExportOptions) -> Export:
     matrix, features = ml_matrix(adata, options.zscore)
     adata.X = matrix
     info = _info(adata)
-    adata.uns["genoprep"] = {**info, "params": {**info["params"], **options.as_params()},
-                             "software": software_versions()}
+    adata.uns["genoprep"] = {
+        **info,
+        "params": {**info["params"], **options.as_params()},
+        "software": software_versions(),
+    }
     return Export(adata, report, matrix, features, obs_table(adata), facts(adata, options, len(features)))
 
 
@@ -322,9 +390,14 @@ def facts(adata: ad.AnnData, options: ExportOptions, n_features: int) -> dict[st
             "value_type": info["value_type"],
             "normalization": info["normalization"],
             "filter": info["filter"],
-            "scaling": ("z-score per gene (ddof=0, as scikit-learn StandardScaler; constant genes become 0)"
-                        if options.zscore else "none (X is the log expression)"),
-            "qc": (f"outliers flagged, not removed: library_size_mads={options.library_size_mads}, "
-                   f"correlation_mads={options.correlation_mads}"),
+            "scaling": (
+                "z-score per gene (ddof=0, as scikit-learn StandardScaler; constant genes become 0)"
+                if options.zscore
+                else "none (X is the log expression)"
+            ),
+            "qc": (
+                f"outliers flagged, not removed: library_size_mads={options.library_size_mads}, "
+                f"correlation_mads={options.correlation_mads}"
+            ),
         },
     }

@@ -121,9 +121,7 @@ def nucleotide_transformer_vocab(k: int = NT_DEFAULT_K) -> list[str]:
     ``<unk> <pad> <mask> <cls> <eos> <bos>``, the ``4**k`` k-mers in ATCG product order,
     the single nucleotides A, T, C, G, and N: 4107 tokens for k = 6.
     """
-    return (
-        list(NT_SPECIAL_TOKENS) + kmer_strings(k, NT_ALPHABET) + list(NT_ALPHABET) + ["N"]
-    )
+    return list(NT_SPECIAL_TOKENS) + kmer_strings(k, NT_ALPHABET) + list(NT_ALPHABET) + ["N"]
 
 
 def hyenadna_vocab() -> list[str]:

@@ -242,9 +242,7 @@ def _sequence_like_biopython(lines: bytes, source: str, record: str) -> str:
     return "".join(line.rstrip() for line in text.split("\n")).replace(" ", "")
 
 
-def iter_fasta_bytes(
-    path: StrPath, *, block_bytes: int = FASTA_BLOCK_BYTES
-) -> Iterator[tuple[int, str, bytes]]:
+def iter_fasta_bytes(path: StrPath, *, block_bytes: int = FASTA_BLOCK_BYTES) -> Iterator[tuple[int, str, bytes]]:
     """Stream the records of a FASTA file as ``(number, header, sequence bytes)``, validated.
 
     The fast reader behind :func:`read_fasta`: large binary blocks, records split at
@@ -321,8 +319,9 @@ def compile_label_regex(pattern: str, source: str) -> regex.Pattern[str]:
     try:
         return regex.compile(pattern)
     except regex.error as error:
-        raise InputError(source, f"label_regex {pattern!r} is not a valid regular expression ({error})",
-                         record="label_regex") from None
+        raise InputError(
+            source, f"label_regex {pattern!r} is not a valid regular expression ({error})", record="label_regex"
+        ) from None
 
 
 def label_from_header(
@@ -388,9 +387,7 @@ def kmers_to_sequence(kmers: Sequence[str], source: StrPath, record: str) -> str
     for i in range(1, len(kmers)):
         current, previous = kmers[i], kmers[i - 1]
         if len(current) != k:
-            raise InputError(
-                str(source), f"k-mer {i + 1} {current!r} has length {len(current)}, expected {k}", record
-            )
+            raise InputError(str(source), f"k-mer {i + 1} {current!r} has length {len(current)}, expected {k}", record)
         if current[:-1] != previous[1:]:
             raise InputError(
                 str(source),
@@ -473,8 +470,9 @@ def input_format(entry: Mapping[str, Any], path: StrPath) -> str:
     raise InputError(str(path), f"cannot tell the format from the suffix {suffix!r}; set input format: fasta|table")
 
 
-def read_entry(entry: Mapping[str, Any], path: StrPath, columns: Mapping[str, Any], *,
-               as_bytes: bool = False) -> Iterator[DnaRecord]:
+def read_entry(
+    entry: Mapping[str, Any], path: StrPath, columns: Mapping[str, Any], *, as_bytes: bool = False
+) -> Iterator[DnaRecord]:
     """The labelled, validated records of one input file of a card (``input`` or one of ``inputs``).
 
     Labels come from the entry's ``label`` (one file per class), a table's label column
@@ -486,11 +484,21 @@ def read_entry(entry: Mapping[str, Any], path: StrPath, columns: Mapping[str, An
     if input_format(entry, path) == "fasta":
         records = read_fasta(path, label=entry.get("label"), as_bytes=as_bytes)
         if entry.get("label_regex") is not None:
-            records = label_from_header(records, entry["label_regex"], source=source, label_map=entry.get("label_map"),
-                                        on_unmatched=entry["unmatched_label"])
+            records = label_from_header(
+                records,
+                entry["label_regex"],
+                source=source,
+                label_map=entry.get("label_map"),
+                on_unmatched=entry["unmatched_label"],
+            )
     else:
-        records = read_sequence_table(path, sequence_column=columns["sequence"], label_column=columns.get("label"),
-                                      id_column=columns.get("id"), delimiter=entry.get("delimiter"))
+        records = read_sequence_table(
+            path,
+            sequence_column=columns["sequence"],
+            label_column=columns.get("label"),
+            id_column=columns.get("id"),
+            delimiter=entry.get("delimiter"),
+        )
         if as_bytes:
             records = (r._replace(sequence=r.sequence.encode("ascii")) for r in records)  # type: ignore[union-attr]
         if entry.get("label") is not None:
@@ -541,8 +549,14 @@ class SequenceFilter:
         return self.passes_n(len(data.translate(None, b"ACGTacgt")), len(data))
 
 
-def read_inputs(entries: Sequence[Mapping[str, Any]], paths: Sequence[StrPath], columns: Mapping[str, Any],
-                keep: SequenceFilter | None = None, *, as_bytes: bool = False) -> Iterator[DnaRecord]:
+def read_inputs(
+    entries: Sequence[Mapping[str, Any]],
+    paths: Sequence[StrPath],
+    columns: Mapping[str, Any],
+    keep: SequenceFilter | None = None,
+    *,
+    as_bytes: bool = False,
+) -> Iterator[DnaRecord]:
     """Stream the labelled records of a card's inputs in card order, validated, filtered by ``keep``.
 
     ``entries`` are the card's ``input`` (or each of ``inputs``), ``paths`` their files as the

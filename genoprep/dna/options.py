@@ -64,9 +64,12 @@ class IngestOptions(ReadOptions):
 
     @classmethod
     def from_card(cls, card: Mapping[str, Any]) -> Self:
-        return cls(**_reading_fields(card), dataset_id=card["dataset_id"],
-                   sha256=tuple(entry.get("sha256") for entry in input_entries(card)),
-                   min_fraction_kept=card["params"]["min_fraction_kept"])
+        return cls(
+            **_reading_fields(card),
+            dataset_id=card["dataset_id"],
+            sha256=tuple(entry.get("sha256") for entry in input_entries(card)),
+            min_fraction_kept=card["params"]["min_fraction_kept"],
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,8 +98,11 @@ class FactsOptions(StepOptions):
     @classmethod
     def from_card(cls, card: Mapping[str, Any]) -> Self:
         params = card["params"]
-        return cls(schemes=freeze({name: params[name] for name in params["tokenizers"]}),
-                   min_length=params["min_length"], max_n_fraction=params["max_n_fraction"])
+        return cls(
+            schemes=freeze({name: params[name] for name in params["tokenizers"]}),
+            min_length=params["min_length"],
+            max_n_fraction=params["max_n_fraction"],
+        )
 
 
 def artifact_names(card: Any) -> list[str]:

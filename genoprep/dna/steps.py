@@ -89,10 +89,22 @@ class _FilterCounts:
     def steps(self) -> list[FilterStep]:
         before = len(self.lengths)
         return [
-            FilterStep("min_length", "sequences", before, self.after_length, f"length >= {self.keep.min_length}",
-                       describe(self.lengths, "sequence length")),
-            FilterStep("max_n_fraction", "sequences", self.after_length, self.after_n,
-                       f"n_fraction <= {self.keep.max_n_fraction:g}", describe(self.n_fractions, "n_fraction")),
+            FilterStep(
+                "min_length",
+                "sequences",
+                before,
+                self.after_length,
+                f"length >= {self.keep.min_length}",
+                describe(self.lengths, "sequence length"),
+            ),
+            FilterStep(
+                "max_n_fraction",
+                "sequences",
+                self.after_length,
+                self.after_n,
+                f"n_fraction <= {self.keep.max_n_fraction:g}",
+                describe(self.n_fractions, "n_fraction"),
+            ),
         ]
 
 
@@ -119,8 +131,15 @@ def ingest(options: IngestOptions, paths: Sequence[StrPath], obs_path: StrPath, 
 
         def observe(record: DnaRecord, stats: dict[str, Any]) -> None:
             gc = stats["gc_fraction"]
-            writer.writerow((record.id, "" if record.label is None else record.label, stats["length"],
-                             "" if gc is None else repr(gc), repr(stats["n_fraction"])))
+            writer.writerow(
+                (
+                    record.id,
+                    "" if record.label is None else record.label,
+                    stats["length"],
+                    "" if gc is None else repr(gc),
+                    repr(stats["n_fraction"]),
+                )
+            )
 
         def kept() -> Iterator[DnaRecord]:
             for entry, path in zip(options.inputs, paths, strict=True):
@@ -130,9 +149,12 @@ def ingest(options: IngestOptions, paths: Sequence[StrPath], obs_path: StrPath, 
                     where = (str(path), record.number)
                     if record.id in seen:
                         first_file, first_number = seen[record.id]
-                        raise InputError(str(path), f"duplicate id {record.id!r} (first seen as record "
-                                                    f"{first_number} of {first_file}); ids must be unique",
-                                         f"record {record.number}")
+                        raise InputError(
+                            str(path),
+                            f"duplicate id {record.id!r} (first seen as record "
+                            f"{first_number} of {first_file}); ids must be unique",
+                            f"record {record.number}",
+                        )
                     seen[record.id] = where
                     sequence: bytes = record.sequence  # type: ignore[assignment]
                     if counts.passes(len(sequence), len(sequence.translate(None, b"ACGTacgt"))):
@@ -144,8 +166,9 @@ def ingest(options: IngestOptions, paths: Sequence[StrPath], obs_path: StrPath, 
     source = ", ".join(str(p) for p in paths)
     guard(source, steps, "sequences", options.min_fraction_kept)
     if qc["n_sequences"] == 0:
-        raise InputError(source, "the filters removed every sequence (params.min_length, params.max_n_fraction)",
-                         record="filters")
+        raise InputError(
+            source, "the filters removed every sequence (params.min_length, params.max_n_fraction)", record="filters"
+        )
     report = {
         "inputs": per_file,
         "filters": [{"name": s.name, "rule": s.threshold, "before": s.before, "after": s.after} for s in steps],
@@ -172,8 +195,9 @@ def tokens_variable(options: SchemeOptions, paths: Sequence[StrPath], out_path: 
     return artifacts.write_variable_tokens(_records(options, paths), out_path, options.scheme, options.settings)
 
 
-def kmer_counts(options: SchemeOptions, paths: Sequence[StrPath], npz_path: StrPath,
-                names_path: StrPath) -> dict[str, Any]:
+def kmer_counts(
+    options: SchemeOptions, paths: Sequence[StrPath], npz_path: StrPath, names_path: StrPath
+) -> dict[str, Any]:
     """Rule ``dna_kmer_counts``: the sequences x k-mers CSR matrix and its column names."""
     summary = artifacts.write_kmer_counts(_records(options, paths), npz_path, options.settings)
     artifacts.write_kmer_names(names_path, options.settings)
@@ -204,15 +228,19 @@ def facts(options: FactsOptions, qc_path: StrPath, artifact_paths: Sequence[StrP
         if scheme.kind == "fixed":
             shape = np.load(by_name[files[0]], mmap_mode="r").shape
             lengths = np.asarray(_obs_lengths(by_name["obs.tsv"]))
-            entry.update(shape=list(shape), vocab_size=len(scheme.vocabulary(**settings)),
-                         n_truncated=int((lengths > scheme.usable_length(settings)).sum()))
+            entry.update(
+                shape=list(shape),
+                vocab_size=len(scheme.vocabulary(**settings)),
+                n_truncated=int((lengths > scheme.usable_length(settings)).sum()),
+            )
         elif scheme.kind == "variable":
             n_tokens = 0
             parquet = pq.ParquetFile(by_name[files[0]])
             for batch in parquet.iter_batches(columns=["input_ids"]):
                 n_tokens += int(pc.sum(pc.list_value_length(batch.column(0))).as_py() or 0)
-            entry.update(n_sequences=parquet.metadata.num_rows, n_tokens=n_tokens,
-                         vocab_size=len(scheme.vocabulary(**settings)))
+            entry.update(
+                n_sequences=parquet.metadata.num_rows, n_tokens=n_tokens, vocab_size=len(scheme.vocabulary(**settings))
+            )
         elif scheme.kind == "counts":
             with np.load(by_name[files[0]]) as npz:  # the CSR's shape and nnz, without loading it
                 shape, nnz = [int(n) for n in npz["shape"]], int(npz["indptr"][-1])
@@ -232,9 +260,9 @@ def facts(options: FactsOptions, qc_path: StrPath, artifact_paths: Sequence[StrP
         "preprocessing": {
             "software": {**software_versions(SOFTWARE), "python": platform.python_version()},
             "ingest": f"FASTA/sequence tables read and validated (IUPAC {IUPAC_NUCLEOTIDES}, either case); "
-                      "record id = whole header line; k-mer rows of tables reassembled",
+            "record id = whole header line; k-mer rows of tables reassembled",
             "filters": f"kept sequences with length >= {options.min_length} and n_fraction <= "
-                       f"{options.max_n_fraction:g}",
+            f"{options.max_n_fraction:g}",
             "case": "soft-masked (lower-case) bases upper-cased by every scheme",
             "order": "rows of every artifact follow obs.tsv (inputs in card order, records in file order)",
         },

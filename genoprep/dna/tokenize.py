@@ -680,32 +680,49 @@ SCHEMES: dict[str, TokenScheme] = {
     scheme.name: scheme
     for scheme in (
         TokenScheme(
-            "char", "fixed", char_encode, lambda **_: char_vocab(),
+            "char",
+            "fixed",
+            char_encode,
+            lambda **_: char_vocab(),
             "one id per base (A=0 C=1 G=2 T=3 N=4 <PAD>=5; other IUPAC codes -> N), "
             "padded/truncated to max_len={max_len} (truncation side: {truncation})",
         ),
         TokenScheme(
-            "kmer_counts", "counts", kmer_counts, lambda k, canonical, **_: kmer_names(k, canonical),
+            "kmer_counts",
+            "counts",
+            kmer_counts,
+            lambda k, canonical, **_: kmer_names(k, canonical),
             "overlapping {k}-mer counts (stride 1, k-mers with non-ACGT skipped, canonical={canonical})",
         ),
         TokenScheme(
-            "dnabert", "variable", dnabert_encode, lambda k, **_: dnabert_vocab(k),
+            "dnabert",
+            "variable",
+            dnabert_encode,
+            lambda k, **_: dnabert_vocab(k),
             "DNABERT overlapping {k}-mers (stride 1), [CLS] ... [SEP], k-mers with non-ACGT -> [UNK]",
         ),
         TokenScheme(
-            "nucleotide_transformer", "variable", nucleotide_transformer_encode,
+            "nucleotide_transformer",
+            "variable",
+            nucleotide_transformer_encode,
             lambda k, **_: nucleotide_transformer_vocab(k),
             "Nucleotide Transformer v2 non-overlapping {k}-mers from the left, split at N, "
             "leftover bases as single tokens, <cls> prepended",
         ),
         TokenScheme(
-            "hyenadna", "fixed", hyenadna_encode, lambda **_: hyenadna_vocab(),
+            "hyenadna",
+            "fixed",
+            hyenadna_encode,
+            lambda **_: hyenadna_vocab(),
             "HyenaDNA CharacterTokenizer ids ([PAD]=4 [SEP]=1 [UNK]=6 A=7 C=8 G=9 T=10 N=11), "
             "[SEP] appended, left-padded to max_len={max_len} (truncation side: {truncation})",
             reserved=1,
         ),
         TokenScheme(
-            "kmer_tokenize", "text", _kmer_text_encode, lambda k, **_: kmer_strings(k, BASES),
+            "kmer_tokenize",
+            "text",
+            _kmer_text_encode,
+            lambda k, **_: kmer_strings(k, BASES),
             "space-separated {k}-mers with stride {stride} (upper-cased)",
         ),
     )

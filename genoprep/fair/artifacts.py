@@ -149,8 +149,10 @@ def _array_shape(path: Path) -> tuple[tuple[int, ...] | None, str | None]:
                 return tuple(int(n) for n in matrix.shape), str(matrix.dtype)
             shape = matrix.attrs.get("shape")
             data = matrix.get("data")
-            return (tuple(int(n) for n in shape) if shape is not None else None,
-                    str(data.dtype) if isinstance(data, h5py.Dataset) else None)
+            return (
+                tuple(int(n) for n in shape) if shape is not None else None,
+                str(data.dtype) if isinstance(data, h5py.Dataset) else None,
+            )
     return None, None
 
 

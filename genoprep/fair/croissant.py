@@ -39,8 +39,7 @@ CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
 GENOPREP_NS = "urn:genoprep:"
 
 #: genoprep properties whose values are JSON objects (kept as @json literals)
-JSON_PROPERTIES = ("inputs", "tokenizers", "dictionaries", "splitMethod", "software", "preprocessing",
-                   "tableMetadata")
+JSON_PROPERTIES = ("inputs", "tokenizers", "dictionaries", "splitMethod", "software", "preprocessing", "tableMetadata")
 
 #: the standard Croissant 1.0 @context (as mlcroissant writes it), plus the genoprep terms
 CONTEXT: dict[str, Any] = {
@@ -120,8 +119,9 @@ def genomics_provenance(card: Mapping[str, Any]) -> dict[str, Any]:
     computed = card.get("computed", {}) or {}
     params = card.get("params", {}) or {}
     entries = [card["input"]] if "input" in card else list(card.get("inputs", []))
-    inputs = [{key: entry[key] for key in ("path", "url", "format", "label", "sha256") if key in entry}
-              for entry in entries]
+    inputs = [
+        {key: entry[key] for key in ("path", "url", "format", "label", "sha256") if key in entry} for entry in entries
+    ]
     if card.get("metadata"):
         meta = card["metadata"]
         inputs.append({"role": "metadata", **{k: meta[k] for k in ("path", "format", "sha256") if k in meta}})
@@ -132,8 +132,7 @@ def genomics_provenance(card: Mapping[str, Any]) -> dict[str, Any]:
         "tissue": card.get("tissue"),
         "technology": card.get("technology"),
         "inputs": inputs,
-        "referenceBuild": _find_key({"input": entries, "params": params, "computed": computed},
-                                    REFERENCE_BUILD_KEYS),
+        "referenceBuild": _find_key({"input": entries, "params": params, "computed": computed}, REFERENCE_BUILD_KEYS),
         "tokenizers": computed.get("tokenizers") or computed.get("tokens"),
         "dictionaries": _find_key(computed, DICTIONARY_KEYS),
         "splitMethod": _find_key({"computed": computed, "params": params}, SPLIT_KEYS),
@@ -181,8 +180,13 @@ def _record_set(info: ArtifactInfo, record_set_id: str, description: str) -> dic
         if column.repeated:
             node["repeated"] = True
         fields.append(node)
-    return {"@type": "cr:RecordSet", "@id": record_set_id, "name": record_set_id, "description": description,
-            "field": fields}
+    return {
+        "@type": "cr:RecordSet",
+        "@id": record_set_id,
+        "name": record_set_id,
+        "description": description,
+        "field": fields,
+    }
 
 
 def _record_set_description(info: ArtifactInfo, infos: Mapping[str, ArtifactInfo], row_word: str) -> str:
@@ -197,8 +201,9 @@ def _record_set_description(info: ArtifactInfo, infos: Mapping[str, ArtifactInfo
     return "; ".join(parts)
 
 
-def croissant_metadata(folder: str | Path, card: Mapping[str, Any], artifacts_sha256: Mapping[str, str],
-                       card_name: str = "card.yaml") -> dict[str, Any]:
+def croissant_metadata(
+    folder: str | Path, card: Mapping[str, Any], artifacts_sha256: Mapping[str, str], card_name: str = "card.yaml"
+) -> dict[str, Any]:
     """The Croissant JSON-LD of a finished dataset folder.
 
     Args:
@@ -241,8 +246,10 @@ def croissant_metadata(folder: str | Path, card: Mapping[str, Any], artifacts_sh
         carried = {name: info.provenance for name, info in infos.items() if info.provenance}
         if carried:
             metadata["genoprep:tokenizers"] = carried
-    metadata["distribution"] = [_file_object(folder, info, digests[name], record_set_ids)
-                                for name, info in infos.items()]
-    metadata["recordSet"] = [_record_set(info, record_set_ids[info.name],
-                                         _record_set_description(info, infos, row_word)) for info in tables]
+    metadata["distribution"] = [
+        _file_object(folder, info, digests[name], record_set_ids) for name, info in infos.items()
+    ]
+    metadata["recordSet"] = [
+        _record_set(info, record_set_ids[info.name], _record_set_description(info, infos, row_word)) for info in tables
+    ]
     return metadata

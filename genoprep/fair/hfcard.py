@@ -23,21 +23,57 @@ from genoprep.fair.artifacts import ArtifactInfo, describe_artifacts, sample_tab
 
 #: license ids the Hub accepts as they are (lower case)
 HUB_LICENSES = {
-    "apache-2.0", "mit", "cc0-1.0", "cc-by-2.0", "cc-by-3.0", "cc-by-4.0", "cc-by-sa-3.0", "cc-by-sa-4.0",
-    "cc-by-nc-2.0", "cc-by-nc-3.0", "cc-by-nc-4.0", "cc-by-nc-sa-4.0", "cc-by-nc-nd-4.0", "cc-by-nd-4.0",
-    "bsd-2-clause", "bsd-3-clause", "gpl-2.0", "gpl-3.0", "lgpl-3.0", "agpl-3.0", "odbl", "odc-by", "pddl",
-    "unlicense", "openrail", "unknown",
+    "apache-2.0",
+    "mit",
+    "cc0-1.0",
+    "cc-by-2.0",
+    "cc-by-3.0",
+    "cc-by-4.0",
+    "cc-by-sa-3.0",
+    "cc-by-sa-4.0",
+    "cc-by-nc-2.0",
+    "cc-by-nc-3.0",
+    "cc-by-nc-4.0",
+    "cc-by-nc-sa-4.0",
+    "cc-by-nc-nd-4.0",
+    "cc-by-nd-4.0",
+    "bsd-2-clause",
+    "bsd-3-clause",
+    "gpl-2.0",
+    "gpl-3.0",
+    "lgpl-3.0",
+    "agpl-3.0",
+    "odbl",
+    "odc-by",
+    "pddl",
+    "unlicense",
+    "openrail",
+    "unknown",
 }
 SPLIT_NAMES = ("train", "validation", "test", "dev")
 #: task category per modality (the Hub's vocabulary)
-TASK_CATEGORIES = {"scrna": ["tabular-classification"], "bulk": ["tabular-classification"],
-                   "dna": ["text-classification"], "variants": ["tabular-classification"],
-                   "variant_effect": ["tabular-classification"]}
-MODALITY_TAGS = {"scrna": ["single-cell", "scRNA-seq", "transcriptomics"],
-                 "bulk": ["bulk-RNA-seq", "transcriptomics"], "dna": ["DNA", "sequences"],
-                 "variants": ["genotypes", "VCF"], "variant_effect": ["variant-effect", "VCF"]}
-SIZE_BOUNDS = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
-               (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"))
+TASK_CATEGORIES = {
+    "scrna": ["tabular-classification"],
+    "bulk": ["tabular-classification"],
+    "dna": ["text-classification"],
+    "variants": ["tabular-classification"],
+    "variant_effect": ["tabular-classification"],
+}
+MODALITY_TAGS = {
+    "scrna": ["single-cell", "scRNA-seq", "transcriptomics"],
+    "bulk": ["bulk-RNA-seq", "transcriptomics"],
+    "dna": ["DNA", "sequences"],
+    "variants": ["genotypes", "VCF"],
+    "variant_effect": ["variant-effect", "VCF"],
+}
+SIZE_BOUNDS = (
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+    (100_000_000, "10M<n<100M"),
+)
 
 
 def hub_license(license_text: str | None) -> dict[str, str]:
@@ -112,8 +148,10 @@ def _files_table(infos: Mapping[str, ArtifactInfo], digests: Mapping[str, str]) 
     for name, info in infos.items():
         if info.kind == "array":
             what = f"array {'×'.join(str(n) for n in info.shape or ())} {info.dtype or ''}".strip()
-            links = [f"rows: `{info.rows_table}`" if info.rows_table else "",
-                     f"columns: `{info.columns_table}`" if info.columns_table else ""]
+            links = [
+                f"rows: `{info.rows_table}`" if info.rows_table else "",
+                f"columns: `{info.columns_table}`" if info.columns_table else "",
+            ]
             what += "".join(f"; {link}" for link in links if link)
         elif info.kind in ("table", "lines"):
             what = f"table, {info.n_rows} rows: " + ", ".join(f"`{c.name}`" for c in info.columns)
@@ -133,24 +171,46 @@ def hf_card(folder: str | Path, card: Mapping[str, Any], artifacts_sha256: Mappi
     body = [f"# {header['pretty_name']}", ""]
     if card.get("description"):
         body += [" ".join(str(card["description"]).split()), ""]
-    facts = [(label, card.get(key)) for label, key in (("Modality", "modality"), ("Organism", "organism"),
-                                                        ("Tissue", "tissue"), ("Technology", "technology"),
-                                                        ("Reference", "reference"), ("Citation", "citation"),
-                                                        ("License", "license"))]
+    facts = [
+        (label, card.get(key))
+        for label, key in (
+            ("Modality", "modality"),
+            ("Organism", "organism"),
+            ("Tissue", "tissue"),
+            ("Technology", "technology"),
+            ("Reference", "reference"),
+            ("Citation", "citation"),
+            ("License", "license"),
+        )
+    ]
     body += [f"- **{label}**: {value}" for label, value in facts if value]
-    body += ["", ("Prepared by genoprep: `card.yaml` is the completed dataset card (every parameter, the "
-             "inputs' and artifacts' SHA-256, software versions); `croissant.json` describes the same files "
-             "in MLCommons Croissant; `fair.sha256` pins `card.yaml`, `croissant.json` and this file "
-             "(`sha256sum -c fair.sha256`, or `genoprep verify` for everything)."), ""]
+    body += [
+        "",
+        (
+            "Prepared by genoprep: `card.yaml` is the completed dataset card (every parameter, the "
+            "inputs' and artifacts' SHA-256, software versions); `croissant.json` describes the same files "
+            "in MLCommons Croissant; `fair.sha256` pins `card.yaml`, `croissant.json` and this file "
+            "(`sha256sum -c fair.sha256`, or `genoprep verify` for everything)."
+        ),
+        "",
+    ]
     body += ["## Files", "", *_files_table(infos, artifacts_sha256), ""]
     body += ["## Loading", "", "```python", "from datasets import load_dataset", ""]
     for config in header["configs"]:
         body.append(f'{config["config_name"]} = load_dataset("path/to/{dataset_id}", "{config["config_name"]}")')
     body += ["```", ""]
     if any(info.kind == "array" for info in infos.values()):
-        body += ["The matrices are NumPy files (`numpy.load`, or `scipy.sparse.load_npz` for `.npz`)"
-                 + (f"; their rows follow `{rows.name}`." if rows else "."), ""]
-    body += [("Each configuration without a split in its file name has one split, `train`: the Hub's "
-             "name for all rows of a table, not a training split."), ""]
+        body += [
+            "The matrices are NumPy files (`numpy.load`, or `scipy.sparse.load_npz` for `.npz`)"
+            + (f"; their rows follow `{rows.name}`." if rows else "."),
+            "",
+        ]
+    body += [
+        (
+            "Each configuration without a split in its file name has one split, `train`: the Hub's "
+            "name for all rows of a table, not a training split."
+        ),
+        "",
+    ]
     header_text = yaml.safe_dump(header, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
     return f"---\n{header_text}---\n\n" + "\n".join(body).rstrip("\n") + "\n"

@@ -13,24 +13,23 @@ import anndata as ad
 import pandas as pd
 
 from genoprep.errors import InputError
-from genoprep.scrna.io import looks_like_ensembl
-from genoprep.tables import join_metadata
+from genoprep.tables import join_metadata, looks_like_ensembl, map_labels
 
 LABELS = ("cell_type", "donor_id", "batch")
 GENE_COLUMNS = ("gene_ids", "gene_symbols")
 
 
-def add_metadata(adata: ad.AnnData, table: pd.DataFrame, source: str) -> int:
-    """Join a per-cell table onto ``adata.obs`` (every cell must have a row).
+def add_metadata(adata: ad.AnnData, table: pd.DataFrame, source: str, unmatched: str) -> int:
+    """Join a per-cell table onto ``adata.obs`` with the card's ``metadata.unmatched`` policy.
 
     Metadata columns are added as ``obs`` columns; where a name is already taken the
     metadata column wins (the table is the card's explicit choice). Returns the number of
     metadata rows that matched no cell.
     """
-    rows, report = join_metadata(adata.obs_names, table, source, what="cells")
+    rows, report = join_metadata(adata.obs_names, table, source, what="cells", unmatched=unmatched)
     for name in rows.columns:
         adata.obs[str(name)] = rows[name].to_numpy()
-    return report.unused_metadata_rows
+    return len(report.unused_rows)
 
 
 def _column(frame: pd.DataFrame, ref: str | int, what: str, source: str) -> pd.Series:
@@ -38,18 +37,15 @@ def _column(frame: pd.DataFrame, ref: str | int, what: str, source: str) -> pd.S
     if key in frame.columns:
         return frame[key]
     available = ", ".join(map(str, frame.columns[:15])) or "none"
-    raise InputError(source, f"columns.{what} names column {ref!r}, which is not there (available: {available})",
-                     record="columns")
+    raise InputError(
+        source, f"columns.{what} names column {ref!r}, which is not there (available: {available})", record="columns"
+    )
 
 
 def apply_labels(adata: ad.AnnData, columns: Mapping[str, str | int], source: str) -> None:
-    """Copy the mapped label columns to obs under genoprep's names, as categoricals."""
-    for label in LABELS:
-        ref = columns.get(label)
-        if ref is None:
-            continue
-        values = _column(adata.obs, ref, label, source)
-        adata.obs[label] = pd.Categorical(values.astype("string").fillna("NA").to_numpy(dtype=str))
+    """Copy the mapped label columns to obs under genoprep's names, as categoricals (``NA`` for missing)."""
+    for label, values in map_labels(adata.obs, columns, source, LABELS).items():
+        adata.obs[label] = pd.Categorical(values)
 
 
 def annotate_genes(adata: ad.AnnData, columns: Mapping[str, str | int], source: str) -> None:

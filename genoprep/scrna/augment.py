@@ -65,8 +65,16 @@ def fixed_depth(counts: Any, factor: float, seed: int) -> sp.csr_matrix:
     return out
 
 
-def make_doublets(counts: Any, cell_ids: Sequence[str], splits: Sequence[str], labels: Sequence[str] | None, *,
-                  per_split: int, combine: str, seed: int) -> tuple[sp.csr_matrix, pd.DataFrame]:
+def make_doublets(
+    counts: Any,
+    cell_ids: Sequence[str],
+    splits: Sequence[str],
+    labels: Sequence[str] | None,
+    *,
+    per_split: int,
+    combine: str,
+    seed: int,
+) -> tuple[sp.csr_matrix, pd.DataFrame]:
     """``per_split`` doublets in each split; returns (doublet counts, their obs table).
 
     obs columns: ``split``, ``parent_1``, ``parent_2``, ``label_1``, ``label_2`` (when labels
@@ -97,8 +105,9 @@ def make_doublets(counts: Any, cell_ids: Sequence[str], splits: Sequence[str], l
         combined = combined.astype(np.float32) / 2
     combined = sp.csr_matrix(combined)
     combined.sort_indices()
-    obs = pd.DataFrame({"split": split_of, "parent_1": ids[first_rows].astype(str),
-                        "parent_2": ids[second_rows].astype(str)})
+    obs = pd.DataFrame(
+        {"split": split_of, "parent_1": ids[first_rows].astype(str), "parent_2": ids[second_rows].astype(str)}
+    )
     if labels is not None:
         label_values = np.asarray([str(v) for v in labels], dtype=object)
         obs["label_1"] = label_values[first_rows].astype(str)
@@ -117,16 +126,23 @@ def augmented_anndata(matrix: sp.csr_matrix, obs: pd.DataFrame, var: pd.DataFram
     return adata
 
 
-def with_singlets(counts: Any, cell_ids: Sequence[str], splits: Sequence[str], labels: Sequence[str] | None,
-                  doublets: sp.csr_matrix, doublet_obs: pd.DataFrame) -> tuple[sp.csr_matrix, pd.DataFrame]:
+def with_singlets(
+    counts: Any,
+    cell_ids: Sequence[str],
+    splits: Sequence[str],
+    labels: Sequence[str] | None,
+    doublets: sp.csr_matrix,
+    doublet_obs: pd.DataFrame,
+) -> tuple[sp.csr_matrix, pd.DataFrame]:
     """The original cells (``is_doublet`` False, ``parent_1`` = itself) followed by the doublets.
 
     A doublet-detection set: ``augmented_doublets.h5ad`` holds both classes, every cell with
     its split, so a detector is trained and scored inside one split each.
     """
     csr = _csr(counts)
-    singlet_obs = pd.DataFrame({"split": np.asarray(splits, dtype=object).astype(str),
-                                "parent_1": [str(c) for c in cell_ids], "parent_2": ""})
+    singlet_obs = pd.DataFrame(
+        {"split": np.asarray(splits, dtype=object).astype(str), "parent_1": [str(c) for c in cell_ids], "parent_2": ""}
+    )
     if labels is not None:
         singlet_obs["label_1"] = [str(v) for v in labels]
         singlet_obs["label_2"] = ""
@@ -136,18 +152,28 @@ def with_singlets(counts: Any, cell_ids: Sequence[str], splits: Sequence[str], l
     return matrix, pd.concat([singlet_obs, doublet_obs[singlet_obs.columns]])
 
 
-def write_augmented(counts: Any, cell_ids: Sequence[str], splits: Sequence[str], labels: Sequence[str] | None,
-                    var: pd.DataFrame, downsample: Mapping[str, Any], doublets: Mapping[str, Any], *,
-                    downsampled_path: str | os.PathLike[str] | None,
-                    doublets_path: str | os.PathLike[str] | None) -> dict[str, Any]:
+def write_augmented(
+    counts: Any,
+    cell_ids: Sequence[str],
+    splits: Sequence[str],
+    labels: Sequence[str] | None,
+    var: pd.DataFrame,
+    downsample: Mapping[str, Any],
+    doublets: Mapping[str, Any],
+    *,
+    downsampled_path: str | os.PathLike[str] | None,
+    doublets_path: str | os.PathLike[str] | None,
+) -> dict[str, Any]:
     """Write ``augmented_downsampled.h5ad`` / ``augmented_doublets.h5ad`` (params.augment); returns facts.
 
     The downsampled file has one row per original cell (same ids, ``split``, ``label``); the
     doublets file the original cells and the doublets (:func:`with_singlets`).
     """
     facts: dict[str, Any] = {}
-    obs = pd.DataFrame({"split": np.asarray(splits, dtype=object).astype(str)},
-                       index=pd.Index([str(c) for c in cell_ids], name="cell_id"))
+    obs = pd.DataFrame(
+        {"split": np.asarray(splits, dtype=object).astype(str)},
+        index=pd.Index([str(c) for c in cell_ids], name="cell_id"),
+    )
     if labels is not None:
         obs["label"] = [str(v) for v in labels]
     if downsample["enabled"] and downsampled_path is not None:
@@ -155,14 +181,26 @@ def write_augmented(counts: Any, cell_ids: Sequence[str], splits: Sequence[str],
         matrix = thin(counts, float(downsample["factor"]), int(downsample["seed"]))
         description = f"{downsample['mode']} downsampling, factor {downsample['factor']}, seed {downsample['seed']}"
         augmented_anndata(matrix, obs, var, description).write_h5ad(downsampled_path)
-        facts["downsampled"] = {"description": description, "n_counts_before": int(counts.sum()),
-                                "n_counts_after": int(matrix.sum())}
+        facts["downsampled"] = {
+            "description": description,
+            "n_counts_before": int(counts.sum()),
+            "n_counts_after": int(matrix.sum()),
+        }
     if doublets["enabled"] and doublets_path is not None:
-        made, made_obs = make_doublets(counts, cell_ids, splits, labels, per_split=int(doublets["per_split"]),
-                                       combine=str(doublets["combine"]), seed=int(doublets["seed"]))
+        made, made_obs = make_doublets(
+            counts,
+            cell_ids,
+            splits,
+            labels,
+            per_split=int(doublets["per_split"]),
+            combine=str(doublets["combine"]),
+            seed=int(doublets["seed"]),
+        )
         matrix, full_obs = with_singlets(counts, cell_ids, splits, labels, made, made_obs)
-        description = (f"{doublets['per_split']} doublets per split ({doublets['combine']} of two cells of one "
-                       f"split), seed {doublets['seed']}")
+        description = (
+            f"{doublets['per_split']} doublets per split ({doublets['combine']} of two cells of one "
+            f"split), seed {doublets['seed']}"
+        )
         augmented_anndata(matrix, full_obs, var, description).write_h5ad(doublets_path)
         facts["doublets"] = {"description": description, "n_doublets": int(made.shape[0])}
     return facts

@@ -15,4 +15,3 @@ def obs_table(adata: ad.AnnData) -> pd.DataFrame:
     table = adata.obs[columns].copy()
     table.insert(0, "cell_id", adata.obs_names.astype(str))
     return table
-

@@ -10,40 +10,42 @@ into a sparse matrix; ``10x_mtx`` Cell Ranger folders (v2 ``genes.tsv``, v3
 from __future__ import annotations
 
 import csv
-import gzip
 import logging
 import os
-import re
+import zlib
 from pathlib import Path
+from typing import Any
 
 import anndata as ad
 import h5py
 import numpy as np
 import pandas as pd
 import scanpy as sc
+from anndata.io import read_elem
 from scipy import sparse
 
+from genoprep import textio
 from genoprep.errors import InputError
+from genoprep.scrna import kernels
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("h5ad", "loom", "csv", "tsv", "10x_mtx")
-ENSEMBL_GENE = re.compile(r"^ENS[A-Z]*G\d{11}(\.\d+)?$")
 _CSV_CHUNK_ROWS = 2000
 _LOOM_BLOCK_VALUES = 1 << 24  # dense values read from a loom matrix at a time (64 MB of float32)
 
 
-def read_matrix(path: str | os.PathLike[str], fmt: str, *, orientation: str | None = None,
-                layer: str | None = None) -> ad.AnnData:
-    """Read a count matrix as a cells x genes AnnData with a CSR ``X``.
+def read_matrix(
+    path: str | os.PathLike[str], fmt: str, *, orientation: str | None = None, layer: str | None = None
+) -> ad.AnnData:
+    """Read a count matrix as a cells x genes AnnData with a canonical float32 CSR ``X``.
 
     ``layer`` picks an h5ad layer (``"raw"`` for ``.raw.X``) or a loom layer instead of the
     main matrix. Cell ids must be unique; duplicate gene names are made unique as scanpy
     does (``GENE``, ``GENE-1``, ...).
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError(str(path), "input does not exist")
+    textio.check_readable(path, folder=fmt == "10x_mtx")
     if fmt == "h5ad":
         adata = _read_h5ad(path, layer)
     elif fmt == "loom":
@@ -62,22 +64,110 @@ def read_matrix(path: str | os.PathLike[str], fmt: str, *, orientation: str | No
     adata.var_names = adata.var_names.astype(str)
     duplicated = adata.obs_names[adata.obs_names.duplicated()].unique()
     if len(duplicated):
-        raise InputError(str(path), f"{len(duplicated)} cell ids occur more than once (e.g. {', '.join(duplicated[:3])})")
+        raise InputError(
+            str(path), f"{len(duplicated)} cell ids occur more than once (e.g. {', '.join(duplicated[:3])})"
+        )
     if not adata.var_names.is_unique:
         log.warning("%s: duplicate gene names made unique", path)
         adata.var_names_make_unique()
-    if not sparse.issparse(adata.X):
-        adata.X = sparse.csr_matrix(adata.X)
-    elif not isinstance(adata.X, sparse.csr_matrix):
-        adata.X = sparse.csr_matrix(adata.X)
+    adata.X = as_float32_csr(adata.X)
     return adata
 
 
+def as_float32_csr(matrix: Any) -> sparse.csr_matrix:
+    """``matrix`` as a canonical (sorted, no duplicates) float32 CSR matrix, copying only what must change."""
+    if not sparse.issparse(matrix):
+        matrix = sparse.csr_matrix(np.asarray(matrix, dtype=np.float32))
+    elif not isinstance(matrix, sparse.csr_matrix):
+        matrix = sparse.csr_matrix(matrix)
+    if matrix.dtype != np.float32:
+        matrix = sparse.csr_matrix((matrix.data.astype(np.float32), matrix.indices, matrix.indptr), shape=matrix.shape)
+    if not matrix.has_canonical_format:
+        matrix.sum_duplicates()
+    return matrix
+
+
+def obs_columns(path: str | os.PathLike[str], fmt: str) -> list[str] | None:
+    """The per-cell columns an input carries, read without its matrix (``None`` when unknown).
+
+    h5ad: the ``obs`` columns; loom: the column attributes; the other formats have none.
+    """
+    if fmt not in ("h5ad", "loom"):
+        return []
+    try:
+        with h5py.File(path, "r") as handle:
+            if fmt == "loom":
+                return list(handle["col_attrs"].keys()) if "col_attrs" in handle else []
+            if "obs" not in handle:
+                return []
+            group = handle["obs"]
+            if isinstance(group, h5py.Group) and "column-order" in group.attrs:
+                return [str(c) for c in np.atleast_1d(group.attrs["column-order"])]
+            return None
+    except (OSError, KeyError):
+        return None  # the reader gives the one-line error
+
+
+def _h5_error(path: Path, what: str, err: Exception) -> InputError:
+    detail = " ".join(str(err).split())
+    if isinstance(err, OSError) and ("signature" in detail or "truncated" in detail or "file" in detail.lower()):
+        return InputError(
+            str(path), f"not a readable {what} (HDF5) file: truncated, empty or another format ({detail[:160]})"
+        )
+    return InputError(str(path), f"cannot read {what}: {detail[:200]}")
+
+
 def _read_h5ad(path: Path, layer: str | None) -> ad.AnnData:
+    """Only the matrix asked for, ``obs``, ``var`` and ``obsm`` (other layers are not loaded)."""
+    try:
+        with h5py.File(path, "r") as handle:
+            if layer is None:
+                key, var_key = "X", "var"
+            elif layer == "raw":
+                if "raw" not in handle:
+                    raise InputError(str(path), "input.layer is 'raw' but the file has no .raw")
+                key, var_key = "raw/X", "raw/var"
+            else:
+                layers = list(handle["layers"].keys()) if "layers" in handle else []
+                if layer not in layers:
+                    raise InputError(str(path), f"no layer {layer!r} (layers: {', '.join(layers) or 'none'})")
+                key, var_key = f"layers/{layer}", "var"
+            if key not in handle:
+                raise InputError(str(path), "the h5ad file has no X matrix")
+            if "obs" not in handle or var_key not in handle:
+                raise InputError(str(path), "not an h5ad file: no obs/var tables")
+            matrix = read_elem(handle[key])
+            obs = read_elem(handle["obs"])
+            var = read_elem(handle[var_key])
+            obsm = {}
+            if isinstance(handle.get("obsm"), h5py.Group):
+                obsm = {k: read_elem(v) for k, v in handle["obsm"].items()}
+            elif "obsm" in handle:  # anndata < 0.7 stored obsm as one record array: not carried over
+                log.warning("%s: obsm in an old format (one record array) is not read", path)
+    except InputError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError) as err:
+        raise _h5_error(path, "h5ad", err) from None
+    if not isinstance(obs, pd.DataFrame) or not isinstance(var, pd.DataFrame):
+        return _read_h5ad_legacy(path, layer)  # anndata < 0.7 layout (record arrays)
+    shape = matrix.shape
+    if shape != (len(obs), len(var)):
+        raise InputError(
+            str(path), f"the matrix is {shape[0]} x {shape[1]}, but obs has {len(obs)} rows and var {len(var)}"
+        )
+    adata = ad.AnnData(X=matrix, obs=obs, var=var)
+    for name, value in obsm.items():
+        if getattr(value, "shape", (None,))[0] == adata.n_obs:
+            adata.obsm[name] = value
+    return adata
+
+
+def _read_h5ad_legacy(path: Path, layer: str | None) -> ad.AnnData:
+    """An h5ad in anndata's old layout, read whole by anndata (which converts it)."""
     try:
         source = ad.read_h5ad(path)
-    except (OSError, KeyError, ValueError) as err:
-        raise InputError(str(path), f"cannot read h5ad: {' '.join(str(err).split())}") from None
+    except (OSError, KeyError, ValueError, TypeError) as err:
+        raise _h5_error(path, "h5ad", err) from None
     if layer is None:
         matrix, var = source.X, source.var
     elif layer == "raw":
@@ -90,10 +180,7 @@ def _read_h5ad(path: Path, layer: str | None) -> ad.AnnData:
         raise InputError(str(path), f"no layer {layer!r} (layers: {', '.join(source.layers) or 'none'})")
     if matrix is None:
         raise InputError(str(path), "the h5ad file has no X matrix")
-    adata = ad.AnnData(X=matrix, obs=source.obs.copy(), var=var.copy())
-    for key, value in source.obsm.items():
-        adata.obsm[key] = value
-    return adata
+    return ad.AnnData(X=matrix, obs=source.obs.copy(), var=var.copy())
 
 
 def _decode(values: np.ndarray) -> np.ndarray:
@@ -104,13 +191,29 @@ def _decode(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def _loom_attributes(group: h5py.Group, n: int) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """1-D attributes (and 2-D ones of width 1, squeezed) as columns; wider 2-D ones as arrays."""
+def _loom_attributes(
+    group: h5py.Group,
+    n: int,
+    path: Path,
+    what: str,
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """1-D attributes (and 2-D ones of width 1, squeezed) as columns; wider 2-D ones as arrays.
+
+    An attribute whose length is not the matrix's number of ``what`` is refused (it would
+    otherwise be dropped, and a short ``CellID`` would silently rename the cells).
+    """
     columns: dict[str, np.ndarray] = {}
     multi: dict[str, np.ndarray] = {}
     for name, dataset in group.items():
-        if not isinstance(dataset, h5py.Dataset) or dataset.shape[:1] != (n,):
+        if not isinstance(dataset, h5py.Dataset):
             continue
+        if dataset.shape[:1] != (n,):
+            length = dataset.shape[0] if dataset.shape else "a scalar"
+            raise InputError(
+                str(path),
+                f"{length} values, but the matrix has {n} {what} (a loom attribute holds one value per {what[:-1]})",
+                record=f"{group.name}/{name}",
+            )
         values = _decode(dataset[()])
         if values.ndim == 2 and values.shape[1] == 1:
             values = values[:, 0]
@@ -125,7 +228,7 @@ def _read_loom(path: Path, layer: str | None) -> ad.AnnData:
     try:
         handle = h5py.File(path, "r")
     except OSError as err:
-        raise InputError(str(path), f"cannot open loom (HDF5) file: {err}") from None
+        raise _h5_error(path, "loom", err) from None
     with handle:
         if "matrix" not in handle:
             raise InputError(str(path), "not a loom file: no /matrix")
@@ -135,10 +238,18 @@ def _read_loom(path: Path, layer: str | None) -> ad.AnnData:
         n_genes, n_cells = matrix.shape
         # genes x cells on disk: read blocks of genes (bounded memory), keep them sparse, transpose at the end
         rows = max(1, _LOOM_BLOCK_VALUES // max(n_cells, 1))
-        blocks = [sparse.csr_matrix(matrix[start:start + rows, :]) for start in range(0, n_genes, rows)]
+        blocks = [sparse.csr_matrix(matrix[start : start + rows, :]) for start in range(0, n_genes, rows)]
         genes_x_cells = sparse.vstack(blocks, format="csr") if blocks else sparse.csr_matrix((0, n_cells))
-        var, varm = _loom_attributes(handle["row_attrs"], n_genes) if "row_attrs" in handle else (pd.DataFrame(), {})
-        obs, obsm = _loom_attributes(handle["col_attrs"], n_cells) if "col_attrs" in handle else (pd.DataFrame(), {})
+        var, varm = (
+            _loom_attributes(handle["row_attrs"], n_genes, path, "genes")
+            if "row_attrs" in handle
+            else (pd.DataFrame(), {})
+        )
+        obs, obsm = (
+            _loom_attributes(handle["col_attrs"], n_cells, path, "cells")
+            if "col_attrs" in handle
+            else (pd.DataFrame(), {})
+        )
     obs.index = pd.Index(obs.pop("CellID").astype(str) if "CellID" in obs else [f"cell_{i}" for i in range(n_cells)])
     for name in ("Gene", "gene_symbols", "Accession"):
         if name in var:
@@ -157,85 +268,114 @@ def _read_loom(path: Path, layer: str | None) -> ad.AnnData:
 
 
 def _read_delimited(path: Path, sep: str, orientation: str) -> ad.AnnData:
+    """A CSV/TSV matrix read in chunks of rows into a sparse matrix (through :mod:`genoprep.textio`:
+    gzip or not, a byte-order mark and CRLF line ends are fine, damaged gzip is one line)."""
     blocks: list[sparse.csr_matrix] = []
     row_names: list[str] = []
     columns: pd.Index | None = None
     try:
-        reader = pd.read_csv(path, sep=sep, index_col=0, chunksize=_CSV_CHUNK_ROWS, compression="infer")
-        for chunk in reader:
-            if columns is None:
-                columns = chunk.columns
-            values = chunk.apply(pd.to_numeric, errors="coerce")
-            bad = values.isna() & chunk.notna() | chunk.isna()
-            if bad.to_numpy().any():
-                row, col = np.argwhere(bad.to_numpy())[0]
-                raise InputError(str(path), f"value {chunk.iat[row, col]!r} is not a number",
-                                 record=f"row {chunk.index[row]!s}, column {chunk.columns[col]!s}")
-            blocks.append(sparse.csr_matrix(values.to_numpy(dtype=np.float32)))
-            row_names.extend(chunk.index.astype(str))
-    except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError) as err:
+        with textio.open_text(path) as handle:
+            header = next(csv.reader([handle.readline()], delimiter=sep), [])
+            reader = pd.read_csv(
+                handle,
+                sep=sep,
+                header=None,
+                index_col=0,
+                chunksize=_CSV_CHUNK_ROWS,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+            )
+            n_fields = len(header)
+            for chunk in reader:
+                if columns is None:
+                    # a header one field short (R write.csv) names only the data columns
+                    columns = pd.Index(header[len(header) - chunk.shape[1] :] if len(header) >= chunk.shape[1] else [])
+                    if len(columns) != chunk.shape[1] or n_fields not in (chunk.shape[1], chunk.shape[1] + 1):
+                        raise InputError(
+                            str(path),
+                            f"the header has {n_fields} fields, but the rows have {chunk.shape[1] + 1}",
+                            record="line 1",
+                        )
+                blocks.append(_numeric_block(chunk, columns, path, len(row_names)))
+                row_names.extend(chunk.index.astype(str))
+    except InputError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise InputError(str(path), "the table has no data rows") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as err:
         raise InputError(str(path), f"cannot parse the table: {' '.join(str(err).split())}") from None
     if columns is None:
-        raise InputError(str(path), "the table has no rows")
+        raise InputError(str(path), "the table has no data rows")
     matrix = sparse.vstack(blocks, format="csr")
     rows = pd.DataFrame(index=pd.Index(row_names))
-    cols = pd.DataFrame(index=pd.Index(_header_names(path, sep, len(columns))))
+    cols = pd.DataFrame(index=columns.astype(str))
     if orientation == "genes_x_cells":
         return ad.AnnData(X=matrix.T.tocsr(), obs=cols, var=rows)
     return ad.AnnData(X=matrix, obs=rows, var=cols)
 
 
-def _header_names(path: Path, sep: str, n_columns: int) -> list[str]:
-    """The last ``n_columns`` names of the header row as written (pandas renames duplicates)."""
-    with open(path, "rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    with (gzip.open(path, "rt", newline="") if gzipped else open(path, newline="")) as handle:
-        header = next(csv.reader(handle, delimiter=sep))
-    return header[len(header) - n_columns:]
+def _numeric_block(chunk: pd.DataFrame, names: pd.Index, path: Path, rows_before: int) -> sparse.csr_matrix:
+    """A chunk of text fields as a float32 CSR block; an empty or non-numeric field is one line."""
+    values = chunk.apply(pd.to_numeric, errors="coerce")
+    bad = values.isna().to_numpy()
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        field = chunk.iat[row, col]
+        problem = "is empty (a short row?)" if pd.isna(field) else f"value {field!r} is not a number"
+        raise InputError(
+            str(path), problem, record=f"line {rows_before + row + 2}, row {chunk.index[row]!s}, column {names[col]!s}"
+        )
+    return sparse.csr_matrix(values.to_numpy(dtype=np.float32))
 
 
 def _read_10x(path: Path) -> ad.AnnData:
-    if not path.is_dir():
-        raise InputError(str(path), "a 10x_mtx input must be a Cell Ranger matrix folder")
+    """A Cell Ranger matrix folder: v3 (``matrix.mtx.gz``, ``features.tsv.gz``, ``barcodes.tsv.gz``)
+    or v2 (``matrix.mtx``, ``genes.tsv``, ``barcodes.tsv``); a missing file is named."""
+    v3 = (path / "matrix.mtx.gz").exists() or (path / "features.tsv.gz").exists()
+    needed = (
+        ("matrix.mtx.gz", "features.tsv.gz", "barcodes.tsv.gz") if v3 else ("matrix.mtx", "genes.tsv", "barcodes.tsv")
+    )
+    missing = [name for name in needed if not (path / name).is_file()]
+    if missing:
+        raise InputError(
+            str(path),
+            f"not a complete 10x matrix folder: {', '.join(missing)} missing "
+            f"(a {'v3' if v3 else 'v2'} folder holds {', '.join(needed)})",
+        )
     try:
         adata = sc.read_10x_mtx(path, var_names="gene_symbols", make_unique=True, gex_only=True)
-    except (OSError, ValueError, IndexError) as err:
-        raise InputError(str(path), f"cannot read the 10x matrix folder: {' '.join(str(err).split())}") from None
+    except EOFError:
+        raise InputError(
+            str(path), "truncated gzip: a file of the 10x folder ends before its compressed stream does"
+        ) from None
+    except (OSError, ValueError, IndexError, KeyError, zlib.error) as err:
+        raise InputError(str(path), f"cannot read the 10x matrix folder: {' '.join(str(err).split())[:200]}") from None
     return adata
 
 
 def check_values(adata: ad.AnnData, source: str, value_type: str = "counts") -> None:
-    """Refuse matrices that do not hold what the card says.
+    """Refuse matrices that do not hold what the card says (one pass over the stored values).
 
     ``counts`` must be non-negative integers (possibly stored as floats); a matrix with
     negative values is scaled/z-scored, one with fractions is normalised. ``log_normalized``
     must be non-negative. The message names a cell and gene holding an offending value.
     """
-    matrix = adata.X.tocsr() if sparse.issparse(adata.X) else sparse.csr_matrix(adata.X)
-    data = matrix.data
-    if not np.all(np.isfinite(data)):
-        _raise_at(adata, matrix, ~np.isfinite(data), source, "is not a finite number")
-    if (data < 0).any():
-        _raise_at(adata, matrix, data < 0, source,
-                  "is negative: the matrix looks scaled (z-scored), not raw counts; genoprep needs raw counts "
-                  "(or a log-normalised matrix with input.value_type: log_normalized)")
-    if value_type == "counts" and (data != np.round(data)).any():
-        _raise_at(adata, matrix, data != np.round(data), source,
-                  "is not an integer: the matrix looks normalised or log-transformed, not raw counts; "
-                  "if it is log-normalised on purpose, say input.value_type: log_normalized in the card")
-
-
-def _raise_at(adata: ad.AnnData, matrix: sparse.csr_matrix, mask: np.ndarray, source: str, problem: str) -> None:
-    position = int(np.flatnonzero(mask)[0])
+    matrix = as_float32_csr(adata.X)
+    position, code = kernels.first_bad_value(matrix.data, value_type == "counts")
+    if code == kernels.OK:
+        return
+    problem = {
+        kernels.NOT_FINITE: "is not a finite number",
+        kernels.NEGATIVE: "is negative: the matrix looks scaled (z-scored), not raw counts; genoprep needs raw "
+        "counts (or a log-normalised matrix with input.value_type: log_normalized)",
+        kernels.NOT_INTEGER: "is not an integer: the matrix looks normalised or log-transformed, not raw counts; "
+        "if it is log-normalised on purpose, say input.value_type: log_normalized in the card",
+    }[code]
     row = int(np.searchsorted(matrix.indptr, position, side="right") - 1)
     col = int(matrix.indices[position])
-    value = matrix.data[position]
-    raise InputError(source, f"value {value:g} {problem}",
-                     record=f"cell {adata.obs_names[row]}, gene {adata.var_names[col]}")
-
-
-def looks_like_ensembl(names: pd.Index) -> bool:
-    """True when most names are Ensembl gene ids (``ENSG...``, ``ENSMUSG...``)."""
-    if len(names) == 0:
-        return False
-    return float(np.mean([bool(ENSEMBL_GENE.match(n)) for n in names])) > 0.9
+    raise InputError(
+        source,
+        f"value {matrix.data[position]:g} {problem}",
+        record=f"cell {adata.obs_names[row]}, gene {adata.var_names[col]}",
+    )

@@ -1,35 +1,52 @@
-"""Normalisation, highly variable genes and scaling, as plain scanpy calls.
+"""Normalisation, highly variable genes and scaling, with scanpy's arithmetic.
 
-- :func:`normalize` — ``layers['counts']`` keeps the raw counts; ``X`` becomes
-  ``log1p(normalize_total(target_sum))``.
+- :func:`normalize_log1p` — a new CSR matrix ``log1p(normalize_total(target_sum))`` of the
+  counts, computed in float32 in its own data array; it shares ``indices``/``indptr`` with
+  the counts (which stay as they are, for ``layers['counts']``). The same operations, in the
+  same precision and order, as ``sc.pp.normalize_total`` + ``sc.pp.log1p``.
 - :func:`select_hvg` — ``sc.pp.highly_variable_genes`` with the card's flavor; the
   ``seurat_v3`` flavors run on ``layers['counts']`` as scanpy requires. ``var`` gets
   ``highly_variable``, ``means``, ``dispersions`` (for seurat_v3: the count variance over
   the count mean, the same ratio) and ``mean_counts`` (from the QC metrics).
-- :func:`scale_hvg` — the highly variable genes of ``X``, ``sc.pp.scale(max_value)``, as a
-  dense float32 cells x HVG matrix: the ML matrix.
+- :func:`hvg_block` / :func:`scale_block` — only the highly variable columns are densified
+  (float32 cells x HVG), then ``sc.pp.scale(max_value)`` scales that block in place: the ML matrix.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import anndata as ad
 import numpy as np
+import pandas as pd
 import scanpy as sc
 from scipy import sparse
+
+from genoprep.scrna import kernels
+from genoprep.scrna.options import HvgOptions
 
 log = logging.getLogger(__name__)
 
 COUNT_FLAVORS = ("seurat_v3", "seurat_v3_paper")
 
 
-def normalize(adata: ad.AnnData, target_sum: float) -> None:
-    """Keep raw counts in ``layers['counts']``; ``X`` = log1p of counts scaled to ``target_sum`` per cell."""
-    adata.layers["counts"] = adata.X.copy()
-    sc.pp.normalize_total(adata, target_sum=target_sum)
-    sc.pp.log1p(adata)
+def normalize_log1p(counts: sparse.csr_matrix, target_sum: float) -> sparse.csr_matrix:
+    """``log1p(counts / (cell total / target_sum))`` per cell, as a CSR matrix sharing the counts' structure.
+
+    Cell totals are summed as scanpy's ``normalize_total`` does (stored in float32), divided
+    by ``target_sum`` in float32, each value divided by its cell's factor in float32, then
+    ``np.log1p`` in place: the same bytes as ``normalize_total`` + ``log1p``. Cells without
+    counts have no stored values and stay empty.
+    """
+    every_gene = np.ones(counts.shape[1], dtype=bool)
+    no_mito = np.zeros(counts.shape[1], dtype=bool)
+    _, totals, _ = kernels.row_metrics(counts.indptr, counts.indices, counts.data, every_gene, no_mito)
+    factors = totals.astype(np.float32) / target_sum
+    factors[factors == 0] = 1  # scanpy leaves empty cells as they are
+    data = counts.data.astype(np.float32, copy=True)
+    kernels.divide_rows(counts.indptr, data, factors)
+    np.log1p(data, out=data)
+    return sparse.csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape, copy=False)
 
 
 def effective_n_top_genes(n_top_genes: int, n_vars: int) -> int:
@@ -39,34 +56,97 @@ def effective_n_top_genes(n_top_genes: int, n_vars: int) -> int:
     return min(n_top_genes, n_vars)
 
 
-def select_hvg(adata: ad.AnnData, flavor: str, n_top_genes: int, batch_key: str | None = None) -> int:
-    """Flag highly variable genes in ``var['highly_variable']``; return how many were flagged."""
-    n_top = effective_n_top_genes(n_top_genes, adata.n_vars)
+def select_hvg(adata: ad.AnnData, options: HvgOptions) -> int:
+    """Flag highly variable genes in ``var['highly_variable']`` (``sc.pp.highly_variable_genes`` with the
+    card's flavor, ``n_top_genes`` and batch key); return how many were flagged."""
+    flavor, batch_key = options.hvg_flavor, options.hvg_batch_key
+    n_top = effective_n_top_genes(options.n_top_genes, adata.n_vars)
     layer = None
     if flavor in COUNT_FLAVORS:
         if "counts" not in adata.layers:
             raise ValueError(f"hvg flavor {flavor} needs raw counts, and this dataset has none")
         layer = "counts"
-    sc.pp.highly_variable_genes(adata, flavor=flavor, n_top_genes=n_top, batch_key=batch_key, layer=layer)
+    if flavor == "seurat" and batch_key is None and sparse.issparse(adata.X):
+        _seurat_hvg(adata, n_top)
+    else:
+        sc.pp.highly_variable_genes(adata, flavor=flavor, n_top_genes=n_top, batch_key=batch_key, layer=layer)
     if "dispersions" not in adata.var:
         with np.errstate(divide="ignore", invalid="ignore"):
-            adata.var["dispersions"] = np.where(adata.var["means"] > 0,
-                                                adata.var["variances"] / adata.var["means"], 0.0)
+            adata.var["dispersions"] = np.where(
+                adata.var["means"] > 0, adata.var["variances"] / adata.var["means"], 0.0
+            )
     return int(adata.var["highly_variable"].sum())
 
 
-def scale_hvg(adata: ad.AnnData, max_value: float | None) -> np.ndarray:
+def _seurat_hvg(adata: ad.AnnData, n_top: int) -> None:
+    """``sc.pp.highly_variable_genes(flavor="seurat", n_top_genes=n_top)`` on a CSR ``X``, without its copies.
+
+    scanpy copies the whole matrix and then takes ``expm1`` into another one (values and
+    indices twice, about 2x the matrix at its peak); here ``expm1`` of the values goes into
+    one new array that shares the structure of ``X``. Every following step is scanpy's own
+    (its mean/variance kernel, binning, per-bin statistics and cut-off), in the same order
+    and precision, so ``var`` gets the same values (tested against scanpy).
+    """
+    from scanpy.preprocessing._highly_variable_genes import _get_disp_stats, _get_mean_bins, _nth_highest
+    from scanpy.preprocessing._utils import _get_mean_var
+
+    matrix = adata.X
+    exp = sparse.csr_matrix((np.expm1(matrix.data), matrix.indices, matrix.indptr), shape=matrix.shape, copy=False)
+    mean, var = _get_mean_var(exp)
+    del exp
+    mean[mean == 0] = 1e-12
+    dispersion = var / mean
+    dispersion[dispersion == 0] = np.nan
+    dispersion = np.log(dispersion)
+    mean = np.log1p(mean)
+    frame = pd.DataFrame({"means": mean, "dispersions": dispersion})
+    frame["mean_bin"] = _get_mean_bins(frame["means"], "seurat", 20)
+    stats = _get_disp_stats(frame, "seurat")
+    frame["dispersions_norm"] = (frame["dispersions"] - stats["avg"]) / stats["dev"]
+    norm = frame["dispersions_norm"].to_numpy()
+    cut_off = _nth_highest(norm.copy(), min(n_top, adata.n_vars))
+    adata.uns["hvg"] = {"flavor": "seurat"}
+    adata.var["highly_variable"] = np.nan_to_num(norm, nan=-np.inf) >= cut_off
+    adata.var["means"] = frame["means"].to_numpy()
+    adata.var["dispersions"] = frame["dispersions"].to_numpy()
+    adata.var["dispersions_norm"] = norm.astype(np.float32, copy=False)
+
+
+def hvg_block(matrix: sparse.csr_matrix, hvg: np.ndarray) -> sparse.csr_matrix:
+    """The highly variable columns of ``matrix`` (a CSR copy of only those values)."""
+    position = np.where(hvg, np.cumsum(hvg) - 1, -1).astype(np.int64)
+    every_cell = np.ones(matrix.shape[0], dtype=bool)
+    indptr, indices, data = kernels.subset(matrix.indptr, matrix.indices, matrix.data, every_cell, position)
+    return sparse.csr_matrix((data, indices, indptr), shape=(matrix.shape[0], int(hvg.sum())))
+
+
+def scale_block(block: sparse.csr_matrix, max_value: float | None) -> np.ndarray:
     """Dense float32 cells x HVG matrix, z-scored per gene and clipped at ``max_value``.
 
-    Only the highly variable columns are densified (the output is dense by nature).
+    ``sc.pp.scale(zero_center=True, max_value=...)`` on the dense block, step for step and
+    in place (the same bytes, tested): scanpy's mean/variance of a dense array makes a
+    full-size ``x * x`` temporary, which :func:`kernels.column_moments` avoids, so the block
+    is the only large array.
     """
-    subset = adata[:, adata.var["highly_variable"].to_numpy()]
-    matrix = subset.X.toarray() if sparse.issparse(subset.X) else np.asarray(subset.X)
-    scaled = sc.pp.scale(np.asarray(matrix, dtype=np.float32), max_value=max_value, copy=True)
-    return np.ascontiguousarray(scaled, dtype=np.float32)
+    from scanpy.preprocessing._scale import clip
+
+    every_column = np.arange(block.shape[1], dtype=np.int64)
+    dense = kernels.dense_columns(block.indptr, block.indices, block.data, every_column, block.shape[1])
+    n = dense.shape[0]
+    mean, mean_sq = kernels.column_moments(dense)
+    var = mean_sq - mean**2
+    if n != 1:
+        var *= n / (n - 1)  # scanpy's unbiased estimator
+    std = np.sqrt(var)
+    std[std == 0] = 1
+    dense -= mean
+    np.true_divide(dense, std, out=dense)
+    if max_value is not None:
+        clip(dense, max_value=max_value, zero_center=True)
+    return dense
 
 
-def hvg_description(params: dict[str, Any], n_hvg: int) -> str:
+def hvg_description(options: HvgOptions, n_hvg: int) -> str:
     """A human-readable record of the feature selection for the completed card."""
-    batch = f", batch_key={params['hvg_batch_key']}" if params.get("hvg_batch_key") else ""
-    return f"scanpy highly_variable_genes flavor={params['hvg_flavor']}, n_top_genes={n_hvg}{batch}"
+    batch = f", batch_key={options.hvg_batch_key}" if options.hvg_batch_key else ""
+    return f"scanpy highly_variable_genes flavor={options.hvg_flavor}, n_top_genes={n_hvg}{batch}"

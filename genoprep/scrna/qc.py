@@ -17,16 +17,20 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import anndata as ad
 import numpy as np
 import pandas as pd
-import scanpy as sc
 from scipy import sparse
 
 from genoprep.errors import InputError
+from genoprep.filters import FilterStep, describe
+from genoprep.scrna import kernels
+from genoprep.scrna.options import QcOptions
 
 log = logging.getLogger(__name__)
 
@@ -59,88 +63,210 @@ def flag_mito(var: pd.DataFrame, var_names: pd.Index, prefixes: Iterable[str], g
     return mask
 
 
-def compute_qc_metrics(adata: ad.AnnData) -> None:
-    """scanpy's per-cell and per-gene QC metrics (needs ``var['mt']``), plus the spec's names."""
-    sc.pp.calculate_qc_metrics(adata, qc_vars=["mt"], percent_top=None, log1p=False, inplace=True)
-    adata.obs["n_genes"] = adata.obs["n_genes_by_counts"].to_numpy()
-    adata.obs["n_counts"] = adata.obs["total_counts"].to_numpy()
-    adata.obs["percent_mito"] = adata.obs["pct_counts_mt"].to_numpy()
+def pct_mito(mito: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """Percent of counts in mitochondrial genes as scanpy's ``pct_counts_mt`` (float32, NaN for empty cells).
 
-
-def cell_metrics(adata: ad.AnnData) -> pd.DataFrame:
-    """Per-cell ``n_genes_by_counts``, ``total_counts`` and ``pct_counts_mt`` (needs ``var['mt']``).
-
-    The same definitions as ``sc.pp.calculate_qc_metrics`` (genes with a non-zero count;
-    percent of the cell's counts in mitochondrial genes), computed directly on the sparse
-    matrix: the filters need only these, and scanpy's full metrics run once, at the end.
+    This is the reported value only; :func:`mito_within` decides the filter exactly.
     """
-    matrix = sparse.csr_matrix(adata.X)
-    total = np.ravel(matrix.sum(axis=1))
-    mito = np.ravel(matrix[:, adata.var["mt"].to_numpy()].sum(axis=1))
+    mito32 = mito.astype(np.float32)
+    total32 = total.astype(np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):
-        pct = np.where(total > 0, mito / total * 100, np.nan)
-    return pd.DataFrame({"n_genes_by_counts": np.ravel((matrix != 0).sum(axis=1)), "total_counts": total,
-                         "pct_counts_mt": pct}, index=adata.obs_names)
+        return (mito32 / total32) * np.float32(100)
+
+
+def mito_within(mito: np.ndarray, total: np.ndarray, max_pct: float) -> np.ndarray:
+    """``mito / total * 100 <= max_pct`` decided exactly for exact fractions: ``mito * 100 * q <= p * total``
+    where ``p / q`` is the threshold as written (``Fraction(str(max_pct))``, e.g. 12.5 = 25/2).
+
+    The float32 percentage scanpy computes puts a cell with 3 of 10 counts at 30.0000019 %,
+    above ``max_pct_mito: 30``, although the filter keeps cells *at* the threshold. Counts
+    are integers below 2**24 and ``q`` is bounded, so these float64 products are exact.
+    A cell without counts has no percentage and is removed (as scanpy's NaN is).
+    """
+    threshold = Fraction(str(max_pct)).limit_denominator(10**6)
+    return (total > 0) & (mito * 100.0 * threshold.denominator <= threshold.numerator * total)
+
+
+@dataclass
+class QcDecision:
+    """What the filters decided, before anything is copied: kept cells and genes, the report
+    for ``qc.json`` (without ``after``), the per-cell table and the filter steps."""
+
+    cell_kept: np.ndarray
+    gene_kept: np.ndarray
+    cells_per_gene: np.ndarray
+    report: dict[str, Any]
+    cells: pd.DataFrame
+    steps: list[FilterStep]
+
+
+def decide_filters(adata: ad.AnnData, options: QcOptions) -> QcDecision:
+    """Decide the four QC filters (see :func:`apply_filters` for the copy).
+
+    ``adata`` (float32 CSR ``X``, ``var['mt']``) is not changed. The report (for
+    ``qc.json``) has the cells and genes before and after each filter and the mean
+    genes/counts/% mito per cell before and after. The per-cell table lists every input
+    cell with its metrics on the input matrix and ``removed_by``: the first filter that
+    removed it (empty for kept cells). The filters decide on metrics computed in one pass
+    each over the CSR arrays, exactly as scanpy's filters would (``min_genes`` on all genes;
+    ``max_genes`` and ``max_pct_mito`` on the genes kept by ``min_cells``), and the kept
+    rows and columns are copied once, by :func:`apply_filters`.
+    """
+    matrix = adata.X
+    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
+    n_cells, n_genes = adata.shape
+    mito_mask = adata.var["mt"].to_numpy(dtype=bool)
+    all_genes = np.ones(n_genes, dtype=bool)
+    genes0, total0, mito0 = kernels.row_metrics(indptr, indices, data, all_genes, mito_mask)
+    cells = pd.DataFrame(
+        {
+            "cell_id": adata.obs_names.astype(str),
+            "n_genes_by_counts": genes0.astype(np.int32),
+            "total_counts": total0.astype(np.float32),
+            "pct_counts_mt": pct_mito(mito0, total0),
+        }
+    )
+    removed_by = np.full(n_cells, "", dtype=object)
+    report: dict[str, Any] = {"before": _summary(cells, n_genes), "filters": [], "mito_genes": int(mito_mask.sum())}
+    steps: list[FilterStep] = []
+
+    def record(
+        name: str,
+        threshold: Any,
+        kept: np.ndarray,
+        before: np.ndarray,
+        genes_before: int,
+        genes_after: int,
+        unit: str,
+        values: np.ndarray | None,
+        label: str,
+    ) -> None:
+        removed_by[before & ~kept & (removed_by == "")] = name
+        report["filters"].append(
+            {
+                "filter": name,
+                "threshold": threshold,
+                "cells_before": int(before.sum()),
+                "cells_after": int(kept.sum()),
+                "genes_before": genes_before,
+                "genes_after": genes_after,
+            }
+        )
+        rule = "" if threshold is None else f"{name} {'>=' if name.startswith('min') else '<='} {threshold:g}"
+        spread = describe(values, label) if values is not None and values.size else ""
+        if unit == "genes":
+            steps.append(FilterStep(name, "genes", genes_before, genes_after, rule, spread))
+        else:
+            steps.append(FilterStep(name, "cells", int(before.sum()), int(kept.sum()), rule, spread))
+
+    everyone = np.ones(n_cells, dtype=bool)
+    keep = genes0 >= options.min_genes
+    record("min_genes", options.min_genes, keep, everyone, n_genes, n_genes, "cells", genes0, "genes detected per cell")
+    cells_per_gene, _ = kernels.column_metrics(indptr, indices, data, keep, n_genes)
+    gene_kept = cells_per_gene >= options.min_cells
+    n_kept_genes = int(gene_kept.sum())
+    record("min_cells", options.min_cells, keep, keep, n_genes, n_kept_genes, "genes", cells_per_gene, "cells per gene")
+    genes1, total1, mito1 = kernels.row_metrics(indptr, indices, data, gene_kept, mito_mask)
+    before = keep
+    if options.max_genes is not None:
+        keep = before & (genes1 <= options.max_genes)
+    record(
+        "max_genes",
+        options.max_genes,
+        keep,
+        before,
+        n_kept_genes,
+        n_kept_genes,
+        "cells",
+        genes1[before],
+        "genes detected per cell",
+    )
+    before = keep
+    if options.max_pct_mito is not None:
+        keep = before & mito_within(mito1, total1, options.max_pct_mito)
+    record(
+        "max_pct_mito",
+        options.max_pct_mito,
+        keep,
+        before,
+        n_kept_genes,
+        n_kept_genes,
+        "cells",
+        pct_mito(mito1, total1)[before],
+        "% mito per cell",
+    )
+    cells["removed_by"] = removed_by
+    return QcDecision(keep, gene_kept, cells_per_gene, report, cells, steps)
+
+
+def check_left(decision: QcDecision, source: str) -> None:
+    """One line when a filter removed every cell or every gene (naming the filter)."""
+    for step in decision.steps:
+        if step.after == 0:
+            raise InputError(
+                source,
+                f"no {step.unit} left after the {step.name} filter ({step.threshold}); "
+                f"relax params.{step.name} in the card",
+                record="params",
+            )
+
+
+def apply_filters(adata: ad.AnnData, decision: QcDecision) -> tuple[ad.AnnData, dict[str, Any]]:
+    """The kept cells and genes as a new AnnData, with the final metrics, and the completed report.
+
+    The kept values are moved to the front of ``adata.X``'s own arrays (no second copy of
+    the matrix), so ``adata`` must not be used afterwards: its matrix is consumed.
+    """
+    keep, gene_kept = decision.cell_kept, decision.gene_kept
+    matrix = adata.X
+    new_column = np.where(gene_kept, np.cumsum(gene_kept) - 1, -1).astype(np.int64)
+    indptr = kernels.compact(matrix.indptr, matrix.indices, matrix.data, keep, new_column)
+    nnz = int(indptr[-1])
+    shape = (int(keep.sum()), int(gene_kept.sum()))
+    filtered = ad.AnnData(
+        X=sparse.csr_matrix((matrix.data[:nnz], matrix.indices[:nnz], indptr), shape=shape, copy=False),
+        obs=adata.obs.iloc[np.flatnonzero(keep)].copy(),
+        var=adata.var.iloc[np.flatnonzero(gene_kept)].copy(),
+    )
+    adata.X = sparse.csr_matrix(adata.shape, dtype=np.float32)  # the consumed matrix is not left behind
+    compute_qc_metrics(filtered)
+    return filtered, {**decision.report, "after": _summary(filtered.obs, filtered.n_vars)}
+
+
+def compute_qc_metrics(adata: ad.AnnData) -> None:
+    """scanpy's ``calculate_qc_metrics(qc_vars=['mt'], percent_top=None, log1p=False)`` columns, with the
+    same names and dtypes, computed in two passes over the CSR arrays; plus the spec's names
+    (``n_genes``, ``n_counts``, ``percent_mito``) and ``var['n_cells']`` for the final cells."""
+    matrix = adata.X
+    n_cells = adata.n_obs
+    mito_mask = adata.var["mt"].to_numpy(dtype=bool)
+    genes, total, mito = kernels.row_metrics(
+        matrix.indptr, matrix.indices, matrix.data, np.ones(adata.n_vars, dtype=bool), mito_mask
+    )
+    obs = adata.obs
+    obs["n_genes_by_counts"] = genes.astype(np.int32)
+    obs["total_counts"] = total.astype(np.float32)
+    obs["total_counts_mt"] = mito.astype(np.float32)
+    obs["pct_counts_mt"] = pct_mito(mito, total)
+    cells_with, gene_total = kernels.column_metrics(
+        matrix.indptr, matrix.indices, matrix.data, np.ones(n_cells, dtype=bool), adata.n_vars
+    )
+    var = adata.var
+    var["n_cells_by_counts"] = cells_with
+    var["mean_counts"] = gene_total / n_cells
+    var["pct_dropout_by_counts"] = (1 - cells_with / n_cells) * 100
+    var["total_counts"] = gene_total.astype(np.float32)
+    var["n_cells"] = cells_with
+    obs["n_genes"] = obs["n_genes_by_counts"].to_numpy()
+    obs["n_counts"] = obs["total_counts"].to_numpy()
+    obs["percent_mito"] = obs["pct_counts_mt"].to_numpy()
 
 
 def _summary(metrics: pd.DataFrame, n_genes: int) -> dict[str, Any]:
     return {
-        "cells": int(len(metrics)),
+        "cells": len(metrics),
         "genes": int(n_genes),
         "mean_genes_per_cell": float(metrics["n_genes_by_counts"].mean()),
         "mean_counts_per_cell": float(metrics["total_counts"].mean()),
         "mean_pct_mito": float(metrics["pct_counts_mt"].mean()),
     }
-
-
-def filter_cells_and_genes(adata: ad.AnnData, params: Mapping[str, Any],
-                           source: str) -> tuple[ad.AnnData, dict[str, Any], pd.DataFrame]:
-    """Apply the four QC filters; return the filtered AnnData, the QC report and a per-cell table.
-
-    ``adata`` must carry ``var['mt']``. The report (for ``qc.json``) has the cells and
-    genes before and after each filter and the mean genes/counts/% mito per cell before
-    and after. The per-cell table lists every input cell with its metrics on the input
-    matrix and ``removed_by``: the first filter that removed it (empty for kept cells).
-    A filter that removes every cell raises :class:`InputError` naming the threshold to relax.
-    """
-    adata = adata.copy()
-    cells = cell_metrics(adata)
-    report: dict[str, Any] = {"before": _summary(cells, adata.n_vars), "filters": [],
-                              "mito_genes": int(adata.var["mt"].sum())}
-    cells["removed_by"] = ""
-
-    def record(name: str, threshold: Any, before: tuple[int, int]) -> None:
-        removed = ~cells.index.isin(adata.obs_names) & (cells["removed_by"] == "")
-        cells.loc[removed, "removed_by"] = name
-        report["filters"].append({
-            "filter": name, "threshold": threshold,
-            "cells_before": before[0], "cells_after": int(adata.n_obs),
-            "genes_before": before[1], "genes_after": int(adata.n_vars),
-        })
-        if adata.n_obs == 0 or adata.n_vars == 0:
-            raise InputError(source, f"no {'cells' if adata.n_obs == 0 else 'genes'} left after the {name} filter "
-                                     f"({name}={threshold}); relax params.{name} in the card", record="params")
-
-    shape = adata.shape
-    sc.pp.filter_cells(adata, min_genes=params["min_genes"])
-    record("min_genes", params["min_genes"], shape)
-
-    shape = adata.shape
-    sc.pp.filter_genes(adata, min_cells=params["min_cells"])
-    record("min_cells", params["min_cells"], shape)
-
-    for name, column in (("max_genes", "n_genes_by_counts"), ("max_pct_mito", "pct_counts_mt")):
-        threshold = params[name]
-        shape = adata.shape
-        if threshold is not None:
-            keep = (cell_metrics(adata)[column] <= threshold).to_numpy()
-            adata = adata[keep].copy()
-        record(name, threshold, shape)
-
-    compute_qc_metrics(adata)
-    report["after"] = _summary(adata.obs, adata.n_vars)
-    # filter_genes wrote var["n_cells"] before the cell filters; refresh it for the final cells
-    adata.var["n_cells"] = adata.var["n_cells_by_counts"].to_numpy()
-    cells.insert(0, "cell_id", cells.index.astype(str))
-    return adata, report, cells.reset_index(drop=True)
-

@@ -1,27 +1,34 @@
-"""The scRNA-seq chain, one function per workflow step (each called by one script).
+"""The scRNA-seq steps, one function each, run in this order by :func:`genoprep.scrna.chain.process`:
 
-ingest -> quality_control -> normalize_step -> hvg_step -> ml_matrix
+ingest -> quality_control (decide) -> filter_cells (copy once) -> normalize -> select_hvg
+-> ml_matrix (scaled HVG block), then facts for the completed card.
+
+Each takes the AnnData of the step before and its own options (:mod:`genoprep.scrna.options`)
+and returns data; the chain writes the files.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import anndata as ad
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from genoprep import __version__
+from genoprep.errors import InputError
 from genoprep.provenance import package_versions, verify_sha256
 from genoprep.scrna import annotate, io, preprocess, qc
-from genoprep.tables import read_metadata_table
+from genoprep.scrna.options import HvgOptions, IngestOptions, NormalizeOptions, QcOptions, ScaleOptions
+from genoprep.tables import read_table
 
 log = logging.getLogger(__name__)
 
-SOFTWARE = ("scanpy", "anndata", "numpy", "scipy", "pandas", "h5py", "scikit-misc")
+SOFTWARE = ("scanpy", "anndata", "numpy", "scipy", "pandas", "h5py", "scikit-misc", "numba")
 
 
 def software_versions() -> dict[str, str]:
@@ -29,93 +36,165 @@ def software_versions() -> dict[str, str]:
     return {"genoprep": __version__, **package_versions(SOFTWARE)}
 
 
-def ingest(data_path: str | os.PathLike[str], card: Mapping[str, Any],
-           metadata_path: str | os.PathLike[str] | None = None) -> ad.AnnData:
+def check_columns(options: IngestOptions, available: Iterable[str] | None, source: str) -> None:
+    """The card's label columns and ``hvg_batch_key`` must name per-cell columns that exist.
+
+    ``available`` are the input's own per-cell columns (read without the matrix) and the
+    metadata table's; ``None`` when the input's cannot be known before reading it.
+    Checked before the matrix is read, so that a typo costs seconds, not a full run.
+    """
+    if available is None:
+        return
+    names = {str(name) for name in available}
+    shown = ", ".join(sorted(names)[:15]) or "none"
+    for label in annotate.LABELS:
+        ref = options.columns.get(label)
+        if ref is not None and str(ref) not in names:
+            raise InputError(
+                source,
+                f"columns.{label} names column {ref!r}, which is not there (per-cell columns: {shown})",
+                record="columns",
+            )
+    key = options.hvg_batch_key
+    mapped = {label for label in annotate.LABELS if options.columns.get(label) is not None}
+    if key is not None and key not in names | mapped:
+        raise InputError(
+            source,
+            f"params.hvg_batch_key names column {key!r}, which is not there "
+            f"(per-cell columns: {', '.join(sorted(names | mapped)[:15]) or 'none'})",
+            record="params",
+        )
+
+
+def read_metadata(metadata_path: str | os.PathLike[str], options: IngestOptions) -> pd.DataFrame:
+    """The card's per-cell metadata table, indexed by cell id."""
+    verify_sha256(metadata_path, options.metadata_sha256)
+    return read_table(
+        metadata_path, options.metadata_format, header=options.metadata_header, id_column=options.metadata_id_column
+    )
+
+
+def ingest(
+    data_path: str | os.PathLike[str],
+    options: IngestOptions,
+    dataset_id: str,
+    metadata_path: str | os.PathLike[str] | None = None,
+) -> ad.AnnData:
     """Read the card's matrix, check its values, join metadata, map labels and gene ids.
 
-    The input's SHA-256 is checked first when the card gives one. Cheap checks come before
-    the heavy ones: a scaled or normalised matrix is refused right after reading.
+    Cheap checks come first: the SHA-256 when the card gives one, the metadata table and
+    the column names the card refers to (against the input's header), then the matrix; a
+    scaled or normalised matrix is refused right after reading.
     """
-    spec = card["input"]
     source = str(data_path)
-    input_sha256 = verify_sha256(data_path, spec.get("sha256"))
-    adata = io.read_matrix(data_path, spec["format"], orientation=spec.get("orientation"), layer=spec.get("layer"))
-    io.check_values(adata, source, spec.get("value_type", "counts"))
+    if options.sha256 is not None:
+        verify_sha256(data_path, options.sha256)
+    table = read_metadata(metadata_path, options) if metadata_path is not None else None
+    own = io.obs_columns(data_path, options.format)
+    available = None if own is None else [*own, *(table.columns if table is not None else [])]
+    check_columns(options, available, str(metadata_path) if table is not None else source)
+    adata = io.read_matrix(data_path, options.format, orientation=options.orientation, layer=options.layer)
+    io.check_values(adata, source, options.value_type)
     unused_rows = 0
-    if metadata_path is not None:
-        meta = card["metadata"]
-        verify_sha256(metadata_path, meta.get("sha256"))
-        table = read_metadata_table(metadata_path, meta.get("format"), header=meta.get("header", True),
-                                    id_column=meta.get("id_column", 0))
-        unused_rows = annotate.add_metadata(adata, table, str(metadata_path))
-    columns = card.get("columns", {})
+    if table is not None:
+        unused_rows = annotate.add_metadata(adata, table, str(metadata_path), options.metadata_unmatched)
+    columns = dict(options.columns)
     annotate.apply_labels(adata, columns, source)
     annotate.annotate_genes(adata, columns, source)
     adata.uns["genoprep"] = {
-        "dataset_id": card["dataset_id"],
-        "input_sha256": input_sha256,
-        "value_type": spec.get("value_type", "counts"),
+        "dataset_id": dataset_id,
+        "value_type": options.value_type,
         "metadata_rows_unmatched": unused_rows,
     }
     log.info("ingested %s: %d cells x %d genes", source, adata.n_obs, adata.n_vars)
     return adata
 
 
-def quality_control(adata: ad.AnnData, params: Mapping[str, Any], mito_gene_lists: Iterable[str | os.PathLike[str]],
-                    source: str) -> tuple[ad.AnnData, dict[str, Any], pd.DataFrame]:
-    """Flag mitochondrial genes, compute QC metrics and filter (see :mod:`genoprep.scrna.qc`).
-
-    Returns the filtered AnnData, the report for ``qc.json`` and the per-cell QC table.
-    """
-    known = set(params.get("mito_genes", []))
+def quality_control(
+    adata: ad.AnnData, options: QcOptions, mito_gene_lists: Iterable[str | os.PathLike[str]]
+) -> qc.QcDecision:
+    """Flag mitochondrial genes (``var['mt']``) and decide the filters (see :mod:`genoprep.scrna.qc`)."""
+    known = set(options.mito_genes)
     for path in mito_gene_lists:
         known |= qc.read_gene_list(path)
-    adata.var["mt"] = qc.flag_mito(adata.var, adata.var_names, params["mito_prefixes"], known)
-    filtered, report, cells = qc.filter_cells_and_genes(adata, params, source)
-    info = dict(adata.uns.get("genoprep", {}))
-    report = {"dataset_id": info.get("dataset_id"), **report,
-              "metadata_rows_unmatched": info.get("metadata_rows_unmatched", 0)}
-    return filtered, report, cells
+    adata.var["mt"] = qc.flag_mito(adata.var, adata.var_names, options.mito_prefixes, known)
+    decision = qc.decide_filters(adata, options)
+    info = adata.uns["genoprep"]
+    decision.report = {
+        "dataset_id": info["dataset_id"],
+        **decision.report,
+        "metadata_rows_unmatched": info["metadata_rows_unmatched"],
+    }
+    return decision
 
 
-def normalize_step(adata: ad.AnnData, params: Mapping[str, Any]) -> ad.AnnData:
-    """normalize_total + log1p, unless the card says the input is already log-normalised."""
-    if adata.uns["genoprep"]["value_type"] == "counts":
-        preprocess.normalize(adata, params["target_sum"])
+def filter_cells(adata: ad.AnnData, decision: qc.QcDecision) -> tuple[ad.AnnData, dict[str, Any]]:
+    """The kept cells and genes, copied once, with their final QC metrics; and the report for ``qc.json``."""
+    filtered, report = qc.apply_filters(adata, decision)
+    filtered.uns["genoprep"] = dict(adata.uns["genoprep"])
+    return filtered, {**report, "metadata_rows_unmatched": report.pop("metadata_rows_unmatched")}
+
+
+def normalize(adata: ad.AnnData, options: NormalizeOptions) -> ad.AnnData:
+    """``layers['counts']`` = the counts (the same buffers); ``X`` = log1p(normalize_total), unless the
+    card says the input is log-normalised already."""
+    if options.value_type == "counts":
+        counts = adata.X
+        adata.X = preprocess.normalize_log1p(counts, options.target_sum)
+        adata.layers["counts"] = counts
+        adata.uns["log1p"] = {"base": None}
     else:
         log.info("input is log-normalised already: normalize_total and log1p skipped")
     return adata
 
 
-def hvg_step(adata: ad.AnnData, params: Mapping[str, Any]) -> ad.AnnData:
-    """Highly variable genes; records the parameters and software versions in ``uns['genoprep']``."""
-    n_hvg = preprocess.select_hvg(adata, params["hvg_flavor"], params["n_top_genes"], params.get("hvg_batch_key"))
-    adata.var["mean_counts"] = adata.var["mean_counts"].to_numpy()
-    adata.uns["genoprep"] = {**adata.uns["genoprep"], "params": dict(params), "n_hvg": n_hvg,
-                             "software": software_versions()}
+def select_hvg(adata: ad.AnnData, options: HvgOptions) -> ad.AnnData:
+    """Highly variable genes (``var['highly_variable']``, ``means``, ``dispersions``, ...)."""
+    n_hvg = preprocess.select_hvg(adata, options)
+    adata.uns["genoprep"] = {**adata.uns["genoprep"], "n_hvg": n_hvg}
     return adata
 
 
-def facts(adata: ad.AnnData, params: Mapping[str, Any], n_features: int) -> dict[str, Any]:
+def record_provenance(adata: ad.AnnData, *options: Any) -> None:
+    """The options that made the dataset and the software versions, in ``uns['genoprep']``."""
+    params: dict[str, Any] = {}
+    for step in options:
+        params.update({k: list(v) if isinstance(v, tuple) else v for k, v in step.as_params().items()})
+    adata.uns["genoprep"] = {**adata.uns["genoprep"], "params": params, "software": software_versions()}
+
+
+def hvg_matrix(adata: ad.AnnData) -> tuple[sparse.csr_matrix, list[str]]:
+    """The HVG columns of ``X`` (a small CSR copy) and their names, in column order."""
+    hvg = adata.var["highly_variable"].to_numpy(dtype=bool)
+    return preprocess.hvg_block(adata.X, hvg), list(adata.var_names[hvg])
+
+
+def ml_matrix(block: sparse.csr_matrix, options: ScaleOptions) -> np.ndarray:
+    """The scaled, clipped cells x HVG float32 matrix (the only dense array)."""
+    return preprocess.scale_block(block, options.scale_max_value)
+
+
+def facts(
+    adata: ad.AnnData,
+    normalize_options: NormalizeOptions,
+    hvg_options: HvgOptions,
+    scale_options: ScaleOptions,
+    n_features: int,
+) -> dict[str, Any]:
     """What the completed card records about the processed dataset."""
-    counts = adata.uns["genoprep"]["value_type"] == "counts"
+    counts = normalize_options.value_type == "counts"
     return {
         "n_cells": int(adata.n_obs),
         "n_genes": int(adata.n_vars),
         "n_features": n_features,
         "preprocessing": {
             "software": software_versions(),
-            "normalization": (f"scanpy normalize_total target_sum={params['target_sum']:g}, log1p"
-                              if counts else "none (input already log-normalised)"),
-            "feature_selection": preprocess.hvg_description(dict(params), n_features),
-            "scaling": f"scanpy scale zero_center=True max_value={params['scale_max_value']}",
+            "normalization": (
+                f"scanpy normalize_total target_sum={normalize_options.target_sum:g}, log1p"
+                if counts
+                else "none (input already log-normalised)"
+            ),
+            "feature_selection": preprocess.hvg_description(hvg_options, n_features),
+            "scaling": f"scanpy scale zero_center=True max_value={scale_options.scale_max_value}",
         },
     }
-
-
-def ml_matrix(adata: ad.AnnData, params: Mapping[str, Any]) -> tuple[np.ndarray, list[str]]:
-    """The scaled cells x HVG float32 matrix and its feature names in column order."""
-    matrix = preprocess.scale_hvg(adata, params["scale_max_value"])
-    features = list(adata.var_names[adata.var["highly_variable"].to_numpy()])
-    return matrix, features
-

@@ -44,30 +44,35 @@ def _classifier(sparse_input: bool, seed: int) -> Any:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return make_pipeline(StandardScaler(with_mean=not sparse_input),
-                         LogisticRegression(max_iter=2000, class_weight="balanced", random_state=seed))
+    return make_pipeline(
+        StandardScaler(with_mean=not sparse_input),
+        LogisticRegression(max_iter=2000, class_weight="balanced", random_state=seed),
+    )
 
 
 def _scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
-    return {"accuracy": float(accuracy_score(y_true, y_pred)),
-            "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
-            "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0))}
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
+        "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
+    }
 
 
-def classification_baseline(x_train: Any, y_train: np.ndarray, x_test: Any, y_test: np.ndarray, *,
-                            seed: int, margin: float, features: str) -> dict[str, Any]:
+def classification_baseline(
+    x_train: Any, y_train: np.ndarray, x_test: Any, y_test: np.ndarray, *, seed: int, margin: float, features: str
+) -> dict[str, Any]:
     """Logistic regression on real and on shuffled train labels; see the module docstring."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):  # one BLAS thread: no oversubscription, same bytes on any machine
-        return _classification_baseline(x_train, y_train, x_test, y_test, seed=seed, margin=margin,
-                                        features=features)
+        return _classification_baseline(x_train, y_train, x_test, y_test, seed=seed, margin=margin, features=features)
 
 
-def _classification_baseline(x_train: Any, y_train: np.ndarray, x_test: Any, y_test: np.ndarray, *,
-                             seed: int, margin: float, features: str) -> dict[str, Any]:
+def _classification_baseline(
+    x_train: Any, y_train: np.ndarray, x_test: Any, y_test: np.ndarray, *, seed: int, margin: float, features: str
+) -> dict[str, Any]:
     y_train = np.asarray(y_train)
     y_test = np.asarray(y_test)
     if np.unique(y_train).size < 2:
@@ -93,7 +98,9 @@ def _classification_baseline(x_train: Any, y_train: np.ndarray, x_test: Any, y_t
     return {
         "model": "StandardScaler + LogisticRegression(lbfgs, class_weight=balanced, max_iter=2000)",
         "features": features,
-        "n_train": int(y_train.size), "n_test": int(y_test.size), "n_classes": int(values.size),
+        "n_train": int(y_train.size),
+        "n_test": int(y_test.size),
+        "n_classes": int(values.size),
         "metric": "balanced_accuracy",
         "real": real,
         "shuffled_labels": shuffled,
@@ -111,8 +118,9 @@ def _hidden_entries(mask: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     return coo.row, coo.col
 
 
-def _score_hidden(target: sp.csr_matrix, predicted_rows: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-                  row_of: np.ndarray) -> dict[str, float]:
+def _score_hidden(
+    target: sp.csr_matrix, predicted_rows: np.ndarray, rows: np.ndarray, cols: np.ndarray, row_of: np.ndarray
+) -> dict[str, float]:
     truth = np.asarray(target[rows, cols]).ravel().astype(np.float64)
     guess = predicted_rows[row_of, cols]
     mse = float(np.mean((truth - guess) ** 2)) if truth.size else float("nan")
@@ -123,28 +131,46 @@ def _score_hidden(target: sp.csr_matrix, predicted_rows: np.ndarray, rows: np.nd
     return {"mse": mse, "pearson_r": r}
 
 
-def expression_baseline(train_input: sp.csr_matrix, train_target: sp.csr_matrix, test_input: sp.csr_matrix,
-                        test_target: sp.csr_matrix, test_mask: sp.csr_matrix, *, seed: int, margin: float,
-                        k: int = KNN_K) -> dict[str, Any]:
+def expression_baseline(
+    train_input: sp.csr_matrix,
+    train_target: sp.csr_matrix,
+    test_input: sp.csr_matrix,
+    test_target: sp.csr_matrix,
+    test_mask: sp.csr_matrix,
+    *,
+    seed: int,
+    margin: float,
+    k: int = KNN_K,
+) -> dict[str, Any]:
     """Mean-profile and k-NN predictions of the hidden test entries, real and with shuffled train profiles."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):
-        return _expression_baseline(train_input, train_target, test_input, test_target, test_mask, seed=seed,
-                                    margin=margin, k=k)
+        return _expression_baseline(
+            train_input, train_target, test_input, test_target, test_mask, seed=seed, margin=margin, k=k
+        )
 
 
-def _expression_baseline(train_input: sp.csr_matrix, train_target: sp.csr_matrix, test_input: sp.csr_matrix,
-                         test_target: sp.csr_matrix, test_mask: sp.csr_matrix, *, seed: int, margin: float,
-                         k: int) -> dict[str, Any]:
+def _expression_baseline(
+    train_input: sp.csr_matrix,
+    train_target: sp.csr_matrix,
+    test_input: sp.csr_matrix,
+    test_target: sp.csr_matrix,
+    test_mask: sp.csr_matrix,
+    *,
+    seed: int,
+    margin: float,
+    k: int,
+) -> dict[str, Any]:
     from sklearn.neighbors import NearestNeighbors
 
     rows, cols = _hidden_entries(test_mask)
     if rows.size == 0:
         raise InputError("test split", "no hidden entries in test: nothing to score")
     mean_profile = np.asarray(train_target.mean(axis=0)).ravel()
-    mean_scores = _score_hidden(test_target, np.broadcast_to(mean_profile, (1, mean_profile.size)), rows, cols,
-                                np.zeros_like(rows))
+    mean_scores = _score_hidden(
+        test_target, np.broadcast_to(mean_profile, (1, mean_profile.size)), rows, cols, np.zeros_like(rows)
+    )
     k = min(k, train_input.shape[0])
     index = NearestNeighbors(n_neighbors=k, metric="cosine", algorithm="brute").fit(train_input)
     neighbours = index.kneighbors(test_input, return_distance=False)
@@ -161,7 +187,9 @@ def _expression_baseline(train_input: sp.csr_matrix, train_target: sp.csr_matrix
     shuffled = {key: float(np.mean([r[key] for r in runs])) for key in real}
     return {
         "model": f"k-NN (k={k}, cosine on the masked input) vs the train mean profile",
-        "n_train": int(train_input.shape[0]), "n_test": int(test_input.shape[0]), "n_hidden": int(rows.size),
+        "n_train": int(train_input.shape[0]),
+        "n_test": int(test_input.shape[0]),
+        "n_hidden": int(rows.size),
         "metric": "pearson_r",
         "mean_profile": mean_scores,
         "real": real,
@@ -178,6 +206,10 @@ def check_alarm(result: dict[str, Any], source: str) -> None:
     if result["leakage_alarm"]:
         metric = result["metric"]
         chance = result.get("chance_balanced_accuracy", result.get("mean_profile", {}).get(metric))
-        raise InputError(source, f"leakage alarm: the baseline trained on shuffled labels scores {metric} "
-                         f"{result['shuffled_labels'][metric]:.3f}, above chance {chance:.3f} by more than "
-                         f"params.tasks.leakage_margin {result['leakage_margin']:g}", record="baseline")
+        raise InputError(
+            source,
+            f"leakage alarm: the baseline trained on shuffled labels scores {metric} "
+            f"{result['shuffled_labels'][metric]:.3f}, above chance {chance:.3f} by more than "
+            f"params.tasks.leakage_margin {result['leakage_margin']:g}",
+            record="baseline",
+        )

@@ -35,8 +35,9 @@ from genoprep.tasks import bundle
 
 def _write_labels(folder: Path, names: Sequence[str]) -> Path:
     path = folder / "labels.tsv"
-    pd.DataFrame({"code": range(len(names)), "label": list(names)}).to_csv(path, sep="\t", index=False,
-                                                                           lineterminator="\n")
+    pd.DataFrame({"code": range(len(names)), "label": list(names)}).to_csv(
+        path, sep="\t", index=False, lineterminator="\n"
+    )
     return path
 
 
@@ -53,9 +54,17 @@ def _kept(splits: np.ndarray, usable: np.ndarray, drop_from_eval: np.ndarray | N
     return keep
 
 
-def cell_type_annotation(matrix: np.ndarray, ids: Sequence[str], labels: Sequence[str], splits: Sequence[str],
-                         folder: str | os.PathLike[str], *, dataset_id: str, label_column: str,
-                         drop_from_eval: np.ndarray | None = None) -> dict[str, Any]:
+def cell_type_annotation(
+    matrix: np.ndarray,
+    ids: Sequence[str],
+    labels: Sequence[str],
+    splits: Sequence[str],
+    folder: str | os.PathLike[str],
+    *,
+    dataset_id: str,
+    label_column: str,
+    drop_from_eval: np.ndarray | None = None,
+) -> dict[str, Any]:
     """Write the annotation bundle; returns task.yaml's content."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -72,14 +81,28 @@ def cell_type_annotation(matrix: np.ndarray, ids: Sequence[str], labels: Sequenc
         files += [x_path, y_path]
         counts[split] = int(rows.sum())
     files.append(_write_labels(folder, names))
-    files.append(_write_rows(folder, pd.DataFrame({"id": list(ids), "split": splits, "label": list(labels),
-                                                   "code": codes, "in_bundle": keep})))
+    files.append(
+        _write_rows(
+            folder,
+            pd.DataFrame({"id": list(ids), "split": splits, "label": list(labels), "code": codes, "in_bundle": keep}),
+        )
+    )
     return bundle.write_task_yaml(
-        folder, "cell_type_annotation", dataset_id=dataset_id, inputs=["X.npy", "obs.tsv", "splits.tsv"],
-        target=f"obs column {label_column!r} as integer codes (labels.tsv)", metric="balanced_accuracy",
-        split_file="../../splits.tsv", files=files,
-        extra={"n_classes": len(names), "counts": counts, "excluded_missing_label": int(missing.sum()),
-               "excluded_by_leakage_policy": int((~missing & ~keep).sum())})
+        folder,
+        "cell_type_annotation",
+        dataset_id=dataset_id,
+        inputs=["X.npy", "obs.tsv", "splits.tsv"],
+        target=f"obs column {label_column!r} as integer codes (labels.tsv)",
+        metric="balanced_accuracy",
+        split_file="../../splits.tsv",
+        files=files,
+        extra={
+            "n_classes": len(names),
+            "counts": counts,
+            "excluded_missing_label": int(missing.sum()),
+            "excluded_by_leakage_policy": int((~missing & ~keep).sum()),
+        },
+    )
 
 
 def _row_rng(seed: int, row_id: str) -> np.random.Generator:
@@ -87,8 +110,9 @@ def _row_rng(seed: int, row_id: str) -> np.random.Generator:
     return np.random.default_rng([seed, int.from_bytes(digest, "big")])
 
 
-def expression_mask(matrix: sp.csr_matrix, ids: Sequence[str], *, mask_fraction: float, seed: int,
-                    heldout: np.ndarray | None = None) -> sp.csr_matrix:
+def expression_mask(
+    matrix: sp.csr_matrix, ids: Sequence[str], *, mask_fraction: float, seed: int, heldout: np.ndarray | None = None
+) -> sp.csr_matrix:
     """1 at the hidden entries: ``mask_fraction`` of each row's expressed genes, plus the held-out columns."""
     csr = sp.csr_matrix(matrix)
     csr.eliminate_zeros()
@@ -97,7 +121,7 @@ def expression_mask(matrix: sp.csr_matrix, ids: Sequence[str], *, mask_fraction:
     rows, cols = [], []
     panel = np.flatnonzero(heldout)
     for i in range(csr.shape[0]):
-        expressed = csr.indices[csr.indptr[i]:csr.indptr[i + 1]]
+        expressed = csr.indices[csr.indptr[i] : csr.indptr[i + 1]]
         candidates = expressed[~heldout[expressed]]
         n_hide = int(np.floor(mask_fraction * candidates.size + 0.5))
         if candidates.size and n_hide == 0:
@@ -122,9 +146,19 @@ def heldout_panel(genes: Sequence[str], n: int, seed: int) -> np.ndarray:
     return flags
 
 
-def gene_expression_prediction(matrix: Any, ids: Sequence[str], genes: Sequence[str], splits: Sequence[str],
-                               folder: str | os.PathLike[str], *, dataset_id: str, mask_fraction: float,
-                               heldout_genes: int, seed: int, drop_from_eval: np.ndarray | None = None) -> dict[str, Any]:
+def gene_expression_prediction(
+    matrix: Any,
+    ids: Sequence[str],
+    genes: Sequence[str],
+    splits: Sequence[str],
+    folder: str | os.PathLike[str],
+    *,
+    dataset_id: str,
+    mask_fraction: float,
+    heldout_genes: int,
+    seed: int,
+    drop_from_eval: np.ndarray | None = None,
+) -> dict[str, Any]:
     """Write the expression-prediction bundle; returns task.yaml's content."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -142,26 +176,45 @@ def gene_expression_prediction(matrix: Any, ids: Sequence[str], genes: Sequence[
     for split in SPLITS:
         rows = np.flatnonzero(keep & (splits == split))
         path = folder / f"{split}.npz"
-        bundle.save_arrays(path, {"input": masked_input[rows], "target": target[rows], "mask": mask[rows],
-                                  "ids": np.asarray([ids[i] for i in rows], dtype=str)})
+        bundle.save_arrays(
+            path,
+            {
+                "input": masked_input[rows],
+                "target": target[rows],
+                "mask": mask[rows],
+                "ids": np.asarray([ids[i] for i in rows], dtype=str),
+            },
+        )
         files.append(path)
         counts[split] = {"n": int(rows.size), "n_hidden": int(mask[rows].nnz)}
     genes_path = folder / "genes.tsv"
-    pd.DataFrame({"gene": list(genes), "heldout": panel}).to_csv(genes_path, sep="\t", index=False,
-                                                                 lineterminator="\n")
+    pd.DataFrame({"gene": list(genes), "heldout": panel}).to_csv(genes_path, sep="\t", index=False, lineterminator="\n")
     files.append(genes_path)
     files.append(_write_rows(folder, pd.DataFrame({"id": list(ids), "split": splits, "in_bundle": keep})))
     return bundle.write_task_yaml(
-        folder, "gene_expression_prediction", dataset_id=dataset_id, inputs=["input (masked profile)"],
-        target="target (the full normalised profile) at the entries where mask is 1", metric="pearson_r",
-        split_file="../../splits.tsv", files=files,
-        extra={"mask_fraction": mask_fraction, "heldout_genes": int(panel.sum()), "seed": seed, "counts": counts})
+        folder,
+        "gene_expression_prediction",
+        dataset_id=dataset_id,
+        inputs=["input (masked profile)"],
+        target="target (the full normalised profile) at the entries where mask is 1",
+        metric="pearson_r",
+        split_file="../../splits.tsv",
+        files=files,
+        extra={"mask_fraction": mask_fraction, "heldout_genes": int(panel.sum()), "seed": seed, "counts": counts},
+    )
 
 
-def sequence_classification(ids: Sequence[str], labels: Sequence[str], splits: Sequence[str],
-                            tokens: Mapping[str, Any], kmers: sp.csr_matrix | np.ndarray,
-                            folder: str | os.PathLike[str], *, dataset_id: str,
-                            drop_from_eval: np.ndarray | None = None) -> dict[str, Any]:
+def sequence_classification(
+    ids: Sequence[str],
+    labels: Sequence[str],
+    splits: Sequence[str],
+    tokens: Mapping[str, Any],
+    kmers: sp.csr_matrix | np.ndarray,
+    folder: str | os.PathLike[str],
+    *,
+    dataset_id: str,
+    drop_from_eval: np.ndarray | None = None,
+) -> dict[str, Any]:
     """Write the sequence-classification bundle; ``tokens`` maps a scheme to a 2-D array (rows = ids)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -172,8 +225,11 @@ def sequence_classification(ids: Sequence[str], labels: Sequence[str], splits: S
     files, counts = [], {}
     for split in SPLITS:
         rows = np.flatnonzero(keep & (splits == split))
-        arrays: dict[str, Any] = {"y": codes[rows], "ids": np.asarray([ids[i] for i in rows], dtype=str),
-                                  "kmers": kmers[rows]}
+        arrays: dict[str, Any] = {
+            "y": codes[rows],
+            "ids": np.asarray([ids[i] for i in rows], dtype=str),
+            "kmers": kmers[rows],
+        }
         for scheme, values in tokens.items():
             arrays[f"tokens_{scheme}"] = np.asarray(values)[rows]
         path = folder / f"{split}.npz"
@@ -181,11 +237,25 @@ def sequence_classification(ids: Sequence[str], labels: Sequence[str], splits: S
         files.append(path)
         counts[split] = int(rows.size)
     files.append(_write_labels(folder, names))
-    files.append(_write_rows(folder, pd.DataFrame({"id": list(ids), "split": splits, "label": list(labels),
-                                                   "code": codes, "in_bundle": keep})))
+    files.append(
+        _write_rows(
+            folder,
+            pd.DataFrame({"id": list(ids), "split": splits, "label": list(labels), "code": codes, "in_bundle": keep}),
+        )
+    )
     return bundle.write_task_yaml(
-        folder, "sequence_classification", dataset_id=dataset_id,
-        inputs=[f"tokens_{s}" for s in tokens] + ["kmers"], target="y: label codes (labels.tsv)",
-        metric="balanced_accuracy", split_file="../../splits.tsv", files=files,
-        extra={"n_classes": len(names), "counts": counts, "excluded_missing_label": int(missing.sum()),
-               "excluded_by_leakage_policy": int((~missing & ~keep).sum())})
+        folder,
+        "sequence_classification",
+        dataset_id=dataset_id,
+        inputs=[f"tokens_{s}" for s in tokens] + ["kmers"],
+        target="y: label codes (labels.tsv)",
+        metric="balanced_accuracy",
+        split_file="../../splits.tsv",
+        files=files,
+        extra={
+            "n_classes": len(names),
+            "counts": counts,
+            "excluded_missing_label": int(missing.sum()),
+            "excluded_by_leakage_policy": int((~missing & ~keep).sum()),
+        },
+    )

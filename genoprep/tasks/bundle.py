@@ -33,8 +33,14 @@ def save_arrays(path: str | os.PathLike[str], arrays: Mapping[str, Any]) -> None
     for name, value in arrays.items():
         if sp.issparse(value):
             csr = sp.csr_matrix(value)
-            flat.update({f"{name}.data": csr.data, f"{name}.indices": csr.indices,
-                         f"{name}.indptr": csr.indptr, f"{name}.shape": np.asarray(csr.shape, dtype=np.int64)})
+            flat.update(
+                {
+                    f"{name}.data": csr.data,
+                    f"{name}.indices": csr.indices,
+                    f"{name}.indptr": csr.indptr,
+                    f"{name}.shape": np.asarray(csr.shape, dtype=np.int64),
+                }
+            )
         elif isinstance(value, tuple) and len(value) == 2:  # ragged tokens: (values, offsets)
             flat.update({f"{name}.values": np.asarray(value[0]), f"{name}.offsets": np.asarray(value[1])})
         else:
@@ -55,8 +61,9 @@ def load_arrays(path: str | os.PathLike[str]) -> dict[str, Any]:
         for name in names:
             base, _, part = name.rpartition(".")
             if part == "data" and f"{base}.indptr" in names:
-                out[base] = sp.csr_matrix((npz[name], npz[f"{base}.indices"], npz[f"{base}.indptr"]),
-                                          shape=tuple(npz[f"{base}.shape"]))
+                out[base] = sp.csr_matrix(
+                    (npz[name], npz[f"{base}.indices"], npz[f"{base}.indptr"]), shape=tuple(npz[f"{base}.shape"])
+                )
             elif part == "values" and f"{base}.offsets" in names:
                 out[base] = (npz[name], npz[f"{base}.offsets"])
             elif part not in ("indices", "indptr", "shape", "offsets") or not base:
@@ -64,13 +71,29 @@ def load_arrays(path: str | os.PathLike[str]) -> dict[str, Any]:
     return out
 
 
-def write_task_yaml(folder: str | os.PathLike[str], task: str, *, dataset_id: str, inputs: Sequence[str],
-                    target: str, metric: str, split_file: str, files: Sequence[str | os.PathLike[str]],
-                    extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def write_task_yaml(
+    folder: str | os.PathLike[str],
+    task: str,
+    *,
+    dataset_id: str,
+    inputs: Sequence[str],
+    target: str,
+    metric: str,
+    split_file: str,
+    files: Sequence[str | os.PathLike[str]],
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Write ``task.yaml`` describing the bundle; ``files`` are the bundle's files (checksummed)."""
     folder = Path(folder)
-    record: dict[str, Any] = {"task": task, "dataset_id": dataset_id, "inputs": list(inputs), "target": target,
-                              "metric": metric, "split_file": split_file, "splits": list(SPLITS)}
+    record: dict[str, Any] = {
+        "task": task,
+        "dataset_id": dataset_id,
+        "inputs": list(inputs),
+        "target": target,
+        "metric": metric,
+        "split_file": split_file,
+        "splits": list(SPLITS),
+    }
     record.update(extra or {})
     record["artifacts_sha256"] = {Path(f).name: file_sha256(f) for f in sorted(files, key=lambda p: Path(p).name)}
     write_yaml(record, folder / "task.yaml")

@@ -61,8 +61,12 @@ def build_index(path: str | os.PathLike[str]) -> dict[str, FaiEntry]:
             else:
                 bases = len(raw.rstrip(b"\r\n"))
                 if short_line_seen and bases:
-                    raise InputError(source, "lines of different lengths inside a contig: no indexed access "
-                                     "(rewrap it, e.g. samtools faidx)", record=f"contig {name}, line {number}")
+                    raise InputError(
+                        source,
+                        "lines of different lengths inside a contig: no indexed access "
+                        "(rewrap it, e.g. samtools faidx)",
+                        record=f"contig {name}, line {number}",
+                    )
                 if line_bases == 0:
                     line_bases, line_bytes = bases, len(raw)
                 elif bases != line_bases:
@@ -138,8 +142,9 @@ class Reference:
         raw = self._handle.read(last - first + 1)
         bases = raw.replace(b"\r", b"").replace(b"\n", b"").decode("ascii").upper()
         if len(bases) != end - start:
-            raise InputError(str(self.path), "the index does not match the file (stale .fai?)",
-                             record=f"{contig}:{start + 1}-{end}")
+            raise InputError(
+                str(self.path), "the index does not match the file (stale .fai?)", record=f"{contig}:{start + 1}-{end}"
+            )
         return bases
 
 

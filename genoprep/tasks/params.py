@@ -1,7 +1,7 @@
 """Options of the params every modality shares: ``split`` (in :mod:`genoprep.splits`),
 ``leakage``, ``tasks`` and ``augment``.
 
-Their schema is ``config/schemas/common_params.schema.yaml``; the card loader merges its
+Their schema is ``genoprep/schemas/common_params.schema.yaml``; the card loader merges its
 properties into every modality's ``params`` with their defaults, so a loaded card carries
 each of these sections complete.
 """

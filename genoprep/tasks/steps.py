@@ -76,38 +76,67 @@ def role_path(card: Any, role: str) -> str:
     raise InputError(str(card.path), f"no input with role {role!r}", record="inputs")
 
 
-def variant_effect_dataset(dataset_id: str, options: VariantEffectOptions, split_options: SplitOptions,
-                           leakage_policy: str, vcf_path: str | os.PathLike[str],
-                           fasta_path: str | os.PathLike[str], *, splits_path: str | os.PathLike[str],
-                           qc_path: str | os.PathLike[str], bundle_dir: str | os.PathLike[str],
-                           facts_path: str | os.PathLike[str]) -> dict[str, Any]:
+def variant_effect_dataset(
+    dataset_id: str,
+    options: VariantEffectOptions,
+    split_options: SplitOptions,
+    leakage_policy: str,
+    vcf_path: str | os.PathLike[str],
+    fasta_path: str | os.PathLike[str],
+    *,
+    splits_path: str | os.PathLike[str],
+    qc_path: str | os.PathLike[str],
+    bundle_dir: str | os.PathLike[str],
+    facts_path: str | os.PathLike[str],
+) -> dict[str, Any]:
     """Labelled VCF + reference -> splits.tsv, qc.json, the variant_effect bundle and the card's facts."""
     source = os.fspath(vcf_path)
     with Reference(fasta_path) as reference:
         table = read_variants(vcf_path, reference, options)
     checked = table.n_alleles - table.dropped.get("unknown_contig", 0) - table.dropped.get("ref_mismatch", 0)
-    steps = [FilterStep("contig and REF check", "alleles", table.n_alleles, checked,
-                        f"ref_mismatch: {options.ref_mismatch}",
-                        f"{table.dropped.get('ref_mismatch', 0)} REF mismatches, "
-                        f"{table.dropped.get('unknown_contig', 0)} on contigs not in the reference"),
-             FilterStep(f"label ({options.label_field} in label_map)", "checked alleles", checked,
-                        len(table.variants))]
+    steps = [
+        FilterStep(
+            "contig and REF check",
+            "alleles",
+            table.n_alleles,
+            checked,
+            f"ref_mismatch: {options.ref_mismatch}",
+            f"{table.dropped.get('ref_mismatch', 0)} REF mismatches, "
+            f"{table.dropped.get('unknown_contig', 0)} on contigs not in the reference",
+        ),
+        FilterStep(f"label ({options.label_field} in label_map)", "checked alleles", checked, len(table.variants)),
+    ]
     console(summary_line(dataset_id, steps))
     if table.ref_mismatches:
-        console(f"{dataset_id}: {table.dropped['ref_mismatch']} REF mismatch(es) dropped, e.g. "
-                + "; ".join(table.ref_mismatches))
+        console(
+            f"{dataset_id}: {table.dropped['ref_mismatch']} REF mismatch(es) dropped, e.g. "
+            + "; ".join(table.ref_mismatches)
+        )
     guard(source, steps, "alleles", options.min_fraction_kept)
     if not table.variants:
         raise InputError(source, f"no variant left with a label in params.label_map ({options.label_field})")
     variants = table.variants
     ids = [v.id for v in variants]
     splits = make_splits(ids, split_options, lambda name: column_values(variants, name, source), source)
-    checks = [leak.cross_split_duplicates(
-        leak.variant_keys([v.chrom for v in variants], [v.pos for v in variants], [v.ref for v in variants],
-                          [v.alt for v in variants]), ids, splits, "the same variant")]
+    checks = [
+        leak.cross_split_duplicates(
+            leak.variant_keys(
+                [v.chrom for v in variants],
+                [v.pos for v in variants],
+                [v.ref for v in variants],
+                [v.alt for v in variants],
+            ),
+            ids,
+            splits,
+            "the same variant",
+        )
+    ]
     if split_options.group_by:
-        checks.append(leak.groups_crossing(column_values(variants, split_options.group_by, source), ids, splits,
-                                           f"{split_options.group_by} groups"))
+        checks.append(
+            leak.groups_crossing(
+                column_values(variants, split_options.group_by, source), ids, splits, f"{split_options.group_by} groups"
+            )
+        )
     report = leak.apply_policy(checks, leakage_policy, source)
     console(f"{dataset_id}: {report.summary_line()}")
     drop = report.drop_from_eval()
@@ -125,34 +154,61 @@ def variant_effect_dataset(dataset_id: str, options: VariantEffectOptions, split
         bundle.save_arrays(bundle_dir / f"{split}.npz", split_arrays(chosen, options))
         counts[split] = {"n": len(chosen), "n_label_1": sum(v.label for v in chosen)}
     task = bundle.write_task_yaml(
-        bundle_dir, "variant_effect", dataset_id=dataset_id,
+        bundle_dir,
+        "variant_effect",
+        dataset_id=dataset_id,
         inputs=[f"{side}_{scheme}" for scheme in options.tokenizers for side in ("ref", "alt")],
         target=f"y: INFO {options.label_field} mapped by params.label_map (1 = pathogenic side, 0 = benign side)",
-        metric="balanced_accuracy", split_file="../../splits.tsv",
+        metric="balanced_accuracy",
+        split_file="../../splits.tsv",
         files=[bundle_dir / name for name in VARIANT_EFFECT_FILES if name != "task.yaml"],
-        extra={"label_map": dict(options.label_map), "window_width": options.width,
-               "window_rule": "(width - 1) // 2 bases before the variant's first base; the alt window keeps the width",
-               "tokenizers": list(options.tokenizers), "counts": counts,
-               "dropped_from_eval": int(drop.sum()) if drop is not None else 0})
+        extra={
+            "label_map": dict(options.label_map),
+            "window_width": options.width,
+            "window_rule": "(width - 1) // 2 bases before the variant's first base; the alt window keeps the width",
+            "tokenizers": list(options.tokenizers),
+            "counts": counts,
+            "dropped_from_eval": int(drop.sum()) if drop is not None else 0,
+        },
+    )
     groups = column_values(variants, split_options.group_by, source) if split_options.group_by else None
-    qc = {"variants": table.qc(), "splits": split_summary(splits, [str(v.label) for v in variants], groups),
-          "split_rule": split_options.describe(), "leakage": report.as_dict()}
+    qc = {
+        "variants": table.qc(),
+        "splits": split_summary(splits, [str(v.label) for v in variants], groups),
+        "split_rule": split_options.describe(),
+        "leakage": report.as_dict(),
+    }
     write_json(qc, qc_path)
-    facts = {"n_variants": len(variants), "n_records": table.n_records, "splits": qc["splits"]["n"],
-             "preprocessing": {"software": package_versions(SOFTWARE),
-                               "windows": f"width {options.width}, circular contigs {list(options.circular)}",
-                               "labels": f"INFO {options.label_field} through params.label_map",
-                               "split": split_options.describe(), "task": task["task"]}}
+    facts = {
+        "n_variants": len(variants),
+        "n_records": table.n_records,
+        "splits": qc["splits"]["n"],
+        "preprocessing": {
+            "software": package_versions(SOFTWARE),
+            "windows": f"width {options.width}, circular contigs {list(options.circular)}",
+            "labels": f"INFO {options.label_field} through params.label_map",
+            "split": split_options.describe(),
+            "task": task["task"],
+        },
+    }
     write_json(facts, facts_path)
     return facts
 
 
-def variant_effect_baseline(dataset_id: str, options: VariantEffectOptions, tasks: TaskOptions,
-                            bundle_dir: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> dict[str, Any]:
+def variant_effect_baseline(
+    dataset_id: str,
+    options: VariantEffectOptions,
+    tasks: TaskOptions,
+    bundle_dir: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+) -> dict[str, Any]:
     """Logistic regression on the alt - ref k-mer count difference (``kmer_counts`` must be a tokenizer)."""
     if "kmer_counts" not in options.tokenizers:
-        raise InputError(dataset_id, "the variant_effect baseline needs 'kmer_counts' in params.tokenizers",
-                         record="params.tokenizers")
+        raise InputError(
+            dataset_id,
+            "the variant_effect baseline needs 'kmer_counts' in params.tokenizers",
+            record="params.tokenizers",
+        )
     bundle_dir = Path(bundle_dir)
     data = {s: bundle.load_arrays(bundle_dir / f"{s}.npz") for s in ("train", "test")}
 
@@ -160,19 +216,27 @@ def variant_effect_baseline(dataset_id: str, options: VariantEffectOptions, task
         return (arrays["alt_kmer_counts"] - arrays["ref_kmer_counts"]).astype(np.float64)
 
     result = baselines.classification_baseline(
-        difference(data["train"]), data["train"]["y"], difference(data["test"]), data["test"]["y"],
-        seed=tasks.seed, margin=tasks.leakage_margin,
-        features=f"alt - ref {options.kmer_k}-mer counts of the {options.width}-base windows")
+        difference(data["train"]),
+        data["train"]["y"],
+        difference(data["test"]),
+        data["test"]["y"],
+        seed=tasks.seed,
+        margin=tasks.leakage_margin,
+        features=f"alt - ref {options.kmer_k}-mer counts of the {options.width}-base windows",
+    )
     return finish_baseline(result, out_path, str(bundle_dir / "baseline.json"), dataset_id)
 
 
-def finish_baseline(result: dict[str, Any], out_path: str | os.PathLike[str], source: str,
-                    dataset_id: str) -> dict[str, Any]:
+def finish_baseline(
+    result: dict[str, Any], out_path: str | os.PathLike[str], source: str, dataset_id: str
+) -> dict[str, Any]:
     """Say the scores, raise the leakage alarm (one line) or write baseline.json."""
     metric = result["metric"]
-    console(f"{dataset_id}: baseline {metric} {result['real'][metric]:.3f}, shuffled labels "
-            f"{result['shuffled_labels'][metric]:.3f}"
-            + (f", majority-class rate {result['majority_class_rate']:.3f}" if "majority_class_rate" in result else ""))
+    console(
+        f"{dataset_id}: baseline {metric} {result['real'][metric]:.3f}, shuffled labels "
+        f"{result['shuffled_labels'][metric]:.3f}"
+        + (f", majority-class rate {result['majority_class_rate']:.3f}" if "majority_class_rate" in result else "")
+    )
     if not result["learnable"]:
         console(f"{dataset_id}: warning: the baseline does not beat its shuffled-label control")
     baselines.check_alarm(result, source)
@@ -183,9 +247,15 @@ def finish_baseline(result: dict[str, Any], out_path: str | os.PathLike[str], so
 # --------------------------------------------------------------- splits for any modality's rows
 
 
-def split_rows(ids: Sequence[str], columns: Mapping[str, Sequence[Any]], split_options: SplitOptions,
-               leakage_policy: str, source: str, *, keys: Sequence[tuple[str, Sequence[Any]]] = ()
-               ) -> tuple[np.ndarray, dict[str, Any], np.ndarray | None]:
+def split_rows(
+    ids: Sequence[str],
+    columns: Mapping[str, Sequence[Any]],
+    split_options: SplitOptions,
+    leakage_policy: str,
+    source: str,
+    *,
+    keys: Sequence[tuple[str, Sequence[Any]]] = (),
+) -> tuple[np.ndarray, dict[str, Any], np.ndarray | None]:
     """Splits of a modality's rows, their leakage checks, and the eval rows to drop.
 
     ``columns`` holds the per-row columns the card may name (labels, donor, a predefined
@@ -197,20 +267,26 @@ def split_rows(ids: Sequence[str], columns: Mapping[str, Sequence[Any]], split_o
 
     def column(name: str) -> list[str]:
         if name not in columns:
-            raise InputError(source, f"column {name!r} named by params.split is not one of {sorted(columns)}",
-                             record="params.split")
+            raise InputError(
+                source, f"column {name!r} named by params.split is not one of {sorted(columns)}", record="params.split"
+            )
         return [str(v) for v in as_labels(columns[name])]
 
     splits = make_splits(ids, split_options, column, source)
     checks = [leak.cross_split_duplicates(values, ids, splits, what) for what, values in keys]
     if split_options.group_by:
-        checks.append(leak.groups_crossing(column(split_options.group_by), ids, splits,
-                                           f"{split_options.group_by} groups"))
+        checks.append(
+            leak.groups_crossing(column(split_options.group_by), ids, splits, f"{split_options.group_by} groups")
+        )
     report = leak.apply_policy(checks, leakage_policy, source)
     strata = column(split_options.stratify_by) if split_options.stratify_by else None
     groups = column(split_options.group_by) if split_options.group_by else None
-    qc = {"split_rule": split_options.describe(), "splits": split_summary(splits, strata, groups),
-          "leakage": report.as_dict(), "leakage_line": report.summary_line()}
+    qc = {
+        "split_rule": split_options.describe(),
+        "splits": split_summary(splits, strata, groups),
+        "leakage": report.as_dict(),
+        "leakage_line": report.summary_line(),
+    }
     return splits, qc, report.drop_from_eval()
 
 
@@ -225,9 +301,15 @@ def _splits_of(ids: Sequence[str], splits_path: str | os.PathLike[str]) -> np.nd
     return np.asarray([given[i] for i in ids], dtype=object)
 
 
-def annotation_bundle(dataset_id: str, tasks: TaskOptions, leakage_policy: str, x_path: str | os.PathLike[str],
-                      obs_path: str | os.PathLike[str], splits_path: str | os.PathLike[str],
-                      folder: str | os.PathLike[str]) -> dict[str, Any]:
+def annotation_bundle(
+    dataset_id: str,
+    tasks: TaskOptions,
+    leakage_policy: str,
+    x_path: str | os.PathLike[str],
+    obs_path: str | os.PathLike[str],
+    splits_path: str | os.PathLike[str],
+    folder: str | os.PathLike[str],
+) -> dict[str, Any]:
     """``X.npy`` + ``obs.tsv`` (id first, a ``tasks.label`` column) + ``splits.tsv`` -> tasks/cell_type_annotation/.
 
     Identical rows of X in two splits are the leakage check here (the count-level check of
@@ -236,8 +318,7 @@ def annotation_bundle(dataset_id: str, tasks: TaskOptions, leakage_policy: str, 
     matrix = np.load(x_path, mmap_mode="r")
     obs = read_table(obs_path, "tsv")
     if tasks.label not in obs.columns:
-        raise InputError(os.fspath(obs_path), f"no label column {tasks.label!r} (params.tasks.label)",
-                         record="header")
+        raise InputError(os.fspath(obs_path), f"no label column {tasks.label!r} (params.tasks.label)", record="header")
     ids = list(obs.index)
     if matrix.shape[0] != len(ids):
         raise InputError(os.fspath(x_path), f"{matrix.shape[0]} rows, obs.tsv has {len(ids)}")
@@ -246,49 +327,93 @@ def annotation_bundle(dataset_id: str, tasks: TaskOptions, leakage_policy: str, 
     report = leak.apply_policy([check], leakage_policy, os.fspath(x_path))
     console(f"{dataset_id}: cell_type_annotation {report.summary_line()}")
     labels = [str(v) for v in as_labels(obs[tasks.label])]
-    task = builders.cell_type_annotation(np.asarray(matrix), ids, labels, splits, folder, dataset_id=dataset_id,
-                                         label_column=tasks.label, drop_from_eval=report.drop_from_eval())
+    task = builders.cell_type_annotation(
+        np.asarray(matrix),
+        ids,
+        labels,
+        splits,
+        folder,
+        dataset_id=dataset_id,
+        label_column=tasks.label,
+        drop_from_eval=report.drop_from_eval(),
+    )
     if task["excluded_missing_label"]:
         console(f"{dataset_id}: cell_type_annotation leaves out {task['excluded_missing_label']} rows labelled NA")
     return task
 
 
-def annotation_baseline(dataset_id: str, tasks: TaskOptions, folder: str | os.PathLike[str],
-                        out_path: str | os.PathLike[str]) -> dict[str, Any]:
+def annotation_baseline(
+    dataset_id: str, tasks: TaskOptions, folder: str | os.PathLike[str], out_path: str | os.PathLike[str]
+) -> dict[str, Any]:
     """Logistic regression on X_train -> X_test (baseline.json)."""
     folder = Path(folder)
     data = {name: np.load(folder / f"{name}.npy") for name in ("X_train", "y_train", "X_test", "y_test")}
-    result = baselines.classification_baseline(data["X_train"], data["y_train"], data["X_test"], data["y_test"],
-                                               seed=tasks.seed, margin=tasks.leakage_margin, features="X.npy rows")
+    result = baselines.classification_baseline(
+        data["X_train"],
+        data["y_train"],
+        data["X_test"],
+        data["y_test"],
+        seed=tasks.seed,
+        margin=tasks.leakage_margin,
+        features="X.npy rows",
+    )
     return finish_baseline(result, out_path, str(folder / "baseline.json"), dataset_id)
 
 
-def expression_bundle(dataset_id: str, tasks: TaskOptions, h5ad_path: str | os.PathLike[str],
-                      splits_path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> dict[str, Any]:
+def expression_bundle(
+    dataset_id: str,
+    tasks: TaskOptions,
+    h5ad_path: str | os.PathLike[str],
+    splits_path: str | os.PathLike[str],
+    folder: str | os.PathLike[str],
+) -> dict[str, Any]:
     """``processed.h5ad`` (X = the normalised profile) + ``splits.tsv`` -> tasks/gene_expression_prediction/."""
     import anndata as ad
 
     adata = ad.read_h5ad(h5ad_path)
     ids = [str(i) for i in adata.obs_names]
     splits = _splits_of(ids, splits_path)
-    return builders.gene_expression_prediction(adata.X, ids, [str(g) for g in adata.var_names], splits, folder,
-                                               dataset_id=dataset_id, mask_fraction=tasks.mask_fraction,
-                                               heldout_genes=tasks.heldout_genes, seed=tasks.seed)
+    return builders.gene_expression_prediction(
+        adata.X,
+        ids,
+        [str(g) for g in adata.var_names],
+        splits,
+        folder,
+        dataset_id=dataset_id,
+        mask_fraction=tasks.mask_fraction,
+        heldout_genes=tasks.heldout_genes,
+        seed=tasks.seed,
+    )
 
 
-def expression_baseline(dataset_id: str, tasks: TaskOptions, folder: str | os.PathLike[str],
-                        out_path: str | os.PathLike[str]) -> dict[str, Any]:
+def expression_baseline(
+    dataset_id: str, tasks: TaskOptions, folder: str | os.PathLike[str], out_path: str | os.PathLike[str]
+) -> dict[str, Any]:
     """Mean profile and k-NN on the hidden test entries (baseline.json)."""
     folder = Path(folder)
     train, test = (bundle.load_arrays(folder / f"{s}.npz") for s in ("train", "test"))
-    result = baselines.expression_baseline(train["input"], train["target"], test["input"], test["target"],
-                                           test["mask"], seed=tasks.seed, margin=tasks.leakage_margin)
+    result = baselines.expression_baseline(
+        train["input"],
+        train["target"],
+        test["input"],
+        test["target"],
+        test["mask"],
+        seed=tasks.seed,
+        margin=tasks.leakage_margin,
+    )
     return finish_baseline(result, out_path, str(folder / "baseline.json"), dataset_id)
 
 
-def sequence_bundle(dataset_id: str, tasks: TaskOptions, leakage_policy: str, obs_path: str | os.PathLike[str],
-                    kmers_path: str | os.PathLike[str], token_paths: Mapping[str, str | os.PathLike[str]],
-                    splits_path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> dict[str, Any]:
+def sequence_bundle(
+    dataset_id: str,
+    tasks: TaskOptions,
+    leakage_policy: str,
+    obs_path: str | os.PathLike[str],
+    kmers_path: str | os.PathLike[str],
+    token_paths: Mapping[str, str | os.PathLike[str]],
+    splits_path: str | os.PathLike[str],
+    folder: str | os.PathLike[str],
+) -> dict[str, Any]:
     """DNA ``obs.tsv`` (id, label) + ``kmers_k<k>.npz`` + fixed-length token files -> tasks/sequence_classification/.
 
     Leakage: identical rows of the first token array (e.g. ``char``: identical sequences up to
@@ -298,8 +423,7 @@ def sequence_bundle(dataset_id: str, tasks: TaskOptions, leakage_policy: str, ob
 
     obs = read_table(obs_path, "tsv")
     if "label" not in obs.columns:
-        raise InputError(os.fspath(obs_path), "no label column: sequence_classification needs labels",
-                         record="header")
+        raise InputError(os.fspath(obs_path), "no label column: sequence_classification needs labels", record="header")
     ids = list(obs.index)
     splits = _splits_of(ids, splits_path)
     kmers = sp.load_npz(kmers_path)
@@ -307,20 +431,37 @@ def sequence_bundle(dataset_id: str, tasks: TaskOptions, leakage_policy: str, ob
     first = next(iter(tokens.values()), None)
     keys = leak.cell_keys(first if first is not None else kmers)
     what = f"identical {next(iter(tokens), 'k-mer')} rows"
-    report = leak.apply_policy([leak.cross_split_duplicates(keys, ids, splits, what)], leakage_policy,
-                               os.fspath(obs_path))
+    report = leak.apply_policy(
+        [leak.cross_split_duplicates(keys, ids, splits, what)], leakage_policy, os.fspath(obs_path)
+    )
     console(f"{dataset_id}: sequence_classification {report.summary_line()}")
-    return builders.sequence_classification(ids, [str(v) for v in as_labels(obs["label"])], splits, tokens, kmers,
-                                            folder, dataset_id=dataset_id, drop_from_eval=report.drop_from_eval())
+    return builders.sequence_classification(
+        ids,
+        [str(v) for v in as_labels(obs["label"])],
+        splits,
+        tokens,
+        kmers,
+        folder,
+        dataset_id=dataset_id,
+        drop_from_eval=report.drop_from_eval(),
+    )
 
 
-def sequence_baseline(dataset_id: str, tasks: TaskOptions, folder: str | os.PathLike[str],
-                      out_path: str | os.PathLike[str]) -> dict[str, Any]:
+def sequence_baseline(
+    dataset_id: str, tasks: TaskOptions, folder: str | os.PathLike[str], out_path: str | os.PathLike[str]
+) -> dict[str, Any]:
     """Logistic regression on k-mer counts (baseline.json)."""
     folder = Path(folder)
     train, test = (bundle.load_arrays(folder / f"{s}.npz") for s in ("train", "test"))
-    result = baselines.classification_baseline(train["kmers"], train["y"], test["kmers"], test["y"], seed=tasks.seed,
-                                               margin=tasks.leakage_margin, features="k-mer counts")
+    result = baselines.classification_baseline(
+        train["kmers"],
+        train["y"],
+        test["kmers"],
+        test["y"],
+        seed=tasks.seed,
+        margin=tasks.leakage_margin,
+        features="k-mer counts",
+    )
     return finish_baseline(result, out_path, str(folder / "baseline.json"), dataset_id)
 
 
@@ -354,17 +495,25 @@ def sequence_task_inputs(card: Any) -> dict[str, Any]:
     """
     params = card.params
     if "kmer_counts" not in params["tokenizers"]:
-        raise InputError(str(card.path), "sequence_classification needs 'kmer_counts' in params.tokenizers",
-                         record="params.tokenizers")
+        raise InputError(
+            str(card.path),
+            "sequence_classification needs 'kmer_counts' in params.tokenizers",
+            record="params.tokenizers",
+        )
     kmers = f"kmers_k{params['kmer_counts']['k']}.npz"
     tokens = {s: f"tokens_{s}.npy" for s in ("char", "hyenadna") if s in params["tokenizers"]}
     return {"kmers": kmers, "tokens": tokens, "leakage_keys": next(iter(tokens.values()), kmers)}
 
 
-
-def obs_splits(dataset_id: str, split_options: SplitOptions, leakage_policy: str, obs_path: str | os.PathLike[str],
-               key_path: str | os.PathLike[str] | None, splits_path: str | os.PathLike[str],
-               qc_path: str | os.PathLike[str]) -> dict[str, Any]:
+def obs_splits(
+    dataset_id: str,
+    split_options: SplitOptions,
+    leakage_policy: str,
+    obs_path: str | os.PathLike[str],
+    key_path: str | os.PathLike[str] | None,
+    splits_path: str | os.PathLike[str],
+    qc_path: str | os.PathLike[str],
+) -> dict[str, Any]:
     """``splits.tsv`` for the rows of an ``obs.tsv`` (id first; its columns can be named by params.split).
 
     ``key_path`` (a ``.npy`` token array or a scipy ``.npz`` matrix with one row per id) gives
@@ -382,8 +531,10 @@ def obs_splits(dataset_id: str, split_options: SplitOptions, leakage_policy: str
     columns = {name: obs[name].to_numpy() for name in obs.columns}
     splits, qc, _ = split_rows(ids, columns, split_options, leakage_policy, os.fspath(obs_path), keys=keys)
     n = qc["splits"]["n"]
-    console(f"{dataset_id}: split {n['train']}/{n['val']}/{n['test']} rows ({split_options.describe()}); "
-            f"{qc['leakage_line']}")
+    console(
+        f"{dataset_id}: split {n['train']}/{n['val']}/{n['test']} rows ({split_options.describe()}); "
+        f"{qc['leakage_line']}"
+    )
     write_splits(splits_path, ids, splits)
     write_json(qc, qc_path)
     return qc

@@ -57,8 +57,9 @@ def fit_scaler(matrix: np.ndarray | sp.spmatrix, train_mask: np.ndarray, ddof: i
     return Scaler(mean=mean, std=std, n_fitted=n, ddof=ddof)
 
 
-def apply_scaler(matrix: np.ndarray | sp.spmatrix, scaler: Scaler, max_value: float | None = None,
-                 dtype: Any = np.float32) -> np.ndarray:
+def apply_scaler(
+    matrix: np.ndarray | sp.spmatrix, scaler: Scaler, max_value: float | None = None, dtype: Any = np.float32
+) -> np.ndarray:
     """``(x - mean) / std`` for every row, clipped to ``[-max_value, max_value]`` (as sc.pp.scale)."""
     dense = matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
     scaled = (dense.astype(np.float64) - scaler.mean) / scaler.std

@@ -92,10 +92,18 @@ class VariantTable:
 
     def qc(self) -> dict[str, Any]:
         labels = Counter(v.label for v in self.variants)
-        return {"n_records": self.n_records, "n_alleles": self.n_alleles, "n_variants": len(self.variants),
-                "labels": {str(k): labels[k] for k in sorted(labels)}, "dropped": self.dropped,
-                "dropped_label_values": self.dropped_labels, "ref_mismatch_examples": self.ref_mismatches,
-                "contigs": self.contigs, "n_windows_wrapped": self.n_wrapped, "n_windows_padded": self.n_padded}
+        return {
+            "n_records": self.n_records,
+            "n_alleles": self.n_alleles,
+            "n_variants": len(self.variants),
+            "labels": {str(k): labels[k] for k in sorted(labels)},
+            "dropped": self.dropped,
+            "dropped_label_values": self.dropped_labels,
+            "ref_mismatch_examples": self.ref_mismatches,
+            "contigs": self.contigs,
+            "n_windows_wrapped": self.n_wrapped,
+            "n_windows_padded": self.n_padded,
+        }
 
 
 def parse_info(text: str) -> dict[str, str]:
@@ -131,7 +139,7 @@ def fetch_window(reference: Reference, contig: str, start: int, width: int, circ
     """
     length = reference.lengths[contig]
     end = start + width
-    if 0 <= start and end <= length:
+    if start >= 0 and end <= length:
         return reference.fetch(contig, start, end), "inside"
     if circular:
         if width > length:
@@ -146,8 +154,9 @@ def fetch_window(reference: Reference, contig: str, start: int, width: int, circ
     return "N" * left_pad + inside + "N" * right_pad, "padded"
 
 
-def variant_windows(reference: Reference, contig: str, pos: int, ref: str, alt: str, width: int,
-                    circular: bool) -> tuple[str, str, str]:
+def variant_windows(
+    reference: Reference, contig: str, pos: int, ref: str, alt: str, width: int, circular: bool
+) -> tuple[str, str, str]:
     """(reference window, alternate window, how) for a variant at 1-based ``pos``."""
     left = (width - 1) // 2
     start = pos - 1 - left
@@ -158,7 +167,9 @@ def variant_windows(reference: Reference, contig: str, pos: int, ref: str, alt: 
     return ref_window, alt_window, how
 
 
-def read_variants(vcf_path: str | os.PathLike[str], reference: Reference, options: VariantEffectOptions) -> VariantTable:
+def read_variants(
+    vcf_path: str | os.PathLike[str], reference: Reference, options: VariantEffectOptions
+) -> VariantTable:
     """Parse a (sites-only or not) VCF, check REF, map labels and cut windows; see the module docstring."""
     source = os.fspath(vcf_path)
     table = VariantTable(variants=[])
@@ -177,8 +188,9 @@ def read_variants(vcf_path: str | os.PathLike[str], reference: Reference, option
             raise InputError(source, "a record before the #CHROM header line", record=f"line {number}")
         fields = line.split("\t")
         if len(fields) < 8:
-            raise InputError(source, f"{len(fields)} tab-separated columns, a VCF record has at least 8",
-                             record=f"line {number}")
+            raise InputError(
+                source, f"{len(fields)} tab-separated columns, a VCF record has at least 8", record=f"line {number}"
+            )
         chrom, pos_text, vid, ref, alts, _, _, info_text = fields[:8]
         try:
             pos = int(pos_text)
@@ -202,9 +214,12 @@ def read_variants(vcf_path: str | os.PathLike[str], reference: Reference, option
         expected = reference.fetch(contig, pos - 1, pos - 1 + len(ref))
         if expected != ref.upper():
             if options.ref_mismatch == "error":
-                raise InputError(source, f"REF {ref} differs from the reference base(s) {expected} at {contig}:{pos} "
-                                 "(wrong reference build? params.ref_mismatch: drop counts and drops them)",
-                                 record=record)
+                raise InputError(
+                    source,
+                    f"REF {ref} differs from the reference base(s) {expected} at {contig}:{pos} "
+                    "(wrong reference build? params.ref_mismatch: drop counts and drops them)",
+                    record=record,
+                )
             dropped["ref_mismatch"] += len(alt_list)
             if len(table.ref_mismatches) < N_EXAMPLES:
                 table.ref_mismatches.append(f"{chrom}:{pos} REF {ref}, reference {expected}")
@@ -226,16 +241,30 @@ def read_variants(vcf_path: str | os.PathLike[str], reference: Reference, option
             if len(alt_list) > 1:
                 variant_id = f"{variant_id}:{alt}"
             if variant_id in seen_ids:
-                raise InputError(source, f"variant id {variant_id} already used on line {seen_ids[variant_id]}",
-                                 record=record)
+                raise InputError(
+                    source, f"variant id {variant_id} already used on line {seen_ids[variant_id]}", record=record
+                )
             seen_ids[variant_id] = number
-            ref_window, alt_window, how = variant_windows(reference, contig, pos, ref, alt, options.width,
-                                                          contig in options.circular)
+            ref_window, alt_window, how = variant_windows(
+                reference, contig, pos, ref, alt, options.width, contig in options.circular
+            )
             table.n_wrapped += how == "wrapped"
             table.n_padded += how == "padded"
             region = f"{contig}:{(pos - 1) // options.region_bp}"
-            table.variants.append(Variant(variant_id, contig, pos, ref.upper(), alt.upper(), value,
-                                          int(options.label_map[value]), region, ref_window, alt_window))
+            table.variants.append(
+                Variant(
+                    variant_id,
+                    contig,
+                    pos,
+                    ref.upper(),
+                    alt.upper(),
+                    value,
+                    int(options.label_map[value]),
+                    region,
+                    ref_window,
+                    alt_window,
+                )
+            )
     if not header_seen:
         raise InputError(source, "no #CHROM header line: not a VCF")
     table.dropped = {k: dropped[k] for k in sorted(dropped)}
@@ -262,8 +291,10 @@ def encode_windows(windows: Sequence[str], scheme: str, options: VariantEffectOp
 
 def split_arrays(variants: Sequence[Variant], options: VariantEffectOptions) -> dict[str, Any]:
     """The arrays of one split: ``y``, ``ids`` and ``ref_<scheme>``/``alt_<scheme>`` per tokenizer."""
-    arrays: dict[str, Any] = {"y": np.array([v.label for v in variants], dtype=np.int64),
-                              "ids": np.array([v.id for v in variants], dtype=str)}
+    arrays: dict[str, Any] = {
+        "y": np.array([v.label for v in variants], dtype=np.int64),
+        "ids": np.array([v.id for v in variants], dtype=str),
+    }
     ref_windows = [v.ref_window for v in variants]
     alt_windows = [v.alt_window for v in variants]
     for scheme in options.tokenizers:
@@ -276,8 +307,11 @@ def write_variants_tsv(path: str | os.PathLike[str], variants: Sequence[Variant]
     """``variants.tsv``: id, chrom, pos, ref, alt, label_value, label, region, split, ref_window, alt_window."""
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
         handle.write("id\tchrom\tpos\tref\talt\tlabel_value\tlabel\tregion\tsplit\tref_window\talt_window\n")
-        handle.writelines(f"{v.id}\t{v.chrom}\t{v.pos}\t{v.ref}\t{v.alt}\t{v.label_value}\t{v.label}\t{v.region}"
-                         f"\t{split}\t{v.ref_window}\t{v.alt_window}\n" for v, split in zip(variants, splits))
+        handle.writelines(
+            f"{v.id}\t{v.chrom}\t{v.pos}\t{v.ref}\t{v.alt}\t{v.label_value}\t{v.label}\t{v.region}"
+            f"\t{split}\t{v.ref_window}\t{v.alt_window}\n"
+            for v, split in zip(variants, splits)
+        )
 
 
 def column_values(variants: Sequence[Variant], column: str, source: str) -> list[str]:

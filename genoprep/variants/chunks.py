@@ -34,7 +34,7 @@ def count_records(path: str | Path) -> int:
 
         try:
             vcf = cyvcf2.VCF(str(path), lazy=True)
-        except Exception as err:  # cyvcf2 raises plain Exception on bad headers
+        except Exception as err:  # noqa: BLE001 -cyvcf2 raises plain Exception on bad headers
             raise InputError(str(path), f"cannot open as BCF: {err}") from None
         try:
             vcfio.check_sample_ids(str(path), list(vcf.samples))
@@ -61,8 +61,7 @@ def record_chunk_offsets(path: str | Path, records_per_chunk: int) -> tuple[int,
     return n, text_offsets
 
 
-def plan_record_chunks(n_records: int, records_per_chunk: int,
-                       offsets: list[int] | None = None) -> list[ChunkSpec]:
+def plan_record_chunks(n_records: int, records_per_chunk: int, offsets: list[int] | None = None) -> list[ChunkSpec]:
     """Chunk ``i`` = records ``[i*size, (i+1)*size)``; at least one (possibly empty) chunk.
 
     ``offsets[i]``: the seek position of chunk ``i``'s first record (see
@@ -74,10 +73,13 @@ def plan_record_chunks(n_records: int, records_per_chunk: int,
     n_chunks = max(1, math.ceil(n_records / records_per_chunk))
     offsets = offsets or []
     return [
-        ChunkSpec(i, first_record=i * records_per_chunk,
-                  n_records=min(records_per_chunk, max(n_records - i * records_per_chunk, 0)),
-                  offset=offsets[i] if i < len(offsets) else None,
-                  end_offset=offsets[i + 1] if i + 1 < len(offsets) else None)
+        ChunkSpec(
+            i,
+            first_record=i * records_per_chunk,
+            n_records=min(records_per_chunk, max(n_records - i * records_per_chunk, 0)),
+            offset=offsets[i] if i < len(offsets) else None,
+            end_offset=offsets[i + 1] if i + 1 < len(offsets) else None,
+        )
         for i in range(n_chunks)
     ]
 
@@ -90,7 +92,7 @@ def _has_record(vcf, region: Region) -> bool:
             for variant in vcf(vcfio.region_query(region.chrom, region.start, region.end)):
                 if region.contains(variant.CHROM, variant.POS):
                     return True
-    except Exception:  # the contig is not in the index
+    except Exception:  # noqa: BLE001 -the contig is not in the index
         return False
     return False
 
@@ -112,7 +114,7 @@ def plan_region_chunks(path: str | Path, region_bp: int) -> list[ChunkSpec]:
         contigs = list(vcf.seqnames)
         try:
             lengths = dict(zip(vcf.seqnames, vcf.seqlens, strict=False))
-        except Exception:  # no ##contig lengths
+        except Exception:  # noqa: BLE001 -no ##contig lengths
             lengths = {}
         windows: list[Region] = []
         for chrom in contigs:

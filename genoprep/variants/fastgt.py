@@ -100,8 +100,9 @@ def _scan_py(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info):
         if n_rows + n_cols > row_cap:
             break
         status = 0
-        if tabs < 9 or not (buf[fmt_start] == 71 and buf[fmt_start + 1] == 84
-                            and (buf[fmt_start + 2] == 9 or buf[fmt_start + 2] == 58)):
+        if tabs < 9 or not (
+            buf[fmt_start] == 71 and buf[fmt_start + 1] == 84 and (buf[fmt_start + 2] == 9 or buf[fmt_start + 2] == 58)
+        ):
             status = 2
         else:
             for i in range(n_file_samples):
@@ -303,14 +304,20 @@ def skip_lines(buf: np.ndarray, pos: int, n: int) -> tuple[int, int]:
     return _skip_lines(buf, pos, n)
 
 
-def scan(buf: np.ndarray, pos: int, max_lines: int, n_file_samples: int, column_of: np.ndarray,
-         dosage: np.ndarray, line_info: np.ndarray) -> tuple[int, int, int]:
+def scan(
+    buf: np.ndarray,
+    pos: int,
+    max_lines: int,
+    n_file_samples: int,
+    column_of: np.ndarray,
+    dosage: np.ndarray,
+    line_info: np.ndarray,
+) -> tuple[int, int, int]:
     """Decode lines of ``buf`` from ``pos`` into ``dosage`` rows (see ``_scan_py``)."""
     return _scan(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info)
 
 
-def haploid_mask(buf: np.ndarray, info_end: int, n_file_samples: int,
-                 column_of: np.ndarray, n_out: int) -> np.ndarray:
+def haploid_mask(buf: np.ndarray, info_end: int, n_file_samples: int, column_of: np.ndarray, n_out: int) -> np.ndarray:
     """Called-haploid mask (output columns) of a line decoded by :func:`scan`."""
     p = info_end + 1
     while buf[p] != 9:

@@ -80,7 +80,7 @@ def _as_chunk(item: ChunkResult | str | Path) -> ChunkResult:
 def _release(matrix: np.memmap) -> None:
     """Write the dirty pages of a memory-mapped matrix back and drop them from this process."""
     matrix.flush()
-    handle = matrix._mmap  # noqa: SLF001 - numpy exposes no public handle to the mapping
+    handle = matrix._mmap
     if handle is not None and hasattr(mmap, "MADV_DONTNEED"):
         handle.madvise(mmap.MADV_DONTNEED)
 
@@ -244,17 +244,21 @@ def gather(
         "variants_removed": removed,
         "variants_after": n_kept_variants,
         "missing_genotype_rate_before": (n_loaded_missing / n_genotypes) if n_genotypes else None,
-        "missing_genotype_rate_after": (
-            float(final_missing.sum()) / dosage.size if dosage.size else None
-        ),
+        "missing_genotype_rate_after": (float(final_missing.sum()) / dosage.size if dosage.size else None),
     }
     n_samples = len(samples)
     steps = []
     if params.max_sample_missing is not None:
-        steps.append(FilterStep("mind", "samples", n_samples, len(kept_idx),
-                                _threshold("max_sample_missing", params.max_sample_missing,
-                                           "missing rate > threshold removed"),
-                                describe(sample_missing_loaded, "missing rate per sample")))
+        steps.append(
+            FilterStep(
+                "mind",
+                "samples",
+                n_samples,
+                len(kept_idx),
+                _threshold("max_sample_missing", params.max_sample_missing, "missing rate > threshold removed"),
+                describe(sample_missing_loaded, "missing rate per sample"),
+            )
+        )
     after = n_loaded
     for name, card_field, rule, values in (
         ("geno", "max_variant_missing", "missing rate > threshold removed", np.concatenate(geno_values or [[]])),
@@ -265,9 +269,14 @@ def gather(
         if threshold is None:
             continue
         before, after = after, after - removed[name]
-        label = {"geno": "missing rate per variant", "hwe": "HWE exact-test p per variant",
-                 "maf": "MAF per variant"}[name]
-        steps.append(FilterStep(name, "variants", before, after, _threshold(card_field, threshold, rule),
-                                describe(values, label)))
-    return GatheredResult(dosage=dosage, samples=sample_table, variants=variants, qc=qc, filter_steps=steps,
-                          source=first_source)
+        label = {"geno": "missing rate per variant", "hwe": "HWE exact-test p per variant", "maf": "MAF per variant"}[
+            name
+        ]
+        steps.append(
+            FilterStep(
+                name, "variants", before, after, _threshold(card_field, threshold, rule), describe(values, label)
+            )
+        )
+    return GatheredResult(
+        dosage=dosage, samples=sample_table, variants=variants, qc=qc, filter_steps=steps, source=first_source
+    )

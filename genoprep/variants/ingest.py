@@ -134,6 +134,10 @@ class _Rows:
         )
 
 
+#: load everything (no regions, samples or FILTER restriction)
+_DEFAULT_LOAD = LoadOptions()
+
+
 def _new_counts() -> dict[str, int]:
     return dict.fromkeys(LOAD_COUNTS, 0)
 
@@ -188,7 +192,7 @@ def choose_engine(path: str | Path, spec: ChunkSpec, engine: Engine) -> Literal[
 def read_chunk(
     path: str | Path,
     spec: ChunkSpec,
-    options: LoadOptions = LoadOptions(),
+    options: LoadOptions = _DEFAULT_LOAD,
     engine: Engine = "auto",
 ) -> ChunkResult:
     """Read the records of ``spec`` from ``path`` into a :class:`ChunkResult`."""
@@ -198,9 +202,7 @@ def read_chunk(
     return _read_cyvcf2(path, spec, options)
 
 
-def read_all(
-    path: str | Path, options: LoadOptions = LoadOptions(), engine: Engine = "auto"
-) -> ChunkResult:
+def read_all(path: str | Path, options: LoadOptions = _DEFAULT_LOAD, engine: Engine = "auto") -> ChunkResult:
     """The whole file as one chunk (records ``[0, ∞)``)."""
     return read_chunk(path, ChunkSpec(0, first_record=0, n_records=2**62), options, engine)
 
@@ -234,9 +236,12 @@ class _BlockRows(_Rows):
         elif self.blocks:
             self.dosage = np.concatenate(self.blocks)
         if any(h is not None for h in self.hap_blocks):
-            self.haploid = np.concatenate([
-                h if h is not None else np.zeros(b.shape, dtype=bool)
-                for b, h in zip(self.blocks, self.hap_blocks, strict=True)])
+            self.haploid = np.concatenate(
+                [
+                    h if h is not None else np.zeros(b.shape, dtype=bool)
+                    for b, h in zip(self.blocks, self.hap_blocks, strict=True)
+                ]
+            )
         self.blocks.clear()
         return super().result(source, spec, samples, counts)
 
@@ -279,8 +284,19 @@ def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chunk
             if n_lines == 0:
                 rows_here *= 2  # one record with more ALT columns than the batch holds
                 continue
-            _emit_scanned(rows, buf, dosage, line_info[:n_lines], n_rows, n_file, keep_samples, column_of,
-                          keeper, record + 1, source)
+            _emit_scanned(
+                rows,
+                buf,
+                dosage,
+                line_info[:n_lines],
+                n_rows,
+                n_file,
+                keep_samples,
+                column_of,
+                keeper,
+                record + 1,
+                source,
+            )
             record += n_lines
             to_read -= n_lines
         if to_read <= 0:
@@ -288,9 +304,19 @@ def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chunk
     return rows.result(source, spec, samples, counts)
 
 
-def _emit_scanned(rows: _Rows, buf: np.ndarray, dosage: np.ndarray, info: np.ndarray, n_rows: int,
-                  n_file: int, keep_samples: np.ndarray | None, column_of: np.ndarray, keeper: _Keeper,
-                  first_record_number: int, source: str) -> None:
+def _emit_scanned(
+    rows: _Rows,
+    buf: np.ndarray,
+    dosage: np.ndarray,
+    info: np.ndarray,
+    n_rows: int,
+    n_file: int,
+    keep_samples: np.ndarray | None,
+    column_of: np.ndarray,
+    keeper: _Keeper,
+    first_record_number: int,
+    source: str,
+) -> None:
     """Append the lines decoded by :func:`fastgt.scan` that pass the load-time filters."""
     keep_row = None
     row_meta: list[tuple[tuple, int]] = []  # (record meta, ALT index) per kept row
@@ -318,8 +344,10 @@ def _emit_scanned(rows: _Rows, buf: np.ndarray, dosage: np.ndarray, info: np.nda
             dosage[row0 : row0 + n_cols] = r
             special[row0] = (r, hc)
         elif status == haploid:
-            special[row0] = (dosage[row0 : row0 + n_cols],
-                             fastgt.haploid_mask(buf, info_end, n_file, column_of, rows.n_samples))
+            special[row0] = (
+                dosage[row0 : row0 + n_cols],
+                fastgt.haploid_mask(buf, info_end, n_file, column_of, rows.n_samples),
+            )
         if n_cols == 1:
             row_meta.append((meta, 0))
         else:
@@ -343,8 +371,11 @@ def _fixed_columns(text: bytes, number: int, source: str) -> tuple:
     try:
         pos = int(fields[1])
     except ValueError:
-        raise InputError(source, f"POS {fields[1].decode(errors='replace')!r} is not an integer",
-                         record_label(number, chrom, fields[1].decode(errors="replace"))) from None
+        raise InputError(
+            source,
+            f"POS {fields[1].decode(errors='replace')!r} is not an integer",
+            record_label(number, chrom, fields[1].decode(errors="replace")),
+        ) from None
     alts = [] if fields[4] == b"." else fields[4].decode().split(",")
     return chrom, pos, fields[2].decode(), fields[3].decode(), alts, fields[6].decode()
 
@@ -355,7 +386,7 @@ def _read_cyvcf2(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chu
     source = str(path)
     try:
         vcf = cyvcf2.VCF(str(path), strict_gt=True, lazy=True)
-    except (OSError, Exception) as e:  # cyvcf2 raises plain Exception on bad headers
+    except (OSError, Exception) as e:  # noqa: BLE001 -cyvcf2 raises plain Exception on bad headers
         raise InputError(source, f"cannot open as VCF/BCF: {e}") from None
     try:
         file_samples = list(vcf.samples)
@@ -369,7 +400,7 @@ def _read_cyvcf2(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chu
             reg = spec.region
             try:
                 iterator = vcf(vcfio.region_query(reg.chrom, reg.start, reg.end))
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 - cyvcf2/htslib raise plain Exception
                 raise InputError(source, f"cannot query region {reg}: {e}") from None
             first, stop = 0, 2**62
         else:
@@ -383,9 +414,10 @@ def _read_cyvcf2(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chu
                     variant = next(iterator)
             except StopIteration:
                 break
-            except Exception as e:
-                raise InputError(source, f"htslib cannot parse the record: {e}",
-                                 record_label(number + 1, None, None)) from None
+            except Exception as e:  # noqa: BLE001 - cyvcf2/htslib raise plain Exception
+                raise InputError(
+                    source, f"htslib cannot parse the record: {e}", record_label(number + 1, None, None)
+                ) from None
             number += 1
             if spec.region is not None and not spec.region.contains(variant.CHROM, variant.POS):
                 continue  # overlaps the region but starts outside it
@@ -410,8 +442,9 @@ def _read_cyvcf2(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chu
                 arr = gt.array().copy()  # cyvcf2 reuses the buffer: copy first
                 if arr.shape[1] - 1 > 2:
                     label = record_label(number if spec.region is None else None, chrom, pos)
-                    raise InputError(source, f"ploidy {arr.shape[1] - 1}; only haploid and diploid calls are supported",
-                                     label)
+                    raise InputError(
+                        source, f"ploidy {arr.shape[1] - 1}; only haploid and diploid calls are supported", label
+                    )
                 x = arr[:, 0].astype(np.int16)
                 y = arr[:, 1].astype(np.int16) if arr.shape[1] >= 3 else np.full(n, -2, np.int16)
             if keep_samples is not None:
@@ -421,8 +454,9 @@ def _read_cyvcf2(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chu
             if (x > top).any() or ((y > top) & ~h).any():
                 label = record_label(number if spec.region is None else None, chrom, pos)
                 bad = int(max(x.max(), y.max()))
-                raise InputError(source, f"GT refers to allele {bad} but the record has {len(alts)} ALT allele(s)",
-                                 label)
+                raise InputError(
+                    source, f"GT refers to allele {bad} but the record has {len(alts)} ALT allele(s)", label
+                )
             r, hc = dosage_rows(x, y, h, len(alts))
             rows.add(meta, r, np.broadcast_to(hc, r.shape))
         return rows.result(source, spec, samples, counts)

@@ -147,9 +147,7 @@ def dosage_rows(
     return rows, haploid & ~missing
 
 
-def parse_gt_text(
-    gt: bytes, n_alt: int, source: str, label: str
-) -> tuple[int, int, bool]:
+def parse_gt_text(gt: bytes, n_alt: int, source: str, label: str) -> tuple[int, int, bool]:
     """Parse one GT string (``0/1``, ``1|0``, ``1``, ``./.``, ``0/.``, ``10/2``).
 
     Returns ``(allele_1, allele_2, haploid)`` with −1 for ``.``. A leading phase
@@ -159,8 +157,11 @@ def parse_gt_text(
     text = gt[1:] if gt[:1] in (b"/", b"|") else gt
     parts = re.split(rb"[/|]", text)
     if len(parts) > 2:
-        raise InputError(source, f"GT {gt.decode(errors='replace')!r} has ploidy {len(parts)}; "
-                                 "only haploid and diploid calls are supported", label)
+        raise InputError(
+            source,
+            f"GT {gt.decode(errors='replace')!r} has ploidy {len(parts)}; only haploid and diploid calls are supported",
+            label,
+        )
     alleles = []
     for p in parts:
         if p == b".":
@@ -168,8 +169,11 @@ def parse_gt_text(
         elif p.isdigit():
             a = int(p)
             if a > n_alt:
-                raise InputError(source, f"GT {gt.decode(errors='replace')!r} refers to allele {a} "
-                                         f"but the record has {n_alt} ALT allele(s)", label)
+                raise InputError(
+                    source,
+                    f"GT {gt.decode(errors='replace')!r} refers to allele {a} but the record has {n_alt} ALT allele(s)",
+                    label,
+                )
             alleles.append(a)
         else:
             raise InputError(source, f"GT {gt.decode(errors='replace')!r} is not a number or '.'", label)
@@ -196,14 +200,18 @@ def decode_line(
     fields = line.rstrip(b"\r\n").split(b"\t")
     chrom = fields[0].decode(errors="replace")
     if len(fields) != 9 + n_file_samples:
-        raise InputError(source, f"expected {9 + n_file_samples} tab-separated columns, found {len(fields)}",
-                         record_label(record_number, None, None))
+        raise InputError(
+            source,
+            f"expected {9 + n_file_samples} tab-separated columns, found {len(fields)}",
+            record_label(record_number, None, None),
+        )
     pos_text = fields[1].decode(errors="replace")
     try:
         pos = int(fields[1])
     except ValueError:
-        raise InputError(source, f"POS {pos_text!r} is not an integer",
-                         record_label(record_number, chrom, pos_text)) from None
+        raise InputError(
+            source, f"POS {pos_text!r} is not an integer", record_label(record_number, chrom, pos_text)
+        ) from None
     alts = [] if fields[4] == b"." else fields[4].decode().split(",")
     meta = (chrom, pos, fields[2].decode(), fields[3].decode(), alts, fields[6].decode())
     label = record_label(record_number, chrom, pos)
@@ -277,13 +285,24 @@ class ChunkSpec:
         if "chrom" in d:
             return cls(int(d["index"]), region=Region(d["chrom"], int(d["start"]), int(d["end"])))
         offset, end = d.get("offset"), d.get("end_offset")
-        return cls(int(d["index"]), first_record=int(d["first_record"]), n_records=int(d["n_records"]),
-                   offset=None if offset is None else int(offset), end_offset=None if end is None else int(end))
+        return cls(
+            int(d["index"]),
+            first_record=int(d["first_record"]),
+            n_records=int(d["n_records"]),
+            offset=None if offset is None else int(offset),
+            end_offset=None if end is None else int(end),
+        )
 
 
 #: the load-time counts every chunk reports (summed by gather)
-LOAD_COUNTS = ("records_read", "records_removed_region", "records_removed_filter",
-               "records_removed_multiallelic", "records_split_multiallelic", "records_without_gt")
+LOAD_COUNTS = (
+    "records_read",
+    "records_removed_region",
+    "records_removed_filter",
+    "records_removed_multiallelic",
+    "records_split_multiallelic",
+    "records_without_gt",
+)
 
 
 @dataclass

@@ -126,8 +126,7 @@ def hwe_exact_p(n_het: int, n_hom_1: int, n_hom_2: int, midp: bool = False) -> f
     curr_homc = n - curr_hets - curr_homr
     while curr_hets >= 2:
         probs[curr_hets - 2] = (
-            probs[curr_hets] * curr_hets * (curr_hets - 1.0)
-            / (4.0 * (curr_homr + 1.0) * (curr_homc + 1.0))
+            probs[curr_hets] * curr_hets * (curr_hets - 1.0) / (4.0 * (curr_homr + 1.0) * (curr_homc + 1.0))
         )
         curr_hets -= 2
         curr_homr += 1
@@ -136,10 +135,7 @@ def hwe_exact_p(n_het: int, n_hom_1: int, n_hom_2: int, midp: bool = False) -> f
     curr_homr = (rare - mid) // 2
     curr_homc = n - curr_hets - curr_homr
     while curr_hets <= rare - 2:
-        probs[curr_hets + 2] = (
-            probs[curr_hets] * 4.0 * curr_homr * curr_homc
-            / ((curr_hets + 2.0) * (curr_hets + 1.0))
-        )
+        probs[curr_hets + 2] = probs[curr_hets] * 4.0 * curr_homr * curr_homc / ((curr_hets + 2.0) * (curr_hets + 1.0))
         curr_hets += 2
         curr_homr -= 1
         curr_homc -= 1
@@ -153,14 +149,9 @@ def hwe_exact_p(n_het: int, n_hom_1: int, n_hom_2: int, midp: bool = False) -> f
     return float(min(1.0, le / total))
 
 
-def hwe_p_values(
-    n_hom_ref: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarray, midp: bool = False
-) -> np.ndarray:
+def hwe_p_values(n_hom_ref: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarray, midp: bool = False) -> np.ndarray:
     """Vector of HWE exact p-values for diploid genotype counts (one per variant)."""
     return np.array(
-        [
-            hwe_exact_p(int(h), int(r), int(a), midp)
-            for r, h, a in zip(n_hom_ref, n_het, n_hom_alt, strict=True)
-        ],
+        [hwe_exact_p(int(h), int(r), int(a), midp) for r, h, a in zip(n_hom_ref, n_het, n_hom_alt, strict=True)],
         dtype=np.float64,
     )

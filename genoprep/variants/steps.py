@@ -59,8 +59,12 @@ class PlanOptions(StepOptions):
     @classmethod
     def from_card(cls, card: Mapping[str, Any]) -> Self:
         params, spec = card["params"], card["input"]
-        return cls(format=spec["format"], sha256=spec.get("sha256"),  # sha256 is optional, without a default
-                   records_per_chunk=params["records_per_chunk"], region_bp=params["region_bp"])
+        return cls(
+            format=spec["format"],
+            sha256=spec.get("sha256"),  # sha256 is optional, without a default
+            records_per_chunk=params["records_per_chunk"],
+            region_bp=params["region_bp"],
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,9 +104,14 @@ class MetadataOptions:
         meta = card.get("metadata")  # optional section: None when the card has no sample table
         if meta is None:
             return None
-        return cls(sha256=meta.get("sha256"), format=meta.get("format"),  # optional, no default
-                   header=meta["header"], id_column=meta["id_column"], unmatched=meta["unmatched"],
-                   columns=freeze(card.get("columns")) or None)
+        return cls(
+            sha256=meta.get("sha256"),
+            format=meta.get("format"),  # optional, no default
+            header=meta["header"],
+            id_column=meta["id_column"],
+            unmatched=meta["unmatched"],
+            columns=freeze(card.get("columns")) or None,
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,8 +132,9 @@ class GatherOptions(StepOptions):
     def from_card(cls, card: Mapping[str, Any]) -> Self:
         params = card["params"]
         names = ("min_maf", "max_variant_missing", "max_sample_missing", "hwe_p", "hwe_midp", "min_fraction_kept")
-        return cls(**{n: params[n] for n in names}, load=ChunkOptions.from_card(card),
-                   metadata=MetadataOptions.from_card(card))
+        return cls(
+            **{n: params[n] for n in names}, load=ChunkOptions.from_card(card), metadata=MetadataOptions.from_card(card)
+        )
 
     def as_params(self) -> dict[str, Any]:
         plain = super().as_params()
@@ -144,8 +154,13 @@ class GatherOptions(StepOptions):
 
     def filter_params(self) -> FilterParams:
         """The sample/variant filter thresholds (``None`` = off)."""
-        return FilterParams(min_maf=self.min_maf, max_variant_missing=self.max_variant_missing,
-                            max_sample_missing=self.max_sample_missing, hwe_p=self.hwe_p, hwe_midp=self.hwe_midp)
+        return FilterParams(
+            min_maf=self.min_maf,
+            max_variant_missing=self.max_variant_missing,
+            max_sample_missing=self.max_sample_missing,
+            hwe_p=self.hwe_p,
+            hwe_midp=self.hwe_midp,
+        )
 
 
 def check_format(path: str | os.PathLike[str], declared: str) -> str:
@@ -225,8 +240,11 @@ def gather_dataset(
         "preprocessing": {
             "software": software_versions(SOFTWARE),
             **SEMANTICS,
-            "multiallelic": ("split into one biallelic column per ALT (bcftools norm -m-)"
-                             if load.multiallelic == "split" else "records with more than one ALT dropped"),
+            "multiallelic": (
+                "split into one biallelic column per ALT (bcftools norm -m-)"
+                if load.multiallelic == "split"
+                else "records with more than one ALT dropped"
+            ),
             "filters": describe_filters(options.filter_params(), load),
         },
     }
@@ -241,18 +259,23 @@ def join_sample_labels(result: GatheredResult, path: str | os.PathLike[str], met
     source = os.fspath(path)
     verify_sha256(path, meta.sha256)
     table = read_table(path, meta.format, header=meta.header, id_column=meta.id_column)
-    rows, report = join_metadata(result.samples["sample_id"].tolist(), table, source, what="samples",
-                                 unmatched=meta.unmatched)
+    rows, report = join_metadata(
+        result.samples["sample_id"].tolist(), table, source, what="samples", unmatched=meta.unmatched
+    )
     columns = dict(meta.columns) if meta.columns else {str(c): c for c in table.columns}
     taken = [label for label in columns if label in result.samples.columns]
     if taken:
-        raise InputError(source, f"columns: {', '.join(taken)} would replace a column genoprep computes",
-                         record="columns")
+        raise InputError(
+            source, f"columns: {', '.join(taken)} would replace a column genoprep computes", record="columns"
+        )
     for label, values in map_labels(rows, columns, source).items():
         result.samples[label] = values
-    result.qc["metadata"] = {"labels": list(columns), "unmatched": meta.unmatched,
-                             "samples_without_metadata": list(report.unmatched_ids),
-                             "metadata_without_sample": list(report.unused_rows)}
+    result.qc["metadata"] = {
+        "labels": list(columns),
+        "unmatched": meta.unmatched,
+        "samples_without_metadata": list(report.unmatched_ids),
+        "metadata_without_sample": list(report.unused_rows),
+    }
     return list(columns)
 
 

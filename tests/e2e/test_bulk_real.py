@@ -92,28 +92,47 @@ def _derived_inputs(folder: Path) -> dict[str, Path]:
 
 def _cards(derived: dict[str, Path]) -> dict[str, dict]:
     return {
-        "gse96870": _card("gse96870", {"path": str(GSE_COUNTS), "format": "csv"},
-                          {"path": str(GSE_META), "format": "csv"},
-                          columns={"condition": "infection", "sex": "sex", "time": "time", "donor_id": "mouse"},
-                          organism="Mus musculus"),
-        "mov10": _card("mov10", {"path": str(MOV10_COUNTS), "format": "tsv", "gene_id_column": "GeneSymbol"},
-                       {"path": str(MOV10_META), "format": "tsv"}, columns={"condition": "sampletype"},
-                       params={"min_fraction_expressed": 0.75}),
-        "rpkm12": _card("rpkm12", {"path": str(RPKM), "format": "csv", "value_type": "rpkm"},
-                        {"path": str(RPKM_META), "format": "csv"}),
-        "tpm": _card("tpm", {"path": str(derived["tpm"]), "format": "tsv", "orientation": "samples_x_genes",
-                             "value_type": "tpm"}, {"path": str(derived["tpm_meta"]), "format": "csv"},
-                     columns={"genotype": "genotype", "celltype": "celltype"}, params={"zscore": False}),
+        "gse96870": _card(
+            "gse96870",
+            {"path": str(GSE_COUNTS), "format": "csv"},
+            {"path": str(GSE_META), "format": "csv"},
+            columns={"condition": "infection", "sex": "sex", "time": "time", "donor_id": "mouse"},
+            organism="Mus musculus",
+        ),
+        "mov10": _card(
+            "mov10",
+            {"path": str(MOV10_COUNTS), "format": "tsv", "gene_id_column": "GeneSymbol"},
+            {"path": str(MOV10_META), "format": "tsv"},
+            columns={"condition": "sampletype"},
+            params={"min_fraction_expressed": 0.75},
+        ),
+        "rpkm12": _card(
+            "rpkm12",
+            {"path": str(RPKM), "format": "csv", "value_type": "rpkm"},
+            {"path": str(RPKM_META), "format": "csv"},
+        ),
+        "tpm": _card(
+            "tpm",
+            {"path": str(derived["tpm"]), "format": "tsv", "orientation": "samples_x_genes", "value_type": "tpm"},
+            {"path": str(derived["tpm_meta"]), "format": "csv"},
+            columns={"genotype": "genotype", "celltype": "celltype"},
+            params={"zscore": False},
+        ),
         "log_table": _card("log_table", {"path": str(derived["log"]), "format": "csv", "value_type": "log"}),
         "duplicate_genes": _card("duplicate_genes", {"path": str(derived["duplicates"]), "format": "tsv"}),
         "fractional_counts": _card("fractional_counts", {"path": str(derived["fractional"]), "format": "tsv"}),
-        "missing_metadata": _card("missing_metadata", {"path": str(GSE_COUNTS), "format": "csv"},
-                                  {"path": str(derived["meta_missing"]), "format": "csv"}),
+        "missing_metadata": _card(
+            "missing_metadata",
+            {"path": str(GSE_COUNTS), "format": "csv"},
+            {"path": str(derived["meta_missing"]), "format": "csv"},
+        ),
         "ragged_row": _card("ragged_row", {"path": str(derived["ragged"]), "format": "tsv"}),
-        "strict_filter": _card("strict_filter", {"path": str(GSE_COUNTS), "format": "csv"},
-                               params={"min_mean_log": 9}),
-        "bom_crlf": _card("bom_crlf", {"path": str(derived["bom_crlf"]), "format": "csv", "value_type": "rpkm"},
-                          {"path": str(RPKM_META), "format": "csv"}),
+        "strict_filter": _card("strict_filter", {"path": str(GSE_COUNTS), "format": "csv"}, params={"min_mean_log": 9}),
+        "bom_crlf": _card(
+            "bom_crlf",
+            {"path": str(derived["bom_crlf"]), "format": "csv", "value_type": "rpkm"},
+            {"path": str(RPKM_META), "format": "csv"},
+        ),
     }
 
 
@@ -136,6 +155,7 @@ def bulk_run(tmp_path_factory: pytest.TempPathFactory) -> BulkRun:
 
 # ---- independent reference: pandas reads, numpy computes, scikit-learn scales ----
 
+
 def _reference(values: pd.DataFrame, value_type: str, params: dict) -> dict:
     """``values`` is samples x genes as pandas read it."""
     p = {"cpm": True, "min_mean_log": 1.0, "min_fraction_expressed": 0.0, "zscore": True, **params}
@@ -149,8 +169,7 @@ def _reference(values: pd.DataFrame, value_type: str, params: dict) -> dict:
     keep = (log.mean(axis=0) > p["min_mean_log"]) & ((log > 0).mean(axis=0) >= p["min_fraction_expressed"])
     kept = log.loc[:, keep]
     x = StandardScaler().fit_transform(kept.to_numpy()) if p["zscore"] else kept.to_numpy()
-    return {"raw": raw.loc[:, keep], "log": kept, "X": x, "genes": list(kept.columns),
-            "library_size": raw.sum(axis=1)}
+    return {"raw": raw.loc[:, keep], "log": kept, "X": x, "genes": list(kept.columns), "library_size": raw.sum(axis=1)}
 
 
 def _reference_of(name: str, cards: dict[str, dict]) -> dict:
@@ -252,24 +271,30 @@ def test_refused_inputs_fail_with_one_clear_line(bulk_run: BulkRun) -> None:
     cards = bulk_run.cards
     fractional = cards["fractional_counts"]["input"]["path"]
     gene = pd.read_csv(MOV10_COUNTS, sep="\t").iloc[4, 0]  # the row the derived table changed
-    assert (f"genoprep: error: {fractional}: gene {gene}, sample Mov10_oe_2: value 12.5 is not an integer: "
-            "counts must be non-negative integers") in "\n".join(lines)
+    assert (
+        f"genoprep: error: {fractional}: gene {gene}, sample Mov10_oe_2: value 12.5 is not an integer: "
+        "counts must be non-negative integers"
+    ) in "\n".join(lines)
     duplicates = cards["duplicate_genes"]["input"]["path"]
-    assert (f"genoprep: error: {duplicates}: 2 gene ids occur more than once (1/2-SBSRNA4 (2x), A1BG (3x)); "
-            "set input.duplicate_genes: sum") in "\n".join(lines)
+    assert (
+        f"genoprep: error: {duplicates}: 2 gene ids occur more than once (1/2-SBSRNA4 (2x), A1BG (3x)); "
+        "set input.duplicate_genes: sum"
+    ) in "\n".join(lines)
     meta = cards["missing_metadata"]["metadata"]["path"]
-    assert (f"genoprep: error: {meta}: no metadata row for 2 of 22 samples (e.g. GSM2545336, GSM2545337)"
-            in "\n".join(lines))
+    assert f"genoprep: error: {meta}: no metadata row for 2 of 22 samples (e.g. GSM2545336, GSM2545337)" in "\n".join(
+        lines
+    )
     ragged = cards["ragged_row"]["input"]["path"]
     assert f"genoprep: error: {ragged}: cannot read the tsv table: " in "\n".join(lines)
     assert "Expected 9 fields in line 7, saw 10" in "\n".join(lines)
     strict = [line for line in lines if "the filters kept" in line]
-    assert len(strict) == 1 and strict[0].startswith(
-        f"genoprep: error: {GSE_COUNTS}: filters: the filters kept ")
+    assert len(strict) == 1 and strict[0].startswith(f"genoprep: error: {GSE_COUNTS}: filters: the filters kept ")
     assert "min_mean_log (mean log expression over samples > 9) removed the most" in strict[0]
     assert "mean log expression per gene: median" in strict[0]
     for name in REFUSED:
-        left = [p.name for p in (bulk_run.out / name).iterdir() if p.is_file()] if (bulk_run.out / name).exists() else []
+        left = (
+            [p.name for p in (bulk_run.out / name).iterdir() if p.is_file()] if (bulk_run.out / name).exists() else []
+        )
         assert left == [], (name, left)  # nothing but the logs/ and benchmarks/ folders
 
 
@@ -310,8 +335,10 @@ def test_second_run_from_the_completed_card_gives_identical_bytes(bulk_run: Bulk
 def test_qc_figure_is_written_for_the_report(bulk_run: BulkRun, name: str) -> None:
     png = bulk_run.out / name / "qc_samples.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "qc_samples.png" not in yaml.safe_load((bulk_run.out / name / "card.yaml").read_text())["computed"][
-        "artifacts_sha256"]  # a report figure, not a checksummed artifact
+    assert (
+        "qc_samples.png"
+        not in yaml.safe_load((bulk_run.out / name / "card.yaml").read_text())["computed"]["artifacts_sha256"]
+    )  # a report figure, not a checksummed artifact
 
 
 def _job_counts(output: str) -> dict[str, int]:
@@ -319,7 +346,7 @@ def _job_counts(output: str) -> dict[str, int]:
     lines = output.splitlines()
     start = next((i for i, line in enumerate(lines) if line.strip() == "Job stats:"), None)
     counts: dict[str, int] = {}
-    for line in lines[start + 3:] if start is not None else []:
+    for line in lines[start + 3 :] if start is not None else []:
         parts = line.split()
         if len(parts) != 2 or not parts[1].isdigit() or parts[0] == "total":
             break

@@ -100,7 +100,9 @@ def test_sha256_mismatch_is_refused(tmp_path: Path) -> None:
     done = run_workflow(tmp_path / "cards", tmp_path / "out", check=False)
     assert done.returncode != 0
     assert f"genoprep: error: {source}: sha256 is ff201f7c" in done.stderr
-    assert not (tmp_path / "out" / ".work" / "x" / "ingested.h5ad").exists()
+    dataset = tmp_path / "out" / "x"
+    left = [p.name for p in dataset.iterdir() if p.name not in ("logs", "benchmarks")] if dataset.exists() else []
+    assert left == [], f"artifacts left after a refused input: {left}"
 
 
 def test_scaled_matrix_is_refused_with_one_line(tmp_path: Path) -> None:

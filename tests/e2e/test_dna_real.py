@@ -43,22 +43,37 @@ ALL_SCHEMES = ["char", "kmer_counts", "dnabert", "nucleotide_transformer", "hyen
 def _cards() -> dict[str, dict]:
     return {
         "ecoli": {
-            "dataset_id": "ecoli", "name": "E. coli sigma70 promoters vs non-promoters (81 bp)", "modality": "dna",
+            "dataset_id": "ecoli",
+            "name": "E. coli sigma70 promoters vs non-promoters (81 bp)",
+            "modality": "dna",
             "inputs": [{"path": str(POSITIVE), "label": "promoter"}, {"path": str(NEGATIVE), "label": "non_promoter"}],
             "organism": "Escherichia coli K-12",
-            "params": {"tokenizers": ALL_SCHEMES, "char": {"max_len": 64, "truncation": "left"},
-                       "hyenadna": {"max_len": 100}, "kmer_counts": {"k": 6}, "dnabert": {"k": 4},
-                       "kmer_tokenize": {"k": 3, "stride": 2}},
+            "params": {
+                "tokenizers": ALL_SCHEMES,
+                "char": {"max_len": 64, "truncation": "left"},
+                "hyenadna": {"max_len": 100},
+                "kmer_counts": {"k": 6},
+                "dnabert": {"k": 4},
+                "kmer_tokenize": {"k": 3, "stride": 2},
+            },
         },
         "orchids": {
-            "dataset_id": "orchids", "name": "Lady slipper orchids, ITS", "modality": "dna",
+            "dataset_id": "orchids",
+            "name": "Lady slipper orchids, ITS",
+            "modality": "dna",
             "input": {"path": str(ORCHIDS), "format": "fasta", "label_regex": r"^\S+\s+([A-Z])\.", "label_map": GENUS},
-            "params": {"tokenizers": ["char", "kmer_counts", "hyenadna"], "kmer_counts": {"k": 3, "canonical": True},
-                       "hyenadna": {"max_len": 700}},
+            "params": {
+                "tokenizers": ["char", "kmer_counts", "hyenadna"],
+                "kmer_counts": {"k": 3, "canonical": True},
+                "hyenadna": {"max_len": 700},
+            },
         },
         "dnabert": {
-            "dataset_id": "dnabert", "name": "DNABERT sample fine-tuning set (dev)", "modality": "dna",
-            "input": {"path": str(DNABERT_TSV)}, "columns": {"sequence": "sequence", "label": "label"},
+            "dataset_id": "dnabert",
+            "name": "DNABERT sample fine-tuning set (dev)",
+            "modality": "dna",
+            "input": {"path": str(DNABERT_TSV)},
+            "columns": {"sequence": "sequence", "label": "label"},
             "params": {"tokenizers": ["dnabert", "nucleotide_transformer", "kmer_tokenize"], "dnabert": {"k": 6}},
         },
     }
@@ -75,6 +90,7 @@ def dna_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # ---- independent references: published rules, written the plain way ----
+
 
 def _fasta(path: Path) -> list[tuple[str, str]]:
     with open(path, encoding="utf-8") as handle:
@@ -151,6 +167,7 @@ def _ecoli_records() -> list[tuple[str, str, str]]:
 
 # ---- tests ----
 
+
 def test_ecoli_labels_obs_and_qc(dna_run: Path) -> None:
     out = dna_run / "ecoli"
     records = _ecoli_records()
@@ -194,8 +211,10 @@ def test_ecoli_fixed_length_tokens(dna_run: Path) -> None:
 def test_ecoli_variable_length_tokens(dna_run: Path) -> None:
     out = dna_run / "ecoli"
     records = _ecoli_records()
-    for scheme, reference in (("dnabert", lambda s: ref_dnabert(s, 4)),
-                              ("nucleotide_transformer", ref_nucleotide_transformer)):
+    for scheme, reference in (
+        ("dnabert", lambda s: ref_dnabert(s, 4)),
+        ("nucleotide_transformer", ref_nucleotide_transformer),
+    ):
         table = pq.read_table(out / f"tokens_{scheme}.parquet")
         assert table.schema.field("input_ids").type == pa.list_(pa.int32())
         assert table.schema.field("length").type == pa.int32()
@@ -279,7 +298,7 @@ def test_dnabert_tsv_reassembled_and_tokens_equal_file_kmers(dna_run: Path) -> N
     assert Counter(row["label"] for row in obs) == {"0": 500, "1": 500}
     table = pq.read_table(out / "tokens_dnabert.parquet")
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + ["".join(p) for p in product("ATCG", repeat=6)]
-    for ids, (kmers, label) in zip(table.column("input_ids").to_pylist(), rows):
+    for ids, (kmers, _label) in zip(table.column("input_ids").to_pylist(), rows):
         assert [vocab[i] for i in ids] == ["[CLS]", *kmers, "[SEP]"]  # the 6-mers written in the file
         assert ids == ref_dnabert(_reassemble(kmers), 6)
     nt = pq.read_table(out / "tokens_nucleotide_transformer.parquet").column("input_ids").to_pylist()
@@ -310,8 +329,16 @@ def test_completed_cards(dna_run: Path) -> None:
     assert tokenizers["kmer_counts"]["shape"] == [5720, 4096]
     assert ecoli["computed"]["n_sequences"] == 5720
     assert set(ecoli["computed"]["artifacts_sha256"]) == {
-        "obs.tsv", "qc.json", "tokens_char.npy", "kmers_k6.npz", "kmers_k6.tsv", "tokens_dnabert.parquet",
-        "tokens_nucleotide_transformer.parquet", "tokens_hyenadna.npy", "tokens_kmer_tokenize.tsv"}
+        "obs.tsv",
+        "qc.json",
+        "tokens_char.npy",
+        "kmers_k6.npz",
+        "kmers_k6.tsv",
+        "tokens_dnabert.parquet",
+        "tokens_nucleotide_transformer.parquet",
+        "tokens_hyenadna.npy",
+        "tokens_kmer_tokenize.tsv",
+    }
 
 
 def test_second_run_gives_identical_bytes(dna_run: Path, tmp_path: Path) -> None:
@@ -327,13 +354,22 @@ def test_second_run_gives_identical_bytes(dna_run: Path, tmp_path: Path) -> None
 def test_bad_input_refused_with_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.fasta"
     bad.write_text(">ok one\nACGTN\nacgt\n>broken two\nACGT\nACXT\n", encoding="utf-8")
-    write_card(tmp_path / "cards", {"dataset_id": "bad", "name": "bad", "modality": "dna",
-                                    "input": {"path": str(bad)}, "params": {"tokenizers": ALL_SCHEMES}})
+    write_card(
+        tmp_path / "cards",
+        {
+            "dataset_id": "bad",
+            "name": "bad",
+            "modality": "dna",
+            "input": {"path": str(bad)},
+            "params": {"tokenizers": ALL_SCHEMES},
+        },
+    )
     done = run_workflow(tmp_path / "cards", tmp_path / "out", check=False)
     assert done.returncode != 0
     lines = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("genoprep: error:")]
-    assert lines == [(f"genoprep: error: {bad}: record 2 (broken two): "
-                      "character 'X' at position 7 is not an IUPAC nucleotide code")]
+    assert lines == [
+        (f"genoprep: error: {bad}: record 2 (broken two): character 'X' at position 7 is not an IUPAC nucleotide code")
+    ]
     left = {p.name for p in (tmp_path / "out" / "bad").iterdir() if p.is_file()}
     assert left == set()  # no artifacts (only logs/ and benchmarks/ folders)
 
@@ -345,7 +381,7 @@ def _job_counts(output: str) -> dict[str, int]:
     start = next((i for i, line in enumerate(lines) if line.strip() == "Job stats:"), None)
     if start is None:
         return counts
-    for line in lines[start + 3:]:
+    for line in lines[start + 3 :]:
         parts = line.split()
         if len(parts) != 2 or not parts[1].isdigit() or parts[0] == "total":
             break
@@ -367,8 +403,9 @@ def test_editing_a_card_reruns_only_the_steps_that_read_the_edit(dna_run: Path, 
         write_card(tmp_path / "hyena", card)
     done = run_workflow(tmp_path / "hyena", dna_run, "-n")
     assert _job_counts(done.stdout + done.stderr) == {"dna_facts": 1, "dna_tokens_fixed": 1, "write_card": 3, "all": 1}
-    outputs = [line.split(":", 1)[1] for line in (done.stdout + done.stderr).splitlines()
-               if line.strip().startswith("output:")]
+    outputs = [
+        line.split(":", 1)[1] for line in (done.stdout + done.stderr).splitlines() if line.strip().startswith("output:")
+    ]
     assert any("orchids/tokens_hyenadna.npy" in line for line in outputs)
     assert not any("tokens_char.npy" in line for line in outputs)
 
@@ -393,8 +430,16 @@ def test_malformed_inputs_through_the_workflow(tmp_path: Path) -> None:
         "excel": {"input": {"path": str(good)}, "columns": {"sequence": "sequence", "id": "id", "label": "label"}},
     }
     for name, body in cards.items():
-        write_card(tmp_path / "cards", {"dataset_id": name, "name": name, "modality": "dna",
-                                        "params": {"tokenizers": ["char", "dnabert"]}, **body})
+        write_card(
+            tmp_path / "cards",
+            {
+                "dataset_id": name,
+                "name": name,
+                "modality": "dna",
+                "params": {"tokenizers": ["char", "dnabert"]},
+                **body,
+            },
+        )
     done = run_workflow(tmp_path / "cards", tmp_path / "out", "--keep-going", check=False)
     assert done.returncode != 0
     lines = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("genoprep: error:")]

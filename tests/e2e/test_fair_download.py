@@ -41,10 +41,24 @@ def test_remote_input_is_downloaded_checked_and_used(served: tuple[str, Path], t
     base_url, source = served
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
     url = f"{base_url}/{source.name}"
-    write_card(tmp_path / "cards", {"dataset_id": "remote", "name": "orchids over http", "modality": "dna",
-                                    "input": {"path": "orchids.fasta", "url": url, "sha256": digest}})
-    write_card(tmp_path / "cards", {"dataset_id": "badsum", "name": "wrong checksum", "modality": "dna",
-                                    "input": {"path": "orchids.fasta", "url": url, "sha256": "0" * 64}})
+    write_card(
+        tmp_path / "cards",
+        {
+            "dataset_id": "remote",
+            "name": "orchids over http",
+            "modality": "dna",
+            "input": {"path": "orchids.fasta", "url": url, "sha256": digest},
+        },
+    )
+    write_card(
+        tmp_path / "cards",
+        {
+            "dataset_id": "badsum",
+            "name": "wrong checksum",
+            "modality": "dna",
+            "input": {"path": "orchids.fasta", "url": url, "sha256": "0" * 64},
+        },
+    )
     out = tmp_path / "out"
     done = run_workflow(tmp_path / "cards", out, "--keep-going", check=False)
     assert done.returncode != 0  # the bad checksum fails its dataset, the other one completes
@@ -52,13 +66,20 @@ def test_remote_input_is_downloaded_checked_and_used(served: tuple[str, Path], t
     downloaded = out / ".work" / "remote" / "download" / "orchids.fasta"
     assert downloaded.read_bytes() == source.read_bytes()
     card = yaml.safe_load((out / "remote" / "card.yaml").read_text())
-    assert {k: card["input"][k] for k in ("path", "url", "sha256")} == {"path": "orchids.fasta", "url": url,
-                                                                      "sha256": digest}
+    assert {k: card["input"][k] for k in ("path", "url", "sha256")} == {
+        "path": "orchids.fasta",
+        "url": url,
+        "sha256": digest,
+    }
     headers = [line[1:].rstrip("\n") for line in source.read_text().splitlines() if line.startswith(">")]
     assert pd.read_csv(out / "remote" / "obs.tsv", sep="\t")["id"].tolist() == headers
 
     errors = [line for line in done.stderr.splitlines() if line.startswith("genoprep: error:")]
-    assert errors == [(f"genoprep: error: {url}: sha256 of the download is {digest}, but the card says {'0' * 64}; "
-                      "the file was not kept")]
+    assert errors == [
+        (
+            f"genoprep: error: {url}: sha256 of the download is {digest}, but the card says {'0' * 64}; "
+            "the file was not kept"
+        )
+    ]
     assert [p for p in (out / ".work" / "badsum").rglob("*") if p.is_file()] == []  # no file, no .part
     assert not (out / "badsum" / "obs.tsv").exists()

@@ -13,17 +13,33 @@ from tests.conftest import REPO, run_workflow, shared_data
 
 pytestmark = pytest.mark.e2e
 
-PANELS = {"starmap": ("scrna", "starmap_mouse_mpfc_3704cells_celltypes.loom"),
-          "chr21": ("scrna", "pbmc_10x_v3_chr21_filtered_feature_bc_matrix")}
+PANELS = {
+    "starmap": ("scrna", "starmap_mouse_mpfc_3704cells_celltypes.loom"),
+    "chr21": ("scrna", "pbmc_10x_v3_chr21_filtered_feature_bc_matrix"),
+}
 
 
 def test_drafted_cards_of_targeted_panels_run_as_written(tmp_path: Path) -> None:
     cards = tmp_path / "cards"
     cards.mkdir()
     for dataset_id, parts in PANELS.items():
-        done = subprocess.run([sys.executable, "-m", "genoprep.cli", "init", str(shared_data(*parts)), "--id",
-                               dataset_id, "-o", str(cards / f"{dataset_id}.yaml")], cwd=REPO, capture_output=True,
-                              text=True, check=False)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "genoprep.cli",
+                "init",
+                str(shared_data(*parts)),
+                "--id",
+                dataset_id,
+                "-o",
+                str(cards / f"{dataset_id}.yaml"),
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
     run_workflow(cards, tmp_path / "out")
     for dataset_id in PANELS:

@@ -32,39 +32,61 @@ def _cards() -> dict[str, dict]:
     d = SHARED_DATA / "scrna"
     return {
         "pbmc68k": {
-            "dataset_id": "pbmc68k", "name": "PBMC 68k reduced, raw counts", "modality": "scrna",
+            "dataset_id": "pbmc68k",
+            "name": "PBMC 68k reduced, raw counts",
+            "modality": "scrna",
             "input": {"path": str(d / "pbmc68k_reduced_700cells_rawcounts_celltype_labels.h5ad"), "format": "h5ad"},
-            "columns": {"cell_type": "bulk_labels"}, "organism": "Homo sapiens",
+            "columns": {"cell_type": "bulk_labels"},
+            "organism": "Homo sapiens",
             "params": {"min_genes": 200, "max_genes": 350, "n_top_genes": 300},
         },
         "pbmc5k": {
-            "dataset_id": "pbmc5k", "name": "PBMC 5k CITE-seq subset", "modality": "scrna",
+            "dataset_id": "pbmc5k",
+            "name": "PBMC 5k CITE-seq subset",
+            "modality": "scrna",
             "input": {"path": str(d / "pbmc5k_citeseq_200cells_rawcounts_mtgenes.h5ad"), "format": "h5ad"},
             "params": {"max_pct_mito": 10},
         },
         "starmap": {
-            "dataset_id": "starmap", "name": "STARmap mouse mPFC", "modality": "scrna",
+            "dataset_id": "starmap",
+            "name": "STARmap mouse mPFC",
+            "modality": "scrna",
             "input": {"path": str(d / "starmap_mouse_mpfc_3704cells_celltypes.loom"), "format": "loom"},
-            "columns": {"cell_type": "Clusters", "batch": "BatchID"}, "organism": "Mus musculus",
+            "columns": {"cell_type": "Clusters", "batch": "BatchID"},
+            "organism": "Mus musculus",
             "params": {"min_genes": 10, "max_genes": None, "n_top_genes": 50, "hvg_batch_key": "batch"},
         },
         "tenx_v3": {
-            "dataset_id": "tenx_v3", "name": "10x v3 PBMC chr21", "modality": "scrna",
+            "dataset_id": "tenx_v3",
+            "name": "10x v3 PBMC chr21",
+            "modality": "scrna",
             "input": {"path": str(d / "pbmc_10x_v3_chr21_filtered_feature_bc_matrix"), "format": "10x_mtx"},
-            "params": {"min_genes": 10, "max_genes": None, "max_pct_mito": None, "n_top_genes": 100,
-                       "hvg_flavor": "seurat_v3"},
+            "params": {
+                "min_genes": 10,
+                "max_genes": None,
+                "max_pct_mito": None,
+                "n_top_genes": 100,
+                "hvg_flavor": "seurat_v3",
+            },
         },
         "tenx_v2": {
-            "dataset_id": "tenx_v2", "name": "10x v2 PBMC 4k toy", "modality": "scrna",
+            "dataset_id": "tenx_v2",
+            "name": "10x v2 PBMC 4k toy",
+            "modality": "scrna",
             "input": {"path": str(d / "pbmc4k_10x_v2_soupx_toy_filtered"), "format": "10x_mtx"},
             "metadata": {"path": str(d / "pbmc4k_10x_v2_soupx_toy_filtered" / "metaData.tsv"), "format": "tsv"},
             "columns": {"cell_type": "res.1"},
             "params": {"min_genes": 30, "n_top_genes": 50, "hvg_flavor": "cell_ranger"},
         },
         "cellbench": {
-            "dataset_id": "cellbench", "name": "CellBench Drop-seq 3 cell lines", "modality": "scrna",
-            "input": {"path": str(d / "cellbench_dropseq_3celllines_counts_genes_x_cells.csv.gz"), "format": "csv",
-                      "orientation": "genes_x_cells"},
+            "dataset_id": "cellbench",
+            "name": "CellBench Drop-seq 3 cell lines",
+            "modality": "scrna",
+            "input": {
+                "path": str(d / "cellbench_dropseq_3celllines_counts_genes_x_cells.csv.gz"),
+                "format": "csv",
+                "orientation": "genes_x_cells",
+            },
             "metadata": {"path": str(d / "cellbench_dropseq_3celllines_metadata.csv.gz"), "format": "csv"},
             "columns": {"cell_type": "cell_line"},
             "params": {"max_genes": None, "max_pct_mito": 10, "n_top_genes": 1000},
@@ -73,8 +95,17 @@ def _cards() -> dict[str, dict]:
 
 
 def _defaults(params: dict) -> dict:
-    merged = {"min_genes": 200, "min_cells": 3, "max_genes": 2500, "max_pct_mito": 5, "target_sum": 1e4,
-              "hvg_flavor": "seurat", "n_top_genes": 2000, "hvg_batch_key": None, "scale_max_value": 10}
+    merged = {
+        "min_genes": 200,
+        "min_cells": 3,
+        "max_genes": 2500,
+        "max_pct_mito": 5,
+        "target_sum": 1e4,
+        "hvg_flavor": "seurat",
+        "n_top_genes": 2000,
+        "hvg_batch_key": None,
+        "scale_max_value": 10,
+    }
     merged.update(params)
     return merged
 
@@ -91,6 +122,7 @@ def scrna_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # ---- independent reference: the same data read and processed with plain scanpy calls ----
 
+
 def _reference_input(name: str) -> ad.AnnData:
     d = SHARED_DATA / "scrna"
     if name == "pbmc68k":
@@ -102,9 +134,11 @@ def _reference_input(name: str) -> ad.AnnData:
         import loompy
 
         with loompy.connect(str(d / "starmap_mouse_mpfc_3704cells_celltypes.loom"), mode="r", validate=False) as ds:
-            adata = ad.AnnData(X=sparse.csr_matrix(ds[:, :].T), obs=pd.DataFrame(
-                {"label": ds.ca["Clusters"].astype(str), "batch": ds.ca["BatchID"][:, 0].astype(str)}),
-                var=pd.DataFrame(index=ds.ra["Gene"].astype(str)))
+            adata = ad.AnnData(
+                X=sparse.csr_matrix(ds[:, :].T),
+                obs=pd.DataFrame({"label": ds.ca["Clusters"].astype(str), "batch": ds.ca["BatchID"][:, 0].astype(str)}),
+                var=pd.DataFrame(index=ds.ra["Gene"].astype(str)),
+            )
         adata.obs_names = [f"cell_{i}" for i in range(adata.n_obs)]
         adata.obs["batch"] = adata.obs["batch"].str.replace(r"\.0$", "", regex=True)
     elif name == "tenx_v3":
@@ -115,8 +149,11 @@ def _reference_input(name: str) -> ad.AnnData:
         adata.obs["label"] = meta.loc[adata.obs_names, "res.1"].astype(str).to_numpy()
     elif name == "cellbench":
         counts = pd.read_csv(d / "cellbench_dropseq_3celllines_counts_genes_x_cells.csv.gz", index_col=0)
-        adata = ad.AnnData(X=sparse.csr_matrix(counts.T.to_numpy(dtype=np.float32)),
-                           obs=pd.DataFrame(index=counts.columns), var=pd.DataFrame(index=counts.index))
+        adata = ad.AnnData(
+            X=sparse.csr_matrix(counts.T.to_numpy(dtype=np.float32)),
+            obs=pd.DataFrame(index=counts.columns),
+            var=pd.DataFrame(index=counts.index),
+        )
         meta = pd.read_csv(d / "cellbench_dropseq_3celllines_metadata.csv.gz", index_col=0)
         adata.obs["label"] = meta.loc[adata.obs_names, "cell_line"].astype(str).to_numpy()
     else:
@@ -142,8 +179,13 @@ def _reference(name: str) -> tuple[ad.AnnData, ad.AnnData]:
     sc.pp.normalize_total(adata, target_sum=p["target_sum"])
     sc.pp.log1p(adata)
     v3 = p["hvg_flavor"].startswith("seurat_v3")
-    sc.pp.highly_variable_genes(adata, flavor=p["hvg_flavor"], n_top_genes=min(p["n_top_genes"], adata.n_vars),
-                                batch_key=p["hvg_batch_key"], layer="counts" if v3 else None)
+    sc.pp.highly_variable_genes(
+        adata,
+        flavor=p["hvg_flavor"],
+        n_top_genes=min(p["n_top_genes"], adata.n_vars),
+        batch_key=p["hvg_batch_key"],
+        layer="counts" if v3 else None,
+    )
     hvg = adata[:, adata.var["highly_variable"]].copy()
     sc.pp.scale(hvg, max_value=p["scale_max_value"])
     return adata, hvg
@@ -174,7 +216,9 @@ def test_matches_plain_scanpy(scrna_run: Path, name: str) -> None:
     assert features == list(reference_hvg.var_names)
     np.testing.assert_allclose(matrix, _dense(reference_hvg.X), rtol=1e-4, atol=1e-4)
 
-    obs = pd.read_csv(out / "obs.tsv", sep="\t", dtype={"cell_id": str, "cell_type": str, "batch": str}, keep_default_na=False)
+    obs = pd.read_csv(
+        out / "obs.tsv", sep="\t", dtype={"cell_id": str, "cell_type": str, "batch": str}, keep_default_na=False
+    )
     assert list(obs.columns[:1]) == ["cell_id"] and len(obs) == matrix.shape[0]
     assert list(obs["cell_id"]) == list(processed.obs_names)
     if "label" in reference.obs:
@@ -203,11 +247,24 @@ def test_mito_genes_found_by_symbol_and_by_ensembl_id(scrna_run: Path) -> None:
     assert json.loads((scrna_run / "pbmc5k" / "qc.json").read_text())["mito_genes"] == 13
     # CellBench has Ensembl ids only: the MT genes come from resources/mito_genes_human.tsv
     cellbench = json.loads((scrna_run / "cellbench" / "qc.json").read_text())
-    genes = pd.read_csv(SHARED_DATA / "scrna" / "cellbench_dropseq_3celllines_counts_genes_x_cells.csv.gz",
-                        index_col=0).index.to_series()
-    protein_coding = {"ENSG00000198888", "ENSG00000198763", "ENSG00000198804", "ENSG00000198712", "ENSG00000228253",
-                      "ENSG00000198899", "ENSG00000198938", "ENSG00000198840", "ENSG00000212907", "ENSG00000198886",
-                      "ENSG00000198786", "ENSG00000198695", "ENSG00000198727"}  # MT-ND1 ... MT-CYB
+    genes = pd.read_csv(
+        SHARED_DATA / "scrna" / "cellbench_dropseq_3celllines_counts_genes_x_cells.csv.gz", index_col=0
+    ).index.to_series()
+    protein_coding = {
+        "ENSG00000198888",
+        "ENSG00000198763",
+        "ENSG00000198804",
+        "ENSG00000198712",
+        "ENSG00000228253",
+        "ENSG00000198899",
+        "ENSG00000198938",
+        "ENSG00000198840",
+        "ENSG00000212907",
+        "ENSG00000198886",
+        "ENSG00000198786",
+        "ENSG00000198695",
+        "ENSG00000198727",
+    }  # MT-ND1 ... MT-CYB
     assert protein_coding <= set(genes)
     assert cellbench["mito_genes"] == int(genes.isin(MITO_IDS).sum()) >= 13
     assert cellbench["before"]["mean_pct_mito"] > 1.0
@@ -221,8 +278,14 @@ def test_completed_card_records_facts_and_checksums(scrna_run: Path) -> None:
     assert "cell_ranger" in computed["preprocessing"]["feature_selection"]
     for name, digest in computed["artifacts_sha256"].items():
         assert hashlib.sha256((scrna_run / "tenx_v2" / name).read_bytes()).hexdigest() == digest
-    assert set(computed["artifacts_sha256"]) == {"processed.h5ad", "X.npy", "features.tsv", "obs.tsv", "qc.json",
-                                                 "qc_cells.tsv"}
+    assert set(computed["artifacts_sha256"]) == {
+        "processed.h5ad",
+        "X.npy",
+        "features.tsv",
+        "obs.tsv",
+        "qc.json",
+        "qc_cells.tsv",
+    }
     assert len(card["input"]["sha256"]) == 64 and len(card["metadata"]["sha256"]) == 64
     assert card["params"]["min_cells"] == 3  # defaults are written out
 

@@ -48,8 +48,11 @@ class _Plain(pickle.Unpickler):
     """The test's own reading of the trusted shared pickles (numpy scalars only)."""
 
     def find_class(self, module, name):
-        assert (module, name) in {("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-                                  ("numpy", "dtype")}, (module, name)
+        assert (module, name) in {
+            ("numpy.core.multiarray", "scalar"),
+            ("numpy._core.multiarray", "scalar"),
+            ("numpy", "dtype"),
+        }, (module, name)
         return super().find_class(module.replace("numpy.core", "numpy._core"), name)
 
 
@@ -60,8 +63,11 @@ def _pickle(name: str) -> dict:
 
 @pytest.fixture(scope="module")
 def dictionaries() -> dict[str, dict]:
-    return {"tokens": _pickle("token_dictionary.pkl"), "medians": _pickle("gene_median_dictionary.pkl"),
-            "names": _pickle("gene_name_id_dict.pkl")}
+    return {
+        "tokens": _pickle("token_dictionary.pkl"),
+        "medians": _pickle("gene_median_dictionary.pkl"),
+        "names": _pickle("gene_name_id_dict.pkl"),
+    }
 
 
 @pytest.fixture(scope="module", params=list(FILES))
@@ -74,26 +80,38 @@ def dataset(request) -> dict:
         adata = ad.read_h5ad(path)
         names = symbols = list(adata.var_names)
     counts = sparse.csr_matrix(adata.X, dtype=np.float32)
-    return {"name": request.param, "counts": counts, "rows": csr_rows(counts), "names": names, "symbols": symbols, "adata": adata,
-            "cell_ids": np.asarray(adata.obs_names, dtype=object)}
+    return {
+        "name": request.param,
+        "counts": counts,
+        "rows": csr_rows(counts),
+        "names": names,
+        "symbols": symbols,
+        "adata": adata,
+        "cell_ids": np.asarray(adata.obs_names, dtype=object),
+    }
 
 
 def tokenise(tokenizer, matrix) -> tuple[list, list, np.ndarray]:
     """All cells through ``tokenize_chunk`` in chunks: (token lists, value lists, kept mask)."""
     ids, values, kept = [], [], []
     for start in range(0, matrix.shape[0], CHUNK):
-        chunk = tokenizer.tokenize_chunk(matrix[start:start + CHUNK], first_cell=start)
+        chunk = tokenizer.tokenize_chunk(matrix[start : start + CHUNK], first_cell=start)
         kept.append(chunk.kept)
         for k in range(len(chunk.offsets) - 1):
             ids.append(chunk.cell(k).tolist())
             if chunk.values is not None:
-                values.append(chunk.values[chunk.offsets[k]:chunk.offsets[k + 1]].tolist())
+                values.append(chunk.values[chunk.offsets[k] : chunk.offsets[k + 1]].tolist())
     return ids, values, np.concatenate(kept)
 
 
 def v2_from_v1(tokens: dict) -> dict:
-    return {"<pad>": 0, "<mask>": 1, "<cls>": 2, "<eos>": 3,
-            **{gene: token + 2 for gene, token in tokens.items() if not gene.startswith("<")}}
+    return {
+        "<pad>": 0,
+        "<mask>": 1,
+        "<cls>": 2,
+        "<eos>": 3,
+        **{gene: token + 2 for gene, token in tokens.items() if not gene.startswith("<")},
+    }
 
 
 @pytest.mark.parametrize("version, size", [("v1", None), ("v2", None), ("v1", 40), ("v2", 40)])
@@ -103,10 +121,14 @@ def test_geneformer_tokens_equal_the_reference(dataset, dictionaries, version, s
     if version == "v2":
         token_file = tmp_path / "v2_tokens.pkl"
         token_file.write_bytes(pickle.dumps(tokens))
-    options = GeneformerOptions(version=version, model_input_size=size, special_tokens=None,
-                                token_dictionary=str(token_file),
-                                gene_median_dictionary=str(shared_data("geneformer_v1", "gene_median_dictionary.pkl")),
-                                gene_name_id_dictionary=str(shared_data("geneformer_v1", "gene_name_id_dict.pkl")))
+    options = GeneformerOptions(
+        version=version,
+        model_input_size=size,
+        special_tokens=None,
+        token_dictionary=str(token_file),
+        gene_median_dictionary=str(shared_data("geneformer_v1", "gene_median_dictionary.pkl")),
+        gene_name_id_dictionary=str(shared_data("geneformer_v1", "gene_name_id_dict.pkl")),
+    )
     vocabulary = GeneformerVocabulary.load(options)
     tokenizer = GeneformerTokenizer(vocabulary, dataset["names"], options)
     got, _, kept = tokenise(tokenizer, dataset["counts"])
@@ -139,8 +161,14 @@ def test_rank_and_its_spearman_against_geneformer(dataset, dictionaries) -> None
         assert kept.tolist() == [e is not None for e in expected]
         assert got == [e for e in expected if e is not None]
 
-    options = GeneformerOptions(version="v1", model_input_size=None, special_tokens=None, token_dictionary=None,
-                                gene_median_dictionary=None, gene_name_id_dictionary=None)
+    options = GeneformerOptions(
+        version="v1",
+        model_input_size=None,
+        special_tokens=None,
+        token_dictionary=None,
+        gene_median_dictionary=None,
+        gene_name_id_dictionary=None,
+    )
     vocabulary = GeneformerVocabulary.load(options, tokens=dictionaries["tokens"], medians=dictionaries["medians"])
     vocabulary.gene_name_id = dictionaries["names"]
     geneformer = GeneformerTokenizer(vocabulary, dataset["names"], options, with_spearman=True)
@@ -157,8 +185,9 @@ def test_rank_and_its_spearman_against_geneformer(dataset, dictionaries) -> None
                 summed[gene] = summed.get(gene, 0.0) + value
         if len(summed) >= 2:
             genes = sorted(summed)
-            rho = stats.spearmanr([summed[g] for g in genes],
-                                  [summed[g] / n_counts * 1e4 / dictionaries["medians"][g] for g in genes]).statistic
+            rho = stats.spearmanr(
+                [summed[g] for g in genes], [summed[g] / n_counts * 1e4 / dictionaries["medians"][g] for g in genes]
+            ).statistic
             if not np.isnan(rho):
                 rhos.append(rho)
     section = RankTokenizer(counts.shape[1], RankOptions(n_genes=2048)).summary(geneformer.stats)
@@ -183,8 +212,7 @@ def test_scgpt_tokens_equal_the_reference(dataset, tmp_path: Path) -> None:
     for genes, max_len in (("all", 1200), ("all", 50), ("hvg", 1200)):
         if genes == "hvg" and hvg is None:
             continue
-        options = ScgptOptions(vocab=str(vocab_path), n_bins=51, max_len=max_len, genes=genes, select="highest",
-                               seed=0)
+        options = ScgptOptions(vocab=str(vocab_path), n_bins=51, max_len=max_len, genes=genes, select="highest", seed=0)
         tokenizer = ScgptTokenizer(vocabulary, symbols, options, hvg)
         got_ids, got_values, kept = tokenise(tokenizer, values)
         in_set = hvg if genes == "hvg" else np.ones(len(symbols), bool)
@@ -203,9 +231,9 @@ def test_scgpt_tokens_equal_the_reference(dataset, tmp_path: Path) -> None:
         path = tmp_path / f"scgpt_{attempt}.parquet"
         with TokenWriter(path, "genes", tokenizer.parameters(), with_values=True, labels=["cell_type"]) as writer:
             for start in range(0, values.shape[0], CHUNK):
-                chunk = tokenizer.tokenize_chunk(values[start:start + CHUNK], first_cell=start)
+                chunk = tokenizer.tokenize_chunk(values[start : start + CHUNK], first_cell=start)
                 n = chunk.kept.shape[0]
-                writer.write(dataset["cell_ids"][start:start + n], chunk, {"cell_type": ["NA"] * n})
+                writer.write(dataset["cell_ids"][start : start + n], chunk, {"cell_type": ["NA"] * n})
         outputs.append(path.read_bytes())
     assert outputs[0] == outputs[1]
     table = pq.read_table(tmp_path / "scgpt_0.parquet")
@@ -219,7 +247,7 @@ def test_derived_gene_medians_equal_dense_medians() -> None:
     counts = sparse.csr_matrix(adata.X, dtype=np.float64)
     accumulator = GeneMedianAccumulator(list(adata.var_names))
     for start in range(0, counts.shape[0], 1000):
-        accumulator.add(counts[start:start + 1000])
+        accumulator.add(counts[start : start + 1000])
     medians = accumulator.medians()
     dense = counts.toarray()
     normalised = dense / dense.sum(axis=1, keepdims=True) * 10000
@@ -237,17 +265,23 @@ def test_geneformer_table_loads_with_huggingface_datasets(dictionaries, tmp_path
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     adata = sc.read_10x_mtx(shared_data("scrna", FILES["pbmc_10x_chr21"]), var_names="gene_ids")
     counts = sparse.csr_matrix(adata.X, dtype=np.float32)
-    options = GeneformerOptions(version="v1", model_input_size=None, special_tokens=None, token_dictionary=None,
-                                gene_median_dictionary=None, gene_name_id_dictionary=None)
+    options = GeneformerOptions(
+        version="v1",
+        model_input_size=None,
+        special_tokens=None,
+        token_dictionary=None,
+        gene_median_dictionary=None,
+        gene_name_id_dictionary=None,
+    )
     vocabulary = GeneformerVocabulary.load(options, tokens=dictionaries["tokens"], medians=dictionaries["medians"])
     tokenizer = GeneformerTokenizer(vocabulary, list(adata.var_names), options)
     path = tmp_path / "geneformer.parquet"
     expected = []
     with TokenWriter(path, "input_ids", tokenizer.parameters(), labels=["cell_type"]) as writer:
         for start in range(0, counts.shape[0], CHUNK):
-            chunk = tokenizer.tokenize_chunk(counts[start:start + CHUNK])
+            chunk = tokenizer.tokenize_chunk(counts[start : start + CHUNK])
             n = chunk.kept.shape[0]
-            writer.write(np.asarray(adata.obs_names)[start:start + n], chunk, {"cell_type": ["NA"] * n})
+            writer.write(np.asarray(adata.obs_names)[start : start + n], chunk, {"cell_type": ["NA"] * n})
             expected += [chunk.cell(k).tolist() for k in range(len(chunk.offsets) - 1)]
     loaded = datasets.load_dataset("parquet", data_files=str(path), split="train", cache_dir=str(tmp_path / "hf"))
     assert loaded.column_names == ["cell_id", "input_ids", "length", "cell_type"]

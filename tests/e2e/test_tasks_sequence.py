@@ -17,8 +17,10 @@ from tests.conftest import run_workflow, shared_data, write_card
 
 pytestmark = pytest.mark.e2e
 
-FILES = (("ecoli_sigma_promoters_81bp_positive_2860.fasta", "promoter"),
-         ("ecoli_nonpromoters_81bp_negative_2860.fasta", "non_promoter"))
+FILES = (
+    ("ecoli_sigma_promoters_81bp_positive_2860.fasta", "promoter"),
+    ("ecoli_nonpromoters_81bp_negative_2860.fasta", "non_promoter"),
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +31,21 @@ def run(tmp_path_factory) -> tuple[Path, list[tuple[str, str]]]:
         with open(path, encoding="utf-8") as handle:
             records += [(str(r.seq).upper(), label) for r in SeqIO.parse(handle, "fasta")]
     cards = tmp_path_factory.mktemp("cards")
-    write_card(cards, {"dataset_id": "ecoli", "name": "E. coli sigma70 promoters vs non-promoters", "modality": "dna",
-                       "inputs": [{"path": str(p), "label": label} for p, label in paths],
-                       "params": {"tokenizers": ["char", "kmer_counts"], "char": {"max_len": 81},
-                                  "split": {"enabled": True, "stratify_by": "label", "seed": 4},
-                                  "tasks": {"names": ["sequence_classification"]}}})
+    write_card(
+        cards,
+        {
+            "dataset_id": "ecoli",
+            "name": "E. coli sigma70 promoters vs non-promoters",
+            "modality": "dna",
+            "inputs": [{"path": str(p), "label": label} for p, label in paths],
+            "params": {
+                "tokenizers": ["char", "kmer_counts"],
+                "char": {"max_len": 81},
+                "split": {"enabled": True, "stratify_by": "label", "seed": 4},
+                "tasks": {"names": ["sequence_classification"]},
+            },
+        },
+    )
     out = tmp_path_factory.mktemp("out")
     targets = [str(out / "ecoli/card.yaml"), str(out / "ecoli/tasks/sequence_classification/baseline.json")]
     run_workflow(cards, out, "--", *targets)  # the bundle is not in ARTIFACTS["dna"] yet: ask for it

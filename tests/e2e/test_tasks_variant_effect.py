@@ -22,17 +22,22 @@ pytestmark = pytest.mark.e2e
 
 
 def card(dataset_id: str, vcf: Path, fasta: Path, **params) -> dict:
-    return {"dataset_id": dataset_id, "name": "ClinVar mitochondrial SNVs (2022-05-25) on the rCRS",
-            "modality": "variant_effect",
-            "inputs": [{"path": str(vcf), "role": "variants"}, {"path": str(fasta), "role": "reference"}],
-            "license": "MIT (repository); ClinVar data are public",
-            "params": {"split": {"enabled": True, "stratify_by": "label", "seed": 11}, **params}}
+    return {
+        "dataset_id": dataset_id,
+        "name": "ClinVar mitochondrial SNVs (2022-05-25) on the rCRS",
+        "modality": "variant_effect",
+        "inputs": [{"path": str(vcf), "role": "variants"}, {"path": str(fasta), "role": "reference"}],
+        "license": "MIT (repository); ClinVar data are public",
+        "params": {"split": {"enabled": True, "stratify_by": "label", "seed": 11}, **params},
+    }
 
 
 @pytest.fixture(scope="module")
 def inputs() -> tuple[Path, Path]:
-    return (shared_data("variant_effect", "clinvar_mt_snv_20220525_labels.vcf"),
-            shared_data("variant_effect", "rcrs_mt_reference.fa"))
+    return (
+        shared_data("variant_effect", "clinvar_mt_snv_20220525_labels.vcf"),
+        shared_data("variant_effect", "rcrs_mt_reference.fa"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +75,7 @@ def test_bundle_matches_an_independent_reading(inputs, first_run: Path) -> None:
             pos, ref, alt, label = expected[vid]
             assert splits[vid] == split and arrays["y"][i] == label
             window = "".join("ACGTN"[c] for c in arrays["ref_char"][i])
-            assert window == rcrs[pos - 1 - 50:pos - 1 + 51]  # width 101: 50 bases before the variant
+            assert window == rcrs[pos - 1 - 50 : pos - 1 + 51]  # width 101: 50 bases before the variant
             alt_window = "".join("ACGTN"[c] for c in arrays["alt_char"][i])
             assert alt_window[:50] + alt_window[51:] == window[:50] + window[51:] and alt_window[50] == alt
             seen.add(vid)
@@ -85,15 +90,25 @@ def test_bundle_matches_an_independent_reading(inputs, first_run: Path) -> None:
     completed = yaml.safe_load((first_run / "card.yaml").read_text())
     assert completed["computed"]["n_variants"] == 1685
     assert set(completed["computed"]["artifacts_sha256"]) >= {
-        "splits.tsv", "tasks/variant_effect/baseline.json", "tasks/variant_effect/task.yaml"
+        "splits.tsv",
+        "tasks/variant_effect/baseline.json",
+        "tasks/variant_effect/task.yaml",
     }
 
 
 def test_second_run_and_an_added_card_give_the_same_bytes(inputs, first_run: Path, tmp_path: Path) -> None:
     cards = tmp_path / "cards"
     write_card(cards, card("clinvar_mt", *inputs))
-    write_card(cards, card("clinvar_mt_regions", *inputs, width=51, tokenizers=["kmer_counts"],
-                           split={"enabled": True, "group_by": "region", "seed": 2}))
+    write_card(
+        cards,
+        card(
+            "clinvar_mt_regions",
+            *inputs,
+            width=51,
+            tokenizers=["kmer_counts"],
+            split={"enabled": True, "group_by": "region", "seed": 2},
+        ),
+    )
     out = tmp_path / "out"
     run_workflow(cards, out)
     assert artifact_bytes(out / "clinvar_mt") == artifact_bytes(first_run)

@@ -24,7 +24,7 @@ def scheduled(done) -> dict[str, int]:
     text = done.stdout + done.stderr
     if "Nothing to be done" in text:
         return {}
-    table = text[text.index("Job stats:"):]
+    table = text[text.index("Job stats:") :]
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
 
 
@@ -32,10 +32,20 @@ def scheduled(done) -> dict[str, int]:
 def completed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("variants_params")
     vcf = write_vcf(root / "p.vcf", [f"S{i}" for i in range(8)], _random_records(np.random.default_rng(4), 8, 40))
-    card = {"dataset_id": "tiny", "name": "tiny", "modality": "variants", "organism": "Homo sapiens",
-            "description": "first", "input": {"path": str(vcf)},
-            "params": {"records_per_chunk": 15, "max_sample_missing": None, "max_variant_missing": None,
-                       "min_fraction_kept": None}}
+    card = {
+        "dataset_id": "tiny",
+        "name": "tiny",
+        "modality": "variants",
+        "organism": "Homo sapiens",
+        "description": "first",
+        "input": {"path": str(vcf)},
+        "params": {
+            "records_per_chunk": 15,
+            "max_sample_missing": None,
+            "max_variant_missing": None,
+            "min_fraction_kept": None,
+        },
+    }
     path = write_card(root / "cards", card)
     run_workflow(root / "cards", root / "out")
     return path, root
@@ -56,11 +66,15 @@ def _edit(path: Path, change) -> str:
     return original
 
 
-@pytest.mark.parametrize("edit, changed, not_run", [
-    (lambda c: c.update(description="second"), [], ["variants_plan", "variants_chunk", "variants_gather"]),
-    (lambda c: c["params"].update(min_maf=0.2), ["variants_gather"], ["variants_plan"]),
-    (lambda c: c["params"].update(records_per_chunk=7), ["variants_plan"], []),
-], ids=["description", "min_maf", "records_per_chunk"])
+@pytest.mark.parametrize(
+    "edit, changed, not_run",
+    [
+        (lambda c: c.update(description="second"), [], ["variants_plan", "variants_chunk", "variants_gather"]),
+        (lambda c: c["params"].update(min_maf=0.2), ["variants_gather"], ["variants_plan"]),
+        (lambda c: c["params"].update(records_per_chunk=7), ["variants_plan"], []),
+    ],
+    ids=["description", "min_maf", "records_per_chunk"],
+)
 def test_an_edit_reruns_only_the_steps_that_read_it(completed, edit, changed, not_run):
     path, root = completed
     original = _edit(path, edit)

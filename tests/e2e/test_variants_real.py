@@ -37,8 +37,15 @@ POPULATIONS = ("GBR", "FIN", "YRI", "CHB")
 DATASETS = {
     "chr21": (CHR21, {"records_per_chunk": 97}),
     "chr21_one_chunk": (CHR21, {}),
-    "chr22": (CHR22, {"max_variant_missing": 0.5, "max_sample_missing": 0.7, "records_per_chunk": 30,
-                      "min_fraction_kept": {"samples": 0.2}}),
+    "chr22": (
+        CHR22,
+        {
+            "max_variant_missing": 0.5,
+            "max_sample_missing": 0.7,
+            "records_per_chunk": 30,
+            "min_fraction_kept": {"samples": 0.2},
+        },
+    ),
     "chr20": (CHR20, {"records_per_chunk": 250, "hwe_p": 1e-6}),
 }
 REGION_COPY = "chr22_regions"  # chr22 bgzipped + tabix-indexed copy, scattered by 1 kb windows
@@ -57,8 +64,11 @@ def run(cmd: list[str], **kw) -> str:
 def metadata_table(folder: Path) -> Path:
     """A sample table for chr21 built from its sample ids: all but the first sample, one
     id absent from the VCF, labels by position."""
-    samples = run(["bcftools", "query", "-l", str(CHR21)]).split() if shutil.which("bcftools") else \
-        _samples_from_header(CHR21)
+    samples = (
+        run(["bcftools", "query", "-l", str(CHR21)]).split()
+        if shutil.which("bcftools")
+        else _samples_from_header(CHR21)
+    )
     rows = [(s, POPULATIONS[i % 4], "case" if i % 3 == 0 else "control") for i, s in enumerate(samples)][1:]
     rows.append(("NA_NOT_IN_VCF", "YRI", "control"))
     path = folder / "chr21_samples.tsv"
@@ -77,8 +87,15 @@ def _samples_from_header(path: Path) -> list[str]:
 
 
 def card(dataset: str, path: Path, params: dict, **extra) -> dict:
-    return {"dataset_id": dataset, "name": f"1000 Genomes {dataset}", "modality": "variants",
-            "input": {"path": str(path)}, "organism": "Homo sapiens", "params": params, **extra}
+    return {
+        "dataset_id": dataset,
+        "name": f"1000 Genomes {dataset}",
+        "modality": "variants",
+        "input": {"path": str(path)},
+        "organism": "Homo sapiens",
+        "params": params,
+        **extra,
+    }
 
 
 @pytest.fixture(scope="session")
@@ -86,8 +103,10 @@ def variants_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shared_data("vcf")
     root = tmp_path_factory.mktemp("variants_real")
     meta = metadata_table(root)
-    labels = {"metadata": {"path": str(meta), "format": "tsv", "id_column": "sample", "unmatched": "na"},
-              "columns": {"population": "pop", "phenotype": "status"}}
+    labels = {
+        "metadata": {"path": str(meta), "format": "tsv", "id_column": "sample", "unmatched": "na"},
+        "columns": {"population": "pop", "phenotype": "status"},
+    }
     for dataset, (path, params) in DATASETS.items():
         write_card(root / "cards", card(dataset, path, params, **(labels if dataset.startswith("chr21") else {})))
     if shutil.which("tabix"):
@@ -110,8 +129,12 @@ def split_vcfs(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Path]:
     for path in (CHR21, CHR22, CHR20):
         target = folder / (path.name.split(".")[0] + ".split.vcf")
         norm = subprocess.run(["bcftools", "norm", "-m-", str(path)], check=True, capture_output=True)
-        subprocess.run(["bcftools", "annotate", "-x", "INFO", "-Ov", "-o", str(target)], input=norm.stdout,
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["bcftools", "annotate", "-x", "INFO", "-Ov", "-o", str(target)],
+            input=norm.stdout,
+            check=True,
+            capture_output=True,
+        )
         out[path] = target
     return out
 
@@ -120,8 +143,9 @@ def artifacts(folder: Path) -> dict:
     return {
         "dosage": np.load(folder / "dosage.npy"),
         "variants": pd.read_parquet(folder / "variants.parquet"),
-        "samples": pd.read_csv(folder / "samples.tsv", sep="\t", dtype={"sample_id": str}, keep_default_na=False,
-                               na_values=["NA"]),
+        "samples": pd.read_csv(
+            folder / "samples.tsv", sep="\t", dtype={"sample_id": str}, keep_default_na=False, na_values=["NA"]
+        ),
         "qc": json.loads((folder / "qc.json").read_text()),
     }
 
@@ -129,19 +153,22 @@ def artifacts(folder: Path) -> dict:
 def bcftools_reference(split: Path, samples: list[str], max_missing: float | None, min_maf: float) -> tuple:
     """Sites, dosage (+dosage plugin) and AF (+fill-tags) of the bcftools pipeline
     ``view -s SAMPLES | view -i 'F_MISSING<=G' -q MAF:minor``."""
-    subset = subprocess.run(["bcftools", "view", "-s", ",".join(samples), "-Ou", str(split)], check=True,
-                            capture_output=True).stdout
+    subset = subprocess.run(
+        ["bcftools", "view", "-s", ",".join(samples), "-Ou", str(split)], check=True, capture_output=True
+    ).stdout
     view = ["bcftools", "view", "-q", f"{min_maf}:minor", "-Ov"]
     if max_missing is not None:
         view += ["-i", f"F_MISSING<={max_missing}"]
     kept = subprocess.run([*view, "-"], input=subset, check=True, capture_output=True).stdout
-    dosage_text = subprocess.run(["bcftools", "+dosage", "-", "--", "-t", "GT"], input=kept, check=True,
-                                 capture_output=True).stdout.decode()
+    dosage_text = subprocess.run(
+        ["bcftools", "+dosage", "-", "--", "-t", "GT"], input=kept, check=True, capture_output=True
+    ).stdout.decode()
     rows = [line.split("\t") for line in dosage_text.splitlines() if not line.startswith("#")]
     sites = [(r[0], int(r[1]), r[2], r[3]) for r in rows]
     dosage = np.array([[float(x) for x in r[4:]] for r in rows], dtype=np.float64).reshape(len(rows), len(samples))
-    filled = subprocess.run(["bcftools", "+fill-tags", "-", "--", "-t", "AF,AN,AC"], input=kept, check=True,
-                            capture_output=True).stdout
+    filled = subprocess.run(
+        ["bcftools", "+fill-tags", "-", "--", "-t", "AF,AN,AC"], input=kept, check=True, capture_output=True
+    ).stdout
     af = run(["bcftools", "query", "-f", "%INFO/AF\n", "-"], input=filled.decode())
     return sites, dosage.T, np.array([float(x) for x in af.split()])
 
@@ -155,8 +182,9 @@ def test_artifacts_equal_bcftools(variants_run: Path, split_vcfs: dict, dataset:
     path, params = DATASETS[dataset]
     ours = artifacts(variants_run / dataset)
     samples = ours["samples"]["sample_id"].tolist()
-    sites, dosage, af = bcftools_reference(split_vcfs[path], samples, params.get("max_variant_missing", 0.1),
-                                           params.get("min_maf", 0.01))
+    sites, dosage, af = bcftools_reference(
+        split_vcfs[path], samples, params.get("max_variant_missing", 0.1), params.get("min_maf", 0.01)
+    )
     if params.get("hwe_p") is None:
         assert site_keys(ours["variants"]) == sites
         np.testing.assert_array_equal(ours["dosage"], dosage.astype(np.int8))
@@ -172,15 +200,36 @@ def test_artifacts_equal_bcftools(variants_run: Path, split_vcfs: dict, dataset:
 
 
 @pytest.mark.parametrize("dataset", ["chr21", "chr22", "chr20"])
-def test_artifacts_equal_two_minus_plink2_export_a(variants_run: Path, split_vcfs: dict, tmp_path: Path,
-                                                   dataset: str) -> None:
+def test_artifacts_equal_two_minus_plink2_export_a(
+    variants_run: Path, split_vcfs: dict, tmp_path: Path, dataset: str
+) -> None:
     need("plink2")
     path, params = DATASETS[dataset]
     prefix = tmp_path / "p"
-    cmd = ["plink2", "--vcf", str(split_vcfs[path]), "--vcf-half-call", "missing", "--allow-extra-chr",
-           "--set-all-var-ids", "@:#:$r:$a", "--new-id-max-allele-len", "1000", "--threads", "1",
-           "--maf", str(params.get("min_maf", 0.01)), "--geno", str(params.get("max_variant_missing", 0.1)),
-           "--mind", str(params.get("max_sample_missing", 0.1)), "--export", "A", "--out", str(prefix)]
+    cmd = [
+        "plink2",
+        "--vcf",
+        str(split_vcfs[path]),
+        "--vcf-half-call",
+        "missing",
+        "--allow-extra-chr",
+        "--set-all-var-ids",
+        "@:#:$r:$a",
+        "--new-id-max-allele-len",
+        "1000",
+        "--threads",
+        "1",
+        "--maf",
+        str(params.get("min_maf", 0.01)),
+        "--geno",
+        str(params.get("max_variant_missing", 0.1)),
+        "--mind",
+        str(params.get("max_sample_missing", 0.1)),
+        "--export",
+        "A",
+        "--out",
+        str(prefix),
+    ]
     if params.get("hwe_p") is not None:
         cmd += ["--hwe", str(params["hwe_p"])]
     run(cmd)
@@ -262,10 +311,12 @@ def test_completed_card_and_rerun_from_it_are_identical(variants_run: Path, tmp_
 
 def test_malformed_vcf_is_refused_with_one_line(tmp_path: Path) -> None:
     vcf = tmp_path / "bad.vcf"
-    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\tB\n"
-                   "1\t100\t.\tA\tG\t.\tPASS\t.\tGT\t0/1\t1/1\n"
-                   "1\t200\t.\tC\tT\t.\tPASS\t.\tGT\t0/0\t0|1\n"
-                   "1\t300\t.\tG\tA\t.\tPASS\t.\tGT\t0/A\t0/0\n")
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\tB\n"
+        "1\t100\t.\tA\tG\t.\tPASS\t.\tGT\t0/1\t1/1\n"
+        "1\t200\t.\tC\tT\t.\tPASS\t.\tGT\t0/0\t0|1\n"
+        "1\t300\t.\tG\tA\t.\tPASS\t.\tGT\t0/A\t0/0\n"
+    )
     write_card(tmp_path / "cards", card("bad", vcf, {"max_sample_missing": None}))
     done = run_workflow(tmp_path / "cards", tmp_path / "out", check=False)
     assert done.returncode != 0

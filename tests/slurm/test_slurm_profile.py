@@ -56,13 +56,34 @@ def slurm_cluster() -> Iterator[Path | None]:
 def test_slurm_profile_gives_the_same_bytes_as_a_local_run(slurm_cluster: Path | None, tmp_path: Path) -> None:
     source = shared_data("scrna", "pbmc68k_reduced_700cells_rawcounts_celltype_labels.h5ad")
     cards = tmp_path / "cards"
-    write_card(cards, {"dataset_id": "pbmc68k", "name": "PBMC 68k reduced", "modality": "scrna",
-                       "input": {"path": str(source), "format": "h5ad"}, "columns": {"cell_type": "bulk_labels"},
-                       "params": {"min_genes": 200, "max_genes": 350, "n_top_genes": 300}})
+    write_card(
+        cards,
+        {
+            "dataset_id": "pbmc68k",
+            "name": "PBMC 68k reduced",
+            "modality": "scrna",
+            "input": {"path": str(source), "format": "h5ad"},
+            "columns": {"cell_type": "bulk_labels"},
+            "params": {"min_genes": 200, "max_genes": 350, "n_top_genes": 300},
+        },
+    )
     run_workflow(cards, tmp_path / "local")
-    command = [sys.executable, "-m", "snakemake", "--profile", "profiles/slurm",
-               "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "5",
-               "--latency-wait", "5", "--config", f"datasets={cards}", f"results={tmp_path / 'slurm'}"]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--profile",
+        "profiles/slurm",
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-init-seconds-before-status-checks",
+        "5",
+        "--latency-wait",
+        "5",
+        "--config",
+        f"datasets={cards}",
+        f"results={tmp_path / 'slurm'}",
+    ]
     done = subprocess.run(["timeout", "-s", "KILL", "900", *command], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-4000:]
     assert "SLURM run ID" in done.stderr + done.stdout

@@ -78,13 +78,16 @@ def test_augmented_files_are_separate_and_reproducible(tmp_path) -> None:
     ids = [f"c{i}" for i in range(30)]
     splits = ["train"] * 20 + ["test"] * 10
     var = pd.DataFrame(index=[f"g{i}" for i in range(matrix.shape[1])])
-    settings = ({"enabled": True, "mode": "binomial", "factor": 0.5, "seed": 1},
-                {"enabled": True, "per_split": 4, "combine": "sum", "seed": 2})
+    settings = (
+        {"enabled": True, "mode": "binomial", "factor": 0.5, "seed": 1},
+        {"enabled": True, "per_split": 4, "combine": "sum", "seed": 2},
+    )
     paths = {}
     for run in ("a", "b"):
         paths[run] = (tmp_path / f"{run}_down.h5ad", tmp_path / f"{run}_doub.h5ad")
-        write_augmented(matrix, ids, splits, None, var, *settings, downsampled_path=paths[run][0],
-                        doublets_path=paths[run][1])
+        write_augmented(
+            matrix, ids, splits, None, var, *settings, downsampled_path=paths[run][0], doublets_path=paths[run][1]
+        )
     down = ad.read_h5ad(paths["a"][0])
     assert down.obs_names.tolist() == ids and down.obs["split"].tolist() == splits
     np.testing.assert_array_equal(down.X.toarray(), binomial_thinning(matrix, 0.5, seed=1).toarray())

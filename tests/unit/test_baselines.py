@@ -32,26 +32,41 @@ def test_separable_classes_are_learned_and_shuffled_labels_are_not() -> None:
 def test_sparse_features_work_too() -> None:
     x_train, y_train = blobs(400, 2)
     x_test, y_test = blobs(200, 3)
-    result = classification_baseline(sp.csr_matrix(np.abs(x_train)), y_train, sp.csr_matrix(np.abs(x_test)), y_test,
-                                     seed=1, margin=0.1, features="sparse")
+    result = classification_baseline(
+        sp.csr_matrix(np.abs(x_train)),
+        y_train,
+        sp.csr_matrix(np.abs(x_test)),
+        y_test,
+        seed=1,
+        margin=0.1,
+        features="sparse",
+    )
     assert result["real"]["balanced_accuracy"] > 0.8
 
 
 def test_alarm_is_one_line() -> None:
-    result = {"metric": "balanced_accuracy", "leakage_alarm": True, "chance_balanced_accuracy": 0.5,
-              "shuffled_labels": {"balanced_accuracy": 0.71}, "leakage_margin": 0.1}
+    result = {
+        "metric": "balanced_accuracy",
+        "leakage_alarm": True,
+        "chance_balanced_accuracy": 0.5,
+        "shuffled_labels": {"balanced_accuracy": 0.71},
+        "leakage_margin": 0.1,
+    }
     with pytest.raises(InputError) as err:
         check_alarm(result, "tasks/x/baseline.json")
-    assert str(err.value) == ("tasks/x/baseline.json: baseline: leakage alarm: the baseline trained on shuffled labels "
-                              "scores balanced_accuracy 0.710, above chance 0.500 by more than "
-                              "params.tasks.leakage_margin 0.1")
+    assert str(err.value) == (
+        "tasks/x/baseline.json: baseline: leakage alarm: the baseline trained on shuffled labels "
+        "scores balanced_accuracy 0.710, above chance 0.500 by more than "
+        "params.tasks.leakage_margin 0.1"
+    )
     check_alarm({**result, "leakage_alarm": False}, "x")
 
 
 def test_single_class_train_is_refused() -> None:
     with pytest.raises(InputError, match="1 class"):
-        classification_baseline(np.ones((4, 2)), np.zeros(4), np.ones((2, 2)), np.zeros(2), seed=0, margin=0.1,
-                                features="x")
+        classification_baseline(
+            np.ones((4, 2)), np.zeros(4), np.ones((2, 2)), np.zeros(2), seed=0, margin=0.1, features="x"
+        )
 
 
 def test_expression_knn_beats_the_mean_profile_on_structured_cells() -> None:
@@ -62,9 +77,15 @@ def test_expression_knn_beats_the_mean_profile_on_structured_cells() -> None:
     mask = (rng.random(profiles.shape) < 0.2) & (profiles > 0)
     masked = np.where(mask, 0, profiles)
     train, test = slice(0, 400), slice(400, 500)
-    result = expression_baseline(sp.csr_matrix(masked[train]), sp.csr_matrix(profiles[train]),
-                                 sp.csr_matrix(masked[test]), sp.csr_matrix(profiles[test]),
-                                 sp.csr_matrix(mask[test].astype(np.int8)), seed=0, margin=0.1)
+    result = expression_baseline(
+        sp.csr_matrix(masked[train]),
+        sp.csr_matrix(profiles[train]),
+        sp.csr_matrix(masked[test]),
+        sp.csr_matrix(profiles[test]),
+        sp.csr_matrix(mask[test].astype(np.int8)),
+        seed=0,
+        margin=0.1,
+    )
     # the mean-profile score, computed here independently
     truth = profiles[test][mask[test]]
     guess = np.broadcast_to(profiles[train].mean(axis=0), profiles[test].shape)[mask[test]]

@@ -32,8 +32,9 @@ def test_genes_x_samples_is_returned_samples_x_genes(tmp_path: Path) -> None:
 
 def test_samples_x_genes_gzipped_tsv_with_sample_annotation(tmp_path: Path) -> None:
     text = "sample\tgroup\tA\tB\ns1\tx\t1\t2\ns2\ty\t0\t3\n"
-    table = read_expression_table(write(tmp_path / "t.tsv.gz", text), "tsv", orientation="samples_x_genes",
-                                  annotation_columns=["group"])
+    table = read_expression_table(
+        write(tmp_path / "t.tsv.gz", text), "tsv", orientation="samples_x_genes", annotation_columns=["group"]
+    )
     assert table.samples == ["s1", "s2"] and table.genes == ["A", "B"]
     np.testing.assert_array_equal(table.values, [[1, 2], [0, 3]])
     assert list(table.sample_annotation["group"]) == ["x", "y"]
@@ -54,8 +55,9 @@ def test_short_header_names_the_unnamed_id_column(tmp_path: Path) -> None:
 
 def test_id_column_by_name_and_annotation_columns_kept(tmp_path: Path) -> None:
     text = "length\tGeneSymbol\ts1\ts2\n1000\tA\t1\t2\n2500\tB\t3\t4\n"
-    table = read_expression_table(write(tmp_path / "t.tsv", text), "tsv", id_column="GeneSymbol",
-                                  annotation_columns=["length"])
+    table = read_expression_table(
+        write(tmp_path / "t.tsv", text), "tsv", id_column="GeneSymbol", annotation_columns=["length"]
+    )
     assert table.genes == ["A", "B"] and table.samples == ["s1", "s2"]
     assert list(table.gene_annotation["length"]) == [1000, 2500]
     same = read_expression_table(tmp_path / "t.tsv", "tsv", id_column=1, annotation_columns=["length"])
@@ -66,16 +68,19 @@ def test_an_unlisted_text_column_is_refused_with_a_hint(tmp_path: Path) -> None:
     path = write(tmp_path / "t.tsv", "gene\tsymbol\ts1\nENSG00000000003\tTSPAN6\t1\n")
     with pytest.raises(InputError) as err:
         read_expression_table(path, "tsv")
-    assert str(err.value) == (f"{path}: line 2, gene ENSG00000000003, sample symbol: value 'TSPAN6' is not a number "
-                              "(if 'symbol' is an annotation column, list it in input.annotation_columns)")
+    assert str(err.value) == (
+        f"{path}: line 2, gene ENSG00000000003, sample symbol: value 'TSPAN6' is not a number "
+        "(if 'symbol' is an annotation column, list it in input.annotation_columns)"
+    )
 
 
 def test_fractional_counts_are_refused(tmp_path: Path) -> None:
     path = write(tmp_path / "t.csv", "gene,s1,s2\nA,1,2.5\n")
     with pytest.raises(InputError) as err:
         read_expression_table(path, "csv")
-    assert str(err.value).startswith(f"{path}: gene A, sample s2: value 2.5 is not an integer: counts must be "
-                                     "non-negative integers")
+    assert str(err.value).startswith(
+        f"{path}: gene A, sample s2: value 2.5 is not an integer: counts must be non-negative integers"
+    )
     assert read_expression_table(path, "csv", value_type="tpm").values[1, 0] == 2.5
 
 
@@ -99,14 +104,17 @@ def test_duplicate_genes_refused_by_default_naming_them(tmp_path: Path) -> None:
     path = write(tmp_path / "t.csv", "gene,s1,s2\nA,1,2\nB,1,1\nA,3,4\nC,0,0\nB,1,1\nA,0,1\n")
     with pytest.raises(InputError) as err:
         read_expression_table(path, "csv")
-    assert str(err.value) == (f"{path}: 2 gene ids occur more than once (A (3x), B (2x)); set "
-                              "input.duplicate_genes: sum in the card to add their values up")
+    assert str(err.value) == (
+        f"{path}: 2 gene ids occur more than once (A (3x), B (2x)); set "
+        "input.duplicate_genes: sum in the card to add their values up"
+    )
 
 
 def test_duplicate_genes_summed_in_first_occurrence_order(tmp_path: Path) -> None:
     text = "gene,len,s1,s2\nA,10,1,2\nB,20,1,1\nA,11,3,4\nC,30,0,0\nB,21,1,1\nA,12,0,1\n"
-    table = read_expression_table(write(tmp_path / "t.csv", text), "csv", annotation_columns=["len"],
-                                  duplicate_genes="sum")
+    table = read_expression_table(
+        write(tmp_path / "t.csv", text), "csv", annotation_columns=["len"], duplicate_genes="sum"
+    )
     assert table.genes == ["A", "B", "C"]
     np.testing.assert_array_equal(table.values, [[4, 2, 0], [7, 2, 0]])
     assert list(table.gene_annotation["len"]) == [10, 20, 30]  # the first occurrence's annotation

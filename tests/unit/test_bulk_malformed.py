@@ -21,9 +21,19 @@ BOM = b"\xef\xbb\xbf"
 
 
 def _options(fmt: str = "csv", value_type: str = "counts", metadata: dict | None = None) -> IngestOptions:
-    return IngestOptions(dataset_id="b", format=fmt, orientation="genes_x_samples", id_column=0,
-                         annotation_columns=(), gene_symbol_column=None, value_type=value_type,
-                         duplicate_genes="refuse", sha256=None, columns={}, metadata=metadata)
+    return IngestOptions(
+        dataset_id="b",
+        format=fmt,
+        orientation="genes_x_samples",
+        id_column=0,
+        annotation_columns=(),
+        gene_symbol_column=None,
+        value_type=value_type,
+        duplicate_genes="refuse",
+        sha256=None,
+        columns={},
+        metadata=metadata,
+    )
 
 
 def _write(name: str, data: bytes) -> Callable[[Path], Path]:
@@ -31,6 +41,7 @@ def _write(name: str, data: bytes) -> Callable[[Path], Path]:
         path = folder / name
         path.write_bytes(data)
         return path
+
     return make
 
 
@@ -60,28 +71,88 @@ CATALOGUE = [
     ("header-only", _write("h.csv", b"gene,s1,s2\n"), "csv", "counts", None, "header but no data rows"),
     ("truncated-gzip", _truncated_gzip, "csv", "counts", None, "truncated gzip"),
     ("fasta-named-csv", _write("x.csv", b">seq1\nACGT\n"), "csv", "counts", None, "no value columns"),
-    ("extra-field", _write("r.csv", b"gene,s1,s2\nA,1,2\nB,1,2,3\n"), "csv", "counts", None,
-     "Expected 3 fields in line 3, saw 4"),
-    ("header-two-short", _write("s.csv", b"s1\nA,1,2\n"), "csv", "counts", "line 1",
-     "the header has 1 fields but the first data row has 3"),
+    (
+        "extra-field",
+        _write("r.csv", b"gene,s1,s2\nA,1,2\nB,1,2,3\n"),
+        "csv",
+        "counts",
+        None,
+        "Expected 3 fields in line 3, saw 4",
+    ),
+    (
+        "header-two-short",
+        _write("s.csv", b"s1\nA,1,2\n"),
+        "csv",
+        "counts",
+        "line 1",
+        "the header has 1 fields but the first data row has 3",
+    ),
     ("tsv-declared-csv", _write("t.tsv", b"gene\ts1\ts2\nA\t1\t2\n"), "csv", "counts", None, "no value columns"),
-    ("duplicate-samples", _write("d.csv", b"gene,s1,s1\nA,1,2\n"), "csv", "counts", None,
-     "sample ids occur more than once"),
-    ("duplicate-genes", _write("g.csv", b"gene,s1\nA,1\nA,2\n"), "csv", "counts", None,
-     "1 gene ids occur more than once"),
+    (
+        "duplicate-samples",
+        _write("d.csv", b"gene,s1,s1\nA,1,2\n"),
+        "csv",
+        "counts",
+        None,
+        "sample ids occur more than once",
+    ),
+    (
+        "duplicate-genes",
+        _write("g.csv", b"gene,s1\nA,1\nA,2\n"),
+        "csv",
+        "counts",
+        None,
+        "1 gene ids occur more than once",
+    ),
     ("empty-gene-id", _write("i.csv", b"gene,s1\nA,1\n,2\n"), "csv", "counts", "line 3", "empty gene id"),
-    ("text-value", _write("v.csv", b"gene,s1\nA,one\n"), "csv", "counts", "line 2, gene A, sample s1",
-     "value 'one' is not a number"),
-    ("empty-value", _write("n.csv", b"gene,s1,s2\nA,1,\n"), "csv", "counts", "line 2, gene A, sample s2",
-     "empty value"),
-    ("negative-count", _write("m.csv", b"gene,s1\nA,-1\n"), "csv", "counts", "gene A, sample s1",
-     "value -1 is negative: counts are non-negative integers"),
-    ("fractional-count", _write("f.csv", b"gene,s1\nA,1.5\n"), "csv", "counts", "gene A, sample s1",
-     "value 1.5 is not an integer"),
-    ("negative-tpm", _write("p.csv", b"gene,s1\nA,-0.1\n"), "csv", "tpm", "gene A, sample s1",
-     "TPM values are non-negative"),
-    ("infinite", _write("inf.csv", b"gene,s1\nA,inf\n"), "csv", "log", "gene A, sample s1",
-     "value inf is not a finite number"),
+    (
+        "text-value",
+        _write("v.csv", b"gene,s1\nA,one\n"),
+        "csv",
+        "counts",
+        "line 2, gene A, sample s1",
+        "value 'one' is not a number",
+    ),
+    (
+        "empty-value",
+        _write("n.csv", b"gene,s1,s2\nA,1,\n"),
+        "csv",
+        "counts",
+        "line 2, gene A, sample s2",
+        "empty value",
+    ),
+    (
+        "negative-count",
+        _write("m.csv", b"gene,s1\nA,-1\n"),
+        "csv",
+        "counts",
+        "gene A, sample s1",
+        "value -1 is negative: counts are non-negative integers",
+    ),
+    (
+        "fractional-count",
+        _write("f.csv", b"gene,s1\nA,1.5\n"),
+        "csv",
+        "counts",
+        "gene A, sample s1",
+        "value 1.5 is not an integer",
+    ),
+    (
+        "negative-tpm",
+        _write("p.csv", b"gene,s1\nA,-0.1\n"),
+        "csv",
+        "tpm",
+        "gene A, sample s1",
+        "TPM values are non-negative",
+    ),
+    (
+        "infinite",
+        _write("inf.csv", b"gene,s1\nA,inf\n"),
+        "csv",
+        "log",
+        "gene A, sample s1",
+        "value inf is not a finite number",
+    ),
     ("latin1", _write("l.csv", b"gene,s1\ncaf\xe9,1\n"), "csv", "counts", None, "not UTF-8"),
     ("missing-file", lambda f: f / "absent.csv", "csv", "counts", None, "no such file"),
     ("folder", _directory, "csv", "counts", None, "a folder, but a file is expected"),
@@ -89,11 +160,12 @@ CATALOGUE = [
 ]
 
 
-@pytest.mark.parametrize(("make", "fmt", "value_type", "record", "problem"), [c[1:] for c in CATALOGUE],
-                         ids=[c[0] for c in CATALOGUE])
+@pytest.mark.parametrize(
+    ("make", "fmt", "value_type", "record", "problem"), [c[1:] for c in CATALOGUE], ids=[c[0] for c in CATALOGUE]
+)
 def test_malformed_table_is_one_line_naming_file_record_and_problem(
-        tmp_path: Path, make: Callable[[Path], Path], fmt: str, value_type: str, record: str | None,
-        problem: str) -> None:
+    tmp_path: Path, make: Callable[[Path], Path], fmt: str, value_type: str, record: str | None, problem: str
+) -> None:
     path = make(tmp_path)
     with pytest.raises(InputError) as caught:
         ingest(_options(fmt, value_type), path)
@@ -117,8 +189,9 @@ def test_metadata_without_a_row_for_a_sample_names_the_metadata_file(tmp_path: P
 
 @pytest.mark.parametrize("newline", [b"\n", b"\r\n"], ids=["lf", "crlf"])
 @pytest.mark.parametrize("packed", [False, True], ids=["plain", "gzip"])
-def test_spreadsheet_export_with_bom_and_crlf_reads_with_clean_ids(tmp_path: Path, newline: bytes,
-                                                                    packed: bool) -> None:
+def test_spreadsheet_export_with_bom_and_crlf_reads_with_clean_ids(
+    tmp_path: Path, newline: bytes, packed: bool
+) -> None:
     text = BOM + b'"gene","s1","s2"\n"A",1,2\n"B",3,0\n'.replace(b"\n", newline)
     path = _write("t.csv", gzip.compress(text, mtime=0) if packed else text)(tmp_path)
     adata = ingest(_options(), path)

@@ -17,11 +17,13 @@ from genoprep.errors import InputError
 from genoprep.ml_files import write_ml_files
 
 # 4 samples x 4 genes; library sizes 1000, 2000, 1000, 4000
-TABLE = ("gene_id,symbol,s1,s2,s3,s4\n"
-         "ENSG00000000001,AAA,500,1000,500,2000\n"
-         "ENSG00000000002,BBB,499,996,499,1996\n"
-         "ENSG00000000003,CCC,1,4,1,4\n"
-         "ENSG00000000004,DDD,0,0,0,0\n")
+TABLE = (
+    "gene_id,symbol,s1,s2,s3,s4\n"
+    "ENSG00000000001,AAA,500,1000,500,2000\n"
+    "ENSG00000000002,BBB,499,996,499,1996\n"
+    "ENSG00000000003,CCC,1,4,1,4\n"
+    "ENSG00000000004,DDD,0,0,0,0\n"
+)
 # R write.csv style: the id column has no name; one extra row
 METADATA = '"condition","sex"\n"s1","ctrl","F"\n"s2","ctrl","M"\n"s3","treated","F"\n"s4","treated",NA\n"s9","x","F"\n'
 
@@ -29,11 +31,14 @@ METADATA = '"condition","sex"\n"s1","ctrl","F"\n"s2","ctrl","M"\n"s3","treated",
 def card(tmp_path: Path, **overrides) -> dict:
     (tmp_path / "t.csv").write_text(TABLE)
     (tmp_path / "meta.csv").write_text(METADATA)
-    data = {"dataset_id": "tiny", "name": "tiny", "modality": "bulk",
-            "input": {"path": "t.csv", "format": "csv", "annotation_columns": ["symbol"],
-                      "gene_symbol_column": "symbol"},
-            "metadata": {"path": "meta.csv", "format": "csv"},
-            "columns": {"condition": "condition", "sex": "sex"}}
+    data = {
+        "dataset_id": "tiny",
+        "name": "tiny",
+        "modality": "bulk",
+        "input": {"path": "t.csv", "format": "csv", "annotation_columns": ["symbol"], "gene_symbol_column": "symbol"},
+        "metadata": {"path": "meta.csv", "format": "csv"},
+        "columns": {"condition": "condition", "sex": "sex"},
+    }
     data.update(overrides)
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -44,18 +49,29 @@ def test_schema_defaults_are_filled(tmp_path: Path) -> None:
     data = card(tmp_path)
     assert data["input"]["value_type"] == "counts" and data["input"]["orientation"] == "genes_x_samples"
     assert data["input"]["duplicate_genes"] == "refuse"
-    bulk_params = {"cpm": True, "min_mean_log": 1.0, "min_fraction_expressed": 0, "expressed_threshold": 0,
-                   "min_fraction_kept": 0.05, "zscore": True, "library_size_mads": 3, "correlation_mads": 3}
+    bulk_params = {
+        "cpm": True,
+        "min_mean_log": 1.0,
+        "min_fraction_expressed": 0,
+        "expressed_threshold": 0,
+        "min_fraction_kept": 0.05,
+        "zscore": True,
+        "library_size_mads": 3,
+        "correlation_mads": 3,
+    }
     assert {name: data["params"][name] for name in bulk_params} == bulk_params
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"input": {"path": "t.csv", "format": "csv", "value_type": "cpm"}}, "input.value_type"),
-    ({"input": {"path": "t.csv", "format": "csv", "orientation": "samples_x_genes", "gene_id_column": 0}}, "input"),
-    ({"columns": {"library_size": "condition"}}, "columns"),
-    ({"params": {"min_fraction_expressed": 2}}, "params.min_fraction_expressed"),
-    ({"params": {"unknown": 1}}, "params"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"input": {"path": "t.csv", "format": "csv", "value_type": "cpm"}}, "input.value_type"),
+        ({"input": {"path": "t.csv", "format": "csv", "orientation": "samples_x_genes", "gene_id_column": 0}}, "input"),
+        ({"columns": {"library_size": "condition"}}, "columns"),
+        ({"params": {"min_fraction_expressed": 2}}, "params.min_fraction_expressed"),
+        ({"params": {"unknown": 1}}, "params"),
+    ],
+)
 def test_schema_refuses_bad_cards(tmp_path: Path, change: dict, field: str) -> None:
     with pytest.raises(CardError) as err:
         card(tmp_path, **change)
@@ -105,8 +121,7 @@ def test_artifact_files(tmp_path: Path) -> None:
     adata, _, matrix, features = run_chain(tmp_path, card(tmp_path))
     out = tmp_path / "out"
     out.mkdir()
-    write_ml_files(matrix, features, steps.obs_table(adata), out / "X.npy", out / "features.tsv",
-                         out / "obs.tsv")
+    write_ml_files(matrix, features, steps.obs_table(adata), out / "X.npy", out / "features.tsv", out / "obs.tsv")
     assert np.load(out / "X.npy").dtype == np.float32
     assert (out / "features.tsv").read_text().splitlines() == features
     obs = pd.read_csv(out / "obs.tsv", sep="\t", keep_default_na=False)
@@ -123,8 +138,11 @@ def test_without_a_mapping_every_metadata_column_is_a_label(tmp_path: Path) -> N
 
 def test_missing_metadata_and_unknown_label_columns_are_refused(tmp_path: Path) -> None:
     data = card(tmp_path, columns={"donor_id": "donor"})
-    with pytest.raises(InputError, match=r"columns.donor_id names column .donor., which is not there "
-                                         r"\(available: condition, sex\)"):
+    with pytest.raises(
+        InputError,
+        match=r"columns.donor_id names column .donor., which is not there "
+        r"\(available: condition, sex\)",
+    ):
         ingest(tmp_path, data)
     data = card(tmp_path)
     (tmp_path / "meta.csv").write_text('"condition"\n"s1","a"\n"s2","b"\n')
@@ -152,10 +170,15 @@ def test_the_guard_names_the_filter_and_the_genes_distribution(tmp_path: Path, c
     with pytest.raises(InputError) as err:
         normalize(ingest(tmp_path, data), data)
     message = str(err.value)
-    assert message.startswith(f"{tmp_path / 't.csv'}: filters: the filters kept 2 of 4 genes (50.0%, below params.min_fraction_kept 0.6)")
+    assert message.startswith(
+        f"{tmp_path / 't.csv'}: filters: the filters kept 2 of 4 genes (50.0%, below params.min_fraction_kept 0.6)"
+    )
     assert "min_mean_log (mean log expression over samples > 10) removed the most: 2 of 4" in message
-    log_cpm = np.log1p(np.array([[500, 499, 1, 0], [1000, 996, 4, 0], [500, 499, 1, 0], [2000, 1996, 4, 0]])
-                       / np.array([[1000], [2000], [1000], [4000]]) * 1e6)
+    log_cpm = np.log1p(
+        np.array([[500, 499, 1, 0], [1000, 996, 4, 0], [500, 499, 1, 0], [2000, 1996, 4, 0]])
+        / np.array([[1000], [2000], [1000], [4000]])
+        * 1e6
+    )
     assert f"median {np.median(log_cpm.mean(axis=0)):.4g}" in message
     assert "genoprep: tiny: kept 2 of 4 genes (min_mean_log -2)" in capsys.readouterr().err
     data = card(tmp_path, params={"min_mean_log": 10, "min_fraction_kept": 0.5})  # exactly at the guard: kept

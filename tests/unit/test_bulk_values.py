@@ -13,13 +13,16 @@ def _where(position: int) -> str:
     return f"position {position}"
 
 
-@pytest.mark.parametrize(("values", "kind", "position", "message"), [
-    ([[0, 1.5], [-1, np.nan]], "counts", 3, "value nan is not a finite number"),  # finite first
-    ([[0, 1], [-np.inf, 2]], "finite", 2, "value -inf is not a finite number"),
-    ([[0, 1.5], [-2, 3]], "counts", 2, "value -2 is negative"),  # negative before fractional
-    ([[0, 1.5], [2, 3.5]], "counts", 1, "value 1.5 is not an integer"),  # the first in C order
-    ([[0, 0.5], [-0.25, 3]], "non_negative", 2, "value -0.25 is negative"),
-])
+@pytest.mark.parametrize(
+    ("values", "kind", "position", "message"),
+    [
+        ([[0, 1.5], [-1, np.nan]], "counts", 3, "value nan is not a finite number"),  # finite first
+        ([[0, 1], [-np.inf, 2]], "finite", 2, "value -inf is not a finite number"),
+        ([[0, 1.5], [-2, 3]], "counts", 2, "value -2 is negative"),  # negative before fractional
+        ([[0, 1.5], [2, 3.5]], "counts", 1, "value 1.5 is not an integer"),  # the first in C order
+        ([[0, 0.5], [-0.25, 3]], "non_negative", 2, "value -0.25 is negative"),
+    ],
+)
 def test_first_offending_value_in_c_order(values: list, kind: str, position: int, message: str) -> None:
     with pytest.raises(InputError) as caught:
         check_values(np.asarray(values, dtype=np.float64), kind, "m.tsv", _where)

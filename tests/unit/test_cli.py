@@ -19,10 +19,17 @@ def test_validate_accepts_the_demo_cards(capsys: pytest.CaptureFixture) -> None:
 
 
 def test_validate_prints_the_workflow_line_and_exits_2(tmp_path: Path) -> None:
-    card = write_card(tmp_path, {"dataset_id": "bad", "name": "bad", "modality": "scrna",
-                                 "input": {"path": "x.xlsx", "format": "xlsx"}})
-    done = subprocess.run([sys.executable, "-m", "genoprep.cli", "validate", str(card)], check=False, cwd=REPO,
-                          capture_output=True, text=True)
+    card = write_card(
+        tmp_path,
+        {"dataset_id": "bad", "name": "bad", "modality": "scrna", "input": {"path": "x.xlsx", "format": "xlsx"}},
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "genoprep.cli", "validate", str(card)],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2
     assert done.stderr.startswith(f"genoprep: invalid dataset card: {card}: input.format: 'xlsx' is not one of")
     assert len(done.stderr.splitlines()) == 1
@@ -31,20 +38,24 @@ def test_validate_prints_the_workflow_line_and_exits_2(tmp_path: Path) -> None:
 def test_validate_refuses_a_duplicate_id_across_cards(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     source = shared_data("dna", "lady_slipper_orchids_its_94seqs_genus_labels.fasta")
     for folder in ("a", "b"):
-        write_card(tmp_path / folder, {"dataset_id": "same", "name": "x", "modality": "dna",
-                                       "input": {"path": str(source)}})
+        write_card(
+            tmp_path / folder, {"dataset_id": "same", "name": "x", "modality": "dna", "input": {"path": str(source)}}
+        )
     assert main(["validate", str(tmp_path / "a"), str(tmp_path / "b")]) == 2
     assert "dataset_id 'same' is already used by" in capsys.readouterr().err
 
 
 def test_check_inputs_names_a_missing_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    card = write_card(tmp_path, {"dataset_id": "gone", "name": "x", "modality": "dna",
-                                 "input": {"path": "missing.fasta"}})
+    card = write_card(
+        tmp_path, {"dataset_id": "gone", "name": "x", "modality": "dna", "input": {"path": "missing.fasta"}}
+    )
     assert main(["validate", str(card)]) == 0  # the schema alone is satisfied
     assert main(["validate", "--check-inputs", str(card)]) == 2
-    assert capsys.readouterr().err == (f"genoprep: invalid dataset card: {card}: input.path: "
-                                       f"{tmp_path / 'missing.fasta'}: no such file (the path 'missing.fasta' is "
-                                       f"relative to the card's folder {tmp_path})\n")
+    assert capsys.readouterr().err == (
+        f"genoprep: invalid dataset card: {card}: input.path: "
+        f"{tmp_path / 'missing.fasta'}: no such file (the path 'missing.fasta' is "
+        f"relative to the card's folder {tmp_path})\n"
+    )
 
 
 def test_verify_dispatches_and_fails_on_an_empty_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -53,11 +64,26 @@ def test_verify_dispatches_and_fails_on_an_empty_folder(tmp_path: Path, capsys: 
 
 
 def test_a_url_needs_its_sha256(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    card = write_card(tmp_path, {"dataset_id": "remote", "name": "x", "modality": "dna",
-                                 "input": {"path": "x.fasta", "url": "https://example.org/x.fasta"}})
+    card = write_card(
+        tmp_path,
+        {
+            "dataset_id": "remote",
+            "name": "x",
+            "modality": "dna",
+            "input": {"path": "x.fasta", "url": "https://example.org/x.fasta"},
+        },
+    )
     assert main(["validate", "--check-inputs", str(card)]) == 2
-    assert capsys.readouterr().err == (f"genoprep: invalid dataset card: {card}: input: 'sha256' is a dependency "
-                                       "of 'url'\n")
-    card = write_card(tmp_path, {"dataset_id": "remote", "name": "x", "modality": "dna",
-                                 "input": {"path": "x.fasta", "url": "https://example.org/x.fasta", "sha256": "a" * 64}})
+    assert capsys.readouterr().err == (
+        f"genoprep: invalid dataset card: {card}: input: 'sha256' is a dependency of 'url'\n"
+    )
+    card = write_card(
+        tmp_path,
+        {
+            "dataset_id": "remote",
+            "name": "x",
+            "modality": "dna",
+            "input": {"path": "x.fasta", "url": "https://example.org/x.fasta", "sha256": "a" * 64},
+        },
+    )
     assert main(["validate", "--check-inputs", str(card)]) == 0  # a url input is not looked for on disk

@@ -62,8 +62,10 @@ def test_targeted_panel_gets_thresholds_from_its_own_distribution(tmp_path: Path
     assert data["params"]["min_genes"] == int(np.floor(np.percentile(genes_per_cell, 5))) < 200
     assert data["params"]["n_top_genes"] == ((matrix > 0).sum(axis=1) >= 3).sum() // 2
     assert data["params"]["max_genes"] is None
-    assert f"# genes per cell: 5th percentile {np.percentile(genes_per_cell, 5):.4g}, median " \
-           f"{np.median(genes_per_cell):.4g}" in text
+    assert (
+        f"# genes per cell: 5th percentile {np.percentile(genes_per_cell, 5):.4g}, median "
+        f"{np.median(genes_per_cell):.4g}" in text
+    )
     assert data["columns"]["cell_type"] == "Clusters"
 
 
@@ -92,5 +94,6 @@ def test_what_needs_a_human_is_marked(tmp_path: Path) -> None:
 
 def test_a_folder_that_is_not_10x_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["init", str(tmp_path)]) == 1
-    assert capsys.readouterr().err == (f"genoprep: error: {tmp_path}: a folder, but not a 10x matrix folder "
-                                       "(no matrix.mtx): name a file\n")
+    assert capsys.readouterr().err == (
+        f"genoprep: error: {tmp_path}: a folder, but not a 10x matrix folder (no matrix.mtx): name a file\n"
+    )

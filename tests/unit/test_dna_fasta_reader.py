@@ -14,8 +14,11 @@ from genoprep.errors import InputError
 from tests.conftest import SHARED_DATA
 
 DNA = SHARED_DATA / "dna"
-REAL = ["ecoli_sigma_promoters_81bp_positive_2860.fasta", "ecoli_nonpromoters_81bp_negative_2860.fasta",
-        "lady_slipper_orchids_its_94seqs_genus_labels.fasta"]
+REAL = [
+    "ecoli_sigma_promoters_81bp_positive_2860.fasta",
+    "ecoli_nonpromoters_81bp_negative_2860.fasta",
+    "lady_slipper_orchids_its_94seqs_genus_labels.fasta",
+]
 
 
 def _fast(path: Path, block_bytes: int) -> list[tuple[int, str, str]]:
@@ -55,8 +58,31 @@ def _outcome(reader, path: Path) -> object:
         return "InputError"
 
 
-_PIECES = st.sampled_from(["A", "c", "G", "t", "N", "r", "ACGTACGT", ">", ">h", "\n", "\r\n", "\r", " ", "\t",
-                           "\u3000", "é", "x", "-", "\n>id", "\n>id \u3000\n", "\n\n"])
+_PIECES = st.sampled_from(
+    [
+        "A",
+        "c",
+        "G",
+        "t",
+        "N",
+        "r",
+        "ACGTACGT",
+        ">",
+        ">h",
+        "\n",
+        "\r\n",
+        "\r",
+        " ",
+        "\t",
+        "\u3000",
+        "é",
+        "x",
+        "-",
+        "\n>id",
+        "\n>id \u3000\n",
+        "\n\n",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

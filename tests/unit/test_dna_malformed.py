@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from genoprep.cards import load_card
 from genoprep.dna.io import SequenceFilter
@@ -24,10 +25,15 @@ BOM = b"\xef\xbb\xbf"
 
 def _options(entries: list[dict], columns: dict | None = None, **params) -> IngestOptions:
     entries = [{"unmatched_label": "error", **e} for e in entries]
-    return IngestOptions(inputs=tuple(entries), columns=columns or {"sequence": "sequence"},
-                         min_length=params.get("min_length", 1), max_n_fraction=params.get("max_n_fraction", 1.0),
-                         dataset_id="d", sha256=tuple(e.get("sha256") for e in entries),
-                         min_fraction_kept=params.get("min_fraction_kept", 0.5))
+    return IngestOptions(
+        inputs=tuple(entries),
+        columns=columns or {"sequence": "sequence"},
+        min_length=params.get("min_length", 1),
+        max_n_fraction=params.get("max_n_fraction", 1.0),
+        dataset_id="d",
+        sha256=tuple(e.get("sha256") for e in entries),
+        min_fraction_kept=params.get("min_fraction_kept", 0.5),
+    )
 
 
 def _truncated_gzip(path: Path) -> Path:
@@ -41,6 +47,7 @@ def _write(name: str, data: bytes) -> Callable[[Path], Path]:
         path = folder / name
         path.write_bytes(data)
         return path
+
     return make
 
 
@@ -64,8 +71,14 @@ CATALOGUE = [
     ("truncated-gzip", lambda f: _truncated_gzip(f / "t.fa.gz"), {}, None, None, "truncated gzip"),
     ("csv-named-fasta", _write("x.fa", b"sequence,label\nACGT,1\n"), {}, None, None, "not FASTA"),
     ("fasta-named-csv", _write("x.csv", b">a\nACGT\n"), {}, None, "header", "no column 'sequence'"),
-    ("extra-field", _write("t.csv", b"sequence,label\nACGT,1\nACGT,1,oops\n"), {}, None, "row 2",
-     "3 fields, but the header has 2"),
+    (
+        "extra-field",
+        _write("t.csv", b"sequence,label\nACGT,1\nACGT,1,oops\n"),
+        {},
+        None,
+        "row 2",
+        "3 fields, but the header has 2",
+    ),
     ("short-row", _write("t.tsv", b"sequence\tlabel\nACGT\n"), {}, None, "row 1", "1 fields, but the header has 2"),
     ("blank-row", _write("t.tsv", b"sequence\tlabel\nACGT\t1\n\nACGT\t0\n"), {}, None, "row 2", "empty row"),
     ("header-only-table", _write("t.tsv", b"sequence\tlabel\n"), {}, None, None, "header but no data rows"),
@@ -78,24 +91,49 @@ CATALOGUE = [
     ("missing-file", lambda f: f / "absent.fa", {}, None, None, "no such file"),
     ("folder", _directory, {}, None, None, "a folder, but a file is expected"),
     ("dangling-symlink", _dangling, {}, None, None, "a symbolic link to"),
-    ("empty-id", _write("i.csv", b"name,sequence\nx,ACGT\n,GG\n"), {}, {"sequence": "sequence", "id": "name"},
-     "row 2", "empty id"),
+    (
+        "empty-id",
+        _write("i.csv", b"name,sequence\nx,ACGT\n,GG\n"),
+        {},
+        {"sequence": "sequence", "id": "name"},
+        "row 2",
+        "empty id",
+    ),
     ("broken-kmers", _write("k.tsv", b"sequence\tlabel\nACG CGT TTA\t1\n"), {}, None, "row 1", "does not overlap"),
-    ("unmatched-header", _write("h.fa", b">x C.a\nAC\n>y none\nGG\n"), {"label_regex": r"\s([A-Z])\."}, None,
-     "record 2 (y none)", "does not match label pattern"),
-    ("label-not-in-map", _write("m.fa", b">x C.a\nAC\n>y Q.b\nGG\n"),
-     {"label_regex": r"\s([A-Z])\.", "label_map": {"C": "Cyp"}}, None, "record 2 (y Q.b)", "not in the label map"),
-    ("invalid-label-regex", _write("r.fa", b">x\nAC\n"), {"label_regex": "(unclosed"}, None, "label_regex",
-     "is not a valid regular expression"),
+    (
+        "unmatched-header",
+        _write("h.fa", b">x C.a\nAC\n>y none\nGG\n"),
+        {"label_regex": r"\s([A-Z])\."},
+        None,
+        "record 2 (y none)",
+        "does not match label pattern",
+    ),
+    (
+        "label-not-in-map",
+        _write("m.fa", b">x C.a\nAC\n>y Q.b\nGG\n"),
+        {"label_regex": r"\s([A-Z])\.", "label_map": {"C": "Cyp"}},
+        None,
+        "record 2 (y Q.b)",
+        "not in the label map",
+    ),
+    (
+        "invalid-label-regex",
+        _write("r.fa", b">x\nAC\n"),
+        {"label_regex": "(unclosed"},
+        None,
+        "label_regex",
+        "is not a valid regular expression",
+    ),
     ("sha256-mismatch", _write("c.fa", b">x\nAC\n"), {"sha256": "0" * 64}, None, None, "but the card says"),
 ]
 
 
-@pytest.mark.parametrize(("make", "entry", "columns", "record", "problem"), [c[1:] for c in CATALOGUE],
-                         ids=[c[0] for c in CATALOGUE])
+@pytest.mark.parametrize(
+    ("make", "entry", "columns", "record", "problem"), [c[1:] for c in CATALOGUE], ids=[c[0] for c in CATALOGUE]
+)
 def test_malformed_input_is_one_line_naming_file_record_and_problem(
-        tmp_path: Path, make: Callable[[Path], Path], entry: dict, columns: dict | None, record: str | None,
-        problem: str) -> None:
+    tmp_path: Path, make: Callable[[Path], Path], entry: dict, columns: dict | None, record: str | None, problem: str
+) -> None:
     path = make(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
@@ -116,8 +154,9 @@ def test_duplicate_id_across_two_files_names_the_second_file_and_the_first(tmp_p
     b = _write("b.fa", b">s2\nGG\n>s1\nTT\n")(tmp_path)
     with pytest.raises(InputError) as caught:
         ingest(_options([{}, {}]), [a, b], tmp_path / "obs.tsv", tmp_path / "qc.json")
-    assert str(caught.value) == (f"{b}: record 2: duplicate id 's1' (first seen as record 1 of {a}); "
-                                 "ids must be unique")
+    assert str(caught.value) == (
+        f"{b}: record 2: duplicate id 's1' (first seen as record 1 of {a}); ids must be unique"
+    )
 
 
 def test_catastrophic_label_regex_fails_in_seconds_with_one_line(tmp_path: Path) -> None:
@@ -133,13 +172,19 @@ def test_catastrophic_label_regex_fails_in_seconds_with_one_line(tmp_path: Path)
 
 def test_invalid_label_regex_is_refused_at_card_load(tmp_path: Path) -> None:
     (tmp_path / "a.fa").write_text(">x\nAC\n")
-    (tmp_path / "c.yaml").write_text("dataset_id: c\nname: c\nmodality: dna\n"
-                                     "inputs:\n  - {path: a.fa, label: ok}\n  - {path: a.fa, label_regex: '[z-a]'}\n")
-    card = load_card(tmp_path / "c.yaml")
-    with pytest.raises(InputError) as caught:
-        check_card(card.data, str(card.path))
+    (tmp_path / "c.yaml").write_text(
+        "dataset_id: c\nname: c\nmodality: dna\n"
+        "inputs:\n  - {path: a.fa, label: ok}\n  - {path: a.fa, label_regex: '[z-a]'}\n"
+    )
+    path = tmp_path / "c.yaml"
+    with pytest.raises(InputError) as caught:  # the card loader runs check_card (cards.MODALITY_CHECKS)
+        load_card(path)
     assert caught.value.record == "inputs[1].label_regex"
-    assert str(caught.value).startswith(f"{card.path}: inputs[1].label_regex: label_regex '[z-a]' is not a valid")
+    assert str(caught.value).startswith(f"{path}: inputs[1].label_regex: label_regex '[z-a]' is not a valid")
+    data = yaml.safe_load(path.read_text())
+    with pytest.raises(InputError) as direct:
+        check_card(data, str(path))
+    assert str(direct.value) == str(caught.value)
 
 
 # ------------------------------------------------------------------ awkward but good
@@ -193,8 +238,10 @@ def test_guard_stops_when_the_filters_remove_most_sequences(tmp_path: Path) -> N
     with pytest.raises(InputError) as caught:
         ingest(_options([{}], min_length=3), [path], tmp_path / "obs.tsv", tmp_path / "qc.json")
     message = str(caught.value)
-    assert message.startswith(f"{path}: filters: the filters kept 1 of 4 sequences (25.0%, below "
-                              "params.min_fraction_kept 0.5); min_length (length >= 3) removed the most: 3 of 4")
+    assert message.startswith(
+        f"{path}: filters: the filters kept 1 of 4 sequences (25.0%, below "
+        "params.min_fraction_kept 0.5); min_length (length >= 3) removed the most: 3 of 4"
+    )
     assert "sequence length: median 2," in message
     # exactly at the guard (2 of 4 = 0.5) the run goes on
     path = _write("g.fa", b">a\nACGT\n>b\nACG\n>c\nAG\n>d\nAT\n")(tmp_path)

@@ -50,21 +50,37 @@ def test_schema_defaults_and_artifacts(tmp_path: Path) -> None:
     assert params["char"] == {"max_len": 512, "truncation": "right"}
     assert params["kmer_counts"] == {"k": 3, "canonical": False}
     assert params["dnabert"] == {"k": 6} and params["hyenadna"] == {"max_len": 1024, "truncation": "right"}
-    assert artifact_names(Card(tmp_path, card)) == ["obs.tsv", "qc.json", "tokens_char.npy", "kmers_k3.npz", "kmers_k3.tsv"]
-    every = {**card, "params": {**params, "tokenizers": ["dnabert", "nucleotide_transformer", "hyenadna",
-                                                         "kmer_tokenize"]}}
-    assert artifact_names(Card(tmp_path, every)) == ["obs.tsv", "qc.json", "tokens_dnabert.parquet",
-                                     "tokens_nucleotide_transformer.parquet", "tokens_hyenadna.npy",
-                                     "tokens_kmer_tokenize.tsv"]
+    assert artifact_names(Card(tmp_path, card)) == [
+        "obs.tsv",
+        "qc.json",
+        "tokens_char.npy",
+        "kmers_k3.npz",
+        "kmers_k3.tsv",
+    ]
+    every = {
+        **card,
+        "params": {**params, "tokenizers": ["dnabert", "nucleotide_transformer", "hyenadna", "kmer_tokenize"]},
+    }
+    assert artifact_names(Card(tmp_path, every)) == [
+        "obs.tsv",
+        "qc.json",
+        "tokens_dnabert.parquet",
+        "tokens_nucleotide_transformer.parquet",
+        "tokens_hyenadna.npy",
+        "tokens_kmer_tokenize.tsv",
+    ]
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"input": {"path": "a.fa"}, "params": {"tokenizers": ["bpe"]}}, "params.tokenizers[0]"),
-    ({"input": {"path": "a.fa"}, "params": {"dnabert": {"k": 7}}}, "params.dnabert.k"),
-    ({"input": {"path": "a.fa", "label": "x", "label_regex": "(.)"}}, "input"),
-    ({"input": {"path": "a.fa", "format": "genbank"}}, "input.format"),
-    ({"inputs": [{"path": "a.fa", "lable": "x"}]}, "inputs[0]"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"input": {"path": "a.fa"}, "params": {"tokenizers": ["bpe"]}}, "params.tokenizers[0]"),
+        ({"input": {"path": "a.fa"}, "params": {"dnabert": {"k": 7}}}, "params.dnabert.k"),
+        ({"input": {"path": "a.fa", "label": "x", "label_regex": "(.)"}}, "input"),
+        ({"input": {"path": "a.fa", "format": "genbank"}}, "input.format"),
+        ({"inputs": [{"path": "a.fa", "lable": "x"}]}, "inputs[0]"),
+    ],
+)
 def test_schema_refuses_bad_cards(tmp_path: Path, body: dict, field: str) -> None:
     with pytest.raises(CardError) as caught:
         _card(tmp_path, body)
@@ -93,8 +109,17 @@ def test_card_records_labels_from_files_regex_and_table(tmp_path: Path) -> None:
     assert [r.sequence for r in card_records(card, [pos, neg], as_bytes=True)] == [b"ACgtNN", b"TTTT"]
 
     fasta = _write(tmp_path / "g.fa", ">s1 C.alpha\nACGT\n>s2 P.beta\nGGCC\n>s3 other\nA\n")
-    card = _card(tmp_path, {"input": {"path": "g.fa", "label_regex": r"\s([A-Z])\.", "label_map": {"C": "Cyp", "P": "Paph"},
-                                      "unmatched_label": "unlabelled"}})
+    card = _card(
+        tmp_path,
+        {
+            "input": {
+                "path": "g.fa",
+                "label_regex": r"\s([A-Z])\.",
+                "label_map": {"C": "Cyp", "P": "Paph"},
+                "unmatched_label": "unlabelled",
+            }
+        },
+    )
     assert [r.label for r in card_records(card, [fasta])] == ["Cyp", "Paph", None]
     card["input"]["unmatched_label"] = "error"
     with pytest.raises(InputError, match="record 3 .*does not match label pattern"):
@@ -102,7 +127,10 @@ def test_card_records_labels_from_files_regex_and_table(tmp_path: Path) -> None:
 
     table = _write(tmp_path / "t.csv", "name,seq,y\nr1,ACG CGT GTA,1\nr2,ttaa,0\n")
     card = _card(tmp_path, {"input": {"path": "t.csv"}, "columns": {"sequence": "seq", "label": "y", "id": "name"}})
-    assert [(r.id, r.sequence, r.label) for r in card_records(card, [table])] == [("r1", "ACGTA", "1"), ("r2", "ttaa", "0")]
+    assert [(r.id, r.sequence, r.label) for r in card_records(card, [table])] == [
+        ("r1", "ACGTA", "1"),
+        ("r2", "ttaa", "0"),
+    ]
 
 
 def test_ingest_obs_qc_and_leakage(tmp_path: Path) -> None:
@@ -112,12 +140,19 @@ def test_ingest_obs_qc_and_leakage(tmp_path: Path) -> None:
     report = ingest(IngestOptions.from_card(card), [a, b], tmp_path / "obs.tsv", tmp_path / "qc.json")
     with open(tmp_path / "obs.tsv", encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle, delimiter="\t"))
-    assert rows == [["id", "label", "length", "gc", "n_fraction"],
-                    ["x1", "A", "6", "0.5", repr(2 / 6)], ["x2", "A", "4", "0.5", "0.0"],
-                    ["y1", "B", "4", "0.5", "0.0"], ["y2", "B", "4", "", "1.0"]]
+    assert rows == [
+        ["id", "label", "length", "gc", "n_fraction"],
+        ["x1", "A", "6", "0.5", repr(2 / 6)],
+        ["x2", "A", "4", "0.5", "0.0"],
+        ["y1", "B", "4", "0.5", "0.0"],
+        ["y2", "B", "4", "", "1.0"],
+    ]
     qc = json.loads((tmp_path / "qc.json").read_text())
     assert qc == report
-    assert qc["inputs"] == [{"file": "a.fa", "label": "A", "n_sequences": 2}, {"file": "b.fa", "label": "B", "n_sequences": 2}]
+    assert qc["inputs"] == [
+        {"file": "a.fa", "label": "A", "n_sequences": 2},
+        {"file": "b.fa", "label": "B", "n_sequences": 2},
+    ]
     assert qc["class_counts"] == {"A": 2, "B": 2}
     assert qc["duplicates"]["examples"] == [["x2", "y1"]]  # acgt == ACGT after upper-casing
     assert qc["label_conflicts"]["examples"] == [{"ids": ["x2", "y1"], "labels": ["A", "B"]}]
@@ -136,10 +171,20 @@ def test_ingest_checks_sha256_and_empty_input(tmp_path: Path) -> None:
 
 def test_token_steps_and_facts(tmp_path: Path) -> None:
     fasta = _write(tmp_path / "s.fa", ">a\nACGTACGTNA\n>b\nttgca\n")
-    card = _card(tmp_path, {"input": {"path": "s.fa"}, "params": {
-        "tokenizers": ["char", "kmer_counts", "dnabert", "nucleotide_transformer", "hyenadna", "kmer_tokenize"],
-        "char": {"max_len": 8}, "hyenadna": {"max_len": 8}, "kmer_counts": {"k": 2}, "dnabert": {"k": 3},
-        "kmer_tokenize": {"k": 4, "stride": 3}}})
+    card = _card(
+        tmp_path,
+        {
+            "input": {"path": "s.fa"},
+            "params": {
+                "tokenizers": ["char", "kmer_counts", "dnabert", "nucleotide_transformer", "hyenadna", "kmer_tokenize"],
+                "char": {"max_len": 8},
+                "hyenadna": {"max_len": 8},
+                "kmer_counts": {"k": 2},
+                "dnabert": {"k": 3},
+                "kmer_tokenize": {"k": 4, "stride": 3},
+            },
+        },
+    )
     out = {name: tmp_path / name for name in artifact_names(Card(tmp_path, card))}
     ingest(IngestOptions.from_card(card), [fasta], out["obs.tsv"], out["qc.json"])
     for scheme in ("char", "hyenadna"):
@@ -158,7 +203,10 @@ def test_token_steps_and_facts(tmp_path: Path) -> None:
     assert matrix.toarray().tolist() == kmer_counts(["ACGTACGTNA", "ttgca"], k=2).tolist()
     assert out["kmers_k2.tsv"].read_text().splitlines()[:3] == ["column\tkmer", "0\tAA", "1\tAC"]
     assert out["tokens_kmer_tokenize.tsv"].read_text().splitlines() == [
-        "sequence\tlabel\tid", "ACGT TACG GTNA\t\ta", "TTGC\t\tb"]
+        "sequence\tlabel\tid",
+        "ACGT TACG GTNA\t\ta",
+        "TTGC\t\tb",
+    ]
 
     found = facts(FactsOptions.from_card(card), out["qc.json"], list(out.values()))
     assert found["n_sequences"] == 2 and found["n_bases"] == 15
@@ -185,6 +233,6 @@ def test_bytes_and_str_inputs_tokenize_alike(sequences: list[str], max_len: int)
     a, b = dnabert_encode(sequences, k=3), dnabert_encode(as_bytes, k=3)
     assert a.values.tolist() == b.values.tolist() and a.offsets.tolist() == b.offsets.tolist()
     # id ranges of the published vocabularies
-    assert 0 <= char_encode(as_bytes, max_len).min() and char_encode(as_bytes, max_len).max() <= 5
+    assert char_encode(as_bytes, max_len).min() >= 0 and char_encode(as_bytes, max_len).max() <= 5
     assert b.values.min() >= 1 and b.values.max() <= 4 + 4**3
     assert a.lengths.tolist() == [max(len(s) - 3 + 1, 0) + 2 for s in sequences]

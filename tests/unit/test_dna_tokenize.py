@@ -201,7 +201,24 @@ def test_hyenadna_hand_case() -> None:
 
 
 def test_kmer_names_order() -> None:
-    assert kmer_names(2) == ["AA", "AC", "AG", "AT", "CA", "CC", "CG", "CT", "GA", "GC", "GG", "GT", "TA", "TC", "TG", "TT"]
+    assert kmer_names(2) == [
+        "AA",
+        "AC",
+        "AG",
+        "AT",
+        "CA",
+        "CC",
+        "CG",
+        "CT",
+        "GA",
+        "GC",
+        "GG",
+        "GT",
+        "TA",
+        "TC",
+        "TG",
+        "TT",
+    ]
     assert kmer_names(3)[:5] == ["AAA", "AAC", "AAG", "AAT", "ACA"]
 
 
@@ -324,8 +341,10 @@ def test_registry() -> None:
     assert get_scheme("kmer_tokenize").encode(["acgta"], k=3, stride=2) == ["ACG GTA"]
     # what the rules and the completed card take from the registry
     assert scheme_pattern("fixed") == "char|hyenadna" and scheme_pattern("variable") == "dnabert|nucleotide_transformer"
-    assert get_scheme("hyenadna").usable_length({"max_len": 10}) == 9 and get_scheme("char").usable_length(
-        {"max_len": 10}) == 10
+    assert (
+        get_scheme("hyenadna").usable_length({"max_len": 10}) == 9
+        and get_scheme("char").usable_length({"max_len": 10}) == 10
+    )
     assert get_scheme("kmer_counts").artifacts({"k": 5, "canonical": True}) == ("kmers_k5.npz", "kmers_k5.tsv")
     assert get_scheme("dnabert").describe({"k": 4}).startswith("DNABERT overlapping 4-mers")
     with pytest.raises(ValueError, match="known: char"):
@@ -392,4 +411,5 @@ def test_kmer_counts_long_path_many_and_few_non_bases(canonical: bool) -> None:
     for i, sequence in enumerate(sequences):
         row = counts.getrow(i)
         assert {names[j]: int(c) for j, c in zip(row.indices, row.data)} == dict(
-            counter_reference(sequence, 6, canonical))
+            counter_reference(sequence, 6, canonical)
+        )

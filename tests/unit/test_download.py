@@ -87,8 +87,10 @@ def test_wrong_checksum_keeps_nothing(server: Server, tmp_path: Path) -> None:
     target = tmp_path / "x.vcf.gz"
     with pytest.raises(InputError) as err:
         download(f"{server.url}/file", target, "0" * 64)
-    assert str(err.value) == (f"{server.url}/file: sha256 of the download is {sha(server.data)}, but the card says "
-                              f"{'0' * 64}; the file was not kept")
+    assert str(err.value) == (
+        f"{server.url}/file: sha256 of the download is {sha(server.data)}, but the card says "
+        f"{'0' * 64}; the file was not kept"
+    )
     assert list(tmp_path.iterdir()) == []
 
 

@@ -28,8 +28,16 @@ def test_split_parquet_files_form_one_config_with_their_splits(tmp_path: Path, m
     folder = tmp_path / "tiny"
     card = make_folder(folder, token_files={"tokens_train.parquet": slice(0, 2), "tokens_test.parquet": slice(2, 3)})
     header = write_card(folder, card)
-    assert header["configs"] == [{"config_name": "tokens", "default": True, "data_files": [
-        {"split": "test", "path": "tokens_test.parquet"}, {"split": "train", "path": "tokens_train.parquet"}]}]
+    assert header["configs"] == [
+        {
+            "config_name": "tokens",
+            "default": True,
+            "data_files": [
+                {"split": "test", "path": "tokens_test.parquet"},
+                {"split": "train", "path": "tokens_train.parquet"},
+            ],
+        }
+    ]
     assert (header["license"], header["pretty_name"]) == ("cc-by-4.0", "Tiny hand-made set")
     assert header["size_categories"] == ["n<1K"] and header["task_categories"] == ["tabular-classification"]
     loaded = load(folder, "tokens", tmp_path, monkeypatch)
@@ -41,8 +49,9 @@ def test_split_parquet_files_form_one_config_with_their_splits(tmp_path: Path, m
 def test_tsv_tables_load_with_their_types(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "tiny"
     header = write_card(folder, make_folder(folder))
-    assert header["configs"] == [{"config_name": "obs", "default": True,
-                                  "data_files": [{"split": "train", "path": "obs.tsv"}], "sep": "\t"}]
+    assert header["configs"] == [
+        {"config_name": "obs", "default": True, "data_files": [{"split": "train", "path": "obs.tsv"}], "sep": "\t"}
+    ]
     loaded = load(folder, "obs", tmp_path, monkeypatch)["train"]
     assert loaded.to_pandas().to_dict("records") == OBS.to_dict("records")
 
@@ -58,9 +67,15 @@ def test_body_lists_every_file_with_its_checksum(tmp_path: Path) -> None:
     assert 'tokens_dnabert = load_dataset("path/to/tiny", "tokens_dnabert")' in text
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("CC-BY-4.0", {"license": "cc-by-4.0"}), ("MIT", {"license": "mit"}), (None, {"license": "unknown"}),
-    ("Academic use only (see paper)", {"license": "other", "license_name": "academic-use-only-see-paper"})])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("CC-BY-4.0", {"license": "cc-by-4.0"}),
+        ("MIT", {"license": "mit"}),
+        (None, {"license": "unknown"}),
+        ("Academic use only (see paper)", {"license": "other", "license_name": "academic-use-only-see-paper"}),
+    ],
+)
 def test_hub_license(text: str | None, expected: dict) -> None:
     assert hub_license(text) == expected
 

@@ -58,16 +58,33 @@ def test_track_counts_an_iterable_and_logs_by_default(caplog: pytest.LogCaptureF
             yield i
 
     with caplog.at_level(logging.INFO, logger="genoprep.progress"):
-        assert list(track(records(), "tokenising", total=5, unit="sequences", interval=5, clock=clock)) == [0, 1, 2,
-                                                                                                               3, 4]
+        assert list(track(records(), "tokenising", total=5, unit="sequences", interval=5, clock=clock)) == [
+            0,
+            1,
+            2,
+            3,
+            4,
+        ]
     messages = [r.getMessage() for r in caplog.records]
     # lines after items 2 (6 s), 4 (12 s); then the final line at 15 s
-    assert messages == ["tokenising: 2 of 5 sequences (40.0%), 0.33 sequences/s, about 9 s left",
-                        "tokenising: 4 of 5 sequences (80.0%), 0.33 sequences/s, about 3 s left",
-                        "tokenising: done, 5 sequences in 15 s (0.33 sequences/s)"]
+    assert messages == [
+        "tokenising: 2 of 5 sequences (40.0%), 0.33 sequences/s, about 9 s left",
+        "tokenising: 4 of 5 sequences (80.0%), 0.33 sequences/s, about 3 s left",
+        "tokenising: done, 5 sequences in 15 s (0.33 sequences/s)",
+    ]
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(0, "0 s"), (59.4, "59 s"), (59.6, "1 min 00 s"), (125, "2 min 05 s"),
-                                               (3600, "1 h 00 min"), (7445, "2 h 04 min"), (-3, "0 s")])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0 s"),
+        (59.4, "59 s"),
+        (59.6, "1 min 00 s"),
+        (125, "2 min 05 s"),
+        (3600, "1 h 00 min"),
+        (7445, "2 h 04 min"),
+        (-3, "0 s"),
+    ],
+)
 def test_format_duration(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text

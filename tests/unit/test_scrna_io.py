@@ -13,7 +13,7 @@ import pytest
 from scipy import sparse
 
 from genoprep.errors import InputError
-from genoprep.scrna.io import check_values, looks_like_ensembl, read_matrix
+from genoprep.scrna.io import check_values, read_matrix
 
 COUNTS = np.array([[0, 3, 1], [2, 0, 0]], dtype=np.int64)  # 2 cells x 3 genes
 
@@ -38,7 +38,7 @@ def test_csv_needs_orientation_and_numbers(tmp_path: Path) -> None:
     path.write_text(",c1,c2\nG1,1,2\nG2,3,oops\n")
     with pytest.raises(InputError, match="orientation"):
         read_matrix(path, "csv")
-    with pytest.raises(InputError, match=r"x.csv: row G2, column c2: value 'oops' is not a number"):
+    with pytest.raises(InputError, match=r"x.csv: line 3, row G2, column c2: value 'oops' is not a number"):
         read_matrix(path, "csv", orientation="genes_x_cells")
 
 
@@ -80,7 +80,7 @@ def test_h5ad_layer_and_raw(tmp_path: Path) -> None:
 
 
 def test_missing_input(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="input does not exist"):
+    with pytest.raises(InputError, match="no such file"):
         read_matrix(tmp_path / "nope.h5ad", "h5ad")
 
 
@@ -113,6 +113,48 @@ def test_log_normalised_matrix_refused_unless_card_says_so() -> None:
         check_values(_adata(-values), "x.h5ad", value_type="log_normalized")
 
 
-def test_ensembl_detection() -> None:
-    assert looks_like_ensembl(pd.Index(["ENSG00000198888", "ENSMUSG00000064341.1"]))
-    assert not looks_like_ensembl(pd.Index(["MT-ND1", "CD3E"]))
+def test_csv_with_bom_and_crlf_reads_clean_ids(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(b'\xef\xbb\xbf"","c1","c2"\r\n"G1",0,2\r\n"G2",3,0\r\n"G3",1,0\r\n')
+    adata = read_matrix(path, "csv", orientation="genes_x_cells")
+    assert list(adata.obs_names) == ["c1", "c2"] and list(adata.var_names) == ["G1", "G2", "G3"]
+    np.testing.assert_array_equal(adata.X.toarray(), COUNTS)
+    path.write_bytes(b'\xef\xbb\xbf"c1",0,3,1\r\n"c2",2,0,0\r\n'.replace(b'"c1"', b'cell,G1,G2,G3\r\n"c1"'))
+    adata = read_matrix(path, "csv", orientation="cells_x_genes")
+    assert list(adata.obs_names) == ["c1", "c2"] and list(adata.var_names) == ["G1", "G2", "G3"]
+    np.testing.assert_array_equal(adata.X.toarray(), COUNTS)
+
+
+def test_header_one_field_short_and_empty_table(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("c1,c2\nG1,0,2\nG2,3,0\nG3,1,0\n")  # R write.csv without row names header
+    assert list(read_matrix(path, "csv", orientation="genes_x_cells").obs_names) == ["c1", "c2"]
+    path.write_text(",c1,c2\n")
+    with pytest.raises(InputError, match="the table has no data rows"):
+        read_matrix(path, "csv", orientation="genes_x_cells")
+    path.write_text("")
+    with pytest.raises(InputError, match="the table has no data rows"):
+        read_matrix(path, "csv", orientation="genes_x_cells")
+
+
+def test_loom_column_attribute_of_the_wrong_length_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "x.loom"
+    with h5py.File(path, "w") as handle:
+        handle["matrix"] = COUNTS.T.astype(np.float64)
+        handle["row_attrs/Gene"] = np.array([b"g1", b"g2", b"g3"])
+        handle["col_attrs/CellID"] = np.array([b"a"])  # one id for two cells
+    with pytest.raises(InputError) as info:
+        read_matrix(path, "loom")
+    assert str(info.value) == (
+        f"{path}: /col_attrs/CellID: 1 values, but the matrix has 2 cells (a loom attribute holds one value per cell)"
+    )
+
+
+def test_h5ad_reads_only_the_chosen_matrix(tmp_path: Path) -> None:
+    adata = ad.AnnData(X=sparse.csr_matrix(COUNTS.astype(np.int32)))
+    adata.layers["big"] = sparse.csr_matrix(COUNTS * 100)
+    path = tmp_path / "x.h5ad"
+    adata.write_h5ad(path)
+    read = read_matrix(path, "h5ad")
+    assert read.X.dtype == np.float32 and not read.layers
+    np.testing.assert_array_equal(read.X.toarray(), COUNTS)

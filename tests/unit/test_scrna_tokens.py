@@ -33,8 +33,14 @@ MEDIANS = {G[0]: 2.0, G[1]: 1.0, G[2]: 3.0, G[3]: 1.0, G[4]: 1.0, G[5]: 0.5}
 
 
 def options(version="v1", size=None, specials=None, name_id=None) -> GeneformerOptions:
-    return GeneformerOptions(version=version, model_input_size=size, special_tokens=specials, token_dictionary=None,
-                             gene_median_dictionary=None, gene_name_id_dictionary=name_id)
+    return GeneformerOptions(
+        version=version,
+        model_input_size=size,
+        special_tokens=specials,
+        token_dictionary=None,
+        gene_median_dictionary=None,
+        gene_name_id_dictionary=name_id,
+    )
 
 
 def v2_tokens(v1: dict[str, int]) -> dict[str, int]:
@@ -125,8 +131,9 @@ def test_truncation_without_and_with_special_tokens_v1_vs_v2() -> None:
 def test_empty_cells_are_reported_and_dropped() -> None:
     tok = geneformer([G[0], G[9]])
     # row 0 holds an explicit stored zero (not a count), row 1 only a gene outside the dictionaries
-    matrix = sparse.csr_matrix((np.array([0, 7, 3], dtype=np.float32), np.array([0, 1, 0]), np.array([0, 1, 2, 3])),
-                               shape=(3, 2))
+    matrix = sparse.csr_matrix(
+        (np.array([0, 7, 3], dtype=np.float32), np.array([0, 1, 0]), np.array([0, 1, 2, 3])), shape=(3, 2)
+    )
     chunk = tok.tokenize_chunk(matrix)
     assert chunk.kept.tolist() == [False, False, True] and cells(chunk) == [[5]]
     summary = tok.summary()
@@ -139,19 +146,22 @@ def test_chunks_give_the_same_tokens_as_one_pass() -> None:
     genes = [G[0], G[1], G[2], G[3], G[4], G[5]]
     whole = cells(geneformer(genes, size=3).tokenize_chunk(counts))
     tok = geneformer(genes, size=3)
-    parts = [cells(tok.tokenize_chunk(counts[i:i + 7])) for i in range(0, 40, 7)]
+    parts = [cells(tok.tokenize_chunk(counts[i : i + 7])) for i in range(0, 40, 7)]
     assert [cell for part in parts for cell in part] == whole
 
 
-@pytest.mark.parametrize("version, tokens, problem", [
-    ("v1", v2_tokens(V1_TOKENS), "a V2 dictionary"),
-    ("v2", V1_TOKENS, "<cls> is absent"),
-    ("v2", {**v2_tokens(V1_TOKENS), "<cls>": 5, G[3]: 2}, "<cls> is id 5"),
-    ("v1", {"<pad>": 1, "<mask>": 0, G[0]: 2}, "<pad> is id 1"),
-    ("v1", {"<pad>": 0, "<mask>": 1, G[0]: 1}, "id of a special token"),
-    ("v1", {"<pad>": 0, "<mask>": 1, G[0]: 2, G[1]: 2}, "same id to two genes"),
-    ("v1", {"<pad>": 0, "<mask>": 1, G[0]: -2}, "non-negative integer"),
-])
+@pytest.mark.parametrize(
+    "version, tokens, problem",
+    [
+        ("v1", v2_tokens(V1_TOKENS), "a V2 dictionary"),
+        ("v2", V1_TOKENS, "<cls> is absent"),
+        ("v2", {**v2_tokens(V1_TOKENS), "<cls>": 5, G[3]: 2}, "<cls> is id 5"),
+        ("v1", {"<pad>": 1, "<mask>": 0, G[0]: 2}, "<pad> is id 1"),
+        ("v1", {"<pad>": 0, "<mask>": 1, G[0]: 1}, "id of a special token"),
+        ("v1", {"<pad>": 0, "<mask>": 1, G[0]: 2, G[1]: 2}, "same id to two genes"),
+        ("v1", {"<pad>": 0, "<mask>": 1, G[0]: -2}, "non-negative integer"),
+    ],
+)
 def test_dictionaries_that_do_not_fit_the_version_are_refused(version, tokens, problem) -> None:
     with pytest.raises(InputError, match=problem) as caught:
         GeneformerVocabulary.load(options(version), tokens=tokens, medians=MEDIANS)
@@ -174,7 +184,7 @@ def test_gene_medians_are_exact_nonzero_medians_streamed() -> None:
     whole.add(counts)
     parts = GeneMedianAccumulator(names)
     for i in range(3):
-        parts.add(counts[i:i + 1])
+        parts.add(counts[i : i + 1])
     assert whole.medians() == parts.medians() == {G[0]: 3750.0, G[1]: 7500.0}
     tokens = derived_token_dictionary({G[1]: 1.0, G[0]: 2.0}, "v2")
     assert tokens == {"<pad>": 0, "<mask>": 1, "<cls>": 2, "<eos>": 3, G[0]: 4, G[1]: 5}
@@ -197,8 +207,9 @@ def test_negative_values_are_refused() -> None:
 
 def test_rank_orders_by_count_then_gene_index() -> None:
     # duplicate stored entries of column 1 are summed (2 + 2 = 4); explicit zero in column 3 skipped
-    matrix = sparse.csr_matrix((np.array([3.0, 2.0, 2.0, 4.0, 0.0, 3.0]), np.array([0, 1, 1, 2, 3, 4]),
-                                np.array([0, 6])), shape=(1, 5))
+    matrix = sparse.csr_matrix(
+        (np.array([3.0, 2.0, 2.0, 4.0, 0.0, 3.0]), np.array([0, 1, 1, 2, 3, 4]), np.array([0, 6])), shape=(1, 5)
+    )
     tok = RankTokenizer(5, RankOptions(n_genes=3))
     chunk = tok.tokenize_chunk(matrix)
     assert cells(chunk) == [[1, 2, 0]]
@@ -254,7 +265,7 @@ def test_scgpt_seeded_sample_is_deterministic_and_independent_of_chunking() -> N
     full = scgpt(["A", "B", "C", "D", "E"], max_len=3, select="sample", seed=7)
     whole = full.tokenize_chunk(values)
     parts = scgpt(["A", "B", "C", "D", "E"], max_len=3, select="sample", seed=7)
-    pieces = [parts.tokenize_chunk(values[i:i + 4], first_cell=i) for i in range(0, 30, 4)]
+    pieces = [parts.tokenize_chunk(values[i : i + 4], first_cell=i) for i in range(0, 30, 4)]
     assert [cell for piece in pieces for cell in cells(piece)] == cells(whole)
     assert np.concatenate([p.values for p in pieces]).tolist() == whole.values.tolist()
     other = scgpt(["A", "B", "C", "D", "E"], max_len=3, select="sample", seed=8).tokenize_chunk(values)
@@ -265,9 +276,13 @@ def test_scgpt_seeded_sample_is_deterministic_and_independent_of_chunking() -> N
         genes = whole.cell(k)[1:].tolist()
         assert len(genes) == 2 and genes == sorted(genes)
         chosen_sets.add(tuple(genes))
-        bins_full = dict(zip(all_bins.cell(k)[1:].tolist(), all_bins.values[all_bins.offsets[k] + 1:
-                                                                             all_bins.offsets[k + 1]].tolist()))
-        bins_sample = whole.values[whole.offsets[k] + 1:whole.offsets[k + 1]].tolist()
+        bins_full = dict(
+            zip(
+                all_bins.cell(k)[1:].tolist(),
+                all_bins.values[all_bins.offsets[k] + 1 : all_bins.offsets[k + 1]].tolist(),
+            )
+        )
+        bins_sample = whole.values[whole.offsets[k] + 1 : whole.offsets[k + 1]].tolist()
         assert bins_sample == [bins_full[g] for g in genes]  # bins come from all the cell's genes
     assert len(chosen_sets) > 3  # the sample varies between cells
 
@@ -310,7 +325,7 @@ def test_writer_leaves_no_file_after_an_error(tmp_path: Path) -> None:
 def test_schema_fragment_fills_the_defaults_the_options_read() -> None:
     from snakemake.utils import validate
 
-    schema = Path(__file__).resolve().parents[2] / "config" / "schemas" / "modality" / "scrna_tokens.schema.yaml"
+    schema = Path(__file__).resolve().parents[2] / "genoprep" / "schemas" / "modality" / "scrna_tokens.schema.yaml"
     params = {"tokenizers": ["geneformer", "rank"], "geneformer": {"version": "v2"}}
     validate(params, str(schema), set_default=True)
     card = {"params": params}
@@ -329,8 +344,9 @@ def test_write_tokens_streams_chunks_with_labels(tmp_path: Path) -> None:
     counts = sparse.csr_matrix(np.array([[1, 3, 0], [0, 0, 0], [2, 2, 5], [0, 4, 0]], dtype=np.float32))
     tok = RankTokenizer(3, RankOptions(n_genes=2))
     path = tmp_path / "rank.parquet"
-    written = write_tokens(tok, [(0, counts[:2]), (2, counts[2:])], path, ["a", "b", "c", "d"],
-                           {"donor_id": ["d1", "d1", "d2", "d2"]})
+    written = write_tokens(
+        tok, [(0, counts[:2]), (2, counts[2:])], path, ["a", "b", "c", "d"], {"donor_id": ["d1", "d1", "d2", "d2"]}
+    )
     assert written == 3 and tok.summary()["cells_dropped_empty"] == 1
     assert pq.read_table(path).to_pylist() == [
         {"cell_id": "a", "input_ids": [1, 0], "length": 2, "donor_id": "d1"},

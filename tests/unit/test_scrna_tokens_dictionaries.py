@@ -60,8 +60,13 @@ def test_malicious_pickle_is_refused_and_not_run(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("payload", [pickle.dumps({"a": {1, 2}}, protocol=2),  # builtins.set via GLOBAL
-                                     pickle.dumps({"a": np.arange(3)}, protocol=4)])  # an ndarray
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pickle.dumps({"a": {1, 2}}, protocol=2),  # builtins.set via GLOBAL
+        pickle.dumps({"a": np.arange(3)}, protocol=4),
+    ],
+)  # an ndarray
 def test_other_globals_are_refused(tmp_path: Path, payload: bytes) -> None:
     path = tmp_path / "other.pkl"
     path.write_bytes(payload)
@@ -78,12 +83,15 @@ def test_json_dictionary_round_trip(tmp_path: Path) -> None:
     assert facts.format == "json" and facts.entries == 2
 
 
-@pytest.mark.parametrize("content, problem", [
-    (json.dumps([1, 2]).encode(), "holds a list, not a dictionary"),
-    (b"not json at all", "neither a pickle nor a JSON object"),
-    (pickle.dumps({1: 2}, protocol=4), "keys that are not strings"),
-    (pickle.dumps({"a": 1}, protocol=4)[:-3], "not a readable pickle"),
-])
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (json.dumps([1, 2]).encode(), "holds a list, not a dictionary"),
+        (b"not json at all", "neither a pickle nor a JSON object"),
+        (pickle.dumps({1: 2}, protocol=4), "keys that are not strings"),
+        (pickle.dumps({"a": 1}, protocol=4)[:-3], "not a readable pickle"),
+    ],
+)
 def test_bad_dictionaries_give_one_line(tmp_path: Path, content: bytes, problem: str) -> None:
     path = tmp_path / "bad.pkl"
     path.write_bytes(content)

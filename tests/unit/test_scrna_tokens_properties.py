@@ -43,8 +43,13 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 def count_matrices(draw, max_cells=8, max_genes=12):
     n_cells = draw(st.integers(1, max_cells))
     n_genes = draw(st.integers(1, max_genes))
-    dense = draw(st.lists(st.lists(st.sampled_from([0, 0, 0, 1, 1, 2, 3, 7]), min_size=n_genes, max_size=n_genes),
-                          min_size=n_cells, max_size=n_cells))
+    dense = draw(
+        st.lists(
+            st.lists(st.sampled_from([0, 0, 0, 1, 1, 2, 3, 7]), min_size=n_genes, max_size=n_genes),
+            min_size=n_cells,
+            max_size=n_cells,
+        )
+    )
     return sparse.csr_matrix(np.array(dense, dtype=np.float32))
 
 
@@ -71,8 +76,14 @@ def geneformer_cases(draw):
 @given(geneformer_cases())
 def test_geneformer_matches_the_reference(case) -> None:
     counts, names, tokens, medians, version, size = case
-    options = GeneformerOptions(version=version, model_input_size=size, special_tokens=None, token_dictionary=None,
-                                gene_median_dictionary=None, gene_name_id_dictionary=None)
+    options = GeneformerOptions(
+        version=version,
+        model_input_size=size,
+        special_tokens=None,
+        token_dictionary=None,
+        gene_median_dictionary=None,
+        gene_name_id_dictionary=None,
+    )
     vocab = GeneformerVocabulary.load(options, tokens=tokens, medians=medians)
     column_ids = ensembl_ids(names, None)
     if not any(g in tokens and g in medians for g in column_ids):
@@ -125,8 +136,9 @@ def value_vectors(draw):
 @given(value_vectors(), st.integers(3, 60))
 def test_scgpt_bins_equal_numpy_quantile_and_digitize(values, n_bins) -> None:
     vocab = ScgptVocabulary.from_mapping({f"G{i}": i for i in range(len(values))}, "v.json")
-    options = ScgptOptions(vocab="v.json", n_bins=n_bins, max_len=len(values) + 1, genes="all", select="highest",
-                           seed=0)
+    options = ScgptOptions(
+        vocab="v.json", n_bins=n_bins, max_len=len(values) + 1, genes="all", select="highest", seed=0
+    )
     tokenizer = ScgptTokenizer(vocab, [f"G{i}" for i in range(len(values))], options)
     chunk = tokenizer.tokenize_chunk(sparse.csr_matrix(np.array([values])))
     assert chunk.values.tolist() == [0, *scgpt_bins(values, n_bins)]
@@ -140,8 +152,14 @@ def test_scgpt_matches_the_reference(counts, max_len, select, data) -> None:
     values = counts.copy()
     values.data = np.log1p(values.data * 1.5)
     symbols = [f"G{i}" for i in range(n_genes)]
-    vocab_ids = data.draw(st.lists(st.one_of(st.none(), st.integers(0, 50)), min_size=n_genes, max_size=n_genes,
-                                   unique_by=lambda x: x if x is not None else object()))
+    vocab_ids = data.draw(
+        st.lists(
+            st.one_of(st.none(), st.integers(0, 50)),
+            min_size=n_genes,
+            max_size=n_genes,
+            unique_by=lambda x: x if x is not None else object(),
+        )
+    )
     vocab = ScgptVocabulary.from_mapping({s: i for s, i in zip(symbols, vocab_ids) if i is not None}, "v.json")
     options = ScgptOptions(vocab="v.json", n_bins=7, max_len=max_len, genes="all", select=select, seed=3)
     if all(i is None for i in vocab_ids):
@@ -153,14 +171,16 @@ def test_scgpt_matches_the_reference(counts, max_len, select, data) -> None:
     rows = csr_rows(values)
     if select == "highest":
         expected = [scgpt_cell(row, vocab_ids, 7, max_len, cls) for row in rows]
-        assert [(chunk.cell(k).tolist(), chunk.values[chunk.offsets[k]:chunk.offsets[k + 1]].tolist())
-                for k in range(int(chunk.kept.sum()))] == [(g, v) for g, v in (e for e in expected if e is not None)]
+        assert [
+            (chunk.cell(k).tolist(), chunk.values[chunk.offsets[k] : chunk.offsets[k + 1]].tolist())
+            for k in range(int(chunk.kept.sum()))
+        ] == [(g, v) for g, v in (e for e in expected if e is not None)]
     else:
         full = [scgpt_cell(row, vocab_ids, 7, 10**6, cls) for row in rows]
         assert chunk.kept.tolist() == [e is not None for e in full]
         for k, (genes, bins) in enumerate(e for e in full if e is not None):
             got = chunk.cell(k).tolist()
-            got_values = chunk.values[chunk.offsets[k]:chunk.offsets[k + 1]].tolist()
+            got_values = chunk.values[chunk.offsets[k] : chunk.offsets[k + 1]].tolist()
             assert got[0] == cls and len(got) == min(len(genes), max_len)
             position = {g: i for i, g in enumerate(genes)}
             assert [position[g] for g in got] == sorted(position[g] for g in got)  # column order, subset

@@ -104,7 +104,7 @@ def scgpt_cell(row, column_vocab_id, n_bins, max_len, cls_id, highest=True):
     if len(kept) > max_len - 1:
         assert highest, "the sampled selection has no plain reference"
         by_value = sorted(chosen, key=lambda i: (-kept[i][1], kept[i][0]))
-        chosen = sorted(by_value[:max_len - 1])
+        chosen = sorted(by_value[: max_len - 1])
     genes = [cls_id] + [column_vocab_id[kept[i][0]] for i in chosen]
     values = [0] + [bins[i] for i in chosen]
     return genes, values
@@ -115,7 +115,8 @@ def scgpt_cell(row, column_vocab_id, n_bins, max_len, cls_id, highest=True):
 
 def test_geneformer_reference_hand_case() -> None:
     # counts A=4 (median 2), B=2 (median 1), C=6 (median 3), D=5 (not in dictionary); n_counts=17
-    # values: A=4/17e4/2, B=2/17e4/1, C=6/17e4/3 -> all equal 2/17e4 (bitwise in float64) -> ties by token: A(5) < C(6) < B(7)
+    # values: A=4/17e4/2, B=2/17e4/1, C=6/17e4/3 -> all equal 2/17e4 (bitwise in float64)
+    # -> ties by token: A(5) < C(6) < B(7)
     ids = ["ENSG00000000001", "ENSG00000000002", "ENSG00000000003", "ENSG00000000004"]
     tokens = {"<pad>": 0, "<mask>": 1, ids[0]: 5, ids[1]: 7, ids[2]: 6}
     medians = {ids[0]: 2.0, ids[1]: 1.0, ids[2]: 3.0}

@@ -24,8 +24,9 @@ from genoprep.splits import (
 
 def reference_u(key: str, seed: int) -> float:
     """The documented rule, written out independently: keyed BLAKE2b, top 53 bits / 2**53."""
-    digest = hashlib.blake2b(key.encode(), digest_size=8, key=seed.to_bytes(8, "little"),
-                             person=b"genoprep-split").digest()
+    digest = hashlib.blake2b(
+        key.encode(), digest_size=8, key=seed.to_bytes(8, "little"), person=b"genoprep-split"
+    ).digest()
     return (int.from_bytes(digest, "big") >> 11) / 2**53
 
 
@@ -35,7 +36,7 @@ IDS = [f"cell{i:04d}" for i in range(2000)]
 def test_unit_hash_matches_the_documented_rule() -> None:
     u = unit_hash(IDS[:50], seed=7)
     assert u.tolist() == [reference_u(i, 7) for i in IDS[:50]]
-    assert 0 <= u.min() and u.max() < 1
+    assert u.min() >= 0 and u.max() < 1
     assert not np.array_equal(unit_hash(IDS[:50], seed=8), u)
 
 
@@ -108,8 +109,13 @@ def test_groups_never_cross_splits_and_labels_stay_balanced() -> None:
     assert abs(n["train"] / 3000 - 0.7) < 0.1
     # deterministic, and independent of row order
     order = rng.permutation(3000)
-    again = assign_splits([ids[i] for i in order], fractions=(0.7, 0.15, 0.15), seed=4,
-                          strata=[labels[i] for i in order], groups=[groups[i] for i in order])
+    again = assign_splits(
+        [ids[i] for i in order],
+        fractions=(0.7, 0.15, 0.15),
+        seed=4,
+        strata=[labels[i] for i in order],
+        groups=[groups[i] for i in order],
+    )
     assert dict(zip([ids[i] for i in order], again)) == dict(zip(ids, splits))
 
 
@@ -124,14 +130,21 @@ def test_groups_first_group_by_hash_goes_to_train() -> None:
 def test_predefined_names_and_aliases() -> None:
     values = ["train", "Dev", "TEST", "validation", "training"]
     assert predefined_splits(values, list("abcde"), "obs.tsv", "column split").tolist() == [
-        "train", "val", "test", "val", "train"]
+        "train",
+        "val",
+        "test",
+        "val",
+        "train",
+    ]
     with pytest.raises(InputError, match=r"obs.tsv: id c: column split is 'holdout', not a split name"):
         predefined_splits(["train", "val", "holdout"], list("abc"), "obs.tsv", "column split")
 
 
 def test_one_file_per_split() -> None:
-    got = splits_from_files({"train.csv": ["a", "b"], "dev.csv": ["c"], "test.csv": ["d"]},
-                            {"train.csv": "train", "dev.csv": "dev", "test.csv": "test"})
+    got = splits_from_files(
+        {"train.csv": ["a", "b"], "dev.csv": ["c"], "test.csv": ["d"]},
+        {"train.csv": "train", "dev.csv": "dev", "test.csv": "test"},
+    )
     assert got == {"a": "train", "b": "train", "c": "val", "d": "test"}
     with pytest.raises(InputError, match="id a: id also occurs in another split file"):
         splits_from_files({"train.csv": ["a"], "test.csv": ["a"]}, {"train.csv": "train", "test.csv": "test"})
@@ -168,11 +181,14 @@ def test_property_plain_split_of_an_id_never_depends_on_the_others(ids, extra, s
 @settings(max_examples=60, deadline=None)
 @given(ids=ID_LISTS, labels=st.lists(st.sampled_from("abc"), min_size=60, max_size=60), seed=st.integers(0, 1000))
 def test_property_stratified_counts_are_the_rounded_fractions(ids, labels, seed) -> None:
-    labels = labels[:len(ids)]
+    labels = labels[: len(ids)]
     splits = assign_splits(ids, fractions=(0.6, 0.25, 0.15), seed=seed, strata=labels)
     for label in set(labels):
         got = [s for s, lab in zip(splits, labels) if lab == label]
         n = len(got)
         n_train, n_train_val = int(np.floor(0.6 * n + 0.5)), int(np.floor(0.85 * n + 0.5))
-        assert (got.count("train"), got.count("val"), got.count("test")) == (n_train, n_train_val - n_train,
-                                                                             n - n_train_val)
+        assert (got.count("train"), got.count("val"), got.count("test")) == (
+            n_train,
+            n_train_val - n_train,
+            n - n_train_val,
+        )

@@ -28,8 +28,16 @@ def test_annotation_bundle(tmp_path: Path) -> None:
     labels = ["b", "a", "NA", "b", "a", "c"]
     splits = ["train", "train", "train", "val", "test", "test"]
     drop = np.array([False, False, False, False, False, True])  # c6 repeats a train cell
-    task = cell_type_annotation(x, [f"c{i}" for i in range(1, 7)], labels, splits, tmp_path, dataset_id="d",
-                                label_column="cell_type", drop_from_eval=drop)
+    task = cell_type_annotation(
+        x,
+        [f"c{i}" for i in range(1, 7)],
+        labels,
+        splits,
+        tmp_path,
+        dataset_id="d",
+        label_column="cell_type",
+        drop_from_eval=drop,
+    )
     assert np.load(tmp_path / "X_train.npy").tolist() == [[0, 1], [2, 3]]
     assert np.load(tmp_path / "X_train.npy").dtype == np.float32
     assert np.load(tmp_path / "y_train.npy").tolist() == [1, 0]  # codes in sorted label order: a=0 b=1 c=2
@@ -64,8 +72,17 @@ def test_expression_bundle_with_a_heldout_panel(tmp_path: Path) -> None:
     dense = np.log1p(rng.poisson(2.0, size=(20, 10))).astype(np.float32)
     genes = [f"g{i}" for i in range(10)]
     splits = ["train"] * 12 + ["val"] * 4 + ["test"] * 4
-    gene_expression_prediction(dense, [f"c{i}" for i in range(20)], genes, splits, tmp_path, dataset_id="d",
-                               mask_fraction=0.2, heldout_genes=2, seed=0)
+    gene_expression_prediction(
+        dense,
+        [f"c{i}" for i in range(20)],
+        genes,
+        splits,
+        tmp_path,
+        dataset_id="d",
+        mask_fraction=0.2,
+        heldout_genes=2,
+        seed=0,
+    )
     panel = heldout_panel(genes, 2, 0)
     assert panel.sum() == 2
     train = load_arrays(tmp_path / "train.npz")
@@ -81,13 +98,22 @@ def test_expression_bundle_with_a_heldout_panel(tmp_path: Path) -> None:
 def test_sequence_bundle_and_npz_round_trip(tmp_path: Path) -> None:
     tokens = {"char": np.arange(12).reshape(4, 3)}
     kmers = sp.csr_matrix(np.eye(4, 5, dtype=np.int32))
-    sequence_classification(["a", "b", "c", "d"], ["0", "1", "1", "0"], ["train", "train", "val", "test"], tokens,
-                            kmers, tmp_path, dataset_id="d")
+    sequence_classification(
+        ["a", "b", "c", "d"],
+        ["0", "1", "1", "0"],
+        ["train", "train", "val", "test"],
+        tokens,
+        kmers,
+        tmp_path,
+        dataset_id="d",
+    )
     val = load_arrays(tmp_path / "val.npz")
     assert val["y"].tolist() == [1] and val["ids"].tolist() == ["c"]
     assert val["tokens_char"].tolist() == [[6, 7, 8]]
     assert val["kmers"].toarray().tolist() == [[0, 0, 1, 0, 0]]
     first = (tmp_path / "val.npz").read_bytes()
-    save_arrays(tmp_path / "again.npz", {"y": val["y"], "ids": val["ids"], "kmers": val["kmers"],
-                                         "tokens_char": val["tokens_char"]})
+    save_arrays(
+        tmp_path / "again.npz",
+        {"y": val["y"], "ids": val["ids"], "kmers": val["kmers"], "tokens_char": val["tokens_char"]},
+    )
     assert (tmp_path / "again.npz").read_bytes() == first  # fixed timestamps: same bytes

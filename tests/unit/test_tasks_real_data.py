@@ -59,19 +59,20 @@ def test_onek1k_donor_grouped_stratified_splits_scaling_and_annotation(onek1k: a
     np.testing.assert_allclose(scaler.mean, mean, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(scaler.std, std, rtol=1e-10)
     scaled = apply_scaler(matrix, scaler, max_value=10)
-    np.testing.assert_allclose(scaled, np.clip((dense - mean) / std, -10, 10).astype(np.float32), rtol=1e-5,
-                               atol=1e-5)
+    np.testing.assert_allclose(scaled, np.clip((dense - mean) / std, -10, 10).astype(np.float32), rtol=1e-5, atol=1e-5)
     # the train rows equal scanpy's own scaling of the train rows alone; the statistics of all cells differ
     np.testing.assert_allclose(scaled[train], sc.pp.scale(dense[train], max_value=10, copy=True), atol=1e-4)
     all_cells = fit_scaler(matrix, np.ones(adata.n_obs, dtype=bool))
     assert np.abs(all_cells.mean - scaler.mean).max() > 1e-3
 
     # the annotation bundle and its baseline: far above the majority rate, shuffled near chance
-    cell_type_annotation(scaled, list(adata.obs_names), labels, splits, tmp_path, dataset_id="onek1k",
-                         label_column="cell_type")
+    cell_type_annotation(
+        scaled, list(adata.obs_names), labels, splits, tmp_path, dataset_id="onek1k", label_column="cell_type"
+    )
     data = {name: np.load(tmp_path / f"{name}.npy") for name in ("X_train", "y_train", "X_test", "y_test")}
-    result = classification_baseline(data["X_train"], data["y_train"], data["X_test"], data["y_test"], seed=0,
-                                     margin=0.1, features="scaled HVGs")
+    result = classification_baseline(
+        data["X_train"], data["y_train"], data["X_test"], data["y_test"], seed=0, margin=0.1, features="scaled HVGs"
+    )
     assert result["real"]["accuracy"] > result["majority_class_rate"] + 0.3
     assert result["real"]["balanced_accuracy"] > 0.85
     assert abs(result["shuffled_labels"]["balanced_accuracy"] - result["chance_balanced_accuracy"]) < 0.1
@@ -90,8 +91,11 @@ def test_pbmc68k_stratified_splits_and_augmentation(pbmc68k: ad.AnnData) -> None
     for label, counts in by_label.items():
         n = int((labels == label).sum())
         n_train = int(np.floor(0.8 * n + 0.5))
-        assert counts == {"train": n_train, "val": int(np.floor(0.9 * n + 0.5)) - n_train,
-                          "test": n - int(np.floor(0.9 * n + 0.5))}, label
+        assert counts == {
+            "train": n_train,
+            "val": int(np.floor(0.9 * n + 0.5)) - n_train,
+            "test": n - int(np.floor(0.9 * n + 0.5)),
+        }, label
     assert by_label["CD4+/CD45RA+/CD25- Naive T"] == {"train": 6, "val": 1, "test": 1}  # 8 cells
 
     counts = pbmc68k.X
@@ -103,8 +107,7 @@ def test_pbmc68k_stratified_splits_and_augmentation(pbmc68k: ad.AnnData) -> None
     assert np.all(np.abs(new_depth - 0.4 * depth) < 6 * np.sqrt(depth * 0.24))
     assert (thinned - counts).max() <= 0
 
-    doublets, obs = make_doublets(counts, list(pbmc68k.obs_names), splits, labels, per_split=25, combine="sum",
-                                  seed=3)
+    doublets, obs = make_doublets(counts, list(pbmc68k.obs_names), splits, labels, per_split=25, combine="sum", seed=3)
     row_of = {c: i for i, c in enumerate(pbmc68k.obs_names)}
     split_of = dict(zip(pbmc68k.obs_names, splits))
     for i, rec in enumerate(obs.itertuples()):
@@ -137,14 +140,17 @@ def test_gue_predefined_split_and_exact_cross_split_duplicates() -> None:
     train_set = {r["sequence"] for r in rows["train"]}
     dev_set = {r["sequence"] for r in rows["dev"]}
     independent = sum(r["sequence"] in train_set for r in rows["dev"]) + sum(
-        r["sequence"] in train_set or r["sequence"] in dev_set for r in rows["test"])
+        r["sequence"] in train_set or r["sequence"] in dev_set for r in rows["test"]
+    )
     assert int(dropped.sum()) == independent
 
 
 def test_ecoli_promoter_pair_as_a_generated_split() -> None:
     records = []
-    for name, label in (("ecoli_sigma_promoters_81bp_positive_2860.fasta", "promoter"),
-                        ("ecoli_nonpromoters_81bp_negative_2860.fasta", "non_promoter")):
+    for name, label in (
+        ("ecoli_sigma_promoters_81bp_positive_2860.fasta", "promoter"),
+        ("ecoli_nonpromoters_81bp_negative_2860.fasta", "non_promoter"),
+    ):
         with open(shared_data("dna", name), encoding="utf-8") as handle:
             records += [(f"{label}:{i}", str(r.seq), label) for i, r in enumerate(SeqIO.parse(handle, "fasta"))]
     ids, sequences, labels = zip(*records)

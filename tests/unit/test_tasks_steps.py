@@ -32,13 +32,20 @@ from genoprep.tasks.steps import (
 )
 from tests.conftest import shared_data
 
-TASKS = TaskOptions(names=(), label="cell_type", mask_fraction=0.15, heldout_genes=0, seed=0, baseline=True,
-                    leakage_margin=0.1)
+TASKS = TaskOptions(
+    names=(), label="cell_type", mask_fraction=0.15, heldout_genes=0, seed=0, baseline=True, leakage_margin=0.1
+)
 
 
 def split_options(**changes) -> SplitOptions:
-    settings = {"enabled": True, "fractions": (0.7, 0.15, 0.15), "seed": 0, "stratify_by": None, "group_by": None,
-                "predefined": None}
+    settings = {
+        "enabled": True,
+        "fractions": (0.7, 0.15, 0.15),
+        "seed": 0,
+        "stratify_by": None,
+        "group_by": None,
+        "predefined": None,
+    }
     settings.update(changes)
     return SplitOptions(**settings)
 
@@ -54,8 +61,14 @@ def test_annotation_from_finished_artifacts(pbmc: ad.AnnData, tmp_path: Path) ->
     adata = pbmc.copy()
     counts = adata.X.copy()
     ids = list(adata.obs_names)
-    splits, qc, drop = split_rows(ids, {"cell_type": adata.obs["cell_type"]}, split_options(stratify_by="cell_type"),
-                                  "report", "pbmc", keys=[("identical cells", cell_keys(counts))])
+    splits, qc, drop = split_rows(
+        ids,
+        {"cell_type": adata.obs["cell_type"]},
+        split_options(stratify_by="cell_type"),
+        "report",
+        "pbmc",
+        keys=[("identical cells", cell_keys(counts))],
+    )
     assert drop is None and qc["leakage"]["checks"][0]["test_in_train"] == 0
     assert qc["splits"]["n"]["train"] + qc["splits"]["n"]["val"] + qc["splits"]["n"]["test"] == 700
     sc.pp.normalize_total(adata, target_sum=1e4)
@@ -68,8 +81,9 @@ def test_annotation_from_finished_artifacts(pbmc: ad.AnnData, tmp_path: Path) ->
     obs.to_csv(tmp_path / "obs.tsv", sep="\t", index=False)
     write_splits(tmp_path / "splits.tsv", ids, splits)
     folder = tmp_path / "tasks/cell_type_annotation"
-    task = annotation_bundle("pbmc", TASKS, "drop_from_eval", tmp_path / "X.npy", tmp_path / "obs.tsv",
-                             tmp_path / "splits.tsv", folder)
+    task = annotation_bundle(
+        "pbmc", TASKS, "drop_from_eval", tmp_path / "X.npy", tmp_path / "obs.tsv", tmp_path / "splits.tsv", folder
+    )
     assert task["excluded_missing_label"] == 1
     # rows 0 and 5 are equal: the later of the two splits loses its copy when they differ
     assert task["excluded_by_leakage_policy"] == int(splits[0] != splits[5])
@@ -118,8 +132,14 @@ def test_sequence_classification_on_gue(tmp_path: Path) -> None:
         with open(shared_data("dna", f"gue_prom_core_tata_{name}.csv"), newline="") as handle:
             rows += [(f"{name}{i}", r["sequence"], r["label"], name) for i, r in enumerate(csv.DictReader(handle))]
     ids, sequences, labels, given = (list(c) for c in zip(*rows))
-    splits, qc, drop = split_rows(ids, {"split": given}, split_options(predefined="split"), "drop_from_eval", "gue",
-                                  keys=[("identical sequences", sequences)])
+    splits, qc, drop = split_rows(
+        ids,
+        {"split": given},
+        split_options(predefined="split"),
+        "drop_from_eval",
+        "gue",
+        keys=[("identical sequences", sequences)],
+    )
     check = qc["leakage"]["checks"][0]
     assert (check["val_in_train"], check["test_in_train"], check["test_in_val"]) == (8, 16, 2)
     pd.DataFrame({"id": ids, "label": labels}).to_csv(tmp_path / "obs.tsv", sep="\t", index=False)
@@ -127,8 +147,16 @@ def test_sequence_classification_on_gue(tmp_path: Path) -> None:
     np.save(tmp_path / "tokens_char.npy", char_encode(sequences, max_len=70))
     write_splits(tmp_path / "splits.tsv", ids, splits)
     folder = tmp_path / "tasks/sequence_classification"
-    task = sequence_bundle("gue", TASKS, "drop_from_eval", tmp_path / "obs.tsv", tmp_path / "kmers_k3.npz",
-                           {"char": tmp_path / "tokens_char.npy"}, tmp_path / "splits.tsv", folder)
+    task = sequence_bundle(
+        "gue",
+        TASKS,
+        "drop_from_eval",
+        tmp_path / "obs.tsv",
+        tmp_path / "kmers_k3.npz",
+        {"char": tmp_path / "tokens_char.npy"},
+        tmp_path / "splits.tsv",
+        folder,
+    )
     # the rows dropped from eval are exactly the val/test rows repeating an earlier split
     assert task["excluded_by_leakage_policy"] == int(drop.sum())
     assert task["counts"] == {"train": 4904, "val": 613 - 8, "test": 613 - int(drop[splits == "test"].sum())}
@@ -141,8 +169,13 @@ def test_task_artifacts_follow_the_card(tmp_path: Path) -> None:
     from genoprep.tasks.steps import sequence_task_inputs, task_artifacts
 
     fasta = shared_data("dna", "ecoli_sigma_promoters_81bp_positive_2860.fasta")
-    card = {"dataset_id": "e", "name": "e", "modality": "dna", "input": {"path": str(fasta), "label": "p"},
-            "params": {"tokenizers": ["char", "kmer_counts"]}}
+    card = {
+        "dataset_id": "e",
+        "name": "e",
+        "modality": "dna",
+        "input": {"path": str(fasta), "label": "p"},
+        "params": {"tokenizers": ["char", "kmer_counts"]},
+    }
     path = tmp_path / "e.yaml"
     path.write_text(yaml.safe_dump(card))
     assert task_artifacts(load_card(path)) == []  # splits are off by default: nothing changes
@@ -152,5 +185,8 @@ def test_task_artifacts_follow_the_card(tmp_path: Path) -> None:
     names = task_artifacts(loaded)
     assert names[0] == "splits.tsv" and "tasks/sequence_classification/baseline.json" in names
     assert {"tasks/sequence_classification/train.npz", "tasks/sequence_classification/task.yaml"} <= set(names)
-    assert sequence_task_inputs(loaded) == {"kmers": "kmers_k3.npz", "tokens": {"char": "tokens_char.npy"},
-                                            "leakage_keys": "tokens_char.npy"}
+    assert sequence_task_inputs(loaded) == {
+        "kmers": "kmers_k3.npz",
+        "tokens": {"char": "tokens_char.npy"},
+        "leakage_keys": "tokens_char.npy",
+    }

@@ -13,15 +13,31 @@ from genoprep.tasks.fasta import Reference, build_index
 from genoprep.tasks.variant_effect import VariantEffectOptions, read_variants, split_arrays, variant_windows
 from tests.conftest import shared_data
 
-LABEL_MAP = {"Pathogenic": 1, "Likely_pathogenic": 1, "Pathogenic/Likely_pathogenic": 1,
-             "Benign": 0, "Likely_benign": 0, "Benign/Likely_benign": 0}
+LABEL_MAP = {
+    "Pathogenic": 1,
+    "Likely_pathogenic": 1,
+    "Pathogenic/Likely_pathogenic": 1,
+    "Benign": 0,
+    "Likely_benign": 0,
+    "Benign/Likely_benign": 0,
+}
 
 
 def options(**changes) -> VariantEffectOptions:
-    settings = {"width": 11, "label_field": "CLNSIG", "label_map": LABEL_MAP, "ref_mismatch": "drop",
-                "circular": ("MT",), "contig_aliases": {"chrM": "MT"}, "match_chr_prefix": True,
-                "tokenizers": ("char", "kmer_counts"), "kmer_k": 3, "dnabert_k": 6, "region_bp": 1000,
-                "min_fraction_kept": 0.5}
+    settings = {
+        "width": 11,
+        "label_field": "CLNSIG",
+        "label_map": LABEL_MAP,
+        "ref_mismatch": "drop",
+        "circular": ("MT",),
+        "contig_aliases": {"chrM": "MT"},
+        "match_chr_prefix": True,
+        "tokenizers": ("char", "kmer_counts"),
+        "kmer_k": 3,
+        "dnabert_k": 6,
+        "region_bp": 1000,
+        "min_fraction_kept": 0.5,
+    }
     settings.update(changes)
     return VariantEffectOptions(**settings)
 
@@ -34,8 +50,8 @@ LINEAR = "TTTTTCCCCCGGGGGAAAAA"
 def reference(tmp_path: Path) -> Reference:
     path = tmp_path / "ref.fa"
     # line widths 7 and 6: the index must handle both, and CRLF line ends
-    body_mt = "\r\n".join(CIRC[i:i + 7] for i in range(0, 20, 7))
-    body_1 = "\n".join(LINEAR[i:i + 6] for i in range(0, 20, 6))
+    body_mt = "\r\n".join(CIRC[i : i + 7] for i in range(0, 20, 7))
+    body_1 = "\n".join(LINEAR[i : i + 6] for i in range(0, 20, 6))
     path.write_bytes(f">MT rCRS-like\r\n{body_mt}\r\n>1\n{body_1}\n".encode())
     return Reference(path)
 
@@ -83,14 +99,17 @@ def write_vcf(path: Path, records: list[str]) -> Path:
 
 
 def test_ref_check_labels_and_aliases(reference: Reference, tmp_path: Path) -> None:
-    vcf = write_vcf(tmp_path / "v.vcf", [
-        "chrM\t10\tv1\tG\tT\t.\t.\tCLNSIG=Pathogenic",
-        "MT\t11\tv2\tC\tA\t.\t.\tCLNSIG=Benign",           # reference has G at 11: mismatch
-        "MT\t12\tv3\tC\tG\t.\t.\tCLNSIG=Uncertain_significance",
-        "chr1\t6\tv4\tC\tG,T\t.\t.\tCLNSIG=Likely_benign",  # chr prefix removed; two alleles
-        "2\t5\tv5\tA\tC\t.\t.\tCLNSIG=Benign",               # contig absent
-        "MT\t13\tv6\tT\tC\t.\t.\tCLNREVSTAT=x",              # no label field
-    ])
+    vcf = write_vcf(
+        tmp_path / "v.vcf",
+        [
+            "chrM\t10\tv1\tG\tT\t.\t.\tCLNSIG=Pathogenic",
+            "MT\t11\tv2\tC\tA\t.\t.\tCLNSIG=Benign",  # reference has G at 11: mismatch
+            "MT\t12\tv3\tC\tG\t.\t.\tCLNSIG=Uncertain_significance",
+            "chr1\t6\tv4\tC\tG,T\t.\t.\tCLNSIG=Likely_benign",  # chr prefix removed; two alleles
+            "2\t5\tv5\tA\tC\t.\t.\tCLNSIG=Benign",  # contig absent
+            "MT\t13\tv6\tT\tC\t.\t.\tCLNREVSTAT=x",  # no label field
+        ],
+    )
     table = read_variants(vcf, reference, options())
     assert [v.id for v in table.variants] == ["v1", "v4:G", "v4:T"]
     assert [v.label for v in table.variants] == [1, 0, 0]
@@ -117,8 +136,10 @@ def test_split_arrays_tokenise_both_windows(reference: Reference, tmp_path: Path
 
 
 def clinvar() -> tuple[Path, Path]:
-    return (shared_data("variant_effect", "clinvar_mt_snv_20220525_labels.vcf"),
-            shared_data("variant_effect", "rcrs_mt_reference.fa"))
+    return (
+        shared_data("variant_effect", "clinvar_mt_snv_20220525_labels.vcf"),
+        shared_data("variant_effect", "rcrs_mt_reference.fa"),
+    )
 
 
 def test_clinvar_windows_equal_the_reference_slices() -> None:
@@ -135,10 +156,10 @@ def test_clinvar_windows_equal_the_reference_slices() -> None:
     wrapped = 0
     for v in table.variants:
         start = v.pos - 1 - left + len(rcrs)  # index into the tripled genome
-        assert v.ref_window == doubled[start:start + width]
-        assert v.alt_window[:left] == v.ref_window[:left] and v.alt_window[left + 1:] == v.ref_window[left + 1:]
+        assert v.ref_window == doubled[start : start + width]
+        assert v.alt_window[:left] == v.ref_window[:left] and v.alt_window[left + 1 :] == v.ref_window[left + 1 :]
         assert v.ref_window[left] == v.ref and v.alt_window[left] == v.alt != v.ref
-        wrapped += not (0 <= v.pos - 1 - left and v.pos + left <= len(rcrs))
+        wrapped += not (v.pos - 1 - left >= 0 and v.pos + left <= len(rcrs))
     positions = [v.pos for v in table.variants]
     assert min(positions) - 1 < left and max(positions) + left > len(rcrs)
     assert table.n_wrapped == wrapped > 0

@@ -51,8 +51,12 @@ def split_vcf(vcf, tmp_path) -> Path:
     need("bcftools")
     out = tmp_path / "split.vcf"
     norm = subprocess.run(["bcftools", "norm", "-m-", str(vcf)], check=True, capture_output=True)
-    stripped = subprocess.run(["bcftools", "annotate", "-x", "INFO", "-Ov", "-o", str(out)],
-                              input=norm.stdout, check=True, capture_output=True)
+    stripped = subprocess.run(
+        ["bcftools", "annotate", "-x", "INFO", "-Ov", "-o", str(out)],
+        input=norm.stdout,
+        check=True,
+        capture_output=True,
+    )
     assert stripped.returncode == 0
     return out
 
@@ -79,9 +83,18 @@ def site_keys(table: pd.DataFrame) -> list[tuple]:
 
 
 def bcftools_sites(path: Path, *view_args: str) -> list[tuple]:
-    out = run(["bcftools", "view", *view_args, str(path)], ) if view_args else None
-    text = run(["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT\n", "-"], input=out) if out else \
-        run(["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT\n", str(path)])
+    out = (
+        run(
+            ["bcftools", "view", *view_args, str(path)],
+        )
+        if view_args
+        else None
+    )
+    text = (
+        run(["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT\n", "-"], input=out)
+        if out
+        else run(["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT\n", str(path)])
+    )
     return [(c, int(p), r, a) for c, p, r, a in (line.split("\t") for line in text.splitlines())]
 
 
@@ -91,15 +104,30 @@ def test_dosage_equals_bcftools_norm_then_query(vcf, split_vcf, engine):
     expected = gt_matrix_from_bcftools(split_vcf)  # variants × samples
     assert ours.dosage_by_variant.shape == expected.shape
     assert np.array_equal(ours.dosage_by_variant, expected)
-    assert site_keys(pd.DataFrame({"chrom": ours.chrom, "pos": ours.pos, "ref": ours.ref, "alt": ours.alt})) \
-        == bcftools_sites(split_vcf)
+    assert site_keys(
+        pd.DataFrame({"chrom": ours.chrom, "pos": ours.pos, "ref": ours.ref, "alt": ours.alt})
+    ) == bcftools_sites(split_vcf)
 
 
 def test_dosage_equals_two_minus_plink2_export_a(vcf, split_vcf, tmp_path):
     need("plink2")
     prefix = tmp_path / "p"
-    run(["plink2", "--vcf", str(split_vcf), "--vcf-half-call", "missing", "--allow-extra-chr",
-         "--export", "A", "--threads", "1", "--out", str(prefix)])
+    run(
+        [
+            "plink2",
+            "--vcf",
+            str(split_vcf),
+            "--vcf-half-call",
+            "missing",
+            "--allow-extra-chr",
+            "--export",
+            "A",
+            "--threads",
+            "1",
+            "--out",
+            str(prefix),
+        ]
+    )
     raw = pd.read_csv(f"{prefix}.raw", sep="\t", na_values="NA")
     ref_counts = raw.iloc[:, 6:].to_numpy(dtype=np.float64)  # samples × variants, REF copies
     expected = np.where(np.isnan(ref_counts), -1, 2 - np.nan_to_num(ref_counts)).astype(np.int8)
@@ -117,9 +145,26 @@ def test_maf_filter_equals_bcftools_view_q_minor(vcf, split_vcf):
 def test_maf_geno_mind_equal_plink2(vcf, split_vcf, tmp_path, geno, mind):
     need("plink2")
     prefix = tmp_path / "p"
-    cmd = ["plink2", "--vcf", str(split_vcf), "--vcf-half-call", "missing", "--allow-extra-chr",
-           "--set-all-var-ids", "@:#:$r:$a", "--new-id-max-allele-len", "1000",
-           "--maf", "0.01", "--threads", "1", "--write-snplist", "--write-samples", "--out", str(prefix)]
+    cmd = [
+        "plink2",
+        "--vcf",
+        str(split_vcf),
+        "--vcf-half-call",
+        "missing",
+        "--allow-extra-chr",
+        "--set-all-var-ids",
+        "@:#:$r:$a",
+        "--new-id-max-allele-len",
+        "1000",
+        "--maf",
+        "0.01",
+        "--threads",
+        "1",
+        "--write-snplist",
+        "--write-samples",
+        "--out",
+        str(prefix),
+    ]
     if geno is not None:
         cmd += ["--geno", str(geno)]
     if mind is not None:
@@ -159,14 +204,30 @@ def test_hwe_p_values_and_filter_equal_plink2(tmp_path):
     prefix = tmp_path / "h"
     run(["plink2", "--vcf", str(CHR21), "--hardy", "--threads", "1", "--out", str(prefix)])
     hardy = pd.read_csv(f"{prefix}.hardy", sep="\t")
-    g = gather([read_all(CHR21)], FilterParams(min_maf=None, max_variant_missing=None,
-                                               max_sample_missing=None, hwe_p=0.0))
+    g = gather(
+        [read_all(CHR21)], FilterParams(min_maf=None, max_variant_missing=None, max_sample_missing=None, hwe_p=0.0)
+    )
     np.testing.assert_allclose(g.variants["hwe_p"].to_numpy(), hardy["P"].to_numpy(), rtol=1e-4, atol=1e-300)
-    run(["plink2", "--vcf", str(CHR21), "--hwe", "1e-4", "--set-all-var-ids", "@:#:$r:$a",
-         "--write-snplist", "--threads", "1", "--out", str(prefix)])
+    run(
+        [
+            "plink2",
+            "--vcf",
+            str(CHR21),
+            "--hwe",
+            "1e-4",
+            "--set-all-var-ids",
+            "@:#:$r:$a",
+            "--write-snplist",
+            "--threads",
+            "1",
+            "--out",
+            str(prefix),
+        ]
+    )
     kept = Path(f"{prefix}.snplist").read_text().split()
-    g = gather([read_all(CHR21)], FilterParams(min_maf=None, max_variant_missing=None,
-                                               max_sample_missing=None, hwe_p=1e-4))
+    g = gather(
+        [read_all(CHR21)], FilterParams(min_maf=None, max_variant_missing=None, max_sample_missing=None, hwe_p=1e-4)
+    )
     assert plink_ids(g.variants) == kept
 
 

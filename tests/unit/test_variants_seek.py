@@ -56,8 +56,15 @@ def generated_bgzf(tmp_path_factory) -> tuple[Path, int]:
 
 def _same(a, b) -> None:
     assert np.array_equal(a.dosage_by_variant, b.dosage_by_variant)
-    assert (a.chrom, a.pos.tolist(), a.variant_id, a.ref, a.alt, a.filter, a.samples) == \
-        (b.chrom, b.pos.tolist(), b.variant_id, b.ref, b.alt, b.filter, b.samples)
+    assert (a.chrom, a.pos.tolist(), a.variant_id, a.ref, a.alt, a.filter, a.samples) == (
+        b.chrom,
+        b.pos.tolist(),
+        b.variant_id,
+        b.ref,
+        b.alt,
+        b.filter,
+        b.samples,
+    )
     assert (a.haploid is None) == (b.haploid is None)
     if a.haploid is not None:
         assert np.array_equal(a.haploid, b.haploid)

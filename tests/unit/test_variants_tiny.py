@@ -40,8 +40,14 @@ GT_HEADER = (
 )
 
 
-def write_vcf(path: Path, samples: list[str], records: list[str], version: str = "4.2",
-              contigs: bool = True, extra_header: str = "") -> Path:
+def write_vcf(
+    path: Path,
+    samples: list[str],
+    records: list[str],
+    version: str = "4.2",
+    contigs: bool = True,
+    extra_header: str = "",
+) -> Path:
     """Write a tiny VCF: records are tab-joined lines without the trailing newline."""
     header = f"##fileformat=VCFv{version}\n"
     if contigs:
@@ -52,8 +58,9 @@ def write_vcf(path: Path, samples: list[str], records: list[str], version: str =
     return path
 
 
-def rec(chrom: str, pos: int, ref: str, alt: str, gts: list[str], filt: str = "PASS",
-        fmt: str = "GT", vid: str = ".") -> str:
+def rec(
+    chrom: str, pos: int, ref: str, alt: str, gts: list[str], filt: str = "PASS", fmt: str = "GT", vid: str = "."
+) -> str:
     return "\t".join([chrom, str(pos), vid, ref, alt, ".", filt, ".", fmt, *gts])
 
 
@@ -63,8 +70,9 @@ def engine(request) -> str:
 
 
 def test_half_missing_calls_are_missing(tmp_path, engine):
-    p = write_vcf(tmp_path / "h.vcf", ["A", "B", "C", "D", "E"],
-                  [rec("1", 10, "A", "C", ["0/.", "./1", "./.", "1|1", "0/1"])])
+    p = write_vcf(
+        tmp_path / "h.vcf", ["A", "B", "C", "D", "E"], [rec("1", 10, "A", "C", ["0/.", "./1", "./.", "1|1", "0/1"])]
+    )
     r = read_all(p, engine=engine)
     assert r.dosage_by_variant.tolist() == [[-1, -1, -1, 2, 1]]
     g = gather([r], NO_FILTERS)
@@ -74,10 +82,14 @@ def test_half_missing_calls_are_missing(tmp_path, engine):
 
 
 def test_haploid_calls_count_one_allele(tmp_path, engine):
-    p = write_vcf(tmp_path / "x.vcf", ["M1", "M2", "F1", "F2"], [
-        rec("X", 100, "A", "G", ["1", "0", "0/1", "1/1"]),
-        rec("X", 200, "A", "G", [".", "1", "0|0", "./."]),
-    ])
+    p = write_vcf(
+        tmp_path / "x.vcf",
+        ["M1", "M2", "F1", "F2"],
+        [
+            rec("X", 100, "A", "G", ["1", "0", "0/1", "1/1"]),
+            rec("X", 200, "A", "G", [".", "1", "0|0", "./."]),
+        ],
+    )
     r = read_all(p, engine=engine)
     assert r.dosage_by_variant.tolist() == [[1, 0, 1, 2], [-1, 1, 0, -1]]
     g = gather([r], NO_FILTERS)
@@ -87,21 +99,26 @@ def test_haploid_calls_count_one_allele(tmp_path, engine):
 
 
 def test_no_contig_lines_and_vcf_4_0(tmp_path, engine):
-    p = write_vcf(tmp_path / "old.vcf", ["A", "B"],
-                  [rec("1", 5, "T", "C", ["0/1", "1/1"]), rec("2", 7, "G", "A", ["0/0", "0/1"])],
-                  version="4.0", contigs=False)
+    p = write_vcf(
+        tmp_path / "old.vcf",
+        ["A", "B"],
+        [rec("1", 5, "T", "C", ["0/1", "1/1"]), rec("2", 7, "G", "A", ["0/0", "0/1"])],
+        version="4.0",
+        contigs=False,
+    )
     r = read_all(p, engine=engine)
     assert r.chrom == ["1", "2"]
     assert r.dosage_by_variant.tolist() == [[1, 2], [0, 1]]
 
 
 def test_filter_column_values_and_pass_only(tmp_path, engine):
-    recs = [rec("1", 1, "A", "C", ["0/1"], filt="PASS"),
-            rec("1", 2, "A", "C", ["0/1"], filt="."),
-            rec("1", 3, "A", "C", ["0/1"], filt="q10;LowQual"),
-            rec("1", 4, "A", "C", ["0/1"], filt="VQSRTrancheSNP99.80to100.00")]
-    p = write_vcf(tmp_path / "f.vcf", ["A"], recs,
-                  extra_header='##FILTER=<ID=q10,Description="x">\n')
+    recs = [
+        rec("1", 1, "A", "C", ["0/1"], filt="PASS"),
+        rec("1", 2, "A", "C", ["0/1"], filt="."),
+        rec("1", 3, "A", "C", ["0/1"], filt="q10;LowQual"),
+        rec("1", 4, "A", "C", ["0/1"], filt="VQSRTrancheSNP99.80to100.00"),
+    ]
+    p = write_vcf(tmp_path / "f.vcf", ["A"], recs, extra_header='##FILTER=<ID=q10,Description="x">\n')
     everything = read_all(p, engine=engine)
     assert everything.filter == ["PASS", ".", "q10;LowQual", "VQSRTrancheSNP99.80to100.00"]
     plink_like = read_all(p, LoadOptions(pass_only=True), engine=engine)
@@ -112,8 +129,9 @@ def test_filter_column_values_and_pass_only(tmp_path, engine):
 
 
 def test_multiallelic_split_matches_norm_m_minus_by_hand(tmp_path, engine):
-    p = write_vcf(tmp_path / "m.vcf", list("ABCDEF"),
-                  [rec("1", 10, "A", "C,G", ["1/2", "0/2", "2/2", "./1", "0/.", "1"])])
+    p = write_vcf(
+        tmp_path / "m.vcf", list("ABCDEF"), [rec("1", 10, "A", "C,G", ["1/2", "0/2", "2/2", "./1", "0/.", "1"])]
+    )
     r = read_all(p, engine=engine)
     # bcftools norm -m- writes 1/0 0/0 0/0 ./1 0/. 1 and 0/1 0/1 1/1 ./0 0/. 0
     assert r.alt == ["C", "G"]
@@ -126,11 +144,15 @@ def test_multiallelic_split_matches_norm_m_minus_by_hand(tmp_path, engine):
 
 def test_multi_digit_alleles_and_mixed_format(tmp_path, engine):
     alts = ",".join("CGTAN"[i % 5] * (i + 1) for i in range(11))
-    p = write_vcf(tmp_path / "md.vcf", ["A", "B", "C"], [
-        rec("1", 10, "A", alts, ["10/11", "0/11:5", "11"], fmt="GT:DP"),
-        rec("1", 20, "A", "C", ["0/1:3", ".:.", "1/1:9"], fmt="GT:DP"),
-        rec("1", 30, "A", "C", ["3:0/1", "4:1/1", ".:./."], fmt="DP:GT"),
-    ])
+    p = write_vcf(
+        tmp_path / "md.vcf",
+        ["A", "B", "C"],
+        [
+            rec("1", 10, "A", alts, ["10/11", "0/11:5", "11"], fmt="GT:DP"),
+            rec("1", 20, "A", "C", ["0/1:3", ".:.", "1/1:9"], fmt="GT:DP"),
+            rec("1", 30, "A", "C", ["3:0/1", "4:1/1", ".:./."], fmt="DP:GT"),
+        ],
+    )
     r = read_all(p, engine=engine)
     d = r.dosage_by_variant
     assert d.shape == (13, 3)
@@ -139,13 +161,16 @@ def test_multi_digit_alleles_and_mixed_format(tmp_path, engine):
     assert d[11].tolist() == [1, -1, 2] and d[12].tolist() == [1, 2, -1]
 
 
-@pytest.mark.parametrize("bad, message", [
-    (rec("1", 12, "A", "C", ["0/1", "0/A"]), "not a number"),
-    (rec("1", 12, "A", "C", ["0/1", "0/2"]), "refers to allele 2"),
-    (rec("1", 12, "A", "C", ["0/1"]), "tab-separated columns"),
-    (rec("1", 12, "A", "C", ["0/1/1", "0/1"]), "ploidy 3"),
-    ("1\tabc\t.\tA\tC\t.\tPASS\t.\tGT\t0/1\t0/1", "POS 'abc'"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (rec("1", 12, "A", "C", ["0/1", "0/A"]), "not a number"),
+        (rec("1", 12, "A", "C", ["0/1", "0/2"]), "refers to allele 2"),
+        (rec("1", 12, "A", "C", ["0/1"]), "tab-separated columns"),
+        (rec("1", 12, "A", "C", ["0/1/1", "0/1"]), "ploidy 3"),
+        ("1\tabc\t.\tA\tC\t.\tPASS\t.\tGT\t0/1\t0/1", "POS 'abc'"),
+    ],
+)
 def test_malformed_record_is_one_line_input_error(tmp_path, bad, message):
     p = write_vcf(tmp_path / "bad.vcf", ["A", "B"], [rec("1", 5, "A", "C", ["0/0", "0/1"]), bad])
     with pytest.raises(InputError) as info:
@@ -189,8 +214,10 @@ def _exact_hwe_p(n_het: int, n_aa: int, n_bb: int, midp: bool = False) -> float:
 
     def prob(h: int) -> Fraction:
         aa, bb = (n_a - h) // 2, (n_b - h) // 2
-        return Fraction(factorial(n) * factorial(n_a) * factorial(n_b) * 2**h,
-                        factorial(aa) * factorial(h) * factorial(bb) * factorial(2 * n))
+        return Fraction(
+            factorial(n) * factorial(n_a) * factorial(n_b) * 2**h,
+            factorial(aa) * factorial(h) * factorial(bb) * factorial(2 * n),
+        )
 
     support = [h for h in range(n_a % 2, min(n_a, n_b) + 1, 2)]
     p_obs = prob(n_het)
@@ -217,8 +244,11 @@ def test_hwe_exact_test_against_exact_enumeration(counts, midp):
 def test_mind_before_geno_like_plink2(tmp_path):
     """Sample D is 3/4 missing: --mind 0.5 removes it first, so --geno 0.2 keeps v1-v3."""
     gts = [["0/1", "0/0", "1/1", "./."]] * 3 + [["0/1", "0/0", "1/1", "0/1"]]
-    p = write_vcf(tmp_path / "o.vcf", list("ABCD"),
-                  [rec("1", 10 * (i + 1), "A", "C", g, vid=f"v{i + 1}") for i, g in enumerate(gts)])
+    p = write_vcf(
+        tmp_path / "o.vcf",
+        list("ABCD"),
+        [rec("1", 10 * (i + 1), "A", "C", g, vid=f"v{i + 1}") for i, g in enumerate(gts)],
+    )
     g = gather([read_all(p)], FilterParams(min_maf=None, max_variant_missing=0.2, max_sample_missing=0.5))
     assert g.samples["sample_id"].tolist() == ["A", "B", "C"]
     assert g.variants["id"].tolist() == ["v1", "v2", "v3", "v4"]
@@ -371,8 +401,9 @@ def _metadata_case(tmp_path, unmatched: str, columns=None):
     g = gather([read_all(p)], NO_FILTERS)
     table = tmp_path / "meta.csv"
     table.write_bytes(b"\xef\xbb\xbfsample,population,age\r\nC,YRI,30\r\nA,GBR,41\r\nZ,CHB,50\r\n")
-    meta = MetadataOptions(sha256=None, format=None, header=True, id_column="sample", unmatched=unmatched,
-                           columns=columns)
+    meta = MetadataOptions(
+        sha256=None, format=None, header=True, id_column="sample", unmatched=unmatched, columns=columns
+    )
     return g, table, meta
 
 
@@ -380,8 +411,10 @@ def test_sample_metadata_without_a_row_is_an_error_by_default(tmp_path):
     g, table, meta = _metadata_case(tmp_path, "error")
     with pytest.raises(InputError) as info:
         join_sample_labels(g, table, meta)
-    assert str(info.value) == (f"{table}: no metadata row for 1 of 3 samples (e.g. B); the metadata ids must "
-                               "match the data's ids, or set metadata.unmatched: na in the card")
+    assert str(info.value) == (
+        f"{table}: no metadata row for 1 of 3 samples (e.g. B); the metadata ids must "
+        "match the data's ids, or set metadata.unmatched: na in the card"
+    )
 
 
 def test_sample_metadata_join_with_na_policy_reports_mismatches(tmp_path):
@@ -389,8 +422,12 @@ def test_sample_metadata_join_with_na_policy_reports_mismatches(tmp_path):
     assert join_sample_labels(g, table, meta) == ["pop"]
     assert g.samples["sample_id"].tolist() == ["A", "B", "C"]
     assert g.samples["pop"].tolist() == ["GBR", "NA", "YRI"]
-    assert g.qc["metadata"] == {"labels": ["pop"], "unmatched": "na", "samples_without_metadata": ["B"],
-                                "metadata_without_sample": ["Z"]}
+    assert g.qc["metadata"] == {
+        "labels": ["pop"],
+        "unmatched": "na",
+        "samples_without_metadata": ["B"],
+        "metadata_without_sample": ["Z"],
+    }
     g, table, meta = _metadata_case(tmp_path, "na")  # no columns: every column, under its own name
     assert join_sample_labels(g, table, meta) == ["population", "age"]
     assert g.samples["age"].tolist() == ["41", "NA", "30"]

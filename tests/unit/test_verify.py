@@ -23,8 +23,10 @@ def make_dataset(results: Path, dataset_id: str = "d1") -> Path:
     for name, data in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(data)
-    card = {"dataset_id": dataset_id, "computed": {"n_cells": 1,
-                                                   "artifacts_sha256": {n: sha(d) for n, d in files.items()}}}
+    card = {
+        "dataset_id": dataset_id,
+        "computed": {"n_cells": 1, "artifacts_sha256": {n: sha(d) for n, d in files.items()}},
+    }
     (folder / "card.yaml").write_text(yaml.safe_dump(card), encoding="utf-8")
     (folder / "croissant.json").write_text("{}\n", encoding="utf-8")
     fair = {"card.yaml": sha((folder / "card.yaml").read_bytes()), "croissant.json": sha(b"{}\n")}
@@ -51,17 +53,21 @@ def test_tampered_deleted_and_extra_files_are_each_named(tmp_path: Path, capsys:
         handle.write(b"\0")
     (folder / "sub" / "part.tsv").unlink()
     (folder / "extra.txt").write_text("not an artifact")
-    (folder / "croissant.json").write_text("{\"changed\": 1}\n")
+    (folder / "croissant.json").write_text('{"changed": 1}\n')
     lines = [str(p) for p in verify_results(tmp_path).problems]
     tampered, original = sha(b"\x93NUMPY matrix bytes\0"), sha(b"\x93NUMPY matrix bytes")
     changed, empty = sha(b'{"changed": 1}\n'), sha(b"{}\n")
-    assert sorted(lines) == sorted([
-        (f"{folder / 'X.npy'}: differs: sha256 is {tampered}, card.yaml (computed.artifacts_sha256) lists "
-        f"{original}"),
-        f"{folder / 'sub/part.tsv'}: missing: listed in card.yaml (computed.artifacts_sha256)",
-        f"{folder / 'extra.txt'}: unlisted: in the folder but not in card.yaml or fair.sha256",
-        f"{folder / 'croissant.json'}: differs: sha256 is {changed}, fair.sha256 lists {empty}",
-    ])
+    assert sorted(lines) == sorted(
+        [
+            (
+                f"{folder / 'X.npy'}: differs: sha256 is {tampered}, card.yaml (computed.artifacts_sha256) lists "
+                f"{original}"
+            ),
+            f"{folder / 'sub/part.tsv'}: missing: listed in card.yaml (computed.artifacts_sha256)",
+            f"{folder / 'extra.txt'}: unlisted: in the folder but not in card.yaml or fair.sha256",
+            f"{folder / 'croissant.json'}: differs: sha256 is {changed}, fair.sha256 lists {empty}",
+        ]
+    )
     assert main([str(tmp_path)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 4 and all(line.startswith("genoprep: ") for line in err)

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from genoprep.scrna.tokens.chunks import TokenChunk, TokenStats
 from genoprep.scrna.tokens.geneformer import (
-                                              VERSIONS,
-                                              GeneformerOptions,
-                                              GeneformerTokenizer,
-                                              GeneformerVocabulary,
-                                              GeneMedianAccumulator,
-                                              derived_token_dictionary,
+    VERSIONS,
+    GeneformerOptions,
+    GeneformerTokenizer,
+    GeneformerVocabulary,
+    GeneMedianAccumulator,
+    derived_token_dictionary,
 )
 from genoprep.scrna.tokens.parquet import LABELS, TokenWriter, write_tokens
 from genoprep.scrna.tokens.rank import RankOptions, RankTokenizer
@@ -38,7 +38,21 @@ SCHEMES = {
 }
 
 __all__ = [
-    "LABELS", "SCHEMES", "VERSIONS", "GeneMedianAccumulator", "GeneformerOptions", "GeneformerTokenizer",
-    "GeneformerVocabulary", "RankOptions", "RankTokenizer", "ScgptOptions", "ScgptTokenizer", "ScgptVocabulary",
-    "TokenChunk", "TokenStats", "TokenWriter", "derived_token_dictionary", "write_tokens",
+    "LABELS",
+    "SCHEMES",
+    "VERSIONS",
+    "GeneMedianAccumulator",
+    "GeneformerOptions",
+    "GeneformerTokenizer",
+    "GeneformerVocabulary",
+    "RankOptions",
+    "RankTokenizer",
+    "ScgptOptions",
+    "ScgptTokenizer",
+    "ScgptVocabulary",
+    "TokenChunk",
+    "TokenStats",
+    "TokenWriter",
+    "derived_token_dictionary",
+    "write_tokens",
 ]

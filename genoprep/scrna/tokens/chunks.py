@@ -38,7 +38,7 @@ class TokenChunk:
 
     def cell(self, k: int) -> np.ndarray:
         """The tokens of the k-th kept cell (for tests and inspection)."""
-        return self.input_ids[self.offsets[k]:self.offsets[k + 1]]
+        return self.input_ids[self.offsets[k] : self.offsets[k + 1]]
 
 
 @dataclasses.dataclass

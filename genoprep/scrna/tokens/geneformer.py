@@ -52,7 +52,7 @@ FRAME_TOKENS = ("<cls>", "<eos>")
 
 @dataclasses.dataclass(frozen=True)
 class GeneformerOptions(StepOptions):
-    """``params.geneformer`` of a card (defaults in config/schemas/modality/scrna_tokens.schema.yaml)."""
+    """``params.geneformer`` of a card (defaults in genoprep/schemas/modality/scrna_tokens.schema.yaml)."""
 
     version: str
     model_input_size: int | None
@@ -87,23 +87,33 @@ def check_token_dictionary(tokens: Mapping[str, int], version: str, special_toke
     for name, expected in spec.specials.items():
         if tokens.get(name) != expected:
             found = "absent" if name not in tokens else f"id {tokens[name]}"
-            raise InputError(source, f"token dictionary does not fit Geneformer {version}: {name} is {found}, "
-                                     f"{version} needs {name}={expected} ({_spec_text(spec)})")
+            raise InputError(
+                source,
+                f"token dictionary does not fit Geneformer {version}: {name} is {found}, "
+                f"{version} needs {name}={expected} ({_spec_text(spec)})",
+            )
     if version == "v1":
         present = [name for name in FRAME_TOKENS if name in tokens]
         if present:
-            raise InputError(source, f"token dictionary does not fit Geneformer v1: it has {'/'.join(present)} "
-                                     "(a V2 dictionary); set geneformer.version: v2")
+            raise InputError(
+                source,
+                f"token dictionary does not fit Geneformer v1: it has {'/'.join(present)} "
+                "(a V2 dictionary); set geneformer.version: v2",
+            )
     if special_tokens:
         missing = [name for name in FRAME_TOKENS if name not in tokens]
         if missing:
-            raise InputError(source, f"token dictionary has no {'/'.join(missing)} but geneformer.special_tokens "
-                                     "is true (a V1 dictionary)")
+            raise InputError(
+                source,
+                f"token dictionary has no {'/'.join(missing)} but geneformer.special_tokens is true (a V1 dictionary)",
+            )
     special_ids = {token for name, token in tokens.items() if _is_special(name)}
     genes = {name: token for name, token in tokens.items() if not _is_special(name)}
     clash = [name for name, token in genes.items() if token in special_ids]
     if clash:
-        raise InputError(source, f"token dictionary gives gene {clash[0]} the id of a special token ({genes[clash[0]]})")
+        raise InputError(
+            source, f"token dictionary gives gene {clash[0]} the id of a special token ({genes[clash[0]]})"
+        )
     if len(set(genes.values())) != len(genes):
         raise InputError(source, "token dictionary gives the same id to two genes")
 
@@ -153,8 +163,13 @@ class GeneformerVocabulary:
     facts: dict[str, dict[str, Any]]
 
     @classmethod
-    def load(cls, options: GeneformerOptions, *, tokens: Mapping[str, int] | None = None,
-             medians: Mapping[str, float] | None = None) -> GeneformerVocabulary:
+    def load(
+        cls,
+        options: GeneformerOptions,
+        *,
+        tokens: Mapping[str, int] | None = None,
+        medians: Mapping[str, float] | None = None,
+    ) -> GeneformerVocabulary:
         """Read the dictionaries named in ``options`` (or take derived ones) and check that they fit."""
         facts: dict[str, dict[str, Any]] = {}
         loaded: dict[str, Any] = {}
@@ -171,20 +186,33 @@ class GeneformerVocabulary:
         name_id = None
         if options.gene_name_id_dictionary is not None:
             name_id, file_facts = load_dictionary(options.gene_name_id_dictionary, "gene name id dictionary")
-            check_values(name_id, options.gene_name_id_dictionary, "gene name id dictionary",
-                         lambda v: isinstance(v, str), "an Ensembl gene id")
+            check_values(
+                name_id,
+                options.gene_name_id_dictionary,
+                "gene name id dictionary",
+                lambda v: isinstance(v, str),
+                "an Ensembl gene id",
+            )
             facts["gene_name_id_dictionary"] = file_facts.as_dict()
         token_source = options.token_dictionary or "derived token dictionary"
         check_token_dictionary(loaded["token_dictionary"], options.version, options.with_specials, token_source)
         median_source = options.gene_median_dictionary or "derived gene median dictionary"
-        check_values(loaded["gene_median_dictionary"], median_source, "gene median dictionary",
-                     is_positive_number, "a positive finite number")
+        check_values(
+            loaded["gene_median_dictionary"],
+            median_source,
+            "gene median dictionary",
+            is_positive_number,
+            "a positive finite number",
+        )
         facts["token_dictionary"]["fits_version"] = options.version
-        return cls(version=options.version, special_tokens=options.with_specials,
-                   tokens={k.upper() if not k.startswith("<") else k: int(v)
-                           for k, v in loaded["token_dictionary"].items()},
-                   medians={k.upper(): float(v) for k, v in loaded["gene_median_dictionary"].items()},
-                   gene_name_id=name_id, facts=facts)
+        return cls(
+            version=options.version,
+            special_tokens=options.with_specials,
+            tokens={k.upper() if not k.startswith("<") else k: int(v) for k, v in loaded["token_dictionary"].items()},
+            medians={k.upper(): float(v) for k, v in loaded["gene_median_dictionary"].items()},
+            gene_name_id=name_id,
+            facts=facts,
+        )
 
 
 class GeneformerTokenizer:
@@ -193,8 +221,14 @@ class GeneformerTokenizer:
     scheme = "geneformer"
     ids_column = "input_ids"
 
-    def __init__(self, vocabulary: GeneformerVocabulary, gene_names: Sequence[str], options: GeneformerOptions,
-                 *, with_spearman: bool = False) -> None:
+    def __init__(
+        self,
+        vocabulary: GeneformerVocabulary,
+        gene_names: Sequence[str],
+        options: GeneformerOptions,
+        *,
+        with_spearman: bool = False,
+    ) -> None:
         self.vocabulary = vocabulary
         self.options = options
         self.with_spearman = with_spearman
@@ -213,12 +247,20 @@ class GeneformerTokenizer:
         self.eos_id = vocabulary.tokens["<eos>"] if specials else -1
         self.n_genes = options.input_size - (2 if specials else 0)
         if self.n_genes < 1:
-            raise InputError("card", f"params.geneformer.model_input_size {options.input_size} leaves no room for genes")
+            raise InputError(
+                "card", f"params.geneformer.model_input_size {options.input_size} leaves no room for genes"
+            )
         if not (self.gene_token >= 0).any():
-            hint = ("the names are not Ensembl ids and no gene_name_id_dictionary is set"
-                    if vocabulary.gene_name_id is None and not any(ids) else "wrong dictionaries or species?")
-            raise InputError("genes", f"none of the {len(ids)} genes is in both Geneformer dictionaries ({hint}), "
-                                      f"e.g. {', '.join(map(str, list(gene_names)[:3]))}")
+            hint = (
+                "the names are not Ensembl ids and no gene_name_id_dictionary is set"
+                if vocabulary.gene_name_id is None and not any(ids)
+                else "wrong dictionaries or species?"
+            )
+            raise InputError(
+                "genes",
+                f"none of the {len(ids)} genes is in both Geneformer dictionaries ({hint}), "
+                f"e.g. {', '.join(map(str, list(gene_names)[:3]))}",
+            )
         self.stats = TokenStats()
         in_vocabulary = self.gene_token[self.gene_token >= 0]
         self.merge_duplicates = bool(np.unique(in_vocabulary).shape[0] < in_vocabulary.shape[0])
@@ -231,12 +273,17 @@ class GeneformerTokenizer:
 
     def parameters(self) -> dict[str, Any]:
         """Scheme parameters written into the Parquet schema metadata."""
-        return {"scheme": self.scheme, "version": self.options.version, "model_input_size": self.options.input_size,
-                "special_tokens": self.vocabulary.special_tokens, "genes_per_cell": self.n_genes,
-                "target_sum": TARGET_SUM, "tie_break": "token id ascending",
-                "n_counts": "total over all genes of the input matrix",
-                "dictionaries": {k: v.get("sha256", "derived from the dataset")
-                                 for k, v in self.vocabulary.facts.items()}}
+        return {
+            "scheme": self.scheme,
+            "version": self.options.version,
+            "model_input_size": self.options.input_size,
+            "special_tokens": self.vocabulary.special_tokens,
+            "genes_per_cell": self.n_genes,
+            "target_sum": TARGET_SUM,
+            "tie_break": "token id ascending",
+            "n_counts": "total over all genes of the input matrix",
+            "dictionaries": {k: v.get("sha256", "derived from the dataset") for k, v in self.vocabulary.facts.items()},
+        }
 
     def tokenize_chunk(self, counts: Any, first_cell: int = 0) -> TokenChunk:
         """Tokens of a cells x genes chunk of raw counts (CSR or dense, columns = the dataset's genes)."""
@@ -246,9 +293,17 @@ class GeneformerTokenizer:
             raise InputError("counts", f"chunk has {matrix.shape[1]} genes, the dataset {self.n_features}")
         specials = 2 if self.cls_id >= 0 else 0
         ids, lengths, counters, in_vocab, total, rho = kernels.geneformer_kernel(
-            *kernel_arrays(matrix), self.gene_token, self.median,
-            TARGET_SUM, self.n_genes, self.cls_id, self.eos_id, capacity(matrix.indptr, self.n_genes, specials),
-            self.with_spearman, self.merge_duplicates or not matrix.has_canonical_format)
+            *kernel_arrays(matrix),
+            self.gene_token,
+            self.median,
+            TARGET_SUM,
+            self.n_genes,
+            self.cls_id,
+            self.eos_id,
+            capacity(matrix.indptr, self.n_genes, specials),
+            self.with_spearman,
+            self.merge_duplicates or not matrix.has_canonical_format,
+        )
         chunk = TokenChunk.from_lengths(lengths, ids)
         self.stats.add(chunk, counters)
         self.stats.counts_total += float(total.sum())
@@ -260,12 +315,19 @@ class GeneformerTokenizer:
     def summary(self) -> dict[str, Any]:
         """The scheme's section of qc.json."""
         s = self.stats
-        return {"version": self.options.version, "model_input_size": self.options.input_size,
-                "special_tokens": self.vocabulary.special_tokens, **self.genes,
-                "cells_tokenised": s.cells_tokenised, "cells_dropped_empty": s.cells_dropped_empty,
-                "share_of_counts_in_vocabulary": s.share_in_vocabulary(),
-                "cells_truncated": s.cells_truncated, "ties_at_truncation": s.ties_at_truncation,
-                "tokens": s.tokens, "dictionaries": self.vocabulary.facts}
+        return {
+            "version": self.options.version,
+            "model_input_size": self.options.input_size,
+            "special_tokens": self.vocabulary.special_tokens,
+            **self.genes,
+            "cells_tokenised": s.cells_tokenised,
+            "cells_dropped_empty": s.cells_dropped_empty,
+            "share_of_counts_in_vocabulary": s.share_in_vocabulary(),
+            "cells_truncated": s.cells_truncated,
+            "ties_at_truncation": s.ties_at_truncation,
+            "tokens": s.tokens,
+            "dictionaries": self.vocabulary.facts,
+        }
 
 
 class GeneMedianAccumulator:
@@ -284,7 +346,8 @@ class GeneMedianAccumulator:
         index = {gene: i for i, gene in enumerate(self.genes)}
         columns = [j for j, g in enumerate(ids) if g is not None]
         self.merge = sparse.csr_matrix(
-            (np.ones(len(columns)), (columns, [index[ids[j]] for j in columns])), shape=(len(ids), len(self.genes)))
+            (np.ones(len(columns)), (columns, [index[ids[j]] for j in columns])), shape=(len(ids), len(self.genes))
+        )
         self.parts: list[tuple[np.ndarray, np.ndarray]] = []
 
     def add(self, counts: Any) -> None:

@@ -113,8 +113,10 @@ def order_desc_then_id(values: np.ndarray, ids: np.ndarray, order: np.ndarray, w
         for a in range(i + 1, j + 1):
             current = order[a]
             b = a - 1
-            while b >= i and (values[order[b]] < values[current] or
-                              (values[order[b]] == values[current] and ids[order[b]] > ids[current])):
+            while b >= i and (
+                values[order[b]] < values[current]
+                or (values[order[b]] == values[current] and ids[order[b]] > ids[current])
+            ):
                 order[b + 1] = order[b]
                 b -= 1
             order[b + 1] = current
@@ -125,13 +127,30 @@ def order_desc_then_id(values: np.ndarray, ids: np.ndarray, order: np.ndarray, w
 def make_work(size: int) -> Work:
     """Scratch arrays of :func:`order_desc_then_id` for rows of up to ``size`` values."""
     size = max(size, 1)
-    return (np.empty(size, np.float32), np.empty(size, np.uint32), np.empty(size, np.uint32),
-            np.empty(size, np.int64), np.zeros((4, 257), np.int64))
+    return (
+        np.empty(size, np.float32),
+        np.empty(size, np.uint32),
+        np.empty(size, np.uint32),
+        np.empty(size, np.int64),
+        np.zeros((4, 257), np.int64),
+    )
 
 
 @njit(cache=True)
-def geneformer_kernel(indptr, indices, data, gene_token, median, target_sum, n_genes, cls_id, eos_id,
-                      capacity, with_spearman, merge_duplicates):
+def geneformer_kernel(
+    indptr,
+    indices,
+    data,
+    gene_token,
+    median,
+    target_sum,
+    n_genes,
+    cls_id,
+    eos_id,
+    capacity,
+    with_spearman,
+    merge_duplicates,
+):
     """Geneformer rank-value tokens of every cell of a CSR chunk.
 
     ``gene_token[j]`` is the token of column j (-1: not in both dictionaries; columns sharing
@@ -311,8 +330,7 @@ def quantile_edges(sorted_values: np.ndarray, quantiles: np.ndarray) -> np.ndarr
 
 
 @njit(cache=True)
-def scgpt_kernel(indptr, indices, data, gene_id, quantiles, max_genes, cls_id, highest, seed, first_cell,
-                 capacity):
+def scgpt_kernel(indptr, indices, data, gene_id, quantiles, max_genes, cls_id, highest, seed, first_cell, capacity):
     """scGPT gene ids and value bins of every cell of a CSR chunk (rows sorted by column).
 
     ``gene_id[j]`` is the vocabulary id of column j (-1: outside the vocabulary or the gene
@@ -376,7 +394,7 @@ def segment_medians(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     n = offsets.shape[0] - 1
     medians = np.full(n, np.nan)
     for g in range(n):
-        segment = values[offsets[g]:offsets[g + 1]]
+        segment = values[offsets[g] : offsets[g + 1]]
         size = segment.shape[0]
         if size == 0:
             continue

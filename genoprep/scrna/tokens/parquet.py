@@ -34,8 +34,10 @@ def token_schema(ids_column: str, with_values: bool, labels: Sequence[str], para
         fields.append(pa.field("values", pa.list_(pa.int32())))
     fields.append(pa.field("length", pa.int32()))
     fields += [pa.field(name, pa.string()) for name in labels]
-    metadata = {"genoprep.scheme": str(parameters["scheme"]),
-                "genoprep.parameters": json.dumps(dict(parameters), ensure_ascii=False)}
+    metadata = {
+        "genoprep.scheme": str(parameters["scheme"]),
+        "genoprep.parameters": json.dumps(dict(parameters), ensure_ascii=False),
+    }
     return pa.schema(fields, metadata=metadata)
 
 
@@ -46,8 +48,15 @@ def _list_array(offsets: np.ndarray, flat: np.ndarray) -> pa.ListArray:
 class TokenWriter:
     """Append :class:`TokenChunk` s of one scheme to one Parquet file (one row group per chunk)."""
 
-    def __init__(self, path: str | os.PathLike[str], ids_column: str, parameters: Mapping[str, Any], *,
-                 with_values: bool = False, labels: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        ids_column: str,
+        parameters: Mapping[str, Any],
+        *,
+        with_values: bool = False,
+        labels: Sequence[str] = (),
+    ) -> None:
         unknown = [name for name in labels if name not in LABELS]
         if unknown:
             raise ValueError(f"unknown label columns {unknown} (known: {', '.join(LABELS)})")
@@ -60,8 +69,12 @@ class TokenWriter:
         self.rows = 0
         self._writer = pq.ParquetWriter(self.partial, self.schema, compression=COMPRESSION)
 
-    def write(self, cell_ids: Sequence[str] | np.ndarray, chunk: TokenChunk,
-              labels: Mapping[str, Sequence[str] | np.ndarray] | None = None) -> None:
+    def write(
+        self,
+        cell_ids: Sequence[str] | np.ndarray,
+        chunk: TokenChunk,
+        labels: Mapping[str, Sequence[str] | np.ndarray] | None = None,
+    ) -> None:
         """Write the kept cells of ``chunk``; ``cell_ids`` and ``labels`` are per row of the chunk."""
         kept = chunk.kept
         cell_ids = np.asarray(cell_ids, dtype=object)
@@ -93,17 +106,22 @@ class TokenWriter:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         if kind is None:
             self.close()
         else:
             self.abort()
 
 
-def write_tokens(tokenizer: Any, chunks: Iterable[tuple[int, Any]], path: str | os.PathLike[str],
-                 cell_ids: Sequence[str] | np.ndarray, labels: Mapping[str, Sequence[str] | np.ndarray] | None = None,
-                 ) -> int:
+def write_tokens(
+    tokenizer: Any,
+    chunks: Iterable[tuple[int, Any]],
+    path: str | os.PathLike[str],
+    cell_ids: Sequence[str] | np.ndarray,
+    labels: Mapping[str, Sequence[str] | np.ndarray] | None = None,
+) -> int:
     """Tokenise ``chunks`` (``(first_cell, matrix)`` pairs in cell order, covering the dataset) with
     ``tokenizer`` and write its Parquet table to ``path``; returns the number of cells written.
 
@@ -113,8 +131,13 @@ def write_tokens(tokenizer: Any, chunks: Iterable[tuple[int, Any]], path: str | 
     labels = labels or {}
     cell_ids = np.asarray(cell_ids, dtype=object)
     columns = {name: np.asarray(values, dtype=object) for name, values in labels.items()}
-    with TokenWriter(path, tokenizer.ids_column, tokenizer.parameters(), with_values=tokenizer.scheme == "scgpt",
-                     labels=list(columns)) as writer:
+    with TokenWriter(
+        path,
+        tokenizer.ids_column,
+        tokenizer.parameters(),
+        with_values=tokenizer.scheme == "scgpt",
+        labels=list(columns),
+    ) as writer:
         expected = 0
         for first, matrix in chunks:
             if first != expected:

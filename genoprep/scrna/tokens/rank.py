@@ -42,8 +42,12 @@ class RankTokenizer:
         self.stats = TokenStats()
 
     def parameters(self) -> dict[str, Any]:
-        return {"scheme": self.scheme, "n_genes": self.options.n_genes, "ids": "indices into features",
-                "order": "raw count descending, ties by gene index ascending"}
+        return {
+            "scheme": self.scheme,
+            "n_genes": self.options.n_genes,
+            "ids": "indices into features",
+            "order": "raw count descending, ties by gene index ascending",
+        }
 
     def tokenize_chunk(self, counts: Any, first_cell: int = 0) -> TokenChunk:
         del first_cell
@@ -51,8 +55,8 @@ class RankTokenizer:
         if matrix.shape[1] != self.n_features:
             raise InputError("counts", f"chunk has {matrix.shape[1]} genes, the dataset {self.n_features}")
         ids, lengths, counters = kernels.rank_kernel(
-            *kernel_arrays(matrix), self.options.n_genes,
-            capacity(matrix.indptr, self.options.n_genes, 0))
+            *kernel_arrays(matrix), self.options.n_genes, capacity(matrix.indptr, self.options.n_genes, 0)
+        )
         chunk = TokenChunk.from_lengths(lengths, ids)
         self.stats.add(chunk, counters)
         return chunk
@@ -62,9 +66,12 @@ class RankTokenizer:
         ran with ``with_spearman`` (else the correlation is reported as null)."""
         s = self.stats
         section: dict[str, Any] = {
-            "n_genes": self.options.n_genes, "cells_tokenised": s.cells_tokenised,
-            "cells_dropped_empty": s.cells_dropped_empty, "cells_truncated": s.cells_truncated,
-            "ties_at_truncation": s.ties_at_truncation, "tokens": s.tokens,
+            "n_genes": self.options.n_genes,
+            "cells_tokenised": s.cells_tokenised,
+            "cells_dropped_empty": s.cells_dropped_empty,
+            "cells_truncated": s.cells_truncated,
+            "ties_at_truncation": s.ties_at_truncation,
+            "tokens": s.tokens,
         }
         if spearman is not None and spearman.spearman_cells:
             section["mean_spearman_vs_geneformer"] = spearman.spearman_sum / spearman.spearman_cells

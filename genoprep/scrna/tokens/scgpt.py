@@ -87,8 +87,13 @@ class ScgptTokenizer:
     scheme = "scgpt"
     ids_column = "genes"
 
-    def __init__(self, vocabulary: ScgptVocabulary, gene_symbols: Sequence[str], options: ScgptOptions,
-                 highly_variable: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        vocabulary: ScgptVocabulary,
+        gene_symbols: Sequence[str],
+        options: ScgptOptions,
+        highly_variable: np.ndarray | None = None,
+    ) -> None:
         if options.n_bins < 3:
             raise InputError("card", f"params.scgpt.n_bins is {options.n_bins}; at least 3 are needed")
         if options.max_len < 2:
@@ -111,22 +116,37 @@ class ScgptTokenizer:
                 self.gene_id[column] = token
         mapped = self.gene_id[self.gene_id >= 0]
         if mapped.shape[0] == 0:
-            raise InputError("genes", f"none of the {int(in_set.sum())} genes of the set is in the scGPT vocabulary "
-                                      f"(matched by symbol), e.g. {', '.join(map(str, list(gene_symbols)[:3]))}")
+            raise InputError(
+                "genes",
+                f"none of the {int(in_set.sum())} genes of the set is in the scGPT vocabulary "
+                f"(matched by symbol), e.g. {', '.join(map(str, list(gene_symbols)[:3]))}",
+            )
         if np.unique(mapped).shape[0] != mapped.shape[0]:
             raise InputError("genes", "two genes of the dataset map to the same scGPT vocabulary id")
         self.quantiles = np.linspace(0, 1, options.n_bins - 1)
         self.stats = TokenStats()
-        self.genes = {"genes_in_input": self.n_features, "genes_in_set": int(in_set.sum()),
-                      "genes_in_vocabulary": int(mapped.shape[0])}
+        self.genes = {
+            "genes_in_input": self.n_features,
+            "genes_in_set": int(in_set.sum()),
+            "genes_in_vocabulary": int(mapped.shape[0]),
+        }
 
     def parameters(self) -> dict[str, Any]:
         o = self.options
-        return {"scheme": self.scheme, "n_bins": o.n_bins, "max_len": o.max_len, "genes": o.genes,
-                "select": o.select, "seed": o.seed, "cls_id": self.vocabulary.ids["<cls>"],
-                "pad_id": self.vocabulary.ids["<pad>"], "values": "normalize_total + log1p, float64",
-                "binning": "np.digitize(value, np.quantile(nonzero, np.linspace(0, 1, n_bins - 1))), left side",
-                "order": "<cls> then genes in column order", "vocab_sha256": self.vocabulary.facts.get("sha256")}
+        return {
+            "scheme": self.scheme,
+            "n_bins": o.n_bins,
+            "max_len": o.max_len,
+            "genes": o.genes,
+            "select": o.select,
+            "seed": o.seed,
+            "cls_id": self.vocabulary.ids["<cls>"],
+            "pad_id": self.vocabulary.ids["<pad>"],
+            "values": "normalize_total + log1p, float64",
+            "binning": "np.digitize(value, np.quantile(nonzero, np.linspace(0, 1, n_bins - 1))), left side",
+            "order": "<cls> then genes in column order",
+            "vocab_sha256": self.vocabulary.facts.get("sha256"),
+        }
 
     def tokenize_chunk(self, values: Any, first_cell: int = 0) -> TokenChunk:
         """Tokens of a chunk of normalised (log1p) values; ``first_cell`` = the chunk's first row in the
@@ -136,18 +156,32 @@ class ScgptTokenizer:
             raise InputError("values", f"chunk has {matrix.shape[1]} genes, the dataset {self.n_features}")
         o = self.options
         ids, bins, lengths, counters = kernels.scgpt_kernel(
-            *kernel_arrays(matrix), self.gene_id, self.quantiles,
-            o.max_len - 1, self.vocabulary.ids["<cls>"], o.select == "highest", o.seed, first_cell,
-            capacity(matrix.indptr, o.max_len - 1, 1))
+            *kernel_arrays(matrix),
+            self.gene_id,
+            self.quantiles,
+            o.max_len - 1,
+            self.vocabulary.ids["<cls>"],
+            o.select == "highest",
+            o.seed,
+            first_cell,
+            capacity(matrix.indptr, o.max_len - 1, 1),
+        )
         chunk = TokenChunk.from_lengths(lengths, ids, bins)
         self.stats.add(chunk, counters)
         return chunk
 
     def summary(self) -> dict[str, Any]:
         s = self.stats
-        return {"n_bins": self.options.n_bins, "max_len": self.options.max_len, "genes": self.options.genes,
-                "select": self.options.select, **self.genes,
-                "cells_tokenised": s.cells_tokenised, "cells_dropped_empty": s.cells_dropped_empty,
-                "cells_truncated": s.cells_truncated,
-                "ties_at_truncation": s.ties_at_truncation if self.options.select == "highest" else None,
-                "tokens": s.tokens, "vocabulary": self.vocabulary.facts}
+        return {
+            "n_bins": self.options.n_bins,
+            "max_len": self.options.max_len,
+            "genes": self.options.genes,
+            "select": self.options.select,
+            **self.genes,
+            "cells_tokenised": s.cells_tokenised,
+            "cells_dropped_empty": s.cells_dropped_empty,
+            "cells_truncated": s.cells_truncated,
+            "ties_at_truncation": s.ties_at_truncation if self.options.select == "highest" else None,
+            "tokens": s.tokens,
+            "vocabulary": self.vocabulary.facts,
+        }

@@ -1,0 +1,48 @@
+"""Helpers shared by the report figures: shared bin edges, class grouping, empty panels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+
+#: at most this many classes get their own colour; the rest are drawn as one "other" group
+MAX_CLASSES = 8
+#: histogram bins at most (fewer for small data)
+MAX_BINS = 30
+
+
+def bin_edges(values: np.ndarray, value_range: tuple[float, float] | None = None) -> np.ndarray:
+    """Common bin edges for every group of one panel: numpy's edges over ``value_range``
+    (default: the finite values' min..max), sqrt(n) bins, at most MAX_BINS."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return np.array([0.0, 1.0])
+    n_bins = int(min(MAX_BINS, max(1, np.ceil(np.sqrt(values.size)))))
+    return np.histogram_bin_edges(values, bins=n_bins, range=value_range)
+
+
+def group_labels(labels: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Labels with all but the MAX_CLASSES largest classes replaced by "other".
+
+    Returns (the grouped label of each item, the groups in drawing order: largest first,
+    ties by name, "other" last).
+    """
+    labels = np.asarray(labels, dtype=str)
+    names, counts = np.unique(labels, return_counts=True)
+    order = sorted(range(names.size), key=lambda i: (-counts[i], names[i]))
+    if names.size <= MAX_CLASSES:
+        return labels, [str(names[i]) for i in order]
+    kept = [str(names[i]) for i in order[: MAX_CLASSES - 1]]
+    grouped = np.where(np.isin(labels, kept), labels, "other")
+    return grouped, [*kept, "other"]
+
+
+def empty_panel(ax: Axes, title: str, why: str) -> None:
+    """A panel that says why it has nothing to show."""
+    ax.set_title(title)
+    ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes, wrap=True)
+    ax.set_xticks([])
+    ax.set_yticks([])

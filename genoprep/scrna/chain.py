@@ -1,0 +1,188 @@
+"""The whole scRNA-seq chain of one dataset in one process (rule ``scrna_process``).
+
+ingest -> QC -> filter -> normalize -> HVG -> ``processed.h5ad`` -> scaled HVG block ->
+``X.npy``/``features.tsv``/``obs.tsv`` and the facts for the completed card. No
+intermediate file: each step hands its AnnData to the next, and big arrays are dropped as
+soon as they are written. Each step logs the cells and genes it got and gave, its seconds
+and the process's peak memory, and the chain writes these as a table into the dataset's
+``logs/`` folder (beside the artifacts, but not one of them: timings differ run to run).
+
+When the QC filters keep too few cells (``params.min_fraction_kept``) or none, the per-cell
+QC table and figure are still written, into the ``logs/`` folder (Snakemake removes a
+failed job's outputs, not its logs), and the one error line says where.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from genoprep import filters, runtime
+from genoprep.errors import InputError
+from genoprep.jsonio import write_json
+from genoprep.ml_files import write_ml_files
+from genoprep.scrna import steps
+from genoprep.scrna.export import obs_table
+from genoprep.scrna.options import (
+    HvgOptions,
+    IngestOptions,
+    NormalizeOptions,
+    QcFigureOptions,
+    QcOptions,
+    ScaleOptions,
+)
+from genoprep.scrna.qc import check_left
+
+log = logging.getLogger(__name__)
+
+StrPath = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class ChainOptions:
+    ingest: IngestOptions
+    qc: QcOptions
+    normalize: NormalizeOptions
+    hvg: HvgOptions
+    scale: ScaleOptions
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where the chain writes: the artifacts, the facts, the step table and the logs folder."""
+
+    processed: StrPath
+    x: StrPath
+    features: StrPath
+    obs: StrPath
+    qc: StrPath
+    cells: StrPath
+    facts: StrPath
+    steps: StrPath
+    logs: StrPath
+
+
+def peak_rss_mib() -> float:
+    """The process's peak resident memory so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclass
+class StepTable:
+    """One row per step: cells and genes in and out, seconds, peak RSS of the process after the step."""
+
+    rows: list[tuple[str, int, int, int, int, float, float]] = field(default_factory=list)
+
+    def add(self, name: str, shape_in: tuple[int, int], shape_out: tuple[int, int], start: float) -> None:
+        seconds = time.perf_counter() - start
+        peak = peak_rss_mib()
+        self.rows.append((name, *shape_in, *shape_out, seconds, peak))
+        log.info(
+            "step %s: %d x %d -> %d x %d cells x genes, %.2f s, peak RSS %.0f MiB",
+            name,
+            *shape_in,
+            *shape_out,
+            seconds,
+            peak,
+        )
+
+    def write(self, path: StrPath) -> None:
+        with open(path, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write("step\tcells_in\tgenes_in\tcells_out\tgenes_out\tseconds\tpeak_rss_mib\n")
+            handle.writelines(
+                f"{name}\t{c_in}\t{g_in}\t{c_out}\t{g_out}\t{seconds:.3f}\t{peak:.0f}\n"
+                for name, c_in, g_in, c_out, g_out, seconds, peak in self.rows
+            )
+
+
+def write_qc_diagnostics(cells: pd.DataFrame, options: QcOptions, dataset: str, folder: StrPath) -> list[str]:
+    """The per-cell QC table and figure of a run the filters stopped, into ``folder`` (the logs)."""
+    from genoprep.plotting import save_figure
+    from genoprep.scrna.plots import qc_figure
+
+    os.makedirs(folder, exist_ok=True)
+    table = os.path.join(folder, "qc_cells.tsv")
+    figure = os.path.join(folder, "qc_metrics.png")
+    cells.to_csv(table, sep="\t", index=False, lineterminator="\n")
+    figure_options = QcFigureOptions(
+        min_genes=options.min_genes, max_genes=options.max_genes, max_pct_mito=options.max_pct_mito
+    )
+    save_figure(qc_figure(cells, figure_options, title=f"{dataset} (stopped by the QC filters)"), figure)
+    return [table, figure]
+
+
+def process(
+    data_path: StrPath,
+    metadata_path: StrPath | None,
+    mito_gene_lists: Iterable[StrPath],
+    options: ChainOptions,
+    dataset: str,
+    outputs: Outputs,
+) -> None:
+    """Run the chain and write every output (see the module docstring)."""
+    table = StepTable()
+    try:
+        _process(data_path, metadata_path, mito_gene_lists, options, dataset, outputs, table)
+    finally:
+        table.write(outputs.steps)
+
+
+def _process(
+    data_path: StrPath,
+    metadata_path: StrPath | None,
+    mito_gene_lists: Iterable[StrPath],
+    options: ChainOptions,
+    dataset: str,
+    outputs: Outputs,
+    table: StepTable,
+) -> None:
+    start = time.perf_counter()
+    adata = steps.ingest(data_path, options.ingest, dataset, metadata_path)
+    table.add("ingest", (0, 0), adata.shape, start)
+
+    start = time.perf_counter()
+    decision = steps.quality_control(adata, options.qc, mito_gene_lists)
+    runtime.console(filters.summary_line(dataset, decision.steps))
+    try:
+        filters.guard(str(data_path), decision.steps, "cells", options.qc.min_fraction_kept)
+        check_left(decision, str(data_path))
+    except InputError as err:
+        written = write_qc_diagnostics(decision.cells, options.qc, dataset, outputs.logs)
+        raise InputError(
+            err.source, f"{err.problem} (per-cell QC table and figure: {', '.join(written)})", record=err.record
+        ) from None
+    filtered, report = steps.filter_cells(adata, decision)
+    shape_in = adata.shape
+    del adata  # the unfiltered matrix is not needed any more
+    write_json(report, outputs.qc)
+    decision.cells.to_csv(outputs.cells, sep="\t", index=False, lineterminator="\n")
+    table.add("qc", shape_in, filtered.shape, start)
+
+    start = time.perf_counter()
+    adata = steps.normalize(filtered, options.normalize)
+    del filtered
+    table.add("normalize", adata.shape, adata.shape, start)
+
+    start = time.perf_counter()
+    steps.select_hvg(adata, options.hvg)
+    steps.record_provenance(adata, options.qc, options.normalize, options.hvg, options.scale)
+    adata.write_h5ad(outputs.processed)
+    block, features = steps.hvg_matrix(adata)
+    table.add("hvg", adata.shape, block.shape, start)
+
+    start = time.perf_counter()
+    obs = obs_table(adata)
+    facts = steps.facts(adata, options.normalize, options.hvg, options.scale, len(features))
+    shape = adata.shape
+    del adata  # counts and normalised values are written; only the HVG block is left
+    matrix = steps.ml_matrix(block, options.scale)
+    del block
+    write_ml_files(matrix, features, obs, outputs.x, outputs.features, outputs.obs)
+    write_json(facts, outputs.facts)
+    table.add("scale", shape, matrix.shape, start)

@@ -1,0 +1,195 @@
+"""One-pass numba kernels over the arrays of a CSR count matrix (``indptr``, ``indices``, ``data``).
+
+The scRNA-seq chain works on these arrays directly: no boolean or float temporaries the
+size of the matrix, no intermediate copies of views. Each kernel is a plain loop whose
+result does not depend on thread scheduling (no parallel reductions), so reruns give the
+same bytes.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+#: codes returned by :func:`first_bad_value`
+OK, NOT_FINITE, NEGATIVE, NOT_INTEGER = 0, 1, 2, 3
+
+
+@numba.njit(cache=True)
+def first_bad_value(data: np.ndarray, integers: bool) -> tuple[int, int]:
+    """``(position, code)`` of the first value that is not finite, else of the first negative one,
+    else (when ``integers``) of the first that is not a whole number; ``(-1, OK)`` when all are fine.
+
+    One pass; the order of the codes is the order of their importance (a matrix with negative
+    values is scaled, whatever else it holds).
+    """
+    negative = -1
+    fraction = -1
+    for j in range(data.size):
+        value = data[j]
+        if not np.isfinite(value):
+            return j, NOT_FINITE
+        if value < 0:
+            if negative < 0:
+                negative = j
+        elif integers and fraction < 0 and value != np.floor(value):
+            fraction = j
+    if negative >= 0:
+        return negative, NEGATIVE
+    if fraction >= 0:
+        return fraction, NOT_INTEGER
+    return -1, OK
+
+
+@numba.njit(cache=True)
+def row_metrics(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, gene_kept: np.ndarray, gene_mito: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row, over the kept genes: genes with a non-zero value, sum of values, sum in mito genes.
+
+    Sums are accumulated in float64 (counts are integers, so they are exact).
+    """
+    n_rows = indptr.size - 1
+    n_genes = np.zeros(n_rows, dtype=np.int64)
+    total = np.zeros(n_rows, dtype=np.float64)
+    mito = np.zeros(n_rows, dtype=np.float64)
+    for i in range(n_rows):
+        genes = 0
+        row_total = 0.0
+        row_mito = 0.0
+        for j in range(indptr[i], indptr[i + 1]):
+            gene = indices[j]
+            if not gene_kept[gene]:
+                continue
+            value = data[j]
+            if value != 0:
+                genes += 1
+            row_total += value
+            if gene_mito[gene]:
+                row_mito += value
+        n_genes[i] = genes
+        total[i] = row_total
+        mito[i] = row_mito
+    return n_genes, total, mito
+
+
+@numba.njit(cache=True)
+def column_metrics(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, row_kept: np.ndarray, n_columns: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, over the kept rows: rows with a non-zero value, and the sum of values (float64)."""
+    n_rows_with = np.zeros(n_columns, dtype=np.int64)
+    total = np.zeros(n_columns, dtype=np.float64)
+    for i in range(indptr.size - 1):
+        if not row_kept[i]:
+            continue
+        for j in range(indptr[i], indptr[i + 1]):
+            value = data[j]
+            if value != 0:
+                n_rows_with[indices[j]] += 1
+            total[indices[j]] += value
+    return n_rows_with, total
+
+
+@numba.njit(cache=True)
+def subset(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, row_kept: np.ndarray, new_column: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kept rows and columns as new CSR arrays, in one pass after a counting pass.
+
+    ``new_column[c]`` is column ``c``'s position in the result, or -1 when it is dropped
+    (positions increase with ``c``, so sorted indices stay sorted).
+    """
+    n_kept = 0
+    nnz = 0
+    for i in range(indptr.size - 1):
+        if row_kept[i]:
+            n_kept += 1
+            for j in range(indptr[i], indptr[i + 1]):
+                if new_column[indices[j]] >= 0:
+                    nnz += 1
+    out_indptr = np.zeros(n_kept + 1, dtype=np.int64)
+    out_indices = np.empty(nnz, dtype=np.int32)
+    out_data = np.empty(nnz, dtype=data.dtype)
+    row = 0
+    k = 0
+    for i in range(indptr.size - 1):
+        if not row_kept[i]:
+            continue
+        for j in range(indptr[i], indptr[i + 1]):
+            column = new_column[indices[j]]
+            if column >= 0:
+                out_indices[k] = column
+                out_data[k] = data[j]
+                k += 1
+        row += 1
+        out_indptr[row] = k
+    return out_indptr, out_indices, out_data
+
+
+@numba.njit(cache=True)
+def compact(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, row_kept: np.ndarray, new_column: np.ndarray
+) -> np.ndarray:
+    """:func:`subset` in place: the kept values move to the front of ``indices``/``data`` (a value
+    never moves backwards past an unread one); returns the new row pointers (their last entry
+    is the number of values kept). The arrays no longer describe the input matrix afterwards.
+    """
+    n_kept = 0
+    for i in range(indptr.size - 1):
+        if row_kept[i]:
+            n_kept += 1
+    out_indptr = np.zeros(n_kept + 1, dtype=np.int64)
+    row = 0
+    k = 0
+    for i in range(indptr.size - 1):
+        if not row_kept[i]:
+            continue
+        for j in range(indptr[i], indptr[i + 1]):
+            column = new_column[indices[j]]
+            if column >= 0:
+                indices[k] = column
+                data[k] = data[j]
+                k += 1
+        row += 1
+        out_indptr[row] = k
+    return out_indptr
+
+
+@numba.njit(cache=True)
+def divide_rows(indptr: np.ndarray, data: np.ndarray, divisors: np.ndarray) -> None:
+    """``data`` of row ``i`` divided by ``divisors[i]``, in place (in the arrays' own precision)."""
+    for i in range(indptr.size - 1):
+        divisor = divisors[i]
+        for j in range(indptr[i], indptr[i + 1]):
+            data[j] = data[j] / divisor
+
+
+@numba.njit(cache=True)
+def dense_columns(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, position: np.ndarray, n_out: int
+) -> np.ndarray:
+    """A dense float32 rows x ``n_out`` block of the columns with ``position[c] >= 0``."""
+    out = np.zeros((indptr.size - 1, n_out), dtype=np.float32)
+    for i in range(indptr.size - 1):
+        for j in range(indptr[i], indptr[i + 1]):
+            column = position[indices[j]]
+            if column >= 0:
+                out[i, column] = data[j]
+    return out
+
+
+@numba.njit(cache=True)
+def column_moments(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of a dense float32 block: the mean of the values and the mean of their float32
+    squares, both summed in float64 in row order (what ``np.mean(x, axis=0, dtype=float64)`` and
+    ``np.mean(x * x, axis=0, dtype=float64)`` give, without the ``x * x`` temporary)."""
+    n_rows, n_columns = block.shape
+    total = np.zeros(n_columns, dtype=np.float64)
+    squares = np.zeros(n_columns, dtype=np.float64)
+    for i in range(n_rows):
+        for j in range(n_columns):
+            value = block[i, j]
+            total[j] += np.float64(value)
+            squares[j] += np.float64(value * value)
+    return total / n_rows, squares / n_rows

@@ -1,0 +1,101 @@
+"""What the one job of an scRNA-seq dataset needs (threads, memory, runtime), from the input's size.
+
+Read from the file's header only (h5ad/loom shapes and stored values, the 10x
+``matrix.mtx`` size line, the byte size of a CSV/TSV), so that Snakemake can ask for
+resources before the job runs (and SLURM can place it). Every figure grows with the
+attempt number, so ``--retries`` escalates.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+
+#: values per dense HVG block row assumed when sizing (scanpy's default n_top_genes is 2000)
+_HVG_COLUMNS = 2000
+
+
+@dataclass(frozen=True)
+class InputSize:
+    """Cells, genes and stored (non-zero) values of an input; estimates where the file cannot say."""
+
+    n_cells: int
+    n_genes: int
+    nnz: int
+
+    @property
+    def csr_mib(self) -> float:
+        """The raw count matrix in memory as float32 CSR (values + int32 column indices + row pointers)."""
+        return (self.nnz * 8 + (self.n_cells + 1) * 8) / 2**20
+
+
+def input_size(path: str | os.PathLike[str], fmt: str, layer: str | None = None) -> InputSize:
+    """The input's size from its header; a rough estimate from the byte size when that fails."""
+    path = Path(path)
+    try:
+        if fmt == "h5ad":
+            return _h5ad_size(path, layer)
+        if fmt == "loom":
+            with h5py.File(path, "r") as handle:
+                n_genes, n_cells = handle["matrix"].shape
+            return InputSize(n_cells, n_genes, n_cells * n_genes)  # dense on disk: an upper bound
+        if fmt == "10x_mtx":
+            return _mtx_size(path)
+    except (OSError, KeyError, ValueError, IndexError):
+        pass  # the job itself says what is wrong with the file
+    return _bytes_estimate(path)
+
+
+def _h5ad_size(path: Path, layer: str | None) -> InputSize:
+    key = "X" if layer is None else ("raw/X" if layer == "raw" else f"layers/{layer}")
+    with h5py.File(path, "r") as handle:
+        element = handle[key]
+        if isinstance(element, h5py.Dataset):
+            n_cells, n_genes = element.shape
+            return InputSize(n_cells, n_genes, n_cells * n_genes)
+        n_rows, n_columns = (int(v) for v in element.attrs["shape"])
+        return InputSize(n_rows, n_columns, int(element["data"].shape[0]))
+
+
+def _mtx_size(folder: Path) -> InputSize:
+    name = folder / "matrix.mtx.gz"
+    opener = gzip.open if name.exists() else open
+    with opener(name if name.exists() else folder / "matrix.mtx", "rt") as handle:  # type: ignore[operator]
+        for line in handle:
+            if not line.startswith("%"):
+                n_genes, n_cells, nnz = (int(v) for v in line.split()[:3])
+                return InputSize(n_cells, n_genes, nnz)
+    raise ValueError("no size line")
+
+
+def _bytes_estimate(path: Path) -> InputSize:
+    """A text matrix: about 4 bytes per stored value (compressed ~5x); one row per ~10 kB."""
+    if path.is_dir():
+        size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    else:
+        size = path.stat().st_size if path.exists() else 0
+    if path.name.endswith((".gz", ".bgz")):
+        size *= 5
+    nnz = max(size // 4, 1)
+    return InputSize(max(size // 10_000, 1), 20_000, nnz)
+
+
+def mem_mb(size: InputSize, attempt: int) -> int:
+    """1 GiB for the interpreter and libraries, 4x the raw CSR (counts, normalised values, scanpy's
+    transient copies in HVG selection) and the dense HVG block; times the attempt."""
+    dense_mib = size.n_cells * min(_HVG_COLUMNS, size.n_genes) * 4 / 2**20
+    return int((1024 + 4 * size.csr_mib + dense_mib) * attempt)
+
+
+def runtime_minutes(size: InputSize, attempt: int) -> int:
+    """10 minutes plus one per 5 million stored values (about 5x what this machine needs); times the attempt."""
+    return int((10 + size.nnz / 5e6) * attempt)
+
+
+def threads(size: InputSize) -> int:
+    """One thread; two for matrices past 20 million values (scanpy's numba kernels and BLAS use them)."""
+    return 2 if size.nnz > 20_000_000 else 1

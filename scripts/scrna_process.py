@@ -1,0 +1,42 @@
+"""Rule scrna_process: the whole scRNA-seq chain of one dataset, in one process."""
+
+import sys
+
+sys.path.insert(0, snakemake.scriptdir + "/..")
+
+from genoprep.runtime import run_step
+from genoprep.scrna.chain import ChainOptions, Outputs, process
+from genoprep.scrna.options import (
+    HvgOptions,
+    IngestOptions,
+    NormalizeOptions,
+    QcOptions,
+    ScaleOptions,
+)
+
+
+def main() -> None:
+    params, inputs, output, logs = snakemake.params, snakemake.input, snakemake.output, snakemake.log
+    options = ChainOptions(
+        ingest=IngestOptions.from_params(params.ingest),
+        qc=QcOptions.from_params(params.qc),
+        normalize=NormalizeOptions.from_params(params.normalize),
+        hvg=HvgOptions.from_params(params.hvg),
+        scale=ScaleOptions.from_params(params.scale),
+    )
+    outputs = Outputs(
+        processed=output.h5ad,
+        x=output.x,
+        features=output.features,
+        obs=output.obs,
+        qc=output.qc,
+        cells=output.cells,
+        facts=output.facts,
+        steps=logs.steps,
+        logs=params.logs,
+    )
+    metadata = inputs.metadata[0] if inputs.metadata else None
+    process(inputs.data[0], metadata, inputs.mito_genes, options, snakemake.wildcards.dataset, outputs)
+
+
+run_step(snakemake.log.main, main)

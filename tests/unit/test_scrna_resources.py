@@ -1,0 +1,40 @@
+"""Resources of the scrna_process job, read from the input's header."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+from scipy import sparse
+
+from genoprep.scrna.resources import InputSize, input_size, mem_mb, runtime_minutes
+
+
+def test_h5ad_size_from_the_header(tmp_path: Path) -> None:
+    matrix = sparse.random(50, 30, density=0.2, format="csr", random_state=0, dtype=np.float32)
+    adata = ad.AnnData(X=matrix)
+    adata.layers["spliced"] = sparse.csr_matrix(matrix[:, :10].toarray().repeat(3, axis=1))
+    adata.write_h5ad(tmp_path / "x.h5ad")
+    assert input_size(tmp_path / "x.h5ad", "h5ad") == InputSize(50, 30, matrix.nnz)
+    assert input_size(tmp_path / "x.h5ad", "h5ad", "spliced").nnz == adata.layers["spliced"].nnz
+    dense = ad.AnnData(X=matrix.toarray())
+    dense.write_h5ad(tmp_path / "dense.h5ad")
+    assert input_size(tmp_path / "dense.h5ad", "h5ad") == InputSize(50, 30, 1500)
+
+
+def test_10x_size_line(tmp_path: Path) -> None:
+    (tmp_path / "tenx").mkdir()
+    with gzip.open(tmp_path / "tenx" / "matrix.mtx.gz", "wt") as handle:
+        handle.write("%%MatrixMarket matrix coordinate integer general\n%\n33538 4000 123456\n1 1 1\n")
+    assert input_size(tmp_path / "tenx", "10x_mtx") == InputSize(4000, 33538, 123456)
+
+
+def test_memory_and_runtime_grow_with_the_input_and_the_attempt() -> None:
+    small, big = InputSize(1000, 20000, 10**6), InputSize(100000, 20000, 10**8)
+    assert mem_mb(big, 1) > mem_mb(small, 1) >= 1024
+    assert mem_mb(big, 2) == 2 * mem_mb(big, 1) or abs(mem_mb(big, 2) - 2 * mem_mb(big, 1)) <= 1
+    # the raw CSR of 10^8 values is 763 MiB; the job asks for at least 4x that
+    assert mem_mb(big, 1) >= 4 * big.csr_mib
+    assert runtime_minutes(big, 3) > runtime_minutes(big, 1) > runtime_minutes(small, 1)
