@@ -209,22 +209,41 @@ def variant_effect_baseline(
             "the variant_effect baseline needs 'kmer_counts' in params.tokenizers",
             record="params.tokenizers",
         )
-    bundle_dir = Path(bundle_dir)
-    data = {s: bundle.load_arrays(bundle_dir / f"{s}.npz") for s in ("train", "test")}
 
     def difference(arrays: dict[str, Any]) -> Any:
         return (arrays["alt_kmer_counts"] - arrays["ref_kmer_counts"]).astype(np.float64)
 
-    result = baselines.classification_baseline(
-        difference(data["train"]),
-        data["train"]["y"],
-        difference(data["test"]),
-        data["test"]["y"],
-        seed=tasks.seed,
-        margin=tasks.leakage_margin,
-        features=f"alt - ref {options.kmer_k}-mer counts of the {options.width}-base windows",
+    train, test = _train_test(bundle_dir)
+    return _classification(
+        dataset_id,
+        tasks,
+        bundle_dir,
+        out_path,
+        (difference(train), train["y"]),
+        (difference(test), test["y"]),
+        f"alt - ref {options.kmer_k}-mer counts of the {options.width}-base windows",
     )
-    return finish_baseline(result, out_path, str(bundle_dir / "baseline.json"), dataset_id)
+
+
+def _train_test(folder: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The arrays of a bundle's ``train.npz`` and ``test.npz``."""
+    return bundle.load_arrays(Path(folder) / "train.npz"), bundle.load_arrays(Path(folder) / "test.npz")
+
+
+def _classification(
+    dataset_id: str,
+    tasks: TaskOptions,
+    folder: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    train: tuple[Any, np.ndarray],
+    test: tuple[Any, np.ndarray],
+    features: str,
+) -> dict[str, Any]:
+    """The classification baseline of (features, labels) of train and test, through :func:`finish_baseline`."""
+    result = baselines.classification_baseline(
+        *train, *test, seed=tasks.seed, margin=tasks.leakage_margin, features=features
+    )
+    return finish_baseline(result, out_path, str(Path(folder) / "baseline.json"), dataset_id)
 
 
 def finish_baseline(
@@ -346,18 +365,9 @@ def annotation_baseline(
     dataset_id: str, tasks: TaskOptions, folder: str | os.PathLike[str], out_path: str | os.PathLike[str]
 ) -> dict[str, Any]:
     """Logistic regression on X_train -> X_test (baseline.json)."""
-    folder = Path(folder)
-    data = {name: np.load(folder / f"{name}.npy") for name in ("X_train", "y_train", "X_test", "y_test")}
-    result = baselines.classification_baseline(
-        data["X_train"],
-        data["y_train"],
-        data["X_test"],
-        data["y_test"],
-        seed=tasks.seed,
-        margin=tasks.leakage_margin,
-        features="X.npy rows",
-    )
-    return finish_baseline(result, out_path, str(folder / "baseline.json"), dataset_id)
+    names = ("X_train", "y_train", "X_test", "y_test")
+    x_train, y_train, x_test, y_test = (np.load(Path(folder) / f"{name}.npy") for name in names)
+    return _classification(dataset_id, tasks, folder, out_path, (x_train, y_train), (x_test, y_test), "X.npy rows")
 
 
 def expression_bundle(
@@ -390,8 +400,7 @@ def expression_baseline(
     dataset_id: str, tasks: TaskOptions, folder: str | os.PathLike[str], out_path: str | os.PathLike[str]
 ) -> dict[str, Any]:
     """Mean profile and k-NN on the hidden test entries (baseline.json)."""
-    folder = Path(folder)
-    train, test = (bundle.load_arrays(folder / f"{s}.npz") for s in ("train", "test"))
+    train, test = _train_test(folder)
     result = baselines.expression_baseline(
         train["input"],
         train["target"],
@@ -401,7 +410,7 @@ def expression_baseline(
         seed=tasks.seed,
         margin=tasks.leakage_margin,
     )
-    return finish_baseline(result, out_path, str(folder / "baseline.json"), dataset_id)
+    return finish_baseline(result, out_path, str(Path(folder) / "baseline.json"), dataset_id)
 
 
 def sequence_bundle(
@@ -451,18 +460,10 @@ def sequence_baseline(
     dataset_id: str, tasks: TaskOptions, folder: str | os.PathLike[str], out_path: str | os.PathLike[str]
 ) -> dict[str, Any]:
     """Logistic regression on k-mer counts (baseline.json)."""
-    folder = Path(folder)
-    train, test = (bundle.load_arrays(folder / f"{s}.npz") for s in ("train", "test"))
-    result = baselines.classification_baseline(
-        train["kmers"],
-        train["y"],
-        test["kmers"],
-        test["y"],
-        seed=tasks.seed,
-        margin=tasks.leakage_margin,
-        features="k-mer counts",
+    train, test = _train_test(folder)
+    return _classification(
+        dataset_id, tasks, folder, out_path, (train["kmers"], train["y"]), (test["kmers"], test["y"]), "k-mer counts"
     )
-    return finish_baseline(result, out_path, str(folder / "baseline.json"), dataset_id)
 
 
 #: the files of each bundle built from finished artifacts (besides task.yaml and baseline.json)
