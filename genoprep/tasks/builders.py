@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,43 @@ def cell_type_annotation(
     drop_from_eval: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Write the annotation bundle; returns task.yaml's content."""
+
+    def write_split(folder: Path, split: str, rows: np.ndarray, codes: np.ndarray) -> list[Path]:
+        x_path, y_path = folder / f"X_{split}.npy", folder / f"y_{split}.npy"
+        np.save(x_path, np.ascontiguousarray(np.asarray(matrix)[rows], dtype=np.float32), allow_pickle=False)
+        np.save(y_path, codes[rows].astype(np.int64), allow_pickle=False)
+        return [x_path, y_path]
+
+    return _labelled_bundle(
+        folder,
+        "cell_type_annotation",
+        ids,
+        labels,
+        splits,
+        drop_from_eval,
+        write_split,
+        dataset_id=dataset_id,
+        inputs=["X.npy", "obs.tsv", "splits.tsv"],
+        target=f"obs column {label_column!r} as integer codes (labels.tsv)",
+    )
+
+
+def _labelled_bundle(
+    folder: str | os.PathLike[str],
+    task: str,
+    ids: Sequence[str],
+    labels: Sequence[str],
+    splits: Sequence[str],
+    drop_from_eval: np.ndarray | None,
+    write_split: Callable[[Path, str, np.ndarray, np.ndarray], list[Path]],
+    *,
+    dataset_id: str,
+    inputs: list[str],
+    target: str,
+) -> dict[str, Any]:
+    """A classification bundle: ``write_split(folder, split, rows, codes)`` writes each split's
+    files (``rows`` a boolean mask of the kept rows in that split); then ``labels.tsv``,
+    ``rows.tsv`` and task.yaml (whose content it returns)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     splits = np.asarray(splits, dtype=object)
@@ -75,10 +112,7 @@ def cell_type_annotation(
     counts = {}
     for split in SPLITS:
         rows = keep & (splits == split)
-        x_path, y_path = folder / f"X_{split}.npy", folder / f"y_{split}.npy"
-        np.save(x_path, np.ascontiguousarray(np.asarray(matrix)[rows], dtype=np.float32), allow_pickle=False)
-        np.save(y_path, codes[rows].astype(np.int64), allow_pickle=False)
-        files += [x_path, y_path]
+        files += write_split(folder, split, rows, codes)
         counts[split] = int(rows.sum())
     files.append(_write_labels(folder, names))
     files.append(
@@ -89,10 +123,10 @@ def cell_type_annotation(
     )
     return bundle.write_task_yaml(
         folder,
-        "cell_type_annotation",
+        task,
         dataset_id=dataset_id,
-        inputs=["X.npy", "obs.tsv", "splits.tsv"],
-        target=f"obs column {label_column!r} as integer codes (labels.tsv)",
+        inputs=inputs,
+        target=target,
         metric="balanced_accuracy",
         split_file="../../splits.tsv",
         files=files,
@@ -216,46 +250,30 @@ def sequence_classification(
     drop_from_eval: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Write the sequence-classification bundle; ``tokens`` maps a scheme to a 2-D array (rows = ids)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    splits = np.asarray(splits, dtype=object)
-    codes, names, missing = bundle.label_codes(labels)
-    keep = _kept(splits, ~missing, drop_from_eval)
-    kmers = sp.csr_matrix(kmers)
-    files, counts = [], {}
-    for split in SPLITS:
-        rows = np.flatnonzero(keep & (splits == split))
+    kmer_rows = sp.csr_matrix(kmers)
+
+    def write_split(folder: Path, split: str, kept: np.ndarray, codes: np.ndarray) -> list[Path]:
+        rows = np.flatnonzero(kept)
         arrays: dict[str, Any] = {
             "y": codes[rows],
             "ids": np.asarray([ids[i] for i in rows], dtype=str),
-            "kmers": kmers[rows],
+            "kmers": kmer_rows[rows],
         }
         for scheme, values in tokens.items():
             arrays[f"tokens_{scheme}"] = np.asarray(values)[rows]
         path = folder / f"{split}.npz"
         bundle.save_arrays(path, arrays)
-        files.append(path)
-        counts[split] = int(rows.size)
-    files.append(_write_labels(folder, names))
-    files.append(
-        _write_rows(
-            folder,
-            pd.DataFrame({"id": list(ids), "split": splits, "label": list(labels), "code": codes, "in_bundle": keep}),
-        )
-    )
-    return bundle.write_task_yaml(
+        return [path]
+
+    return _labelled_bundle(
         folder,
         "sequence_classification",
+        ids,
+        labels,
+        splits,
+        drop_from_eval,
+        write_split,
         dataset_id=dataset_id,
         inputs=[f"tokens_{s}" for s in tokens] + ["kmers"],
         target="y: label codes (labels.tsv)",
-        metric="balanced_accuracy",
-        split_file="../../splits.tsv",
-        files=files,
-        extra={
-            "n_classes": len(names),
-            "counts": counts,
-            "excluded_missing_label": int(missing.sum()),
-            "excluded_by_leakage_policy": int((~missing & ~keep).sum()),
-        },
     )
