@@ -73,36 +73,27 @@ def cell_type_annotation(
         np.save(y_path, codes[rows].astype(np.int64), allow_pickle=False)
         return [x_path, y_path]
 
-    return _labelled_bundle(
-        folder,
-        "cell_type_annotation",
-        ids,
-        labels,
-        splits,
-        drop_from_eval,
-        write_split,
-        dataset_id=dataset_id,
-        inputs=["X.npy", "obs.tsv", "splits.tsv"],
-        target=f"obs column {label_column!r} as integer codes (labels.tsv)",
-    )
+    described = {
+        "dataset_id": dataset_id,
+        "inputs": ["X.npy", "obs.tsv", "splits.tsv"],
+        "target": f"obs column {label_column!r} as integer codes (labels.tsv)",
+    }
+    rows = (ids, labels, splits, drop_from_eval)
+    return _labelled_bundle(folder, "cell_type_annotation", rows, write_split, described)
 
 
 def _labelled_bundle(
     folder: str | os.PathLike[str],
     task: str,
-    ids: Sequence[str],
-    labels: Sequence[str],
-    splits: Sequence[str],
-    drop_from_eval: np.ndarray | None,
+    rows: tuple[Sequence[str], Sequence[str], Sequence[str], np.ndarray | None],
     write_split: Callable[[Path, str, np.ndarray, np.ndarray], list[Path]],
-    *,
-    dataset_id: str,
-    inputs: list[str],
-    target: str,
+    described: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """A classification bundle: ``write_split(folder, split, rows, codes)`` writes each split's
-    files (``rows`` a boolean mask of the kept rows in that split); then ``labels.tsv``,
-    ``rows.tsv`` and task.yaml (whose content it returns)."""
+    """A classification bundle of ``rows`` = (ids, labels, splits, drop_from_eval):
+    ``write_split(folder, split, kept, codes)`` writes each split's files (``kept`` a boolean
+    mask of the kept rows in that split); then ``labels.tsv``, ``rows.tsv`` and task.yaml
+    (``described``: its ``dataset_id``, ``inputs`` and ``target``), whose content it returns."""
+    ids, labels, splits, drop_from_eval = rows
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     splits = np.asarray(splits, dtype=object)
@@ -111,9 +102,9 @@ def _labelled_bundle(
     files = []
     counts = {}
     for split in SPLITS:
-        rows = keep & (splits == split)
-        files += write_split(folder, split, rows, codes)
-        counts[split] = int(rows.sum())
+        kept = keep & (splits == split)
+        files += write_split(folder, split, kept, codes)
+        counts[split] = int(kept.sum())
     files.append(_write_labels(folder, names))
     files.append(
         _write_rows(
@@ -124,9 +115,7 @@ def _labelled_bundle(
     return bundle.write_task_yaml(
         folder,
         task,
-        dataset_id=dataset_id,
-        inputs=inputs,
-        target=target,
+        **described,
         metric="balanced_accuracy",
         split_file="../../splits.tsv",
         files=files,
@@ -265,15 +254,10 @@ def sequence_classification(
         bundle.save_arrays(path, arrays)
         return [path]
 
-    return _labelled_bundle(
-        folder,
-        "sequence_classification",
-        ids,
-        labels,
-        splits,
-        drop_from_eval,
-        write_split,
-        dataset_id=dataset_id,
-        inputs=[f"tokens_{s}" for s in tokens] + ["kmers"],
-        target="y: label codes (labels.tsv)",
-    )
+    described = {
+        "dataset_id": dataset_id,
+        "inputs": [f"tokens_{s}" for s in tokens] + ["kmers"],
+        "target": "y: label codes (labels.tsv)",
+    }
+    rows = (ids, labels, splits, drop_from_eval)
+    return _labelled_bundle(folder, "sequence_classification", rows, write_split, described)
