@@ -58,26 +58,6 @@ def _skip_lines_py(buf, pos, n):  # pragma: no cover - compiled below
     return skipped, pos
 
 
-#: what :func:`_allele` returns when the field holds neither '.' nor a digit
-_NOT_AN_ALLELE = -2
-
-
-@numba.njit(inline="always")
-def _allele(buf, p):
-    """``(allele, position after it)`` of the GT allele at ``buf[p]``: -1 for '.', the
-    number (its digits read while below 100000) for digits, else :data:`_NOT_AN_ALLELE`."""
-    c = buf[p]
-    if c == 46:
-        return -1, p + 1
-    a = 0
-    if 48 <= c <= 57:
-        while 48 <= buf[p] <= 57 and a < 100000:
-            a = a * 10 + (buf[p] - 48)
-            p += 1
-        return a, p
-    return _NOT_AN_ALLELE, p
-
-
 def _scan_py(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info):  # pragma: no cover
     """Decode up to ``max_lines`` non-blank lines from ``pos`` into ``dosage`` rows.
 
@@ -151,8 +131,17 @@ def _scan_py(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info):
                     a1 = buf[p - 3] - 48 if a1 == 0 else -1
                     a2 = buf[p - 1] - 48 if a2 == 0 else -1
                 else:
-                    a1, p = _allele(buf, p)
-                    if a1 == _NOT_AN_ALLELE:
+                    # allele 1
+                    c = buf[p]
+                    if c == 46:
+                        a1 = -1
+                        p += 1
+                    elif 48 <= c <= 57:
+                        a1 = 0
+                        while 48 <= buf[p] <= 57 and a1 < 100000:
+                            a1 = a1 * 10 + (buf[p] - 48)
+                            p += 1
+                    else:
                         status = 2
                         break
                     c = buf[p]
@@ -160,8 +149,16 @@ def _scan_py(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info):
                     a2 = 0
                     if c == 47 or c == 124:
                         haploid = False
-                        a2, p = _allele(buf, p + 1)
-                        if a2 == _NOT_AN_ALLELE:
+                        p += 1
+                        c = buf[p]
+                        if c == 46:
+                            a2 = -1
+                            p += 1
+                        elif 48 <= c <= 57:
+                            while 48 <= buf[p] <= 57 and a2 < 100000:
+                                a2 = a2 * 10 + (buf[p] - 48)
+                                p += 1
+                        else:
                             status = 2
                             break
                         c = buf[p]
