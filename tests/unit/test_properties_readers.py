@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from genoprep.bulk.io import read_expression_table
@@ -21,7 +21,7 @@ from genoprep.errors import InputError
 from genoprep.tables import read_table
 from genoprep.variants.steps import ChunkOptions, PlanOptions, plan, read_planned_chunk
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _maybe_gzip(text: bytes, compress: bool) -> bytes:
@@ -30,9 +30,7 @@ def _maybe_gzip(text: bytes, compress: bool) -> bytes:
 
 def _lines(tokens: st.SearchStrategy[str], seps: list[str], max_fields: int = 6) -> st.SearchStrategy[str]:
     """A line of tokens joined by one of ``seps``."""
-    return st.builds(
-        lambda fields, sep: sep.join(fields), st.lists(tokens, max_size=max_fields), st.sampled_from(seps)
-    )
+    return st.builds(lambda fields, sep: sep.join(fields), st.lists(tokens, max_size=max_fields), st.sampled_from(seps))
 
 
 def _text(lines: st.SearchStrategy[str]) -> st.SearchStrategy[bytes]:
@@ -84,13 +82,17 @@ def test_fasta_reader_parses_or_raises_input_error(tmp_path: Path, content: byte
             records = list(read_fasta(path, as_bytes=as_bytes))
         except InputError as err:
             _one_line(err, path)
+            event("InputError")
         else:
             assert all(isinstance(r.name, str) for r in records)
+            event("parsed")
 
 
 # --- CSV / TSV tables ----------------------------------------------------------------------
 
-_CELLS = st.sampled_from(["id", "gene", "s1", "s2", "", "1", "2.5", "-3", "NA", "nan", "x y", '"q"', '"a,b"', "é", "1e3"])
+_CELLS = st.sampled_from(
+    ["id", "gene", "s1", "s2", "", "1", "2.5", "-3", "NA", "nan", "x y", '"q"', '"a,b"', "é", "1e3"]
+)
 _TABLE = _text(_lines(st.one_of(_CELLS, st.text(alphabet='ab1,\t"; ', max_size=4)), [",", "\t", ";"]))
 
 
@@ -109,29 +111,62 @@ def test_read_table_parses_or_raises_input_error(
         frame = read_table(path, fmt, header=header, id_column=id_column)
     except InputError as err:
         _one_line(err, path)
+        event("InputError")
     else:
         assert frame.index.is_unique
         assert all(isinstance(i, str) for i in frame.index)
+        event("parsed")
+
+
+_GENE = st.sampled_from(["ENSG01", "ENSG02", "TP53", "ENSG01", "", "NA", "g,1", "é"])
+_VALUE = st.sampled_from(["0", "1", "7", "2.5", "-1", "NA", "", "x", "1e3", "inf"])
+_CLEAN_GENES = st.lists(st.sampled_from(["ENSG01", "ENSG02", "ENSG03", "TP53"]), unique=True, min_size=1, max_size=4)
+_CLEAN_VALUE = st.sampled_from(["0", "1", "7", "12"])
+
+
+def _expression(fmt: str, clean: bool) -> st.SearchStrategy[bytes]:
+    """A header ``gene,s0..sk`` (sometimes one field short) and rows of a gene id and values;
+    ``clean`` draws unique genes and count values (parseable unless the header is short)."""
+    sep = "," if fmt == "csv" else "\t"
+    genes = _CLEAN_GENES if clean else st.lists(_GENE, max_size=6)
+    value = _CLEAN_VALUE if clean else _VALUE
+    return st.tuples(st.integers(1, 4), genes).flatmap(
+        lambda kg: st.builds(
+            lambda short, values, crlf: (
+                sep.join(([] if short else ["gene"]) + [f"s{i}" for i in range(kg[0])])
+                + "".join(("\r\n" if crlf else "\n") + sep.join([g, *vs]) for g, vs in zip(kg[1], values))
+                + "\n"
+            ).encode(),
+            st.booleans(),
+            st.lists(st.lists(value, min_size=kg[0], max_size=kg[0]), min_size=len(kg[1]), max_size=len(kg[1])),
+            st.booleans(),
+        )
+    )
 
 
 @SETTINGS
 @given(
-    content=st.one_of(_raw(), _TABLE),
+    data=st.data(),
     fmt=st.sampled_from(["csv", "tsv"]),
     orientation=st.sampled_from(["genes_x_samples", "samples_x_genes"]),
     value_type=st.sampled_from(["counts", "tpm"]),
     duplicate_genes=st.sampled_from(["refuse", "sum"]),
 )
 def test_expression_table_parses_or_raises_input_error(
-    tmp_path: Path, content: bytes, fmt: str, orientation: str, value_type: str, duplicate_genes: str
+    tmp_path: Path, data: st.DataObject, fmt: str, orientation: str, value_type: str, duplicate_genes: str
 ) -> None:
+    content = data.draw(st.one_of(_raw(), _TABLE, _expression(fmt, clean=False), _expression(fmt, clean=True)))
     path = _write(tmp_path, f"expr.{fmt}", content)
     try:
-        read_expression_table(
+        table = read_expression_table(
             path, fmt, orientation=orientation, value_type=value_type, duplicate_genes=duplicate_genes
         )
     except InputError as err:
         _one_line(err, path)
+        event("InputError")
+    else:
+        assert table.values.shape == (len(table.samples), len(table.genes))
+        event("parsed")
 
 
 # --- VCF text ------------------------------------------------------------------------------
@@ -153,13 +188,36 @@ _VCF_FIELD = st.sampled_from(
      "0/1", "1|1", "./.", "0", "2/3", "0/1:7", "1/.", "", "AC=1"]
 )  # fmt: skip
 _VCF_RECORD = _lines(_VCF_FIELD, ["\t", " "], max_fields=12)
-_VCF = st.builds(
+_VCF_LOOSE = st.builds(
     lambda meta, records, eol, gz: _maybe_gzip(eol.join(meta + records).encode() + eol.encode(), gz),
     st.lists(_META, max_size=5),
     st.lists(_VCF_RECORD, max_size=5),
     st.sampled_from(["\n", "\r\n"]),
     st.booleans(),
 )
+_HEADER = [
+    "##fileformat=VCFv4.2",
+    '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\tB",
+]
+_GT = st.sampled_from(["0/1", "1|1", "0|0", "./.", "0", "1", ".", "0/2", "1/.", "0/1:5", "x", ""])
+_STRUCTURED_RECORD = st.builds(
+    lambda chrom, pos, ref, alt, filt, fmt, gts: "\t".join([chrom, pos, ".", ref, alt, ".", filt, ".", fmt, *gts]),
+    st.sampled_from(["1", "chr1", "2", ""]),
+    st.sampled_from(["100", "200", "1", "0", "-5", "x"]),
+    st.sampled_from(["A", "C", "N", ""]),
+    st.sampled_from(["C", "G,T", ".", "<DEL>", "*", "A"]),
+    st.sampled_from(["PASS", ".", "q10"]),
+    st.sampled_from(["GT", "GT:DP", "DP", ""]),
+    st.lists(_GT, min_size=1, max_size=3),
+)
+_VCF_STRUCTURED = st.builds(
+    lambda records, eol, gz: _maybe_gzip((eol.join(_HEADER + records) + eol).encode(), gz),
+    st.lists(_STRUCTURED_RECORD, min_size=1, max_size=5),
+    st.sampled_from(["\n", "\r\n"]),
+    st.booleans(),
+)
+_VCF = st.one_of(_VCF_LOOSE, _VCF_STRUCTURED)
 
 _VCF_CARD = {
     "min_maf": None,
@@ -189,8 +247,10 @@ def test_vcf_plan_and_chunks_parse_or_raise_input_error(tmp_path: Path, content:
         options = ChunkOptions.from_card(card)
         for i in range(len(chunk_plan["chunks"])):
             read_planned_chunk(path, chunk_plan, i, options)
+        event("parsed")
     except InputError as err:
         _one_line(err, path)
+        event("InputError")
 
 
 def test_strategies_reach_both_outcomes(tmp_path: Path) -> None:
