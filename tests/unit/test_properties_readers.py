@@ -21,7 +21,7 @@ from genoprep.errors import InputError
 from genoprep.tables import read_table
 from genoprep.variants.steps import ChunkOptions, PlanOptions, plan, read_planned_chunk
 
-SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _maybe_gzip(text: bytes, compress: bool) -> bytes:
@@ -217,7 +217,18 @@ _VCF_STRUCTURED = st.builds(
     st.sampled_from(["\n", "\r\n"]),
     st.booleans(),
 )
-_VCF = st.one_of(_VCF_LOOSE, _VCF_STRUCTURED)
+_CLEAN_RECORD = st.builds(
+    lambda pos, alt, gts: "\t".join(["1", str(pos), ".", "A", alt, ".", "PASS", ".", "GT", *gts]),
+    st.integers(1, 10**6),
+    st.sampled_from(["C", "G,T"]),
+    st.lists(st.sampled_from(["0/1", "1|1", "0|0", "./.", "0/0"]), min_size=2, max_size=2),
+)
+_VCF_CLEAN = st.builds(
+    lambda records, gz: _maybe_gzip(("\n".join(_HEADER + records) + "\n").encode(), gz),
+    st.lists(_CLEAN_RECORD, min_size=1, max_size=5),
+    st.booleans(),
+)
+_VCF = st.one_of(_VCF_LOOSE, _VCF_STRUCTURED, _VCF_CLEAN)
 
 _VCF_CARD = {
     "min_maf": None,
