@@ -37,6 +37,11 @@ MITO_GENE_LISTS = sorted(glob.glob(os.path.join(RESOURCES, "mito_genes_*.tsv")))
 ARTIFACTS = {}
 # Figures for `snakemake --report` per modality (report() outputs, not checksummed).
 REPORTS = {}
+# Optional outputs beside a modality's chain (e.g. rules/scrna_tokens.smk): modality -> a
+# function of the card giving more artifact names / JSON files whose top-level keys are
+# added to the completed card's computed facts.
+EXTRA_ARTIFACTS = {}
+EXTRA_FACTS = {}
 
 
 wildcard_constraints:
@@ -194,6 +199,8 @@ def artifacts_of(wildcards):
     names = ARTIFACTS[card.modality]
     if callable(names):
         names = names(card)
+    if card.modality in EXTRA_ARTIFACTS:
+        names = list(names) + EXTRA_ARTIFACTS[card.modality](card)
     return [os.path.join(RESULTS, wildcards.dataset, name) for name in names]
 
 
@@ -211,6 +218,10 @@ def write_card_inputs(wildcards):
             os.path.join(RESULTS, wildcards.dataset, name)
             for name in REPORTS.get(card.modality, [])
         ],
+        # JSON files whose keys join the computed facts (EXTRA_FACTS, e.g. the scRNA tokens)
+        "extra_facts": (
+            EXTRA_FACTS[card.modality](card) if card.modality in EXTRA_FACTS else []
+        ),
     }
 
 

@@ -17,6 +17,9 @@ def main() -> None:
     folder = os.path.dirname(snakemake.output.card)
     with open(inputs.facts, encoding="utf-8") as handle:
         facts = json.load(handle)
+    for path in inputs.extra_facts:  # EXTRA_FACTS of rules/common.smk (e.g. the scRNA token dictionaries)
+        with open(path, encoding="utf-8") as handle:
+            facts.update(json.load(handle))
     artifacts = {os.path.relpath(p, folder): path_sha256(p) for p in inputs.artifacts}
     figures = {os.path.relpath(p, folder): path_sha256(p) for p in inputs.reports}
     others = {

@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from genoprep import __version__
 from genoprep.errors import InputError
-from genoprep.provenance import package_versions, verify_sha256
+from genoprep.provenance import software_versions as provenance_software_versions
+from genoprep.provenance import verify_sha256
 from genoprep.scrna import annotate, io, preprocess, qc
 from genoprep.scrna.options import HvgOptions, IngestOptions, NormalizeOptions, QcOptions, ScaleOptions
 from genoprep.tables import read_table
@@ -33,7 +33,7 @@ SOFTWARE = ("scanpy", "anndata", "numpy", "scipy", "pandas", "h5py", "scikit-mis
 
 def software_versions() -> dict[str, str]:
     """genoprep and the libraries the scRNA-seq chain computes with."""
-    return {"genoprep": __version__, **package_versions(SOFTWARE)}
+    return provenance_software_versions(SOFTWARE)
 
 
 def check_columns(options: IngestOptions, available: Iterable[str] | None, source: str) -> None:

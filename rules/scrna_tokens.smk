@@ -1,0 +1,118 @@
+# scRNA-seq foundation-model tokens (issue 11): params.tokenizers of a card, any of
+# geneformer, scgpt, rank -> <scheme>.parquet + tokens.json (default: none).
+# Separate from the chain: the rules read the card's raw input, the finished qc_cells.tsv and
+# processed.h5ad (labels; scGPT's log-normalised values and HVGs). Definitions:
+# docs/scrna_tokens.md and genoprep/scrna/tokens/ (workflow.py for these rules).
+
+import genoprep.scrna.tokens.workflow as scrna_tokens  # noqa: E402
+
+EXTRA_ARTIFACTS["scrna"] = scrna_tokens.artifact_names
+EXTRA_FACTS["scrna"] = lambda card: (
+    [work_of(card, "tokens/facts.json")] if card.params["tokenizers"] else []
+)
+
+
+def work_of(card, name):
+    return os.path.join(RESULTS, ".work", card.dataset_id, name)
+
+
+def token_dictionaries(wildcards):
+    """The card's dictionary files of a scheme (rule inputs: a change reruns the scheme)."""
+    return list(
+        scrna_tokens.dictionary_paths(card_of(wildcards), wildcards.scheme).values()
+    )
+
+
+def derived_medians(wildcards):
+    card = card_of(wildcards)
+    if wildcards.scheme != "geneformer" or not scrna_tokens.needs_derived(card):
+        return []
+    return work_of(card, "tokens/gene_median_dictionary.json")
+
+
+def derived_tokens(wildcards):
+    card = card_of(wildcards)
+    if (
+        wildcards.scheme != "geneformer"
+        or card.params["geneformer"]["token_dictionary"] is not None
+    ):
+        return []
+    return work_of(card, "tokens/token_dictionary.json")
+
+
+def token_params(scheme=None):
+    def params(wildcards):
+        return scrna_tokens.step_params(card_of(wildcards), scheme or wildcards.scheme)
+
+    return params
+
+
+def token_sections(wildcards):
+    card = card_of(wildcards)
+    return [
+        work_of(card, f"tokens/{scheme}.json") for scheme in card.params["tokenizers"]
+    ]
+
+
+rule scrna_gene_medians:
+    input:
+        data=primary_inputs,
+        cells=out("qc_cells.tsv"),
+    output:
+        medians=work("tokens/gene_median_dictionary.json", "scrna"),
+        tokens=work("tokens/token_dictionary.json", "scrna"),
+    log:
+        out("logs/scrna_gene_medians.log"),
+    benchmark:
+        out("benchmarks/scrna_gene_medians.tsv")
+    conda:
+        "../envs/scrna.yaml"
+    resources:
+        mem_mb=input_mem_mb,
+        runtime=60,
+    params:
+        options=token_params("geneformer"),
+    script:
+        "../scripts/scrna_gene_medians.py"
+
+
+rule scrna_tokens:
+    input:
+        data=primary_inputs,
+        cells=out("qc_cells.tsv"),
+        processed=out("processed.h5ad"),
+        dictionaries=token_dictionaries,
+        medians=derived_medians,
+        derived_tokens=derived_tokens,
+    output:
+        tokens=out("{scheme}.parquet", "scrna"),
+        section=work("tokens/{scheme}.json", "scrna"),
+    log:
+        out("logs/scrna_tokens_{scheme}.log"),
+    benchmark:
+        out("benchmarks/scrna_tokens_{scheme}.tsv")
+    wildcard_constraints:
+        scheme="geneformer|scgpt|rank",
+    conda:
+        "../envs/scrna.yaml"
+    resources:
+        mem_mb=input_mem_mb,
+        runtime=60,
+    params:
+        options=token_params(),
+    script:
+        "../scripts/scrna_tokens.py"
+
+
+rule scrna_tokens_section:
+    input:
+        sections=token_sections,
+    output:
+        tokens=out("tokens.json", "scrna"),
+        facts=work("tokens/facts.json", "scrna"),
+    log:
+        out("logs/scrna_tokens_section.log"),
+    conda:
+        "../envs/scrna.yaml"
+    script:
+        "../scripts/scrna_tokens_section.py"
