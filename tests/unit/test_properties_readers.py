@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from genoprep.bulk.io import read_expression_table
@@ -249,6 +249,7 @@ _VCF_CARD = {
 
 @SETTINGS
 @given(content=st.one_of(_raw(), _VCF), name=st.sampled_from(["in.vcf", "in.vcf.gz"]))
+@example(content=b"BCF", name="in.vcf")  # found by this property: BCF magic, then cyvcf2 raised OSError
 def test_vcf_plan_and_chunks_parse_or_raise_input_error(tmp_path: Path, content: bytes, name: str) -> None:
     path = _write(tmp_path, name, content)
     card = {"dataset_id": "fuzz", "modality": "variants", "input": {"path": str(path), "format": "auto"}}
