@@ -279,3 +279,54 @@ def scrna_mem_mb(wildcards, attempt):
 def scrna_runtime(wildcards, attempt):
     """Runtime (minutes) for scrna_process: from the input's size, escalating with --retries."""
     return scrna_resources.runtime_minutes(_scrna_size(wildcards.dataset), attempt)
+
+
+# ---- scRNA-seq foundation-model tokens (rules/scrna_tokens.smk) ----
+import genoprep.scrna.tokens.workflow as scrna_tokens  # noqa: E402
+
+
+def scrna_token_facts(card):
+    """The token facts merged into the completed card (when the card asks for tokens)."""
+    return [work_of(card, "tokens/facts.json")] if card.params["tokenizers"] else []
+
+
+def work_of(card, name):
+    return os.path.join(RESULTS, ".work", card.dataset_id, name)
+
+
+def token_dictionaries(wildcards):
+    """The card's dictionary files of a scheme (inputs of the scheme's job, so a changed file reruns it)."""
+    return list(
+        scrna_tokens.dictionary_paths(card_of(wildcards), wildcards.scheme).values()
+    )
+
+
+def derived_medians(wildcards):
+    card = card_of(wildcards)
+    if wildcards.scheme != "geneformer" or not scrna_tokens.needs_derived(card):
+        return []
+    return work_of(card, "tokens/gene_median_dictionary.json")
+
+
+def derived_tokens(wildcards):
+    card = card_of(wildcards)
+    if (
+        wildcards.scheme != "geneformer"
+        or card.params["geneformer"]["token_dictionary"] is not None
+    ):
+        return []
+    return work_of(card, "tokens/token_dictionary.json")
+
+
+def token_params(scheme=None):
+    def params(wildcards):
+        return scrna_tokens.step_params(card_of(wildcards), scheme or wildcards.scheme)
+
+    return params
+
+
+def token_sections(wildcards):
+    card = card_of(wildcards)
+    return [
+        work_of(card, f"tokens/{scheme}.json") for scheme in card.params["tokenizers"]
+    ]

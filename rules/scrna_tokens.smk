@@ -4,54 +4,8 @@
 # processed.h5ad (labels; scGPT's log-normalised values and HVGs). Definitions:
 # docs/scrna_tokens.md and genoprep/scrna/tokens/ (workflow.py for these rules).
 
-import genoprep.scrna.tokens.workflow as scrna_tokens  # noqa: E402
-
 EXTRA_ARTIFACTS["scrna"] = scrna_tokens.artifact_names
-EXTRA_FACTS["scrna"] = lambda card: (
-    [work_of(card, "tokens/facts.json")] if card.params["tokenizers"] else []
-)
-
-
-def work_of(card, name):
-    return os.path.join(RESULTS, ".work", card.dataset_id, name)
-
-
-def token_dictionaries(wildcards):
-    """The card's dictionary files of a scheme (rule inputs: a change reruns the scheme)."""
-    return list(
-        scrna_tokens.dictionary_paths(card_of(wildcards), wildcards.scheme).values()
-    )
-
-
-def derived_medians(wildcards):
-    card = card_of(wildcards)
-    if wildcards.scheme != "geneformer" or not scrna_tokens.needs_derived(card):
-        return []
-    return work_of(card, "tokens/gene_median_dictionary.json")
-
-
-def derived_tokens(wildcards):
-    card = card_of(wildcards)
-    if (
-        wildcards.scheme != "geneformer"
-        or card.params["geneformer"]["token_dictionary"] is not None
-    ):
-        return []
-    return work_of(card, "tokens/token_dictionary.json")
-
-
-def token_params(scheme=None):
-    def params(wildcards):
-        return scrna_tokens.step_params(card_of(wildcards), scheme or wildcards.scheme)
-
-    return params
-
-
-def token_sections(wildcards):
-    card = card_of(wildcards)
-    return [
-        work_of(card, f"tokens/{scheme}.json") for scheme in card.params["tokenizers"]
-    ]
+EXTRA_FACTS["scrna"] = scrna_token_facts
 
 
 rule scrna_gene_medians:

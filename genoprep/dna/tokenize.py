@@ -217,6 +217,16 @@ _ACGT_BYTES = ACGT_CODES.tobytes()
 _ATCG_BYTES = ATCG_CODES.tobytes()
 
 
+def _kept_ids(
+    sequences: Sequence[SeqLike], n: int, truncation: Truncation, table: bytes
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``(row, ids)`` of each sequence cut to its first (``truncation="right"``) or last ``n``
+    bases, looked up in ``table``."""
+    for i, sequence in enumerate(sequences):
+        kept = sequence[:n] if truncation == "right" else sequence[-n:]
+        yield i, _lookup(_as_bytes(kept), table)
+
+
 def char_ids(sequence: SeqLike) -> np.ndarray:
     """``char`` ids of one whole sequence, unpadded (uint8): A=0 C=1 G=2 T=3, anything else N=4."""
     return _lookup(_as_bytes(sequence), _CHAR_BYTES)
@@ -236,12 +246,9 @@ def char_encode(
     with <PAD> on the right. Returns an array ``(len(sequences), max_len)`` of ``dtype``.
     """
     _check_max_len(max_len)
-    out = np.empty((len(sequences), max_len), dtype=dtype)
-    for i, sequence in enumerate(sequences):
-        kept = sequence[:max_len] if truncation == "right" else sequence[-max_len:]
-        ids = char_ids(kept)
+    out = np.full((len(sequences), max_len), CHAR_PAD_ID, dtype=dtype)
+    for i, ids in _kept_ids(sequences, max_len, truncation, _CHAR_BYTES):
         out[i, : ids.size] = ids
-        out[i, ids.size :] = CHAR_PAD_ID
     return out
 
 
@@ -269,9 +276,7 @@ def hyenadna_encode(
     body_len = max_len - 1
     out = np.full((len(sequences), max_len), HYENADNA_PAD_ID, dtype=dtype)
     out[:, -1] = HYENADNA_SEP_ID
-    for i, sequence in enumerate(sequences):
-        kept = sequence[:body_len] if truncation == "right" else sequence[-body_len:]
-        ids = _lookup(_as_bytes(kept), _HYENADNA_BYTES)
+    for i, ids in _kept_ids(sequences, body_len, truncation, _HYENADNA_BYTES):
         out[i, body_len - ids.size : body_len] = ids
     return out
 

@@ -128,61 +128,49 @@ def process(
     """Run the chain and write every output (see the module docstring)."""
     table = StepTable()
     try:
-        _process(data_path, metadata_path, mito_gene_lists, options, dataset, outputs, table)
+        start = time.perf_counter()
+        adata = steps.ingest(data_path, options.ingest, dataset, metadata_path)
+        table.add("ingest", (0, 0), adata.shape, start)
+
+        start = time.perf_counter()
+        decision = steps.quality_control(adata, options.qc, mito_gene_lists)
+        runtime.console(filters.summary_line(dataset, decision.steps))
+        try:
+            filters.guard(str(data_path), decision.steps, "cells", options.qc.min_fraction_kept)
+            check_left(decision, str(data_path))
+        except InputError as err:
+            written = write_qc_diagnostics(decision.cells, options.qc, dataset, outputs.logs)
+            raise InputError(
+                err.source, f"{err.problem} (per-cell QC table and figure: {', '.join(written)})", record=err.record
+            ) from None
+        filtered, report = steps.filter_cells(adata, decision)
+        shape_in = adata.shape
+        del adata  # the unfiltered matrix is not needed any more
+        write_json(report, outputs.qc)
+        decision.cells.to_csv(outputs.cells, sep="\t", index=False, lineterminator="\n")
+        table.add("qc", shape_in, filtered.shape, start)
+
+        start = time.perf_counter()
+        adata = steps.normalize(filtered, options.normalize)
+        del filtered
+        table.add("normalize", adata.shape, adata.shape, start)
+
+        start = time.perf_counter()
+        steps.select_hvg(adata, options.hvg)
+        steps.record_provenance(adata, options.qc, options.normalize, options.hvg, options.scale)
+        adata.write_h5ad(outputs.processed)
+        block, features = steps.hvg_matrix(adata)
+        table.add("hvg", adata.shape, block.shape, start)
+
+        start = time.perf_counter()
+        obs = obs_table(adata)
+        facts = steps.facts(adata, options.normalize, options.hvg, options.scale, len(features))
+        shape = adata.shape
+        del adata  # counts and normalised values are written; only the HVG block is left
+        matrix = steps.ml_matrix(block, options.scale)
+        del block
+        write_ml_files(matrix, features, obs, outputs.x, outputs.features, outputs.obs)
+        write_json(facts, outputs.facts)
+        table.add("scale", shape, matrix.shape, start)
     finally:
         table.write(outputs.steps)
-
-
-def _process(
-    data_path: StrPath,
-    metadata_path: StrPath | None,
-    mito_gene_lists: Iterable[StrPath],
-    options: ChainOptions,
-    dataset: str,
-    outputs: Outputs,
-    table: StepTable,
-) -> None:
-    start = time.perf_counter()
-    adata = steps.ingest(data_path, options.ingest, dataset, metadata_path)
-    table.add("ingest", (0, 0), adata.shape, start)
-
-    start = time.perf_counter()
-    decision = steps.quality_control(adata, options.qc, mito_gene_lists)
-    runtime.console(filters.summary_line(dataset, decision.steps))
-    try:
-        filters.guard(str(data_path), decision.steps, "cells", options.qc.min_fraction_kept)
-        check_left(decision, str(data_path))
-    except InputError as err:
-        written = write_qc_diagnostics(decision.cells, options.qc, dataset, outputs.logs)
-        raise InputError(
-            err.source, f"{err.problem} (per-cell QC table and figure: {', '.join(written)})", record=err.record
-        ) from None
-    filtered, report = steps.filter_cells(adata, decision)
-    shape_in = adata.shape
-    del adata  # the unfiltered matrix is not needed any more
-    write_json(report, outputs.qc)
-    decision.cells.to_csv(outputs.cells, sep="\t", index=False, lineterminator="\n")
-    table.add("qc", shape_in, filtered.shape, start)
-
-    start = time.perf_counter()
-    adata = steps.normalize(filtered, options.normalize)
-    del filtered
-    table.add("normalize", adata.shape, adata.shape, start)
-
-    start = time.perf_counter()
-    steps.select_hvg(adata, options.hvg)
-    steps.record_provenance(adata, options.qc, options.normalize, options.hvg, options.scale)
-    adata.write_h5ad(outputs.processed)
-    block, features = steps.hvg_matrix(adata)
-    table.add("hvg", adata.shape, block.shape, start)
-
-    start = time.perf_counter()
-    obs = obs_table(adata)
-    facts = steps.facts(adata, options.normalize, options.hvg, options.scale, len(features))
-    shape = adata.shape
-    del adata  # counts and normalised values are written; only the HVG block is left
-    matrix = steps.ml_matrix(block, options.scale)
-    del block
-    write_ml_files(matrix, features, obs, outputs.x, outputs.features, outputs.obs)
-    write_json(facts, outputs.facts)
-    table.add("scale", shape, matrix.shape, start)

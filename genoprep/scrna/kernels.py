@@ -91,6 +91,37 @@ def column_metrics(
     return n_rows_with, total
 
 
+@numba.njit(cache=True, inline="always")
+def _copy_kept(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    row_kept: np.ndarray,
+    new_column: np.ndarray,
+    out_indptr: np.ndarray,
+    out_indices: np.ndarray,
+    out_data: np.ndarray,
+) -> None:
+    """Write the kept values of the kept rows, renumbered by ``new_column``, to the front of
+    ``out_indices``/``out_data`` and the row pointers to ``out_indptr`` (zeroed, one entry per
+    kept row plus one). The outputs may be the inputs themselves: value ``j`` is read before
+    position ``k <= j`` is written.
+    """
+    row = 0
+    k = 0
+    for i in range(indptr.size - 1):
+        if not row_kept[i]:
+            continue
+        for j in range(indptr[i], indptr[i + 1]):
+            column = new_column[indices[j]]
+            if column >= 0:
+                out_indices[k] = column
+                out_data[k] = data[j]
+                k += 1
+        row += 1
+        out_indptr[row] = k
+
+
 @numba.njit(cache=True)
 def subset(
     indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, row_kept: np.ndarray, new_column: np.ndarray
@@ -111,19 +142,7 @@ def subset(
     out_indptr = np.zeros(n_kept + 1, dtype=np.int64)
     out_indices = np.empty(nnz, dtype=np.int32)
     out_data = np.empty(nnz, dtype=data.dtype)
-    row = 0
-    k = 0
-    for i in range(indptr.size - 1):
-        if not row_kept[i]:
-            continue
-        for j in range(indptr[i], indptr[i + 1]):
-            column = new_column[indices[j]]
-            if column >= 0:
-                out_indices[k] = column
-                out_data[k] = data[j]
-                k += 1
-        row += 1
-        out_indptr[row] = k
+    _copy_kept(indptr, indices, data, row_kept, new_column, out_indptr, out_indices, out_data)
     return out_indptr, out_indices, out_data
 
 
@@ -140,19 +159,7 @@ def compact(
         if row_kept[i]:
             n_kept += 1
     out_indptr = np.zeros(n_kept + 1, dtype=np.int64)
-    row = 0
-    k = 0
-    for i in range(indptr.size - 1):
-        if not row_kept[i]:
-            continue
-        for j in range(indptr[i], indptr[i + 1]):
-            column = new_column[indices[j]]
-            if column >= 0:
-                indices[k] = column
-                data[k] = data[j]
-                k += 1
-        row += 1
-        out_indptr[row] = k
+    _copy_kept(indptr, indices, data, row_kept, new_column, out_indptr, indices, data)
     return out_indptr
 
 

@@ -28,7 +28,9 @@ mean-profile predictor.
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,6 +39,8 @@ from genoprep.errors import InputError
 
 N_SHUFFLES = 3
 KNN_K = 15
+
+T = TypeVar("T")
 
 
 def _classifier(sparse_input: bool, seed: int) -> Any:
@@ -60,19 +64,24 @@ def _scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     }
 
 
+def _one_blas_thread(function: Callable[..., T]) -> Callable[..., T]:
+    """Run ``function`` with one BLAS thread: no oversubscription, same bytes on any machine."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@_one_blas_thread
 def classification_baseline(
     x_train: Any, y_train: np.ndarray, x_test: Any, y_test: np.ndarray, *, seed: int, margin: float, features: str
 ) -> dict[str, Any]:
     """Logistic regression on real and on shuffled train labels; see the module docstring."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):  # one BLAS thread: no oversubscription, same bytes on any machine
-        return _classification_baseline(x_train, y_train, x_test, y_test, seed=seed, margin=margin, features=features)
-
-
-def _classification_baseline(
-    x_train: Any, y_train: np.ndarray, x_test: Any, y_test: np.ndarray, *, seed: int, margin: float, features: str
-) -> dict[str, Any]:
     y_train = np.asarray(y_train)
     y_test = np.asarray(y_test)
     if np.unique(y_train).size < 2:
@@ -131,6 +140,7 @@ def _score_hidden(
     return {"mse": mse, "pearson_r": r}
 
 
+@_one_blas_thread
 def expression_baseline(
     train_input: sp.csr_matrix,
     train_target: sp.csr_matrix,
@@ -143,25 +153,6 @@ def expression_baseline(
     k: int = KNN_K,
 ) -> dict[str, Any]:
     """Mean-profile and k-NN predictions of the hidden test entries, real and with shuffled train profiles."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
-        return _expression_baseline(
-            train_input, train_target, test_input, test_target, test_mask, seed=seed, margin=margin, k=k
-        )
-
-
-def _expression_baseline(
-    train_input: sp.csr_matrix,
-    train_target: sp.csr_matrix,
-    test_input: sp.csr_matrix,
-    test_target: sp.csr_matrix,
-    test_mask: sp.csr_matrix,
-    *,
-    seed: int,
-    margin: float,
-    k: int,
-) -> dict[str, Any]:
     from sklearn.neighbors import NearestNeighbors
 
     rows, cols = _hidden_entries(test_mask)

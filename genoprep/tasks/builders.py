@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,34 @@ def cell_type_annotation(
     drop_from_eval: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Write the annotation bundle; returns task.yaml's content."""
+
+    def write_split(folder: Path, split: str, rows: np.ndarray, codes: np.ndarray) -> list[Path]:
+        x_path, y_path = folder / f"X_{split}.npy", folder / f"y_{split}.npy"
+        np.save(x_path, np.ascontiguousarray(np.asarray(matrix)[rows], dtype=np.float32), allow_pickle=False)
+        np.save(y_path, codes[rows].astype(np.int64), allow_pickle=False)
+        return [x_path, y_path]
+
+    described = {
+        "dataset_id": dataset_id,
+        "inputs": ["X.npy", "obs.tsv", "splits.tsv"],
+        "target": f"obs column {label_column!r} as integer codes (labels.tsv)",
+    }
+    rows = (ids, labels, splits, drop_from_eval)
+    return _labelled_bundle(folder, "cell_type_annotation", rows, write_split, described)
+
+
+def _labelled_bundle(
+    folder: str | os.PathLike[str],
+    task: str,
+    rows: tuple[Sequence[str], Sequence[str], Sequence[str], np.ndarray | None],
+    write_split: Callable[[Path, str, np.ndarray, np.ndarray], list[Path]],
+    described: Mapping[str, Any],
+) -> dict[str, Any]:
+    """A classification bundle of ``rows`` = (ids, labels, splits, drop_from_eval):
+    ``write_split(folder, split, kept, codes)`` writes each split's files (``kept`` a boolean
+    mask of the kept rows in that split); then ``labels.tsv``, ``rows.tsv`` and task.yaml
+    (``described``: its ``dataset_id``, ``inputs`` and ``target``), whose content it returns."""
+    ids, labels, splits, drop_from_eval = rows
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     splits = np.asarray(splits, dtype=object)
@@ -74,12 +102,9 @@ def cell_type_annotation(
     files = []
     counts = {}
     for split in SPLITS:
-        rows = keep & (splits == split)
-        x_path, y_path = folder / f"X_{split}.npy", folder / f"y_{split}.npy"
-        np.save(x_path, np.ascontiguousarray(np.asarray(matrix)[rows], dtype=np.float32), allow_pickle=False)
-        np.save(y_path, codes[rows].astype(np.int64), allow_pickle=False)
-        files += [x_path, y_path]
-        counts[split] = int(rows.sum())
+        kept = keep & (splits == split)
+        files += write_split(folder, split, kept, codes)
+        counts[split] = int(kept.sum())
     files.append(_write_labels(folder, names))
     files.append(
         _write_rows(
@@ -89,10 +114,8 @@ def cell_type_annotation(
     )
     return bundle.write_task_yaml(
         folder,
-        "cell_type_annotation",
-        dataset_id=dataset_id,
-        inputs=["X.npy", "obs.tsv", "splits.tsv"],
-        target=f"obs column {label_column!r} as integer codes (labels.tsv)",
+        task,
+        **described,
         metric="balanced_accuracy",
         split_file="../../splits.tsv",
         files=files,
@@ -216,46 +239,25 @@ def sequence_classification(
     drop_from_eval: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Write the sequence-classification bundle; ``tokens`` maps a scheme to a 2-D array (rows = ids)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    splits = np.asarray(splits, dtype=object)
-    codes, names, missing = bundle.label_codes(labels)
-    keep = _kept(splits, ~missing, drop_from_eval)
-    kmers = sp.csr_matrix(kmers)
-    files, counts = [], {}
-    for split in SPLITS:
-        rows = np.flatnonzero(keep & (splits == split))
+    kmer_rows = sp.csr_matrix(kmers)
+
+    def write_split(folder: Path, split: str, kept: np.ndarray, codes: np.ndarray) -> list[Path]:
+        rows = np.flatnonzero(kept)
         arrays: dict[str, Any] = {
             "y": codes[rows],
             "ids": np.asarray([ids[i] for i in rows], dtype=str),
-            "kmers": kmers[rows],
+            "kmers": kmer_rows[rows],
         }
         for scheme, values in tokens.items():
             arrays[f"tokens_{scheme}"] = np.asarray(values)[rows]
         path = folder / f"{split}.npz"
         bundle.save_arrays(path, arrays)
-        files.append(path)
-        counts[split] = int(rows.size)
-    files.append(_write_labels(folder, names))
-    files.append(
-        _write_rows(
-            folder,
-            pd.DataFrame({"id": list(ids), "split": splits, "label": list(labels), "code": codes, "in_bundle": keep}),
-        )
-    )
-    return bundle.write_task_yaml(
-        folder,
-        "sequence_classification",
-        dataset_id=dataset_id,
-        inputs=[f"tokens_{s}" for s in tokens] + ["kmers"],
-        target="y: label codes (labels.tsv)",
-        metric="balanced_accuracy",
-        split_file="../../splits.tsv",
-        files=files,
-        extra={
-            "n_classes": len(names),
-            "counts": counts,
-            "excluded_missing_label": int(missing.sum()),
-            "excluded_by_leakage_policy": int((~missing & ~keep).sum()),
-        },
-    )
+        return [path]
+
+    described = {
+        "dataset_id": dataset_id,
+        "inputs": [f"tokens_{s}" for s in tokens] + ["kmers"],
+        "target": "y: label codes (labels.tsv)",
+    }
+    rows = (ids, labels, splits, drop_from_eval)
+    return _labelled_bundle(folder, "sequence_classification", rows, write_split, described)

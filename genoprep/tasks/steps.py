@@ -39,6 +39,7 @@ from genoprep.tasks.variant_effect import (
     split_arrays,
     write_variants_tsv,
 )
+from genoprep.textio import StrPath
 
 SOFTWARE = ("numpy", "scipy", "scikit-learn")
 VARIANT_EFFECT_FILES = ["variants.tsv", *(f"{s}.npz" for s in SPLITS), "task.yaml"]
@@ -81,13 +82,13 @@ def variant_effect_dataset(
     options: VariantEffectOptions,
     split_options: SplitOptions,
     leakage_policy: str,
-    vcf_path: str | os.PathLike[str],
-    fasta_path: str | os.PathLike[str],
+    vcf_path: StrPath,
+    fasta_path: StrPath,
     *,
-    splits_path: str | os.PathLike[str],
-    qc_path: str | os.PathLike[str],
-    bundle_dir: str | os.PathLike[str],
-    facts_path: str | os.PathLike[str],
+    splits_path: StrPath,
+    qc_path: StrPath,
+    bundle_dir: StrPath,
+    facts_path: StrPath,
 ) -> dict[str, Any]:
     """Labelled VCF + reference -> splits.tsv, qc.json, the variant_effect bundle and the card's facts."""
     source = os.fspath(vcf_path)
@@ -199,8 +200,8 @@ def variant_effect_baseline(
     dataset_id: str,
     options: VariantEffectOptions,
     tasks: TaskOptions,
-    bundle_dir: str | os.PathLike[str],
-    out_path: str | os.PathLike[str],
+    bundle_dir: StrPath,
+    out_path: StrPath,
 ) -> dict[str, Any]:
     """Logistic regression on the alt - ref k-mer count difference (``kmer_counts`` must be a tokenizer)."""
     if "kmer_counts" not in options.tokenizers:
@@ -209,27 +210,44 @@ def variant_effect_baseline(
             "the variant_effect baseline needs 'kmer_counts' in params.tokenizers",
             record="params.tokenizers",
         )
-    bundle_dir = Path(bundle_dir)
-    data = {s: bundle.load_arrays(bundle_dir / f"{s}.npz") for s in ("train", "test")}
 
     def difference(arrays: dict[str, Any]) -> Any:
         return (arrays["alt_kmer_counts"] - arrays["ref_kmer_counts"]).astype(np.float64)
 
-    result = baselines.classification_baseline(
-        difference(data["train"]),
-        data["train"]["y"],
-        difference(data["test"]),
-        data["test"]["y"],
-        seed=tasks.seed,
-        margin=tasks.leakage_margin,
-        features=f"alt - ref {options.kmer_k}-mer counts of the {options.width}-base windows",
+    train, test = _train_test(bundle_dir)
+    return _classification(
+        dataset_id,
+        tasks,
+        bundle_dir,
+        out_path,
+        (difference(train), train["y"]),
+        (difference(test), test["y"]),
+        f"alt - ref {options.kmer_k}-mer counts of the {options.width}-base windows",
     )
-    return finish_baseline(result, out_path, str(bundle_dir / "baseline.json"), dataset_id)
 
 
-def finish_baseline(
-    result: dict[str, Any], out_path: str | os.PathLike[str], source: str, dataset_id: str
+def _train_test(folder: StrPath) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The arrays of a bundle's ``train.npz`` and ``test.npz``."""
+    return bundle.load_arrays(Path(folder) / "train.npz"), bundle.load_arrays(Path(folder) / "test.npz")
+
+
+def _classification(
+    dataset_id: str,
+    tasks: TaskOptions,
+    folder: StrPath,
+    out_path: StrPath,
+    train: tuple[Any, np.ndarray],
+    test: tuple[Any, np.ndarray],
+    features: str,
 ) -> dict[str, Any]:
+    """The classification baseline of (features, labels) of train and test, through :func:`finish_baseline`."""
+    result = baselines.classification_baseline(
+        *train, *test, seed=tasks.seed, margin=tasks.leakage_margin, features=features
+    )
+    return finish_baseline(result, out_path, str(Path(folder) / "baseline.json"), dataset_id)
+
+
+def finish_baseline(result: dict[str, Any], out_path: StrPath, source: str, dataset_id: str) -> dict[str, Any]:
     """Say the scores, raise the leakage alarm (one line) or write baseline.json."""
     metric = result["metric"]
     console(
@@ -293,7 +311,7 @@ def split_rows(
 # --------------------------------------------------------------- bundles from finished artifacts
 
 
-def _splits_of(ids: Sequence[str], splits_path: str | os.PathLike[str]) -> np.ndarray:
+def _splits_of(ids: Sequence[str], splits_path: StrPath) -> np.ndarray:
     given = read_splits(splits_path)
     missing = [i for i in ids if i not in given]
     if missing:
@@ -305,10 +323,10 @@ def annotation_bundle(
     dataset_id: str,
     tasks: TaskOptions,
     leakage_policy: str,
-    x_path: str | os.PathLike[str],
-    obs_path: str | os.PathLike[str],
-    splits_path: str | os.PathLike[str],
-    folder: str | os.PathLike[str],
+    x_path: StrPath,
+    obs_path: StrPath,
+    splits_path: StrPath,
+    folder: StrPath,
 ) -> dict[str, Any]:
     """``X.npy`` + ``obs.tsv`` (id first, a ``tasks.label`` column) + ``splits.tsv`` -> tasks/cell_type_annotation/.
 
@@ -342,30 +360,15 @@ def annotation_bundle(
     return task
 
 
-def annotation_baseline(
-    dataset_id: str, tasks: TaskOptions, folder: str | os.PathLike[str], out_path: str | os.PathLike[str]
-) -> dict[str, Any]:
+def annotation_baseline(dataset_id: str, tasks: TaskOptions, folder: StrPath, out_path: StrPath) -> dict[str, Any]:
     """Logistic regression on X_train -> X_test (baseline.json)."""
-    folder = Path(folder)
-    data = {name: np.load(folder / f"{name}.npy") for name in ("X_train", "y_train", "X_test", "y_test")}
-    result = baselines.classification_baseline(
-        data["X_train"],
-        data["y_train"],
-        data["X_test"],
-        data["y_test"],
-        seed=tasks.seed,
-        margin=tasks.leakage_margin,
-        features="X.npy rows",
-    )
-    return finish_baseline(result, out_path, str(folder / "baseline.json"), dataset_id)
+    names = ("X_train", "y_train", "X_test", "y_test")
+    x_train, y_train, x_test, y_test = (np.load(Path(folder) / f"{name}.npy") for name in names)
+    return _classification(dataset_id, tasks, folder, out_path, (x_train, y_train), (x_test, y_test), "X.npy rows")
 
 
 def expression_bundle(
-    dataset_id: str,
-    tasks: TaskOptions,
-    h5ad_path: str | os.PathLike[str],
-    splits_path: str | os.PathLike[str],
-    folder: str | os.PathLike[str],
+    dataset_id: str, tasks: TaskOptions, h5ad_path: StrPath, splits_path: StrPath, folder: StrPath
 ) -> dict[str, Any]:
     """``processed.h5ad`` (X = the normalised profile) + ``splits.tsv`` -> tasks/gene_expression_prediction/."""
     import anndata as ad
@@ -386,12 +389,9 @@ def expression_bundle(
     )
 
 
-def expression_baseline(
-    dataset_id: str, tasks: TaskOptions, folder: str | os.PathLike[str], out_path: str | os.PathLike[str]
-) -> dict[str, Any]:
+def expression_baseline(dataset_id: str, tasks: TaskOptions, folder: StrPath, out_path: StrPath) -> dict[str, Any]:
     """Mean profile and k-NN on the hidden test entries (baseline.json)."""
-    folder = Path(folder)
-    train, test = (bundle.load_arrays(folder / f"{s}.npz") for s in ("train", "test"))
+    train, test = _train_test(folder)
     result = baselines.expression_baseline(
         train["input"],
         train["target"],
@@ -401,18 +401,18 @@ def expression_baseline(
         seed=tasks.seed,
         margin=tasks.leakage_margin,
     )
-    return finish_baseline(result, out_path, str(folder / "baseline.json"), dataset_id)
+    return finish_baseline(result, out_path, str(Path(folder) / "baseline.json"), dataset_id)
 
 
 def sequence_bundle(
     dataset_id: str,
     tasks: TaskOptions,
     leakage_policy: str,
-    obs_path: str | os.PathLike[str],
-    kmers_path: str | os.PathLike[str],
-    token_paths: Mapping[str, str | os.PathLike[str]],
-    splits_path: str | os.PathLike[str],
-    folder: str | os.PathLike[str],
+    obs_path: StrPath,
+    kmers_path: StrPath,
+    token_paths: Mapping[str, StrPath],
+    splits_path: StrPath,
+    folder: StrPath,
 ) -> dict[str, Any]:
     """DNA ``obs.tsv`` (id, label) + ``kmers_k<k>.npz`` + fixed-length token files -> tasks/sequence_classification/.
 
@@ -447,22 +447,12 @@ def sequence_bundle(
     )
 
 
-def sequence_baseline(
-    dataset_id: str, tasks: TaskOptions, folder: str | os.PathLike[str], out_path: str | os.PathLike[str]
-) -> dict[str, Any]:
+def sequence_baseline(dataset_id: str, tasks: TaskOptions, folder: StrPath, out_path: StrPath) -> dict[str, Any]:
     """Logistic regression on k-mer counts (baseline.json)."""
-    folder = Path(folder)
-    train, test = (bundle.load_arrays(folder / f"{s}.npz") for s in ("train", "test"))
-    result = baselines.classification_baseline(
-        train["kmers"],
-        train["y"],
-        test["kmers"],
-        test["y"],
-        seed=tasks.seed,
-        margin=tasks.leakage_margin,
-        features="k-mer counts",
+    train, test = _train_test(folder)
+    return _classification(
+        dataset_id, tasks, folder, out_path, (train["kmers"], train["y"]), (test["kmers"], test["y"]), "k-mer counts"
     )
-    return finish_baseline(result, out_path, str(folder / "baseline.json"), dataset_id)
 
 
 #: the files of each bundle built from finished artifacts (besides task.yaml and baseline.json)
@@ -509,10 +499,10 @@ def obs_splits(
     dataset_id: str,
     split_options: SplitOptions,
     leakage_policy: str,
-    obs_path: str | os.PathLike[str],
-    key_path: str | os.PathLike[str] | None,
-    splits_path: str | os.PathLike[str],
-    qc_path: str | os.PathLike[str],
+    obs_path: StrPath,
+    key_path: StrPath | None,
+    splits_path: StrPath,
+    qc_path: StrPath,
 ) -> dict[str, Any]:
     """``splits.tsv`` for the rows of an ``obs.tsv`` (id first; its columns can be named by params.split).
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -305,6 +306,11 @@ LOAD_COUNTS = (
 )
 
 
+def _strings(values: Sequence[str]) -> np.ndarray:
+    """``values`` as a fixed-width unicode array (how the ``.npz`` stores text columns)."""
+    return np.array(values, dtype=str)
+
+
 @dataclass
 class ChunkResult:
     """The partial result of one chunk (everything gather needs, nothing more).
@@ -343,13 +349,13 @@ class ChunkResult:
         header = {"source": self.source, "spec": self.spec.to_dict(), "load_counts": self.load_counts}
         arrays = {
             "header": np.array(json.dumps(header, sort_keys=True)),
-            "samples": np.array(self.samples, dtype=str),
-            "chrom": np.array(self.chrom, dtype=str),
+            "samples": _strings(self.samples),
+            "chrom": _strings(self.chrom),
             "pos": self.pos,
-            "variant_id": np.array(self.variant_id, dtype=str),
-            "ref": np.array(self.ref, dtype=str),
-            "alt": np.array(self.alt, dtype=str),
-            "filter": np.array(self.filter, dtype=str),
+            "variant_id": _strings(self.variant_id),
+            "ref": _strings(self.ref),
+            "alt": _strings(self.alt),
+            "filter": _strings(self.filter),
             "split_multiallelic": self.split_multiallelic,
             "dosage_by_variant": self.dosage_by_variant,
             "sample_n_missing": self.sample_n_missing,
