@@ -188,7 +188,12 @@ def plan(data_path: str | os.PathLike[str], options: PlanOptions) -> dict[str, A
     else:
         import cyvcf2
 
-        n_samples = len(cyvcf2.VCF(str(data_path), lazy=True).samples)
+        try:
+            bcf = cyvcf2.VCF(str(data_path), lazy=True)
+        except Exception as err:  # noqa: BLE001 -cyvcf2 raises OSError/plain Exception on a bad file
+            raise InputError(str(data_path), f"cannot open as BCF: {err}") from None
+        n_samples = len(bcf.samples)
+        bcf.close()
     chunks = plan_chunks(data_path, options.records_per_chunk, options.region_bp)
     return {"format": fmt, "input_sha256": digest, "n_samples": n_samples, "chunks": [c.to_dict() for c in chunks]}
 
