@@ -80,10 +80,11 @@ def test_fair_files_are_written_and_sha256sum_accepts_them(results: Path) -> Non
 def test_verify_passes_on_the_run_and_names_each_damaged_file(results: Path, tmp_path: Path) -> None:
     done = genoprep("verify", str(results))
     assert done.returncode == 0, done.stderr
-    n_files = sum(
-        len(yaml.safe_load((results / d / "card.yaml").read_text())["computed"]["artifacts_sha256"]) + 3
-        for d in DATASETS
-    )  # the artifacts, and card.yaml, croissant.json, README.md
+    computed = [yaml.safe_load((results / d / "card.yaml").read_text())["computed"] for d in DATASETS]
+    listed = ("artifacts_sha256", "figures_sha256", "other_files_sha256")
+    # the artifacts and report figures card.yaml lists, and card.yaml, croissant.json, README.md
+    n_files = sum(sum(len(c.get(key) or {}) for key in listed) + 3 for c in computed)
+    assert all(c.get("figures_sha256") for c in computed)  # the DNA and variants report figures are listed
     assert done.stdout.strip().endswith(f"verify: 2 dataset(s), {n_files} file(s) checked: OK")
 
     copy = tmp_path / "copy"
