@@ -7,6 +7,7 @@ sys.path.insert(0, snakemake.scriptdir + "/..")
 from genoprep.runtime import run_step
 from genoprep.scrna.chain import ChainOptions, Outputs, process
 from genoprep.scrna.options import (
+    EmbedOptions,
     HvgOptions,
     IngestOptions,
     NormalizeOptions,
@@ -23,6 +24,7 @@ def main() -> None:
         normalize=NormalizeOptions.from_params(params.normalize),
         hvg=HvgOptions.from_params(params.hvg),
         scale=ScaleOptions.from_params(params.scale),
+        embed=EmbedOptions.from_params(params.embed),
     )
     outputs = Outputs(
         processed=output.h5ad,

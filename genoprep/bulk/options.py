@@ -76,3 +76,4 @@ class ExportOptions(StepOptions):
     zscore: bool
     library_size_mads: float | None
     correlation_mads: float | None
+    n_pcs: int

@@ -20,6 +20,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from genoprep import embed
 from genoprep.bulk import io, preprocess, qc
 from genoprep.bulk.options import ExportOptions, IngestOptions, NormalizeOptions
 from genoprep.errors import InputError
@@ -32,7 +33,7 @@ from genoprep.textio import check_readable
 
 log = logging.getLogger(__name__)
 
-SOFTWARE = ("anndata", "numpy", "pandas", "h5py")
+SOFTWARE = ("anndata", "numpy", "pandas", "h5py", "scikit-learn")
 #: obs columns genoprep computes; label names may not take them
 QC_OBS = ("library_size", "n_genes_detected", "median_correlation", "qc_outlier", "qc_outlier_reasons")
 RESERVED_OBS = ("sample_id", *QC_OBS)
@@ -349,11 +350,13 @@ def ml_matrix(adata: ad.AnnData, zscore: bool) -> tuple[np.ndarray, list[str]]:
 
 
 def export(adata: ad.AnnData, options: ExportOptions) -> Export:
-    """Rule ``bulk_export``: per-sample QC, then ``processed.h5ad`` (X = the ML matrix), the ML
-    files' content and the facts for the completed card."""
+    """Rule ``bulk_export``: per-sample QC, then ``processed.h5ad`` (X = the ML matrix, ``obsm['X_pca']``
+    its principal components), the ML files' content and the facts for the completed card."""
     adata, report = sample_qc(adata, options)
     matrix, features = ml_matrix(adata, options.zscore)
     adata.X = matrix
+    adata.obsm["X_pca"], variance_ratio = embed.pca(matrix, options.n_pcs, seed=None)
+    adata.uns["pca"] = {"variance_ratio": variance_ratio, "params": {"n_comps": adata.obsm["X_pca"].shape[1]}}
     info = _info(adata)
     adata.uns["genoprep"] = {
         **info,

@@ -1,7 +1,8 @@
 """The whole scRNA-seq chain of one dataset in one process (rule ``scrna_process``).
 
 ingest -> QC -> filter -> normalize -> HVG -> ``processed.h5ad`` -> scaled HVG block ->
-``X.npy``/``features.tsv``/``obs.tsv`` and the facts for the completed card. No
+``X.npy``/``features.tsv``/``obs.tsv`` -> PCA/UMAP and the scaled layer appended to
+``processed.h5ad`` (:func:`genoprep.scrna.export.add_embeddings`) and the facts for the completed card. No
 intermediate file: each step hands its AnnData to the next, and big arrays are dropped as
 soon as they are written. Each step logs the cells and genes it got and gave, its seconds
 and the process's peak memory, and the chain writes these as a table into the dataset's
@@ -28,8 +29,9 @@ from genoprep.errors import InputError
 from genoprep.jsonio import write_json
 from genoprep.ml_files import write_ml_files
 from genoprep.scrna import steps
-from genoprep.scrna.export import obs_table
+from genoprep.scrna.export import add_embeddings, obs_table
 from genoprep.scrna.options import (
+    EmbedOptions,
     HvgOptions,
     IngestOptions,
     NormalizeOptions,
@@ -51,6 +53,7 @@ class ChainOptions:
     normalize: NormalizeOptions
     hvg: HvgOptions
     scale: ScaleOptions
+    embed: EmbedOptions
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,11 @@ def process(
         matrix = steps.ml_matrix(block, options.scale)
         del block
         write_ml_files(matrix, features, obs, outputs.x, outputs.features, outputs.obs)
-        write_json(facts, outputs.facts)
         table.add("scale", shape, matrix.shape, start)
+
+        start = time.perf_counter()
+        add_embeddings(outputs.processed, matrix, features, options.embed)  # obsm X_pca/X_umap, layers scaled
+        write_json(facts, outputs.facts)
+        table.add("embed", matrix.shape, matrix.shape, start)
     finally:
         table.write(outputs.steps)

@@ -1,12 +1,34 @@
-"""The per-cell table written beside ``X.npy`` (see :mod:`genoprep.ml_files`)."""
+"""What the scRNA-seq chain writes beside the ML matrix: the per-cell table (``obs.tsv``, see
+:mod:`genoprep.ml_files`) and the embeddings and scaled layer of ``processed.h5ad``.
+
+:func:`add_embeddings` runs at the end of the chain, once ``processed.h5ad`` is written and
+its AnnData released: it appends to the file, so the counts, the normalised matrix and the
+dense scaled block are never in memory together.
+
+- ``obsm['X_pca']`` — :func:`genoprep.embed.pca` of the scaled HVG matrix (``X.npy``),
+  ``uns['pca']`` its ``variance_ratio`` and parameters (scanpy's names);
+- ``obsm['X_umap']`` — :func:`genoprep.embed.umap` of those components (when the card asks for
+  it and there are enough cells), ``uns['umap']`` its parameters;
+- ``layers['scaled']`` — the scaled HVG values (``X.npy``) in their genes' columns, as a CSR
+  matrix cells x all genes whose other genes hold no stored value (they are not scaled).
+"""
 
 from __future__ import annotations
 
+import os
+
 import anndata as ad
+import h5py
+import numpy as np
 import pandas as pd
 
+from genoprep import embed
 from genoprep.scrna.annotate import LABELS
+from genoprep.scrna.options import EmbedOptions
 from genoprep.scrna.qc import QC_OBS
+
+#: rows of the scaled layer written at a time (bounds the index array in memory)
+_ROWS_PER_BLOCK = 4096
 
 
 def obs_table(adata: ad.AnnData) -> pd.DataFrame:
@@ -15,3 +37,54 @@ def obs_table(adata: ad.AnnData) -> pd.DataFrame:
     table = adata.obs[columns].copy()
     table.insert(0, "cell_id", adata.obs_names.astype(str))
     return table
+
+
+def embeddings(scaled: np.ndarray, options: EmbedOptions) -> dict[str, np.ndarray]:
+    """``{"X_pca": ..., "X_umap": ..., "variance_ratio": ...}`` of the scaled HVG matrix
+    (``X_umap`` only when asked for and computable)."""
+    coordinates, variance_ratio = embed.pca(scaled, options.n_pcs, options.embedding_seed)
+    found = {"X_pca": coordinates, "variance_ratio": variance_ratio}
+    if options.umap:
+        umap = embed.umap(coordinates, options.umap_n_neighbors, options.embedding_seed)
+        if umap is not None:
+            found["X_umap"] = umap
+    return found
+
+
+def _write_scaled_layer(group: h5py.Group, scaled: np.ndarray, columns: np.ndarray, n_vars: int) -> None:
+    """``layers/scaled`` as anndata's CSR encoding, written block by block."""
+    n_cells, n_hvg = scaled.shape
+    layer = group.create_group("scaled")
+    layer.attrs["encoding-type"] = "csr_matrix"
+    layer.attrs["encoding-version"] = "0.1.0"
+    layer.attrs["shape"] = np.array([n_cells, n_vars], dtype=np.int64)
+    layer.create_dataset("data", data=np.ascontiguousarray(scaled, dtype=np.float32).reshape(-1))
+    indices = layer.create_dataset("indices", shape=(n_cells * n_hvg,), dtype=np.int32)
+    for start in range(0, n_cells, _ROWS_PER_BLOCK):
+        stop = min(start + _ROWS_PER_BLOCK, n_cells)
+        indices[start * n_hvg : stop * n_hvg] = np.tile(columns.astype(np.int32), stop - start)
+    layer.create_dataset("indptr", data=np.arange(n_cells + 1, dtype=np.int64) * n_hvg)
+
+
+def add_embeddings(
+    path: str | os.PathLike[str], scaled: np.ndarray, features: list[str], options: EmbedOptions
+) -> None:
+    """Append ``obsm['X_pca']``, ``obsm['X_umap']``, ``uns['pca']``/``uns['umap']`` and
+    ``layers['scaled']`` to the written ``processed.h5ad`` (``scaled`` is ``X.npy``, its columns
+    ``features``)."""
+    with h5py.File(path, "r") as handle:
+        var_names = ad.io.read_elem(handle["var"]).index.astype(str)
+        n_obs = handle["obs"][handle["obs"].attrs["_index"]].shape[0]
+    columns = var_names.get_indexer(pd.Index(features))
+    if (columns < 0).any() or scaled.shape != (n_obs, len(features)):
+        raise ValueError(f"{path}: the scaled matrix does not match the AnnData's cells and genes")
+    found = embeddings(scaled, options)
+    with h5py.File(path, "r+") as handle:
+        ad.io.write_elem(handle["obsm"], "X_pca", found["X_pca"])
+        pca_params = {"n_comps": int(found["X_pca"].shape[1]), "zero_center": True, "seed": options.embedding_seed}
+        ad.io.write_elem(handle["uns"], "pca", {"variance_ratio": found["variance_ratio"], "params": pca_params})
+        if "X_umap" in found:
+            ad.io.write_elem(handle["obsm"], "X_umap", found["X_umap"])
+            umap_params = {"n_neighbors": options.umap_n_neighbors, "n_components": 2, "seed": options.embedding_seed}
+            ad.io.write_elem(handle["uns"], "umap", {"params": umap_params})
+        _write_scaled_layer(handle.require_group("layers"), scaled, columns, len(var_names))

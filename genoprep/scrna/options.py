@@ -103,3 +103,13 @@ class ScaleOptions(StepOptions):
     """Scaling of the HVG block (zero-centred, clipped at ``scale_max_value``)."""
 
     scale_max_value: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbedOptions(StepOptions):
+    """PCA and UMAP of the scaled HVG matrix (``obsm`` of ``processed.h5ad``)."""
+
+    n_pcs: int
+    umap: bool
+    umap_n_neighbors: int
+    embedding_seed: int

@@ -28,7 +28,18 @@ from genoprep.tables import read_table
 
 log = logging.getLogger(__name__)
 
-SOFTWARE = ("scanpy", "anndata", "numpy", "scipy", "pandas", "h5py", "scikit-misc", "numba")
+SOFTWARE = (
+    "scanpy",
+    "anndata",
+    "numpy",
+    "scipy",
+    "pandas",
+    "h5py",
+    "scikit-misc",
+    "numba",
+    "scikit-learn",
+    "umap-learn",
+)
 
 
 def software_versions() -> dict[str, str]:
