@@ -2,11 +2,13 @@
 # run summary of every dataset; `make report` (snakemake --report) collects them with their
 # captions. Figure code: genoprep/report/.
 #
-# The DNA and variants figures are deterministic (same bytes on every run) and live in the
+# The scRNA-seq (HVG, PCA/UMAP, filters), bulk (PCA, annotated correlation), DNA and variants
+# figures are deterministic (same bytes on every run) and live in the
 # dataset folder, registered in REPORTS like the scRNA/bulk QC figures (write_card takes them,
 # so card.yaml checksums them). The run summary draws the benchmark files (wall time, peak
 # memory), which differ between runs: it is written under RESULTS/.work/<dataset>/report/,
-# after card.yaml, so that neither the card nor the folder's checksummed files depend on it.
+# after card.yaml, so that neither the card nor the folder's checksummed files depend on it;
+# so is the completed card as an HTML table (report_card).
 
 import genoprep.report.workflow as report_workflow  # noqa: E402
 
@@ -16,10 +18,17 @@ REPORTS.setdefault("dna", []).extend(
 REPORTS.setdefault("variants", []).extend(
     ["report_variants_qc.png", "report_variants_filters.png"]
 )
-# the run summary of every dataset (rule all requests it)
+REPORTS.setdefault("scrna", []).extend(
+    ["report_scrna_hvg.png", "report_scrna_embedding.png", "report_scrna_filters.png"]
+)
+REPORTS.setdefault("bulk", []).extend(
+    ["report_bulk_pca.png", "report_bulk_correlation.png"]
+)
+# the run summary and the completed card as a table, of every dataset (rule all requests them)
 RUN_SUMMARIES = [
-    os.path.join(RESULTS, ".work", dataset_id, "report", "run_summary.png")
+    os.path.join(RESULTS, ".work", dataset_id, "report", name)
     for dataset_id in sorted(CARDS)
+    for name in ("run_summary.png", "card.html")
 ]
 
 
@@ -138,3 +147,88 @@ rule report_run_summary:
         ),
     script:
         "../scripts/report_run_summary.py"
+
+
+rule report_scrna:
+    input:
+        h5ad=out("processed.h5ad"),
+        obs=out("obs.tsv"),
+        qc=out("qc.json"),
+    output:
+        hvg=report(
+            out("report_scrna_hvg.png", "scrna"),
+            caption="../resources/report/scrna_hvg.rst",
+            category="scRNA-seq",
+            subcategory="{dataset}",
+        ),
+        embedding=report(
+            out("report_scrna_embedding.png", "scrna"),
+            caption="../resources/report/scrna_embedding.rst",
+            category="scRNA-seq",
+            subcategory="{dataset}",
+        ),
+        filters=report(
+            out("report_scrna_filters.png", "scrna"),
+            caption="../resources/report/scrna_filters.rst",
+            category="scRNA-seq",
+            subcategory="{dataset}",
+        ),
+    log:
+        out("logs/report_scrna.log"),
+    conda:
+        "../envs/report.yaml"
+    resources:
+        mem_mb=input_mem_mb,
+        runtime=10,
+    script:
+        "../scripts/report_scrna.py"
+
+
+rule report_bulk:
+    input:
+        h5ad=out("processed.h5ad"),
+        obs=out("obs.tsv"),
+        qc=out("qc.json"),
+    output:
+        pca=report(
+            out("report_bulk_pca.png", "bulk"),
+            caption="../resources/report/bulk_pca.rst",
+            category="Bulk RNA-seq",
+            subcategory="{dataset}",
+        ),
+        correlation=report(
+            out("report_bulk_correlation.png", "bulk"),
+            caption="../resources/report/bulk_correlation.rst",
+            category="Bulk RNA-seq",
+            subcategory="{dataset}",
+        ),
+    log:
+        out("logs/report_bulk.log"),
+    conda:
+        "../envs/report.yaml"
+    resources:
+        mem_mb=1024,
+        runtime=10,
+    script:
+        "../scripts/report_bulk.py"
+
+
+rule report_card:
+    input:
+        card=out("card.yaml"),
+    output:
+        html=report(
+            work("report/card.html"),
+            caption="../resources/report/card.rst",
+            category="Completed cards",
+            subcategory="{dataset}",
+        ),
+    log:
+        out("logs/report_card.log"),
+    conda:
+        "../envs/report.yaml"
+    resources:
+        mem_mb=512,
+        runtime=5,
+    script:
+        "../scripts/report_card.py"

@@ -46,3 +46,25 @@ def empty_panel(ax: Axes, title: str, why: str) -> None:
     ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes, wrap=True)
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+def removed_bars(ax: Axes, removed: Sequence[tuple[str, int, int]], unit: str) -> None:
+    """Horizontal bars of what each filter removed, ``(name, removed, of how many)`` in the order
+    the filters ran (first on top), each annotated ``n of total (x%)``."""
+    if not removed:
+        empty_panel(ax, f"{unit} removed per filter", "no filter of this unit ran")
+        return
+    removed = list(removed)[::-1]  # first filter on top
+    bars = ax.barh([name for name, _, _ in removed], [n for _, n, _ in removed], color="tab:red")
+    for bar, (_, n, of) in zip(bars, removed):
+        ax.annotate(
+            f"{n} of {of} ({100 * n / of:.1f}%)" if of else str(n),
+            (bar.get_width(), bar.get_y() + 0.4),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize="small",
+        )
+    ax.set_xlim(0, max(max(n for _, n, _ in removed), 1) * 1.6)
+    ax.set_title(f"{unit} removed per filter")
+    ax.set_xlabel(unit)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from genoprep.plotting import Figure, plt
-from genoprep.report.common import bin_edges, empty_panel
+from genoprep.report.common import bin_edges, empty_panel, removed_bars
 
 
 def _histogram(
@@ -98,32 +98,12 @@ def removed_per_filter(qc: Mapping[str, Any]) -> tuple[list[tuple[str, int, int]
     return variants, samples
 
 
-def _bars(ax: Any, removed: list[tuple[str, int, int]], unit: str) -> None:
-    if not removed:
-        empty_panel(ax, f"{unit} removed per filter", "no filter of this unit ran")
-        return
-    removed = removed[::-1]  # first filter on top
-    bars = ax.barh([name for name, _, _ in removed], [n for _, n, _ in removed], color="tab:red")
-    for bar, (_, n, of) in zip(bars, removed):
-        ax.annotate(
-            f"{n} of {of} ({100 * n / of:.1f}%)" if of else str(n),
-            (bar.get_width(), bar.get_y() + 0.4),
-            xytext=(3, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize="small",
-        )
-    ax.set_xlim(0, max(max(n for _, n, _ in removed), 1) * 1.6)
-    ax.set_title(f"{unit} removed per filter")
-    ax.set_xlabel(unit)
-
-
 def filter_figure(qc: Mapping[str, Any], title: str) -> Figure:
     """Horizontal bars: variants and samples removed by each filter (top: first to run)."""
     variants, samples = removed_per_filter(qc)
     figure, axes = plt.subplots(1, 2, figsize=(12, 3.8))
-    _bars(axes[0], variants, "variants")
-    _bars(axes[1], samples, "samples")
+    removed_bars(axes[0], variants, "variants")
+    removed_bars(axes[1], samples, "samples")
     figure.suptitle(
         f"{title}: {qc['variants_before']} -> {qc['variants_after']} variants, "
         f"{qc['samples_before']} -> {qc['samples_after']} samples"
