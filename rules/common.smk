@@ -12,6 +12,7 @@ sys.path.insert(0, workflow.basedir)
 from genoprep.cards import SCHEMA_DIR, check_inputs, ids_regex, load_cards  # noqa: E402
 from genoprep.download import download_target, remote_source  # noqa: E402
 from genoprep.errors import InputError  # noqa: E402
+from genoprep.fair.io import rerunnable_card  # noqa: E402
 from genoprep.locking import ResultsLock, check_links  # noqa: E402
 
 validate(config, os.path.join(SCHEMA_DIR, "config.schema.yaml"))
@@ -148,7 +149,8 @@ def metadata_input(wildcards):
 
 
 def card_data(wildcards):
-    return card_of(wildcards).data
+    # input paths absolute, so that the completed card reruns from the results folder
+    return rerunnable_card(card_of(wildcards))
 
 
 def card_params(wildcards):

@@ -86,13 +86,22 @@ def test_report_archive_holds_every_figure_of_every_dataset(run: tuple[Path, Pat
         } | {
             ("Run summary", dataset, str(out / ".work" / dataset / "report" / "run_summary.png")) for dataset in FIGURES
         }
+        tables = {
+            ("Completed cards", dataset, str(out / ".work" / dataset / "report" / "card.html")) for dataset in FIGURES
+        }
         listed = {
             (category, dataset, path)
             for category, by_dataset in categories.items()
             for dataset, paths in by_dataset.items()
             for path in paths
         }
-        assert listed == expected
+        assert listed == expected | tables
+        for _, dataset, path in sorted(tables):  # the completed card as a table: every checksum it lists
+            page = zipped.read("report/" + results[path]["data_uri"]).decode("utf-8")
+            card = yaml.safe_load((out / dataset / "card.yaml").read_text())
+            for key in ("artifacts_sha256", "figures_sha256"):
+                for name, digest in card["computed"][key].items():
+                    assert f"<code>computed.{key}.{name}</code></td><td>{digest}<" in page
         for _, dataset, path in sorted(expected):
             entry = results[path]
             assert entry["job_properties"]["wildcards"] == f"dataset={dataset}"
