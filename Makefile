@@ -26,7 +26,9 @@ $(STAMP): requirements.lock pyproject.toml
 
 run: venv
 	$(BIN)/snakemake --cores $(CORES)
-	@echo "genoprep: artifacts are in results/<dataset_id>/ (the demo: results/pbmc_demo/, its card: results/pbmc_demo/card.yaml)"
+	$(BIN)/snakemake --cores 1 --report results/report.zip
+	@for card in results/*/card.yaml; do echo "genoprep: artifacts in $$(dirname $$card)/ (completed card: $$card)"; done
+	@echo "genoprep: report in results/report.zip (unzip it and open report/report.html); check the folders with make verify OUT=results"
 
 # bcftools, tabix and plink2 are the references the variant tests compare against; the
 # tests skip (saying why) where they cannot be installed.

@@ -39,6 +39,7 @@ import scipy.sparse as sp
 
 from genoprep.dna.io import DnaRecord, batched
 from genoprep.dna.tokenize import RaggedTokens, get_scheme, kmer_names
+from genoprep.progress import Progress
 
 StrPath = str | PathLike[str]
 
@@ -58,6 +59,15 @@ DEFAULT_BATCH_BASES = 16 << 20  # ~16 Mb of sequence per batch bounds working me
 _NPY_MAGIC = b"\x93NUMPY\x01\x00"
 _NPY_HEADER_BYTES = 128  # whole preamble: magic (8) + length (2) + padded dict + "\n"
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def _tracked(batches: Iterable[Sequence[DnaRecord]], what: str) -> Iterable[Sequence[DnaRecord]]:
+    """The batches, with the sequences done, their rate and (at the end) the total in the log."""
+    progress = Progress(what, unit="sequences")
+    for batch in batches:
+        yield batch
+        progress.update(len(batch))
+    progress.finish()
 
 
 def _metadata(scheme: str, params: dict[str, Any]) -> dict[bytes, bytes]:
@@ -124,7 +134,7 @@ def write_variable_tokens(
     schema = TOKENS_SCHEMA.with_metadata(_metadata(scheme, settings))
     n_sequences = n_tokens = n_bases = 0
     with pq.ParquetWriter(out_path, schema, compression=PARQUET_COMPRESSION) as writer:
-        for batch in batched(records, batch_records, batch_bases):
+        for batch in _tracked(batched(records, batch_records, batch_bases), f"{scheme} tokens"):
             ids = spec.encode([r.sequence for r in batch], **settings)
             writer.write_table(pa.Table.from_arrays([*_index_columns(batch), _as_list_array(ids)], schema=schema))
             n_sequences += len(batch)
@@ -180,7 +190,7 @@ def write_fixed_tokens(
     try:
         with open(out_path, "wb") as out:
             out.write(_npy_preamble((0, max_len), dtype))
-            for batch in batched(records, batch_records, batch_bases):
+            for batch in _tracked(batched(records, batch_records, batch_bases), f"{scheme} tokens"):
                 ids = spec.encode([r.sequence for r in batch], dtype=dtype, **settings)
                 out.write(np.ascontiguousarray(ids).tobytes())
                 lengths = [len(r.sequence) for r in batch]
@@ -239,7 +249,7 @@ def write_kmer_counts(
     row_sizes: list[np.ndarray] = []
     index_tables: list[pa.Table] = []
     n_bases = 0
-    for batch in batched(records, batch_records, batch_bases):
+    for batch in _tracked(batched(records, batch_records, batch_bases), f"{k}-mer counts"):
         block = sp.csr_matrix(spec.encode([r.sequence for r in batch], k=k, canonical=canonical, sparse=True))
         block.sort_indices()
         data.append(block.data.astype(np.int32, copy=False))

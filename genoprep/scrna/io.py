@@ -26,6 +26,7 @@ from scipy import sparse
 
 from genoprep import textio
 from genoprep.errors import InputError
+from genoprep.progress import Progress
 from genoprep.scrna import kernels
 
 log = logging.getLogger(__name__)
@@ -287,6 +288,7 @@ def _read_delimited(path: Path, sep: str, orientation: str) -> ad.AnnData:
                 na_values=[""],
             )
             n_fields = len(header)
+            progress = Progress(f"reading {path.name}", unit="rows")
             for chunk in reader:
                 if columns is None:
                     # a header one field short (R write.csv) names only the data columns
@@ -298,7 +300,9 @@ def _read_delimited(path: Path, sep: str, orientation: str) -> ad.AnnData:
                             record="line 1",
                         )
                 blocks.append(_numeric_block(chunk, columns, path, len(row_names)))
+                progress.update(chunk.shape[0])
                 row_names.extend(chunk.index.astype(str))
+            progress.finish()
     except InputError:
         raise
     except pd.errors.EmptyDataError:

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from genoprep.errors import InputError
+from genoprep.progress import Progress
 from genoprep.textio import check_readable, is_gzip
 
 StrPath = str | os.PathLike[str]
@@ -510,10 +511,15 @@ class VcfText:
         return line or None
 
     def data_blocks(self) -> Iterator[np.ndarray]:
-        """Blocks of whole data lines (blank lines are skipped by the decoder)."""
+        """Blocks of whole data lines (blank lines are skipped by the decoder); progress in the log."""
+        progress = Progress(f"reading {os.path.basename(self.source)}", unit="bytes of VCF text")
         if self._first is not None and len(self._first):
+            progress.update(len(self._first))
             yield self._first
-        yield from self._blocks
+        for block in self._blocks:
+            progress.update(len(block))
+            yield block
+        progress.finish()
 
 
 def record_offsets(path: StrPath, every: int) -> tuple[int, list[int]]:

@@ -147,3 +147,16 @@ def test_dna_figures_draw_the_artifacts(run: tuple[Path, Path]) -> None:
     assert (char == np.minimum(obs["length"].to_numpy(), card["params"]["char"]["max_len"])).all()
     dnabert = token_lengths(out / "orchids" / "tokens_dnabert.parquet", "dnabert", card["params"]["dnabert"])
     assert (dnabert == obs["length"].to_numpy() - card["params"]["dnabert"]["k"] + 1 + 2).all()
+
+
+def test_long_loops_log_their_progress(run: tuple[Path, Path]) -> None:
+    """The token and VCF loops write progress lines (items, rate, and the total at the end) into
+    their rules' logs; the counts are the artifacts' own."""
+    _, out = run
+    n_sequences = len(pd.read_csv(out / "orchids" / "obs.tsv", sep="\t"))
+    for scheme in ("char", "dnabert"):
+        log = (out / "orchids" / "logs" / f"dna_tokens_{scheme}.log").read_text()
+        assert re.search(rf"{scheme} tokens: done, {n_sequences} sequences in \d+ s \([\d,.]+ sequences/s\)", log), log
+    logs = "".join(p.read_text() for p in (out / "kg22" / "logs").glob("variants_*.log"))
+    vcf = "1kg_nygc30x_grch38_chr22_100samples_100variants.vcf.gz"
+    assert re.search(rf"reading {re.escape(vcf)}: done, [\d,]+ bytes of VCF text in \d+ s", logs), logs

@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from genoprep.progress import Progress
 from genoprep.scrna.tokens.chunks import TokenChunk
 
 LABELS = ("cell_type", "donor_id", "batch")
@@ -139,13 +140,16 @@ def write_tokens(
         labels=list(columns),
     ) as writer:
         expected = 0
+        progress = Progress(f"{tokenizer.scheme} tokens", int(cell_ids.shape[0]), unit="cells")
         for first, matrix in chunks:
             if first != expected:
                 raise ValueError(f"chunks must cover the cells in order: expected row {expected}, got {first}")
             chunk = tokenizer.tokenize_chunk(matrix, first_cell=first)
             stop = first + chunk.kept.shape[0]
             writer.write(cell_ids[first:stop], chunk, {name: values[first:stop] for name, values in columns.items()})
+            progress.update(stop - expected)
             expected = stop
         if expected != cell_ids.shape[0]:
             raise ValueError(f"chunks covered {expected} of {cell_ids.shape[0]} cells")
+        progress.finish()
     return writer.rows
