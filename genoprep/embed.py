@@ -1,9 +1,9 @@
 """Low-dimensional views of a processed matrix: PCA (scRNA-seq and bulk) and UMAP (scRNA-seq).
 
 - :func:`pca` — principal components of a cells (or samples) x features matrix, centred per
-  feature, as ``sc.pp.pca`` computes them (scikit-learn's ``PCA``: seeded ARPACK for a large
-  matrix, else the full SVD; signs fixed by scikit-learn's ``svd_flip``, so the same input
-  gives the same bytes).
+  feature (the scores ``sc.pp.pca`` computes, up to each component's sign): exact, from the
+  eigen-decomposition of the Gram matrix, block by block, so that the dense matrix is never
+  copied; nothing random, the same bytes for the same input.
 - :func:`umap` — a 2-D UMAP of those components (umap-learn, seeded). With a seed
   umap-learn runs on one thread: its parallel optimisation is not reproducible.
 
@@ -19,6 +19,9 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+#: rows of the matrix converted to float64 at a time
+_BLOCK_ROWS = 4096
+
 
 def n_components(n_pcs: int, shape: tuple[int, int]) -> int:
     """``n_pcs`` capped by what the matrix has: at most min(rows, columns) - 1 components
@@ -26,20 +29,42 @@ def n_components(n_pcs: int, shape: tuple[int, int]) -> int:
     return max(1, min(n_pcs, min(shape) - 1))
 
 
-def pca(matrix: np.ndarray, n_pcs: int, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
+def pca(matrix: np.ndarray, n_pcs: int) -> tuple[np.ndarray, np.ndarray]:
     """(coordinates rows x k, explained variance ratio of each component), k = :func:`n_components`.
 
-    ARPACK (started from ``seed``) when both sides of the matrix exceed 200 and a seed is
-    given; else the full SVD (exact, nothing random).
+    Exact PCA of the column-centred matrix through the eigen-decomposition of its smaller Gram
+    matrix (features x features, accumulated in float64 over blocks of rows, or rows x rows when
+    there are fewer rows): no copy of the matrix, nothing random. Each component's sign is
+    fixed so that its largest loading is positive.
     """
-    from sklearn.decomposition import PCA
-
+    n_rows, n_cols = matrix.shape
     k = n_components(n_pcs, matrix.shape)
-    solver = "arpack" if seed is not None and min(matrix.shape) > 200 else "full"
-    model = PCA(n_components=k, svd_solver=solver, random_state=seed)
-    coordinates = model.fit_transform(matrix)
-    log.info("PCA: %d components of a %d x %d matrix (%s solver)", k, *matrix.shape, solver)
-    return coordinates.astype(np.float32, copy=False), model.explained_variance_ratio_.astype(np.float32)
+    mean = matrix.mean(axis=0, dtype=np.float64)
+    if n_cols <= n_rows:
+        gram = np.zeros((n_cols, n_cols))
+        for start in range(0, n_rows, _BLOCK_ROWS):
+            block = matrix[start : start + _BLOCK_ROWS].astype(np.float64) - mean
+            gram += block.T @ block
+        values, vectors = np.linalg.eigh(gram)
+        order = np.argsort(values)[::-1][:k]
+        components = vectors[:, order]
+    else:  # few rows (bulk samples): the rows x rows Gram matrix
+        centred = matrix.astype(np.float64) - mean
+        gram = centred @ centred.T
+        values, vectors = np.linalg.eigh(gram)
+        order = np.argsort(values)[::-1][:k]
+        components = centred.T @ vectors[:, order] / np.sqrt(np.maximum(values[order], np.finfo(float).tiny))
+    total = float(np.trace(gram))
+    largest = np.abs(components).argmax(axis=0)
+    components *= np.sign(components[largest, np.arange(k)])
+    coordinates = np.empty((n_rows, k), dtype=np.float32)
+    for start in range(0, n_rows, _BLOCK_ROWS):
+        coordinates[start : start + _BLOCK_ROWS] = (
+            matrix[start : start + _BLOCK_ROWS].astype(np.float64) - mean
+        ) @ components
+    ratio = np.clip(values[order], 0, None) / total if total > 0 else np.zeros(k)
+    log.info("PCA: %d components of a %d x %d matrix", k, n_rows, n_cols)
+    return coordinates, ratio.astype(np.float32)
 
 
 def umap(coordinates: np.ndarray, n_neighbors: int, seed: int) -> np.ndarray | None:

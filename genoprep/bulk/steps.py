@@ -355,7 +355,7 @@ def export(adata: ad.AnnData, options: ExportOptions) -> Export:
     adata, report = sample_qc(adata, options)
     matrix, features = ml_matrix(adata, options.zscore)
     adata.X = matrix
-    adata.obsm["X_pca"], variance_ratio = embed.pca(matrix, options.n_pcs, seed=None)
+    adata.obsm["X_pca"], variance_ratio = embed.pca(matrix, options.n_pcs)
     adata.uns["pca"] = {"variance_ratio": variance_ratio, "params": {"n_comps": adata.obsm["X_pca"].shape[1]}}
     info = _info(adata)
     adata.uns["genoprep"] = {

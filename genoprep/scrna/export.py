@@ -42,7 +42,7 @@ def obs_table(adata: ad.AnnData) -> pd.DataFrame:
 def embeddings(scaled: np.ndarray, options: EmbedOptions) -> dict[str, np.ndarray]:
     """``{"X_pca": ..., "X_umap": ..., "variance_ratio": ...}`` of the scaled HVG matrix
     (``X_umap`` only when asked for and computable)."""
-    coordinates, variance_ratio = embed.pca(scaled, options.n_pcs, options.embedding_seed)
+    coordinates, variance_ratio = embed.pca(scaled, options.n_pcs)
     found = {"X_pca": coordinates, "variance_ratio": variance_ratio}
     if options.umap:
         umap = embed.umap(coordinates, options.umap_n_neighbors, options.embedding_seed)
@@ -81,7 +81,7 @@ def add_embeddings(
     found = embeddings(scaled, options)
     with h5py.File(path, "r+") as handle:
         ad.io.write_elem(handle["obsm"], "X_pca", found["X_pca"])
-        pca_params = {"n_comps": int(found["X_pca"].shape[1]), "zero_center": True, "seed": options.embedding_seed}
+        pca_params = {"n_comps": int(found["X_pca"].shape[1]), "zero_center": True}
         ad.io.write_elem(handle["uns"], "pca", {"variance_ratio": found["variance_ratio"], "params": pca_params})
         if "X_umap" in found:
             ad.io.write_elem(handle["obsm"], "X_umap", found["X_umap"])
