@@ -25,7 +25,7 @@ _BLOCK_ROWS = 4096
 
 def n_components(n_pcs: int, shape: tuple[int, int]) -> int:
     """``n_pcs`` capped by what the matrix has: at most min(rows, columns) - 1 components
-    (ARPACK needs fewer than the smaller side), at least 1."""
+    (centred data have rank at most rows - 1), at least 1."""
     return max(1, min(n_pcs, min(shape) - 1))
 
 
