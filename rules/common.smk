@@ -14,6 +14,7 @@ from genoprep.download import download_target, remote_source  # noqa: E402
 from genoprep.errors import InputError  # noqa: E402
 from genoprep.fair.io import rerunnable_card  # noqa: E402
 from genoprep.locking import ResultsLock, check_links  # noqa: E402
+from genoprep.report.workflow import task_bundles, report_task_inputs  # noqa: E402
 
 validate(config, os.path.join(SCHEMA_DIR, "config.schema.yaml"))
 
@@ -182,12 +183,22 @@ def completed_cards():
     ]
 
 
+def report_names(card):
+    """The report figures of a card: REPORTS[modality] holds names, or functions of the card
+    giving a list of names (figures that exist only with some params, e.g. the task figure).
+    """
+    names = []
+    for entry in REPORTS.get(card.modality, []):
+        names.extend(entry(card) if callable(entry) else [entry])
+    return names
+
+
 def report_files():
     """Every dataset's report figures."""
     return [
         os.path.join(RESULTS, dataset_id, name)
         for dataset_id, card in sorted(CARDS.items())
-        for name in REPORTS.get(card.modality, [])
+        for name in report_names(card)
     ]
 
 
@@ -198,12 +209,27 @@ def artifacts_of(wildcards):
     (when the artifacts depend on the card's params, e.g. the DNA tokenizers chosen).
     """
     card = card_of(wildcards)
+    return [
+        os.path.join(RESULTS, wildcards.dataset, name) for name in artifact_names(card)
+    ]
+
+
+def artifact_names(card):
+    """The artifact names of a card (ARTIFACTS and EXTRA_ARTIFACTS of its modality)."""
     names = ARTIFACTS[card.modality]
     if callable(names):
         names = names(card)
     if card.modality in EXTRA_ARTIFACTS:
         names = list(names) + EXTRA_ARTIFACTS[card.modality](card)
-    return [os.path.join(RESULTS, wildcards.dataset, name) for name in names]
+    return list(names)
+
+
+def task_report_inputs(wildcards):
+    """rows.tsv and baseline.json (when the card trains baselines) of each task bundle of a dataset."""
+    card = card_of(wildcards)
+    return report_task_inputs(
+        os.path.join(RESULTS, wildcards.dataset), artifact_names(card)
+    )
 
 
 def write_card_inputs(wildcards):
@@ -218,7 +244,7 @@ def write_card_inputs(wildcards):
         # report figures are made before card.yaml, so that it lists every file of the folder
         "reports": [
             os.path.join(RESULTS, wildcards.dataset, name)
-            for name in REPORTS.get(card.modality, [])
+            for name in report_names(card)
         ],
         # JSON files whose keys join the computed facts (EXTRA_FACTS, e.g. the scRNA tokens)
         "extra_facts": (

@@ -24,6 +24,11 @@ REPORTS.setdefault("scrna", []).extend(
 REPORTS.setdefault("bulk", []).extend(
     ["report_bulk_pca.png", "report_bulk_correlation.png"]
 )
+# the task figure, for datasets whose artifacts hold task bundles (params.tasks.names)
+for modality in ("scrna", "bulk", "dna", "variant_effect"):
+    REPORTS.setdefault(modality, []).append(
+        lambda card: ["report_tasks.png"] if task_bundles(artifact_names(card)) else []
+    )
 # the run summary and the completed card as a table, of every dataset (rule all requests them)
 RUN_SUMMARIES = [
     os.path.join(RESULTS, ".work", dataset_id, "report", name)
@@ -232,3 +237,24 @@ rule report_card:
         runtime=5,
     script:
         "../scripts/report_card.py"
+
+
+rule report_tasks:
+    input:
+        unpack(task_report_inputs),
+    output:
+        png=report(
+            out("report_tasks.png"),
+            caption="../resources/report/tasks.rst",
+            category="Tasks",
+            subcategory="{dataset}",
+        ),
+    log:
+        out("logs/report_tasks.log"),
+    conda:
+        "../envs/report.yaml"
+    resources:
+        mem_mb=1024,
+        runtime=10,
+    script:
+        "../scripts/report_tasks.py"

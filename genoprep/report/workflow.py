@@ -8,6 +8,24 @@ from typing import Any
 from genoprep.dna.tokenize import get_scheme
 
 
+def task_bundles(artifacts: list[str]) -> list[str]:
+    """The task bundles among a dataset's artifact names that the task figure draws: those with a
+    ``tasks/<task>/rows.tsv``, in artifact order."""
+    return [name.split("/")[1] for name in artifacts if name.startswith("tasks/") and name.endswith("/rows.tsv")]
+
+
+def report_task_inputs(folder: str, artifacts: list[str]) -> dict[str, list[str]]:
+    """``{"rows": [...], "baselines": [...]}`` paths of the task figure's inputs (a baseline only where
+    the artifacts list one)."""
+    tasks = task_bundles(artifacts)
+    return {
+        "rows": [f"{folder}/tasks/{task}/rows.tsv" for task in tasks],
+        "baselines": [
+            f"{folder}/tasks/{task}/baseline.json" for task in tasks if f"tasks/{task}/baseline.json" in artifacts
+        ],
+    }
+
+
 def token_files(params: Mapping[str, Any]) -> list[str]:
     """The token file (first artifact) of each tokenization scheme of a DNA card, in its order."""
     return [get_scheme(name).artifacts(params[name])[0] for name in params["tokenizers"]]

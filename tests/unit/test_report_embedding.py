@@ -146,3 +146,39 @@ def test_card_rows_and_html() -> None:
     page = card_html(card, "/r/d/card.yaml")
     assert "<code>dataset_id</code></td><td>d&lt;1&gt;</td>" in page and "<d<1>" not in page
     assert "/r/d" not in page  # only the file name, not where the results are
+
+
+def test_tasks_figure_counts_rows_per_split_and_class_and_draws_the_baseline() -> None:
+    from genoprep.report import tasks
+
+    rows = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(8)],
+            "split": ["train", "train", "train", "val", "test", "test", "train", "test"],
+            "label": ["a", "b", "a", "a", "b", "b", "NA", "a"],
+            "code": [0, 1, 0, 0, 1, 1, -1, 0],
+            "in_bundle": [True, True, True, True, True, True, False, True],
+        }
+    )
+    counts = tasks.split_counts(rows)
+    assert counts.index.tolist() == ["train", "val", "test"]
+    assert counts.to_dict() == {"a": {"train": 2, "val": 1, "test": 1}, "b": {"train": 1, "val": 0, "test": 2}}
+    unlabelled = tasks.split_counts(rows.drop(columns=["label", "code"]))
+    assert unlabelled["rows"].to_dict() == {"train": 3, "val": 1, "test": 3}
+    baseline = {
+        "metric": "balanced_accuracy",
+        "real": {"balanced_accuracy": 0.9},
+        "shuffled_labels": {"balanced_accuracy": 0.45},
+        "chance_balanced_accuracy": 0.5,
+        "learnable": True,
+    }
+    assert tasks.baseline_scores(baseline) == (
+        "balanced_accuracy",
+        [("real labels", 0.9), ("shuffled labels", 0.45), ("chance", 0.5)],
+    )
+    figure = tasks.tasks_figure({"sequence_classification": (rows, baseline)}, "tiny")
+    split_ax, baseline_ax = figure.axes[:2]
+    widths = [patch.get_width() for patch in split_ax.patches]
+    assert widths == [2, 1, 1, 1, 0, 2]  # class a over train/val/test, then class b
+    assert [patch.get_height() for patch in baseline_ax.patches] == [0.9, 0.45, 0.5]
+    plt.close(figure)
