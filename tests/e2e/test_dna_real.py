@@ -390,8 +390,12 @@ def _job_counts(output: str) -> dict[str, int]:
 
 
 def _without_card_followers(counts: dict[str, int]) -> dict[str, int]:
-    """Job counts without the jobs made from card.yaml (FAIR files, run summary): one per card rewritten."""
-    followers = {rule: n for rule, n in counts.items() if rule.startswith("fair_") or rule == "report_run_summary"}
+    """Job counts without the jobs made from card.yaml (FAIR files, run summary, card table): one per card rewritten."""
+    followers = {
+        rule: n
+        for rule, n in counts.items()
+        if rule.startswith("fair_") or rule in ("report_run_summary", "report_card")
+    }
     assert all(n == counts.get("write_card") for n in followers.values()), counts
     return {rule: n for rule, n in counts.items() if rule not in followers}
 
