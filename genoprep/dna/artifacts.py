@@ -29,6 +29,7 @@ import json
 import struct
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from os import PathLike
 from typing import Any
 
@@ -52,6 +53,22 @@ TOKENS_SCHEMA = pa.schema(
 )
 INDEX_SCHEMA = pa.schema([("id", pa.string()), ("label", pa.string()), ("length", pa.int32())])
 PARQUET_COMPRESSION = "zstd"
+#: Writer settings of the token Parquet files. ``input_ids`` holds one int32 per token (a genome's
+#: worth). Its dictionary (4**k k-mer ids) packs each id into ~12 bits (k = 6), which zstd cannot
+#: shrink further: compressing those pages only cost time (1.3x slower write, same bytes on disk;
+#: bench/README_dna.md), so the ids are dictionary-encoded and left uncompressed, without
+#: statistics (min/max of token ids serve no query). The small columns keep zstd. Same table ->
+#: same bytes.
+IDS_COLUMN = "input_ids.list.element"
+TOKENS_WRITER: dict[str, Any] = {
+    "compression": {
+        "id": PARQUET_COMPRESSION,
+        "label": PARQUET_COMPRESSION,
+        "length": PARQUET_COMPRESSION,
+        IDS_COLUMN: "none",
+    },
+    "write_statistics": ["id", "label", "length"],
+}
 DEFAULT_BATCH_RECORDS = 10_000
 DEFAULT_BATCH_BASES = 16 << 20  # ~16 Mb of sequence per batch bounds working memory
 
@@ -101,6 +118,40 @@ def write_parquet(table: pa.Table, path: StrPath) -> None:
     pq.write_table(table, path, compression=PARQUET_COMPRESSION)
 
 
+class _BackgroundWriter:
+    """Write row groups on one worker thread while the caller reads and tokenizes the next batch.
+
+    ``ParquetWriter.write_table`` releases the GIL, so encoding a batch's Parquet pages overlaps
+    the next batch's parsing and tokenizing. At most one batch waits (two in memory); row
+    groups keep their order, so the file's bytes are the same as a plain loop's. An error in
+    the worker is raised by the next :meth:`write` or on exit.
+    """
+
+    def __init__(self, writer: pq.ParquetWriter) -> None:
+        self._writer = writer
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-writer")
+        self._pending: Future[None] | None = None
+
+    def write(self, table: pa.Table) -> None:
+        self._wait()
+        self._pending = self._pool.submit(self._writer.write_table, table)
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def __enter__(self) -> _BackgroundWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            if exc_info[0] is None:
+                self._wait()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 def write_variable_tokens(
     records: Iterable[DnaRecord],
     out_path: StrPath,
@@ -123,10 +174,10 @@ def write_variable_tokens(
     settings = dict(settings)
     schema = TOKENS_SCHEMA.with_metadata(_metadata(scheme, settings))
     n_sequences = n_tokens = n_bases = 0
-    with pq.ParquetWriter(out_path, schema, compression=PARQUET_COMPRESSION) as writer:
+    with pq.ParquetWriter(out_path, schema, **TOKENS_WRITER) as writer, _BackgroundWriter(writer) as background:
         for batch in batched(records, batch_records, batch_bases):
             ids = spec.encode([r.sequence for r in batch], **settings)
-            writer.write_table(pa.Table.from_arrays([*_index_columns(batch), _as_list_array(ids)], schema=schema))
+            background.write(pa.Table.from_arrays([*_index_columns(batch), _as_list_array(ids)], schema=schema))
             n_sequences += len(batch)
             n_tokens += int(ids.values.size)
             n_bases += sum(len(r.sequence) for r in batch)
