@@ -17,6 +17,7 @@ The rules of each scheme are in its docstring; the tests check them on hand-work
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
@@ -217,14 +218,22 @@ _ACGT_BYTES = ACGT_CODES.tobytes()
 _ATCG_BYTES = ATCG_CODES.tobytes()
 
 
-def _kept_ids(
-    sequences: Sequence[SeqLike], n: int, truncation: Truncation, table: bytes
-) -> Iterator[tuple[int, np.ndarray]]:
-    """``(row, ids)`` of each sequence cut to its first (``truncation="right"``) or last ``n``
-    bases, looked up in ``table``."""
+def _fill_rows(
+    rows: np.ndarray, sequences: Sequence[SeqLike], truncation: Truncation, table: bytes, *, align_end: bool
+) -> np.ndarray:
+    """Write each sequence's ids (looked up in ``table``) into its row of ``rows`` (pre-filled with padding).
+
+    A sequence longer than a row keeps its first (``truncation="right"``) or last bases; the ids
+    start the row, or end it with ``align_end`` (padding on the left). Returns ``rows``.
+    """
+    width = rows.shape[1]
     for i, sequence in enumerate(sequences):
-        kept = sequence[:n] if truncation == "right" else sequence[-n:]
-        yield i, _lookup(_as_bytes(kept), table)
+        ids = _lookup(_as_bytes(sequence[:width] if truncation == "right" else sequence[-width:]), table)
+        if align_end:
+            rows[i, width - ids.size :] = ids
+        else:
+            rows[i, : ids.size] = ids
+    return rows
 
 
 def char_ids(sequence: SeqLike) -> np.ndarray:
@@ -232,53 +241,69 @@ def char_ids(sequence: SeqLike) -> np.ndarray:
     return _lookup(_as_bytes(sequence), _CHAR_BYTES)
 
 
-def char_encode(
+@dataclass(frozen=True)
+class FixedLayout:
+    """How a fixed-length scheme lays out a row: one id per base, padding, special tokens."""
+
+    table: bytes
+    """256-byte lookup table: byte -> id (lower case as upper case)."""
+    pad_id: int
+    default_max_len: int
+    end_id: int | None = None
+    """A token closing every row ([SEP] of HyenaDNA), or None."""
+    pad_left: bool = False
+    """Padding before the bases (the bases end the row) instead of after them."""
+
+    @property
+    def reserved(self) -> int:
+        """Tokens of a row that are not bases."""
+        return int(self.end_id is not None)
+
+
+def encode_fixed(
+    layout: FixedLayout,
     sequences: Sequence[SeqLike],
-    max_len: int = CHAR_DEFAULT_MAX_LEN,
+    max_len: int | None = None,
     truncation: Truncation = "right",
     dtype: Any = np.int32,
 ) -> np.ndarray:
-    """``char`` scheme: one id per base, fixed length.
+    """Encode a batch into an array ``(len(sequences), max_len)`` of ``dtype`` laid out as ``layout`` says.
 
-    Vocabulary A=0, C=1, G=2, T=3, N=4, <PAD>=5. Lower case is upper-cased; every other
-    IUPAC code becomes N. Sequences longer than ``max_len`` lose their end
-    (``truncation="right"``, default) or their start (``"left"``); shorter ones are padded
-    with <PAD> on the right. Returns an array ``(len(sequences), max_len)`` of ``dtype``.
+    ``max_len`` counts every token of a row (``layout.default_max_len`` when None), so a row
+    holds ``max_len - layout.reserved`` bases. A longer sequence loses its end
+    (``truncation="right"``) or its start (``"left"``); a shorter one is padded.
     """
-    _check_max_len(max_len)
-    out = np.full((len(sequences), max_len), CHAR_PAD_ID, dtype=dtype)
-    for i, ids in _kept_ids(sequences, max_len, truncation, _CHAR_BYTES):
-        out[i, : ids.size] = ids
-    return out
+    max_len = layout.default_max_len if max_len is None else max_len
+    _check_max_len(max_len, minimum=1 + layout.reserved)
+    rows = np.full((len(sequences), max_len), layout.pad_id, dtype=dtype)
+    if layout.end_id is not None:
+        rows[:, -1] = layout.end_id
+    _fill_rows(rows[:, : max_len - layout.reserved], sequences, truncation, layout.table, align_end=layout.pad_left)
+    return rows
 
 
-# ----------------------------------------------------------------- HyenaDNA
+#: ``char`` scheme: one id per base, fixed length. Vocabulary A=0, C=1, G=2, T=3, N=4, <PAD>=5.
+#: Lower case is upper-cased; every other IUPAC code becomes N. Sequences longer than
+#: ``max_len`` lose their end (``truncation="right"``, default) or their start (``"left"``);
+#: shorter ones are padded with <PAD> on the right.
+CHAR_LAYOUT = FixedLayout(_CHAR_BYTES, CHAR_PAD_ID, CHAR_DEFAULT_MAX_LEN)
 
+#: ``hyenadna`` scheme: HyenaDNA's ``CharacterTokenizer`` with [SEP] appended, left-padded.
+#: Ids [CLS]=0 [SEP]=1 [BOS]=2 [MASK]=3 [PAD]=4 [RESERVED]=5 [UNK]=6 A=7 C=8 G=9 T=10 N=11;
+#: lower case is upper-cased, any other IUPAC code is [UNK] (the tokenizer's rule for
+#: characters outside A,C,G,T,N). As in HyenaDNA's fine-tuning datasets (tokenize with
+#: ``truncation=True``, whose default side keeps the start, pad on the left, then append
+#: [SEP] when ``add_eos``), each row is ``[PAD]... bases [SEP]``. ``max_len`` counts every
+#: token, so at most ``max_len - 1`` bases are kept (HyenaDNA's ``max_length`` + 1 = our
+#: ``max_len``); ``truncation="left"`` keeps the end instead.
+HYENADNA_LAYOUT = FixedLayout(
+    _HYENADNA_BYTES, HYENADNA_PAD_ID, HYENADNA_DEFAULT_MAX_LEN, end_id=HYENADNA_SEP_ID, pad_left=True
+)
 
-def hyenadna_encode(
-    sequences: Sequence[SeqLike],
-    max_len: int = HYENADNA_DEFAULT_MAX_LEN,
-    truncation: Truncation = "right",
-    dtype: Any = np.int32,
-) -> np.ndarray:
-    """``hyenadna`` scheme: HyenaDNA's ``CharacterTokenizer`` with [SEP] appended, left-padded.
-
-    Ids [CLS]=0 [SEP]=1 [BOS]=2 [MASK]=3 [PAD]=4 [RESERVED]=5 [UNK]=6 A=7 C=8 G=9 T=10 N=11;
-    lower case is upper-cased, any other IUPAC code is [UNK] (the tokenizer's rule for
-    characters outside A,C,G,T,N). As in HyenaDNA's fine-tuning datasets (tokenize with
-    ``truncation=True``, whose default side keeps the start, pad on the left, then append
-    [SEP] when ``add_eos``), each row is ``[PAD]... bases [SEP]``. ``max_len`` counts every
-    token, so at most ``max_len - 1`` bases are kept (HyenaDNA's ``max_length`` + 1 = our
-    ``max_len``); ``truncation="left"`` keeps the end instead. Returns an array
-    ``(len(sequences), max_len)`` of ``dtype``.
-    """
-    _check_max_len(max_len, minimum=2)
-    body_len = max_len - 1
-    out = np.full((len(sequences), max_len), HYENADNA_PAD_ID, dtype=dtype)
-    out[:, -1] = HYENADNA_SEP_ID
-    for i, ids in _kept_ids(sequences, body_len, truncation, _HYENADNA_BYTES):
-        out[i, body_len - ids.size : body_len] = ids
-    return out
+#: ``char_encode(sequences, max_len=512, truncation="right", dtype=np.int32)``: see :data:`CHAR_LAYOUT`.
+char_encode = functools.partial(encode_fixed, CHAR_LAYOUT)
+#: ``hyenadna_encode(sequences, max_len=1024, truncation="right", dtype=np.int32)``: see :data:`HYENADNA_LAYOUT`.
+hyenadna_encode = functools.partial(encode_fixed, HYENADNA_LAYOUT)
 
 
 # ----------------------------------------------------------------- DNABERT
@@ -721,7 +746,7 @@ SCHEMES: dict[str, TokenScheme] = {
             lambda **_: hyenadna_vocab(),
             "HyenaDNA CharacterTokenizer ids ([PAD]=4 [SEP]=1 [UNK]=6 A=7 C=8 G=9 T=10 N=11), "
             "[SEP] appended, left-padded to max_len={max_len} (truncation side: {truncation})",
-            reserved=1,
+            reserved=HYENADNA_LAYOUT.reserved,
         ),
         TokenScheme(
             "kmer_tokenize",
