@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Benchmark of the DNA tokenizers: throughput end to end, speed-up over naive loops, memory.
 
-Run:  python bench/bench_dna.py [--mb 100] [--naive-mb 2] [--rounds 5] [--seed 7] [--keep DIR] [--json F]
+Run:  python bench/bench_dna.py [--mb 100] [--naive-mb 2] [--rounds 5] [--clock cpu|wall] [--seed 7]
+      [--keep DIR] [--json F]
 
 What it does (one process for the timings):
 
@@ -212,20 +213,26 @@ def step_kmers(fasta: Path, out: Path, k: int) -> object:
     )
 
 
-#: CPU seconds (all threads of this process) of the best run of each e2e step, by name.
+#: The clock the targets are judged on (``--clock``): CPU seconds of this process, all threads
+#: (default: on a shared machine wall time measures the neighbours as much as the code; the
+#: Parquet writer's thread is counted, not credited for overlapping), or wall seconds.
+CLOCK: list[Callable[[], float]] = [time.process_time]
+#: CPU and wall seconds of the best run of each e2e step, by name.
 CPU_SECONDS: dict[str, float] = {}
+WALL_SECONDS: dict[str, float] = {}
 
 
 def timed(function: Callable[[], object], repeat: int = 1, name: str = "") -> float:
-    """Best wall time of ``repeat`` runs (their best CPU time goes to :data:`CPU_SECONDS`)."""
-    best = cpu_best = float("inf")
+    """Best time (:data:`CLOCK`) of ``repeat`` runs; the best CPU and wall times are kept by name."""
+    best = cpu_best = wall_best = float("inf")
     for _ in range(repeat):
         gc.collect()
-        start, cpu = time.perf_counter(), time.process_time()
+        start, cpu, wall = CLOCK[0](), time.process_time(), time.perf_counter()
         function()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, CLOCK[0]() - start)
         cpu_best = min(cpu_best, time.process_time() - cpu)
-    CPU_SECONDS[name] = cpu_best
+        wall_best = min(wall_best, time.perf_counter() - wall)
+    CPU_SECONDS[name], WALL_SECONDS[name] = cpu_best, wall_best
     return best
 
 
@@ -262,7 +269,7 @@ def child_peak_rss(fasta: Path, out: Path, scheme: str) -> float:
 def interleaved_best(
     functions: dict[str, Callable[[], object]], rounds: int, budget_s: float = 0.25, max_repeat: int = 20
 ) -> dict[str, float]:
-    """Best wall time of each function over ``rounds`` rounds, the functions taking turns.
+    """Best time (:data:`CLOCK`) of each function over ``rounds`` rounds, the functions taking turns.
 
     On a shared, loaded machine the load changes from second to second; running the fast and
     the naive version of a scheme in turn, and keeping each one's best time (``timeit``'s
@@ -280,9 +287,9 @@ def interleaved_best(
             try:
                 spent = 0.0
                 for _ in range(max_repeat):
-                    start = time.perf_counter()
+                    start = CLOCK[0]()
                     function()
-                    seconds = time.perf_counter() - start
+                    seconds = CLOCK[0]() - start
                     best[name] = min(best[name], seconds)
                     spent += seconds
                     if spent >= budget_s:
@@ -299,9 +306,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5, help="rounds of the fast/naive comparison (default 5)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=1, help="e2e runs per step, best kept (default 1)")
+    parser.add_argument(
+        "--clock", choices=("cpu", "wall"), default="cpu", help="time judged against the targets (default cpu)"
+    )
     parser.add_argument("--keep", type=Path, help="work in this folder and keep the files")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
+    CLOCK[0] = time.process_time if args.clock == "cpu" else time.perf_counter
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench_dna_"))
     work.mkdir(parents=True, exist_ok=True)
@@ -407,6 +418,7 @@ def main() -> int:
                     "e2e_seconds": round(seconds, 3),
                     "e2e_mb_per_s": round(speed, 1),
                     "e2e_mb_per_cpu_s": round(full_mb / CPU_SECONDS[name], 1),
+                    "e2e_mb_per_wall_s": round(full_mb / WALL_SECONDS[name], 1),
                     "naive_e2e_mb_per_s": round(full_mb / naive_s, 2) if naive_s else None,
                     "e2e_speedup": round(naive_s / seconds, 1) if naive_s else None,
                     "tokenize_mb_per_s": round(naive_mb / tokenize_fast[name], 1) if name in pairs else None,
@@ -423,6 +435,10 @@ def main() -> int:
             return "-" if value is None else f"{value:.0f}x"
 
         print()
+        print(
+            f"times are {'CPU seconds of this process (all threads)' if args.clock == 'cpu' else 'wall seconds'}; "
+            "wall MB/s is given for the e2e steps too."
+        )
         print(f"e2e = end to end on {full_mb:.1f} MB, the rule's own function: parse + validate + tokenize + write.")
         print(
             f"naive e2e = Biopython parse + naive loop on the first {naive_mb:.2f} MB of records, "
@@ -434,7 +450,7 @@ def main() -> int:
         )
         print()
         header = (
-            f"{'scheme':42} {'e2e s':>6} {'e2e MB/s':>8} {'MB/CPU s':>8} {'naive e2e':>9} {'e2e x':>6} "
+            f"{'scheme':42} {'e2e s':>6} {'e2e MB/s':>8} {'wall MB/s':>9} {'naive e2e':>9} {'e2e x':>6} "
             f"{'tok MB/s':>8} {'naive tok':>9} {'tok x':>6}  target"
         )
         print(header)
@@ -442,7 +458,7 @@ def main() -> int:
         for row in rows:
             print(
                 f"{row['scheme']:42} {row['e2e_seconds']:6.2f} {row['e2e_mb_per_s']:8.1f} "
-                f"{row['e2e_mb_per_cpu_s']:8.1f} "
+                f"{row['e2e_mb_per_wall_s']:9.1f} "
                 f"{cell(row['naive_e2e_mb_per_s'], '9.2f'):>9} {times(row['e2e_speedup']):>6} "
                 f"{cell(row['tokenize_mb_per_s'], '8.1f'):>8} {cell(row['naive_tokenize_mb_per_s'], '9.2f'):>9} "
                 f"{times(row['tokenize_speedup']):>6}  {row['target']}"
