@@ -25,6 +25,10 @@ What it does (one process for the timings):
    subprocesses on 1/4 of the file and on all of it, to show that peak RSS does not grow with
    the file size.
 
+``--long-mbp 25 100`` only runs every scheme's step, in a subprocess, on one generated record of
+each size (soft-masked runs, an N run per 10 Mb) and prints its peak RSS: how memory grows with
+the longest record (long records are not windowed yet, so it grows).
+
 Exits 1 if a target is missed: ``char`` >= 100 MB/s end to end and >= 50x its naive loop; every
 scheme >= 10x its naive path end to end; ``dnabert``/``nucleotide_transformer`` >= 200 MB/s to Parquet;
 ``kmer_counts`` (k=6) >= 50x ``collections.Counter``; peak RSS on the whole file <= 1.25x the
@@ -246,10 +250,13 @@ sys.path.insert(0, {root!r})
 sys.path.insert(0, {bench!r})
 from pathlib import Path
 from bench_dna import step_kmers, step_tokens
-if {scheme!r} == "char":
-    step_tokens(Path({fasta!r}), Path({out!r}), "char", max_len=512, truncation="right")
-else:
+scheme = {scheme!r}
+if scheme in ("char", "hyenadna"):
+    step_tokens(Path({fasta!r}), Path({out!r}), scheme, max_len=512, truncation="right")
+elif scheme == "kmer_counts":
     step_kmers(Path({fasta!r}), Path({out!r}), 6)
+else:
+    step_tokens(Path({fasta!r}), Path({out!r}), scheme, k=6)
 # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across fork/exec, so a child would report its parent's peak.
 print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) / 1024)
 """
@@ -261,6 +268,47 @@ def child_peak_rss(fasta: Path, out: Path, scheme: str) -> float:
     )
     result = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
     return float(result.stdout.strip())
+
+
+def generate_long_record(path: Path, bases: int, seed: int) -> None:
+    """One chromosome-like record of ``bases`` bases (soft-masked runs, N runs), written 10 Mb at a time."""
+    rng = np.random.default_rng(seed)
+    letters = np.frombuffer(b"ACGT", dtype=np.uint8)
+    with open(path, "wb") as out:
+        out.write(b">chrLong simulated chromosome\n")
+        for start in range(0, bases, 10_000_020):  # a multiple of the line length
+            size = min(10_000_020, bases - start)
+            seq = letters[rng.integers(0, 4, size=size)]
+            for _ in range(size // 200_000 + 1):
+                at = int(rng.integers(0, size))
+                seq[at : at + int(rng.integers(100, 20_000))] |= 0x20
+            at = int(rng.integers(0, size))
+            seq[at : at + int(rng.integers(1_000, 100_000))] = ord("N")
+            out.writelines(seq[i : i + LINE].tobytes() + b"\n" for i in range(0, size, LINE))
+
+
+LONG_SCHEMES = ("char", "hyenadna", "kmer_counts", "dnabert", "nucleotide_transformer")
+
+
+def long_record_rss(work: Path, sizes_mbp: list[float], seed: int) -> dict[str, dict[str, float]]:
+    """Peak RSS (MB) of each scheme's step, in a subprocess, on one record of each size (Mbp)."""
+    peaks: dict[str, dict[str, float]] = {}
+    for mbp in sizes_mbp:
+        fasta = work / f"long_{mbp:g}M.fa"
+        generate_long_record(fasta, int(mbp * MB), seed)
+        peaks[f"{mbp:g}"] = {
+            scheme: child_peak_rss(fasta, work / f"long_{scheme}.out", scheme) for scheme in LONG_SCHEMES
+        }
+        fasta.unlink()
+        for scheme in LONG_SCHEMES:
+            for leftover in work.glob(f"long_{scheme}.out*"):
+                leftover.unlink()
+        print(
+            f"one {mbp:g} Mbp record: peak RSS "
+            + ", ".join(f"{scheme} {peak:.0f} MB" for scheme, peak in peaks[f"{mbp:g}"].items()),
+            flush=True,
+        )
+    return peaks
 
 
 # ------------------------------------------------------------------ main
@@ -310,12 +358,28 @@ def main() -> int:
         "--clock", choices=("cpu", "wall"), default="cpu", help="time judged against the targets (default cpu)"
     )
     parser.add_argument("--keep", type=Path, help="work in this folder and keep the files")
+    parser.add_argument(
+        "--long-mbp",
+        type=float,
+        nargs="+",
+        metavar="MBP",
+        help="only measure peak RSS of every scheme on one record of each size (e.g. 25 250), then exit",
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
     CLOCK[0] = time.process_time if args.clock == "cpu" else time.perf_counter
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench_dna_"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.long_mbp:
+        try:
+            peaks = long_record_rss(work, args.long_mbp, args.seed)
+            if args.json:
+                args.json.write_text(json.dumps({"long_record_peak_rss_mb": peaks}, indent=2))
+            return 0
+        finally:
+            if args.keep is None:
+                shutil.rmtree(work, ignore_errors=True)
     try:
         started = time.perf_counter()
         fasta = work / "genome.fa"
