@@ -388,13 +388,18 @@ def nucleotide_transformer_encode(sequences: Sequence[SeqLike], k: int = NT_DEFA
     values[token_start[opens_sequence]] = NT_CLS_ID
     # k-mers: codes of the windows at the piece's k-mer starts; a window with another IUPAC
     # code (never an N or a separator: those end pieces) is <unk>.
+    # Only every k-th window is a token: its code is built from k strided gathers (no rolling
+    # code of every window).
     kmer_at = _ragged_arange(piece_start, n_kmers, step=k)
-    window = _window_codes(codes, k)
-    kmer_ids = window[kmer_at].astype(np.int32) + len(NT_SPECIAL_TOKENS)
-    bad = _bad_windows(np.flatnonzero(codes == _NT_OTHER), k, window.size)
-    if bad.size:
-        nearest = bad[np.minimum(np.searchsorted(bad, kmer_at), bad.size - 1)]
-        kmer_ids[nearest == kmer_at] = NT_UNK_ID
+    kmer_ids = np.zeros(kmer_at.size, dtype=np.int32)
+    other = np.zeros(kmer_at.size, dtype=bool)
+    for j in range(k):
+        base = codes[kmer_at + j]
+        kmer_ids <<= 2
+        kmer_ids |= base & 3
+        other |= base == _NT_OTHER
+    kmer_ids += len(NT_SPECIAL_TOKENS)
+    kmer_ids[other] = NT_UNK_ID
     values[_ragged_arange(token_start + opens_sequence, n_kmers)] = kmer_ids
     single_at = _ragged_arange(piece_start + n_kmers * k, n_singles)
     single_codes = codes[single_at].astype(np.int32)
