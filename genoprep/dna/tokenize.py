@@ -125,13 +125,17 @@ def _lookup(data: bytes, table: bytes) -> np.ndarray:
 
 def _ragged_arange(starts: np.ndarray, counts: np.ndarray, step: int = 1) -> np.ndarray:
     """Concatenate ``starts[i] + step * arange(counts[i])`` over i (int64)."""
-    counts = counts.astype(np.int64)
+    keep = counts > 0
+    starts, counts = starts[keep].astype(np.int64), counts[keep].astype(np.int64)
     total = int(counts.sum())
     if total == 0:
         return np.zeros(0, dtype=np.int64)
-    first_of_run = np.cumsum(counts) - counts
-    within = np.arange(total, dtype=np.int64) - np.repeat(first_of_run, counts)
-    return np.repeat(starts.astype(np.int64), counts) + step * within
+    # A cumulative sum of steps, with a jump from the end of each run to the start of the next.
+    steps = np.full(total, step, dtype=np.int64)
+    steps[0] = starts[0]
+    first_of_run = np.cumsum(counts[:-1])
+    steps[first_of_run] = starts[1:] - starts[:-1] - step * (counts[:-1] - 1)
+    return np.cumsum(steps, out=steps)
 
 
 def _code_dtype(k: int) -> type[np.unsignedinteger]:
