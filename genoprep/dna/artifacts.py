@@ -54,11 +54,10 @@ TOKENS_SCHEMA = pa.schema(
 INDEX_SCHEMA = pa.schema([("id", pa.string()), ("label", pa.string()), ("length", pa.int32())])
 PARQUET_COMPRESSION = "zstd"
 #: Writer settings of the token Parquet files. ``input_ids`` holds one int32 per token (a genome's
-#: worth). Its dictionary (4**k k-mer ids) packs each id into ~12 bits (k = 6), which zstd cannot
-#: shrink further: compressing those pages only cost time (1.3x slower write, same bytes on disk;
-#: bench/README_dna.md), so the ids are dictionary-encoded and left uncompressed, without
-#: statistics (min/max of token ids serve no query). The small columns keep zstd. Same table ->
-#: same bytes.
+#: worth), written PLAIN and uncompressed (4 bytes a token, as the fixed-length ``.npy``), without
+#: statistics: a dictionary (hashing every id) and zstd made writing 1.6x slower end to end
+#: (dnabert k=6, 2.5x smaller files; bench/RESULTS.md). The small columns keep the dictionary
+#: and zstd. Same table -> same bytes.
 IDS_COLUMN = "input_ids.list.element"
 TOKENS_WRITER: dict[str, Any] = {
     "compression": {
@@ -67,6 +66,7 @@ TOKENS_WRITER: dict[str, Any] = {
         "length": PARQUET_COMPRESSION,
         IDS_COLUMN: "none",
     },
+    "use_dictionary": ["id", "label", "length"],
     "write_statistics": ["id", "label", "length"],
 }
 DEFAULT_BATCH_RECORDS = 10_000

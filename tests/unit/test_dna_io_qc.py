@@ -66,7 +66,7 @@ def test_variable_writer_streams_batches(tmp_path: Path, scheme: str) -> None:
 
 
 def test_variable_writer_settings_in_file(tmp_path: Path) -> None:
-    """The ids column is dictionary-encoded and uncompressed, the small columns zstd; readable as lists."""
+    """The ids column is PLAIN and uncompressed, the small columns zstd; readable as lists."""
     write_variable_tokens(RECORDS, tmp_path / "t.parquet", "dnabert", {"k": 6}, batch_records=2)
     metadata = pq.ParquetFile(tmp_path / "t.parquet").metadata
     for group in range(metadata.num_row_groups):
@@ -74,7 +74,7 @@ def test_variable_writer_settings_in_file(tmp_path: Path) -> None:
             metadata.row_group(group).column(i).path_in_schema: metadata.row_group(group).column(i) for i in range(4)
         }
         ids = columns["input_ids.list.element"]
-        assert ids.compression == "UNCOMPRESSED" and "RLE_DICTIONARY" in ids.encodings and not ids.is_stats_set
+        assert ids.compression == "UNCOMPRESSED" and "RLE_DICTIONARY" not in ids.encodings and not ids.is_stats_set
         assert columns["id"].compression == "ZSTD"
     assert pq.read_schema(tmp_path / "t.parquet").field("input_ids").type == pa.list_(pa.int32())
 
