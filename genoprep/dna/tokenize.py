@@ -313,23 +313,6 @@ hyenadna_encode = functools.partial(encode_fixed, HYENADNA_LAYOUT)
 # ----------------------------------------------------------------- DNABERT
 
 
-def _assemble(pieces: Sequence[np.ndarray], first: int | None, last: int | None) -> RaggedTokens:
-    """Concatenate per-sequence id arrays, each wrapped in optional special tokens."""
-    extra = (first is not None) + (last is not None)
-    lengths = np.fromiter((p.size + extra for p in pieces), dtype=np.int64, count=len(pieces))
-    offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    values = np.empty(int(offsets[-1]), dtype=np.int32)
-    head = int(first is not None)
-    for i, piece in enumerate(pieces):
-        values[offsets[i] + head : offsets[i] + head + piece.size] = piece
-    if first is not None:
-        values[offsets[:-1]] = first
-    if last is not None:
-        values[offsets[1:] - 1] = last
-    return RaggedTokens(values, offsets)
-
-
 def dnabert_encode(sequences: Sequence[SeqLike], k: int = 6) -> RaggedTokens:
     """``dnabert`` scheme: overlapping k-mers (stride 1) with DNABERT's vocabulary.
 
@@ -342,11 +325,29 @@ def dnabert_encode(sequences: Sequence[SeqLike], k: int = 6) -> RaggedTokens:
         raise ValueError(f"DNABERT k must be one of {DNABERT_KS}, not {k}")
     joined, starts, lengths = _concat(sequences)
     codes = _lookup(joined, _ATCG_BYTES)
-    ids = _window_codes(codes, k).astype(np.int32)
-    ids += len(DNABERT_SPECIAL_TOKENS)
-    ids[_bad_windows(np.flatnonzero(codes > 3), k, ids.size)] = DNABERT_UNK_ID
+    window = _window_codes(codes, k)
     counts = np.maximum(lengths - k + 1, 0)
-    return _assemble([ids[s : s + c] for s, c in zip(starts.tolist(), counts.tolist())], DNABERT_CLS_ID, DNABERT_SEP_ID)
+    offsets = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(counts + 2, out=offsets[1:])  # [CLS] k-mers [SEP]
+    values = np.empty(int(offsets[-1]), dtype=np.int32)
+    # Each sequence's window codes go straight to their place, shifted past the special tokens
+    # (one pass: no int32 copy of all windows, no second copy to assemble the rows).
+    for start, count, at in zip(starts.tolist(), counts.tolist(), offsets[:-1].tolist()):
+        np.add(
+            window[start : start + count],
+            len(DNABERT_SPECIAL_TOKENS),
+            out=values[at + 1 : at + 1 + count],
+            dtype=np.int32,
+        )
+    values[offsets[:-1]] = DNABERT_CLS_ID
+    values[offsets[1:] - 1] = DNABERT_SEP_ID
+    bad = _bad_windows(np.flatnonzero(codes > 3), k, window.size)
+    if bad.size:  # windows holding a non-base, where they belong to a sequence's k-mers
+        row = np.searchsorted(starts, bad, side="right") - 1
+        within = bad - starts[row]
+        mine = within < counts[row]
+        values[offsets[row[mine]] + 1 + within[mine]] = DNABERT_UNK_ID
+    return RaggedTokens(values, offsets)
 
 
 # ----------------------------------------------------------------- Nucleotide Transformer
