@@ -44,6 +44,7 @@ rule scrna_process:
         normalize=options_of(ScrnaOptions.NormalizeOptions),
         hvg=options_of(ScrnaOptions.HvgOptions),
         scale=options_of(ScrnaOptions.ScaleOptions),
+        memory=options_of(ScrnaOptions.MemoryOptions),
         logs=lambda wildcards: os.path.join(RESULTS, wildcards.dataset, "logs"),
     script:
         "../scripts/scrna_process.py"

@@ -9,6 +9,7 @@ from genoprep.scrna.chain import ChainOptions, Outputs, process
 from genoprep.scrna.options import (
     HvgOptions,
     IngestOptions,
+    MemoryOptions,
     NormalizeOptions,
     QcOptions,
     ScaleOptions,
@@ -23,6 +24,7 @@ def main() -> None:
         normalize=NormalizeOptions.from_params(params.normalize),
         hvg=HvgOptions.from_params(params.hvg),
         scale=ScaleOptions.from_params(params.scale),
+        memory=MemoryOptions.from_params(params.memory),
     )
     outputs = Outputs(
         processed=output.h5ad,

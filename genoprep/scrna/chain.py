@@ -27,11 +27,12 @@ from genoprep import filters, runtime
 from genoprep.errors import InputError
 from genoprep.jsonio import write_json
 from genoprep.ml_files import write_ml_files
-from genoprep.scrna import steps
+from genoprep.scrna import ooc, steps
 from genoprep.scrna.export import obs_table
 from genoprep.scrna.options import (
     HvgOptions,
     IngestOptions,
+    MemoryOptions,
     NormalizeOptions,
     QcFigureOptions,
     QcOptions,
@@ -51,6 +52,7 @@ class ChainOptions:
     normalize: NormalizeOptions
     hvg: HvgOptions
     scale: ScaleOptions
+    memory: MemoryOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -125,9 +127,14 @@ def process(
     dataset: str,
     outputs: Outputs,
 ) -> None:
-    """Run the chain and write every output (see the module docstring)."""
+    """Run the chain and write every output (see the module docstring); out of core
+    (:mod:`genoprep.scrna.ooc`) when the input is larger than the memory budget."""
     table = StepTable()
     try:
+        chunk = ooc.streaming_chunk(data_path, options)
+        if chunk is not None:
+            ooc.process(data_path, metadata_path, mito_gene_lists, options, dataset, outputs, table, chunk)
+            return
         start = time.perf_counter()
         adata = steps.ingest(data_path, options.ingest, dataset, metadata_path)
         table.add("ingest", (0, 0), adata.shape, start)

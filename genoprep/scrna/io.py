@@ -58,6 +58,13 @@ def read_matrix(
         adata = _read_10x(path)
     else:
         raise InputError(str(path), f"unknown scRNA-seq format {fmt!r} (known: {', '.join(FORMATS)})")
+    check_names(adata, path)
+    adata.X = as_float32_csr(adata.X)
+    return adata
+
+
+def check_names(adata: ad.AnnData, path: str | os.PathLike[str]) -> None:
+    """Refuse an empty matrix and duplicate cell ids; make duplicate gene names unique (in place)."""
     if adata.n_obs == 0 or adata.n_vars == 0:
         raise InputError(str(path), f"the matrix is empty ({adata.n_obs} cells x {adata.n_vars} genes)")
     adata.obs_names = adata.obs_names.astype(str)
@@ -70,8 +77,6 @@ def read_matrix(
     if not adata.var_names.is_unique:
         log.warning("%s: duplicate gene names made unique", path)
         adata.var_names_make_unique()
-    adata.X = as_float32_csr(adata.X)
-    return adata
 
 
 def as_float32_csr(matrix: Any) -> sparse.csr_matrix:
@@ -363,8 +368,15 @@ def check_values(adata: ad.AnnData, source: str, value_type: str = "counts") -> 
     """
     matrix = as_float32_csr(adata.X)
     position, code = kernels.first_bad_value(matrix.data, value_type == "counts")
-    if code == kernels.OK:
-        return
+    if code != kernels.OK:
+        raise bad_value(matrix, position, code, source, adata.obs_names, adata.var_names)
+
+
+def bad_value(
+    matrix: sparse.csr_matrix, position: int, code: int, source: str, obs_names: pd.Index, var_names: pd.Index
+) -> InputError:
+    """The one-line error for the value at ``position`` of ``matrix.data`` (a code of
+    :func:`kernels.first_bad_value`); ``obs_names`` are the names of ``matrix``'s rows."""
     problem = {
         kernels.NOT_FINITE: "is not a finite number",
         kernels.NEGATIVE: "is negative: the matrix looks scaled (z-scored), not raw counts; genoprep needs raw "
@@ -374,8 +386,8 @@ def check_values(adata: ad.AnnData, source: str, value_type: str = "counts") -> 
     }[code]
     row = int(np.searchsorted(matrix.indptr, position, side="right") - 1)
     col = int(matrix.indices[position])
-    raise InputError(
+    return InputError(
         source,
         f"value {matrix.data[position]:g} {problem}",
-        record=f"cell {adata.obs_names[row]}, gene {adata.var_names[col]}",
+        record=f"cell {obs_names[row]}, gene {var_names[col]}",
     )

@@ -103,3 +103,12 @@ class ScaleOptions(StepOptions):
     """Scaling of the HVG block (zero-centred, clipped at ``scale_max_value``)."""
 
     scale_max_value: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class MemoryOptions(StepOptions):
+    """Which path the chain takes: in memory, or streaming chunks of cells when the input is larger than
+    the budget (:mod:`genoprep.scrna.ooc`). ``None`` means: from the machine."""
+
+    memory_budget_mb: int | None
+    chunk_cells: int | None

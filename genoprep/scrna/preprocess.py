@@ -87,25 +87,38 @@ def _seurat_hvg(adata: ad.AnnData, n_top: int) -> None:
     (its mean/variance kernel, binning, per-bin statistics and cut-off), in the same order
     and precision, so ``var`` gets the same values (tested against scanpy).
     """
-    from scanpy.preprocessing._highly_variable_genes import _get_disp_stats, _get_mean_bins, _nth_highest
     from scanpy.preprocessing._utils import _get_mean_var
 
     matrix = adata.X
     exp = sparse.csr_matrix((np.expm1(matrix.data), matrix.indices, matrix.indptr), shape=matrix.shape, copy=False)
     mean, var = _get_mean_var(exp)
     del exp
+    hvg_from_moments(adata, mean, var, "seurat", n_top)
+
+
+def hvg_from_moments(adata: ad.AnnData, mean: np.ndarray, var: np.ndarray, flavor: str, n_top: int) -> None:
+    """``var['highly_variable']``, ``means``, ``dispersions``, ``dispersions_norm`` and ``uns['hvg']`` from the
+    per-gene mean and unbiased variance scanpy's ``_get_mean_var`` gives (of ``expm1(X)`` for ``seurat``,
+    of ``X`` for ``cell_ranger``): scanpy's own binning, per-bin statistics and cut-off, in its order.
+
+    ``mean`` and ``var`` are changed in place. The out-of-core path (:mod:`genoprep.scrna.ooc`)
+    accumulates them chunk by chunk and calls this on a var-only AnnData.
+    """
+    from scanpy.preprocessing._highly_variable_genes import _get_disp_stats, _get_mean_bins, _nth_highest
+
     mean[mean == 0] = 1e-12
     dispersion = var / mean
-    dispersion[dispersion == 0] = np.nan
-    dispersion = np.log(dispersion)
-    mean = np.log1p(mean)
+    if flavor == "seurat":
+        dispersion[dispersion == 0] = np.nan
+        dispersion = np.log(dispersion)
+        mean = np.log1p(mean)
     frame = pd.DataFrame({"means": mean, "dispersions": dispersion})
-    frame["mean_bin"] = _get_mean_bins(frame["means"], "seurat", 20)
-    stats = _get_disp_stats(frame, "seurat")
+    frame["mean_bin"] = _get_mean_bins(frame["means"], flavor, 20)
+    stats = _get_disp_stats(frame, flavor)
     frame["dispersions_norm"] = (frame["dispersions"] - stats["avg"]) / stats["dev"]
     norm = frame["dispersions_norm"].to_numpy()
     cut_off = _nth_highest(norm.copy(), min(n_top, adata.n_vars))
-    adata.uns["hvg"] = {"flavor": "seurat"}
+    adata.uns["hvg"] = {"flavor": flavor}
     adata.var["highly_variable"] = np.nan_to_num(norm, nan=-np.inf) >= cut_off
     adata.var["means"] = frame["means"].to_numpy()
     adata.var["dispersions"] = frame["dispersions"].to_numpy()
@@ -128,22 +141,34 @@ def scale_block(block: sparse.csr_matrix, max_value: float | None) -> np.ndarray
     full-size ``x * x`` temporary, which :func:`kernels.column_moments` avoids, so the block
     is the only large array.
     """
-    from scanpy.preprocessing._scale import clip
-
     every_column = np.arange(block.shape[1], dtype=np.int64)
     dense = kernels.dense_columns(block.indptr, block.indices, block.data, every_column, block.shape[1])
-    n = dense.shape[0]
     mean, mean_sq = kernels.column_moments(dense)
+    mean, std = scale_statistics(mean, mean_sq, dense.shape[0])
+    apply_scaling(dense, mean, std, max_value)
+    return dense
+
+
+def scale_statistics(mean: np.ndarray, mean_sq: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-gene mean and standard deviation (unbiased, 1 where it is 0) from the mean and the mean square
+    of ``n`` rows, as ``sc.pp.scale`` computes them."""
     var = mean_sq - mean**2
     if n != 1:
         var *= n / (n - 1)  # scanpy's unbiased estimator
     std = np.sqrt(var)
     std[std == 0] = 1
+    return mean, std
+
+
+def apply_scaling(dense: np.ndarray, mean: np.ndarray, std: np.ndarray, max_value: float | None) -> None:
+    """Centre, divide and clip a dense float32 block of rows in place (each row on its own, so a chunk
+    of rows gets the bytes the whole block would)."""
+    from scanpy.preprocessing._scale import clip
+
     dense -= mean
     np.true_divide(dense, std, out=dense)
     if max_value is not None:
         clip(dense, max_value=max_value, zero_center=True)
-    return dense
 
 
 def hvg_description(options: HvgOptions, n_hvg: int) -> str:

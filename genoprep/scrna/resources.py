@@ -99,3 +99,45 @@ def runtime_minutes(size: InputSize, attempt: int) -> int:
 def threads(size: InputSize) -> int:
     """One thread; two for matrices past 20 million values (scanpy's numba kernels and BLAS use them)."""
     return 2 if size.nnz > 20_000_000 else 1
+
+
+#: the chain's two paths (see :func:`plan`)
+IN_MEMORY, OUT_OF_CORE = "in_memory", "out_of_core"
+
+
+def machine_mb() -> int:
+    """The machine's physical memory in MiB."""
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20)
+
+
+def budget_mb(memory_budget_mb: int | None) -> int:
+    """The card's ``params.memory_budget_mb``, or half of the machine's memory when it says null."""
+    return memory_budget_mb if memory_budget_mb is not None else machine_mb() // 2
+
+
+def plan(size: InputSize, budget: int, streamable: bool) -> str:
+    """In memory when :func:`mem_mb` (first attempt) fits the budget, or when the input cannot be
+    streamed; out of core otherwise."""
+    return OUT_OF_CORE if streamable and mem_mb(size, 1) > budget else IN_MEMORY
+
+
+def chunk_cells(size: InputSize, budget: int, chunk: int | None = None) -> int:
+    """Cells per chunk on the out-of-core path: the card's ``params.chunk_cells``, else as many as fit
+    an eighth of the budget at about 40 bytes per stored value (the chunk read, its subset, the
+    normalised values and their ``expm1``) plus the chunk's dense scaled HVG rows (twice)."""
+    if chunk is not None:
+        return chunk
+    per_cell = 40 * size.nnz / max(size.n_cells, 1) + 8 * min(_HVG_COLUMNS, size.n_genes) + 64
+    return int(max(1, min(size.n_cells, budget * 2**20 / 8 / per_cell)))
+
+
+def ooc_mem_mb(size: InputSize, budget: int, attempt: int) -> int:
+    """The out-of-core path: 1 GiB for the interpreter and libraries, about 400 bytes per cell (QC
+    metrics, ``obs`` and the per-cell tables) and a quarter of the budget for the chunks (each an
+    eighth, with room for their temporaries); times the attempt."""
+    return int((1024 + size.n_cells * 400 / 2**20 + budget / 4) * attempt)
+
+
+def ooc_runtime_minutes(size: InputSize, attempt: int) -> int:
+    """Four passes over the input: 10 minutes plus one per 2 million stored values; times the attempt."""
+    return int((10 + size.nnz / 2e6) * attempt)
