@@ -266,19 +266,38 @@ def _scrna_size(dataset):
     )
 
 
+@functools.lru_cache(maxsize=None)
+def _scrna_route(dataset):
+    """(size, memory budget, path) of a dataset's scrna_process job: in memory, or out of core when
+    the in-memory estimate exceeds params.memory_budget_mb (genoprep/scrna/ooc.py)."""
+    card = CARDS[dataset].data
+    size = _scrna_size(dataset)
+    budget = scrna_resources.budget_mb(card["params"]["memory_budget_mb"])
+    reason = scrna_resources.unsupported(
+        CARDS[dataset].input_paths()[0],
+        card["input"]["format"],
+        card["input"].get("layer"),
+        card["params"]["hvg_flavor"],
+        card["params"]["hvg_batch_key"],
+    )
+    return size, budget, scrna_resources.plan(size, budget, reason is None)
+
+
 def scrna_threads(wildcards):
     """Threads for a dataset's scrna_process job (from the input's stored values)."""
     return scrna_resources.threads(_scrna_size(wildcards.dataset))
 
 
 def scrna_mem_mb(wildcards, attempt):
-    """Memory for scrna_process: from the input's size, escalating with --retries."""
-    return scrna_resources.mem_mb(_scrna_size(wildcards.dataset), attempt)
+    """Memory for scrna_process: from the input's size and the path, escalating with --retries."""
+    size, budget, route = _scrna_route(wildcards.dataset)
+    return scrna_resources.job_mem_mb(size, route, budget, attempt)
 
 
 def scrna_runtime(wildcards, attempt):
-    """Runtime (minutes) for scrna_process: from the input's size, escalating with --retries."""
-    return scrna_resources.runtime_minutes(_scrna_size(wildcards.dataset), attempt)
+    """Runtime (minutes) for scrna_process: from the input's size and the path, escalating with --retries."""
+    size, _, route = _scrna_route(wildcards.dataset)
+    return scrna_resources.job_runtime(size, route, attempt)
 
 
 # ---- scRNA-seq foundation-model tokens (rules/scrna_tokens.smk) ----

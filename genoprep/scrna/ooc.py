@@ -53,40 +53,10 @@ log = logging.getLogger(__name__)
 
 StrPath = str | os.PathLike[str]
 
-#: HVG flavors the streaming path computes (the others need per-batch or clipped count passes)
-FLAVORS = ("seurat", "cell_ranger")
-
-
-def matrix_keys(layer: str | None) -> tuple[str, str]:
-    """The h5ad keys of the matrix and of its ``var`` table for the card's ``input.layer``."""
-    if layer is None:
-        return "X", "var"
-    if layer == "raw":
-        return "raw/X", "raw/var"
-    return f"layers/{layer}", "var"
-
 
 def unsupported(path: StrPath, ingest: IngestOptions, hvg: HvgOptions) -> str | None:
     """Why the streaming path cannot take this input (``None`` when it can)."""
-    if ingest.format != "h5ad":
-        return f"input.format {ingest.format} (it streams h5ad)"
-    if hvg.hvg_flavor not in FLAVORS:
-        return f"hvg_flavor {hvg.hvg_flavor} (it computes {', '.join(FLAVORS)})"
-    if hvg.hvg_batch_key is not None:
-        return "hvg_batch_key (per-batch HVG statistics)"
-    key, var_key = matrix_keys(ingest.layer)
-    try:
-        with h5py.File(path, "r") as handle:
-            element = handle[key]
-            if not isinstance(element, h5py.Dataset) and element.attrs.get("encoding-type") != "csr_matrix":
-                stored = element.attrs.get("encoding-type", "an old layout")
-                return f"{key} stored as {stored} (it reads CSR or dense rows)"
-            for name in ("obs", var_key):
-                if not isinstance(handle[name], h5py.Group):
-                    return f"{name} in anndata's old layout"
-    except (OSError, KeyError) as err:
-        return f"the file cannot be opened as h5ad here ({' '.join(str(err).split())[:80]})"
-    return None
+    return resources.unsupported(path, ingest.format, ingest.layer, hvg.hvg_flavor, hvg.hvg_batch_key)
 
 
 def streaming_chunk(data_path: StrPath, options: ChainOptions) -> int | None:
@@ -144,7 +114,7 @@ class RowReader:
 
 def read_header(handle: h5py.File, path: StrPath, layer: str | None) -> tuple[ad.AnnData, RowReader]:
     """``obs`` and ``var`` as an AnnData without a matrix, and the reader of the matrix's rows."""
-    key, var_key = matrix_keys(layer)
+    key, var_key = resources.matrix_keys(layer)
     if key not in handle:
         what = "no X matrix" if layer is None else f"no {key}"
         raise InputError(str(path), f"the h5ad file has {what}")

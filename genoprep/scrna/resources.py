@@ -141,3 +141,51 @@ def ooc_mem_mb(size: InputSize, budget: int, attempt: int) -> int:
 def ooc_runtime_minutes(size: InputSize, attempt: int) -> int:
     """Four passes over the input: 10 minutes plus one per 2 million stored values; times the attempt."""
     return int((10 + size.nnz / 2e6) * attempt)
+
+
+#: HVG flavors the out-of-core path computes (the others need per-batch or clipped count passes)
+STREAMED_FLAVORS = ("seurat", "cell_ranger")
+
+
+def matrix_keys(layer: str | None) -> tuple[str, str]:
+    """The h5ad keys of the matrix and of its ``var`` table for the card's ``input.layer``."""
+    if layer is None:
+        return "X", "var"
+    if layer == "raw":
+        return "raw/X", "raw/var"
+    return f"layers/{layer}", "var"
+
+
+def unsupported(
+    path: str | os.PathLike[str], fmt: str, layer: str | None, flavor: str, batch_key: str | None
+) -> str | None:
+    """Why the out-of-core path cannot take this input (``None`` when it can); reads the file's header only."""
+    if fmt != "h5ad":
+        return f"input.format {fmt} (it streams h5ad)"
+    if flavor not in STREAMED_FLAVORS:
+        return f"hvg_flavor {flavor} (it computes {', '.join(STREAMED_FLAVORS)})"
+    if batch_key is not None:
+        return "hvg_batch_key (per-batch HVG statistics)"
+    key, var_key = matrix_keys(layer)
+    try:
+        with h5py.File(path, "r") as handle:
+            element = handle[key]
+            if not isinstance(element, h5py.Dataset) and element.attrs.get("encoding-type") != "csr_matrix":
+                stored = element.attrs.get("encoding-type", "an old layout")
+                return f"{key} stored as {stored} (it reads CSR or dense rows)"
+            for name in ("obs", var_key):
+                if not isinstance(handle[name], h5py.Group):
+                    return f"{name} in anndata's old layout"
+    except (OSError, KeyError) as err:
+        return f"the file cannot be opened as h5ad here ({' '.join(str(err).split())[:80]})"
+    return None
+
+
+def job_mem_mb(size: InputSize, route: str, budget: int, attempt: int) -> int:
+    """``mem_mb`` of the job on the chosen path."""
+    return mem_mb(size, attempt) if route == IN_MEMORY else ooc_mem_mb(size, budget, attempt)
+
+
+def job_runtime(size: InputSize, route: str, attempt: int) -> int:
+    """``runtime`` (minutes) of the job on the chosen path."""
+    return runtime_minutes(size, attempt) if route == IN_MEMORY else ooc_runtime_minutes(size, attempt)

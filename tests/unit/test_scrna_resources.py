@@ -38,3 +38,27 @@ def test_memory_and_runtime_grow_with_the_input_and_the_attempt() -> None:
     # the raw CSR of 10^8 values is 763 MiB; the job asks for at least 4x that
     assert mem_mb(big, 1) >= 4 * big.csr_mib
     assert runtime_minutes(big, 3) > runtime_minutes(big, 1) > runtime_minutes(small, 1)
+
+
+def test_the_out_of_core_job_asks_for_the_budget_not_the_matrix() -> None:
+    from genoprep.scrna.resources import IN_MEMORY, OUT_OF_CORE, job_mem_mb, job_runtime, plan
+
+    atlas = InputSize(1_000_000, 20_000, 10**9)  # a 7.5 GiB raw CSR
+    budget = 4096
+    assert plan(atlas, budget, streamable=True) == OUT_OF_CORE
+    assert plan(atlas, budget, streamable=False) == IN_MEMORY
+    streamed = job_mem_mb(atlas, OUT_OF_CORE, budget, 1)
+    assert 1024 + budget / 4 < streamed < atlas.csr_mib < job_mem_mb(atlas, IN_MEMORY, budget, 1)
+    assert job_mem_mb(atlas, OUT_OF_CORE, budget, 2) >= 2 * streamed - 1
+    assert job_runtime(atlas, OUT_OF_CORE, 2) > job_runtime(atlas, OUT_OF_CORE, 1) > job_runtime(atlas, IN_MEMORY, 1)
+
+
+def test_chunks_fit_the_budget() -> None:
+    from genoprep.scrna.resources import chunk_cells
+
+    atlas = InputSize(1_000_000, 20_000, 10**9)
+    cells = chunk_cells(atlas, 4096)
+    # one chunk's stored values (data + indices) stay within an eighth of the budget
+    assert 1 < cells < atlas.n_cells and cells * 1000 * 8 <= 4096 * 2**20 / 8
+    assert chunk_cells(atlas, 4096, 50) == 50
+    assert chunk_cells(InputSize(10, 20_000, 10_000), 4096) == 10
