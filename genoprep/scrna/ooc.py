@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING
 
 import anndata as ad
 import h5py
-import numba
 import numpy as np
 import pandas as pd
 from anndata.io import read_elem, sparse_dataset, write_elem
@@ -282,11 +281,9 @@ def process(
             raise ValueError(f"the fit mask must hold {n_kept} booleans, at least one True")
         counts_type = options.normalize.value_type == "counts"
         flavor = options.hvg.hvg_flavor
-        slots = numba.get_num_threads()
         cells_with = np.zeros(n_vars, dtype=np.int64)
         gene_total = np.zeros(n_vars, dtype=np.float64)
-        hvg_sums = np.zeros((slots, n_vars), dtype=np.float64)
-        hvg_squares = np.zeros((slots, n_vars), dtype=np.float64)
+        hvg_moments = preprocess.SlotMoments(n_vars)
         scale_total = np.zeros(n_vars, dtype=np.float64)
         scale_squares = np.zeros(n_vars, dtype=np.float64)
 
@@ -310,7 +307,7 @@ def process(
             for row, counts, x in kept_chunks():
                 kernels.column_metrics_into(counts.indptr, counts.indices, counts.data, cells_with, gene_total)
                 values = np.expm1(x.data) if flavor == "seurat" else x.data
-                kernels.slot_moments_into(x.indptr, x.indices, values, row, hvg_sums, hvg_squares)
+                hvg_moments.add(x, row, values)
                 del values
                 fit_chunk = fit[row : row + x.shape[0]]
                 kernels.masked_moments_into(x.indptr, x.indices, x.data, fit_chunk, scale_total, scale_squares)
@@ -326,10 +323,7 @@ def process(
             table.add("normalize", (n_kept, n_vars), (n_kept, n_vars), start)
 
             start = time.perf_counter()
-            mean = hvg_sums.sum(axis=0) / n_kept
-            var = hvg_squares.sum(axis=0) / n_kept - mean**2
-            if n_kept != 1:
-                var *= n_kept / (n_kept - 1)
+            mean, var = hvg_moments.mean_var(n_kept)
             n_top = preprocess.effective_n_top_genes(options.hvg.n_top_genes, n_vars)
             preprocess.hvg_from_moments(shell, mean, var, flavor, n_top)
             n_hvg = int(shell.var["highly_variable"].sum())

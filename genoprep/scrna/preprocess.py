@@ -82,18 +82,54 @@ def _seurat_hvg(adata: ad.AnnData, n_top: int) -> None:
     """``sc.pp.highly_variable_genes(flavor="seurat", n_top_genes=n_top)`` on a CSR ``X``, without its copies.
 
     scanpy copies the whole matrix and then takes ``expm1`` into another one (values and
-    indices twice, about 2x the matrix at its peak); here ``expm1`` of the values goes into
-    one new array that shares the structure of ``X``. Every following step is scanpy's own
+    indices twice, about 2x the matrix at its peak); here ``expm1`` is taken a block of rows
+    at a time and summed as scanpy's mean/variance kernel sums (:class:`SlotMoments`), so
+    no matrix-sized array is made. Every following step is scanpy's own
     (its mean/variance kernel, binning, per-bin statistics and cut-off), in the same order
     and precision, so ``var`` gets the same values (tested against scanpy).
     """
-    from scanpy.preprocessing._utils import _get_mean_var
-
     matrix = adata.X
-    exp = sparse.csr_matrix((np.expm1(matrix.data), matrix.indices, matrix.indptr), shape=matrix.shape, copy=False)
-    mean, var = _get_mean_var(exp)
-    del exp
+    moments = SlotMoments(matrix.shape[1])
+    rows = max(1, _EXPM1_BLOCK * matrix.shape[0] // max(matrix.nnz, 1))
+    for start in range(0, matrix.shape[0], rows):
+        indptr = matrix.indptr[start : start + rows + 1]
+        first, last = int(indptr[0]), int(indptr[-1])
+        block = sparse.csr_matrix(
+            (matrix.data[first:last], matrix.indices[first:last], indptr - first),
+            shape=(indptr.size - 1, matrix.shape[1]),
+            copy=False,
+        )  # views of these rows' values (only the row pointers are new)
+        moments.add(block, start, np.expm1(block.data))
+    mean, var = moments.mean_var(matrix.shape[0])
     hvg_from_moments(adata, mean, var, "seurat", n_top)
+
+
+#: stored values whose ``expm1`` is taken at a time in the seurat HVG statistics
+_EXPM1_BLOCK = 1 << 22
+
+
+class SlotMoments:
+    """Per-gene sums and sums of squares of a CSR matrix's values, added block of rows by block, exactly as
+    scanpy's ``sparse_mean_var_minor_axis`` sums them (one row of partial sums per numba thread, rows
+    dealt round-robin); :meth:`mean_var` then gives what scanpy's ``_get_mean_var`` returns."""
+
+    def __init__(self, n_genes: int):
+        import numba
+
+        slots = numba.get_num_threads()
+        self.sums = np.zeros((slots, n_genes), dtype=np.float64)
+        self.squares = np.zeros((slots, n_genes), dtype=np.float64)
+
+    def add(self, block: sparse.csr_matrix, first_row: int, values: np.ndarray) -> None:
+        """Rows ``first_row ...`` of the matrix, with ``values`` in place of ``block.data``."""
+        kernels.slot_moments_into(block.indptr, block.indices, values, first_row, self.sums, self.squares)
+
+    def mean_var(self, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+        mean = self.sums.sum(axis=0) / n_rows
+        var = self.squares.sum(axis=0) / n_rows - mean**2
+        if n_rows != 1:
+            var *= n_rows / (n_rows - 1)  # scanpy's unbiased estimator
+        return mean, var
 
 
 def hvg_from_moments(adata: ad.AnnData, mean: np.ndarray, var: np.ndarray, flavor: str, n_top: int) -> None:
