@@ -180,3 +180,32 @@ def test_the_plan_follows_the_budget_and_what_can_be_streamed(tmp_path: Path) ->
     assert ooc.streaming_chunk(path, batched) is None  # per-batch HVG: in memory, with a warning
     assert "hvg_batch_key" in ooc.unsupported(path, batched.ingest, batched.hvg)
     assert ooc.streaming_chunk(path, _options(tmp_path, path, {}, None)) is None  # fits half the machine
+
+
+def test_a_log_normalised_input_streams_without_a_counts_layer(tmp_path: Path) -> None:
+    import scanpy as sc
+
+    adata = ad.read_h5ad(shared_data("scrna", "pbmc68k_reduced_700cells_rawcounts_celltype_labels.h5ad"))
+    sc.pp.normalize_total(adata, target_sum=1e4)
+    sc.pp.log1p(adata)
+    path = tmp_path / "lognorm.h5ad"
+    adata.write_h5ad(path)
+    params = {"min_genes": 200, "max_genes": 350, "n_top_genes": 300}
+    extra = {"value_type": "log_normalized"}
+
+    def run(memory: MemoryOptions | None, name: str) -> Path:
+        options = _options(tmp_path, path, params, memory)
+        options = chain.ChainOptions(
+            IngestOptions(**{**options.ingest.as_params(), **extra}),
+            options.qc,
+            NormalizeOptions(options.normalize.target_sum, "log_normalized"),
+            options.hvg,
+            options.scale,
+            memory,
+        )
+        chain.process(path, None, MITO, options, "d", _outputs(tmp_path / name))
+        return tmp_path / name
+
+    memory, streamed = run(None, "memory"), run(MemoryOptions(1, 50), "streamed")
+    assert "counts" not in ad.read_h5ad(streamed / "processed.h5ad").layers
+    _assert_same(memory, streamed)
