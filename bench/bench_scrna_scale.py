@@ -14,7 +14,7 @@ the largest process of the tree; the job's own step table is printed beside.
 Targets (issue 10): peak RSS at 1M cells < 8 GiB, and wall time per 100k cells flat within
 1.3x from the smallest to the largest size. Exit status 1 when a target is missed.
 
-Sizes run one at a time, niced; the input and outputs of a size are deleted before the next
+Sizes run one at a time (run the script under `nice`); the input and outputs of a size are deleted before the next
 (--work names the folder, default /work/tmp/ooc10 or $TMPDIR).
 
     .venv/bin/python bench/bench_scrna_scale.py [--sizes 100000 300000 1000000] [--genes 20000]
@@ -135,7 +135,7 @@ def run(h5ad: Path, work: Path, env: dict[str, str]) -> dict:
     command = [sys.executable, "-m", "snakemake", "--cores", "2", "--quiet", "--config"]
     command += [f"datasets={cards}", f"results={out}", "--", *targets]
     done = subprocess.run(
-        ["nice", sys.executable, "-c", TIMER, *command], capture_output=True, text=True, cwd=REPO, env=env, check=True
+        [sys.executable, "-c", TIMER, *command], capture_output=True, text=True, cwd=REPO, env=env, check=True
     )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if result["status"] != 0:
