@@ -14,8 +14,9 @@ the largest process of the tree; the job's own step table is printed beside.
 Targets (issue 10): peak RSS at 1M cells < 8 GiB, and wall time per 100k cells flat within
 1.3x from the smallest to the largest size. Exit status 1 when a target is missed.
 
-Sizes run one at a time (run the script under `nice`); the input and outputs of a size are deleted before the next
-(--work names the folder, default /work/tmp/ooc10 or $TMPDIR).
+Sizes run one at a time (run the script under ``nice`` on a shared machine); the input and
+outputs of a size are deleted before the next (``--work`` names the folder, default the
+system's temporary folder; 1M cells needs ~35 GB free there).
 
     .venv/bin/python bench/bench_scrna_scale.py [--sizes 100000 300000 1000000] [--genes 20000]
 """
