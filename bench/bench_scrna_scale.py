@@ -152,6 +152,7 @@ def main() -> int:
     parser.add_argument("--genes", type=int, default=20_000)
     parser.add_argument("--genes-per-cell", type=int, default=1000)
     parser.add_argument("--work", default=os.environ.get("GENOPREP_BENCH_WORK") or None)
+    parser.add_argument("--no-warmup", action="store_true", help="numba's caches are filled already")
     args = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONHASHSEED": "0"}
     base = Path(args.work) if args.work else Path(tempfile.gettempdir())
@@ -159,9 +160,10 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_scrna_scale_", dir=base) as folder:
         work = Path(folder)
-        make_input(work / "warmup.h5ad", 3000, 2000, 300, seed=1)
-        run(work / "warmup.h5ad", work / "warmup", env)  # numba caches
-        shutil.rmtree(work / "warmup")
+        if not args.no_warmup:
+            make_input(work / "warmup.h5ad", 3000, 2000, 300, seed=1)
+            run(work / "warmup.h5ad", work / "warmup", env)  # numba caches
+            shutil.rmtree(work / "warmup")
         for n_cells in args.sizes:
             h5ad = work / f"cells_{n_cells}.h5ad"
             start = time.perf_counter()
