@@ -1,8 +1,34 @@
 # scRNA-seq foundation-model tokens (issue 11): params.tokenizers of a card, any of
 # geneformer, scgpt, rank -> <scheme>.parquet + tokens.json (default: none).
-# Separate from the chain: the rules read the card's raw input, the finished qc_cells.tsv and
-# processed.h5ad (labels; scGPT's log-normalised values and HVGs). Definitions:
-# docs/scrna_tokens.md and genoprep/scrna/tokens/ (workflow.py for these rules).
+# Separate from the chain: the rules read the card's raw input (streamed from a CSR h5ad),
+# the finished qc_cells.tsv and processed.h5ad (labels; scGPT's log-normalised values and
+# HVGs). Definitions: docs/scrna_tokens.md and genoprep/scrna/tokens/ (workflow.py).
+import genoprep.scrna.tokens.workflow as scrna_tokens
+
+
+def scrna_token_facts(card):
+    """The token facts merged into the completed card (when the card asks for tokens)."""
+    return [work_of(card, "tokens/facts.json")] if card.params["tokenizers"] else []
+
+
+def work_of(card, name):
+    return os.path.join(RESULTS, ".work", card.dataset_id, name)
+
+
+def token_files(wildcards):
+    """The scheme's dictionary files by settings field (named inputs: a changed file reruns the job)."""
+    card = card_of(wildcards)
+    return scrna_tokens.dictionary_files(
+        card, wildcards.scheme, lambda name: work_of(card, name)
+    )
+
+
+def token_sections(wildcards):
+    card = card_of(wildcards)
+    return [
+        work_of(card, f"tokens/{scheme}.json") for scheme in card.params["tokenizers"]
+    ]
+
 
 EXTRA_ARTIFACTS["scrna"] = scrna_tokens.artifact_names
 EXTRA_FACTS["scrna"] = scrna_token_facts
@@ -13,8 +39,8 @@ rule scrna_gene_medians:
         data=primary_inputs,
         cells=out("qc_cells.tsv"),
     output:
-        medians=work("tokens/gene_median_dictionary.json", "scrna"),
-        tokens=work("tokens/token_dictionary.json", "scrna"),
+        medians=work(scrna_tokens.DERIVED["gene_median_dictionary"], "scrna"),
+        tokens=work(scrna_tokens.DERIVED["token_dictionary"], "scrna"),
     log:
         out("logs/scrna_gene_medians.log"),
     benchmark:
@@ -25,19 +51,17 @@ rule scrna_gene_medians:
         mem_mb=input_mem_mb,
         runtime=60,
     params:
-        options=token_params("geneformer"),
+        options=options_of(scrna_tokens.TokenOptions, "geneformer"),
     script:
         "../scripts/scrna_gene_medians.py"
 
 
 rule scrna_tokens:
     input:
+        unpack(token_files),
         data=primary_inputs,
         cells=out("qc_cells.tsv"),
         processed=out("processed.h5ad"),
-        dictionaries=token_dictionaries,
-        medians=derived_medians,
-        derived_tokens=derived_tokens,
     output:
         tokens=out("{scheme}.parquet", "scrna"),
         section=work("tokens/{scheme}.json", "scrna"),
@@ -53,7 +77,7 @@ rule scrna_tokens:
         mem_mb=input_mem_mb,
         runtime=60,
     params:
-        options=token_params(),
+        options=options_of(scrna_tokens.TokenOptions, wildcard="scheme"),
     script:
         "../scripts/scrna_tokens.py"
 
