@@ -23,6 +23,13 @@ def token_files(wildcards):
     )
 
 
+def name_id_file(wildcards):
+    """The card's gene-name dictionary, which deriving the gene medians maps symbols through."""
+    card = card_of(wildcards)
+    path = card.params["geneformer"]["gene_name_id_dictionary"]
+    return {"gene_name_id_dictionary": os.fspath(card.resolve(path))} if path else {}
+
+
 def token_sections(wildcards):
     card = card_of(wildcards)
     return [
@@ -36,6 +43,7 @@ EXTRA_FACTS["scrna"] = scrna_token_facts
 
 rule scrna_gene_medians:
     input:
+        unpack(name_id_file),
         data=primary_inputs,
         cells=out("qc_cells.tsv"),
     output:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from genoprep.dictionaries import save_dictionary
+from genoprep.dictionaries import load_dictionary, save_dictionary
 from genoprep.errors import InputError
 from genoprep.options import StepOptions, freeze
 from genoprep.scrna.tokens.chunks import TokenStats
@@ -130,12 +130,20 @@ def labels_of(processed: ad.AnnData) -> dict[str, np.ndarray]:
 
 
 def derive_dictionaries(
-    data_path: str, options: TokenOptions, qc_cells_path: str, medians_path: str, tokens_path: str
+    data_path: str,
+    options: TokenOptions,
+    qc_cells_path: str,
+    medians_path: str,
+    tokens_path: str,
+    name_id_path: str | None = None,
 ) -> dict[str, int]:
     """The non-zero gene medians of the QC-passing cells, and a token dictionary numbering those genes
     after the version's special tokens (both JSON); returns their sizes."""
     raw = read_raw(data_path, options, qc_cells_path)
-    accumulator = GeneMedianAccumulator(raw.geneformer_names)
+    name_id = None
+    if name_id_path is not None:
+        name_id, _ = load_dictionary(name_id_path, "gene name id dictionary")
+    accumulator = GeneMedianAccumulator(raw.geneformer_names, name_id)
     for _, chunk in raw.chunks():
         accumulator.add(chunk)
     medians = accumulator.medians()
@@ -149,6 +157,15 @@ def derive_dictionaries(
     save_dictionary(medians, medians_path)
     save_dictionary(tokens, tokens_path)
     return {"genes": len(medians)}
+
+
+def write_synthetic_gene_ids(counts_path: str, output: str) -> int:
+    """For the embedded demo (simulated gene symbols, no Ensembl ids): a gene-name dictionary giving
+    each gene of a genes x cells CSV a synthetic id ``ENSG9`` + 10 digits (names in file order;
+    the ``ENSG9`` range holds no real gene), so that Geneformer can key on them. Returns the genes."""
+    names = pd.read_csv(counts_path, usecols=[0], dtype=str).iloc[:, 0]
+    save_dictionary({name: f"ENSG9{i:010d}" for i, name in enumerate(names, start=1)}, output)
+    return len(names)
 
 
 def tokenize_scheme(
