@@ -175,6 +175,11 @@ def test_scgpt_tokens_equal_the_reference(runs) -> None:
     assert section["cells_failed_qc"] == int((~passed).sum())
     assert section["cells_truncated"] == sum(len(g) == SCGPT_MAX_LEN for g, _ in expected.values()) > 0
     assert section["genes_in_vocabulary"] == sum(v is not None for v in column_vocab)
+    normalised = np.expm1(values.toarray())  # the chain's normalised counts of the kept cells
+    in_vocabulary = np.array([v is not None for v in column_vocab])
+    share = normalised[:, in_vocabulary].sum() / normalised.sum()
+    assert section["share_of_counts_in_vocabulary"] == pytest.approx(share, rel=1e-9)
+    assert 0.5 < share < 1
     card = yaml.safe_load((folder / "card.yaml").read_text(encoding="utf-8"))
     facts = card["computed"]["tokens"]["scgpt"]
     data = shared_data("scgpt", "default_census_vocab.json").read_bytes()

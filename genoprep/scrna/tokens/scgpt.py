@@ -162,6 +162,10 @@ class ScgptTokenizer:
             first_cell,
             capacity(matrix.indptr, o.max_len - 1, 1),
         )
+        # share of the normalised counts (expm1 of the values) on genes in the set and the vocabulary
+        normalised = np.expm1(matrix.data, dtype=np.float64)
+        self.stats.counts_total += float(normalised.sum())
+        self.stats.counts_in_vocabulary += float(normalised[self.gene_id[matrix.indices] >= 0].sum())
         return self.stats.chunk(lengths, ids, counters, bins)
 
     def summary(self) -> dict[str, Any]:
@@ -171,6 +175,7 @@ class ScgptTokenizer:
             "genes": self.options.genes,
             "select": self.options.select,
             **self.genes,
+            "share_of_counts_in_vocabulary": self.stats.share_in_vocabulary(),
             **self.stats.cells(),
             "vocabulary": self.vocabulary.facts,
         }
