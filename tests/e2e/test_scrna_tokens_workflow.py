@@ -146,15 +146,15 @@ def test_scgpt_tokens_equal_the_reference(runs) -> None:
     cells = pd.read_csv(folder / "qc_cells.tsv", sep="\t", dtype=str, keep_default_na=False)
     passed = (cells["removed_by"] == "").to_numpy()
     processed = ad.read_h5ad(folder / "processed.h5ad")
-    # scGPT's input is the chain's normalize_total + log1p of the kept cells (genes that passed its
-    # gene filter): checked here against scanpy, then binned by the reference from those values
-    expected_values = ad.AnnData(counts[passed].copy())
+    # scGPT's input is the chain's normalize_total + log1p of the kept cells over the genes that passed
+    # its gene filter: checked here against scanpy, then binned by the reference from those values
+    columns = pd.Index(adata.var_names).get_indexer(processed.var["gene_ids"])
+    assert (columns >= 0).all() and processed.obs_names.tolist() == cells.loc[passed, "cell_id"].tolist()
+    expected_values = ad.AnnData(counts[passed][:, columns].copy())
     sc.pp.normalize_total(expected_values, target_sum=1e4)
     sc.pp.log1p(expected_values)
-    columns = pd.Index(adata.var_names).get_indexer(processed.var["gene_ids"])
     values = sparse.csr_matrix(processed.X, dtype=np.float64)
-    assert (columns >= 0).all() and processed.obs_names.tolist() == cells.loc[passed, "cell_id"].tolist()
-    np.testing.assert_allclose(values.toarray(), expected_values.X[:, columns].toarray(), rtol=2e-6, atol=1e-6)
+    np.testing.assert_allclose(values.toarray(), expected_values.X.toarray(), rtol=2e-6, atol=1e-6)
 
     vocab = json.loads(shared_data("scgpt", "default_census_vocab.json").read_text(encoding="utf-8"))
     for special in ("<pad>", "<cls>", "<eoc>"):  # appended after the largest id when missing, as GeneVocab
