@@ -279,3 +279,38 @@ def scrna_mem_mb(wildcards, attempt):
 def scrna_runtime(wildcards, attempt):
     """Runtime (minutes) for scrna_process: from the input's size, escalating with --retries."""
     return scrna_resources.runtime_minutes(_scrna_size(wildcards.dataset), attempt)
+
+
+# ---- scRNA-seq foundation-model tokens (rules/scrna_tokens.smk) ----
+import genoprep.scrna.tokens.workflow as scrna_tokens  # noqa: E402
+
+
+def scrna_token_facts(card):
+    """The token facts merged into the completed card (when the card asks for tokens)."""
+    return [work_of(card, "tokens/facts.json")] if card.params["tokenizers"] else []
+
+
+def work_of(card, name):
+    return os.path.join(RESULTS, ".work", card.dataset_id, name)
+
+
+def token_files(wildcards):
+    """The scheme's dictionary files by settings field (named inputs: a changed file reruns the job)."""
+    card = card_of(wildcards)
+    return scrna_tokens.dictionary_files(
+        card, wildcards.scheme, lambda name: work_of(card, name)
+    )
+
+
+def name_id_file(wildcards):
+    """The card's gene-name dictionary, which deriving the gene medians maps symbols through."""
+    card = card_of(wildcards)
+    path = card.params["geneformer"]["gene_name_id_dictionary"]
+    return {"gene_name_id_dictionary": os.fspath(card.resolve(path))} if path else {}
+
+
+def token_sections(wildcards):
+    card = card_of(wildcards)
+    return [
+        work_of(card, f"tokens/{scheme}.json") for scheme in card.params["tokenizers"]
+    ]

@@ -3,39 +3,6 @@
 # Separate from the chain: the rules read the card's raw input (streamed from a CSR h5ad),
 # the finished qc_cells.tsv and processed.h5ad (labels; scGPT's log-normalised values and
 # HVGs). Definitions: docs/scrna_tokens.md and genoprep/scrna/tokens/ (workflow.py).
-import genoprep.scrna.tokens.workflow as scrna_tokens
-
-
-def scrna_token_facts(card):
-    """The token facts merged into the completed card (when the card asks for tokens)."""
-    return [work_of(card, "tokens/facts.json")] if card.params["tokenizers"] else []
-
-
-def work_of(card, name):
-    return os.path.join(RESULTS, ".work", card.dataset_id, name)
-
-
-def token_files(wildcards):
-    """The scheme's dictionary files by settings field (named inputs: a changed file reruns the job)."""
-    card = card_of(wildcards)
-    return scrna_tokens.dictionary_files(
-        card, wildcards.scheme, lambda name: work_of(card, name)
-    )
-
-
-def name_id_file(wildcards):
-    """The card's gene-name dictionary, which deriving the gene medians maps symbols through."""
-    card = card_of(wildcards)
-    path = card.params["geneformer"]["gene_name_id_dictionary"]
-    return {"gene_name_id_dictionary": os.fspath(card.resolve(path))} if path else {}
-
-
-def token_sections(wildcards):
-    card = card_of(wildcards)
-    return [
-        work_of(card, f"tokens/{scheme}.json") for scheme in card.params["tokenizers"]
-    ]
-
 
 EXTRA_ARTIFACTS["scrna"] = scrna_tokens.artifact_names
 EXTRA_FACTS["scrna"] = scrna_token_facts
