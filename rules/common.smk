@@ -341,6 +341,18 @@ def name_id_file(wildcards):
     return {"gene_name_id_dictionary": os.fspath(card.resolve(path))} if path else {}
 
 
+def token_options(scheme=None):
+    """A token rule's params: genoprep.scrna.tokens.workflow.TokenOptions of the card, for
+    ``scheme`` or the job's ``{scheme}`` (like options_of, through the lazy module)."""
+
+    def params(wildcards):
+        return scrna_tokens.token_params(
+            card_of(wildcards).data, scheme or wildcards.scheme
+        )
+
+    return params
+
+
 def token_sections(wildcards):
     card = card_of(wildcards)
     return [

@@ -14,8 +14,9 @@ rule scrna_gene_medians:
         data=primary_inputs,
         cells=out("qc_cells.tsv"),
     output:
-        medians=work(scrna_tokens.DERIVED["gene_median_dictionary"], "scrna"),
-        tokens=work(scrna_tokens.DERIVED["token_dictionary"], "scrna"),
+        # the paths of genoprep.scrna.tokens.workflow.DERIVED
+        medians=work("tokens/gene_median_dictionary.json", "scrna"),
+        tokens=work("tokens/token_dictionary.json", "scrna"),
     log:
         out("logs/scrna_gene_medians.log"),
     benchmark:
@@ -26,7 +27,7 @@ rule scrna_gene_medians:
         mem_mb=input_mem_mb,
         runtime=60,
     params:
-        options=options_of(scrna_tokens.TokenOptions, "geneformer"),
+        options=token_options("geneformer"),
     script:
         "../scripts/scrna_gene_medians.py"
 
@@ -52,7 +53,7 @@ rule scrna_tokens:
         mem_mb=input_mem_mb,
         runtime=60,
     params:
-        options=options_of(scrna_tokens.TokenOptions, wildcard="scheme"),
+        options=token_options(),
     script:
         "../scripts/scrna_tokens.py"
 

@@ -111,6 +111,11 @@ class TokenOptions(StepOptions):
         return {"params": {self.scheme: {**self.settings, **files}}}
 
 
+def token_params(card: Mapping[str, Any], scheme: str) -> dict[str, Any]:
+    """A token rule's ``params`` entry: :class:`TokenOptions` of the card (a validated card dict)."""
+    return TokenOptions.from_card(card, scheme).as_params()
+
+
 # --- inputs --------------------------------------------------------------------------------------------------
 
 
