@@ -370,14 +370,18 @@ def annotation_baseline(dataset_id: str, tasks: TaskOptions, folder: StrPath, ou
 def expression_bundle(
     dataset_id: str, tasks: TaskOptions, h5ad_path: StrPath, splits_path: StrPath, folder: StrPath
 ) -> dict[str, Any]:
-    """``processed.h5ad`` (X = the normalised profile) + ``splits.tsv`` -> tasks/gene_expression_prediction/."""
+    """``processed.h5ad`` + ``splits.tsv`` -> tasks/gene_expression_prediction/.
+
+    The profile is the normalised expression: ``layers['log']`` when present (bulk RNA-seq,
+    whose ``X`` is z-scored), else ``X`` (scRNA-seq: log1p of normalize_total).
+    """
     import anndata as ad
 
     adata = ad.read_h5ad(h5ad_path)
     ids = [str(i) for i in adata.obs_names]
     splits = _splits_of(ids, splits_path)
     return builders.gene_expression_prediction(
-        adata.X,
+        adata.layers["log"] if "log" in adata.layers else adata.X,
         ids,
         [str(g) for g in adata.var_names],
         splits,
@@ -464,7 +468,11 @@ BUNDLE_FILES = {
 
 
 def task_artifacts(card: Any) -> list[str]:
-    """``splits.tsv`` and the bundle files of the card's ``params.tasks.names`` (for ARTIFACTS)."""
+    """``splits.tsv``, the bundle files of ``params.tasks.names`` and (scRNA-seq) the augmented files.
+
+    Empty when ``params.split.enabled`` is false: a card without splits gives exactly the
+    artifacts it gave before.
+    """
     params = card.params
     if not params["split"]["enabled"]:
         return []
@@ -474,7 +482,32 @@ def task_artifacts(card: Any) -> list[str]:
             names += [f"tasks/{task}/{name}" for name in [*BUNDLE_FILES[task], "task.yaml"]]
             if params["tasks"]["baseline"]:
                 names.append(f"tasks/{task}/baseline.json")
+    if card.modality == "scrna":
+        augment = params["augment"]
+        names += [f"augmented_{kind}.h5ad" for kind, key in AUGMENTED.items() if augment[key]["enabled"]]
     return names
+
+
+#: the augmented scRNA-seq files (``augmented_<kind>.h5ad``) and their section of params.augment
+AUGMENTED = {"downsampled": "downsample", "doublets": "doublets"}
+
+
+def with_task_artifacts(artifacts: Any) -> Any:
+    """A modality's ``ARTIFACTS`` entry (a list, or a function of the card) plus :func:`task_artifacts`."""
+
+    def names(card: Any) -> list[str]:
+        base = artifacts(card) if callable(artifacts) else artifacts
+        return [*base, *task_artifacts(card)]
+
+    return names
+
+
+def splits_from_obs(obs_path: StrPath, splits_path: StrPath) -> None:
+    """``splits.tsv`` from the id column and the ``split`` column of a finished ``obs.tsv``."""
+    obs = read_table(obs_path, "tsv")
+    if "split" not in obs.columns:
+        raise InputError(os.fspath(obs_path), "no split column (params.split.enabled is false?)", record="header")
+    write_splits(splits_path, list(obs.index), [str(v) for v in obs["split"]])
 
 
 def sequence_task_inputs(card: Any) -> dict[str, Any]:
