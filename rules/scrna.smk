@@ -8,7 +8,11 @@
 
 import genoprep.scrna.splitting as scrna_splitting  # noqa: E402
 from genoprep.splits import SplitOptions  # noqa: E402
-from genoprep.tasks.params import AugmentOptions, LeakageOptions, TaskOptions  # noqa: E402
+from genoprep.tasks.params import (
+    AugmentOptions,
+    LeakageOptions,
+    TaskOptions,
+)  # noqa: E402
 
 ARTIFACTS["scrna"] = [
     "processed.h5ad",

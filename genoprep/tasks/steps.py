@@ -381,7 +381,7 @@ def expression_bundle(
     ids = [str(i) for i in adata.obs_names]
     splits = _splits_of(ids, splits_path)
     return builders.gene_expression_prediction(
-        adata.layers["log"] if "log" in adata.layers else adata.X,
+        adata.layers.get("log", adata.X),
         ids,
         [str(g) for g in adata.var_names],
         splits,
