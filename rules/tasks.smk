@@ -219,6 +219,7 @@ rule split_table:
 rule dna_splits:
     input:
         obs=out("obs.tsv"),
+        data=primary_inputs,
         rows=lambda wildcards: os.path.join(
             RESULTS,
             wildcards.dataset,
@@ -237,5 +238,6 @@ rule dna_splits:
     params:
         split=options_of(SplitOptions),
         leakage=options_of(LeakageOptions),
+        reading=options_of(dna_options.ReadOptions),
     script:
         "../scripts/split_obs.py"

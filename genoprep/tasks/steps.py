@@ -528,6 +528,32 @@ def sequence_task_inputs(card: Any) -> dict[str, Any]:
     return {"kmers": kmers, "tokens": tokens, "leakage_keys": next(iter(tokens.values()), kmers)}
 
 
+#: the obs column holding each record's split when the inputs name it (one file per split)
+INPUT_SPLIT = "input_file_split"
+
+
+def input_file_splits(
+    inputs: Sequence[Mapping[str, Any]], columns: Mapping[str, Any], paths: Sequence[StrPath]
+) -> dict[str, str] | None:
+    """{record id: split} when the DNA input entries name their ``split`` (one file per split), else None.
+
+    ``inputs``/``columns`` are the card's entries and table columns
+    (:class:`genoprep.dna.options.ReadOptions`); the files are read again for their ids only.
+    """
+    from genoprep.dna.io import read_entry
+    from genoprep.splits import splits_from_files
+
+    if not inputs or inputs[0].get("split") is None:
+        return None
+    ids: dict[str, list[str]] = {}
+    split_of: dict[str, str] = {}
+    for entry, path in zip(inputs, paths, strict=True):
+        key = os.fspath(path)
+        ids[key] = [record.id for record in read_entry(entry, path, columns, as_bytes=True)]
+        split_of[key] = str(entry["split"])
+    return splits_from_files(ids, split_of)
+
+
 def obs_splits(
     dataset_id: str,
     split_options: SplitOptions,
@@ -536,13 +562,17 @@ def obs_splits(
     key_path: StrPath | None,
     splits_path: StrPath,
     qc_path: StrPath,
+    file_splits: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """``splits.tsv`` for the rows of an ``obs.tsv`` (id first; its columns can be named by params.split).
 
     ``key_path`` (a ``.npy`` token array or a scipy ``.npz`` matrix with one row per id) gives
-    the leakage keys: identical rows in two splits. Writes the split summary and the leakage
-    report to ``qc_path``.
+    the leakage keys: identical rows in two splits. ``file_splits`` ({id: split}, from
+    :func:`input_file_splits`) makes the split predefined by the input files. Writes the
+    split summary and the leakage report to ``qc_path``.
     """
+    import dataclasses
+
     import scipy.sparse as sp
 
     obs = read_table(obs_path, "tsv")
@@ -552,6 +582,9 @@ def obs_splits(
         rows = sp.load_npz(key_path) if os.fspath(key_path).endswith(".npz") else np.load(key_path, mmap_mode="r")
         keys.append((f"identical rows of {Path(key_path).name}", leak.cell_keys(rows)))
     columns = {name: obs[name].to_numpy() for name in obs.columns}
+    if file_splits is not None:
+        columns[INPUT_SPLIT] = np.asarray([file_splits[i] for i in ids], dtype=object)
+        split_options = dataclasses.replace(split_options, predefined=INPUT_SPLIT)
     splits, qc, _ = split_rows(ids, columns, split_options, leakage_policy, os.fspath(obs_path), keys=keys)
     n = qc["splits"]["n"]
     console(
