@@ -19,11 +19,11 @@ def main() -> None:
         snakemake.wildcards.dataset,
         SplitOptions.from_params(params.split),
         LeakageOptions.from_params(params.leakage).policy,
-        inputs.obs,
-        inputs.rows,
-        output.splits,
-        output.qc,
-        input_file_splits(reading.inputs, reading.columns, inputs.data),
+        obs_path=inputs.obs,
+        key_path=inputs.rows,
+        splits_path=output.splits,
+        qc_path=output.qc,
+        file_splits=input_file_splits(reading.inputs, reading.columns, inputs.data),
     )
 
 

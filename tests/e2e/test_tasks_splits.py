@@ -35,76 +35,73 @@ GSE_META = ("bulk", "gse96870_mouse_cerebellum_sample_metadata.csv")
 FRACTIONS = {"train": 0.7, "val": 0.15, "test": 0.15}
 
 
+def _card(dataset_id: str, modality: str, **fields: object) -> dict:
+    return {"dataset_id": dataset_id, "name": dataset_id, "modality": modality, **fields}
+
+
 def _cards() -> dict[str, dict]:
-    return {
-        "onek1k": {
-            "dataset_id": "onek1k",
-            "name": "OneK1K PBMC, 40 donors",
-            "modality": "scrna",
-            "input": {"path": str(shared_data(*ONEK1K)), "format": "h5ad"},
-            "columns": {"cell_type": "cell_type", "donor_id": "indiv"},
-            "params": {
+    onek1k_split = {
+        "enabled": True,
+        "group_by": "donor_id",
+        "stratify_by": "cell_type",
+        "fractions": FRACTIONS,
+        "seed": 7,
+    }
+    augment = {
+        "downsample": {"enabled": True, "factor": 0.4, "seed": 2},
+        "doublets": {"enabled": True, "per_split": 12, "seed": 3},
+    }
+    gse_split = {"enabled": True, "stratify_by": "infection", "fractions": {"train": 0.6, "val": 0.2, "test": 0.2}}
+    cards = [
+        _card(
+            "onek1k",
+            "scrna",
+            input={"path": str(shared_data(*ONEK1K)), "format": "h5ad"},
+            columns={"cell_type": "cell_type", "donor_id": "indiv"},
+            params={
                 "min_genes": 10,
                 "max_genes": None,
                 "n_top_genes": 300,
-                "split": {
-                    "enabled": True,
-                    "group_by": "donor_id",
-                    "stratify_by": "cell_type",
-                    "fractions": FRACTIONS,
-                    "seed": 7,
-                },
+                "split": onek1k_split,
                 "tasks": {"names": ["cell_type_annotation"]},
             },
-        },
-        "pbmc68k": {
-            "dataset_id": "pbmc68k",
-            "name": "PBMC 68k reduced, raw counts",
-            "modality": "scrna",
-            "input": {"path": str(shared_data(*PBMC68K)), "format": "h5ad"},
-            "columns": {"cell_type": "bulk_labels"},
-            "params": {
+        ),
+        _card(
+            "pbmc68k",
+            "scrna",
+            input={"path": str(shared_data(*PBMC68K)), "format": "h5ad"},
+            columns={"cell_type": "bulk_labels"},
+            params={
                 "min_genes": 200,
                 "max_genes": 350,
                 "n_top_genes": 300,
                 "split": {"enabled": True, "stratify_by": "cell_type", "seed": 1},
-                "augment": {
-                    "downsample": {"enabled": True, "factor": 0.4, "seed": 2},
-                    "doublets": {"enabled": True, "per_split": 12, "seed": 3},
-                },
+                "augment": augment,
             },
-        },
-        "gue": {
-            "dataset_id": "gue",
-            "name": "GUE promoter core TATA",
-            "modality": "dna",
-            "inputs": [{"path": str(shared_data(*GUE[s])), "split": s} for s in GUE],
-            "columns": {"label": "label"},
-            "params": {
+        ),
+        _card(
+            "gue",
+            "dna",
+            inputs=[{"path": str(shared_data(*GUE[s])), "split": s} for s in GUE],
+            columns={"label": "label"},
+            params={
                 "tokenizers": ["char", "kmer_counts"],
                 "char": {"max_len": 70},
                 "split": {"enabled": True},
                 "leakage": {"policy": "drop_from_eval"},
                 "tasks": {"names": ["sequence_classification"], "baseline": False},
             },
-        },
-        "gse": {
-            "dataset_id": "gse",
-            "name": "GSE96870 mouse cerebellum",
-            "modality": "bulk",
-            "input": {"path": str(shared_data(*GSE)), "format": "csv"},
-            "metadata": {"path": str(shared_data(*GSE_META)), "format": "csv"},
-            "columns": {"infection": "infection", "time": "time"},
-            "params": {
-                "split": {
-                    "enabled": True,
-                    "stratify_by": "infection",
-                    "fractions": {"train": 0.6, "val": 0.2, "test": 0.2},
-                },
-                "tasks": {"names": ["gene_expression_prediction"], "baseline": False},
-            },
-        },
-    }
+        ),
+        _card(
+            "gse",
+            "bulk",
+            input={"path": str(shared_data(*GSE)), "format": "csv"},
+            metadata={"path": str(shared_data(*GSE_META)), "format": "csv"},
+            columns={"infection": "infection", "time": "time"},
+            params={"split": gse_split, "tasks": {"names": ["gene_expression_prediction"], "baseline": False}},
+        ),
+    ]
+    return {card["dataset_id"]: card for card in cards}
 
 
 @pytest.fixture(scope="module")
