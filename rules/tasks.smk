@@ -135,6 +135,7 @@ rule task_gene_expression_prediction:
         runtime=60,
     params:
         tasks=options_of(TaskOptions),
+        leakage=options_of(LeakageOptions),
     script:
         "../scripts/task_gene_expression_prediction.py"
 

@@ -368,20 +368,31 @@ def annotation_baseline(dataset_id: str, tasks: TaskOptions, folder: StrPath, ou
 
 
 def expression_bundle(
-    dataset_id: str, tasks: TaskOptions, h5ad_path: StrPath, splits_path: StrPath, folder: StrPath
+    dataset_id: str,
+    tasks: TaskOptions,
+    leakage_policy: str,
+    h5ad_path: StrPath,
+    splits_path: StrPath,
+    folder: StrPath,
 ) -> dict[str, Any]:
     """``processed.h5ad`` + ``splits.tsv`` -> tasks/gene_expression_prediction/.
 
     The profile is the normalised expression: ``layers['log']`` when present (bulk RNA-seq,
-    whose ``X`` is z-scored), else ``X`` (scRNA-seq: log1p of normalize_total).
+    whose ``X`` is z-scored), else ``X`` (scRNA-seq: log1p of normalize_total). Identical
+    profiles in two splits are the leakage check (``drop_from_eval`` leaves the repeated
+    val/test rows out of the bundle).
     """
     import anndata as ad
 
     adata = ad.read_h5ad(h5ad_path)
     ids = [str(i) for i in adata.obs_names]
     splits = _splits_of(ids, splits_path)
+    profile = adata.layers.get("log", adata.X)
+    check = leak.cross_split_duplicates(leak.cell_keys(profile), ids, splits, "identical expression profiles")
+    report = leak.apply_policy([check], leakage_policy, os.fspath(h5ad_path))
+    console(f"{dataset_id}: gene_expression_prediction {report.summary_line()}")
     return builders.gene_expression_prediction(
-        adata.layers.get("log", adata.X),
+        profile,
         ids,
         [str(g) for g in adata.var_names],
         splits,
@@ -390,6 +401,7 @@ def expression_bundle(
         mask_fraction=tasks.mask_fraction,
         heldout_genes=tasks.heldout_genes,
         seed=tasks.seed,
+        drop_from_eval=report.drop_from_eval(),
     )
 
 

@@ -110,17 +110,29 @@ def test_expression_from_processed_h5ad(pbmc: ad.AnnData, tmp_path: Path) -> Non
     adata = pbmc.copy()
     sc.pp.normalize_total(adata, target_sum=1e4)
     sc.pp.log1p(adata)
-    adata.write_h5ad(tmp_path / "processed.h5ad")
     ids = list(adata.obs_names)
     splits, _, _ = split_rows(ids, {}, split_options(seed=2), "report", "pbmc")
+    # one test cell repeats a train cell's profile: drop_from_eval leaves it out of the test rows
+    matrix = sp.csr_matrix(adata.X).tolil()
+    repeated = int(np.flatnonzero(splits == "test")[0])
+    matrix[repeated] = matrix[int(np.flatnonzero(splits == "train")[0])]
+    adata.X = matrix.tocsr()
+    adata.write_h5ad(tmp_path / "processed.h5ad")
     write_splits(tmp_path / "splits.tsv", ids, splits)
     folder = tmp_path / "tasks/gene_expression_prediction"
     options = TaskOptions(**{**TASKS.as_params(), "heldout_genes": 20})
-    task = expression_bundle("pbmc", options, tmp_path / "processed.h5ad", tmp_path / "splits.tsv", folder)
+    processed, splits_tsv = tmp_path / "processed.h5ad", tmp_path / "splits.tsv"
+    task = expression_bundle("pbmc", options, "report", processed, splits_tsv, folder)
     assert task["heldout_genes"] == 20
     test = load_arrays(folder / "test.npz")
     truth = sp.csr_matrix(adata.X)[np.flatnonzero(splits == "test")]
     np.testing.assert_allclose(test["target"].toarray(), truth.toarray(), rtol=1e-6)
+    dropped = tmp_path / "dropped"
+    expression_bundle("pbmc", options, "drop_from_eval", processed, splits_tsv, dropped)
+    kept = [i for i, s in zip(ids, splits) if s == "test" and i != ids[repeated]]
+    assert load_arrays(dropped / "test.npz")["ids"].tolist() == kept
+    with pytest.raises(InputError, match="identical expression profiles"):
+        expression_bundle("pbmc", options, "error", processed, splits_tsv, tmp_path / "error")
     result = expression_baseline("pbmc", options, folder, folder / "baseline.json")
     assert result["learnable"] and not result["leakage_alarm"]
     assert result["real"]["pearson_r"] > result["mean_profile"]["pearson_r"]
