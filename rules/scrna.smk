@@ -87,6 +87,7 @@ rule scrna_augment:
         h5ad=out("processed.h5ad"),
     output:
         h5ad=out("augmented_{kind}.h5ad", "scrna"),
+        facts=work("augment_{kind}.json", "scrna"),
     log:
         out("logs/scrna_augment_{kind}.log"),
     benchmark:

@@ -13,6 +13,7 @@ from genoprep.tasks.steps import (  # noqa: E402
     role_path,
     sequence_task_inputs,
     variant_effect_artifacts,
+    with_augment_facts,
     with_task_artifacts,
 )
 from genoprep.tasks.variant_effect import VariantEffectOptions  # noqa: E402
@@ -23,6 +24,7 @@ ARTIFACTS["variant_effect"] = variant_effect_artifacts
 ARTIFACTS["scrna"] = with_task_artifacts(ARTIFACTS["scrna"])
 ARTIFACTS["bulk"] = with_task_artifacts(ARTIFACTS["bulk"])
 ARTIFACTS["dna"] = with_task_artifacts(ARTIFACTS["dna"])
+EXTRA_FACTS["scrna"] = with_augment_facts(EXTRA_FACTS.get("scrna"), RESULTS)
 # the datasets whose split is a column of obs.tsv, assigned inside their chain
 SPLIT_COLUMN_IDS = ids_regex(
     i for i, card in CARDS.items() if card.modality in ("scrna", "bulk")

@@ -514,6 +514,23 @@ def with_task_artifacts(artifacts: Any) -> Any:
     return names
 
 
+def with_augment_facts(previous: Any, results: StrPath) -> Any:
+    """A modality's ``EXTRA_FACTS`` entry (a function of the card, or None) plus the facts files of
+    rule ``scrna_augment`` (``RESULTS/.work/<id>/augment_<kind>.json``) for the card's augmented files."""
+
+    def names(card: Any) -> list[str]:
+        base = list(previous(card)) if previous is not None else []
+        kinds = [
+            a.removeprefix("augmented_").removesuffix(".h5ad") for a in task_artifacts(card) if a in AUGMENTED_FILES
+        ]
+        return base + [os.path.join(results, ".work", card.dataset_id, f"augment_{kind}.json") for kind in kinds]
+
+    return names
+
+
+AUGMENTED_FILES = {f"augmented_{kind}.h5ad" for kind in AUGMENTED}
+
+
 def splits_from_obs(obs_path: StrPath, splits_path: StrPath) -> None:
     """``splits.tsv`` from the id column and the ``split`` column of a finished ``obs.tsv``."""
     obs = read_table(obs_path, "tsv")

@@ -223,6 +223,8 @@ def test_pbmc68k_augmented_files_stay_inside_splits(run: Path) -> None:
         assert (made.X[i] != counts[row[rec.parent_1]] + counts[row[rec.parent_2]]).nnz == 0
     card = _card(folder)
     assert {"augmented_downsampled.h5ad", "augmented_doublets.h5ad"} <= set(card["computed"]["artifacts_sha256"])
+    assert card["computed"]["augmented_doublets"]["n_doublets"] == 36
+    assert card["computed"]["augmented_downsampled"]["n_counts_after"] == int(new_depth.sum())
 
 
 def test_gue_split_is_the_input_file_and_cross_split_duplicates_are_exact(run: Path) -> None:
