@@ -124,7 +124,7 @@ def _splits(folder: Path) -> pd.Series:
     return table.set_index("id")["split"]
 
 
-def _card(folder: Path) -> dict:
+def _completed_card(folder: Path) -> dict:
     return yaml.safe_load((folder / "card.yaml").read_text())
 
 
@@ -152,7 +152,7 @@ def test_onek1k_donors_never_cross_and_every_cell_type_is_in_every_split(run: Pa
         f"{s}_in_train": sum(k in train_keys for k, t in zip(keys, obs["split"]) if t == s) for s in ("val", "test")
     }
     assert {k: checks["identical cells"][k] for k in expected} == expected
-    card = _card(folder)
+    card = _completed_card(folder)
     assert card["computed"]["splits"] == {s: int((obs["split"] == s).sum()) for s in FRACTIONS}
 
 
@@ -221,7 +221,7 @@ def test_pbmc68k_augmented_files_stay_inside_splits(run: Path) -> None:
         assert split_of[rec.parent_1] == split_of[rec.parent_2] == rec.split
         assert rec.parent_1 != rec.parent_2
         assert (made.X[i] != counts[row[rec.parent_1]] + counts[row[rec.parent_2]]).nnz == 0
-    card = _card(folder)
+    card = _completed_card(folder)
     assert {"augmented_downsampled.h5ad", "augmented_doublets.h5ad"} <= set(card["computed"]["artifacts_sha256"])
     assert card["computed"]["augmented_doublets"]["n_doublets"] == 36
     assert card["computed"]["augmented_downsampled"]["n_counts_after"] == int(new_depth.sum())
