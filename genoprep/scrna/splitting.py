@@ -19,20 +19,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-import anndata as ad
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
 from genoprep import leakage
 from genoprep.options import StepOptions
-from genoprep.scrna import kernels, preprocess
 from genoprep.scrna.options import HvgOptions
 from genoprep.splits import SPLITS, SplitOptions
 from genoprep.tasks.steps import split_rows
 from genoprep.tasks.train_only import fit_scaler, scale_in_place
+
+if TYPE_CHECKING:  # scanpy and numba load only when a split step runs, not when the workflow is parsed
+    import anndata as ad
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,10 @@ def select_hvg_on_train(adata: ad.AnnData, options: HvgOptions, train: np.ndarra
     ``highly_variable`` and the statistics of the train cells (``means``, ``dispersions``,
     ...). Returns the number of genes flagged.
     """
+    import anndata as ad
+
+    from genoprep.scrna import preprocess
+
     rows = np.flatnonzero(np.asarray(train, dtype=bool))
     if rows.size < 2:
         raise ValueError(f"{rows.size} train cell(s): too few to select highly variable genes")
@@ -120,6 +125,8 @@ def scale_on_train(block: sparse.csr_matrix, max_value: float | None, train: np.
     Returns ``(matrix, scaler)``; the scaler holds the float64 statistics (for the facts
     and for tests). Only the float32 block is dense; the transform runs in row chunks.
     """
+    from genoprep.scrna import kernels
+
     scaler = fit_scaler(block, train, ddof=1)
     every_column = np.arange(block.shape[1], dtype=np.int64)
     dense = kernels.dense_columns(block.indptr, block.indices, block.data, every_column, block.shape[1])
