@@ -747,6 +747,9 @@ def read_entry(
             records = (r._replace(sequence=r.sequence.encode("ascii")) for r in records)  # type: ignore[union-attr]
         if entry.get("label") is not None:
             records = (record._replace(label=entry["label"]) for record in records)
+        if entry.get("split") is not None and columns.get("id") is None:
+            # one file per split: row numbers repeat across the files, the split makes ids unique
+            records = (record._replace(id=f"{entry['split']}:{record.id}") for record in records)
     empty = True
     for record in records:
         empty = False
