@@ -95,7 +95,8 @@ def test_what_needs_a_human_is_marked(tmp_path: Path) -> None:
 def test_a_folder_that_is_not_10x_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["init", str(tmp_path)]) == 1
     assert capsys.readouterr().err == (
-        f"genoprep: error: {tmp_path}: a folder, but not a 10x matrix folder (no matrix.mtx) nor a Zarr store: name a file\n"
+        f"genoprep: error: {tmp_path}: a folder, but not a 10x matrix folder (no matrix.mtx) nor a Zarr store: "
+        "name a file\n"
     )
 
 
