@@ -14,6 +14,8 @@ rule bulk_ingest:
     input:
         data=primary_inputs,
         metadata=metadata_input,
+        gene_ids=input_sidecar("gene_ids_path"),
+        sample_ids=input_sidecar("sample_ids_path"),
     output:
         h5ad=temp(work("bulk_ingested.h5ad", "bulk")),
     log:

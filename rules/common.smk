@@ -150,6 +150,19 @@ def download_source(wildcards):
     return remote_source(CARDS[wildcards.dataset], wildcards.name)
 
 
+def input_sidecar(field):
+    """An input function: the file the card's ``input.<field>`` names (e.g. the gene id file of
+    a NumPy bulk input), resolved against the card's folder; none when the card has no such field.
+    """
+
+    def sidecar(wildcards):
+        card = card_of(wildcards)
+        path = card.data.get("input", {}).get(field)
+        return [os.fspath(card.resolve(path))] if path else []
+
+    return sidecar
+
+
 def metadata_input(wildcards):
     path = card_of(wildcards).metadata_path()
     return [os.fspath(path)] if path else []

@@ -91,26 +91,44 @@ def _gene_var(table: io.ExpressionTable, options: IngestOptions, source: str) ->
 
 
 def ingest(
-    options: IngestOptions, data_path: str | os.PathLike[str], metadata_path: str | os.PathLike[str] | None = None
+    options: IngestOptions,
+    data_path: str | os.PathLike[str],
+    metadata_path: str | os.PathLike[str] | None = None,
+    *,
+    gene_ids_path: str | os.PathLike[str] | None = None,
+    sample_ids_path: str | os.PathLike[str] | None = None,
 ) -> ad.AnnData:
     """Rule ``bulk_ingest``: read and check the table, join the sample metadata, map the labels.
 
     The input's SHA-256 is checked first when the card gives one. Every sample must have
     a metadata row (missing ones are refused, naming them); metadata rows for samples not
     in the table are counted and listed in ``uns['genoprep']`` (and later in ``qc.json``).
+    NumPy input (``npy``/``npz``) takes its ids from the sidecar files or the archive.
     """
     source = str(data_path)
     check_readable(data_path)
     input_sha256 = verify_sha256(data_path, options.sha256)
-    table = io.read_expression_table(
-        data_path,
-        options.format,
-        orientation=options.orientation,
-        id_column=options.id_column,
-        annotation_columns=options.annotation_columns,
-        value_type=options.value_type,
-        duplicate_genes=options.duplicate_genes,
-    )
+    if options.format in io.ARRAY_FORMATS:
+        table = io.read_expression_array(
+            data_path,
+            options.format,
+            orientation=options.orientation,
+            value_type=options.value_type,
+            duplicate_genes=options.duplicate_genes,
+            gene_ids_path=gene_ids_path,
+            sample_ids_path=sample_ids_path,
+            arrays=options.arrays,
+        )
+    else:
+        table = io.read_expression_table(
+            data_path,
+            options.format,
+            orientation=options.orientation,
+            id_column=options.id_column,
+            annotation_columns=options.annotation_columns,
+            value_type=options.value_type,
+            duplicate_genes=options.duplicate_genes,
+        )
 
     obs = table.sample_annotation.copy()
     obs.index = pd.Index(table.samples)
