@@ -19,6 +19,7 @@ import copy
 import functools
 import importlib
 import importlib.resources
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -52,6 +53,9 @@ COMMON_PARAMS_SCHEMA = "common_params.schema.yaml"
 
 #: input formats that name a folder, not a file
 FOLDER_FORMATS = frozenset({"10x_mtx", "zarr"})
+
+#: input fields naming a file that goes with the input (the id files of a NumPy bulk matrix)
+SIDECAR_FIELDS = ("gene_ids_path", "sample_ids_path")
 
 #: a dataset id is a plain folder name: no separators, not "." or "..", not hidden (".work")
 DATASET_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
@@ -175,6 +179,65 @@ def validate(data: Any, schema: Mapping[str, Any], source: str) -> None:
     _check(data, _DefaultFillingValidator(schema), source)
 
 
+@functools.cache
+def _field_validators(schema_dir: str, modality: str) -> tuple[tuple[str, ...], dict[str, tuple[Any, Any]]]:
+    """The modality schema's required fields, and per top-level field a validator of that field alone.
+
+    The top level of a modality schema is ``type``/``required``/``properties`` only (no keyword
+    relates two fields), so each field's subtree can be validated, and its defaults filled, on
+    its own. Each validator checks ``{field: value}`` against the schema with that one property
+    (``$defs`` kept for references). Also gives each field's top-level default (or ``_NO_DEFAULT``).
+    """
+    schema = _merged_modality_schema(schema_dir, modality)
+    inlined = _inline_refs(schema, schema.get("$defs") or {})
+    frame = {key: value for key, value in inlined.items() if key not in ("properties", "required")}
+    fields = {
+        name: (_DefaultFillingValidator({**frame, "properties": {name: sub}}), sub.get("default", _NO_DEFAULT))
+        for name, sub in (inlined.get("properties") or {}).items()
+    }
+    return tuple(inlined.get("required") or ()), fields
+
+
+_NO_DEFAULT = object()
+#: (schema folder, modality, field, JSON of the card's value, keys in the card's order) -> the value validated with
+#: its defaults filled in. Thousands of cards of a hub repeat the same params: each distinct
+#: value is validated once per process.
+_VALIDATED_FIELDS: dict[tuple[str, str, str, str], Any] = {}
+
+
+def _check_modality(data: dict[str, Any], schema_dir: str, modality: str, source: str) -> None:
+    """The modality schema's pass over a card (as ``_check`` with its validator), field values memoized.
+
+    Any value not seen before is validated; on an error, or a value JSON cannot hold (a YAML
+    date), the whole card goes through the full validator, so errors read exactly the same.
+    """
+    required, fields = _field_validators(schema_dir, modality)
+    if not all(name in data for name in required):
+        _check(data, _validator(schema_dir, f"modality/{modality}"), source)
+        return
+    filled: dict[str, Any] = {}
+    for name, (validator, default) in fields.items():
+        if name in data:
+            value = data[name]
+        elif default is not _NO_DEFAULT:
+            value = default
+        else:
+            continue
+        try:
+            key = (schema_dir, modality, name, json.dumps(value, allow_nan=False))
+        except (TypeError, ValueError):
+            _check(data, _validator(schema_dir, f"modality/{modality}"), source)
+            return
+        if key not in _VALIDATED_FIELDS:
+            instance = {name: copy.deepcopy(value)}
+            if next(validator.iter_errors(instance), None) is not None:
+                _check(data, _validator(schema_dir, f"modality/{modality}"), source)
+                return
+            _VALIDATED_FIELDS[key] = instance[name]
+        filled[name] = copy.deepcopy(_VALIDATED_FIELDS[key])
+    data.update(filled)
+
+
 @dataclass(frozen=True)
 class Card:
     """A validated dataset card (defaults filled in)."""
@@ -295,7 +358,7 @@ def load_card(path: str | os.PathLike[str], schema_dir: Path = SCHEMA_DIR) -> Ca
         raise CardError(source, "give exactly one of 'input' (one file) or 'inputs' (a list)", record="input")
     if not os.path.exists(os.path.join(schema_dir_name, "modality", f"{data['modality']}.schema.yaml")):
         raise CardError(source, f"modality {data['modality']!r} is not supported yet", record="modality")
-    _check(data, _validator(schema_dir_name, f"modality/{data['modality']}"), source)
+    _check_modality(data, schema_dir_name, data["modality"], source)
     check = MODALITY_CHECKS.get(data["modality"])
     if check is not None:
         try:
@@ -315,6 +378,12 @@ def _entry_fields(card: Card) -> list[tuple[str, dict[str, Any], bool | None]]:
         entries = [(f"inputs[{i}]", entry) for i, entry in enumerate(card.data["inputs"])]
     fields: list[tuple[str, dict[str, Any], bool | None]] = [
         (name, entry, entry.get("format") in FOLDER_FORMATS) for name, entry in entries
+    ]
+    fields += [
+        (f"{name}.{key}", {"path": entry[key]}, False)
+        for name, entry in entries
+        for key in SIDECAR_FIELDS
+        if key in entry
     ]
     if card.data.get("metadata"):
         fields.append(("metadata", card.data["metadata"], False))
@@ -343,7 +412,8 @@ def check_inputs(card: Card, generated: Iterable[str | os.PathLike[str]] = ()) -
             problem = err.problem
             if not os.path.isabs(given) and not os.path.lexists(path):
                 problem += f" (the path {given!r} is relative to the card's folder {card.folder})"
-            raise CardError(str(card.path), f"{path}: {problem}", record=f"{field}.path") from None
+            record = field if field.endswith(SIDECAR_FIELDS) else f"{field}.path"
+            raise CardError(str(card.path), f"{path}: {problem}", record=record) from None
 
 
 def ids_regex(ids: Iterable[str]) -> str:

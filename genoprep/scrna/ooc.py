@@ -67,6 +67,8 @@ def streaming_chunk(data_path: StrPath, options: ChainOptions) -> int | None:
     if resources.plan(size, budget, streamable=True) == resources.IN_MEMORY:
         return None
     reason = unsupported(data_path, options.ingest, options.hvg)
+    if reason is None and options.split.enabled:
+        reason = "params.split (the split and train-only steps run in memory)"
     if reason is not None:
         log.warning(
             "the in-memory chain needs about %d MiB, over the %d MiB budget, but the out-of-core path cannot "
@@ -135,23 +137,25 @@ def read_header(handle: h5py.File, path: StrPath, layer: str | None) -> tuple[ad
 
 
 class _ValueCheck:
-    """The first offending value over all chunks, with the in-memory check's priority: a value that is
-    not finite at once; else the first negative one; else the first fraction (for counts)."""
+    """The first offending value over all chunks (:func:`io.check_values` on each), with the in-memory
+    check's priority: a value that is not finite at once; else the first negative one; else the
+    first fraction (for counts)."""
 
-    def __init__(self, source: str, integers: bool, obs_names: pd.Index, var_names: pd.Index):
-        self.source, self.integers = source, integers
-        self.obs_names, self.var_names = obs_names, var_names
+    def __init__(self, source: str, value_type: str, obs_names: pd.Index, var_names: pd.Index):
+        self.source, self.value_type = source, value_type
+        self.obs_names, self.var = obs_names, pd.DataFrame(index=var_names)
         self.found: tuple[int, InputError] | None = None
 
     def check(self, start: int, chunk: sparse.csr_matrix) -> None:
-        position, code = kernels.first_bad_value(chunk.data, self.integers)
-        if code == kernels.OK:
-            return
-        error = io.bad_value(chunk, position, code, self.source, self.obs_names[start:], self.var_names)
-        if code == kernels.NOT_FINITE:
-            raise error
-        if self.found is None or code < self.found[0]:
-            self.found = (code, error)
+        rows = pd.DataFrame(index=self.obs_names[start : start + chunk.shape[0]])
+        try:
+            io.check_values(ad.AnnData(X=chunk, obs=rows, var=self.var), self.source, self.value_type)
+        except InputError as error:
+            rank = 0 if "finite" in error.problem else 1 if "negative" in error.problem else 2
+            if rank == 0:
+                raise
+            if self.found is None or rank < self.found[0]:
+                self.found = (rank, error)
 
     def raise_found(self) -> None:
         if self.found is not None:
@@ -203,7 +207,7 @@ def process(
         total0 = np.zeros(n_cells, dtype=np.float64)
         mito0 = np.zeros(n_cells, dtype=np.float64)
         cells_per_gene = np.zeros(n_genes, dtype=np.int64)
-        values = _ValueCheck(source, options.ingest.value_type == "counts", header.obs_names, header.var_names)
+        values = _ValueCheck(source, options.ingest.value_type, header.obs_names, header.var_names)
         for first, chunk in reader.chunks(chunk_cells):
             values.check(first, chunk)
             last = first + chunk.shape[0]
