@@ -7,6 +7,7 @@ The in-memory chain itself is compared with plain scanpy in tests/e2e/test_scrna
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -28,6 +29,9 @@ from genoprep.scrna.options import (
     QcOptions,
     ScaleOptions,
 )
+from genoprep.scrna.splitting import TrainOnlyOptions
+from genoprep.splits import SplitOptions
+from genoprep.tasks.params import LeakageOptions
 from tests.conftest import REPO, shared_data, write_card
 
 MITO = [REPO / "resources" / "mito_genes_human.tsv"]
@@ -44,12 +48,15 @@ def _options(tmp: Path, path: Path, params: dict, memory: MemoryOptions | None) 
     }
     data = load_card(write_card(tmp / "cards", card)).data
     return chain.ChainOptions(
-        IngestOptions.from_card(data),
-        QcOptions.from_card(data),
-        NormalizeOptions.from_card(data),
-        HvgOptions.from_card(data),
-        ScaleOptions.from_card(data),
-        memory,
+        ingest=IngestOptions.from_card(data),
+        qc=QcOptions.from_card(data),
+        normalize=NormalizeOptions.from_card(data),
+        hvg=HvgOptions.from_card(data),
+        scale=ScaleOptions.from_card(data),
+        split=SplitOptions.from_card(data),
+        leakage=LeakageOptions.from_card(data),
+        train_only=TrainOnlyOptions.from_card(data),
+        memory=memory,
     )
 
 
@@ -195,13 +202,10 @@ def test_a_log_normalised_input_streams_without_a_counts_layer(tmp_path: Path) -
 
     def run(memory: MemoryOptions | None, name: str) -> Path:
         options = _options(tmp_path, path, params, memory)
-        options = chain.ChainOptions(
-            IngestOptions(**{**options.ingest.as_params(), **extra}),
-            options.qc,
-            NormalizeOptions(options.normalize.target_sum, "log_normalized"),
-            options.hvg,
-            options.scale,
-            memory,
+        options = dataclasses.replace(
+            options,
+            ingest=IngestOptions(**{**options.ingest.as_params(), **extra}),
+            normalize=NormalizeOptions(options.normalize.target_sum, "log_normalized"),
         )
         chain.process(path, None, MITO, options, "d", _outputs(tmp_path / name))
         return tmp_path / name
