@@ -446,7 +446,10 @@ def _read_cyvcf2(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chu
             if not keeper(chrom, pos, len(alts), filt):
                 continue
             meta = (chrom, pos, variant.ID or ".", variant.REF, alts, filt)
-            gt = variant.genotype
+            try:
+                gt = variant.genotype
+            except Exception:  # noqa: BLE001 - cyvcf2 raises a plain Exception when FORMAT has no GT
+                gt = None
             n = len(file_samples)
             if gt is None:
                 counts["records_without_gt"] += not by_ds
