@@ -80,8 +80,8 @@ def _as_chunk(item: ChunkResult | str | Path) -> ChunkResult:
 def _release(matrix: np.memmap) -> None:
     """Write the dirty pages of a memory-mapped matrix back and drop them from this process."""
     matrix.flush()
-    handle = matrix._mmap
-    if handle is not None and hasattr(mmap, "MADV_DONTNEED"):
+    handle = matrix.base  # the mmap.mmap the memmap views (public, unlike np.memmap._mmap)
+    if isinstance(handle, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
         handle.madvise(mmap.MADV_DONTNEED)
 
 

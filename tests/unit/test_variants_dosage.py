@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from genoprep.errors import InputError
-from genoprep.variants import FilterParams, LoadOptions, gather, read_all
+from genoprep.variants import FilterParams, LoadOptions, gather, plan_record_chunks, read_all, read_chunk
 from genoprep.variants.stats import variant_counts
 from tests.conftest import require_tool, shared_data
 
@@ -163,6 +163,23 @@ def test_fast_and_general_paths_equal_the_plain_reference(tmp_path, seed):
     assert counts.n_het.tolist() == (calls == 1).sum(axis=1).tolist()
     assert counts.n_hom_alt.tolist() == (calls == 2).sum(axis=1).tolist()
     np.testing.assert_allclose(counts.ac, np.nansum(expected.T.astype(np.float64), axis=1), rtol=1e-12)
+
+
+def test_sample_subset_and_chunks_read_the_same_dosages(tmp_path):
+    rng = np.random.default_rng(11)
+    samples = [f"S{i}" for i in range(9)]
+    p = write_vcf(tmp_path / "s.vcf", samples, _random_lines(rng, len(samples), 40))
+    expected = reference_dosage(p)
+    subset = LoadOptions(dosage_field="DS", samples=("S7", "S2", "S3"))
+    for engine in ENGINES:
+        chunk = read_all(p, subset, engine=engine)
+        assert chunk.samples == ["S2", "S3", "S7"]  # file order
+        np.testing.assert_allclose(chunk.dosage_by_variant.T, expected[[2, 3, 7]], rtol=2.5e-7, atol=0)
+    one = gather([read_all(p, DS)], NO_FILTERS)
+    specs = plan_record_chunks(40, 7)
+    many = gather([read_chunk(p, spec, DS) for spec in specs], NO_FILTERS)
+    assert one.dosage.tobytes() == many.dosage.tobytes()
+    pd.testing.assert_frame_equal(one.variants, many.variants)
 
 
 @pytest.mark.parametrize(
