@@ -317,6 +317,7 @@ def check_kept(result: GatheredResult, options: GatherOptions) -> None:
 
 def describe_filters(params: FilterParams, options: LoadOptions) -> list[str]:
     """The filters that ran, in order, in plink2/bcftools words."""
+    dosage = " dosage" if options.dosage_field == "DS" else ""  # plink2's modifier: missing = no dosage
     steps = []
     if options.regions is not None:
         steps.append(f"regions {', '.join(str(r) for r in options.regions)} (POS inside)")
@@ -325,9 +326,9 @@ def describe_filters(params: FilterParams, options: LoadOptions) -> list[str]:
     if options.pass_only:
         steps.append("FILTER PASS" + (" or ." if options.missing_filter_passes else " only"))
     if params.max_sample_missing is not None:
-        steps.append(f"--mind {params.max_sample_missing:g} (sample missing rate > threshold removed)")
+        steps.append(f"--mind {params.max_sample_missing:g}{dosage} (sample missing rate > threshold removed)")
     if params.max_variant_missing is not None:
-        steps.append(f"--geno {params.max_variant_missing:g} (variant missing rate > threshold removed)")
+        steps.append(f"--geno {params.max_variant_missing:g}{dosage} (variant missing rate > threshold removed)")
     if params.hwe_p is not None:
         steps.append(f"--hwe {params.hwe_p:g}{' midp' if params.hwe_midp else ''} (exact test p < threshold removed)")
     if params.min_maf is not None:
