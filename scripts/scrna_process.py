@@ -13,6 +13,9 @@ from genoprep.scrna.options import (
     QcOptions,
     ScaleOptions,
 )
+from genoprep.scrna.splitting import TrainOnlyOptions
+from genoprep.splits import SplitOptions
+from genoprep.tasks.params import LeakageOptions
 
 
 def main() -> None:
@@ -23,6 +26,9 @@ def main() -> None:
         normalize=NormalizeOptions.from_params(params.normalize),
         hvg=HvgOptions.from_params(params.hvg),
         scale=ScaleOptions.from_params(params.scale),
+        split=SplitOptions.from_params(params.split),
+        leakage=LeakageOptions.from_params(params.leakage),
+        train_only=TrainOnlyOptions.from_params(params.train_only),
     )
     outputs = Outputs(
         processed=output.h5ad,

@@ -11,35 +11,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-#: codes returned by :func:`first_bad_value`
-OK, NOT_FINITE, NEGATIVE, NOT_INTEGER = 0, 1, 2, 3
-
-
-@numba.njit(cache=True)
-def first_bad_value(data: np.ndarray, integers: bool) -> tuple[int, int]:
-    """``(position, code)`` of the first value that is not finite, else of the first negative one,
-    else (when ``integers``) of the first that is not a whole number; ``(-1, OK)`` when all are fine.
-
-    One pass; the order of the codes is the order of their importance (a matrix with negative
-    values is scaled, whatever else it holds).
-    """
-    negative = -1
-    fraction = -1
-    for j in range(data.size):
-        value = data[j]
-        if not np.isfinite(value):
-            return j, NOT_FINITE
-        if value < 0:
-            if negative < 0:
-                negative = j
-        elif integers and fraction < 0 and value != np.floor(value):
-            fraction = j
-    if negative >= 0:
-        return negative, NEGATIVE
-    if fraction >= 0:
-        return fraction, NOT_INTEGER
-    return -1, OK
-
 
 @numba.njit(cache=True)
 def row_metrics(

@@ -45,6 +45,12 @@ def input_size(path: str | os.PathLike[str], fmt: str, layer: str | None = None)
             return InputSize(n_cells, n_genes, n_cells * n_genes)  # dense on disk: an upper bound
         if fmt == "10x_mtx":
             return _mtx_size(path)
+        if fmt == "10x_h5":
+            with h5py.File(path, "r") as handle:
+                n_genes, n_cells = (int(v) for v in handle["matrix/shape"][:])
+                return InputSize(n_cells, n_genes, int(handle["matrix/data"].shape[0]))
+        if fmt == "zarr":
+            return _zarr_size(path, layer)
     except (OSError, KeyError, ValueError, IndexError):
         pass  # the job itself says what is wrong with the file
     return _bytes_estimate(path)
@@ -59,6 +65,18 @@ def _h5ad_size(path: Path, layer: str | None) -> InputSize:
             return InputSize(n_cells, n_genes, n_cells * n_genes)
         n_rows, n_columns = (int(v) for v in element.attrs["shape"])
         return InputSize(n_rows, n_columns, int(element["data"].shape[0]))
+
+
+def _zarr_size(path: Path, layer: str | None) -> InputSize:
+    import zarr
+
+    key = "X" if layer is None else ("raw/X" if layer == "raw" else f"layers/{layer}")
+    element = zarr.open_group(path, mode="r")[key]
+    if isinstance(element, zarr.Array):
+        n_cells, n_genes = element.shape
+        return InputSize(n_cells, n_genes, n_cells * n_genes)
+    n_rows, n_columns = (int(v) for v in element.attrs["shape"])
+    return InputSize(n_rows, n_columns, int(element["data"].shape[0]))
 
 
 def _mtx_size(folder: Path) -> InputSize:

@@ -28,6 +28,7 @@ def test_default_run_twice_gives_identical_bytes(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr[-3000:]
     first, second = artifact_bytes(tmp_path / "a" / "pbmc_demo"), artifact_bytes(tmp_path / "b" / "pbmc_demo")
     assert {"card.yaml", "processed.h5ad", "X.npy", "features.tsv", "obs.tsv", "qc.json"} <= set(first)
+    assert {"geneformer.parquet", "rank.parquet", "tokens.json"} <= set(first)  # the demo card asks for tokens
     assert first == second
     card = yaml.safe_load(first["card.yaml"])
     assert card["computed"]["n_cells"] > 100 and card["computed"]["n_features"] == 2000

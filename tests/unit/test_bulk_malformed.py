@@ -30,6 +30,7 @@ def _options(fmt: str = "csv", value_type: str = "counts", metadata: dict | None
         gene_symbol_column=None,
         value_type=value_type,
         duplicate_genes="refuse",
+        arrays={"values": "values", "gene_ids": "gene_ids", "sample_ids": "sample_ids"},
         sha256=None,
         columns={},
         metadata=metadata,

@@ -22,6 +22,18 @@ def test_h5ad_size_from_the_header(tmp_path: Path) -> None:
     dense = ad.AnnData(X=matrix.toarray())
     dense.write_h5ad(tmp_path / "dense.h5ad")
     assert input_size(tmp_path / "dense.h5ad", "h5ad") == InputSize(50, 30, 1500)
+    adata.write_zarr(tmp_path / "x.zarr")  # the same sizes from the Zarr store's metadata
+    assert input_size(tmp_path / "x.zarr", "zarr") == InputSize(50, 30, matrix.nnz)
+    assert input_size(tmp_path / "x.zarr", "zarr", "spliced").nnz == adata.layers["spliced"].nnz
+
+
+def test_10x_h5_size_from_its_datasets(tmp_path: Path) -> None:
+    import h5py
+
+    with h5py.File(tmp_path / "m.h5", "w") as handle:
+        handle["matrix/shape"] = np.array([33538, 4000], dtype=np.int32)  # features x barcodes
+        handle["matrix/data"] = np.ones(1234, dtype=np.int32)
+    assert input_size(tmp_path / "m.h5", "10x_h5") == InputSize(4000, 33538, 1234)
 
 
 def test_10x_size_line(tmp_path: Path) -> None:
