@@ -2,6 +2,7 @@
 
     python bench/mutants.py                 # every module group, one after the other
     python bench/mutants.py filters textio  # some groups (names: GROUPS below)
+    python bench/mutants.py --report        # no run: the report from the results cached so far
 
 One mutmut run per module group, each in its own folder ``mutants/<group>/`` (git-ignored) with
 its own ``pyproject.toml``: the group's files are the only ones mutated, and the group's unit
@@ -134,8 +135,19 @@ def run_group(group: str, env: dict[str, str], children: str) -> tuple[dict[str,
     return parse_results(listed.stdout), line, run.returncode
 
 
+def cached_group(group: str, env: dict[str, str]) -> tuple[dict[str, str], str, int]:
+    """The results mutmut cached in mutants/<group>/ (mutants never run count as not checked)."""
+    command = [str(MUTMUT), "results", "--all", "true"]
+    listed = subprocess.run(command, cwd=RUNS / group, env=env, capture_output=True, text=True, check=False)
+    return parse_results(listed.stdout), f"{group}: cached results (not run now)", 0
+
+
 def main(argv: list[str]) -> int:
+    report_only = "--report" in argv
+    argv = [a for a in argv if a != "--report"]
     groups = argv or list(GROUPS)
+    if report_only:
+        groups = [g for g in groups if (RUNS / g / "mutants").is_dir()]
     unknown = [g for g in groups if g not in GROUPS]
     if unknown:
         print(f"genoprep: error: unknown module group {unknown}; known: {' '.join(GROUPS)}", file=sys.stderr)
@@ -149,7 +161,7 @@ def main(argv: list[str]) -> int:
     timings = []
     worst = 0
     for group in groups:
-        found, line, code = run_group(group, env, children)
+        found, line, code = cached_group(group, env) if report_only else run_group(group, env, children)
         print(f"genoprep: {line}", flush=True)
         timings.append(line)
         worst = worst or code
@@ -158,7 +170,8 @@ def main(argv: list[str]) -> int:
     by_module: dict[str, Counter[str]] = defaultdict(Counter)
     for name, status in results.items():
         by_module[module_of(name)][status] += 1
-    lines = [*timings, "", f"{'module':34} {'mutants':>7} {'killed':>7} {'survived':>8} {'no tests':>8} {'score':>6}"]
+    columns = f"{'module':34} {'mutants':>7} {'killed':>7} {'survived':>8} {'no tests':>8} {'score':>6} {'not run':>7}"
+    lines = [*timings, "", columns]
     total: Counter[str] = Counter()
     for module in sorted(by_module):
         counts = by_module[module]
@@ -184,7 +197,8 @@ def row(module: str, counts: Counter[str]) -> str:
     run = sum(v for k, v in counts.items() if k not in NOT_RUN)
     killed = sum(counts[k] for k in KILLED)
     score = f"{100 * killed / run:5.1f}%" if run else "   -"
-    return f"{module:34} {run:7d} {killed:7d} {counts['survived']:8d} {counts['no tests']:8d} {score:>6}"
+    not_run = sum(counts[k] for k in NOT_RUN)
+    return f"{module:34} {run:7d} {killed:7d} {counts['survived']:8d} {counts['no tests']:8d} {score:>6} {not_run:7d}"
 
 
 if __name__ == "__main__":
