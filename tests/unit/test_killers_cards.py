@@ -155,3 +155,40 @@ def test_load_cards_uses_the_schema_folder_it_is_given(tmp_path: Path) -> None:
     _write_card(cards, GOOD, "a.yaml")
     assert load_cards(cards)["pbmc_x"].params["min_genes"] == 200
     assert load_cards(cards, schemas)["pbmc_x"].params["min_genes"] == 7
+
+
+def test_inline_refs_by_hand() -> None:
+    """Local refs are replaced by their definitions (recursively, siblings kept); a ref whose
+    siblings clash with the definition, a non-local ref and an unknown one stay as written."""
+    from genoprep.cards import _inline_refs
+
+    n = {"type": "integer", "minimum": 0}
+    entry = {"type": "object", "properties": {"path": {"type": "string"}}}
+    defs = {"entry": entry, "n": n, "wrap": {"$ref": "#/$defs/n"}}
+    schema = {
+        "$defs": defs,
+        "properties": {
+            "input": {"$ref": "#/$defs/entry"},
+            "inputs": {"type": "array", "items": {"$ref": "#/$defs/entry"}},
+            "k": {"$ref": "#/$defs/n", "default": 3},
+            "w": {"$ref": "#/$defs/wrap"},
+            "clash": {"$ref": "#/$defs/n", "minimum": 5},
+            "other": {"$ref": "#/other/n"},
+            "unknown": {"$ref": "#/$defs/missing"},
+        },
+        "list": [{"$ref": "#/$defs/n"}, 1],
+    }
+    assert _inline_refs(schema, defs) == {
+        "properties": {
+            "input": entry,
+            "inputs": {"type": "array", "items": entry},
+            "k": {"type": "integer", "minimum": 0, "default": 3},
+            "w": n,
+            "clash": {"$ref": "#/$defs/n", "minimum": 5},
+            "other": {"$ref": "#/other/n"},
+            "unknown": {"$ref": "#/$defs/missing"},
+        },
+        "list": [n, 1],
+        "$defs": defs,
+    }
+    assert "$defs" not in _inline_refs({"a": 1}, defs)
