@@ -68,11 +68,12 @@ def test_versions_name_genoprep_first_then_each_distribution() -> None:
 
 
 def test_completed_card_with_one_input_by_hand() -> None:
+    # a stale "computed" first in the card: the new one replaces it, last (card.yaml is written in key order)
     card = {
+        "computed": {"stale": 1},
         "dataset_id": "d",
         "input": {"path": "x.csv"},
         "metadata": {"path": "m.tsv"},
-        "computed": {"stale": 1},
     }
     done = completed_card(card, {"n": 2}, ["aa"], "mm", {"z.npy": "z1", "a.npy": "a1"})
     assert done == {
@@ -81,6 +82,7 @@ def test_completed_card_with_one_input_by_hand() -> None:
         "metadata": {"path": "m.tsv", "sha256": "mm"},
         "computed": {"n": 2, "artifacts_sha256": {"a.npy": "a1", "z.npy": "z1"}},
     }
+    assert list(done) == ["dataset_id", "input", "metadata", "computed"]
     assert list(done["computed"]["artifacts_sha256"]) == ["a.npy", "z.npy"]
     assert card["input"] == {"path": "x.csv"}  # the card read is not changed
 
