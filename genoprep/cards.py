@@ -19,6 +19,7 @@ import copy
 import functools
 import importlib
 import importlib.resources
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -175,6 +176,65 @@ def validate(data: Any, schema: Mapping[str, Any], source: str) -> None:
     _check(data, _DefaultFillingValidator(schema), source)
 
 
+@functools.cache
+def _field_validators(schema_dir: str, modality: str) -> tuple[tuple[str, ...], dict[str, tuple[Any, Any]]]:
+    """The modality schema's required fields, and per top-level field a validator of that field alone.
+
+    The top level of a modality schema is ``type``/``required``/``properties`` only (no keyword
+    relates two fields), so each field's subtree can be validated, and its defaults filled, on
+    its own. Each validator checks ``{field: value}`` against the schema with that one property
+    (``$defs`` kept for references). Also gives each field's top-level default (or ``_NO_DEFAULT``).
+    """
+    schema = _merged_modality_schema(schema_dir, modality)
+    inlined = _inline_refs(schema, schema.get("$defs") or {})
+    frame = {key: value for key, value in inlined.items() if key not in ("properties", "required")}
+    fields = {
+        name: (_DefaultFillingValidator({**frame, "properties": {name: sub}}), sub.get("default", _NO_DEFAULT))
+        for name, sub in (inlined.get("properties") or {}).items()
+    }
+    return tuple(inlined.get("required") or ()), fields
+
+
+_NO_DEFAULT = object()
+#: (schema folder, modality, field, JSON of the card's value, keys in the card's order) -> the value validated with
+#: its defaults filled in. Thousands of cards of a hub repeat the same params: each distinct
+#: value is validated once per process.
+_VALIDATED_FIELDS: dict[tuple[str, str, str, str], Any] = {}
+
+
+def _check_modality(data: dict[str, Any], schema_dir: str, modality: str, source: str) -> None:
+    """The modality schema's pass over a card (as ``_check`` with its validator), field values memoized.
+
+    Any value not seen before is validated; on an error, or a value JSON cannot hold (a YAML
+    date), the whole card goes through the full validator, so errors read exactly the same.
+    """
+    required, fields = _field_validators(schema_dir, modality)
+    if not all(name in data for name in required):
+        _check(data, _validator(schema_dir, f"modality/{modality}"), source)
+        return
+    filled: dict[str, Any] = {}
+    for name, (validator, default) in fields.items():
+        if name in data:
+            value = data[name]
+        elif default is not _NO_DEFAULT:
+            value = default
+        else:
+            continue
+        try:
+            key = (schema_dir, modality, name, json.dumps(value, allow_nan=False))
+        except (TypeError, ValueError):
+            _check(data, _validator(schema_dir, f"modality/{modality}"), source)
+            return
+        if key not in _VALIDATED_FIELDS:
+            instance = {name: copy.deepcopy(value)}
+            if next(validator.iter_errors(instance), None) is not None:
+                _check(data, _validator(schema_dir, f"modality/{modality}"), source)
+                return
+            _VALIDATED_FIELDS[key] = instance[name]
+        filled[name] = copy.deepcopy(_VALIDATED_FIELDS[key])
+    data.update(filled)
+
+
 @dataclass(frozen=True)
 class Card:
     """A validated dataset card (defaults filled in)."""
@@ -295,7 +355,7 @@ def load_card(path: str | os.PathLike[str], schema_dir: Path = SCHEMA_DIR) -> Ca
         raise CardError(source, "give exactly one of 'input' (one file) or 'inputs' (a list)", record="input")
     if not os.path.exists(os.path.join(schema_dir_name, "modality", f"{data['modality']}.schema.yaml")):
         raise CardError(source, f"modality {data['modality']!r} is not supported yet", record="modality")
-    _check(data, _validator(schema_dir_name, f"modality/{data['modality']}"), source)
+    _check_modality(data, schema_dir_name, data["modality"], source)
     check = MODALITY_CHECKS.get(data["modality"])
     if check is not None:
         try:

@@ -1,5 +1,6 @@
 # Shared set-up and input functions: config and dataset cards are validated here, before
 # the job graph is built; rule files only say what depends on what.
+import functools
 import glob
 import json
 import os
@@ -126,15 +127,22 @@ def card_file(wildcards):
 def primary_inputs(wildcards):
     """The card's input file(s) or folder(s); an input with a ``url`` is its download
     (RESULTS/.work/<dataset>/download/<path>, made by rule download_input)."""
-    card = card_of(wildcards)
-    return [
+    return list(_primary_inputs(wildcards.dataset))
+
+
+# Input functions run once per job (several jobs per dataset); what they derive from a card
+# is computed once per dataset (CARDS does not change during a run).
+@functools.cache
+def _primary_inputs(dataset):
+    card = CARDS[dataset]
+    return tuple(
         (
             download_target(RESULTS, card.dataset_id, entry)
             if "url" in entry
             else os.fspath(card.resolve(entry["path"]))
         )
         for entry in card.input_entries()
-    ]
+    )
 
 
 def download_source(wildcards):
@@ -195,13 +203,18 @@ def artifacts_of(wildcards):
     ARTIFACTS[modality] is a list of names, or a function of the card giving that list
     (when the artifacts depend on the card's params, e.g. the DNA tokenizers chosen).
     """
-    card = card_of(wildcards)
+    return list(_artifacts_of(wildcards.dataset))
+
+
+@functools.cache
+def _artifacts_of(dataset):
+    card = CARDS[dataset]
     names = ARTIFACTS[card.modality]
     if callable(names):
         names = names(card)
     if card.modality in EXTRA_ARTIFACTS:
         names = list(names) + EXTRA_ARTIFACTS[card.modality](card)
-    return [os.path.join(RESULTS, wildcards.dataset, name) for name in names]
+    return tuple(os.path.join(RESULTS, dataset, name) for name in names)
 
 
 def write_card_inputs(wildcards):
@@ -251,8 +264,6 @@ def variants_chunk_mem_mb(wildcards, attempt):
 
 
 # ---- scRNA-seq helpers (owned by the scRNA-seq modality) ----------------------------
-import functools  # noqa: E402
-
 import genoprep.scrna.options as ScrnaOptions  # noqa: E402
 from genoprep.scrna import resources as scrna_resources  # noqa: E402
 
@@ -282,7 +293,28 @@ def scrna_runtime(wildcards, attempt):
 
 
 # ---- scRNA-seq foundation-model tokens (rules/scrna_tokens.smk) ----
-import genoprep.scrna.tokens.workflow as scrna_tokens  # noqa: E402
+import importlib  # noqa: E402
+
+
+class _ImportOnCall:
+    """A module whose functions are imported on their first call, not when the workflow is parsed.
+
+    genoprep.scrna.tokens.workflow imports anndata, pandas and scipy (~3.5 s of CPU, as much as
+    building the job graph of ~4,000 jobs); a run without scRNA cards never calls it.
+    """
+
+    def __init__(self, name):
+        self._name = name
+
+    def __getattr__(self, attr):
+        def call(*args, **kwargs):
+            return getattr(importlib.import_module(self._name), attr)(*args, **kwargs)
+
+        call.__name__ = attr
+        return call
+
+
+scrna_tokens = _ImportOnCall("genoprep.scrna.tokens.workflow")
 
 
 def scrna_token_facts(card):

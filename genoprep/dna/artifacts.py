@@ -29,6 +29,7 @@ import json
 import struct
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from os import PathLike
 from typing import Any
 
@@ -52,8 +53,28 @@ TOKENS_SCHEMA = pa.schema(
 )
 INDEX_SCHEMA = pa.schema([("id", pa.string()), ("label", pa.string()), ("length", pa.int32())])
 PARQUET_COMPRESSION = "zstd"
+#: Writer settings of the token Parquet files. ``input_ids`` holds one int32 per token (a genome's
+#: worth), written PLAIN and uncompressed (4 bytes a token, as the fixed-length ``.npy``), without
+#: statistics: a dictionary (hashing every id) and zstd made writing 1.6x slower end to end
+#: (dnabert k=6, 2.5x smaller files; bench/RESULTS.md). The small columns keep the dictionary
+#: and zstd. Same table -> same bytes.
+IDS_COLUMN = "input_ids.list.element"
+TOKENS_WRITER: dict[str, Any] = {
+    "compression": {
+        "id": PARQUET_COMPRESSION,
+        "label": PARQUET_COMPRESSION,
+        "length": PARQUET_COMPRESSION,
+        IDS_COLUMN: "none",
+    },
+    "use_dictionary": ["id", "label", "length"],
+    "write_statistics": ["id", "label", "length"],
+}
 DEFAULT_BATCH_RECORDS = 10_000
 DEFAULT_BATCH_BASES = 16 << 20  # ~16 Mb of sequence per batch bounds working memory
+#: Batches of the variable-length schemes: one int32 id per base, so a 16 Mb batch makes arrays
+#: of 64 MB that the allocator maps fresh each time (page faults were a third of the CPU time);
+#: 2 Mb batches reuse the same memory. Also the Parquet row group size (in bases).
+VARIABLE_BATCH_BASES = 2 << 20
 
 _NPY_MAGIC = b"\x93NUMPY\x01\x00"
 _NPY_HEADER_BYTES = 128  # whole preamble: magic (8) + length (2) + padded dict + "\n"
@@ -101,6 +122,40 @@ def write_parquet(table: pa.Table, path: StrPath) -> None:
     pq.write_table(table, path, compression=PARQUET_COMPRESSION)
 
 
+class _BackgroundWriter:
+    """Write row groups on one worker thread while the caller reads and tokenizes the next batch.
+
+    ``ParquetWriter.write_table`` releases the GIL, so encoding a batch's Parquet pages overlaps
+    the next batch's parsing and tokenizing. At most one batch waits (two in memory); row
+    groups keep their order, so the file's bytes are the same as a plain loop's. An error in
+    the worker is raised by the next :meth:`write` or on exit.
+    """
+
+    def __init__(self, writer: pq.ParquetWriter) -> None:
+        self._writer = writer
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-writer")
+        self._pending: Future[None] | None = None
+
+    def write(self, table: pa.Table) -> None:
+        self._wait()
+        self._pending = self._pool.submit(self._writer.write_table, table)
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def __enter__(self) -> _BackgroundWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            if exc_info[0] is None:
+                self._wait()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 def write_variable_tokens(
     records: Iterable[DnaRecord],
     out_path: StrPath,
@@ -108,7 +163,7 @@ def write_variable_tokens(
     settings: Mapping[str, Any],
     *,
     batch_records: int = DEFAULT_BATCH_RECORDS,
-    batch_bases: int = DEFAULT_BATCH_BASES,
+    batch_bases: int = VARIABLE_BATCH_BASES,
 ) -> dict[str, Any]:
     """Tokenize records batch by batch and append each batch to a Parquet file (schema
     :data:`TOKENS_SCHEMA`, one row group per batch of :func:`genoprep.dna.io.batched`).
@@ -123,10 +178,10 @@ def write_variable_tokens(
     settings = dict(settings)
     schema = TOKENS_SCHEMA.with_metadata(_metadata(scheme, settings))
     n_sequences = n_tokens = n_bases = 0
-    with pq.ParquetWriter(out_path, schema, compression=PARQUET_COMPRESSION) as writer:
+    with pq.ParquetWriter(out_path, schema, **TOKENS_WRITER) as writer, _BackgroundWriter(writer) as background:
         for batch in batched(records, batch_records, batch_bases):
             ids = spec.encode([r.sequence for r in batch], **settings)
-            writer.write_table(pa.Table.from_arrays([*_index_columns(batch), _as_list_array(ids)], schema=schema))
+            background.write(pa.Table.from_arrays([*_index_columns(batch), _as_list_array(ids)], schema=schema))
             n_sequences += len(batch)
             n_tokens += int(ids.values.size)
             n_bases += sum(len(r.sequence) for r in batch)

@@ -17,6 +17,7 @@ The rules of each scheme are in its docstring; the tests check them on hand-work
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
@@ -124,13 +125,17 @@ def _lookup(data: bytes, table: bytes) -> np.ndarray:
 
 def _ragged_arange(starts: np.ndarray, counts: np.ndarray, step: int = 1) -> np.ndarray:
     """Concatenate ``starts[i] + step * arange(counts[i])`` over i (int64)."""
-    counts = counts.astype(np.int64)
+    keep = counts > 0
+    starts, counts = starts[keep].astype(np.int64), counts[keep].astype(np.int64)
     total = int(counts.sum())
     if total == 0:
         return np.zeros(0, dtype=np.int64)
-    first_of_run = np.cumsum(counts) - counts
-    within = np.arange(total, dtype=np.int64) - np.repeat(first_of_run, counts)
-    return np.repeat(starts.astype(np.int64), counts) + step * within
+    # A cumulative sum of steps, with a jump from the end of each run to the start of the next.
+    steps = np.full(total, step, dtype=np.int64)
+    steps[0] = starts[0]
+    first_of_run = np.cumsum(counts[:-1])
+    steps[first_of_run] = starts[1:] - starts[:-1] - step * (counts[:-1] - 1)
+    return np.cumsum(steps, out=steps)
 
 
 def _code_dtype(k: int) -> type[np.unsignedinteger]:
@@ -217,14 +222,22 @@ _ACGT_BYTES = ACGT_CODES.tobytes()
 _ATCG_BYTES = ATCG_CODES.tobytes()
 
 
-def _kept_ids(
-    sequences: Sequence[SeqLike], n: int, truncation: Truncation, table: bytes
-) -> Iterator[tuple[int, np.ndarray]]:
-    """``(row, ids)`` of each sequence cut to its first (``truncation="right"``) or last ``n``
-    bases, looked up in ``table``."""
+def _fill_rows(
+    rows: np.ndarray, sequences: Sequence[SeqLike], truncation: Truncation, table: bytes, *, align_end: bool
+) -> np.ndarray:
+    """Write each sequence's ids (looked up in ``table``) into its row of ``rows`` (pre-filled with padding).
+
+    A sequence longer than a row keeps its first (``truncation="right"``) or last bases; the ids
+    start the row, or end it with ``align_end`` (padding on the left). Returns ``rows``.
+    """
+    width = rows.shape[1]
     for i, sequence in enumerate(sequences):
-        kept = sequence[:n] if truncation == "right" else sequence[-n:]
-        yield i, _lookup(_as_bytes(kept), table)
+        ids = _lookup(_as_bytes(sequence[:width] if truncation == "right" else sequence[-width:]), table)
+        if align_end:
+            rows[i, width - ids.size :] = ids
+        else:
+            rows[i, : ids.size] = ids
+    return rows
 
 
 def char_ids(sequence: SeqLike) -> np.ndarray:
@@ -232,73 +245,72 @@ def char_ids(sequence: SeqLike) -> np.ndarray:
     return _lookup(_as_bytes(sequence), _CHAR_BYTES)
 
 
-def char_encode(
+@dataclass(frozen=True)
+class FixedLayout:
+    """How a fixed-length scheme lays out a row: one id per base, padding, special tokens."""
+
+    table: bytes
+    """256-byte lookup table: byte -> id (lower case as upper case)."""
+    pad_id: int
+    default_max_len: int
+    end_id: int | None = None
+    """A token closing every row ([SEP] of HyenaDNA), or None."""
+    pad_left: bool = False
+    """Padding before the bases (the bases end the row) instead of after them."""
+
+    @property
+    def reserved(self) -> int:
+        """Tokens of a row that are not bases."""
+        return int(self.end_id is not None)
+
+
+def encode_fixed(
+    layout: FixedLayout,
     sequences: Sequence[SeqLike],
-    max_len: int = CHAR_DEFAULT_MAX_LEN,
+    max_len: int | None = None,
     truncation: Truncation = "right",
     dtype: Any = np.int32,
 ) -> np.ndarray:
-    """``char`` scheme: one id per base, fixed length.
+    """Encode a batch into an array ``(len(sequences), max_len)`` of ``dtype`` laid out as ``layout`` says.
 
-    Vocabulary A=0, C=1, G=2, T=3, N=4, <PAD>=5. Lower case is upper-cased; every other
-    IUPAC code becomes N. Sequences longer than ``max_len`` lose their end
-    (``truncation="right"``, default) or their start (``"left"``); shorter ones are padded
-    with <PAD> on the right. Returns an array ``(len(sequences), max_len)`` of ``dtype``.
+    ``max_len`` counts every token of a row (``layout.default_max_len`` when None), so a row
+    holds ``max_len - layout.reserved`` bases. A longer sequence loses its end
+    (``truncation="right"``) or its start (``"left"``); a shorter one is padded.
     """
-    _check_max_len(max_len)
-    out = np.full((len(sequences), max_len), CHAR_PAD_ID, dtype=dtype)
-    for i, ids in _kept_ids(sequences, max_len, truncation, _CHAR_BYTES):
-        out[i, : ids.size] = ids
-    return out
+    max_len = layout.default_max_len if max_len is None else max_len
+    _check_max_len(max_len, minimum=1 + layout.reserved)
+    rows = np.full((len(sequences), max_len), layout.pad_id, dtype=dtype)
+    if layout.end_id is not None:
+        rows[:, -1] = layout.end_id
+    _fill_rows(rows[:, : max_len - layout.reserved], sequences, truncation, layout.table, align_end=layout.pad_left)
+    return rows
 
 
-# ----------------------------------------------------------------- HyenaDNA
+#: ``char`` scheme: one id per base, fixed length. Vocabulary A=0, C=1, G=2, T=3, N=4, <PAD>=5.
+#: Lower case is upper-cased; every other IUPAC code becomes N. Sequences longer than
+#: ``max_len`` lose their end (``truncation="right"``, default) or their start (``"left"``);
+#: shorter ones are padded with <PAD> on the right.
+CHAR_LAYOUT = FixedLayout(_CHAR_BYTES, CHAR_PAD_ID, CHAR_DEFAULT_MAX_LEN)
 
+#: ``hyenadna`` scheme: HyenaDNA's ``CharacterTokenizer`` with [SEP] appended, left-padded.
+#: Ids [CLS]=0 [SEP]=1 [BOS]=2 [MASK]=3 [PAD]=4 [RESERVED]=5 [UNK]=6 A=7 C=8 G=9 T=10 N=11;
+#: lower case is upper-cased, any other IUPAC code is [UNK] (the tokenizer's rule for
+#: characters outside A,C,G,T,N). As in HyenaDNA's fine-tuning datasets (tokenize with
+#: ``truncation=True``, whose default side keeps the start, pad on the left, then append
+#: [SEP] when ``add_eos``), each row is ``[PAD]... bases [SEP]``. ``max_len`` counts every
+#: token, so at most ``max_len - 1`` bases are kept (HyenaDNA's ``max_length`` + 1 = our
+#: ``max_len``); ``truncation="left"`` keeps the end instead.
+HYENADNA_LAYOUT = FixedLayout(
+    _HYENADNA_BYTES, HYENADNA_PAD_ID, HYENADNA_DEFAULT_MAX_LEN, end_id=HYENADNA_SEP_ID, pad_left=True
+)
 
-def hyenadna_encode(
-    sequences: Sequence[SeqLike],
-    max_len: int = HYENADNA_DEFAULT_MAX_LEN,
-    truncation: Truncation = "right",
-    dtype: Any = np.int32,
-) -> np.ndarray:
-    """``hyenadna`` scheme: HyenaDNA's ``CharacterTokenizer`` with [SEP] appended, left-padded.
-
-    Ids [CLS]=0 [SEP]=1 [BOS]=2 [MASK]=3 [PAD]=4 [RESERVED]=5 [UNK]=6 A=7 C=8 G=9 T=10 N=11;
-    lower case is upper-cased, any other IUPAC code is [UNK] (the tokenizer's rule for
-    characters outside A,C,G,T,N). As in HyenaDNA's fine-tuning datasets (tokenize with
-    ``truncation=True``, whose default side keeps the start, pad on the left, then append
-    [SEP] when ``add_eos``), each row is ``[PAD]... bases [SEP]``. ``max_len`` counts every
-    token, so at most ``max_len - 1`` bases are kept (HyenaDNA's ``max_length`` + 1 = our
-    ``max_len``); ``truncation="left"`` keeps the end instead. Returns an array
-    ``(len(sequences), max_len)`` of ``dtype``.
-    """
-    _check_max_len(max_len, minimum=2)
-    body_len = max_len - 1
-    out = np.full((len(sequences), max_len), HYENADNA_PAD_ID, dtype=dtype)
-    out[:, -1] = HYENADNA_SEP_ID
-    for i, ids in _kept_ids(sequences, body_len, truncation, _HYENADNA_BYTES):
-        out[i, body_len - ids.size : body_len] = ids
-    return out
+#: ``char_encode(sequences, max_len=512, truncation="right", dtype=np.int32)``: see :data:`CHAR_LAYOUT`.
+char_encode = functools.partial(encode_fixed, CHAR_LAYOUT)
+#: ``hyenadna_encode(sequences, max_len=1024, truncation="right", dtype=np.int32)``: see :data:`HYENADNA_LAYOUT`.
+hyenadna_encode = functools.partial(encode_fixed, HYENADNA_LAYOUT)
 
 
 # ----------------------------------------------------------------- DNABERT
-
-
-def _assemble(pieces: Sequence[np.ndarray], first: int | None, last: int | None) -> RaggedTokens:
-    """Concatenate per-sequence id arrays, each wrapped in optional special tokens."""
-    extra = (first is not None) + (last is not None)
-    lengths = np.fromiter((p.size + extra for p in pieces), dtype=np.int64, count=len(pieces))
-    offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    values = np.empty(int(offsets[-1]), dtype=np.int32)
-    head = int(first is not None)
-    for i, piece in enumerate(pieces):
-        values[offsets[i] + head : offsets[i] + head + piece.size] = piece
-    if first is not None:
-        values[offsets[:-1]] = first
-    if last is not None:
-        values[offsets[1:] - 1] = last
-    return RaggedTokens(values, offsets)
 
 
 def dnabert_encode(sequences: Sequence[SeqLike], k: int = 6) -> RaggedTokens:
@@ -313,11 +325,29 @@ def dnabert_encode(sequences: Sequence[SeqLike], k: int = 6) -> RaggedTokens:
         raise ValueError(f"DNABERT k must be one of {DNABERT_KS}, not {k}")
     joined, starts, lengths = _concat(sequences)
     codes = _lookup(joined, _ATCG_BYTES)
-    ids = _window_codes(codes, k).astype(np.int32)
-    ids += len(DNABERT_SPECIAL_TOKENS)
-    ids[_bad_windows(np.flatnonzero(codes > 3), k, ids.size)] = DNABERT_UNK_ID
+    window = _window_codes(codes, k)
     counts = np.maximum(lengths - k + 1, 0)
-    return _assemble([ids[s : s + c] for s, c in zip(starts.tolist(), counts.tolist())], DNABERT_CLS_ID, DNABERT_SEP_ID)
+    offsets = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(counts + 2, out=offsets[1:])  # [CLS] k-mers [SEP]
+    values = np.empty(int(offsets[-1]), dtype=np.int32)
+    # Each sequence's window codes go straight to their place, shifted past the special tokens
+    # (one pass: no int32 copy of all windows, no second copy to assemble the rows).
+    for start, count, at in zip(starts.tolist(), counts.tolist(), offsets[:-1].tolist()):
+        np.add(
+            window[start : start + count],
+            len(DNABERT_SPECIAL_TOKENS),
+            out=values[at + 1 : at + 1 + count],
+            dtype=np.int32,
+        )
+    values[offsets[:-1]] = DNABERT_CLS_ID
+    values[offsets[1:] - 1] = DNABERT_SEP_ID
+    bad = _bad_windows(np.flatnonzero(codes > 3), k, window.size)
+    if bad.size:  # windows holding a non-base, where they belong to a sequence's k-mers
+        row = np.searchsorted(starts, bad, side="right") - 1
+        within = bad - starts[row]
+        mine = within < counts[row]
+        values[offsets[row[mine]] + 1 + within[mine]] = DNABERT_UNK_ID
+    return RaggedTokens(values, offsets)
 
 
 # ----------------------------------------------------------------- Nucleotide Transformer
@@ -363,13 +393,18 @@ def nucleotide_transformer_encode(sequences: Sequence[SeqLike], k: int = NT_DEFA
     values[token_start[opens_sequence]] = NT_CLS_ID
     # k-mers: codes of the windows at the piece's k-mer starts; a window with another IUPAC
     # code (never an N or a separator: those end pieces) is <unk>.
+    # Only every k-th window is a token: its code is built from k strided gathers (no rolling
+    # code of every window).
     kmer_at = _ragged_arange(piece_start, n_kmers, step=k)
-    window = _window_codes(codes, k)
-    kmer_ids = window[kmer_at].astype(np.int32) + len(NT_SPECIAL_TOKENS)
-    bad = _bad_windows(np.flatnonzero(codes == _NT_OTHER), k, window.size)
-    if bad.size:
-        nearest = bad[np.minimum(np.searchsorted(bad, kmer_at), bad.size - 1)]
-        kmer_ids[nearest == kmer_at] = NT_UNK_ID
+    kmer_ids = np.zeros(kmer_at.size, dtype=np.int32)
+    other = np.zeros(kmer_at.size, dtype=bool)
+    for j in range(k):
+        base = codes[kmer_at + j]
+        kmer_ids <<= 2
+        kmer_ids |= base & 3
+        other |= base == _NT_OTHER
+    kmer_ids += len(NT_SPECIAL_TOKENS)
+    kmer_ids[other] = NT_UNK_ID
     values[_ragged_arange(token_start + opens_sequence, n_kmers)] = kmer_ids
     single_at = _ragged_arange(piece_start + n_kmers * k, n_singles)
     single_codes = codes[single_at].astype(np.int32)
@@ -721,7 +756,7 @@ SCHEMES: dict[str, TokenScheme] = {
             lambda **_: hyenadna_vocab(),
             "HyenaDNA CharacterTokenizer ids ([PAD]=4 [SEP]=1 [UNK]=6 A=7 C=8 G=9 T=10 N=11), "
             "[SEP] appended, left-padded to max_len={max_len} (truncation side: {truncation})",
-            reserved=1,
+            reserved=HYENADNA_LAYOUT.reserved,
         ),
         TokenScheme(
             "kmer_tokenize",

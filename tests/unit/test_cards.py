@@ -431,3 +431,40 @@ def test_dna_label_regex_is_checked_when_the_card_is_loaded(tmp_path: Path) -> N
     assert "\n" not in message
     assert message.startswith(f"{path}: input.label_regex: ")
     assert "(unclosed" in message
+
+
+def _fully_validated(path: Path) -> dict:
+    """Reference: the card checked by the modality's whole validator, no memo (defaults filled in)."""
+    import genoprep.cards as cards
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    cards._check(data, cards._validator(os.fspath(SCHEMA_DIR), "card.schema.yaml"), str(path))
+    cards._check(data, cards._validator(os.fspath(SCHEMA_DIR), f"modality/{data['modality']}"), str(path))
+    return data
+
+
+def test_repeated_params_are_validated_once_and_give_the_full_validators_result(tmp_path: Path) -> None:
+    """Cards sharing params (a hub) reuse one validation; each gets its own copy, equal to the full pass."""
+    params = {"min_genes": 10, "split": {"seed": 3}}
+    first = write(tmp_path, {**GOOD, "dataset_id": "a", "params": params})
+    second = write(tmp_path, {**GOOD, "dataset_id": "b", "params": dict(reversed(params.items()))})
+    third = write(tmp_path, {**GOOD, "dataset_id": "c", "params": params, "columns": {"cell_type": "celltype"}})
+    dna = write(tmp_path, {"dataset_id": "d", "name": "x", "modality": "dna", "input": {"path": "s.fa"}})
+    loaded = [load_card(p) for p in (first, second, third, first, dna)]
+    for card, path in zip(loaded, (first, second, third, first, dna)):
+        assert card.data == _fully_validated(path)
+        assert list(card.data["params"]) == list(_fully_validated(path)["params"])  # key order too
+    loaded[0].data["params"]["min_genes"] = 99
+    loaded[0].data["params"]["split"]["seed"] = 99
+    assert load_card(first).params["min_genes"] == 10 and load_card(first).params["split"]["seed"] == 3
+
+
+def test_a_bad_value_after_good_ones_reads_as_the_full_validators_error(tmp_path: Path) -> None:
+    good = write(tmp_path, {**GOOD, "dataset_id": "a", "params": {"min_genes": 10}})
+    bad = write(tmp_path, {**GOOD, "dataset_id": "b", "params": {"min_genes": "ten"}, "columns": {"nope": 1}})
+    load_card(good)
+    with pytest.raises(CardError) as memo:
+        load_card(bad)
+    with pytest.raises(CardError) as full:
+        _fully_validated(bad)
+    assert str(memo.value) == str(full.value)

@@ -21,7 +21,7 @@ from genoprep.dna.artifacts import (
 )
 from genoprep.dna.io import DnaRecord
 from genoprep.dna.qc import dataset_qc, sequence_stats
-from genoprep.dna.tokenize import char_encode, dnabert_encode, kmer_counts
+from genoprep.dna.tokenize import char_encode, dnabert_encode, kmer_counts, nucleotide_transformer_encode
 
 RECORDS = [
     DnaRecord(1, "a", "ACGTACGT", "pos"),
@@ -60,6 +60,34 @@ def test_variable_writer_streams_batches(tmp_path: Path, scheme: str) -> None:
     assert pq.ParquetFile(tmp_path / "many.parquet").num_row_groups == 4
     a, b = pq.read_table(tmp_path / "one.parquet"), pq.read_table(tmp_path / "many.parquet")
     assert a.to_pylist() == b.to_pylist() and one["n_sequences"] == many["n_sequences"] == 4
+    # Each row equals the scheme run on that record alone (no batch/row-group boundary effect).
+    encode = dnabert_encode if scheme == "dnabert" else nucleotide_transformer_encode
+    assert b.column("input_ids").to_pylist() == [encode([r.sequence], k=6)[0].tolist() for r in RECORDS]
+
+
+def test_variable_writer_settings_in_file(tmp_path: Path) -> None:
+    """The ids column is PLAIN and uncompressed, the small columns zstd; readable as lists."""
+    write_variable_tokens(RECORDS, tmp_path / "t.parquet", "dnabert", {"k": 6}, batch_records=2)
+    metadata = pq.ParquetFile(tmp_path / "t.parquet").metadata
+    for group in range(metadata.num_row_groups):
+        columns = {
+            metadata.row_group(group).column(i).path_in_schema: metadata.row_group(group).column(i) for i in range(4)
+        }
+        ids = columns["input_ids.list.element"]
+        assert ids.compression == "UNCOMPRESSED" and "RLE_DICTIONARY" not in ids.encodings and not ids.is_stats_set
+        assert columns["id"].compression == "ZSTD"
+    assert pq.read_schema(tmp_path / "t.parquet").field("input_ids").type == pa.list_(pa.int32())
+
+
+def test_variable_writer_error_in_worker_is_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure while a row group is written on the worker thread reaches the caller (no silent loss)."""
+
+    def fail(self: pq.ParquetWriter, table: pa.Table, row_group_size: int | None = None) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", fail)
+    with pytest.raises(OSError, match="No space left"):
+        write_variable_tokens(RECORDS, tmp_path / "t.parquet", "dnabert", {"k": 6}, batch_records=1)
 
 
 CHAR10 = {"max_len": 10, "truncation": "right"}

@@ -413,3 +413,17 @@ def test_kmer_counts_long_path_many_and_few_non_bases(canonical: bool) -> None:
         assert {names[j]: int(c) for j, c in zip(row.indices, row.data)} == dict(
             counter_reference(sequence, 6, canonical)
         )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(-50, 50), st.integers(0, 6)), max_size=8),
+    st.integers(1, 7),
+)
+def test_ragged_arange_matches_plain_concatenation(runs: list[tuple[int, int]], step: int) -> None:
+    from genoprep.dna.tokenize import _ragged_arange
+
+    starts = np.array([s for s, _ in runs], dtype=np.int64)
+    counts = np.array([c for _, c in runs], dtype=np.int64)
+    expected = [start + step * i for start, count in runs for i in range(count)]
+    assert _ragged_arange(starts, counts, step).tolist() == expected
