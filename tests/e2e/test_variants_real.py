@@ -21,7 +21,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import SHARED_DATA, require_tool, run_workflow, shared_data, write_card
+from tests.conftest import SHARED_DATA, run_workflow, shared_data, write_card
+from tests.variant_tools import bcftools_split, need, plink2, plink2_dosage, run
 
 pytestmark = pytest.mark.e2e
 
@@ -51,16 +52,6 @@ DATASETS = {
     "chr20_ds": (CHR20, {"records_per_chunk": 250, "hwe_p": 1e-6, "min_maf": 0.05, "dosage_field": "DS"}),
 }
 REGION_COPY = "chr22_regions"  # chr22 bgzipped + tabix-indexed copy, scattered by 1 kb windows
-
-
-def need(*tools: str) -> None:
-    """Skip without the tools, fail without them in strict mode (GENOPREP_STRICT_TESTS=1)."""
-    for tool in tools:
-        require_tool(tool)
-
-
-def run(cmd: list[str], **kw) -> str:
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
 
 
 def metadata_table(folder: Path) -> Path:
@@ -129,15 +120,7 @@ def split_vcfs(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Path]:
     folder = tmp_path_factory.mktemp("variants_split")
     out = {}
     for path in (CHR21, CHR22, CHR20):
-        target = folder / (path.name.split(".")[0] + ".split.vcf")
-        norm = subprocess.run(["bcftools", "norm", "-m-", str(path)], check=True, capture_output=True)
-        subprocess.run(
-            ["bcftools", "annotate", "-x", "INFO", "-Ov", "-o", str(target)],
-            input=norm.stdout,
-            check=True,
-            capture_output=True,
-        )
-        out[path] = target
+        out[path] = bcftools_split(path, folder / (path.name.split(".")[0] + ".split.vcf"))
     return out
 
 
@@ -205,22 +188,9 @@ def test_artifacts_equal_bcftools(variants_run: Path, split_vcfs: dict, dataset:
 def test_artifacts_equal_two_minus_plink2_export_a(
     variants_run: Path, split_vcfs: dict, tmp_path: Path, dataset: str
 ) -> None:
-    need("plink2")
     path, params = DATASETS[dataset]
     prefix = tmp_path / "p"
-    cmd = [
-        "plink2",
-        "--vcf",
-        str(split_vcfs[path]),
-        "--vcf-half-call",
-        "missing",
-        "--allow-extra-chr",
-        "--set-all-var-ids",
-        "@:#:$r:$a",
-        "--new-id-max-allele-len",
-        "1000",
-        "--threads",
-        "1",
+    flags = [
         "--maf",
         str(params.get("min_maf", 0.01)),
         "--geno",
@@ -229,19 +199,16 @@ def test_artifacts_equal_two_minus_plink2_export_a(
         str(params.get("max_sample_missing", 0.1)),
         "--export",
         "A",
-        "--out",
-        str(prefix),
     ]
     if params.get("hwe_p") is not None:
-        cmd += ["--hwe", str(params["hwe_p"])]
-    run(cmd)
-    raw = pd.read_csv(f"{prefix}.raw", sep="\t", na_values="NA")
-    ref_copies = raw.iloc[:, 6:].to_numpy(dtype=np.float64)
-    expected = np.where(np.isnan(ref_copies), -1, 2 - np.nan_to_num(ref_copies)).astype(np.int8)
+        flags += ["--hwe", str(params["hwe_p"])]
+    done = plink2(split_vcfs[path], prefix, *flags)
+    assert done.returncode == 0, done.stdout[-2000:]
+    samples, variants, expected = plink2_dosage(prefix)
     ours = artifacts(variants_run / dataset)
-    assert ours["samples"]["sample_id"].tolist() == raw["IID"].astype(str).tolist()
+    assert ours["samples"]["sample_id"].tolist() == samples
     ids = [f"{c.removeprefix('chr')}:{p}:{r}:{a}" for c, p, r, a in site_keys(ours["variants"])]
-    assert [name.rsplit("_", 1)[0] for name in raw.columns[6:]] == ids
+    assert variants == ids
     np.testing.assert_array_equal(ours["dosage"], expected)
     log = Path(f"{prefix}.log").read_text()
     if ours["qc"]["samples_removed"]["mind"]:
