@@ -31,7 +31,12 @@ REPO = Path(__file__).resolve().parents[1]
 def generate_vcf(path: Path, n_samples: int, n_variants: int, seed: int = 20240601) -> Path:
     """Write ``path`` (.vcf) then bgzip it to ``path.gz`` (bgzip, else Bio.bgzf)."""
     rng = np.random.default_rng(seed)
-    with open(path, "wb") as f:
+    gz = Path(str(path) + ".gz")
+    bgzip = None
+    if shutil.which("bgzip"):  # compress while writing: no uncompressed copy on disk
+        out = open(gz, "wb")  # noqa: SIM115 - closed below, after bgzip
+        bgzip = subprocess.Popen(["bgzip", "-@", "2", "-c"], stdin=subprocess.PIPE, stdout=out)
+    with bgzip.stdin if bgzip else open(path, "wb") as f:
         f.write(b"##fileformat=VCFv4.2\n##contig=<ID=21,length=48129895>\n")
         f.write(b'##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n')
         names = "\t".join(f"S{i:05d}" for i in range(n_samples))
@@ -51,9 +56,10 @@ def generate_vcf(path: Path, n_samples: int, n_variants: int, seed: int = 202406
                 v = b0 + i
                 f.write(f"21\t{positions[v]}\trs{v}\tA\tG\t100\tPASS\t.\tGT\t".encode())
                 f.write(text[i].tobytes())
-    gz = Path(str(path) + ".gz")
-    if shutil.which("bgzip"):
-        subprocess.run(["bgzip", "-f", "-@", "2", str(path)], check=True)
+    if bgzip:
+        if bgzip.wait() != 0:
+            raise RuntimeError("bgzip failed")
+        out.close()
     else:
         from Bio import bgzf
 

@@ -54,6 +54,9 @@ COMMON_PARAMS_SCHEMA = "common_params.schema.yaml"
 #: input formats that name a folder, not a file
 FOLDER_FORMATS = frozenset({"10x_mtx", "zarr"})
 
+#: input fields naming a file that goes with the input (the id files of a NumPy bulk matrix)
+SIDECAR_FIELDS = ("gene_ids_path", "sample_ids_path")
+
 #: a dataset id is a plain folder name: no separators, not "." or "..", not hidden (".work")
 DATASET_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
 
@@ -376,6 +379,12 @@ def _entry_fields(card: Card) -> list[tuple[str, dict[str, Any], bool | None]]:
     fields: list[tuple[str, dict[str, Any], bool | None]] = [
         (name, entry, entry.get("format") in FOLDER_FORMATS) for name, entry in entries
     ]
+    fields += [
+        (f"{name}.{key}", {"path": entry[key]}, False)
+        for name, entry in entries
+        for key in SIDECAR_FIELDS
+        if key in entry
+    ]
     if card.data.get("metadata"):
         fields.append(("metadata", card.data["metadata"], False))
     return fields
@@ -403,7 +412,8 @@ def check_inputs(card: Card, generated: Iterable[str | os.PathLike[str]] = ()) -
             problem = err.problem
             if not os.path.isabs(given) and not os.path.lexists(path):
                 problem += f" (the path {given!r} is relative to the card's folder {card.folder})"
-            raise CardError(str(card.path), f"{path}: {problem}", record=f"{field}.path") from None
+            record = field if field.endswith(SIDECAR_FIELDS) else f"{field}.path"
+            raise CardError(str(card.path), f"{path}: {problem}", record=record) from None
 
 
 def ids_regex(ids: Iterable[str]) -> str:

@@ -26,6 +26,15 @@ FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".ffn")
 VCF_SUFFIXES = (".vcf", ".bcf")
 DNA_LETTERS = re.compile(r"^[ACGTUNRYSWKMBDHV]+$", re.IGNORECASE)
 KMER_ROW = re.compile(r"^[ACGTN]+( [ACGTN]+)+$", re.IGNORECASE)
+#: files at the top of an anndata Zarr store (zarr v2 / v3)
+ZARR_MARKERS = frozenset({".zgroup", ".zattrs", "zarr.json"})
+#: words in a .npy's name that say which DNA token scheme made it
+TOKEN_NAME_PATTERNS = {
+    "dnabert": re.compile(r"dnabert", re.IGNORECASE),
+    "nucleotide_transformer": re.compile(r"nucleotide.?transformer|(^|[^a-z])nt([^a-z]|$)", re.IGNORECASE),
+    "hyenadna": re.compile(r"hyena", re.IGNORECASE),
+    "char": re.compile(r"(^|[^a-z])char([^a-z]|$)", re.IGNORECASE),
+}
 ROLE_PATTERNS = {
     "cell_type": re.compile(r"cell.?type|celltype|cell_ontology|cell.?line|annotation|cluster|label", re.IGNORECASE),
     "donor_id": re.compile(r"donor|individual|patient|subject", re.IGNORECASE),
@@ -78,15 +87,28 @@ def guess_modality(path: Path) -> tuple[str, str]:
         names = {p.name for p in path.iterdir()}
         if any(n.startswith("matrix.mtx") for n in names):
             return "scrna", "a folder with matrix.mtx: a 10x Cell Ranger matrix"
-        raise InputError(str(path), "a folder, but not a 10x matrix folder (no matrix.mtx): name a file")
-    if last in (".h5ad", ".loom"):
-        return "scrna", f"the suffix {last}"
+        if names & ZARR_MARKERS:
+            return "scrna", "a Zarr store (anndata's .zarr folder)"
+        raise InputError(
+            str(path), "a folder, but not a 10x matrix folder (no matrix.mtx) nor a Zarr store: name a file"
+        )
+    if last in (".h5ad", ".loom", ".h5"):
+        return "scrna", f"the suffix {last}" + (" (Cell Ranger's HDF5 matrix)" if last == ".h5" else "")
+    if last == ".npz":
+        return "bulk", "the suffix .npz (a NumPy archive of a matrix and its ids)"
+    if last == ".npy":
+        scheme = _token_scheme_in_name(path)
+        if scheme is not None:
+            return "dna", f"a .npy named like {scheme} token ids"
+        return "bulk", "the suffix .npy (a NumPy matrix; CHECK: token ids of DNA need --modality dna)"
     if last in VCF_SUFFIXES:
         return "variants", f"the suffix {last}"
     if last in FASTA_SUFFIXES:
         return "dna", f"the suffix {last}"
-    if last in (".csv", ".tsv", ".txt", ".tab"):
+    if last in (".csv", ".tsv", ".txt", ".tab", ".seq", ""):
         header, first = _first_rows(path)
+        if len(header) == 1 and _is_sequence(header[0]):
+            return "dna", "plain text: the first line is a DNA sequence"
         if any(_is_sequence(v) for v in first[:8]) or "sequence" in [h.lower() for h in header]:
             return "dna", "a table with a column of DNA sequences"
         n_columns = len(header)
@@ -96,6 +118,10 @@ def guess_modality(path: Path) -> tuple[str, str]:
             else ("scrna", f"a table with {n_columns} columns (many: cells)")
         )
     raise InputError(str(path), f"cannot tell the modality from the suffix {last!r}: pass --modality")
+
+
+def _token_scheme_in_name(path: Path) -> str | None:
+    return next((scheme for scheme, pattern in TOKEN_NAME_PATTERNS.items() if pattern.search(path.name)), None)
 
 
 def _is_sequence(value: str) -> bool:
@@ -224,11 +250,13 @@ def _draft_scrna(path: Path, draft: Draft) -> None:
     from genoprep.scrna.io import read_matrix
 
     if path.is_dir():
-        fmt, why = "10x_mtx", "a folder with matrix.mtx"
+        is_zarr = bool({p.name for p in path.iterdir()} & ZARR_MARKERS)
+        fmt, why = ("zarr", "a Zarr store folder") if is_zarr else ("10x_mtx", "a folder with matrix.mtx")
     else:
         last = _suffixes(path)[-1]
-        fmt = {".h5ad": "h5ad", ".loom": "loom"}.get(last) or _table_format(path)
-        why = f"the suffix {last}" if last in (".h5ad", ".loom") else "the table's separator"
+        known = {".h5ad": "h5ad", ".loom": "loom", ".h5": "10x_h5"}
+        fmt = known.get(last) or _table_format(path)
+        why = f"the suffix {last}" if last in known else "the table's separator"
     entry: dict[str, Any] = {"path": os.fspath(path), "format": fmt}
     notes = [f"format: {why}"]
     orientation = None
@@ -320,9 +348,105 @@ def _sibling_metadata(path: Path) -> Path | None:
     return best if len(os.path.commonprefix([best.name, path.name])) >= 4 else None
 
 
+def _value_type(values: np.ndarray, name: str) -> tuple[str, str]:
+    """The bulk value_type the values look like, and why."""
+    finite = values[np.isfinite(values)]
+    if finite.size and finite.min() < 0:
+        return "log", "negative values: already log-transformed"
+    if np.all(np.mod(finite, 1) == 0):
+        return "counts", "whole non-negative numbers"
+    value_type = next((t for t in ("tpm", "fpkm", "rpkm") if t in name), "tpm")
+    if value_type in name:
+        return value_type, f"non-integer values; {value_type} from the file name"
+    return value_type, "non-integer values (CHECK: tpm, fpkm, rpkm or log)"
+
+
+def _id_file(path: Path, word: str) -> Path | None:
+    """A text file beside ``path`` with ``word`` (gene / sample) in its name: an id sidecar."""
+    candidates = [
+        p
+        for p in path.parent.iterdir()
+        if p.is_file() and p != path and word in p.name.lower() and _suffixes(p)[-1:] in ([".txt"], [".tsv"], [])
+    ]
+    return min(candidates, key=lambda p: len(p.name)) if candidates else None
+
+
+def _read_bulk_array(
+    path: Path, fmt: str, entry: dict[str, Any], notes: list[str], ids: dict[str, list[str]], draft: Draft
+) -> np.ndarray:
+    """The matrix of a bulk .npy/.npz; the ids found (named arrays or sidecar files) go into ``ids``."""
+    from genoprep.bulk.io import read_id_file
+
+    if fmt == "npz":
+        with np.load(path, allow_pickle=False) as archive:
+            shapes = {name: archive[name].shape for name in archive.files}
+            matrices = [n for n, shape in shapes.items() if len(shape) == 2]
+            if len(matrices) != 1:
+                raise InputError(str(path), f"expected one 2-D array in the archive, found {len(matrices)}: {shapes}")
+            values = archive[matrices[0]]
+            vectors = {n: [str(v) for v in archive[n].tolist()] for n, shape in shapes.items() if len(shape) == 1}
+        arrays = {"values": matrices[0]}
+        for role, word in (("gene_ids", "gene"), ("sample_ids", "sample")):
+            name = next((n for n in vectors if word in n.lower()), None)
+            if name is not None:
+                arrays[role] = name
+                ids[role] = vectors[name]
+        entry["arrays"] = arrays
+        notes.append(f"arrays: the one 2-D array and the 1-D arrays named like gene / sample ({', '.join(shapes)})")
+    else:
+        values = np.load(path, mmap_mode="r", allow_pickle=False)
+        for role, word in (("gene_ids", "gene"), ("sample_ids", "sample")):
+            sidecar = _id_file(path, word)
+            if sidecar is None:
+                draft.checks.append(f"no {word} id file beside the .npy: set input.{role}_path (one id per line)")
+                continue
+            entry[f"{role}_path"] = os.fspath(sidecar)
+            ids[role] = read_id_file(sidecar, word)
+            notes.append(f"{role}_path: the file beside the array with '{word}' in its name ({len(ids[role])} ids)")
+    return values
+
+
+def _draft_bulk_array(path: Path, draft: Draft) -> None:
+    """A .npy (ids from sidecar files found beside it) or .npz (values and ids as named arrays)."""
+
+    fmt = "npz" if _suffixes(path)[-1] == ".npz" else "npy"
+    entry: dict[str, Any] = {"path": os.fspath(path), "format": fmt}
+    notes = [f"format: the suffix .{fmt}"]
+    ids: dict[str, list[str]] = {}
+    try:
+        values = _read_bulk_array(path, fmt, entry, notes, ids, draft)
+    except InputError:
+        raise
+    except (ValueError, OSError, EOFError) as err:
+        raise InputError(str(path), f"cannot read the NumPy {fmt}: {' '.join(str(err).split())[:200]}") from None
+    if values.ndim != 2:
+        raise InputError(str(path), f"a bulk matrix is 2-D, not {values.ndim}-D {values.shape}")
+    n_rows, n_columns = values.shape
+    genes = ids.get("gene_ids")
+    if genes is not None and len(genes) == n_columns != n_rows:
+        orientation, why = "samples_x_genes", f"{len(genes)} gene ids = the {n_columns} columns"
+    elif genes is not None and len(genes) == n_rows:
+        orientation, why = "genes_x_samples", f"{len(genes)} gene ids = the {n_rows} rows"
+    else:
+        orientation = "genes_x_samples" if n_rows >= n_columns else "samples_x_genes"
+        why = f"{n_rows} x {n_columns}: the longer axis taken as genes (CHECK)"
+    entry["orientation"] = orientation
+    sample = np.asarray(values[:5000] if orientation == "genes_x_samples" else values[:, :5000], dtype=float)
+    value_type, value_why = _value_type(sample, path.name.lower())
+    entry["value_type"] = value_type
+    draft.set("input", entry, *notes, f"orientation: {why}", f"value_type: {value_why}")
+    if genes is not None:
+        kind, organism = _ensembl_or_symbols(genes)
+        if organism:
+            draft.set("organism", organism, f"organism: from the gene {kind}")
+
+
 def _draft_bulk(path: Path, draft: Draft) -> None:
     import pandas as pd
 
+    if _suffixes(path)[-1:] in ([".npy"], [".npz"]):
+        _draft_bulk_array(path, draft)
+        return
     sep = _separator(path)
     frame = pd.read_csv(path, sep=sep, index_col=0, nrows=5000)
     numeric = [c for c in frame.columns if frame[c].dtype.kind in "fiu"]
@@ -331,18 +455,7 @@ def _draft_bulk(path: Path, draft: Draft) -> None:
     kind, organism = _ensembl_or_symbols(ids)
     orientation = "genes_x_samples" if len(frame) >= len(numeric) else "samples_x_genes"
     values = frame[numeric].to_numpy(dtype=float)
-    name = path.name.lower()
-    if np.nanmin(values) < 0:
-        value_type, why = "log", "negative values: already log-transformed"
-    elif np.all(np.mod(values[~np.isnan(values)], 1) == 0):
-        value_type, why = "counts", "whole non-negative numbers"
-    else:
-        value_type = next((t for t in ("tpm", "fpkm", "rpkm") if t in name), "tpm")
-        why = (
-            f"non-integer values; {value_type} from the file name"
-            if value_type in name
-            else "non-integer values (CHECK: tpm, fpkm, rpkm or log)"
-        )
+    value_type, why = _value_type(values, path.name.lower())
     entry: dict[str, Any] = {
         "path": os.fspath(path),
         "format": _table_format(path),
@@ -380,7 +493,24 @@ def _draft_dna(path: Path, draft: Draft) -> None:
             "inputs: with one label each) or input.label_regex over the header lines"
         )
         return
+    if suffixes and suffixes[-1] == ".npy":
+        scheme = _token_scheme_in_name(path)
+        ids = np.load(path, mmap_mode="r", allow_pickle=False)
+        tokens = {"scheme": scheme or "dnabert", "k": 6}
+        draft.set(
+            "input",
+            {"path": os.fspath(path), "format": "tokens", "tokens": tokens},
+            f"format tokens: a .npy of {ids.shape[0]} rows x {ids.shape[1]} token ids (largest id {int(ids.max())})",
+            f"tokens.scheme: {'from the file name' if scheme else 'CHECK: the scheme that made the ids'}; "
+            "tokens.k: CHECK for dnabert (3-6) and nucleotide_transformer",
+        )
+        draft.checks.append("labels: a token array has none: give input.label (one class per file, or inputs:)")
+        return
     header, first = _first_rows(path)
+    if len(header) == 1 and _is_sequence(header[0]):
+        draft.set("input", {"path": os.fspath(path), "format": "text"}, "format text: one sequence per line, no header")
+        draft.checks.append("labels: plain text has none: give input.label (one class per file, or inputs:)")
+        return
     lowered = [h.lower() for h in header]
     sequence = next((h for h, v in zip(header, first) if _is_sequence(v)), None)
     label = next((h for h in header if h.lower() in ("label", "labels", "class", "target", "y")), None)

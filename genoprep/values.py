@@ -3,6 +3,8 @@
 Bulk RNA-seq and scRNA-seq both refuse a matrix that does not hold what ``input.value_type``
 says, with one line naming a record that holds an offending value. The modality supplies
 where a flat position is (``locate``) and what to suggest (``hints``); the rules are here.
+The scan is one numba pass over the values with no temporary arrays (an scRNA-seq matrix
+may hold hundreds of millions of stored values).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Literal
 
+import numba
 import numpy as np
 
 from genoprep.errors import InputError
@@ -19,6 +22,29 @@ from genoprep.errors import InputError
 ValueKind = Literal["counts", "non_negative", "finite"]
 #: The problems :func:`check_values` names, in the order it looks for them.
 PROBLEMS = ("not_finite", "negative", "not_integer")
+_OK = -1  # :func:`_first_bad_value`'s code when every value is fine; else an index into PROBLEMS
+
+
+@numba.njit(cache=True)
+def _first_bad_value(data: np.ndarray, non_negative: bool, integers: bool) -> tuple[int, int]:
+    """``(position, index into PROBLEMS)`` of the first value that is not finite, else of the first
+    negative one (``non_negative``), else of the first that is not whole (``integers``); ``(-1, _OK)``."""
+    negative = -1
+    fraction = -1
+    for j in range(data.size):
+        value = data[j]
+        if not np.isfinite(value):
+            return j, 0
+        if value < 0:
+            if negative < 0:
+                negative = j
+        elif fraction < 0 and value != np.floor(value):
+            fraction = j
+    if non_negative and negative >= 0:
+        return negative, 1
+    if integers and fraction >= 0:
+        return fraction, 2
+    return -1, _OK
 
 
 def check_values(
@@ -37,22 +63,12 @@ def check_values(
     :data:`PROBLEMS` to advice for the user.
     """
     flat = np.asarray(values).ravel()
-    hints = hints or {}
-
-    def refuse(mask: np.ndarray, problem: str, text: str) -> None:
-        position = int(np.flatnonzero(mask)[0])
-        hint = f": {hints[problem]}" if problem in hints else ""
-        raise InputError(source, f"value {flat[position]:g} {text}{hint}", record=locate(position))
-
-    finite = np.isfinite(flat)
-    if not finite.all():
-        refuse(~finite, "not_finite", "is not a finite number")
-    if kind == "finite":
+    if flat.dtype.kind != "f":  # the kernel is compiled for float32 and float64 arrays
+        flat = flat.astype(np.float64)
+    position, problem = _first_bad_value(flat, kind in ("counts", "non_negative"), kind == "counts")
+    if problem == _OK:
         return
-    negative = flat < 0
-    if negative.any():
-        refuse(negative, "negative", "is negative")
-    if kind == "counts":
-        fractional = flat != np.round(flat)
-        if fractional.any():
-            refuse(fractional, "not_integer", "is not an integer")
+    name = PROBLEMS[problem]
+    text = {"not_finite": "is not a finite number", "negative": "is negative", "not_integer": "is not an integer"}[name]
+    hint = f": {hints[name]}" if hints and name in hints else ""
+    raise InputError(source, f"value {flat[position]:g} {text}{hint}", record=locate(position))

@@ -3,6 +3,8 @@
 # scripts/ calling one function of genoprep.bulk.steps; docs/bulk.md has the definitions.
 
 import genoprep.bulk.options as bulk_options  # noqa: E402
+from genoprep.splits import SplitOptions  # noqa: E402
+from genoprep.tasks.params import LeakageOptions  # noqa: E402
 
 ARTIFACTS["bulk"] = ["processed.h5ad", "X.npy", "features.tsv", "obs.tsv", "qc.json"]
 REPORTS["bulk"] = ["qc_samples.png"]
@@ -12,6 +14,8 @@ rule bulk_ingest:
     input:
         data=primary_inputs,
         metadata=metadata_input,
+        gene_ids=input_sidecar("gene_ids_path"),
+        sample_ids=input_sidecar("sample_ids_path"),
     output:
         h5ad=temp(work("bulk_ingested.h5ad", "bulk")),
     log:
@@ -70,6 +74,8 @@ rule bulk_export:
         runtime=30,
     params:
         options=options_of(bulk_options.ExportOptions),
+        split=options_of(SplitOptions),
+        leakage=options_of(LeakageOptions),
     script:
         "../scripts/bulk_export.py"
 

@@ -152,6 +152,19 @@ def download_source(wildcards):
     return remote_source(CARDS[wildcards.dataset], wildcards.name)
 
 
+def input_sidecar(field):
+    """An input function: the file the card's ``input.<field>`` names (e.g. the gene id file of
+    a NumPy bulk input), resolved against the card's folder; none when the card has no such field.
+    """
+
+    def sidecar(wildcards):
+        card = card_of(wildcards)
+        path = card.data.get("input", {}).get(field)
+        return [os.fspath(card.resolve(path))] if path else []
+
+    return sidecar
+
+
 def metadata_input(wildcards):
     path = card_of(wildcards).metadata_path()
     return [os.fspath(path)] if path else []
@@ -304,19 +317,38 @@ def _scrna_size(dataset):
     )
 
 
+@functools.lru_cache(maxsize=None)
+def _scrna_route(dataset):
+    """(size, memory budget, path) of a dataset's scrna_process job: in memory, or out of core when
+    the in-memory estimate exceeds params.memory_budget_mb (genoprep/scrna/ooc.py)."""
+    card = CARDS[dataset].data
+    size = _scrna_size(dataset)
+    budget = scrna_resources.budget_mb(card["params"]["memory_budget_mb"])
+    reason = scrna_resources.unsupported(
+        CARDS[dataset].input_paths()[0],
+        card["input"]["format"],
+        card["input"].get("layer"),
+        card["params"]["hvg_flavor"],
+        card["params"]["hvg_batch_key"],
+    )
+    return size, budget, scrna_resources.plan(size, budget, reason is None)
+
+
 def scrna_threads(wildcards):
     """Threads for a dataset's scrna_process job (from the input's stored values)."""
     return scrna_resources.threads(_scrna_size(wildcards.dataset))
 
 
 def scrna_mem_mb(wildcards, attempt):
-    """Memory for scrna_process: from the input's size, escalating with --retries."""
-    return scrna_resources.mem_mb(_scrna_size(wildcards.dataset), attempt)
+    """Memory for scrna_process: from the input's size and the path, escalating with --retries."""
+    size, budget, route = _scrna_route(wildcards.dataset)
+    return scrna_resources.job_mem_mb(size, route, budget, attempt)
 
 
 def scrna_runtime(wildcards, attempt):
-    """Runtime (minutes) for scrna_process: from the input's size, escalating with --retries."""
-    return scrna_resources.runtime_minutes(_scrna_size(wildcards.dataset), attempt)
+    """Runtime (minutes) for scrna_process: from the input's size and the path, escalating with --retries."""
+    size, _, route = _scrna_route(wildcards.dataset)
+    return scrna_resources.job_runtime(size, route, attempt)
 
 
 # ---- scRNA-seq foundation-model tokens (rules/scrna_tokens.smk) ----
@@ -353,33 +385,29 @@ def work_of(card, name):
     return os.path.join(RESULTS, ".work", card.dataset_id, name)
 
 
-def token_dictionaries(wildcards):
-    """The card's dictionary files of a scheme (inputs of the scheme's job, so a changed file reruns it)."""
-    return list(
-        scrna_tokens.dictionary_paths(card_of(wildcards), wildcards.scheme).values()
+def token_files(wildcards):
+    """The scheme's dictionary files by settings field (named inputs: a changed file reruns the job)."""
+    card = card_of(wildcards)
+    return scrna_tokens.dictionary_files(
+        card, wildcards.scheme, lambda name: work_of(card, name)
     )
 
 
-def derived_medians(wildcards):
+def name_id_file(wildcards):
+    """The card's gene-name dictionary, which deriving the gene medians maps symbols through."""
     card = card_of(wildcards)
-    if wildcards.scheme != "geneformer" or not scrna_tokens.needs_derived(card):
-        return []
-    return work_of(card, "tokens/gene_median_dictionary.json")
+    path = card.params["geneformer"]["gene_name_id_dictionary"]
+    return {"gene_name_id_dictionary": os.fspath(card.resolve(path))} if path else {}
 
 
-def derived_tokens(wildcards):
-    card = card_of(wildcards)
-    if (
-        wildcards.scheme != "geneformer"
-        or card.params["geneformer"]["token_dictionary"] is not None
-    ):
-        return []
-    return work_of(card, "tokens/token_dictionary.json")
+def token_options(scheme=None):
+    """A token rule's params: genoprep.scrna.tokens.workflow.TokenOptions of the card, for
+    ``scheme`` or the job's ``{scheme}`` (like options_of, through the lazy module)."""
 
-
-def token_params(scheme=None):
     def params(wildcards):
-        return scrna_tokens.step_params(card_of(wildcards), scheme or wildcards.scheme)
+        return scrna_tokens.token_params(
+            card_of(wildcards).data, scheme or wildcards.scheme
+        )
 
     return params
 

@@ -1,7 +1,18 @@
 # scRNA-seq: raw counts -> QC -> normalize_total + log1p -> HVG -> scaled ML matrix.
 # One job per dataset (scrna_process) runs the whole chain in one process; each step is
 # its own function in genoprep.scrna.steps. The QC figure is drawn from the finished
-# per-cell QC table.
+# per-cell QC table. With params.split.enabled the chain also assigns the splits (a split
+# column in obs.tsv / processed.h5ad; splits.tsv is cut from obs.tsv by rule split_table in
+# rules/tasks.smk) and fits HVGs and scaling on the train cells; scrna_augment writes the
+# augmented count files the card asks for (params.augment), inside each split.
+
+import genoprep.scrna.splitting as scrna_splitting  # noqa: E402
+from genoprep.splits import SplitOptions  # noqa: E402
+from genoprep.tasks.params import (
+    AugmentOptions,
+    LeakageOptions,
+    TaskOptions,
+)  # noqa: E402
 
 ARTIFACTS["scrna"] = [
     "processed.h5ad",
@@ -45,6 +56,10 @@ rule scrna_process:
         hvg=options_of(ScrnaOptions.HvgOptions),
         scale=options_of(ScrnaOptions.ScaleOptions),
         embed=options_of(ScrnaOptions.EmbedOptions),
+        split=options_of(SplitOptions),
+        leakage=options_of(LeakageOptions),
+        train_only=options_of(scrna_splitting.TrainOnlyOptions),
+        memory=options_of(ScrnaOptions.MemoryOptions),
         logs=lambda wildcards: os.path.join(RESULTS, wildcards.dataset, "logs"),
     script:
         "../scripts/scrna_process.py"
@@ -67,3 +82,27 @@ rule scrna_qc_plot:
         options=options_of(ScrnaOptions.QcFigureOptions),
     script:
         "../scripts/scrna_qc_plot.py"
+
+
+rule scrna_augment:
+    input:
+        h5ad=out("processed.h5ad"),
+    output:
+        h5ad=out("augmented_{kind}.h5ad", "scrna"),
+        facts=work("augment_{kind}.json", "scrna"),
+    log:
+        out("logs/scrna_augment_{kind}.log"),
+    benchmark:
+        out("benchmarks/scrna_augment_{kind}.tsv")
+    wildcard_constraints:
+        kind="downsampled|doublets",
+    conda:
+        "../envs/scrna.yaml"
+    resources:
+        mem_mb=input_mem_mb,
+        runtime=30,
+    params:
+        augment=options_of(AugmentOptions),
+        tasks=options_of(TaskOptions),
+    script:
+        "../scripts/scrna_augment.py"

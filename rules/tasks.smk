@@ -13,10 +13,22 @@ from genoprep.tasks.steps import (  # noqa: E402
     role_path,
     sequence_task_inputs,
     variant_effect_artifacts,
+    with_augment_facts,
+    with_task_artifacts,
 )
 from genoprep.tasks.variant_effect import VariantEffectOptions  # noqa: E402
 
 ARTIFACTS["variant_effect"] = variant_effect_artifacts
+# with params.split.enabled: splits.tsv, the bundles of params.tasks.names and the
+# augmented scRNA-seq files join the dataset's artifacts (genoprep.tasks.steps.task_artifacts)
+ARTIFACTS["scrna"] = with_task_artifacts(ARTIFACTS["scrna"])
+ARTIFACTS["bulk"] = with_task_artifacts(ARTIFACTS["bulk"])
+ARTIFACTS["dna"] = with_task_artifacts(ARTIFACTS["dna"])
+EXTRA_FACTS["scrna"] = with_augment_facts(EXTRA_FACTS.get("scrna"), RESULTS)
+# the datasets whose split is a column of obs.tsv, assigned inside their chain
+SPLIT_COLUMN_IDS = ids_regex(
+    i for i, card in CARDS.items() if card.modality in ("scrna", "bulk")
+)
 
 
 rule variant_effect_bundle:
@@ -125,6 +137,7 @@ rule task_gene_expression_prediction:
         runtime=60,
     params:
         tasks=options_of(TaskOptions),
+        leakage=options_of(LeakageOptions),
     script:
         "../scripts/task_gene_expression_prediction.py"
 
@@ -190,9 +203,26 @@ rule task_baseline:
         "../scripts/task_baseline.py"
 
 
+rule split_table:
+    input:
+        obs=out("obs.tsv"),
+    output:
+        splits=os.path.join(RESULTS, f"{{dataset,{SPLIT_COLUMN_IDS}}}", "splits.tsv"),
+    log:
+        out("logs/split_table.log"),
+    conda:
+        "../envs/tasks.yaml"
+    resources:
+        mem_mb=1024,
+        runtime=10,
+    script:
+        "../scripts/split_table.py"
+
+
 rule dna_splits:
     input:
         obs=out("obs.tsv"),
+        data=primary_inputs,
         rows=lambda wildcards: os.path.join(
             RESULTS,
             wildcards.dataset,
@@ -211,5 +241,6 @@ rule dna_splits:
     params:
         split=options_of(SplitOptions),
         leakage=options_of(LeakageOptions),
+        reading=options_of(dna_options.ReadOptions),
     script:
         "../scripts/split_obs.py"

@@ -12,7 +12,9 @@ from genoprep.runtime import run_step
 def main() -> None:
     options = IngestOptions.from_params(snakemake.params.options)
     metadata = snakemake.input.metadata[0] if snakemake.input.metadata else None
-    adata = ingest(options, snakemake.input.data[0], metadata)
+    gene_ids = snakemake.input.gene_ids[0] if snakemake.input.gene_ids else None
+    sample_ids = snakemake.input.sample_ids[0] if snakemake.input.sample_ids else None
+    adata = ingest(options, snakemake.input.data[0], metadata, gene_ids_path=gene_ids, sample_ids_path=sample_ids)
     adata.write_h5ad(snakemake.output.h5ad)
 
 

@@ -5,12 +5,14 @@ import sys
 sys.path.insert(0, snakemake.scriptdir + "/..")
 
 from genoprep.runtime import run_step
-from genoprep.scrna.tokens.workflow import derive_dictionaries
+from genoprep.scrna.tokens.workflow import TokenOptions, derive_dictionaries
 
 
 def main() -> None:
     inputs, output = snakemake.input, snakemake.output
-    derive_dictionaries(inputs.data[0], snakemake.params.options, inputs.cells, output.medians, output.tokens)
+    options = TokenOptions.from_params(snakemake.params.options)
+    name_id = dict(inputs.items()).get("gene_name_id_dictionary")
+    derive_dictionaries(inputs.data[0], options, inputs.cells, output.medians, output.tokens, name_id)
 
 
 run_step(snakemake.log[0], main)

@@ -10,10 +10,14 @@ from genoprep.scrna.options import (
     EmbedOptions,
     HvgOptions,
     IngestOptions,
+    MemoryOptions,
     NormalizeOptions,
     QcOptions,
     ScaleOptions,
 )
+from genoprep.scrna.splitting import TrainOnlyOptions
+from genoprep.splits import SplitOptions
+from genoprep.tasks.params import LeakageOptions
 
 
 def main() -> None:
@@ -25,6 +29,10 @@ def main() -> None:
         hvg=HvgOptions.from_params(params.hvg),
         scale=ScaleOptions.from_params(params.scale),
         embed=EmbedOptions.from_params(params.embed),
+        split=SplitOptions.from_params(params.split),
+        leakage=LeakageOptions.from_params(params.leakage),
+        train_only=TrainOnlyOptions.from_params(params.train_only),
+        memory=MemoryOptions.from_params(params.memory),
     )
     outputs = Outputs(
         processed=output.h5ad,

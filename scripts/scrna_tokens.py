@@ -6,21 +6,16 @@ sys.path.insert(0, snakemake.scriptdir + "/..")
 
 from genoprep.jsonio import write_json
 from genoprep.runtime import console, run_step
-from genoprep.scrna.tokens.workflow import tokenize_scheme
+from genoprep.scrna.tokens.workflow import DICTIONARY_FIELDS, TokenOptions, tokenize_scheme
 
 
 def main() -> None:
-    inputs, params = snakemake.input, snakemake.params.options
-    derived = {}
-    for name, field in (("medians", "gene_median_dictionary"), ("derived_tokens", "token_dictionary")):
-        value = getattr(inputs, name, [])
-        value = [value] if isinstance(value, str) else list(value)
-        if value:
-            derived[field] = value[0]
-    section = tokenize_scheme(inputs.data[0], params, inputs.cells, inputs.processed, snakemake.output.tokens, derived)
+    inputs, options = snakemake.input, TokenOptions.from_params(snakemake.params.options)
+    files = {field: path for field, path in inputs.items() if field in DICTIONARY_FIELDS.get(options.scheme, ())}
+    section = tokenize_scheme(options, inputs.data[0], inputs.cells, inputs.processed, snakemake.output.tokens, files)
     write_json(section, snakemake.output.section)
     console(
-        f"{params['dataset_id']}: {params['scheme']} tokens of {section['cells_tokenised']} cells "
+        f"{options.dataset_id}: {options.scheme} tokens of {section['cells_tokenised']} cells "
         f"({section['cells_failed_qc']} failed QC, {section['cells_dropped_empty']} empty and dropped)"
     )
 

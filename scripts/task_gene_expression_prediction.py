@@ -6,7 +6,7 @@ import sys
 sys.path.insert(0, snakemake.scriptdir + "/..")
 
 from genoprep.runtime import run_step
-from genoprep.tasks.params import TaskOptions
+from genoprep.tasks.params import LeakageOptions, TaskOptions
 from genoprep.tasks.steps import expression_bundle
 
 
@@ -15,6 +15,7 @@ def main() -> None:
     expression_bundle(
         snakemake.wildcards.dataset,
         TaskOptions.from_params(snakemake.params.tasks),
+        LeakageOptions.from_params(snakemake.params.leakage).policy,
         inputs.h5ad,
         inputs.splits,
         os.path.dirname(snakemake.output.task),

@@ -104,3 +104,16 @@ def artifact_bytes(folder: Path) -> dict[str, bytes]:
         for p in sorted(folder.rglob("*"))
         if p.is_file() and p.relative_to(folder).parts[0] not in ("logs", "benchmarks")
     }
+
+
+def leftovers(folder: Path) -> list[str]:
+    """The files a failed run left in a dataset folder (paths relative to it, sorted), apart from
+    its ``logs/`` and ``benchmarks/``: a refused input must leave none (no half-written artifact).
+    A folder that does not exist has none."""
+    if not folder.exists():
+        return []
+    return sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.relative_to(folder).parts[0] not in ("logs", "benchmarks")
+    )

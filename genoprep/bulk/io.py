@@ -12,6 +12,12 @@ Checks, each refused with a one-line :class:`~genoprep.errors.InputError` naming
 the record and the problem: values that are not numbers; ``counts`` that are not
 non-negative integers; negative TPM/FPKM/RPKM; duplicate sample ids; empty ids; duplicate
 gene ids unless the card says ``duplicate_genes: sum``.
+
+NumPy input (:func:`read_expression_array`): a 2-D numeric ``.npy`` (genes x samples or
+samples x genes, as ``orientation`` says) with the gene and sample ids in sidecar files
+(one id per line), or an ``.npz`` holding the values and, unless sidecars are given, the
+ids as named 1-D arrays. The same checks apply; a wrong shape, a missing array or an id
+file of the wrong length is one line.
 """
 
 from __future__ import annotations
@@ -19,20 +25,25 @@ from __future__ import annotations
 import csv
 import logging
 import os
-from collections.abc import Sequence
+import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from genoprep.errors import InputError
-from genoprep.textio import check_readable, open_text
+from genoprep.textio import check_readable, iter_lines, open_text
 from genoprep.values import check_values as check_value_kinds
 
 log = logging.getLogger(__name__)
 
 SEPARATORS = {"csv": ",", "tsv": "\t"}
+ARRAY_FORMATS = ("npy", "npz")
+#: the ``input.arrays`` of an ``.npz``: what each role's array is called (the schema's default)
+ARRAY_ROLES = ("values", "gene_ids", "sample_ids")
 ORIENTATIONS = ("genes_x_samples", "samples_x_genes")
 VALUE_TYPES = ("counts", "tpm", "fpkm", "rpkm", "log")
 DUPLICATE_POLICIES = ("refuse", "sum")
@@ -247,26 +258,7 @@ def read_expression_table(
     check_readable(path)
     if fmt not in SEPARATORS:
         raise InputError(source, f"unknown bulk table format {fmt!r} (known: csv, tsv)", record="input.format")
-    if orientation not in ORIENTATIONS:
-        raise InputError(
-            source,
-            f"unknown orientation {orientation!r} (known: {', '.join(ORIENTATIONS)})",
-            record="input.orientation",
-        )
-    if value_type not in VALUE_TYPES:
-        raise InputError(
-            source, f"unknown value_type {value_type!r} (known: {', '.join(VALUE_TYPES)})", record="input.value_type"
-        )
-    if duplicate_genes not in DUPLICATE_POLICIES:
-        raise InputError(
-            source, f"unknown duplicate_genes {duplicate_genes!r} (known: refuse, sum)", record="input.duplicate_genes"
-        )
-    if duplicate_genes == "sum" and value_type == "log":
-        raise InputError(
-            source,
-            "duplicate_genes: sum is not defined for log values (sum before taking logs, or refuse)",
-            record="input.duplicate_genes",
-        )
+    _check_spec(source, orientation, value_type, duplicate_genes)
     sep = SEPARATORS[fmt]
     header = _read_header(path, sep)
     body = _read_body(path, sep, fmt)
@@ -300,7 +292,20 @@ def read_expression_table(
     else:
         values, genes, samples = numbers, col_ids, row_ids
         gene_annotation, sample_annotation = pd.DataFrame(index=pd.Index(genes)), annotation
+    return _checked(values, samples, genes, gene_annotation, sample_annotation, value_type, duplicate_genes, source)
 
+
+def _checked(
+    values: np.ndarray,
+    samples: list[str],
+    genes: list[str],
+    gene_annotation: pd.DataFrame,
+    sample_annotation: pd.DataFrame,
+    value_type: str,
+    duplicate_genes: str,
+    source: str,
+) -> ExpressionTable:
+    """The checks every input format shares (``values`` samples x genes): unique samples, values, duplicate genes."""
     repeated_samples = _duplicates(samples)
     if repeated_samples:
         shown = ", ".join(list(repeated_samples)[:_EXAMPLES])
@@ -326,4 +331,164 @@ def read_expression_table(
         gene_annotation=gene_annotation,
         sample_annotation=sample_annotation,
         duplicate_genes=repeated_genes,
+    )
+
+
+def _check_spec(source: str, orientation: str, value_type: str, duplicate_genes: str) -> None:
+    if orientation not in ORIENTATIONS:
+        raise InputError(
+            source,
+            f"unknown orientation {orientation!r} (known: {', '.join(ORIENTATIONS)})",
+            record="input.orientation",
+        )
+    if value_type not in VALUE_TYPES:
+        raise InputError(
+            source, f"unknown value_type {value_type!r} (known: {', '.join(VALUE_TYPES)})", record="input.value_type"
+        )
+    if duplicate_genes not in DUPLICATE_POLICIES:
+        raise InputError(
+            source, f"unknown duplicate_genes {duplicate_genes!r} (known: refuse, sum)", record="input.duplicate_genes"
+        )
+    if duplicate_genes == "sum" and value_type == "log":
+        raise InputError(
+            source,
+            "duplicate_genes: sum is not defined for log values (sum before taking logs, or refuse)",
+            record="input.duplicate_genes",
+        )
+
+
+def read_id_file(path: str | os.PathLike[str], what: str) -> list[str]:
+    """A sidecar id file: one id per line (gzip or not), no header; an empty id names its line."""
+    source = os.fspath(path)
+    check_readable(path)
+    ids = [line.strip() for _, line in iter_lines(path)]
+    while ids and ids[-1] == "":
+        ids.pop()  # blank lines at the end of the file
+    if not ids:
+        raise InputError(source, f"the {what} id file holds no ids")
+    for number, name in enumerate(ids, start=1):
+        if name == "":
+            raise InputError(source, f"empty {what} id", record=f"line {number}")
+    return ids
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    source = str(path)
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as err:
+        detail = " ".join(str(err).split())
+        if "allow_pickle" in detail:
+            detail = "it holds Python objects (a pickled object array), not numbers"
+        raise InputError(source, f"not a readable .npy array: {detail[:200]}") from None
+    except (OSError, EOFError) as err:
+        raise InputError(source, f"not a readable .npy array: {' '.join(str(err).split())[:200]}") from None
+
+
+def _npz_array(archive: Any, name: str, role: str, source: str) -> np.ndarray:
+    if name not in archive.files:
+        raise InputError(
+            source,
+            f"no array {name!r} for the {role} (arrays: {', '.join(archive.files) or 'none'}); "
+            f"name it in input.arrays.{role}"
+            + ("" if role == "values" else f" or give input.{role}_path (one id per line)"),
+            record=f"input.arrays.{role}",
+        )
+    try:
+        return archive[name]
+    except ValueError as err:
+        detail = " ".join(str(err).split())
+        if "allow_pickle" in detail:
+            detail = "it holds Python objects (pickled), not numbers or fixed-width strings"
+        raise InputError(
+            source, f"array {name!r} cannot be read: {detail[:200]}", record=f"input.arrays.{role}"
+        ) from None
+    except (OSError, EOFError, zlib.error) as err:
+        raise InputError(source, f"array {name!r} cannot be read: {' '.join(str(err).split())[:200]}") from None
+
+
+def _ids_from_array(ids: np.ndarray, role: str, source: str) -> list[str]:
+    if ids.ndim != 1:
+        raise InputError(source, f"the {role} array is {ids.ndim}-D (shape {ids.shape}); ids are a 1-D array")
+    if ids.dtype.kind == "S":
+        ids = np.char.decode(ids, "utf-8")
+    if ids.dtype.kind not in "Uiu":
+        raise InputError(source, f"the {role} array holds {ids.dtype} values; ids are strings or integers")
+    names = [str(v).strip() for v in ids.tolist()]
+    for position, name in enumerate(names):
+        if name == "":
+            raise InputError(source, f"empty {role[:-4]} id", record=f"{role}[{position}]")
+    return names
+
+
+def read_expression_array(
+    path: str | os.PathLike[str],
+    fmt: str,
+    *,
+    orientation: str = "genes_x_samples",
+    value_type: str = "counts",
+    duplicate_genes: str = "refuse",
+    gene_ids_path: str | os.PathLike[str] | None = None,
+    sample_ids_path: str | os.PathLike[str] | None = None,
+    arrays: Mapping[str, str] | None = None,
+) -> ExpressionTable:
+    """Read and check a NumPy expression matrix (see the module docstring).
+
+    ``arrays`` maps the roles ``values``, ``gene_ids`` and ``sample_ids`` to array names
+    in an ``.npz``; a sidecar path (``gene_ids_path``, ``sample_ids_path``) takes
+    precedence over the ``.npz``'s id array. A ``.npy`` needs both sidecars.
+    """
+    path = Path(path)
+    source = str(path)
+    check_readable(path)
+    if fmt not in ARRAY_FORMATS:
+        raise InputError(source, f"unknown bulk array format {fmt!r} (known: npy, npz)", record="input.format")
+    _check_spec(source, orientation, value_type, duplicate_genes)
+    names = {role: role for role in ARRAY_ROLES} | dict(arrays or {})
+    sidecars = {"gene_ids": gene_ids_path, "sample_ids": sample_ids_path}
+    ids: dict[str, list[str]] = {}
+    for role, sidecar in sidecars.items():
+        if sidecar is not None:
+            ids[role] = read_id_file(sidecar, role[:-4])
+        elif fmt == "npy":
+            raise InputError(source, f"a .npy holds no ids: give input.{role}_path (one id per line)", record="input")
+    if fmt == "npy":
+        values = _load_npy(path)
+    else:
+        try:
+            archive = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as err:
+            raise InputError(source, f"not a readable .npz archive: {' '.join(str(err).split())[:200]}") from None
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise InputError(source, "a .npy array, not an .npz archive: say input.format: npy")
+        with archive:
+            values = _npz_array(archive, names["values"], "values", source)
+            for role in ARRAY_ROLES[1:]:
+                if role not in ids:
+                    ids[role] = _ids_from_array(_npz_array(archive, names[role], role, source), role, source)
+    if values.ndim != 2:
+        raise InputError(source, f"the values are a {values.ndim}-D array (shape {values.shape}); a matrix is 2-D")
+    if values.dtype.kind not in "iuf":
+        raise InputError(source, f"the values are {values.dtype}, not numbers (integers or floats)")
+    row_role, col_role = ("gene_ids", "sample_ids") if orientation == "genes_x_samples" else ("sample_ids", "gene_ids")
+    for axis, role in ((0, row_role), (1, col_role)):
+        if values.shape[axis] != len(ids[role]):
+            where = "rows" if axis == 0 else "columns"
+            raise InputError(
+                source,
+                f"the values are {values.shape[0]} x {values.shape[1]} ({orientation}), so {values.shape[axis]} "
+                f"{role[:-4]} ids are needed for the {where}, but the {role} have {len(ids[role])}"
+                + (" (is input.orientation right?)" if values.shape[1 - axis] == len(ids[role]) else ""),
+            )
+    genes, samples = ids["gene_ids"], ids["sample_ids"]
+    values = values.T if orientation == "genes_x_samples" else values
+    return _checked(
+        values,
+        samples,
+        genes,
+        pd.DataFrame(index=pd.Index(genes)),
+        pd.DataFrame(index=pd.Index(samples)),
+        value_type,
+        duplicate_genes,
+        source,
     )

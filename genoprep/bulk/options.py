@@ -24,6 +24,8 @@ class IngestOptions(StepOptions):
 
     ``id_column`` is the card's ``gene_id_column`` (genes_x_samples) or ``sample_id_column``
     (samples_x_genes); the schema fills in the one of the card's orientation (default 0).
+    ``arrays`` names the arrays of an ``.npz``; the id sidecar files of NumPy input are the
+    rule's inputs, not options.
     """
 
     dataset_id: str
@@ -34,6 +36,7 @@ class IngestOptions(StepOptions):
     gene_symbol_column: str | None
     value_type: str
     duplicate_genes: str
+    arrays: Mapping[str, str]
     sha256: str | None
     columns: Mapping[str, str | int]
     metadata: Mapping[str, Any] | None
@@ -52,6 +55,7 @@ class IngestOptions(StepOptions):
             gene_symbol_column=spec.get("gene_symbol_column"),
             value_type=spec["value_type"],
             duplicate_genes=spec["duplicate_genes"],
+            arrays=freeze(spec["arrays"]),
             sha256=spec.get("sha256"),
             columns=freeze(card["columns"]),
             metadata=None if metadata is None else freeze({k: metadata.get(k) for k in _METADATA_FIELDS}),

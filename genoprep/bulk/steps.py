@@ -20,7 +20,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from genoprep import embed
+from genoprep import embed, leakage
 from genoprep.bulk import io, preprocess, qc
 from genoprep.bulk.options import ExportOptions, IngestOptions, NormalizeOptions
 from genoprep.errors import InputError
@@ -28,7 +28,10 @@ from genoprep.filters import FilterStep, describe, guard, summary_line
 from genoprep.provenance import software_versions as installed_versions
 from genoprep.provenance import verify_sha256
 from genoprep.runtime import console
+from genoprep.splits import SPLITS, SplitOptions
 from genoprep.tables import join_metadata, looks_like_ensembl, map_labels, read_table
+from genoprep.tasks.steps import split_rows
+from genoprep.tasks.train_only import apply_scaler, fit_scaler
 from genoprep.textio import check_readable
 
 log = logging.getLogger(__name__)
@@ -88,26 +91,44 @@ def _gene_var(table: io.ExpressionTable, options: IngestOptions, source: str) ->
 
 
 def ingest(
-    options: IngestOptions, data_path: str | os.PathLike[str], metadata_path: str | os.PathLike[str] | None = None
+    options: IngestOptions,
+    data_path: str | os.PathLike[str],
+    metadata_path: str | os.PathLike[str] | None = None,
+    *,
+    gene_ids_path: str | os.PathLike[str] | None = None,
+    sample_ids_path: str | os.PathLike[str] | None = None,
 ) -> ad.AnnData:
     """Rule ``bulk_ingest``: read and check the table, join the sample metadata, map the labels.
 
     The input's SHA-256 is checked first when the card gives one. Every sample must have
     a metadata row (missing ones are refused, naming them); metadata rows for samples not
     in the table are counted and listed in ``uns['genoprep']`` (and later in ``qc.json``).
+    NumPy input (``npy``/``npz``) takes its ids from the sidecar files or the archive.
     """
     source = str(data_path)
     check_readable(data_path)
     input_sha256 = verify_sha256(data_path, options.sha256)
-    table = io.read_expression_table(
-        data_path,
-        options.format,
-        orientation=options.orientation,
-        id_column=options.id_column,
-        annotation_columns=options.annotation_columns,
-        value_type=options.value_type,
-        duplicate_genes=options.duplicate_genes,
-    )
+    if options.format in io.ARRAY_FORMATS:
+        table = io.read_expression_array(
+            data_path,
+            options.format,
+            orientation=options.orientation,
+            value_type=options.value_type,
+            duplicate_genes=options.duplicate_genes,
+            gene_ids_path=gene_ids_path,
+            sample_ids_path=sample_ids_path,
+            arrays=options.arrays,
+        )
+    else:
+        table = io.read_expression_table(
+            data_path,
+            options.format,
+            orientation=options.orientation,
+            id_column=options.id_column,
+            annotation_columns=options.annotation_columns,
+            value_type=options.value_type,
+            duplicate_genes=options.duplicate_genes,
+        )
 
     obs = table.sample_annotation.copy()
     obs.index = pd.Index(table.samples)
@@ -342,18 +363,55 @@ class Export(NamedTuple):
     facts: dict[str, Any]
 
 
-def ml_matrix(adata: ad.AnnData, zscore: bool) -> tuple[np.ndarray, list[str]]:
-    """The float32 samples x genes ML matrix (z-scored log expression, or log) and its feature names."""
+def ml_matrix(adata: ad.AnnData, zscore: bool, train: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+    """The float32 samples x genes ML matrix (z-scored log expression, or log) and its feature names.
+
+    With ``train`` (a boolean mask of the train samples) the z-score mean and std (ddof=0) are
+    fitted on the train samples only and applied to every sample (a gene constant on the
+    train samples gets std 1).
+    """
     log_expr = np.asarray(adata.layers["log"], dtype=np.float64)
-    values = preprocess.zscore(log_expr)[0] if zscore else log_expr
+    if not zscore:
+        values = log_expr
+    elif train is None:
+        values = preprocess.zscore(log_expr)[0]
+    else:
+        values = apply_scaler(log_expr, fit_scaler(log_expr, train, ddof=0), dtype=np.float64)
     return np.ascontiguousarray(values, dtype=np.float32), [str(g) for g in adata.var_names]
 
 
-def export(adata: ad.AnnData, options: ExportOptions) -> Export:
-    """Rule ``bulk_export``: per-sample QC, then ``processed.h5ad`` (X = the ML matrix, ``obsm['X_pca']``
-    its principal components), the ML files' content and the facts for the completed card."""
+def assign_splits(adata: ad.AnnData, split: SplitOptions, policy: str) -> tuple[np.ndarray, dict[str, Any]]:
+    """The split of each sample (obs columns can be named by params.split) and the qc.json section.
+
+    Leakage checks: identical samples (the same raw expression vector) and, with
+    ``group_by``, groups crossing splits.
+    """
+    columns = {str(name): adata.obs[name].to_numpy() for name in adata.obs.columns}
+    keys = [("identical samples", leakage.cell_keys(np.asarray(adata.layers["raw"])))]
+    ids = [str(i) for i in adata.obs_names]
+    splits, split_qc, _ = split_rows(ids, columns, split, policy, _info(adata)["input"], keys=keys)
+    n = split_qc["splits"]["n"]
+    console(
+        f"{_info(adata)['dataset_id']}: split {n['train']}/{n['val']}/{n['test']} samples ({split.describe()}); "
+        f"{split_qc['leakage_line']}"
+    )
+    return np.asarray(splits, dtype=object), {k: v for k, v in split_qc.items() if k != "leakage_line"}
+
+
+def export(adata: ad.AnnData, options: ExportOptions, split: SplitOptions, policy: str) -> Export:
+    """Rule ``bulk_export``: per-sample QC, then ``processed.h5ad`` (X = the ML matrix), the ML
+    files' content and the facts for the completed card.
+
+    With ``split.enabled`` the samples get their split (a ``split`` column in obs and
+    obs.tsv, the summary and leakage checks in qc.json) and the z-scores are fitted on the
+    train samples only.
+    """
     adata, report = sample_qc(adata, options)
-    matrix, features = ml_matrix(adata, options.zscore)
+    splits = None
+    if split.enabled:
+        splits, split_qc = assign_splits(adata, split, policy)
+        report = {**report, **split_qc}
+    matrix, features = ml_matrix(adata, options.zscore, None if splits is None else splits == "train")
     adata.X = matrix
     adata.obsm["X_pca"], variance_ratio = embed.pca(matrix, options.n_pcs)
     adata.uns["pca"] = {"variance_ratio": variance_ratio, "params": {"n_comps": adata.obsm["X_pca"].shape[1]}}
@@ -363,7 +421,16 @@ def export(adata: ad.AnnData, options: ExportOptions) -> Export:
         "params": {**info["params"], **options.as_params()},
         "software": software_versions(),
     }
-    return Export(adata, report, matrix, features, obs_table(adata), facts(adata, options, len(features)))
+    obs = obs_table(adata)
+    card_facts = facts(adata, options, len(features))
+    if splits is not None:
+        adata.obs["split"] = pd.Categorical(splits.astype(str), categories=list(SPLITS))
+        obs["split"] = splits.astype(str)
+        preprocessing = {**card_facts["preprocessing"], "split": split.describe()}
+        if options.zscore:
+            preprocessing["scaling"] += "; mean and std fitted on the train samples only"
+        card_facts = {**card_facts, "splits": report["splits"]["n"], "preprocessing": preprocessing}
+    return Export(adata, report, matrix, features, obs, card_facts)
 
 
 def obs_table(adata: ad.AnnData) -> pd.DataFrame:

@@ -24,6 +24,23 @@ Decisions (documented here because callers and tests rely on them):
   :data:`LABEL_REGEX_TIMEOUT_S`, so a pattern with catastrophic backtracking fails with one
   line instead of hanging). A header that does not match is an error by default;
   ``on_unmatched="unlabelled"`` gives it ``label=None`` instead.
+* **Plain text** (``format: text``) — one sequence per line, no header (or DNABERT-style
+  space-separated k-mers, reassembled as in tables); ids are ``<file name>:line<N>``, so
+  several files (one per class) never share an id. Blank lines at the end are ignored, a
+  blank line between sequences is refused.
+* **Token arrays** (``format: tokens``, :func:`read_token_array`) — a 2-D integer ``.npy``
+  (one row per sequence, padded with the scheme's pad token) made by one of the schemes
+  ``char``, ``hyenadna``, ``dnabert``, ``nucleotide_transformer`` (the entry's ``tokens``
+  says which, and k). Rows are checked against the scheme's vocabulary and layout (an id out
+  of vocabulary, a special token inside a sequence, a missing [CLS]/[SEP] is one line
+  naming the row) and decoded back to sequences, which every output scheme then tokenizes
+  again. What decoding cannot recover: lower case (every scheme upper-cases); IUPAC codes
+  other than N (``char`` stored them as N, ``hyenadna`` as [UNK], decoded as N; a DNABERT
+  [UNK] k-mer leaves only the bases no other k-mer covers unknown, decoded as N; a
+  Nucleotide Transformer ``<unk>`` hides how many bases it stood for and is refused);
+  bases cut by a fixed-length scheme's truncation (rows without padding are counted in the
+  log); DNABERT sequences shorter than k (``[CLS] [SEP]``, refused). ids are
+  ``<file name>:row<N>``.
 * **Sequence filters** — :class:`SequenceFilter` (``params.min_length``,
   ``params.max_n_fraction``) is applied by :func:`read_inputs`, identically in every step,
   so every artifact has the rows of ``obs.tsv``.
@@ -33,6 +50,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -44,18 +62,29 @@ import numpy as np
 import regex
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 
-from genoprep.dna.alphabet import IUPAC_BYTES
+from genoprep.dna.alphabet import (
+    DNABERT_KS,
+    IUPAC_BYTES,
+    MAX_K,
+    char_vocab,
+    dnabert_vocab,
+    hyenadna_vocab,
+    nucleotide_transformer_vocab,
+)
 from genoprep.errors import InputError
-from genoprep.textio import guess_table_format, open_binary, open_text
+from genoprep.textio import guess_table_format, iter_lines, open_binary, open_text
 
 FASTA_SUFFIXES = (".fa", ".fasta", ".fna")
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".tab")
+TOKEN_SUFFIXES = (".npy",)
 TABLE_DELIMITERS = {"csv": ",", "tsv": "\t"}
 #: Longest time one ``label_regex`` search may take on one header (seconds).
 LABEL_REGEX_TIMEOUT_S = 1.0
 _UTF8_BOM = b"\xef\xbb\xbf"
 #: Largest table cell (a sequence) the csv module may read (its default is 128 KiB).
 _MAX_FIELD = 1 << 30
+
+log = logging.getLogger(__name__)
 
 StrPath = str | PathLike[str]
 
@@ -429,6 +458,13 @@ def read_sequence_table(
             wanted = [sequence_column, label_column, id_column]
             for column in (c for c in wanted if c is not None):
                 if column not in columns:
+                    if len(columns) == 1 and _looks_like_sequence(columns[0]):
+                        raise InputError(
+                            source,
+                            f"no column {column!r}: the first line is a sequence ({columns[0][:20]}...), not a "
+                            "header; for one sequence per line without a header say format: text",
+                            "header",
+                        )
                     raise InputError(source, f"no column {column!r} (columns: {', '.join(columns)})", "header")
             at_sequence = columns.index(sequence_column)
             at_label = columns.index(label_column) if label_column is not None else None
@@ -457,8 +493,204 @@ def read_sequence_table(
         raise InputError(source, f"malformed table ({error})") from None
 
 
+_SEQUENCE_LETTERS = frozenset(IUPAC_BYTES.decode("ascii"))
+
+
+def _looks_like_sequence(text: str) -> bool:
+    return len(text) >= 10 and set(text) <= _SEQUENCE_LETTERS
+
+
+def read_text_sequences(path: StrPath) -> Iterator[DnaRecord]:
+    """Plain text: one sequence (or space-separated overlapping k-mers) per line, no header.
+
+    Yields ``DnaRecord(number=line, id="<file name>:line<N>", sequence, None)``; blank lines
+    at the end of the file are ignored, one between sequences is refused naming its line.
+    """
+    source, name = str(path), Path(path).name
+    blank_at: int | None = None
+    for number, line in iter_lines(path):
+        text = line.strip()
+        if not text:
+            blank_at = blank_at or number
+            continue
+        where = f"line {number}"
+        if blank_at is not None:
+            raise InputError(source, "blank line between sequences (one sequence per line)", f"line {blank_at}")
+        parts = text.split()
+        sequence = kmers_to_sequence(parts, source, where) if len(parts) > 1 else text
+        check_sequence(sequence, source, where)
+        yield DnaRecord(number, f"{name}:line{number}", sequence, None)
+
+
+# --------------------------------------------------------------- token arrays
+
+
+@dataclass(frozen=True)
+class _TokenLayout:
+    """How a scheme lays out one row: its vocabulary (index = id), pad side and wrapping tokens."""
+
+    vocabulary: list[str]
+    pad: str
+    pad_left: bool
+    head: str | None
+    tail: str | None
+    unknown: str  #: the token for what the vocabulary has no entry for
+
+    def special(self) -> frozenset[str]:
+        return frozenset(t for t in self.vocabulary if t.startswith(("[", "<")))
+
+
+#: the schemes a token array may come from (the counts and text schemes are not token arrays)
+TOKEN_ARRAY_SCHEMES = ("char", "hyenadna", "dnabert", "nucleotide_transformer")
+#: the schemes that cut a sequence to a fixed number of tokens (a row without padding may be cut)
+FIXED_LENGTH_SCHEMES = ("char", "hyenadna")
+
+
+def _token_layout(scheme: str, k: int, source: str) -> _TokenLayout:
+    if scheme == "char":
+        return _TokenLayout(char_vocab(), "<PAD>", False, None, None, "N")
+    if scheme == "hyenadna":
+        return _TokenLayout(hyenadna_vocab(), "[PAD]", True, None, "[SEP]", "[UNK]")
+    if scheme == "dnabert":
+        if k not in DNABERT_KS:
+            raise InputError(source, f"DNABERT k must be one of {DNABERT_KS}, not {k}", "input.tokens.k")
+        return _TokenLayout(dnabert_vocab(k), "[PAD]", False, "[CLS]", "[SEP]", "[UNK]")
+    if scheme == "nucleotide_transformer":
+        if not 1 <= k <= MAX_K:
+            raise InputError(source, f"Nucleotide Transformer k must be 1..{MAX_K}, not {k}", "input.tokens.k")
+        return _TokenLayout(nucleotide_transformer_vocab(k), "<pad>", False, "<cls>", None, "<unk>")
+    raise InputError(
+        source, f"{scheme!r} makes no token array (known: {', '.join(TOKEN_ARRAY_SCHEMES)})", "input.tokens.scheme"
+    )
+
+
+def _load_token_array(path: StrPath, source: str) -> np.ndarray:
+    try:
+        ids = np.load(path, allow_pickle=False)
+    except ValueError as err:
+        detail = " ".join(str(err).split())
+        if "allow_pickle" in detail:
+            detail = "it holds Python objects (a pickled object array), not token ids"
+        raise InputError(source, f"not a readable .npy array: {detail[:200]}") from None
+    except (OSError, EOFError) as err:
+        raise InputError(source, f"not a readable .npy array: {' '.join(str(err).split())[:200]}") from None
+    if ids.ndim != 2:
+        raise InputError(source, f"token ids are a 2-D array (sequences x positions), not {ids.ndim}-D {ids.shape}")
+    if ids.dtype.kind not in "iu":
+        raise InputError(source, f"token ids are integers, not {ids.dtype}")
+    if ids.shape[0] == 0 or ids.shape[1] == 0:
+        raise InputError(source, f"the token array is empty (shape {ids.shape})")
+    return ids
+
+
+def _decode_kmers(tokens: list[str], k: int, unknown: str, source: str, where: str) -> str:
+    """Overlapping k-mers (stride 1) back to bases; a base only [UNK] k-mers cover is N."""
+    if unknown not in tokens:
+        return kmers_to_sequence(tokens, source, where)
+    bases: list[str | None] = [None] * (len(tokens) + k - 1)
+    for i, token in enumerate(tokens):
+        if token == unknown:
+            continue
+        for j, base in enumerate(token):
+            if bases[i + j] is not None and bases[i + j] != base:
+                raise InputError(source, f"k-mer {i + 1} {token!r} does not overlap the k-mers before it", where)
+            bases[i + j] = base
+    return "".join(base or "N" for base in bases)
+
+
+def _decode_row(
+    row: np.ndarray, layout: _TokenLayout, scheme: str, k: int, source: str, where: str
+) -> tuple[str, bool]:
+    """One row's sequence, and whether the row has no padding (it may have been truncated)."""
+    vocabulary = layout.vocabulary
+    pad_id = vocabulary.index(layout.pad)
+    is_pad = row == pad_id
+    n_pad = int(np.argmin(is_pad)) if layout.pad_left else int(np.argmin(is_pad[::-1]))
+    if is_pad.all():
+        raise InputError(source, "the row is all padding: no sequence", where)
+    body = row[n_pad:] if layout.pad_left else row[: row.size - n_pad]
+    if (body == pad_id).any():
+        position = int(np.flatnonzero(body == pad_id)[0]) + (n_pad if layout.pad_left else 0)
+        side = "start" if layout.pad_left else "end"
+        raise InputError(
+            source,
+            f"padding {layout.pad} at position {position + 1} inside the sequence ({scheme} pads at the {side})",
+            where,
+        )
+    tokens = [vocabulary[i] for i in body.tolist()]
+    for wrap, at in ((layout.head, 0), (layout.tail, -1)):
+        if wrap is not None and tokens[at] != wrap:
+            side = "start" if at == 0 else "end"
+            raise InputError(
+                source,
+                f"the sequence's tokens {side} with {tokens[at]}, not {wrap} (a row cut after tokenizing "
+                "cannot be decoded)",
+                where,
+            )
+    tokens = tokens[1 if layout.head else 0 : len(tokens) - (1 if layout.tail else 0)]
+    special = layout.special()
+    for position, token in enumerate(tokens):
+        if token in special and token != layout.unknown:
+            raise InputError(source, f"special token {token} at sequence token {position + 1}", where)
+    if not tokens:
+        problem = "no tokens between the special tokens"
+        if scheme == "dnabert":
+            problem += f": the sequence was shorter than k={k}, its bases are not in the tokens"
+        raise InputError(source, problem, where)
+    if scheme == "dnabert":
+        sequence = _decode_kmers(tokens, k, layout.unknown, source, where)
+    else:
+        if scheme == "nucleotide_transformer" and layout.unknown in tokens:
+            position = tokens.index(layout.unknown) + 1
+            raise InputError(
+                source,
+                f"token <unk> at sequence token {position}: the number of bases it stood for is unknown, "
+                "so the sequence cannot be decoded",
+                where,
+            )
+        sequence = "".join("N" if token == layout.unknown else token for token in tokens)
+    return sequence, n_pad == 0
+
+
+def read_token_array(path: StrPath, scheme: str, k: int) -> Iterator[DnaRecord]:
+    """Token ids (a 2-D ``.npy``, one padded row per sequence) decoded back to sequences.
+
+    See the module docstring for the layouts and what decoding cannot recover. Every id is
+    checked against the scheme's vocabulary first (one line naming the first row and
+    position out of it); rows are then decoded one at a time.
+    """
+    source, name = str(path), Path(path).name
+    layout = _token_layout(scheme, k, source)
+    ids = _load_token_array(path, source)
+    outside = (ids < 0) | (ids >= len(layout.vocabulary))
+    if outside.any():
+        row, column = (int(v) for v in np.argwhere(outside)[0])
+        raise InputError(
+            source,
+            f"token id {int(ids[row, column])} at position {column + 1} is not in the {scheme} vocabulary "
+            f"(ids 0..{len(layout.vocabulary) - 1}{'' if scheme in FIXED_LENGTH_SCHEMES else f' for k={k}'})",
+            f"row {row + 1}",
+        )
+    full_rows = 0
+    for number, row in enumerate(ids, start=1):
+        where = f"row {number}"
+        sequence, full = _decode_row(row, layout, scheme, k, source, where)
+        full_rows += full
+        check_sequence(sequence, source, where)
+        yield DnaRecord(number, f"{name}:row{number}", sequence, None)
+    if full_rows and scheme in FIXED_LENGTH_SCHEMES:
+        log.warning(
+            "%s: %d of %d rows have no padding: their sequences may have been truncated to %d tokens when tokenized",
+            source,
+            full_rows,
+            ids.shape[0],
+            ids.shape[1],
+        )
+
+
 def input_format(entry: Mapping[str, Any], path: StrPath) -> str:
-    """``fasta`` or ``table``: the entry's ``format``, else from the file suffix (``.gz``/``.bgz`` ignored)."""
+    """``fasta``, ``table``, ``text`` or ``tokens``: the entry's ``format``, else from the file
+    suffix (``.gz``/``.bgz`` ignored; plain text is never guessed: ``.txt`` is a table)."""
     if entry.get("format") is not None:
         return str(entry["format"])
     suffixes = [s.lower() for s in Path(path).suffixes if s.lower() not in (".gz", ".bgz")]
@@ -467,7 +699,11 @@ def input_format(entry: Mapping[str, Any], path: StrPath) -> str:
         return "fasta"
     if suffix in TABLE_SUFFIXES:
         return "table"
-    raise InputError(str(path), f"cannot tell the format from the suffix {suffix!r}; set input format: fasta|table")
+    if suffix in TOKEN_SUFFIXES:
+        return "tokens"
+    raise InputError(
+        str(path), f"cannot tell the format from the suffix {suffix!r}; set input format: fasta|table|text|tokens"
+    )
 
 
 def read_entry(
@@ -481,7 +717,8 @@ def read_entry(
     """
     source = str(path)
     records: Iterator[DnaRecord]
-    if input_format(entry, path) == "fasta":
+    fmt = input_format(entry, path)
+    if fmt == "fasta":
         records = read_fasta(path, label=entry.get("label"), as_bytes=as_bytes)
         if entry.get("label_regex") is not None:
             records = label_from_header(
@@ -492,17 +729,27 @@ def read_entry(
                 on_unmatched=entry["unmatched_label"],
             )
     else:
-        records = read_sequence_table(
-            path,
-            sequence_column=columns["sequence"],
-            label_column=columns.get("label"),
-            id_column=columns.get("id"),
-            delimiter=entry.get("delimiter"),
-        )
+        if fmt == "text":
+            records = read_text_sequences(path)
+        elif fmt == "tokens":
+            if entry.get("tokens") is None:
+                raise InputError(source, "a token array needs the scheme that made it: input.tokens.scheme", "input")
+            records = read_token_array(path, entry["tokens"]["scheme"], entry["tokens"]["k"])
+        else:
+            records = read_sequence_table(
+                path,
+                sequence_column=columns["sequence"],
+                label_column=columns.get("label"),
+                id_column=columns.get("id"),
+                delimiter=entry.get("delimiter"),
+            )
         if as_bytes:
             records = (r._replace(sequence=r.sequence.encode("ascii")) for r in records)  # type: ignore[union-attr]
         if entry.get("label") is not None:
             records = (record._replace(label=entry["label"]) for record in records)
+        if entry.get("split") is not None and columns.get("id") is None:
+            # one file per split: row numbers repeat across the files, the split makes ids unique
+            records = (record._replace(id=f"{entry['split']}:{record.id}") for record in records)
     empty = True
     for record in records:
         empty = False

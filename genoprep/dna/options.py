@@ -128,3 +128,27 @@ def check_card(card: Mapping[str, Any], source: str) -> None:
                 compile_label_regex(pattern, source)
             except InputError as error:
                 raise InputError(source, error.problem, record=f"{field}.label_regex") from None
+    check_split_files(card, source)
+
+
+def check_split_files(card: Mapping[str, Any], source: str) -> None:
+    """One input file per split (the entries' ``split``): all entries or none, known split names,
+    and not together with ``params.split.predefined``."""
+    from genoprep.splits import ALIASES
+
+    given = [entry.get("split") for entry in input_entries(card)]
+    if all(value is None for value in given):
+        return
+    if any(value is None for value in given):
+        raise InputError(source, "either every input names its split or none does", record="inputs")
+    for position, value in enumerate(given):
+        if str(value).strip().lower() not in ALIASES:
+            raise InputError(
+                source,
+                f"split {value!r} is not a split name (train, val/dev/validation, test)",
+                record=f"inputs[{position}].split",
+            )
+    if card["params"]["split"].get("predefined"):
+        raise InputError(
+            source, "the inputs name their split: params.split.predefined must not be set too", record="params.split"
+        )

@@ -13,12 +13,15 @@
   the parents' ids, labels and split are recorded and ``is_doublet`` is True.
 
 Every function takes a seed; two calls with the same seed give identical results.
+:func:`augment_processed` is rule ``scrna_augment``: the raw counts (``layers['counts']``),
+the ``split`` column and the label of a finished ``processed.h5ad`` in, one augmented file out.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -65,53 +68,65 @@ def fixed_depth(counts: Any, factor: float, seed: int) -> sp.csr_matrix:
     return out
 
 
-def make_doublets(
-    counts: Any,
-    cell_ids: Sequence[str],
-    splits: Sequence[str],
-    labels: Sequence[str] | None,
-    *,
-    per_split: int,
-    combine: str,
-    seed: int,
-) -> tuple[sp.csr_matrix, pd.DataFrame]:
+@dataclass(frozen=True)
+class SplitCells:
+    """The cells to augment: raw counts (CSR), ids, the split of each, and a label (or None)."""
+
+    counts: sp.csr_matrix
+    ids: np.ndarray
+    splits: np.ndarray
+    labels: np.ndarray | None = None
+
+    @classmethod
+    def of(
+        cls, counts: Any, ids: Sequence[str], splits: Sequence[str], labels: Sequence[str] | None = None
+    ) -> SplitCells:
+        return cls(
+            counts=_csr(counts),
+            ids=np.asarray([str(c) for c in ids], dtype=object),
+            splits=np.asarray([str(s) for s in splits], dtype=object),
+            labels=None if labels is None else np.asarray([str(v) for v in labels], dtype=object),
+        )
+
+    def obs(self, **columns: Any) -> pd.DataFrame:
+        """A per-cell table indexed by ``cell_id``: ``split``, then ``columns``."""
+        return pd.DataFrame(
+            {"split": self.splits.astype(str), **columns}, index=pd.Index(self.ids.astype(str), name="cell_id")
+        )
+
+
+def make_doublets(cells: SplitCells, *, per_split: int, combine: str, seed: int) -> tuple[sp.csr_matrix, pd.DataFrame]:
     """``per_split`` doublets in each split; returns (doublet counts, their obs table).
 
     obs columns: ``split``, ``parent_1``, ``parent_2``, ``label_1``, ``label_2`` (when labels
     are given), ``is_doublet`` (True). Row ``i`` of the matrix is ``combine`` of rows
-    ``parent_1`` and ``parent_2`` of ``counts``. A split with fewer than two cells gets none.
+    ``parent_1`` and ``parent_2`` of the counts. A split with fewer than two cells gets none.
     """
     if combine not in ("sum", "mean"):
         raise ValueError(f"combine must be sum or mean, not {combine!r}")
-    csr = _csr(counts)
-    ids = np.asarray([str(c) for c in cell_ids], dtype=object)
-    splits = np.asarray(splits, dtype=object)
     rng = np.random.default_rng(seed)
-    first: list[int] = []
-    second: list[int] = []
+    pairs: list[tuple[int, int]] = []
     split_of: list[str] = []
     for split in ("train", "val", "test"):
-        members = np.flatnonzero(splits == split)
+        members = np.flatnonzero(cells.splits == split)
         if members.size < 2 or per_split == 0:
             continue
         for _ in range(per_split):
             a, b = rng.choice(members, size=2, replace=False)
-            first.append(int(a))
-            second.append(int(b))
+            pairs.append((int(a), int(b)))
             split_of.append(split)
-    first_rows, second_rows = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
-    combined = csr[first_rows] + csr[second_rows]
+    parents = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    combined = cells.counts[parents[:, 0]] + cells.counts[parents[:, 1]]
     if combine == "mean":
         combined = combined.astype(np.float32) / 2
     combined = sp.csr_matrix(combined)
     combined.sort_indices()
-    obs = pd.DataFrame(
-        {"split": split_of, "parent_1": ids[first_rows].astype(str), "parent_2": ids[second_rows].astype(str)}
-    )
-    if labels is not None:
-        label_values = np.asarray([str(v) for v in labels], dtype=object)
-        obs["label_1"] = label_values[first_rows].astype(str)
-        obs["label_2"] = label_values[second_rows].astype(str)
+    obs = pd.DataFrame({"split": split_of})
+    for k in (1, 2):
+        obs[f"parent_{k}"] = cells.ids[parents[:, k - 1]].astype(str)
+    if cells.labels is not None:
+        for k in (1, 2):
+            obs[f"label_{k}"] = cells.labels[parents[:, k - 1]].astype(str)
     obs["is_doublet"] = True
     obs.index = pd.Index([f"doublet_{i}" for i in range(len(obs))], name="cell_id")
     return combined, obs
@@ -127,36 +142,34 @@ def augmented_anndata(matrix: sp.csr_matrix, obs: pd.DataFrame, var: pd.DataFram
 
 
 def with_singlets(
-    counts: Any,
-    cell_ids: Sequence[str],
-    splits: Sequence[str],
-    labels: Sequence[str] | None,
-    doublets: sp.csr_matrix,
-    doublet_obs: pd.DataFrame,
+    cells: SplitCells, doublets: sp.csr_matrix, doublet_obs: pd.DataFrame
 ) -> tuple[sp.csr_matrix, pd.DataFrame]:
     """The original cells (``is_doublet`` False, ``parent_1`` = itself) followed by the doublets.
 
     A doublet-detection set: ``augmented_doublets.h5ad`` holds both classes, every cell with
     its split, so a detector is trained and scored inside one split each.
     """
-    csr = _csr(counts)
-    singlet_obs = pd.DataFrame(
-        {"split": np.asarray(splits, dtype=object).astype(str), "parent_1": [str(c) for c in cell_ids], "parent_2": ""}
-    )
-    if labels is not None:
-        singlet_obs["label_1"] = [str(v) for v in labels]
-        singlet_obs["label_2"] = ""
-    singlet_obs["is_doublet"] = False
-    singlet_obs.index = pd.Index([str(c) for c in cell_ids], name="cell_id")
-    matrix = sp.vstack([csr.astype(doublets.dtype), doublets], format="csr")
+    columns: dict[str, Any] = {"parent_1": cells.ids.astype(str), "parent_2": ""}
+    if cells.labels is not None:
+        columns.update(label_1=cells.labels.astype(str), label_2="")
+    singlet_obs = cells.obs(**columns, is_doublet=False)
+    matrix = sp.vstack([cells.counts.astype(doublets.dtype), doublets], format="csr")
     return matrix, pd.concat([singlet_obs, doublet_obs[singlet_obs.columns]])
 
 
+def downsample_description(downsample: Mapping[str, Any]) -> str:
+    return f"{downsample['mode']} downsampling, factor {downsample['factor']}, seed {downsample['seed']}"
+
+
+def doublets_description(doublets: Mapping[str, Any]) -> str:
+    return (
+        f"{doublets['per_split']} doublets per split ({doublets['combine']} of two cells of one "
+        f"split), seed {doublets['seed']}"
+    )
+
+
 def write_augmented(
-    counts: Any,
-    cell_ids: Sequence[str],
-    splits: Sequence[str],
-    labels: Sequence[str] | None,
+    cells: SplitCells,
     var: pd.DataFrame,
     downsample: Mapping[str, Any],
     doublets: Mapping[str, Any],
@@ -170,37 +183,58 @@ def write_augmented(
     doublets file the original cells and the doublets (:func:`with_singlets`).
     """
     facts: dict[str, Any] = {}
-    obs = pd.DataFrame(
-        {"split": np.asarray(splits, dtype=object).astype(str)},
-        index=pd.Index([str(c) for c in cell_ids], name="cell_id"),
-    )
-    if labels is not None:
-        obs["label"] = [str(v) for v in labels]
     if downsample["enabled"] and downsampled_path is not None:
         thin = binomial_thinning if downsample["mode"] == "binomial" else fixed_depth
-        matrix = thin(counts, float(downsample["factor"]), int(downsample["seed"]))
-        description = f"{downsample['mode']} downsampling, factor {downsample['factor']}, seed {downsample['seed']}"
+        matrix = thin(cells.counts, float(downsample["factor"]), int(downsample["seed"]))
+        obs = cells.obs() if cells.labels is None else cells.obs(label=cells.labels.astype(str))
+        description = downsample_description(downsample)
         augmented_anndata(matrix, obs, var, description).write_h5ad(downsampled_path)
         facts["downsampled"] = {
             "description": description,
-            "n_counts_before": int(counts.sum()),
+            "n_counts_before": int(cells.counts.sum()),
             "n_counts_after": int(matrix.sum()),
         }
     if doublets["enabled"] and doublets_path is not None:
         made, made_obs = make_doublets(
-            counts,
-            cell_ids,
-            splits,
-            labels,
-            per_split=int(doublets["per_split"]),
-            combine=str(doublets["combine"]),
-            seed=int(doublets["seed"]),
+            cells, per_split=int(doublets["per_split"]), combine=str(doublets["combine"]), seed=int(doublets["seed"])
         )
-        matrix, full_obs = with_singlets(counts, cell_ids, splits, labels, made, made_obs)
-        description = (
-            f"{doublets['per_split']} doublets per split ({doublets['combine']} of two cells of one "
-            f"split), seed {doublets['seed']}"
-        )
+        matrix, full_obs = with_singlets(cells, made, made_obs)
+        description = doublets_description(doublets)
         augmented_anndata(matrix, full_obs, var, description).write_h5ad(doublets_path)
         facts["doublets"] = {"description": description, "n_doublets": int(made.shape[0])}
     return facts
+
+
+def augment_processed(
+    h5ad_path: str | os.PathLike[str],
+    kind: str,
+    downsample: Mapping[str, Any],
+    doublets: Mapping[str, Any],
+    label: str,
+    out_path: str | os.PathLike[str],
+) -> dict[str, Any]:
+    """Rule ``scrna_augment``: ``augmented_<kind>.h5ad`` from a finished ``processed.h5ad``.
+
+    Reads the raw counts (``layers['counts']``), the ``split`` column (so the dataset needs
+    ``params.split.enabled``) and the ``label`` column when present; ``kind`` is
+    ``downsampled`` or ``doublets`` (its section of ``params.augment`` must be enabled).
+    """
+    import anndata as ad
+
+    from genoprep.errors import InputError
+
+    source = os.fspath(h5ad_path)
+    settings = {"downsampled": downsample, "doublets": doublets}[kind]
+    section = "downsample" if kind == "downsampled" else "doublets"
+    if not settings["enabled"]:
+        raise InputError(source, f"params.augment.{section}.enabled is false", record=f"params.augment.{section}")
+    adata = ad.read_h5ad(h5ad_path)
+    if "counts" not in adata.layers:
+        raise InputError(source, "augmentation needs raw counts (input value_type: counts)", record="layers")
+    if "split" not in adata.obs:
+        raise InputError(source, "augmentation runs inside splits: set params.split.enabled: true", record="obs")
+    labels = adata.obs[label].astype(str).to_numpy() if label in adata.obs else None
+    cells = SplitCells.of(adata.layers["counts"], adata.obs_names, adata.obs["split"].astype(str), labels)
+    var = pd.DataFrame(index=adata.var_names.copy())
+    paths = {"downsampled_path": None, "doublets_path": None, f"{kind}_path": out_path}
+    return write_augmented(cells, var, downsample, doublets, **paths)

@@ -8,6 +8,11 @@ soon as they are written. Each step logs the cells and genes it got and gave, it
 and the process's peak memory, and the chain writes these as a table into the dataset's
 ``logs/`` folder (beside the artifacts, but not one of them: timings differ run to run).
 
+With ``params.split.enabled`` the kept cells get their split right after QC
+(:mod:`genoprep.scrna.splitting`: a ``split`` column in ``obs.tsv`` and ``processed.h5ad``,
+the split summary and leakage checks in ``qc.json``); the HVGs (``hvg_on_train``) and the
+scaling mean/std of ``X.npy`` are then fitted on the train cells only.
+
 When the QC filters keep too few cells (``params.min_fraction_kept``) or none, the per-cell
 QC table and figure are still written, into the ``logs/`` folder (Snakemake removes a
 failed job's outputs, not its logs), and the one error line says where.
@@ -28,18 +33,21 @@ from genoprep import filters, runtime
 from genoprep.errors import InputError
 from genoprep.jsonio import write_json
 from genoprep.ml_files import write_ml_files
-from genoprep.scrna import steps
+from genoprep.scrna import ooc, splitting, steps
 from genoprep.scrna.export import add_embeddings, obs_table
 from genoprep.scrna.options import (
     EmbedOptions,
     HvgOptions,
     IngestOptions,
+    MemoryOptions,
     NormalizeOptions,
     QcFigureOptions,
     QcOptions,
     ScaleOptions,
 )
 from genoprep.scrna.qc import check_left
+from genoprep.splits import SplitOptions
+from genoprep.tasks.params import LeakageOptions
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +62,10 @@ class ChainOptions:
     hvg: HvgOptions
     scale: ScaleOptions
     embed: EmbedOptions
+    split: SplitOptions
+    leakage: LeakageOptions
+    train_only: splitting.TrainOnlyOptions
+    memory: MemoryOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -128,9 +140,14 @@ def process(
     dataset: str,
     outputs: Outputs,
 ) -> None:
-    """Run the chain and write every output (see the module docstring)."""
+    """Run the chain and write every output (see the module docstring); out of core
+    (:mod:`genoprep.scrna.ooc`) when the input is larger than the memory budget."""
     table = StepTable()
     try:
+        chunk = ooc.streaming_chunk(data_path, options)
+        if chunk is not None:
+            ooc.process(data_path, metadata_path, mito_gene_lists, options, dataset, outputs, table, chunk)
+            return
         start = time.perf_counter()
         adata = steps.ingest(data_path, options.ingest, dataset, metadata_path)
         table.add("ingest", (0, 0), adata.shape, start)
@@ -149,6 +166,19 @@ def process(
         filtered, report = steps.filter_cells(adata, decision)
         shape_in = adata.shape
         del adata  # the unfiltered matrix is not needed any more
+        split = None
+        if options.split.enabled:
+            split = splitting.assign_cells(
+                filtered.obs, options.split, options.leakage.policy, str(data_path), counts=filtered.X
+            )
+            filtered.obs["split"] = split.categorical()
+            n = split.qc["splits"]["n"]
+            runtime.console(
+                f"{dataset}: split {n['train']}/{n['val']}/{n['test']} cells ({options.split.describe()}); "
+                f"{split.qc['leakage_line']}"
+            )
+            report = {**report, **{k: v for k, v in split.qc.items() if k != "leakage_line"}}
+            filtered.uns["genoprep"] = {**filtered.uns["genoprep"], "split": options.split.describe()}
         write_json(report, outputs.qc)
         decision.cells.to_csv(outputs.cells, sep="\t", index=False, lineterminator="\n")
         table.add("qc", shape_in, filtered.shape, start)
@@ -159,7 +189,10 @@ def process(
         table.add("normalize", adata.shape, adata.shape, start)
 
         start = time.perf_counter()
-        steps.select_hvg(adata, options.hvg)
+        if split is not None and options.train_only.hvg_on_train:
+            splitting.select_hvg_on_train(adata, options.hvg, split.train)
+        else:
+            steps.select_hvg(adata, options.hvg)
         steps.record_provenance(adata, options.qc, options.normalize, options.hvg, options.scale)
         adata.write_h5ad(outputs.processed)
         block, features = steps.hvg_matrix(adata)
@@ -170,7 +203,12 @@ def process(
         facts = steps.facts(adata, options.normalize, options.hvg, options.scale, len(features))
         shape = adata.shape
         del adata  # counts and normalised values are written; only the HVG block is left
-        matrix = steps.ml_matrix(block, options.scale)
+        if split is None:
+            matrix = steps.ml_matrix(block, options.scale)
+        else:
+            matrix, _ = splitting.scale_on_train(block, options.scale.scale_max_value, split.train)
+            facts = splitting.split_facts(facts, split, options.split, options.train_only)
+            obs["split"] = split.splits.astype(str)
         del block
         write_ml_files(matrix, features, obs, outputs.x, outputs.features, outputs.obs)
         table.add("scale", shape, matrix.shape, start)

@@ -4,7 +4,9 @@ Formats: ``h5ad``; ``loom`` (read with h5py: real loom files carry 2-D column
 attributes that ``anndata.io.read_loom`` rejects and attributes that fail loompy's
 validation); ``csv``/``tsv`` in either orientation, gzip or not, read in chunks of rows
 into a sparse matrix; ``10x_mtx`` Cell Ranger folders (v2 ``genes.tsv``, v3
-``features.tsv.gz``).
+``features.tsv.gz``); ``zarr`` (anndata's Zarr store, a folder, read like h5ad: only the
+matrix asked for, ``obs``, ``var`` and ``obsm``); ``10x_h5`` (Cell Ranger's HDF5 matrix,
+v2 or v3 layout, through ``scanpy.read_10x_h5``; gene expression features only).
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ from scipy import sparse
 from genoprep import textio
 from genoprep.errors import InputError
 from genoprep.progress import Progress
-from genoprep.scrna import kernels
+from genoprep.values import check_values as check_value_kinds
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("h5ad", "loom", "csv", "tsv", "10x_mtx")
+FORMATS = ("h5ad", "zarr", "loom", "csv", "tsv", "10x_mtx", "10x_h5")
+#: formats whose input is a folder
+FOLDER_FORMATS = ("10x_mtx", "zarr")
 _CSV_CHUNK_ROWS = 2000
 _LOOM_BLOCK_VALUES = 1 << 24  # dense values read from a loom matrix at a time (64 MB of float32)
 
@@ -46,9 +50,13 @@ def read_matrix(
     does (``GENE``, ``GENE-1``, ...).
     """
     path = Path(path)
-    textio.check_readable(path, folder=fmt == "10x_mtx")
+    textio.check_readable(path, folder=fmt in FOLDER_FORMATS)
     if fmt == "h5ad":
         adata = _read_h5ad(path, layer)
+    elif fmt == "zarr":
+        adata = _read_zarr(path, layer)
+    elif fmt == "10x_h5":
+        adata = _read_10x_h5(path)
     elif fmt == "loom":
         adata = _read_loom(path, layer)
     elif fmt in ("csv", "tsv"):
@@ -59,6 +67,13 @@ def read_matrix(
         adata = _read_10x(path)
     else:
         raise InputError(str(path), f"unknown scRNA-seq format {fmt!r} (known: {', '.join(FORMATS)})")
+    check_names(adata, path)
+    adata.X = as_float32_csr(adata.X)
+    return adata
+
+
+def check_names(adata: ad.AnnData, path: str | os.PathLike[str]) -> None:
+    """Refuse an empty matrix and duplicate cell ids; make duplicate gene names unique (in place)."""
     if adata.n_obs == 0 or adata.n_vars == 0:
         raise InputError(str(path), f"the matrix is empty ({adata.n_obs} cells x {adata.n_vars} genes)")
     adata.obs_names = adata.obs_names.astype(str)
@@ -71,8 +86,6 @@ def read_matrix(
     if not adata.var_names.is_unique:
         log.warning("%s: duplicate gene names made unique", path)
         adata.var_names_make_unique()
-    adata.X = as_float32_csr(adata.X)
-    return adata
 
 
 def as_float32_csr(matrix: Any) -> sparse.csr_matrix:
@@ -91,8 +104,10 @@ def as_float32_csr(matrix: Any) -> sparse.csr_matrix:
 def obs_columns(path: str | os.PathLike[str], fmt: str) -> list[str] | None:
     """The per-cell columns an input carries, read without its matrix (``None`` when unknown).
 
-    h5ad: the ``obs`` columns; loom: the column attributes; the other formats have none.
+    h5ad, zarr: the ``obs`` columns; loom: the column attributes; the other formats have none.
     """
+    if fmt == "zarr":
+        return _zarr_obs_columns(path)
     if fmt not in ("h5ad", "loom"):
         return []
     try:
@@ -109,6 +124,19 @@ def obs_columns(path: str | os.PathLike[str], fmt: str) -> list[str] | None:
         return None  # the reader gives the one-line error
 
 
+def _zarr_obs_columns(path: str | os.PathLike[str]) -> list[str] | None:
+    import zarr
+
+    try:
+        store = zarr.open_group(path, mode="r")
+        if "obs" not in store:
+            return []
+        order = store["obs"].attrs.get("column-order")
+    except (OSError, KeyError, ValueError, TypeError):
+        return None  # the reader gives the one-line error
+    return None if order is None else [str(c) for c in np.atleast_1d(order)]
+
+
 def _h5_error(path: Path, what: str, err: Exception) -> InputError:
     detail = " ".join(str(err).split())
     if isinstance(err, OSError) and ("signature" in detail or "truncated" in detail or "file" in detail.lower()):
@@ -122,35 +150,69 @@ def _read_h5ad(path: Path, layer: str | None) -> ad.AnnData:
     """Only the matrix asked for, ``obs``, ``var`` and ``obsm`` (other layers are not loaded)."""
     try:
         with h5py.File(path, "r") as handle:
-            if layer is None:
-                key, var_key = "X", "var"
-            elif layer == "raw":
-                if "raw" not in handle:
-                    raise InputError(str(path), "input.layer is 'raw' but the file has no .raw")
-                key, var_key = "raw/X", "raw/var"
-            else:
-                layers = list(handle["layers"].keys()) if "layers" in handle else []
-                if layer not in layers:
-                    raise InputError(str(path), f"no layer {layer!r} (layers: {', '.join(layers) or 'none'})")
-                key, var_key = f"layers/{layer}", "var"
-            if key not in handle:
-                raise InputError(str(path), "the h5ad file has no X matrix")
-            if "obs" not in handle or var_key not in handle:
-                raise InputError(str(path), "not an h5ad file: no obs/var tables")
-            matrix = read_elem(handle[key])
-            obs = read_elem(handle["obs"])
-            var = read_elem(handle[var_key])
-            obsm = {}
-            if isinstance(handle.get("obsm"), h5py.Group):
-                obsm = {k: read_elem(v) for k, v in handle["obsm"].items()}
-            elif "obsm" in handle:  # anndata < 0.7 stored obsm as one record array: not carried over
-                log.warning("%s: obsm in an old format (one record array) is not read", path)
+            parts = _anndata_parts(handle, path, layer, "h5ad")
     except InputError:
         raise
     except (OSError, KeyError, ValueError, TypeError) as err:
         raise _h5_error(path, "h5ad", err) from None
-    if not isinstance(obs, pd.DataFrame) or not isinstance(var, pd.DataFrame):
+    if parts is None:
         return _read_h5ad_legacy(path, layer)  # anndata < 0.7 layout (record arrays)
+    return _assemble(path, *parts)
+
+
+def _read_zarr(path: Path, layer: str | None) -> ad.AnnData:
+    """An anndata Zarr store (a folder), read as :func:`_read_h5ad` reads h5ad."""
+    import zarr
+
+    try:
+        store = zarr.open_group(path, mode="r")
+    except (OSError, ValueError, KeyError, TypeError) as err:  # zarr's GroupNotFoundError is an OSError
+        detail = " ".join(str(err).split())[:160]
+        raise InputError(str(path), f"not a readable anndata Zarr store ({detail})") from None
+    try:
+        parts = _anndata_parts(store, path, layer, "zarr")
+    except InputError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError) as err:
+        raise InputError(str(path), f"cannot read the Zarr store: {' '.join(str(err).split())[:200]}") from None
+    if parts is None:
+        raise InputError(str(path), "not an anndata Zarr store: obs/var are not data frames")
+    return _assemble(path, *parts)
+
+
+def _anndata_parts(handle: Any, path: Path, layer: str | None, what: str) -> tuple[Any, Any, Any, dict] | None:
+    """The matrix, obs, var and obsm of an open h5ad file or Zarr group (``None``: old h5ad layout)."""
+    if layer is None:
+        key, var_key = "X", "var"
+    elif layer == "raw":
+        if "raw" not in handle:
+            raise InputError(str(path), "input.layer is 'raw' but the file has no .raw")
+        key, var_key = "raw/X", "raw/var"
+    else:
+        layers = list(handle["layers"].keys()) if "layers" in handle else []
+        if layer not in layers:
+            raise InputError(str(path), f"no layer {layer!r} (layers: {', '.join(layers) or 'none'})")
+        key, var_key = f"layers/{layer}", "var"
+    if key not in handle:
+        raise InputError(str(path), f"the {what} input has no X matrix")
+    if "obs" not in handle or var_key not in handle:
+        raise InputError(str(path), f"not an {what} input: no obs/var tables")
+    matrix = read_elem(handle[key])
+    obs = read_elem(handle["obs"])
+    var = read_elem(handle[var_key])
+    if not isinstance(obs, pd.DataFrame) or not isinstance(var, pd.DataFrame):
+        return None
+    obsm = {}
+    if "obsm" in handle:
+        group = handle["obsm"]
+        if hasattr(group, "keys"):
+            obsm = {k: read_elem(group[k]) for k in group}
+        else:  # anndata < 0.7 stored obsm as one record array: not carried over
+            log.warning("%s: obsm in an old format (one record array) is not read", path)
+    return matrix, obs, var, obsm
+
+
+def _assemble(path: Path, matrix: Any, obs: pd.DataFrame, var: pd.DataFrame, obsm: dict) -> ad.AnnData:
     shape = matrix.shape
     if shape != (len(obs), len(var)):
         raise InputError(
@@ -358,28 +420,52 @@ def _read_10x(path: Path) -> ad.AnnData:
     return adata
 
 
+def _read_10x_h5(path: Path) -> ad.AnnData:
+    """Cell Ranger's HDF5 matrix (``filtered_feature_bc_matrix.h5``; v3 ``matrix/features`` or v2
+    ``<genome>/genes``), gene expression features only, gene symbols as names (ids in ``gene_ids``)."""
+    try:
+        with h5py.File(path, "r") as handle:
+            groups = list(handle.keys())
+    except OSError as err:
+        raise _h5_error(path, "10x HDF5", err) from None
+    if not groups:
+        raise InputError(str(path), "not a 10x HDF5 matrix: the file holds no groups")
+    if "matrix" in groups:
+        with h5py.File(path, "r") as handle:
+            missing = [
+                k for k in ("data", "indices", "indptr", "shape", "barcodes", "features") if k not in handle["matrix"]
+            ]
+        if missing:
+            raise InputError(str(path), f"not a complete 10x HDF5 matrix: matrix/{', matrix/'.join(missing)} missing")
+    try:
+        adata = sc.read_10x_h5(path, gex_only=True)
+    except (OSError, ValueError, IndexError, KeyError, TypeError) as err:
+        raise InputError(str(path), f"cannot read the 10x HDF5 matrix: {' '.join(str(err).split())[:200]}") from None
+    return adata
+
+
+#: what :func:`genoprep.values.check_values` checks for each ``input.value_type``
+VALUE_KINDS = {"counts": "counts", "log_normalized": "non_negative"}
+_HINTS = {
+    "negative": "the matrix looks scaled (z-scored), not raw counts; genoprep needs raw counts (or a "
+    "log-normalised matrix with input.value_type: log_normalized)",
+    "not_integer": "the matrix looks normalised or log-transformed, not raw counts; if it is log-normalised on "
+    "purpose, say input.value_type: log_normalized in the card",
+}
+
+
 def check_values(adata: ad.AnnData, source: str, value_type: str = "counts") -> None:
-    """Refuse matrices that do not hold what the card says (one pass over the stored values).
+    """Refuse matrices that do not hold what the card says (:func:`genoprep.values.check_values`
+    on the stored values of the sparse matrix).
 
     ``counts`` must be non-negative integers (possibly stored as floats); a matrix with
     negative values is scaled/z-scored, one with fractions is normalised. ``log_normalized``
     must be non-negative. The message names a cell and gene holding an offending value.
     """
     matrix = as_float32_csr(adata.X)
-    position, code = kernels.first_bad_value(matrix.data, value_type == "counts")
-    if code == kernels.OK:
-        return
-    problem = {
-        kernels.NOT_FINITE: "is not a finite number",
-        kernels.NEGATIVE: "is negative: the matrix looks scaled (z-scored), not raw counts; genoprep needs raw "
-        "counts (or a log-normalised matrix with input.value_type: log_normalized)",
-        kernels.NOT_INTEGER: "is not an integer: the matrix looks normalised or log-transformed, not raw counts; "
-        "if it is log-normalised on purpose, say input.value_type: log_normalized in the card",
-    }[code]
-    row = int(np.searchsorted(matrix.indptr, position, side="right") - 1)
-    col = int(matrix.indices[position])
-    raise InputError(
-        source,
-        f"value {matrix.data[position]:g} {problem}",
-        record=f"cell {adata.obs_names[row]}, gene {adata.var_names[col]}",
-    )
+
+    def locate(position: int) -> str:
+        row = int(np.searchsorted(matrix.indptr, position, side="right") - 1)
+        return f"cell {adata.obs_names[row]}, gene {adata.var_names[int(matrix.indices[position])]}"
+
+    check_value_kinds(matrix.data, VALUE_KINDS[value_type], source, locate, _HINTS)  # type: ignore[arg-type]

@@ -11,35 +11,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-#: codes returned by :func:`first_bad_value`
-OK, NOT_FINITE, NEGATIVE, NOT_INTEGER = 0, 1, 2, 3
-
-
-@numba.njit(cache=True)
-def first_bad_value(data: np.ndarray, integers: bool) -> tuple[int, int]:
-    """``(position, code)`` of the first value that is not finite, else of the first negative one,
-    else (when ``integers``) of the first that is not a whole number; ``(-1, OK)`` when all are fine.
-
-    One pass; the order of the codes is the order of their importance (a matrix with negative
-    values is scaled, whatever else it holds).
-    """
-    negative = -1
-    fraction = -1
-    for j in range(data.size):
-        value = data[j]
-        if not np.isfinite(value):
-            return j, NOT_FINITE
-        if value < 0:
-            if negative < 0:
-                negative = j
-        elif integers and fraction < 0 and value != np.floor(value):
-            fraction = j
-    if negative >= 0:
-        return negative, NEGATIVE
-    if fraction >= 0:
-        return fraction, NOT_INTEGER
-    return -1, OK
-
 
 @numba.njit(cache=True)
 def row_metrics(
@@ -200,3 +171,56 @@ def column_moments(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             total[j] += np.float64(value)
             squares[j] += np.float64(value * value)
     return total / n_rows, squares / n_rows
+
+
+@numba.njit(cache=True)
+def column_metrics_into(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n_rows_with: np.ndarray, total: np.ndarray
+) -> None:
+    """:func:`column_metrics` over every row, added to running ``n_rows_with``/``total`` arrays (row order is
+    kept across calls, so chunks of rows give the same float64 sums as one call on the whole matrix)."""
+    for i in range(indptr.size - 1):
+        for j in range(indptr[i], indptr[i + 1]):
+            value = data[j]
+            if value != 0:
+                n_rows_with[indices[j]] += 1
+            total[indices[j]] += value
+
+
+@numba.njit(cache=True)
+def slot_moments_into(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, first_row: int, sums: np.ndarray, squares: np.ndarray
+) -> None:
+    """Per column, the sum of values and of their squares (in the values' precision), summed in float64
+    into row ``(first_row + i) % n_slots`` of ``sums``/``squares``: the partial sums of scanpy's
+    ``sparse_mean_var_minor_axis`` with ``n_slots`` numba threads, for a chunk of rows starting at
+    global row ``first_row``."""
+    n_slots = sums.shape[0]
+    for i in range(indptr.size - 1):
+        slot = (first_row + i) % n_slots
+        for j in range(indptr[i], indptr[i + 1]):
+            column = indices[j]
+            value = data[j]
+            sums[slot, column] += value
+            squares[slot, column] += value * value
+
+
+@numba.njit(cache=True)
+def masked_moments_into(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    row_kept: np.ndarray,
+    total: np.ndarray,
+    squares: np.ndarray,
+) -> None:
+    """Per column, over the rows with ``row_kept``: the float64 sum of the float32 values and of their
+    float32 squares, in row order (what :func:`column_moments` sums over a dense block; its zeros add
+    nothing)."""
+    for i in range(indptr.size - 1):
+        if not row_kept[i]:
+            continue
+        for j in range(indptr[i], indptr[i + 1]):
+            value = data[j]
+            total[indices[j]] += np.float64(value)
+            squares[indices[j]] += np.float64(value * value)

@@ -113,3 +113,12 @@ class EmbedOptions(StepOptions):
     umap: bool
     umap_n_neighbors: int
     embedding_seed: int
+
+
+@dataclasses.dataclass(frozen=True)
+class MemoryOptions(StepOptions):
+    """Which path the chain takes: in memory, or streaming chunks of cells when the input is larger than
+    the budget (:mod:`genoprep.scrna.ooc`). ``None`` means: from the machine."""
+
+    memory_budget_mb: int | None
+    chunk_cells: int | None

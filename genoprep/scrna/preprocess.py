@@ -82,30 +82,79 @@ def _seurat_hvg(adata: ad.AnnData, n_top: int) -> None:
     """``sc.pp.highly_variable_genes(flavor="seurat", n_top_genes=n_top)`` on a CSR ``X``, without its copies.
 
     scanpy copies the whole matrix and then takes ``expm1`` into another one (values and
-    indices twice, about 2x the matrix at its peak); here ``expm1`` of the values goes into
-    one new array that shares the structure of ``X``. Every following step is scanpy's own
+    indices twice, about 2x the matrix at its peak); here ``expm1`` is taken a block of rows
+    at a time and summed as scanpy's mean/variance kernel sums (:class:`SlotMoments`), so
+    no matrix-sized array is made. Every following step is scanpy's own
     (its mean/variance kernel, binning, per-bin statistics and cut-off), in the same order
     and precision, so ``var`` gets the same values (tested against scanpy).
     """
-    from scanpy.preprocessing._highly_variable_genes import _get_disp_stats, _get_mean_bins, _nth_highest
-    from scanpy.preprocessing._utils import _get_mean_var
-
     matrix = adata.X
-    exp = sparse.csr_matrix((np.expm1(matrix.data), matrix.indices, matrix.indptr), shape=matrix.shape, copy=False)
-    mean, var = _get_mean_var(exp)
-    del exp
+    moments = SlotMoments(matrix.shape[1])
+    rows = max(1, _EXPM1_BLOCK * matrix.shape[0] // max(matrix.nnz, 1))
+    for start in range(0, matrix.shape[0], rows):
+        indptr = matrix.indptr[start : start + rows + 1]
+        first, last = int(indptr[0]), int(indptr[-1])
+        block = sparse.csr_matrix(
+            (matrix.data[first:last], matrix.indices[first:last], indptr - first),
+            shape=(indptr.size - 1, matrix.shape[1]),
+            copy=False,
+        )  # views of these rows' values (only the row pointers are new)
+        moments.add(block, start, np.expm1(block.data))
+    mean, var = moments.mean_var(matrix.shape[0])
+    hvg_from_moments(adata, mean, var, "seurat", n_top)
+
+
+#: stored values whose ``expm1`` is taken at a time in the seurat HVG statistics
+_EXPM1_BLOCK = 1 << 22
+
+
+class SlotMoments:
+    """Per-gene sums and sums of squares of a CSR matrix's values, added block of rows by block, exactly as
+    scanpy's ``sparse_mean_var_minor_axis`` sums them (one row of partial sums per numba thread, rows
+    dealt round-robin); :meth:`mean_var` then gives what scanpy's ``_get_mean_var`` returns."""
+
+    def __init__(self, n_genes: int):
+        import numba
+
+        slots = numba.get_num_threads()
+        self.sums = np.zeros((slots, n_genes), dtype=np.float64)
+        self.squares = np.zeros((slots, n_genes), dtype=np.float64)
+
+    def add(self, block: sparse.csr_matrix, first_row: int, values: np.ndarray) -> None:
+        """Rows ``first_row ...`` of the matrix, with ``values`` in place of ``block.data``."""
+        kernels.slot_moments_into(block.indptr, block.indices, values, first_row, self.sums, self.squares)
+
+    def mean_var(self, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+        mean = self.sums.sum(axis=0) / n_rows
+        var = self.squares.sum(axis=0) / n_rows - mean**2
+        if n_rows != 1:
+            var *= n_rows / (n_rows - 1)  # scanpy's unbiased estimator
+        return mean, var
+
+
+def hvg_from_moments(adata: ad.AnnData, mean: np.ndarray, var: np.ndarray, flavor: str, n_top: int) -> None:
+    """``var['highly_variable']``, ``means``, ``dispersions``, ``dispersions_norm`` and ``uns['hvg']`` from the
+    per-gene mean and unbiased variance scanpy's ``_get_mean_var`` gives (of ``expm1(X)`` for ``seurat``,
+    of ``X`` for ``cell_ranger``): scanpy's own binning, per-bin statistics and cut-off, in its order.
+
+    ``mean`` and ``var`` are changed in place. The out-of-core path (:mod:`genoprep.scrna.ooc`)
+    accumulates them chunk by chunk and calls this on a var-only AnnData.
+    """
+    from scanpy.preprocessing._highly_variable_genes import _get_disp_stats, _get_mean_bins, _nth_highest
+
     mean[mean == 0] = 1e-12
     dispersion = var / mean
-    dispersion[dispersion == 0] = np.nan
-    dispersion = np.log(dispersion)
-    mean = np.log1p(mean)
+    if flavor == "seurat":
+        dispersion[dispersion == 0] = np.nan
+        dispersion = np.log(dispersion)
+        mean = np.log1p(mean)
     frame = pd.DataFrame({"means": mean, "dispersions": dispersion})
-    frame["mean_bin"] = _get_mean_bins(frame["means"], "seurat", 20)
-    stats = _get_disp_stats(frame, "seurat")
+    frame["mean_bin"] = _get_mean_bins(frame["means"], flavor, 20)
+    stats = _get_disp_stats(frame, flavor)
     frame["dispersions_norm"] = (frame["dispersions"] - stats["avg"]) / stats["dev"]
     norm = frame["dispersions_norm"].to_numpy()
     cut_off = _nth_highest(norm.copy(), min(n_top, adata.n_vars))
-    adata.uns["hvg"] = {"flavor": "seurat"}
+    adata.uns["hvg"] = {"flavor": flavor}
     adata.var["highly_variable"] = np.nan_to_num(norm, nan=-np.inf) >= cut_off
     adata.var["means"] = frame["means"].to_numpy()
     adata.var["dispersions"] = frame["dispersions"].to_numpy()
@@ -128,22 +177,34 @@ def scale_block(block: sparse.csr_matrix, max_value: float | None) -> np.ndarray
     full-size ``x * x`` temporary, which :func:`kernels.column_moments` avoids, so the block
     is the only large array.
     """
-    from scanpy.preprocessing._scale import clip
-
     every_column = np.arange(block.shape[1], dtype=np.int64)
     dense = kernels.dense_columns(block.indptr, block.indices, block.data, every_column, block.shape[1])
-    n = dense.shape[0]
     mean, mean_sq = kernels.column_moments(dense)
+    mean, std = scale_statistics(mean, mean_sq, dense.shape[0])
+    apply_scaling(dense, mean, std, max_value)
+    return dense
+
+
+def scale_statistics(mean: np.ndarray, mean_sq: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-gene mean and standard deviation (unbiased, 1 where it is 0) from the mean and the mean square
+    of ``n`` rows, as ``sc.pp.scale`` computes them."""
     var = mean_sq - mean**2
     if n != 1:
         var *= n / (n - 1)  # scanpy's unbiased estimator
     std = np.sqrt(var)
     std[std == 0] = 1
+    return mean, std
+
+
+def apply_scaling(dense: np.ndarray, mean: np.ndarray, std: np.ndarray, max_value: float | None) -> None:
+    """Centre, divide and clip a dense float32 block of rows in place (each row on its own, so a chunk
+    of rows gets the bytes the whole block would)."""
+    from scanpy.preprocessing._scale import clip
+
     dense -= mean
     np.true_divide(dense, std, out=dense)
     if max_value is not None:
         clip(dense, max_value=max_value, zero_center=True)
-    return dense
 
 
 def hvg_description(options: HvgOptions, n_hvg: int) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -114,20 +114,45 @@ def decide_filters(adata: ad.AnnData, options: QcOptions) -> QcDecision:
     """
     matrix = adata.X
     indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
-    n_cells, n_genes = adata.shape
+    n_genes = adata.n_vars
     mito_mask = adata.var["mt"].to_numpy(dtype=bool)
     all_genes = np.ones(n_genes, dtype=bool)
-    genes0, total0, mito0 = kernels.row_metrics(indptr, indices, data, all_genes, mito_mask)
+    return decide_from_metrics(
+        adata.obs_names,
+        n_genes,
+        mito_mask,
+        options,
+        kernels.row_metrics(indptr, indices, data, all_genes, mito_mask),
+        lambda keep: kernels.column_metrics(indptr, indices, data, keep, n_genes)[0],
+        lambda gene_kept: kernels.row_metrics(indptr, indices, data, gene_kept, mito_mask),
+    )
+
+
+def decide_from_metrics(
+    cell_ids: pd.Index,
+    n_genes: int,
+    mito_mask: np.ndarray,
+    options: QcOptions,
+    first: tuple[np.ndarray, np.ndarray, np.ndarray],
+    cells_per_gene_of: Callable[[np.ndarray], np.ndarray],
+    kept_metrics_of: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> QcDecision:
+    """:func:`decide_filters` from the per-cell metrics over all genes (``first``: genes detected, total,
+    mito total) and two callbacks: the cells per gene over the cells kept by ``min_genes``, and the
+    per-cell metrics over the genes kept by ``min_cells``. The in-memory path computes them on the
+    matrix; the out-of-core path (:mod:`genoprep.scrna.ooc`) in passes over chunks of cells."""
+    genes0, total0, mito0 = first
+    n_cells = len(cell_ids)
     cells = pd.DataFrame(
         {
-            "cell_id": adata.obs_names.astype(str),
+            "cell_id": cell_ids.astype(str),
             "n_genes_by_counts": genes0.astype(np.int32),
             "total_counts": total0.astype(np.float32),
             "pct_counts_mt": pct_mito(mito0, total0),
         }
     )
     removed_by = np.full(n_cells, "", dtype=object)
-    report: dict[str, Any] = {"before": _summary(cells, n_genes), "filters": [], "mito_genes": int(mito_mask.sum())}
+    report: dict[str, Any] = {"before": summary(cells, n_genes), "filters": [], "mito_genes": int(mito_mask.sum())}
     steps: list[FilterStep] = []
 
     def record(
@@ -162,11 +187,11 @@ def decide_filters(adata: ad.AnnData, options: QcOptions) -> QcDecision:
     everyone = np.ones(n_cells, dtype=bool)
     keep = genes0 >= options.min_genes
     record("min_genes", options.min_genes, keep, everyone, n_genes, n_genes, "cells", genes0, "genes detected per cell")
-    cells_per_gene, _ = kernels.column_metrics(indptr, indices, data, keep, n_genes)
+    cells_per_gene = cells_per_gene_of(keep)
     gene_kept = cells_per_gene >= options.min_cells
     n_kept_genes = int(gene_kept.sum())
     record("min_cells", options.min_cells, keep, keep, n_genes, n_kept_genes, "genes", cells_per_gene, "cells per gene")
-    genes1, total1, mito1 = kernels.row_metrics(indptr, indices, data, gene_kept, mito_mask)
+    genes1, total1, mito1 = kept_metrics_of(gene_kept)
     before = keep
     if options.max_genes is not None:
         keep = before & (genes1 <= options.max_genes)
@@ -230,7 +255,7 @@ def apply_filters(adata: ad.AnnData, decision: QcDecision) -> tuple[ad.AnnData, 
     )
     adata.X = sparse.csr_matrix(adata.shape, dtype=np.float32)  # the consumed matrix is not left behind
     compute_qc_metrics(filtered)
-    return filtered, {**decision.report, "after": _summary(filtered.obs, filtered.n_vars)}
+    return filtered, {**decision.report, "after": summary(filtered.obs, filtered.n_vars)}
 
 
 def compute_qc_metrics(adata: ad.AnnData) -> None:
@@ -238,31 +263,38 @@ def compute_qc_metrics(adata: ad.AnnData) -> None:
     same names and dtypes, computed in two passes over the CSR arrays; plus the spec's names
     (``n_genes``, ``n_counts``, ``percent_mito``) and ``var['n_cells']`` for the final cells."""
     matrix = adata.X
-    n_cells = adata.n_obs
     mito_mask = adata.var["mt"].to_numpy(dtype=bool)
-    genes, total, mito = kernels.row_metrics(
-        matrix.indptr, matrix.indices, matrix.data, np.ones(adata.n_vars, dtype=bool), mito_mask
+    store_cell_metrics(
+        adata.obs,
+        *kernels.row_metrics(matrix.indptr, matrix.indices, matrix.data, np.ones(adata.n_vars, dtype=bool), mito_mask),
     )
-    obs = adata.obs
+    cells_with, gene_total = kernels.column_metrics(
+        matrix.indptr, matrix.indices, matrix.data, np.ones(adata.n_obs, dtype=bool), adata.n_vars
+    )
+    store_gene_metrics(adata.var, adata.n_obs, cells_with, gene_total)
+
+
+def store_cell_metrics(obs: pd.DataFrame, genes: np.ndarray, total: np.ndarray, mito: np.ndarray) -> None:
+    """The per-cell columns of :func:`compute_qc_metrics` from the final cells' metrics (in place)."""
     obs["n_genes_by_counts"] = genes.astype(np.int32)
     obs["total_counts"] = total.astype(np.float32)
     obs["total_counts_mt"] = mito.astype(np.float32)
     obs["pct_counts_mt"] = pct_mito(mito, total)
-    cells_with, gene_total = kernels.column_metrics(
-        matrix.indptr, matrix.indices, matrix.data, np.ones(n_cells, dtype=bool), adata.n_vars
-    )
-    var = adata.var
-    var["n_cells_by_counts"] = cells_with
-    var["mean_counts"] = gene_total / n_cells
-    var["pct_dropout_by_counts"] = (1 - cells_with / n_cells) * 100
-    var["total_counts"] = gene_total.astype(np.float32)
-    var["n_cells"] = cells_with
     obs["n_genes"] = obs["n_genes_by_counts"].to_numpy()
     obs["n_counts"] = obs["total_counts"].to_numpy()
     obs["percent_mito"] = obs["pct_counts_mt"].to_numpy()
 
 
-def _summary(metrics: pd.DataFrame, n_genes: int) -> dict[str, Any]:
+def store_gene_metrics(var: pd.DataFrame, n_cells: int, cells_with: np.ndarray, gene_total: np.ndarray) -> None:
+    """The per-gene columns of :func:`compute_qc_metrics` from the final genes' cell counts and totals (in place)."""
+    var["n_cells_by_counts"] = cells_with
+    var["mean_counts"] = gene_total / n_cells
+    var["pct_dropout_by_counts"] = (1 - cells_with / n_cells) * 100
+    var["total_counts"] = gene_total.astype(np.float32)
+    var["n_cells"] = cells_with
+
+
+def summary(metrics: pd.DataFrame, n_genes: int) -> dict[str, Any]:
     return {
         "cells": len(metrics),
         "genes": int(n_genes),

@@ -45,6 +45,12 @@ def input_size(path: str | os.PathLike[str], fmt: str, layer: str | None = None)
             return InputSize(n_cells, n_genes, n_cells * n_genes)  # dense on disk: an upper bound
         if fmt == "10x_mtx":
             return _mtx_size(path)
+        if fmt == "10x_h5":
+            with h5py.File(path, "r") as handle:
+                n_genes, n_cells = (int(v) for v in handle["matrix/shape"][:])
+                return InputSize(n_cells, n_genes, int(handle["matrix/data"].shape[0]))
+        if fmt == "zarr":
+            return _zarr_size(path, layer)
     except (OSError, KeyError, ValueError, IndexError):
         pass  # the job itself says what is wrong with the file
     return _bytes_estimate(path)
@@ -59,6 +65,18 @@ def _h5ad_size(path: Path, layer: str | None) -> InputSize:
             return InputSize(n_cells, n_genes, n_cells * n_genes)
         n_rows, n_columns = (int(v) for v in element.attrs["shape"])
         return InputSize(n_rows, n_columns, int(element["data"].shape[0]))
+
+
+def _zarr_size(path: Path, layer: str | None) -> InputSize:
+    import zarr
+
+    key = "X" if layer is None else ("raw/X" if layer == "raw" else f"layers/{layer}")
+    element = zarr.open_group(path, mode="r")[key]
+    if isinstance(element, zarr.Array):
+        n_cells, n_genes = element.shape
+        return InputSize(n_cells, n_genes, n_cells * n_genes)
+    n_rows, n_columns = (int(v) for v in element.attrs["shape"])
+    return InputSize(n_rows, n_columns, int(element["data"].shape[0]))
 
 
 def _mtx_size(folder: Path) -> InputSize:
@@ -99,3 +117,93 @@ def runtime_minutes(size: InputSize, attempt: int) -> int:
 def threads(size: InputSize) -> int:
     """One thread; two for matrices past 20 million values (scanpy's numba kernels and BLAS use them)."""
     return 2 if size.nnz > 20_000_000 else 1
+
+
+#: the chain's two paths (see :func:`plan`)
+IN_MEMORY, OUT_OF_CORE = "in_memory", "out_of_core"
+
+
+def machine_mb() -> int:
+    """The machine's physical memory in MiB."""
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20)
+
+
+def budget_mb(memory_budget_mb: int | None) -> int:
+    """The card's ``params.memory_budget_mb``, or half of the machine's memory when it says null."""
+    return memory_budget_mb if memory_budget_mb is not None else machine_mb() // 2
+
+
+def plan(size: InputSize, budget: int, streamable: bool) -> str:
+    """In memory when :func:`mem_mb` (first attempt) fits the budget, or when the input cannot be
+    streamed; out of core otherwise."""
+    return OUT_OF_CORE if streamable and mem_mb(size, 1) > budget else IN_MEMORY
+
+
+def chunk_cells(size: InputSize, budget: int, chunk: int | None = None) -> int:
+    """Cells per chunk on the out-of-core path: the card's ``params.chunk_cells``, else as many as fit
+    an eighth of the budget at about 40 bytes per stored value (the chunk read, its subset, the
+    normalised values and their ``expm1``) plus the chunk's dense scaled HVG rows (twice)."""
+    if chunk is not None:
+        return chunk
+    per_cell = 40 * size.nnz / max(size.n_cells, 1) + 8 * min(_HVG_COLUMNS, size.n_genes) + 64
+    return int(max(1, min(size.n_cells, budget * 2**20 / 8 / per_cell)))
+
+
+def ooc_mem_mb(size: InputSize, budget: int, attempt: int) -> int:
+    """The out-of-core path: 1 GiB for the interpreter and libraries, about 400 bytes per cell (QC
+    metrics, ``obs`` and the per-cell tables) and a quarter of the budget for the chunks (each an
+    eighth, with room for their temporaries); times the attempt."""
+    return int((1024 + size.n_cells * 400 / 2**20 + budget / 4) * attempt)
+
+
+def ooc_runtime_minutes(size: InputSize, attempt: int) -> int:
+    """Four passes over the input: 10 minutes plus one per 2 million stored values; times the attempt."""
+    return int((10 + size.nnz / 2e6) * attempt)
+
+
+#: HVG flavors the out-of-core path computes (the others need per-batch or clipped count passes)
+STREAMED_FLAVORS = ("seurat", "cell_ranger")
+
+
+def matrix_keys(layer: str | None) -> tuple[str, str]:
+    """The h5ad keys of the matrix and of its ``var`` table for the card's ``input.layer``."""
+    if layer is None:
+        return "X", "var"
+    if layer == "raw":
+        return "raw/X", "raw/var"
+    return f"layers/{layer}", "var"
+
+
+def unsupported(
+    path: str | os.PathLike[str], fmt: str, layer: str | None, flavor: str, batch_key: str | None
+) -> str | None:
+    """Why the out-of-core path cannot take this input (``None`` when it can); reads the file's header only."""
+    if fmt != "h5ad":
+        return f"input.format {fmt} (it streams h5ad)"
+    if flavor not in STREAMED_FLAVORS:
+        return f"hvg_flavor {flavor} (it computes {', '.join(STREAMED_FLAVORS)})"
+    if batch_key is not None:
+        return "hvg_batch_key (per-batch HVG statistics)"
+    key, var_key = matrix_keys(layer)
+    try:
+        with h5py.File(path, "r") as handle:
+            element = handle[key]
+            if not isinstance(element, h5py.Dataset) and element.attrs.get("encoding-type") != "csr_matrix":
+                stored = element.attrs.get("encoding-type", "an old layout")
+                return f"{key} stored as {stored} (it reads CSR or dense rows)"
+            for name in ("obs", var_key):
+                if not isinstance(handle[name], h5py.Group):
+                    return f"{name} in anndata's old layout"
+    except (OSError, KeyError) as err:
+        return f"the file cannot be opened as h5ad here ({' '.join(str(err).split())[:80]})"
+    return None
+
+
+def job_mem_mb(size: InputSize, route: str, budget: int, attempt: int) -> int:
+    """``mem_mb`` of the job on the chosen path."""
+    return mem_mb(size, attempt) if route == IN_MEMORY else ooc_mem_mb(size, budget, attempt)
+
+
+def job_runtime(size: InputSize, route: str, attempt: int) -> int:
+    """``runtime`` (minutes) of the job on the chosen path."""
+    return runtime_minutes(size, attempt) if route == IN_MEMORY else ooc_runtime_minutes(size, attempt)

@@ -98,14 +98,38 @@ def ingest(
     scaled or normalised matrix is refused right after reading.
     """
     source = str(data_path)
+    table = check_header(data_path, options, metadata_path)
+    adata = io.read_matrix(data_path, options.format, orientation=options.orientation, layer=options.layer)
+    io.check_values(adata, source, options.value_type)
+    annotate_ingested(adata, table, options, dataset_id, source, metadata_path)
+    return adata
+
+
+def check_header(
+    data_path: str | os.PathLike[str], options: IngestOptions, metadata_path: str | os.PathLike[str] | None
+) -> pd.DataFrame | None:
+    """The cheap checks before a matrix is read: SHA-256, the metadata table, the columns named by the card.
+    Returns the metadata table (``None`` without one)."""
+    source = str(data_path)
     if options.sha256 is not None:
         verify_sha256(data_path, options.sha256)
     table = read_metadata(metadata_path, options) if metadata_path is not None else None
     own = io.obs_columns(data_path, options.format)
     available = None if own is None else [*own, *(table.columns if table is not None else [])]
     check_columns(options, available, str(metadata_path) if table is not None else source)
-    adata = io.read_matrix(data_path, options.format, orientation=options.orientation, layer=options.layer)
-    io.check_values(adata, source, options.value_type)
+    return table
+
+
+def annotate_ingested(
+    adata: ad.AnnData,
+    table: pd.DataFrame | None,
+    options: IngestOptions,
+    dataset_id: str,
+    source: str,
+    metadata_path: str | os.PathLike[str] | None,
+) -> None:
+    """Join the metadata, map labels and gene ids, and record the dataset in ``uns['genoprep']``
+    (``obs``/``var`` only: the out-of-core path calls this on an AnnData without a matrix)."""
     unused_rows = 0
     if table is not None:
         unused_rows = annotate.add_metadata(adata, table, str(metadata_path), options.metadata_unmatched)
@@ -118,7 +142,6 @@ def ingest(
         "metadata_rows_unmatched": unused_rows,
     }
     log.info("ingested %s: %d cells x %d genes", source, adata.n_obs, adata.n_vars)
-    return adata
 
 
 def quality_control(

@@ -368,16 +368,31 @@ def annotation_baseline(dataset_id: str, tasks: TaskOptions, folder: StrPath, ou
 
 
 def expression_bundle(
-    dataset_id: str, tasks: TaskOptions, h5ad_path: StrPath, splits_path: StrPath, folder: StrPath
+    dataset_id: str,
+    tasks: TaskOptions,
+    leakage_policy: str,
+    h5ad_path: StrPath,
+    splits_path: StrPath,
+    folder: StrPath,
 ) -> dict[str, Any]:
-    """``processed.h5ad`` (X = the normalised profile) + ``splits.tsv`` -> tasks/gene_expression_prediction/."""
+    """``processed.h5ad`` + ``splits.tsv`` -> tasks/gene_expression_prediction/.
+
+    The profile is the normalised expression: ``layers['log']`` when present (bulk RNA-seq,
+    whose ``X`` is z-scored), else ``X`` (scRNA-seq: log1p of normalize_total). Identical
+    profiles in two splits are the leakage check (``drop_from_eval`` leaves the repeated
+    val/test rows out of the bundle).
+    """
     import anndata as ad
 
     adata = ad.read_h5ad(h5ad_path)
     ids = [str(i) for i in adata.obs_names]
     splits = _splits_of(ids, splits_path)
+    profile = adata.layers.get("log", adata.X)
+    check = leak.cross_split_duplicates(leak.cell_keys(profile), ids, splits, "identical expression profiles")
+    report = leak.apply_policy([check], leakage_policy, os.fspath(h5ad_path))
+    console(f"{dataset_id}: gene_expression_prediction {report.summary_line()}")
     return builders.gene_expression_prediction(
-        adata.X,
+        profile,
         ids,
         [str(g) for g in adata.var_names],
         splits,
@@ -386,6 +401,7 @@ def expression_bundle(
         mask_fraction=tasks.mask_fraction,
         heldout_genes=tasks.heldout_genes,
         seed=tasks.seed,
+        drop_from_eval=report.drop_from_eval(),
     )
 
 
@@ -464,7 +480,11 @@ BUNDLE_FILES = {
 
 
 def task_artifacts(card: Any) -> list[str]:
-    """``splits.tsv`` and the bundle files of the card's ``params.tasks.names`` (for ARTIFACTS)."""
+    """``splits.tsv``, the bundle files of ``params.tasks.names`` and (scRNA-seq) the augmented files.
+
+    Empty when ``params.split.enabled`` is false: a card without splits gives exactly the
+    artifacts it gave before.
+    """
     params = card.params
     if not params["split"]["enabled"]:
         return []
@@ -474,7 +494,49 @@ def task_artifacts(card: Any) -> list[str]:
             names += [f"tasks/{task}/{name}" for name in [*BUNDLE_FILES[task], "task.yaml"]]
             if params["tasks"]["baseline"]:
                 names.append(f"tasks/{task}/baseline.json")
+    if card.modality == "scrna":
+        augment = params["augment"]
+        names += [f"augmented_{kind}.h5ad" for kind, key in AUGMENTED.items() if augment[key]["enabled"]]
     return names
+
+
+#: the augmented scRNA-seq files (``augmented_<kind>.h5ad``) and their section of params.augment
+AUGMENTED = {"downsampled": "downsample", "doublets": "doublets"}
+
+
+def with_task_artifacts(artifacts: Any) -> Any:
+    """A modality's ``ARTIFACTS`` entry (a list, or a function of the card) plus :func:`task_artifacts`."""
+
+    def names(card: Any) -> list[str]:
+        base = artifacts(card) if callable(artifacts) else artifacts
+        return [*base, *task_artifacts(card)]
+
+    return names
+
+
+def with_augment_facts(previous: Any, results: StrPath) -> Any:
+    """A modality's ``EXTRA_FACTS`` entry (a function of the card, or None) plus the facts files of
+    rule ``scrna_augment`` (``RESULTS/.work/<id>/augment_<kind>.json``) for the card's augmented files."""
+
+    def names(card: Any) -> list[str]:
+        base = list(previous(card)) if previous is not None else []
+        kinds = [
+            a.removeprefix("augmented_").removesuffix(".h5ad") for a in task_artifacts(card) if a in AUGMENTED_FILES
+        ]
+        return base + [os.path.join(results, ".work", card.dataset_id, f"augment_{kind}.json") for kind in kinds]
+
+    return names
+
+
+AUGMENTED_FILES = {f"augmented_{kind}.h5ad" for kind in AUGMENTED}
+
+
+def splits_from_obs(obs_path: StrPath, splits_path: StrPath) -> None:
+    """``splits.tsv`` from the id column and the ``split`` column of a finished ``obs.tsv``."""
+    obs = read_table(obs_path, "tsv")
+    if "split" not in obs.columns:
+        raise InputError(os.fspath(obs_path), "no split column (params.split.enabled is false?)", record="header")
+    write_splits(splits_path, list(obs.index), [str(v) for v in obs["split"]])
 
 
 def sequence_task_inputs(card: Any) -> dict[str, Any]:
@@ -495,6 +557,32 @@ def sequence_task_inputs(card: Any) -> dict[str, Any]:
     return {"kmers": kmers, "tokens": tokens, "leakage_keys": next(iter(tokens.values()), kmers)}
 
 
+#: the obs column holding each record's split when the inputs name it (one file per split)
+INPUT_SPLIT = "input_file_split"
+
+
+def input_file_splits(
+    inputs: Sequence[Mapping[str, Any]], columns: Mapping[str, Any], paths: Sequence[StrPath]
+) -> dict[str, str] | None:
+    """{record id: split} when the DNA input entries name their ``split`` (one file per split), else None.
+
+    ``inputs``/``columns`` are the card's entries and table columns
+    (:class:`genoprep.dna.options.ReadOptions`); the files are read again for their ids only.
+    """
+    from genoprep.dna.io import read_entry
+    from genoprep.splits import splits_from_files
+
+    if not inputs or inputs[0].get("split") is None:
+        return None
+    ids: dict[str, list[str]] = {}
+    split_of: dict[str, str] = {}
+    for entry, path in zip(inputs, paths, strict=True):
+        key = os.fspath(path)
+        ids[key] = [record.id for record in read_entry(entry, path, columns, as_bytes=True)]
+        split_of[key] = str(entry["split"])
+    return splits_from_files(ids, split_of)
+
+
 def obs_splits(
     dataset_id: str,
     split_options: SplitOptions,
@@ -503,13 +591,17 @@ def obs_splits(
     key_path: StrPath | None,
     splits_path: StrPath,
     qc_path: StrPath,
+    file_splits: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """``splits.tsv`` for the rows of an ``obs.tsv`` (id first; its columns can be named by params.split).
 
     ``key_path`` (a ``.npy`` token array or a scipy ``.npz`` matrix with one row per id) gives
-    the leakage keys: identical rows in two splits. Writes the split summary and the leakage
-    report to ``qc_path``.
+    the leakage keys: identical rows in two splits. ``file_splits`` ({id: split}, from
+    :func:`input_file_splits`) makes the split predefined by the input files. Writes the
+    split summary and the leakage report to ``qc_path``.
     """
+    import dataclasses
+
     import scipy.sparse as sp
 
     obs = read_table(obs_path, "tsv")
@@ -519,6 +611,9 @@ def obs_splits(
         rows = sp.load_npz(key_path) if os.fspath(key_path).endswith(".npz") else np.load(key_path, mmap_mode="r")
         keys.append((f"identical rows of {Path(key_path).name}", leak.cell_keys(rows)))
     columns = {name: obs[name].to_numpy() for name in obs.columns}
+    if file_splits is not None:
+        columns[INPUT_SPLIT] = np.asarray([file_splits[i] for i in ids], dtype=object)
+        split_options = dataclasses.replace(split_options, predefined=INPUT_SPLIT)
     splits, qc, _ = split_rows(ids, columns, split_options, leakage_policy, os.fspath(obs_path), keys=keys)
     n = qc["splits"]["n"]
     console(

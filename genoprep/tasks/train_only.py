@@ -8,8 +8,9 @@ two-pass sum over the non-zero entries plus the implicit zeros), and
 ``sc.pp.scale`` (scanpy's unbiased variance), ``ddof=0`` scikit-learn's ``StandardScaler``
 (the bulk z-score). A column with zero spread gets std 1, as in both.
 
-:func:`hvg_on_train` runs scanpy's ``highly_variable_genes`` on the train cells only and
-returns the flags for every gene, to be applied to all cells.
+:func:`scale_in_place` applies a scaler to a dense block in row chunks (no float64 copy of
+the whole block). The scRNA-seq HVG selection on train cells is
+:func:`genoprep.scrna.splitting.select_hvg_on_train`.
 """
 
 from __future__ import annotations
@@ -57,26 +58,22 @@ def fit_scaler(matrix: np.ndarray | sp.spmatrix, train_mask: np.ndarray, ddof: i
     return Scaler(mean=mean, std=std, n_fitted=n, ddof=ddof)
 
 
+def scale_in_place(
+    dense: np.ndarray, scaler: Scaler, max_value: float | None = None, rows_per_chunk: int = 4096
+) -> np.ndarray:
+    """``(x - mean) / std`` of a dense float32/float64 array, in place, in float64 row chunks, clipped
+    to ``[-max_value, max_value]`` (as ``sc.pp.scale``); no full-size float64 temporary."""
+    for start in range(0, dense.shape[0], rows_per_chunk):
+        chunk = (dense[start : start + rows_per_chunk].astype(np.float64) - scaler.mean) / scaler.std
+        if max_value is not None:
+            np.clip(chunk, -max_value, max_value, out=chunk)
+        dense[start : start + rows_per_chunk] = chunk
+    return dense
+
+
 def apply_scaler(
     matrix: np.ndarray | sp.spmatrix, scaler: Scaler, max_value: float | None = None, dtype: Any = np.float32
 ) -> np.ndarray:
     """``(x - mean) / std`` for every row, clipped to ``[-max_value, max_value]`` (as sc.pp.scale)."""
     dense = matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
-    scaled = (dense.astype(np.float64) - scaler.mean) / scaler.std
-    if max_value is not None:
-        np.clip(scaled, -max_value, max_value, out=scaled)
-    return np.ascontiguousarray(scaled, dtype=dtype)
-
-
-def hvg_on_train(adata: Any, train_mask: np.ndarray, **hvg_kwargs: Any) -> Any:
-    """``sc.pp.highly_variable_genes`` on the train cells; returns its ``var`` table for every gene.
-
-    ``hvg_kwargs`` are passed through (``flavor``, ``n_top_genes``, ``batch_key``, ``layer``).
-    The caller copies ``highly_variable`` (and the statistics it wants) into the full
-    object, so the selection applies to all cells but was fitted on train cells only.
-    """
-    import scanpy as sc
-
-    train = adata[np.asarray(train_mask, dtype=bool)].copy()
-    sc.pp.highly_variable_genes(train, **hvg_kwargs)
-    return train.var
+    return scale_in_place(np.array(dense, dtype=dtype, order="C"), scaler, max_value)

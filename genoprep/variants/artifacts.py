@@ -1,6 +1,7 @@
 """Writers for the variant artifacts.
 
-- ``dosage.npy`` — int8, kept samples × kept variants, −1 missing (``np.save``).
+- ``dosage.npy`` — kept samples × kept variants (``np.save``): int8 ALT counts with −1
+  missing, or float32 imputed dosages with NaN missing (``dosage_field: DS``).
 - ``variants.parquet`` — one row per dosage column: chrom, pos, id, ref, alt,
   counted_allele (= alt: the allele the dosage counts), AC, AN, AF, MAF, missing_rate,
   filter, split_multiallelic (+ hwe_p when the HWE filter ran); statistics over the kept
@@ -24,8 +25,9 @@ from genoprep.jsonio import write_json
 
 
 def write_dosage_npy(path: str | Path, dosage: np.ndarray) -> None:
-    """Save the dosage matrix as int8 ``.npy``."""
-    np.save(path, np.ascontiguousarray(dosage, dtype=np.int8), allow_pickle=False)
+    """Save the dosage matrix as ``.npy`` (int8, or float32 for imputed dosages)."""
+    dtype = np.float32 if dosage.dtype.kind == "f" else np.int8
+    np.save(path, np.ascontiguousarray(dosage, dtype=dtype), allow_pickle=False)
 
 
 def write_variants_parquet(path: str | Path, variants: pd.DataFrame) -> None:

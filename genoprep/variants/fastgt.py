@@ -10,7 +10,12 @@ Kernels only (the file I/O is :mod:`genoprep.variants.vcfio`, the reader that dr
   (wrong column count, ploidy > 2, GT not first, a bad value) is marked
   :data:`STATUS_SLOW` and decoded by :func:`genoprep.variants.records.decode_line`,
   which raises the one-line input error where the line is bad.
-- :func:`skip_lines`, :func:`haploid_mask`, :func:`row_counts`, :func:`transpose_into`.
+- :func:`scan_ds` decodes the ``DS`` entries (imputed dosages, ``dosage_field: DS``) in
+  the same way into float32 rows; lines it cannot vouch for are decoded by
+  :func:`genoprep.variants.records.decode_line_ds`.
+- :func:`skip_lines`, :func:`haploid_mask`, :func:`row_counts`, :func:`missing_counts`,
+  :func:`dose_counts` (sums and plink2 hardcall classes of float dosages),
+  :func:`transpose_into`.
 
 The semantics are those of :func:`genoprep.variants.records.dosage_rows`; the tests
 compare this path with the cyvcf2 (htslib) path on real and generated files.
@@ -20,6 +25,8 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+
+from genoprep.variants.records import DOSAGE_UNITS, HARDCALL_HALF_WIDTH
 
 
 def _compiled(function):
@@ -58,6 +65,127 @@ def _skip_lines_py(buf, pos, n):  # pragma: no cover - compiled below
     return skipped, pos
 
 
+#: what :func:`_allele` returns when the text at ``p`` is neither a number nor ``.``
+NOT_AN_ALLELE = -2
+
+
+def _inlined(function):
+    """A helper the kernels call, inlined into them by numba (``inline="always"``)."""
+    try:
+        return numba.njit(cache=True, nogil=True, inline="always")(function)
+    except RuntimeError:  # pragma: no cover - read-only install without NUMBA_CACHE_DIR
+        return numba.njit(nogil=True, inline="always")(function)
+
+
+def _allele_py(buf, p):  # pragma: no cover - compiled below
+    """One allele of a GT at ``p``: (number, or −1 for ``.``, or NOT_AN_ALLELE; position after it)."""
+    c = buf[p]
+    if c == 46:
+        return -1, p + 1
+    if c < 48 or c > 57:
+        return NOT_AN_ALLELE, p
+    a = 0
+    while 48 <= buf[p] <= 57 and a < 100000:
+        a = a * 10 + (buf[p] - 48)
+        p += 1
+    return a, p
+
+
+def _fixed_columns_py(buf, pos):  # pragma: no cover - compiled below
+    """Walk CHROM..FORMAT of the line at ``pos``: (tabs seen (9 when complete), ALT count
+    (0 for ALT ``.``), ALT is ``.``, position of the tab ending INFO, first sample position)."""
+    tabs = 0
+    n_alt = 1
+    alt_start = -1
+    info_end = -1
+    p = pos
+    while buf[p] != 10 and tabs < 9:
+        c = buf[p]
+        if c == 9:
+            tabs += 1
+            if tabs == 4:
+                alt_start = p + 1
+            elif tabs == 8:
+                info_end = p
+        elif tabs == 4 and c == 44:
+            n_alt += 1
+        p += 1
+    alt_dot = alt_start >= 0 and buf[alt_start] == 46 and buf[alt_start + 1] == 9
+    if alt_dot:
+        n_alt = 0
+    return tabs, n_alt, alt_dot, info_end, p
+
+
+#: exact powers of ten in float64 (10**22 is the largest one)
+_POW10 = np.array([10.0**k for k in range(23)], dtype=np.float64)
+
+
+def _dose_py(buf, p):  # pragma: no cover - compiled below
+    """One decimal dosage at ``p`` (``0``, ``0.25``, ``1e-3``): (value, position after it);
+    value −1.0 when the text is not a plain number in [0, 2] the kernel can round exactly
+    as Python's ``float`` does (at most 15 digits, |exponent| ≤ 22; ``.`` is −1.0 too)."""
+    m = 0
+    digits = 0
+    frac = 0
+    while 48 <= buf[p] <= 57:
+        m = m * 10 + (buf[p] - 48)
+        digits += 1
+        p += 1
+    if buf[p] == 46:
+        p += 1
+        while 48 <= buf[p] <= 57:
+            m = m * 10 + (buf[p] - 48)
+            digits += 1
+            frac += 1
+            p += 1
+    if digits == 0 or digits > 15:
+        return -1.0, p
+    e = 0
+    if buf[p] == 101 or buf[p] == 69:
+        p += 1
+        sign = 1
+        if buf[p] == 45 or buf[p] == 43:
+            sign = -1 if buf[p] == 45 else 1
+            p += 1
+        if not 48 <= buf[p] <= 57:
+            return -1.0, p
+        while 48 <= buf[p] <= 57 and e < 1000:
+            e = e * 10 + (buf[p] - 48)
+            p += 1
+        e *= sign
+    e10 = e - frac
+    if e10 > 22 or e10 < -22:
+        return -1.0, p
+    # one correctly rounded operation on exact operands: the same double as float(text)
+    value = m * _POW10[e10] if e10 >= 0 else m / _POW10[-e10]
+    if value > 2.0:
+        return -1.0, p
+    return value, p
+
+
+def _format_key_py(buf, fmt_start, key_1, key_2):  # pragma: no cover - compiled below
+    """0-based index of the two-letter key in the FORMAT column at ``fmt_start``, −1 if absent."""
+    k = 0
+    key_start = fmt_start
+    q = fmt_start
+    while True:
+        c = buf[q]
+        if c == 58 or c == 9 or c == 10:
+            if q - key_start == 2 and buf[key_start] == key_1 and buf[key_start + 1] == key_2:
+                return k
+            if c != 58:
+                return -1
+            k += 1
+            key_start = q + 1
+        q += 1
+
+
+_allele = _inlined(_allele_py)
+_fixed_columns = _inlined(_fixed_columns_py)
+_dose = _inlined(_dose_py)
+_format_key = _inlined(_format_key_py)
+
+
 def _scan_py(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info):  # pragma: no cover
     """Decode up to ``max_lines`` non-blank lines from ``pos`` into ``dosage`` rows.
 
@@ -74,28 +202,8 @@ def _scan_py(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info):
             pos += 1
             continue
         start = pos
-        # the fixed columns: tab positions 0..8
-        tabs = 0
-        n_alt = 1
-        alt_start = -1
-        alt_dot = False
-        info_end = -1
-        p = pos
-        while buf[p] != 10 and tabs < 9:
-            c = buf[p]
-            if c == 9:
-                tabs += 1
-                if tabs == 4:
-                    alt_start = p + 1
-                elif tabs == 8:
-                    info_end = p
-            elif tabs == 4 and c == 44:
-                n_alt += 1
-            p += 1
+        tabs, n_alt, _, info_end, p = _fixed_columns(buf, pos)
         fmt_start = info_end + 1  # FORMAT; p is now the first sample field when tabs == 9
-        if alt_start >= 0 and buf[alt_start] == 46 and buf[alt_start + 1] == 9:
-            alt_dot = True
-            n_alt = 0
         n_cols = n_alt if n_alt > 1 else 1
         if n_rows + n_cols > row_cap:
             break
@@ -131,17 +239,8 @@ def _scan_py(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info):
                     a1 = buf[p - 3] - 48 if a1 == 0 else -1
                     a2 = buf[p - 1] - 48 if a2 == 0 else -1
                 else:
-                    # allele 1
-                    c = buf[p]
-                    if c == 46:
-                        a1 = -1
-                        p += 1
-                    elif 48 <= c <= 57:
-                        a1 = 0
-                        while 48 <= buf[p] <= 57 and a1 < 100000:
-                            a1 = a1 * 10 + (buf[p] - 48)
-                            p += 1
-                    else:
+                    a1, p = _allele(buf, p)
+                    if a1 == NOT_AN_ALLELE:
                         status = 2
                         break
                     c = buf[p]
@@ -149,16 +248,8 @@ def _scan_py(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info):
                     a2 = 0
                     if c == 47 or c == 124:
                         haploid = False
-                        p += 1
-                        c = buf[p]
-                        if c == 46:
-                            a2 = -1
-                            p += 1
-                        elif 48 <= c <= 57:
-                            while 48 <= buf[p] <= 57 and a2 < 100000:
-                                a2 = a2 * 10 + (buf[p] - 48)
-                                p += 1
-                        else:
+                        a2, p = _allele(buf, p + 1)
+                        if a2 == NOT_AN_ALLELE:
                             status = 2
                             break
                         c = buf[p]
@@ -199,8 +290,85 @@ def _scan_py(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info):
                     p += 1
         while buf[p] != 10:
             p += 1
-        if alt_dot:
-            n_alt = 0
+        line_info[n_lines, 0] = start
+        line_info[n_lines, 1] = info_end
+        line_info[n_lines, 2] = p
+        line_info[n_lines, 3] = n_alt
+        line_info[n_lines, 4] = status
+        line_info[n_lines, 5] = n_rows
+        n_rows += n_cols
+        n_lines += 1
+        pos = p + 1
+    return n_lines, pos, n_rows
+
+
+def _scan_ds_py(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info):  # pragma: no cover
+    """:func:`_scan_py` for ``dosage_field: DS``: decode every sample's ``DS`` entry (one
+    value per ALT) into float32 ``dosage`` rows. A line is :data:`STATUS_SLOW` (decoded by
+    :func:`genoprep.variants.records.decode_line_ds`, which also applies the GP and GT
+    fallbacks) when FORMAT has no DS, a DS entry is ``.``, absent, out of [0, 2] or not a
+    plain number, ALT is ``.``, or the column count is wrong.
+    """
+    end = len(buf)
+    row_cap = dosage.shape[0]
+    n_lines = 0
+    n_rows = 0
+    while pos < end and n_lines < max_lines and n_lines < line_info.shape[0]:
+        if buf[pos] == 10:
+            pos += 1
+            continue
+        start = pos
+        tabs, n_alt, alt_dot, info_end, p = _fixed_columns(buf, pos)
+        n_cols = n_alt if n_alt > 1 else 1
+        if n_rows + n_cols > row_cap:
+            break
+        status = 0
+        ds_index = -1 if tabs < 9 else _format_key(buf, info_end + 1, 68, 83)  # "DS"
+        if ds_index < 0 or alt_dot:
+            status = 2
+        else:
+            for i in range(n_file_samples):
+                k = 0
+                while k < ds_index:
+                    c = buf[p]
+                    if c == 58:
+                        k += 1
+                    elif c == 9 or c == 10:
+                        break
+                    p += 1
+                if k < ds_index:
+                    status = 2  # the sample's field ends before its DS entry
+                    break
+                col = column_of[i]
+                for j in range(n_cols):
+                    value, p = _dose(buf, p)
+                    if value < 0.0:
+                        status = 2
+                        break
+                    if col >= 0:
+                        dosage[n_rows + j, col] = value
+                    if j < n_cols - 1:
+                        if buf[p] != 44:
+                            status = 2
+                            break
+                        p += 1
+                if status == 2:
+                    break
+                c = buf[p]
+                if c == 58:
+                    while buf[p] != 9 and buf[p] != 10:
+                        p += 1
+                    c = buf[p]
+                if i == n_file_samples - 1:
+                    if c != 10:
+                        status = 2  # more columns than samples, or CRLF (the slow path strips it)
+                else:
+                    if c != 9:
+                        status = 2  # fewer columns than samples, or junk after the DS entry
+                        break
+                    p += 1
+        while buf[p] != 10:
+            p += 1
         line_info[n_lines, 0] = start
         line_info[n_lines, 1] = info_end
         line_info[n_lines, 2] = p
@@ -233,6 +401,7 @@ def _haploid_mask_py(buf, start, n_file_samples, column_of, out):  # pragma: no 
 
 _skip_lines = _compiled(_skip_lines_py)
 _scan = _compiled(_scan_py)
+_scan_ds = _compiled(_scan_ds_py)
 _haploid_mask = _compiled(_haploid_mask_py)
 
 
@@ -259,6 +428,42 @@ def _column_missing_py(d, out):  # pragma: no cover - compiled below
             out[j] += d[i, j] < 0
 
 
+def _dose_counts_py(d, n_missing, dose_sum, n_hom_ref, n_het, n_hom_alt):  # pragma: no cover
+    """Per row of a float dosage block: missing (NaN) count, dosage sum (float64, in order),
+    and the plink2 hardcall classes (dosage quantised to 1/16384, within 0.1 of 0, 1, 2)."""
+    for i in range(d.shape[0]):
+        m = 0
+        total = 0.0
+        h0 = 0
+        h1 = 0
+        h2 = 0
+        for j in range(d.shape[1]):
+            v = d[i, j]
+            if v != v:
+                m += 1
+                continue
+            total += v
+            q = np.int64(np.floor(np.float64(v) * DOSAGE_UNITS + 0.5))
+            r = q % DOSAGE_UNITS
+            if min(r, DOSAGE_UNITS - r) <= HARDCALL_HALF_WIDTH:
+                call = (q + DOSAGE_UNITS // 2) // DOSAGE_UNITS
+                h0 += call == 0
+                h1 += call == 1
+                h2 += call == 2
+        n_missing[i] = m
+        dose_sum[i] = total
+        n_hom_ref[i] = h0
+        n_het[i] = h1
+        n_hom_alt[i] = h2
+
+
+def _column_nan_py(d, out):  # pragma: no cover - compiled below
+    """Per column: number of NaN dosages."""
+    for i in range(d.shape[0]):
+        for j in range(d.shape[1]):
+            out[j] += d[i, j] != d[i, j]
+
+
 def _transpose_py(block, out):  # pragma: no cover - compiled below
     """``out[:] = block.T`` in cache-sized tiles."""
     n, m = block.shape
@@ -274,6 +479,39 @@ def _transpose_py(block, out):  # pragma: no cover - compiled below
 _row_counts = _compiled(_row_counts_py)
 _column_missing = _compiled(_column_missing_py)
 _transpose = _compiled(_transpose_py)
+_dose_counts = _compiled(_dose_counts_py)
+_column_nan = _compiled(_column_nan_py)
+
+
+def is_float_dosage(d: np.ndarray) -> bool:
+    """True for a ``dosage_field: DS`` block (float32, NaN missing), False for int8 GT dosages."""
+    return d.dtype.kind == "f"
+
+
+def missing_counts(d: np.ndarray, per_sample: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Missing calls per row and (when ``per_sample``) per column of a dosage block of either
+    kind (int8 −1 or float NaN), as int64."""
+    if not is_float_dosage(d):
+        n_missing, _, _, sample_missing = row_counts(d, per_sample)
+        return n_missing, sample_missing
+    d = np.ascontiguousarray(d)
+    n = d.shape[0]
+    n_missing = np.empty(n, dtype=np.int64)
+    _dose_counts(d, n_missing, np.empty(n), *(np.empty(n, dtype=np.int64) for _ in range(3)))
+    sample_missing = None
+    if per_sample:
+        sample_missing = np.zeros(d.shape[1], dtype=np.int64)
+        _column_nan(d, sample_missing)
+    return n_missing, sample_missing
+
+
+def dose_counts(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(missing, dosage sum, hardcall hom-ref, het, hom-alt) per row of a float dosage block."""
+    d = np.ascontiguousarray(d)
+    n = d.shape[0]
+    out = (np.empty(n, dtype=np.int64), np.empty(n), *(np.empty(n, dtype=np.int64) for _ in range(3)))
+    _dose_counts(d, *out)
+    return out
 
 
 def row_counts(d: np.ndarray, per_sample: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
@@ -317,6 +555,19 @@ def scan(
     return _scan(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info)
 
 
+def scan_ds(
+    buf: np.ndarray,
+    pos: int,
+    max_lines: int,
+    n_file_samples: int,
+    column_of: np.ndarray,
+    dosage: np.ndarray,
+    line_info: np.ndarray,
+) -> tuple[int, int, int]:
+    """Decode the DS entries of lines of ``buf`` into float32 ``dosage`` rows (see ``_scan_ds_py``)."""
+    return _scan_ds(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info)
+
+
 def haploid_mask(buf: np.ndarray, info_end: int, n_file_samples: int, column_of: np.ndarray, n_out: int) -> np.ndarray:
     """Called-haploid mask (output columns) of a line decoded by :func:`scan`."""
     p = info_end + 1
@@ -339,3 +590,10 @@ def warm_up() -> None:
     row_counts(dosage)
     out = np.empty((2, 4), dtype=np.int8)
     transpose_into(out[:, :2], dosage)  # a column slice of the output, as gather writes it
+    ds = np.frombuffer(b"1\t5\t.\tA\tC\t.\tPASS\t.\tGT:DS\t0/1:1\t1:0.5e0\n", dtype=np.uint8).copy()
+    dose = np.empty((2, 2), dtype=np.float32)
+    scan_ds(ds, 0, 1, 2, column_of, dose, info)
+    missing_counts(dose)
+    dose_counts(dose)
+    out_ds = np.empty((2, 4), dtype=np.float32)
+    transpose_into(out_ds[:, :2], dose)

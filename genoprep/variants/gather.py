@@ -80,8 +80,8 @@ def _as_chunk(item: ChunkResult | str | Path) -> ChunkResult:
 def _release(matrix: np.memmap) -> None:
     """Write the dirty pages of a memory-mapped matrix back and drop them from this process."""
     matrix.flush()
-    handle = matrix._mmap
-    if handle is not None and hasattr(mmap, "MADV_DONTNEED"):
+    handle = matrix.base  # the mmap.mmap the memmap views (public, unlike np.memmap._mmap)
+    if isinstance(handle, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
         handle.madvise(mmap.MADV_DONTNEED)
 
 
@@ -116,8 +116,11 @@ def gather(
         if samples is None:
             samples = list(c.samples)
             sample_n_missing = np.zeros(len(samples), dtype=np.int64)
+            dtype = c.dosage_by_variant.dtype
         elif list(c.samples) != samples:
             raise InputError(c.source, f"chunk {c.spec.describe()} has different samples from the first chunk")
+        elif c.dosage_by_variant.dtype != dtype:
+            raise ValueError(f"chunk {c.spec.describe()} holds {c.dosage_by_variant.dtype} dosages, not {dtype}")
         sample_n_missing += c.sample_n_missing
         n_loaded += c.n_variants
         n_loaded_missing += int(c.variant_n_missing.sum())
@@ -194,9 +197,9 @@ def gather(
     # Pass 3: fill the output matrix (samples × variants), chunk by chunk.
     shape = (len(kept_idx), n_kept_variants)
     if dosage_path is None:
-        dosage = np.empty(shape, dtype=np.int8)
+        dosage = np.empty(shape, dtype=dtype)
     else:
-        dosage = np.lib.format.open_memmap(dosage_path, mode="w+", dtype=np.int8, shape=shape)
+        dosage = np.lib.format.open_memmap(dosage_path, mode="w+", dtype=dtype, shape=shape)
     final_missing = np.zeros(len(kept_idx), dtype=np.int64)
     col = 0
     for item, keep in zip(chunks, masks, strict=True):
@@ -207,7 +210,7 @@ def gather(
             if not all_kept:
                 block = block[:, kept_idx]
             fastgt.transpose_into(dosage[:, col : col + k], block)
-            final_missing += fastgt.row_counts(block)[3]
+            final_missing += fastgt.missing_counts(block)[1]
             if isinstance(dosage, np.memmap):
                 _release(dosage)
         col += k
@@ -226,6 +229,7 @@ def gather(
     n_genotypes = n_loaded * len(samples)
     qc = {
         "sources": sources,
+        "dosage": "DS (float32, NaN missing)" if fastgt.is_float_dosage(dosage) else "GT (int8, -1 missing)",
         "filters": asdict(params),
         "filter_order": ["load (regions, samples, FILTER, multiallelic)", "mind", "geno", "hwe", "maf"],
         "records_read": load_counts.get("records_read", 0),

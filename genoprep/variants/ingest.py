@@ -41,7 +41,9 @@ from genoprep.variants.records import (
     ChunkSpec,
     LoadOptions,
     decode_line,
+    decode_line_ds,
     dosage_rows,
+    ds_rows,
     record_label,
 )
 
@@ -51,9 +53,10 @@ Engine = Literal["auto", "cyvcf2", "text"]
 class _Rows:
     """Growable preallocated dosage rows plus per-row metadata."""
 
-    def __init__(self, n_samples: int, capacity: int) -> None:
+    def __init__(self, n_samples: int, capacity: int, dtype: type = np.int8) -> None:
         self.n_samples = n_samples
-        self.dosage = np.empty((max(capacity, 16), n_samples), dtype=np.int8)
+        self.dtype = dtype
+        self.dosage = np.empty((max(capacity, 16), n_samples), dtype=dtype)
         self.haploid: np.ndarray | None = None
         self.n = 0
         self.chrom: list[str] = []
@@ -68,7 +71,7 @@ class _Rows:
         need = self.n + k
         if need > self.dosage.shape[0]:
             cap = max(need, 2 * self.dosage.shape[0])
-            grown = np.empty((cap, self.n_samples), dtype=np.int8)
+            grown = np.empty((cap, self.n_samples), dtype=self.dtype)
             grown[: self.n] = self.dosage[: self.n]
             self.dosage = grown
             if self.haploid is not None:
@@ -114,7 +117,7 @@ class _Rows:
             haploid = self.haploid[: self.n].copy()
             if not haploid.any():
                 haploid = None
-        variant_n_missing, _, _, sample_n_missing = fastgt.row_counts(dosage)
+        variant_n_missing, sample_n_missing = fastgt.missing_counts(dosage)
         return ChunkResult(
             source=source,
             spec=spec,
@@ -216,9 +219,9 @@ def _initial_capacity(spec: ChunkSpec) -> int:
 class _BlockRows(_Rows):
     """Rows kept as a list of decoded blocks (no growing copies), joined once at the end."""
 
-    def __init__(self, n_samples: int) -> None:
-        super().__init__(n_samples, 0)
-        self.dosage = np.empty((0, n_samples), dtype=np.int8)
+    def __init__(self, n_samples: int, dtype: type = np.int8) -> None:
+        super().__init__(n_samples, 0, dtype)
+        self.dosage = np.empty((0, n_samples), dtype=dtype)
         self.blocks: list[np.ndarray] = []
         self.hap_blocks: list[np.ndarray | None] = []
 
@@ -260,7 +263,10 @@ def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chunk
         column_of[keep_samples] = np.arange(len(keep_samples))
     counts = _new_counts()
     keeper = _Keeper(options, counts)
-    rows = _BlockRows(n_out)
+    by_ds = options.dosage_field == "DS"
+    dtype = np.float32 if by_ds else np.int8
+    kernel = fastgt.scan_ds if by_ds else fastgt.scan
+    rows = _BlockRows(n_out, dtype)
     to_skip, to_read = spec.first_record, spec.n_records
     record = 0  # data records seen so far (0-based number of the next one)
     if spec.offset is not None:  # the reader starts at the chunk's first record
@@ -279,8 +285,8 @@ def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chunk
                 continue
         rows_here = batch_rows
         while to_read > 0 and pos < len(buf):
-            dosage = np.empty((rows_here, n_out), dtype=np.int8)
-            n_lines, pos, n_rows = fastgt.scan(buf, pos, to_read, n_file, column_of, dosage, line_info)
+            dosage = np.empty((rows_here, n_out), dtype=dtype)
+            n_lines, pos, n_rows = kernel(buf, pos, to_read, n_file, column_of, dosage, line_info)
             if n_lines == 0:
                 rows_here *= 2  # one record with more ALT columns than the batch holds
                 continue
@@ -317,17 +323,24 @@ def _emit_scanned(
     first_record_number: int,
     source: str,
 ) -> None:
-    """Append the lines decoded by :func:`fastgt.scan` that pass the load-time filters."""
+    """Append the lines decoded by :func:`fastgt.scan` (or :func:`fastgt.scan_ds`) that pass
+    the load-time filters."""
     keep_row = None
     row_meta: list[tuple[tuple, int]] = []  # (record meta, ALT index) per kept row
     special: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # first row -> (rows, called haploid)
     slow, haploid = fastgt.STATUS_SLOW, fastgt.STATUS_HAPLOID
+    by_ds = fastgt.is_float_dosage(dosage)
     for k, (start, info_end, end, _n_alt, status, row0) in enumerate(info.tolist()):
         number = first_record_number + k
-        decoded = None
+        decoded = None  # (dosage rows, called-haploid mask or None, has a genotype field)
         if status == slow:
-            decoded = decode_line(buf[start:end].tobytes(), n_file, keep_samples, number, source)
-            meta = decoded[0]
+            line = buf[start:end].tobytes()
+            if by_ds:
+                meta, r, has_field = decode_line_ds(line, n_file, keep_samples, number, source)
+                decoded = (r, None, has_field)
+            else:
+                meta, x, y, h, has_field = decode_line(line, n_file, keep_samples, number, source)
+                decoded = (*dosage_rows(x, y, h, len(meta[4])), has_field)
         else:
             meta = _fixed_columns(buf[start:info_end].tobytes(), number, source)
         chrom, pos, _, _, alts, filt = meta
@@ -338,11 +351,11 @@ def _emit_scanned(
             keep_row[row0 : row0 + n_cols] = False
             continue
         if decoded is not None:
-            _, x, y, h, has_gt = decoded
-            keeper.counts["records_without_gt"] += not has_gt
-            r, hc = dosage_rows(x, y, h, len(alts))
+            r, hc, has_field = decoded
+            keeper.counts["records_without_gt"] += not has_field
             dosage[row0 : row0 + n_cols] = r
-            special[row0] = (r, hc)
+            if hc is not None:
+                special[row0] = (r, hc)
         elif status == haploid:
             special[row0] = (
                 dosage[row0 : row0 + n_cols],
@@ -395,7 +408,8 @@ def _read_cyvcf2(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chu
         samples = file_samples if keep_samples is None else [file_samples[i] for i in keep_samples]
         counts = _new_counts()
         keeper = _Keeper(options, counts)
-        rows = _Rows(len(samples), _initial_capacity(spec))
+        by_ds = options.dosage_field == "DS"
+        rows = _Rows(len(samples), _initial_capacity(spec), np.float32 if by_ds else np.int8)
         if spec.region is not None:
             reg = spec.region
             try:
@@ -432,10 +446,13 @@ def _read_cyvcf2(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chu
             if not keeper(chrom, pos, len(alts), filt):
                 continue
             meta = (chrom, pos, variant.ID or ".", variant.REF, alts, filt)
-            gt = variant.genotype
+            try:
+                gt = variant.genotype
+            except Exception:  # noqa: BLE001 - cyvcf2 raises a plain Exception when FORMAT has no GT
+                gt = None
             n = len(file_samples)
             if gt is None:
-                counts["records_without_gt"] += 1
+                counts["records_without_gt"] += not by_ds
                 x = np.full(n, -1, np.int16)
                 y = np.full(n, -1, np.int16)
             else:
@@ -458,7 +475,33 @@ def _read_cyvcf2(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chu
                     source, f"GT refers to allele {bad} but the record has {len(alts)} ALT allele(s)", label
                 )
             r, hc = dosage_rows(x, y, h, len(alts))
+            if by_ds:
+                label = record_label(number if spec.region is None else None, chrom, pos)
+                ds = _format_texts(variant, "DS", keep_samples, len(r[0]))
+                gp = _format_texts(variant, "GP", keep_samples, len(r[0]))
+                counts["records_without_gt"] += gt is None and ds[0] is None and gp[0] is None
+                rows.add(meta, ds_rows(r, ds, gp, len(alts), source, label), None)
+                continue
             rows.add(meta, r, np.broadcast_to(hc, r.shape))
         return rows.result(source, spec, samples, counts)
     finally:
         vcf.close()
+
+
+def _format_texts(variant, key: str, keep_samples: np.ndarray | None, n: int) -> list[bytes | None]:
+    """Each selected sample's ``key`` entry as VCF text (``None`` when the record has no such
+    FORMAT key), so that both readers apply :func:`genoprep.variants.records.ds_rows` to the
+    same text. htslib's missing values (NaN) and vector ends become ``.``."""
+    try:
+        values = variant.format(key)
+    except KeyError:
+        values = None
+    if values is None:
+        return [None] * n
+    if keep_samples is not None:
+        values = values[keep_samples]
+    texts = []
+    for row in np.asarray(values, dtype=np.float64).reshape(n, -1):
+        kept = [v for v in row if not np.isnan(v)]
+        texts.append(b",".join(repr(float(v)).encode() for v in kept) if kept else b".")
+    return texts

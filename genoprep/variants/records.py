@@ -37,6 +37,12 @@ from genoprep.errors import InputError
 MAX_POSITION = 2**31 - 1
 
 MultiallelicPolicy = Literal["split", "drop"]
+DosageField = Literal["GT", "DS"]
+
+#: plink2 stores a dosage in units of 1/16384 and saves a hardcall when the quantised dosage
+#: lies within 0.1 of an integer (``--hard-call-threshold`` 0.1, inclusive)
+DOSAGE_UNITS = 16384
+HARDCALL_HALF_WIDTH = 1638  # floor(0.1 * 16384): the largest distance that still gives a hardcall
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,8 @@ class LoadOptions:
       with ``missing_filter_passes=False`` this is ``bcftools view -f PASS``.
     - ``multiallelic``: ``"split"`` (one biallelic column per ALT, as
       ``bcftools norm -m-``) or ``"drop"`` (remove records with more than one ALT).
+    - ``dosage_field``: ``"GT"`` (int8 ALT counts from the called genotype) or ``"DS"``
+      (float32 imputed dosages, see :func:`ds_rows`).
     """
 
     regions: tuple[Region, ...] | None = None
@@ -100,10 +108,13 @@ class LoadOptions:
     pass_only: bool = False
     missing_filter_passes: bool = True
     multiallelic: MultiallelicPolicy = "split"
+    dosage_field: DosageField = "GT"
 
     def __post_init__(self) -> None:
         if self.multiallelic not in ("split", "drop"):
             raise InputError("options", f"multiallelic must be 'split' or 'drop', not {self.multiallelic!r}")
+        if self.dosage_field not in ("GT", "DS"):
+            raise InputError("options", f"dosage_field must be 'GT' or 'DS', not {self.dosage_field!r}")
 
     def keeps_filter(self, filter_value: str) -> bool:
         """Whether a record with this FILTER string passes ``pass_only``."""
@@ -232,6 +243,144 @@ def decode_line(
     return meta, a1, a2, hap, True
 
 
+def parse_dose(text: bytes, source: str, label: str, what: str = "DS") -> float:
+    """One dosage value (``DS`` entry, or a ``GP``-derived one) as float32, or NaN for ``.``.
+
+    Refused (one line): not a number, NaN/infinity, or outside [0, 2].
+    """
+    if text == b".":
+        return np.nan
+    try:
+        value = float(text)
+    except ValueError:
+        value = np.nan
+        ok = False
+    else:
+        ok = 0.0 <= value <= 2.0
+    if not ok:
+        raise InputError(source, f"{what} {text.decode(errors='replace')!r} is not a dosage between 0 and 2", label)
+    return float(np.float32(value))
+
+
+def gp_dosages(text: bytes, n_alt: int, source: str, label: str) -> list[float] | None:
+    """ALT dosages from one ``GP`` entry (genotype probabilities, VCF order), or None for ``.``.
+
+    Diploid (``(n+1)(n+2)/2`` values, genotype ``a/b`` with a ≤ b at index b(b+1)/2 + a):
+    dosage of ALT j = Σ P(a/b) · [(a = j) + (b = j)] (biallelic: P(het) + 2·P(hom-alt));
+    haploid (``n+1`` values): P(j). A value outside [0, 1] or a wrong count is refused.
+    """
+    if text in (b".", b""):
+        return None
+    parts = text.split(b",")
+    if all(p == b"." for p in parts):
+        return None
+    n_alleles = max(n_alt, 1) + 1
+    try:
+        probs = [float(p) for p in parts]
+    except ValueError:
+        probs = [np.nan]
+    if not all(0.0 <= p <= 1.0 for p in probs):
+        raise InputError(source, f"GP {text.decode(errors='replace')!r} is not a list of probabilities", label)
+    if len(probs) == n_alleles:  # haploid
+        return [probs[j] for j in range(1, n_alleles)]
+    if len(probs) != n_alleles * (n_alleles + 1) // 2:
+        raise InputError(
+            source,
+            f"GP {text.decode(errors='replace')!r} has {len(probs)} values; a record with {n_alleles - 1} ALT "
+            f"allele(s) needs {n_alleles} (haploid) or {n_alleles * (n_alleles + 1) // 2} (diploid)",
+            label,
+        )
+    dose = [0.0] * (n_alleles - 1)
+    for b in range(n_alleles):
+        for a in range(b + 1):
+            p = probs[b * (b + 1) // 2 + a]
+            for j in (a, b):
+                if j > 0:
+                    dose[j - 1] += p
+    return [min(d, 2.0) for d in dose]
+
+
+def ds_rows(
+    gt_rows: np.ndarray,
+    ds: Sequence[bytes | None],
+    gp: Sequence[bytes | None],
+    n_alt: int,
+    source: str,
+    label: str,
+) -> np.ndarray:
+    """Float32 dosage rows (max(n_alt,1) × samples, NaN missing) of one record, ``dosage_field: DS``.
+
+    Per sample, the first of these that is present wins (plink2 ``--vcf dosage=DS`` takes
+    the GT call where DS is missing; GP is genoprep's addition for files that carry only GP):
+
+    1. its ``DS`` entry (``ds[i]``: ``Number=A``, one value per ALT, each in [0, 2]);
+    2. its ``GP`` entry (``gp[i]``, converted by :func:`gp_dosages`);
+    3. its GT dosage (``gt_rows``, int8, −1 missing → NaN).
+
+    ``None`` means the record's FORMAT has no such key or the sample's field is too short.
+    """
+    n_cols = max(n_alt, 1)
+    rows = gt_rows.astype(np.float32)
+    rows[gt_rows < 0] = np.nan
+    for i in range(gt_rows.shape[1]):
+        text = ds[i]
+        if text is not None and text != b".":
+            parts = text.split(b",")
+            if len(parts) != n_cols:
+                raise InputError(
+                    source,
+                    f"DS {text.decode(errors='replace')!r} has {len(parts)} value(s) for {n_cols} ALT allele(s)",
+                    label,
+                )
+            values = [parse_dose(part, source, label) for part in parts]
+            if not all(np.isnan(v) for v in values):
+                if any(np.isnan(v) for v in values):
+                    raise InputError(
+                        source, f"DS {text.decode(errors='replace')!r} is missing for some ALT alleles only", label
+                    )
+                rows[:, i] = values
+                continue
+        if gp[i] is not None:
+            dose = gp_dosages(gp[i], n_alt, source, label)
+            if dose is not None:
+                rows[:, i] = dose
+    return rows
+
+
+def decode_line_ds(
+    line: bytes,
+    n_file_samples: int,
+    keep_samples: np.ndarray | None,
+    record_number: int,
+    source: str,
+) -> tuple[tuple, np.ndarray, bool]:
+    """:func:`decode_line` for ``dosage_field: DS``: ``(meta, float32 rows, has_any_field)``.
+
+    ``has_any_field`` is False when FORMAT holds none of DS, GP and GT.
+    """
+    meta, a1, a2, hap, has_gt = decode_line(line, n_file_samples, keep_samples, record_number, source)
+    alts = meta[4]
+    gt_rows, _ = dosage_rows(a1, a2, hap, len(alts))
+    fields = line.rstrip(b"\r\n").split(b"\t")
+    fmt = fields[8].split(b":")
+    idx = np.arange(n_file_samples) if keep_samples is None else keep_samples
+    label = record_label(record_number, meta[0], meta[1])
+
+    def entries(key: bytes) -> list[bytes | None]:
+        if key not in fmt:
+            return [None] * len(idx)
+        k = fmt.index(key)
+        out: list[bytes | None] = []
+        for s in idx:
+            parts = fields[9 + int(s)].split(b":")
+            out.append(parts[k] if k < len(parts) else None)
+        return out
+
+    ds, gp = entries(b"DS"), entries(b"GP")
+    rows = ds_rows(gt_rows, ds, gp, len(alts), source, label)
+    return meta, rows, has_gt or b"DS" in fmt or b"GP" in fmt
+
+
 @dataclass(frozen=True)
 class ChunkSpec:
     """Which records a chunk holds: a record range or a region (exactly one is set).
@@ -315,8 +464,9 @@ def _strings(values: Sequence[str]) -> np.ndarray:
 class ChunkResult:
     """The partial result of one chunk (everything gather needs, nothing more).
 
-    ``dosage_by_variant`` is variant-major (variants × samples, int8, −1 missing) so that
-    chunks concatenate along the first axis; the artifact is its transpose.
+    ``dosage_by_variant`` is variant-major (variants × samples; int8 with −1 missing, or
+    float32 with NaN missing for ``dosage_field: DS``) so that chunks concatenate along the
+    first axis; the artifact is its transpose.
     ``haploid`` (same shape, bool) marks called haploid genotypes, or is ``None`` when
     there are none. The ``load_counts`` record how many records each load-time filter
     removed. Per-variant counts and per-sample missing counts cover all samples/variants

@@ -1,5 +1,7 @@
 """Per-variant and per-sample genotype statistics computed from a dosage block.
 
+(Float dosage blocks, ``dosage_field: DS``, are counted as :func:`variant_counts` says.)
+
 All functions take a *variant-major* dosage block ``dosage_by_variant`` (int8, variants ×
 samples; 0/1/2 ALT copies, haploid calls 0/1, −1 missing) and an optional boolean
 ``haploid`` block of the same shape (True where the call is a called haploid genotype;
@@ -35,7 +37,7 @@ HWE_TIE_TOLERANCE = 1e-10
 class VariantCounts:
     """Genotype counts per variant (all int64 arrays of length n_variants)."""
 
-    ac: np.ndarray
+    ac: np.ndarray  # float64 for dosages (their sum)
     an: np.ndarray
     n_called: np.ndarray
     n_missing: np.ndarray
@@ -50,11 +52,21 @@ def _row_count(mask: np.ndarray) -> np.ndarray:
 
 
 def variant_counts(dosage_by_variant: np.ndarray, haploid: np.ndarray | None) -> VariantCounts:
-    """Count AC, AN, called/missing and diploid genotype classes per variant."""
+    """Count AC, AN, called/missing and diploid genotype classes per variant.
+
+    For float dosages (``dosage_field: DS``): AC = sum of the dosages (float64), AN = 2 ×
+    non-missing dosages, missing = NaN, and the genotype classes (for HWE) are plink2's
+    hardcalls: the dosage quantised to 1/16384 when it lies within 0.1 of 0, 1 or 2, else a
+    missing hardcall (``--hard-call-threshold`` 0.1).
+    """
+    from genoprep.variants.fastgt import dose_counts, is_float_dosage, row_counts
+
     d = dosage_by_variant
     n_samples = d.shape[1]
-    from genoprep.variants.fastgt import row_counts
-
+    if is_float_dosage(d):
+        n_missing, dose_sum, n_hom_ref, n_het, n_hom_alt = dose_counts(d)
+        n_called = n_samples - n_missing
+        return VariantCounts(dose_sum, 2 * n_called, n_called, n_missing, n_hom_ref, n_het, n_hom_alt)
     n_missing, n_one, n_two, _ = row_counts(d, per_sample=False)  # dosage 2 only comes from diploid calls
     n_called = n_samples - n_missing
     ac = n_one + 2 * n_two
@@ -86,12 +98,12 @@ def passes_min_maf(ac: np.ndarray, an: np.ndarray, min_maf: float) -> np.ndarray
     """bcftools ``view -q MIN:minor`` / plink2 ``--maf MIN``: keep when minor AC ≥ MIN·AN.
 
     Inclusive (a variant with MAF exactly equal to the threshold is kept), and a variant
-    with no called allele (AN = 0) fails, as in bcftools.
+    with no called allele (AN = 0) fails, as in bcftools. ``ac`` may be a dosage sum (float).
     """
-    ac = np.asarray(ac, dtype=np.int64)
-    an = np.asarray(an, dtype=np.int64)
-    minor_ac = np.minimum(ac, an - ac).astype(np.float64)
-    return (an > 0) & ~(minor_ac < min_maf * an.astype(np.float64))
+    ac = np.asarray(ac, dtype=np.float64)
+    an = np.asarray(an, dtype=np.float64)
+    minor_ac = np.minimum(ac, an - ac)
+    return (an > 0) & ~(minor_ac < min_maf * an)
 
 
 def missing_rate(n_missing: np.ndarray, n_total: int) -> np.ndarray:

@@ -46,6 +46,17 @@ SEMANTICS = {
     "filter_order": "load (regions, samples, FILTER, multi-allelic) -> mind -> geno -> hwe -> maf (plink2)",
 }
 
+#: what changes with ``dosage_field: DS`` (plink2 --vcf dosage=DS)
+SEMANTICS_DS = {
+    "dosage": (
+        "imputed ALT dosage from FORMAT/DS (else P(het) + 2 P(hom-alt) from GP, else the GT call), "
+        "NaN missing; float32 samples x variants"
+    ),
+    "missing": "a sample's dosage is missing when DS, GP and GT are all missing (plink2 --geno/--mind dosage)",
+    "allele_frequency": "AF = sum of dosages / (2 x non-missing dosages) (plink2 --freq); MAF = min(AF, 1 - AF)",
+    "hwe_genotypes": "plink2 hardcalls: dosage within 0.1 of 0, 1 or 2 (1/16384 units), else not counted",
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class PlanOptions(StepOptions):
@@ -55,6 +66,7 @@ class PlanOptions(StepOptions):
     sha256: str | None
     records_per_chunk: int
     region_bp: int | None
+    dosage_field: str
 
     @classmethod
     def from_card(cls, card: Mapping[str, Any]) -> Self:
@@ -64,6 +76,7 @@ class PlanOptions(StepOptions):
             sha256=spec.get("sha256"),  # sha256 is optional, without a default
             records_per_chunk=params["records_per_chunk"],
             region_bp=params["region_bp"],
+            dosage_field=params["dosage_field"],
         )
 
 
@@ -76,6 +89,7 @@ class ChunkOptions(StepOptions):
     pass_only: bool
     missing_filter_passes: bool
     multiallelic: str
+    dosage_field: str
 
     def load_options(self) -> LoadOptions:
         """The typed load-time options (regions parsed: a bad one is one line)."""
@@ -85,6 +99,7 @@ class ChunkOptions(StepOptions):
             pass_only=self.pass_only,
             missing_filter_passes=self.missing_filter_passes,
             multiallelic=self.multiallelic,  # type: ignore[arg-type] - the schema's enum
+            dosage_field=self.dosage_field,  # type: ignore[arg-type] - the schema's enum
         )
 
 
@@ -181,7 +196,8 @@ def plan(data_path: str | os.PathLike[str], options: PlanOptions) -> dict[str, A
     fmt = check_format(data_path, options.format)
     if fmt == "vcf":
         vcf = vcfio.VcfText(data_path)  # header checks: #CHROM line, sample columns, duplicates
-        vcfio.check_has_gt(vcf.header, vcf.first_record())
+        keys = (b"GT", b"DS", b"GP") if options.dosage_field == "DS" else (b"GT",)
+        vcfio.check_has_gt(vcf.header, vcf.first_record(), keys)
         n_samples = len(vcf.samples)
         if options.region_bp is not None and vcfio.is_bgzf(data_path):
             vcfio.block_table(data_path)  # region jobs read through htslib: find a truncated file now
@@ -223,7 +239,8 @@ def gather_dataset(
     """
     result = gather([Path(p) for p in chunk_paths], options.filter_params(), dosage_path)
     if result.qc["records_read"] and result.qc["records_without_gt"] == result.qc["records_read"]:
-        raise InputError(result.source, "no record has a GT field: there are no genotypes to read")
+        fields = "DS, GP or GT" if options.load.dosage_field == "DS" else "GT"
+        raise InputError(result.source, f"no record has a {fields} field: there are no genotypes to read")
     steps = result.filter_steps
     load = options.load.load_options()
     result.qc["load_options"] = {
@@ -232,6 +249,7 @@ def gather_dataset(
         "pass_only": load.pass_only,
         "missing_filter_passes": load.missing_filter_passes,
         "multiallelic": load.multiallelic,
+        "dosage_field": load.dosage_field,
     }
     labels: list[str] = []
     if metadata_path is not None and options.metadata is not None:
@@ -245,6 +263,7 @@ def gather_dataset(
         "preprocessing": {
             "software": software_versions(SOFTWARE),
             **SEMANTICS,
+            **(SEMANTICS_DS if load.dosage_field == "DS" else {}),
             "multiallelic": (
                 "split into one biallelic column per ALT (bcftools norm -m-)"
                 if load.multiallelic == "split"
@@ -298,6 +317,7 @@ def check_kept(result: GatheredResult, options: GatherOptions) -> None:
 
 def describe_filters(params: FilterParams, options: LoadOptions) -> list[str]:
     """The filters that ran, in order, in plink2/bcftools words."""
+    dosage = " dosage" if options.dosage_field == "DS" else ""  # plink2's modifier: missing = no dosage
     steps = []
     if options.regions is not None:
         steps.append(f"regions {', '.join(str(r) for r in options.regions)} (POS inside)")
@@ -306,9 +326,9 @@ def describe_filters(params: FilterParams, options: LoadOptions) -> list[str]:
     if options.pass_only:
         steps.append("FILTER PASS" + (" or ." if options.missing_filter_passes else " only"))
     if params.max_sample_missing is not None:
-        steps.append(f"--mind {params.max_sample_missing:g} (sample missing rate > threshold removed)")
+        steps.append(f"--mind {params.max_sample_missing:g}{dosage} (sample missing rate > threshold removed)")
     if params.max_variant_missing is not None:
-        steps.append(f"--geno {params.max_variant_missing:g} (variant missing rate > threshold removed)")
+        steps.append(f"--geno {params.max_variant_missing:g}{dosage} (variant missing rate > threshold removed)")
     if params.hwe_p is not None:
         steps.append(f"--hwe {params.hwe_p:g}{' midp' if params.hwe_midp else ''} (exact test p < threshold removed)")
     if params.min_maf is not None:

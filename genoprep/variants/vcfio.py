@@ -448,17 +448,20 @@ def check_sample_ids(source: str, samples: list[str]) -> None:
         first[sample] = column
 
 
-def check_has_gt(header: VcfHeader, first_line: bytes | None) -> None:
-    """Refuse a VCF with no genotypes: no ``##FORMAT=<ID=GT`` and no GT in the first record."""
+def check_has_gt(header: VcfHeader, first_line: bytes | None, keys: tuple[bytes, ...] = (b"GT",)) -> None:
+    """Refuse a VCF with no genotypes: no ``##FORMAT=<ID=GT`` and none of ``keys`` (GT; with
+    ``dosage_field: DS`` also DS and GP) in the FORMAT of the first record."""
     if header.declares_gt:
         return
     if first_line is not None:
         fields = first_line.rstrip(b"\r\n").split(b"\t", 9)
-        if len(fields) > 8 and b"GT" in fields[8].split(b":"):
+        if len(fields) > 8 and any(key in fields[8].split(b":") for key in keys):
             return
+    wanted = "/".join(key.decode() for key in keys)
     raise InputError(
         header.source,
-        "no GT FORMAT field (the header declares none and the first record has none): there are no genotypes to read",
+        f"no {wanted} FORMAT field (the header declares none and the first record has none): "
+        "there are no genotypes to read",
     )
 
 

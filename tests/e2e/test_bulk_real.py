@@ -22,7 +22,7 @@ import pytest
 import yaml
 from sklearn.preprocessing import StandardScaler
 
-from tests.conftest import SHARED_DATA, artifact_bytes, run_workflow, shared_data, write_card
+from tests.conftest import SHARED_DATA, artifact_bytes, leftovers, run_workflow, shared_data, write_card
 
 pytestmark = pytest.mark.e2e
 
@@ -292,10 +292,7 @@ def test_refused_inputs_fail_with_one_clear_line(bulk_run: BulkRun) -> None:
     assert "min_mean_log (mean log expression over samples > 9) removed the most" in strict[0]
     assert "mean log expression per gene: median" in strict[0]
     for name in REFUSED:
-        left = (
-            [p.name for p in (bulk_run.out / name).iterdir() if p.is_file()] if (bulk_run.out / name).exists() else []
-        )
-        assert left == [], (name, left)  # nothing but the logs/ and benchmarks/ folders
+        assert leftovers(bulk_run.out / name) == [], name  # nothing but the logs/ and benchmarks/ folders
 
 
 def test_filter_summary_is_said_on_the_terminal(bulk_run: BulkRun) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO, artifact_bytes, run_workflow, shared_data, write_card
+from tests.conftest import REPO, artifact_bytes, leftovers, run_workflow, shared_data, write_card
 
 pytestmark = pytest.mark.e2e
 
@@ -28,6 +28,7 @@ def test_default_run_twice_gives_identical_bytes(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr[-3000:]
     first, second = artifact_bytes(tmp_path / "a" / "pbmc_demo"), artifact_bytes(tmp_path / "b" / "pbmc_demo")
     assert {"card.yaml", "processed.h5ad", "X.npy", "features.tsv", "obs.tsv", "qc.json"} <= set(first)
+    assert {"geneformer.parquet", "rank.parquet", "tokens.json"} <= set(first)  # the demo card asks for tokens
     assert first == second
     card = yaml.safe_load(first["card.yaml"])
     assert card["computed"]["n_cells"] > 100 and card["computed"]["n_features"] == 2000
@@ -101,8 +102,7 @@ def test_sha256_mismatch_is_refused(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert f"genoprep: error: {source}: sha256 is ff201f7c" in done.stderr
     dataset = tmp_path / "out" / "x"
-    left = [p.name for p in dataset.iterdir() if p.name not in ("logs", "benchmarks")] if dataset.exists() else []
-    assert left == [], f"artifacts left after a refused input: {left}"
+    assert leftovers(dataset) == [], "artifacts left after a refused input"
 
 
 def test_scaled_matrix_is_refused_with_one_line(tmp_path: Path) -> None:
@@ -122,12 +122,7 @@ def test_scaled_matrix_is_refused_with_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1, done.stderr[-3000:]
     assert lines[0].startswith(f"genoprep: error: {source}: cell ")
     assert "is negative: the matrix looks scaled (z-scored), not raw counts" in lines[0]
-    leftovers = [
-        p
-        for p in (tmp_path / "out" / "scaled").rglob("*")
-        if p.is_file() and p.relative_to(tmp_path / "out" / "scaled").parts[0] not in ("logs", "benchmarks")
-    ]
-    assert leftovers == []
+    assert leftovers(tmp_path / "out" / "scaled") == []
 
 
 def test_workflow_is_lint_clean_and_snakefmt_formatted() -> None:

@@ -27,7 +27,7 @@ import yaml
 from Bio import SeqIO
 from scipy import sparse
 
-from tests.conftest import SHARED_DATA, artifact_bytes, run_workflow, shared_data, write_card
+from tests.conftest import SHARED_DATA, artifact_bytes, leftovers, run_workflow, shared_data, write_card
 
 pytestmark = pytest.mark.e2e
 
@@ -370,8 +370,7 @@ def test_bad_input_refused_with_one_line(tmp_path: Path) -> None:
     assert lines == [
         (f"genoprep: error: {bad}: record 2 (broken two): character 'X' at position 7 is not an IUPAC nucleotide code")
     ]
-    left = {p.name for p in (tmp_path / "out" / "bad").iterdir() if p.is_file()}
-    assert left == set()  # no artifacts (only logs/ and benchmarks/ folders)
+    assert leftovers(tmp_path / "out" / "bad") == []  # no artifacts (only logs/ and benchmarks/ folders)
 
 
 def _job_counts(output: str) -> dict[str, int]:
@@ -465,8 +464,7 @@ def test_malformed_inputs_through_the_workflow(tmp_path: Path) -> None:
     assert len(lines) == len(expected), lines
     for name, start in expected.items():
         assert sum(line.startswith(start) for line in lines) == 1, (name, lines)
-        folder = tmp_path / "out" / name
-        assert [p.name for p in folder.iterdir() if p.is_file()] == []  # only logs/ and benchmarks/
+        assert leftovers(tmp_path / "out" / name) == [], name  # only logs/ and benchmarks/
     obs = (tmp_path / "out" / "excel" / "obs.tsv").read_text(encoding="utf-8").splitlines()
     assert [row.split("\t")[:3] for row in obs] == [["id", "label", "length"], ["r1", "pos", "6"], ["r2", "neg", "6"]]
     assert (tmp_path / "out" / "excel" / "card.yaml").exists()

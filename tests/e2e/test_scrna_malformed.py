@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from tests.conftest import run_workflow, shared_data, write_card
+from tests.conftest import leftovers, run_workflow, shared_data, write_card
 
 pytestmark = pytest.mark.e2e
 
@@ -222,16 +222,6 @@ def test_catalogue_is_large_enough(catalogue) -> None:  # type: ignore[no-untype
     assert done.returncode != 0
 
 
-def _leftovers(folder: Path) -> list[str]:
-    if not folder.exists():
-        return []
-    return [
-        p.relative_to(folder).as_posix()
-        for p in folder.rglob("*")
-        if p.is_file() and p.relative_to(folder).parts[0] not in ("logs", "benchmarks")
-    ]
-
-
 def test_each_bad_input_gives_one_line_naming_file_and_problem(catalogue) -> None:  # type: ignore[no-untyped-def]
     root, bad, _, done = catalogue
     errors = [line for line in done.stderr.splitlines() if line.startswith("genoprep: error:")]
@@ -240,9 +230,9 @@ def test_each_bad_input_gives_one_line_naming_file_and_problem(catalogue) -> Non
         mine = [line for line in errors if line.startswith(f"genoprep: error: {named}:")]
         if len(mine) != 1 or problem not in mine[0]:
             failures.append(f"{name}: expected one line '{named}: ...{problem}...', got {mine}")
-        leftovers = _leftovers(root / "out" / name)
-        if leftovers or (root / "out" / ".work" / name / "facts.json").exists():
-            failures.append(f"{name}: left {leftovers}")
+        left = leftovers(root / "out" / name)
+        if left or (root / "out" / ".work" / name / "facts.json").exists():
+            failures.append(f"{name}: left {left}")
         if (root / "out" / name / "card.yaml").exists():
             failures.append(f"{name}: has a card.yaml")
     assert not failures, "\n".join(failures) + "\n" + "\n".join(errors)
@@ -288,7 +278,7 @@ def test_guard_stops_a_run_that_keeps_few_cells_and_keeps_the_qc_table(tmp_path:
     cells = pd.read_csv(logs / "qc_cells.tsv", sep="\t", keep_default_na=False)
     assert len(cells) == 200 and (cells["removed_by"] == "max_pct_mito").sum() > 100
     assert (logs / "qc_metrics.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert _leftovers(tmp_path / "out" / "pbmc5k") == []
+    assert leftovers(tmp_path / "out" / "pbmc5k") == []
 
 
 def test_unreadable_10x_folder_copy_is_independent(tmp_path: Path) -> None:

@@ -22,7 +22,6 @@ import scanpy as sc
 from scipy import sparse, stats
 
 from genoprep.scrna.tokens import (
-    GeneformerOptions,
     GeneformerTokenizer,
     GeneformerVocabulary,
     GeneMedianAccumulator,
@@ -34,6 +33,7 @@ from genoprep.scrna.tokens import (
     TokenWriter,
 )
 from tests.conftest import shared_data
+from tests.scrna_tokens_support import geneformer_options, read_chr21, v1_pickle, v2_from_v1
 from tests.unit.test_scrna_tokens_reference import csr_rows, ensembl_ids, geneformer_scored, rank_cell, scgpt_cell
 
 CHUNK = 700  # cells per chunk: every dataset is tokenised in several chunks
@@ -44,29 +44,12 @@ FILES = {
 }
 
 
-class _Plain(pickle.Unpickler):
-    """The test's own reading of the trusted shared pickles (numpy scalars only)."""
-
-    def find_class(self, module, name):
-        assert (module, name) in {
-            ("numpy.core.multiarray", "scalar"),
-            ("numpy._core.multiarray", "scalar"),
-            ("numpy", "dtype"),
-        }, (module, name)
-        return super().find_class(module.replace("numpy.core", "numpy._core"), name)
-
-
-def _pickle(name: str) -> dict:
-    with open(shared_data("geneformer_v1", name), "rb") as handle:
-        return {k: (v.item() if hasattr(v, "item") else v) for k, v in _Plain(handle).load().items()}
-
-
 @pytest.fixture(scope="module")
 def dictionaries() -> dict[str, dict]:
     return {
-        "tokens": _pickle("token_dictionary.pkl"),
-        "medians": _pickle("gene_median_dictionary.pkl"),
-        "names": _pickle("gene_name_id_dict.pkl"),
+        "tokens": v1_pickle("token_dictionary.pkl"),
+        "medians": v1_pickle("gene_median_dictionary.pkl"),
+        "names": v1_pickle("gene_name_id_dict.pkl"),
     }
 
 
@@ -104,16 +87,6 @@ def tokenise(tokenizer, matrix) -> tuple[list, list, np.ndarray]:
     return ids, values, np.concatenate(kept)
 
 
-def v2_from_v1(tokens: dict) -> dict:
-    return {
-        "<pad>": 0,
-        "<mask>": 1,
-        "<cls>": 2,
-        "<eos>": 3,
-        **{gene: token + 2 for gene, token in tokens.items() if not gene.startswith("<")},
-    }
-
-
 @pytest.mark.parametrize("version, size", [("v1", None), ("v2", None), ("v1", 40), ("v2", 40)])
 def test_geneformer_tokens_equal_the_reference(dataset, dictionaries, version, size, tmp_path: Path) -> None:
     tokens = dictionaries["tokens"] if version == "v1" else v2_from_v1(dictionaries["tokens"])
@@ -121,10 +94,9 @@ def test_geneformer_tokens_equal_the_reference(dataset, dictionaries, version, s
     if version == "v2":
         token_file = tmp_path / "v2_tokens.pkl"
         token_file.write_bytes(pickle.dumps(tokens))
-    options = GeneformerOptions(
-        version=version,
-        model_input_size=size,
-        special_tokens=None,
+    options = geneformer_options(
+        version,
+        size,
         token_dictionary=str(token_file),
         gene_median_dictionary=str(shared_data("geneformer_v1", "gene_median_dictionary.pkl")),
         gene_name_id_dictionary=str(shared_data("geneformer_v1", "gene_name_id_dict.pkl")),
@@ -161,14 +133,7 @@ def test_rank_and_its_spearman_against_geneformer(dataset, dictionaries) -> None
         assert kept.tolist() == [e is not None for e in expected]
         assert got == [e for e in expected if e is not None]
 
-    options = GeneformerOptions(
-        version="v1",
-        model_input_size=None,
-        special_tokens=None,
-        token_dictionary=None,
-        gene_median_dictionary=None,
-        gene_name_id_dictionary=None,
-    )
+    options = geneformer_options()
     vocabulary = GeneformerVocabulary.load(options, tokens=dictionaries["tokens"], medians=dictionaries["medians"])
     vocabulary.gene_name_id = dictionaries["names"]
     geneformer = GeneformerTokenizer(vocabulary, dataset["names"], options, with_spearman=True)
@@ -263,16 +228,8 @@ def test_derived_gene_medians_equal_dense_medians() -> None:
 def test_geneformer_table_loads_with_huggingface_datasets(dictionaries, tmp_path: Path, monkeypatch) -> None:
     datasets = pytest.importorskip("datasets", reason="datasets (Hugging Face) is not installed")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    adata = sc.read_10x_mtx(shared_data("scrna", FILES["pbmc_10x_chr21"]), var_names="gene_ids")
-    counts = sparse.csr_matrix(adata.X, dtype=np.float32)
-    options = GeneformerOptions(
-        version="v1",
-        model_input_size=None,
-        special_tokens=None,
-        token_dictionary=None,
-        gene_median_dictionary=None,
-        gene_name_id_dictionary=None,
-    )
+    adata, counts, _ = read_chr21()
+    options = geneformer_options()
     vocabulary = GeneformerVocabulary.load(options, tokens=dictionaries["tokens"], medians=dictionaries["medians"])
     tokenizer = GeneformerTokenizer(vocabulary, list(adata.var_names), options)
     path = tmp_path / "geneformer.parquet"

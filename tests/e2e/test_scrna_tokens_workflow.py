@@ -1,5 +1,6 @@
-"""The token rules end to end (rules/scrna_tokens.smk): a card asking for Geneformer V1 and the plain
-rank on the real 10x chr21 matrix with the real V1 dictionaries (paths relative to the card).
+"""The token rules end to end (rules/scrna_tokens.smk): a card asking for Geneformer V1, scGPT and the
+plain rank on the real 10x chr21 matrix with the real V1 dictionaries and the real scGPT vocabulary
+(paths relative to the card), and a card deriving Geneformer's dictionaries from the dataset.
 
 Every cell's tokens in the Parquet tables are compared with the plain-Python reference of the
 tests (one cell at a time, from the raw matrix and the cells that passed QC); the cells QC
@@ -14,6 +15,7 @@ import json
 import os
 from pathlib import Path
 
+import anndata as ad
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -23,18 +25,20 @@ import yaml
 from scipy import sparse
 
 from tests.conftest import artifact_bytes, run_workflow, shared_data, write_card
-from tests.e2e.test_scrna_tokens_real import _pickle
-from tests.unit.test_scrna_tokens_reference import csr_rows, ensembl_ids, geneformer_scored, rank_cell
+from tests.scrna_tokens_support import read_chr21, v1_pickle
+from tests.unit.test_scrna_tokens_reference import csr_rows, ensembl_ids, geneformer_scored, rank_cell, scgpt_cell
 
 pytestmark = pytest.mark.e2e
 
 MIN_GENES = 5
+SCGPT_MAX_LEN = 16  # <cls> + 15 genes: many cells (~20 genes on average here) are truncated
 
 
 def _card(folder: Path) -> dict:
     data = shared_data("scrna", "pbmc_10x_v3_chr21_filtered_feature_bc_matrix")
     dictionaries = shared_data("geneformer_v1")
     rel = os.path.relpath(dictionaries, folder)
+    vocab = os.path.relpath(shared_data("scgpt", "default_census_vocab.json"), folder)
     return {
         "dataset_id": "chr21_tokens",
         "name": "10x v3 PBMC chr21, tokens",
@@ -46,12 +50,13 @@ def _card(folder: Path) -> dict:
             "max_genes": None,
             "max_pct_mito": None,
             "n_top_genes": 100,
-            "tokenizers": ["geneformer", "rank"],
+            "tokenizers": ["geneformer", "scgpt", "rank"],
             "geneformer": {
                 "token_dictionary": f"{rel}/token_dictionary.pkl",
                 "gene_median_dictionary": f"{rel}/gene_median_dictionary.pkl",
             },
             "rank": {"n_genes": 60},
+            "scgpt": {"vocab": vocab, "genes": "all", "select": "highest", "max_len": SCGPT_MAX_LEN},
         },
     }
 
@@ -60,7 +65,7 @@ def _derived_card(folder: Path) -> dict:
     """Geneformer without Geneformer's files: gene medians and token ids derived from the dataset."""
     card = _card(folder)
     card["params"] = {**card["params"], "tokenizers": ["geneformer"], "geneformer": {}}
-    del card["params"]["rank"]
+    del card["params"]["rank"], card["params"]["scgpt"]
     return {**card, "dataset_id": "chr21_derived"}
 
 
@@ -81,9 +86,7 @@ def _table(path: Path) -> pd.DataFrame:
 
 def test_tokens_equal_the_reference_and_the_card_has_the_dictionaries(runs) -> None:
     folder, _ = runs
-    adata = sc.read_10x_mtx(shared_data("scrna", "pbmc_10x_v3_chr21_filtered_feature_bc_matrix"), var_names="gene_ids")
-    counts = sparse.csr_matrix(adata.X, dtype=np.float32)
-    rows = csr_rows(counts)
+    adata, _, rows = read_chr21()
     cells = pd.read_csv(folder / "qc_cells.tsv", sep="\t", dtype=str, keep_default_na=False)
     assert cells["cell_id"].tolist() == list(adata.obs_names)
     passed = [len([v for _, v in row if v]) >= MIN_GENES for row in rows]  # the only active QC filter
@@ -92,7 +95,7 @@ def test_tokens_equal_the_reference_and_the_card_has_the_dictionaries(runs) -> N
     kept_rows = [row for row, ok in zip(rows, passed) if ok]
     kept_ids = [c for c, ok in zip(adata.obs_names, passed) if ok]
 
-    tokens, medians = _pickle("token_dictionary.pkl"), _pickle("gene_median_dictionary.pkl")
+    tokens, medians = v1_pickle("token_dictionary.pkl"), v1_pickle("gene_median_dictionary.pkl")
     column_ids = ensembl_ids(list(adata.var_names), None)
     expected = {}
     for cell, row in zip(kept_ids, kept_rows):
@@ -137,10 +140,58 @@ def test_tokens_equal_the_reference_and_the_card_has_the_dictionaries(runs) -> N
     assert computed["tokens"]["rank"]["n_genes"] == 60
 
 
+def test_scgpt_tokens_equal_the_reference(runs) -> None:
+    folder, _ = runs
+    adata, counts, _ = read_chr21()
+    cells = pd.read_csv(folder / "qc_cells.tsv", sep="\t", dtype=str, keep_default_na=False)
+    passed = (cells["removed_by"] == "").to_numpy()
+    processed = ad.read_h5ad(folder / "processed.h5ad")
+    # scGPT's input is the chain's normalize_total + log1p of the kept cells over the genes that passed
+    # its gene filter: checked here against scanpy, then binned by the reference from those values
+    columns = pd.Index(adata.var_names).get_indexer(processed.var["gene_ids"])
+    assert (columns >= 0).all() and processed.obs_names.tolist() == cells.loc[passed, "cell_id"].tolist()
+    expected_values = ad.AnnData(counts[passed][:, columns].copy())
+    sc.pp.normalize_total(expected_values, target_sum=1e4)
+    sc.pp.log1p(expected_values)
+    values = sparse.csr_matrix(processed.X, dtype=np.float64)
+    np.testing.assert_allclose(values.toarray(), expected_values.X.toarray(), rtol=2e-6, atol=1e-6)
+
+    vocab = json.loads(shared_data("scgpt", "default_census_vocab.json").read_text(encoding="utf-8"))
+    for special in ("<pad>", "<cls>", "<eoc>"):  # appended after the largest id when missing, as GeneVocab
+        vocab.setdefault(special, max(vocab.values()) + 1)
+    column_vocab = [vocab.get(symbol) for symbol in processed.var["gene_symbols"]]
+    expected = {}
+    for cell, row in zip(processed.obs_names, csr_rows(values)):
+        tokens = scgpt_cell(row, column_vocab, 51, SCGPT_MAX_LEN, vocab["<cls>"])
+        if tokens is not None:
+            expected[cell] = tokens
+    table = _table(folder / "scgpt.parquet")
+    assert table["cell_id"].tolist() == list(expected)
+    assert [(list(g), list(v)) for g, v in zip(table["genes"], table["values"])] == list(expected.values())
+    assert table["length"].tolist() == [len(g) for g, _ in expected.values()]
+
+    section = json.loads((folder / "tokens.json").read_text(encoding="utf-8"))["scgpt"]
+    assert section["cells_tokenised"] == len(expected)
+    assert section["cells_failed_qc"] == int((~passed).sum())
+    in_vocabulary_genes = [sum(column_vocab[c] is not None and v != 0 for c, v in row) for row in csr_rows(values)]
+    assert section["cells_truncated"] == sum(n > SCGPT_MAX_LEN - 1 for n in in_vocabulary_genes) > 0
+    assert section["genes_in_vocabulary"] == sum(v is not None for v in column_vocab)
+    normalised = np.expm1(values.toarray())  # the chain's normalised counts of the kept cells
+    in_vocabulary = np.array([v is not None for v in column_vocab])
+    share = normalised[:, in_vocabulary].sum() / normalised.sum()
+    assert section["share_of_counts_in_vocabulary"] == pytest.approx(share, rel=1e-9)
+    assert 0.5 < share < 1
+    card = yaml.safe_load((folder / "card.yaml").read_text(encoding="utf-8"))
+    facts = card["computed"]["tokens"]["scgpt"]
+    data = shared_data("scgpt", "default_census_vocab.json").read_bytes()
+    assert facts["vocabulary"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert facts["vocabulary"]["path"] == card["params"]["scgpt"]["vocab"]
+    assert facts["max_len"] == SCGPT_MAX_LEN and facts["cells_tokenised"] == len(expected)
+
+
 def test_derived_gene_medians_give_the_reference_tokens(runs) -> None:
     folder = runs[0].parent / "chr21_derived"
-    adata = sc.read_10x_mtx(shared_data("scrna", "pbmc_10x_v3_chr21_filtered_feature_bc_matrix"), var_names="gene_ids")
-    rows = csr_rows(sparse.csr_matrix(adata.X, dtype=np.float32))
+    adata, _, rows = read_chr21()
     kept = [(cell, row) for cell, row in zip(adata.obs_names, rows) if len([v for _, v in row if v]) >= MIN_GENES]
     column_ids = ensembl_ids(list(adata.var_names), None)
     normalised: dict[str, list[float]] = {}

@@ -9,13 +9,11 @@ clean sample ids. A filter that removes most of the data stops the run with the 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import run_workflow, write_card
+from tests.conftest import leftovers, run_workflow, write_card
 from tests.unit.test_variants_malformed import (
     BAD,
     COLUMNS,
@@ -76,16 +74,6 @@ def catalogue_run(tmp_path_factory: pytest.TempPathFactory):
     return done, root / "out", paths
 
 
-def _leftovers(folder: Path) -> list[str]:
-    if not folder.exists():
-        return []
-    return sorted(
-        p.relative_to(folder).as_posix()
-        for p in folder.rglob("*")
-        if p.is_file() and p.relative_to(folder).parts[0] not in ("logs", "benchmarks")
-    )
-
-
 @pytest.mark.parametrize("case", [*BAD, GUARD], ids=[c.name for c in [*BAD, GUARD]])
 def test_bad_input_fails_with_one_line_and_leaves_nothing(catalogue_run, case):
     done, out, paths = catalogue_run
@@ -95,7 +83,7 @@ def test_bad_input_fails_with_one_line_and_leaves_nothing(catalogue_run, case):
     assert len(lines) == 1, (lines, done.stderr[-3000:])
     assert lines[0].startswith(f"genoprep: error: {path}: ")
     assert case.problem in lines[0]
-    assert _leftovers(out / case.name) == []
+    assert leftovers(out / case.name) == []
 
 
 @pytest.mark.parametrize("case", GOOD, ids=[c.name for c in GOOD])

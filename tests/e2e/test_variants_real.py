@@ -21,7 +21,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import SHARED_DATA, require_tool, run_workflow, shared_data, write_card
+from tests.conftest import SHARED_DATA, run_workflow, shared_data, write_card
+from tests.variant_tools import bcftools_split, need, plink2, plink2_dosage, run
 
 pytestmark = pytest.mark.e2e
 
@@ -47,18 +48,10 @@ DATASETS = {
         },
     ),
     "chr20": (CHR20, {"records_per_chunk": 250, "hwe_p": 1e-6}),
+    # imputed dosages (FORMAT/DS) of the same file, as plink2 --vcf dosage=DS reads them
+    "chr20_ds": (CHR20, {"records_per_chunk": 250, "hwe_p": 1e-6, "min_maf": 0.05, "dosage_field": "DS"}),
 }
 REGION_COPY = "chr22_regions"  # chr22 bgzipped + tabix-indexed copy, scattered by 1 kb windows
-
-
-def need(*tools: str) -> None:
-    """Skip without the tools, fail without them in strict mode (GENOPREP_STRICT_TESTS=1)."""
-    for tool in tools:
-        require_tool(tool)
-
-
-def run(cmd: list[str], **kw) -> str:
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
 
 
 def metadata_table(folder: Path) -> Path:
@@ -127,15 +120,7 @@ def split_vcfs(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Path]:
     folder = tmp_path_factory.mktemp("variants_split")
     out = {}
     for path in (CHR21, CHR22, CHR20):
-        target = folder / (path.name.split(".")[0] + ".split.vcf")
-        norm = subprocess.run(["bcftools", "norm", "-m-", str(path)], check=True, capture_output=True)
-        subprocess.run(
-            ["bcftools", "annotate", "-x", "INFO", "-Ov", "-o", str(target)],
-            input=norm.stdout,
-            check=True,
-            capture_output=True,
-        )
-        out[path] = target
+        out[path] = bcftools_split(path, folder / (path.name.split(".")[0] + ".split.vcf"))
     return out
 
 
@@ -203,22 +188,9 @@ def test_artifacts_equal_bcftools(variants_run: Path, split_vcfs: dict, dataset:
 def test_artifacts_equal_two_minus_plink2_export_a(
     variants_run: Path, split_vcfs: dict, tmp_path: Path, dataset: str
 ) -> None:
-    need("plink2")
     path, params = DATASETS[dataset]
     prefix = tmp_path / "p"
-    cmd = [
-        "plink2",
-        "--vcf",
-        str(split_vcfs[path]),
-        "--vcf-half-call",
-        "missing",
-        "--allow-extra-chr",
-        "--set-all-var-ids",
-        "@:#:$r:$a",
-        "--new-id-max-allele-len",
-        "1000",
-        "--threads",
-        "1",
+    flags = [
         "--maf",
         str(params.get("min_maf", 0.01)),
         "--geno",
@@ -227,19 +199,16 @@ def test_artifacts_equal_two_minus_plink2_export_a(
         str(params.get("max_sample_missing", 0.1)),
         "--export",
         "A",
-        "--out",
-        str(prefix),
     ]
     if params.get("hwe_p") is not None:
-        cmd += ["--hwe", str(params["hwe_p"])]
-    run(cmd)
-    raw = pd.read_csv(f"{prefix}.raw", sep="\t", na_values="NA")
-    ref_copies = raw.iloc[:, 6:].to_numpy(dtype=np.float64)
-    expected = np.where(np.isnan(ref_copies), -1, 2 - np.nan_to_num(ref_copies)).astype(np.int8)
+        flags += ["--hwe", str(params["hwe_p"])]
+    done = plink2(split_vcfs[path], prefix, *flags)
+    assert done.returncode == 0, done.stdout[-2000:]
+    samples, variants, expected = plink2_dosage(prefix)
     ours = artifacts(variants_run / dataset)
-    assert ours["samples"]["sample_id"].tolist() == raw["IID"].astype(str).tolist()
+    assert ours["samples"]["sample_id"].tolist() == samples
     ids = [f"{c.removeprefix('chr')}:{p}:{r}:{a}" for c, p, r, a in site_keys(ours["variants"])]
-    assert [name.rsplit("_", 1)[0] for name in raw.columns[6:]] == ids
+    assert variants == ids
     np.testing.assert_array_equal(ours["dosage"], expected)
     log = Path(f"{prefix}.log").read_text()
     if ours["qc"]["samples_removed"]["mind"]:
@@ -281,6 +250,28 @@ def test_scatter_gather_gives_identical_bytes(variants_run: Path) -> None:
     for name in ARTIFACTS:
         assert (variants_run / REGION_COPY / name).read_bytes() == (variants_run / "chr22" / name).read_bytes()
     assert not list((variants_run / ".work" / "chr21" / "chunks").glob("*.npz"))  # temp chunks removed
+
+
+def test_imputed_dosages_equal_plink2_dosage_ds(variants_run: Path, tmp_path: Path) -> None:
+    """dosage_field DS through the workflow (4 seeking chunks): the float32 matrix, the kept
+    samples and variants equal plink2 --vcf dosage=DS --maf --geno dosage --mind dosage --hwe
+    --export A, and AF its mean dosage / 2 (within plink2's 1/16384 units and 6 printed digits)."""
+    need("plink2")
+    path, params = DATASETS["chr20_ds"]
+    prefix = tmp_path / "p"
+    cmd = ["plink2", "--vcf", str(path), "dosage=DS", "--set-all-var-ids", "@:#", "--threads", "1"]
+    cmd += ["--maf", str(params["min_maf"]), "--geno", "0.1", "dosage", "--mind", "0.1", "dosage"]
+    run([*cmd, "--hwe", str(params["hwe_p"]), "--export", "A", "--out", str(prefix)])
+    raw = pd.read_csv(f"{prefix}.raw", sep="\t", na_values="NA")
+    ours = artifacts(variants_run / "chr20_ds")
+    assert ours["dosage"].dtype == np.float32
+    assert ours["samples"]["sample_id"].tolist() == raw["IID"].astype(str).tolist()
+    assert ours["variants"]["pos"].tolist() == [int(c.split(":")[1].split("_")[0]) for c in raw.columns[6:]]
+    alt_dosage = 2 - raw.iloc[:, 6:].to_numpy(dtype=np.float64)
+    np.testing.assert_allclose(ours["dosage"], alt_dosage, atol=1e-4)
+    np.testing.assert_allclose(ours["variants"]["AF"], np.nanmean(alt_dosage, axis=0) / 2, atol=1e-4)
+    assert ours["qc"]["load_options"]["dosage_field"] == "DS"
+    assert not np.array_equal(ours["dosage"], np.round(ours["dosage"]))  # DS was read, not GT
 
 
 def test_sample_metadata_labels_joined(variants_run: Path) -> None:

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from genoprep.scrna.augment import binomial_thinning, fixed_depth, make_doublets, with_singlets, write_augmented
+from genoprep.scrna.augment import (
+    SplitCells,
+    binomial_thinning,
+    fixed_depth,
+    make_doublets,
+    with_singlets,
+    write_augmented,
+)
 
 
 def counts(seed: int = 0, n_cells: int = 300, n_genes: int = 50) -> sp.csr_matrix:
@@ -51,7 +58,8 @@ def test_doublets_are_exactly_their_parents_from_one_split() -> None:
     ids = [f"c{i}" for i in range(40)]
     splits = ["train"] * 20 + ["val"] * 10 + ["test"] * 10
     labels = [f"t{i % 3}" for i in range(40)]
-    doublets, obs = make_doublets(matrix, ids, splits, labels, per_split=7, combine="sum", seed=0)
+    cells = SplitCells.of(matrix, ids, splits, labels)
+    doublets, obs = make_doublets(cells, per_split=7, combine="sum", seed=0)
     assert doublets.shape == (21, matrix.shape[1]) and obs["is_doublet"].all()
     index = {c: i for i, c in enumerate(ids)}
     split_of = dict(zip(ids, splits))
@@ -63,9 +71,9 @@ def test_doublets_are_exactly_their_parents_from_one_split() -> None:
         assert rec.label_1 == labels[a] and rec.label_2 == labels[b]
         np.testing.assert_array_equal(doublets[row].toarray().ravel(), dense[a] + dense[b])
     assert obs["split"].value_counts().to_dict() == {"train": 7, "val": 7, "test": 7}
-    mean, _ = make_doublets(matrix, ids, splits, labels, per_split=7, combine="mean", seed=0)
+    mean, _ = make_doublets(cells, per_split=7, combine="mean", seed=0)
     np.testing.assert_allclose(mean.toarray(), doublets.toarray() / 2)
-    full, full_obs = with_singlets(matrix, ids, splits, labels, doublets, obs)
+    full, full_obs = with_singlets(cells, doublets, obs)
     assert full.shape[0] == 61 and int(full_obs["is_doublet"].sum()) == 21
     np.testing.assert_array_equal(full[:40].toarray(), dense)
 
@@ -86,7 +94,11 @@ def test_augmented_files_are_separate_and_reproducible(tmp_path) -> None:
     for run in ("a", "b"):
         paths[run] = (tmp_path / f"{run}_down.h5ad", tmp_path / f"{run}_doub.h5ad")
         write_augmented(
-            matrix, ids, splits, None, var, *settings, downsampled_path=paths[run][0], doublets_path=paths[run][1]
+            SplitCells.of(matrix, ids, splits),
+            var,
+            *settings,
+            downsampled_path=paths[run][0],
+            doublets_path=paths[run][1],
         )
     down = ad.read_h5ad(paths["a"][0])
     assert down.obs_names.tolist() == ids and down.obs["split"].tolist() == splits

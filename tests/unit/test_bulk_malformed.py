@@ -6,7 +6,6 @@ line, nothing left in the results folder) is in tests/e2e/test_bulk_real.py."""
 from __future__ import annotations
 
 import gzip
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,8 +15,7 @@ import pytest
 from genoprep.bulk.options import IngestOptions
 from genoprep.bulk.steps import ingest
 from genoprep.errors import InputError
-
-BOM = b"\xef\xbb\xbf"
+from tests.malformed import BOM, assert_one_line_error, dangling_symlink, directory, truncated_gzip, write_file
 
 
 def _options(fmt: str = "csv", value_type: str = "counts", metadata: dict | None = None) -> IngestOptions:
@@ -30,50 +28,32 @@ def _options(fmt: str = "csv", value_type: str = "counts", metadata: dict | None
         gene_symbol_column=None,
         value_type=value_type,
         duplicate_genes="refuse",
+        arrays={"values": "values", "gene_ids": "gene_ids", "sample_ids": "sample_ids"},
         sha256=None,
         columns={},
         metadata=metadata,
     )
 
 
-def _write(name: str, data: bytes) -> Callable[[Path], Path]:
-    def make(folder: Path) -> Path:
-        path = folder / name
-        path.write_bytes(data)
-        return path
-
-    return make
-
-
-def _truncated_gzip(folder: Path) -> Path:
-    rows = b"".join(b"G%d,%d,%d\n" % (i, i, i + 1) for i in range(20000))
-    data = gzip.compress(b"gene,s1,s2\n" + rows, mtime=0)
-    path = folder / "t.csv.gz"
-    path.write_bytes(data[: len(data) // 2])
-    return path
-
-
-def _dangling(folder: Path) -> Path:
-    path = folder / "gone.csv"
-    os.symlink(folder / "nowhere.csv", path)
-    return path
-
-
-def _directory(folder: Path) -> Path:
-    path = folder / "folder.csv"
-    path.mkdir()
-    return path
-
+#: a table long enough that half of its gzip stops inside the rows
+LONG_TABLE = b"gene,s1,s2\n" + b"".join(b"G%d,%d,%d\n" % (i, i, i + 1) for i in range(20000))
 
 # (case id, file maker, format, value_type, expected record prefix or None, expected problem)
 CATALOGUE = [
-    ("empty-file", _write("e.csv", b""), "csv", "counts", "line 1", "the file is empty"),
-    ("header-only", _write("h.csv", b"gene,s1,s2\n"), "csv", "counts", None, "header but no data rows"),
-    ("truncated-gzip", _truncated_gzip, "csv", "counts", None, "truncated gzip"),
-    ("fasta-named-csv", _write("x.csv", b">seq1\nACGT\n"), "csv", "counts", None, "no value columns"),
+    ("empty-file", write_file("e.csv", b""), "csv", "counts", "line 1", "the file is empty"),
+    ("header-only", write_file("h.csv", b"gene,s1,s2\n"), "csv", "counts", None, "header but no data rows"),
+    (
+        "truncated-gzip",
+        truncated_gzip("t.csv.gz", LONG_TABLE),
+        "csv",
+        "counts",
+        None,
+        "truncated gzip",
+    ),
+    ("fasta-named-csv", write_file("x.csv", b">seq1\nACGT\n"), "csv", "counts", None, "no value columns"),
     (
         "extra-field",
-        _write("r.csv", b"gene,s1,s2\nA,1,2\nB,1,2,3\n"),
+        write_file("r.csv", b"gene,s1,s2\nA,1,2\nB,1,2,3\n"),
         "csv",
         "counts",
         None,
@@ -81,16 +61,16 @@ CATALOGUE = [
     ),
     (
         "header-two-short",
-        _write("s.csv", b"s1\nA,1,2\n"),
+        write_file("s.csv", b"s1\nA,1,2\n"),
         "csv",
         "counts",
         "line 1",
         "the header has 1 fields but the first data row has 3",
     ),
-    ("tsv-declared-csv", _write("t.tsv", b"gene\ts1\ts2\nA\t1\t2\n"), "csv", "counts", None, "no value columns"),
+    ("tsv-declared-csv", write_file("t.tsv", b"gene\ts1\ts2\nA\t1\t2\n"), "csv", "counts", None, "no value columns"),
     (
         "duplicate-samples",
-        _write("d.csv", b"gene,s1,s1\nA,1,2\n"),
+        write_file("d.csv", b"gene,s1,s1\nA,1,2\n"),
         "csv",
         "counts",
         None,
@@ -98,16 +78,16 @@ CATALOGUE = [
     ),
     (
         "duplicate-genes",
-        _write("g.csv", b"gene,s1\nA,1\nA,2\n"),
+        write_file("g.csv", b"gene,s1\nA,1\nA,2\n"),
         "csv",
         "counts",
         None,
         "1 gene ids occur more than once",
     ),
-    ("empty-gene-id", _write("i.csv", b"gene,s1\nA,1\n,2\n"), "csv", "counts", "line 3", "empty gene id"),
+    ("empty-gene-id", write_file("i.csv", b"gene,s1\nA,1\n,2\n"), "csv", "counts", "line 3", "empty gene id"),
     (
         "text-value",
-        _write("v.csv", b"gene,s1\nA,one\n"),
+        write_file("v.csv", b"gene,s1\nA,one\n"),
         "csv",
         "counts",
         "line 2, gene A, sample s1",
@@ -115,7 +95,7 @@ CATALOGUE = [
     ),
     (
         "empty-value",
-        _write("n.csv", b"gene,s1,s2\nA,1,\n"),
+        write_file("n.csv", b"gene,s1,s2\nA,1,\n"),
         "csv",
         "counts",
         "line 2, gene A, sample s2",
@@ -123,7 +103,7 @@ CATALOGUE = [
     ),
     (
         "negative-count",
-        _write("m.csv", b"gene,s1\nA,-1\n"),
+        write_file("m.csv", b"gene,s1\nA,-1\n"),
         "csv",
         "counts",
         "gene A, sample s1",
@@ -131,7 +111,7 @@ CATALOGUE = [
     ),
     (
         "fractional-count",
-        _write("f.csv", b"gene,s1\nA,1.5\n"),
+        write_file("f.csv", b"gene,s1\nA,1.5\n"),
         "csv",
         "counts",
         "gene A, sample s1",
@@ -139,7 +119,7 @@ CATALOGUE = [
     ),
     (
         "negative-tpm",
-        _write("p.csv", b"gene,s1\nA,-0.1\n"),
+        write_file("p.csv", b"gene,s1\nA,-0.1\n"),
         "csv",
         "tpm",
         "gene A, sample s1",
@@ -147,16 +127,16 @@ CATALOGUE = [
     ),
     (
         "infinite",
-        _write("inf.csv", b"gene,s1\nA,inf\n"),
+        write_file("inf.csv", b"gene,s1\nA,inf\n"),
         "csv",
         "log",
         "gene A, sample s1",
         "value inf is not a finite number",
     ),
-    ("latin1", _write("l.csv", b"gene,s1\ncaf\xe9,1\n"), "csv", "counts", None, "not UTF-8"),
+    ("latin1", write_file("l.csv", b"gene,s1\ncaf\xe9,1\n"), "csv", "counts", None, "not UTF-8"),
     ("missing-file", lambda f: f / "absent.csv", "csv", "counts", None, "no such file"),
-    ("folder", _directory, "csv", "counts", None, "a folder, but a file is expected"),
-    ("dangling-symlink", _dangling, "csv", "counts", None, "a symbolic link to"),
+    ("folder", directory("folder.csv"), "csv", "counts", None, "a folder, but a file is expected"),
+    ("dangling-symlink", dangling_symlink("gone.csv"), "csv", "counts", None, "a symbolic link to"),
 ]
 
 
@@ -169,18 +149,12 @@ def test_malformed_table_is_one_line_naming_file_record_and_problem(
     path = make(tmp_path)
     with pytest.raises(InputError) as caught:
         ingest(_options(fmt, value_type), path)
-    error = caught.value
-    message = str(error)
-    assert "\n" not in message
-    assert error.source == str(path), message
-    if record is not None:
-        assert error.record is not None and error.record.startswith(record), message
-    assert problem in error.problem, message
+    assert_one_line_error(caught.value, path, record, problem)
 
 
 def test_metadata_without_a_row_for_a_sample_names_the_metadata_file(tmp_path: Path) -> None:
-    table = _write("t.csv", b"gene,s1,s2\nA,1,2\n")(tmp_path)
-    meta = _write("m.csv", b"sample,condition\ns1,a\n")(tmp_path)
+    table = write_file("t.csv", b"gene,s1,s2\nA,1,2\n")(tmp_path)
+    meta = write_file("m.csv", b"sample,condition\ns1,a\n")(tmp_path)
     metadata = {"format": "csv", "header": True, "id_column": 0, "unmatched": "error", "sha256": None}
     with pytest.raises(InputError) as caught:
         ingest(_options(metadata=metadata), table, meta)
@@ -193,7 +167,7 @@ def test_spreadsheet_export_with_bom_and_crlf_reads_with_clean_ids(
     tmp_path: Path, newline: bytes, packed: bool
 ) -> None:
     text = BOM + b'"gene","s1","s2"\n"A",1,2\n"B",3,0\n'.replace(b"\n", newline)
-    path = _write("t.csv", gzip.compress(text, mtime=0) if packed else text)(tmp_path)
+    path = write_file("t.csv", gzip.compress(text, mtime=0) if packed else text)(tmp_path)
     adata = ingest(_options(), path)
     assert list(adata.obs_names) == ["s1", "s2"] and list(adata.var_names) == ["A", "B"]
     np.testing.assert_array_equal(adata.X, [[1, 3], [2, 0]])

@@ -15,6 +15,7 @@ from genoprep.bulk.options import ExportOptions, IngestOptions, NormalizeOptions
 from genoprep.cards import CardError, load_card
 from genoprep.errors import InputError
 from genoprep.ml_files import write_ml_files
+from genoprep.splits import SplitOptions
 
 # 4 samples x 4 genes; library sizes 1000, 2000, 1000, 4000
 TABLE = (
@@ -87,7 +88,9 @@ def normalize(adata, data: dict):
 
 
 def run_chain(tmp_path: Path, data: dict):
-    result = steps.export(normalize(ingest(tmp_path, data), data), ExportOptions.from_card(data))
+    result = steps.export(
+        normalize(ingest(tmp_path, data), data), ExportOptions.from_card(data), SplitOptions.from_card(data), "report"
+    )
     return result.adata, result.qc, result.matrix, result.features
 
 
@@ -115,6 +118,27 @@ def test_chain_on_a_tiny_table(tmp_path: Path) -> None:
     facts = steps.facts(adata, ExportOptions.from_card(data), len(features))
     assert facts["n_samples"] == 4 and facts["n_features"] == 3 and facts["n_genes_input"] == 4
     json.dumps(facts)
+
+
+def test_zscores_are_fitted_on_the_train_samples_only(tmp_path: Path) -> None:
+    fractions = {"train": 0.5, "val": 0, "test": 0.5}
+    data = card(tmp_path, params={"split": {"enabled": True, "stratify_by": "condition", "fractions": fractions}})
+    adata = normalize(ingest(tmp_path, data), data)
+    result = steps.export(adata, ExportOptions.from_card(data), SplitOptions.from_card(data), "report")
+    splits = result.obs["split"].to_numpy()
+    # stratified by condition (ctrl: s1, s2; treated: s3, s4): one train and one test sample each
+    assert sorted(splits[:2]) == sorted(splits[2:]) == ["test", "train"]
+    assert list(result.adata.obs["split"]) == list(splits)
+    assert result.qc["splits"]["n"] == result.facts["splits"] == {"train": 2, "val": 0, "test": 2}
+    assert result.qc["leakage"]["checks"][0]["what"] == "identical samples"
+    train = splits == "train"
+    log = result.adata.layers["log"]
+    mean, std = log[train].mean(axis=0), log[train].std(axis=0)
+    std[std == 0] = 1
+    np.testing.assert_allclose(result.matrix, (log - mean) / std, rtol=1e-6, atol=1e-6)
+    # the statistics of all samples would give other values: the test samples were not fitted
+    assert np.abs(result.matrix[:, 2] - (log[:, 2] - log[:, 2].mean()) / log[:, 2].std()).max() > 0.1
+    assert "train samples only" in result.facts["preprocessing"]["scaling"]
 
 
 def test_artifact_files(tmp_path: Path) -> None:

@@ -95,5 +95,85 @@ def test_what_needs_a_human_is_marked(tmp_path: Path) -> None:
 def test_a_folder_that_is_not_10x_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["init", str(tmp_path)]) == 1
     assert capsys.readouterr().err == (
-        f"genoprep: error: {tmp_path}: a folder, but not a 10x matrix folder (no matrix.mtx): name a file\n"
+        f"genoprep: error: {tmp_path}: a folder, but not a 10x matrix folder (no matrix.mtx) nor a Zarr store: "
+        "name a file\n"
     )
+
+
+def _new_format_inputs(tmp_path: Path) -> dict[str, Path]:
+    """The new input formats, made from real files: Zarr, Cell Ranger .h5, .npy + id files, .npz, text, tokens."""
+    import anndata as ad
+    import pandas as pd
+
+    from genoprep.dna.io import read_sequence_table
+    from genoprep.dna.tokenize import char_encode
+    from tests.e2e.test_scrna_formats_real import write_cellranger_h5
+
+    made: dict[str, Path] = {}
+    ad.read_h5ad(shared_data("scrna", "pbmc5k_citeseq_200cells_rawcounts_mtgenes.h5ad")).write_zarr(
+        tmp_path / "pbmc5k.zarr"
+    )
+    made["zarr"] = tmp_path / "pbmc5k.zarr"
+    made["10x_h5"] = write_cellranger_h5(
+        shared_data("scrna", "pbmc_10x_v3_chr21_filtered_feature_bc_matrix"), tmp_path / "pbmc_chr21.h5"
+    )
+    frame = pd.read_csv(shared_data("bulk", "mov10_human_hek293_counts_genes_x_8samples.tsv"), sep="\t", index_col=0)
+    (tmp_path / "npy").mkdir()
+    np.save(tmp_path / "npy" / "mov10_counts.npy", frame.to_numpy().T)  # samples x genes
+    (tmp_path / "npy" / "gene_ids.txt").write_text("\n".join(frame.index) + "\n", encoding="utf-8")
+    (tmp_path / "npy" / "sample_ids.txt").write_text("\n".join(frame.columns) + "\n", encoding="utf-8")
+    made["npy"] = tmp_path / "npy" / "mov10_counts.npy"
+    np.savez(
+        tmp_path / "mov10.npz",
+        counts=frame.to_numpy(),
+        gene_ids=frame.index.to_numpy(str),
+        sample_ids=frame.columns.to_numpy(str),
+    )
+    made["npz"] = tmp_path / "mov10.npz"
+    sequences = [r.sequence for r in read_sequence_table(shared_data("dna", "gue_prom_core_tata_dev.csv"))]
+    (tmp_path / "tata.txt").write_text("\n".join(sequences) + "\n", encoding="utf-8")
+    made["text"] = tmp_path / "tata.txt"
+    np.save(tmp_path / "tata_char_tokens.npy", char_encode(sequences, max_len=80))
+    made["tokens"] = tmp_path / "tata_char_tokens.npy"
+    return made
+
+
+def test_new_formats_get_cards_that_validate_and_read(tmp_path: Path) -> None:
+    from genoprep.bulk.io import read_expression_array
+    from genoprep.cards import check_inputs
+    from genoprep.dna.io import read_entry
+    from genoprep.scrna.io import read_matrix
+
+    expected = {
+        "zarr": ("scrna", "zarr"),
+        "10x_h5": ("scrna", "10x_h5"),
+        "npy": ("bulk", "npy"),
+        "npz": ("bulk", "npz"),
+        "text": ("dna", "text"),
+        "tokens": ("dna", "tokens"),
+    }
+    for key, path in _new_format_inputs(tmp_path).items():
+        card_path = tmp_path / f"{key}.yaml"
+        assert main(["init", str(path), "-o", str(card_path)]) == 0
+        card = load_card(card_path)
+        check_inputs(card)
+        spec = card.data["input"]
+        assert (card.modality, spec["format"]) == expected[key], key
+        if card.modality == "scrna":
+            assert read_matrix(spec["path"], spec["format"]).n_obs > 0
+        elif card.modality == "bulk":
+            table = read_expression_array(
+                spec["path"],
+                spec["format"],
+                orientation=spec["orientation"],
+                value_type=spec["value_type"],
+                gene_ids_path=spec.get("gene_ids_path"),
+                sample_ids_path=spec.get("sample_ids_path"),
+                arrays=spec["arrays"],
+            )
+            assert (len(table.samples), len(table.genes)) == (8, 23368), key
+            assert table.genes[:2] == ["1/2-SBSRNA4", "A1BG"] and spec["value_type"] == "counts"
+        else:
+            records = list(read_entry(spec, spec["path"], card.data["columns"]))
+            assert len(records) == 613 and records[0].sequence.startswith("TGCTTAAATACC"), key
+    assert yaml.safe_load((tmp_path / "tokens.yaml").read_text())["input"]["tokens"]["scheme"] == "char"

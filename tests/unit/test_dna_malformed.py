@@ -6,7 +6,6 @@ one ``genoprep:`` line, nothing left in the results folder) is in tests/e2e/test
 from __future__ import annotations
 
 import gzip
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,8 +18,7 @@ from genoprep.dna.io import SequenceFilter
 from genoprep.dna.options import IngestOptions, check_card
 from genoprep.dna.steps import ingest
 from genoprep.errors import InputError
-
-BOM = b"\xef\xbb\xbf"
+from tests.malformed import BOM, assert_one_line_error, dangling_symlink, directory, truncated_gzip, write_file
 
 
 def _options(entries: list[dict], columns: dict | None = None, **params) -> IngestOptions:
@@ -36,73 +34,46 @@ def _options(entries: list[dict], columns: dict | None = None, **params) -> Inge
     )
 
 
-def _truncated_gzip(path: Path) -> Path:
-    data = gzip.compress(b">a\n" + b"ACGT" * 5000 + b"\n", mtime=0)
-    path.write_bytes(data[: len(data) // 2])
-    return path
-
-
-def _write(name: str, data: bytes) -> Callable[[Path], Path]:
-    def make(folder: Path) -> Path:
-        path = folder / name
-        path.write_bytes(data)
-        return path
-
-    return make
-
-
-def _dangling(folder: Path) -> Path:
-    path = folder / "gone.fa"
-    os.symlink(folder / "nowhere.fa", path)
-    return path
-
-
-def _directory(folder: Path) -> Path:
-    path = folder / "folder.fa"
-    path.mkdir()
-    return path
-
-
 # (case id, file maker, entry fields, table columns, expected record or None, expected problem)
 CATALOGUE = [
-    ("empty-file", _write("e.fa", b""), {}, None, None, "no sequences in the file"),
-    ("blank-lines-only", _write("b.fa", b"\n \n\t\n"), {}, None, None, "no sequences in the file"),
-    ("empty-gzip", _write("e.fa.gz", gzip.compress(b"", mtime=0)), {}, None, None, "no sequences in the file"),
-    ("truncated-gzip", lambda f: _truncated_gzip(f / "t.fa.gz"), {}, None, None, "truncated gzip"),
-    ("csv-named-fasta", _write("x.fa", b"sequence,label\nACGT,1\n"), {}, None, None, "not FASTA"),
-    ("fasta-named-csv", _write("x.csv", b">a\nACGT\n"), {}, None, "header", "no column 'sequence'"),
+    ("empty-file", write_file("e.fa", b""), {}, None, None, "no sequences in the file"),
+    ("blank-lines-only", write_file("b.fa", b"\n \n\t\n"), {}, None, None, "no sequences in the file"),
+    ("empty-gzip", write_file("e.fa.gz", gzip.compress(b"", mtime=0)), {}, None, None, "no sequences in the file"),
+    ("truncated-gzip", truncated_gzip("t.fa.gz", b">a\n" + b"ACGT" * 5000 + b"\n"), {}, None, None, "truncated gzip"),
+    ("csv-named-fasta", write_file("x.fa", b"sequence,label\nACGT,1\n"), {}, None, None, "not FASTA"),
+    ("fasta-named-csv", write_file("x.csv", b">a\nACGT\n"), {}, None, "header", "no column 'sequence'"),
     (
         "extra-field",
-        _write("t.csv", b"sequence,label\nACGT,1\nACGT,1,oops\n"),
+        write_file("t.csv", b"sequence,label\nACGT,1\nACGT,1,oops\n"),
         {},
         None,
         "row 2",
         "3 fields, but the header has 2",
     ),
-    ("short-row", _write("t.tsv", b"sequence\tlabel\nACGT\n"), {}, None, "row 1", "1 fields, but the header has 2"),
-    ("blank-row", _write("t.tsv", b"sequence\tlabel\nACGT\t1\n\nACGT\t0\n"), {}, None, "row 2", "empty row"),
-    ("header-only-table", _write("t.tsv", b"sequence\tlabel\n"), {}, None, None, "header but no data rows"),
-    ("duplicate-ids", _write("d.fa", b">a\nACGT\n>b\nAC\n>a\nGG\n"), {}, None, "record 3", "duplicate id 'a'"),
-    ("non-iupac", _write("n.fa", b">a\nACGT\n>b\nACXGT\n"), {}, None, "record 2 (b)", "'X' at position 3"),
-    ("gap", _write("g.fa", b">a\nAC-GT\n"), {}, None, "record 1 (a)", "'-' at position 3"),
-    ("empty-sequence", _write("s.fa", b">a\n>b\nACGT\n"), {}, None, "record 1 (a)", "empty sequence"),
-    ("latin1-header", _write("l.fa", b">caf\xe9\nACGT\n"), {}, None, "record 1", "not UTF-8"),
-    ("latin1-table", _write("l.tsv", b"sequence\tlabel\nACGT\tcaf\xe9\n"), {}, None, None, "not UTF-8"),
+    ("short-row", write_file("t.tsv", b"sequence\tlabel\nACGT\n"), {}, None, "row 1", "1 fields, but the header has 2"),
+    ("blank-row", write_file("t.tsv", b"sequence\tlabel\nACGT\t1\n\nACGT\t0\n"), {}, None, "row 2", "empty row"),
+    ("header-only-table", write_file("t.tsv", b"sequence\tlabel\n"), {}, None, None, "header but no data rows"),
+    ("duplicate-ids", write_file("d.fa", b">a\nACGT\n>b\nAC\n>a\nGG\n"), {}, None, "record 3", "duplicate id 'a'"),
+    ("non-iupac", write_file("n.fa", b">a\nACGT\n>b\nACXGT\n"), {}, None, "record 2 (b)", "'X' at position 3"),
+    ("gap", write_file("g.fa", b">a\nAC-GT\n"), {}, None, "record 1 (a)", "'-' at position 3"),
+    ("empty-sequence", write_file("s.fa", b">a\n>b\nACGT\n"), {}, None, "record 1 (a)", "empty sequence"),
+    ("latin1-header", write_file("l.fa", b">caf\xe9\nACGT\n"), {}, None, "record 1", "not UTF-8"),
+    ("latin1-table", write_file("l.tsv", b"sequence\tlabel\nACGT\tcaf\xe9\n"), {}, None, None, "not UTF-8"),
     ("missing-file", lambda f: f / "absent.fa", {}, None, None, "no such file"),
-    ("folder", _directory, {}, None, None, "a folder, but a file is expected"),
-    ("dangling-symlink", _dangling, {}, None, None, "a symbolic link to"),
+    ("folder", directory("folder.fa"), {}, None, None, "a folder, but a file is expected"),
+    ("dangling-symlink", dangling_symlink("gone.fa"), {}, None, None, "a symbolic link to"),
     (
         "empty-id",
-        _write("i.csv", b"name,sequence\nx,ACGT\n,GG\n"),
+        write_file("i.csv", b"name,sequence\nx,ACGT\n,GG\n"),
         {},
         {"sequence": "sequence", "id": "name"},
         "row 2",
         "empty id",
     ),
-    ("broken-kmers", _write("k.tsv", b"sequence\tlabel\nACG CGT TTA\t1\n"), {}, None, "row 1", "does not overlap"),
+    ("broken-kmers", write_file("k.tsv", b"sequence\tlabel\nACG CGT TTA\t1\n"), {}, None, "row 1", "does not overlap"),
     (
         "unmatched-header",
-        _write("h.fa", b">x C.a\nAC\n>y none\nGG\n"),
+        write_file("h.fa", b">x C.a\nAC\n>y none\nGG\n"),
         {"label_regex": r"\s([A-Z])\."},
         None,
         "record 2 (y none)",
@@ -110,7 +81,7 @@ CATALOGUE = [
     ),
     (
         "label-not-in-map",
-        _write("m.fa", b">x C.a\nAC\n>y Q.b\nGG\n"),
+        write_file("m.fa", b">x C.a\nAC\n>y Q.b\nGG\n"),
         {"label_regex": r"\s([A-Z])\.", "label_map": {"C": "Cyp"}},
         None,
         "record 2 (y Q.b)",
@@ -118,13 +89,13 @@ CATALOGUE = [
     ),
     (
         "invalid-label-regex",
-        _write("r.fa", b">x\nAC\n"),
+        write_file("r.fa", b">x\nAC\n"),
         {"label_regex": "(unclosed"},
         None,
         "label_regex",
         "is not a valid regular expression",
     ),
-    ("sha256-mismatch", _write("c.fa", b">x\nAC\n"), {"sha256": "0" * 64}, None, None, "but the card says"),
+    ("sha256-mismatch", write_file("c.fa", b">x\nAC\n"), {"sha256": "0" * 64}, None, None, "but the card says"),
 ]
 
 
@@ -139,19 +110,13 @@ def test_malformed_input_is_one_line_naming_file_record_and_problem(
     out.mkdir()
     with pytest.raises(InputError) as caught:
         ingest(_options([entry], columns), [path], out / "obs.tsv", out / "qc.json")
-    error = caught.value
-    message = str(error)
-    assert "\n" not in message
-    assert error.source == str(path), message
-    if record is not None:
-        assert error.record is not None and error.record.startswith(record), message
-    assert problem in error.problem, message
+    assert_one_line_error(caught.value, path, record, problem)
     assert not (out / "qc.json").exists()  # qc.json is written last; obs.tsv is removed by Snakemake
 
 
 def test_duplicate_id_across_two_files_names_the_second_file_and_the_first(tmp_path: Path) -> None:
-    a = _write("a.fa", b">s1\nAC\n")(tmp_path)
-    b = _write("b.fa", b">s2\nGG\n>s1\nTT\n")(tmp_path)
+    a = write_file("a.fa", b">s1\nAC\n")(tmp_path)
+    b = write_file("b.fa", b">s2\nGG\n>s1\nTT\n")(tmp_path)
     with pytest.raises(InputError) as caught:
         ingest(_options([{}, {}]), [a, b], tmp_path / "obs.tsv", tmp_path / "qc.json")
     assert str(caught.value) == (
@@ -161,7 +126,7 @@ def test_duplicate_id_across_two_files_names_the_second_file_and_the_first(tmp_p
 
 def test_catastrophic_label_regex_fails_in_seconds_with_one_line(tmp_path: Path) -> None:
     # ^(a|aa)+$ on 'aaa...a!' backtracks exponentially (2^60 paths): without a bound it never ends.
-    path = _write("evil.fa", b">" + b"a" * 60 + b"!\nACGT\n")(tmp_path)
+    path = write_file("evil.fa", b">" + b"a" * 60 + b"!\nACGT\n")(tmp_path)
     started = time.monotonic()
     with pytest.raises(InputError) as caught:
         ingest(_options([{"label_regex": r"^(a|aa)+$"}]), [path], tmp_path / "obs.tsv", tmp_path / "qc.json")
@@ -198,13 +163,13 @@ def _clean_ids(tmp_path: Path, path: Path, columns: dict | None = None) -> list[
 @pytest.mark.parametrize("newline", [b"\n", b"\r\n"], ids=["lf", "crlf"])
 def test_table_with_bom_and_crlf_reads_with_clean_ids(tmp_path: Path, newline: bytes) -> None:
     text = b"id,sequence,label\nr1,ACGT,pos\nr2,ggcc,neg\n".replace(b"\n", newline)
-    path = _write("t.csv", BOM + text)(tmp_path)
+    path = write_file("t.csv", BOM + text)(tmp_path)
     columns = {"sequence": "sequence", "id": "id", "label": "label"}
     assert _clean_ids(tmp_path, path, columns) == [["r1", "pos"], ["r2", "neg"]]
 
 
 def test_fasta_with_bom_crlf_and_gzip_without_gz_name_reads_with_clean_ids(tmp_path: Path) -> None:
-    path = _write("s.fna", gzip.compress(BOM + b">s1 one\r\nAC\r\nGT\r\n>s2\r\nNN\r\n", mtime=0))(tmp_path)
+    path = write_file("s.fna", gzip.compress(BOM + b">s1 one\r\nAC\r\nGT\r\n>s2\r\nNN\r\n", mtime=0))(tmp_path)
     assert _clean_ids(tmp_path, path) == [["s1 one", ""], ["s2", ""]]
 
 
@@ -213,7 +178,7 @@ def test_fasta_with_bom_crlf_and_gzip_without_gz_name_reads_with_clean_ids(tmp_p
 
 def test_filters_keep_exactly_at_their_thresholds_and_say_what_they_removed(tmp_path: Path, capsys) -> None:
     # lengths 10, 9, 10, 10; non-ACGT letters 0, 0, 3 (N, R, y: 0.3 exactly), 4 (0.4)
-    path = _write("f.fa", b">at\nACGTACGTAC\n>short\nACGTACGTA\n>n30\nACGTNRyACG\n>n40\nNNNNACGTAC\n")(tmp_path)
+    path = write_file("f.fa", b">at\nACGTACGTAC\n>short\nACGTACGTA\n>n30\nACGTNRyACG\n>n40\nNNNNACGTAC\n")(tmp_path)
     options = _options([{}], min_length=10, max_n_fraction=0.3)
     report = ingest(options, [path], tmp_path / "obs.tsv", tmp_path / "qc.json")
     kept = [line.split("\t")[0] for line in (tmp_path / "obs.tsv").read_text().splitlines()[1:]]
@@ -234,7 +199,7 @@ def test_n_fraction_threshold_is_exact_for_decimal_fractions() -> None:
 
 
 def test_guard_stops_when_the_filters_remove_most_sequences(tmp_path: Path) -> None:
-    path = _write("f.fa", b">a\nACGT\n>b\nAC\n>c\nAG\n>d\nAT\n")(tmp_path)
+    path = write_file("f.fa", b">a\nACGT\n>b\nAC\n>c\nAG\n>d\nAT\n")(tmp_path)
     with pytest.raises(InputError) as caught:
         ingest(_options([{}], min_length=3), [path], tmp_path / "obs.tsv", tmp_path / "qc.json")
     message = str(caught.value)
@@ -244,5 +209,5 @@ def test_guard_stops_when_the_filters_remove_most_sequences(tmp_path: Path) -> N
     )
     assert "sequence length: median 2," in message
     # exactly at the guard (2 of 4 = 0.5) the run goes on
-    path = _write("g.fa", b">a\nACGT\n>b\nACG\n>c\nAG\n>d\nAT\n")(tmp_path)
+    path = write_file("g.fa", b">a\nACGT\n>b\nACG\n>c\nAG\n>d\nAT\n")(tmp_path)
     assert ingest(_options([{}], min_length=3), [path], tmp_path / "obs.tsv", tmp_path / "qc.json")["n_sequences"] == 2

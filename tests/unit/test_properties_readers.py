@@ -242,6 +242,7 @@ _VCF_CARD = {
     "regions": None,
     "samples": None,
     "multiallelic": "split",
+    "dosage_field": "GT",
     "records_per_chunk": 2,
     "region_bp": None,
 }

@@ -13,7 +13,7 @@ import pytest
 from scipy import sparse
 
 from genoprep.errors import InputError
-from genoprep.scrna.io import check_values, read_matrix
+from genoprep.scrna.io import check_values, obs_columns, read_matrix
 
 COUNTS = np.array([[0, 3, 1], [2, 0, 0]], dtype=np.int64)  # 2 cells x 3 genes
 
@@ -158,3 +158,42 @@ def test_h5ad_reads_only_the_chosen_matrix(tmp_path: Path) -> None:
     read = read_matrix(path, "h5ad")
     assert read.X.dtype == np.float32 and not read.layers
     np.testing.assert_array_equal(read.X.toarray(), COUNTS)
+
+
+def test_zarr_store_read_like_h5ad_with_layer(tmp_path: Path) -> None:
+    adata = ad.AnnData(X=sparse.csr_matrix(COUNTS.astype(np.float32)))
+    adata.obs_names, adata.var_names = ["c1", "c2"], ["G1", "G2", "G3"]
+    adata.obs["donor"] = ["d1", "d2"]
+    adata.layers["counts"] = sparse.csr_matrix(2 * COUNTS.astype(np.float32))
+    adata.write_zarr(tmp_path / "m.zarr")
+    read = read_matrix(tmp_path / "m.zarr", "zarr")
+    np.testing.assert_array_equal(read.X.toarray(), COUNTS)
+    assert list(read.obs["donor"]) == ["d1", "d2"] and list(read.var_names) == ["G1", "G2", "G3"]
+    np.testing.assert_array_equal(read_matrix(tmp_path / "m.zarr", "zarr", layer="counts").X.toarray(), 2 * COUNTS)
+    assert obs_columns(tmp_path / "m.zarr", "zarr") == ["donor"]
+    with pytest.raises(InputError, match=r"no layer 'spliced' \(layers: counts\)"):
+        read_matrix(tmp_path / "m.zarr", "zarr", layer="spliced")
+
+
+def test_folder_that_is_no_zarr_store_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "empty.zarr").mkdir()
+    with pytest.raises(InputError, match=r"empty.zarr: not a readable anndata Zarr store") as info:
+        read_matrix(tmp_path / "empty.zarr", "zarr")
+    assert "\n" not in str(info.value)
+    with pytest.raises(InputError, match="a file, but a folder is expected"):
+        read_matrix(write(tmp_path / "x.zarr", "a"), "zarr")
+
+
+def test_10x_h5_with_missing_datasets_or_not_hdf5_is_one_line(tmp_path: Path) -> None:
+    with h5py.File(tmp_path / "m.h5", "w") as handle:
+        handle.create_group("matrix").create_dataset("data", data=np.array([1, 2]))
+    with pytest.raises(InputError, match=r"m.h5: not a complete 10x HDF5 matrix: matrix/indices, matrix/indptr"):
+        read_matrix(tmp_path / "m.h5", "10x_h5")
+    with pytest.raises(InputError, match=r"t.h5: not a readable 10x HDF5 \(HDF5\) file") as info:
+        read_matrix(write(tmp_path / "t.h5", "barcode,gene\n"), "10x_h5")
+    assert "\n" not in str(info.value)
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path

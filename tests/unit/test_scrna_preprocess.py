@@ -109,3 +109,16 @@ def test_hvg_block_takes_only_the_flagged_columns() -> None:
     matrix = sparse.csr_matrix(np.array([[1, 2, 3, 4], [5, 0, 7, 0]], dtype=np.float32))
     block = hvg_block(matrix, np.array([False, True, False, True]))
     np.testing.assert_array_equal(block.toarray(), [[2, 4], [0, 0]])
+
+
+@pytest.mark.parametrize("block_values", [1, 997, 1 << 22])
+def test_seurat_statistics_in_blocks_of_rows_are_scanpys(monkeypatch: pytest.MonkeyPatch, block_values: int) -> None:
+    import genoprep.scrna.preprocess as preprocess
+
+    monkeypatch.setattr(preprocess, "_EXPM1_BLOCK", block_values)  # expm1 taken over 1 row, a few rows, all rows
+    adata = _hvg_data()
+    select_hvg(adata, HvgOptions(hvg_flavor="seurat", n_top_genes=30, hvg_batch_key=None))
+    reference = _hvg_data()
+    sc.pp.highly_variable_genes(reference, flavor="seurat", n_top_genes=30)
+    for column in ("highly_variable", "means", "dispersions", "dispersions_norm"):
+        np.testing.assert_array_equal(adata.var[column].to_numpy(), reference.var[column].to_numpy(), column)

@@ -26,6 +26,7 @@ from genoprep.scrna.tokens import (
     derived_token_dictionary,
     write_tokens,
 )
+from tests.scrna_tokens_support import geneformer_options, v2_from_v1
 
 G = [f"ENSG{n:011d}" for n in range(10)]
 V1_TOKENS = {"<pad>": 0, "<mask>": 1, G[0]: 5, G[1]: 7, G[2]: 6, G[3]: 2, G[4]: 3, G[5]: 4}
@@ -33,23 +34,11 @@ MEDIANS = {G[0]: 2.0, G[1]: 1.0, G[2]: 3.0, G[3]: 1.0, G[4]: 1.0, G[5]: 0.5}
 
 
 def options(version="v1", size=None, specials=None, name_id=None) -> GeneformerOptions:
-    return GeneformerOptions(
-        version=version,
-        model_input_size=size,
-        special_tokens=specials,
-        token_dictionary=None,
-        gene_median_dictionary=None,
-        gene_name_id_dictionary=name_id,
-    )
-
-
-def v2_tokens(v1: dict[str, int]) -> dict[str, int]:
-    genes = {k: v + 2 for k, v in v1.items() if not k.startswith("<")}
-    return {"<pad>": 0, "<mask>": 1, "<cls>": 2, "<eos>": 3, **genes}
+    return geneformer_options(version, size, specials, gene_name_id_dictionary=name_id)
 
 
 def geneformer(genes, version="v1", size=None, tokens=None, medians=None, **kw) -> GeneformerTokenizer:
-    tokens = tokens if tokens is not None else (V1_TOKENS if version == "v1" else v2_tokens(V1_TOKENS))
+    tokens = tokens if tokens is not None else (V1_TOKENS if version == "v1" else v2_from_v1(V1_TOKENS))
     opts = options(version, size)
     vocab = GeneformerVocabulary.load(opts, tokens=tokens, medians=medians or MEDIANS)
     return GeneformerTokenizer(vocab, genes, opts, **kw)
@@ -153,9 +142,9 @@ def test_chunks_give_the_same_tokens_as_one_pass() -> None:
 @pytest.mark.parametrize(
     "version, tokens, problem",
     [
-        ("v1", v2_tokens(V1_TOKENS), "a V2 dictionary"),
+        ("v1", v2_from_v1(V1_TOKENS), "a V2 dictionary"),
         ("v2", V1_TOKENS, "<cls> is absent"),
-        ("v2", {**v2_tokens(V1_TOKENS), "<cls>": 5, G[3]: 2}, "<cls> is id 5"),
+        ("v2", {**v2_from_v1(V1_TOKENS), "<cls>": 5, G[3]: 2}, "<cls> is id 5"),
         ("v1", {"<pad>": 1, "<mask>": 0, G[0]: 2}, "<pad> is id 1"),
         ("v1", {"<pad>": 0, "<mask>": 1, G[0]: 1}, "id of a special token"),
         ("v1", {"<pad>": 0, "<mask>": 1, G[0]: 2, G[1]: 2}, "same id to two genes"),
@@ -329,8 +318,8 @@ def test_schema_fragment_fills_the_defaults_the_options_read() -> None:
     params = {"tokenizers": ["geneformer", "rank"], "geneformer": {"version": "v2"}}
     validate(params, str(schema), set_default=True)
     card = {"params": params}
-    geneformer_options = GeneformerOptions.from_card(card)
-    assert geneformer_options.input_size == 4096 and geneformer_options.with_specials
+    gf_options = GeneformerOptions.from_card(card)
+    assert gf_options.input_size == 4096 and gf_options.with_specials
     assert RankOptions.from_card(card).n_genes == 2048
     scgpt_options = ScgptOptions.from_card(card)
     assert (scgpt_options.n_bins, scgpt_options.max_len, scgpt_options.genes) == (51, 1200, "hvg")

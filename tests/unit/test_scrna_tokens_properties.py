@@ -18,7 +18,6 @@ from scipy import sparse
 
 from genoprep.errors import InputError
 from genoprep.scrna.tokens import (
-    GeneformerOptions,
     GeneformerTokenizer,
     GeneformerVocabulary,
     RankOptions,
@@ -27,6 +26,7 @@ from genoprep.scrna.tokens import (
     ScgptTokenizer,
     ScgptVocabulary,
 )
+from tests.scrna_tokens_support import geneformer_options
 from tests.unit.test_scrna_tokens_reference import (
     csr_rows,
     ensembl_ids,
@@ -76,14 +76,7 @@ def geneformer_cases(draw):
 @given(geneformer_cases())
 def test_geneformer_matches_the_reference(case) -> None:
     counts, names, tokens, medians, version, size = case
-    options = GeneformerOptions(
-        version=version,
-        model_input_size=size,
-        special_tokens=None,
-        token_dictionary=None,
-        gene_median_dictionary=None,
-        gene_name_id_dictionary=None,
-    )
+    options = geneformer_options(version, size)
     vocab = GeneformerVocabulary.load(options, tokens=tokens, medians=medians)
     column_ids = ensembl_ids(names, None)
     if not any(g in tokens and g in medians for g in column_ids):

@@ -12,11 +12,13 @@ import scanpy as sc
 from Bio import SeqIO
 
 from genoprep.leakage import apply_policy, cross_split_duplicates, groups_crossing, sequence_keys
-from genoprep.scrna.augment import binomial_thinning, make_doublets
+from genoprep.scrna.augment import SplitCells, binomial_thinning, make_doublets
+from genoprep.scrna.options import HvgOptions
+from genoprep.scrna.splitting import select_hvg_on_train
 from genoprep.splits import assign_splits, predefined_splits, split_summary
 from genoprep.tasks.baselines import classification_baseline
 from genoprep.tasks.builders import cell_type_annotation
-from genoprep.tasks.train_only import apply_scaler, fit_scaler, hvg_on_train
+from genoprep.tasks.train_only import apply_scaler, fit_scaler
 from tests.conftest import shared_data
 
 FRACTIONS = (0.7, 0.15, 0.15)
@@ -48,8 +50,14 @@ def test_onek1k_donor_grouped_stratified_splits_scaling_and_annotation(onek1k: a
     sc.pp.normalize_total(adata, target_sum=1e4)
     sc.pp.log1p(adata)
     train = splits == "train"
-    var = hvg_on_train(adata, train, n_top_genes=300)
-    assert int(var["highly_variable"].sum()) == 300
+    adata.uns["genoprep"] = {}
+    assert (
+        select_hvg_on_train(adata, HvgOptions(hvg_flavor="seurat", n_top_genes=300, hvg_batch_key=None), train) == 300
+    )
+    var = adata.var
+    train_only = adata[train].copy()
+    sc.pp.highly_variable_genes(train_only, flavor="seurat", n_top_genes=300)
+    assert var["highly_variable"].tolist() == train_only.var["highly_variable"].tolist()
     matrix = adata.X[:, var["highly_variable"].to_numpy()]
     scaler = fit_scaler(matrix, train, ddof=1)
     dense = matrix.toarray().astype(np.float64)
@@ -107,7 +115,8 @@ def test_pbmc68k_stratified_splits_and_augmentation(pbmc68k: ad.AnnData) -> None
     assert np.all(np.abs(new_depth - 0.4 * depth) < 6 * np.sqrt(depth * 0.24))
     assert (thinned - counts).max() <= 0
 
-    doublets, obs = make_doublets(counts, list(pbmc68k.obs_names), splits, labels, per_split=25, combine="sum", seed=3)
+    cells = SplitCells.of(counts, list(pbmc68k.obs_names), splits, labels)
+    doublets, obs = make_doublets(cells, per_split=25, combine="sum", seed=3)
     row_of = {c: i for i, c in enumerate(pbmc68k.obs_names)}
     split_of = dict(zip(pbmc68k.obs_names, splits))
     for i, rec in enumerate(obs.itertuples()):

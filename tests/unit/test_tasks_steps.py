@@ -110,17 +110,29 @@ def test_expression_from_processed_h5ad(pbmc: ad.AnnData, tmp_path: Path) -> Non
     adata = pbmc.copy()
     sc.pp.normalize_total(adata, target_sum=1e4)
     sc.pp.log1p(adata)
-    adata.write_h5ad(tmp_path / "processed.h5ad")
     ids = list(adata.obs_names)
     splits, _, _ = split_rows(ids, {}, split_options(seed=2), "report", "pbmc")
+    # one test cell repeats a train cell's profile: drop_from_eval leaves it out of the test rows
+    matrix = sp.csr_matrix(adata.X).tolil()
+    repeated = int(np.flatnonzero(splits == "test")[0])
+    matrix[repeated] = matrix[int(np.flatnonzero(splits == "train")[0])]
+    adata.X = matrix.tocsr()
+    adata.write_h5ad(tmp_path / "processed.h5ad")
     write_splits(tmp_path / "splits.tsv", ids, splits)
     folder = tmp_path / "tasks/gene_expression_prediction"
     options = TaskOptions(**{**TASKS.as_params(), "heldout_genes": 20})
-    task = expression_bundle("pbmc", options, tmp_path / "processed.h5ad", tmp_path / "splits.tsv", folder)
+    processed, splits_tsv = tmp_path / "processed.h5ad", tmp_path / "splits.tsv"
+    task = expression_bundle("pbmc", options, "report", processed, splits_tsv, folder)
     assert task["heldout_genes"] == 20
     test = load_arrays(folder / "test.npz")
     truth = sp.csr_matrix(adata.X)[np.flatnonzero(splits == "test")]
     np.testing.assert_allclose(test["target"].toarray(), truth.toarray(), rtol=1e-6)
+    dropped = tmp_path / "dropped"
+    expression_bundle("pbmc", options, "drop_from_eval", processed, splits_tsv, dropped)
+    kept = [i for i, s in zip(ids, splits) if s == "test" and i != ids[repeated]]
+    assert load_arrays(dropped / "test.npz")["ids"].tolist() == kept
+    with pytest.raises(InputError, match="identical expression profiles"):
+        expression_bundle("pbmc", options, "error", processed, splits_tsv, tmp_path / "error")
     result = expression_baseline("pbmc", options, folder, folder / "baseline.json")
     assert result["learnable"] and not result["leakage_alarm"]
     assert result["real"]["pearson_r"] > result["mean_profile"]["pearson_r"]
@@ -190,3 +202,74 @@ def test_task_artifacts_follow_the_card(tmp_path: Path) -> None:
         "tokens": {"char": "tokens_char.npy"},
         "leakage_keys": "tokens_char.npy",
     }
+
+
+def test_scrna_artifacts_gain_splits_bundles_and_augmented_files(tmp_path: Path) -> None:
+    from genoprep.cards import load_card
+    from genoprep.tasks.steps import with_task_artifacts
+
+    card = {
+        "dataset_id": "s",
+        "name": "s",
+        "modality": "scrna",
+        "input": {
+            "path": str(shared_data("scrna", "pbmc68k_reduced_700cells_rawcounts_celltype_labels.h5ad")),
+            "format": "h5ad",
+        },
+        "params": {
+            "split": {"enabled": True},
+            "tasks": {"names": ["cell_type_annotation"], "baseline": False},
+            "augment": {"doublets": {"enabled": True}},
+        },
+    }
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(card))
+    names = with_task_artifacts(["X.npy"])(load_card(path))
+    assert names[:2] == ["X.npy", "splits.tsv"] and names[-1] == "augmented_doublets.h5ad"
+    assert "augmented_downsampled.h5ad" not in names and not any(n.endswith("baseline.json") for n in names)
+    assert "tasks/cell_type_annotation/X_test.npy" in names
+
+
+def test_splits_tsv_is_cut_from_the_split_column_of_obs(tmp_path: Path) -> None:
+    from genoprep.splits import read_splits
+    from genoprep.tasks.steps import splits_from_obs
+
+    obs = tmp_path / "obs.tsv"
+    obs.write_text("cell_id\tcell_type\tsplit\nc1\tT\ttrain\nc2\tB\ttest\nc3\tT\tval\n")
+    splits_from_obs(obs, tmp_path / "splits.tsv")
+    assert read_splits(tmp_path / "splits.tsv") == {"c1": "train", "c2": "test", "c3": "val"}
+    obs.write_text("cell_id\tcell_type\nc1\tT\n")
+    with pytest.raises(InputError, match="no split column"):
+        splits_from_obs(obs, tmp_path / "splits.tsv")
+
+
+def test_one_input_file_per_split_gives_each_record_its_file_split(tmp_path: Path) -> None:
+    from genoprep.cards import CardError, load_card
+    from genoprep.dna.options import ReadOptions
+    from genoprep.tasks.steps import input_file_splits
+
+    for name, rows in (("a.csv", 3), ("b.csv", 2)):
+        (tmp_path / name).write_text("sequence,label\n" + "ACGT,1\n" * rows)
+    card = {
+        "dataset_id": "d",
+        "name": "d",
+        "modality": "dna",
+        "inputs": [{"path": "a.csv", "split": "training"}, {"path": "b.csv", "split": "dev"}],
+        "columns": {"label": "label"},
+        "params": {"split": {"enabled": True}},
+    }
+    path = tmp_path / "d.yaml"
+    path.write_text(yaml.safe_dump(card))
+    reading = ReadOptions.from_card(load_card(path).data)
+    got = input_file_splits(reading.inputs, reading.columns, [tmp_path / "a.csv", tmp_path / "b.csv"])
+    assert got == {"training:row1": "train", "training:row2": "train", "training:row3": "train"} | {
+        "dev:row1": "val",
+        "dev:row2": "val",
+    }
+    for inputs, message in (
+        ([{"path": "a.csv", "split": "train"}, {"path": "b.csv"}], "every input names its split or none"),
+        ([{"path": "a.csv", "split": "holdout"}, {"path": "b.csv", "split": "test"}], "'holdout' is not a split"),
+    ):
+        path.write_text(yaml.safe_dump({**card, "inputs": inputs}))
+        with pytest.raises((CardError, InputError), match=message):
+            load_card(path)

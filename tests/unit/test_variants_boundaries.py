@@ -14,48 +14,16 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from genoprep.variants import FilterParams, gather, read_all
 from genoprep.variants.stats import hwe_exact_p
-from tests.conftest import SHARED_DATA, require_tool
+from tests.conftest import SHARED_DATA
 from tests.unit.test_variants_tiny import rec, write_vcf
+from tests.variant_tools import bcftools_split, need, plink2, plink2_kept, read_plink_table
 
 NYGC_CHR22 = SHARED_DATA / "vcf" / "1kg_nygc30x_grch38_chr22_100samples_100variants.vcf.gz"
 OFF = {"min_maf": None, "max_variant_missing": None, "max_sample_missing": None}
-
-
-def plink2(vcf: Path, prefix: Path, *flags: str) -> subprocess.CompletedProcess[str]:
-    """plink2 on a VCF with our semantics (half-calls missing, ids chrom:pos:ref:alt), one thread."""
-    require_tool("plink2")
-    command = [
-        "plink2",
-        "--vcf",
-        str(vcf),
-        "--vcf-half-call",
-        "missing",
-        "--allow-extra-chr",
-        "--set-all-var-ids",
-        "@:#:$r:$a",
-        "--new-id-max-allele-len",
-        "1000",
-        "--threads",
-        "1",
-        "--out",
-        str(prefix),
-        *flags,
-    ]
-    return subprocess.run(command, capture_output=True, text=True)
-
-
-def plink2_kept(vcf: Path, prefix: Path, *flags: str) -> tuple[list[str], list[str]]:
-    """(variant ids, sample ids) that plink2 keeps with ``flags``."""
-    done = plink2(vcf, prefix, *flags, "--write-snplist", "--write-samples")
-    assert done.returncode == 0, done.stdout[-2000:]
-    variants = Path(f"{prefix}.snplist").read_text().split()
-    samples = [line.split("\t")[-1] for line in Path(f"{prefix}.id").read_text().splitlines()[1:]]
-    return variants, samples
 
 
 def ours(vcf: Path, **params) -> tuple[list[str], list[str], object]:
@@ -128,7 +96,7 @@ def test_maf_keeps_a_variant_exactly_at_the_threshold(tmp_path):
     assert kept == ["1:20:A:C", "1:30:A:C", "1:40:A:C"]
     assert g.variants["MAF"].tolist() == [0.125, 0.25, 0.125]
     assert kept == plink2_kept(vcf, tmp_path / "p", "--maf", "0.125")[0]
-    require_tool("bcftools")
+    need("bcftools")
     text = subprocess.run(
         ["bcftools", "view", "-H", "-q", "0.125:minor", str(vcf)], capture_output=True, text=True, check=True
     ).stdout
@@ -146,15 +114,6 @@ def test_hwe_keeps_a_variant_whose_p_equals_the_threshold(tmp_path):
     assert kept_above == ["1:20:A:C", "1:30:A:C"]
     assert kept == plink2_kept(vcf, tmp_path / "p", "--hwe", repr(1 / 3))[0]
     assert kept_above == plink2_kept(vcf, tmp_path / "q", "--hwe", "0.34")[0]
-
-
-def read_plink_table(path: Path) -> pd.DataFrame:
-    """A plink2 --missing report (``#`` dropped from the header); ``rate`` = MISSING_CT / OBS_CT
-    exactly (plink2 prints F_MISS with six digits)."""
-    table = pd.read_csv(path, sep="\t", dtype={"IID": str, "#IID": str})
-    table = table.rename(columns=lambda c: c.removeprefix("#"))
-    table["rate"] = table["MISSING_CT"] / table["OBS_CT"]
-    return table
 
 
 def _missing_vcf(tmp_path: Path) -> Path:
@@ -214,15 +173,7 @@ def test_real_file_mind_and_strict_geno_interact_like_plink2(tmp_path):
     --geno 0.1 keeps variants it would remove over all 100 samples."""
     if not NYGC_CHR22.exists():
         pytest.skip(f"shared data not found: {NYGC_CHR22}")
-    require_tool("bcftools")
-    split = tmp_path / "split.vcf"
-    norm = subprocess.run(["bcftools", "norm", "-m-", str(NYGC_CHR22)], check=True, capture_output=True)
-    subprocess.run(
-        ["bcftools", "annotate", "-x", "INFO", "-Ov", "-o", str(split)],
-        input=norm.stdout,
-        check=True,
-        capture_output=True,
-    )
+    split = bcftools_split(NYGC_CHR22, tmp_path / "split.vcf")
     kept, samples, _ = ours(NYGC_CHR22, max_sample_missing=0.7, max_variant_missing=0.1)
     only_geno, _, _ = ours(NYGC_CHR22, max_variant_missing=0.1)
     assert len(samples) == 27 and len(kept) > len(only_geno)  # the two filters interact on this file

@@ -237,6 +237,7 @@ def card_for(case: Case, path: Path) -> dict:
         "regions": None,
         "samples": None,
         "multiallelic": "split",
+        "dosage_field": "GT",
         "records_per_chunk": 2,
         "region_bp": None,
     }

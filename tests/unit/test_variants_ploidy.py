@@ -17,7 +17,7 @@ import pytest
 
 from genoprep.variants import FilterParams, gather, read_all
 from tests.conftest import require_tool
-from tests.unit.test_variants_boundaries import plink2, read_plink_table
+from tests.variant_tools import plink2, read_plink_table
 
 SAMPLES = ["M1", "M2", "F1", "F2"]  # two males (haploid on chrX), two females
 RECORDS = [

@@ -7,7 +7,6 @@ a binary or the shared data is absent.
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,18 @@ import pytest
 
 from genoprep.variants import FilterParams, gather, read_all, read_chunk
 from genoprep.variants.chunks import plan_record_chunks
-from tests.conftest import SHARED_DATA, require_tool
+from tests.conftest import SHARED_DATA
+from tests.variant_tools import (
+    bcftools_split,
+    need,
+    plink2,
+    plink2_dosage,
+    plink_ids,
+    read_sample_ids,
+    read_snplist,
+    run,
+    site_keys,
+)
 
 DATA = SHARED_DATA
 VCF = DATA / "vcf"
@@ -27,12 +37,6 @@ ALL = [CHR21, CHR22, CHR20]
 NO_FILTERS = FilterParams(min_maf=None, max_variant_missing=None, max_sample_missing=None)
 
 
-def need(*tools: str) -> None:
-    """Skip without the tools, fail without them in strict mode (GENOPREP_STRICT_TESTS=1)."""
-    for tool in tools:
-        require_tool(tool)
-
-
 @pytest.fixture(params=ALL, ids=["chr21_1kg_phase3", "chr22_nygc_missing_multiallelic", "chr20_beagle"])
 def vcf(request) -> Path:
     if not request.param.exists():
@@ -40,25 +44,11 @@ def vcf(request) -> Path:
     return request.param
 
 
-def run(cmd: list[str], **kw) -> str:
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
-
-
 @pytest.fixture
 def split_vcf(vcf, tmp_path) -> Path:
     """``bcftools norm -m-`` of the input (multi-allelic records split), INFO removed so
     that ``bcftools view -q`` computes AC/AN from the genotypes."""
-    need("bcftools")
-    out = tmp_path / "split.vcf"
-    norm = subprocess.run(["bcftools", "norm", "-m-", str(vcf)], check=True, capture_output=True)
-    stripped = subprocess.run(
-        ["bcftools", "annotate", "-x", "INFO", "-Ov", "-o", str(out)],
-        input=norm.stdout,
-        check=True,
-        capture_output=True,
-    )
-    assert stripped.returncode == 0
-    return out
+    return bcftools_split(vcf, tmp_path / "split.vcf")
 
 
 def gt_matrix_from_bcftools(path: Path) -> np.ndarray:
@@ -71,15 +61,6 @@ def gt_matrix_from_bcftools(path: Path) -> np.ndarray:
             row.append(-1 if "." in alleles else sum(a != "0" for a in alleles))
         rows.append(row)
     return np.array(rows, dtype=np.int8)
-
-
-def plink_ids(table: pd.DataFrame) -> list[str]:
-    """IDs as plink2 ``--set-all-var-ids @:#:$r:$a`` writes them ('chr' prefix dropped)."""
-    return [f"{c.removeprefix('chr')}:{p}:{r}:{a}" for c, p, r, a in site_keys(table)]
-
-
-def site_keys(table: pd.DataFrame) -> list[tuple]:
-    return list(zip(table["chrom"], table["pos"], table["ref"], table["alt"], strict=True))
 
 
 def bcftools_sites(path: Path, *view_args: str) -> list[tuple]:
@@ -112,27 +93,12 @@ def test_dosage_equals_bcftools_norm_then_query(vcf, split_vcf, engine):
 def test_dosage_equals_two_minus_plink2_export_a(vcf, split_vcf, tmp_path):
     need("plink2")
     prefix = tmp_path / "p"
-    run(
-        [
-            "plink2",
-            "--vcf",
-            str(split_vcf),
-            "--vcf-half-call",
-            "missing",
-            "--allow-extra-chr",
-            "--export",
-            "A",
-            "--threads",
-            "1",
-            "--out",
-            str(prefix),
-        ]
-    )
-    raw = pd.read_csv(f"{prefix}.raw", sep="\t", na_values="NA")
-    ref_counts = raw.iloc[:, 6:].to_numpy(dtype=np.float64)  # samples × variants, REF copies
-    expected = np.where(np.isnan(ref_counts), -1, 2 - np.nan_to_num(ref_counts)).astype(np.int8)
+    done = plink2(split_vcf, prefix, "--export", "A")
+    assert done.returncode == 0, done.stdout[-2000:]
+    samples, variants, expected = plink2_dosage(prefix)
     g = gather([read_all(vcf)], NO_FILTERS)
-    assert g.samples["sample_id"].tolist() == raw["IID"].astype(str).tolist()
+    assert g.samples["sample_id"].tolist() == samples
+    assert plink_ids(g.variants) == variants
     assert np.array_equal(g.dosage, expected)
 
 
@@ -145,31 +111,12 @@ def test_maf_filter_equals_bcftools_view_q_minor(vcf, split_vcf):
 def test_maf_geno_mind_equal_plink2(vcf, split_vcf, tmp_path, geno, mind):
     need("plink2")
     prefix = tmp_path / "p"
-    cmd = [
-        "plink2",
-        "--vcf",
-        str(split_vcf),
-        "--vcf-half-call",
-        "missing",
-        "--allow-extra-chr",
-        "--set-all-var-ids",
-        "@:#:$r:$a",
-        "--new-id-max-allele-len",
-        "1000",
-        "--maf",
-        "0.01",
-        "--threads",
-        "1",
-        "--write-snplist",
-        "--write-samples",
-        "--out",
-        str(prefix),
-    ]
+    flags = ["--maf", "0.01", "--write-snplist", "--write-samples"]
     if geno is not None:
-        cmd += ["--geno", str(geno)]
+        flags += ["--geno", str(geno)]
     if mind is not None:
-        cmd += ["--mind", str(mind)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+        flags += ["--mind", str(mind)]
+    proc = plink2(split_vcf, prefix, *flags)
     g = gather([read_all(vcf)], FilterParams(min_maf=0.01, max_variant_missing=geno, max_sample_missing=mind))
     ours = plink_ids(g.variants)
     log = proc.stdout + proc.stderr
@@ -184,9 +131,8 @@ def test_maf_geno_mind_equal_plink2(vcf, split_vcf, tmp_path, geno, mind):
         assert "No variants remaining" in log
         assert ours == []
         return
-    assert ours == Path(f"{prefix}.snplist").read_text().split()
-    kept = [line.split("\t")[-1] for line in Path(f"{prefix}.id").read_text().splitlines()[1:]]
-    assert g.samples["sample_id"].tolist() == kept
+    assert ours == read_snplist(prefix)
+    assert g.samples["sample_id"].tolist() == read_sample_ids(prefix)
 
 
 def test_qc_missing_rate_equals_count_of_missing_calls(vcf, split_vcf):

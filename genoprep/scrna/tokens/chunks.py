@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from scipy import sparse
 
 from genoprep.errors import InputError
+from genoprep.options import StepOptions, freeze
+
+
+@dataclasses.dataclass(frozen=True)
+class SchemeOptions(StepOptions):
+    """Options of one token scheme: the fields of the card's ``params.<scheme>`` sub-dict."""
+
+    scheme: ClassVar[str]
+
+    @classmethod
+    def from_card(cls, card: Mapping[str, Any]) -> Self:
+        settings = card["params"][cls.scheme]
+        return cls(**{f.name: freeze(settings[f.name]) for f in dataclasses.fields(cls)})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +79,24 @@ class TokenStats:
         self.cells_truncated += int(counters[0])
         self.ties_at_truncation += int(counters[1])
         self.tokens += int(chunk.input_ids.shape[0])
+
+    def chunk(
+        self, lengths: np.ndarray, input_ids: np.ndarray, counters: np.ndarray, values: np.ndarray | None = None
+    ) -> TokenChunk:
+        """A kernel's output as a :class:`TokenChunk`, counted."""
+        chunk = TokenChunk.from_lengths(lengths, input_ids, values)
+        self.add(chunk, counters)
+        return chunk
+
+    def cells(self) -> dict[str, int]:
+        """The per-cell counters of a scheme's qc.json section."""
+        return {
+            "cells_tokenised": self.cells_tokenised,
+            "cells_dropped_empty": self.cells_dropped_empty,
+            "cells_truncated": self.cells_truncated,
+            "ties_at_truncation": self.ties_at_truncation,
+            "tokens": self.tokens,
+        }
 
     def add_spearman(self, rho: np.ndarray) -> None:
         defined = rho[~np.isnan(rho)]

@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any, Self
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import sparse
 
 from genoprep.dictionaries import check_values, is_positive_number, is_token_id, load_dictionary
 from genoprep.errors import InputError
-from genoprep.options import StepOptions
 from genoprep.scrna.tokens import kernels
-from genoprep.scrna.tokens.chunks import TokenChunk, TokenStats, as_csr, capacity, kernel_arrays
+from genoprep.scrna.tokens.chunks import SchemeOptions, TokenChunk, TokenStats, as_csr, capacity, kernel_arrays
 from genoprep.tables import ENSEMBL_ID, looks_like_ensembl
 
 TARGET_SUM = 10_000.0
@@ -51,8 +50,10 @@ FRAME_TOKENS = ("<cls>", "<eos>")
 
 
 @dataclasses.dataclass(frozen=True)
-class GeneformerOptions(StepOptions):
+class GeneformerOptions(SchemeOptions):
     """``params.geneformer`` of a card (defaults in genoprep/schemas/modality/scrna_tokens.schema.yaml)."""
+
+    scheme: ClassVar[str] = "geneformer"
 
     version: str
     model_input_size: int | None
@@ -60,11 +61,6 @@ class GeneformerOptions(StepOptions):
     token_dictionary: str | None
     gene_median_dictionary: str | None
     gene_name_id_dictionary: str | None
-
-    @classmethod
-    def from_card(cls, card: Mapping[str, Any]) -> Self:
-        settings = card["params"]["geneformer"]
-        return cls(**{f.name: settings[f.name] for f in dataclasses.fields(cls)})
 
     @property
     def input_size(self) -> int:
@@ -304,8 +300,7 @@ class GeneformerTokenizer:
             self.with_spearman,
             self.merge_duplicates or not matrix.has_canonical_format,
         )
-        chunk = TokenChunk.from_lengths(lengths, ids)
-        self.stats.add(chunk, counters)
+        chunk = self.stats.chunk(lengths, ids, counters)
         self.stats.counts_total += float(total.sum())
         self.stats.counts_in_vocabulary += float(in_vocab.sum())
         if self.with_spearman:
@@ -314,18 +309,13 @@ class GeneformerTokenizer:
 
     def summary(self) -> dict[str, Any]:
         """The scheme's section of qc.json."""
-        s = self.stats
         return {
             "version": self.options.version,
             "model_input_size": self.options.input_size,
             "special_tokens": self.vocabulary.special_tokens,
             **self.genes,
-            "cells_tokenised": s.cells_tokenised,
-            "cells_dropped_empty": s.cells_dropped_empty,
-            "share_of_counts_in_vocabulary": s.share_in_vocabulary(),
-            "cells_truncated": s.cells_truncated,
-            "ties_at_truncation": s.ties_at_truncation,
-            "tokens": s.tokens,
+            "share_of_counts_in_vocabulary": self.stats.share_in_vocabulary(),
+            **self.stats.cells(),
             "dictionaries": self.vocabulary.facts,
         }
 

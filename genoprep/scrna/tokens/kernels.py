@@ -137,6 +137,19 @@ def make_work(size: int) -> Work:
 
 
 @njit(cache=True)
+def ranked_prefix(values, ids, order, work, limit, counters):
+    """Order a cell's values (descending, ties by id) into ``order`` and return how many are kept
+    (at most ``limit``), counting a truncation and a tie across its boundary in ``counters``."""
+    m = values.shape[0]
+    order_desc_then_id(values, ids, order, work)
+    if m > limit:
+        counters[C_TRUNCATED] += 1
+        if values[order[limit - 1]] == values[order[limit]]:
+            counters[C_TIES] += 1
+    return min(m, limit)
+
+
+@njit(cache=True)
 def geneformer_kernel(
     indptr,
     indices,
@@ -184,32 +197,24 @@ def geneformer_kernel(
     for cell in range(n_cells):
         n_counts = 0.0
         m = 0
-        if merge_duplicates:
-            for k in range(indptr[cell], indptr[cell + 1]):
-                count = data[k]
-                n_counts += count
-                token = gene_token[indices[k]]
-                if token < 0 or count == 0.0:
-                    continue
-                if mark[token] != cell:
-                    mark[token] = cell
-                    acc[token] = count
-                    buf[m] = token
-                    m += 1
-                else:
+        for k in range(indptr[cell], indptr[cell + 1]):
+            count = data[k]
+            n_counts += count
+            token = gene_token[indices[k]]
+            if token < 0 or count == 0.0:
+                continue
+            if merge_duplicates:  # columns sharing a token: their counts are summed in acc
+                if mark[token] == cell:
                     acc[token] += count
+                    continue
+                mark[token] = cell
+                acc[token] = count
+            buf[m] = token
+            counts[m] = count
+            m += 1
+        if merge_duplicates:
             for i in range(m):
                 counts[i] = acc[buf[i]]
-        else:  # every token belongs to one column: no summing needed
-            for k in range(indptr[cell], indptr[cell + 1]):
-                count = data[k]
-                n_counts += count
-                token = gene_token[indices[k]]
-                if token < 0 or count == 0.0:
-                    continue
-                buf[m] = token
-                counts[m] = count
-                m += 1
         counts_total[cell] = n_counts
         if m == 0:
             continue
@@ -218,12 +223,7 @@ def geneformer_kernel(
             in_vocab += counts[i]
             values[i] = counts[i] / n_counts * target_sum / median[buf[i]]
         counts_in_vocab[cell] = in_vocab
-        order_desc_then_id(values[:m], buf[:m], order, work)
-        kept = min(m, n_genes)
-        if m > n_genes:
-            counters[C_TRUNCATED] += 1
-            if values[order[n_genes - 1]] == values[order[n_genes]]:
-                counters[C_TIES] += 1
+        kept = ranked_prefix(values[:m], buf[:m], order, work, n_genes, counters)
         if specials:
             out[pos] = cls_id
             pos += 1
@@ -264,12 +264,7 @@ def rank_kernel(indptr, indices, data, n_genes, capacity):
                 m += 1
         if m == 0:
             continue
-        order_desc_then_id(values[:m], columns[:m], order, work)
-        kept = min(m, n_genes)
-        if m > n_genes:
-            counters[C_TRUNCATED] += 1
-            if values[order[n_genes - 1]] == values[order[n_genes]]:
-                counters[C_TIES] += 1
+        kept = ranked_prefix(values[:m], columns[:m], order, work, n_genes, counters)
         for i in range(kept):
             out[pos] = columns[order[i]]
             pos += 1

@@ -10,24 +10,20 @@ correlation between count and Geneformer value.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any, ClassVar
 
 from genoprep.errors import InputError
-from genoprep.options import StepOptions
 from genoprep.scrna.tokens import kernels
-from genoprep.scrna.tokens.chunks import TokenChunk, TokenStats, as_csr, capacity, kernel_arrays
+from genoprep.scrna.tokens.chunks import SchemeOptions, TokenChunk, TokenStats, as_csr, capacity, kernel_arrays
 
 
 @dataclasses.dataclass(frozen=True)
-class RankOptions(StepOptions):
+class RankOptions(SchemeOptions):
     """``params.rank`` of a card."""
 
-    n_genes: int
+    scheme: ClassVar[str] = "rank"
 
-    @classmethod
-    def from_card(cls, card: Mapping[str, Any]) -> Self:
-        return cls(n_genes=card["params"]["rank"]["n_genes"])
+    n_genes: int
 
 
 class RankTokenizer:
@@ -57,22 +53,12 @@ class RankTokenizer:
         ids, lengths, counters = kernels.rank_kernel(
             *kernel_arrays(matrix), self.options.n_genes, capacity(matrix.indptr, self.options.n_genes, 0)
         )
-        chunk = TokenChunk.from_lengths(lengths, ids)
-        self.stats.add(chunk, counters)
-        return chunk
+        return self.stats.chunk(lengths, ids, counters)
 
     def summary(self, spearman: TokenStats | None = None) -> dict[str, Any]:
         """The scheme's section of qc.json; ``spearman`` = the Geneformer tokenizer's stats when it
         ran with ``with_spearman`` (else the correlation is reported as null)."""
-        s = self.stats
-        section: dict[str, Any] = {
-            "n_genes": self.options.n_genes,
-            "cells_tokenised": s.cells_tokenised,
-            "cells_dropped_empty": s.cells_dropped_empty,
-            "cells_truncated": s.cells_truncated,
-            "ties_at_truncation": s.ties_at_truncation,
-            "tokens": s.tokens,
-        }
+        section: dict[str, Any] = {"n_genes": self.options.n_genes, **self.stats.cells()}
         if spearman is not None and spearman.spearman_cells:
             section["mean_spearman_vs_geneformer"] = spearman.spearman_sum / spearman.spearman_cells
             section["spearman_cells"] = spearman.spearman_cells

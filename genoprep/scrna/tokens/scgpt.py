@@ -22,22 +22,23 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
 from genoprep.dictionaries import check_values, is_token_id, load_dictionary
 from genoprep.errors import InputError
-from genoprep.options import StepOptions
 from genoprep.scrna.tokens import kernels
-from genoprep.scrna.tokens.chunks import TokenChunk, TokenStats, as_csr, capacity, kernel_arrays
+from genoprep.scrna.tokens.chunks import SchemeOptions, TokenChunk, TokenStats, as_csr, capacity, kernel_arrays
 
 SPECIAL_TOKENS = ("<pad>", "<cls>", "<eoc>")
 
 
 @dataclasses.dataclass(frozen=True)
-class ScgptOptions(StepOptions):
+class ScgptOptions(SchemeOptions):
     """``params.scgpt`` of a card."""
+
+    scheme: ClassVar[str] = "scgpt"
 
     vocab: str | None
     n_bins: int
@@ -45,11 +46,6 @@ class ScgptOptions(StepOptions):
     genes: str
     select: str
     seed: int
-
-    @classmethod
-    def from_card(cls, card: Mapping[str, Any]) -> Self:
-        settings = card["params"]["scgpt"]
-        return cls(**{f.name: settings[f.name] for f in dataclasses.fields(cls)})
 
 
 @dataclasses.dataclass
@@ -166,22 +162,23 @@ class ScgptTokenizer:
             first_cell,
             capacity(matrix.indptr, o.max_len - 1, 1),
         )
-        chunk = TokenChunk.from_lengths(lengths, ids, bins)
-        self.stats.add(chunk, counters)
-        return chunk
+        # share of the normalised counts (expm1 of the values) on genes in the set and the vocabulary
+        normalised = np.expm1(matrix.data, dtype=np.float64)
+        self.stats.counts_total += float(normalised.sum())
+        self.stats.counts_in_vocabulary += float(normalised[self.gene_id[matrix.indices] >= 0].sum())
+        return self.stats.chunk(lengths, ids, counters, bins)
 
     def summary(self) -> dict[str, Any]:
-        s = self.stats
-        return {
+        section = {
             "n_bins": self.options.n_bins,
             "max_len": self.options.max_len,
             "genes": self.options.genes,
             "select": self.options.select,
             **self.genes,
-            "cells_tokenised": s.cells_tokenised,
-            "cells_dropped_empty": s.cells_dropped_empty,
-            "cells_truncated": s.cells_truncated,
-            "ties_at_truncation": s.ties_at_truncation if self.options.select == "highest" else None,
-            "tokens": s.tokens,
+            "share_of_counts_in_vocabulary": self.stats.share_in_vocabulary(),
+            **self.stats.cells(),
             "vocabulary": self.vocabulary.facts,
         }
+        if self.options.select != "highest":  # a sample has no truncation boundary
+            section["ties_at_truncation"] = None
+        return section

@@ -1,12 +1,13 @@
 """The token rules of the workflow (rules/scrna_tokens.smk): what each rule reads and writes.
 
 The token rules sit beside the scRNA-seq chain and read only what exists whatever the
-chain's internals: the card's raw input (read with the chain's reader,
-:func:`genoprep.scrna.io.read_matrix`, genes annotated by
-:func:`genoprep.scrna.annotate.annotate_genes`), the finished ``qc_cells.tsv`` (every input
-cell, ``removed_by`` empty for the cells that passed QC) and ``processed.h5ad`` (the labels
-of the kept cells; for scGPT its normalize_total + log1p values and ``var.highly_variable``).
+chain's internals: the card's raw input (streamed chunk by chunk from a CSR h5ad, else read
+with the chain's reader; :mod:`genoprep.scrna.tokens.source`), the finished ``qc_cells.tsv``
+(every input cell, ``removed_by`` empty for the cells that passed QC) and ``processed.h5ad``
+(opened backed: the labels of the kept cells; for scGPT its normalize_total + log1p values and
+``var.highly_variable``, read a chunk at a time).
 
+- :class:`TokenOptions`: the rules' params (``options_of(TokenOptions, ...)``);
 - :func:`derive_dictionaries`: the dataset-derived gene-median and token dictionaries (JSON);
 - :func:`tokenize_scheme`: one scheme's Parquet table and its qc section (``tokens/<scheme>.json``);
 - :func:`tokens_section`: ``tokens.json`` (the sections) and the facts for the completed card.
@@ -17,16 +18,16 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from genoprep.dictionaries import save_dictionary
+from genoprep.dictionaries import load_dictionary, save_dictionary
 from genoprep.errors import InputError
-from genoprep.scrna import annotate, io
+from genoprep.options import StepOptions, freeze
 from genoprep.scrna.tokens.chunks import TokenStats
 from genoprep.scrna.tokens.geneformer import (
     GeneformerOptions,
@@ -38,12 +39,17 @@ from genoprep.scrna.tokens.geneformer import (
 from genoprep.scrna.tokens.parquet import LABELS, write_tokens
 from genoprep.scrna.tokens.rank import RankOptions, RankTokenizer
 from genoprep.scrna.tokens.scgpt import ScgptOptions, ScgptTokenizer, ScgptVocabulary
+from genoprep.scrna.tokens.source import CHUNK_CELLS, read_raw
 
-CHUNK_CELLS = 10_000
 ARTIFACT = {"geneformer": "geneformer.parquet", "scgpt": "scgpt.parquet", "rank": "rank.parquet"}
 DICTIONARY_FIELDS = {
     "geneformer": ("token_dictionary", "gene_median_dictionary", "gene_name_id_dictionary"),
     "scgpt": ("vocab",),
+}
+#: the dataset-derived Geneformer dictionaries, under RESULTS/.work/<dataset>/
+DERIVED = {
+    "gene_median_dictionary": "tokens/gene_median_dictionary.json",
+    "token_dictionary": "tokens/token_dictionary.json",
 }
 
 
@@ -53,77 +59,64 @@ def artifact_names(card: Any) -> list[str]:
     return [ARTIFACT[s] for s in schemes] + (["tokens.json"] if schemes else [])
 
 
-def dictionary_paths(card: Any, scheme: str) -> dict[str, str]:
-    """The card's dictionary files of a scheme, resolved against the card's folder (unset ones left out)."""
-    settings = card.params.get(scheme, {})
-    return {
+def dictionary_files(card: Any, scheme: str, work: Any) -> dict[str, str]:
+    """The dictionary files of a scheme's job by settings field (the rule's named inputs): the card's,
+    resolved against its folder, and for Geneformer the dataset-derived ones where the card has
+    none (``work(name)`` gives their path)."""
+    settings = card.params[scheme]
+    files = {
         field: os.fspath(card.resolve(settings[field]))
         for field in DICTIONARY_FIELDS.get(scheme, ())
         if settings.get(field) is not None
     }
+    if scheme == "geneformer":
+        for field, name in DERIVED.items():
+            files.setdefault(field, work(name))
+    return files
 
 
-def needs_derived(card: Any) -> bool:
-    """Whether Geneformer is chosen without a gene-median dictionary (derived from the dataset then)."""
-    return "geneformer" in card.params["tokenizers"] and card.params["geneformer"]["gene_median_dictionary"] is None
+@dataclasses.dataclass(frozen=True)
+class TokenOptions(StepOptions):
+    """Rules ``scrna_gene_medians`` and ``scrna_tokens``: how to read the raw input, and one scheme's
+    settings as the card gives them (dictionary paths unresolved: the files are the rule's named
+    inputs, :func:`dictionary_files`, so a changed file reruns the job)."""
+
+    dataset_id: str
+    format: str
+    orientation: str | None
+    layer: str | None
+    columns: Mapping[str, str | int]
+    scheme: str
+    settings: Mapping[str, Any]
+    with_spearman: bool  # Geneformer also scores the rank's Spearman (both schemes chosen)
+
+    @classmethod
+    def from_card(cls, card: Mapping[str, Any], scheme: str | None = None) -> Self:
+        if scheme is None:
+            raise TypeError("TokenOptions.from_card needs the scheme's name")
+        params, columns, spec = card["params"], card.get("columns") or {}, card["input"]
+        return cls(
+            dataset_id=card["dataset_id"],
+            format=spec["format"],
+            orientation=spec.get("orientation"),
+            layer=spec.get("layer"),
+            columns=freeze({k: columns[k] for k in ("gene_ids", "gene_symbols") if k in columns}),
+            scheme=scheme,
+            settings=freeze(params[scheme]),
+            with_spearman=scheme == "geneformer" and "rank" in params["tokenizers"],
+        )
+
+    def scheme_card(self, files: Mapping[str, str]) -> dict[str, Any]:
+        """A card-shaped dict for the scheme's own options: its settings, dictionary paths = ``files``."""
+        return {"params": {self.scheme: {**self.settings, **files}}}
 
 
-def step_params(card: Any, scheme: str) -> dict[str, Any]:
-    """The rule's params: the input spec, gene columns and the scheme's settings with resolved paths."""
-    spec = card.data["input"] if "input" in card.data else card.data["inputs"][0]
-    columns = card.data.get("columns", {})
-    settings = {**card.params.get(scheme, {}), **dictionary_paths(card, scheme)}
-    return {
-        "dataset_id": card.dataset_id,
-        "format": spec["format"],
-        "orientation": spec.get("orientation"),
-        "layer": spec.get("layer"),
-        "columns": {k: columns[k] for k in ("gene_ids", "gene_symbols") if k in columns},
-        "scheme": scheme,
-        "settings": settings,
-        "with_spearman": "rank" in card.params["tokenizers"],
-        "given": {k: card.params.get(scheme, {}).get(k) for k in DICTIONARY_FIELDS.get(scheme, ())},
-    }
+def token_params(card: Mapping[str, Any], scheme: str) -> dict[str, Any]:
+    """A token rule's ``params`` entry: :class:`TokenOptions` of the card (a validated card dict)."""
+    return TokenOptions.from_card(card, scheme).as_params()
 
 
 # --- inputs --------------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class RawCounts:
-    """The raw matrix of the kept cells' rows, with the gene names the schemes key on."""
-
-    matrix: sparse.csr_matrix  # all input cells x all input genes
-    kept: np.ndarray  # row indices of the cells that passed QC, in input order
-    cell_ids: np.ndarray  # of the kept cells
-    geneformer_names: list[str]  # Ensembl id where known, else the symbol
-    cells_in_input: int
-
-    def chunks(self) -> Iterator[tuple[int, sparse.csr_matrix]]:
-        """``(first_cell, rows)`` over the kept cells, ``CHUNK_CELLS`` at a time (raw rows copied per chunk)."""
-        for start in range(0, self.kept.shape[0], CHUNK_CELLS):
-            yield start, self.matrix[self.kept[start : start + CHUNK_CELLS]]
-
-
-def read_raw(data_path: str, params: Mapping[str, Any], qc_cells_path: str) -> RawCounts:
-    """The card's raw input and the QC-passing cells of ``qc_cells.tsv`` (same cells, same order)."""
-    adata = io.read_matrix(data_path, params["format"], orientation=params["orientation"], layer=params["layer"])
-    annotate.annotate_genes(adata, params["columns"], str(data_path))
-    cells = pd.read_csv(qc_cells_path, sep="\t", dtype=str, keep_default_na=False)
-    if cells["cell_id"].tolist() != adata.obs_names.tolist():
-        raise InputError(
-            qc_cells_path,
-            f"lists {len(cells)} cells, not the {adata.n_obs} cells of {data_path} "
-            "in their order (stale qc_cells.tsv?)",
-        )
-    kept = np.flatnonzero((cells["removed_by"] == "").to_numpy())
-    matrix = adata.X if adata.X.dtype in (np.float32, np.float64) else adata.X.astype(np.float64)
-    ids = adata.var["gene_ids"].astype(str).to_numpy()
-    symbols = adata.var["gene_symbols"].astype(str).to_numpy()
-    names = [i if i else (s if s else n) for i, s, n in zip(ids, symbols, adata.var_names)]
-    return RawCounts(
-        sparse.csr_matrix(matrix), kept, adata.obs_names.to_numpy()[kept].astype(object), names, adata.n_obs
-    )
 
 
 def read_processed(path: str, cell_ids: Sequence[str] | None) -> ad.AnnData:
@@ -142,12 +135,20 @@ def labels_of(processed: ad.AnnData) -> dict[str, np.ndarray]:
 
 
 def derive_dictionaries(
-    data_path: str, params: Mapping[str, Any], qc_cells_path: str, medians_path: str, tokens_path: str
+    data_path: str,
+    options: TokenOptions,
+    qc_cells_path: str,
+    medians_path: str,
+    tokens_path: str,
+    name_id_path: str | None = None,
 ) -> dict[str, int]:
     """The non-zero gene medians of the QC-passing cells, and a token dictionary numbering those genes
     after the version's special tokens (both JSON); returns their sizes."""
-    raw = read_raw(data_path, params, qc_cells_path)
-    accumulator = GeneMedianAccumulator(raw.geneformer_names)
+    raw = read_raw(data_path, options, qc_cells_path)
+    name_id = None
+    if name_id_path is not None:
+        name_id, _ = load_dictionary(name_id_path, "gene name id dictionary")
+    accumulator = GeneMedianAccumulator(raw.geneformer_names, name_id)
     for _, chunk in raw.chunks():
         accumulator.add(chunk)
     medians = accumulator.medians()
@@ -157,31 +158,42 @@ def derive_dictionaries(
             "no gene with an Ensembl id has a non-zero count in the QC-passing cells: "
             "no gene medians can be derived (map params.columns.gene_ids)",
         )
-    tokens = derived_token_dictionary(medians, params["settings"]["version"])
+    tokens = derived_token_dictionary(medians, options.settings["version"])
     save_dictionary(medians, medians_path)
     save_dictionary(tokens, tokens_path)
     return {"genes": len(medians)}
 
 
+def write_synthetic_gene_ids(counts_path: str, output: str) -> int:
+    """For the embedded demo (simulated gene symbols, no Ensembl ids): a gene-name dictionary giving
+    each gene of a genes x cells CSV a synthetic id ``ENSG9`` + 10 digits (names in file order;
+    the ``ENSG9`` range holds no real gene), so that Geneformer can key on them. Returns the genes."""
+    names = pd.read_csv(counts_path, usecols=[0], dtype=str).iloc[:, 0]
+    save_dictionary({name: f"ENSG9{i:010d}" for i, name in enumerate(names, start=1)}, output)
+    return len(names)
+
+
 def tokenize_scheme(
+    options: TokenOptions,
     data_path: str,
-    params: Mapping[str, Any],
     qc_cells_path: str,
     processed_path: str,
     output: str,
-    derived: Mapping[str, str] | None = None,
+    files: Mapping[str, str],
 ) -> dict[str, Any]:
-    """One scheme's Parquet table; returns its qc section (with the input cells QC dropped)."""
-    scheme, settings = params["scheme"], dict(params["settings"])
-    card = {"params": {scheme: {**settings, **(derived or {})}}}
+    """One scheme's Parquet table; returns its qc section (with the input cells QC dropped).
+
+    ``files``: the dictionary files by settings field (:func:`dictionary_files`)."""
+    scheme, card = options.scheme, options.scheme_card(files)
+    given = {field: options.settings.get(field) for field in DICTIONARY_FIELDS.get(scheme, ())}
     if scheme == "scgpt":
         cells = pd.read_csv(qc_cells_path, sep="\t", dtype=str, keep_default_na=False)
         kept_ids = cells.loc[cells["removed_by"] == "", "cell_id"].tolist()
         processed = read_processed(processed_path, kept_ids)
-        options = ScgptOptions.from_card(card)
+        scgpt = ScgptOptions.from_card(card)
         symbols = [s if s else n for s, n in zip(processed.var["gene_symbols"].astype(str), processed.var_names)]
         hvg = processed.var["highly_variable"].to_numpy() if "highly_variable" in processed.var else None
-        tokenizer: Any = ScgptTokenizer(ScgptVocabulary.load(options.vocab), symbols, options, hvg)
+        tokenizer: Any = ScgptTokenizer(ScgptVocabulary.load(scgpt.vocab), symbols, scgpt, hvg)
 
         def chunks() -> Iterator[tuple[int, Any]]:
             for start in range(0, processed.n_obs, CHUNK_CELLS):
@@ -189,26 +201,28 @@ def tokenize_scheme(
 
         write_tokens(tokenizer, chunks(), output, np.asarray(kept_ids, dtype=object), labels_of(processed))
         section = tokenizer.summary()
+        section["vocabulary"] = {**section["vocabulary"], "path": given["vocab"]}
         n_input = len(cells)
     else:
-        raw = read_raw(data_path, params, qc_cells_path)
+        raw = read_raw(data_path, options, qc_cells_path)
         processed = read_processed(processed_path, raw.cell_ids)
         if scheme == "geneformer":
-            options = GeneformerOptions.from_card(card)
+            geneformer = GeneformerOptions.from_card(card)
             tokenizer = GeneformerTokenizer(
-                GeneformerVocabulary.load(options), raw.geneformer_names, options, with_spearman=params["with_spearman"]
+                GeneformerVocabulary.load(geneformer),
+                raw.geneformer_names,
+                geneformer,
+                with_spearman=options.with_spearman,
             )
         else:
-            tokenizer = RankTokenizer(raw.matrix.shape[1], RankOptions.from_card(card))
+            tokenizer = RankTokenizer(raw.n_genes, RankOptions.from_card(card))
         write_tokens(tokenizer, raw.chunks(), output, raw.cell_ids, labels_of(processed))
         section = tokenizer.summary()
         if scheme == "geneformer":
-            section["dictionaries"] = card_dictionary_facts(section["dictionaries"], params["given"])
-            if params["with_spearman"]:
+            section["dictionaries"] = card_dictionary_facts(section["dictionaries"], given)
+            if options.with_spearman:
                 section["spearman"] = {"sum": tokenizer.stats.spearman_sum, "cells": tokenizer.stats.spearman_cells}
         n_input = raw.cells_in_input
-    if scheme == "scgpt":
-        section["vocabulary"] = {**section["vocabulary"], "path": params["given"]["vocab"]}
     n_kept = section["cells_tokenised"] + section["cells_dropped_empty"]
     return {"cells_in_input": n_input, "cells_failed_qc": n_input - n_kept, **section}
 

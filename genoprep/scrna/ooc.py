@@ -1,0 +1,391 @@
+"""The scRNA-seq chain out of core: chunks of cells streamed from the input, never the whole matrix.
+
+:func:`genoprep.scrna.chain.process` takes this path when the in-memory chain would need more
+than ``params.memory_budget_mb`` (:func:`genoprep.scrna.resources.plan`). The input is read
+backed, ``params.chunk_cells`` rows at a time (h5ad with ``X``, a layer or ``.raw.X`` stored as
+CSR or dense), in four passes:
+
+1. QC metrics per cell over all genes, the value checks, and the cells per gene over the cells
+   that pass ``min_genes``;
+2. QC metrics per cell over the genes ``min_cells`` keeps (``max_genes``, ``max_pct_mito``);
+   the filters are decided exactly as in memory (:func:`genoprep.scrna.qc.decide_from_metrics`);
+3. over the kept cells and genes: the final per-gene QC metrics, ``normalize_total`` + ``log1p``,
+   the per-gene sums HVG selection needs (of ``expm1(X)`` for ``seurat``, of ``X`` for
+   ``cell_ranger``; summed as scanpy's mean/variance kernel sums them), the sums for the scaling
+   mean and standard deviation (over the ``fit`` rows), and ``X`` and ``layers['counts']`` of
+   ``processed.h5ad`` appended chunk by chunk (anndata's ``write_elem`` and ``sparse_dataset(...).append``);
+   then HVG selection from the sums (:func:`genoprep.scrna.preprocess.hvg_from_moments`) and the
+   rest of ``processed.h5ad`` (``obs``, ``var``, ``uns``);
+4. the scaled HVG block of each chunk, into ``X.npy`` through a memory map of just that chunk's rows.
+
+Every value is computed with the in-memory path's operations in the same order and precision,
+so the results are the same (tested on the real data with 50-cell chunks). Memory: the chunk,
+a few arrays per cell (QC metrics) and per gene, and the per-cell tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
+
+import anndata as ad
+import h5py
+import numpy as np
+import pandas as pd
+from anndata.io import read_elem, sparse_dataset, write_elem
+from scipy import sparse
+
+from genoprep import filters, runtime
+from genoprep.errors import InputError
+from genoprep.jsonio import write_json
+from genoprep.scrna import io, kernels, preprocess, qc, resources, steps
+from genoprep.scrna.export import obs_table
+from genoprep.scrna.options import HvgOptions, IngestOptions
+
+if TYPE_CHECKING:
+    from genoprep.scrna.chain import ChainOptions, Outputs, StepTable
+
+log = logging.getLogger(__name__)
+
+StrPath = str | os.PathLike[str]
+
+
+def unsupported(path: StrPath, ingest: IngestOptions, hvg: HvgOptions) -> str | None:
+    """Why the streaming path cannot take this input (``None`` when it can)."""
+    return resources.unsupported(path, ingest.format, ingest.layer, hvg.hvg_flavor, hvg.hvg_batch_key)
+
+
+def streaming_chunk(data_path: StrPath, options: ChainOptions) -> int | None:
+    """Cells per chunk when the chain must stream this input (its in-memory estimate exceeds the memory
+    budget and the streaming path can read it), else ``None`` (the in-memory path)."""
+    memory = options.memory
+    size = resources.input_size(data_path, options.ingest.format, options.ingest.layer)
+    budget = resources.budget_mb(memory.memory_budget_mb if memory is not None else None)
+    if resources.plan(size, budget, streamable=True) == resources.IN_MEMORY:
+        return None
+    reason = unsupported(data_path, options.ingest, options.hvg)
+    if reason is None and options.split.enabled:
+        reason = "params.split (the split and train-only steps run in memory)"
+    if reason is not None:
+        log.warning(
+            "the in-memory chain needs about %d MiB, over the %d MiB budget, but the out-of-core path cannot "
+            "take %s: running in memory",
+            resources.mem_mb(size, 1),
+            budget,
+            reason,
+        )
+        return None
+    return resources.chunk_cells(size, budget, memory.chunk_cells if memory is not None else None)
+
+
+class RowReader:
+    """Rows ``start:stop`` of a stored h5ad matrix as canonical float32 CSR (the in-memory reader's
+    conversion, row by row); a CSR group's row pointers are read once."""
+
+    def __init__(self, element: h5py.Group | h5py.Dataset, n_genes: int):
+        self.element = element
+        self.n_genes = n_genes
+        if isinstance(element, h5py.Dataset):
+            self.indptr = None
+            self.n_cells = int(element.shape[0])
+        else:
+            self.indptr = element["indptr"][...].astype(np.int64)
+            self.n_cells = self.indptr.size - 1
+
+    def rows(self, start: int, stop: int) -> sparse.csr_matrix:
+        if self.indptr is None:
+            return io.as_float32_csr(np.asarray(self.element[start:stop], dtype=np.float32))
+        first, last = int(self.indptr[start]), int(self.indptr[stop])
+        data = self.element["data"][first:last]
+        indices = self.element["indices"][first:last]
+        matrix = sparse.csr_matrix(
+            (data.astype(np.float32, copy=False), indices, self.indptr[start : stop + 1] - first),
+            shape=(stop - start, self.n_genes),
+            copy=False,
+        )
+        return io.as_float32_csr(matrix)
+
+    def chunks(self, size: int) -> Iterator[tuple[int, sparse.csr_matrix]]:
+        for start in range(0, self.n_cells, size):
+            yield start, self.rows(start, min(start + size, self.n_cells))
+
+
+def read_header(handle: h5py.File, path: StrPath, layer: str | None) -> tuple[ad.AnnData, RowReader]:
+    """``obs`` and ``var`` as an AnnData without a matrix, and the reader of the matrix's rows."""
+    key, var_key = resources.matrix_keys(layer)
+    if key not in handle:
+        what = "no X matrix" if layer is None else f"no {key}"
+        raise InputError(str(path), f"the h5ad file has {what}")
+    try:
+        obs = read_elem(handle["obs"])
+        var = read_elem(handle[var_key])
+    except (OSError, KeyError, ValueError, TypeError) as err:
+        raise InputError(str(path), f"cannot read h5ad: {' '.join(str(err).split())[:200]}") from None
+    reader = RowReader(handle[key], len(var))
+    element = handle[key]
+    shape = element.shape if isinstance(element, h5py.Dataset) else tuple(int(v) for v in element.attrs["shape"])
+    if tuple(shape) != (len(obs), len(var)) or reader.n_cells != len(obs):
+        raise InputError(
+            str(path), f"the matrix is {shape[0]} x {shape[1]}, but obs has {len(obs)} rows and var {len(var)}"
+        )
+    adata = ad.AnnData(obs=obs, var=var)
+    io.check_names(adata, path)
+    return adata, reader
+
+
+class _ValueCheck:
+    """The first offending value over all chunks (:func:`io.check_values` on each), with the in-memory
+    check's priority: a value that is not finite at once; else the first negative one; else the
+    first fraction (for counts)."""
+
+    def __init__(self, source: str, value_type: str, obs_names: pd.Index, var_names: pd.Index):
+        self.source, self.value_type = source, value_type
+        self.obs_names, self.var = obs_names, pd.DataFrame(index=var_names)
+        self.found: tuple[int, InputError] | None = None
+
+    def check(self, start: int, chunk: sparse.csr_matrix) -> None:
+        rows = pd.DataFrame(index=self.obs_names[start : start + chunk.shape[0]])
+        try:
+            io.check_values(ad.AnnData(X=chunk, obs=rows, var=self.var), self.source, self.value_type)
+        except InputError as error:
+            rank = 0 if "finite" in error.problem else 1 if "negative" in error.problem else 2
+            if rank == 0:
+                raise
+            if self.found is None or rank < self.found[0]:
+                self.found = (rank, error)
+
+    def raise_found(self) -> None:
+        if self.found is not None:
+            raise self.found[1]
+
+
+def process(
+    data_path: StrPath,
+    metadata_path: StrPath | None,
+    mito_gene_lists: Iterable[StrPath],
+    options: ChainOptions,
+    dataset: str,
+    outputs: Outputs,
+    table: StepTable,
+    chunk_cells: int,
+    fit_rows: Callable[[pd.DataFrame], np.ndarray] | None = None,
+) -> None:
+    """Run the chain out of core and write every output of :func:`genoprep.scrna.chain.process`.
+
+    ``fit_rows`` gives, from the kept cells' ``obs``, the boolean mask of the rows whose mean and
+    standard deviation scale ``X.npy`` (e.g. the training split); all kept cells by default.
+    """
+    from genoprep.scrna.chain import write_qc_diagnostics
+
+    source = str(data_path)
+    start = time.perf_counter()
+    table_meta = steps.check_header(data_path, options.ingest, metadata_path)
+    textio_check(data_path)
+    try:
+        handle = h5py.File(data_path, "r")
+    except OSError as err:
+        raise io._h5_error(data_path, "h5ad", err) from None
+    with handle:
+        header, reader = read_header(handle, data_path, options.ingest.layer)
+        steps.annotate_ingested(header, table_meta, options.ingest, dataset, source, metadata_path)
+        n_cells, n_genes = header.shape
+        table.add("ingest", (0, 0), header.shape, start)
+        log.info("out of core: %d cells x %d genes in chunks of %d cells", n_cells, n_genes, chunk_cells)
+
+        # pass 1: metrics over all genes, value checks, cells per gene over the cells min_genes keeps
+        start = time.perf_counter()
+        known = set(options.qc.mito_genes)
+        for path in mito_gene_lists:
+            known |= qc.read_gene_list(path)
+        header.var["mt"] = qc.flag_mito(header.var, header.var_names, options.qc.mito_prefixes, known)
+        mito_mask = header.var["mt"].to_numpy(dtype=bool)
+        every_gene = np.ones(n_genes, dtype=bool)
+        genes0 = np.zeros(n_cells, dtype=np.int64)
+        total0 = np.zeros(n_cells, dtype=np.float64)
+        mito0 = np.zeros(n_cells, dtype=np.float64)
+        cells_per_gene = np.zeros(n_genes, dtype=np.int64)
+        values = _ValueCheck(source, options.ingest.value_type, header.obs_names, header.var_names)
+        for first, chunk in reader.chunks(chunk_cells):
+            values.check(first, chunk)
+            last = first + chunk.shape[0]
+            genes0[first:last], total0[first:last], mito0[first:last] = kernels.row_metrics(
+                chunk.indptr, chunk.indices, chunk.data, every_gene, mito_mask
+            )
+            passed = genes0[first:last] >= options.qc.min_genes
+            cells_per_gene += kernels.column_metrics(chunk.indptr, chunk.indices, chunk.data, passed, n_genes)[0]
+        values.raise_found()
+
+        def cells_per_gene_of(keep: np.ndarray) -> np.ndarray:
+            if not np.array_equal(keep, genes0 >= options.qc.min_genes):
+                raise AssertionError("the min_genes filter is decided on the metrics of pass 1")
+            return cells_per_gene
+
+        kept_metrics: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+        def kept_metrics_of(gene_kept: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            # pass 2: metrics over the genes min_cells keeps
+            genes1 = np.zeros(n_cells, dtype=np.int64)
+            total1 = np.zeros(n_cells, dtype=np.float64)
+            mito1 = np.zeros(n_cells, dtype=np.float64)
+            for first, chunk in reader.chunks(chunk_cells):
+                last = first + chunk.shape[0]
+                genes1[first:last], total1[first:last], mito1[first:last] = kernels.row_metrics(
+                    chunk.indptr, chunk.indices, chunk.data, gene_kept, mito_mask
+                )
+            kept_metrics["cells"] = (genes1, total1, mito1)
+            return kept_metrics["cells"]
+
+        decision = qc.decide_from_metrics(
+            header.obs_names,
+            n_genes,
+            mito_mask,
+            options.qc,
+            (genes0, total0, mito0),
+            cells_per_gene_of,
+            kept_metrics_of,
+        )
+        info = header.uns["genoprep"]
+        decision.report = {
+            "dataset_id": info["dataset_id"],
+            **decision.report,
+            "metadata_rows_unmatched": info["metadata_rows_unmatched"],
+        }
+        runtime.console(filters.summary_line(dataset, decision.steps))
+        try:
+            filters.guard(source, decision.steps, "cells", options.qc.min_fraction_kept)
+            qc.check_left(decision, source)
+        except InputError as err:
+            written = write_qc_diagnostics(decision.cells, options.qc, dataset, outputs.logs)
+            raise InputError(
+                err.source, f"{err.problem} (per-cell QC table and figure: {', '.join(written)})", record=err.record
+            ) from None
+        keep, gene_kept = decision.cell_kept, decision.gene_kept
+        kept_rows, kept_genes = np.flatnonzero(keep), np.flatnonzero(gene_kept)
+        shell = ad.AnnData(obs=header.obs.iloc[kept_rows].copy(), var=header.var.iloc[kept_genes].copy())
+        shell.uns["genoprep"] = dict(info)
+        genes1, total1, mito1 = kept_metrics.pop("cells")
+        qc.store_cell_metrics(shell.obs, genes1[keep], total1[keep], mito1[keep])
+        del genes1, total1, mito1
+        report = {**decision.report, "after": qc.summary(shell.obs, shell.n_vars)}
+        report = {**report, "metadata_rows_unmatched": report.pop("metadata_rows_unmatched")}
+        write_json(report, outputs.qc)
+        decision.cells.to_csv(outputs.cells, sep="\t", index=False, lineterminator="\n")
+        table.add("qc", header.shape, shell.shape, start)
+        del decision
+
+        # pass 3: final gene metrics, normalize + log1p, HVG and scaling sums, X and counts of processed.h5ad
+        start = time.perf_counter()
+        n_kept, n_vars = shell.shape
+        new_column = np.where(gene_kept, np.cumsum(gene_kept) - 1, -1).astype(np.int64)
+        fit = np.ones(n_kept, dtype=bool) if fit_rows is None else np.asarray(fit_rows(shell.obs), dtype=bool)
+        if fit.shape != (n_kept,) or not fit.any():
+            raise ValueError(f"the fit mask must hold {n_kept} booleans, at least one True")
+        counts_type = options.normalize.value_type == "counts"
+        flavor = options.hvg.hvg_flavor
+        cells_with = np.zeros(n_vars, dtype=np.int64)
+        gene_total = np.zeros(n_vars, dtype=np.float64)
+        hvg_moments = preprocess.SlotMoments(n_vars)
+        scale_total = np.zeros(n_vars, dtype=np.float64)
+        scale_squares = np.zeros(n_vars, dtype=np.float64)
+
+        def kept_chunks() -> Iterator[tuple[int, sparse.csr_matrix, sparse.csr_matrix]]:
+            row = 0
+            for first, chunk in reader.chunks(chunk_cells):
+                rows = keep[first : first + chunk.shape[0]]
+                n_rows = int(rows.sum())
+                if n_rows == 0:
+                    continue
+                indptr, indices, data = kernels.subset(chunk.indptr, chunk.indices, chunk.data, rows, new_column)
+                del chunk
+                counts = sparse.csr_matrix((data, indices, indptr), shape=(n_rows, n_vars), copy=False)
+                x = preprocess.normalize_log1p(counts, options.normalize.target_sum) if counts_type else counts
+                yield row, counts, x
+                row += n_rows
+
+        wide = {"indptr_dtype": np.int64}
+        with h5py.File(outputs.processed, "w") as out:
+            write_elem(out, "layers", {})
+            for row, counts, x in kept_chunks():
+                kernels.column_metrics_into(counts.indptr, counts.indices, counts.data, cells_with, gene_total)
+                values = np.expm1(x.data) if flavor == "seurat" else x.data
+                hvg_moments.add(x, row, values)
+                del values
+                fit_chunk = fit[row : row + x.shape[0]]
+                kernels.masked_moments_into(x.indptr, x.indices, x.data, fit_chunk, scale_total, scale_squares)
+                layers = {"X": x, "layers/counts": counts} if counts_type else {"X": x}
+                for key, matrix in layers.items():
+                    if row == 0:
+                        write_elem(out, key, matrix, dataset_kwargs=wide)
+                    else:
+                        sparse_dataset(out[key]).append(matrix)
+            qc.store_gene_metrics(shell.var, n_kept, cells_with, gene_total)
+            if counts_type:
+                shell.uns["log1p"] = {"base": None}
+            table.add("normalize", (n_kept, n_vars), (n_kept, n_vars), start)
+
+            start = time.perf_counter()
+            mean, var = hvg_moments.mean_var(n_kept)
+            n_top = preprocess.effective_n_top_genes(options.hvg.n_top_genes, n_vars)
+            preprocess.hvg_from_moments(shell, mean, var, flavor, n_top)
+            n_hvg = int(shell.var["highly_variable"].sum())
+            shell.uns["genoprep"] = {**shell.uns["genoprep"], "n_hvg": n_hvg}
+            steps.record_provenance(shell, options.qc, options.normalize, options.hvg, options.scale)
+            shell.strings_to_categoricals()  # as write_h5ad does
+            out.attrs["encoding-type"] = "anndata"
+            out.attrs["encoding-version"] = "0.1.0"
+            write_elem(out, "obs", shell.obs)
+            write_elem(out, "var", shell.var)
+            for key in ("obsm", "varm", "obsp", "varp"):
+                write_elem(out, key, {})
+            write_elem(out, "uns", dict(shell.uns))
+        table.add("hvg", (n_kept, n_vars), (n_kept, n_hvg), start)
+
+        # pass 4: the scaled HVG block, chunk by chunk, into X.npy
+        start = time.perf_counter()
+        hvg = shell.var["highly_variable"].to_numpy(dtype=bool)
+        position = np.where(hvg, np.cumsum(hvg) - 1, -1).astype(np.int64)
+        n_fit = int(fit.sum())
+        mean, std = preprocess.scale_statistics(scale_total[hvg] / n_fit, scale_squares[hvg] / n_fit, n_fit)
+        write_scaled(outputs.x, kept_chunks(), position, n_kept, n_hvg, mean, std, options.scale.scale_max_value)
+        features = list(shell.var_names[hvg])
+        with open(outputs.features, "w", encoding="utf-8", newline="\n") as handle_out:
+            handle_out.writelines(f"{name}\n" for name in features)
+        obs_table(shell).to_csv(outputs.obs, sep="\t", index=False, lineterminator="\n")
+        write_json(steps.facts(shell, options.normalize, options.hvg, options.scale, n_hvg), outputs.facts)
+        table.add("scale", (n_kept, n_vars), (n_kept, n_hvg), start)
+
+
+def write_scaled(
+    path: StrPath,
+    chunks: Iterator[tuple[int, sparse.csr_matrix, sparse.csr_matrix]],
+    position: np.ndarray,
+    n_rows: int,
+    n_columns: int,
+    mean: np.ndarray,
+    std: np.ndarray,
+    max_value: float | None,
+) -> None:
+    """``X.npy`` (float32 rows x HVG) written chunk by chunk: each chunk's rows are mapped, filled and
+    unmapped, so that the file's pages never pile up in the process's memory."""
+    header = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n_rows, n_columns))
+    offset = header.offset
+    del header
+    row_bytes = n_columns * np.dtype(np.float32).itemsize
+    for row, _counts, x in chunks:
+        dense = kernels.dense_columns(x.indptr, x.indices, x.data, position, n_columns)
+        preprocess.apply_scaling(dense, mean, std, max_value)
+        if dense.size:
+            block = np.memmap(path, dtype=np.float32, mode="r+", offset=offset + row * row_bytes, shape=dense.shape)
+            block[:] = dense
+            block.flush()
+            del block
+
+
+def textio_check(path: StrPath) -> None:
+    """The in-memory reader's check that the input is there and readable (one line when not)."""
+    from genoprep import textio
+
+    textio.check_readable(path)

@@ -1,0 +1,194 @@
+"""genoprep.cards: the facts the mutation run (``make mutants MODULES=cards``) found untested.
+
+``write_yaml`` (the completed card.yaml every run writes) is read back byte by byte against
+YAML written by hand; ``validate`` fills defaults in place and names the field; the errors of
+``discover_cards`` are checked whole (file, record, problem).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from genoprep.cards import SCHEMA_DIR, CardError, discover_cards, load_card, load_cards, validate, write_yaml
+
+
+def test_write_yaml_is_block_style_utf8_in_the_given_key_order(tmp_path: Path) -> None:
+    path = tmp_path / "card.yaml"
+    write_yaml({"name": "Zürich cells", "b": 1, "a": {"z": [1, 2], "y": None}}, path)
+    expected = "name: Zürich cells\nb: 1\na:\n  z:\n  - 1\n  - 2\n  y: null\n"
+    assert path.read_bytes() == expected.encode("utf-8")
+
+
+def test_write_yaml_wraps_long_text_at_100_columns_and_reads_back_equal(tmp_path: Path) -> None:
+    """Width 100 (not YAML's default 80): a 90-character line stays one line."""
+    path = tmp_path / "card.yaml"
+    ninety = " ".join(["abcdefghi"] * 9)[:-1] + "x"  # 89 characters, 9 words
+    long = " ".join(["word"] * 40)  # 199 characters
+    write_yaml({"k": ninety, "long": long}, path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == f"k: {ninety}"
+    # PyYAML breaks at the first space past the width: at most one short word beyond column 100
+    assert all(len(line) <= 100 + len(" word") for line in lines)
+    assert len(lines) > 2  # the 199-character text was folded
+    assert yaml.safe_load(path.read_text(encoding="utf-8")) == {"k": ninety, "long": long}
+
+
+def test_write_yaml_accepts_a_mapping_that_is_not_a_dict(tmp_path: Path) -> None:
+    from types import MappingProxyType
+
+    path = tmp_path / "card.yaml"
+    write_yaml(MappingProxyType({"a": 1}), path)
+    assert path.read_text(encoding="utf-8") == "a: 1\n"
+
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "params": {
+            "type": "object",
+            "properties": {"n": {"type": "integer", "default": 3}, "m": {"type": "integer", "minimum": 1}},
+            "default": {},
+        }
+    },
+}
+
+
+def test_validate_fills_defaults_in_place() -> None:
+    data: dict = {}
+    validate(data, SCHEMA, "c.yaml")
+    assert data == {"params": {"n": 3}}
+    given = {"params": {"n": 5}}
+    validate(given, SCHEMA, "c.yaml")
+    assert given == {"params": {"n": 5}}
+
+
+def test_validate_names_the_card_and_the_field() -> None:
+    with pytest.raises(CardError) as caught:
+        validate({"params": {"m": 0}}, SCHEMA, "c.yaml")
+    assert (caught.value.source, caught.value.record) == ("c.yaml", "params.m")
+    assert caught.value.problem == "0 is less than the minimum of 1"
+
+
+def test_discover_takes_yaml_and_yml_files_sorted_and_skips_folders(tmp_path: Path) -> None:
+    for name in ("c.yml", "a.yaml", "b.YAML.txt", "notes.txt"):
+        (tmp_path / name).write_text("dataset_id: x\n", encoding="utf-8")
+    (tmp_path / "folder.yaml").mkdir()
+    assert discover_cards(tmp_path) == [tmp_path / "a.yaml", tmp_path / "c.yml"]
+    assert discover_cards([str(tmp_path / "c.yml"), tmp_path / "a.yaml"]) == [tmp_path / "c.yml", tmp_path / "a.yaml"]
+
+
+def test_discover_errors_name_the_spec_and_the_problem(tmp_path: Path) -> None:
+    missing = tmp_path / "missing"
+    with pytest.raises(CardError) as caught:
+        discover_cards(missing)
+    assert (caught.value.source, caught.value.record, caught.value.problem) == (
+        str(missing),
+        "datasets",
+        "no such card file or folder",
+    )
+    one, two = tmp_path / "e1", tmp_path / "e2"
+    one.mkdir()
+    two.mkdir()
+    with pytest.raises(CardError) as caught:
+        discover_cards([one, two])
+    assert (caught.value.source, caught.value.record, caught.value.problem) == (
+        f"{one}, {two}",
+        "datasets",
+        "no dataset cards (*.yaml) found",
+    )
+
+
+GOOD = {
+    "dataset_id": "pbmc_x",
+    "name": "PBMC",
+    "modality": "scrna",
+    "input": {"path": "counts.csv.gz", "format": "csv", "orientation": "genes_x_cells"},
+}
+
+
+def _write_card(folder: Path, card: dict, name: str) -> Path:
+    path = folder / name
+    path.write_text(yaml.safe_dump(card), encoding="utf-8")
+    return path
+
+
+def test_a_card_with_several_inputs_lists_them_in_card_order(tmp_path: Path) -> None:
+    card = {
+        "dataset_id": "promoters",
+        "name": "promoters",
+        "modality": "dna",
+        "inputs": [{"path": "pos.fa", "label": "pos"}, {"path": "/data/neg.fa", "label": "neg"}],
+    }
+    loaded = load_card(_write_card(tmp_path, card, "p.yaml"))
+    assert [(e["path"], e["label"]) for e in loaded.input_entries()] == [("pos.fa", "pos"), ("/data/neg.fa", "neg")]
+    assert loaded.input_paths() == [tmp_path / "pos.fa", Path("/data/neg.fa")]
+
+
+def test_duplicate_dataset_id_names_the_second_card_and_the_first(tmp_path: Path) -> None:
+    first = _write_card(tmp_path, GOOD, "a.yaml")
+    second = _write_card(tmp_path, GOOD, "b.yaml")
+    with pytest.raises(CardError) as caught:
+        load_cards(tmp_path)
+    assert (caught.value.source, caught.value.record, caught.value.problem) == (
+        str(second),
+        "dataset_id",
+        f"dataset_id 'pbmc_x' is already used by {first}",
+    )
+
+
+def test_load_cards_uses_the_schema_folder_it_is_given(tmp_path: Path) -> None:
+    """A copy of the schemas whose scrna min_genes default is 7 gives cards with min_genes 7."""
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMA_DIR, schemas)
+    scrna = schemas / "modality" / "scrna.schema.yaml"
+    text = scrna.read_text(encoding="utf-8")
+    assert text.count("default: 200") >= 1
+    schema = yaml.safe_load(text)
+    schema["properties"]["params"]["properties"]["min_genes"]["default"] = 7
+    scrna.write_text(yaml.safe_dump(schema, sort_keys=False), encoding="utf-8")
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    _write_card(cards, GOOD, "a.yaml")
+    assert load_cards(cards)["pbmc_x"].params["min_genes"] == 200
+    assert load_cards(cards, schemas)["pbmc_x"].params["min_genes"] == 7
+
+
+def test_inline_refs_by_hand() -> None:
+    """Local refs are replaced by their definitions (recursively, siblings kept); a ref whose
+    siblings clash with the definition, a non-local ref and an unknown one stay as written."""
+    from genoprep.cards import _inline_refs
+
+    n = {"type": "integer", "minimum": 0}
+    entry = {"type": "object", "properties": {"path": {"type": "string"}}}
+    defs = {"entry": entry, "n": n, "wrap": {"$ref": "#/$defs/n"}}
+    schema = {
+        "$defs": defs,
+        "properties": {
+            "input": {"$ref": "#/$defs/entry"},
+            "inputs": {"type": "array", "items": {"$ref": "#/$defs/entry"}},
+            "k": {"$ref": "#/$defs/n", "default": 3},
+            "w": {"$ref": "#/$defs/wrap"},
+            "clash": {"$ref": "#/$defs/n", "minimum": 5},
+            "other": {"$ref": "#/other/n"},
+            "unknown": {"$ref": "#/$defs/missing"},
+        },
+        "list": [{"$ref": "#/$defs/n"}, 1],
+    }
+    assert _inline_refs(schema, defs) == {
+        "properties": {
+            "input": entry,
+            "inputs": {"type": "array", "items": entry},
+            "k": {"type": "integer", "minimum": 0, "default": 3},
+            "w": n,
+            "clash": {"$ref": "#/$defs/n", "minimum": 5},
+            "other": {"$ref": "#/other/n"},
+            "unknown": {"$ref": "#/$defs/missing"},
+        },
+        "list": [n, 1],
+        "$defs": defs,
+    }
+    assert "$defs" not in _inline_refs({"a": 1}, defs)
