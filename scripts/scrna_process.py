@@ -5,7 +5,7 @@ import sys
 sys.path.insert(0, snakemake.scriptdir + "/..")
 
 from genoprep.runtime import run_step
-from genoprep.scrna.chain import ChainOptions, Outputs, process
+from genoprep.scrna.chain import ChainOptions, Job, Outputs, process
 from genoprep.scrna.options import (
     EmbedOptions,
     HvgOptions,
@@ -46,7 +46,7 @@ def main() -> None:
         logs=params.logs,
     )
     metadata = inputs.metadata[0] if inputs.metadata else None
-    process(inputs.data[0], metadata, inputs.mito_genes, options, snakemake.wildcards.dataset, outputs)
+    process(Job(inputs.data[0], metadata, tuple(inputs.mito_genes), snakemake.wildcards.dataset, outputs), options)
 
 
 run_step(snakemake.log.main, main)

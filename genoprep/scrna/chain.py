@@ -24,8 +24,9 @@ import logging
 import os
 import resource
 import time
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -66,6 +67,23 @@ class ChainOptions:
     leakage: LeakageOptions
     train_only: splitting.TrainOnlyOptions
     memory: MemoryOptions | None = None
+
+    @classmethod
+    def from_card(cls, card: Mapping[str, Any], memory: MemoryOptions | None = None) -> ChainOptions:
+        """Every step's options from a loaded card's data (what rule ``scrna_process`` passes as
+        params), for library callers; ``memory`` None lets the input's size choose the path."""
+        return cls(
+            ingest=IngestOptions.from_card(card),
+            qc=QcOptions.from_card(card),
+            normalize=NormalizeOptions.from_card(card),
+            hvg=HvgOptions.from_card(card),
+            scale=ScaleOptions.from_card(card),
+            embed=EmbedOptions.from_card(card),
+            split=SplitOptions.from_card(card),
+            leakage=LeakageOptions.from_card(card),
+            train_only=splitting.TrainOnlyOptions.from_card(card),
+            memory=memory,
+        )
 
 
 @dataclass(frozen=True)
@@ -132,21 +150,28 @@ def write_qc_diagnostics(cells: pd.DataFrame, options: QcOptions, dataset: str, 
     return [table, figure]
 
 
-def process(
-    data_path: StrPath,
-    metadata_path: StrPath | None,
-    mito_gene_lists: Iterable[StrPath],
-    options: ChainOptions,
-    dataset: str,
-    outputs: Outputs,
-) -> None:
+@dataclass(frozen=True)
+class Job:
+    """One dataset's chain: what it reads (the matrix, the metadata table or None, the
+    mitochondrial gene lists), its id and where it writes."""
+
+    data: StrPath
+    metadata: StrPath | None
+    mito_gene_lists: tuple[StrPath, ...]
+    dataset: str
+    outputs: Outputs
+
+
+def process(job: Job, options: ChainOptions) -> None:
     """Run the chain and write every output (see the module docstring); out of core
     (:mod:`genoprep.scrna.ooc`) when the input is larger than the memory budget."""
+    data_path, metadata_path, mito_gene_lists = job.data, job.metadata, job.mito_gene_lists
+    dataset, outputs = job.dataset, job.outputs
     table = StepTable()
     try:
         chunk = ooc.streaming_chunk(data_path, options)
         if chunk is not None:
-            ooc.process(data_path, metadata_path, mito_gene_lists, options, dataset, outputs, table, chunk)
+            ooc.process(job, options, table, chunk)
             return
         start = time.perf_counter()
         adata = steps.ingest(data_path, options.ingest, dataset, metadata_path)

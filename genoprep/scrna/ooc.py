@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import anndata as ad
@@ -42,11 +42,11 @@ from genoprep import filters, runtime
 from genoprep.errors import InputError
 from genoprep.jsonio import write_json
 from genoprep.scrna import io, kernels, preprocess, qc, resources, steps
-from genoprep.scrna.export import obs_table
+from genoprep.scrna.export import add_embeddings, obs_table
 from genoprep.scrna.options import HvgOptions, IngestOptions
 
 if TYPE_CHECKING:
-    from genoprep.scrna.chain import ChainOptions, Outputs, StepTable
+    from genoprep.scrna.chain import ChainOptions, Job, StepTable
 
 log = logging.getLogger(__name__)
 
@@ -163,12 +163,8 @@ class _ValueCheck:
 
 
 def process(
-    data_path: StrPath,
-    metadata_path: StrPath | None,
-    mito_gene_lists: Iterable[StrPath],
+    job: Job,
     options: ChainOptions,
-    dataset: str,
-    outputs: Outputs,
     table: StepTable,
     chunk_cells: int,
     fit_rows: Callable[[pd.DataFrame], np.ndarray] | None = None,
@@ -180,6 +176,8 @@ def process(
     """
     from genoprep.scrna.chain import write_qc_diagnostics
 
+    data_path, metadata_path, mito_gene_lists = job.data, job.metadata, job.mito_gene_lists
+    dataset, outputs = job.dataset, job.outputs
     source = str(data_path)
     start = time.perf_counter()
     table_meta = steps.check_header(data_path, options.ingest, metadata_path)
@@ -356,6 +354,11 @@ def process(
         obs_table(shell).to_csv(outputs.obs, sep="\t", index=False, lineterminator="\n")
         write_json(steps.facts(shell, options.normalize, options.hvg, options.scale, n_hvg), outputs.facts)
         table.add("scale", (n_kept, n_vars), (n_kept, n_hvg), start)
+
+        # obsm X_pca/X_umap and layers scaled, read from X.npy through a memory map (PCA in blocks of rows)
+        start = time.perf_counter()
+        add_embeddings(outputs.processed, np.load(outputs.x, mmap_mode="r"), features, options.embed)
+        table.add("embed", (n_kept, n_hvg), (n_kept, n_hvg), start)
 
 
 def write_scaled(

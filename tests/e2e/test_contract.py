@@ -34,8 +34,13 @@ def test_default_run_twice_gives_identical_bytes(tmp_path: Path) -> None:
     assert card["computed"]["n_cells"] > 100 and card["computed"]["n_features"] == 2000
     assert (tmp_path / "a" / "pbmc_demo" / "qc_metrics.png").read_bytes()[:4] == b"\x89PNG"
     # card.yaml lists every file of the dataset folder, the figure included, and verify agrees
-    figure = hashlib.sha256((tmp_path / "a" / "pbmc_demo" / "qc_metrics.png").read_bytes()).hexdigest()
-    assert card["computed"]["figures_sha256"] == {"qc_metrics.png": figure}
+    folder = tmp_path / "a" / "pbmc_demo"
+    figures = {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in folder.rglob("*.png")
+    }
+    assert {"qc_metrics.png", "report_scrna_hvg.png", "report_scrna_embedding.png"} <= set(figures)
+    assert card["computed"]["figures_sha256"] == figures
     verify = subprocess.run(
         [sys.executable, "-m", "genoprep.cli", "verify", str(tmp_path / "a")],
         cwd=REPO,

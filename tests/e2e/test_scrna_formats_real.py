@@ -23,8 +23,7 @@ from scipy import io as scipy_io
 from scipy import sparse
 
 from genoprep.cards import load_card
-from genoprep.scrna.chain import ChainOptions, Outputs, process
-from genoprep.scrna.options import HvgOptions, IngestOptions, NormalizeOptions, QcOptions, ScaleOptions
+from genoprep.scrna.chain import ChainOptions, Job, Outputs, process
 from tests.conftest import REPO, shared_data, write_card
 
 pytestmark = pytest.mark.e2e
@@ -77,13 +76,7 @@ def _card(dataset_id: str, path: Path, fmt: str, params: dict | None = None) -> 
 
 def _run_chain(card_path: Path, out: Path) -> Path:
     card = load_card(card_path).data
-    options = ChainOptions(
-        ingest=IngestOptions.from_card(card),
-        qc=QcOptions.from_card(card),
-        normalize=NormalizeOptions.from_card(card),
-        hvg=HvgOptions.from_card(card),
-        scale=ScaleOptions.from_card(card),
-    )
+    options = ChainOptions.from_card(card)
     folder = out / card["dataset_id"]
     (folder / "logs").mkdir(parents=True)
     names = ("processed.h5ad", "X.npy", "features.tsv", "obs.tsv", "qc.json", "qc_cells.tsv", "facts.json")
@@ -100,7 +93,7 @@ def _run_chain(card_path: Path, out: Path) -> Path:
         logs=folder / "logs",
     )
     mito = sorted((REPO / "resources").glob("mito_genes_*.tsv"))
-    process(card["input"]["path"], None, mito, options, card["dataset_id"], outputs)
+    process(Job(card["input"]["path"], None, tuple(mito), card["dataset_id"], outputs), options)
     return folder
 
 

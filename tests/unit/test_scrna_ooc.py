@@ -22,16 +22,10 @@ from genoprep.cards import load_card
 from genoprep.errors import InputError
 from genoprep.scrna import chain, ooc, resources
 from genoprep.scrna.options import (
-    HvgOptions,
     IngestOptions,
     MemoryOptions,
     NormalizeOptions,
-    QcOptions,
-    ScaleOptions,
 )
-from genoprep.scrna.splitting import TrainOnlyOptions
-from genoprep.splits import SplitOptions
-from genoprep.tasks.params import LeakageOptions
 from tests.conftest import REPO, shared_data, write_card
 
 MITO = [REPO / "resources" / "mito_genes_human.tsv"]
@@ -47,17 +41,7 @@ def _options(tmp: Path, path: Path, params: dict, memory: MemoryOptions | None) 
         "params": params,
     }
     data = load_card(write_card(tmp / "cards", card)).data
-    return chain.ChainOptions(
-        ingest=IngestOptions.from_card(data),
-        qc=QcOptions.from_card(data),
-        normalize=NormalizeOptions.from_card(data),
-        hvg=HvgOptions.from_card(data),
-        scale=ScaleOptions.from_card(data),
-        split=SplitOptions.from_card(data),
-        leakage=LeakageOptions.from_card(data),
-        train_only=TrainOnlyOptions.from_card(data),
-        memory=memory,
-    )
+    return chain.ChainOptions.from_card(data, memory)
 
 
 def _outputs(folder: Path) -> chain.Outputs:
@@ -68,7 +52,7 @@ def _outputs(folder: Path) -> chain.Outputs:
 
 
 def _run(tmp: Path, path: Path, params: dict, memory: MemoryOptions | None, name: str) -> Path:
-    chain.process(path, None, MITO, _options(tmp, path, params, memory), "d", _outputs(tmp / name))
+    chain.process(chain.Job(path, None, tuple(MITO), "d", _outputs(tmp / name)), _options(tmp, path, params, memory))
     return tmp / name
 
 
@@ -86,6 +70,9 @@ def _assert_same(memory: Path, streamed: Path) -> None:
     assert sorted(a.layers) == sorted(b.layers)
     for key in a.layers:
         assert (a.layers[key] != b.layers[key]).nnz == 0
+    assert sorted(a.obsm) == sorted(b.obsm) and "X_pca" in a.obsm  # PCA (and UMAP) on both paths
+    for key in a.obsm:
+        np.testing.assert_allclose(a.obsm[key], b.obsm[key], rtol=0, atol=1e-5)
     assert abs(a.X - b.X).max() <= 1e-6
     assert a.uns["genoprep"]["n_hvg"] == b.uns["genoprep"]["n_hvg"]
     assert a.uns["hvg"] == b.uns["hvg"] and a.uns.get("log1p") == b.uns.get("log1p")
@@ -114,7 +101,7 @@ def test_out_of_core_equals_in_memory_on_real_data(tmp_path: Path, case: str) ->
     path = shared_data("scrna", name)
     memory = _run(tmp_path, path, params, None, "memory")
     streamed = _run(tmp_path, path, params, MemoryOptions(memory_budget_mb=1, chunk_cells=50), "streamed")
-    assert _steps(memory) == _steps(streamed) == ["ingest", "qc", "normalize", "hvg", "scale"]
+    assert _steps(memory) == _steps(streamed) == ["ingest", "qc", "normalize", "hvg", "scale", "embed"]
     _assert_same(memory, streamed)
 
 
@@ -162,7 +149,9 @@ def test_train_only_scaling_follows_the_fit_rows(tmp_path: Path) -> None:
     options = _options(tmp_path, path, params, MemoryOptions(memory_budget_mb=1, chunk_cells=50))
     outputs = _outputs(tmp_path / "fit")
     table = chain.StepTable()
-    ooc.process(path, None, MITO, options, "d", outputs, table, 50, lambda obs: np.arange(len(obs)) % 3 == 0)
+    ooc.process(
+        chain.Job(path, None, tuple(MITO), "d", outputs), options, table, 50, lambda obs: np.arange(len(obs)) % 3 == 0
+    )
     processed = ad.read_h5ad(outputs.processed)
     # an independent re-computation: z-scores of the HVG columns with the mean and std of every third row
     block = processed.X[:, processed.var["highly_variable"].to_numpy()].toarray().astype(np.float64)
@@ -207,7 +196,7 @@ def test_a_log_normalised_input_streams_without_a_counts_layer(tmp_path: Path) -
             ingest=IngestOptions(**{**options.ingest.as_params(), **extra}),
             normalize=NormalizeOptions(options.normalize.target_sum, "log_normalized"),
         )
-        chain.process(path, None, MITO, options, "d", _outputs(tmp_path / name))
+        chain.process(chain.Job(path, None, tuple(MITO), "d", _outputs(tmp_path / name)), options)
         return tmp_path / name
 
     memory, streamed = run(None, "memory"), run(MemoryOptions(1, 50), "streamed")
