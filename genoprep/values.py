@@ -9,6 +9,7 @@ may hold hundreds of millions of stored values).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Literal
 
@@ -72,3 +73,17 @@ def check_values(
     text = {"not_finite": "is not a finite number", "negative": "is negative", "not_integer": "is not an integer"}[name]
     hint = f": {hints[name]}" if hints and name in hints else ""
     raise InputError(source, f"value {flat[position]:g} {text}{hint}", record=locate(position))
+
+
+def load_npy(path: str | os.PathLike[str], source: str, holds: str = "numbers") -> np.ndarray:
+    """A ``.npy`` array, never unpickled: an object array (``holds`` says what it should hold
+    instead) or an unreadable file is one line naming the file."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as err:
+        detail = " ".join(str(err).split())
+        if "allow_pickle" in detail:
+            detail = f"it holds Python objects (a pickled object array), not {holds}"
+        raise InputError(source, f"not a readable .npy array: {detail[:200]}") from None
+    except (OSError, EOFError) as err:
+        raise InputError(source, f"not a readable .npy array: {' '.join(str(err).split())[:200]}") from None

@@ -37,6 +37,7 @@ import pandas as pd
 from genoprep.errors import InputError
 from genoprep.textio import check_readable, iter_lines, open_text
 from genoprep.values import check_values as check_value_kinds
+from genoprep.values import load_npy
 
 log = logging.getLogger(__name__)
 
@@ -254,11 +255,7 @@ def read_expression_table(
 ) -> ExpressionTable:
     """Read and check an expression table; see the module docstring for the rules."""
     path = Path(path)
-    source = str(path)
-    check_readable(path)
-    if fmt not in SEPARATORS:
-        raise InputError(source, f"unknown bulk table format {fmt!r} (known: csv, tsv)", record="input.format")
-    _check_spec(source, orientation, value_type, duplicate_genes)
+    source = _check_request(path, fmt, ("table", tuple(SEPARATORS)), orientation, value_type, duplicate_genes)
     sep = SEPARATORS[fmt]
     header = _read_header(path, sep)
     body = _read_body(path, sep, fmt)
@@ -334,6 +331,22 @@ def _checked(
     )
 
 
+def _check_request(
+    path: Path, fmt: str, kind: tuple[str, Sequence[str]], orientation: str, value_type: str, duplicate_genes: str
+) -> str:
+    """The file is readable and the card's reading settings are known (``kind``: the input kind
+    and its formats); returns the file's name for error lines."""
+    source = str(path)
+    check_readable(path)
+    name, formats = kind
+    if fmt not in formats:
+        raise InputError(
+            source, f"unknown bulk {name} format {fmt!r} (known: {', '.join(formats)})", record="input.format"
+        )
+    _check_spec(source, orientation, value_type, duplicate_genes)
+    return source
+
+
 def _check_spec(source: str, orientation: str, value_type: str, duplicate_genes: str) -> None:
     if orientation not in ORIENTATIONS:
         raise InputError(
@@ -370,19 +383,6 @@ def read_id_file(path: str | os.PathLike[str], what: str) -> list[str]:
         if name == "":
             raise InputError(source, f"empty {what} id", record=f"line {number}")
     return ids
-
-
-def _load_npy(path: Path) -> np.ndarray:
-    source = str(path)
-    try:
-        return np.load(path, allow_pickle=False)
-    except ValueError as err:
-        detail = " ".join(str(err).split())
-        if "allow_pickle" in detail:
-            detail = "it holds Python objects (a pickled object array), not numbers"
-        raise InputError(source, f"not a readable .npy array: {detail[:200]}") from None
-    except (OSError, EOFError) as err:
-        raise InputError(source, f"not a readable .npy array: {' '.join(str(err).split())[:200]}") from None
 
 
 def _npz_array(archive: Any, name: str, role: str, source: str) -> np.ndarray:
@@ -439,11 +439,7 @@ def read_expression_array(
     precedence over the ``.npz``'s id array. A ``.npy`` needs both sidecars.
     """
     path = Path(path)
-    source = str(path)
-    check_readable(path)
-    if fmt not in ARRAY_FORMATS:
-        raise InputError(source, f"unknown bulk array format {fmt!r} (known: npy, npz)", record="input.format")
-    _check_spec(source, orientation, value_type, duplicate_genes)
+    source = _check_request(path, fmt, ("array", ARRAY_FORMATS), orientation, value_type, duplicate_genes)
     names = {role: role for role in ARRAY_ROLES} | dict(arrays or {})
     sidecars = {"gene_ids": gene_ids_path, "sample_ids": sample_ids_path}
     ids: dict[str, list[str]] = {}
@@ -453,7 +449,7 @@ def read_expression_array(
         elif fmt == "npy":
             raise InputError(source, f"a .npy holds no ids: give input.{role}_path (one id per line)", record="input")
     if fmt == "npy":
-        values = _load_npy(path)
+        values = load_npy(path, str(path))
     else:
         try:
             archive = np.load(path, allow_pickle=False)

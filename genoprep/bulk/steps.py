@@ -108,27 +108,17 @@ def ingest(
     source = str(data_path)
     check_readable(data_path)
     input_sha256 = verify_sha256(data_path, options.sha256)
+    reading = {
+        "orientation": options.orientation,
+        "value_type": options.value_type,
+        "duplicate_genes": options.duplicate_genes,
+    }
     if options.format in io.ARRAY_FORMATS:
-        table = io.read_expression_array(
-            data_path,
-            options.format,
-            orientation=options.orientation,
-            value_type=options.value_type,
-            duplicate_genes=options.duplicate_genes,
-            gene_ids_path=gene_ids_path,
-            sample_ids_path=sample_ids_path,
-            arrays=options.arrays,
-        )
+        sidecars = {"gene_ids_path": gene_ids_path, "sample_ids_path": sample_ids_path}
+        table = io.read_expression_array(data_path, options.format, **reading, **sidecars, arrays=options.arrays)
     else:
-        table = io.read_expression_table(
-            data_path,
-            options.format,
-            orientation=options.orientation,
-            id_column=options.id_column,
-            annotation_columns=options.annotation_columns,
-            value_type=options.value_type,
-            duplicate_genes=options.duplicate_genes,
-        )
+        columns = {"id_column": options.id_column, "annotation_columns": options.annotation_columns}
+        table = io.read_expression_table(data_path, options.format, **reading, **columns)
 
     obs = table.sample_annotation.copy()
     obs.index = pd.Index(table.samples)

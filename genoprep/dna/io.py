@@ -565,15 +565,9 @@ def _token_layout(scheme: str, k: int, source: str) -> _TokenLayout:
 
 
 def _load_token_array(path: StrPath, source: str) -> np.ndarray:
-    try:
-        ids = np.load(path, allow_pickle=False)
-    except ValueError as err:
-        detail = " ".join(str(err).split())
-        if "allow_pickle" in detail:
-            detail = "it holds Python objects (a pickled object array), not token ids"
-        raise InputError(source, f"not a readable .npy array: {detail[:200]}") from None
-    except (OSError, EOFError) as err:
-        raise InputError(source, f"not a readable .npy array: {' '.join(str(err).split())[:200]}") from None
+    from genoprep.values import load_npy  # numba: not at workflow parse time
+
+    ids = load_npy(path, source, "token ids")
     if ids.ndim != 2:
         raise InputError(source, f"token ids are a 2-D array (sequences x positions), not {ids.ndim}-D {ids.shape}")
     if ids.dtype.kind not in "iu":

@@ -180,10 +180,37 @@ def _format_key_py(buf, fmt_start, key_1, key_2):  # pragma: no cover - compiled
         q += 1
 
 
+def _field_end_py(buf, p):  # pragma: no cover - compiled below
+    """Past the rest of a sample field when ``buf[p]`` is ``:``; returns (the byte that ends
+    the field, a tab or newline unless the line is malformed, and its position)."""
+    c = buf[p]
+    if c == 58:
+        while buf[p] != 9 and buf[p] != 10:
+            p += 1
+        c = buf[p]
+    return c, p
+
+
+def _close_line_py(buf, p, info, start, info_end, n_alt, status, first_row):  # pragma: no cover
+    """Record a scanned line in its ``line_info`` row (see :func:`_scan_py`); returns the
+    position after the line's newline."""
+    while buf[p] != 10:
+        p += 1
+    info[0] = start
+    info[1] = info_end
+    info[2] = p
+    info[3] = n_alt
+    info[4] = status
+    info[5] = first_row
+    return p + 1
+
+
 _allele = _inlined(_allele_py)
 _fixed_columns = _inlined(_fixed_columns_py)
 _dose = _inlined(_dose_py)
 _format_key = _inlined(_format_key_py)
+_field_end = _inlined(_field_end_py)
+_close_line = _inlined(_close_line_py)
 
 
 def _scan_py(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info):  # pragma: no cover
@@ -227,14 +254,10 @@ def _scan_py(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info):
                         col = column_of[i]
                         if col >= 0:
                             dosage[n_rows, col] = v if v >= 0 else -1
-                        if i == n_file_samples - 1:
-                            if c != 10:
-                                status = 2
-                        else:
-                            if c != 9:
-                                status = 2
-                                break
-                            p += 1
+                        if c != (10 if i == n_file_samples - 1 else 9):
+                            status = 2  # more or fewer columns than samples
+                            break
+                        p += 1 if c == 9 else 0
                         continue
                     a1 = buf[p - 3] - 48 if a1 == 0 else -1
                     a2 = buf[p - 1] - 48 if a2 == 0 else -1
@@ -253,11 +276,8 @@ def _scan_py(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info):
                             status = 2
                             break
                         c = buf[p]
-                if c == 58:
-                    while buf[p] != 9 and buf[p] != 10:
-                        p += 1
-                    c = buf[p]
-                elif c == 13 and buf[p + 1] == 10 and i == n_file_samples - 1:
+                c, p = _field_end(buf, p)
+                if c == 13 and buf[p + 1] == 10 and i == n_file_samples - 1:
                     p += 1
                     c = 10
                 if c != 9 and c != 10:
@@ -280,25 +300,13 @@ def _scan_py(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info):
                         else:
                             for j in range(n_cols):
                                 dosage[n_rows + j, col] = (1 if a1 == j + 1 else 0) + (1 if a2 == j + 1 else 0)
-                if i == n_file_samples - 1:
-                    if c != 10:
-                        status = 2  # more columns than samples
-                else:
-                    if c != 9:
-                        status = 2  # fewer columns than samples
-                        break
-                    p += 1
-        while buf[p] != 10:
-            p += 1
-        line_info[n_lines, 0] = start
-        line_info[n_lines, 1] = info_end
-        line_info[n_lines, 2] = p
-        line_info[n_lines, 3] = n_alt
-        line_info[n_lines, 4] = status
-        line_info[n_lines, 5] = n_rows
+                if c != (10 if i == n_file_samples - 1 else 9):
+                    status = 2  # more or fewer columns than samples
+                    break
+                p += 1 if c == 9 else 0
+        pos = _close_line(buf, p, line_info[n_lines], start, info_end, n_alt, status, n_rows)
         n_rows += n_cols
         n_lines += 1
-        pos = p + 1
     return n_lines, pos, n_rows
 
 
@@ -354,30 +362,14 @@ def _scan_ds_py(buf, pos, max_lines, n_file_samples, column_of, dosage, line_inf
                         p += 1
                 if status == 2:
                     break
-                c = buf[p]
-                if c == 58:
-                    while buf[p] != 9 and buf[p] != 10:
-                        p += 1
-                    c = buf[p]
-                if i == n_file_samples - 1:
-                    if c != 10:
-                        status = 2  # more columns than samples, or CRLF (the slow path strips it)
-                else:
-                    if c != 9:
-                        status = 2  # fewer columns than samples, or junk after the DS entry
-                        break
-                    p += 1
-        while buf[p] != 10:
-            p += 1
-        line_info[n_lines, 0] = start
-        line_info[n_lines, 1] = info_end
-        line_info[n_lines, 2] = p
-        line_info[n_lines, 3] = n_alt
-        line_info[n_lines, 4] = status
-        line_info[n_lines, 5] = n_rows
+                c, p = _field_end(buf, p)
+                if c != (10 if i == n_file_samples - 1 else 9):
+                    status = 2  # more or fewer columns than samples, CRLF (the slow path strips it) or junk
+                    break
+                p += 1 if c == 9 else 0
+        pos = _close_line(buf, p, line_info[n_lines], start, info_end, n_alt, status, n_rows)
         n_rows += n_cols
         n_lines += 1
-        pos = p + 1
     return n_lines, pos, n_rows
 
 
