@@ -68,7 +68,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
 
 
 def write_card(folder: Path, card: dict) -> Path:
-    """Write a dataset card into ``folder`` as <dataset_id>.yaml."""
+    """Write a dataset card into ``folder`` as <dataset_id>.yaml.
+
+    A scRNA-seq card that does not say ``params.umap`` gets ``umap: false``: umap-learn compiles
+    its numba code in every job (about 20 CPU-seconds), which the many small e2e runs would pay
+    again and again. The default (``umap: true``) runs in the demo run (``test_contract``) and
+    where a test asks for it explicitly (``test_report_expression``)."""
+    if card.get("modality") == "scrna":
+        card = {**card, "params": {"umap": False, **(card.get("params") or {})}}
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{card['dataset_id']}.yaml"
     path.write_text(yaml.safe_dump(card, sort_keys=False), encoding="utf-8")

@@ -50,7 +50,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
             "input": {"path": os.path.relpath(h5ad, cards), "format": "h5ad"},  # relative to the card
             "columns": {"cell_type": "bulk_labels"},
             "license": "CC-BY-4.0",
-            "params": {"min_genes": 200, "max_genes": 350, "n_top_genes": 300},
+            "params": {"min_genes": 200, "max_genes": 350, "n_top_genes": 300, "umap": True},
         },
     )
     write_card(
