@@ -252,8 +252,13 @@ def artifact_names(card):
 def task_report_inputs(wildcards):
     """rows.tsv and baseline.json (when the card trains baselines) of each task bundle of a dataset."""
     card = card_of(wildcards)
+    split_qc = (
+        work_of(card, "splits_qc.json")
+        if card.modality == "dna"
+        else os.path.join(RESULTS, wildcards.dataset, "qc.json")
+    )
     return report_task_inputs(
-        os.path.join(RESULTS, wildcards.dataset), artifact_names(card)
+        os.path.join(RESULTS, wildcards.dataset), artifact_names(card), [split_qc]
     )
 
 

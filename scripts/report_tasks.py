@@ -22,7 +22,11 @@ def main() -> None:
     for path in snakemake.input.rows:
         task = os.path.basename(os.path.dirname(path))
         tasks[task] = (pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False), baselines.get(task))
-    save_figure(tasks_figure(tasks, snakemake.wildcards.dataset), snakemake.output.png)
+    leakage = None
+    for path in snakemake.input.split_qc:  # qc.json (scRNA-seq, bulk) or the DNA split step's record
+        with open(path, encoding="utf-8") as handle:
+            leakage = json.load(handle).get("leakage")
+    save_figure(tasks_figure(tasks, snakemake.wildcards.dataset, leakage), snakemake.output.png)
 
 
 run_step(snakemake.log[0], main)

@@ -45,8 +45,29 @@ def baseline_scores(baseline: Mapping[str, Any]) -> tuple[str, list[tuple[str, f
     return metric, scores
 
 
-def tasks_figure(tasks: Mapping[str, tuple[pd.DataFrame, Mapping[str, Any] | None]], title: str) -> Figure:
-    """One row per task: stacked bars of the rows per split and class, and the baseline bars."""
+def leakage_lines(leakage: Mapping[str, Any] | None) -> list[str]:
+    """One line per leakage check of a split (``qc.json``'s ``leakage``, written by
+    :meth:`genoprep.leakage.LeakageReport.as_dict`), then the policy and what it dropped."""
+    if not leakage:
+        return []
+    lines = []
+    for check in leakage["checks"]:
+        if "groups_crossing" in check:
+            lines.append(f"{check['what']}: {check['groups_crossing']} in two splits ({check['rows_flagged']} rows)")
+        else:
+            pairs = [key for key in check if "_in_" in key]
+            lines.append(f"{check['what']}: " + ", ".join(f"{check[key]} {key.replace('_', ' ')}" for key in pairs))
+    lines.append(f"leakage policy {leakage['policy']}: {leakage['dropped_from_eval']} rows dropped from evaluation")
+    return lines
+
+
+def tasks_figure(
+    tasks: Mapping[str, tuple[pd.DataFrame, Mapping[str, Any] | None]],
+    title: str,
+    leakage: Mapping[str, Any] | None = None,
+) -> Figure:
+    """One row per task: stacked bars of the rows per split and class, and the baseline bars;
+    the split's leakage checks under the title."""
     figure, axes = plt.subplots(len(tasks), 2, figsize=(12, 3.6 * len(tasks)), squeeze=False, layout="constrained")
     palette = plt.get_cmap("tab10").colors
     for row, (task, (rows, baseline)) in enumerate(tasks.items()):
@@ -87,5 +108,5 @@ def tasks_figure(tasks: Mapping[str, tuple[pd.DataFrame, Mapping[str, Any] | Non
             )
         ax.set_ylabel(f"{metric} on test")
         ax.set_title(f"{task}: baseline ({'learnable' if baseline.get('learnable') else 'NOT learnable'})")
-    figure.suptitle(title)
+    figure.suptitle("\n".join([title, *leakage_lines(leakage)]))
     return figure

@@ -14,11 +14,12 @@ def task_bundles(artifacts: list[str]) -> list[str]:
     return [name.split("/")[1] for name in artifacts if name.startswith("tasks/") and name.endswith("/rows.tsv")]
 
 
-def report_task_inputs(folder: str, artifacts: list[str]) -> dict[str, list[str]]:
-    """``{"rows": [...], "baselines": [...]}`` paths of the task figure's inputs (a baseline only where
-    the artifacts list one)."""
+def report_task_inputs(folder: str, artifacts: list[str], split_qc: list[str] | None = None) -> dict[str, list[str]]:
+    """``{"rows": [...], "baselines": [...], "split_qc": [...]}`` paths of the task figure's inputs (a
+    baseline only where the artifacts list one; ``split_qc`` the file holding the split's leakage checks)."""
     tasks = task_bundles(artifacts)
     return {
+        "split_qc": list(split_qc or []),
         "rows": [f"{folder}/tasks/{task}/rows.tsv" for task in tasks],
         "baselines": [
             f"{folder}/tasks/{task}/baseline.json" for task in tasks if f"tasks/{task}/baseline.json" in artifacts

@@ -249,6 +249,9 @@ def test_gue_split_is_the_input_file_and_cross_split_duplicates_are_exact(run: P
     bundle = run / "gue/tasks/sequence_classification"
     sizes = {s: len(load_arrays(bundle / f"{s}.npz")["y"]) for s in ("train", "val", "test")}
     assert sizes == {"train": len(rows["train"]), "val": len(rows["dev"]) - 8, "test": len(rows["test"]) - test_repeats}
+    # the report's task figure carries the same checks, and the completed card lists it
+    card = yaml.safe_load((run / "gue/card.yaml").read_text())
+    assert "report_tasks.png" in card["computed"]["figures_sha256"]
 
 
 def test_bulk_zscores_are_fitted_on_train_samples_only(run: Path) -> None:

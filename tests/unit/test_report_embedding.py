@@ -182,3 +182,31 @@ def test_tasks_figure_counts_rows_per_split_and_class_and_draws_the_baseline() -
     assert widths == [2, 1, 1, 1, 0, 2]  # class a over train/val/test, then class b
     assert [patch.get_height() for patch in baseline_ax.patches] == [0.9, 0.45, 0.5]
     plt.close(figure)
+
+
+def test_tasks_figure_states_the_leakage_checks_of_the_split() -> None:
+    """The leakage counts of a real check run (genoprep.leakage on hand-made keys) appear under the
+    title: 1 val and 2 test rows repeat a train key, 2 test rows a val key; one donor crosses."""
+    from genoprep import leakage
+    from genoprep.report import tasks
+
+    ids = [f"c{i}" for i in range(7)]
+    splits = ["train", "train", "val", "val", "test", "test", "test"]
+    keys = ["x", "y", "x", "z", "y", "x", "z"]
+    donors = ["d1", "d1", "d2", "d2", "d3", "d3", "d1"]
+    checks = [
+        leakage.cross_split_duplicates(keys, ids, splits, "identical cells"),
+        leakage.groups_crossing(donors, ids, splits, "donor_id"),
+    ]
+    report = leakage.apply_policy(checks, "report", "cells.h5ad").as_dict()
+    lines = tasks.leakage_lines(report)
+    assert lines == [
+        "identical cells: 1 val in train, 2 test in train, 2 test in val",
+        "donor_id: 1 in two splits (1 rows)",
+        "leakage policy report: 0 rows dropped from evaluation",
+    ]
+    assert tasks.leakage_lines(None) == []
+    rows = pd.DataFrame({"id": ids, "split": splits, "in_bundle": [True] * 7})
+    figure = tasks.tasks_figure({"cell_type_annotation": (rows, None)}, "tiny", report)
+    assert figure.get_suptitle().splitlines() == ["tiny", *lines]
+    plt.close(figure)
