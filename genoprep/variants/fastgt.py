@@ -192,7 +192,7 @@ def _field_end_py(buf, p):  # pragma: no cover - compiled below
 
 
 def _close_line_py(buf, p, info, start, info_end, n_alt, status, first_row):  # pragma: no cover
-    """Record a scanned line in its ``line_info`` row (see :func:`_scan_py`); returns the
+    """Record a scanned line in its ``line_info`` row (see :func:`_scan_lines_py`); returns the
     position after the line's newline."""
     while buf[p] != 10:
         p += 1
@@ -213,8 +213,138 @@ _field_end = _inlined(_field_end_py)
 _close_line = _inlined(_close_line_py)
 
 
-def _scan_py(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info):  # pragma: no cover
-    """Decode up to ``max_lines`` non-blank lines from ``pos`` into ``dosage`` rows.
+def _gt_samples_py(
+    buf, p, tabs, n_alt, alt_dot, info_end, n_cols, first_row, n_file_samples, column_of, dosage
+):  # pragma: no cover
+    """The GT of every sample of one line into ``dosage`` rows ``first_row`` .. ``first_row + n_cols - 1``;
+    returns (status, position). Called by :func:`_scan_lines_py` for ``dosage_field: GT``."""
+    n_rows = first_row
+    fmt_start = info_end + 1  # FORMAT; p is now the first sample field when tabs == 9
+    status = 0
+    if tabs < 9 or not (
+        buf[fmt_start] == 71 and buf[fmt_start + 1] == 84 and (buf[fmt_start + 2] == 9 or buf[fmt_start + 2] == 58)
+    ):
+        status = 2
+    else:
+        for i in range(n_file_samples):
+            c = buf[p + 3]
+            s1 = buf[p + 1]
+            v = _FAST_ALLELE[buf[p]] + _FAST_ALLELE[buf[p + 2]]
+            if v >= -16 and (s1 == 47 or s1 == 124) and (c == 9 or c == 10 or c == 58):
+                # the common case: one-digit alleles 0/1/. then ':' or tab or newline
+                p += 3
+                haploid = False
+                a1 = 0 if buf[p - 3] != 46 else -1
+                a2 = 0 if buf[p - 1] != 46 else -1
+                if n_alt == 1 and c != 58:
+                    col = column_of[i]
+                    if col >= 0:
+                        dosage[n_rows, col] = v if v >= 0 else -1
+                    if c != (10 if i == n_file_samples - 1 else 9):
+                        status = 2  # more or fewer columns than samples
+                        break
+                    p += 1 if c == 9 else 0
+                    continue
+                a1 = buf[p - 3] - 48 if a1 == 0 else -1
+                a2 = buf[p - 1] - 48 if a2 == 0 else -1
+            else:
+                a1, p = _allele(buf, p)
+                if a1 == NOT_AN_ALLELE:
+                    status = 2
+                    break
+                c = buf[p]
+                haploid = True
+                a2 = 0
+                if c == 47 or c == 124:
+                    haploid = False
+                    a2, p = _allele(buf, p + 1)
+                    if a2 == NOT_AN_ALLELE:
+                        status = 2
+                        break
+                    c = buf[p]
+            c, p = _field_end(buf, p)
+            if c == 13 and buf[p + 1] == 10 and i == n_file_samples - 1:
+                p += 1
+                c = 10
+            if c != 9 and c != 10:
+                status = 2  # a third allele, or junk after the GT
+                break
+            if a1 > n_alt or a2 > n_alt:
+                status = 2
+                break
+            missing = a1 < 0 or (not haploid and a2 < 0)
+            col = column_of[i]
+            if col >= 0:
+                if missing:
+                    for j in range(n_cols):
+                        dosage[n_rows + j, col] = -1
+                else:
+                    if haploid:
+                        status = 1 if status == 0 else status
+                        for j in range(n_cols):
+                            dosage[n_rows + j, col] = 1 if a1 == j + 1 else 0
+                    else:
+                        for j in range(n_cols):
+                            dosage[n_rows + j, col] = (1 if a1 == j + 1 else 0) + (1 if a2 == j + 1 else 0)
+            if c != (10 if i == n_file_samples - 1 else 9):
+                status = 2  # more or fewer columns than samples
+                break
+            p += 1 if c == 9 else 0
+    return status, p
+
+
+def _ds_samples_py(
+    buf, p, tabs, n_alt, alt_dot, info_end, n_cols, first_row, n_file_samples, column_of, dosage
+):  # pragma: no cover
+    """The DS entry (one value per ALT) of every sample of one line into float32 ``dosage`` rows;
+    returns (status, position). A line is :data:`STATUS_SLOW` (decoded by
+    :func:`genoprep.variants.records.decode_line_ds`, which also applies the GP and GT
+    fallbacks) when FORMAT has no DS, a DS entry is ``.``, absent, out of [0, 2] or not a
+    plain number, ALT is ``.``, or the column count is wrong."""
+    n_rows = first_row
+    status = 0
+    ds_index = -1 if tabs < 9 else _format_key(buf, info_end + 1, 68, 83)  # "DS"
+    if ds_index < 0 or alt_dot:
+        status = 2
+    else:
+        for i in range(n_file_samples):
+            k = 0
+            while k < ds_index:
+                c = buf[p]
+                if c == 58:
+                    k += 1
+                elif c == 9 or c == 10:
+                    break
+                p += 1
+            if k < ds_index:
+                status = 2  # the sample's field ends before its DS entry
+                break
+            col = column_of[i]
+            for j in range(n_cols):
+                value, p = _dose(buf, p)
+                if value < 0.0:
+                    status = 2
+                    break
+                if col >= 0:
+                    dosage[n_rows + j, col] = value
+                if j < n_cols - 1:
+                    if buf[p] != 44:
+                        status = 2
+                        break
+                    p += 1
+            if status == 2:
+                break
+            c, p = _field_end(buf, p)
+            if c != (10 if i == n_file_samples - 1 else 9):
+                status = 2  # more or fewer columns than samples, CRLF (the slow path strips it) or junk
+                break
+            p += 1 if c == 9 else 0
+    return status, p
+
+
+def _scan_lines_py(decode, buf, pos, max_lines, n_file_samples, column_of, dosage, line_info):  # pragma: no cover
+    """Decode up to ``max_lines`` non-blank lines from ``pos`` into ``dosage`` rows, each line's
+    samples by ``decode`` (:func:`_gt_samples_py` or :func:`_ds_samples_py`).
 
     ``line_info[k]`` = (line start, end of INFO column, line end, n_alt, status, first
     row). Stops early when the rows of the next line would not fit in ``dosage`` or
@@ -229,144 +359,11 @@ def _scan_py(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info):
             pos += 1
             continue
         start = pos
-        tabs, n_alt, _, info_end, p = _fixed_columns(buf, pos)
-        fmt_start = info_end + 1  # FORMAT; p is now the first sample field when tabs == 9
-        n_cols = n_alt if n_alt > 1 else 1
-        if n_rows + n_cols > row_cap:
-            break
-        status = 0
-        if tabs < 9 or not (
-            buf[fmt_start] == 71 and buf[fmt_start + 1] == 84 and (buf[fmt_start + 2] == 9 or buf[fmt_start + 2] == 58)
-        ):
-            status = 2
-        else:
-            for i in range(n_file_samples):
-                c = buf[p + 3]
-                s1 = buf[p + 1]
-                v = _FAST_ALLELE[buf[p]] + _FAST_ALLELE[buf[p + 2]]
-                if v >= -16 and (s1 == 47 or s1 == 124) and (c == 9 or c == 10 or c == 58):
-                    # the common case: one-digit alleles 0/1/. then ':' or tab or newline
-                    p += 3
-                    haploid = False
-                    a1 = 0 if buf[p - 3] != 46 else -1
-                    a2 = 0 if buf[p - 1] != 46 else -1
-                    if n_alt == 1 and c != 58:
-                        col = column_of[i]
-                        if col >= 0:
-                            dosage[n_rows, col] = v if v >= 0 else -1
-                        if c != (10 if i == n_file_samples - 1 else 9):
-                            status = 2  # more or fewer columns than samples
-                            break
-                        p += 1 if c == 9 else 0
-                        continue
-                    a1 = buf[p - 3] - 48 if a1 == 0 else -1
-                    a2 = buf[p - 1] - 48 if a2 == 0 else -1
-                else:
-                    a1, p = _allele(buf, p)
-                    if a1 == NOT_AN_ALLELE:
-                        status = 2
-                        break
-                    c = buf[p]
-                    haploid = True
-                    a2 = 0
-                    if c == 47 or c == 124:
-                        haploid = False
-                        a2, p = _allele(buf, p + 1)
-                        if a2 == NOT_AN_ALLELE:
-                            status = 2
-                            break
-                        c = buf[p]
-                c, p = _field_end(buf, p)
-                if c == 13 and buf[p + 1] == 10 and i == n_file_samples - 1:
-                    p += 1
-                    c = 10
-                if c != 9 and c != 10:
-                    status = 2  # a third allele, or junk after the GT
-                    break
-                if a1 > n_alt or a2 > n_alt:
-                    status = 2
-                    break
-                missing = a1 < 0 or (not haploid and a2 < 0)
-                col = column_of[i]
-                if col >= 0:
-                    if missing:
-                        for j in range(n_cols):
-                            dosage[n_rows + j, col] = -1
-                    else:
-                        if haploid:
-                            status = 1 if status == 0 else status
-                            for j in range(n_cols):
-                                dosage[n_rows + j, col] = 1 if a1 == j + 1 else 0
-                        else:
-                            for j in range(n_cols):
-                                dosage[n_rows + j, col] = (1 if a1 == j + 1 else 0) + (1 if a2 == j + 1 else 0)
-                if c != (10 if i == n_file_samples - 1 else 9):
-                    status = 2  # more or fewer columns than samples
-                    break
-                p += 1 if c == 9 else 0
-        pos = _close_line(buf, p, line_info[n_lines], start, info_end, n_alt, status, n_rows)
-        n_rows += n_cols
-        n_lines += 1
-    return n_lines, pos, n_rows
-
-
-def _scan_ds_py(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info):  # pragma: no cover
-    """:func:`_scan_py` for ``dosage_field: DS``: decode every sample's ``DS`` entry (one
-    value per ALT) into float32 ``dosage`` rows. A line is :data:`STATUS_SLOW` (decoded by
-    :func:`genoprep.variants.records.decode_line_ds`, which also applies the GP and GT
-    fallbacks) when FORMAT has no DS, a DS entry is ``.``, absent, out of [0, 2] or not a
-    plain number, ALT is ``.``, or the column count is wrong.
-    """
-    end = len(buf)
-    row_cap = dosage.shape[0]
-    n_lines = 0
-    n_rows = 0
-    while pos < end and n_lines < max_lines and n_lines < line_info.shape[0]:
-        if buf[pos] == 10:
-            pos += 1
-            continue
-        start = pos
         tabs, n_alt, alt_dot, info_end, p = _fixed_columns(buf, pos)
         n_cols = n_alt if n_alt > 1 else 1
         if n_rows + n_cols > row_cap:
             break
-        status = 0
-        ds_index = -1 if tabs < 9 else _format_key(buf, info_end + 1, 68, 83)  # "DS"
-        if ds_index < 0 or alt_dot:
-            status = 2
-        else:
-            for i in range(n_file_samples):
-                k = 0
-                while k < ds_index:
-                    c = buf[p]
-                    if c == 58:
-                        k += 1
-                    elif c == 9 or c == 10:
-                        break
-                    p += 1
-                if k < ds_index:
-                    status = 2  # the sample's field ends before its DS entry
-                    break
-                col = column_of[i]
-                for j in range(n_cols):
-                    value, p = _dose(buf, p)
-                    if value < 0.0:
-                        status = 2
-                        break
-                    if col >= 0:
-                        dosage[n_rows + j, col] = value
-                    if j < n_cols - 1:
-                        if buf[p] != 44:
-                            status = 2
-                            break
-                        p += 1
-                if status == 2:
-                    break
-                c, p = _field_end(buf, p)
-                if c != (10 if i == n_file_samples - 1 else 9):
-                    status = 2  # more or fewer columns than samples, CRLF (the slow path strips it) or junk
-                    break
-                p += 1 if c == 9 else 0
+        status, p = decode(buf, p, tabs, n_alt, alt_dot, info_end, n_cols, n_rows, n_file_samples, column_of, dosage)
         pos = _close_line(buf, p, line_info[n_lines], start, info_end, n_alt, status, n_rows)
         n_rows += n_cols
         n_lines += 1
@@ -392,8 +389,9 @@ def _haploid_mask_py(buf, start, n_file_samples, column_of, out):  # pragma: no 
 
 
 _skip_lines = _compiled(_skip_lines_py)
-_scan = _compiled(_scan_py)
-_scan_ds = _compiled(_scan_ds_py)
+_gt_samples = _compiled(_gt_samples_py)
+_ds_samples = _compiled(_ds_samples_py)
+_scan_lines = _compiled(_scan_lines_py)
 _haploid_mask = _compiled(_haploid_mask_py)
 
 
@@ -543,8 +541,8 @@ def scan(
     dosage: np.ndarray,
     line_info: np.ndarray,
 ) -> tuple[int, int, int]:
-    """Decode lines of ``buf`` from ``pos`` into ``dosage`` rows (see ``_scan_py``)."""
-    return _scan(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info)
+    """Decode lines of ``buf`` from ``pos`` into ``dosage`` rows (see ``_scan_lines_py``)."""
+    return _scan_lines(_gt_samples, buf, pos, max_lines, n_file_samples, column_of, dosage, line_info)
 
 
 def scan_ds(
@@ -556,8 +554,8 @@ def scan_ds(
     dosage: np.ndarray,
     line_info: np.ndarray,
 ) -> tuple[int, int, int]:
-    """Decode the DS entries of lines of ``buf`` into float32 ``dosage`` rows (see ``_scan_ds_py``)."""
-    return _scan_ds(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info)
+    """Decode the DS entries of lines of ``buf`` into float32 ``dosage`` rows (see ``_ds_samples_py``)."""
+    return _scan_lines(_ds_samples, buf, pos, max_lines, n_file_samples, column_of, dosage, line_info)
 
 
 def haploid_mask(buf: np.ndarray, info_end: int, n_file_samples: int, column_of: np.ndarray, n_out: int) -> np.ndarray:
