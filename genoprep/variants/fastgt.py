@@ -10,7 +10,7 @@ Kernels only (the file I/O is :mod:`genoprep.variants.vcfio`, the reader that dr
   (wrong column count, ploidy > 2, GT not first, a bad value) is marked
   :data:`STATUS_SLOW` and decoded by :func:`genoprep.variants.records.decode_line`,
   which raises the one-line input error where the line is bad.
-- :func:`scan_ds` decodes the ``DS`` entries (imputed dosages, ``dosage_field: DS``) in
+- :func:`scan` with ``field="DS"`` decodes the ``DS`` entries (imputed dosages, ``dosage_field: DS``) in
   the same way into float32 rows; lines it cannot vouch for are decoded by
   :func:`genoprep.variants.records.decode_line_ds`.
 - :func:`skip_lines`, :func:`haploid_mask`, :func:`row_counts`, :func:`missing_counts`,
@@ -412,10 +412,12 @@ def _row_counts_py(d, n_missing, n_one, n_two):  # pragma: no cover - compiled b
 
 
 def _column_missing_py(d, out):  # pragma: no cover - compiled below
-    """Per column: number of calls < 0 (int32 accumulators, vectorised)."""
+    """Per column: number of missing calls, −1 in an int8 block (int32 accumulators, vectorised)
+    or NaN in a float block (``v != v`` is always false for integers)."""
     for i in range(d.shape[0]):
         for j in range(d.shape[1]):
-            out[j] += d[i, j] < 0
+            v = d[i, j]
+            out[j] += (v != v) | (v < 0)
 
 
 def _dose_counts_py(d, n_missing, dose_sum, n_hom_ref, n_het, n_hom_alt):  # pragma: no cover
@@ -447,13 +449,6 @@ def _dose_counts_py(d, n_missing, dose_sum, n_hom_ref, n_het, n_hom_alt):  # pra
         n_hom_alt[i] = h2
 
 
-def _column_nan_py(d, out):  # pragma: no cover - compiled below
-    """Per column: number of NaN dosages."""
-    for i in range(d.shape[0]):
-        for j in range(d.shape[1]):
-            out[j] += d[i, j] != d[i, j]
-
-
 def _transpose_py(block, out):  # pragma: no cover - compiled below
     """``out[:] = block.T`` in cache-sized tiles."""
     n, m = block.shape
@@ -470,7 +465,6 @@ _row_counts = _compiled(_row_counts_py)
 _column_missing = _compiled(_column_missing_py)
 _transpose = _compiled(_transpose_py)
 _dose_counts = _compiled(_dose_counts_py)
-_column_nan = _compiled(_column_nan_py)
 
 
 def is_float_dosage(d: np.ndarray) -> bool:
@@ -491,7 +485,7 @@ def missing_counts(d: np.ndarray, per_sample: bool = True) -> tuple[np.ndarray, 
     sample_missing = None
     if per_sample:
         sample_missing = np.zeros(d.shape[1], dtype=np.int64)
-        _column_nan(d, sample_missing)
+        _column_missing(d, sample_missing)
     return n_missing, sample_missing
 
 
@@ -532,6 +526,10 @@ def skip_lines(buf: np.ndarray, pos: int, n: int) -> tuple[int, int]:
     return _skip_lines(buf, pos, n)
 
 
+#: the sample decoder of each ``dosage_field``
+_DECODERS = {"GT": _gt_samples, "DS": _ds_samples}
+
+
 def scan(
     buf: np.ndarray,
     pos: int,
@@ -540,22 +538,11 @@ def scan(
     column_of: np.ndarray,
     dosage: np.ndarray,
     line_info: np.ndarray,
+    field: str = "GT",
 ) -> tuple[int, int, int]:
-    """Decode lines of ``buf`` from ``pos`` into ``dosage`` rows (see ``_scan_lines_py``)."""
-    return _scan_lines(_gt_samples, buf, pos, max_lines, n_file_samples, column_of, dosage, line_info)
-
-
-def scan_ds(
-    buf: np.ndarray,
-    pos: int,
-    max_lines: int,
-    n_file_samples: int,
-    column_of: np.ndarray,
-    dosage: np.ndarray,
-    line_info: np.ndarray,
-) -> tuple[int, int, int]:
-    """Decode the DS entries of lines of ``buf`` into float32 ``dosage`` rows (see ``_ds_samples_py``)."""
-    return _scan_lines(_ds_samples, buf, pos, max_lines, n_file_samples, column_of, dosage, line_info)
+    """Decode lines of ``buf`` from ``pos`` into ``dosage`` rows (see ``_scan_lines_py``): the GT
+    calls (int8 dosages), or with ``field="DS"`` the DS entries (float32, see ``_ds_samples_py``)."""
+    return _scan_lines(_DECODERS[field], buf, pos, max_lines, n_file_samples, column_of, dosage, line_info)
 
 
 def haploid_mask(buf: np.ndarray, info_end: int, n_file_samples: int, column_of: np.ndarray, n_out: int) -> np.ndarray:
@@ -582,7 +569,7 @@ def warm_up() -> None:
     transpose_into(out[:, :2], dosage)  # a column slice of the output, as gather writes it
     ds = np.frombuffer(b"1\t5\t.\tA\tC\t.\tPASS\t.\tGT:DS\t0/1:1\t1:0.5e0\n", dtype=np.uint8).copy()
     dose = np.empty((2, 2), dtype=np.float32)
-    scan_ds(ds, 0, 1, 2, column_of, dose, info)
+    scan(ds, 0, 1, 2, column_of, dose, info, "DS")
     missing_counts(dose)
     dose_counts(dose)
     out_ds = np.empty((2, 4), dtype=np.float32)

@@ -265,7 +265,6 @@ def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chunk
     keeper = _Keeper(options, counts)
     by_ds = options.dosage_field == "DS"
     dtype = np.float32 if by_ds else np.int8
-    kernel = fastgt.scan_ds if by_ds else fastgt.scan
     rows = _BlockRows(n_out, dtype)
     to_skip, to_read = spec.first_record, spec.n_records
     record = 0  # data records seen so far (0-based number of the next one)
@@ -286,7 +285,8 @@ def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chunk
         rows_here = batch_rows
         while to_read > 0 and pos < len(buf):
             dosage = np.empty((rows_here, n_out), dtype=dtype)
-            n_lines, pos, n_rows = kernel(buf, pos, to_read, n_file, column_of, dosage, line_info)
+            field = options.dosage_field
+            n_lines, pos, n_rows = fastgt.scan(buf, pos, to_read, n_file, column_of, dosage, line_info, field)
             if n_lines == 0:
                 rows_here *= 2  # one record with more ALT columns than the batch holds
                 continue
@@ -323,7 +323,7 @@ def _emit_scanned(
     first_record_number: int,
     source: str,
 ) -> None:
-    """Append the lines decoded by :func:`fastgt.scan` (or :func:`fastgt.scan_ds`) that pass
+    """Append the lines decoded by :func:`fastgt.scan` (GT or DS) that pass
     the load-time filters."""
     keep_row = None
     row_meta: list[tuple[tuple, int]] = []  # (record meta, ALT index) per kept row
