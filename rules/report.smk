@@ -24,6 +24,10 @@ REPORTS.setdefault("scrna", []).extend(
 REPORTS.setdefault("bulk", []).extend(
     ["report_bulk_pca.png", "report_bulk_correlation.png"]
 )
+# the token figure of a scRNA-seq dataset with foundation-model tokens (params.tokenizers)
+REPORTS["scrna"].append(
+    lambda card: ["report_scrna_tokens.png"] if card.params["tokenizers"] else []
+)
 # the task figure, for datasets whose artifacts hold task bundles (params.tasks.names)
 for modality in ("scrna", "bulk", "dna", "variant_effect"):
     REPORTS.setdefault(modality, []).append(
@@ -82,6 +86,32 @@ rule report_dna_tokens:
         schemes=lambda wildcards: report_workflow.token_settings(card_params(wildcards)),
     script:
         "../scripts/report_dna_tokens.py"
+
+
+rule report_scrna_tokens:
+    input:
+        tokens=lambda wildcards: [
+            os.path.join(RESULTS, wildcards.dataset, name)
+            for name in scrna_tokens.artifact_names(card_of(wildcards))
+            if name.endswith(".parquet")
+        ],
+        section=out("tokens.json"),
+    output:
+        png=report(
+            out("report_scrna_tokens.png", "scrna"),
+            caption="../resources/report/scrna_tokens.rst",
+            category="scRNA-seq",
+            subcategory="{dataset}",
+        ),
+    log:
+        out("logs/report_scrna_tokens.log"),
+    conda:
+        "../envs/report.yaml"
+    resources:
+        mem_mb=2048,
+        runtime=20,
+    script:
+        "../scripts/report_scrna_tokens.py"
 
 
 rule report_variants_qc:

@@ -91,18 +91,22 @@ def token_lengths(path: str | PathLike[str], scheme: str, settings: Mapping[str,
         return np.array([len(row["sequence"].split()) for row in rows], dtype=np.int64)
 
 
-def token_length_figure(lengths: Mapping[str, np.ndarray], title: str) -> Figure:
-    """One histogram of tokens per sequence for each scheme (in the given order)."""
+def token_length_figure(
+    lengths: Mapping[str, np.ndarray], title: str, unit: str = "sequence", notes: Mapping[str, str] | None = None
+) -> Figure:
+    """One histogram of tokens per ``unit`` (a DNA sequence, a cell) for each scheme (in the given
+    order); ``notes`` adds a scheme's own line to its panel title (e.g. the cells truncated)."""
     n = max(1, len(lengths))
     figure, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.8), squeeze=False)
     for ax, (scheme, values) in zip(axes[0], lengths.items()):
         if values.size == 0:
-            empty_panel(ax, scheme, "no sequences")
+            empty_panel(ax, scheme, f"no {unit}s")
             continue
         ax.hist(values, bins=bin_edges(values), color="tab:blue")
-        ax.set_title(f"{scheme} (median {np.median(values):g})")
-        ax.set_xlabel("tokens per sequence")
-        ax.set_ylabel("sequences")
+        note = (notes or {}).get(scheme)
+        ax.set_title(f"{scheme} (median {np.median(values):g})" + (f"\n{note}" if note else ""))
+        ax.set_xlabel(f"tokens per {unit}")
+        ax.set_ylabel(f"{unit}s")
     if not lengths:
         empty_panel(axes[0][0], "tokens", "no tokenization scheme")
     figure.suptitle(f"{title}: token lengths per scheme")

@@ -39,7 +39,9 @@ def test_default_run_twice_gives_identical_bytes(tmp_path: Path) -> None:
         path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
         for path in folder.rglob("*.png")
     }
-    assert {"qc_metrics.png", "report_scrna_hvg.png", "report_scrna_embedding.png"} <= set(figures)
+    assert {"qc_metrics.png", "report_scrna_hvg.png", "report_scrna_embedding.png", "report_scrna_tokens.png"} <= set(
+        figures
+    )
     assert card["computed"]["figures_sha256"] == figures
     verify = subprocess.run(
         [sys.executable, "-m", "genoprep.cli", "verify", str(tmp_path / "a")],

@@ -210,3 +210,35 @@ def test_tasks_figure_states_the_leakage_checks_of_the_split() -> None:
     figure = tasks.tasks_figure({"cell_type_annotation": (rows, None)}, "tiny", report)
     assert figure.get_suptitle().splitlines() == ["tiny", *lines]
     plt.close(figure)
+
+
+def test_scrna_tokens_figure_counts_each_cell_once_and_states_the_section(tmp_path) -> None:
+    """Two token tables written with pyarrow here (lengths chosen by hand): every cell lands in one
+    histogram bar of its scheme's panel, and the panel title carries tokens.json's counters."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from genoprep.report import scrna_tokens
+
+    paths = []
+    for scheme, lengths in (("geneformer", [3, 5, 5, 2048, 7]), ("rank", [1, 1, 2])):
+        table = pa.table({"cell_id": [f"c{i}" for i in range(len(lengths))], "length": lengths})
+        table = table.replace_schema_metadata({"genoprep.scheme": scheme})
+        pq.write_table(table, tmp_path / f"{scheme}.parquet")
+        paths.append(str(tmp_path / f"{scheme}.parquet"))
+    sections = {
+        "geneformer": {"cells_tokenised": 5, "cells_dropped_empty": 2, "cells_truncated": 1},
+        "rank": {"cells_tokenised": 3, "cells_dropped_empty": 0, "cells_truncated": 0},
+    }
+    assert scrna_tokens.token_lengths(paths[1])[0] == "rank"
+    figure = scrna_tokens.tokens_figure(paths, sections, "tiny")
+    geneformer, rank = figure.axes
+    assert sum(patch.get_height() for patch in geneformer.patches) == 5
+    assert sum(patch.get_height() for patch in rank.patches) == 3
+    assert geneformer.get_title().splitlines() == [
+        "geneformer (median 5)",
+        "5 cells tokenised, 2 dropped as empty",
+        "1 truncated at the length limit",
+    ]
+    assert rank.get_xlabel() == "tokens per cell"
+    plt.close(figure)
