@@ -109,3 +109,14 @@ def site_keys(table: pd.DataFrame) -> list[tuple]:
 def plink_ids(table: pd.DataFrame) -> list[str]:
     """IDs as plink2 ``--set-all-var-ids @:#:$r:$a`` writes them ('chr' prefix dropped)."""
     return [f"{c.removeprefix('chr')}:{p}:{r}:{a}" for c, p, r, a in site_keys(table)]
+
+
+def variant_params(**overrides: object) -> dict:
+    """A variants card's ``params`` as the card loader fills them (the schema's defaults, so no
+    test repeats them), with ``overrides`` on top."""
+    from genoprep import cards
+
+    params: dict = {}
+    cards.validate(params, cards.modality_schema("variants")["properties"]["params"], "variant_params")
+    params.update(overrides)
+    return params

@@ -20,6 +20,7 @@ from genoprep.dna.io import read_fasta
 from genoprep.errors import InputError
 from genoprep.tables import read_table
 from genoprep.variants.steps import ChunkOptions, PlanOptions, plan, read_planned_chunk
+from tests.variant_tools import variant_params
 
 SETTINGS = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -230,22 +231,7 @@ _VCF_CLEAN = st.builds(
 )
 _VCF = st.one_of(_VCF_LOOSE, _VCF_STRUCTURED, _VCF_CLEAN)
 
-_VCF_CARD = {
-    "min_maf": None,
-    "max_variant_missing": None,
-    "max_sample_missing": None,
-    "hwe_p": None,
-    "hwe_midp": False,
-    "min_fraction_kept": {"samples": 0.5, "variants": 0.01},
-    "pass_only": False,
-    "missing_filter_passes": True,
-    "regions": None,
-    "samples": None,
-    "multiallelic": "split",
-    "dosage_field": "GT",
-    "records_per_chunk": 2,
-    "region_bp": None,
-}
+_VCF_CARD = variant_params(min_maf=None, max_variant_missing=None, max_sample_missing=None, records_per_chunk=2)
 
 
 @SETTINGS

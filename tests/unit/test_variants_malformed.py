@@ -29,6 +29,7 @@ from genoprep.variants.steps import (
     read_planned_chunk,
 )
 from tests.unit.test_variants_seek import write_bgzf
+from tests.variant_tools import variant_params
 
 GT_FORMAT = '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
 DP_FORMAT = '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">\n'
@@ -225,22 +226,7 @@ NO_FILTERS = {"min_maf": None, "max_variant_missing": None, "max_sample_missing"
 
 def card_for(case: Case, path: Path) -> dict:
     """A complete card as the loader would fill it (schema defaults) for one case."""
-    params = {
-        "min_maf": 0.01,
-        "max_variant_missing": 0.1,
-        "max_sample_missing": 0.1,
-        "hwe_p": None,
-        "hwe_midp": False,
-        "min_fraction_kept": {"samples": 0.5, "variants": 0.01},
-        "pass_only": False,
-        "missing_filter_passes": True,
-        "regions": None,
-        "samples": None,
-        "multiallelic": "split",
-        "dosage_field": "GT",
-        "records_per_chunk": 2,
-        "region_bp": None,
-    }
+    params = variant_params(records_per_chunk=2)
     return {
         "dataset_id": case.name,
         "modality": "variants",
