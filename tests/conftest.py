@@ -124,3 +124,26 @@ def leftovers(folder: Path) -> list[str]:
         for p in folder.rglob("*")
         if p.is_file() and p.relative_to(folder).parts[0] not in ("logs", "benchmarks")
     )
+
+
+def from_other_folder(
+    workdir: Path, cards: Path | str, results: Path, *extra: str, cores: int = 1
+) -> subprocess.CompletedProcess[str]:
+    """The workflow run from another working directory (as a second checkout or user would)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--cores",
+        str(cores),
+        "--config",
+        f"datasets={cards}",
+        f"results={results}",
+        *extra,
+    ]
+    return subprocess.run(
+        command, cwd=workdir, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"}
+    )

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -24,7 +22,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import REPO, artifact_bytes, run_workflow, shared_data, write_card
+from tests.conftest import artifact_bytes, from_other_folder, run_workflow, shared_data, write_card
 from tests.e2e.test_report_real import embedded
 
 pytestmark = pytest.mark.e2e
@@ -164,21 +162,8 @@ def test_completed_cards_rerun_from_a_copy_and_another_folder_with_the_same_byte
     shutil.copytree(out, copy)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "--cores",
-        "2",
-        "--config",
-        f"datasets=[{copy / 'pbmc68k' / 'card.yaml'},{copy / 'gse96870' / 'card.yaml'}]",
-        f"results={tmp_path / 'again'}",
-    ]
-    done = subprocess.run(
-        command, cwd=elsewhere, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"}
-    )
+    datasets = f"[{copy / 'pbmc68k' / 'card.yaml'},{copy / 'gse96870' / 'card.yaml'}]"
+    done = from_other_folder(elsewhere, datasets, tmp_path / "again", cores=2)
     assert done.returncode == 0, done.stderr[-4000:]
     for dataset in FIGURES:
         assert artifact_bytes(tmp_path / "again" / dataset) == artifact_bytes(out / dataset)

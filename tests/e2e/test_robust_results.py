@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import yaml
 
 from genoprep.locking import LOCK_NAME
 from genoprep.verify import FAIR_FILES
-from tests.conftest import REPO, artifact_bytes, run_workflow, write_card
+from tests.conftest import REPO, artifact_bytes, from_other_folder, run_workflow, write_card
 
 pytestmark = pytest.mark.e2e
 
@@ -34,27 +33,6 @@ def tiny_dna(tmp_path: Path) -> Path:
         },
     )
     return tmp_path / "cards"
-
-
-def from_other_folder(workdir: Path, cards: Path, results: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    """The workflow run from another working directory (as a second checkout or user would)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "--cores",
-        "1",
-        "--config",
-        f"datasets={cards}",
-        f"results={results}",
-        *extra,
-    ]
-    return subprocess.run(
-        command, cwd=workdir, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"}
-    )
 
 
 def genoprep_lines(done: subprocess.CompletedProcess[str]) -> list[str]:
