@@ -21,6 +21,7 @@ import anndata as ad
 import h5py
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from genoprep import embed
 from genoprep.scrna.annotate import LABELS
@@ -37,18 +38,6 @@ def obs_table(adata: ad.AnnData) -> pd.DataFrame:
     table = adata.obs[columns].copy()
     table.insert(0, "cell_id", adata.obs_names.astype(str))
     return table
-
-
-def embeddings(scaled: np.ndarray, options: EmbedOptions) -> dict[str, np.ndarray]:
-    """``{"X_pca": ..., "X_umap": ..., "variance_ratio": ...}`` of the scaled HVG matrix
-    (``X_umap`` only when asked for and computable)."""
-    coordinates, variance_ratio = embed.pca(scaled, options.n_pcs)
-    found = {"X_pca": coordinates, "variance_ratio": variance_ratio}
-    if options.umap:
-        umap = embed.umap(coordinates, options.umap_n_neighbors, options.embedding_seed)
-        if umap is not None:
-            found["X_umap"] = umap
-    return found
 
 
 def _write_scaled_layer(group: h5py.Group, scaled: np.ndarray, columns: np.ndarray, n_vars: int) -> None:
@@ -72,20 +61,65 @@ def add_embeddings(
 ) -> None:
     """Append ``obsm['X_pca']``, ``obsm['X_umap']``, ``uns['pca']``/``uns['umap']`` and
     ``layers['scaled']`` to the written ``processed.h5ad`` (``scaled`` is ``X.npy``, its columns
-    ``features``)."""
+    ``features``): :func:`add_pca` then :func:`add_umap`."""
+    add_umap(path, add_pca(path, scaled, features, options), options)
+
+
+def add_pca(path: str | os.PathLike[str], scaled: np.ndarray, features: list[str], options: EmbedOptions) -> np.ndarray:
+    """Append ``obsm['X_pca']``, ``uns['pca']`` and ``layers['scaled']`` to ``processed.h5ad``; return the PCA
+    coordinates (all :func:`add_umap` needs: the caller can drop ``scaled`` before the UMAP)."""
     with h5py.File(path, "r") as handle:
         var_names = ad.io.read_elem(handle["var"]).index.astype(str)
         n_obs = handle["obs"][handle["obs"].attrs["_index"]].shape[0]
     columns = var_names.get_indexer(pd.Index(features))
     if (columns < 0).any() or scaled.shape != (n_obs, len(features)):
         raise ValueError(f"{path}: the scaled matrix does not match the AnnData's cells and genes")
-    found = embeddings(scaled, options)
+    coordinates, variance_ratio = embed.pca(scaled, options.n_pcs)
     with h5py.File(path, "r+") as handle:
-        ad.io.write_elem(handle["obsm"], "X_pca", found["X_pca"])
-        pca_params = {"n_comps": int(found["X_pca"].shape[1]), "zero_center": True}
-        ad.io.write_elem(handle["uns"], "pca", {"variance_ratio": found["variance_ratio"], "params": pca_params})
-        if "X_umap" in found:
-            ad.io.write_elem(handle["obsm"], "X_umap", found["X_umap"])
-            umap_params = {"n_neighbors": options.umap_n_neighbors, "n_components": 2, "seed": options.embedding_seed}
-            ad.io.write_elem(handle["uns"], "umap", {"params": umap_params})
+        ad.io.write_elem(handle["obsm"], "X_pca", coordinates)
+        pca_params = {"n_comps": int(coordinates.shape[1]), "zero_center": True}
+        ad.io.write_elem(handle["uns"], "pca", {"variance_ratio": variance_ratio, "params": pca_params})
         _write_scaled_layer(handle.require_group("layers"), scaled, columns, len(var_names))
+    return coordinates
+
+
+def add_umap(path: str | os.PathLike[str], coordinates: np.ndarray, options: EmbedOptions) -> None:
+    """Append ``obsm['X_umap']`` and ``uns['umap']`` (of the PCA ``coordinates``) to ``processed.h5ad`` when the
+    card asks for a UMAP and there are enough cells."""
+    if not options.umap:
+        return
+    umap = embed.umap(coordinates, options.umap_n_neighbors, options.embedding_seed)
+    if umap is None:
+        return
+    with h5py.File(path, "r+") as handle:
+        ad.io.write_elem(handle["obsm"], "X_umap", umap)
+        umap_params = {"n_neighbors": options.umap_n_neighbors, "n_components": 2, "seed": options.embedding_seed}
+        ad.io.write_elem(handle["uns"], "umap", {"params": umap_params})
+
+
+def write_counts(path: str | os.PathLike[str], counts: sparse.csr_matrix) -> None:
+    """Start ``processed.h5ad`` with ``layers['counts']`` only, so that the counts can then be normalised in
+    place (one matrix in memory instead of two); :func:`write_processed` adds the rest."""
+    with h5py.File(path, "w") as handle:
+        handle.attrs["encoding-type"] = "anndata"
+        handle.attrs["encoding-version"] = "0.1.0"
+        ad.io.write_elem(handle, "layers", {"counts": counts})
+
+
+def write_processed(path: str | os.PathLike[str], adata: ad.AnnData, counts_written: bool) -> None:
+    """``adata.write_h5ad(path)``; with ``counts_written`` into the file :func:`write_counts` started, keeping
+    its ``layers['counts']`` (every other element written as ``write_h5ad`` writes it, strings of
+    ``obs``/``var`` turned into categoricals as it does)."""
+    if not counts_written:
+        adata.write_h5ad(path)
+        return
+    adata.strings_to_categoricals()
+    with h5py.File(path, "a") as handle:
+        ad.io.write_elem(handle, "X", adata.X)
+        ad.io.write_elem(handle, "obs", adata.obs)
+        ad.io.write_elem(handle, "var", adata.var)
+        for key in ("obsm", "varm", "obsp", "varp"):
+            ad.io.write_elem(handle, key, dict(getattr(adata, key)))
+        for name, layer in adata.layers.items():
+            ad.io.write_elem(handle["layers"], name, layer)
+        ad.io.write_elem(handle, "uns", dict(adata.uns))
