@@ -8,7 +8,9 @@ dense scaled block are never in memory together.
 - ``obsm['X_pca']`` — :func:`genoprep.embed.pca` of the scaled HVG matrix (``X.npy``),
   ``uns['pca']`` its ``variance_ratio`` and parameters (scanpy's names);
 - ``obsm['X_umap']`` — :func:`genoprep.embed.umap` of those components (when the card asks for
-  it and there are enough cells), ``uns['umap']`` its parameters;
+  it, there are enough cells and no more than ``params.umap_max_cells``: a seeded UMAP runs on
+  one thread and takes hours at atlas scale, so above that size it is skipped with a line on
+  the terminal saying how to ask for it), ``uns['umap']`` its parameters;
 - ``layers['scaled']`` — the scaled HVG values (``X.npy``) in their genes' columns, as a CSR
   matrix cells x all genes whose other genes hold no stored value (they are not scaled).
 """
@@ -23,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from genoprep import embed
+from genoprep import embed, runtime
 from genoprep.scrna.annotate import LABELS
 from genoprep.scrna.options import EmbedOptions
 from genoprep.scrna.qc import QC_OBS
@@ -87,6 +89,13 @@ def add_umap(path: str | os.PathLike[str], coordinates: np.ndarray, options: Emb
     """Append ``obsm['X_umap']`` and ``uns['umap']`` (of the PCA ``coordinates``) to ``processed.h5ad`` when the
     card asks for a UMAP and there are enough cells."""
     if not options.umap:
+        return
+    n_cells = coordinates.shape[0]
+    if options.umap_max_cells is not None and n_cells > options.umap_max_cells:
+        runtime.console(
+            f"UMAP skipped: {n_cells} cells is over params.umap_max_cells ({options.umap_max_cells}); "
+            "obsm has X_pca only (raise umap_max_cells, or set it to null, to compute the UMAP)"
+        )
         return
     umap = embed.umap(coordinates, options.umap_n_neighbors, options.embedding_seed)
     if umap is None:
