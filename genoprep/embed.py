@@ -20,7 +20,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 #: rows of the matrix converted to float64 at a time
-_BLOCK_ROWS = 4096
+_BLOCK_ROWS = 2048
 
 
 def n_components(n_pcs: int, shape: tuple[int, int]) -> int:
@@ -41,12 +41,17 @@ def pca(matrix: np.ndarray, n_pcs: int) -> tuple[np.ndarray, np.ndarray]:
     k = n_components(n_pcs, matrix.shape)
     mean = matrix.mean(axis=0, dtype=np.float64)
     if n_cols <= n_rows:
+        from scipy.linalg import eigh
+
         gram = np.zeros((n_cols, n_cols))
         for start in range(0, n_rows, _BLOCK_ROWS):
-            block = matrix[start : start + _BLOCK_ROWS].astype(np.float64) - mean
+            block = matrix[start : start + _BLOCK_ROWS].astype(np.float64)
+            block -= mean  # in place: one float64 block at a time
             gram += block.T @ block
-        values, vectors = np.linalg.eigh(gram)
-        order = np.argsort(values)[::-1][:k]
+        total_variance = float(np.trace(gram))
+        # only the k largest eigenpairs (LAPACK's syevr): no n_cols^2 workspace beside the Gram matrix
+        values, vectors = eigh(gram, subset_by_index=[n_cols - k, n_cols - 1], driver="evr", overwrite_a=True)
+        order = np.argsort(values)[::-1]
         components = vectors[:, order]
     else:  # few rows (bulk samples): the rows x rows Gram matrix
         centred = matrix.astype(np.float64) - mean
@@ -54,14 +59,15 @@ def pca(matrix: np.ndarray, n_pcs: int) -> tuple[np.ndarray, np.ndarray]:
         values, vectors = np.linalg.eigh(gram)
         order = np.argsort(values)[::-1][:k]
         components = centred.T @ vectors[:, order] / np.sqrt(np.maximum(values[order], np.finfo(float).tiny))
-    total = float(np.trace(gram))
+        total_variance = float(np.trace(gram))
+    total = total_variance
     largest = np.abs(components).argmax(axis=0)
     components *= np.sign(components[largest, np.arange(k)])
     coordinates = np.empty((n_rows, k), dtype=np.float32)
     for start in range(0, n_rows, _BLOCK_ROWS):
-        coordinates[start : start + _BLOCK_ROWS] = (
-            matrix[start : start + _BLOCK_ROWS].astype(np.float64) - mean
-        ) @ components
+        block = matrix[start : start + _BLOCK_ROWS].astype(np.float64)
+        block -= mean
+        coordinates[start : start + _BLOCK_ROWS] = block @ components
     ratio = np.clip(values[order], 0, None) / total if total > 0 else np.zeros(k)
     log.info("PCA: %d components of a %d x %d matrix", k, n_rows, n_cols)
     return coordinates, ratio.astype(np.float32)

@@ -1,9 +1,12 @@
 """What the scRNA-seq chain writes beside the ML matrix: the per-cell table (``obs.tsv``, see
 :mod:`genoprep.ml_files`) and the embeddings and scaled layer of ``processed.h5ad``.
 
-:func:`add_embeddings` runs at the end of the chain, once ``processed.h5ad`` is written and
-its AnnData released: it appends to the file, so the counts, the normalised matrix and the
-dense scaled block are never in memory together.
+:func:`write_counts` starts ``processed.h5ad`` with ``layers['counts']`` before the chain
+normalises the counts in place, and :func:`write_processed` adds the rest after HVG selection.
+:func:`add_pca` and :func:`add_umap` (:func:`add_embeddings`: both) run at the end of the chain,
+once ``processed.h5ad`` is written and its AnnData released: they append to the file, so the
+counts, the normalised matrix and the dense scaled block are never in memory together, and the
+dense block is released before the UMAP.
 
 - ``obsm['X_pca']`` — :func:`genoprep.embed.pca` of the scaled HVG matrix (``X.npy``),
   ``uns['pca']`` its ``variance_ratio`` and parameters (scanpy's names);
