@@ -45,6 +45,32 @@ def obs_table(adata: ad.AnnData) -> pd.DataFrame:
     return table
 
 
+def umap_of(coordinates: np.ndarray, options: EmbedOptions) -> np.ndarray | None:
+    """The seeded UMAP of the PCA ``coordinates``, or None when the card asks for none, when there are
+    more cells than ``umap_max_cells`` (the terminal says so) or too few for the neighbours."""
+    if not options.umap:
+        return None
+    n_cells = coordinates.shape[0]
+    if options.umap_max_cells is not None and n_cells > options.umap_max_cells:
+        runtime.console(
+            f"UMAP skipped: {n_cells} cells is over params.umap_max_cells ({options.umap_max_cells}); "
+            "obsm has X_pca only (raise umap_max_cells, or set it to null, to compute the UMAP)"
+        )
+        return None
+    return embed.umap(coordinates, options.umap_n_neighbors, options.embedding_seed)
+
+
+def embeddings(scaled: np.ndarray, options: EmbedOptions) -> dict[str, np.ndarray]:
+    """``{"X_pca": ..., "X_umap": ..., "variance_ratio": ...}`` of the scaled HVG matrix
+    (``X_umap`` only when asked for and computable)."""
+    coordinates, variance_ratio = embed.pca(scaled, options.n_pcs)
+    found = {"X_pca": coordinates, "variance_ratio": variance_ratio}
+    umap = umap_of(coordinates, options)
+    if umap is not None:
+        found["X_umap"] = umap
+    return found
+
+
 def _write_scaled_layer(group: h5py.Group, scaled: np.ndarray, columns: np.ndarray, n_vars: int) -> None:
     """``layers/scaled`` as anndata's CSR encoding, written block by block."""
     n_cells, n_hvg = scaled.shape
@@ -91,16 +117,7 @@ def add_pca(path: str | os.PathLike[str], scaled: np.ndarray, features: list[str
 def add_umap(path: str | os.PathLike[str], coordinates: np.ndarray, options: EmbedOptions) -> None:
     """Append ``obsm['X_umap']`` and ``uns['umap']`` (of the PCA ``coordinates``) to ``processed.h5ad`` when the
     card asks for a UMAP and there are enough cells."""
-    if not options.umap:
-        return
-    n_cells = coordinates.shape[0]
-    if options.umap_max_cells is not None and n_cells > options.umap_max_cells:
-        runtime.console(
-            f"UMAP skipped: {n_cells} cells is over params.umap_max_cells ({options.umap_max_cells}); "
-            "obsm has X_pca only (raise umap_max_cells, or set it to null, to compute the UMAP)"
-        )
-        return
-    umap = embed.umap(coordinates, options.umap_n_neighbors, options.embedding_seed)
+    umap = umap_of(coordinates, options)
     if umap is None:
         return
     with h5py.File(path, "r+") as handle:
