@@ -12,8 +12,57 @@ from pathlib import Path
 
 import pytest
 import yaml
+from jsonschema import Draft202012Validator
 
+from genoprep import cards
 from genoprep.cards import SCHEMA_DIR, CardError, discover_cards, load_card, load_cards, validate, write_yaml
+
+
+@pytest.fixture(autouse=True)
+def _fresh_schema_caches() -> None:
+    """The schema loaders are cached per process, and mutmut forks each mutant from a process
+    whose caches are filled: empty them, so that each test here parses, merges and inlines the
+    schemas (and validates each params value) with the code under test."""
+    for cached in (cards._parsed_schema, cards._merged_modality_schema, cards._validator, cards._field_validators):
+        cached.cache_clear()
+    cards._VALIDATED_FIELDS.clear()
+
+
+def test_schema_dir_is_the_packaged_schemas_folder() -> None:
+    """Called directly: SCHEMA_DIR is computed once, when genoprep.cards is imported."""
+    expected = Path(cards.__file__).resolve().parent / "schemas"
+    assert Path(cards._schema_dir()).resolve() == expected
+    assert (cards._schema_dir() / "card.schema.yaml").is_file()
+
+
+def test_with_defaults_fills_copies_of_defaults_and_still_validates() -> None:
+    """Called directly (the module's validator class is made at import time): defaults are
+    filled in, as copies (filling twice gives two distinct lists; the schema's list is unchanged),
+    given values win, a non-mapping instance is left alone and errors are still found."""
+    filling = cards._with_defaults(Draft202012Validator)
+    schema = {
+        "type": "object",
+        "properties": {
+            "tags": {"type": "array", "default": ["a"]},
+            "n": {"type": "integer", "minimum": 1, "default": 2},
+            "free": {"type": "string"},
+        },
+    }
+    first: dict = {}
+    second: dict = {"n": 5}
+    assert list(filling(schema).iter_errors(first)) == []
+    assert list(filling(schema).iter_errors(second)) == []
+    assert first == {"tags": ["a"], "n": 2}
+    assert second == {"n": 5, "tags": ["a"]}
+    first["tags"].append("b")
+    assert second["tags"] == ["a"] and schema["properties"]["tags"]["default"] == ["a"]
+    listed: list = []
+    assert list(filling({"properties": schema["properties"]}).iter_errors(listed)) == [] and listed == []
+    errors = list(filling(schema).iter_errors({"n": 0}))
+    assert [(list(e.absolute_path), e.message) for e in errors] == [(["n"], "0 is less than the minimum of 1")]
+    # the plain validator fills nothing: the filling is _with_defaults' doing
+    plain: dict = {}
+    assert list(Draft202012Validator(schema).iter_errors(plain)) == [] and plain == {}
 
 
 def test_write_yaml_is_block_style_utf8_in_the_given_key_order(tmp_path: Path) -> None:
