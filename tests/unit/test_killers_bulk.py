@@ -5,9 +5,16 @@ Hand-computed cases: the MAD outlier rules at their exact thresholds, ...
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
-from genoprep.bulk import qc
+import numpy as np
+import pytest
+import yaml
+
+from genoprep.bulk import qc, steps
+from genoprep.bulk.options import ExportOptions, IngestOptions, NormalizeOptions
+from genoprep.cards import load_card
+from genoprep.splits import SplitOptions
 
 
 def test_outlier_rule_threshold_is_strict_and_one_sided_for_correlation() -> None:
@@ -35,3 +42,122 @@ def test_library_size_rule_is_two_sided_on_log10_sizes() -> None:
     skipped = qc.library_size_rule(sizes, 2.0, counts=False)
     assert not skipped.applied and not skipped.flagged.any()
     assert skipped.note == "library sizes are only compared for counts tables"
+
+
+# 5 samples x 5 genes (g5 never expressed: the filter drops it). s4 and s5 have 10x the library
+# size of s1-s3; s5's expression pattern is the reverse of the others (its correlations are low).
+QC_TABLE = (
+    "gene_id,s1,s2,s3,s4,s5\n"
+    "g1,100,110,90,1050,4000\n"
+    "g2,200,190,210,1950,3000\n"
+    "g3,300,310,290,3050,2000\n"
+    "g4,400,390,410,3950,1000\n"
+    "g5,0,0,0,0,0\n"
+    "g6,1000,1100,900,10000,10000\n"
+)
+
+
+def _qc_card(tmp_path: Path, **params) -> dict:
+    (tmp_path / "t.csv").write_text(QC_TABLE, encoding="utf-8")
+    card = {
+        "dataset_id": "qc5",
+        "name": "qc5",
+        "modality": "bulk",
+        "input": {"path": "t.csv", "format": "csv"},
+        "params": params,
+    }
+    path = tmp_path / "qc5.yaml"
+    path.write_text(yaml.safe_dump(card), encoding="utf-8")
+    return load_card(path).data
+
+
+def _export(tmp_path: Path, data: dict) -> steps.Export:
+    adata = steps.ingest(IngestOptions.from_card(data), tmp_path / "t.csv")
+    adata = steps.normalize(adata, NormalizeOptions.from_card(data))
+    return steps.export(adata, ExportOptions.from_card(data), SplitOptions.from_card(data), "report")
+
+
+def _mad_flags(values: np.ndarray, k: float, two_sided: bool) -> tuple[float, float, np.ndarray]:
+    median = float(np.median(values))
+    mad = 1.4826 * float(np.median(np.abs(values - median)))
+    deviation = np.abs(values - median) if two_sided else median - values
+    return median, mad, (deviation > k * mad) & (mad > 0)
+
+
+def test_qc_report_against_a_plain_reimplementation(tmp_path: Path) -> None:
+    data = _qc_card(tmp_path)
+    result = _export(tmp_path, data)
+    report = result.qc
+    raw = np.loadtxt(tmp_path / "t.csv", delimiter=",", skiprows=1, usecols=range(1, 6)).T  # samples x genes
+    sizes = raw.sum(axis=1)
+    log = np.log1p(raw / sizes[:, None] * 1e6)
+    kept = log[:, log.mean(axis=0) > 1.0]
+    assert kept.shape == (5, 5)  # g5 dropped
+    corr = np.corrcoef(kept)
+    medians = np.array([np.median(np.delete(corr[i], i)) for i in range(5)])
+    lib_median, lib_mad, lib_flags = _mad_flags(np.log10(sizes), 3.0, two_sided=True)
+    cor_median, cor_mad, cor_flags = _mad_flags(medians, 3.0, two_sided=False)
+    assert lib_flags.tolist() == [False, False, False, True, True]  # the design of the table
+    assert cor_flags.tolist() == [False, False, False, False, True]
+
+    assert (report["dataset_id"], report["value_type"], report["samples"]) == ("qc5", "counts", 5)
+    assert (report["genes_input"], report["genes_after_filters"]) == (6, 5)
+    assert report["gene_filters"] == [
+        {"filter": "min_mean_log", "threshold": 1.0, "genes_before": 6, "genes_after": 5},
+        {
+            "filter": "min_fraction_expressed",
+            "threshold": 0,
+            "expressed_threshold": 0,
+            "genes_before": 5,
+            "genes_after": 5,
+        },
+    ]
+    rules = report["outlier_rules"]
+    assert [(r["rule"], r["mads"], r["applied"], r["flagged"]) for r in rules] == [
+        ("library_size", 3, True, 2),
+        ("median_correlation", 3, True, 1),
+    ]
+    assert rules[0]["median"] == pytest.approx(lib_median, abs=1e-6) and rules[0]["mad"] == pytest.approx(lib_mad, abs=1e-6)
+    assert rules[1]["median"] == pytest.approx(cor_median, abs=1e-6) and rules[1]["mad"] == pytest.approx(cor_mad, abs=1e-6)
+    assert [r["note"] for r in rules] == ["flag when |x - median| > 3 x MAD", "flag when median - x > 3 x MAD"]
+    assert report["outliers"] == ["s4", "s5"]
+    reasons = [[], [], [], ["library_size"], ["library_size", "median_correlation"]]
+    assert [p["sample_id"] for p in report["per_sample"]] == ["s1", "s2", "s3", "s4", "s5"]
+    assert [p["outlier_reasons"] for p in report["per_sample"]] == reasons
+    assert [p["outlier"] for p in report["per_sample"]] == [bool(r) for r in reasons]
+    assert [p["library_size"] for p in report["per_sample"]] == sizes.tolist()
+    assert [p["n_genes_detected"] for p in report["per_sample"]] == (log > 0).sum(axis=1).tolist()
+    got_medians = [p["median_correlation"] for p in report["per_sample"]]
+    np.testing.assert_allclose(got_medians, medians, atol=1e-6)
+    assert report["correlation"]["samples"] == ["s1", "s2", "s3", "s4", "s5"]
+    matrix = np.array(report["correlation"]["matrix"])
+    np.testing.assert_allclose(matrix, corr, atol=1e-6)
+    # rounded to 6 decimals (qc.json stays readable), not more, not fewer
+    values = [*matrix.ravel().tolist(), *got_medians, rules[0]["median"], rules[0]["mad"]]
+    assert all(round(v, 6) == v for v in values)
+    assert any(round(v, 5) != v for v in values)
+    assert report["correlation"]["method"] == "pearson, on the log expression of the genes kept by the filter"
+
+    obs = result.adata.obs
+    assert obs["qc_outlier"].tolist() == [False, False, False, True, True]
+    assert obs["qc_outlier_reasons"].tolist() == ["", "", "", "library_size", "library_size;median_correlation"]
+    assert result.facts["n_outliers_flagged"] == 2 and result.adata.uns["genoprep"]["outliers"] == 2
+    assert result.obs.columns.tolist() == ["sample_id", *steps.QC_OBS]
+    assert result.obs["qc_outlier_reasons"].tolist() == obs["qc_outlier_reasons"].tolist()
+
+
+def test_qc_rules_disabled_and_a_constant_sample(tmp_path: Path) -> None:
+    """null disables a rule (not applied, nothing flagged); the facts say which thresholds were used."""
+    data = _qc_card(tmp_path, library_size_mads=None, correlation_mads=None, zscore=False)
+    result = _export(tmp_path, data)
+    rules = result.qc["outlier_rules"]
+    assert [(r["mads"], r["applied"], r["flagged"], r["note"]) for r in rules] == [
+        (None, False, 0, "disabled (null in params)"),
+        (None, False, 0, "disabled (null in params)"),
+    ]
+    assert result.qc["outliers"] == [] and result.facts["n_outliers_flagged"] == 0
+    preprocessing = result.facts["preprocessing"]
+    assert preprocessing["qc"] == "outliers flagged, not removed: library_size_mads=None, correlation_mads=None"
+    assert preprocessing["scaling"] == "none (X is the log expression)"
+    np.testing.assert_array_equal(result.matrix, result.adata.layers["log"].astype(np.float32))
+    assert result.matrix.dtype == np.float32 and result.features == ["g1", "g2", "g3", "g4", "g6"]
