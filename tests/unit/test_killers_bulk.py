@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import yaml
 
-from genoprep.bulk import qc, steps
+from genoprep.bulk import io, qc, steps
 from genoprep.bulk.options import ExportOptions, IngestOptions, NormalizeOptions
 from genoprep.cards import load_card
+from genoprep.errors import InputError
 from genoprep.splits import SplitOptions
 
 
@@ -117,8 +118,12 @@ def test_qc_report_against_a_plain_reimplementation(tmp_path: Path) -> None:
         ("library_size", 3, True, 2),
         ("median_correlation", 3, True, 1),
     ]
-    assert rules[0]["median"] == pytest.approx(lib_median, abs=1e-6) and rules[0]["mad"] == pytest.approx(lib_mad, abs=1e-6)
-    assert rules[1]["median"] == pytest.approx(cor_median, abs=1e-6) and rules[1]["mad"] == pytest.approx(cor_mad, abs=1e-6)
+    assert rules[0]["median"] == pytest.approx(lib_median, abs=1e-6) and rules[0]["mad"] == pytest.approx(
+        lib_mad, abs=1e-6
+    )
+    assert rules[1]["median"] == pytest.approx(cor_median, abs=1e-6) and rules[1]["mad"] == pytest.approx(
+        cor_mad, abs=1e-6
+    )
     assert [r["note"] for r in rules] == ["flag when |x - median| > 3 x MAD", "flag when median - x > 3 x MAD"]
     assert report["outliers"] == ["s4", "s5"]
     reasons = [[], [], [], ["library_size"], ["library_size", "median_correlation"]]
@@ -161,3 +166,149 @@ def test_qc_rules_disabled_and_a_constant_sample(tmp_path: Path) -> None:
     assert preprocessing["scaling"] == "none (X is the log expression)"
     np.testing.assert_array_equal(result.matrix, result.adata.layers["log"].astype(np.float32))
     assert result.matrix.dtype == np.float32 and result.features == ["g1", "g2", "g3", "g4", "g6"]
+
+
+def _refusal(call, *args, **kwargs) -> tuple[str, str | None, str]:
+    with pytest.raises(InputError) as caught:
+        call(*args, **kwargs)
+    err = caught.value
+    assert "\n" not in str(err)
+    return err.source, err.record, err.problem
+
+
+# (table text, read_expression_table keywords, record, problem): each refusal's whole line
+TABLE_REFUSALS = [
+    ("", {}, "line 1", "the file is empty (no header row)"),
+    ("gene,s1\n", {}, None, "the table has a header but no data rows"),
+    ("gene,s1,s2,s3\nA,1,2\n", {}, "line 1", "the header has 4 fields but the first data row has 3"),
+    ("gene,s1\nA,1\n", {"id_column": 2}, "input", "input.gene_id_column 2 is out of range (the rows have 2 fields)"),
+    ("gene,s1\nA,1\n", {"id_column": -1}, "input", "input.gene_id_column -1 is out of range (the rows have 2 fields)"),
+    (
+        "g,g,s1\nA,B,1\n",
+        {"id_column": "g"},
+        "input",
+        "input.gene_id_column 'g' names 2 columns; give its 0-based position",
+    ),
+    (
+        "gene,s1\nA,1\n",
+        {"orientation": "samples_x_genes", "id_column": "id"},
+        "input",
+        "input.sample_id_column names column 'id', which is not there; columns: 'gene', 's1'",
+    ),
+    (
+        "a,b,c,d,e,f,g,h,i\nA,1,1,1,1,1,1,1,1\n",
+        {"id_column": "z"},
+        "input",
+        "input.gene_id_column names column 'z', which is not there; columns: "
+        "'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', ...",
+    ),
+    (
+        "a,b,c,d,e,f,g,h\nA,1,1,1,1,1,1,1\n",
+        {"id_column": "z"},
+        "input",
+        "input.gene_id_column names column 'z', which is not there; columns: 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'",
+    ),
+    (
+        "gene,sym,s1\nA,x,1\n",
+        {"annotation_columns": ["gene"]},
+        "input",
+        "annotation column 'gene' is the id column",
+    ),
+    (
+        "gene,sym\nA,x\n",
+        {"annotation_columns": ["sym"]},
+        None,
+        "no value columns: every column is the id or an annotation column",
+    ),
+    ("gene,s1\nA,1\n,2\n", {}, "line 3", "empty gene id"),
+    ("gene,s1,\nA,1,2\n", {}, "line 1", "empty sample id"),
+    ("gene,s1,s2\nA,1,2\nB,3, \n", {}, "line 3, gene B, sample s2", "empty value"),
+    (
+        "sample,A,B\ns1,1,2\ns2,3,x\n",
+        {"orientation": "samples_x_genes"},
+        "line 3, sample s2, gene B",
+        "value 'x' is not a number (if 'B' is an annotation column, list it in input.annotation_columns)",
+    ),
+    ("gene,s1,s1\nA,1,2\n", {}, None, "1 sample ids occur more than once (e.g. s1)"),
+    (
+        "gene,s1\nA,1\nB,2\nA,3\nC,1\nC,1\nD,1\nD,1\nE,0\nE,0\n",
+        {},
+        None,
+        "4 gene ids occur more than once (A (2x), C (2x), D (2x), ...); set input.duplicate_genes: sum "
+        "in the card to add their values up",
+    ),
+    (
+        "gene,s1\nA,1\n",
+        {"orientation": "rows"},
+        "input.orientation",
+        "unknown orientation 'rows' (known: genes_x_samples, samples_x_genes)",
+    ),
+    (
+        "gene,s1\nA,1\n",
+        {"value_type": "cpm"},
+        "input.value_type",
+        "unknown value_type 'cpm' (known: counts, tpm, fpkm, rpkm, log)",
+    ),
+    (
+        "gene,s1\nA,1\n",
+        {"duplicate_genes": "mean"},
+        "input.duplicate_genes",
+        "unknown duplicate_genes 'mean' (known: refuse, sum)",
+    ),
+    (
+        "gene,s1\nA,1\n",
+        {"value_type": "log", "duplicate_genes": "sum"},
+        "input.duplicate_genes",
+        "duplicate_genes: sum is not defined for log values (sum before taking logs, or refuse)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "keywords", "record", "problem"), TABLE_REFUSALS)
+def test_table_refusal_is_the_whole_line(tmp_path: Path, text: str, keywords: dict, record, problem: str) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(text, encoding="utf-8")
+    assert _refusal(io.read_expression_table, path, "csv", **keywords) == (str(path), record, problem)
+
+
+def test_unknown_format_and_a_missing_file_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("gene,s1\nA,1\n", encoding="utf-8")
+    assert _refusal(io.read_expression_table, path, "xlsx") == (
+        str(path),
+        "input.format",
+        "unknown bulk table format 'xlsx' (known: csv, tsv)",
+    )
+    assert _refusal(io.read_expression_array, path, "csv") == (
+        str(path),
+        "input.format",
+        "unknown bulk array format 'csv' (known: npy, npz)",
+    )
+    missing = tmp_path / "missing.csv"
+    source, _, problem = _refusal(io.read_expression_table, missing, "csv")
+    assert source == str(missing) and "no such file" in problem
+
+
+def test_duplicate_genes_summed_report_ids_and_rows(tmp_path: Path) -> None:
+    """Gene A three times and B twice: 2 ids, 5 rows; summed in first-occurrence order with the
+    annotation of each id's first row; ingest counts every input row as a gene of the input."""
+    text = "gene,len,s1,s2\nA,10,1,2\nB,20,3,4\nA,11,5,6\nC,30,7,8\nB,21,9,10\nA,12,11,12\n"
+    path = tmp_path / "t.csv"
+    path.write_text(text, encoding="utf-8")
+    table = io.read_expression_table(path, "csv", annotation_columns=["len"], duplicate_genes="sum")
+    assert table.genes == ["A", "B", "C"] and table.duplicate_genes == {"A": 3, "B": 2}
+    np.testing.assert_array_equal(table.values, [[17, 12, 7], [20, 14, 8]])
+    assert table.gene_annotation["len"].tolist() == [10, 20, 30]
+    card = {
+        "dataset_id": "dup",
+        "name": "dup",
+        "modality": "bulk",
+        "input": {"path": "t.csv", "format": "csv", "duplicate_genes": "sum", "annotation_columns": ["len"]},
+    }
+    (tmp_path / "dup.yaml").write_text(yaml.safe_dump(card), encoding="utf-8")
+    adata = steps.ingest(IngestOptions.from_card(load_card(tmp_path / "dup.yaml").data), path)
+    info = adata.uns["genoprep"]
+    assert info["n_genes_input"] == 6
+    assert info["duplicate_genes"] == {"policy": "sum", "ids": 2, "rows": 5}
+    # ids that do not look like Ensembl ids are their own symbols
+    assert adata.var["gene_symbols"].tolist() == ["A", "B", "C"] and adata.var["gene_ids"].tolist() == ["A", "B", "C"]
