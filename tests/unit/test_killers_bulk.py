@@ -312,3 +312,84 @@ def test_duplicate_genes_summed_report_ids_and_rows(tmp_path: Path) -> None:
     assert info["duplicate_genes"] == {"policy": "sum", "ids": 2, "rows": 5}
     # ids that do not look like Ensembl ids are their own symbols
     assert adata.var["gene_symbols"].tolist() == ["A", "B", "C"] and adata.var["gene_ids"].tolist() == ["A", "B", "C"]
+
+
+def test_npz_refusals_are_whole_lines(tmp_path: Path) -> None:
+    values = np.arange(6, dtype=np.int64).reshape(3, 2)  # 3 genes x 2 samples
+    genes, samples = np.array(["A", "B", "C"]), np.array(["s1", "s2"])
+    path = tmp_path / "m.npz"
+
+    def refusal(**arrays) -> tuple[str | None, str]:
+        np.savez(path, **arrays)
+        source, record, problem = _refusal(io.read_expression_array, path, "npz")
+        assert source == str(path)
+        return record, problem
+
+    assert refusal(values=values, sample_ids=samples) == (
+        "input.arrays.gene_ids",
+        "no array 'gene_ids' for the gene_ids (arrays: values, sample_ids); name it in input.arrays.gene_ids "
+        "or give input.gene_ids_path (one id per line)",
+    )
+    assert refusal(gene_ids=genes, sample_ids=samples) == (
+        "input.arrays.values",
+        "no array 'values' for the values (arrays: gene_ids, sample_ids); name it in input.arrays.values",
+    )
+    assert refusal(values=values, gene_ids=genes.reshape(3, 1), sample_ids=samples) == (
+        None,
+        "the gene_ids array is 2-D (shape (3, 1)); ids are a 1-D array",
+    )
+    assert refusal(values=values, gene_ids=np.array([1.5, 2, 3]), sample_ids=samples) == (
+        None,
+        "the gene_ids array holds float64 values; ids are strings or integers",
+    )
+    assert refusal(values=values, gene_ids=genes, sample_ids=np.array(["s1", " "])) == (
+        "sample_ids[1]",
+        "empty sample id",
+    )
+    assert refusal(values=values.astype(str), gene_ids=genes, sample_ids=samples) == (
+        None,
+        "the values are <U21, not numbers (integers or floats)",
+    )
+    np.savez(path, values=values, gene_ids=np.array([b"A", b"B", b"C"]), sample_ids=np.array([7, 8]))
+    table = io.read_expression_array(path, "npz")  # bytes ids are decoded, integer ids are text
+    assert table.genes == ["A", "B", "C"] and table.samples == ["7", "8"]
+    np.save(tmp_path / "plain.npy", values)
+    npy_as_npz = tmp_path / "plain.npy"
+    assert _refusal(io.read_expression_array, npy_as_npz, "npz") == (
+        str(npy_as_npz),
+        None,
+        "a .npy array, not an .npz archive: say input.format: npy",
+    )
+
+
+def test_id_files_blank_lines_and_empty_ids(tmp_path: Path) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_text(" A \nB\n\n\n", encoding="utf-8")
+    assert io.read_id_file(ids, "gene") == ["A", "B"]  # trailing blank lines dropped, ids stripped
+    ids.write_text("\n\n", encoding="utf-8")
+    assert _refusal(io.read_id_file, ids, "sample") == (str(ids), None, "the sample id file holds no ids")
+    ids.write_text("A\n \nC\n", encoding="utf-8")
+    assert _refusal(io.read_id_file, ids, "gene") == (str(ids), "line 2", "empty gene id")
+
+
+def test_gene_symbols_from_the_card_or_blank_for_ensembl_ids(tmp_path: Path) -> None:
+    """Ensembl ids without a symbol column get blank symbols; a symbol column that is not an
+    annotation column is one line naming the table."""
+    path = tmp_path / "t.csv"
+    path.write_text("gene,sym,s1\nENSG00000000003,TSPAN6,1\nENSG00000000005,TNMD,2\n", encoding="utf-8")
+
+    def options(**spec) -> IngestOptions:
+        card = {"dataset_id": "e", "name": "e", "modality": "bulk", "input": {"path": "t.csv", "format": "csv", **spec}}
+        (tmp_path / "e.yaml").write_text(yaml.safe_dump(card), encoding="utf-8")
+        return IngestOptions.from_card(load_card(tmp_path / "e.yaml").data)
+
+    blank = steps.ingest(options(annotation_columns=["sym"]), path)
+    assert blank.var["gene_symbols"].tolist() == ["", ""]
+    assert blank.var["gene_ids"].tolist() == ["ENSG00000000003", "ENSG00000000005"]
+    named = steps.ingest(options(annotation_columns=["sym"], gene_symbol_column="sym"), path)
+    assert named.var["gene_symbols"].tolist() == ["TSPAN6", "TNMD"]
+    assert _refusal(steps.ingest, options(annotation_columns=["sym"], gene_symbol_column="s1"), path) == (
+        str(path),
+        "input",
+        "input.gene_symbol_column 's1' must be one of input.annotation_columns",
+    )
