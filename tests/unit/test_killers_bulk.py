@@ -393,3 +393,67 @@ def test_gene_symbols_from_the_card_or_blank_for_ensembl_ids(tmp_path: Path) -> 
         "input",
         "input.gene_symbol_column 's1' must be one of input.annotation_columns",
     )
+
+
+def test_normalization_and_filter_descriptions_name_each_case() -> None:
+    """The completed card's preprocessing.normalization and .filter, for each value type and filter setting."""
+    from genoprep.bulk import preprocess
+
+    assert preprocess.normalization_description("log", True) == (
+        "none (input.value_type is log: values used as given, no second log)"
+    )
+    assert preprocess.normalization_description("counts", True) == (
+        "counts to CPM (count / library size x 1e6, library size over all genes), then natural log1p"
+    )
+    assert preprocess.normalization_description("counts", False) == (
+        "natural log1p of the raw counts (params.cpm is false: no library-size normalisation)"
+    )
+    assert preprocess.normalization_description("tpm", True) == (
+        "natural log1p of the TPM values (already normalised: no CPM)"
+    )
+    assert preprocess.filter_description(None, 0, 0) == "none (every gene kept)"
+    assert preprocess.filter_description(1.5, 0, 0) == "keep genes with mean log expression over samples > 1.5"
+    assert preprocess.filter_description(None, 0.25, 0.5) == (
+        "keep genes with log expression > 0.5 in at least 0.25 of samples"
+    )
+    assert preprocess.filter_description(2, 0.5, 1) == (
+        "keep genes with mean log expression over samples > 2 and log expression > 1 in at least 0.5 of samples"
+    )
+
+
+def test_log_values_and_cpm_by_hand() -> None:
+    from genoprep.bulk import preprocess
+
+    raw = np.array([[1.0, 3.0], [0.0, 4.0]])
+    np.testing.assert_array_equal(preprocess.library_sizes(raw), [4.0, 4.0])
+    assert preprocess.library_sizes(np.array([[1, 2]], dtype=np.uint8)).dtype == np.float64
+    np.testing.assert_allclose(preprocess.cpm(raw, np.array([4.0, 4.0])), [[250000.0, 750000.0], [0.0, 1e6]])
+    np.testing.assert_allclose(preprocess.log_values(raw, "counts", True), np.log1p([[250000, 750000], [0, 1e6]]))
+    np.testing.assert_allclose(preprocess.log_values(raw, "counts", False), np.log1p(raw))
+    np.testing.assert_allclose(preprocess.log_values(raw, "fpkm", True), np.log1p(raw))
+    given = preprocess.log_values(raw, "log", True)
+    np.testing.assert_array_equal(given, raw)
+    given[0, 0] = 9.0  # a copy: the caller's table is untouched
+    assert raw[0, 0] == 1.0
+
+
+def test_gene_filter_steps_count_each_filter_in_order(tmp_path: Path) -> None:
+    from genoprep.bulk import preprocess
+
+    # 4 genes: mean log 0.5, 2, 3, 4; expressed (> 1) in 0, 1/2, 1/2, 1 of the 2 samples
+    log = np.array([[0.0, 1.0, 5.0, 3.0], [1.0, 3.0, 1.0, 5.0]])
+    result = preprocess.expression_filter(log, 1.0, 0.6, 1.0)
+    assert result.passes_mean.tolist() == [False, True, True, True]
+    assert result.passes_fraction.tolist() == [False, False, False, True]
+    options = NormalizeOptions(
+        cpm=True, min_mean_log=1.0, min_fraction_expressed=0.6, expressed_threshold=1.0, min_fraction_kept=0.0
+    )
+    first, second = steps.gene_filter_steps(result, options)
+    assert (first.name, first.unit, first.before, first.after) == ("min_mean_log", "genes", 4, 3)
+    assert first.threshold == "mean log expression over samples > 1"
+    assert (second.name, second.unit, second.before, second.after) == ("min_fraction_expressed", "genes", 3, 1)
+    assert second.threshold == "fraction of samples with log expression > 1 >= 0.6"
+    disabled = NormalizeOptions(
+        cpm=True, min_mean_log=None, min_fraction_expressed=0.6, expressed_threshold=1.0, min_fraction_kept=0.0
+    )
+    assert steps.gene_filter_steps(result, disabled)[0].threshold == "disabled"
