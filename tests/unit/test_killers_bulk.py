@@ -457,3 +457,56 @@ def test_gene_filter_steps_count_each_filter_in_order(tmp_path: Path) -> None:
         cpm=True, min_mean_log=None, min_fraction_expressed=0.6, expressed_threshold=1.0, min_fraction_kept=0.0
     )
     assert steps.gene_filter_steps(result, disabled)[0].threshold == "disabled"
+
+
+def test_correlation_edge_cases_by_hand() -> None:
+    # fewer than 2 samples or 2 genes: all NaN, of the samples' shape
+    assert np.isnan(qc.correlation_matrix(np.ones((1, 5)))).all() and qc.correlation_matrix(np.ones((1, 5))).shape == (
+        1,
+        1,
+    )
+    one_gene = qc.correlation_matrix(np.array([[1.0], [2.0], [3.0]]))
+    assert one_gene.shape == (3, 3) and np.isnan(one_gene).all()
+    # 2 genes: any two non-constant samples correlate +-1 exactly (clipped, even after rounding)
+    corr = qc.correlation_matrix(np.array([[1.0, 3.0], [0.1, 0.7], [5.0, 2.0], [4.0, 4.0]]))
+    np.testing.assert_allclose(corr[:3, :3], [[1, 1, -1], [1, 1, -1], [-1, -1, 1]], atol=1e-12)
+    assert np.nanmax(corr) <= 1.0 and np.nanmin(corr) >= -1.0
+    assert np.isnan(corr[3]).all() and np.isnan(corr[:, 3]).all()  # the constant sample
+    np.testing.assert_allclose(qc.median_correlations(corr)[:3], [0.0, 0.0, -1.0], atol=1e-12)  # NaN left out
+    assert np.isnan(qc.median_correlations(corr)[3])
+
+
+def test_median_correlation_excludes_only_the_sample_itself() -> None:
+    corr = np.array([[1.0, 0.2, 0.4, 0.9], [0.2, 1.0, 0.5, 0.3], [0.4, 0.5, 1.0, 0.1], [0.9, 0.3, 0.1, 1.0]])
+    assert qc.median_correlations(corr).tolist() == [0.4, 0.3, 0.4, 0.3]
+
+
+def test_scaled_mad_ignores_non_finite_and_rules_need_three_samples() -> None:
+    median, mad = qc.scaled_mad(np.array([1.0, np.nan, 2.0, np.inf, 4.0]))
+    assert median == 2.0 and mad == 1.4826
+    empty = qc.scaled_mad(np.array([np.nan]))
+    assert np.isnan(empty[0]) and np.isnan(empty[1])
+    two = qc.correlation_rule(np.array([0.9, 0.1]), 1.0)
+    assert (two.applied, two.note, two.flagged.tolist()) == (False, "needs at least 3 samples", [False, False])
+    assert (two.median, two.mad) == (0.5, pytest.approx(1.4826 * 0.4))
+    flat = qc.correlation_rule(np.array([0.9, 0.9, 0.9, 0.2]), 1.0)
+    assert (flat.applied, flat.note) == (True, "MAD is 0: no sample differs, none flagged")
+    assert not flat.flagged.any()
+    # a NaN statistic (a constant sample) is never flagged
+    nan = qc.correlation_rule(np.array([0.9, 0.8, 0.7, np.nan, 0.1]), 1.0)
+    assert nan.flagged.tolist() == [False, False, False, False, True]
+    # three samples are enough
+    three = qc.library_size_rule(np.array([10.0, 100.0, 1e6]), 1.0, counts=True)
+    assert three.applied and three.flagged.tolist() == [False, False, True]
+
+
+def test_zscore_constant_test_scales_with_the_mean() -> None:
+    """A gene at 1e8 with a spread of 1e-8 is constant for StandardScaler (its variance is below
+    (n x mean x eps)^2); the same spread around 1 is not."""
+    from genoprep.bulk import preprocess
+
+    log = np.array([[1e8, 1.0], [1e8 + 1.5e-8, 1.0 + 1e-8], [1e8, 1.0]])
+    z, mean, scale = preprocess.zscore(log)
+    assert z[:, 0].tolist() == [0.0, 0.0, 0.0] and scale[0] == 1.0
+    assert scale[1] != 1.0 and np.abs(z[:, 1]).max() > 1
+    np.testing.assert_allclose(mean, log.mean(axis=0))
