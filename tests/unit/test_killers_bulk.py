@@ -510,3 +510,78 @@ def test_zscore_constant_test_scales_with_the_mean() -> None:
     assert z[:, 0].tolist() == [0.0, 0.0, 0.0] and scale[0] == 1.0
     assert scale[1] != 1.0 and np.abs(z[:, 1]).max() > 1
     np.testing.assert_allclose(mean, log.mean(axis=0))
+
+
+@pytest.mark.parametrize(
+    ("value_type", "values", "record", "problem"),
+    [
+        (
+            "counts",
+            [[1, 2], [3, -1]],
+            "gene B, sample s2",
+            "value -1 is negative: counts are non-negative integers (a log-transformed table needs "
+            "input.value_type: log)",
+        ),
+        (
+            "tpm",
+            [[1, -0.5], [3, 1]],
+            "gene B, sample s1",
+            "value -0.5 is negative: TPM values are non-negative (a log-transformed table needs input.value_type: log)",
+        ),
+        (
+            "rpkm",
+            [[1, 0], [-2, 1]],
+            "gene A, sample s2",
+            "value -2 is negative: RPKM values are non-negative (a log-transformed table needs input.value_type: log)",
+        ),
+        (
+            "counts",
+            [[1, 0], [2.5, 1]],
+            "gene A, sample s2",
+            "value 2.5 is not an integer: counts must be non-negative integers; a normalised table needs "
+            "input.value_type tpm, fpkm, rpkm or log",
+        ),
+        ("log", [[1, -3], [np.inf, 1]], "gene A, sample s2", "value inf is not a finite number"),
+    ],
+)
+def test_value_refusals_name_gene_sample_and_hint(value_type: str, values: list, record: str, problem: str) -> None:
+    """``values`` is samples (s1, s2) x genes (A, B): the record names the gene of the column."""
+    array = np.array(values, dtype=np.float64)
+    assert _refusal(io.check_values, array, ["s1", "s2"], ["A", "B"], value_type, "m.csv") == ("m.csv", record, problem)
+
+
+def test_negative_log_values_pass() -> None:
+    io.check_values(np.array([[-3.0, 60.0]]), ["s1"], ["A", "B"], "log", "m.csv")
+
+
+def test_annotation_columns_numeric_when_every_value_is_a_number(tmp_path: Path) -> None:
+    path = tmp_path / "t.tsv"
+    path.write_text("gene\tlen\tsym\tmixed\ts1\nA\t 10 \tx\t1\t5\nB\t2.5\ty\tz\t6\n", encoding="utf-8")
+    table = io.read_expression_table(path, "tsv", annotation_columns=["len", "sym", "mixed", "len"])
+    annotation = table.gene_annotation
+    assert annotation.columns.tolist() == ["len", "sym", "mixed"]  # a repeated name is kept once
+    assert annotation["len"].tolist() == [10.0, 2.5] and annotation["len"].dtype == np.float64
+    assert annotation["sym"].tolist() == ["x", "y"] and annotation["mixed"].tolist() == ["1", "z"]
+    assert annotation.index.tolist() == ["A", "B"]
+    assert table.sample_annotation.index.tolist() == ["s1"] and table.sample_annotation.columns.tolist() == []
+
+
+def test_ids_and_header_names_are_stripped_and_short_header_reads(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(" s1 , s2\n A ,1,2\nB,3,4\n", encoding="utf-8")
+    table = io.read_expression_table(path, "csv")
+    assert table.samples == ["s1", "s2"] and table.genes == ["A", "B"]
+    np.testing.assert_array_equal(table.values, [[1, 3], [2, 4]])
+    same = io.read_expression_table(path, "csv", id_column=0)
+    assert same.genes == ["A", "B"]
+
+
+def test_a_table_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"gene,s\xe9\nA,1\n")
+    source, record, problem = _refusal(io.read_expression_table, path, "csv")
+    assert (source, record) == (str(path), None) and problem.startswith("not UTF-8 text (")
+    body = tmp_path / "b.csv"
+    body.write_bytes(b"gene,s1\nA\xe9,1\n")
+    source, record, problem = _refusal(io.read_expression_table, body, "csv")
+    assert (source, record) == (str(body), None) and problem.startswith("not UTF-8 text (")
