@@ -241,3 +241,108 @@ def test_inline_refs_by_hand() -> None:
         "$defs": defs,
     }
     assert "$defs" not in _inline_refs({"a": 1}, defs)
+
+
+def _refusal(call, *args, **kwargs) -> tuple[str, str | None, str]:
+    with pytest.raises(CardError) as caught:
+        call(*args, **kwargs)
+    err = caught.value
+    assert "\n" not in str(err)
+    return err.source, err.record, err.problem
+
+
+@pytest.mark.parametrize(
+    ("text", "record", "problem"),
+    [
+        ("dataset_id: x\n1: 2\n", None, "the key 1 is not text (quote it)"),
+        ("dataset_id: x\nparams:\n  a:\n    true: 2\n", "params.a", "the key True is not text (quote it)"),
+        ("a: &a [*a]\n", "a" + "[0]" * 50, "nested more than 50 levels deep (a recursive YAML alias?)"),
+        ('dataset_id: x\nname: "a\\0b"\n', "name", "contains a NUL character"),
+        ('dataset_id: x\nlist: [a, "b\\0"]\n', "list[1]", "contains a NUL character"),
+        ('"\\0"\n', None, "a card must be a YAML mapping of fields"),
+        ("- a\n- b\n", None, "a card must be a YAML mapping of fields"),
+        ("", None, "a card must be a YAML mapping of fields"),
+        ("a: [1\nb: 2\n", "line 2", "not valid YAML: did not find expected ',' or ']'"),
+        (
+            "dataset_id: ../x\nname: x\nmodality: scrna\n",
+            "dataset_id",
+            "'../x' is not a plain folder name: use letters, digits, '.', '_' and '-', not starting with '.' "
+            "(the id names the folder OUT/<dataset_id>/)",
+        ),
+        (
+            "dataset_id: x\nname: x\nmodality: scrna\n",
+            None,
+            "give exactly one of 'input' (one file) or 'inputs' (a list)",
+        ),
+    ],
+)
+def test_card_refusals_are_whole_lines(tmp_path: Path, text: str, record: str | None, problem: str) -> None:
+    path = tmp_path / "odd.yaml"
+    path.write_text(text, encoding="utf-8")
+    if problem.startswith("give exactly one"):
+        record = "input"
+    assert _refusal(load_card, path) == (str(path), record, problem)
+
+
+def test_nesting_exactly_at_the_limit_is_accepted_as_plain(tmp_path: Path) -> None:
+    """A value 50 keys below the top is allowed; 51 are not (the check, not the schema, refuses)."""
+    deep: dict = {"leaf": 1}
+    for _ in range(48):
+        deep = {"k": deep}
+    cards._check_plain({"top": deep}, "c.yaml")  # top, 48 x k, leaf: 50 keys
+    source, record, problem = _refusal(cards._check_plain, {"top": {"k": deep}}, "c.yaml")
+    assert (source, problem) == ("c.yaml", "nested more than 50 levels deep (a recursive YAML alias?)")
+    assert record == "top" + ".k" * 49 + ".leaf"
+
+
+def test_read_yaml_problems(tmp_path: Path) -> None:
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"name: caf\xe9\n")
+    assert _refusal(cards.read_yaml, latin) == (
+        str(latin),
+        None,
+        "not UTF-8 text (invalid continuation byte at byte 9)",
+    )
+    folder = tmp_path / "folder.yaml"
+    folder.mkdir()
+    assert _refusal(cards.read_yaml, folder) == (str(folder), None, "cannot read card: Is a directory")
+    tabbed = tmp_path / "tab.yaml"
+    tabbed.write_text("a:\n\tb: 1\n", encoding="utf-8")
+    source, record, problem = _refusal(cards.read_yaml, tabbed)
+    assert (source, record) == (str(tabbed), "line 2") and problem == (
+        "not valid YAML: found character that cannot start any token"
+    )
+
+
+def test_short_collapses_whitespace_and_cuts_at_the_limit() -> None:
+    assert cards._short("a \n b\t c") == "a b c"
+    assert cards._short("x" * 160) == "x" * 160
+    assert cards._short("x" * 161) == "x" * 157 + "..."
+    assert cards._short("abcdefgh", limit=5) == "ab..."
+
+
+def test_validation_errors_name_nested_fields_and_list_items(tmp_path: Path) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "array", "items": {"type": "object", "properties": {"b": {"type": "integer"}}}}},
+    }
+    assert _refusal(validate, {"a": [{"b": 1}, {"b": "x"}]}, schema, "c.yaml") == (
+        "c.yaml",
+        "a[1].b",
+        "'x' is not of type 'integer'",
+    )
+    assert _refusal(validate, [], {"type": "object"}, "c.yaml") == ("c.yaml", "(card)", "[] is not of type 'object'")
+    long = {"type": "object", "properties": {"s": {"enum": ["a" * 100, "b" * 100]}}}
+    source, record, problem = _refusal(validate, {"s": "c"}, long, "c.yaml")
+    assert record == "s" and len(problem) == 160 and problem.endswith("...")
+
+
+def test_unknown_modality_is_named(tmp_path: Path) -> None:
+    card = {**GOOD, "modality": "proteomics"}
+    path = _write_card(tmp_path, card, "p.yaml")
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMA_DIR, schemas)
+    schema = yaml.safe_load((schemas / "card.schema.yaml").read_text(encoding="utf-8"))
+    schema["properties"]["modality"] = {"type": "string"}
+    (schemas / "card.schema.yaml").write_text(yaml.safe_dump(schema), encoding="utf-8")
+    assert _refusal(load_card, path, schemas) == (str(path), "modality", "modality 'proteomics' is not supported yet")
