@@ -346,3 +346,74 @@ def test_unknown_modality_is_named(tmp_path: Path) -> None:
     schema["properties"]["modality"] = {"type": "string"}
     (schemas / "card.schema.yaml").write_text(yaml.safe_dump(schema), encoding="utf-8")
     assert _refusal(load_card, path, schemas) == (str(path), "modality", "modality 'proteomics' is not supported yet")
+
+
+def test_check_inputs_records_and_relative_path_hint(tmp_path: Path) -> None:
+    """Each path's card field is the record; a missing relative path says it is relative to the
+    card's folder, an absolute one does not; a NumPy input's sidecar is named by its own field."""
+    folder = tmp_path / "cards"
+    folder.mkdir()
+    (tmp_path / "m.npy").write_bytes(b"")
+    bulk = {
+        "dataset_id": "b",
+        "name": "b",
+        "modality": "bulk",
+        "input": {"path": "../m.npy", "format": "npy", "gene_ids_path": "g.txt", "sample_ids_path": "../m.npy"},
+    }
+    card = load_card(_write_card(folder, bulk, "b.yaml"))
+    missing = folder / "g.txt"
+    assert _refusal(cards.check_inputs, card) == (
+        str(card.path),
+        "input.gene_ids_path",
+        f"{missing}: no such file (the path 'g.txt' is relative to the card's folder {folder})",
+    )
+    cards.check_inputs(card, generated=[str(missing)])  # made by the workflow: not checked
+    absolute = {**GOOD, "input": {**GOOD["input"], "path": str(tmp_path / "none.csv")}}
+    card = load_card(_write_card(folder, absolute, "a.yaml"))
+    assert _refusal(cards.check_inputs, card) == (
+        str(card.path),
+        "input.path",
+        f"{tmp_path / 'none.csv'}: no such file",
+    )
+    fetched = {**GOOD, "input": {**GOOD["input"], "url": "https://example.org/x.csv", "sha256": "0" * 64}}
+    cards.check_inputs(load_card(_write_card(folder, fetched, "u.yaml")))  # downloaded by the workflow
+    (tmp_path / "x.csv").write_text("gene,c\nA,1\n", encoding="utf-8")
+    with_meta = {**GOOD, "input": {**GOOD["input"], "path": "../x.csv"}, "metadata": {"path": "meta.csv"}}
+    card = load_card(_write_card(folder, with_meta, "m.yaml"))
+    assert _refusal(cards.check_inputs, card)[1] == "metadata.path"
+    assert card.metadata_path() == folder / "meta.csv"
+    assert load_card(_write_card(folder, GOOD, "g.yaml")).metadata_path() is None
+
+
+def test_card_properties(tmp_path: Path) -> None:
+    card = load_card(_write_card(tmp_path, {**GOOD, "params": {"min_genes": 3}}, "c.yaml"))
+    assert (card.dataset_id, card.modality, card.folder) == ("pbmc_x", "scrna", tmp_path)
+    assert card.params["min_genes"] == 3
+    card.params["min_genes"] = 9  # a copy
+    assert card.data["params"]["min_genes"] == 3
+    assert card.resolve("../a/./b.csv") == tmp_path.parent / "a" / "b.csv"
+    assert card.resolve("/x/../y.csv") == Path("/y.csv")
+    assert card.input_entries() == [card.data["input"]] and card.input_paths() == [tmp_path / "counts.csv.gz"]
+    bare = cards.Card(path=tmp_path / "c.yaml", data={"dataset_id": 7, "modality": "bulk", "inputs": []})
+    assert (bare.dataset_id, bare.params, bare.input_entries()) == ("7", {}, [])
+
+
+def test_ids_regex_by_hand() -> None:
+    import re
+
+    assert cards.ids_regex([]) == "(?!)"
+    assert cards.ids_regex(["a"]) == "a"
+    assert cards.ids_regex(["ab", "a"]) == "ab?"
+    assert cards.ids_regex(["d001", "d012", "d001"]) == "d0(?:01|12)"
+    assert cards.ids_regex(["a", "abc"]) == "a(?:bc)?"
+    assert cards.ids_regex(["a", "ab", "ac"]) == "a(?:(?:b|c))?"
+    assert cards.ids_regex(["a.b"]) == "a\\.b"
+    pattern = re.compile(cards.ids_regex(["x-1", "x.1", "x"]))
+    assert [bool(pattern.fullmatch(t)) for t in ("x", "x-1", "x.1", "xa1", "x-", "")] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
