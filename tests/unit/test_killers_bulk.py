@@ -585,3 +585,94 @@ def test_a_table_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     body.write_bytes(b"gene,s1\nA\xe9,1\n")
     source, record, problem = _refusal(io.read_expression_table, body, "csv")
     assert (source, record) == (str(body), None) and problem.startswith("not UTF-8 text (")
+
+
+def test_export_with_splits_records_them_in_the_facts_and_obs(tmp_path: Path) -> None:
+    """Splits on: the facts count the splits and say the scaling was fitted on train only; the
+    split column is categorical train/val/test; the z-scores use the train samples' mean and std."""
+    fractions = {"train": 0.6, "val": 0, "test": 0.4}
+    data = _qc_card(tmp_path, split={"enabled": True, "fractions": fractions, "seed": 3})
+    result = _export(tmp_path, data)
+    splits = result.obs["split"].tolist()
+    assert sorted(set(splits)) <= ["test", "train"] and splits == result.adata.obs["split"].astype(str).tolist()
+    assert result.adata.obs["split"].cat.categories.tolist() == ["train", "val", "test"]
+    counts = {name: splits.count(name) for name in ("train", "val", "test")}
+    assert result.facts["splits"] == counts == result.qc["splits"]["n"]
+    preprocessing = result.facts["preprocessing"]
+    assert preprocessing["scaling"] == (
+        "z-score per gene (ddof=0, as scikit-learn StandardScaler; constant genes become 0); "
+        "mean and std fitted on the train samples only"
+    )
+    assert preprocessing["split"] == SplitOptions.from_card(data).describe()
+    assert preprocessing["value_type"] == "counts" and preprocessing["software"] == steps.software_versions()
+    log = result.adata.layers["log"]
+    train = np.array(splits) == "train"
+    std = log[train].std(axis=0)
+    std[std == 0] = 1.0
+    np.testing.assert_allclose(result.matrix, (log - log[train].mean(axis=0)) / std, rtol=1e-5, atol=1e-6)
+    assert result.adata.uns["genoprep"]["params"]["zscore"] is True
+    assert result.adata.obsm["X_pca"].shape[0] == 5
+
+
+def test_export_without_splits_z_scores_over_all_samples(tmp_path: Path) -> None:
+    result = _export(tmp_path, _qc_card(tmp_path))
+    log = result.adata.layers["log"]
+    std = log.std(axis=0)
+    np.testing.assert_allclose(result.matrix, (log - log.mean(axis=0)) / std, rtol=1e-5, atol=1e-6)
+    assert "split" not in result.obs.columns and "splits" not in result.facts
+    facts = result.facts
+    assert (facts["n_samples"], facts["n_genes"], facts["n_genes_input"], facts["n_features"]) == (5, 5, 6, 5)
+    assert facts["labels"] == [] and facts["preprocessing"]["filter"] == (
+        "keep genes with mean log expression over samples > 1"
+    )
+    assert facts["preprocessing"]["normalization"] == (
+        "counts to CPM (count / library size x 1e6, library size over all genes), then natural log1p"
+    )
+    assert facts["preprocessing"]["qc"] == ("outliers flagged, not removed: library_size_mads=3, correlation_mads=3")
+    assert steps.software_versions()["numpy"] == np.__version__
+
+
+def test_normalize_records_filters_params_and_layers(tmp_path: Path) -> None:
+    data = _qc_card(tmp_path, min_mean_log=None, min_fraction_expressed=0.5, expressed_threshold=6.5)
+    adata = steps.ingest(IngestOptions.from_card(data), tmp_path / "t.csv")
+    out = steps.normalize(adata, NormalizeOptions.from_card(data))
+    raw = np.loadtxt(tmp_path / "t.csv", delimiter=",", skiprows=1, usecols=range(1, 6)).T
+    log = np.log1p(raw / raw.sum(axis=1, keepdims=True) * 1e6)
+    keep = (log > 6.5).mean(axis=0) >= 0.5
+    assert out.var_names.tolist() == [g for g, k in zip(["g1", "g2", "g3", "g4", "g5", "g6"], keep) if k]
+    np.testing.assert_allclose(out.layers["log"], log[:, keep])
+    np.testing.assert_array_equal(out.layers["raw"], raw[:, keep])
+    np.testing.assert_allclose(out.X, log[:, keep])
+    np.testing.assert_allclose(out.var["fraction_expressed"], (log > 6.5).mean(axis=0)[keep])
+    np.testing.assert_allclose(out.var["mean_log"], log.mean(axis=0)[keep])
+    assert out.obs["n_genes_detected"].tolist() == (log > 6.5).sum(axis=1).tolist()
+    info = out.uns["genoprep"]
+    assert info["gene_filters"] == {
+        "min_mean_log": {"threshold": None, "genes_before": 6, "genes_after": 6},
+        "min_fraction_expressed": {
+            "threshold": 0.5,
+            "expressed_threshold": 6.5,
+            "genes_before": 6,
+            "genes_after": int(keep.sum()),
+        },
+    }
+    assert info["params"] == NormalizeOptions.from_card(data).as_params()
+    assert info["filter"] == "keep genes with log expression > 6.5 in at least 0.5 of samples"
+
+
+def test_zero_library_size_needs_cpm_off(tmp_path: Path) -> None:
+    text = "gene,s1,s2,s3\ng1,5,0,3\ng2,7,0,1\n"
+    (tmp_path / "t.csv").write_text(text, encoding="utf-8")
+    card = {"dataset_id": "z", "name": "z", "modality": "bulk", "input": {"path": "t.csv", "format": "csv"}}
+    (tmp_path / "z.yaml").write_text(yaml.safe_dump(card), encoding="utf-8")
+    data = load_card(tmp_path / "z.yaml").data
+    adata = steps.ingest(IngestOptions.from_card(data), tmp_path / "t.csv")
+    assert _refusal(steps.normalize, adata, NormalizeOptions.from_card(data)) == (
+        str(tmp_path / "t.csv"),
+        "sample s2",
+        "library size is 0: CPM is undefined (remove the sample, or set params.cpm: false)",
+    )
+    data["params"].update(cpm=False, min_mean_log=None)
+    out = steps.normalize(adata, NormalizeOptions.from_card(data))
+    np.testing.assert_allclose(out.layers["log"], np.log1p([[5, 7], [0, 0], [3, 1]]))
+    assert out.obs["library_size"].tolist() == [12.0, 0.0, 4.0]
