@@ -676,3 +676,20 @@ def test_zero_library_size_needs_cpm_off(tmp_path: Path) -> None:
     out = steps.normalize(adata, NormalizeOptions.from_card(data))
     np.testing.assert_allclose(out.layers["log"], np.log1p([[5, 7], [0, 0], [3, 1]]))
     assert out.obs["library_size"].tolist() == [12.0, 0.0, 4.0]
+
+
+def test_split_problems_name_the_input_table_and_qc_has_no_terminal_line(tmp_path: Path) -> None:
+    data = _qc_card(tmp_path, split={"enabled": True, "stratify_by": "condition"})
+    adata = steps.normalize(
+        steps.ingest(IngestOptions.from_card(data), tmp_path / "t.csv"), NormalizeOptions.from_card(data)
+    )
+    adata, _ = steps.sample_qc(adata, ExportOptions.from_card(data))
+    source, record, problem = _refusal(steps.assign_splits, adata, SplitOptions.from_card(data), "report")
+    assert (source, record) == (str(tmp_path / "t.csv"), "params.split")
+    assert problem.startswith("column 'condition' named by params.split is not one of [")
+    data = _qc_card(tmp_path, split={"enabled": True})
+    splits, report = steps.assign_splits(adata, SplitOptions.from_card(data), "report")
+    assert splits.dtype == object and len(splits) == 5
+    assert "leakage_line" not in report and {"splits", "leakage"} <= set(report)
+    result = _export(tmp_path, data)
+    assert "leakage_line" not in result.qc
