@@ -56,6 +56,12 @@ def test_with_defaults_fills_copies_of_defaults_and_still_validates() -> None:
     assert second == {"n": 5, "tags": ["a"]}
     first["tags"].append("b")
     assert second["tags"] == ["a"] and schema["properties"]["tags"]["default"] == ["a"]
+    nested = {"type": "object", "properties": {"d": {"default": {"inner": [1]}}}}
+    one: dict = {}
+    two: dict = {}
+    assert list(filling(nested).iter_errors(one)) == [] and list(filling(nested).iter_errors(two)) == []
+    one["d"]["inner"].append(2)  # deep copies: the other card and the schema keep [1]
+    assert two == {"d": {"inner": [1]}} and nested["properties"]["d"]["default"] == {"inner": [1]}
     listed: list = []
     assert list(filling({"properties": schema["properties"]}).iter_errors(listed)) == [] and listed == []
     errors = list(filling(schema).iter_errors({"n": 0}))
