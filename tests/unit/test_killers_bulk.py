@@ -693,3 +693,41 @@ def test_split_problems_name_the_input_table_and_qc_has_no_terminal_line(tmp_pat
     assert "leakage_line" not in report and {"splits", "leakage"} <= set(report)
     result = _export(tmp_path, data)
     assert "leakage_line" not in result.qc
+
+
+def test_zscore_matches_standard_scaler_on_near_constant_genes() -> None:
+    """Genes: all 0 (variance exactly at the bound 0: constant, not 0/0), a spread of 1e-10 around 0
+    (not constant), 1e8 with a spread of 1.5e-8 (constant) and of 1e-5 (not), an ordinary gene, and
+    1e8 with a spread of 2.5e-7 (variance ~1.4e-14, just above the bound (3 x 1e8 x eps)^2 of 3 samples).
+    StandardScaler is the reference; its constant genes give x - mean (~1e-8), genoprep exactly 0."""
+    from sklearn.preprocessing import StandardScaler
+
+    from genoprep.bulk import preprocess
+
+    log = np.array(
+        [
+            [0.0, 0.0, 1e8, 1e8, 1.0, 1e8],
+            [0.0, 1e-10, 1e8 + 1.5e-8, 1e8 + 1e-5, 2.0, 1e8 + 2.5e-7],
+            [0.0, 0.0, 1e8, 1e8, 4.0, 1e8],
+        ]
+    )
+    reference = StandardScaler().fit(log)
+    z, mean, scale = preprocess.zscore(log)
+    assert np.isfinite(z).all()
+    np.testing.assert_allclose(z[:, :5], reference.transform(log)[:, :5], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(scale[:5], reference.scale_[:5], rtol=1e-5)
+    # the last gene's z-scores are rounding-dominated at 1e8 (both differ from -0.71, 1.41, -0.71 by
+    # ~10 %), but neither calls it constant
+    assert reference.scale_[5] != 1.0 and scale[5] != 1.0
+    np.testing.assert_array_equal(np.sign(z[:, 5]), np.sign(reference.transform(log)[:, 5]))
+    assert scale[0] == scale[2] == 1.0 and z[:, [0, 2]].tolist() == [[0.0, 0.0]] * 3
+    # a wide table (more genes than samples) does not change which genes are constant
+    wide = np.hstack([log, np.ones((3, 4))])
+    np.testing.assert_array_equal(preprocess.zscore(wide)[0][:, :6], z)
+
+
+def test_duplicate_description_lists_three_then_dots(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("gene,s1\nA,1\nA,1\nB,1\nB,1\nC,1\nC,1\n", encoding="utf-8")
+    problem = _refusal(io.read_expression_table, path, "csv")[2]
+    assert problem.startswith("3 gene ids occur more than once (A (2x), B (2x), C (2x)); set")

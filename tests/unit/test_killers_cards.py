@@ -92,6 +92,16 @@ def test_write_yaml_wraps_long_text_at_100_columns_and_reads_back_equal(tmp_path
     assert yaml.safe_load(path.read_text(encoding="utf-8")) == {"k": ninety, "long": long}
 
 
+def test_write_yaml_breaks_a_line_past_column_100_not_101(tmp_path: Path) -> None:
+    """PyYAML breaks plain text at the first space past the width: "k: " + 98 letters ends at
+    column 101, past 100, so " b" goes to the next line (with width 101 it would stay)."""
+    path = tmp_path / "card.yaml"
+    write_yaml({"k": "a" * 98 + " b"}, path)
+    assert path.read_text(encoding="utf-8") == "k: " + "a" * 98 + "\n  b\n"
+    write_yaml({"k": "a" * 97 + " b"}, path)
+    assert path.read_text(encoding="utf-8") == "k: " + "a" * 97 + " b\n"
+
+
 def test_write_yaml_accepts_a_mapping_that_is_not_a_dict(tmp_path: Path) -> None:
     from types import MappingProxyType
 
