@@ -5,6 +5,7 @@ Hand-computed cases: the MAD outlier rules at their exact thresholds, ...
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +104,9 @@ def test_qc_report_against_a_plain_reimplementation(tmp_path: Path) -> None:
 
     assert (report["dataset_id"], report["value_type"], report["samples"]) == ("qc5", "counts", 5)
     assert (report["genes_input"], report["genes_after_filters"]) == (6, 5)
+    assert report["duplicate_genes"] == {"policy": "refuse", "ids": 0, "rows": 0}
+    assert (report["metadata_rows_unmatched"], report["metadata_ids_unmatched"]) == (0, [])
+    assert report["samples_without_metadata"] == []
     assert report["gene_filters"] == [
         {"filter": "min_mean_log", "threshold": 1.0, "genes_before": 6, "genes_after": 5},
         {
@@ -731,3 +735,24 @@ def test_duplicate_description_lists_three_then_dots(tmp_path: Path) -> None:
     path.write_text("gene,s1\nA,1\nA,1\nB,1\nB,1\nC,1\nC,1\n", encoding="utf-8")
     problem = _refusal(io.read_expression_table, path, "csv")[2]
     assert problem.startswith("3 gene ids occur more than once (A (2x), B (2x), C (2x)); set")
+
+
+def test_a_constant_sample_has_no_correlations_in_qc_json(tmp_path: Path) -> None:
+    """s3 has the same count for both genes: its log values are constant, so its correlations are
+    undefined: null in qc.json (JSON has no NaN), and it is never flagged. (Two genes: the mean of
+    two equal values is exact. With three, the rounded mean leaves a ~1e-15 residue and the
+    sample's correlations come out 0, not undefined: told to the lead.)"""
+    text = "gene,s1,s2,s3,s4\ng1,10,20,50,15\ng2,30,10,50,30\n"
+    (tmp_path / "t.csv").write_text(text, encoding="utf-8")
+    card = {"dataset_id": "c", "name": "c", "modality": "bulk", "input": {"path": "t.csv", "format": "csv"}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(card), encoding="utf-8")
+    data = load_card(tmp_path / "c.yaml").data
+    data["params"]["min_mean_log"] = None
+    result = _export(tmp_path, data)
+    matrix = result.qc["correlation"]["matrix"]
+    assert matrix[2] == [None] * 4 and [row[2] for row in matrix] == [None] * 4
+    assert all(isinstance(v, float) for i, row in enumerate(matrix) for j, v in enumerate(row) if 2 not in (i, j))
+    per_sample = result.qc["per_sample"]
+    assert per_sample[2]["median_correlation"] is None and per_sample[2]["outlier"] is False
+    assert all(isinstance(p["median_correlation"], float) for i, p in enumerate(per_sample) if i != 2)
+    json.dumps(result.qc, allow_nan=False)
