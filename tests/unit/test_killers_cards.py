@@ -374,7 +374,7 @@ def test_check_inputs_records_and_relative_path_hint(tmp_path: Path) -> None:
         "dataset_id": "b",
         "name": "b",
         "modality": "bulk",
-        "input": {"path": "../m.npy", "format": "npy", "gene_ids_path": "g.txt", "sample_ids_path": "../m.npy"},
+        "input": {"path": "../m.npy", "format": "npy", "gene_ids_path": "g.txt", "sample_ids_path": "s.txt"},
     }
     card = load_card(_write_card(folder, bulk, "b.yaml"))
     missing = folder / "g.txt"
@@ -383,7 +383,9 @@ def test_check_inputs_records_and_relative_path_hint(tmp_path: Path) -> None:
         "input.gene_ids_path",
         f"{missing}: no such file (the path 'g.txt' is relative to the card's folder {folder})",
     )
-    cards.check_inputs(card, generated=[str(missing)])  # made by the workflow: not checked
+    # made by the workflow: not checked, and the next path still is
+    assert _refusal(cards.check_inputs, card, generated=[str(missing)])[1] == "input.sample_ids_path"
+    cards.check_inputs(card, generated=[str(missing), str(folder / "s.txt")])
     absolute = {**GOOD, "input": {**GOOD["input"], "path": str(tmp_path / "none.csv")}}
     card = load_card(_write_card(folder, absolute, "a.yaml"))
     assert _refusal(cards.check_inputs, card) == (
@@ -393,6 +395,9 @@ def test_check_inputs_records_and_relative_path_hint(tmp_path: Path) -> None:
     )
     fetched = {**GOOD, "input": {**GOOD["input"], "url": "https://example.org/x.csv", "sha256": "0" * 64}}
     cards.check_inputs(load_card(_write_card(folder, fetched, "u.yaml")))  # downloaded by the workflow
+    fetched["metadata"] = {"path": "nometa.csv"}
+    card = load_card(_write_card(folder, fetched, "u.yaml"))
+    assert _refusal(cards.check_inputs, card)[1] == "metadata.path"  # the paths after it are checked
     (tmp_path / "x.csv").write_text("gene,c\nA,1\n", encoding="utf-8")
     with_meta = {**GOOD, "input": {**GOOD["input"], "path": "../x.csv"}, "metadata": {"path": "meta.csv"}}
     card = load_card(_write_card(folder, with_meta, "m.yaml"))
