@@ -438,3 +438,11 @@ def test_ids_regex_by_hand() -> None:
         False,
         False,
     ]
+
+
+def test_a_modality_field_missing_is_refused(tmp_path: Path) -> None:
+    """A bulk card with ``inputs`` (a list) passes the shared schema but not the bulk schema,
+    which requires ``input``: the full validator's line, not a card accepted field by field."""
+    card = {"dataset_id": "b", "name": "b", "modality": "bulk", "inputs": [{"path": "t.csv", "format": "csv"}]}
+    path = _write_card(tmp_path, card, "b.yaml")
+    assert _refusal(load_card, path) == (str(path), "(card)", "'input' is a required property")
