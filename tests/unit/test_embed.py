@@ -186,3 +186,16 @@ def test_processed_h5ad_started_with_the_counts_reads_back_as_write_h5ad_writes_
     assert (a.layers["counts"] != counts).nnz == 0 and a.X.dtype == np.float32
     np.testing.assert_array_equal(a.obsm["X_pca"], b.obsm["X_pca"])
     assert a.uns["genoprep"] == b.uns["genoprep"] and sorted(a.layers) == ["counts"]
+
+
+def test_row_blocks_cover_every_row_once_as_copies(tmp_path: Path) -> None:
+    from genoprep.embed import row_blocks
+
+    matrix = np.arange(7 * 3, dtype=np.float32).reshape(7, 3)
+    np.save(tmp_path / "x.npy", matrix)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    for source in (matrix, mapped, mapped[2:]):
+        blocks = list(row_blocks(source, np.float64, rows=3))
+        assert [start for start, _ in blocks] == list(range(0, source.shape[0], 3))
+        assert all(block.dtype == np.float64 and block.flags.owndata for _, block in blocks)
+        assert np.array_equal(np.vstack([block for _, block in blocks]), np.asarray(source, dtype=np.float64))
