@@ -85,8 +85,21 @@ def lock_results():
         stop(f"error: {err}")
 
 
+#: routes inside a modality: the scRNA-seq cards with params.shards >= 2 run as the
+#: sharded jobs of rules/scrna_shard.smk, the others as one scrna_process job
+ROUTES = {
+    "scrna_one_job": ("scrna", lambda card: card.params["shards"] < 2),
+    "scrna_sharded": ("scrna", lambda card: card.params["shards"] >= 2),
+}
+
+
 def ids_pattern(modality):
-    """A regex matching exactly the dataset ids of one modality."""
+    """A regex matching exactly the dataset ids of one modality (or of one route, see ROUTES)."""
+    if modality in ROUTES:
+        name, keep = ROUTES[modality]
+        return ids_regex(
+            i for i, card in CARDS.items() if card.modality == name and keep(card)
+        )
     return ids_regex(i for i, card in CARDS.items() if card.modality == modality)
 
 
