@@ -394,6 +394,40 @@ class _ImportOnCall:
 scrna_tokens = _ImportOnCall("genoprep.scrna.tokens.workflow")
 
 
+# ---- scRNA-seq sharded across jobs (rules/scrna_shard.smk, params.shards >= 2) ----
+scrna_shard = _ImportOnCall("genoprep.scrna.shard")
+
+
+def scrna_shard_params(wildcards):
+    return scrna_shard.chain_params(card_of(wildcards).data)
+
+
+def scrna_shard_plan_of(wildcards):
+    return checkpoints.scrna_shard_plan.get(dataset=wildcards.dataset).output.plan
+
+
+def scrna_shard_files(kind, ext="npz"):
+    """The per-shard files of a dataset, as many as checkpoint scrna_shard_plan planned."""
+
+    def files(wildcards):
+        with open(scrna_shard_plan_of(wildcards), encoding="utf-8") as handle:
+            n_shards = len(json.load(handle)["shards"])
+        folder = os.path.join(RESULTS, ".work", wildcards.dataset, "shards")
+        return [os.path.join(folder, f"{kind}_{i}.{ext}") for i in range(n_shards)]
+
+    return files
+
+
+def scrna_shard_mem_mb(wildcards, attempt):
+    index = int(wildcards.shard) if hasattr(wildcards, "shard") else None
+    return scrna_shard.shard_mem_mb(scrna_shard_plan_of(wildcards), index, attempt)
+
+
+def scrna_shard_runtime(wildcards, attempt):
+    index = int(wildcards.shard) if hasattr(wildcards, "shard") else None
+    return scrna_shard.shard_runtime(scrna_shard_plan_of(wildcards), index, attempt)
+
+
 def scrna_token_facts(card):
     """The token facts merged into the completed card (when the card asks for tokens)."""
     return [work_of(card, "tokens/facts.json")] if card.params["tokenizers"] else []

@@ -6,38 +6,6 @@
 # The dataset wildcard of these outputs matches only sharded cards (route scrna_sharded in
 # rules/common.smk), that of scrna_process only the others.
 
-scrna_shard = _ImportOnCall("genoprep.scrna.shard")
-
-
-def scrna_shard_params(wildcards):
-    return scrna_shard.chain_params(card_of(wildcards).data)
-
-
-def scrna_shard_plan_of(wildcards):
-    return checkpoints.scrna_shard_plan.get(dataset=wildcards.dataset).output.plan
-
-
-def scrna_shard_files(kind, ext="npz"):
-    """The per-shard files of a dataset, as many as checkpoint scrna_shard_plan planned."""
-
-    def files(wildcards):
-        with open(scrna_shard_plan_of(wildcards), encoding="utf-8") as handle:
-            n_shards = len(json.load(handle)["shards"])
-        folder = os.path.join(RESULTS, ".work", wildcards.dataset, "shards")
-        return [os.path.join(folder, f"{kind}_{i}.{ext}") for i in range(n_shards)]
-
-    return files
-
-
-def scrna_shard_mem_mb(wildcards, attempt):
-    index = int(wildcards.shard) if hasattr(wildcards, "shard") else None
-    return scrna_shard.shard_mem_mb(scrna_shard_plan_of(wildcards), index, attempt)
-
-
-def scrna_shard_runtime(wildcards, attempt):
-    index = int(wildcards.shard) if hasattr(wildcards, "shard") else None
-    return scrna_shard.shard_runtime(scrna_shard_plan_of(wildcards), index, attempt)
-
 
 checkpoint scrna_shard_plan:
     input:

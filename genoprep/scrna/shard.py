@@ -733,3 +733,42 @@ def job_inputs(inputs: Any) -> tuple[str, str | None, tuple[str, ...]]:
     """(input data, metadata table or None, mito gene lists) of a shard rule's ``input``."""
     metadata = inputs.metadata[0] if getattr(inputs, "metadata", None) else None
     return inputs.data[0], metadata, tuple(getattr(inputs, "mito_genes", ()))
+
+
+def run_in_process(
+    data_path: StrPath,
+    metadata_path: StrPath | None,
+    mito_gene_lists: Sequence[StrPath],
+    dataset: str,
+    options: ChainOptions,
+    shard_options: ShardOptions,
+    work: StrPath,
+    outputs: Outputs,
+) -> Plan:
+    """Every job of rules/scrna_shard.smk in order, in this process, with the working files in ``work``
+    (what the workflow runs as separate jobs; for tests and debugging)."""
+    os.makedirs(work, exist_ok=True)
+
+    def path(name: str) -> str:
+        return os.path.join(work, name)
+
+    the_plan = plan(data_path, options, shard_options, path("plan.json"))
+    indices = range(len(the_plan.shards))
+    job = (data_path, metadata_path, mito_gene_lists, dataset, options)
+    metrics = [path(f"metrics_{i}.npz") for i in indices]
+    kept = [path(f"kept_{i}.npz") for i in indices]
+    sums = [path(f"sums_{i}.npz") for i in indices]
+    rows = [path(f"rows_{i}.npz") for i in indices]
+    blocks = [path(f"block_{i}.npy") for i in indices]
+    for i in indices:
+        shard_metrics(*job, shard_options, path("plan.json"), i, metrics[i])
+    for i in indices:
+        shard_kept(*job, shard_options, path("plan.json"), i, metrics, kept[i])
+    decide(*job, metrics, kept, outputs.qc, outputs.cells, outputs.logs, path("decision.npz"))
+    for i in indices:
+        shard_sums(data_path, options, shard_options, path("plan.json"), i, path("decision.npz"), sums[i], rows[i])
+    hvg(*job, path("plan.json"), metrics, kept, sums, path("hvg.npz"))
+    for i in indices:
+        shard_scale(options, rows[i], path("hvg.npz"), blocks[i])
+    gather(*job, path("plan.json"), metrics, kept, sums, rows, blocks, path("hvg.npz"), outputs)
+    return the_plan

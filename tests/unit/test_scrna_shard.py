@@ -143,3 +143,51 @@ def test_plan_round_trips_and_sizes_shard_jobs_from_their_stored_values(tmp_path
     assert shard.shard_mem_mb(path, None, 1) == big  # a reduce job holds its largest shard
     assert shard.shard_mem_mb(path, 1, 2) >= 2 * big - 1
     assert resources.shard_runtime(plan.size(1), 1) == 10 + 4
+
+
+REAL = {
+    "onek1k-seurat": ("onek1k_pbmc_7811cells_40donors_4celltypes_rawcounts.h5ad", {"min_genes": 50, "n_top_genes": 1000}),
+    "pbmc5k-cell_ranger": (
+        "pbmc5k_citeseq_200cells_rawcounts_mtgenes.h5ad",
+        {"max_pct_mito": 10, "hvg_flavor": "cell_ranger", "n_top_genes": 500},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REAL))
+def test_four_shards_in_process_equal_the_one_job_chain_and_rerun_to_the_same_bytes(tmp_path, case: str) -> None:
+    """The shard jobs' functions in order (no snakemake) on real data, against chain.process in memory."""
+    import anndata as ad
+    import pandas as pd
+
+    from genoprep.scrna import chain
+    from tests.conftest import shared_data
+    from tests.unit.test_scrna_ooc import FILES, MITO, _options, _outputs
+
+    name, params = REAL[case]
+    path = shared_data("scrna", name)
+    options = _options(tmp_path, path, params, None)
+    one = tmp_path / "one"
+    chain.process(chain.Job(path, None, tuple(MITO), "d", _outputs(one)), options)
+    shard_options = shard.ShardOptions(shards=4, memory_budget_mb=None, chunk_cells=97)
+    runs = []
+    for run in ("first", "second"):
+        outputs = _outputs(tmp_path / run)
+        plan = shard.run_in_process(path, None, MITO, "d", options, shard_options, tmp_path / f"work_{run}", outputs)
+        runs.append(tmp_path / run)
+    assert len(plan.shards) == 4 and plan.shards[-1].stop == plan.n_cells
+    first, second = runs
+
+    a, b = ad.read_h5ad(one / "processed.h5ad"), ad.read_h5ad(first / "processed.h5ad")
+    assert list(a.obs_names) == list(b.obs_names) and list(a.var_names) == list(b.var_names)
+    assert a.var["highly_variable"].tolist() == b.var["highly_variable"].tolist()
+    pd.testing.assert_frame_equal(a.obs, b.obs)
+    assert a.var["n_cells_by_counts"].tolist() == b.var["n_cells_by_counts"].tolist()
+    pd.testing.assert_frame_equal(a.var, b.var, rtol=1e-6, atol=1e-6)
+    assert (a.layers["counts"] != b.layers["counts"]).nnz == 0
+    assert abs(a.X - b.X).max() <= 1e-6
+    np.testing.assert_allclose(np.load(first / "X.npy"), np.load(one / "X.npy"), atol=1e-5, rtol=0)
+    for file in FILES[1:]:
+        assert (one / file).read_bytes() == (first / file).read_bytes(), file
+    for file in (*FILES, "processed.h5ad"):
+        assert (first / file).read_bytes() == (second / file).read_bytes(), file
