@@ -42,4 +42,4 @@ def main() -> None:
     )
 
 
-run_step(logs.main, main)
+run_step(snakemake.log.main, main)
