@@ -146,7 +146,10 @@ def test_plan_round_trips_and_sizes_shard_jobs_from_their_stored_values(tmp_path
 
 
 REAL = {
-    "onek1k-seurat": ("onek1k_pbmc_7811cells_40donors_4celltypes_rawcounts.h5ad", {"min_genes": 50, "n_top_genes": 1000}),
+    "onek1k-seurat": (
+        "onek1k_pbmc_7811cells_40donors_4celltypes_rawcounts.h5ad",
+        {"min_genes": 50, "n_top_genes": 1000},
+    ),
     "pbmc5k-cell_ranger": (
         "pbmc5k_citeseq_200cells_rawcounts_mtgenes.h5ad",
         {"max_pct_mito": 10, "hvg_flavor": "cell_ranger", "n_top_genes": 500},
