@@ -139,7 +139,7 @@ def chunk_jobs(folder: Path, cards: Path, dataset: str, vcf: Path) -> list[dict]
     from genoprep.cards import load_card
     from genoprep.variants.steps import ChunkOptions
 
-    options = ChunkOptions.from_card(load_card(cards / f"{dataset}.yaml")).as_params()
+    options = ChunkOptions.from_card(load_card(cards / f"{dataset}.yaml").data).as_params()
     n = len(json.loads(plan.read_text())["chunks"])
     return [
         {"vcf": str(vcf), "plan": str(plan), "index": i, "options": options, "npz": str(folder / f"c{i}.npz")}
