@@ -26,6 +26,8 @@ Workflow API: :func:`plan_chunks` → :func:`read_chunk` (per chunk,
 """
 
 import importlib
+import sys
+import types
 
 #: public name -> the module that defines it. Imported on first use (PEP 562), so that a
 #: workflow job loads only what its step needs: the plan job neither numba nor pandas, the
@@ -51,6 +53,19 @@ _WHERE = {
     "Region": "records",
     "parse_region": "records",
 }
+
+
+class _Package(types.ModuleType):
+    """Keeps ``genoprep.variants.gather`` the function: importing the submodule of the same
+    name binds the module on the package (as the eager imports once overwrote it again)."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "gather" and isinstance(value, types.ModuleType):
+            value = value.gather
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str):
