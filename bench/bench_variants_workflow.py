@@ -192,8 +192,14 @@ def main() -> int:
     ap.add_argument("--workdir", type=Path, default=None)
     args = ap.parse_args()
 
-    folder = args.workdir or Path(tempfile.mkdtemp(prefix="bench_variants_workflow_"))
-    folder.mkdir(parents=True, exist_ok=True)
+    if args.workdir is None:  # a temporary folder, removed afterwards
+        with tempfile.TemporaryDirectory(prefix="bench_variants_workflow_") as tmp:
+            return measure(args, Path(tmp))
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    return measure(args, args.workdir)
+
+
+def measure(args: argparse.Namespace, folder: Path) -> int:
     vcf = folder / f"bench_{args.samples}x{args.variants}.vcf.gz"
     if not vcf.exists():
         from bench_variants import generate_vcf
