@@ -25,9 +25,10 @@ What it does (one process for the timings):
    subprocesses on 1/4 of the file and on all of it, to show that peak RSS does not grow with
    the file size.
 
-``--long-mbp 25 100`` only runs every scheme's step, in a subprocess, on one generated record of
-each size (soft-masked runs, an N run per 10 Mb) and prints its peak RSS: how memory grows with
-the longest record (long records are not windowed yet, so it grows).
+``--long-mbp 10 40 250`` only runs every scheme's step, in a subprocess, on one generated record of
+each size (soft-masked runs, an N run per 10 Mb) with windows (:data:`LONG_SETTINGS`; k-mer counts
+need none) and prints its peak RSS and CPU seconds: memory is bounded by the windows and the
+reader's pieces, not by the record, so it stays flat.
 
 Exits 1 if a target is missed: ``char`` >= 100 MB/s end to end and >= 50x its naive loop; every
 scheme >= 10x its naive path end to end; ``dnabert``/``nucleotide_transformer`` >= 200 MB/s to Parquet;
@@ -245,29 +246,48 @@ def peak_rss_mb() -> float:
 
 
 RSS_CHILD = """
-import sys
+import sys, resource
 sys.path.insert(0, {root!r})
 sys.path.insert(0, {bench!r})
 from pathlib import Path
-from bench_dna import step_kmers, step_tokens
+from bench_dna import LONG_SETTINGS, step_kmers, step_tokens
 scheme = {scheme!r}
-if scheme in ("char", "hyenadna"):
-    step_tokens(Path({fasta!r}), Path({out!r}), scheme, max_len=512, truncation="right")
-elif scheme == "kmer_counts":
+long = {long!r}
+if scheme == "kmer_counts":
     step_kmers(Path({fasta!r}), Path({out!r}), 6)
+elif long:
+    step_tokens(Path({fasta!r}), Path({out!r}), scheme, **LONG_SETTINGS[scheme])
+elif scheme in ("char", "hyenadna"):
+    step_tokens(Path({fasta!r}), Path({out!r}), scheme, max_len=512, truncation="right", stride=None)
 else:
-    step_tokens(Path({fasta!r}), Path({out!r}), scheme, k=6)
+    step_tokens(Path({fasta!r}), Path({out!r}), scheme, k=6, window=None, stride=None)
+usage = resource.getrusage(resource.RUSAGE_SELF)
 # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across fork/exec, so a child would report its parent's peak.
-print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) / 1024)
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) / 1024
+print(peak, usage.ru_utime + usage.ru_stime)
 """
+
+#: The card settings of the long-record runs (``--long-mbp``): every scheme with windows.
+LONG_SETTINGS: dict[str, dict[str, object]] = {
+    "char": {"max_len": 512, "truncation": "right", "stride": 512},
+    "hyenadna": {"max_len": 1024, "truncation": "right", "stride": 1023},
+    "dnabert": {"k": 6, "window": 512, "stride": 512},
+    "nucleotide_transformer": {"k": 6, "window": 6000, "stride": 6000},
+}
+
+
+def child_run(fasta: Path, out: Path, scheme: str, long: bool = False) -> tuple[float, float]:
+    """Peak RSS (MB) and CPU seconds of one scheme's step run in a fresh subprocess."""
+    script = RSS_CHILD.format(
+        root=str(ROOT), bench=str(Path(__file__).parent), fasta=str(fasta), out=str(out), scheme=scheme, long=long
+    )
+    result = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
+    peak, cpu = (float(v) for v in result.stdout.split())
+    return peak, cpu
 
 
 def child_peak_rss(fasta: Path, out: Path, scheme: str) -> float:
-    script = RSS_CHILD.format(
-        root=str(ROOT), bench=str(Path(__file__).parent), fasta=str(fasta), out=str(out), scheme=scheme
-    )
-    result = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
-    return float(result.stdout.strip())
+    return child_run(fasta, out, scheme)[0]
 
 
 def generate_long_record(path: Path, bases: int, seed: int) -> None:
@@ -290,22 +310,21 @@ def generate_long_record(path: Path, bases: int, seed: int) -> None:
 LONG_SCHEMES = ("char", "hyenadna", "kmer_counts", "dnabert", "nucleotide_transformer")
 
 
-def long_record_rss(work: Path, sizes_mbp: list[float], seed: int) -> dict[str, dict[str, float]]:
-    """Peak RSS (MB) of each scheme's step, in a subprocess, on one record of each size (Mbp)."""
-    peaks: dict[str, dict[str, float]] = {}
+def long_record_rss(work: Path, sizes_mbp: list[float], seed: int) -> dict[str, dict[str, list[float]]]:
+    """[peak RSS MB, CPU s] of each scheme's step (:data:`LONG_SETTINGS`) in a subprocess, one record per size."""
+    peaks: dict[str, dict[str, list[float]]] = {}
     for mbp in sizes_mbp:
         fasta = work / f"long_{mbp:g}M.fa"
         generate_long_record(fasta, int(mbp * MB), seed)
-        peaks[f"{mbp:g}"] = {
-            scheme: child_peak_rss(fasta, work / f"long_{scheme}.out", scheme) for scheme in LONG_SCHEMES
-        }
-        fasta.unlink()
+        peaks[f"{mbp:g}"] = {}
         for scheme in LONG_SCHEMES:
+            peaks[f"{mbp:g}"][scheme] = list(child_run(fasta, work / f"long_{scheme}.out", scheme, long=True))
             for leftover in work.glob(f"long_{scheme}.out*"):
                 leftover.unlink()
+        fasta.unlink()
         print(
-            f"one {mbp:g} Mbp record: peak RSS "
-            + ", ".join(f"{scheme} {peak:.0f} MB" for scheme, peak in peaks[f"{mbp:g}"].items()),
+            f"one {mbp:g} Mbp record: peak RSS (CPU s) "
+            + ", ".join(f"{scheme} {peak:.0f} MB ({cpu:.1f} s)" for scheme, (peak, cpu) in peaks[f"{mbp:g}"].items()),
             flush=True,
         )
     return peaks

@@ -78,7 +78,9 @@ def record_windows(pieces: Iterable[Piece], window: int, stride: int) -> Iterato
                 start += stride
         else:
             drop = min(start - buffer_start, len(buffer))
-            del buffer[:drop]
+            # a copy, not `del buffer[:drop]`: CPython deletes the front of a bytearray by moving
+            # its start, and keeps the dead bytes allocated (memory would grow with the record)
+            buffer = buffer[drop:]
             buffer_start += drop
 
 
