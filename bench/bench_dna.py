@@ -25,6 +25,10 @@ What it does (one process for the timings):
    subprocesses on 1/4 of the file and on all of it, to show that peak RSS does not grow with
    the file size.
 
+``--parquet-floor 30`` only times pyarrow's Parquet writer alone on 30 M int32 ids, for the
+layout the workflow writes and the other writer options (the floor of the variable-length
+schemes: one id per base for ``dnabert``).
+
 ``--long-mbp 10 40 250`` only runs every scheme's step, in a subprocess, on one generated record of
 each size (soft-masked runs, an N run per 10 Mb) with windows (:data:`LONG_SETTINGS`; k-mer counts
 need none) and prints its peak RSS and CPU seconds: memory is bounded by the windows and the
@@ -330,6 +334,57 @@ def long_record_rss(work: Path, sizes_mbp: list[float], seed: int) -> dict[str, 
     return peaks
 
 
+def parquet_floor(n_values: int, rounds: int = 3) -> dict[str, float]:
+    """M int32 values per CPU second that pyarrow's Parquet writer takes alone, by layout (best of ``rounds``).
+
+    The ``input_ids`` column as the workflow writes it (``list<int32>`` from offsets and a flat
+    array, zero-copy; :data:`genoprep.dna.artifacts.TOKENS_WRITER`: PLAIN, uncompressed, no
+    statistics) against the other writer options, a flat non-null int32 column (no levels) and
+    ``ndarray.tofile`` (the disk floor); ids like DNABERT's, rows of 2 Mb (one row group).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    flat = rng.integers(5, 4101, n_values, dtype=np.int32)
+    offsets = np.linspace(0, n_values, max(n_values // 2_000_000, 1) + 1).astype(np.int32)
+    ids = pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat))
+    table = pa.table({"input_ids": ids})
+    not_null = pa.list_(pa.field("element", pa.int32(), nullable=False))
+    strict = pa.Table.from_arrays(
+        [pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat), type=not_null)],
+        schema=pa.schema([pa.field("input_ids", not_null, nullable=False)]),
+    )
+    flat_table = pa.Table.from_arrays([pa.array(flat)], schema=pa.schema([pa.field("x", pa.int32(), nullable=False)]))
+    plain = {"compression": "none", "use_dictionary": False, "write_statistics": False}
+    path = Path(tempfile.mkdtemp(prefix="bench_parquet_")) / "ids.parquet"
+    layouts: dict[str, Callable[[], object]] = {
+        "list<int32>, genoprep (PLAIN, none, no stats)": lambda: pq.write_table(table, path, **plain),
+        "list<int32>, pyarrow defaults (dictionary, snappy)": lambda: pq.write_table(table, path),
+        "list<int32>, PLAIN + data page v2": lambda: pq.write_table(table, path, data_page_version="2.0", **plain),
+        "list<int32>, PLAIN + byte_stream_split": lambda: pq.write_table(
+            table, path, use_byte_stream_split=True, **plain
+        ),
+        "list<int32>, PLAIN + 8 MB pages": lambda: pq.write_table(table, path, data_page_size=8 << 20, **plain),
+        "list<int32 not null> not null, PLAIN": lambda: pq.write_table(strict, path, **plain),
+        "flat int32 not null (no levels), PLAIN": lambda: pq.write_table(flat_table, path, **plain),
+        "ndarray.tofile (no Parquet)": lambda: flat.tofile(path),
+    }
+    speeds: dict[str, float] = {}
+    try:
+        for name, write in layouts.items():
+            best = float("inf")
+            for _ in range(rounds):
+                start = time.process_time()
+                write()
+                best = min(best, time.process_time() - start)
+            speeds[name] = n_values / best / 1e6
+            print(f"  {name:52} {speeds[name]:7.0f} M values/CPU-s", flush=True)
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+    return speeds
+
+
 # ------------------------------------------------------------------ main
 
 
@@ -384,8 +439,20 @@ def main() -> int:
         metavar="MBP",
         help="only measure peak RSS of every scheme on one record of each size (e.g. 25 250), then exit",
     )
+    parser.add_argument(
+        "--parquet-floor",
+        type=float,
+        metavar="M",
+        help="only time pyarrow's Parquet writer alone on M million int32 ids, by layout, then exit",
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
+    if args.parquet_floor:
+        print(f"pyarrow Parquet writer alone, {args.parquet_floor:g} M int32 ids, load {os.getloadavg()[0]:.1f}:")
+        speeds = parquet_floor(int(args.parquet_floor * 1e6), args.rounds)
+        if args.json:
+            args.json.write_text(json.dumps({"parquet_floor_m_values_per_cpu_s": speeds}, indent=2))
+        return 0
     CLOCK[0] = time.process_time if args.clock == "cpu" else time.perf_counter
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench_dna_"))
