@@ -40,9 +40,9 @@ import pyarrow.parquet as pq
 
 from genoprep.dna import artifacts
 from genoprep.dna.alphabet import IUPAC_NUCLEOTIDES
-from genoprep.dna.io import PIECE_BASES, DnaRecord, Piece, read_entry, read_inputs, read_pieces
+from genoprep.dna.io import PIECE_BASES, DnaRecord, Piece, read_inputs, read_pieces
 from genoprep.dna.options import FactsOptions, IngestOptions, SchemeOptions, window_size, window_stride
-from genoprep.dna.qc import dataset_qc
+from genoprep.dna.qc import Summary, summarize_pieces, summary_qc
 from genoprep.dna.tokenize import get_scheme
 from genoprep.dna.windows import record_ends, record_windows
 from genoprep.errors import InputError
@@ -109,8 +109,18 @@ class _FilterCounts:
         ]
 
 
-def ingest(options: IngestOptions, paths: Sequence[StrPath], obs_path: StrPath, qc_path: StrPath) -> dict[str, Any]:
+def ingest(
+    options: IngestOptions,
+    paths: Sequence[StrPath],
+    obs_path: StrPath,
+    qc_path: StrPath,
+    *,
+    piece_bases: int = PIECE_BASES,
+) -> dict[str, Any]:
     """Rule ``dna_ingest``: check every input, filter, write ``obs.tsv`` and ``qc.json`` in one pass.
+
+    Records are read in pieces (:func:`genoprep.dna.io.read_pieces`; memory bounded by
+    ``piece_bases``, which changes nothing in the outputs).
 
     ``obs.tsv`` has one row per kept sequence: id, label (empty when unlabelled), length,
     gc (GC fraction of the A/C/G/T bases, empty when there are none) and n_fraction (share
@@ -142,10 +152,13 @@ def ingest(options: IngestOptions, paths: Sequence[StrPath], obs_path: StrPath, 
                 )
             )
 
-        def kept() -> Iterator[DnaRecord]:
+        def kept() -> Iterator[Summary]:
+            # records in pieces: a chromosome is summarised (composition, digest) one piece at a time
             for entry, path in zip(options.inputs, paths, strict=True):
                 per_file.append({"file": Path(path).name, "label": entry.get("label"), "n_sequences": 0})
-                for record in read_entry(entry, path, options.columns, as_bytes=True):
+                pieces = read_pieces([entry], [path], options.columns, None, piece_bases)
+                for summary in summarize_pieces(pieces):
+                    record = summary.record
                     per_file[-1]["n_sequences"] += 1
                     where = (str(path), record.number)
                     if record.id in seen:
@@ -157,11 +170,10 @@ def ingest(options: IngestOptions, paths: Sequence[StrPath], obs_path: StrPath, 
                             f"record {record.number}",
                         )
                     seen[record.id] = where
-                    sequence: bytes = record.sequence  # type: ignore[assignment]
-                    if counts.passes(len(sequence), len(sequence.translate(None, b"ACGTacgt"))):
-                        yield record
+                    if counts.passes(record.bases, summary.n_other):
+                        yield summary
 
-        qc = dataset_qc(kept(), observe=observe)
+        qc = summary_qc(kept(), observe=observe)
     steps = counts.steps()
     console(summary_line(options.dataset_id, steps))
     source = ", ".join(str(p) for p in paths)

@@ -195,3 +195,26 @@ def test_a_stride_longer_than_the_window_is_refused(tmp_path: Path) -> None:
         _card(tmp_path, {"input": {"path": "a.fa"}, "params": {"char": {"stride": 600}}})
     with pytest.raises(InputError, match=r"params\.dnabert\.stride: stride needs a window"):
         _card(tmp_path, {"input": {"path": "a.fa"}, "params": {"tokenizers": ["dnabert"], "dnabert": {"stride": 6}}})
+
+
+def test_ingest_in_pieces_gives_the_same_obs_and_qc(tmp_path: Path) -> None:
+    from genoprep.dna.options import IngestOptions
+    from genoprep.dna.steps import ingest
+
+    fasta = tmp_path / "long.fa"
+    records = _long_fasta(fasta)
+    first = next(iter(records.values()))
+    with open(fasta, "a", encoding="ascii") as handle:  # a soft-masked copy of record 0: a duplicate
+        handle.write(">copy label=neg\n" + "".join(first[i : i + 50].lower() + "\n" for i in range(0, len(first), 50)))
+    card = _card(tmp_path, {"input": {"path": "long.fa", "label_regex": r"label=(\w+)"}, "params": {"min_length": 2}})
+    outputs = []
+    for piece_bases in (7, 1 << 20):
+        obs, qc = tmp_path / f"obs{piece_bases}.tsv", tmp_path / f"qc{piece_bases}.json"
+        report = ingest(IngestOptions.from_card(card), [fasta], obs, qc, piece_bases=piece_bases)
+        outputs.append((obs.read_bytes(), qc.read_bytes()))
+    assert outputs[0] == outputs[1]
+    assert report["n_sequences"] == 5 and report["duplicates"]["examples"] == [["rec0 label=neg", "copy label=neg"]]
+    rows = [line.split("\t") for line in outputs[0][0].decode().splitlines()[1:]]
+    upper = first.upper()
+    gc = (upper.count("G") + upper.count("C")) / sum(upper.count(b) for b in "ACGT")
+    assert rows[0][:3] == ["rec0 label=neg", "neg", "5003"] and float(rows[0][3]) == pytest.approx(gc, abs=1e-15)
