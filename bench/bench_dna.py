@@ -215,6 +215,23 @@ def step_tokens(fasta: Path, out: Path, scheme: str, **settings: object) -> obje
     return step(options_for(scheme, settings), [fasta], out)
 
 
+def step_ingest(fasta: Path, out: Path) -> object:
+    """What the rule dna_ingest runs (obs.tsv and qc.json; no filters)."""
+    from genoprep.dna.options import IngestOptions
+    from genoprep.dna.steps import ingest
+
+    options = IngestOptions(
+        inputs=({"unmatched_label": "error"},),
+        columns={"sequence": "sequence"},
+        min_length=1,
+        max_n_fraction=1.0,
+        dataset_id="bench",
+        sha256=(None,),
+        min_fraction_kept=0.5,
+    )
+    return ingest(options, [fasta], out.with_suffix(".tsv"), out.with_suffix(".json"))
+
+
 def step_kmers(fasta: Path, out: Path, k: int) -> object:
     """What the rule dna_kmer_counts runs."""
     return kmer_counts_step(
@@ -254,10 +271,12 @@ import sys, resource
 sys.path.insert(0, {root!r})
 sys.path.insert(0, {bench!r})
 from pathlib import Path
-from bench_dna import LONG_SETTINGS, step_kmers, step_tokens
+from bench_dna import LONG_SETTINGS, step_ingest, step_kmers, step_tokens
 scheme = {scheme!r}
 long = {long!r}
-if scheme == "kmer_counts":
+if scheme == "ingest":
+    step_ingest(Path({fasta!r}), Path({out!r}))
+elif scheme == "kmer_counts":
     step_kmers(Path({fasta!r}), Path({out!r}), 6)
 elif long:
     step_tokens(Path({fasta!r}), Path({out!r}), scheme, **LONG_SETTINGS[scheme])
@@ -311,7 +330,7 @@ def generate_long_record(path: Path, bases: int, seed: int) -> None:
             out.writelines(seq[i : i + LINE].tobytes() + b"\n" for i in range(0, size, LINE))
 
 
-LONG_SCHEMES = ("char", "hyenadna", "kmer_counts", "dnabert", "nucleotide_transformer")
+LONG_SCHEMES = ("ingest", "char", "hyenadna", "kmer_counts", "dnabert", "nucleotide_transformer")
 
 
 def long_record_rss(work: Path, sizes_mbp: list[float], seed: int) -> dict[str, dict[str, list[float]]]:
