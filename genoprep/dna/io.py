@@ -1,7 +1,10 @@
 """Reading DNA inputs: FASTA files, sequence tables and label rules (the readers of the modality).
 
 All readers are generators of :class:`DnaRecord` and hold one record at a time, so a
-genome streams through in constant memory (beyond its largest record). Files are opened
+genome streams through in constant memory (beyond its largest record). The piece readers
+(:func:`iter_fasta_pieces`, :func:`read_pieces`) give the same records as consecutive pieces of
+about :data:`PIECE_BASES` bases, so not even one record is held whole (chromosomes); the
+workflow's steps read through them. Files are opened
 through :mod:`genoprep.textio` (gzip/BGZF by magic bytes, a UTF-8 byte-order mark removed,
 CRLF read as LF, compression damage reported as one line).
 
