@@ -41,7 +41,7 @@ from scipy import sparse
 from genoprep import filters, runtime
 from genoprep.errors import InputError
 from genoprep.jsonio import write_json
-from genoprep.scrna import io, kernels, preprocess, qc, resources, steps
+from genoprep.scrna import convert, io, kernels, preprocess, qc, resources, steps
 from genoprep.scrna.export import add_embeddings, obs_table
 from genoprep.scrna.options import HvgOptions, IngestOptions
 
@@ -174,20 +174,45 @@ def process(
     ``fit_rows`` gives, from the kept cells' ``obs``, the boolean mask of the rows whose mean and
     standard deviation scale ``X.npy`` (e.g. the training split); all kept cells by default.
     """
+    data_path, metadata_path, outputs = job.data, job.metadata, job.outputs
+    start = time.perf_counter()
+    table_meta = steps.check_header(data_path, options.ingest, metadata_path)
+    fmt, layer = options.ingest.format, options.ingest.layer
+    stream_path: StrPath = data_path
+    if fmt != "h5ad":  # converted once, streaming, into a CSR h5ad in the work folder
+        stream_path = os.path.join(os.path.dirname(os.path.abspath(outputs.facts)), "input.h5ad")
+        convert.to_h5ad(data_path, fmt, stream_path, orientation=options.ingest.orientation, layer=layer)
+        layer = None
+    try:
+        _process(job, options, table, chunk_cells, fit_rows, stream_path, layer, table_meta, start)
+    finally:
+        if stream_path != data_path:
+            os.unlink(stream_path)
+
+
+def _process(
+    job: Job,
+    options: ChainOptions,
+    table: StepTable,
+    chunk_cells: int,
+    fit_rows: Callable[[pd.DataFrame], np.ndarray] | None,
+    stream_path: StrPath,
+    layer: str | None,
+    table_meta: pd.DataFrame | None,
+    start: float,
+) -> None:
     from genoprep.scrna.chain import write_qc_diagnostics
 
     data_path, metadata_path, mito_gene_lists = job.data, job.metadata, job.mito_gene_lists
     dataset, outputs = job.dataset, job.outputs
     source = str(data_path)
-    start = time.perf_counter()
-    table_meta = steps.check_header(data_path, options.ingest, metadata_path)
-    textio_check(data_path)
+    textio_check(stream_path)
     try:
-        handle = h5py.File(data_path, "r")
+        handle = h5py.File(stream_path, "r")
     except OSError as err:
         raise io._h5_error(data_path, "h5ad", err) from None
     with handle:
-        header, reader = read_header(handle, data_path, options.ingest.layer)
+        header, reader = read_header(handle, data_path, layer)
         steps.annotate_ingested(header, table_meta, options.ingest, dataset, source, metadata_path)
         n_cells, n_genes = header.shape
         table.add("ingest", (0, 0), header.shape, start)
