@@ -41,7 +41,7 @@ from scipy import sparse
 from genoprep import filters, runtime
 from genoprep.errors import InputError
 from genoprep.jsonio import write_json
-from genoprep.scrna import convert, io, kernels, preprocess, qc, resources, steps
+from genoprep.scrna import convert, io, kernels, ooc_hvg, preprocess, qc, resources, steps
 from genoprep.scrna.export import add_embeddings, obs_table
 from genoprep.scrna.options import HvgOptions, IngestOptions
 
@@ -311,10 +311,15 @@ def _process(
         cells_with = np.zeros(n_vars, dtype=np.int64)
         gene_total = np.zeros(n_vars, dtype=np.float64)
         hvg_moments = preprocess.SlotMoments(n_vars)
+        batch_hvg = None
+        if ooc_hvg.streamed(flavor, options.hvg.hvg_batch_key):
+            if flavor in preprocess.COUNT_FLAVORS and not counts_type:
+                raise ValueError(f"hvg flavor {flavor} needs raw counts, and this dataset has none")
+            batch_hvg = ooc_hvg.BatchHvg(flavor, options.hvg.hvg_batch_key, shell.obs, n_vars)
         scale_total = np.zeros(n_vars, dtype=np.float64)
         scale_squares = np.zeros(n_vars, dtype=np.float64)
 
-        def kept_chunks() -> Iterator[tuple[int, sparse.csr_matrix, sparse.csr_matrix]]:
+        def kept_chunks(normalized: bool = True) -> Iterator[tuple[int, sparse.csr_matrix, sparse.csr_matrix]]:
             row = 0
             for first, chunk in reader.chunks(chunk_cells):
                 rows = keep[first : first + chunk.shape[0]]
@@ -324,7 +329,8 @@ def _process(
                 indptr, indices, data = kernels.subset(chunk.indptr, chunk.indices, chunk.data, rows, new_column)
                 del chunk
                 counts = sparse.csr_matrix((data, indices, indptr), shape=(n_rows, n_vars), copy=False)
-                x = preprocess.normalize_log1p(counts, options.normalize.target_sum) if counts_type else counts
+                normalize = counts_type and normalized
+                x = preprocess.normalize_log1p(counts, options.normalize.target_sum) if normalize else counts
                 yield row, counts, x
                 row += n_rows
 
@@ -333,9 +339,12 @@ def _process(
             write_elem(out, "layers", {})
             for row, counts, x in kept_chunks():
                 kernels.column_metrics_into(counts.indptr, counts.indices, counts.data, cells_with, gene_total)
-                values = np.expm1(x.data) if flavor == "seurat" else x.data
-                hvg_moments.add(x, row, values)
-                del values
+                if batch_hvg is None:
+                    values = np.expm1(x.data) if flavor == "seurat" else x.data
+                    hvg_moments.add(x, row, values)
+                    del values
+                else:
+                    batch_hvg.add(row, counts, x)
                 fit_chunk = fit[row : row + x.shape[0]]
                 kernels.masked_moments_into(x.indptr, x.indices, x.data, fit_chunk, scale_total, scale_squares)
                 layers = {"X": x, "layers/counts": counts} if counts_type else {"X": x}
@@ -350,9 +359,20 @@ def _process(
             table.add("normalize", (n_kept, n_vars), (n_kept, n_vars), start)
 
             start = time.perf_counter()
-            mean, var = hvg_moments.mean_var(n_kept)
             n_top = preprocess.effective_n_top_genes(options.hvg.n_top_genes, n_vars)
-            preprocess.hvg_from_moments(shell, mean, var, flavor, n_top)
+            if batch_hvg is None:
+                mean, var = hvg_moments.mean_var(n_kept)
+                preprocess.hvg_from_moments(shell, mean, var, flavor, n_top)
+            else:
+                if batch_hvg.needs_clip_pass:  # seurat_v3: the clipped count sums need the fitted clip values
+                    batch_hvg.start_clip_pass()
+                    for row, counts, _x in kept_chunks(normalized=False):
+                        batch_hvg.add_clipped(row, counts)
+                shell.uns["hvg"] = batch_hvg.select(shell.var, n_top)
+                if "dispersions" not in shell.var:  # as preprocess.select_hvg adds it
+                    means = shell.var["means"]
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        shell.var["dispersions"] = np.where(means > 0, shell.var["variances"] / means, 0.0)
             n_hvg = int(shell.var["highly_variable"].sum())
             shell.uns["genoprep"] = {**shell.uns["genoprep"], "n_hvg": n_hvg}
             steps.record_provenance(shell, options.qc, options.normalize, options.hvg, options.scale)

@@ -164,9 +164,6 @@ def ooc_runtime_minutes(size: InputSize, attempt: int) -> int:
 #: input formats the out-of-core path takes (the others are converted into a CSR h5ad first)
 STREAMED_FORMATS = ("h5ad", "10x_mtx", "csv", "tsv", "loom")
 
-#: HVG flavors the out-of-core path computes (the others need per-batch or clipped count passes)
-STREAMED_FLAVORS = ("seurat", "cell_ranger")
-
 
 def matrix_keys(layer: str | None) -> tuple[str, str]:
     """The h5ad keys of the matrix and of its ``var`` table for the card's ``input.layer``."""
@@ -183,10 +180,6 @@ def unsupported(
     """Why the out-of-core path cannot take this input (``None`` when it can); reads the file's header only."""
     if fmt not in STREAMED_FORMATS:
         return f"input.format {fmt} (it streams {', '.join(STREAMED_FORMATS)})"
-    if flavor not in STREAMED_FLAVORS:
-        return f"hvg_flavor {flavor} (it computes {', '.join(STREAMED_FLAVORS)})"
-    if batch_key is not None:
-        return "hvg_batch_key (per-batch HVG statistics)"
     if fmt != "h5ad":
         return None  # converted, streaming, into a CSR h5ad first (genoprep.scrna.convert)
     key, var_key = matrix_keys(layer)

@@ -173,8 +173,9 @@ def test_the_plan_follows_the_budget_and_what_can_be_streamed(tmp_path: Path) ->
     chunk = ooc.streaming_chunk(path, small)
     assert chunk is not None and 1 <= chunk <= size.n_cells
     batched = _options(tmp_path, path, {"hvg_batch_key": "bulk_labels"}, MemoryOptions(1, 50))
-    assert ooc.streaming_chunk(path, batched) is None  # per-batch HVG: in memory, with a warning
-    assert "hvg_batch_key" in ooc.unsupported(path, batched.ingest, batched.hvg)
+    assert ooc.streaming_chunk(path, batched) == 50  # per-batch HVG statistics stream too
+    assert ooc.unsupported(path, batched.ingest, batched.hvg) is None
+    assert "input.format zarr" in resources.unsupported(path, "zarr", None, "seurat", None)  # in memory, warned
     assert ooc.streaming_chunk(path, _options(tmp_path, path, {}, None)) is None  # fits half the machine
 
 
