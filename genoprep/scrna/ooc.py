@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import anndata as ad
@@ -41,9 +41,10 @@ from scipy import sparse
 from genoprep import filters, runtime
 from genoprep.errors import InputError
 from genoprep.jsonio import write_json
-from genoprep.scrna import convert, io, kernels, ooc_hvg, preprocess, qc, resources, steps
+from genoprep.scrna import convert, io, kernels, ooc_hvg, preprocess, qc, resources, splitting, steps
 from genoprep.scrna.export import add_embeddings, obs_table
 from genoprep.scrna.options import HvgOptions, IngestOptions
+from genoprep.tasks.train_only import Scaler, scale_in_place
 
 if TYPE_CHECKING:
     from genoprep.scrna.chain import ChainOptions, Job, StepTable
@@ -67,8 +68,6 @@ def streaming_chunk(data_path: StrPath, options: ChainOptions) -> int | None:
     if resources.plan(size, budget, streamable=True) == resources.IN_MEMORY:
         return None
     reason = unsupported(data_path, options.ingest, options.hvg)
-    if reason is None and options.split.enabled:
-        reason = "params.split (the split and train-only steps run in memory)"
     if reason is not None:
         log.warning(
             "the in-memory chain needs about %d MiB, over the %d MiB budget, but the out-of-core path cannot "
@@ -294,30 +293,9 @@ def _process(
         del genes1, total1, mito1
         report = {**decision.report, "after": qc.summary(shell.obs, shell.n_vars)}
         report = {**report, "metadata_rows_unmatched": report.pop("metadata_rows_unmatched")}
-        write_json(report, outputs.qc)
-        decision.cells.to_csv(outputs.cells, sep="\t", index=False, lineterminator="\n")
-        table.add("qc", header.shape, shell.shape, start)
-        del decision
-
-        # pass 3: final gene metrics, normalize + log1p, HVG and scaling sums, X and counts of processed.h5ad
-        start = time.perf_counter()
         n_kept, n_vars = shell.shape
         new_column = np.where(gene_kept, np.cumsum(gene_kept) - 1, -1).astype(np.int64)
-        fit = np.ones(n_kept, dtype=bool) if fit_rows is None else np.asarray(fit_rows(shell.obs), dtype=bool)
-        if fit.shape != (n_kept,) or not fit.any():
-            raise ValueError(f"the fit mask must hold {n_kept} booleans, at least one True")
         counts_type = options.normalize.value_type == "counts"
-        flavor = options.hvg.hvg_flavor
-        cells_with = np.zeros(n_vars, dtype=np.int64)
-        gene_total = np.zeros(n_vars, dtype=np.float64)
-        hvg_moments = preprocess.SlotMoments(n_vars)
-        batch_hvg = None
-        if ooc_hvg.streamed(flavor, options.hvg.hvg_batch_key):
-            if flavor in preprocess.COUNT_FLAVORS and not counts_type:
-                raise ValueError(f"hvg flavor {flavor} needs raw counts, and this dataset has none")
-            batch_hvg = ooc_hvg.BatchHvg(flavor, options.hvg.hvg_batch_key, shell.obs, n_vars)
-        scale_total = np.zeros(n_vars, dtype=np.float64)
-        scale_squares = np.zeros(n_vars, dtype=np.float64)
 
         def kept_chunks(normalized: bool = True) -> Iterator[tuple[int, sparse.csr_matrix, sparse.csr_matrix]]:
             row = 0
@@ -334,17 +312,77 @@ def _process(
                 yield row, counts, x
                 row += n_rows
 
+        split = None
+        if options.split.enabled:  # as the in-memory chain: per cell, from obs and the kept counts' row keys
+            split = assign_splits(shell.obs, (counts for _row, counts, _x in kept_chunks(False)), options, source)
+            shell.obs["split"] = split.categorical()
+            n = split.qc["splits"]["n"]
+            runtime.console(
+                f"{dataset}: split {n['train']}/{n['val']}/{n['test']} cells ({options.split.describe()}); "
+                f"{split.qc['leakage_line']}"
+            )
+            report = {**report, **{k: v for k, v in split.qc.items() if k != "leakage_line"}}
+            shell.uns["genoprep"] = {**shell.uns["genoprep"], "split": options.split.describe()}
+        write_json(report, outputs.qc)
+        decision.cells.to_csv(outputs.cells, sep="\t", index=False, lineterminator="\n")
+        table.add("qc", header.shape, shell.shape, start)
+        del decision
+
+        # pass 3: final gene metrics, normalize + log1p, HVG and scaling sums, X and counts of processed.h5ad
+        start = time.perf_counter()
+        if split is not None:
+            fit = split.train
+        elif fit_rows is None:
+            fit = np.ones(n_kept, dtype=bool)
+        else:
+            fit = np.asarray(fit_rows(shell.obs), dtype=bool)
+        if fit.shape != (n_kept,) or not fit.any():
+            raise ValueError(f"the fit mask must hold {n_kept} booleans, at least one True")
+        hvg_on_train = split is not None and options.train_only.hvg_on_train
+        hvg_fit = split.train if hvg_on_train else None  # rows HVG selection sees (None: every kept cell)
+        if hvg_fit is not None and hvg_fit.sum() < 2:
+            raise ValueError(f"{int(hvg_fit.sum())} train cell(s): too few to select highly variable genes")
+        n_hvg_rows = n_kept if hvg_fit is None else int(hvg_fit.sum())
+        flavor = options.hvg.hvg_flavor
+        cells_with = np.zeros(n_vars, dtype=np.int64)
+        gene_total = np.zeros(n_vars, dtype=np.float64)
+        hvg_moments = preprocess.SlotMoments(n_vars)
+        batch_hvg = None
+        if ooc_hvg.streamed(flavor, options.hvg.hvg_batch_key):
+            if flavor in preprocess.COUNT_FLAVORS and not counts_type:
+                raise ValueError(f"hvg flavor {flavor} needs raw counts, and this dataset has none")
+            hvg_obs = shell.obs if hvg_fit is None else shell.obs.iloc[np.flatnonzero(hvg_fit)]
+            batch_hvg = ooc_hvg.BatchHvg(flavor, options.hvg.hvg_batch_key, hvg_obs, n_vars)
+        scale_total = np.zeros(n_vars, dtype=np.float64)
+        scale_squares = np.zeros(n_vars, dtype=np.float64)
+
+        def hvg_rows(
+            chunks: Iterator[tuple[int, sparse.csr_matrix, sparse.csr_matrix]],
+        ) -> Iterator[tuple[int, sparse.csr_matrix, sparse.csr_matrix]]:
+            """The chunks' rows HVG selection sees, numbered among those rows."""
+            seen = 0
+            for row, counts, x in chunks:
+                if hvg_fit is None:
+                    yield row, counts, x
+                    continue
+                rows = hvg_fit[row : row + counts.shape[0]]
+                if rows.any():
+                    yield seen, counts[rows], (x[rows] if x is not counts else None)
+                    seen += int(rows.sum())
+
         wide = {"indptr_dtype": np.int64}
         with h5py.File(outputs.processed, "w") as out:
             write_elem(out, "layers", {})
             for row, counts, x in kept_chunks():
                 kernels.column_metrics_into(counts.indptr, counts.indices, counts.data, cells_with, gene_total)
-                if batch_hvg is None:
-                    values = np.expm1(x.data) if flavor == "seurat" else x.data
-                    hvg_moments.add(x, row, values)
-                    del values
-                else:
-                    batch_hvg.add(row, counts, x)
+                for hvg_row, hvg_counts, hvg_x in hvg_rows([(row, counts, x)]):
+                    hvg_x = hvg_counts if hvg_x is None else hvg_x
+                    if batch_hvg is None:
+                        values = np.expm1(hvg_x.data) if flavor == "seurat" else hvg_x.data
+                        hvg_moments.add(hvg_x, hvg_row, values)
+                        del values
+                    else:
+                        batch_hvg.add(hvg_row, hvg_counts, hvg_x)
                 fit_chunk = fit[row : row + x.shape[0]]
                 kernels.masked_moments_into(x.indptr, x.indices, x.data, fit_chunk, scale_total, scale_squares)
                 layers = {"X": x, "layers/counts": counts} if counts_type else {"X": x}
@@ -361,12 +399,12 @@ def _process(
             start = time.perf_counter()
             n_top = preprocess.effective_n_top_genes(options.hvg.n_top_genes, n_vars)
             if batch_hvg is None:
-                mean, var = hvg_moments.mean_var(n_kept)
+                mean, var = hvg_moments.mean_var(n_hvg_rows)
                 preprocess.hvg_from_moments(shell, mean, var, flavor, n_top)
             else:
                 if batch_hvg.needs_clip_pass:  # seurat_v3: the clipped count sums need the fitted clip values
                     batch_hvg.start_clip_pass()
-                    for row, counts, _x in kept_chunks(normalized=False):
+                    for row, counts, _x in hvg_rows(kept_chunks(normalized=False)):
                         batch_hvg.add_clipped(row, counts)
                 shell.uns["hvg"] = batch_hvg.select(shell.var, n_top)
                 if "dispersions" not in shell.var:  # as preprocess.select_hvg adds it
@@ -375,6 +413,8 @@ def _process(
                         shell.var["dispersions"] = np.where(means > 0, shell.var["variances"] / means, 0.0)
             n_hvg = int(shell.var["highly_variable"].sum())
             shell.uns["genoprep"] = {**shell.uns["genoprep"], "n_hvg": n_hvg}
+            if hvg_on_train:
+                shell.uns["genoprep"]["hvg_fitted_on"] = "train cells"
             steps.record_provenance(shell, options.qc, options.normalize, options.hvg, options.scale)
             shell.strings_to_categoricals()  # as write_h5ad does
             out.attrs["encoding-type"] = "anndata"
@@ -392,12 +432,18 @@ def _process(
         position = np.where(hvg, np.cumsum(hvg) - 1, -1).astype(np.int64)
         n_fit = int(fit.sum())
         mean, std = preprocess.scale_statistics(scale_total[hvg] / n_fit, scale_squares[hvg] / n_fit, n_fit)
-        write_scaled(outputs.x, kept_chunks(), position, n_kept, n_hvg, mean, std, options.scale.scale_max_value)
+        max_value = options.scale.scale_max_value
+        write_scaled(outputs.x, kept_chunks(), position, n_kept, n_hvg, mean, std, max_value, split is not None)
         features = list(shell.var_names[hvg])
         with open(outputs.features, "w", encoding="utf-8", newline="\n") as handle_out:
             handle_out.writelines(f"{name}\n" for name in features)
-        obs_table(shell).to_csv(outputs.obs, sep="\t", index=False, lineterminator="\n")
-        write_json(steps.facts(shell, options.normalize, options.hvg, options.scale, n_hvg), outputs.facts)
+        obs = obs_table(shell)
+        facts = steps.facts(shell, options.normalize, options.hvg, options.scale, n_hvg)
+        if split is not None:
+            facts = splitting.split_facts(facts, split, options.split, options.train_only)
+            obs["split"] = split.splits.astype(str)
+        obs.to_csv(outputs.obs, sep="\t", index=False, lineterminator="\n")
+        write_json(facts, outputs.facts)
         table.add("scale", (n_kept, n_vars), (n_kept, n_hvg), start)
 
         # obsm X_pca/X_umap and layers scaled, read from X.npy through a memory map (PCA in blocks of rows)
@@ -415,21 +461,45 @@ def write_scaled(
     mean: np.ndarray,
     std: np.ndarray,
     max_value: float | None,
+    train_only: bool = False,
 ) -> None:
     """``X.npy`` (float32 rows x HVG) written chunk by chunk: each chunk's rows are mapped, filled and
-    unmapped, so that the file's pages never pile up in the process's memory."""
+    unmapped, so that the file's pages never pile up in the process's memory. ``train_only``: scaled as
+    :func:`genoprep.scrna.splitting.scale_on_train` scales (in float64, then float32), else as ``sc.pp.scale``."""
     header = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n_rows, n_columns))
     offset = header.offset
     del header
     row_bytes = n_columns * np.dtype(np.float32).itemsize
     for row, _counts, x in chunks:
         dense = kernels.dense_columns(x.indptr, x.indices, x.data, position, n_columns)
-        preprocess.apply_scaling(dense, mean, std, max_value)
+        if train_only:
+            scale_in_place(dense, Scaler(mean=mean, std=std, n_fitted=0, ddof=1), max_value)
+        else:
+            preprocess.apply_scaling(dense, mean, std, max_value)
         if dense.size:
             block = np.memmap(path, dtype=np.float32, mode="r+", offset=offset + row * row_bytes, shape=dense.shape)
             block[:] = dense
             block.flush()
             del block
+
+
+def assign_splits(
+    obs: pd.DataFrame, counts: Iterable[sparse.csr_matrix], options: ChainOptions, source: str
+) -> splitting.CellSplits:
+    """:func:`genoprep.scrna.splitting.assign_cells` of the kept cells, with the identical-cells keys of
+    their counts taken chunk by chunk (one digest per row, :func:`genoprep.leakage.cell_keys`)."""
+    from genoprep.leakage import cell_keys
+    from genoprep.tasks.steps import split_rows
+
+    keys: list[bytes] = []
+    for chunk in counts:
+        keys.extend(cell_keys(chunk))
+    ids = [str(i) for i in obs.index]
+    columns = {str(name): obs[name].to_numpy() for name in obs.columns}
+    splits, qc_section, drop = split_rows(
+        ids, columns, options.split, options.leakage.policy, source, keys=[("identical cells", keys)]
+    )
+    return splitting.CellSplits(splits=np.asarray(splits, dtype=object), qc=qc_section, drop_from_eval=drop)
 
 
 def textio_check(path: StrPath) -> None:

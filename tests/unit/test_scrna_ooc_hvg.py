@@ -8,6 +8,7 @@ from pathlib import Path
 
 import anndata as ad
 import numpy as np
+import pandas as pd
 import pytest
 
 from genoprep.scrna import ooc
@@ -45,3 +46,45 @@ def test_streamed_hvg_equals_in_memory(tmp_path: Path, case: str) -> None:
             np.testing.assert_array_equal(a.var[column].to_numpy(), b.var[column].to_numpy(), err_msg=column)
     if "hvg_batch_key" in params:
         assert "highly_variable_nbatches" in b.var and b.var["highly_variable_nbatches"].max() > 1
+
+
+SPLITS = {
+    "seurat-hvg_on_train": (PBMC68K, {**SMALL, "split": {"enabled": True, "stratify_by": "bulk_labels", "seed": 3}}),
+    "seurat_v3-batch-hvg_on_all": (
+        ONEK1K,
+        {
+            **LARGE,
+            "hvg_flavor": "seurat_v3",
+            "hvg_batch_key": "cell_type",
+            "split": {"enabled": True, "group_by": "indiv", "seed": 5, "hvg_on_train": False},
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SPLITS))
+def test_splits_stream_with_the_in_memory_assignment_and_train_only_fits(tmp_path: Path, case: str) -> None:
+    name, params = SPLITS[case]
+    path = shared_data("scrna", name)
+    streaming = MemoryOptions(memory_budget_mb=1, chunk_cells=50 if name == PBMC68K else 700)
+    assert ooc.streaming_chunk(path, _options(tmp_path, path, params, streaming)) is not None  # streamed
+    memory = _run(tmp_path, path, params, None, "memory")
+    streamed = _run(tmp_path, path, params, streaming, "streamed")
+    # obs (with split), qc.json (with the split section), obs.tsv, facts.json; X.npy within 1e-5 (the train
+    # variance is summed in one pass here, in two in memory)
+    _assert_same(memory, streamed, scaled_atol=1e-5)
+    obs = pd.read_csv(streamed / "obs.tsv", sep="\t")
+    assert set(obs["split"]) == {"train", "val", "test"}
+    a = ad.read_h5ad(memory / "processed.h5ad")
+    info_memory, info_streamed = a.uns["genoprep"], ad.read_h5ad(streamed / "processed.h5ad").uns["genoprep"]
+    assert list(info_memory) == list(info_streamed) and "split" in info_streamed
+    for key in ("split", "hvg_fitted_on", "n_hvg"):
+        assert info_memory.get(key) == info_streamed.get(key), key
+    assert ("hvg_fitted_on" in info_streamed) == params["split"].get("hvg_on_train", True)
+    train = (obs["split"] == "train").to_numpy()
+    # X.npy scaled with the train rows' statistics: an independent re-computation from processed.X
+    block = a.X[:, a.var["highly_variable"].to_numpy()].toarray().astype(np.float64)
+    std = block[train].std(axis=0, ddof=1)
+    std[std == 0] = 1
+    expected = np.clip((block - block[train].mean(axis=0)) / std, -10, 10)
+    np.testing.assert_allclose(np.load(streamed / "X.npy"), expected, atol=1e-5, rtol=0)
