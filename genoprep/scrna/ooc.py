@@ -100,8 +100,11 @@ class RowReader:
         first, last = int(self.indptr[start]), int(self.indptr[stop])
         data = self.element["data"][first:last]
         indices = self.element["indices"][first:last]
+        indptr = self.indptr[start : stop + 1] - first
+        if last - first < np.iinfo(np.int32).max and indices.dtype == np.int32:
+            indptr = indptr.astype(np.int32)  # int64 pointers would make scipy copy the indices to int64
         matrix = sparse.csr_matrix(
-            (data.astype(np.float32, copy=False), indices, self.indptr[start : stop + 1] - first),
+            (data.astype(np.float32, copy=False), indices, indptr),
             shape=(stop - start, self.n_genes),
             copy=False,
         )
@@ -433,7 +436,10 @@ def _process(
         n_fit = int(fit.sum())
         mean, std = preprocess.scale_statistics(scale_total[hvg] / n_fit, scale_squares[hvg] / n_fit, n_fit)
         max_value = options.scale.scale_max_value
-        write_scaled(outputs.x, kept_chunks(), position, n_kept, n_hvg, mean, std, max_value, split is not None)
+        with h5py.File(outputs.processed, "r") as written:  # X as pass 3 wrote it: no second subset + normalize
+            normalized = RowReader(written["X"], n_vars)
+            chunks = ((row, x, x) for row, x in normalized.chunks(chunk_cells))
+            write_scaled(outputs.x, chunks, position, n_kept, n_hvg, mean, std, max_value, split is not None)
         features = list(shell.var_names[hvg])
         with open(outputs.features, "w", encoding="utf-8", newline="\n") as handle_out:
             handle_out.writelines(f"{name}\n" for name in features)
