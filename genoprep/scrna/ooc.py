@@ -3,7 +3,9 @@
 :func:`genoprep.scrna.chain.process` takes this path when the in-memory chain would need more
 than ``params.memory_budget_mb`` (:func:`genoprep.scrna.resources.plan`). The input is read
 backed, ``params.chunk_cells`` rows at a time (h5ad with ``X``, a layer or ``.raw.X`` stored as
-CSR or dense), in four passes:
+CSR or dense; 10x folders, CSV/TSV and loom are first converted, streaming, into a CSR h5ad in the
+work folder by :mod:`genoprep.scrna.convert`), in four passes (``seurat_v3`` adds one over the
+counts for its clipped sums, and ``params.split`` one for the identical-cells keys):
 
 1. QC metrics per cell over all genes, the value checks, and the cells per gene over the cells
    that pass ``min_genes``;
@@ -16,7 +18,11 @@ CSR or dense), in four passes:
    ``processed.h5ad`` appended chunk by chunk (anndata's ``write_elem`` and ``sparse_dataset(...).append``);
    then HVG selection from the sums (:func:`genoprep.scrna.preprocess.hvg_from_moments`) and the
    rest of ``processed.h5ad`` (``obs``, ``var``, ``uns``);
-4. the scaled HVG block of each chunk, into ``X.npy`` through a memory map of just that chunk's rows.
+4. the scaled HVG block of each chunk (read back from ``processed.h5ad``'s ``X``), into ``X.npy``
+   through a memory map of just that chunk's rows.
+
+HVG selection with ``seurat_v3`` or a batch key uses :mod:`genoprep.scrna.ooc_hvg`; with splits the
+assignment is :func:`assign_splits` and HVGs and scaling are fitted on the train rows.
 
 Every value is computed with the in-memory path's operations in the same order and precision,
 so the results are the same (tested on the real data with 50-cell chunks). Memory: the chunk,

@@ -177,7 +177,9 @@ def matrix_keys(layer: str | None) -> tuple[str, str]:
 def unsupported(
     path: str | os.PathLike[str], fmt: str, layer: str | None, flavor: str, batch_key: str | None
 ) -> str | None:
-    """Why the out-of-core path cannot take this input (``None`` when it can); reads the file's header only."""
+    """Why the out-of-core path cannot take this input (``None`` when it can); reads the file's header only.
+
+    Every HVG flavor and batch key streams (``flavor`` and ``batch_key`` are kept for callers)."""
     if fmt not in STREAMED_FORMATS:
         return f"input.format {fmt} (it streams {', '.join(STREAMED_FORMATS)})"
     if fmt != "h5ad":
