@@ -153,7 +153,7 @@ def test_every_format_streams_with_the_in_memory_results(
     assert "out of core" not in caplog.text
     with caplog.at_level(logging.INFO, logger="genoprep.scrna.ooc"):
         streamed = _run(tmp_path, case, MemoryOptions(memory_budget_mb=1, chunk_cells=50), "streamed")
-    assert "out of core" in caplog.text and "converting" in caplog.text
+    assert "out of core" in caplog.text  # a 10x folder, CSV or loom: converted first, then streamed
     assert _steps(memory) == _steps(streamed)
     assert not (streamed / "input.h5ad").exists()  # the converted input does not outlive the run
     _assert_same(memory, streamed)
