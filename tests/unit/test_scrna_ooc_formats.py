@@ -125,7 +125,7 @@ def test_an_entry_outside_the_matrix_is_one_line_naming_it(tmp_path: Path) -> No
 
 CHAIN = {
     "10x-v3": {"min_genes": 5, "min_cells": 3, "n_top_genes": 100},
-    "csv-genes_x_cells": {"min_genes": 200, "n_top_genes": 500},
+    "csv-genes_x_cells": {"min_genes": 200, "max_genes": 10000, "n_top_genes": 500},
     "loom": {"min_genes": 10, "min_cells": 3, "n_top_genes": 50},
 }
 
