@@ -15,6 +15,7 @@ import csv
 import logging
 import os
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -292,26 +293,42 @@ def _read_loom(path: Path, layer: str | None) -> ad.AnnData:
     except OSError as err:
         raise _h5_error(path, "loom", err) from None
     with handle:
-        if "matrix" not in handle:
-            raise InputError(str(path), "not a loom file: no /matrix")
-        matrix = handle["matrix"] if not layer else handle.get(f"layers/{layer}")
-        if matrix is None:
-            raise InputError(str(path), f"no loom layer {layer!r}")
+        matrix, obs, var, obsm, varm = _loom_parts(handle, path, layer)
         n_genes, n_cells = matrix.shape
         # genes x cells on disk: read blocks of genes (bounded memory), keep them sparse, transpose at the end
         rows = max(1, _LOOM_BLOCK_VALUES // max(n_cells, 1))
         blocks = [sparse.csr_matrix(matrix[start : start + rows, :]) for start in range(0, n_genes, rows)]
         genes_x_cells = sparse.vstack(blocks, format="csr") if blocks else sparse.csr_matrix((0, n_cells))
-        var, varm = (
-            _loom_attributes(handle["row_attrs"], n_genes, path, "genes")
-            if "row_attrs" in handle
-            else (pd.DataFrame(), {})
-        )
-        obs, obsm = (
-            _loom_attributes(handle["col_attrs"], n_cells, path, "cells")
-            if "col_attrs" in handle
-            else (pd.DataFrame(), {})
-        )
+    adata = ad.AnnData(X=genes_x_cells.T.tocsr(), obs=obs, var=var)
+    for key, value in obsm.items():
+        adata.obsm[key] = value
+    for key, value in varm.items():
+        adata.varm[key] = value
+    return adata
+
+
+def loom_header(handle: h5py.File, path: Path, layer: str | None) -> tuple[h5py.Dataset, pd.DataFrame, pd.DataFrame]:
+    """The matrix (genes x cells, on disk), ``obs`` and ``var`` of an open loom file, as :func:`read_matrix`
+    names them (for the streaming conversion, :mod:`genoprep.scrna.convert`)."""
+    matrix, obs, var, _obsm, _varm = _loom_parts(handle, path, layer)
+    return matrix, obs, var
+
+
+def _loom_parts(
+    handle: h5py.File, path: Path, layer: str | None
+) -> tuple[h5py.Dataset, pd.DataFrame, pd.DataFrame, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    if "matrix" not in handle:
+        raise InputError(str(path), "not a loom file: no /matrix")
+    matrix = handle["matrix"] if not layer else handle.get(f"layers/{layer}")
+    if matrix is None:
+        raise InputError(str(path), f"no loom layer {layer!r}")
+    n_genes, n_cells = matrix.shape
+    var, varm = (
+        _loom_attributes(handle["row_attrs"], n_genes, path, "genes") if "row_attrs" in handle else (pd.DataFrame(), {})
+    )
+    obs, obsm = (
+        _loom_attributes(handle["col_attrs"], n_cells, path, "cells") if "col_attrs" in handle else (pd.DataFrame(), {})
+    )
     obs.index = pd.Index(obs.pop("CellID").astype(str) if "CellID" in obs else [f"cell_{i}" for i in range(n_cells)])
     for name in ("Gene", "gene_symbols", "Accession"):
         if name in var:
@@ -321,20 +338,34 @@ def _read_loom(path: Path, layer: str | None) -> ad.AnnData:
         var.index = pd.Index([f"gene_{i}" for i in range(n_genes)])
     if "Accession" in var and "gene_ids" not in var:
         var["gene_ids"] = var["Accession"].astype(str)
-    adata = ad.AnnData(X=genes_x_cells.T.tocsr(), obs=obs, var=var)
-    for key, value in obsm.items():
-        adata.obsm[key] = value
-    for key, value in varm.items():
-        adata.varm[key] = value
-    return adata
+    return matrix, obs, var, obsm, varm
 
 
 def _read_delimited(path: Path, sep: str, orientation: str) -> ad.AnnData:
-    """A CSV/TSV matrix read in chunks of rows into a sparse matrix (through :mod:`genoprep.textio`:
-    gzip or not, a byte-order mark and CRLF line ends are fine, damaged gzip is one line)."""
+    """A CSV/TSV matrix read in chunks of rows into a sparse matrix (:func:`delimited_blocks`)."""
     blocks: list[sparse.csr_matrix] = []
     row_names: list[str] = []
     columns: pd.Index | None = None
+    for header, names, block in delimited_blocks(path, sep):
+        columns = header
+        blocks.append(block)
+        row_names.extend(names)
+    if columns is None:
+        raise InputError(str(path), "the table has no data rows")
+    matrix = sparse.vstack(blocks, format="csr")
+    rows = pd.DataFrame(index=pd.Index(row_names))
+    cols = pd.DataFrame(index=columns.astype(str))
+    if orientation == "genes_x_cells":
+        return ad.AnnData(X=matrix.T.tocsr(), obs=cols, var=rows)
+    return ad.AnnData(X=matrix, obs=rows, var=cols)
+
+
+def delimited_blocks(path: Path, sep: str) -> Iterator[tuple[pd.Index, list[str], sparse.csr_matrix]]:
+    """A CSV/TSV matrix in blocks of rows: the column names, the block's row names and its values as
+    float32 CSR (through :mod:`genoprep.textio`: gzip or not, a byte-order mark and CRLF line ends are
+    fine, damaged gzip is one line; a bad header, field or value is one line naming it)."""
+    columns: pd.Index | None = None
+    rows_before = 0
     try:
         with textio.open_text(path) as handle:
             header = next(csv.reader([handle.readline()], delimiter=sep), [])
@@ -360,9 +391,10 @@ def _read_delimited(path: Path, sep: str, orientation: str) -> ad.AnnData:
                             f"the header has {n_fields} fields, but the rows have {chunk.shape[1] + 1}",
                             record="line 1",
                         )
-                blocks.append(_numeric_block(chunk, columns, path, len(row_names)))
+                block = _numeric_block(chunk, columns, path, rows_before)
                 progress.update(chunk.shape[0])
-                row_names.extend(chunk.index.astype(str))
+                rows_before += chunk.shape[0]
+                yield columns, list(chunk.index.astype(str)), block
             progress.finish()
     except InputError:
         raise
@@ -370,14 +402,6 @@ def _read_delimited(path: Path, sep: str, orientation: str) -> ad.AnnData:
         raise InputError(str(path), "the table has no data rows") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as err:
         raise InputError(str(path), f"cannot parse the table: {' '.join(str(err).split())}") from None
-    if columns is None:
-        raise InputError(str(path), "the table has no data rows")
-    matrix = sparse.vstack(blocks, format="csr")
-    rows = pd.DataFrame(index=pd.Index(row_names))
-    cols = pd.DataFrame(index=columns.astype(str))
-    if orientation == "genes_x_cells":
-        return ad.AnnData(X=matrix.T.tocsr(), obs=cols, var=rows)
-    return ad.AnnData(X=matrix, obs=rows, var=cols)
 
 
 def _numeric_block(chunk: pd.DataFrame, names: pd.Index, path: Path, rows_before: int) -> sparse.csr_matrix:
@@ -397,17 +421,7 @@ def _numeric_block(chunk: pd.DataFrame, names: pd.Index, path: Path, rows_before
 def _read_10x(path: Path) -> ad.AnnData:
     """A Cell Ranger matrix folder: v3 (``matrix.mtx.gz``, ``features.tsv.gz``, ``barcodes.tsv.gz``)
     or v2 (``matrix.mtx``, ``genes.tsv``, ``barcodes.tsv``); a missing file is named."""
-    v3 = (path / "matrix.mtx.gz").exists() or (path / "features.tsv.gz").exists()
-    needed = (
-        ("matrix.mtx.gz", "features.tsv.gz", "barcodes.tsv.gz") if v3 else ("matrix.mtx", "genes.tsv", "barcodes.tsv")
-    )
-    missing = [name for name in needed if not (path / name).is_file()]
-    if missing:
-        raise InputError(
-            str(path),
-            f"not a complete 10x matrix folder: {', '.join(missing)} missing "
-            f"(a {'v3' if v3 else 'v2'} folder holds {', '.join(needed)})",
-        )
+    _check_10x_folder(path)
     try:
         import scanpy as sc
 
@@ -419,6 +433,47 @@ def _read_10x(path: Path) -> ad.AnnData:
     except (OSError, ValueError, IndexError, KeyError, zlib.error) as err:
         raise InputError(str(path), f"cannot read the 10x matrix folder: {' '.join(str(err).split())[:200]}") from None
     return adata
+
+
+def read_10x_header(path: Path) -> tuple[Path, pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """A Cell Ranger folder's matrix file, ``obs`` and ``var`` as :func:`_read_10x` (scanpy's
+    ``read_10x_mtx(var_names="gene_symbols", make_unique=True, gex_only=True)``) gives them, and the
+    mask of the features it keeps (gene expression), without reading the matrix."""
+    _check_10x_folder(path)
+    legacy = (path / "genes.tsv").is_file()  # as scanpy decides
+    suffix = "" if legacy else ".gz"
+    try:
+        genes = pd.read_csv(path / f"{'genes' if legacy else 'features'}.tsv{suffix}", header=None, sep="\t")
+        barcodes = pd.read_csv(path / f"barcodes.tsv{suffix}", header=None)
+        var = pd.DataFrame(index=ad.utils.make_index_unique(pd.Index(genes[1].values)))
+        var["gene_ids"] = genes[0].values
+        keep = np.ones(len(var), dtype=bool)
+        if not legacy:
+            var["feature_types"] = genes[2].values
+            keep = (var["feature_types"] == "Gene Expression").to_numpy()
+            var = var.iloc[np.flatnonzero(keep)].copy()
+    except EOFError:
+        raise InputError(
+            str(path), "truncated gzip: a file of the 10x folder ends before its compressed stream does"
+        ) from None
+    except (OSError, ValueError, IndexError, KeyError, zlib.error) as err:
+        raise InputError(str(path), f"cannot read the 10x matrix folder: {' '.join(str(err).split())[:200]}") from None
+    obs = pd.DataFrame(index=pd.Index(barcodes[0].values))
+    return path / f"matrix.mtx{suffix}", obs, var, keep
+
+
+def _check_10x_folder(path: Path) -> None:
+    v3 = (path / "matrix.mtx.gz").exists() or (path / "features.tsv.gz").exists()
+    needed = (
+        ("matrix.mtx.gz", "features.tsv.gz", "barcodes.tsv.gz") if v3 else ("matrix.mtx", "genes.tsv", "barcodes.tsv")
+    )
+    missing = [name for name in needed if not (path / name).is_file()]
+    if missing:
+        raise InputError(
+            str(path),
+            f"not a complete 10x matrix folder: {', '.join(missing)} missing "
+            f"(a {'v3' if v3 else 'v2'} folder holds {', '.join(needed)})",
+        )
 
 
 def _read_10x_h5(path: Path) -> ad.AnnData:

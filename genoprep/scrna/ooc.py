@@ -3,7 +3,9 @@
 :func:`genoprep.scrna.chain.process` takes this path when the in-memory chain would need more
 than ``params.memory_budget_mb`` (:func:`genoprep.scrna.resources.plan`). The input is read
 backed, ``params.chunk_cells`` rows at a time (h5ad with ``X``, a layer or ``.raw.X`` stored as
-CSR or dense), in four passes:
+CSR or dense; 10x folders, CSV/TSV and loom are first converted, streaming, into a CSR h5ad in the
+work folder by :mod:`genoprep.scrna.convert`), in four passes (``seurat_v3`` adds one over the
+counts for its clipped sums, and ``params.split`` one for the identical-cells keys):
 
 1. QC metrics per cell over all genes, the value checks, and the cells per gene over the cells
    that pass ``min_genes``;
@@ -16,7 +18,11 @@ CSR or dense), in four passes:
    ``processed.h5ad`` appended chunk by chunk (anndata's ``write_elem`` and ``sparse_dataset(...).append``);
    then HVG selection from the sums (:func:`genoprep.scrna.preprocess.hvg_from_moments`) and the
    rest of ``processed.h5ad`` (``obs``, ``var``, ``uns``);
-4. the scaled HVG block of each chunk, into ``X.npy`` through a memory map of just that chunk's rows.
+4. the scaled HVG block of each chunk (read back from ``processed.h5ad``'s ``X``), into ``X.npy``
+   through a memory map of just that chunk's rows.
+
+HVG selection with ``seurat_v3`` or a batch key uses :mod:`genoprep.scrna.ooc_hvg`; with splits the
+assignment is :func:`assign_splits` and HVGs and scaling are fitted on the train rows.
 
 Every value is computed with the in-memory path's operations in the same order and precision,
 so the results are the same (tested on the real data with 50-cell chunks). Memory: the chunk,
@@ -28,7 +34,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 import anndata as ad
@@ -41,9 +47,10 @@ from scipy import sparse
 from genoprep import filters, runtime
 from genoprep.errors import InputError
 from genoprep.jsonio import write_json
-from genoprep.scrna import io, kernels, preprocess, qc, resources, steps
+from genoprep.scrna import convert, io, kernels, ooc_hvg, preprocess, qc, resources, splitting, steps
 from genoprep.scrna.export import add_embeddings, obs_table
 from genoprep.scrna.options import HvgOptions, IngestOptions, NormalizeOptions
+from genoprep.tasks.train_only import Scaler, scale_in_place
 
 if TYPE_CHECKING:
     from genoprep.scrna.chain import ChainOptions, Job, Outputs, StepTable
@@ -67,8 +74,6 @@ def streaming_chunk(data_path: StrPath, options: ChainOptions) -> int | None:
     if resources.plan(size, budget, streamable=True) == resources.IN_MEMORY:
         return None
     reason = unsupported(data_path, options.ingest, options.hvg)
-    if reason is None and options.split.enabled:
-        reason = "params.split (the split and train-only steps run in memory)"
     if reason is not None:
         log.warning(
             "the in-memory chain needs about %d MiB, over the %d MiB budget, but the out-of-core path cannot "
@@ -101,8 +106,11 @@ class RowReader:
         first, last = int(self.indptr[start]), int(self.indptr[stop])
         data = self.element["data"][first:last]
         indices = self.element["indices"][first:last]
+        indptr = self.indptr[start : stop + 1] - first
+        if last - first < np.iinfo(np.int32).max and indices.dtype == np.int32:
+            indptr = indptr.astype(np.int32)  # int64 pointers would make scipy copy the indices to int64
         matrix = sparse.csr_matrix(
-            (data.astype(np.float32, copy=False), indices, self.indptr[start : stop + 1] - first),
+            (data.astype(np.float32, copy=False), indices, indptr),
             shape=(stop - start, self.n_genes),
             copy=False,
         )
@@ -176,20 +184,45 @@ def process(
     ``fit_rows`` gives, from the kept cells' ``obs``, the boolean mask of the rows whose mean and
     standard deviation scale ``X.npy`` (e.g. the training split); all kept cells by default.
     """
+    data_path, metadata_path, outputs = job.data, job.metadata, job.outputs
+    start = time.perf_counter()
+    table_meta = steps.check_header(data_path, options.ingest, metadata_path)
+    fmt, layer = options.ingest.format, options.ingest.layer
+    stream_path: StrPath = data_path
+    if fmt != "h5ad":  # converted once, streaming, into a CSR h5ad in the work folder
+        stream_path = os.path.join(os.path.dirname(os.path.abspath(outputs.facts)), "input.h5ad")
+        convert.to_h5ad(data_path, fmt, stream_path, orientation=options.ingest.orientation, layer=layer)
+        layer = None
+    try:
+        _process(job, options, table, chunk_cells, fit_rows, stream_path, layer, table_meta, start)
+    finally:
+        if stream_path != data_path:
+            os.unlink(stream_path)
+
+
+def _process(
+    job: Job,
+    options: ChainOptions,
+    table: StepTable,
+    chunk_cells: int,
+    fit_rows: Callable[[pd.DataFrame], np.ndarray] | None,
+    stream_path: StrPath,
+    layer: str | None,
+    table_meta: pd.DataFrame | None,
+    start: float,
+) -> None:
     from genoprep.scrna.chain import write_qc_diagnostics
 
     data_path, metadata_path, mito_gene_lists = job.data, job.metadata, job.mito_gene_lists
     dataset, outputs = job.dataset, job.outputs
     source = str(data_path)
-    start = time.perf_counter()
-    table_meta = steps.check_header(data_path, options.ingest, metadata_path)
-    textio_check(data_path)
+    textio_check(stream_path)
     try:
-        handle = h5py.File(data_path, "r")
+        handle = h5py.File(stream_path, "r")
     except OSError as err:
         raise io._h5_error(data_path, "h5ad", err) from None
     with handle:
-        header, reader = read_header(handle, data_path, options.ingest.layer)
+        header, reader = read_header(handle, data_path, layer)
         steps.annotate_ingested(header, table_meta, options.ingest, dataset, source, metadata_path)
         n_cells, n_genes = header.shape
         table.add("ingest", (0, 0), header.shape, start)
@@ -253,6 +286,24 @@ def process(
         del genes1, total1, mito1
         report = {**decision.report, "after": qc.summary(shell.obs, shell.n_vars)}
         report = {**report, "metadata_rows_unmatched": report.pop("metadata_rows_unmatched")}
+        n_kept, n_vars = shell.shape
+        new_column = np.where(gene_kept, np.cumsum(gene_kept) - 1, -1).astype(np.int64)
+
+        def kept_chunks(normalized: bool = True) -> Iterator[tuple[int, sparse.csr_matrix, sparse.csr_matrix]]:
+            normalize = options.normalize if normalized else None
+            return normalized_chunks(reader, 0, n_cells, chunk_cells, keep, new_column, normalize, 0)
+
+        split = None
+        if options.split.enabled:  # as the in-memory chain: per cell, from obs and the kept counts' row keys
+            split = assign_splits(shell.obs, (counts for _row, counts, _x in kept_chunks(False)), options, source)
+            shell.obs["split"] = split.categorical()
+            n = split.qc["splits"]["n"]
+            runtime.console(
+                f"{dataset}: split {n['train']}/{n['val']}/{n['test']} cells ({options.split.describe()}); "
+                f"{split.qc['leakage_line']}"
+            )
+            report = {**report, **{k: v for k, v in split.qc.items() if k != "leakage_line"}}
+            shell.uns["genoprep"] = {**shell.uns["genoprep"], "split": options.split.describe()}
         write_json(report, outputs.qc)
         decision.cells.to_csv(outputs.cells, sep="\t", index=False, lineterminator="\n")
         table.add("qc", header.shape, shell.shape, start)
@@ -260,15 +311,16 @@ def process(
 
         # pass 3: final gene metrics, normalize + log1p, HVG and scaling sums, X and counts of processed.h5ad
         start = time.perf_counter()
-        n_kept, n_vars = shell.shape
-        new_column = np.where(gene_kept, np.cumsum(gene_kept) - 1, -1).astype(np.int64)
-        fit = np.ones(n_kept, dtype=bool) if fit_rows is None else np.asarray(fit_rows(shell.obs), dtype=bool)
+        if split is not None:
+            fit = split.train
+        elif fit_rows is None:
+            fit = np.ones(n_kept, dtype=bool)
+        else:
+            fit = np.asarray(fit_rows(shell.obs), dtype=bool)
         if fit.shape != (n_kept,) or not fit.any():
             raise ValueError(f"the fit mask must hold {n_kept} booleans, at least one True")
-        sums = GeneSums(n_vars)
-
-        def kept_chunks() -> Iterator[tuple[int, sparse.csr_matrix, sparse.csr_matrix]]:
-            return normalized_chunks(reader, 0, n_cells, chunk_cells, keep, new_column, options.normalize, 0)
+        hvg_fit = split.train if split is not None and options.train_only.hvg_on_train else None
+        sums = GeneSums(n_vars, hvg_fit=hvg_fit, batch_hvg=batch_statistics(shell.obs, hvg_fit, n_vars, options))
 
         with h5py.File(outputs.processed, "w") as out:
             write_elem(out, "layers", {})
@@ -278,7 +330,7 @@ def process(
             table.add("normalize", (n_kept, n_vars), (n_kept, n_vars), start)
 
             start = time.perf_counter()
-            mean, std = select_hvg(shell, sums, n_kept, int(fit.sum()), options)
+            mean, std = select_hvg(shell, sums, n_kept, int(fit.sum()), options, lambda: kept_chunks(False))
             n_hvg = int(shell.var["highly_variable"].sum())
             write_annotations(out, shell)
         table.add("hvg", (n_kept, n_vars), (n_kept, n_hvg), start)
@@ -287,8 +339,12 @@ def process(
         start = time.perf_counter()
         hvg = shell.var["highly_variable"].to_numpy(dtype=bool)
         position = np.where(hvg, np.cumsum(hvg) - 1, -1).astype(np.int64)
-        write_scaled(outputs.x, kept_chunks(), position, n_kept, n_hvg, mean, std, options.scale.scale_max_value)
-        features = write_tables(shell, outputs, options)
+        with h5py.File(outputs.processed, "r") as written:  # X as pass 3 wrote it: no second subset + normalize
+            normalized = RowReader(written["X"], n_vars)
+            chunks = ((row, x, x) for row, x in normalized.chunks(chunk_cells))
+            max_value = options.scale.scale_max_value
+            write_scaled(outputs.x, chunks, position, n_kept, n_hvg, mean, std, max_value, split is not None)
+        features = write_tables(shell, outputs, options, split)
         table.add("scale", (n_kept, n_vars), (n_kept, n_hvg), start)
 
         # obsm X_pca/X_umap and layers scaled, read from X.npy through a memory map (PCA in blocks of rows)
@@ -350,14 +406,15 @@ def normalized_chunks(
     chunk_cells: int,
     keep: np.ndarray,
     new_column: np.ndarray,
-    normalize: NormalizeOptions,
+    normalize: NormalizeOptions | None,
     first_row: int,
 ) -> Iterator[tuple[int, sparse.csr_matrix, sparse.csr_matrix]]:
     """The kept cells of rows ``start:stop`` (``keep`` over all rows) and the kept genes (``new_column``,
-    -1 for a removed gene), a chunk at a time: (kept row index, counts, normalised + log1p values);
+    -1 for a removed gene), a chunk at a time: (kept row index, counts, normalised + log1p values; the
+    counts themselves for values that are not counts or when ``normalize`` is ``None``);
     ``first_row`` is the kept row index of the first kept cell at or after ``start``."""
     n_vars = int((new_column >= 0).sum())
-    counts_type = normalize.value_type == "counts"
+    counts_type = normalize is not None and normalize.value_type == "counts"
     row = first_row
     for first, chunk in reader.chunks(chunk_cells, start, stop):
         rows = keep[first : first + chunk.shape[0]]
@@ -372,12 +429,36 @@ def normalized_chunks(
         row += n_rows
 
 
+def batch_statistics(
+    obs: pd.DataFrame, hvg_fit: np.ndarray | None, n_vars: int, options: ChainOptions
+) -> ooc_hvg.BatchHvg | None:
+    """The per-batch HVG accumulators when the flavor (``seurat_v3``) or ``hvg_batch_key`` needs them
+    (:mod:`genoprep.scrna.ooc_hvg`), over the kept cells ``obs`` (the ``hvg_fit`` rows only when given)."""
+    flavor = options.hvg.hvg_flavor
+    if not ooc_hvg.streamed(flavor, options.hvg.hvg_batch_key):
+        return None
+    if flavor in preprocess.COUNT_FLAVORS and options.normalize.value_type != "counts":
+        raise ValueError(f"hvg flavor {flavor} needs raw counts, and this dataset has none")
+    hvg_obs = obs if hvg_fit is None else obs.iloc[np.flatnonzero(hvg_fit)]
+    return ooc_hvg.BatchHvg(flavor, options.hvg.hvg_batch_key, hvg_obs, n_vars)
+
+
 class GeneSums:
     """Pass 3's per-gene statistics over kept cells: cells detecting each gene (int64), its total count,
-    the HVG sums of :class:`preprocess.SlotMoments` (``slots`` rows; the numba threads by default) and the
-    scaling sums over the ``fit`` rows. :meth:`merge` adds another row range's (a shard's) sums."""
+    the HVG statistics and the scaling sums over the ``fit`` rows. :meth:`merge` adds another row range's
+    (a shard's) sums.
 
-    def __init__(self, n_vars: int, slots: int | None = None):
+    The HVG statistics are the sums of :class:`preprocess.SlotMoments` (``slots`` rows; the numba threads
+    by default), or ``batch_hvg``'s per-batch accumulators (``seurat_v3``, ``hvg_batch_key``); they see
+    the ``hvg_fit`` rows of the kept cells only (e.g. the train split), all by default."""
+
+    def __init__(
+        self,
+        n_vars: int,
+        slots: int | None = None,
+        hvg_fit: np.ndarray | None = None,
+        batch_hvg: ooc_hvg.BatchHvg | None = None,
+    ):
         self.cells_with = np.zeros(n_vars, dtype=np.int64)
         self.gene_total = np.zeros(n_vars, dtype=np.float64)
         self.moments = preprocess.SlotMoments(n_vars)
@@ -386,16 +467,45 @@ class GeneSums:
             self.moments.squares = np.zeros((slots, n_vars), dtype=np.float64)
         self.scale_total = np.zeros(n_vars, dtype=np.float64)
         self.scale_squares = np.zeros(n_vars, dtype=np.float64)
+        self.hvg_fit, self.batch_hvg = hvg_fit, batch_hvg
+        if hvg_fit is not None:
+            if hvg_fit.sum() < 2:
+                raise ValueError(f"{int(hvg_fit.sum())} train cell(s): too few to select highly variable genes")
+            self.hvg_before = np.cumsum(hvg_fit) - hvg_fit  # a kept row's index among the hvg_fit rows
+
+    @property
+    def n_hvg_rows(self) -> int | None:
+        """The rows HVG selection sees (``None``: every kept row)."""
+        return None if self.hvg_fit is None else int(self.hvg_fit.sum())
+
+    def hvg_rows(
+        self, chunks: Iterable[tuple[int, sparse.csr_matrix, sparse.csr_matrix]]
+    ) -> Iterator[tuple[int, sparse.csr_matrix, sparse.csr_matrix]]:
+        """The chunks' rows HVG selection sees, numbered among those rows."""
+        for row, counts, x in chunks:
+            if self.hvg_fit is None:
+                yield row, counts, x
+                continue
+            rows = self.hvg_fit[row : row + counts.shape[0]]
+            if rows.any():
+                hvg_counts = counts[rows]
+                yield int(self.hvg_before[row]), hvg_counts, (hvg_counts if x is counts else x[rows])
 
     def add(self, row: int, counts: sparse.csr_matrix, x: sparse.csr_matrix, fit: np.ndarray, flavor: str) -> None:
         """A chunk of kept rows starting at kept row ``row`` (``fit``: its rows' fit mask)."""
         kernels.column_metrics_into(counts.indptr, counts.indices, counts.data, self.cells_with, self.gene_total)
-        values = np.expm1(x.data) if flavor == "seurat" else x.data
-        self.moments.add(x, row, values)
-        del values
+        for hvg_row, hvg_counts, hvg_x in self.hvg_rows([(row, counts, x)]):
+            if self.batch_hvg is None:
+                values = np.expm1(hvg_x.data) if flavor == "seurat" else hvg_x.data
+                self.moments.add(hvg_x, hvg_row, values)
+                del values
+            else:
+                self.batch_hvg.add(hvg_row, hvg_counts, hvg_x)
         kernels.masked_moments_into(x.indptr, x.indices, x.data, fit, self.scale_total, self.scale_squares)
 
     def arrays(self) -> dict[str, np.ndarray]:
+        if self.batch_hvg is not None or self.hvg_fit is not None:
+            raise ValueError("per-batch or train-only HVG statistics do not merge across shards")
         return {
             "cells_with": self.cells_with,
             "gene_total": self.gene_total,
@@ -416,19 +526,41 @@ class GeneSums:
 
 
 def select_hvg(
-    shell: ad.AnnData, sums: GeneSums, n_kept: int, n_fit: int, options: ChainOptions
+    shell: ad.AnnData,
+    sums: GeneSums,
+    n_kept: int,
+    n_fit: int,
+    options: ChainOptions,
+    counts_chunks: Callable[[], Iterable[tuple[int, sparse.csr_matrix, sparse.csr_matrix]]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """From the summed statistics: the final gene metrics, the HVGs and provenance into ``shell`` (``var``
-    and ``uns``); returns the scaling mean and standard deviation of the HVG columns."""
+    and ``uns``); returns the scaling mean and standard deviation of the HVG columns. ``counts_chunks``
+    gives the kept rows' counts again for ``seurat_v3``'s clipped sums (a pass over the counts)."""
     n_vars = shell.n_vars
     qc.store_gene_metrics(shell.var, n_kept, sums.cells_with, sums.gene_total)
     if options.normalize.value_type == "counts":
         shell.uns["log1p"] = {"base": None}
-    mean, var = sums.moments.mean_var(n_kept)
     n_top = preprocess.effective_n_top_genes(options.hvg.n_top_genes, n_vars)
-    preprocess.hvg_from_moments(shell, mean, var, options.hvg.hvg_flavor, n_top)
+    batch_hvg = sums.batch_hvg
+    if batch_hvg is None:
+        mean, var = sums.moments.mean_var(n_kept if sums.n_hvg_rows is None else sums.n_hvg_rows)
+        preprocess.hvg_from_moments(shell, mean, var, options.hvg.hvg_flavor, n_top)
+    else:
+        if batch_hvg.needs_clip_pass:  # seurat_v3: the clipped count sums need the fitted clip values
+            if counts_chunks is None:
+                raise ValueError(f"hvg flavor {options.hvg.hvg_flavor} needs a second pass over the counts")
+            batch_hvg.start_clip_pass()
+            for row, counts, _x in sums.hvg_rows(counts_chunks()):
+                batch_hvg.add_clipped(row, counts)
+        shell.uns["hvg"] = batch_hvg.select(shell.var, n_top)
+        if "dispersions" not in shell.var:  # as preprocess.select_hvg adds it
+            means = shell.var["means"]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                shell.var["dispersions"] = np.where(means > 0, shell.var["variances"] / means, 0.0)
     hvg = shell.var["highly_variable"].to_numpy(dtype=bool)
     shell.uns["genoprep"] = {**shell.uns["genoprep"], "n_hvg": int(hvg.sum())}
+    if sums.hvg_fit is not None:
+        shell.uns["genoprep"]["hvg_fitted_on"] = "train cells"
     steps.record_provenance(shell, options.qc, options.normalize, options.hvg, options.scale)
     return preprocess.scale_statistics(sums.scale_total[hvg] / n_fit, sums.scale_squares[hvg] / n_fit, n_fit)
 
@@ -457,14 +589,21 @@ def write_annotations(out: h5py.File, shell: ad.AnnData) -> None:
     write_elem(out, "uns", dict(shell.uns))
 
 
-def write_tables(shell: ad.AnnData, outputs: Outputs, options: ChainOptions) -> list[str]:
-    """``features.tsv``, ``obs.tsv`` and the facts; returns the features (the HVGs in column order)."""
+def write_tables(
+    shell: ad.AnnData, outputs: Outputs, options: ChainOptions, split: splitting.CellSplits | None = None
+) -> list[str]:
+    """``features.tsv``, ``obs.tsv`` (with the ``split`` column) and the facts (with the split's);
+    returns the features (the HVGs in column order)."""
     hvg = shell.var["highly_variable"].to_numpy(dtype=bool)
     features = list(shell.var_names[hvg])
     with open(outputs.features, "w", encoding="utf-8", newline="\n") as handle_out:
         handle_out.writelines(f"{name}\n" for name in features)
-    obs_table(shell).to_csv(outputs.obs, sep="\t", index=False, lineterminator="\n")
+    obs = obs_table(shell)
     facts = steps.facts(shell, options.normalize, options.hvg, options.scale, len(features))
+    if split is not None:
+        facts = splitting.split_facts(facts, split, options.split, options.train_only)
+        obs["split"] = split.splits.astype(str)
+    obs.to_csv(outputs.obs, sep="\t", index=False, lineterminator="\n")
     write_json(facts, outputs.facts)
     return features
 
@@ -478,21 +617,45 @@ def write_scaled(
     mean: np.ndarray,
     std: np.ndarray,
     max_value: float | None,
+    train_only: bool = False,
 ) -> None:
     """``X.npy`` (float32 rows x HVG) written chunk by chunk: each chunk's rows are mapped, filled and
-    unmapped, so that the file's pages never pile up in the process's memory."""
+    unmapped, so that the file's pages never pile up in the process's memory. ``train_only``: scaled as
+    :func:`genoprep.scrna.splitting.scale_on_train` scales (in float64, then float32), else as ``sc.pp.scale``."""
     header = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n_rows, n_columns))
     offset = header.offset
     del header
     row_bytes = n_columns * np.dtype(np.float32).itemsize
     for row, _counts, x in chunks:
         dense = kernels.dense_columns(x.indptr, x.indices, x.data, position, n_columns)
-        preprocess.apply_scaling(dense, mean, std, max_value)
+        if train_only:
+            scale_in_place(dense, Scaler(mean=mean, std=std, n_fitted=0, ddof=1), max_value)
+        else:
+            preprocess.apply_scaling(dense, mean, std, max_value)
         if dense.size:
             block = np.memmap(path, dtype=np.float32, mode="r+", offset=offset + row * row_bytes, shape=dense.shape)
             block[:] = dense
             block.flush()
             del block
+
+
+def assign_splits(
+    obs: pd.DataFrame, counts: Iterable[sparse.csr_matrix], options: ChainOptions, source: str
+) -> splitting.CellSplits:
+    """:func:`genoprep.scrna.splitting.assign_cells` of the kept cells, with the identical-cells keys of
+    their counts taken chunk by chunk (one digest per row, :func:`genoprep.leakage.cell_keys`)."""
+    from genoprep.leakage import cell_keys
+    from genoprep.tasks.steps import split_rows
+
+    keys: list[bytes] = []
+    for chunk in counts:
+        keys.extend(cell_keys(chunk))
+    ids = [str(i) for i in obs.index]
+    columns = {str(name): obs[name].to_numpy() for name in obs.columns}
+    splits, qc_section, drop = split_rows(
+        ids, columns, options.split, options.leakage.policy, source, keys=[("identical cells", keys)]
+    )
+    return splitting.CellSplits(splits=np.asarray(splits, dtype=object), qc=qc_section, drop_from_eval=drop)
 
 
 def textio_check(path: StrPath) -> None:

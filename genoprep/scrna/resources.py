@@ -161,8 +161,8 @@ def ooc_runtime_minutes(size: InputSize, attempt: int) -> int:
     return int((10 + size.nnz / 2e6) * attempt)
 
 
-#: HVG flavors the out-of-core path computes (the others need per-batch or clipped count passes)
-STREAMED_FLAVORS = ("seurat", "cell_ranger")
+#: input formats the out-of-core path takes (the others are converted into a CSR h5ad first)
+STREAMED_FORMATS = ("h5ad", "10x_mtx", "csv", "tsv", "loom")
 
 
 def matrix_keys(layer: str | None) -> tuple[str, str]:
@@ -177,13 +177,13 @@ def matrix_keys(layer: str | None) -> tuple[str, str]:
 def unsupported(
     path: str | os.PathLike[str], fmt: str, layer: str | None, flavor: str, batch_key: str | None
 ) -> str | None:
-    """Why the out-of-core path cannot take this input (``None`` when it can); reads the file's header only."""
+    """Why the out-of-core path cannot take this input (``None`` when it can); reads the file's header only.
+
+    Every HVG flavor and batch key streams (``flavor`` and ``batch_key`` are kept for callers)."""
+    if fmt not in STREAMED_FORMATS:
+        return f"input.format {fmt} (it streams {', '.join(STREAMED_FORMATS)})"
     if fmt != "h5ad":
-        return f"input.format {fmt} (it streams h5ad)"
-    if flavor not in STREAMED_FLAVORS:
-        return f"hvg_flavor {flavor} (it computes {', '.join(STREAMED_FLAVORS)})"
-    if batch_key is not None:
-        return "hvg_batch_key (per-batch HVG statistics)"
+        return None  # converted, streaming, into a CSR h5ad first (genoprep.scrna.convert)
     key, var_key = matrix_keys(layer)
     try:
         with h5py.File(path, "r") as handle:

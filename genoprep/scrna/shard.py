@@ -179,14 +179,34 @@ def _save(path: StrPath, arrays: Mapping[str, np.ndarray]) -> None:
 # ---- 1. plan -------------------------------------------------------------------------------
 
 
+#: HVG flavors whose statistics merge across shards (seurat_v3 and batch keys need per-batch passes)
+SHARDED_FLAVORS = ("seurat", "cell_ranger")
+
+
+def unsupported(data_path: StrPath, options: ChainOptions) -> str | None:
+    """Why the sharded path cannot take this input (``None`` when it can): what the one-job out-of-core
+    path cannot stream, and what it streams but the shards cannot split yet (converted formats, HVGs
+    from per-batch or clipped count statistics, splits)."""
+    reason = ooc.unsupported(data_path, options.ingest, options.hvg)
+    if reason is not None:
+        return reason
+    if options.ingest.format != "h5ad":
+        return f"input.format {options.ingest.format} (it shards h5ad)"
+    if options.hvg.hvg_flavor not in SHARDED_FLAVORS:
+        return f"hvg_flavor {options.hvg.hvg_flavor} (it computes {', '.join(SHARDED_FLAVORS)})"
+    if options.hvg.hvg_batch_key is not None:
+        return "hvg_batch_key (per-batch HVG statistics)"
+    if options.split.enabled:
+        return "params.split (the split and train-only steps run in one job)"
+    return None
+
+
 def plan(data_path: StrPath, options: ChainOptions, shard_options: ShardOptions, out: StrPath) -> Plan:
     """Check that the sharded path can take the input, and write the plan of its shards."""
     import numba
 
     source = str(data_path)
-    reason = ooc.unsupported(data_path, options.ingest, options.hvg)
-    if reason is None and options.split.enabled:
-        reason = "params.split (the split and train-only steps run in memory)"
+    reason = unsupported(data_path, options)
     if reason is not None:
         raise InputError(source, f"params.shards {shard_options.shards} cannot take {reason}; set params.shards: 1")
     with _Input(data_path, options, header=False) as source_input:
