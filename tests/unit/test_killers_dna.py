@@ -11,9 +11,12 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from genoprep.dna.io import SequenceFilter, read_sequence_table, read_text_sequences
+from genoprep.dna.artifacts import write_kmer_names, write_kmer_text, write_parquet
+from genoprep.dna.io import DnaRecord, SequenceFilter, read_sequence_table, read_text_sequences
 from genoprep.dna.tokenize import SCHEMES, char_ids, decode, scheme_pattern
 from genoprep.errors import InputError
 
@@ -72,12 +75,13 @@ def test_sequence_filter_pieces_at_their_boundaries():
 
 def test_read_text_sequences_ids_numbers_and_kmers(tmp_path: Path):
     path = tmp_path / "pos.txt"
-    path.write_text("  ACGTN  \nACG CGT GTA\nacgt\n\n\n", encoding="utf-8")
+    path.write_text("  ACGTN  \nACG CGT GTA\nacgt\nAC CG\n\n\n", encoding="utf-8")
     records = list(read_text_sequences(path))
     assert [(r.number, r.id, r.sequence, r.label) for r in records] == [
         (1, "pos.txt:line1", "ACGTN", None),
         (2, "pos.txt:line2", "ACGTA", None),
         (3, "pos.txt:line3", "acgt", None),
+        (4, "pos.txt:line4", "ACG", None),  # two overlapping 2-mers
     ]
 
 
@@ -116,9 +120,11 @@ def test_table_whose_first_line_is_a_sequence(tmp_path: Path):
         with pytest.raises(InputError) as caught:
             list(read_sequence_table(path))
         assert str(caught.value) == f"{path}: header: no column 'sequence' (columns: {first})"
-    path.write_text("acgtnacgtr\nACGT\n", encoding="utf-8")  # lower case and IUPAC codes count too
-    with pytest.raises(InputError, match="the first line is a sequence"):
-        list(read_sequence_table(path))
+    # lower case and IUPAC codes count too, also a line holding every IUPAC letter in both cases
+    for first in ("acgtnacgtr", "ACGTURYSWKMBDHVNacgturyswkmbdhvn"):
+        path.write_text(f"{first}\nACGT\n", encoding="utf-8")
+        with pytest.raises(InputError, match="the first line is a sequence"):
+            list(read_sequence_table(path))
 
 
 # --- tokens -----------------------------------------------------------------------------------
@@ -145,3 +151,33 @@ def test_scheme_pattern_lists_the_schemes_of_one_kind():
     assert sorted(SCHEMES) == sorted(
         ["char", "hyenadna", "dnabert", "nucleotide_transformer", "kmer_counts", "kmer_tokenize"]
     )
+
+
+# --- writers ---------------------------------------------------------------------------------
+
+
+def test_kmer_names_tsv_bytes(tmp_path: Path):
+    """``column<TAB>kmer`` then one LF-ended row per k-mer in product("ACGT") order (no CR)."""
+    path = tmp_path / "kmers_k2.tsv"
+    write_kmer_names(path, {"k": 2, "canonical": False})
+    kmers = [a + b for a in "ACGT" for b in "ACGT"]
+    expected = "column\tkmer\n" + "".join(f"{i}\t{kmer}\n" for i, kmer in enumerate(kmers))
+    assert path.read_bytes() == expected.encode("ascii")
+
+
+def test_kmer_text_tsv_bytes(tmp_path: Path):
+    """Rows: sequence (space-joined k-mers, upper-cased), label, id; LF line ends; quoting only when needed."""
+    records = [DnaRecord(1, "a b", "acgta", "x"), DnaRecord(2, 'q"1', "ACG", None)]
+    path = tmp_path / "tokens_kmer_tokenize.tsv"
+    assert write_kmer_text(records, path, {"k": 3, "stride": 1}) == 2
+    assert path.read_bytes() == b'sequence\tlabel\tid\nACG CGT GTA\tx\ta b\nACG\t\t"q""1"\n'
+
+
+def test_write_parquet_is_zstd_compressed(tmp_path: Path):
+    table = pa.table({"id": ["a", "b", "c"], "length": pa.array([1, 2, 3], type=pa.int32())})
+    path = tmp_path / "index.parquet"
+    write_parquet(table, path)
+    meta = pq.ParquetFile(path).metadata
+    codecs = {meta.row_group(0).column(i).compression for i in range(meta.num_columns)}
+    assert codecs == {"ZSTD"}
+    assert pq.read_table(path).equals(table)
