@@ -14,9 +14,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
+from genoprep.cards import load_card
 from genoprep.dna.artifacts import write_kmer_names, write_kmer_text, write_parquet
 from genoprep.dna.io import DnaRecord, SequenceFilter, read_sequence_table, read_text_sequences
+from genoprep.dna.options import SchemeOptions
+from genoprep.dna.steps import kmer_text, tokens_fixed
 from genoprep.dna.tokenize import SCHEMES, char_ids, decode, scheme_pattern
 from genoprep.errors import InputError
 
@@ -181,3 +185,41 @@ def test_write_parquet_is_zstd_compressed(tmp_path: Path):
     codecs = {meta.row_group(0).column(i).compression for i in range(meta.num_columns)}
     assert codecs == {"ZSTD"}
     assert pq.read_table(path).equals(table)
+
+
+def test_kmer_text_counts_every_batch(tmp_path: Path):
+    """More records than one batch holds (10,000): the count is the total, every row written."""
+    records = [DnaRecord(i + 1, f"s{i}", "ACGT", "y") for i in range(10_001)]
+    path = tmp_path / "tokens_kmer_tokenize.tsv"
+    assert write_kmer_text(records, path, {"k": 2, "stride": 2}) == 10_001
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 10_002 and lines[-1] == "AC GT\ty\ts10000"
+
+
+def test_scheme_steps_read_table_columns_and_apply_the_filters(tmp_path: Path):
+    """A CSV input with its own column names; min_length 5 drops the 4-base row in every step."""
+    table = tmp_path / "t.csv"
+    table.write_text("name,seq,y\nr1,ACGTA,p\nr2,ACGT,q\nr3,acgtnac,q\n", encoding="utf-8")
+    body = {
+        "dataset_id": "d",
+        "name": "d",
+        "modality": "dna",
+        "input": {"path": "t.csv"},
+        "columns": {"sequence": "seq", "label": "y", "id": "name"},
+        "params": {"min_length": 5, "tokenizers": ["char", "kmer_tokenize"], "char": {"max_len": 8}},
+    }
+    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
+    card = load_card(tmp_path / "card.yaml").data
+    npy = tmp_path / "tokens_char.npy"
+    tokens_fixed(SchemeOptions.from_card(card, "char"), [table], npy)
+    # char ids A0 C1 G2 T3 N4, <PAD> 5, right-padded to 8
+    assert np.load(npy).tolist() == [[0, 1, 2, 3, 0, 5, 5, 5], [0, 1, 2, 3, 4, 0, 1, 5]]
+    tsv = tmp_path / "tokens_kmer_tokenize.tsv"
+    k, stride = card["params"]["kmer_tokenize"]["k"], card["params"]["kmer_tokenize"]["stride"]
+    assert kmer_text(SchemeOptions.from_card(card, "kmer_tokenize"), [table], tsv) == 2
+    rows = [line.split("\t") for line in tsv.read_text(encoding="utf-8").splitlines()[1:]]
+    for (text, label, name), (sequence, want_label, want_name) in zip(
+        rows, [("ACGTA", "p", "r1"), ("ACGTNAC", "q", "r3")], strict=True
+    ):
+        starts = range(0, len(sequence) - k + 1, stride)
+        assert (text, label, name) == (" ".join(sequence[i : i + k] for i in starts), want_label, want_name)
