@@ -18,8 +18,17 @@ import yaml
 
 from genoprep.cards import load_card
 from genoprep.dna.artifacts import write_kmer_names, write_kmer_text, write_parquet
-from genoprep.dna.io import DnaRecord, SequenceFilter, read_sequence_table, read_text_sequences
+from genoprep.dna.io import (
+    DnaRecord,
+    SequenceFilter,
+    batched,
+    input_format,
+    label_from_header,
+    read_sequence_table,
+    read_text_sequences,
+)
 from genoprep.dna.options import SchemeOptions
+from genoprep.dna.qc import dataset_qc
 from genoprep.dna.steps import kmer_text, tokens_fixed
 from genoprep.dna.tokenize import SCHEMES, char_ids, decode, scheme_pattern
 from genoprep.errors import InputError
@@ -223,3 +232,132 @@ def test_scheme_steps_read_table_columns_and_apply_the_filters(tmp_path: Path):
     ):
         starts = range(0, len(sequence) - k + 1, stride)
         assert (text, label, name) == (" ".join(sequence[i : i + k] for i in starts), want_label, want_name)
+
+
+# --- labels, formats, batches, qc ------------------------------------------------------------
+
+
+def _recs(*headers: str) -> list[DnaRecord]:
+    return [DnaRecord(i + 1, h, "ACGT", "old") for i, h in enumerate(headers)]
+
+
+def test_label_from_header_by_hand():
+    records = _recs("x class=C y", "x class=P", "nothing")
+    got = list(label_from_header(records, r"class=(\w)", source="f.fa", on_unmatched="unlabelled"))
+    assert [r.label for r in got] == ["C", "P", None]
+    assert [r.id for r in got] == ["x class=C y", "x class=P", "nothing"]
+    mapped = label_from_header(records[:2], r"class=(\w)", source="f.fa", label_map={"C": "Cyp", "P": "Pap"})
+    assert [r.label for r in mapped] == ["Cyp", "Pap"]
+    whole = label_from_header(records[:1], r"class=\w", source="f.fa")  # no group: the whole match
+    assert [r.label for r in whole] == ["class=C"]
+
+
+def test_label_from_header_errors_are_exact_lines():
+    records = _recs("a class=C", "b")
+    with pytest.raises(InputError) as caught:
+        list(label_from_header(records, r"class=(\w)", source="f.fa"))
+    assert str(caught.value) == "f.fa: record 2 (b): header does not match label pattern 'class=(\\\\w)'"
+    with pytest.raises(InputError) as caught:
+        list(label_from_header(records, r"class=(\w)", source="f.fa", label_map={"P": "Pap"}))
+    assert str(caught.value) == "f.fa: record 1 (a class=C): label 'C' from the header is not in the label map ['P']"
+    with pytest.raises(InputError) as caught:
+        list(label_from_header(records, "(", source="card.yaml"))
+    assert str(caught.value).startswith("card.yaml: label_regex: label_regex '(' is not a valid regular expression (")
+    slow = [DnaRecord(1, "a" * 40 + "!", "ACGT")]
+    with pytest.raises(InputError) as caught:
+        list(label_from_header(slow, r"^(a|aa)+$", source="f.fa", timeout_s=0.01))
+    assert str(caught.value) == (
+        f"f.fa: record 1 ({'a' * 40}!): label_regex '^(a|aa)+$' took longer than 0.01 s on this header "
+        "(catastrophic backtracking: avoid nested quantifiers such as (a+)+ or (a|aa)+)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "entry", "fmt"),
+    [
+        ("a.fa", {}, "fasta"),
+        ("a.FASTA.gz", {}, "fasta"),
+        ("a.fna.bgz", {}, "fasta"),
+        ("a.csv", {}, "table"),
+        ("a.tsv.gz", {}, "table"),
+        ("a.txt", {}, "table"),
+        ("a.tab", {}, "table"),
+        ("a.npy", {}, "tokens"),
+        ("a.csv", {"format": "text"}, "text"),
+        ("a.seq", {"format": "fasta"}, "fasta"),
+        ("a.csv", {"format": None}, "table"),
+    ],
+)
+def test_input_format_by_suffix(name, entry, fmt):
+    assert input_format(entry, name) == fmt
+
+
+def test_input_format_unknown_suffix_is_one_line():
+    for name, suffix in (("data/a.gb", ".gb"), ("data/noext", ""), ("data/x.gz", "")):
+        with pytest.raises(InputError) as caught:
+            input_format({}, name)
+        assert str(caught.value) == (
+            f"{name}: cannot tell the format from the suffix {suffix!r}; set input format: fasta|table|text|tokens"
+        )
+
+
+def _batches_reference(lengths: list[int], max_records: int, max_bases: int) -> list[list[int]]:
+    out: list[list[int]] = []
+    for i, n in enumerate(lengths):
+        if out and (len(out[-1]) < max_records and sum(lengths[j] for j in out[-1]) + n <= max_bases):
+            out[-1].append(i)
+        else:
+            out.append([i])
+    return out
+
+
+@pytest.mark.parametrize(
+    ("lengths", "max_records", "max_bases"),
+    [([3, 3, 3, 3, 3], 2, 100), ([4, 4, 4], 10, 8), ([4, 5, 20, 1], 10, 9), ([1] * 7, 3, 3), ([10], 1, 1)],
+)
+def test_batched_closes_at_either_limit(lengths, max_records, max_bases):
+    records = [DnaRecord(i + 1, f"r{i}", "A" * n) for i, n in enumerate(lengths)]
+    got = [[r.number - 1 for r in batch] for batch in batched(records, max_records, max_bases)]
+    assert got == _batches_reference(lengths, max_records, max_bases)
+    assert list(batched([], 2, 2)) == []
+
+
+def test_dataset_qc_by_hand():
+    records = [
+        DnaRecord(1, "a", "ACGT", "x"),
+        DnaRecord(2, "b", "acgt", "y"),  # duplicate of a (case), other label: a conflict
+        DnaRecord(3, "c", "NNNN", None),
+        DnaRecord(4, "d", "GGCCAT", "x"),
+        DnaRecord(5, "a", "GGCCAT", "x"),  # duplicate of d, same label; id a repeated
+        DnaRecord(6, "e", "TTTT", "y"),
+        DnaRecord(7, "f", "TTTT", "y"),
+    ]
+    report = dataset_qc(records, examples=1)
+    assert report["n_sequences"] == 7 and report["n_bases"] == 4 * 5 + 6 * 2
+    assert report["length"] == {"min": 4.0, "mean": 32 / 7, "median": 4.0, "max": 6.0}
+    assert report["gc_fraction"] == {
+        "min": 0.0,
+        "mean": pytest.approx((0.5 * 2 + 4 / 6 * 2) / 6),
+        "median": 0.5,
+        "max": 4 / 6,
+    }
+    assert report["n_fraction"] == {"min": 0.0, "mean": 1 / 7, "median": 0.0, "max": 1.0}
+    assert report["class_counts"] == {"x": 3, "y": 3} and report["n_unlabelled"] == 1
+    assert report["duplicates"] == {
+        "n_groups": 3,
+        "n_sequences_in_groups": 6,
+        "n_redundant": 3,
+        "examples": [["a", "b"]],
+    }
+    assert report["label_conflicts"] == {
+        "n_groups": 1,
+        "n_sequences": 2,
+        "examples": [{"ids": ["a", "b"], "labels": ["x", "y"]}],
+    }
+    assert report["duplicate_ids"] == {"n_ids": 1, "examples": ["a"]}
+    seen = []
+    dataset_qc(records[:2], observe=lambda record, stats: seen.append((record.id, stats["length"])))
+    assert seen == [("a", 4), ("b", 4)]
+    empty = dataset_qc([])
+    assert empty["length"] == {"min": None, "mean": None, "median": None, "max": None} and empty["n_sequences"] == 0
+    assert len(dataset_qc(records)["duplicates"]["examples"]) == 3  # the default shows up to 5 groups
