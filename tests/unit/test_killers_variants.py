@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from genoprep.errors import InputError
-from genoprep.variants import ChunkResult, ChunkSpec, LoadOptions, Region, parse_region
+from genoprep.variants import ChunkResult, ChunkSpec, FilterParams, LoadOptions, Region, gather, parse_region, read_all
 from genoprep.variants.records import (
     MAX_POSITION,
     decode_line,
@@ -434,3 +434,124 @@ def test_hwe_exact_small_cases_by_hand():
     p = hwe_p_values(np.array([1, 0, 4]), np.array([0, 2, 0]), np.array([1, 0, 0]))
     assert p.tolist() == pytest.approx([1 / 3, 1.0, 1.0])
     assert hwe_p_values(np.array([1]), np.array([0]), np.array([1]), midp=True).tolist() == pytest.approx([1 / 6])
+
+
+# --- gather: the whole result of a hand-worked file ------------------------------------------------
+
+
+def _vcf(path, samples, rows):
+    header = (
+        "##fileformat=VCFv4.2\n##contig=<ID=1,length=1000>\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(samples) + "\n"
+    )
+    lines = ["\t".join(["1", str(pos), vid, "A", alt, ".", filt, ".", "GT", *gts]) for pos, vid, alt, filt, gts in rows]
+    path.write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _described(values, label):
+    """filters.describe re-implemented: median, 10th and 90th percentile of the finite values."""
+    a = np.asarray(values, dtype=float)
+    a = a[np.isfinite(a)]
+    p10, median, p90 = np.percentile(a, [10, 50, 90])
+    return f"{label}: median {median:.4g}, 10th percentile {p10:.4g}, 90th percentile {p90:.4g} (n={a.size})"
+
+
+HAND_ROWS = [
+    (10, "v1", "C", "PASS", ["0/0", "0/1", "1/1", "./."]),
+    (20, "v2", "C", ".", ["0/0", "0/0", "0/0", "./."]),
+    (30, "v3", "G", "PASS", ["0/1", "./.", "./.", "./."]),
+    (40, "v4", "T", "q10", ["1/1", "1|1", "0/1", "0/1"]),
+]
+
+
+@pytest.fixture(params=["memory", "npy"])
+def hand_result(request, tmp_path):
+    """Samples' missing rates 0, 1/4, 1/4, 3/4: --mind 0.5 removes D. Over A-C: v1 AC 3/6; v2 AC 0
+    (MAF 0 < 0.1); v3 missing 2/3 > 0.3; v4 AC 5/6 (MAF 1/6 ≥ 0.1). Kept: v1, v4."""
+    path = _vcf(tmp_path / "hand.vcf", list("ABCD"), HAND_ROWS)
+    params = FilterParams(min_maf=0.1, max_variant_missing=0.3, max_sample_missing=0.5)
+    target = None if request.param == "memory" else tmp_path / "dosage.npy"
+    return gather([read_all(path)], params, dosage_path=target), params
+
+
+def test_gather_hand_worked_matrix_tables_and_qc(hand_result):
+    g, params = hand_result
+    assert np.asarray(g.dosage).tolist() == [[0, 2], [1, 2], [2, 1]]
+    assert g.samples["sample_id"].tolist() == ["A", "B", "C"]
+    assert g.samples["missing_rate"].tolist() == [0.0, 0.0, 0.0]
+    assert g.samples["missing_rate_loaded"].tolist() == [0.0, 0.25, 0.25]
+    v = g.variants
+    assert list(v.columns) == [
+        "chrom", "pos", "id", "ref", "alt", "counted_allele", "AC", "AN", "AF", "MAF", "missing_rate", "filter",
+        "split_multiallelic",
+    ]  # fmt: skip
+    assert v["id"].tolist() == ["v1", "v4"] and v["pos"].tolist() == [10, 40] and v["alt"].tolist() == ["C", "T"]
+    assert v["counted_allele"].tolist() == ["C", "T"] and v["filter"].tolist() == ["PASS", "q10"]
+    assert v["AC"].tolist() == [3, 5] and v["AN"].tolist() == [6, 6]
+    assert v["AF"].tolist() == [0.5, 5 / 6] and v["MAF"].tolist() == pytest.approx([0.5, 1 / 6])
+    assert v["missing_rate"].tolist() == [0.0, 0.0] and v["split_multiallelic"].tolist() == [False, False]
+    assert g.qc == {
+        "sources": ["hand.vcf"],
+        "dosage": "GT (int8, -1 missing)",
+        "filters": {"min_maf": 0.1, "max_variant_missing": 0.3, "max_sample_missing": 0.5, "hwe_p": None,
+                    "hwe_midp": False},
+        "filter_order": ["load (regions, samples, FILTER, multiallelic)", "mind", "geno", "hwe", "maf"],
+        "records_read": 4,
+        "records_without_gt": 0,
+        "records_removed": {"region": 0, "filter": 0, "multiallelic": 0},
+        "records_split_multiallelic": 0,
+        "samples_before": 4,
+        "samples_removed": {"mind": 1},
+        "samples_removed_ids": {"mind": ["D"]},
+        "samples_after": 3,
+        "variants_before": 4,
+        "variants_removed": {"geno": 1, "hwe": 0, "maf": 1},
+        "variants_after": 2,
+        "missing_genotype_rate_before": 5 / 16,  # 1 + 1 + 3 + 0 of 4 × 4
+        "missing_genotype_rate_after": 0.0,
+    }  # fmt: skip
+    steps = [(s.name, s.unit, s.before, s.after, s.threshold, s.distribution) for s in g.filter_steps]
+    assert steps == [
+        ("mind", "samples", 4, 3, "max_sample_missing 0.5: missing rate > threshold removed",
+         _described([0, 0.25, 0.25, 0.75], "missing rate per sample")),
+        ("geno", "variants", 4, 3, "max_variant_missing 0.3: missing rate > threshold removed",
+         _described([0, 0, 2 / 3, 0], "missing rate per variant")),
+        ("maf", "variants", 3, 2, "min_maf 0.1: MAF >= threshold kept",
+         _described([0.5, 0.0, 1 / 6], "MAF per variant")),
+    ]  # fmt: skip
+    assert g.source.endswith("hand.vcf")
+
+
+def test_gather_hwe_step_column_and_order(tmp_path):
+    """HWE over A-D (no sample filter): v4 has 2 hom-alt + 2 het; p by the exact test. A tiny p-threshold
+    above v4's p removes it at the hwe step, before maf sees it."""
+    path = _vcf(tmp_path / "hand.vcf", list("ABCD"), HAND_ROWS)
+    p_v4 = hwe_exact_p(2, 0, 2)
+    params = FilterParams(min_maf=0.1, max_variant_missing=None, max_sample_missing=None, hwe_p=p_v4 * 1.01)
+    g = gather([read_all(path)], params)
+    assert "hwe_p" in g.variants.columns and g.variants.columns[-1] == "hwe_p"
+    assert g.qc["variants_removed"]["hwe"] >= 1 and "v4" not in g.variants["id"].tolist()
+    names = [s.name for s in g.filter_steps]
+    assert names == ["hwe", "maf"]
+    hwe_step = g.filter_steps[0]
+    assert hwe_step.threshold == f"hwe_p {p_v4 * 1.01:g}: exact-test p < threshold removed"
+    assert (hwe_step.before, hwe_step.after) == (4, 4 - g.qc["variants_removed"]["hwe"])
+    kept = gather([read_all(path)], FilterParams(min_maf=None, max_variant_missing=None, max_sample_missing=None,
+                                                 hwe_p=p_v4))  # fmt: skip
+    assert "v4" in kept.variants["id"].tolist()  # p == threshold is kept (removed only when p < threshold)
+    assert kept.variants.loc[kept.variants["id"] == "v4", "hwe_p"].tolist() == [p_v4]
+
+
+def test_gather_refuses_chunks_that_do_not_fit(tmp_path):
+    a = read_all(_vcf(tmp_path / "a.vcf", ["A", "B"], [(10, "v1", "C", "PASS", ["0/1", "0/0"])]))
+    b = read_all(_vcf(tmp_path / "b.vcf", ["A", "C"], [(20, "v2", "C", "PASS", ["0/1", "0/0"])]))
+    with pytest.raises(InputError) as caught:
+        gather([a, b])
+    assert (
+        str(caught.value)
+        == f"{tmp_path / 'b.vcf'}: chunk records 0-{2**62 - 1} has different samples from the first chunk"
+    )
+    with pytest.raises(ValueError, match="gather needs at least one chunk"):
+        gather([])
