@@ -361,3 +361,83 @@ def test_dataset_qc_by_hand():
     empty = dataset_qc([])
     assert empty["length"] == {"min": None, "mean": None, "median": None, "max": None} and empty["n_sequences"] == 0
     assert len(dataset_qc(records)["duplicates"]["examples"]) == 3  # the default shows up to 5 groups
+
+
+def test_facts_entries_by_hand(tmp_path: Path):
+    """Two sequences (10 and 5 bases, one with N): every scheme's completed-card entry, field by field."""
+    from genoprep.dna.options import FactsOptions, IngestOptions
+    from genoprep.dna.steps import facts, ingest, kmer_counts, tokens_variable
+
+    fasta = tmp_path / "s.fa"
+    fasta.write_text(">a\nACGTACGTNA\n>b\nttgca\n", encoding="utf-8")
+    body = {
+        "dataset_id": "d",
+        "name": "d",
+        "modality": "dna",
+        "input": {"path": "s.fa", "label": "z"},
+        "params": {
+            "tokenizers": ["char", "hyenadna", "dnabert", "kmer_counts", "kmer_tokenize"],
+            "char": {"max_len": 8},
+            "hyenadna": {"max_len": 8},
+            "kmer_counts": {"k": 2},
+            "dnabert": {"k": 3},
+            "kmer_tokenize": {"k": 4, "stride": 3},
+            "max_n_fraction": 0.5,
+        },
+    }
+    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
+    card = load_card(tmp_path / "card.yaml").data
+    out = tmp_path / "out"
+    out.mkdir()
+    ingest(IngestOptions.from_card(card), [fasta], out / "obs.tsv", out / "qc.json")
+    for scheme in ("char", "hyenadna"):
+        tokens_fixed(SchemeOptions.from_card(card, scheme), [fasta], out / f"tokens_{scheme}.npy")
+    tokens_variable(SchemeOptions.from_card(card, "dnabert"), [fasta], out / "tokens_dnabert.parquet")
+    kmer_counts(SchemeOptions.from_card(card, "kmer_counts"), [fasta], out / "kmers_k2.npz", out / "kmers_k2.tsv")
+    kmer_text(SchemeOptions.from_card(card, "kmer_tokenize"), [fasta], out / "tokens_kmer_tokenize.tsv")
+    found = facts(FactsOptions.from_card(card), out / "qc.json", sorted(out.iterdir()))
+    assert (found["n_sequences"], found["n_bases"], found["class_counts"], found["n_unlabelled"]) == (
+        2,
+        15,
+        {"z": 2},
+        0,
+    )
+    assert (found["n_duplicate_groups"], found["n_label_conflicts"]) == (0, 0)
+    tok = {name: {k: v for k, v in entry.items() if k != "description"} for name, entry in found["tokenizers"].items()}
+    assert tok["char"] == {
+        "params": {"max_len": 8, "truncation": "right"},
+        "artifact": "tokens_char.npy",
+        "shape": [2, 8],
+        "vocab_size": 6,  # A C G T N <PAD>
+        "n_truncated": 1,  # 10 bases > 8
+    }
+    assert tok["hyenadna"] == {
+        "params": {"max_len": 8, "truncation": "right"},
+        "artifact": "tokens_hyenadna.npy",
+        "shape": [2, 8],
+        "vocab_size": 12,  # 7 special tokens, A C G T N
+        "n_truncated": 1,  # 10 bases > 8 - 1 ([SEP])
+    }
+    assert tok["dnabert"] == {
+        "params": {"k": 3},
+        "artifact": "tokens_dnabert.parquet",
+        "n_sequences": 2,
+        "n_tokens": (10 - 2 + 2) + (5 - 2 + 2),  # overlapping 3-mers + [CLS] [SEP]
+        "vocab_size": 5 + 4**3,
+    }
+    # k-mers of ACGTACGTNA without N: AC CG GT TA AC CG GT (7); of TTGCA: TT TG GC CA (4), all different per row
+    assert tok["kmer_counts"] == {
+        "params": {"k": 2, "canonical": False},
+        "artifact": "kmers_k2.npz",
+        "columns": "kmers_k2.tsv",
+        "shape": [2, 16],
+        "nnz": 4 + 4,
+        "vocab_size": 16,
+    }
+    assert tok["kmer_tokenize"] == {
+        "params": {"k": 4, "stride": 3},
+        "artifact": "tokens_kmer_tokenize.tsv",
+        "vocab_size": 256,
+    }
+    assert "max_len=8" in found["tokenizers"]["char"]["description"]
+    assert found["preprocessing"]["filters"] == "kept sequences with length >= 1 and n_fraction <= 0.5"
