@@ -8,6 +8,7 @@ No workflow runs; no external tool (those comparisons live in test_variants_refe
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -33,6 +34,14 @@ from genoprep.variants.stats import (
     missing_rate,
     passes_min_maf,
     variant_counts,
+)
+from genoprep.variants.steps import (
+    ChunkOptions,
+    GatherOptions,
+    check_format,
+    check_kept,
+    describe_filters,
+    read_planned_chunk,
 )
 
 # --- regions -----------------------------------------------------------------------------------
@@ -555,3 +564,97 @@ def test_gather_refuses_chunks_that_do_not_fit(tmp_path):
     )
     with pytest.raises(ValueError, match="gather needs at least one chunk"):
         gather([])
+
+
+# --- steps --------------------------------------------------------------------------------------------
+
+
+def test_describe_filters_in_plink2_words():
+    params = FilterParams(min_maf=0.05, max_variant_missing=0.1, max_sample_missing=0.2, hwe_p=1e-6, hwe_midp=True)
+    options = LoadOptions(regions=(Region("1", 5, 9), Region("X")), samples=("A", "B"), pass_only=True)
+    assert describe_filters(params, options) == [
+        "regions 1:5-9, X (POS inside)",
+        "samples: 2 selected",
+        "FILTER PASS or .",
+        "--mind 0.2 (sample missing rate > threshold removed)",
+        "--geno 0.1 (variant missing rate > threshold removed)",
+        "--hwe 1e-06 midp (exact test p < threshold removed)",
+        "--maf 0.05 = bcftools view -q 0.05:minor (MAF >= threshold kept)",
+    ]
+    ds = LoadOptions(pass_only=True, missing_filter_passes=False, dosage_field="DS")
+    assert describe_filters(FilterParams(min_maf=None, hwe_p=0.001), ds) == [
+        "FILTER PASS only",
+        "--mind 0.1 dosage (sample missing rate > threshold removed)",
+        "--geno 0.1 dosage (variant missing rate > threshold removed)",
+        "--hwe 0.001 (exact test p < threshold removed)",
+    ]
+    assert describe_filters(FilterParams(None, None, None), LoadOptions()) == []
+
+
+def test_chunk_options_load_options_and_plan_index(tmp_path):
+    options = ChunkOptions(
+        regions=("1:5-9", "X"),
+        samples=("A", "B"),
+        pass_only=True,
+        missing_filter_passes=False,
+        multiallelic="drop",
+        dosage_field="GT",
+    )
+    load = options.load_options()
+    assert load == LoadOptions(
+        regions=(Region("1", 5, 9), Region("X")),
+        samples=("A", "B"),
+        pass_only=True,
+        missing_filter_passes=False,
+        multiallelic="drop",
+        dosage_field="GT",
+    )
+    none = dataclasses.replace(options, regions=None, samples=None).load_options()
+    assert none.regions is None and none.samples is None
+    path = _vcf(tmp_path / "h.vcf", list("ABCD"), HAND_ROWS)
+    chunk_plan = {"chunks": [ChunkSpec(0, first_record=0, n_records=2).to_dict()]}
+    for index in (1, -1):
+        with pytest.raises(ValueError) as caught:
+            read_planned_chunk(path, chunk_plan, index, options)
+        assert str(caught.value) == f"chunk {index} is not in the plan (1 chunks)"
+    chunk = read_planned_chunk(path, chunk_plan, 0, dataclasses.replace(options, regions=("1:15-20",)))
+    assert chunk.samples == ["A", "B"] and chunk.variant_id == []  # v2 (20) has FILTER '.', refused by PASS only
+    chunk = read_planned_chunk(path, chunk_plan, 0, dataclasses.replace(options, regions=None, pass_only=False))
+    assert chunk.samples == ["A", "B"] and chunk.variant_id == ["v1", "v2"]
+    assert chunk.load_counts["records_read"] == 2
+
+
+def test_check_format_names_the_file_and_both_formats(tmp_path):
+    path = _vcf(tmp_path / "h.vcf", list("AB"), [(10, "v1", "C", "PASS", ["0/1", "0/0"])])
+    assert check_format(path, "auto") == "vcf" and check_format(path, "vcf") == "vcf"
+    with pytest.raises(InputError) as caught:
+        check_format(path, "bcf")
+    assert str(caught.value) == f"{path}: the card says format bcf but the file is VCF"
+
+
+def test_check_kept_per_unit_limits(hand_result):
+    """hand_result kept 3 of 4 samples (mind) and 2 of 4 variants (geno -1, maf -1)."""
+    g, params = hand_result
+
+    def options(limit):
+        return GatherOptions(
+            min_maf=params.min_maf,
+            max_variant_missing=params.max_variant_missing,
+            max_sample_missing=params.max_sample_missing,
+            hwe_p=None,
+            hwe_midp=False,
+            min_fraction_kept=limit,
+            load=ChunkOptions(None, None, False, True, "split", "GT"),
+            metadata=None,
+        )
+
+    check_kept(g, options({"samples": 0.75, "variants": 0.5}))  # exactly at both limits: kept
+    check_kept(g, options(0.5))
+    with pytest.raises(InputError) as caught:
+        check_kept(g, options({"samples": 0.76, "variants": None}))
+    assert str(caught.value).startswith(f"{g.source}: filters: the filters kept 3 of 4 samples (75.0%")
+    with pytest.raises(InputError) as caught:
+        check_kept(g, options({"samples": None, "variants": 0.51}))
+    assert str(caught.value).startswith(f"{g.source}: filters: the filters kept 2 of 4 variants (50.0%")
+    with pytest.raises(InputError, match="kept 3 of 4 samples"):
+        check_kept(g, options(0.8))
