@@ -441,3 +441,28 @@ def test_facts_entries_by_hand(tmp_path: Path):
     }
     assert "max_len=8" in found["tokenizers"]["char"]["description"]
     assert found["preprocessing"]["filters"] == "kept sequences with length >= 1 and n_fraction <= 0.5"
+
+
+def test_facts_count_tokens_over_every_row_group(tmp_path: Path):
+    """10,001 records make two row groups (10,000 records a batch): n_tokens sums both."""
+    from genoprep.dna.options import FactsOptions, IngestOptions
+    from genoprep.dna.steps import facts, ingest, tokens_variable
+
+    fasta = tmp_path / "s.fa"
+    fasta.write_text("".join(f">r{i}\nACGTA\n" for i in range(10_001)), encoding="utf-8")
+    body = {
+        "dataset_id": "d",
+        "name": "d",
+        "modality": "dna",
+        "input": {"path": "s.fa"},
+        "params": {"tokenizers": ["dnabert"], "dnabert": {"k": 3}},
+    }
+    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
+    card = load_card(tmp_path / "card.yaml").data
+    ingest(IngestOptions.from_card(card), [fasta], tmp_path / "obs.tsv", tmp_path / "qc.json")
+    parquet = tmp_path / "tokens_dnabert.parquet"
+    tokens_variable(SchemeOptions.from_card(card, "dnabert"), [fasta], parquet)
+    assert pq.ParquetFile(parquet).metadata.num_row_groups == 2
+    found = facts(FactsOptions.from_card(card), tmp_path / "qc.json", [tmp_path / "obs.tsv", parquet])
+    entry = found["tokenizers"]["dnabert"]
+    assert (entry["n_sequences"], entry["n_tokens"]) == (10_001, 10_001 * (3 + 2))  # 3 3-mers + [CLS] [SEP]
