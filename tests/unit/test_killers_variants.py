@@ -15,7 +15,17 @@ import numpy as np
 import pytest
 
 from genoprep.errors import InputError
-from genoprep.variants import ChunkResult, ChunkSpec, FilterParams, LoadOptions, Region, gather, parse_region, read_all
+from genoprep.variants import (
+    ChunkResult,
+    ChunkSpec,
+    FilterParams,
+    LoadOptions,
+    Region,
+    gather,
+    parse_region,
+    read_all,
+    vcfio,
+)
 from genoprep.variants.records import (
     MAX_POSITION,
     decode_line,
@@ -658,3 +668,103 @@ def test_check_kept_per_unit_limits(hand_result):
     assert str(caught.value).startswith(f"{g.source}: filters: the filters kept 2 of 4 variants (50.0%")
     with pytest.raises(InputError, match="kept 3 of 4 samples"):
         check_kept(g, options(0.8))
+
+
+# --- vcfio: header, records, offsets --------------------------------------------------------------
+
+_CHROM_LINE = b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\tB\n"
+
+
+def test_vcf_header_by_hand():
+    text = b"\xef\xbb\xbf##fileformat=VCFv4.2\r\n##FORMAT=<ID=GT,Number=1>\r\n" + _CHROM_LINE + b"1\t5\n"
+    header = vcfio.VcfHeader.parse("f.vcf", text, complete=True)
+    assert header.samples == ["A", "B"] and header.declares_gt
+    assert header.data_start == text.index(b"1\t5")
+    no_gt = vcfio.VcfHeader.parse("f.vcf", b"##fileformat=VCFv4.2\n" + _CHROM_LINE, complete=True)
+    assert not no_gt.declares_gt and no_gt.data_start == len(b"##fileformat=VCFv4.2\n" + _CHROM_LINE)
+    assert vcfio.VcfHeader.parse("f.vcf", b"##fileformat=VCFv4.2\n##x", complete=False) is None
+    assert vcfio.VcfHeader.parse("f.vcf", b"", complete=False) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (b"", "f.vcf: empty file: no VCF header"),
+        (b"##fileformat=VCFv4.2\n##x\n", "f.vcf: the header ends without a #CHROM line (truncated header?)"),
+        (b"##fileformat=VCFv4.2\n##x", "f.vcf: the header ends without a #CHROM line (truncated header?)"),
+        (
+            b"chr1\t5\n",
+            "f.vcf: not a VCF: the first line is neither '##fileformat=VCF...' nor '#CHROM...' (wrong file, or a "
+            "compressed file with another name?)",
+        ),
+        (b"##fileformat=VCFv4.2\n##x\n1\t5\n", "f.vcf: line 3: no #CHROM header line before the first data line"),
+        (
+            b"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n",
+            "f.vcf: #CHROM line: the VCF has no sample columns (a sites-only VCF has no genotypes)",
+        ),
+        (
+            b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\tB\tA\n",
+            "f.vcf: #CHROM line: duplicate sample id 'A' (columns 10 and 12)",
+        ),
+        (
+            b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\t\xff\n",
+            "f.vcf: the #CHROM line is not UTF-8 text (invalid start byte at byte 48)",
+        ),
+    ],
+)
+def test_vcf_header_errors_are_exact_lines(text, message):
+    with pytest.raises(InputError) as caught:
+        vcfio.VcfHeader.parse("f.vcf", text, complete=True)
+    assert str(caught.value) == message
+
+
+def test_check_has_gt_by_hand():
+    header = vcfio.VcfHeader.parse("f.vcf", _CHROM_LINE, complete=True)
+    vcfio.check_has_gt(header, b"1\t5\t.\tA\tC\t.\t.\t.\tDP:GT\t1:0/1\t2:0/0\r\n")
+    vcfio.check_has_gt(header, b"1\t5\t.\tA\tC\t.\t.\t.\tDS\t1\t0", (b"GT", b"DS", b"GP"))
+    for first, keys, wanted in (
+        (b"1\t5\t.\tA\tC\t.\t.\t.\tDS\t1\t0", (b"GT",), "GT"),
+        (None, (b"GT", b"DS", b"GP"), "GT/DS/GP"),
+        (b"1\t5\t.\tA\tC\t.\t.\t.", (b"GT",), "GT"),
+    ):
+        with pytest.raises(InputError) as caught:
+            vcfio.check_has_gt(header, first, keys)
+        assert str(caught.value) == (
+            f"f.vcf: no {wanted} FORMAT field (the header declares none and the first record has none): "
+            "there are no genotypes to read"
+        )
+    declared = vcfio.VcfHeader.parse("f.vcf", b"##FORMAT=<ID=GT,Number=1>\n" + _CHROM_LINE, complete=True)
+    vcfio.check_has_gt(declared, None)
+
+
+def test_record_offsets_and_first_record_by_hand(tmp_path):
+    head = b"##fileformat=VCFv4.2\n" + _CHROM_LINE
+    lines = [b"1\t%d\t.\tA\tC\t.\t.\t.\tGT\t0/1\t0/0\n" % (10 * (i + 1)) for i in range(5)]
+    body = b"\n" + lines[0] + lines[1] + b"\n\n" + lines[2] + lines[3] + lines[4]
+    path = tmp_path / "o.vcf"
+    path.write_bytes(head + body)
+    # a chunk's seek position is the byte after the previous record's line end (blank lines between
+    # records belong to the next chunk, whose reader skips them); the first is the data start. Offsets
+    # are listed for records 0, every, 2·every, ... up to n itself (the end; callers drop it).
+    starts = [len(head)] + [len(head) + body.index(line) + len(line) for line in lines]
+    assert vcfio.record_offsets(path, 0) == (5, [])
+    assert vcfio.record_offsets(path, 2) == (5, [len(head), starts[2], starts[4]])
+    assert vcfio.record_offsets(path, 1) == (5, starts)
+    assert vcfio.record_offsets(path, 5) == (5, [len(head), starts[5]])
+    assert vcfio.VcfText(path).first_record() == lines[0].rstrip(b"\n")
+    assert vcfio.VcfText(path).samples == ["A", "B"]
+    empty = tmp_path / "e.vcf"
+    empty.write_bytes(head + b"\n\n")
+    assert vcfio.VcfText(empty).first_record() is None and vcfio.record_offsets(empty, 3) == (0, [len(head)])
+
+
+def test_region_query_and_index_path(tmp_path):
+    assert vcfio.region_query("chr1", 5, 9) == "chr1:5-9"
+    assert vcfio.region_query("HLA-A*01:01", 1, 2**31 - 1) == "{HLA-A*01:01}:1-2147483646"
+    path = tmp_path / "x.vcf.gz"
+    path.write_bytes(b"")
+    assert vcfio.index_path(path) is None
+    (tmp_path / "x.vcf.gz.csi").write_bytes(b"")
+    assert vcfio.index_path(path) == tmp_path / "x.vcf.gz.csi"
+    (tmp_path / "x.vcf.gz.tbi").write_bytes(b"")
+    assert vcfio.index_path(path) == tmp_path / "x.vcf.gz.tbi"
