@@ -7,6 +7,7 @@ the char ids, the scheme registry. No workflow runs.
 
 from __future__ import annotations
 
+import platform
 from fractions import Fraction
 from pathlib import Path
 
@@ -441,6 +442,11 @@ def test_facts_entries_by_hand(tmp_path: Path):
     }
     assert "max_len=8" in found["tokenizers"]["char"]["description"]
     assert found["preprocessing"]["filters"] == "kept sequences with length >= 1 and n_fraction <= 0.5"
+    assert list(found["preprocessing"]) == ["software", "ingest", "filters", "case", "order"]
+    assert found["preprocessing"]["software"]["python"] == platform.python_version()
+    assert "numpy" in found["preprocessing"]["software"]
+    assert "IUPAC ACGTURYSWKMBDHVN" in found["preprocessing"]["ingest"]
+    assert "record id = whole header line" in found["preprocessing"]["ingest"]
 
 
 def test_facts_count_tokens_over_every_row_group(tmp_path: Path):
