@@ -7,6 +7,7 @@ the char ids, the scheme registry. No workflow runs.
 
 from __future__ import annotations
 
+import json
 import platform
 from fractions import Fraction
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 import yaml
 
 from genoprep.cards import load_card
-from genoprep.dna.artifacts import write_kmer_names, write_kmer_text, write_parquet
+from genoprep.dna.artifacts import write_fixed_tokens, write_kmer_names, write_kmer_text, write_parquet
 from genoprep.dna.io import (
     DnaRecord,
     SequenceFilter,
@@ -472,3 +473,55 @@ def test_facts_count_tokens_over_every_row_group(tmp_path: Path):
     found = facts(FactsOptions.from_card(card), tmp_path / "qc.json", [tmp_path / "obs.tsv", parquet])
     entry = found["tokenizers"]["dnabert"]
     assert (entry["n_sequences"], entry["n_tokens"]) == (10_001, 10_001 * (3 + 2))  # 3 3-mers + [CLS] [SEP]
+
+
+def test_fixed_tokens_npy_layout_summary_and_index(tmp_path: Path):
+    """char, max_len 4: rows by hand; a 128-byte version-1.0 preamble (magic, little-endian header
+    length 118, the dict first, space-padded, LF), then the rows; one row per batch of one record."""
+    records = [DnaRecord(1, "a", "ACGT", "p"), DnaRecord(2, "b", "ACGTA", None), DnaRecord(3, "c", "gn", "q")]
+    out = tmp_path / "tokens_char.npy"
+    index = tmp_path / "index.parquet"
+    settings = {"max_len": 4, "truncation": "right"}
+    summary = write_fixed_tokens(records, out, "char", settings, index_path=index, dtype=np.int16, batch_records=1)
+    assert summary == {"scheme": "char", "params": settings, "n_sequences": 3, "max_len": 4, "n_truncated": 1,
+                       "n_bases": 11}  # fmt: skip
+    data = out.read_bytes()
+    assert len(data) == 128 + 3 * 4 * 2
+    assert data[:8] == b"\x93NUMPY\x01\x00" and data[8:10] == (118).to_bytes(2, "little")
+    header = data[10:128].decode("latin1")
+    assert header.startswith("{") and header.endswith("\n") and header[:-1].rstrip(" ").endswith("}")
+    assert eval(header) == {"descr": "<i2", "fortran_order": False, "shape": (3, 4)}
+    array = np.load(out)
+    assert array.dtype == np.int16 and array.tolist() == [[0, 1, 2, 3], [0, 1, 2, 3], [2, 4, 5, 5]]
+    table = pq.read_table(index)
+    assert table.to_pylist() == [
+        {"id": "a", "label": "p", "length": 4},
+        {"id": "b", "label": None, "length": 5},
+        {"id": "c", "label": "q", "length": 2},
+    ]
+    assert table.schema.metadata[b"genoprep.scheme"] == b"char"
+    assert json.loads(table.schema.metadata[b"genoprep.params"]) == settings
+    meta = pq.ParquetFile(index).metadata
+    assert {meta.row_group(0).column(i).compression for i in range(meta.num_columns)} == {"ZSTD"}
+    empty = tmp_path / "empty.npy"
+    write_fixed_tokens([], empty, "char", settings)
+    assert np.load(empty).shape == (0, 4) and len(empty.read_bytes()) == 128
+    with pytest.raises(ValueError) as caught:
+        write_fixed_tokens(records, tmp_path / "x.npy", "dnabert", {"k": 3})
+    assert str(caught.value) == "scheme 'dnabert' is not fixed-length"
+
+
+def test_options_from_card_fields(tmp_path: Path):
+    from genoprep.dna.options import FactsOptions
+
+    (tmp_path / "s.fa").write_text(">a\nACGT\n", encoding="utf-8")
+    body = {"dataset_id": "d", "name": "d", "modality": "dna", "input": {"path": "s.fa"},
+            "params": {"min_length": 3, "max_n_fraction": 0.25, "tokenizers": ["char"]}}  # fmt: skip
+    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
+    card = load_card(tmp_path / "card.yaml").data
+    facts_options = FactsOptions.from_card(card)
+    assert (facts_options.min_length, facts_options.max_n_fraction) == (3, 0.25)
+    assert dict(facts_options.schemes) == {"char": {"max_len": 512, "truncation": "right"}}
+    with pytest.raises(TypeError) as caught:
+        SchemeOptions.from_card(card)
+    assert str(caught.value) == "SchemeOptions.from_card needs the scheme's name"
