@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from genoprep.errors import InputError
+from genoprep.options import freeze
 from genoprep.variants import (
     ChunkResult,
     ChunkSpec,
@@ -26,6 +27,7 @@ from genoprep.variants import (
     read_all,
     vcfio,
 )
+from genoprep.variants.chunks import count_records
 from genoprep.variants.records import (
     MAX_POSITION,
     decode_line,
@@ -48,6 +50,7 @@ from genoprep.variants.stats import (
 from genoprep.variants.steps import (
     ChunkOptions,
     GatherOptions,
+    MetadataOptions,
     check_format,
     check_kept,
     describe_filters,
@@ -768,3 +771,42 @@ def test_region_query_and_index_path(tmp_path):
     assert vcfio.index_path(path) == tmp_path / "x.vcf.gz.csi"
     (tmp_path / "x.vcf.gz.tbi").write_bytes(b"")
     assert vcfio.index_path(path) == tmp_path / "x.vcf.gz.tbi"
+
+
+def test_gather_options_params_round_trip_and_count_records(tmp_path):
+    """as_params gives builtins only (Snakemake tracks them); from_params gives the same options back."""
+    options = GatherOptions(
+        min_maf=0.01,
+        max_variant_missing=0.1,
+        max_sample_missing=None,
+        hwe_p=1e-6,
+        hwe_midp=True,
+        min_fraction_kept={"samples": 0.5, "variants": None},
+        load=ChunkOptions(("1:5-9",), ("A",), True, False, "drop", "GT"),
+        metadata=MetadataOptions(None, "tsv", True, "sample", "na", freeze({"pop": "population"})),
+    )
+    plain = options.as_params()
+    assert plain["load"] == {
+        "regions": ("1:5-9",),
+        "samples": ("A",),
+        "pass_only": True,
+        "missing_filter_passes": False,
+        "multiallelic": "drop",
+        "dosage_field": "GT",
+    }
+    assert plain["metadata"] == {
+        "sha256": None,
+        "format": "tsv",
+        "header": True,
+        "id_column": "sample",
+        "unmatched": "na",
+        "columns": {"pop": "population"},
+    }
+    assert type(plain["metadata"]["columns"]) is dict and type(plain["load"]) is dict
+    assert (plain["min_maf"], plain["hwe_p"], plain["hwe_midp"]) == (0.01, 1e-6, True)
+    back = GatherOptions.from_params(plain)
+    assert back == options and back.filter_params() == FilterParams(0.01, 0.1, None, 1e-6, True)
+    without = dataclasses.replace(options, metadata=None)
+    assert without.as_params()["metadata"] is None and GatherOptions.from_params(without.as_params()) == without
+    path = _vcf(tmp_path / "h.vcf", list("ABCD"), HAND_ROWS)
+    assert count_records(path) == 4
