@@ -525,3 +525,52 @@ def test_options_from_card_fields(tmp_path: Path):
     with pytest.raises(TypeError) as caught:
         SchemeOptions.from_card(card)
     assert str(caught.value) == "SchemeOptions.from_card needs the scheme's name"
+
+
+def _canonical_2mers() -> list[str]:
+    """2-mers whose code (product order over ACGT) is not above their reverse complement's."""
+    kmers = [a + b for a in "ACGT" for b in "ACGT"]
+    rc = {k: k[::-1].translate(str.maketrans("ACGT", "TGCA")) for k in kmers}
+    return [k for k in kmers if kmers.index(k) <= kmers.index(rc[k])]
+
+
+def test_kmer_counts_npz_by_hand(tmp_path: Path):
+    """2-mer counts per record against a plain count; int32 CSR arrays; canonical columns; batches of one."""
+    import zipfile
+
+    from scipy import sparse
+
+    from genoprep.dna.artifacts import write_kmer_counts
+
+    sequences = ["ACGTAC", "ttnGG", "AAAA"]
+    records = [DnaRecord(i + 1, f"r{i}", s, None) for i, s in enumerate(sequences)]
+    for canonical in (False, True):
+        columns = _canonical_2mers() if canonical else [a + b for a in "ACGT" for b in "ACGT"]
+        rc = str.maketrans("ACGT", "TGCA")
+        expected = np.zeros((3, len(columns)), dtype=np.int64)
+        for row, s in enumerate(sequences):
+            s = s.upper()
+            for i in range(len(s) - 1):
+                kmer = s[i : i + 2]
+                if set(kmer) <= set("ACGT"):
+                    if canonical and kmer not in columns:
+                        kmer = kmer[::-1].translate(rc)
+                    expected[row, columns.index(kmer)] += 1
+        path = tmp_path / f"k{canonical}.npz"
+        summary = write_kmer_counts(records, path, {"k": 2, "canonical": canonical}, batch_records=1)
+        assert summary["params"] == {"k": 2, "canonical": canonical} and summary["n_bases"] == 15
+        matrix = sparse.load_npz(path)
+        assert matrix.shape == (3, len(columns)) and matrix.toarray().tolist() == expected.tolist()
+        with np.load(path) as npz:
+            assert {name: npz[name].dtype for name in ("data", "indices", "indptr")} == {
+                "data": np.int32,
+                "indices": np.int32,
+                "indptr": np.int32,
+            }
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            assert [i.filename for i in infos] == ["data.npy", "format.npy", "indices.npy", "indptr.npy", "shape.npy"]
+            assert {(i.compress_type, i.date_time) for i in infos} == {(zipfile.ZIP_DEFLATED, (1980, 1, 1, 0, 0, 0))}
+    empty = tmp_path / "empty.npz"
+    write_kmer_counts([], empty, {"k": 2, "canonical": False})
+    assert sparse.load_npz(empty).shape == (0, 16)
