@@ -68,9 +68,10 @@ def _write_scaled_layer(group: h5py.Group, scaled: np.ndarray, columns: np.ndarr
     layer.attrs["shape"] = np.array([n_cells, n_vars], dtype=np.int64)
     data = layer.create_dataset("data", shape=(n_cells * n_hvg,), dtype=np.float32)
     indices = layer.create_dataset("indices", shape=(n_cells * n_hvg,), dtype=np.int32)
-    for start in range(0, n_cells, _ROWS_PER_BLOCK):  # block by block: ``scaled`` may be a memory map
-        stop = min(start + _ROWS_PER_BLOCK, n_cells)
-        data[start * n_hvg : stop * n_hvg] = np.asarray(scaled[start:stop], dtype=np.float32).reshape(-1)
+    # block by block: ``scaled`` may be a memory map of X.npy, whose pages row_blocks gives back
+    for start, block in embed.row_blocks(scaled, np.float32, _ROWS_PER_BLOCK):
+        stop = start + block.shape[0]
+        data[start * n_hvg : stop * n_hvg] = block.reshape(-1)
         indices[start * n_hvg : stop * n_hvg] = np.tile(columns.astype(np.int32), stop - start)
     layer.create_dataset("indptr", data=np.arange(n_cells + 1, dtype=np.int64) * n_hvg)
 

@@ -155,3 +155,16 @@ def test_no_umap_above_umap_max_cells_and_the_terminal_says_so(tmp_path: Path, c
         )
         assert found["X_umap"].shape == (40, 2)
         assert np.array_equal(found["X_pca"], capped["X_pca"])
+
+
+def test_row_blocks_cover_every_row_once_as_copies(tmp_path: Path) -> None:
+    from genoprep.embed import row_blocks
+
+    matrix = np.arange(7 * 3, dtype=np.float32).reshape(7, 3)
+    np.save(tmp_path / "x.npy", matrix)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    for source in (matrix, mapped, mapped[2:]):
+        blocks = list(row_blocks(source, np.float64, rows=3))
+        assert [start for start, _ in blocks] == list(range(0, source.shape[0], 3))
+        assert all(block.dtype == np.float64 and block.flags.owndata for _, block in blocks)
+        assert np.array_equal(np.vstack([block for _, block in blocks]), np.asarray(source, dtype=np.float64))
