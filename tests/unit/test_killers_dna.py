@@ -407,21 +407,21 @@ def test_facts_entries_by_hand(tmp_path: Path):
     assert (found["n_duplicate_groups"], found["n_label_conflicts"]) == (0, 0)
     tok = {name: {k: v for k, v in entry.items() if k != "description"} for name, entry in found["tokenizers"].items()}
     assert tok["char"] == {
-        "params": {"max_len": 8, "truncation": "right"},
+        "params": {"max_len": 8, "truncation": "right", "stride": None},
         "artifact": "tokens_char.npy",
         "shape": [2, 8],
         "vocab_size": 6,  # A C G T N <PAD>
         "n_truncated": 1,  # 10 bases > 8
     }
     assert tok["hyenadna"] == {
-        "params": {"max_len": 8, "truncation": "right"},
+        "params": {"max_len": 8, "truncation": "right", "stride": None},
         "artifact": "tokens_hyenadna.npy",
         "shape": [2, 8],
         "vocab_size": 12,  # 7 special tokens, A C G T N
         "n_truncated": 1,  # 10 bases > 8 - 1 ([SEP])
     }
     assert tok["dnabert"] == {
-        "params": {"k": 3},
+        "params": {"k": 3, "window": None, "stride": None},
         "artifact": "tokens_dnabert.parquet",
         "n_sequences": 2,
         "n_tokens": (10 - 2 + 2) + (5 - 2 + 2),  # overlapping 3-mers + [CLS] [SEP]
@@ -521,7 +521,7 @@ def test_options_from_card_fields(tmp_path: Path):
     card = load_card(tmp_path / "card.yaml").data
     facts_options = FactsOptions.from_card(card)
     assert (facts_options.min_length, facts_options.max_n_fraction) == (3, 0.25)
-    assert dict(facts_options.schemes) == {"char": {"max_len": 512, "truncation": "right"}}
+    assert dict(facts_options.schemes) == {"char": {"max_len": 512, "truncation": "right", "stride": None}}
     with pytest.raises(TypeError) as caught:
         SchemeOptions.from_card(card)
     assert str(caught.value) == "SchemeOptions.from_card needs the scheme's name"
