@@ -129,7 +129,10 @@ def run(h5ad: Path, work: Path, env: dict[str, str]) -> dict:
         "name": "scale",
         "modality": "scrna",
         "input": {"path": str(h5ad), "format": "h5ad"},
-        "params": dict(PARAMS) | {"mito_prefixes": ["MT-"], "memory_budget_mb": BUDGET_MB},
+        # umap off: the one-threaded seeded UMAP is a report view, not part of the chain the targets are
+        # about, and it is off above params.umap_max_cells (200k) anyway; the exact PCA
+        # (obsm X_pca) and layers['scaled'] are written at every size
+        "params": dict(PARAMS) | {"mito_prefixes": ["MT-"], "memory_budget_mb": BUDGET_MB, "umap": False},
     }
     (cards / "scale.yaml").write_text(json.dumps(card), encoding="utf-8")
     targets = [str(out / "scale" / name) for name in ("X.npy", "processed.h5ad", "qc.json")]

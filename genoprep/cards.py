@@ -335,6 +335,8 @@ def check_dataset_id(data: Mapping[str, Any], source: str) -> None:
         )
 
 
+#: checks of every card that a JSON schema cannot make (module, function(card, source))
+CARD_CHECKS: tuple[tuple[str, str], ...] = (("genoprep.tasks.params", "check_card"),)
 #: checks of a modality's cards that a JSON schema cannot make (module, function(card, source)),
 #: imported only when a card of that modality is loaded
 MODALITY_CHECKS: dict[str, tuple[str, str]] = {"dna": ("genoprep.dna.options", "check_card")}
@@ -359,10 +361,10 @@ def load_card(path: str | os.PathLike[str], schema_dir: Path = SCHEMA_DIR) -> Ca
     if not os.path.exists(os.path.join(schema_dir_name, "modality", f"{data['modality']}.schema.yaml")):
         raise CardError(source, f"modality {data['modality']!r} is not supported yet", record="modality")
     _check_modality(data, schema_dir_name, data["modality"], source)
-    check = MODALITY_CHECKS.get(data["modality"])
-    if check is not None:
+    modality_check = MODALITY_CHECKS.get(data["modality"])
+    for module, function in [*CARD_CHECKS, *([modality_check] if modality_check else [])]:
         try:
-            importlib.import_module(check[0]).__dict__[check[1]](data, source)
+            importlib.import_module(module).__dict__[function](data, source)
         except CardError:
             raise
         except InputError as err:

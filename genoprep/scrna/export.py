@@ -8,7 +8,9 @@ dense scaled block are never in memory together.
 - ``obsm['X_pca']`` — :func:`genoprep.embed.pca` of the scaled HVG matrix (``X.npy``),
   ``uns['pca']`` its ``variance_ratio`` and parameters (scanpy's names);
 - ``obsm['X_umap']`` — :func:`genoprep.embed.umap` of those components (when the card asks for
-  it and there are enough cells), ``uns['umap']`` its parameters;
+  it, there are enough cells and no more than ``params.umap_max_cells``: a seeded UMAP runs on
+  one thread and takes hours at atlas scale, so above that size it is skipped with a line on
+  the terminal saying how to ask for it), ``uns['umap']`` its parameters;
 - ``layers['scaled']`` — the scaled HVG values (``X.npy``) in their genes' columns, as a CSR
   matrix cells x all genes whose other genes hold no stored value (they are not scaled).
 """
@@ -22,7 +24,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from genoprep import embed
+from genoprep import embed, runtime
 from genoprep.scrna.annotate import LABELS
 from genoprep.scrna.options import EmbedOptions
 from genoprep.scrna.qc import QC_OBS
@@ -44,7 +46,13 @@ def embeddings(scaled: np.ndarray, options: EmbedOptions) -> dict[str, np.ndarra
     (``X_umap`` only when asked for and computable)."""
     coordinates, variance_ratio = embed.pca(scaled, options.n_pcs)
     found = {"X_pca": coordinates, "variance_ratio": variance_ratio}
-    if options.umap:
+    n_cells = coordinates.shape[0]
+    if options.umap and options.umap_max_cells is not None and n_cells > options.umap_max_cells:
+        runtime.console(
+            f"UMAP skipped: {n_cells} cells is over params.umap_max_cells ({options.umap_max_cells}); "
+            "obsm has X_pca only (raise umap_max_cells, or set it to null, to compute the UMAP)"
+        )
+    elif options.umap:
         umap = embed.umap(coordinates, options.umap_n_neighbors, options.embedding_seed)
         if umap is not None:
             found["X_umap"] = umap

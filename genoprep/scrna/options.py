@@ -112,6 +112,7 @@ class EmbedOptions(StepOptions):
     n_pcs: int
     umap: bool
     umap_n_neighbors: int
+    umap_max_cells: int | None
     embedding_seed: int
 
 

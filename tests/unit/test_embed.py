@@ -74,7 +74,7 @@ def test_add_embeddings_writes_pca_umap_and_the_scaled_layer(tmp_path: Path) -> 
     hvg = ["g7", "g1", "g4", "g8"]  # the ML matrix's column order, not the AnnData's
     rng = np.random.default_rng(3)
     scaled = np.vstack([rng.normal(loc, 1.0, size=(20, len(hvg))) for loc in (-4, 0, 4)]).astype(np.float32)
-    options = EmbedOptions(n_pcs=50, umap=True, umap_n_neighbors=10, embedding_seed=7)
+    options = EmbedOptions(n_pcs=50, umap=True, umap_n_neighbors=10, umap_max_cells=60, embedding_seed=7)
     paths = [tmp_path / "a.h5ad", tmp_path / "b.h5ad"]
     for path in paths:
         write_processed(path, scaled.shape[0], genes)
@@ -109,14 +109,22 @@ def test_add_embeddings_without_umap_and_refusing_a_foreign_matrix(tmp_path: Pat
     path = tmp_path / "p.h5ad"
     write_processed(path, 30, ["a", "b", "c"])
     add_embeddings(
-        path, np.ones((30, 2), dtype=np.float32) * np.arange(30)[:, None], ["a", "c"], EmbedOptions(5, False, 15, 0)
+        path,
+        np.ones((30, 2), dtype=np.float32) * np.arange(30)[:, None],
+        ["a", "c"],
+        EmbedOptions(n_pcs=5, umap=False, umap_n_neighbors=15, umap_max_cells=None, embedding_seed=0),
     )
     adata = ad.read_h5ad(path)
     assert "X_umap" not in adata.obsm and adata.obsm["X_pca"].shape == (30, 1)
     other = tmp_path / "q.h5ad"
     write_processed(other, 30, ["a", "b", "c"])
     with pytest.raises(ValueError, match="does not match"):
-        add_embeddings(other, np.ones((30, 2), dtype=np.float32), ["a", "zz"], EmbedOptions(5, False, 15, 0))
+        add_embeddings(
+            other,
+            np.ones((30, 2), dtype=np.float32),
+            ["a", "zz"],
+            EmbedOptions(n_pcs=5, umap=False, umap_n_neighbors=15, umap_max_cells=None, embedding_seed=0),
+        )
 
 
 @pytest.mark.parametrize("shape", [(60, 8), (6, 50)])
@@ -128,3 +136,22 @@ def test_pca_signs_are_fixed_by_the_data(shape: tuple[int, int]) -> None:
     flipped, _ = embed.pca(-matrix, 3)
     assert np.allclose(flipped, -coordinates, atol=1e-5)
     assert embed.pca(matrix, 3)[0].tobytes() == coordinates.tobytes()
+
+
+def test_no_umap_above_umap_max_cells_and_the_terminal_says_so(tmp_path: Path, capsys) -> None:
+    from genoprep.scrna.export import embeddings
+
+    rng = np.random.default_rng(5)
+    scaled = rng.normal(size=(40, 6)).astype(np.float32)
+    capped = embeddings(
+        scaled, EmbedOptions(n_pcs=3, umap=True, umap_n_neighbors=5, umap_max_cells=39, embedding_seed=0)
+    )
+    assert set(capped) == {"X_pca", "variance_ratio"}
+    assert "UMAP skipped: 40 cells is over params.umap_max_cells (39)" in capsys.readouterr().err
+    # the PCA does not depend on the cap; at the cap (inclusive) and without one the UMAP is made
+    for cap in (40, None):
+        found = embeddings(
+            scaled, EmbedOptions(n_pcs=3, umap=True, umap_n_neighbors=5, umap_max_cells=cap, embedding_seed=0)
+        )
+        assert found["X_umap"].shape == (40, 2)
+        assert np.array_equal(found["X_pca"], capped["X_pca"])
