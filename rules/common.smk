@@ -104,8 +104,8 @@ def cache_function_signatures():
     (snakemake.ioutils) hand it the signature instead (overwrite_function_params); this does
     the same for every function of every rule, once every rule is known.
     """
-    for rule in workflow.rules:
-        for item in [*rule.input, *rule.params]:
+    for step in workflow.rules:
+        for item in [*step.input, *step.params]:
             # a function item is stored as is, or (flagged, e.g. unpack) as an AnnotatedString
             # or _IOFile holding it
             function = getattr(getattr(item, "_file", item), "callable", item)
