@@ -25,9 +25,14 @@ What it does (one process for the timings):
    subprocesses on 1/4 of the file and on all of it, to show that peak RSS does not grow with
    the file size.
 
-``--long-mbp 25 100`` only runs every scheme's step, in a subprocess, on one generated record of
-each size (soft-masked runs, an N run per 10 Mb) and prints its peak RSS: how memory grows with
-the longest record (long records are not windowed yet, so it grows).
+``--parquet-floor 30`` only times pyarrow's Parquet writer alone on 30 M int32 ids, for the
+layout the workflow writes and the other writer options (the floor of the variable-length
+schemes: one id per base for ``dnabert``).
+
+``--long-mbp 10 40 250`` only runs every scheme's step, in a subprocess, on one generated record of
+each size (soft-masked runs, an N run per 10 Mb) with windows (:data:`LONG_SETTINGS`; k-mer counts
+need none) and prints its peak RSS and CPU seconds: memory is bounded by the windows and the
+reader's pieces, not by the record, so it stays flat.
 
 Exits 1 if a target is missed: ``char`` >= 100 MB/s end to end and >= 50x its naive loop; every
 scheme >= 10x its naive path end to end; ``dnabert``/``nucleotide_transformer`` >= 200 MB/s to Parquet;
@@ -210,6 +215,23 @@ def step_tokens(fasta: Path, out: Path, scheme: str, **settings: object) -> obje
     return step(options_for(scheme, settings), [fasta], out)
 
 
+def step_ingest(fasta: Path, out: Path) -> object:
+    """What the rule dna_ingest runs (obs.tsv and qc.json; no filters)."""
+    from genoprep.dna.options import IngestOptions
+    from genoprep.dna.steps import ingest
+
+    options = IngestOptions(
+        inputs=({"unmatched_label": "error"},),
+        columns={"sequence": "sequence"},
+        min_length=1,
+        max_n_fraction=1.0,
+        dataset_id="bench",
+        sha256=(None,),
+        min_fraction_kept=0.5,
+    )
+    return ingest(options, [fasta], out.with_suffix(".tsv"), out.with_suffix(".json"))
+
+
 def step_kmers(fasta: Path, out: Path, k: int) -> object:
     """What the rule dna_kmer_counts runs."""
     return kmer_counts_step(
@@ -245,29 +267,50 @@ def peak_rss_mb() -> float:
 
 
 RSS_CHILD = """
-import sys
+import sys, resource
 sys.path.insert(0, {root!r})
 sys.path.insert(0, {bench!r})
 from pathlib import Path
-from bench_dna import step_kmers, step_tokens
+from bench_dna import LONG_SETTINGS, step_ingest, step_kmers, step_tokens
 scheme = {scheme!r}
-if scheme in ("char", "hyenadna"):
-    step_tokens(Path({fasta!r}), Path({out!r}), scheme, max_len=512, truncation="right")
+long = {long!r}
+if scheme == "ingest":
+    step_ingest(Path({fasta!r}), Path({out!r}))
 elif scheme == "kmer_counts":
     step_kmers(Path({fasta!r}), Path({out!r}), 6)
+elif long:
+    step_tokens(Path({fasta!r}), Path({out!r}), scheme, **LONG_SETTINGS[scheme])
+elif scheme in ("char", "hyenadna"):
+    step_tokens(Path({fasta!r}), Path({out!r}), scheme, max_len=512, truncation="right", stride=None)
 else:
-    step_tokens(Path({fasta!r}), Path({out!r}), scheme, k=6)
+    step_tokens(Path({fasta!r}), Path({out!r}), scheme, k=6, window=None, stride=None)
+usage = resource.getrusage(resource.RUSAGE_SELF)
 # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across fork/exec, so a child would report its parent's peak.
-print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) / 1024)
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) / 1024
+print(peak, usage.ru_utime + usage.ru_stime)
 """
+
+#: The card settings of the long-record runs (``--long-mbp``): every scheme with windows.
+LONG_SETTINGS: dict[str, dict[str, object]] = {
+    "char": {"max_len": 512, "truncation": "right", "stride": 512},
+    "hyenadna": {"max_len": 1024, "truncation": "right", "stride": 1023},
+    "dnabert": {"k": 6, "window": 512, "stride": 512},
+    "nucleotide_transformer": {"k": 6, "window": 6000, "stride": 6000},
+}
+
+
+def child_run(fasta: Path, out: Path, scheme: str, long: bool = False) -> tuple[float, float]:
+    """Peak RSS (MB) and CPU seconds of one scheme's step run in a fresh subprocess."""
+    script = RSS_CHILD.format(
+        root=str(ROOT), bench=str(Path(__file__).parent), fasta=str(fasta), out=str(out), scheme=scheme, long=long
+    )
+    result = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
+    peak, cpu = (float(v) for v in result.stdout.split())
+    return peak, cpu
 
 
 def child_peak_rss(fasta: Path, out: Path, scheme: str) -> float:
-    script = RSS_CHILD.format(
-        root=str(ROOT), bench=str(Path(__file__).parent), fasta=str(fasta), out=str(out), scheme=scheme
-    )
-    result = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
-    return float(result.stdout.strip())
+    return child_run(fasta, out, scheme)[0]
 
 
 def generate_long_record(path: Path, bases: int, seed: int) -> None:
@@ -287,28 +330,78 @@ def generate_long_record(path: Path, bases: int, seed: int) -> None:
             out.writelines(seq[i : i + LINE].tobytes() + b"\n" for i in range(0, size, LINE))
 
 
-LONG_SCHEMES = ("char", "hyenadna", "kmer_counts", "dnabert", "nucleotide_transformer")
+LONG_SCHEMES = ("ingest", "char", "hyenadna", "kmer_counts", "dnabert", "nucleotide_transformer")
 
 
-def long_record_rss(work: Path, sizes_mbp: list[float], seed: int) -> dict[str, dict[str, float]]:
-    """Peak RSS (MB) of each scheme's step, in a subprocess, on one record of each size (Mbp)."""
-    peaks: dict[str, dict[str, float]] = {}
+def long_record_rss(work: Path, sizes_mbp: list[float], seed: int) -> dict[str, dict[str, list[float]]]:
+    """[peak RSS MB, CPU s] of each scheme's step (:data:`LONG_SETTINGS`) in a subprocess, one record per size."""
+    peaks: dict[str, dict[str, list[float]]] = {}
     for mbp in sizes_mbp:
         fasta = work / f"long_{mbp:g}M.fa"
         generate_long_record(fasta, int(mbp * MB), seed)
-        peaks[f"{mbp:g}"] = {
-            scheme: child_peak_rss(fasta, work / f"long_{scheme}.out", scheme) for scheme in LONG_SCHEMES
-        }
-        fasta.unlink()
+        peaks[f"{mbp:g}"] = {}
         for scheme in LONG_SCHEMES:
+            peaks[f"{mbp:g}"][scheme] = list(child_run(fasta, work / f"long_{scheme}.out", scheme, long=True))
             for leftover in work.glob(f"long_{scheme}.out*"):
                 leftover.unlink()
+        fasta.unlink()
         print(
-            f"one {mbp:g} Mbp record: peak RSS "
-            + ", ".join(f"{scheme} {peak:.0f} MB" for scheme, peak in peaks[f"{mbp:g}"].items()),
+            f"one {mbp:g} Mbp record: peak RSS (CPU s) "
+            + ", ".join(f"{scheme} {peak:.0f} MB ({cpu:.1f} s)" for scheme, (peak, cpu) in peaks[f"{mbp:g}"].items()),
             flush=True,
         )
     return peaks
+
+
+def parquet_floor(n_values: int, rounds: int = 3) -> dict[str, float]:
+    """M int32 values per CPU second that pyarrow's Parquet writer takes alone, by layout (best of ``rounds``).
+
+    The ``input_ids`` column as the workflow writes it (``list<int32>`` from offsets and a flat
+    array, zero-copy; :data:`genoprep.dna.artifacts.TOKENS_WRITER`: PLAIN, uncompressed, no
+    statistics) against the other writer options, a flat non-null int32 column (no levels) and
+    ``ndarray.tofile`` (the disk floor); ids like DNABERT's, rows of 2 Mb (one row group).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    flat = rng.integers(5, 4101, n_values, dtype=np.int32)
+    offsets = np.linspace(0, n_values, max(n_values // 2_000_000, 1) + 1).astype(np.int32)
+    ids = pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat))
+    table = pa.table({"input_ids": ids})
+    not_null = pa.list_(pa.field("element", pa.int32(), nullable=False))
+    strict = pa.Table.from_arrays(
+        [pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat), type=not_null)],
+        schema=pa.schema([pa.field("input_ids", not_null, nullable=False)]),
+    )
+    flat_table = pa.Table.from_arrays([pa.array(flat)], schema=pa.schema([pa.field("x", pa.int32(), nullable=False)]))
+    plain = {"compression": "none", "use_dictionary": False, "write_statistics": False}
+    path = Path(tempfile.mkdtemp(prefix="bench_parquet_")) / "ids.parquet"
+    layouts: dict[str, Callable[[], object]] = {
+        "list<int32>, genoprep (PLAIN, none, no stats)": lambda: pq.write_table(table, path, **plain),
+        "list<int32>, pyarrow defaults (dictionary, snappy)": lambda: pq.write_table(table, path),
+        "list<int32>, PLAIN + data page v2": lambda: pq.write_table(table, path, data_page_version="2.0", **plain),
+        "list<int32>, PLAIN + byte_stream_split": lambda: pq.write_table(
+            table, path, use_byte_stream_split=True, **plain
+        ),
+        "list<int32>, PLAIN + 8 MB pages": lambda: pq.write_table(table, path, data_page_size=8 << 20, **plain),
+        "list<int32 not null> not null, PLAIN": lambda: pq.write_table(strict, path, **plain),
+        "flat int32 not null (no levels), PLAIN": lambda: pq.write_table(flat_table, path, **plain),
+        "ndarray.tofile (no Parquet)": lambda: flat.tofile(path),
+    }
+    speeds: dict[str, float] = {}
+    try:
+        for name, write in layouts.items():
+            best = float("inf")
+            for _ in range(rounds):
+                start = time.process_time()
+                write()
+                best = min(best, time.process_time() - start)
+            speeds[name] = n_values / best / 1e6
+            print(f"  {name:52} {speeds[name]:7.0f} M values/CPU-s", flush=True)
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+    return speeds
 
 
 # ------------------------------------------------------------------ main
@@ -365,8 +458,20 @@ def main() -> int:
         metavar="MBP",
         help="only measure peak RSS of every scheme on one record of each size (e.g. 25 250), then exit",
     )
+    parser.add_argument(
+        "--parquet-floor",
+        type=float,
+        metavar="M",
+        help="only time pyarrow's Parquet writer alone on M million int32 ids, by layout, then exit",
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
+    if args.parquet_floor:
+        print(f"pyarrow Parquet writer alone, {args.parquet_floor:g} M int32 ids, load {os.getloadavg()[0]:.1f}:")
+        speeds = parquet_floor(int(args.parquet_floor * 1e6), args.rounds)
+        if args.json:
+            args.json.write_text(json.dumps({"parquet_floor_m_values_per_cpu_s": speeds}, indent=2))
+        return 0
     CLOCK[0] = time.process_time if args.clock == "cpu" else time.perf_counter
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench_dna_"))

@@ -4,8 +4,10 @@ and the read+write floor, on a generated raw-count h5ad of PBMC-68k size.
 Input (generated once, seeded): 68,579 cells x 20,387 genes, ~45.6 M non-zero counts
 (~665 detected genes per cell, 13 ``MT-`` genes at ~2.5 % of the counts), as h5ad.
 
-Contenders, each in its own fresh process tree, alternating in one run (process wall time
-including the Python and ``snakemake`` start-up; peak RSS of the largest process of the tree):
+Contenders, each in its own fresh process tree, alternating in one run (the order is reversed
+every other round): process wall time and CPU seconds (user + sys of the whole process tree,
+``getrusage(RUSAGE_CHILDREN)``), both including the Python and ``snakemake`` start-up; peak RSS of
+the largest process of the tree:
 
 - ``workflow`` — ``python -m snakemake --cores 2`` on one card with the spec's parameters
   (min_genes 200, min_cells 3, max_genes 2500, max_pct_mito 5, target_sum 1e4, seurat
@@ -19,11 +21,13 @@ including the Python and ``snakemake`` start-up; peak RSS of the largest process
 
 A warm-up on a small file first fills numba's caches for every contender.
 
-Targets (issue 10): workflow wall <= 1.0x the bare scanpy recipe, and workflow peak RSS
+Targets (issue 10): workflow time <= 1.0x the bare scanpy recipe, and workflow peak RSS
 <= 2.5x the raw CSR matrix's in-memory size (float32 values + int32 indices + row
-pointers). Exit status 1 when a target is missed.
+pointers). The time target is judged on CPU seconds, not wall: the machines this runs on are
+shared (load 15-30 on 2 cores), so wall ratios are mostly noise; wall is printed beside it.
+Exit status 1 when a target is missed.
 
-    .venv/bin/python bench/bench_scrna_workflow.py [--cells 68579] [--genes 20387] [--genes-per-cell 665]
+    .venv/bin/python bench/bench_scrna_workflow.py [--cells 68579] [--genes 20387] [--genes-per-cell 665] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -80,14 +84,17 @@ import anndata as ad
 ad.read_h5ad(sys.argv[1]).write_h5ad(sys.argv[2] + "/copy.h5ad")
 """
 
-# runs one command and reports its wall time and the peak RSS of the largest process of its tree
+# runs one command and reports its wall time, the CPU seconds (user + sys) of its whole process tree
+# (every descendant is waited for by its parent, so RUSAGE_CHILDREN sums them all) and the peak RSS
+# of the largest process of the tree
 TIMER = r"""
 import json, resource, subprocess, sys, time
 start = time.perf_counter()
 done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 seconds = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(json.dumps({"seconds": seconds, "peak_mib": peak, "status": done.returncode, "stderr": done.stderr[-3000:]}))
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "peak_mib": usage.ru_maxrss / 1024,
+                  "status": done.returncode, "stderr": done.stderr[-3000:]}))
 """
 
 
@@ -165,13 +172,23 @@ def main() -> int:
     parser.add_argument("--cells", type=int, default=68579)
     parser.add_argument("--genes", type=int, default=20387)
     parser.add_argument("--genes-per-cell", type=int, default=665)
-    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--input", type=Path, default=None, help="an h5ad this script generated before (with the same sizes), reused"
+    )
     args = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONHASHSEED": "0"}
     with tempfile.TemporaryDirectory(prefix="bench_scrna_workflow_") as folder:
         work = Path(folder)
         start = time.perf_counter()
-        nnz = make_input(work / "input.h5ad", args.cells, args.genes, args.genes_per_cell)
+        if args.input is None:
+            nnz = make_input(work / "input.h5ad", args.cells, args.genes, args.genes_per_cell)
+        else:
+            import h5py
+
+            (work / "input.h5ad").symlink_to(args.input.resolve())
+            with h5py.File(args.input, "r") as handle:
+                nnz = int(handle["X/data"].shape[0])
         make_input(work / "small.h5ad", 2000, 3000, 400, seed=1)
         csr_mib = (nnz * 8 + (args.cells + 1) * 8) / 2**20
         print(
@@ -189,22 +206,28 @@ def main() -> int:
                 runs[name].append(timed(todo[name], env))
         steps = work / "workflow_r0" / "bench" / "logs" / "scrna_process_steps.tsv"
         step_table = steps.read_text() if steps.exists() else ""
-    mean = {
-        name: {key: sum(r[key] for r in rs) / len(rs) for key in ("seconds", "peak_mib")} for name, rs in runs.items()
-    }
-    scanpy = mean["scanpy"]
-    print(f"{'run':<10} {'wall s':>8} {'x scanpy':>9} {'x floor':>8} {'peak RSS MiB':>13} {'x raw CSR':>10}")
+    keys = ("seconds", "cpu", "peak_mib")
+    mean = {name: {key: sum(r[key] for r in rs) / len(rs) for key in keys} for name, rs in runs.items()}
+    scanpy, floor = mean["scanpy"], mean["floor"]
+    print(f"load average (1, 5, 15 min) at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(
+        f"{'run':<10} {'wall s':>8} {'x scanpy':>9} {'CPU s':>8} {'x scanpy':>9} {'x floor':>8} "
+        f"{'peak RSS MiB':>13} {'x raw CSR':>10}"
+    )
     for name, m in mean.items():
         print(
-            f"{name:<10} {m['seconds']:8.1f} {m['seconds'] / scanpy['seconds']:9.2f} "
-            f"{m['seconds'] / mean['floor']['seconds']:8.2f} {m['peak_mib']:13.0f} {m['peak_mib'] / csr_mib:10.2f}"
+            f"{name:<10} {m['seconds']:8.1f} {m['seconds'] / scanpy['seconds']:9.2f} {m['cpu']:8.1f} "
+            f"{m['cpu'] / scanpy['cpu']:9.2f} {m['cpu'] / floor['cpu']:8.2f} {m['peak_mib']:13.0f} "
+            f"{m['peak_mib'] / csr_mib:10.2f}"
         )
     if step_table:
         print("workflow steps (logs/scrna_process_steps.tsv of round 1):")
         print(step_table, end="")
+    # the time target is judged on CPU seconds: on a machine shared with other jobs wall time mostly
+    # measures the load, while the CPU time a process tree uses hardly depends on it
     failures = []
-    if mean["workflow"]["seconds"] > 1.0 * scanpy["seconds"]:
-        failures.append(f"workflow wall {mean['workflow']['seconds'] / scanpy['seconds']:.2f}x > 1.0x bare scanpy")
+    if mean["workflow"]["cpu"] > 1.0 * scanpy["cpu"]:
+        failures.append(f"workflow CPU {mean['workflow']['cpu'] / scanpy['cpu']:.2f}x > 1.0x bare scanpy")
     if mean["workflow"]["peak_mib"] > 2.5 * csr_mib:
         failures.append(f"workflow peak RSS {mean['workflow']['peak_mib'] / csr_mib:.2f}x > 2.5x the raw CSR")
     print("targets:", "all met" if not failures else "MISSED: " + "; ".join(failures))

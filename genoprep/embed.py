@@ -13,14 +13,35 @@ Both return float32 arrays, ready for ``obsm['X_pca']`` and ``obsm['X_umap']``.
 from __future__ import annotations
 
 import logging
+import mmap
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 
 log = logging.getLogger(__name__)
 
 #: rows of the matrix converted to float64 at a time
-_BLOCK_ROWS = 4096
+_BLOCK_ROWS = 2048
+
+
+def row_blocks(
+    matrix: np.ndarray, dtype: type = np.float64, rows: int = _BLOCK_ROWS
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start, matrix[start:start + rows] as dtype)`` over the rows, a copy each.
+
+    When ``matrix`` is a memory map (``X.npy`` of an out-of-core run), its pages are given back
+    after each block (``madvise(MADV_DONTNEED)``; the file's pages stay in the page cache), so
+    reading a million cells keeps one block resident, not the file.
+    """
+    mapping = getattr(matrix, "_mmap", None)
+    if mapping is None and isinstance(matrix.base, np.memmap):
+        mapping = getattr(matrix.base, "_mmap", None)
+    for start in range(0, matrix.shape[0], rows):
+        block = np.array(matrix[start : start + rows], dtype=dtype)
+        if mapping is not None:
+            mapping.madvise(mmap.MADV_DONTNEED)
+        yield start, block
 
 
 def n_components(n_pcs: int, shape: tuple[int, int]) -> int:
@@ -39,14 +60,21 @@ def pca(matrix: np.ndarray, n_pcs: int) -> tuple[np.ndarray, np.ndarray]:
     """
     n_rows, n_cols = matrix.shape
     k = n_components(n_pcs, matrix.shape)
-    mean = matrix.mean(axis=0, dtype=np.float64)
+    mean = np.zeros(n_cols)
+    for _, block in row_blocks(matrix):
+        mean += block.sum(axis=0)
+    mean /= max(n_rows, 1)
     if n_cols <= n_rows:
+        from scipy.linalg import eigh
+
         gram = np.zeros((n_cols, n_cols))
-        for start in range(0, n_rows, _BLOCK_ROWS):
-            block = matrix[start : start + _BLOCK_ROWS].astype(np.float64) - mean
+        for _, block in row_blocks(matrix):
+            block -= mean  # in place: one float64 block at a time
             gram += block.T @ block
-        values, vectors = np.linalg.eigh(gram)
-        order = np.argsort(values)[::-1][:k]
+        total_variance = float(np.trace(gram))
+        # only the k largest eigenpairs (LAPACK's syevr): no n_cols^2 workspace beside the Gram matrix
+        values, vectors = eigh(gram, subset_by_index=[n_cols - k, n_cols - 1], driver="evr", overwrite_a=True)
+        order = np.argsort(values)[::-1]
         components = vectors[:, order]
     else:  # few rows (bulk samples): the rows x rows Gram matrix
         centred = matrix.astype(np.float64) - mean
@@ -54,14 +82,14 @@ def pca(matrix: np.ndarray, n_pcs: int) -> tuple[np.ndarray, np.ndarray]:
         values, vectors = np.linalg.eigh(gram)
         order = np.argsort(values)[::-1][:k]
         components = centred.T @ vectors[:, order] / np.sqrt(np.maximum(values[order], np.finfo(float).tiny))
-    total = float(np.trace(gram))
+        total_variance = float(np.trace(gram))
+    total = total_variance
     largest = np.abs(components).argmax(axis=0)
     components *= np.sign(components[largest, np.arange(k)])
     coordinates = np.empty((n_rows, k), dtype=np.float32)
-    for start in range(0, n_rows, _BLOCK_ROWS):
-        coordinates[start : start + _BLOCK_ROWS] = (
-            matrix[start : start + _BLOCK_ROWS].astype(np.float64) - mean
-        ) @ components
+    for start, block in row_blocks(matrix):
+        block -= mean
+        coordinates[start : start + block.shape[0]] = block @ components
     ratio = np.clip(values[order], 0, None) / total if total > 0 else np.zeros(k)
     log.info("PCA: %d components of a %d x %d matrix", k, n_rows, n_cols)
     return coordinates, ratio.astype(np.float32)

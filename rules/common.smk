@@ -126,10 +126,23 @@ def lock_results():
         stop(f"error: {err}")
 
 
+#: routes inside a modality: the scRNA-seq cards with params.shards >= 2 run as the
+#: sharded jobs of rules/scrna_shard.smk, the others as one scrna_process job
+ROUTES = {
+    "scrna_one_job": ("scrna", lambda card: card.params["shards"] < 2),
+    "scrna_sharded": ("scrna", lambda card: card.params["shards"] >= 2),
+}
+
+
 @functools.cache
 def ids_pattern(modality):
-    """A regex matching exactly the dataset ids of one modality (built once per modality:
-    every out() of the modality's rules holds it)."""
+    """A regex matching exactly the dataset ids of one modality (or of one route, see ROUTES);
+    built once per modality: every out() of the modality's rules holds it."""
+    if modality in ROUTES:
+        name, keep = ROUTES[modality]
+        return ids_regex(
+            i for i, card in CARDS.items() if card.modality == name and keep(card)
+        )
     return ids_regex(i for i, card in CARDS.items() if card.modality == modality)
 
 
@@ -418,6 +431,40 @@ def scrna_runtime(wildcards, attempt):
 
 # ---- scRNA-seq foundation-model tokens (rules/scrna_tokens.smk) ----
 scrna_tokens = _ImportOnCall("genoprep.scrna.tokens.workflow")
+
+
+# ---- scRNA-seq sharded across jobs (rules/scrna_shard.smk, params.shards >= 2) ----
+scrna_shard = _ImportOnCall("genoprep.scrna.shard")
+
+
+def scrna_shard_params(wildcards):
+    return scrna_shard.chain_params(card_of(wildcards).data)
+
+
+def scrna_shard_plan_of(wildcards):
+    return checkpoints.scrna_shard_plan.get(dataset=wildcards.dataset).output.plan
+
+
+def scrna_shard_files(kind, ext="npz"):
+    """The per-shard files of a dataset, as many as checkpoint scrna_shard_plan planned."""
+
+    def files(wildcards):
+        with open(scrna_shard_plan_of(wildcards), encoding="utf-8") as handle:
+            n_shards = len(json.load(handle)["shards"])
+        folder = os.path.join(RESULTS, ".work", wildcards.dataset, "shards")
+        return [os.path.join(folder, f"{kind}_{i}.{ext}") for i in range(n_shards)]
+
+    return files
+
+
+def scrna_shard_mem_mb(wildcards, attempt):
+    index = int(wildcards.shard) if hasattr(wildcards, "shard") else None
+    return scrna_shard.shard_mem_mb(scrna_shard_plan_of(wildcards), index, attempt)
+
+
+def scrna_shard_runtime(wildcards, attempt):
+    index = int(wildcards.shard) if hasattr(wildcards, "shard") else None
+    return scrna_shard.shard_runtime(scrna_shard_plan_of(wildcards), index, attempt)
 
 
 def scrna_token_facts(card):

@@ -17,6 +17,8 @@ checkpoint variants_plan:
         plan=work("chunks.json", "variants"),
     log:
         out("logs/variants_plan.log"),
+    benchmark:
+        out("benchmarks/variants_plan.tsv")
     conda:
         "../envs/variants.yaml"
     resources:

@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import scipy.sparse as sp
 
-from genoprep.dna.io import DnaRecord, batched
+from genoprep.dna.io import DnaRecord, Piece, batched
 from genoprep.dna.tokenize import RaggedTokens, get_scheme, kmer_names
+from genoprep.dna.windows import count_blocks, encode_settings, whole_records
 from genoprep.progress import Progress
 
 StrPath = str | PathLike[str]
@@ -102,7 +102,7 @@ def _index_columns(records: Sequence[DnaRecord]) -> list[pa.Array]:
     return [
         pa.array([r.id for r in records], type=pa.string()),
         pa.array([r.label for r in records], type=pa.string()),
-        pa.array([len(r.sequence) for r in records], type=pa.int32()),
+        pa.array([r.bases for r in records], type=pa.int32()),
     ]
 
 
@@ -186,15 +186,16 @@ def write_variable_tokens(
     if spec.kind != "variable":
         raise ValueError(f"scheme {scheme!r} is not variable-length")
     settings = dict(settings)
+    encoding = encode_settings(settings)
     schema = TOKENS_SCHEMA.with_metadata(_metadata(scheme, settings))
     n_sequences = n_tokens = n_bases = 0
     with pq.ParquetWriter(out_path, schema, **TOKENS_WRITER) as writer, _BackgroundWriter(writer) as background:
         for batch in _tracked(batched(records, batch_records, batch_bases), f"{scheme} tokens"):
-            ids = spec.encode([r.sequence for r in batch], **settings)
+            ids = spec.encode([r.sequence for r in batch], **encoding)
             background.write(pa.Table.from_arrays([*_index_columns(batch), _as_list_array(ids)], schema=schema))
             n_sequences += len(batch)
             n_tokens += int(ids.values.size)
-            n_bases += sum(len(r.sequence) for r in batch)
+            n_bases += sum(r.bases for r in batch)
     return {"scheme": scheme, "params": settings, "n_sequences": n_sequences, "n_tokens": n_tokens, "n_bases": n_bases}
 
 
@@ -246,9 +247,9 @@ def write_fixed_tokens(
         with open(out_path, "wb") as out:
             out.write(_npy_preamble((0, max_len), dtype))
             for batch in _tracked(batched(records, batch_records, batch_bases), f"{scheme} tokens"):
-                ids = spec.encode([r.sequence for r in batch], dtype=dtype, **settings)
-                out.write(np.ascontiguousarray(ids).tobytes())
-                lengths = [len(r.sequence) for r in batch]
+                ids = spec.encode([r.sequence for r in batch], dtype=dtype, **encode_settings(settings))
+                out.write(memoryview(np.ascontiguousarray(ids)).cast("B"))  # no copy of the rows
+                lengths = [r.bases for r in batch]
                 n_sequences += len(batch)
                 n_bases += sum(lengths)
                 n_truncated += sum(length > capacity for length in lengths)
@@ -297,6 +298,31 @@ def write_kmer_counts(
     Memory grows with the number of non-zero counts, not with the bases read. Column names
     are ``kmer_names(k, canonical)`` (:func:`write_kmer_names`).
     """
+    return write_kmer_count_pieces(
+        whole_records(records),
+        out_path,
+        settings,
+        index_path=index_path,
+        batch_records=batch_records,
+        batch_bases=batch_bases,
+    )
+
+
+def write_kmer_count_pieces(
+    pieces: Iterable[Piece],
+    out_path: StrPath,
+    settings: Mapping[str, Any],
+    *,
+    index_path: StrPath | None = None,
+    batch_records: int = DEFAULT_BATCH_RECORDS,
+    batch_bases: int = DEFAULT_BATCH_BASES,
+) -> dict[str, Any]:
+    """:func:`write_kmer_counts` of records given as pieces (:func:`genoprep.dna.io.read_pieces`).
+
+    A record in several pieces is counted piece by piece with k-1 bases of overlap
+    (:func:`genoprep.dna.windows.count_blocks`), so a chromosome is counted in memory bounded
+    by the piece size and 4**k; the matrix is the same as for whole records.
+    """
     k, canonical = int(settings["k"]), bool(settings["canonical"])
     spec = get_scheme("kmer_counts")
     data: list[np.ndarray] = []
@@ -304,15 +330,17 @@ def write_kmer_counts(
     row_sizes: list[np.ndarray] = []
     index_tables: list[pa.Table] = []
     n_bases = 0
-    for batch in _tracked(batched(records, batch_records, batch_bases), f"{k}-mer counts"):
-        block = sp.csr_matrix(spec.encode([r.sequence for r in batch], k=k, canonical=canonical, sparse=True))
+    progress = Progress(f"{k}-mer counts", unit="sequences")
+    for batch, block in count_blocks(pieces, k, canonical, batch_records, batch_bases):
         block.sort_indices()
         data.append(block.data.astype(np.int32, copy=False))
         indices.append(block.indices.astype(np.int32, copy=False))
         row_sizes.append(np.diff(block.indptr))
         if index_path is not None:
             index_tables.append(pa.Table.from_arrays(_index_columns(batch), schema=INDEX_SCHEMA))
-        n_bases += sum(len(r.sequence) for r in batch)
+        n_bases += sum(r.bases for r in batch)
+        progress.update(len(batch))
+    progress.finish()
     n_columns = len(spec.vocabulary(k=k, canonical=canonical))
     sizes = np.concatenate(row_sizes) if row_sizes else np.zeros(0, np.int64)
     indptr = np.zeros(sizes.size + 1, dtype=np.int32 if sizes.sum() < 2**31 else np.int64)

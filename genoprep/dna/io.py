@@ -1,7 +1,10 @@
 """Reading DNA inputs: FASTA files, sequence tables and label rules (the readers of the modality).
 
 All readers are generators of :class:`DnaRecord` and hold one record at a time, so a
-genome streams through in constant memory (beyond its largest record). Files are opened
+genome streams through in constant memory (beyond its largest record). The piece readers
+(:func:`iter_fasta_pieces`, :func:`read_pieces`) give the same records as consecutive pieces of
+about :data:`PIECE_BASES` bases, so not even one record is held whole (chromosomes); the
+workflow's steps read through them. Files are opened
 through :mod:`genoprep.textio` (gzip/BGZF by magic bytes, a UTF-8 byte-order mark removed,
 CRLF read as LF, compression damage reported as one line).
 
@@ -99,6 +102,14 @@ class DnaRecord(NamedTuple):
     """The sequence as written (case kept), whitespace removed; ASCII bytes when read with
     ``as_bytes=True``."""
     label: str | None = None
+    length: int | None = None
+    """Bases of the whole record when ``sequence`` holds only part of it (the start or end a
+    fixed-length row keeps, see :mod:`genoprep.dna.windows`); None when ``sequence`` is the record."""
+
+    @property
+    def bases(self) -> int:
+        """Length of the whole record."""
+        return len(self.sequence) if self.length is None else self.length
 
     @property
     def name(self) -> str:
@@ -830,3 +841,253 @@ def batched(
         bases += len(record.sequence)
     if batch:
         yield batch
+
+
+# --------------------------------------------------------------- long records: pieces
+
+#: Bases of a record read at a time by the piece readers (:func:`iter_fasta_pieces`): what bounds
+#: the memory of a step on one long record (a chromosome), with the block size of the reader.
+PIECE_BASES = 1 << 20
+#: Whitespace Biopython strips from the end of a line (``str.rstrip``) besides LF: a piece cut
+#: inside a line never ends with it, so the next piece decides whether it ends the line.
+_TRAILING_SPACE = b" \t\r\x0b\x0c"
+
+
+class Piece(NamedTuple):
+    """Part of one record: ``sequence`` is the record's bases ``[start, start + len(sequence))``."""
+
+    number: int
+    id: str
+    label: str | None
+    start: int
+    """0-based position of ``sequence[0]`` in the record."""
+    sequence: bytes
+    last: bool
+    """The record ends with this piece (then ``start + len(sequence)`` is the record's length)."""
+
+
+def _cut_lines(data: bytes, piece_bytes: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of consecutive slices of a record's sequence lines, each about ``piece_bytes``.
+
+    A slice ends after a line end where there is one in reach, otherwise inside the line but
+    never on trailing whitespace (so :func:`_sequence_like_biopython` strips the same bytes as
+    on the whole record). The last slice (what is left, shorter than ``piece_bytes``) is not
+    given: its start is the end of the last slice given.
+    """
+    pos, size = 0, len(data)
+    while size - pos > piece_bytes:
+        cut = data.rfind(b"\n", pos, pos + piece_bytes) + 1
+        if cut <= pos:  # one line longer than a piece
+            cut = pos + piece_bytes
+            while cut > pos + 1 and data[cut - 1] in _TRAILING_SPACE:
+                cut -= 1
+        yield pos, cut
+        pos = cut
+
+
+def _raw_fasta_pieces(blocks: Iterator[bytes], source: str, piece_bytes: int) -> Iterator[tuple[bytes, bytes, bool]]:
+    """:func:`_raw_fasta_records` in pieces: (header line, about ``piece_bytes`` of sequence lines, last piece).
+
+    Never holds a whole record: the lines of a record are passed on as soon as a piece's
+    worth has arrived (one block of the reader at most is held).
+    """
+    header: bytes | None = None
+    pending = b""
+    started = False
+    carry = b""
+    for block in blocks:
+        data = carry + block if carry else block
+        carry = b""
+        pos, size = 0, len(data)
+        while pos < size or (header is None and started):
+            if not started:
+                if data[pos : pos + 1] == b">":
+                    started = True
+                    continue
+                eol = data.find(b"\n", pos)
+                if eol < 0:
+                    carry = data[pos:]
+                    break
+                if data[pos:eol].decode("utf-8", "replace").strip():
+                    raise InputError(source, "first non-blank line does not start with '>' (not FASTA)")
+                pos = eol + 1
+                continue
+            if header is None:
+                eol = data.find(b"\n", pos)
+                if eol < 0:
+                    carry = data[pos:]
+                    break
+                header, pending, pos = data[pos + 1 : eol], b"", eol + 1
+            nxt = _next_header_lf(data, pos)
+            end = nxt if nxt >= 0 else (size - 1 if data.endswith(b"\n") else size)
+            lines = pending + data[pos:end] if pending else data[pos:end]
+            rest = 0
+            for a, b in _cut_lines(lines, piece_bytes):
+                yield header, lines[a:b], False
+                rest = b
+            if nxt < 0:
+                pending, carry = lines[rest:], data[end:]
+                break
+            yield header, lines[rest:], True
+            header, pending, pos = None, b"", nxt + 1
+    if not started:
+        if carry.decode("utf-8", "replace").strip():
+            raise InputError(source, "first non-blank line does not start with '>' (not FASTA)")
+        return
+    if header is None:  # the file ends inside a header line without LF
+        header, pending, carry = carry[1:], b"", b""
+    lines = pending + carry if carry.strip(b"\n") else pending
+    rest = 0
+    for a, b in _cut_lines(lines, piece_bytes):
+        yield header, lines[a:b], False
+        rest = b
+    yield header, lines[rest:], True
+
+
+def _check_piece(sequence: bytes, lines: bytes, source: str, record: str, offset: int) -> bytes:
+    """A piece's bases, validated as :func:`iter_fasta_bytes` validates a record (positions in the record)."""
+    if not sequence.translate(None, IUPAC_BYTES):
+        return sequence
+    text = _sequence_like_biopython(lines, source, record)
+    if not text.isascii() or text.encode("ascii").translate(None, IUPAC_BYTES):
+        bad = next(c for c in text if c.encode("utf-8") not in IUPAC_BYTES)
+        position = offset + text.index(bad) + 1
+        raise InputError(source, f"character {bad!r} at position {position} is not an IUPAC nucleotide code", record)
+    return text.encode("ascii")
+
+
+def iter_fasta_pieces(
+    path: StrPath, piece_bases: int = PIECE_BASES, *, block_bytes: int = FASTA_BLOCK_BYTES
+) -> Iterator[tuple[int, str, int, bytes, bool]]:
+    """Stream a FASTA file as ``(number, header, start, bases, last)`` pieces of its records, validated.
+
+    :func:`iter_fasta_bytes` without ever holding a whole record: each record comes as
+    consecutive, non-overlapping pieces of about ``piece_bases`` bases (cut at line ends where
+    the lines are shorter; ``start`` is the 0-based position of the piece's first base in the
+    record), the last one flagged ``last`` (it may be empty). The same bytes, the same
+    validation and the same one-line errors (positions counted in the record) as the whole-record
+    reader; an empty record is refused when its end is reached. Memory: one block of the
+    reader plus one piece.
+    """
+    source = str(path)
+    try:
+        with open_binary(path) as handle:
+            blocks = _universal_newline_blocks(handle, block_bytes)
+            number, header, start = 0, "", 0
+            new_record = True
+            for raw_header, lines, last in _raw_fasta_pieces(blocks, source, piece_bases):
+                if new_record:
+                    number += 1
+                    start = 0
+                    try:
+                        header = raw_header.decode("utf-8").rstrip()
+                    except UnicodeDecodeError as error:
+                        raise InputError(
+                            source, f"header is not UTF-8 text ({error.reason})", f"record {number}"
+                        ) from None
+                record = _record_label(number, header)
+                sequence = _check_piece(_remove_line_ends(lines), lines, source, record, start)
+                if last and start + len(sequence) == 0:
+                    raise InputError(source, "empty sequence", record)
+                yield number, header, start, sequence, last
+                start += len(sequence)
+                new_record = last
+    except OSError as error:
+        raise InputError(source, f"cannot read ({error.strerror or error})") from None
+
+
+def _split_record(record: DnaRecord, piece_bases: int) -> Iterator[Piece]:
+    """A record already in memory (a table row, a decoded token row) as pieces."""
+    data: bytes = record.sequence if isinstance(record.sequence, bytes) else record.sequence.encode("ascii")
+    size = len(data)
+    starts = range(0, size, piece_bases) if size else range(1)
+    for start in starts:
+        yield Piece(
+            record.number,
+            record.id,
+            record.label,
+            start,
+            data[start : start + piece_bases],
+            start + piece_bases >= size,
+        )
+
+
+def _fasta_pieces(
+    entry: Mapping[str, Any], path: StrPath, piece_bases: int, keep: SequenceFilter | None
+) -> Iterator[Piece]:
+    """The labelled pieces of one FASTA input (label or label_regex), records the filters drop left out.
+
+    With active filters a first pass over the file finds the records they keep (their length
+    and letters other than A/C/G/T are only known at the end of a record).
+    """
+    source = str(path)
+    kept: set[int] | None = None
+    if keep is not None and keep.active:
+        kept = set()
+        length = other = 0
+        for number, _, _, sequence, last in iter_fasta_pieces(path, piece_bases):
+            length += len(sequence)
+            other += len(sequence.translate(None, b"ACGTacgt"))
+            if last:
+                if keep.passes_length(length) and keep.passes_n(other, length):
+                    kept.add(number)
+                length = other = 0
+    heads: Iterator[DnaRecord] | None = None
+    queue: list[DnaRecord] = []
+    if entry.get("label_regex") is not None:
+        heads = label_from_header(
+            _Feed(queue),
+            entry["label_regex"],
+            source=source,
+            label_map=entry.get("label_map"),
+            on_unmatched=entry["unmatched_label"],
+        )
+    label = entry.get("label")
+    empty = True
+    for number, header, start, sequence, last in iter_fasta_pieces(path, piece_bases):
+        empty = False
+        if start == 0 and heads is not None:
+            queue.append(DnaRecord(number, header, b"", None))
+            label = next(heads).label
+        if kept is not None and number not in kept:
+            continue
+        yield Piece(number, header, label, start, sequence, last)
+    if empty:
+        raise InputError(source, "no sequences in the file (empty, or blank lines only)")
+
+
+class _Feed:
+    """An iterator over a list that the caller fills one item before each ``next``."""
+
+    def __init__(self, items: list[DnaRecord]) -> None:
+        self._items = items
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> DnaRecord:
+        if not self._items:
+            raise StopIteration
+        return self._items.pop()
+
+
+def read_pieces(
+    entries: Sequence[Mapping[str, Any]],
+    paths: Sequence[StrPath],
+    columns: Mapping[str, Any],
+    keep: SequenceFilter | None = None,
+    piece_bases: int = PIECE_BASES,
+) -> Iterator[Piece]:
+    """:func:`read_inputs` in pieces: the same records, labels and filters, each record as pieces.
+
+    FASTA inputs are read with :func:`iter_fasta_pieces` (a record is never held whole, so a
+    chromosome streams in memory bounded by ``piece_bases``); the other formats hold one record
+    (a table cell, a token row) anyway, and it is cut into pieces. Ids must be unique (checked
+    by ``dna_ingest``), so a new record starts at every piece with ``start == 0``.
+    """
+    for entry, path in zip(entries, paths, strict=True):
+        if input_format(entry, path) == "fasta":
+            yield from _fasta_pieces(entry, path, piece_bases, keep)
+        else:
+            for record in read_inputs([entry], [path], columns, keep, as_bytes=True):
+                yield from _split_record(record, piece_bases)

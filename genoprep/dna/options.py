@@ -129,6 +129,51 @@ def check_card(card: Mapping[str, Any], source: str) -> None:
             except InputError as error:
                 raise InputError(source, error.problem, record=f"{field}.label_regex") from None
     check_split_files(card, source)
+    check_windows(card["params"], source)
+
+
+def window_size(name: str, settings: Mapping[str, Any]) -> int | None:
+    """Bases of one window of a scheme's rows, or None when the scheme makes one row per record.
+
+    ``char``/``hyenadna``: the bases of a row (``max_len`` minus special tokens) when ``stride``
+    is set; ``dnabert``/``nucleotide_transformer``: ``window``.
+    """
+    scheme = get_scheme(name)
+    if scheme.kind == "fixed":
+        return scheme.usable_length(settings) if settings.get("stride") is not None else None
+    if scheme.kind == "variable":
+        return settings.get("window")
+    return None
+
+
+def window_stride(name: str, settings: Mapping[str, Any]) -> int | None:
+    """Bases between window starts (``stride``, or the window itself when only ``window`` is set)."""
+    size = window_size(name, settings)
+    if size is None:
+        return None
+    return int(settings["stride"]) if settings.get("stride") is not None else size
+
+
+def check_windows(params: Mapping[str, Any], source: str) -> None:
+    """Windows leave no base out: ``stride`` at most the window (one line naming the field)."""
+    for name in params["tokenizers"]:
+        settings = params.get(name) or {}
+        if get_scheme(name).kind not in ("fixed", "variable") or settings.get("stride") is None:
+            continue  # kmer_tokenize's stride is the k-mer step, not a window's
+        size = window_size(name, settings)
+        if size is None:
+            raise InputError(
+                source,
+                f"stride needs a window: set params.{name}.window (bases per row)",
+                record=f"params.{name}.stride",
+            )
+        if settings["stride"] > size:
+            raise InputError(
+                source,
+                f"stride {settings['stride']} is longer than the window ({size} bases): the bases between "
+                "windows would be left out",
+                record=f"params.{name}.stride",
+            )
 
 
 def check_split_files(card: Mapping[str, Any], source: str) -> None:

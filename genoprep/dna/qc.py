@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from genoprep.dna.alphabet import GC_CLASS
-from genoprep.dna.io import DnaRecord
+from genoprep.dna.io import DnaRecord, Piece
 
 DEFAULT_EXAMPLES = 5
 
@@ -33,12 +33,20 @@ DEFAULT_EXAMPLES = 5
 _GC_CLASS_BYTES = GC_CLASS.tobytes()
 
 
+def _composition(data: bytes) -> tuple[int, int]:
+    """(A+T, G+C) letters of ASCII bases, either case."""
+    classes = data.translate(_GC_CLASS_BYTES)  # one C pass; counting bytes is memchr-fast
+    return classes.count(0), classes.count(1)
+
+
 def sequence_stats(sequence: str | bytes) -> dict[str, Any]:
     """Return ``{"length", "gc_fraction", "n_fraction"}`` of one sequence (see module doc)."""
     data = sequence.encode("ascii") if isinstance(sequence, str) else sequence
-    classes = data.translate(_GC_CLASS_BYTES)  # one C pass; counting bytes is memchr-fast
-    at, gc = classes.count(0), classes.count(1)
-    length = len(data)
+    at, gc = _composition(data)
+    return _stats(len(data), at, gc)
+
+
+def _stats(length: int, at: int, gc: int) -> dict[str, Any]:
     other = length - at - gc
     unambiguous = int(at + gc)
     return {
@@ -60,8 +68,58 @@ def _summary(values: list[float]) -> dict[str, float | None]:
     }
 
 
+class Summary(NamedTuple):
+    """One record as the QC sees it: the record (its bases may be left out), its stats and digest."""
+
+    record: DnaRecord
+    stats: dict[str, Any]
+    """:func:`sequence_stats` of the record."""
+    digest: bytes
+    """128-bit BLAKE2 of the upper-cased sequence (duplicates)."""
+    n_other: int
+    """Letters that are not A/C/G/T (for the ``max_n_fraction`` filter)."""
+
+
+def summarize(record: DnaRecord) -> Summary:
+    """The :class:`Summary` of a record held whole."""
+    data = record.sequence.encode("ascii") if isinstance(record.sequence, str) else record.sequence
+    at, gc = _composition(data)
+    return Summary(record, _stats(len(data), at, gc), _digest(data.upper()), len(data) - at - gc)
+
+
+def _digest(upper: bytes) -> bytes:
+    return hashlib.blake2b(upper, digest_size=16).digest()
+
+
+def summarize_pieces(pieces: Iterable[Piece]) -> Iterator[Summary]:
+    """:func:`summarize` of every record given in pieces (:func:`genoprep.dna.io.read_pieces`),
+    holding one piece at a time: composition counts add up, the digest is updated piece by piece.
+    The summaries' records hold no bases (``length`` is the record's length)."""
+    at = gc = length = 0
+    hasher = hashlib.blake2b(digest_size=16)
+    for piece in pieces:
+        if piece.start == 0:
+            at = gc = length = 0
+            hasher = hashlib.blake2b(digest_size=16)
+        a, g = _composition(piece.sequence)
+        at, gc, length = at + a, gc + g, length + len(piece.sequence)
+        hasher.update(piece.sequence.upper())
+        if piece.last:
+            record = DnaRecord(piece.number, piece.id, b"", piece.label, length=length)
+            yield Summary(record, _stats(length, at, gc), hasher.digest(), length - at - gc)
+
+
 def dataset_qc(
     records: Iterable[DnaRecord],
+    examples: int = DEFAULT_EXAMPLES,
+    observe: Callable[[DnaRecord, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """:func:`summary_qc` of records held whole (see there)."""
+    return summary_qc((summarize(record) for record in records), examples, observe)
+
+
+def summary_qc(
+    summaries: Iterable[Summary],
     examples: int = DEFAULT_EXAMPLES,
     observe: Callable[[DnaRecord, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
@@ -89,8 +147,7 @@ def dataset_qc(
     id_seen: Counter[str] = Counter()
     n_unlabelled = 0
     n_bases = 0
-    for record in records:
-        stats = sequence_stats(record.sequence)
+    for record, stats, digest, _ in summaries:
         if observe is not None:
             observe(record, stats)
         lengths.append(stats["length"])
@@ -98,8 +155,6 @@ def dataset_qc(
         if stats["gc_fraction"] is not None:
             gc.append(stats["gc_fraction"])
         n_fraction.append(stats["n_fraction"])
-        sequence = record.sequence.encode("ascii") if isinstance(record.sequence, str) else record.sequence
-        digest = hashlib.blake2b(sequence.upper(), digest_size=16).digest()
         groups[digest].append((record.id, record.label))
         id_seen[record.id] += 1
         if record.label is None:

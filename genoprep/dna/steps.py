@@ -40,10 +40,11 @@ import pyarrow.parquet as pq
 
 from genoprep.dna import artifacts
 from genoprep.dna.alphabet import IUPAC_NUCLEOTIDES
-from genoprep.dna.io import DnaRecord, read_entry, read_inputs
-from genoprep.dna.options import FactsOptions, IngestOptions, SchemeOptions
-from genoprep.dna.qc import dataset_qc
+from genoprep.dna.io import PIECE_BASES, DnaRecord, Piece, read_inputs, read_pieces
+from genoprep.dna.options import FactsOptions, IngestOptions, SchemeOptions, window_size, window_stride
+from genoprep.dna.qc import Summary, summarize_pieces, summary_qc
 from genoprep.dna.tokenize import get_scheme
+from genoprep.dna.windows import record_ends, record_windows
 from genoprep.errors import InputError
 from genoprep.filters import FilterStep, describe, guard, summary_line
 from genoprep.jsonio import write_json
@@ -108,8 +109,18 @@ class _FilterCounts:
         ]
 
 
-def ingest(options: IngestOptions, paths: Sequence[StrPath], obs_path: StrPath, qc_path: StrPath) -> dict[str, Any]:
+def ingest(
+    options: IngestOptions,
+    paths: Sequence[StrPath],
+    obs_path: StrPath,
+    qc_path: StrPath,
+    *,
+    piece_bases: int = PIECE_BASES,
+) -> dict[str, Any]:
     """Rule ``dna_ingest``: check every input, filter, write ``obs.tsv`` and ``qc.json`` in one pass.
+
+    Records are read in pieces (:func:`genoprep.dna.io.read_pieces`; memory bounded by
+    ``piece_bases``, which changes nothing in the outputs).
 
     ``obs.tsv`` has one row per kept sequence: id, label (empty when unlabelled), length,
     gc (GC fraction of the A/C/G/T bases, empty when there are none) and n_fraction (share
@@ -141,10 +152,13 @@ def ingest(options: IngestOptions, paths: Sequence[StrPath], obs_path: StrPath, 
                 )
             )
 
-        def kept() -> Iterator[DnaRecord]:
+        def kept() -> Iterator[Summary]:
+            # records in pieces: a chromosome is summarised (composition, digest) one piece at a time
             for entry, path in zip(options.inputs, paths, strict=True):
                 per_file.append({"file": Path(path).name, "label": entry.get("label"), "n_sequences": 0})
-                for record in read_entry(entry, path, options.columns, as_bytes=True):
+                pieces = read_pieces([entry], [path], options.columns, None, piece_bases)
+                for summary in summarize_pieces(pieces):
+                    record = summary.record
                     per_file[-1]["n_sequences"] += 1
                     where = (str(path), record.number)
                     if record.id in seen:
@@ -156,11 +170,10 @@ def ingest(options: IngestOptions, paths: Sequence[StrPath], obs_path: StrPath, 
                             f"record {record.number}",
                         )
                     seen[record.id] = where
-                    sequence: bytes = record.sequence  # type: ignore[assignment]
-                    if counts.passes(len(sequence), len(sequence.translate(None, b"ACGTacgt"))):
-                        yield record
+                    if counts.passes(record.bases, summary.n_other):
+                        yield summary
 
-        qc = dataset_qc(kept(), observe=observe)
+        qc = summary_qc(kept(), observe=observe)
     steps = counts.steps()
     console(summary_line(options.dataset_id, steps))
     source = ", ".join(str(p) for p in paths)
@@ -185,21 +198,64 @@ def _records(options: SchemeOptions, paths: Sequence[StrPath], *, as_bytes: bool
     return read_inputs(options.inputs, paths, options.columns, options.keep, as_bytes=as_bytes)
 
 
-def tokens_fixed(options: SchemeOptions, paths: Sequence[StrPath], out_path: StrPath) -> dict[str, Any]:
-    """Rule ``dna_tokens_fixed``: ``tokens_<scheme>.npy`` of a fixed-length scheme, streamed."""
-    return artifacts.write_fixed_tokens(_records(options, paths), out_path, options.scheme, options.settings)
+def _pieces(options: SchemeOptions, paths: Sequence[StrPath], piece_bases: int) -> Iterator[Piece]:
+    return read_pieces(options.inputs, paths, options.columns, options.keep, piece_bases)
 
 
-def tokens_variable(options: SchemeOptions, paths: Sequence[StrPath], out_path: StrPath) -> dict[str, Any]:
-    """Rule ``dna_tokens_variable``: ``tokens_<scheme>.parquet`` of a variable-length scheme, streamed."""
-    return artifacts.write_variable_tokens(_records(options, paths), out_path, options.scheme, options.settings)
+def _windows(options: SchemeOptions, paths: Sequence[StrPath], piece_bases: int) -> Iterator[DnaRecord] | None:
+    """The window rows of the scheme's ``window``/``stride`` settings, or None without windows."""
+    size = window_size(options.scheme, options.settings)
+    if size is None:
+        return None
+    stride = window_stride(options.scheme, options.settings)
+    assert stride is not None
+    return record_windows(_pieces(options, paths, piece_bases), size, stride)
+
+
+def tokens_fixed(
+    options: SchemeOptions, paths: Sequence[StrPath], out_path: StrPath, *, piece_bases: int = PIECE_BASES
+) -> dict[str, Any]:
+    """Rule ``dna_tokens_fixed``: ``tokens_<scheme>.npy`` of a fixed-length scheme, streamed.
+
+    Records are read in pieces (:func:`genoprep.dna.io.read_pieces`): a row holds a window of
+    a record (``stride`` set) or the ``max_len`` bases the scheme keeps of it, so no record is
+    ever held whole; ``piece_bases`` changes nothing in the artifact.
+    """
+    rows = _windows(options, paths, piece_bases)
+    if rows is None:
+        width = get_scheme(options.scheme).usable_length(options.settings)
+        rows = record_ends(_pieces(options, paths, piece_bases), width, options.settings["truncation"])
+    return artifacts.write_fixed_tokens(rows, out_path, options.scheme, options.settings)
+
+
+def tokens_variable(
+    options: SchemeOptions, paths: Sequence[StrPath], out_path: StrPath, *, piece_bases: int = PIECE_BASES
+) -> dict[str, Any]:
+    """Rule ``dna_tokens_variable``: ``tokens_<scheme>.parquet`` of a variable-length scheme, streamed.
+
+    With ``window`` set the rows are windows read in pieces (memory bounded by the window);
+    without, one row per whole record.
+    """
+    rows = _windows(options, paths, piece_bases)
+    if rows is None:
+        rows = _records(options, paths)
+    return artifacts.write_variable_tokens(rows, out_path, options.scheme, options.settings)
 
 
 def kmer_counts(
-    options: SchemeOptions, paths: Sequence[StrPath], npz_path: StrPath, names_path: StrPath
+    options: SchemeOptions,
+    paths: Sequence[StrPath],
+    npz_path: StrPath,
+    names_path: StrPath,
+    *,
+    piece_bases: int = PIECE_BASES,
 ) -> dict[str, Any]:
-    """Rule ``dna_kmer_counts``: the sequences x k-mers CSR matrix and its column names."""
-    summary = artifacts.write_kmer_counts(_records(options, paths), npz_path, options.settings)
+    """Rule ``dna_kmer_counts``: the sequences x k-mers CSR matrix and its column names.
+
+    Records are read in pieces and counted with k-1 bases of overlap, so a chromosome is
+    counted in memory bounded by the piece size; ``piece_bases`` changes nothing in the artifact.
+    """
+    summary = artifacts.write_kmer_count_pieces(_pieces(options, paths, piece_bases), npz_path, options.settings)
     artifacts.write_kmer_names(names_path, options.settings)
     return summary
 
@@ -228,11 +284,14 @@ def facts(options: FactsOptions, qc_path: StrPath, artifact_paths: Sequence[StrP
         if scheme.kind == "fixed":
             shape = np.load(by_name[files[0]], mmap_mode="r").shape
             lengths = np.asarray(_obs_lengths(by_name["obs.tsv"]))
+            windowed = window_size(name, settings) is not None
             entry.update(
                 shape=list(shape),
                 vocab_size=len(scheme.vocabulary(**settings)),
-                n_truncated=int((lengths > scheme.usable_length(settings)).sum()),
+                n_truncated=0 if windowed else int((lengths > scheme.usable_length(settings)).sum()),
             )
+            if windowed:
+                entry["n_windows"] = int(shape[0])
         elif scheme.kind == "variable":
             n_tokens = 0
             parquet = pq.ParquetFile(by_name[files[0]])
@@ -241,6 +300,8 @@ def facts(options: FactsOptions, qc_path: StrPath, artifact_paths: Sequence[StrP
             entry.update(
                 n_sequences=parquet.metadata.num_rows, n_tokens=n_tokens, vocab_size=len(scheme.vocabulary(**settings))
             )
+            if window_size(name, settings) is not None:
+                entry["n_windows"] = entry["n_sequences"]  # rows are windows
         elif scheme.kind == "counts":
             with np.load(by_name[files[0]]) as npz:  # the CSR's shape and nnz, without loading it
                 shape, nnz = [int(n) for n in npz["shape"]], int(npz["indptr"][-1])

@@ -317,7 +317,7 @@ hyenadna_encode = functools.partial(encode_fixed, HYENADNA_LAYOUT)
 # ----------------------------------------------------------------- DNABERT
 
 
-def dnabert_encode(sequences: Sequence[SeqLike], k: int = 6) -> RaggedTokens:
+def dnabert_encode_numpy(sequences: Sequence[SeqLike], k: int = 6) -> RaggedTokens:
     """``dnabert`` scheme: overlapping k-mers (stride 1) with DNABERT's vocabulary.
 
     Ids [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4, then k-mer ``i`` of
@@ -363,7 +363,7 @@ _NT_TABLE[ord(_SEPARATOR)] = _NT_BREAK
 _NT_BYTES = _NT_TABLE.tobytes()
 
 
-def nucleotide_transformer_encode(sequences: Sequence[SeqLike], k: int = NT_DEFAULT_K) -> RaggedTokens:
+def nucleotide_transformer_encode_numpy(sequences: Sequence[SeqLike], k: int = NT_DEFAULT_K) -> RaggedTokens:
     """``nucleotide_transformer`` scheme: InstaDeep's ``NucleotidesKmersTokenizer`` (v2 ids).
 
     Rule (nucleotide_transformer/tokenizers.py): split the sequence at every N; cut each piece
@@ -418,6 +418,63 @@ def nucleotide_transformer_encode(sequences: Sequence[SeqLike], k: int = NT_DEFA
     values[(token_start + n_tokens - 1)[then_n]] = n_id
     offsets = np.append(token_start[opens_sequence], values.size).astype(np.int64)
     return RaggedTokens(values, offsets)
+
+
+def dnabert_encode(sequences: Sequence[SeqLike], k: int = 6) -> RaggedTokens:
+    """``dnabert`` scheme (rules: :func:`dnabert_encode_numpy`), in one compiled pass over the batch.
+
+    The bytes are translated to 2-bit codes (``bytes.translate``) and
+    :func:`genoprep.dna.kernels.dnabert_rows` writes each row's ids with a rolling k-mer code.
+    """
+    from genoprep.dna.kernels import dnabert_rows  # numba: not at workflow parse time
+
+    if k not in DNABERT_KS:
+        raise ValueError(f"DNABERT k must be one of {DNABERT_KS}, not {k}")
+    joined, starts, lengths = _concat(sequences)
+    codes = _lookup(joined, _ATCG_BYTES)
+    offsets = np.empty(len(starts) + 1, dtype=np.int64)
+    values = np.empty(int(np.maximum(lengths - k + 1, 0).sum()) + 2 * len(starts), dtype=np.int32)
+    dnabert_rows(
+        codes,
+        starts,
+        lengths,
+        k,
+        len(DNABERT_SPECIAL_TOKENS),
+        DNABERT_CLS_ID,
+        DNABERT_SEP_ID,
+        DNABERT_UNK_ID,
+        values,
+        offsets,
+    )
+    return RaggedTokens(values, offsets)
+
+
+def nucleotide_transformer_encode(sequences: Sequence[SeqLike], k: int = NT_DEFAULT_K) -> RaggedTokens:
+    """``nucleotide_transformer`` scheme (rules: :func:`nucleotide_transformer_encode_numpy`), in one
+    compiled pass over the batch (:func:`genoprep.dna.kernels.nucleotide_transformer_rows`)."""
+    from genoprep.dna.kernels import nucleotide_transformer_rows  # numba: not at workflow parse time
+
+    _check_k(k)
+    joined, starts, lengths = _concat(sequences)
+    codes = _lookup(joined, _NT_BYTES)
+    offsets = np.empty(len(starts) + 1, dtype=np.int64)
+    values = np.empty(int(lengths.sum()) + len(starts), dtype=np.int32)  # at most one id a base, + <cls>
+    size = nucleotide_transformer_rows(
+        codes,
+        starts,
+        lengths,
+        k,
+        len(NT_SPECIAL_TOKENS),
+        len(NT_SPECIAL_TOKENS) + 4**k,
+        len(NT_SPECIAL_TOKENS) + 4**k + len(NT_ALPHABET),
+        NT_CLS_ID,
+        NT_UNK_ID,
+        _NT_N,
+        _NT_OTHER,
+        values,
+        offsets,
+    )
+    return RaggedTokens(values[:size], offsets)
 
 
 # ----------------------------------------------------------------- k-mer counts

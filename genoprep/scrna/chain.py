@@ -20,6 +20,8 @@ failed job's outputs, not its logs), and the one error line says where.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import os
 import resource
@@ -34,8 +36,8 @@ from genoprep import filters, runtime
 from genoprep.errors import InputError
 from genoprep.jsonio import write_json
 from genoprep.ml_files import write_ml_files
-from genoprep.scrna import ooc, splitting, steps
-from genoprep.scrna.export import add_embeddings, obs_table
+from genoprep.scrna import ooc, preprocess, splitting, steps
+from genoprep.scrna.export import add_pca, add_umap, obs_table, write_counts, write_processed
 from genoprep.scrna.options import (
     EmbedOptions,
     HvgOptions,
@@ -99,6 +101,15 @@ class Outputs:
     facts: StrPath
     steps: StrPath
     logs: StrPath
+
+
+def release_freed_memory() -> None:
+    """Give the heap pages freed so far back to the system (glibc's ``malloc_trim``; nothing elsewhere).
+
+    Arrays under glibc's mmap threshold (the HVG blocks, pandas columns) live on the heap, and freed
+    heap memory stays resident until trimmed; the chain calls this after dropping its big arrays."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def peak_rss_mib() -> float:
@@ -209,7 +220,11 @@ def process(job: Job, options: ChainOptions) -> None:
         table.add("qc", shape_in, filtered.shape, start)
 
         start = time.perf_counter()
-        adata = steps.normalize(filtered, options.normalize)
+        # the counts go to processed.h5ad now and are normalised in place, unless a step still reads them
+        in_place = options.normalize.value_type == "counts" and options.hvg.hvg_flavor not in preprocess.COUNT_FLAVORS
+        if in_place:
+            write_counts(outputs.processed, filtered.X)
+        adata = steps.normalize(filtered, options.normalize, in_place=in_place)
         del filtered
         table.add("normalize", adata.shape, adata.shape, start)
 
@@ -219,17 +234,22 @@ def process(job: Job, options: ChainOptions) -> None:
         else:
             steps.select_hvg(adata, options.hvg)
         steps.record_provenance(adata, options.qc, options.normalize, options.hvg, options.scale)
-        adata.write_h5ad(outputs.processed)
-        block, features = steps.hvg_matrix(adata)
-        table.add("hvg", adata.shape, block.shape, start)
+        write_processed(outputs.processed, adata, counts_written=in_place)
+        if split is None:  # in blocks of rows, which the scaling densifies and releases one by one
+            hvg = adata.var["highly_variable"].to_numpy(dtype=bool)
+            block, features = preprocess.hvg_blocks(adata.X, hvg), list(adata.var_names[hvg])
+        else:
+            block, features = steps.hvg_matrix(adata)
+        table.add("hvg", adata.shape, (adata.n_obs, len(features)), start)
 
         start = time.perf_counter()
         obs = obs_table(adata)
         facts = steps.facts(adata, options.normalize, options.hvg, options.scale, len(features))
         shape = adata.shape
         del adata  # counts and normalised values are written; only the HVG block is left
+        release_freed_memory()
         if split is None:
-            matrix = steps.ml_matrix(block, options.scale)
+            matrix = preprocess.scale_blocks(block, options.scale.scale_max_value)
         else:
             matrix, _ = splitting.scale_on_train(block, options.scale.scale_max_value, split.train)
             facts = splitting.split_facts(facts, split, options.split, options.train_only)
@@ -239,8 +259,12 @@ def process(job: Job, options: ChainOptions) -> None:
         table.add("scale", shape, matrix.shape, start)
 
         start = time.perf_counter()
-        add_embeddings(outputs.processed, matrix, features, options.embed)  # obsm X_pca/X_umap, layers scaled
+        shape = matrix.shape
+        coordinates = add_pca(outputs.processed, matrix, features, options.embed)  # obsm X_pca, layers scaled
+        del matrix  # the UMAP needs the PCA coordinates only
+        release_freed_memory()
+        add_umap(outputs.processed, coordinates, options.embed)
         write_json(facts, outputs.facts)
-        table.add("embed", matrix.shape, matrix.shape, start)
+        table.add("embed", shape, shape, start)
     finally:
         table.write(outputs.steps)

@@ -22,7 +22,6 @@ import anndata as ad
 import h5py
 import numpy as np
 import pandas as pd
-import scanpy as sc
 from anndata.io import read_elem
 from scipy import sparse
 
@@ -410,6 +409,8 @@ def _read_10x(path: Path) -> ad.AnnData:
             f"(a {'v3' if v3 else 'v2'} folder holds {', '.join(needed)})",
         )
     try:
+        import scanpy as sc
+
         adata = sc.read_10x_mtx(path, var_names="gene_symbols", make_unique=True, gex_only=True)
     except EOFError:
         raise InputError(
@@ -438,6 +439,8 @@ def _read_10x_h5(path: Path) -> ad.AnnData:
         if missing:
             raise InputError(str(path), f"not a complete 10x HDF5 matrix: matrix/{', matrix/'.join(missing)} missing")
     try:
+        import scanpy as sc
+
         adata = sc.read_10x_h5(path, gex_only=True)
     except (OSError, ValueError, IndexError, KeyError, TypeError) as err:
         raise InputError(str(path), f"cannot read the 10x HDF5 matrix: {' '.join(str(err).split())[:200]}") from None

@@ -158,6 +158,19 @@ def dense_columns(
 
 
 @numba.njit(cache=True)
+def dense_columns_into(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, position: np.ndarray, out: np.ndarray
+) -> None:
+    """:func:`dense_columns` written into ``out`` (a zeroed rows x ``n_out`` block, e.g. a slice of rows of a
+    bigger one)."""
+    for i in range(indptr.size - 1):
+        for j in range(indptr[i], indptr[i + 1]):
+            column = position[indices[j]]
+            if column >= 0:
+                out[i, column] = data[j]
+
+
+@numba.njit(cache=True)
 def column_moments(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per column of a dense float32 block: the mean of the values and the mean of their float32
     squares, both summed in float64 in row order (what ``np.mean(x, axis=0, dtype=float64)`` and

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 import anndata as ad
@@ -43,10 +43,10 @@ from genoprep.errors import InputError
 from genoprep.jsonio import write_json
 from genoprep.scrna import io, kernels, preprocess, qc, resources, steps
 from genoprep.scrna.export import add_embeddings, obs_table
-from genoprep.scrna.options import HvgOptions, IngestOptions
+from genoprep.scrna.options import HvgOptions, IngestOptions, NormalizeOptions
 
 if TYPE_CHECKING:
-    from genoprep.scrna.chain import ChainOptions, Job, StepTable
+    from genoprep.scrna.chain import ChainOptions, Job, Outputs, StepTable
 
 log = logging.getLogger(__name__)
 
@@ -108,9 +108,11 @@ class RowReader:
         )
         return io.as_float32_csr(matrix)
 
-    def chunks(self, size: int) -> Iterator[tuple[int, sparse.csr_matrix]]:
-        for start in range(0, self.n_cells, size):
-            yield start, self.rows(start, min(start + size, self.n_cells))
+    def chunks(self, size: int, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, sparse.csr_matrix]]:
+        """Rows ``start:stop`` (all by default), ``size`` at a time, each with its first row's index."""
+        stop = self.n_cells if stop is None else stop
+        for first in range(start, stop, size):
+            yield first, self.rows(first, min(first + size, stop))
 
 
 def read_header(handle: h5py.File, path: StrPath, layer: str | None) -> tuple[ad.AnnData, RowReader]:
@@ -200,20 +202,10 @@ def process(
             known |= qc.read_gene_list(path)
         header.var["mt"] = qc.flag_mito(header.var, header.var_names, options.qc.mito_prefixes, known)
         mito_mask = header.var["mt"].to_numpy(dtype=bool)
-        every_gene = np.ones(n_genes, dtype=bool)
-        genes0 = np.zeros(n_cells, dtype=np.int64)
-        total0 = np.zeros(n_cells, dtype=np.float64)
-        mito0 = np.zeros(n_cells, dtype=np.float64)
-        cells_per_gene = np.zeros(n_genes, dtype=np.int64)
         values = _ValueCheck(source, options.ingest.value_type, header.obs_names, header.var_names)
-        for first, chunk in reader.chunks(chunk_cells):
-            values.check(first, chunk)
-            last = first + chunk.shape[0]
-            genes0[first:last], total0[first:last], mito0[first:last] = kernels.row_metrics(
-                chunk.indptr, chunk.indices, chunk.data, every_gene, mito_mask
-            )
-            passed = genes0[first:last] >= options.qc.min_genes
-            cells_per_gene += kernels.column_metrics(chunk.indptr, chunk.indices, chunk.data, passed, n_genes)[0]
+        (genes0, total0, mito0), cells_per_gene = cell_metrics(
+            reader, 0, n_cells, chunk_cells, mito_mask, options.qc.min_genes, values
+        )
         values.raise_found()
 
         def cells_per_gene_of(keep: np.ndarray) -> np.ndarray:
@@ -225,15 +217,7 @@ def process(
 
         def kept_metrics_of(gene_kept: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             # pass 2: metrics over the genes min_cells keeps
-            genes1 = np.zeros(n_cells, dtype=np.int64)
-            total1 = np.zeros(n_cells, dtype=np.float64)
-            mito1 = np.zeros(n_cells, dtype=np.float64)
-            for first, chunk in reader.chunks(chunk_cells):
-                last = first + chunk.shape[0]
-                genes1[first:last], total1[first:last], mito1[first:last] = kernels.row_metrics(
-                    chunk.indptr, chunk.indices, chunk.data, gene_kept, mito_mask
-                )
-            kept_metrics["cells"] = (genes1, total1, mito1)
+            kept_metrics["cells"] = kept_cell_metrics(reader, 0, n_cells, chunk_cells, gene_kept, mito_mask)
             return kept_metrics["cells"]
 
         decision = qc.decide_from_metrics(
@@ -281,84 +265,208 @@ def process(
         fit = np.ones(n_kept, dtype=bool) if fit_rows is None else np.asarray(fit_rows(shell.obs), dtype=bool)
         if fit.shape != (n_kept,) or not fit.any():
             raise ValueError(f"the fit mask must hold {n_kept} booleans, at least one True")
-        counts_type = options.normalize.value_type == "counts"
-        flavor = options.hvg.hvg_flavor
-        cells_with = np.zeros(n_vars, dtype=np.int64)
-        gene_total = np.zeros(n_vars, dtype=np.float64)
-        hvg_moments = preprocess.SlotMoments(n_vars)
-        scale_total = np.zeros(n_vars, dtype=np.float64)
-        scale_squares = np.zeros(n_vars, dtype=np.float64)
+        sums = GeneSums(n_vars)
 
         def kept_chunks() -> Iterator[tuple[int, sparse.csr_matrix, sparse.csr_matrix]]:
-            row = 0
-            for first, chunk in reader.chunks(chunk_cells):
-                rows = keep[first : first + chunk.shape[0]]
-                n_rows = int(rows.sum())
-                if n_rows == 0:
-                    continue
-                indptr, indices, data = kernels.subset(chunk.indptr, chunk.indices, chunk.data, rows, new_column)
-                del chunk
-                counts = sparse.csr_matrix((data, indices, indptr), shape=(n_rows, n_vars), copy=False)
-                x = preprocess.normalize_log1p(counts, options.normalize.target_sum) if counts_type else counts
-                yield row, counts, x
-                row += n_rows
+            return normalized_chunks(reader, 0, n_cells, chunk_cells, keep, new_column, options.normalize, 0)
 
-        wide = {"indptr_dtype": np.int64}
         with h5py.File(outputs.processed, "w") as out:
             write_elem(out, "layers", {})
             for row, counts, x in kept_chunks():
-                kernels.column_metrics_into(counts.indptr, counts.indices, counts.data, cells_with, gene_total)
-                values = np.expm1(x.data) if flavor == "seurat" else x.data
-                hvg_moments.add(x, row, values)
-                del values
-                fit_chunk = fit[row : row + x.shape[0]]
-                kernels.masked_moments_into(x.indptr, x.indices, x.data, fit_chunk, scale_total, scale_squares)
-                layers = {"X": x, "layers/counts": counts} if counts_type else {"X": x}
-                for key, matrix in layers.items():
-                    if row == 0:
-                        write_elem(out, key, matrix, dataset_kwargs=wide)
-                    else:
-                        sparse_dataset(out[key]).append(matrix)
-            qc.store_gene_metrics(shell.var, n_kept, cells_with, gene_total)
-            if counts_type:
-                shell.uns["log1p"] = {"base": None}
+                sums.add(row, counts, x, fit[row : row + x.shape[0]], options.hvg.hvg_flavor)
+                append_rows(out, row == 0, counts, x, options.normalize)
             table.add("normalize", (n_kept, n_vars), (n_kept, n_vars), start)
 
             start = time.perf_counter()
-            mean, var = hvg_moments.mean_var(n_kept)
-            n_top = preprocess.effective_n_top_genes(options.hvg.n_top_genes, n_vars)
-            preprocess.hvg_from_moments(shell, mean, var, flavor, n_top)
+            mean, std = select_hvg(shell, sums, n_kept, int(fit.sum()), options)
             n_hvg = int(shell.var["highly_variable"].sum())
-            shell.uns["genoprep"] = {**shell.uns["genoprep"], "n_hvg": n_hvg}
-            steps.record_provenance(shell, options.qc, options.normalize, options.hvg, options.scale)
-            shell.strings_to_categoricals()  # as write_h5ad does
-            out.attrs["encoding-type"] = "anndata"
-            out.attrs["encoding-version"] = "0.1.0"
-            write_elem(out, "obs", shell.obs)
-            write_elem(out, "var", shell.var)
-            for key in ("obsm", "varm", "obsp", "varp"):
-                write_elem(out, key, {})
-            write_elem(out, "uns", dict(shell.uns))
+            write_annotations(out, shell)
         table.add("hvg", (n_kept, n_vars), (n_kept, n_hvg), start)
 
         # pass 4: the scaled HVG block, chunk by chunk, into X.npy
         start = time.perf_counter()
         hvg = shell.var["highly_variable"].to_numpy(dtype=bool)
         position = np.where(hvg, np.cumsum(hvg) - 1, -1).astype(np.int64)
-        n_fit = int(fit.sum())
-        mean, std = preprocess.scale_statistics(scale_total[hvg] / n_fit, scale_squares[hvg] / n_fit, n_fit)
         write_scaled(outputs.x, kept_chunks(), position, n_kept, n_hvg, mean, std, options.scale.scale_max_value)
-        features = list(shell.var_names[hvg])
-        with open(outputs.features, "w", encoding="utf-8", newline="\n") as handle_out:
-            handle_out.writelines(f"{name}\n" for name in features)
-        obs_table(shell).to_csv(outputs.obs, sep="\t", index=False, lineterminator="\n")
-        write_json(steps.facts(shell, options.normalize, options.hvg, options.scale, n_hvg), outputs.facts)
+        features = write_tables(shell, outputs, options)
         table.add("scale", (n_kept, n_vars), (n_kept, n_hvg), start)
 
         # obsm X_pca/X_umap and layers scaled, read from X.npy through a memory map (PCA in blocks of rows)
         start = time.perf_counter()
         add_embeddings(outputs.processed, np.load(outputs.x, mmap_mode="r"), features, options.embed)
         table.add("embed", (n_kept, n_hvg), (n_kept, n_hvg), start)
+
+
+def cell_metrics(
+    reader: RowReader,
+    start: int,
+    stop: int,
+    chunk_cells: int,
+    mito_mask: np.ndarray,
+    min_genes: int,
+    values: _ValueCheck | None,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """Pass 1 over rows ``start:stop``: per cell, genes detected, total and mito total over all genes;
+    per gene, the cells (of these rows) that pass ``min_genes`` and detect it (int64: shards sum exactly).
+    ``values`` checks each chunk's values."""
+    n_rows, n_genes = stop - start, reader.n_genes
+    every_gene = np.ones(n_genes, dtype=bool)
+    genes = np.zeros(n_rows, dtype=np.int64)
+    total = np.zeros(n_rows, dtype=np.float64)
+    mito = np.zeros(n_rows, dtype=np.float64)
+    cells_per_gene = np.zeros(n_genes, dtype=np.int64)
+    for first, chunk in reader.chunks(chunk_cells, start, stop):
+        if values is not None:
+            values.check(first, chunk)
+        rows = slice(first - start, first - start + chunk.shape[0])
+        genes[rows], total[rows], mito[rows] = kernels.row_metrics(
+            chunk.indptr, chunk.indices, chunk.data, every_gene, mito_mask
+        )
+        passed = genes[rows] >= min_genes
+        cells_per_gene += kernels.column_metrics(chunk.indptr, chunk.indices, chunk.data, passed, n_genes)[0]
+    return (genes, total, mito), cells_per_gene
+
+
+def kept_cell_metrics(
+    reader: RowReader, start: int, stop: int, chunk_cells: int, gene_kept: np.ndarray, mito_mask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pass 2 over rows ``start:stop``: per cell, the metrics over the genes ``min_cells`` keeps."""
+    n_rows = stop - start
+    genes = np.zeros(n_rows, dtype=np.int64)
+    total = np.zeros(n_rows, dtype=np.float64)
+    mito = np.zeros(n_rows, dtype=np.float64)
+    for first, chunk in reader.chunks(chunk_cells, start, stop):
+        rows = slice(first - start, first - start + chunk.shape[0])
+        genes[rows], total[rows], mito[rows] = kernels.row_metrics(
+            chunk.indptr, chunk.indices, chunk.data, gene_kept, mito_mask
+        )
+    return genes, total, mito
+
+
+def normalized_chunks(
+    reader: RowReader,
+    start: int,
+    stop: int,
+    chunk_cells: int,
+    keep: np.ndarray,
+    new_column: np.ndarray,
+    normalize: NormalizeOptions,
+    first_row: int,
+) -> Iterator[tuple[int, sparse.csr_matrix, sparse.csr_matrix]]:
+    """The kept cells of rows ``start:stop`` (``keep`` over all rows) and the kept genes (``new_column``,
+    -1 for a removed gene), a chunk at a time: (kept row index, counts, normalised + log1p values);
+    ``first_row`` is the kept row index of the first kept cell at or after ``start``."""
+    n_vars = int((new_column >= 0).sum())
+    counts_type = normalize.value_type == "counts"
+    row = first_row
+    for first, chunk in reader.chunks(chunk_cells, start, stop):
+        rows = keep[first : first + chunk.shape[0]]
+        n_rows = int(rows.sum())
+        if n_rows == 0:
+            continue
+        indptr, indices, data = kernels.subset(chunk.indptr, chunk.indices, chunk.data, rows, new_column)
+        del chunk
+        counts = sparse.csr_matrix((data, indices, indptr), shape=(n_rows, n_vars), copy=False)
+        x = preprocess.normalize_log1p(counts, normalize.target_sum) if counts_type else counts
+        yield row, counts, x
+        row += n_rows
+
+
+class GeneSums:
+    """Pass 3's per-gene statistics over kept cells: cells detecting each gene (int64), its total count,
+    the HVG sums of :class:`preprocess.SlotMoments` (``slots`` rows; the numba threads by default) and the
+    scaling sums over the ``fit`` rows. :meth:`merge` adds another row range's (a shard's) sums."""
+
+    def __init__(self, n_vars: int, slots: int | None = None):
+        self.cells_with = np.zeros(n_vars, dtype=np.int64)
+        self.gene_total = np.zeros(n_vars, dtype=np.float64)
+        self.moments = preprocess.SlotMoments(n_vars)
+        if slots is not None:
+            self.moments.sums = np.zeros((slots, n_vars), dtype=np.float64)
+            self.moments.squares = np.zeros((slots, n_vars), dtype=np.float64)
+        self.scale_total = np.zeros(n_vars, dtype=np.float64)
+        self.scale_squares = np.zeros(n_vars, dtype=np.float64)
+
+    def add(self, row: int, counts: sparse.csr_matrix, x: sparse.csr_matrix, fit: np.ndarray, flavor: str) -> None:
+        """A chunk of kept rows starting at kept row ``row`` (``fit``: its rows' fit mask)."""
+        kernels.column_metrics_into(counts.indptr, counts.indices, counts.data, self.cells_with, self.gene_total)
+        values = np.expm1(x.data) if flavor == "seurat" else x.data
+        self.moments.add(x, row, values)
+        del values
+        kernels.masked_moments_into(x.indptr, x.indices, x.data, fit, self.scale_total, self.scale_squares)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "cells_with": self.cells_with,
+            "gene_total": self.gene_total,
+            "hvg_sums": self.moments.sums,
+            "hvg_squares": self.moments.squares,
+            "scale_total": self.scale_total,
+            "scale_squares": self.scale_squares,
+        }
+
+    def merge(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Add another range's :meth:`arrays` (integers as integers, floats in float64)."""
+        mine = self.arrays()
+        for key, value in mine.items():
+            other = arrays[key]
+            if other.shape != value.shape or other.dtype != value.dtype:
+                raise ValueError(f"{key}: {other.dtype}{other.shape} cannot be added to {value.dtype}{value.shape}")
+            value += other
+
+
+def select_hvg(
+    shell: ad.AnnData, sums: GeneSums, n_kept: int, n_fit: int, options: ChainOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    """From the summed statistics: the final gene metrics, the HVGs and provenance into ``shell`` (``var``
+    and ``uns``); returns the scaling mean and standard deviation of the HVG columns."""
+    n_vars = shell.n_vars
+    qc.store_gene_metrics(shell.var, n_kept, sums.cells_with, sums.gene_total)
+    if options.normalize.value_type == "counts":
+        shell.uns["log1p"] = {"base": None}
+    mean, var = sums.moments.mean_var(n_kept)
+    n_top = preprocess.effective_n_top_genes(options.hvg.n_top_genes, n_vars)
+    preprocess.hvg_from_moments(shell, mean, var, options.hvg.hvg_flavor, n_top)
+    hvg = shell.var["highly_variable"].to_numpy(dtype=bool)
+    shell.uns["genoprep"] = {**shell.uns["genoprep"], "n_hvg": int(hvg.sum())}
+    steps.record_provenance(shell, options.qc, options.normalize, options.hvg, options.scale)
+    return preprocess.scale_statistics(sums.scale_total[hvg] / n_fit, sums.scale_squares[hvg] / n_fit, n_fit)
+
+
+def append_rows(
+    out: h5py.File, first: bool, counts: sparse.csr_matrix, x: sparse.csr_matrix, normalize: NormalizeOptions
+) -> None:
+    """Kept rows appended to ``X`` (and ``layers/counts`` for counts) of an open ``processed.h5ad``."""
+    layers = {"X": x, "layers/counts": counts} if normalize.value_type == "counts" else {"X": x}
+    for key, matrix in layers.items():
+        if first:
+            write_elem(out, key, matrix, dataset_kwargs={"indptr_dtype": np.int64})
+        else:
+            sparse_dataset(out[key]).append(matrix)
+
+
+def write_annotations(out: h5py.File, shell: ad.AnnData) -> None:
+    """``obs``, ``var``, the empty ``obsm``/``varm``/``obsp``/``varp`` and ``uns`` of ``processed.h5ad``."""
+    shell.strings_to_categoricals()  # as write_h5ad does
+    out.attrs["encoding-type"] = "anndata"
+    out.attrs["encoding-version"] = "0.1.0"
+    write_elem(out, "obs", shell.obs)
+    write_elem(out, "var", shell.var)
+    for key in ("obsm", "varm", "obsp", "varp"):
+        write_elem(out, key, {})
+    write_elem(out, "uns", dict(shell.uns))
+
+
+def write_tables(shell: ad.AnnData, outputs: Outputs, options: ChainOptions) -> list[str]:
+    """``features.tsv``, ``obs.tsv`` and the facts; returns the features (the HVGs in column order)."""
+    hvg = shell.var["highly_variable"].to_numpy(dtype=bool)
+    features = list(shell.var_names[hvg])
+    with open(outputs.features, "w", encoding="utf-8", newline="\n") as handle_out:
+        handle_out.writelines(f"{name}\n" for name in features)
+    obs_table(shell).to_csv(outputs.obs, sep="\t", index=False, lineterminator="\n")
+    facts = steps.facts(shell, options.normalize, options.hvg, options.scale, len(features))
+    write_json(facts, outputs.facts)
+    return features
 
 
 def write_scaled(

@@ -19,7 +19,6 @@ import logging
 import anndata as ad
 import numpy as np
 import pandas as pd
-import scanpy as sc
 from scipy import sparse
 
 from genoprep.scrna import kernels
@@ -30,22 +29,30 @@ log = logging.getLogger(__name__)
 COUNT_FLAVORS = ("seurat_v3", "seurat_v3_paper")
 
 
-def normalize_log1p(counts: sparse.csr_matrix, target_sum: float) -> sparse.csr_matrix:
+def normalize_log1p(counts: sparse.csr_matrix, target_sum: float, *, in_place: bool = False) -> sparse.csr_matrix:
     """``log1p(counts / (cell total / target_sum))`` per cell, as a CSR matrix sharing the counts' structure.
 
     Cell totals are summed as scanpy's ``normalize_total`` does (stored in float32), divided
     by ``target_sum`` in float32, each value divided by its cell's factor in float32, then
     ``np.log1p`` in place: the same bytes as ``normalize_total`` + ``log1p``. Cells without
     counts have no stored values and stay empty.
+
+    With ``in_place`` the counts' own float32 values are overwritten (no second array the size
+    of the values): ``counts`` then holds the normalised values, and is returned.
     """
     every_gene = np.ones(counts.shape[1], dtype=bool)
     no_mito = np.zeros(counts.shape[1], dtype=bool)
     _, totals, _ = kernels.row_metrics(counts.indptr, counts.indices, counts.data, every_gene, no_mito)
     factors = totals.astype(np.float32) / target_sum
     factors[factors == 0] = 1  # scanpy leaves empty cells as they are
-    data = counts.data.astype(np.float32, copy=True)
+    if in_place and counts.data.dtype == np.float32:
+        data = counts.data
+    else:
+        data = counts.data.astype(np.float32, copy=True)
     kernels.divide_rows(counts.indptr, data, factors)
     np.log1p(data, out=data)
+    if data is counts.data:
+        return counts
     return sparse.csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape, copy=False)
 
 
@@ -69,6 +76,8 @@ def select_hvg(adata: ad.AnnData, options: HvgOptions) -> int:
     if flavor == "seurat" and batch_key is None and sparse.issparse(adata.X):
         _seurat_hvg(adata, n_top)
     else:
+        import scanpy as sc  # imported here only: the default path does not need it (about 90 MiB, 2 s)
+
         sc.pp.highly_variable_genes(adata, flavor=flavor, n_top_genes=n_top, batch_key=batch_key, layer=layer)
     if "dispersions" not in adata.var:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -140,8 +149,6 @@ def hvg_from_moments(adata: ad.AnnData, mean: np.ndarray, var: np.ndarray, flavo
     ``mean`` and ``var`` are changed in place. The out-of-core path (:mod:`genoprep.scrna.ooc`)
     accumulates them chunk by chunk and calls this on a var-only AnnData.
     """
-    from scanpy.preprocessing._highly_variable_genes import _get_disp_stats, _get_mean_bins, _nth_highest
-
     mean[mean == 0] = 1e-12
     dispersion = var / mean
     if flavor == "seurat":
@@ -149,16 +156,49 @@ def hvg_from_moments(adata: ad.AnnData, mean: np.ndarray, var: np.ndarray, flavo
         dispersion = np.log(dispersion)
         mean = np.log1p(mean)
     frame = pd.DataFrame({"means": mean, "dispersions": dispersion})
-    frame["mean_bin"] = _get_mean_bins(frame["means"], flavor, 20)
-    stats = _get_disp_stats(frame, flavor)
+    frame["mean_bin"] = _mean_bins(frame["means"], flavor, 20)
+    stats = _disp_stats(frame, flavor)
     frame["dispersions_norm"] = (frame["dispersions"] - stats["avg"]) / stats["dev"]
     norm = frame["dispersions_norm"].to_numpy()
-    cut_off = _nth_highest(norm.copy(), min(n_top, adata.n_vars))
+    cut_off = _nth_highest(norm, min(n_top, adata.n_vars))
     adata.uns["hvg"] = {"flavor": flavor}
     adata.var["highly_variable"] = np.nan_to_num(norm, nan=-np.inf) >= cut_off
     adata.var["means"] = frame["means"].to_numpy()
     adata.var["dispersions"] = frame["dispersions"].to_numpy()
     adata.var["dispersions_norm"] = norm.astype(np.float32, copy=False)
+
+
+def _mean_bins(means: pd.Series, flavor: str, n_bins: int) -> pd.Series:
+    """scanpy's ``_get_mean_bins``: ``n_bins`` equal-width bins of the means (``seurat``), or bins at every
+    5th percentile from the 10th (``cell_ranger``)."""
+    if flavor == "seurat":
+        return pd.cut(means, bins=n_bins)
+    return pd.cut(means, bins=np.r_[-np.inf, np.percentile(means, np.arange(10, 105, 5)), np.inf])
+
+
+def _disp_stats(frame: pd.DataFrame, flavor: str) -> pd.DataFrame:
+    """scanpy's ``_get_disp_stats``: per gene, its mean bin's average and deviation of the dispersions.
+
+    ``seurat``: mean and standard deviation per bin, and a bin with one gene gets (avg 0, dev its
+    dispersion), as scanpy's ``_postprocess_dispersions_seurat`` sets them; ``cell_ranger`` (median and
+    MAD, through statsmodels) is scanpy's own function.
+    """
+    if flavor != "seurat":
+        from scanpy.preprocessing._highly_variable_genes import _get_disp_stats
+
+        return _get_disp_stats(frame, flavor)
+    stats = frame.groupby("mean_bin", observed=True)["dispersions"].agg(avg="mean", dev="std")
+    one_gene = stats["dev"].isnull()
+    stats.loc[one_gene, "dev"] = stats.loc[one_gene, "avg"]
+    stats.loc[one_gene, "avg"] = 0
+    return stats.loc[frame["mean_bin"]].set_index(frame.index)
+
+
+def _nth_highest(values: np.ndarray, n: int) -> float:
+    """scanpy's ``_nth_highest``: the ``n``-th highest of the non-NaN values (the lowest one when there are
+    fewer)."""
+    values = np.sort(values[~np.isnan(values)])[::-1]
+    return values[min(n, values.size) - 1]
 
 
 def hvg_block(matrix: sparse.csr_matrix, hvg: np.ndarray) -> sparse.csr_matrix:
@@ -167,6 +207,44 @@ def hvg_block(matrix: sparse.csr_matrix, hvg: np.ndarray) -> sparse.csr_matrix:
     every_cell = np.ones(matrix.shape[0], dtype=bool)
     indptr, indices, data = kernels.subset(matrix.indptr, matrix.indices, matrix.data, every_cell, position)
     return sparse.csr_matrix((data, indices, indptr), shape=(matrix.shape[0], int(hvg.sum())))
+
+
+def hvg_blocks(matrix: sparse.csr_matrix, hvg: np.ndarray, n_blocks: int = 16) -> list[sparse.csr_matrix]:
+    """:func:`hvg_block` cut into about ``n_blocks`` blocks of consecutive rows, so that
+    :func:`scale_blocks` can release each one as soon as it is densified."""
+    rows = max(1, -(-matrix.shape[0] // n_blocks))
+    blocks = []
+    for start in range(0, matrix.shape[0], rows):
+        indptr = matrix.indptr[start : start + rows + 1]
+        first, last = int(indptr[0]), int(indptr[-1])
+        view = sparse.csr_matrix(
+            (matrix.data[first:last], matrix.indices[first:last], indptr - first),
+            shape=(indptr.size - 1, matrix.shape[1]),
+            copy=False,
+        )  # these rows, without copying their values
+        blocks.append(hvg_block(view, hvg))
+    return blocks
+
+
+def scale_blocks(blocks: list[sparse.csr_matrix], max_value: float | None) -> np.ndarray:
+    """:func:`scale_block` of the blocks stacked by rows (the same bytes). The list is consumed: each
+    block is removed from it once written into the dense matrix, so the sparse copy of the HVG
+    columns and the dense matrix are never both whole in memory."""
+    n_rows = sum(block.shape[0] for block in blocks)
+    n_columns = blocks[0].shape[1]
+    dense = np.zeros((n_rows, n_columns), dtype=np.float32)
+    every_column = np.arange(n_columns, dtype=np.int64)
+    row = 0
+    while blocks:
+        block = blocks.pop(0)
+        stop = row + block.shape[0]
+        kernels.dense_columns_into(block.indptr, block.indices, block.data, every_column, dense[row:stop])
+        row = stop
+        del block
+    mean, mean_sq = kernels.column_moments(dense)
+    mean, std = scale_statistics(mean, mean_sq, dense.shape[0])
+    apply_scaling(dense, mean, std, max_value)
+    return dense
 
 
 def scale_block(block: sparse.csr_matrix, max_value: float | None) -> np.ndarray:
@@ -199,12 +277,10 @@ def scale_statistics(mean: np.ndarray, mean_sq: np.ndarray, n: int) -> tuple[np.
 def apply_scaling(dense: np.ndarray, mean: np.ndarray, std: np.ndarray, max_value: float | None) -> None:
     """Centre, divide and clip a dense float32 block of rows in place (each row on its own, so a chunk
     of rows gets the bytes the whole block would)."""
-    from scanpy.preprocessing._scale import clip
-
     dense -= mean
     np.true_divide(dense, std, out=dense)
-    if max_value is not None:
-        clip(dense, max_value=max_value, zero_center=True)
+    if max_value is not None:  # scanpy's clip(zero_center=True): values beyond +-max_value set to it
+        np.clip(dense, -max_value, max_value, out=dense)
 
 
 def hvg_description(options: HvgOptions, n_hvg: int) -> str:

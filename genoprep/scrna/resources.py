@@ -207,3 +207,17 @@ def job_mem_mb(size: InputSize, route: str, budget: int, attempt: int) -> int:
 def job_runtime(size: InputSize, route: str, attempt: int) -> int:
     """``runtime`` (minutes) of the job on the chosen path."""
     return runtime_minutes(size, attempt) if route == IN_MEMORY else ooc_runtime_minutes(size, attempt)
+
+
+def shard_mem_mb(shard: InputSize, n_cells_total: int, attempt: int) -> int:
+    """A job of the sharded chain (rules/scrna_shard.smk) over one shard: 1 GiB for the interpreter and
+    libraries, about 400 bytes per cell of the whole dataset (its ``obs`` and per-cell metrics), 48 bytes
+    per stored value of the shard (its counts and normalised values, and their stacked copies) and twice
+    its dense HVG block; times the attempt."""
+    dense_mib = shard.n_cells * min(_HVG_COLUMNS, shard.n_genes) * 4 / 2**20
+    return int((1024 + n_cells_total * 400 / 2**20 + shard.nnz * 48 / 2**20 + 2 * dense_mib) * attempt)
+
+
+def shard_runtime(shard: InputSize, attempt: int) -> int:
+    """A shard job: 10 minutes plus one per 2 million stored values of the shard; times the attempt."""
+    return int((10 + shard.nnz / 2e6) * attempt)

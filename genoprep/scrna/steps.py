@@ -169,13 +169,15 @@ def filter_cells(adata: ad.AnnData, decision: qc.QcDecision) -> tuple[ad.AnnData
     return filtered, {**report, "metadata_rows_unmatched": report.pop("metadata_rows_unmatched")}
 
 
-def normalize(adata: ad.AnnData, options: NormalizeOptions) -> ad.AnnData:
+def normalize(adata: ad.AnnData, options: NormalizeOptions, *, in_place: bool = False) -> ad.AnnData:
     """``layers['counts']`` = the counts (the same buffers); ``X`` = log1p(normalize_total), unless the
-    card says the input is log-normalised already."""
+    card says the input is log-normalised already. With ``in_place`` the counts' values are overwritten
+    and ``layers['counts']`` is not set (the caller has written the counts out)."""
     if options.value_type == "counts":
         counts = adata.X
-        adata.X = preprocess.normalize_log1p(counts, options.target_sum)
-        adata.layers["counts"] = counts
+        adata.X = preprocess.normalize_log1p(counts, options.target_sum, in_place=in_place)
+        if not in_place:
+            adata.layers["counts"] = counts
         adata.uns["log1p"] = {"base": None}
     else:
         log.info("input is log-normalised already: normalize_total and log1p skipped")

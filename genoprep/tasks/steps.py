@@ -553,7 +553,11 @@ def sequence_task_inputs(card: Any) -> dict[str, Any]:
             record="params.tokenizers",
         )
     kmers = f"kmers_k{params['kmer_counts']['k']}.npz"
-    tokens = {s: f"tokens_{s}.npy" for s in ("char", "hyenadna") if s in params["tokenizers"]}
+    tokens = {  # windowed token arrays (stride set) have a row per window, not per sequence: left out
+        s: f"tokens_{s}.npy"
+        for s in ("char", "hyenadna")
+        if s in params["tokenizers"] and params[s].get("stride") is None
+    }
     return {"kmers": kmers, "tokens": tokens, "leakage_keys": next(iter(tokens.values()), kmers)}
 
 

@@ -23,6 +23,8 @@ compare this path with the cyvcf2 (htslib) path on real and generated files.
 
 from __future__ import annotations
 
+import types
+
 import numba
 import numpy as np
 
@@ -342,9 +344,14 @@ def _ds_samples_py(
     return status, p
 
 
-def _scan_lines_py(decode, buf, pos, max_lines, n_file_samples, column_of, dosage, line_info):  # pragma: no cover
+#: the sample decoder :func:`_scan_lines_py` calls: each compiled copy binds its own (:func:`_with_decoder`)
+_decode_samples = None
+
+
+def _scan_lines_py(buf, pos, max_lines, n_file_samples, column_of, dosage, line_info):  # pragma: no cover
     """Decode up to ``max_lines`` non-blank lines from ``pos`` into ``dosage`` rows, each line's
-    samples by ``decode`` (:func:`_gt_samples_py` or :func:`_ds_samples_py`).
+    samples by ``_decode_samples`` (:func:`_gt_samples_py` or :func:`_ds_samples_py`, bound by
+    :func:`_with_decoder`).
 
     ``line_info[k]`` = (line start, end of INFO column, line end, n_alt, status, first
     row). Stops early when the rows of the next line would not fit in ``dosage`` or
@@ -363,7 +370,9 @@ def _scan_lines_py(decode, buf, pos, max_lines, n_file_samples, column_of, dosag
         n_cols = n_alt if n_alt > 1 else 1
         if n_rows + n_cols > row_cap:
             break
-        status, p = decode(buf, p, tabs, n_alt, alt_dot, info_end, n_cols, n_rows, n_file_samples, column_of, dosage)
+        status, p = _decode_samples(
+            buf, p, tabs, n_alt, alt_dot, info_end, n_cols, n_rows, n_file_samples, column_of, dosage
+        )
         pos = _close_line(buf, p, line_info[n_lines], start, info_end, n_alt, status, n_rows)
         n_rows += n_cols
         n_lines += 1
@@ -391,7 +400,23 @@ def _haploid_mask_py(buf, start, n_file_samples, column_of, out):  # pragma: no 
 _skip_lines = _compiled(_skip_lines_py)
 _gt_samples = _compiled(_gt_samples_py)
 _ds_samples = _compiled(_ds_samples_py)
-_scan_lines = _compiled(_scan_lines_py)
+
+
+def _with_decoder(function, name: str, decoder):
+    """A copy of ``function`` named ``name`` whose global ``_decode_samples`` is ``decoder``.
+
+    One compiled driver per decoder, called directly: numba caches it under its own name and
+    a plain array signature. (A decoder passed as an argument makes the signature hold a
+    dispatcher type, which numba's cache cannot match in a new process: the driver was
+    compiled again in every job, ~1 CPU-second per chunk job.)"""
+    bound = types.FunctionType(function.__code__, {**function.__globals__, "_decode_samples": decoder}, name)
+    bound.__qualname__ = name
+    bound.__doc__ = function.__doc__
+    return bound
+
+
+_scan_gt = _compiled(_with_decoder(_scan_lines_py, "_scan_gt", _gt_samples))
+_scan_ds = _compiled(_with_decoder(_scan_lines_py, "_scan_ds", _ds_samples))
 _haploid_mask = _compiled(_haploid_mask_py)
 
 
@@ -526,8 +551,8 @@ def skip_lines(buf: np.ndarray, pos: int, n: int) -> tuple[int, int]:
     return _skip_lines(buf, pos, n)
 
 
-#: the sample decoder of each ``dosage_field``
-_DECODERS = {"GT": _gt_samples, "DS": _ds_samples}
+#: the line scanner of each ``dosage_field``
+_SCANNERS = {"GT": _scan_gt, "DS": _scan_ds}
 
 
 def scan(
@@ -542,7 +567,7 @@ def scan(
 ) -> tuple[int, int, int]:
     """Decode lines of ``buf`` from ``pos`` into ``dosage`` rows (see ``_scan_lines_py``): the GT
     calls (int8 dosages), or with ``field="DS"`` the DS entries (float32, see ``_ds_samples_py``)."""
-    return _scan_lines(_DECODERS[field], buf, pos, max_lines, n_file_samples, column_of, dosage, line_info)
+    return _SCANNERS[field](buf, pos, max_lines, n_file_samples, column_of, dosage, line_info)
 
 
 def haploid_mask(buf: np.ndarray, info_end: int, n_file_samples: int, column_of: np.ndarray, n_out: int) -> np.ndarray:

@@ -23,18 +23,22 @@ import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from genoprep.errors import InputError
-from genoprep.filters import FilterStep, guard
 from genoprep.options import StepOptions, freeze
 from genoprep.provenance import software_versions, verify_sha256
-from genoprep.tables import join_metadata, map_labels, read_table
 from genoprep.variants import vcfio
 from genoprep.variants.chunks import plan_chunks
-from genoprep.variants.gather import FilterParams, GatheredResult, gather
-from genoprep.variants.ingest import read_chunk
 from genoprep.variants.records import ChunkResult, ChunkSpec, LoadOptions, parse_region
+
+if TYPE_CHECKING:
+    from genoprep.filters import FilterStep
+    from genoprep.variants.gather import FilterParams, GatheredResult
+
+# Each job imports only what its step needs (every import below a ``def`` is deliberate):
+# the plan job loads neither numba (``ingest``, ``gather``) nor pandas (``gather``,
+# ``tables``); the chunk job not pandas. Start-up is most of a job's CPU time on a small file.
 
 #: the libraries the variants chain computes with (recorded in the completed card)
 SOFTWARE = ("numpy", "numba", "cyvcf2", "pandas", "pyarrow")
@@ -169,6 +173,8 @@ class GatherOptions(StepOptions):
 
     def filter_params(self) -> FilterParams:
         """The sample/variant filter thresholds (``None`` = off)."""
+        from genoprep.variants.gather import FilterParams
+
         return FilterParams(
             min_maf=self.min_maf,
             max_variant_missing=self.max_variant_missing,
@@ -218,6 +224,8 @@ def read_planned_chunk(
     data_path: str | os.PathLike[str], chunk_plan: Mapping[str, Any], index: int, options: ChunkOptions
 ) -> ChunkResult:
     """Read chunk ``index`` of the plan with the card's load-time options."""
+    from genoprep.variants.ingest import read_chunk
+
     chunks = chunk_plan["chunks"]
     if not 0 <= index < len(chunks):
         raise ValueError(f"chunk {index} is not in the plan ({len(chunks)} chunks)")
@@ -237,6 +245,8 @@ def gather_dataset(
     :func:`genoprep.variants.gather.gather`). The caller says what the filters removed
     and then calls :func:`check_kept`.
     """
+    from genoprep.variants.gather import gather
+
     result = gather([Path(p) for p in chunk_paths], options.filter_params(), dosage_path)
     if result.qc["records_read"] and result.qc["records_without_gt"] == result.qc["records_read"]:
         fields = "DS, GP or GT" if options.load.dosage_field == "DS" else "GT"
@@ -280,6 +290,8 @@ def join_sample_labels(result: GatheredResult, path: str | os.PathLike[str], met
     ``metadata.unmatched`` policy) and report the mismatches in ``result.qc``; returns the
     label names. Without ``columns`` every column of the table is a label, under its own name.
     """
+    from genoprep.tables import join_metadata, map_labels, read_table
+
     source = os.fspath(path)
     verify_sha256(path, meta.sha256)
     table = read_table(path, meta.format, header=meta.header, id_column=meta.id_column)
@@ -308,6 +320,8 @@ def check_kept(result: GatheredResult, options: GatherOptions) -> None:
     ``min_fraction_kept`` of the samples or of the variants (naming the filter that removed
     the most, its numbers and the data's distribution). ``min_fraction_kept`` is one
     fraction for both, or ``{samples: ..., variants: ...}``."""
+    from genoprep.filters import guard
+
     for unit in ("samples", "variants"):
         limit = options.min_fraction_kept
         if isinstance(limit, Mapping):

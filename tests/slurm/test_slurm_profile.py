@@ -56,17 +56,20 @@ def slurm_cluster() -> Iterator[Path | None]:
 def test_slurm_profile_gives_the_same_bytes_as_a_local_run(slurm_cluster: Path | None, tmp_path: Path) -> None:
     source = shared_data("scrna", "pbmc68k_reduced_700cells_rawcounts_celltype_labels.h5ad")
     cards = tmp_path / "cards"
-    write_card(
-        cards,
-        {
-            "dataset_id": "pbmc68k",
-            "name": "PBMC 68k reduced",
-            "modality": "scrna",
-            "input": {"path": str(source), "format": "h5ad"},
-            "columns": {"cell_type": "bulk_labels"},
-            "params": {"min_genes": 200, "max_genes": 350, "n_top_genes": 300},
-        },
-    )
+    params = {"min_genes": 200, "max_genes": 350, "n_top_genes": 300}
+    # pbmc68k_shards: the same input in 4 shards (rules/scrna_shard.smk), each pass a SLURM job per shard
+    for dataset, extra in (("pbmc68k", {}), ("pbmc68k_shards", {"shards": 4})):
+        write_card(
+            cards,
+            {
+                "dataset_id": dataset,
+                "name": "PBMC 68k reduced",
+                "modality": "scrna",
+                "input": {"path": str(source), "format": "h5ad"},
+                "columns": {"cell_type": "bulk_labels"},
+                "params": {**params, **extra},
+            },
+        )
     run_workflow(cards, tmp_path / "local")
     command = [
         sys.executable,
@@ -87,4 +90,6 @@ def test_slurm_profile_gives_the_same_bytes_as_a_local_run(slurm_cluster: Path |
     done = subprocess.run(["timeout", "-s", "KILL", "900", *command], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-4000:]
     assert "SLURM run ID" in done.stderr + done.stdout
-    assert artifact_bytes(tmp_path / "slurm" / "pbmc68k") == artifact_bytes(tmp_path / "local" / "pbmc68k")
+    for dataset in ("pbmc68k", "pbmc68k_shards"):
+        assert artifact_bytes(tmp_path / "slurm" / dataset) == artifact_bytes(tmp_path / "local" / dataset), dataset
+    assert (done.stderr + done.stdout).count("rule scrna_shard_metrics:") == 4  # one SLURM job per shard

@@ -47,9 +47,10 @@ def test_schema_defaults_and_artifacts(tmp_path: Path) -> None:
     params = card["params"]
     assert (params["min_length"], params["max_n_fraction"], params["min_fraction_kept"]) == (1, 1, 0.5)
     assert params["tokenizers"] == ["char", "kmer_counts"]
-    assert params["char"] == {"max_len": 512, "truncation": "right"}
+    assert params["char"] == {"max_len": 512, "truncation": "right", "stride": None}
     assert params["kmer_counts"] == {"k": 3, "canonical": False}
-    assert params["dnabert"] == {"k": 6} and params["hyenadna"] == {"max_len": 1024, "truncation": "right"}
+    assert params["dnabert"] == {"k": 6, "window": None, "stride": None}
+    assert params["hyenadna"] == {"max_len": 1024, "truncation": "right", "stride": None}
     assert artifact_names(Card(tmp_path, card)) == [
         "obs.tsv",
         "qc.json",

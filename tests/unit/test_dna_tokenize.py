@@ -427,3 +427,22 @@ def test_ragged_arange_matches_plain_concatenation(runs: list[tuple[int, int]], 
     counts = np.array([c for _, c in runs], dtype=np.int64)
     expected = [start + step * i for start, count in runs for i in range(count)]
     assert _ragged_arange(starts, counts, step).tolist() == expected
+
+
+_MIXED = st.text(alphabet="ACGTACGTACGTacgtNnRYk", min_size=0, max_size=50)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_MIXED, min_size=1, max_size=6), st.sampled_from([3, 4, 5, 6]), st.integers(1, 6))
+def test_compiled_variable_length_tokenizers_equal_the_numpy_ones(sequences: list[str], k: int, nt_k: int) -> None:
+    """The numba kernels (genoprep.dna.kernels) against the vectorised numpy versions, which the
+    hand-worked cases above and the published-tokenizer references pin down."""
+    from genoprep.dna.tokenize import dnabert_encode_numpy, nucleotide_transformer_encode_numpy
+
+    sequences = [s for s in sequences if s] or ["A"]
+    for compiled, plain in (
+        (dnabert_encode(sequences, k=k), dnabert_encode_numpy(sequences, k=k)),
+        (nucleotide_transformer_encode(sequences, k=nt_k), nucleotide_transformer_encode_numpy(sequences, k=nt_k)),
+    ):
+        assert compiled.offsets.tolist() == plain.offsets.tolist()
+        assert compiled.values.tolist() == plain.values.tolist()

@@ -16,6 +16,7 @@ import pytest
 from scipy import sparse
 
 from genoprep import embed
+from genoprep.scrna import export
 from genoprep.scrna.export import add_embeddings
 from genoprep.scrna.options import EmbedOptions
 
@@ -155,3 +156,46 @@ def test_no_umap_above_umap_max_cells_and_the_terminal_says_so(tmp_path: Path, c
         )
         assert found["X_umap"].shape == (40, 2)
         assert np.array_equal(found["X_pca"], capped["X_pca"])
+
+
+def test_processed_h5ad_started_with_the_counts_reads_back_as_write_h5ad_writes_it(tmp_path: Path) -> None:
+    # the chain writes layers['counts'], normalises the counts in place, then adds the rest
+    rng = np.random.default_rng(4)
+    counts = sparse.random(20, 8, density=0.4, format="csr", random_state=4, dtype=np.float32)
+    counts.data = rng.integers(1, 9, size=counts.nnz).astype(np.float32)
+    obs = pd.DataFrame({"cell_type": list("ab" * 10), "n": np.arange(20)}, index=[f"c{i}" for i in range(20)])
+    var = pd.DataFrame({"gene_ids": [f"E{i}" for i in range(8)]}, index=[f"g{i}" for i in range(8)])
+
+    def normalised() -> ad.AnnData:
+        adata = ad.AnnData(X=counts.copy(), obs=obs.copy(), var=var.copy())
+        adata.X.data = np.log1p(adata.X.data)
+        adata.obsm["X_pca"] = np.arange(40, dtype=np.float32).reshape(20, 2)
+        adata.uns["genoprep"] = {"dataset_id": "d", "n_hvg": 3}
+        return adata
+
+    reference = normalised()
+    reference.layers["counts"] = counts.copy()
+    reference.write_h5ad(tmp_path / "reference.h5ad")
+    export.write_counts(tmp_path / "chain.h5ad", counts)
+    export.write_processed(tmp_path / "chain.h5ad", normalised(), counts_written=True)
+    a, b = ad.read_h5ad(tmp_path / "chain.h5ad"), ad.read_h5ad(tmp_path / "reference.h5ad")
+    pd.testing.assert_frame_equal(a.obs, b.obs)  # strings as categoricals, as write_h5ad stores them
+    pd.testing.assert_frame_equal(a.var, b.var)
+    assert a.obs["cell_type"].dtype == "category"
+    assert (a.X != b.X).nnz == 0 and (a.layers["counts"] != b.layers["counts"]).nnz == 0
+    assert (a.layers["counts"] != counts).nnz == 0 and a.X.dtype == np.float32
+    np.testing.assert_array_equal(a.obsm["X_pca"], b.obsm["X_pca"])
+    assert a.uns["genoprep"] == b.uns["genoprep"] and sorted(a.layers) == ["counts"]
+
+
+def test_row_blocks_cover_every_row_once_as_copies(tmp_path: Path) -> None:
+    from genoprep.embed import row_blocks
+
+    matrix = np.arange(7 * 3, dtype=np.float32).reshape(7, 3)
+    np.save(tmp_path / "x.npy", matrix)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    for source in (matrix, mapped, mapped[2:]):
+        blocks = list(row_blocks(source, np.float64, rows=3))
+        assert [start for start, _ in blocks] == list(range(0, source.shape[0], 3))
+        assert all(block.dtype == np.float64 and block.flags.owndata for _, block in blocks)
+        assert np.array_equal(np.vstack([block for _, block in blocks]), np.asarray(source, dtype=np.float64))

@@ -12,8 +12,63 @@ from pathlib import Path
 
 import pytest
 import yaml
+from jsonschema import Draft202012Validator
 
+from genoprep import cards
 from genoprep.cards import SCHEMA_DIR, CardError, discover_cards, load_card, load_cards, validate, write_yaml
+
+
+@pytest.fixture(autouse=True)
+def _fresh_schema_caches() -> None:
+    """The schema loaders are cached per process, and mutmut forks each mutant from a process
+    whose caches are filled: empty them, so that each test here parses, merges and inlines the
+    schemas (and validates each params value) with the code under test."""
+    for cached in (cards._parsed_schema, cards._merged_modality_schema, cards._validator, cards._field_validators):
+        cached.cache_clear()
+    cards._VALIDATED_FIELDS.clear()
+
+
+def test_schema_dir_is_the_packaged_schemas_folder() -> None:
+    """Called directly: SCHEMA_DIR is computed once, when genoprep.cards is imported."""
+    expected = Path(cards.__file__).resolve().parent / "schemas"
+    assert Path(cards._schema_dir()).resolve() == expected
+    assert (cards._schema_dir() / "card.schema.yaml").is_file()
+
+
+def test_with_defaults_fills_copies_of_defaults_and_still_validates() -> None:
+    """Called directly (the module's validator class is made at import time): defaults are
+    filled in, as copies (filling twice gives two distinct lists; the schema's list is unchanged),
+    given values win, a non-mapping instance is left alone and errors are still found."""
+    filling = cards._with_defaults(Draft202012Validator)
+    schema = {
+        "type": "object",
+        "properties": {
+            "tags": {"type": "array", "default": ["a"]},
+            "n": {"type": "integer", "minimum": 1, "default": 2},
+            "free": {"type": "string"},
+        },
+    }
+    first: dict = {}
+    second: dict = {"n": 5}
+    assert list(filling(schema).iter_errors(first)) == []
+    assert list(filling(schema).iter_errors(second)) == []
+    assert first == {"tags": ["a"], "n": 2}
+    assert second == {"n": 5, "tags": ["a"]}
+    first["tags"].append("b")
+    assert second["tags"] == ["a"] and schema["properties"]["tags"]["default"] == ["a"]
+    nested = {"type": "object", "properties": {"d": {"default": {"inner": [1]}}}}
+    one: dict = {}
+    two: dict = {}
+    assert list(filling(nested).iter_errors(one)) == [] and list(filling(nested).iter_errors(two)) == []
+    one["d"]["inner"].append(2)  # deep copies: the other card and the schema keep [1]
+    assert two == {"d": {"inner": [1]}} and nested["properties"]["d"]["default"] == {"inner": [1]}
+    listed: list = []
+    assert list(filling({"properties": schema["properties"]}).iter_errors(listed)) == [] and listed == []
+    errors = list(filling(schema).iter_errors({"n": 0}))
+    assert [(list(e.absolute_path), e.message) for e in errors] == [(["n"], "0 is less than the minimum of 1")]
+    # the plain validator fills nothing: the filling is _with_defaults' doing
+    plain: dict = {}
+    assert list(Draft202012Validator(schema).iter_errors(plain)) == [] and plain == {}
 
 
 def test_write_yaml_is_block_style_utf8_in_the_given_key_order(tmp_path: Path) -> None:
@@ -35,6 +90,16 @@ def test_write_yaml_wraps_long_text_at_100_columns_and_reads_back_equal(tmp_path
     assert all(len(line) <= 100 + len(" word") for line in lines)
     assert len(lines) > 2  # the 199-character text was folded
     assert yaml.safe_load(path.read_text(encoding="utf-8")) == {"k": ninety, "long": long}
+
+
+def test_write_yaml_breaks_a_line_past_column_100_not_101(tmp_path: Path) -> None:
+    """PyYAML breaks plain text at the first space past the width: "k: " + 98 letters ends at
+    column 101, past 100, so " b" goes to the next line (with width 101 it would stay)."""
+    path = tmp_path / "card.yaml"
+    write_yaml({"k": "a" * 98 + " b"}, path)
+    assert path.read_text(encoding="utf-8") == "k: " + "a" * 98 + "\n  b\n"
+    write_yaml({"k": "a" * 97 + " b"}, path)
+    assert path.read_text(encoding="utf-8") == "k: " + "a" * 97 + " b\n"
 
 
 def test_write_yaml_accepts_a_mapping_that_is_not_a_dict(tmp_path: Path) -> None:
@@ -192,3 +257,192 @@ def test_inline_refs_by_hand() -> None:
         "$defs": defs,
     }
     assert "$defs" not in _inline_refs({"a": 1}, defs)
+
+
+def _refusal(call, *args, **kwargs) -> tuple[str, str | None, str]:
+    with pytest.raises(CardError) as caught:
+        call(*args, **kwargs)
+    err = caught.value
+    assert "\n" not in str(err)
+    return err.source, err.record, err.problem
+
+
+@pytest.mark.parametrize(
+    ("text", "record", "problem"),
+    [
+        ("dataset_id: x\n1: 2\n", None, "the key 1 is not text (quote it)"),
+        ("dataset_id: x\nparams:\n  a:\n    true: 2\n", "params.a", "the key True is not text (quote it)"),
+        ("a: &a [*a]\n", "a" + "[0]" * 50, "nested more than 50 levels deep (a recursive YAML alias?)"),
+        ('dataset_id: x\nname: "a\\0b"\n', "name", "contains a NUL character"),
+        ('dataset_id: x\nlist: [a, "b\\0"]\n', "list[1]", "contains a NUL character"),
+        ('"\\0"\n', None, "a card must be a YAML mapping of fields"),
+        ("- a\n- b\n", None, "a card must be a YAML mapping of fields"),
+        ("", None, "a card must be a YAML mapping of fields"),
+        ("a: [1\nb: 2\n", "line 2", "not valid YAML: did not find expected ',' or ']'"),
+        (
+            "dataset_id: ../x\nname: x\nmodality: scrna\n",
+            "dataset_id",
+            "'../x' is not a plain folder name: use letters, digits, '.', '_' and '-', not starting with '.' "
+            "(the id names the folder OUT/<dataset_id>/)",
+        ),
+        (
+            "dataset_id: x\nname: x\nmodality: scrna\n",
+            None,
+            "give exactly one of 'input' (one file) or 'inputs' (a list)",
+        ),
+    ],
+)
+def test_card_refusals_are_whole_lines(tmp_path: Path, text: str, record: str | None, problem: str) -> None:
+    path = tmp_path / "odd.yaml"
+    path.write_text(text, encoding="utf-8")
+    if problem.startswith("give exactly one"):
+        record = "input"
+    assert _refusal(load_card, path) == (str(path), record, problem)
+
+
+def test_nesting_exactly_at_the_limit_is_accepted_as_plain(tmp_path: Path) -> None:
+    """A value 50 keys below the top is allowed; 51 are not (the check, not the schema, refuses)."""
+    deep: dict = {"leaf": 1}
+    for _ in range(48):
+        deep = {"k": deep}
+    cards._check_plain({"top": deep}, "c.yaml")  # top, 48 x k, leaf: 50 keys
+    source, record, problem = _refusal(cards._check_plain, {"top": {"k": deep}}, "c.yaml")
+    assert (source, problem) == ("c.yaml", "nested more than 50 levels deep (a recursive YAML alias?)")
+    assert record == "top" + ".k" * 49 + ".leaf"
+
+
+def test_read_yaml_problems(tmp_path: Path) -> None:
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"name: caf\xe9\n")
+    assert _refusal(cards.read_yaml, latin) == (
+        str(latin),
+        None,
+        "not UTF-8 text (invalid continuation byte at byte 9)",
+    )
+    folder = tmp_path / "folder.yaml"
+    folder.mkdir()
+    assert _refusal(cards.read_yaml, folder) == (str(folder), None, "cannot read card: Is a directory")
+    tabbed = tmp_path / "tab.yaml"
+    tabbed.write_text("a:\n\tb: 1\n", encoding="utf-8")
+    source, record, problem = _refusal(cards.read_yaml, tabbed)
+    assert (source, record) == (str(tabbed), "line 2") and problem == (
+        "not valid YAML: found character that cannot start any token"
+    )
+
+
+def test_short_collapses_whitespace_and_cuts_at_the_limit() -> None:
+    assert cards._short("a \n b\t c") == "a b c"
+    assert cards._short("x" * 160) == "x" * 160
+    assert cards._short("x" * 161) == "x" * 157 + "..."
+    assert cards._short("abcdefgh", limit=5) == "ab..."
+
+
+def test_validation_errors_name_nested_fields_and_list_items(tmp_path: Path) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "array", "items": {"type": "object", "properties": {"b": {"type": "integer"}}}}},
+    }
+    assert _refusal(validate, {"a": [{"b": 1}, {"b": "x"}]}, schema, "c.yaml") == (
+        "c.yaml",
+        "a[1].b",
+        "'x' is not of type 'integer'",
+    )
+    assert _refusal(validate, [], {"type": "object"}, "c.yaml") == ("c.yaml", "(card)", "[] is not of type 'object'")
+    long = {"type": "object", "properties": {"s": {"enum": ["a" * 100, "b" * 100]}}}
+    source, record, problem = _refusal(validate, {"s": "c"}, long, "c.yaml")
+    assert record == "s" and len(problem) == 160 and problem.endswith("...")
+
+
+def test_unknown_modality_is_named(tmp_path: Path) -> None:
+    card = {**GOOD, "modality": "proteomics"}
+    path = _write_card(tmp_path, card, "p.yaml")
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMA_DIR, schemas)
+    schema = yaml.safe_load((schemas / "card.schema.yaml").read_text(encoding="utf-8"))
+    schema["properties"]["modality"] = {"type": "string"}
+    (schemas / "card.schema.yaml").write_text(yaml.safe_dump(schema), encoding="utf-8")
+    assert _refusal(load_card, path, schemas) == (str(path), "modality", "modality 'proteomics' is not supported yet")
+
+
+def test_check_inputs_records_and_relative_path_hint(tmp_path: Path) -> None:
+    """Each path's card field is the record; a missing relative path says it is relative to the
+    card's folder, an absolute one does not; a NumPy input's sidecar is named by its own field."""
+    folder = tmp_path / "cards"
+    folder.mkdir()
+    (tmp_path / "m.npy").write_bytes(b"")
+    bulk = {
+        "dataset_id": "b",
+        "name": "b",
+        "modality": "bulk",
+        "input": {"path": "../m.npy", "format": "npy", "gene_ids_path": "g.txt", "sample_ids_path": "s.txt"},
+    }
+    card = load_card(_write_card(folder, bulk, "b.yaml"))
+    missing = folder / "g.txt"
+    assert _refusal(cards.check_inputs, card) == (
+        str(card.path),
+        "input.gene_ids_path",
+        f"{missing}: no such file (the path 'g.txt' is relative to the card's folder {folder})",
+    )
+    # made by the workflow: not checked, and the next path still is
+    assert _refusal(cards.check_inputs, card, generated=[str(missing)])[1] == "input.sample_ids_path"
+    cards.check_inputs(card, generated=[str(missing), str(folder / "s.txt")])
+    absolute = {**GOOD, "input": {**GOOD["input"], "path": str(tmp_path / "none.csv")}}
+    card = load_card(_write_card(folder, absolute, "a.yaml"))
+    assert _refusal(cards.check_inputs, card) == (
+        str(card.path),
+        "input.path",
+        f"{tmp_path / 'none.csv'}: no such file",
+    )
+    fetched = {**GOOD, "input": {**GOOD["input"], "url": "https://example.org/x.csv", "sha256": "0" * 64}}
+    cards.check_inputs(load_card(_write_card(folder, fetched, "u.yaml")))  # downloaded by the workflow
+    fetched["metadata"] = {"path": "nometa.csv"}
+    card = load_card(_write_card(folder, fetched, "u.yaml"))
+    assert _refusal(cards.check_inputs, card)[1] == "metadata.path"  # the paths after it are checked
+    (tmp_path / "x.csv").write_text("gene,c\nA,1\n", encoding="utf-8")
+    with_meta = {**GOOD, "input": {**GOOD["input"], "path": "../x.csv"}, "metadata": {"path": "meta.csv"}}
+    card = load_card(_write_card(folder, with_meta, "m.yaml"))
+    assert _refusal(cards.check_inputs, card)[1] == "metadata.path"
+    assert card.metadata_path() == folder / "meta.csv"
+    assert load_card(_write_card(folder, GOOD, "g.yaml")).metadata_path() is None
+
+
+def test_card_properties(tmp_path: Path) -> None:
+    card = load_card(_write_card(tmp_path, {**GOOD, "params": {"min_genes": 3}}, "c.yaml"))
+    assert (card.dataset_id, card.modality, card.folder) == ("pbmc_x", "scrna", tmp_path)
+    assert card.params["min_genes"] == 3
+    card.params["min_genes"] = 9  # a copy
+    assert card.data["params"]["min_genes"] == 3
+    assert card.resolve("../a/./b.csv") == tmp_path.parent / "a" / "b.csv"
+    assert card.resolve("/x/../y.csv") == Path("/y.csv")
+    assert card.input_entries() == [card.data["input"]] and card.input_paths() == [tmp_path / "counts.csv.gz"]
+    bare = cards.Card(path=tmp_path / "c.yaml", data={"dataset_id": 7, "modality": "bulk", "inputs": []})
+    assert (bare.dataset_id, bare.params, bare.input_entries()) == ("7", {}, [])
+
+
+def test_ids_regex_by_hand() -> None:
+    import re
+
+    assert cards.ids_regex([]) == "(?!)"
+    assert cards.ids_regex(["a"]) == "a"
+    assert cards.ids_regex(["ab", "a"]) == "ab?"
+    assert cards.ids_regex(["d001", "d012", "d001"]) == "d0(?:01|12)"
+    assert cards.ids_regex(["a", "abc"]) == "a(?:bc)?"
+    assert cards.ids_regex(["a", "ab", "ac"]) == "a(?:(?:b|c))?"
+    assert cards.ids_regex(["a.b"]) == "a\\.b"
+    pattern = re.compile(cards.ids_regex(["x-1", "x.1", "x"]))
+    assert [bool(pattern.fullmatch(t)) for t in ("x", "x-1", "x.1", "xa1", "x-", "")] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
+
+
+def test_a_modality_field_missing_is_refused(tmp_path: Path) -> None:
+    """A bulk card with ``inputs`` (a list) passes the shared schema but not the bulk schema,
+    which requires ``input``: the full validator's line, not a card accepted field by field."""
+    card = {"dataset_id": "b", "name": "b", "modality": "bulk", "inputs": [{"path": "t.csv", "format": "csv"}]}
+    path = _write_card(tmp_path, card, "b.yaml")
+    assert _refusal(load_card, path) == (str(path), "(card)", "'input' is a required property")

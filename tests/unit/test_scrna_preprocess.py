@@ -9,7 +9,14 @@ import scanpy as sc
 from scipy import sparse
 
 from genoprep.scrna.options import HvgOptions
-from genoprep.scrna.preprocess import hvg_block, normalize_log1p, scale_block, select_hvg
+from genoprep.scrna.preprocess import (
+    hvg_block,
+    hvg_blocks,
+    normalize_log1p,
+    scale_block,
+    scale_blocks,
+    select_hvg,
+)
 
 COUNTS = sparse.csr_matrix(np.array([[1, 3, 0], [0, 2, 2], [0, 0, 0]], dtype=np.float32))
 
@@ -122,3 +129,48 @@ def test_seurat_statistics_in_blocks_of_rows_are_scanpys(monkeypatch: pytest.Mon
     sc.pp.highly_variable_genes(reference, flavor="seurat", n_top_genes=30)
     for column in ("highly_variable", "means", "dispersions", "dispersions_norm"):
         np.testing.assert_array_equal(adata.var[column].to_numpy(), reference.var[column].to_numpy(), column)
+
+
+def test_normalize_log1p_in_place_gives_the_same_bytes_in_the_counts_own_array() -> None:
+    rng = np.random.default_rng(11)
+    counts = sparse.random(50, 30, density=0.3, format="csr", random_state=11, dtype=np.float32)
+    counts.data = rng.integers(1, 40, size=counts.nnz).astype(np.float32)
+    counts.data[:5] = 0  # stored zeros stay zeros
+    copied = normalize_log1p(counts, 1e4)
+    values = counts.data
+    result = normalize_log1p(counts, 1e4, in_place=True)
+    assert result is counts and result.data is values  # no second values array
+    np.testing.assert_array_equal(result.toarray(), copied.toarray())
+
+
+def test_seurat_hvg_with_a_gene_alone_in_its_mean_bin_is_scanpys() -> None:
+    # one gene far above the others in mean: its bin holds only it (std NaN), which scanpy's
+    # _postprocess_dispersions_seurat sets to avg 0, dev = its dispersion
+    def data() -> ad.AnnData:
+        adata = _hvg_data()
+        counts = adata.layers["counts"].toarray()
+        counts[:, 0] = np.random.default_rng(2).poisson(5000, size=counts.shape[0])
+        adata.layers["counts"] = sparse.csr_matrix(counts)
+        adata.X = normalize_log1p(adata.layers["counts"], 1e4)
+        return adata
+
+    adata, reference = data(), data()
+    select_hvg(adata, HvgOptions(hvg_flavor="seurat", n_top_genes=25, hvg_batch_key=None))
+    sc.pp.highly_variable_genes(reference, flavor="seurat", n_top_genes=25)
+    for column in ("highly_variable", "means", "dispersions", "dispersions_norm"):
+        np.testing.assert_array_equal(adata.var[column].to_numpy(), reference.var[column].to_numpy(), column)
+    assert adata.var["dispersions_norm"].iloc[0] == np.float32(1.0)  # alone in its bin: normalised to 1
+
+
+@pytest.mark.parametrize(("n_blocks", "expected"), [(1, 1), (3, 3), (16, 13), (100, 37)])  # 37 rows: ceil(37/n) each
+def test_scale_blocks_of_rows_equal_the_whole_block_and_are_released(n_blocks: int, expected: int) -> None:
+    rng = np.random.default_rng(9)
+    values = rng.gamma(0.5, 2.0, size=(37, 12)).astype(np.float32)
+    values[rng.random(values.shape) < 0.5] = 0
+    matrix = sparse.csr_matrix(values)
+    hvg = rng.random(12) < 0.5
+    whole = scale_block(hvg_block(matrix, hvg), 1.5)
+    blocks = hvg_blocks(matrix, hvg, n_blocks)
+    assert len(blocks) == expected
+    np.testing.assert_array_equal(scale_blocks(blocks, 1.5), whole)
+    assert blocks == []  # consumed: each block is dropped once densified

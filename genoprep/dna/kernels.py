@@ -1,0 +1,110 @@
+"""Compiled (numba) loops of the variable-length DNA tokenizers: one pass over a batch's bytes.
+
+Imported lazily by :mod:`genoprep.dna.tokenize` (numba is not loaded when the workflow is
+parsed). Each kernel reads the batch's 2-bit codes (bytes translated by a lookup table:
+A/T/C/G in ``itertools.product("ATCG")`` order = 0..3, lower case as upper case) and writes
+the token ids of each sequence straight into a flat int32 array, with the offsets of the
+rows; the rules are those of :func:`genoprep.dna.tokenize.dnabert_encode` and
+:func:`genoprep.dna.tokenize.nucleotide_transformer_encode`, whose numpy versions the tests
+compare with.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def dnabert_rows(
+    codes: np.ndarray,
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    k: int,
+    first_kmer_id: int,
+    cls_id: int,
+    sep_id: int,
+    unk_id: int,
+    values: np.ndarray,
+    offsets: np.ndarray,
+) -> None:
+    """``[CLS] kmer ... [SEP]`` of each sequence: overlapping k-mers with a rolling code; a k-mer
+    holding a code above 3 (not A/C/G/T) is ``unk_id``. ``values``/``offsets`` are preallocated."""
+    mask = (1 << (2 * k)) - 1
+    pos = 0
+    for i in range(starts.size):
+        offsets[i] = pos
+        values[pos] = cls_id
+        pos += 1
+        start = starts[i]
+        end = start + lengths[i]
+        code = 0
+        last_bad = start - k  # last position holding a non-base (none yet: far enough back)
+        for j in range(start, min(start + k - 1, end)):  # the first k-1 bases start the code
+            base = codes[j]
+            if base > 3:
+                last_bad = j
+            code = (code << 2) | (base & 3)
+        for j in range(start + k - 1, end):
+            base = codes[j]
+            if base > 3:
+                last_bad = j
+            code = ((code << 2) | (base & 3)) & mask
+            values[pos] = unk_id if j - last_bad < k else code + first_kmer_id
+            pos += 1
+        values[pos] = sep_id
+        pos += 1
+    offsets[starts.size] = pos
+
+
+@njit(cache=True, nogil=True)
+def nucleotide_transformer_rows(
+    codes: np.ndarray,
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    k: int,
+    first_kmer_id: int,
+    single_base_id: int,
+    n_id: int,
+    cls_id: int,
+    unk_id: int,
+    n_code: int,
+    other_code: int,
+    values: np.ndarray,
+    offsets: np.ndarray,
+) -> int:
+    """``<cls>`` then, piece by piece between Ns, non-overlapping k-mers from the piece's left end,
+    the < k bases left as single tokens, each N a token. Returns the number of ids written."""
+    pos = 0
+    for i in range(starts.size):
+        offsets[i] = pos
+        values[pos] = cls_id
+        pos += 1
+        j = starts[i]
+        end = j + lengths[i]
+        while j < end:
+            if codes[j] == n_code:
+                values[pos] = n_id
+                pos += 1
+                j += 1
+                continue
+            piece_end = j
+            while piece_end < end and codes[piece_end] != n_code:
+                piece_end += 1
+            while piece_end - j >= k:
+                code = 0
+                other = False
+                for u in range(k):
+                    base = codes[j + u]
+                    other |= base == other_code
+                    code = (code << 2) | (base & 3)
+                values[pos] = unk_id if other else code + first_kmer_id
+                pos += 1
+                j += k
+            while j < piece_end:
+                base = codes[j]
+                values[pos] = unk_id if base == other_code else base + single_base_id
+                pos += 1
+                j += 1
+    offsets[starts.size] = pos
+    return pos

@@ -1,0 +1,774 @@
+"""The scRNA-seq chain sharded across Snakemake jobs (``params.shards: N``, rules/scrna_shard.smk).
+
+The out-of-core passes (:mod:`genoprep.scrna.ooc`) over row ranges of the input instead of the
+whole matrix, each range (shard) in its own job, locally or as SLURM jobs:
+
+1. ``plan`` (a checkpoint): N shards of consecutive cells, into ``shards.json``;
+2. ``metrics`` per shard (pass 1): per-cell QC metrics over all genes, the value checks, and the
+   cells per gene (int64) over the cells ``min_genes`` keeps;
+3. ``kept`` per shard (pass 2): merges every shard's cells per gene, decides the genes
+   ``min_cells`` keeps (:func:`genoprep.scrna.qc.decide_from_metrics`), and computes the shard's
+   per-cell metrics over those genes;
+4. ``decide`` (reduce): the cell and gene filters from all shards' metrics with
+   :func:`~genoprep.scrna.qc.decide_from_metrics`; writes ``qc.json`` and ``qc_cells.tsv``;
+5. ``sums`` per shard (pass 3): normalize + log1p of the shard's kept cells (written for the
+   transform and gather jobs) and the per-gene sums of :class:`genoprep.scrna.ooc.GeneSums`;
+6. ``hvg`` (reduce): the sums merged in shard order (integers as integers, floats in float64) and the
+   HVGs and the scaling mean/std from :func:`genoprep.scrna.ooc.select_hvg`;
+7. ``scale`` per shard (pass 4): the shard's scaled HVG block;
+8. ``gather``: ``processed.h5ad`` (rows appended shard by shard), ``X.npy`` (blocks through a memory
+   map), ``features.tsv``, ``obs.tsv``, the facts and the embeddings, as the one-job rule writes them.
+
+Integer statistics equal the one-job run's exactly; float sums are added per shard, so they may
+differ from the one-job run in the last bits (within 1e-6). The HVG sums use the plan's number of
+slots whatever the threads of the job that computes them, so a rerun with the same plan gives the
+same bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import anndata as ad
+import h5py
+import numpy as np
+from scipy import sparse
+
+from genoprep import filters, runtime
+from genoprep.errors import InputError
+from genoprep.jsonio import write_json
+from genoprep.options import StepOptions
+from genoprep.scrna import io, kernels, ooc, preprocess, qc, resources, steps
+from genoprep.scrna.chain import ChainOptions, Outputs, StepTable, write_qc_diagnostics
+from genoprep.scrna.export import add_embeddings
+
+log = logging.getLogger(__name__)
+
+StrPath = str | os.PathLike[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardOptions(StepOptions):
+    """How many shards of cells (1: not sharded) and the chunk of cells each shard job streams."""
+
+    shards: int
+    memory_budget_mb: int | None
+    chunk_cells: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Shard:
+    """Rows ``start:stop`` of the input and their stored values."""
+
+    start: int
+    stop: int
+    nnz: int
+
+    @property
+    def n_cells(self) -> int:
+        return self.stop - self.start
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    n_cells: int
+    n_genes: int
+    slots: int
+    shards: tuple[Shard, ...]
+
+    @classmethod
+    def read(cls, path: StrPath) -> Plan:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+        return cls(data["n_cells"], data["n_genes"], data["slots"], tuple(Shard(**s) for s in data["shards"]))
+
+    def write(self, path: StrPath) -> None:
+        write_json(
+            {
+                "n_cells": self.n_cells,
+                "n_genes": self.n_genes,
+                "slots": self.slots,
+                "shards": [dataclasses.asdict(s) for s in self.shards],
+            },
+            path,
+        )
+
+    def size(self, index: int) -> resources.InputSize:
+        shard = self.shards[index]
+        return resources.InputSize(shard.n_cells, self.n_genes, shard.nnz)
+
+
+def boundaries(n_cells: int, n_shards: int) -> list[tuple[int, int]]:
+    """``n_shards`` consecutive row ranges of ``n_cells`` rows, as even as integers allow (never empty)."""
+    n = max(1, min(n_shards, n_cells))
+    edges = [i * n_cells // n for i in range(n + 1)]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def chunk_of(plan: Plan, index: int, shard_options: ShardOptions) -> int:
+    """Cells per chunk inside a shard job (the card's ``chunk_cells``, else from the budget)."""
+    budget = resources.budget_mb(shard_options.memory_budget_mb)
+    return resources.chunk_cells(plan.size(index), budget, shard_options.chunk_cells)
+
+
+# ---- reading -------------------------------------------------------------------------------
+
+
+class _Input:
+    """The input opened for a shard job: the matrix's row reader, and (when ``header``) ``obs``/``var``
+    annotated as the one-job path annotates them, with the mitochondrial flag."""
+
+    def __init__(
+        self,
+        data_path: StrPath,
+        options: ChainOptions,
+        header: bool,
+        dataset: str = "",
+        metadata_path: StrPath | None = None,
+        mito_gene_lists: Sequence[StrPath] = (),
+    ):
+        self.source = str(data_path)
+        table_meta = steps.check_header(data_path, options.ingest, metadata_path) if header else None
+        ooc.textio_check(data_path)
+        try:
+            self.handle = h5py.File(data_path, "r")
+        except OSError as err:
+            raise io._h5_error(data_path, "h5ad", err) from None
+        self.header: ad.AnnData | None = None
+        if header:
+            self.header, self.reader = ooc.read_header(self.handle, data_path, options.ingest.layer)
+            steps.annotate_ingested(self.header, table_meta, options.ingest, dataset, self.source, metadata_path)
+            known = set(options.qc.mito_genes)
+            for path in mito_gene_lists:
+                known |= qc.read_gene_list(path)
+            self.header.var["mt"] = qc.flag_mito(
+                self.header.var, self.header.var_names, options.qc.mito_prefixes, known
+            )
+            self.mito = self.header.var["mt"].to_numpy(dtype=bool)
+        else:
+            key, var_key = resources.matrix_keys(options.ingest.layer)
+            element = self.handle[key]
+            n_genes = int(element.shape[1]) if isinstance(element, h5py.Dataset) else int(element.attrs["shape"][1])
+            self.reader = ooc.RowReader(element, n_genes)
+
+    def __enter__(self) -> _Input:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+
+
+def _npz(path: StrPath) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
+
+
+def _save(path: StrPath, arrays: Mapping[str, np.ndarray]) -> None:
+    """An ``.npz`` written whole or not at all (through a temporary name)."""
+    partial = f"{path}.partial.npz"
+    np.savez(partial, **arrays)
+    os.replace(partial, path)
+
+
+# ---- 1. plan -------------------------------------------------------------------------------
+
+
+def plan(data_path: StrPath, options: ChainOptions, shard_options: ShardOptions, out: StrPath) -> Plan:
+    """Check that the sharded path can take the input, and write the plan of its shards."""
+    import numba
+
+    source = str(data_path)
+    reason = ooc.unsupported(data_path, options.ingest, options.hvg)
+    if reason is None and options.split.enabled:
+        reason = "params.split (the split and train-only steps run in memory)"
+    if reason is not None:
+        raise InputError(source, f"params.shards {shard_options.shards} cannot take {reason}; set params.shards: 1")
+    with _Input(data_path, options, header=False) as source_input:
+        reader = source_input.reader
+        if reader.indptr is None:
+            n_genes = reader.n_genes
+            stored = [(stop - start) * n_genes for start, stop in boundaries(reader.n_cells, shard_options.shards)]
+        else:
+            stored = [
+                int(reader.indptr[stop] - reader.indptr[start])
+                for start, stop in boundaries(reader.n_cells, shard_options.shards)
+            ]
+        ranges = boundaries(reader.n_cells, shard_options.shards)
+        result = Plan(
+            reader.n_cells,
+            reader.n_genes,
+            int(numba.get_num_threads()),
+            tuple(Shard(start, stop, nnz) for (start, stop), nnz in zip(ranges, stored, strict=True)),
+        )
+    if len(result.shards) < shard_options.shards:
+        log.warning("%d cells: %d shards instead of %d", result.n_cells, len(result.shards), shard_options.shards)
+    result.write(out)
+    log.info("%d cells x %d genes in %d shards", result.n_cells, result.n_genes, len(result.shards))
+    return result
+
+
+# ---- 2. per-shard metrics (pass 1) -----------------------------------------------------------
+
+
+def shard_metrics(
+    data_path: StrPath,
+    metadata_path: StrPath | None,
+    mito_gene_lists: Sequence[StrPath],
+    dataset: str,
+    options: ChainOptions,
+    shard_options: ShardOptions,
+    plan_path: StrPath,
+    index: int,
+    out: StrPath,
+) -> None:
+    """Pass 1 over one shard: per-cell metrics, cells per gene and the shard's first bad value."""
+    the_plan = Plan.read(plan_path)
+    shard = the_plan.shards[index]
+    with _Input(data_path, options, True, dataset, metadata_path, mito_gene_lists) as source:
+        assert source.header is not None
+        values = ooc._ValueCheck(
+            source.source, options.ingest.value_type, source.header.obs_names, source.header.var_names
+        )
+        (genes, total, mito), cells_per_gene = ooc.cell_metrics(
+            source.reader,
+            shard.start,
+            shard.stop,
+            chunk_of(the_plan, index, shard_options),
+            source.mito,
+            options.qc.min_genes,
+            values,
+        )
+    found = "" if values.found is None else json.dumps([values.found[0], *_error_fields(values.found[1])])
+    _save(out, {"genes": genes, "total": total, "mito": mito, "cells_per_gene": cells_per_gene, "value_error": found})
+
+
+def _error_fields(error: InputError) -> list[Any]:
+    return [error.source, error.problem, error.record]
+
+
+def raise_value_error(metrics: Sequence[Mapping[str, np.ndarray]]) -> None:
+    """The value error the one-job path raises: the lowest-ranked problem, the first shard's of a rank."""
+    found = [json.loads(str(m["value_error"])) for m in metrics if str(m["value_error"])]
+    if found:
+        rank = min(f[0] for f in found)
+        _, source, problem, record = next(f for f in found if f[0] == rank)
+        raise InputError(source, problem, record=record)
+
+
+def merge_counts(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """Per-gene integer counts of the shards summed as int64 (exact)."""
+    total = np.zeros_like(arrays[0], dtype=np.int64)
+    for array in arrays:
+        if array.dtype.kind not in "iu":
+            raise TypeError(f"integer counts expected, got {array.dtype}")
+        total += array
+    return total
+
+
+def concat_metrics(metrics: Sequence[Mapping[str, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The per-cell (genes, total, mito) of all shards, in row order."""
+    return tuple(np.concatenate([m[key] for m in metrics]) for key in ("genes", "total", "mito"))  # type: ignore[return-value]
+
+
+class _GenesDecided(Exception):
+    def __init__(self, gene_kept: np.ndarray):
+        self.gene_kept = gene_kept
+
+
+def decide_genes(
+    n_genes: int, mito: np.ndarray, qc_options: Any, metrics: Sequence[Mapping[str, np.ndarray]]
+) -> np.ndarray:
+    """The genes ``min_cells`` keeps, decided by :func:`qc.decide_from_metrics` (stopped before it needs
+    the per-cell metrics over those genes) from every shard's pass-1 statistics."""
+    raise_value_error(metrics)
+    first = concat_metrics(metrics)
+    cells_per_gene = merge_counts([m["cells_per_gene"] for m in metrics])
+
+    def stop(gene_kept: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        raise _GenesDecided(gene_kept)
+
+    import pandas as pd
+
+    try:
+        qc.decide_from_metrics(
+            pd.Index(np.arange(first[0].size).astype(str)),
+            n_genes,
+            mito,
+            qc_options,
+            first,
+            _checked(first, qc_options, cells_per_gene),
+            stop,
+        )
+    except _GenesDecided as decided:
+        return decided.gene_kept
+    raise AssertionError("decide_from_metrics did not ask for the kept genes' metrics")
+
+
+def _checked(first: tuple[np.ndarray, ...], qc_options: Any, cells_per_gene: np.ndarray) -> Any:
+    def cells_per_gene_of(keep: np.ndarray) -> np.ndarray:
+        if not np.array_equal(keep, first[0] >= qc_options.min_genes):
+            raise AssertionError("the min_genes filter is decided on the metrics of pass 1")
+        return cells_per_gene
+
+    return cells_per_gene_of
+
+
+# ---- 3. per-shard metrics over the kept genes (pass 2) ---------------------------------------
+
+
+def _mito_mask(
+    data_path: StrPath,
+    options: ChainOptions,
+    mito_gene_lists: Sequence[StrPath],
+    dataset: str,
+    metadata_path: StrPath | None,
+) -> tuple[np.ndarray, int]:
+    with _Input(data_path, options, True, dataset, metadata_path, mito_gene_lists) as source:
+        return source.mito, source.reader.n_genes
+
+
+def shard_kept(
+    data_path: StrPath,
+    metadata_path: StrPath | None,
+    mito_gene_lists: Sequence[StrPath],
+    dataset: str,
+    options: ChainOptions,
+    shard_options: ShardOptions,
+    plan_path: StrPath,
+    index: int,
+    metrics_paths: Sequence[StrPath],
+    out: StrPath,
+) -> None:
+    """Pass 2 over one shard: its cells' metrics over the genes ``min_cells`` keeps (from all shards)."""
+    the_plan = Plan.read(plan_path)
+    shard = the_plan.shards[index]
+    metrics = [_npz(p) for p in metrics_paths]
+    mito, n_genes = _mito_mask(data_path, options, mito_gene_lists, dataset, metadata_path)
+    gene_kept = decide_genes(n_genes, mito, options.qc, metrics)
+    with _Input(data_path, options, header=False) as source:
+        genes, total, mito_total = ooc.kept_cell_metrics(
+            source.reader, shard.start, shard.stop, chunk_of(the_plan, index, shard_options), gene_kept, mito
+        )
+    _save(out, {"genes": genes, "total": total, "mito": mito_total})
+
+
+# ---- 4. decide (reduce) --------------------------------------------------------------------
+
+
+def _decide(
+    source: _Input,
+    options: ChainOptions,
+    metrics: Sequence[Mapping[str, np.ndarray]],
+    kept: Sequence[Mapping[str, np.ndarray]],
+) -> qc.QcDecision:
+    assert source.header is not None
+    raise_value_error(metrics)
+    first = concat_metrics(metrics)
+    cells_per_gene = merge_counts([m["cells_per_gene"] for m in metrics])
+    second = concat_metrics(kept)
+    return qc.decide_from_metrics(
+        source.header.obs_names,
+        source.header.n_vars,
+        source.mito,
+        options.qc,
+        first,
+        _checked(first, options.qc, cells_per_gene),
+        lambda gene_kept: second,
+    )
+
+
+def _shell(source: _Input, decision: qc.QcDecision) -> ad.AnnData:
+    """``obs``/``var`` of the kept cells and genes, with the per-cell QC metrics (over the kept genes)."""
+    header = source.header
+    assert header is not None
+    keep, gene_kept = decision.cell_kept, decision.gene_kept
+    shell = ad.AnnData(
+        obs=header.obs.iloc[np.flatnonzero(keep)].copy(), var=header.var.iloc[np.flatnonzero(gene_kept)].copy()
+    )
+    shell.uns["genoprep"] = dict(header.uns["genoprep"])
+    return shell
+
+
+def decide(
+    data_path: StrPath,
+    metadata_path: StrPath | None,
+    mito_gene_lists: Sequence[StrPath],
+    dataset: str,
+    options: ChainOptions,
+    metrics_paths: Sequence[StrPath],
+    kept_paths: Sequence[StrPath],
+    qc_path: StrPath,
+    cells_path: StrPath,
+    logs: StrPath,
+    out: StrPath,
+) -> None:
+    """The QC decision from all shards' metrics: ``qc.json``, ``qc_cells.tsv`` and the kept cells and genes."""
+    metrics = [_npz(p) for p in metrics_paths]
+    kept = [_npz(p) for p in kept_paths]
+    with _Input(data_path, options, True, dataset, metadata_path, mito_gene_lists) as source:
+        decision = _decide(source, options, metrics, kept)
+        assert source.header is not None
+        info = source.header.uns["genoprep"]
+        decision.report = {
+            "dataset_id": info["dataset_id"],
+            **decision.report,
+            "metadata_rows_unmatched": info["metadata_rows_unmatched"],
+        }
+        runtime.console(filters.summary_line(dataset, decision.steps))
+        try:
+            filters.guard(source.source, decision.steps, "cells", options.qc.min_fraction_kept)
+            qc.check_left(decision, source.source)
+        except InputError as err:
+            written = write_qc_diagnostics(decision.cells, options.qc, dataset, logs)
+            raise InputError(
+                err.source, f"{err.problem} (per-cell QC table and figure: {', '.join(written)})", record=err.record
+            ) from None
+        shell = _shell(source, decision)
+        keep = decision.cell_kept
+        genes1, total1, mito1 = concat_metrics(kept)
+        qc.store_cell_metrics(shell.obs, genes1[keep], total1[keep], mito1[keep])
+        report = {**decision.report, "after": qc.summary(shell.obs, shell.n_vars)}
+        report = {**report, "metadata_rows_unmatched": report.pop("metadata_rows_unmatched")}
+        write_json(report, qc_path)
+        decision.cells.to_csv(cells_path, sep="\t", index=False, lineterminator="\n")
+        _save(out, {"cell_kept": keep, "gene_kept": decision.gene_kept})
+
+
+# ---- 5. per-shard normalisation and sums (pass 3) --------------------------------------------
+
+
+def _csr_arrays(prefix: str, matrix: sparse.csr_matrix) -> dict[str, np.ndarray]:
+    return {
+        f"{prefix}_data": matrix.data,
+        f"{prefix}_indices": matrix.indices,
+        f"{prefix}_indptr": matrix.indptr.astype(np.int64),
+        f"{prefix}_shape": np.asarray(matrix.shape, dtype=np.int64),
+    }
+
+
+def _csr_of(arrays: Mapping[str, np.ndarray], prefix: str) -> sparse.csr_matrix:
+    shape = tuple(int(v) for v in arrays[f"{prefix}_shape"])
+    return sparse.csr_matrix(
+        (arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]), shape=shape, copy=False
+    )
+
+
+def shard_sums(
+    data_path: StrPath,
+    options: ChainOptions,
+    shard_options: ShardOptions,
+    plan_path: StrPath,
+    index: int,
+    decision_path: StrPath,
+    out_sums: StrPath,
+    out_rows: StrPath,
+) -> None:
+    """Pass 3 over one shard: its kept cells normalised (``out_rows``: counts and values, CSR) and the
+    shard's per-gene sums (``out_sums``)."""
+    the_plan = Plan.read(plan_path)
+    shard = the_plan.shards[index]
+    decision = _npz(decision_path)
+    keep, gene_kept = decision["cell_kept"], decision["gene_kept"]
+    n_vars = int(gene_kept.sum())
+    new_column = np.where(gene_kept, np.cumsum(gene_kept) - 1, -1).astype(np.int64)
+    first_row = int(keep[: shard.start].sum())
+    sums = ooc.GeneSums(n_vars, the_plan.slots)
+    counts_parts, x_parts = [], []
+    with _Input(data_path, options, header=False) as source:
+        chunks = ooc.normalized_chunks(
+            source.reader,
+            shard.start,
+            shard.stop,
+            chunk_of(the_plan, index, shard_options),
+            keep,
+            new_column,
+            options.normalize,
+            first_row,
+        )
+        for row, counts, x in chunks:
+            sums.add(row, counts, x, np.ones(x.shape[0], dtype=bool), options.hvg.hvg_flavor)
+            counts_parts.append(counts)
+            x_parts.append(x)
+    n_rows = int(keep[shard.start : shard.stop].sum())
+    empty = sparse.csr_matrix((0, n_vars), dtype=np.float32)
+    counts = sparse.vstack(counts_parts, format="csr") if counts_parts else empty
+    x = sparse.vstack(x_parts, format="csr") if x_parts else empty
+    assert counts.shape == (n_rows, n_vars)
+    _save(out_rows, {**_csr_arrays("counts", counts), **_csr_arrays("x", x), "first_row": np.int64(first_row)})
+    _save(out_sums, sums.arrays())
+
+
+def merge_sums(n_vars: int, slots: int, shard_sums_arrays: Sequence[Mapping[str, np.ndarray]]) -> ooc.GeneSums:
+    """Every shard's pass-3 sums added in shard order."""
+    total = ooc.GeneSums(n_vars, slots)
+    for arrays in shard_sums_arrays:
+        total.merge(arrays)
+    return total
+
+
+# ---- 6. HVGs and scaling statistics (reduce) -------------------------------------------------
+
+
+def _final_shell(
+    data_path: StrPath,
+    metadata_path: StrPath | None,
+    mito_gene_lists: Sequence[StrPath],
+    dataset: str,
+    options: ChainOptions,
+    the_plan: Plan,
+    metrics_paths: Sequence[StrPath],
+    kept_paths: Sequence[StrPath],
+    sums_paths: Sequence[StrPath],
+) -> tuple[ad.AnnData, np.ndarray, np.ndarray]:
+    """The kept cells' ``obs``/``var``/``uns`` with QC metrics and HVGs, and the scaling mean and std."""
+    metrics = [_npz(p) for p in metrics_paths]
+    kept = [_npz(p) for p in kept_paths]
+    with _Input(data_path, options, True, dataset, metadata_path, mito_gene_lists) as source:
+        decision = _decide(source, options, metrics, kept)
+        shell = _shell(source, decision)
+    keep = decision.cell_kept
+    genes1, total1, mito1 = concat_metrics(kept)
+    qc.store_cell_metrics(shell.obs, genes1[keep], total1[keep], mito1[keep])
+    sums = merge_sums(shell.n_vars, the_plan.slots, [_npz(p) for p in sums_paths])
+    mean, std = ooc.select_hvg(shell, sums, shell.n_obs, shell.n_obs, options)
+    return shell, mean, std
+
+
+def hvg(
+    data_path: StrPath,
+    metadata_path: StrPath | None,
+    mito_gene_lists: Sequence[StrPath],
+    dataset: str,
+    options: ChainOptions,
+    plan_path: StrPath,
+    metrics_paths: Sequence[StrPath],
+    kept_paths: Sequence[StrPath],
+    sums_paths: Sequence[StrPath],
+    out: StrPath,
+) -> None:
+    """The HVG columns and their scaling mean and standard deviation, for the per-shard transform jobs."""
+    shell, mean, std = _final_shell(
+        data_path,
+        metadata_path,
+        mito_gene_lists,
+        dataset,
+        options,
+        Plan.read(plan_path),
+        metrics_paths,
+        kept_paths,
+        sums_paths,
+    )
+    hvg_mask = shell.var["highly_variable"].to_numpy(dtype=bool)
+    log.info("%d of %d genes highly variable", int(hvg_mask.sum()), shell.n_vars)
+    _save(out, {"highly_variable": hvg_mask, "mean": mean, "std": std})
+
+
+# ---- 7. per-shard scaled block (pass 4) ------------------------------------------------------
+
+
+def scaled_block(
+    rows: Mapping[str, np.ndarray], statistics: Mapping[str, np.ndarray], max_value: float | None
+) -> np.ndarray:
+    """A shard's kept rows' HVG columns, centred, divided and clipped (float32)."""
+    hvg_mask = statistics["highly_variable"]
+    position = np.where(hvg_mask, np.cumsum(hvg_mask) - 1, -1).astype(np.int64)
+    x = _csr_of(rows, "x")
+    dense = kernels.dense_columns(x.indptr, x.indices, x.data, position, int(hvg_mask.sum()))
+    preprocess.apply_scaling(dense, statistics["mean"], statistics["std"], max_value)
+    return dense
+
+
+def shard_scale(options: ChainOptions, rows_path: StrPath, hvg_path: StrPath, out: StrPath) -> None:
+    """Pass 4 over one shard: its scaled HVG block (``.npy``)."""
+    block = scaled_block(_npz(rows_path), _npz(hvg_path), options.scale.scale_max_value)
+    partial = f"{out}.partial.npy"
+    np.save(partial, block)
+    os.replace(partial, out)
+
+
+# ---- 8. gather -----------------------------------------------------------------------------
+
+
+def gather(
+    data_path: StrPath,
+    metadata_path: StrPath | None,
+    mito_gene_lists: Sequence[StrPath],
+    dataset: str,
+    options: ChainOptions,
+    plan_path: StrPath,
+    metrics_paths: Sequence[StrPath],
+    kept_paths: Sequence[StrPath],
+    sums_paths: Sequence[StrPath],
+    rows_paths: Sequence[StrPath],
+    block_paths: Sequence[StrPath],
+    hvg_path: StrPath,
+    outputs: Outputs,
+) -> None:
+    """``processed.h5ad``, ``X.npy``, ``features.tsv``, ``obs.tsv`` and the facts from the shards' files."""
+    table = StepTable()
+    try:
+        start = time.perf_counter()
+        shell, _, _ = _final_shell(
+            data_path,
+            metadata_path,
+            mito_gene_lists,
+            dataset,
+            options,
+            Plan.read(plan_path),
+            metrics_paths,
+            kept_paths,
+            sums_paths,
+        )
+        hvg_mask = shell.var["highly_variable"].to_numpy(dtype=bool)
+        if not np.array_equal(hvg_mask, _npz(hvg_path)["highly_variable"]):
+            raise AssertionError("the HVGs differ from the ones the shards were scaled with")
+        n_kept, n_vars = shell.shape
+        n_hvg = int(hvg_mask.sum())
+        with h5py.File(outputs.processed, "w") as out:
+            ad.io.write_elem(out, "layers", {})
+            first = True
+            for path in rows_paths:
+                rows = _npz(path)
+                counts, x = _csr_of(rows, "counts"), _csr_of(rows, "x")
+                if x.shape[0] == 0:
+                    continue
+                ooc.append_rows(out, first, counts, x, options.normalize)
+                first = False
+            ooc.write_annotations(out, shell)
+        table.add("gather_h5ad", (n_kept, n_vars), (n_kept, n_vars), start)
+
+        start = time.perf_counter()
+        header = np.lib.format.open_memmap(outputs.x, mode="w+", dtype=np.float32, shape=(n_kept, n_hvg))
+        offset = header.offset
+        del header
+        row = 0
+        for path in block_paths:
+            block = np.load(path, mmap_mode="r")
+            if block.shape[1] != n_hvg:
+                raise AssertionError(f"{path}: {block.shape[1]} columns, not {n_hvg}")
+            if block.shape[0]:
+                target = np.memmap(
+                    outputs.x, dtype=np.float32, mode="r+", offset=offset + row * n_hvg * 4, shape=block.shape
+                )
+                target[:] = block
+                target.flush()
+                del target
+            row += block.shape[0]
+        if row != n_kept:
+            raise AssertionError(f"the shards' blocks hold {row} rows, not {n_kept}")
+        features = ooc.write_tables(shell, outputs, options)
+        table.add("gather_x", (n_kept, n_vars), (n_kept, n_hvg), start)
+
+        start = time.perf_counter()
+        add_embeddings(outputs.processed, np.load(outputs.x, mmap_mode="r"), features, options.embed)
+        table.add("embed", (n_kept, n_hvg), (n_kept, n_hvg), start)
+    finally:
+        table.write(outputs.steps)
+
+
+# ---- resources -------------------------------------------------------------------------------
+
+
+def shard_mem_mb(plan_path: StrPath, index: int | None, attempt: int) -> int:
+    """``mem_mb`` of a shard job (``index``) or of a reduce/gather job (``None``: its largest shard, which
+    it holds at a time), from the plan (:func:`resources.shard_mem_mb`)."""
+    the_plan = Plan.read(plan_path)
+    if index is None:
+        index = max(range(len(the_plan.shards)), key=lambda i: the_plan.shards[i].nnz)
+    return resources.shard_mem_mb(the_plan.size(index), the_plan.n_cells, attempt)
+
+
+def shard_runtime(plan_path: StrPath, index: int | None, attempt: int) -> int:
+    """``runtime`` (minutes) of a shard job, or of a reduce/gather job (``None``: the whole input)."""
+    the_plan = Plan.read(plan_path)
+    if index is None:
+        return resources.shard_runtime(
+            resources.InputSize(the_plan.n_cells, the_plan.n_genes, sum(s.nnz for s in the_plan.shards)), attempt
+        )
+    return resources.shard_runtime(the_plan.size(index), attempt)
+
+
+# ---- the rules' params -----------------------------------------------------------------------
+
+
+def _option_classes() -> dict[str, type[StepOptions]]:
+    from genoprep.scrna import options as scrna_options
+    from genoprep.scrna.splitting import TrainOnlyOptions
+    from genoprep.splits import SplitOptions
+    from genoprep.tasks.params import LeakageOptions
+
+    return {
+        "ingest": scrna_options.IngestOptions,
+        "qc": scrna_options.QcOptions,
+        "normalize": scrna_options.NormalizeOptions,
+        "hvg": scrna_options.HvgOptions,
+        "scale": scrna_options.ScaleOptions,
+        "embed": scrna_options.EmbedOptions,
+        "split": SplitOptions,
+        "leakage": LeakageOptions,
+        "train_only": TrainOnlyOptions,
+        "shard": ShardOptions,
+    }
+
+
+def chain_params(card: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every step's options of a card as plain dicts (one ``params`` entry of the shard rules)."""
+    return {name: cls.from_card(card).as_params() for name, cls in _option_classes().items()}
+
+
+def options_from(params: Mapping[str, Mapping[str, Any]]) -> tuple[ChainOptions, ShardOptions]:
+    """:func:`chain_params`'s dicts back as the chain's options and the shard options."""
+    built = {name: cls.from_params(params[name]) for name, cls in _option_classes().items()}
+    shard_options = built.pop("shard")
+    return ChainOptions(**built), shard_options  # type: ignore[arg-type]
+
+
+def job_inputs(inputs: Any) -> tuple[str, str | None, tuple[str, ...]]:
+    """(input data, metadata table or None, mito gene lists) of a shard rule's ``input``."""
+    metadata = inputs.metadata[0] if getattr(inputs, "metadata", None) else None
+    return inputs.data[0], metadata, tuple(getattr(inputs, "mito_genes", ()))
+
+
+def run_in_process(
+    data_path: StrPath,
+    metadata_path: StrPath | None,
+    mito_gene_lists: Sequence[StrPath],
+    dataset: str,
+    options: ChainOptions,
+    shard_options: ShardOptions,
+    work: StrPath,
+    outputs: Outputs,
+) -> Plan:
+    """Every job of rules/scrna_shard.smk in order, in this process, with the working files in ``work``
+    (what the workflow runs as separate jobs; for tests and debugging)."""
+    os.makedirs(work, exist_ok=True)
+
+    def path(name: str) -> str:
+        return os.path.join(work, name)
+
+    the_plan = plan(data_path, options, shard_options, path("plan.json"))
+    indices = range(len(the_plan.shards))
+    job = (data_path, metadata_path, mito_gene_lists, dataset, options)
+    metrics = [path(f"metrics_{i}.npz") for i in indices]
+    kept = [path(f"kept_{i}.npz") for i in indices]
+    sums = [path(f"sums_{i}.npz") for i in indices]
+    rows = [path(f"rows_{i}.npz") for i in indices]
+    blocks = [path(f"block_{i}.npy") for i in indices]
+    for i in indices:
+        shard_metrics(*job, shard_options, path("plan.json"), i, metrics[i])
+    for i in indices:
+        shard_kept(*job, shard_options, path("plan.json"), i, metrics, kept[i])
+    decide(*job, metrics, kept, outputs.qc, outputs.cells, outputs.logs, path("decision.npz"))
+    for i in indices:
+        shard_sums(data_path, options, shard_options, path("plan.json"), i, path("decision.npz"), sums[i], rows[i])
+    hvg(*job, path("plan.json"), metrics, kept, sums, path("hvg.npz"))
+    for i in indices:
+        shard_scale(options, rows[i], path("hvg.npz"), blocks[i])
+    gather(*job, path("plan.json"), metrics, kept, sums, rows, blocks, path("hvg.npz"), outputs)
+    return the_plan

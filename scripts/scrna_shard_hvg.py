@@ -1,0 +1,29 @@
+"""Rule scrna_shard_hvg: every shard's sums merged; the HVGs and their scaling mean and std."""
+
+import sys
+
+sys.path.insert(0, snakemake.scriptdir + "/..")
+
+from genoprep.runtime import run_step
+from genoprep.scrna import shard
+
+
+def main() -> None:
+    options, _ = shard.options_from(snakemake.params.chain)
+    data, metadata, mito = shard.job_inputs(snakemake.input)
+    inputs = snakemake.input
+    shard.hvg(
+        data,
+        metadata,
+        mito,
+        snakemake.wildcards.dataset,
+        options,
+        inputs.plan,
+        list(inputs.metrics),
+        list(inputs.kept),
+        list(inputs.sums),
+        snakemake.output.hvg,
+    )
+
+
+run_step(snakemake.log[0], main)
