@@ -63,7 +63,6 @@ from typing import IO, Any, Literal, NamedTuple
 
 import numpy as np
 import regex
-from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from genoprep.dna.alphabet import (
     DNABERT_KS,
@@ -293,6 +292,8 @@ def read_fasta(path: StrPath, label: str | None = None, *, as_bytes: bool = Fals
 
 def read_fasta_biopython(path: StrPath, label: str | None = None) -> Iterator[DnaRecord]:
     """:func:`read_fasta` with Biopython's ``SimpleFastaParser`` over a text handle (slower)."""
+    from Bio.SeqIO.FastaIO import SimpleFastaParser  # imported here: not paid by the workflow's parse
+
     source = str(path)
     try:
         with open_text(path) as handle:
