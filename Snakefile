@@ -31,6 +31,7 @@ include: "rules/card.smk"
 include: "rules/fair.smk"
 
 
+cache_function_signatures()
 check_before_run()
 
 

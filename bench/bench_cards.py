@@ -2,6 +2,7 @@
 """Benchmark of many dataset cards: card loading per card, and ``snakemake -n`` against a bare anchor workflow.
 
 Run:  python bench/bench_cards.py [--cards 1000 10000] [--load 2000] [--rounds 1] [--keep DIR]
+      python bench/bench_cards.py --cards 1000 3000 --estimate 10000   (a loaded machine: see 3.)
 
 What it does:
 
@@ -16,6 +17,10 @@ What it does:
    dataset ids from the config, nothing else) and times ``snakemake -n --cores 1`` on it.
    Both get the same number of jobs (checked from their "total" lines). The two take turns
    for ``--rounds`` rounds; each keeps its best time (the least disturbed on a shared machine).
+
+3. With ``--estimate N`` (when N cards, ~11 N jobs, take too long to measure on the machine),
+   fits CPU seconds = a + b x cards through the measured points of each workflow and prints
+   the ratio at N, labelled as an estimate; it is not judged.
 
 Targets (exit 1 if missed): loading <= 1 ms per card after the first; genoprep's dry run
 <= 1.5x the anchor's for every N. Both are judged on CPU time (the process's own, and its
@@ -175,6 +180,14 @@ def bench_script_anchor(tmp: Path, n: int, jobs: int) -> tuple[float, float]:
     return seconds, cpu
 
 
+def extrapolate(points: dict[int, float], n: int) -> float:
+    """The least-squares line through ``points`` (cards -> CPU seconds), at ``n`` cards."""
+    xs, ys = list(points), list(points.values())
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / sum((x - mean_x) ** 2 for x in xs)
+    return mean_y + slope * (n - mean_x)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--cards", type=int, nargs="+", default=[1000, 10000])
@@ -182,6 +195,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument(
         "--script-anchor", action="store_true", help="also time the anchor with script: rules (for information)"
+    )
+    parser.add_argument(
+        "--estimate", type=int, help="extrapolate both workflows' CPU seconds to this many cards (an estimate)"
     )
     parser.add_argument("--keep", type=Path, help="keep the generated cards and workflows in this folder")
     args = parser.parse_args()
@@ -199,8 +215,10 @@ def main() -> int:
             f"(target <= {LOAD_TARGET_MS} ms: {'met' if met else 'MISSED'})",
             flush=True,
         )
+        measured = {}
         for n in args.cards:
             got = bench_dag(tmp, n, args.rounds)
+            measured[n] = got
             ratio, wall_ratio = got["ours_cpu"] / got["anchor_cpu"], got["ours"] / got["anchor"]
             met = ratio <= DAG_TARGET_RATIO
             ok &= met
@@ -218,6 +236,15 @@ def main() -> int:
                     f"genoprep / it {got['ours_cpu'] / cpu:.2f} CPU",
                     flush=True,
                 )
+        if args.estimate and len(measured) >= 2:
+            ours = extrapolate({n: got["ours_cpu"] for n, got in measured.items()}, args.estimate)
+            anchor = extrapolate({n: got["anchor_cpu"] for n, got in measured.items()}, args.estimate)
+            print(
+                f"ESTIMATE (not measured; a line through {', '.join(map(str, measured))} cards): "
+                f"snakemake -n, {args.estimate} cards: genoprep {ours:.0f} s CPU, bare anchor workflow "
+                f"{anchor:.0f} s CPU, ratio {ours / anchor:.2f}",
+                flush=True,
+            )
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -2,10 +2,13 @@
 # the job graph is built; rule files only say what depends on what.
 import functools
 import glob
+import importlib
+import inspect
 import json
 import os
 import sys
 
+from snakemake.common import overwrite_function_params
 from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
@@ -18,6 +21,25 @@ from genoprep.locking import ResultsLock, check_links  # noqa: E402
 from genoprep.report.workflow import task_bundles, report_task_inputs  # noqa: E402
 
 validate(config, os.path.join(SCHEMA_DIR, "config.schema.yaml"))
+
+
+class _ImportOnCall:
+    """A module whose functions are imported on their first call, not when the workflow is parsed.
+
+    genoprep.scrna.tokens.workflow imports anndata, pandas and scipy (~3.5 s of CPU, as much as
+    building the job graph of ~4,000 jobs), genoprep.scrna.resources h5py; a run without scRNA
+    cards never calls them (tests/unit/test_parse_imports.py).
+    """
+
+    def __init__(self, name):
+        self._name = name
+
+    def __getattr__(self, attr):
+        def call(*args, **kwargs):
+            return getattr(importlib.import_module(self._name), attr)(*args, **kwargs)
+
+        call.__name__ = attr
+        return call
 
 
 def stop(line):
@@ -74,6 +96,25 @@ def check_before_run():
         stop(f"error: {err}")
 
 
+def cache_function_signatures():
+    """Give Snakemake the signature of every input and params function once.
+
+    Snakemake inspects a function's signature (inspect.signature) each time it calls it, once
+    per job and function: ~1/10 of a dry run over thousands of cards. Its own helpers
+    (snakemake.ioutils) hand it the signature instead (overwrite_function_params); this does
+    the same for every function of every rule, once every rule is known.
+    """
+    for step in workflow.rules:
+        for item in [*step.input, *step.params]:
+            # a function item is stored as is, or (flagged, e.g. unpack) as an AnnotatedString
+            # or _IOFile holding it
+            function = getattr(getattr(item, "_file", item), "callable", item)
+            if callable(function) and not hasattr(function, "_overwrite_params"):
+                overwrite_function_params(
+                    function, inspect.signature(function).parameters
+                )
+
+
 RESULTS_LOCK = ResultsLock(RESULTS)
 
 
@@ -93,8 +134,10 @@ ROUTES = {
 }
 
 
+@functools.cache
 def ids_pattern(modality):
-    """A regex matching exactly the dataset ids of one modality (or of one route, see ROUTES)."""
+    """A regex matching exactly the dataset ids of one modality (or of one route, see ROUTES);
+    built once per modality: every out() of the modality's rules holds it."""
     if modality in ROUTES:
         name, keep = ROUTES[modality]
         return ids_regex(
@@ -195,20 +238,36 @@ def card_params(wildcards):
 def options_of(options_class, *args, wildcard=None):
     """A rule's params entry: the slice of the card one step uses.
 
-    ``options_class`` is a :class:`genoprep.options.StepOptions` subclass; the rule gets
+    ``options_class`` is a :class:`genoprep.options.StepOptions` subclass, or its
+    ``"module:Class"`` name when the module is heavy to import (it is then imported on the
+    first job that needs it, not when the workflow is parsed); the rule gets
     ``options_class.from_card(card, *args).as_params()`` (a plain dict, so that Snakemake
     reruns the job exactly when one of these values changes), and the script rebuilds it
     with ``options_class.from_params(snakemake.params.<name>)``. With ``wildcard``, the
     value of that wildcard is passed after ``args`` (e.g. the DNA scheme of a token rule).
+    The dict is computed once per dataset (and wildcard value), not once per job.
     """
+    computed = {}
 
     def params(wildcards):
         extra = (getattr(wildcards, wildcard),) if wildcard else ()
-        return options_class.from_card(
-            card_of(wildcards).data, *args, *extra
-        ).as_params()
+        key = (wildcards.dataset, *extra)
+        if key not in computed:
+            computed[key] = (
+                _options_class(options_class)
+                .from_card(card_of(wildcards).data, *args, *extra)
+                .as_params()
+            )
+        return computed[key]
 
     return params
+
+
+def _options_class(options_class):
+    if not isinstance(options_class, str):
+        return options_class
+    module_name, name = options_class.split(":")
+    return getattr(importlib.import_module(module_name), name)
 
 
 def completed_cards():
@@ -323,7 +382,8 @@ def variants_chunk_mem_mb(wildcards, attempt):
 
 # ---- scRNA-seq helpers (owned by the scRNA-seq modality) ----------------------------
 import genoprep.scrna.options as ScrnaOptions  # noqa: E402
-from genoprep.scrna import resources as scrna_resources  # noqa: E402
+
+scrna_resources = _ImportOnCall("genoprep.scrna.resources")
 
 
 @functools.lru_cache(maxsize=None)
@@ -370,27 +430,6 @@ def scrna_runtime(wildcards, attempt):
 
 
 # ---- scRNA-seq foundation-model tokens (rules/scrna_tokens.smk) ----
-import importlib  # noqa: E402
-
-
-class _ImportOnCall:
-    """A module whose functions are imported on their first call, not when the workflow is parsed.
-
-    genoprep.scrna.tokens.workflow imports anndata, pandas and scipy (~3.5 s of CPU, as much as
-    building the job graph of ~4,000 jobs); a run without scRNA cards never calls it.
-    """
-
-    def __init__(self, name):
-        self._name = name
-
-    def __getattr__(self, attr):
-        def call(*args, **kwargs):
-            return getattr(importlib.import_module(self._name), attr)(*args, **kwargs)
-
-        call.__name__ = attr
-        return call
-
-
 scrna_tokens = _ImportOnCall("genoprep.scrna.tokens.workflow")
 
 

@@ -6,7 +6,6 @@
 # rules/tasks.smk) and fits HVGs and scaling on the train cells; scrna_augment writes the
 # augmented count files the card asks for (params.augment), inside each split.
 
-import genoprep.scrna.splitting as scrna_splitting  # noqa: E402
 from genoprep.splits import SplitOptions  # noqa: E402
 from genoprep.tasks.params import (
     AugmentOptions,
@@ -58,7 +57,8 @@ rule scrna_process:
         embed=options_of(ScrnaOptions.EmbedOptions),
         split=options_of(SplitOptions),
         leakage=options_of(LeakageOptions),
-        train_only=options_of(scrna_splitting.TrainOnlyOptions),
+        # by name: genoprep.scrna.splitting imports pandas and scipy (see options_of)
+        train_only=options_of("genoprep.scrna.splitting:TrainOnlyOptions"),
         memory=options_of(ScrnaOptions.MemoryOptions),
         logs=lambda wildcards: os.path.join(RESULTS, wildcards.dataset, "logs"),
     script:

@@ -3,7 +3,9 @@
 # (records or indexed regions), one variants_chunk job reads each, variants_gather filters
 # and writes the artifacts (identical bytes whatever the chunking).
 
-from genoprep.variants.steps import ChunkOptions, GatherOptions, PlanOptions
+# the options classes by name: genoprep.variants.steps imports numba and pandas (~1.5 s), paid
+# on the first variants job, not by every parse of the workflow (see options_of)
+STEPS = "genoprep.variants.steps"
 
 ARTIFACTS["variants"] = ["dosage.npy", "variants.parquet", "samples.tsv", "qc.json"]
 
@@ -23,7 +25,7 @@ checkpoint variants_plan:
         mem_mb=1024,
         runtime=30,
     params:
-        options=options_of(PlanOptions),
+        options=options_of(f"{STEPS}:PlanOptions"),
     script:
         "../scripts/variants_plan.py"
 
@@ -46,7 +48,7 @@ rule variants_chunk:
         mem_mb=variants_chunk_mem_mb,
         runtime=60,
     params:
-        options=options_of(ChunkOptions),
+        options=options_of(f"{STEPS}:ChunkOptions"),
     script:
         "../scripts/variants_chunk.py"
 
@@ -72,6 +74,6 @@ rule variants_gather:
         mem_mb=input_mem_mb,
         runtime=60,
     params:
-        options=options_of(GatherOptions),
+        options=options_of(f"{STEPS}:GatherOptions"),
     script:
         "../scripts/variants_gather.py"

@@ -285,27 +285,15 @@ def save_npz_deterministic(path: StrPath, arrays: dict[str, np.ndarray]) -> None
 
 
 def write_kmer_counts(
-    records: Iterable[DnaRecord],
-    out_path: StrPath,
-    settings: Mapping[str, Any],
-    *,
-    index_path: StrPath | None = None,
-    batch_records: int = DEFAULT_BATCH_RECORDS,
-    batch_bases: int = DEFAULT_BATCH_BASES,
+    records: Iterable[DnaRecord], out_path: StrPath, settings: Mapping[str, Any], **options: Any
 ) -> dict[str, Any]:
     """Count k-mers batch by batch and save one CSR matrix (``scipy.sparse.load_npz``).
 
     Memory grows with the number of non-zero counts, not with the bases read. Column names
-    are ``kmer_names(k, canonical)`` (:func:`write_kmer_names`).
+    are ``kmer_names(k, canonical)`` (:func:`write_kmer_names`). ``options``: those of
+    :func:`write_kmer_count_pieces` (``index_path``, ``batch_records``, ``batch_bases``).
     """
-    return write_kmer_count_pieces(
-        whole_records(records),
-        out_path,
-        settings,
-        index_path=index_path,
-        batch_records=batch_records,
-        batch_bases=batch_bases,
-    )
+    return write_kmer_count_pieces(whole_records(records), out_path, settings, **options)
 
 
 def write_kmer_count_pieces(

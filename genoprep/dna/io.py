@@ -63,7 +63,6 @@ from typing import IO, Any, Literal, NamedTuple
 
 import numpy as np
 import regex
-from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from genoprep.dna.alphabet import (
     DNABERT_KS,
@@ -197,56 +196,19 @@ def _raw_fasta_records(blocks: Iterator[bytes], source: str) -> Iterator[tuple[b
 
     A record starts at every line that starts with ``>``; its sequence lines are the bytes up
     to the next such line (newlines included). Lines before the first header must be blank
-    (whitespace only), otherwise the file is not FASTA. Holds one record at a time.
+    (whitespace only), otherwise the file is not FASTA. Holds one record at a time: the
+    pieces of :func:`_raw_fasta_pieces`, joined.
     """
-    header: bytes | None = None
     parts: list[bytes] = []
-    carry = b""
-    started = False  # seen the first header
-    for block in blocks:
-        data = carry + block if carry else block
-        carry = b""
-        pos = 0
-        size = len(data)
-        while pos < size or (header is None and started):
-            if not started:
-                if data[pos : pos + 1] == b">":
-                    started = True
-                    continue
-                eol = data.find(b"\n", pos)
-                if eol < 0:
-                    carry = data[pos:]
-                    break
-                if data[pos:eol].decode("utf-8", "replace").strip():
-                    raise InputError(source, "first non-blank line does not start with '>' (not FASTA)")
-                pos = eol + 1
-                continue
-            if header is None:  # at a header line: data[pos] == ">"
-                eol = data.find(b"\n", pos)
-                if eol < 0:
-                    carry = data[pos:]
-                    break
-                header, parts, pos = data[pos + 1 : eol], [], eol + 1
-            nxt = _next_header_lf(data, pos)
-            if nxt < 0:
-                end = size - 1 if data.endswith(b"\n") else size  # the LF may precede a '>' to come
-                if end > pos:
-                    parts.append(data[pos:end])
-                carry = data[end:]
-                break
-            if nxt > pos:
-                parts.append(data[pos:nxt])
+    for header, lines, last in _raw_fasta_pieces(blocks, source, _RECORD_PIECE_BYTES):
+        parts.append(lines)
+        if last:
             yield header, b"".join(parts)
-            header, parts, pos = None, [], nxt + 1
-    if not started:
-        if carry.decode("utf-8", "replace").strip():
-            raise InputError(source, "first non-blank line does not start with '>' (not FASTA)")
-        return
-    if header is None:  # the file ends inside a header line without LF
-        header, parts, carry = carry[1:], [], b""
-    if carry.strip(b"\n"):
-        parts.append(carry)
-    yield header, b"".join(parts)
+            parts = []
+
+
+#: piece size of :func:`_raw_fasta_records` (its pieces are joined again: only a bound on copies)
+_RECORD_PIECE_BYTES = 1 << 22
 
 
 def _remove_line_ends(lines: bytes) -> bytes:
@@ -330,6 +292,8 @@ def read_fasta(path: StrPath, label: str | None = None, *, as_bytes: bool = Fals
 
 def read_fasta_biopython(path: StrPath, label: str | None = None) -> Iterator[DnaRecord]:
     """:func:`read_fasta` with Biopython's ``SimpleFastaParser`` over a text handle (slower)."""
+    from Bio.SeqIO.FastaIO import SimpleFastaParser  # imported here: not paid by the workflow's parse
+
     source = str(path)
     try:
         with open_text(path) as handle:
@@ -885,7 +849,8 @@ def _cut_lines(data: bytes, piece_bytes: int) -> Iterator[tuple[int, int]]:
 
 
 def _raw_fasta_pieces(blocks: Iterator[bytes], source: str, piece_bytes: int) -> Iterator[tuple[bytes, bytes, bool]]:
-    """:func:`_raw_fasta_records` in pieces: (header line, about ``piece_bytes`` of sequence lines, last piece).
+    """FASTA records in pieces: (header line without '>', about ``piece_bytes`` of its sequence lines
+    (newlines included), last piece of the record). Lines before the first header must be blank.
 
     Never holds a whole record: the lines of a record are passed on as soon as a piece's
     worth has arrived (one block of the reader at most is held).

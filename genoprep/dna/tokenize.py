@@ -20,11 +20,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
-import pyarrow as pa
-import scipy.sparse as sp
 
 from genoprep.dna.alphabet import (
     ACGT_CODES,
@@ -55,6 +53,10 @@ from genoprep.dna.alphabet import (
     kmer_strings,
     nucleotide_transformer_vocab,
 )
+
+if TYPE_CHECKING:  # pyarrow and scipy are imported where used: not paid by the workflow's parse
+    import pyarrow as pa
+    import scipy.sparse as sp
 
 SeqLike = str | bytes
 Truncation = Literal["right", "left"]
@@ -93,6 +95,8 @@ class RaggedTokens(NamedTuple):
 
     def to_arrow(self) -> pa.ListArray:
         """Return the batch as an Arrow ``list<int32>`` array (no copy of the values)."""
+        import pyarrow as pa
+
         return pa.ListArray.from_arrays(pa.array(self.offsets.astype(np.int32)), pa.array(self.values))
 
 
@@ -619,6 +623,8 @@ def kmer_counts(
     indptr = np.zeros(n + 1, dtype=np.int64)
     indptr[1:] = np.cumsum([0 if r is None else r[0].size for r in results])
     done = [r for r in results if r is not None]
+    import scipy.sparse as sp
+
     return sp.csr_matrix(
         (
             np.concatenate([r[1] for r in done]).astype(np.int32) if done else empty.astype(np.int32),

@@ -101,13 +101,7 @@ def _seurat_hvg(adata: ad.AnnData, n_top: int) -> None:
     moments = SlotMoments(matrix.shape[1])
     rows = max(1, _EXPM1_BLOCK * matrix.shape[0] // max(matrix.nnz, 1))
     for start in range(0, matrix.shape[0], rows):
-        indptr = matrix.indptr[start : start + rows + 1]
-        first, last = int(indptr[0]), int(indptr[-1])
-        block = sparse.csr_matrix(
-            (matrix.data[first:last], matrix.indices[first:last], indptr - first),
-            shape=(indptr.size - 1, matrix.shape[1]),
-            copy=False,
-        )  # views of these rows' values (only the row pointers are new)
+        block = row_view(matrix, start, start + rows)
         moments.add(block, start, np.expm1(block.data))
     mean, var = moments.mean_var(matrix.shape[0])
     hvg_from_moments(adata, mean, var, "seurat", n_top)
@@ -209,20 +203,25 @@ def hvg_block(matrix: sparse.csr_matrix, hvg: np.ndarray) -> sparse.csr_matrix:
     return sparse.csr_matrix((data, indices, indptr), shape=(matrix.shape[0], int(hvg.sum())))
 
 
+def row_view(matrix: sparse.csr_matrix, start: int, stop: int) -> sparse.csr_matrix:
+    """Rows ``[start, stop)`` of a CSR matrix as views of its values and indices (only the row
+    pointers are new), not the copy ``matrix[start:stop]`` makes."""
+    indptr = matrix.indptr[start : stop + 1]
+    first, last = int(indptr[0]), int(indptr[-1])
+    return sparse.csr_matrix(
+        (matrix.data[first:last], matrix.indices[first:last], indptr - first),
+        shape=(indptr.size - 1, matrix.shape[1]),
+        copy=False,
+    )
+
+
 def hvg_blocks(matrix: sparse.csr_matrix, hvg: np.ndarray, n_blocks: int = 16) -> list[sparse.csr_matrix]:
     """:func:`hvg_block` cut into about ``n_blocks`` blocks of consecutive rows, so that
     :func:`scale_blocks` can release each one as soon as it is densified."""
     rows = max(1, -(-matrix.shape[0] // n_blocks))
     blocks = []
     for start in range(0, matrix.shape[0], rows):
-        indptr = matrix.indptr[start : start + rows + 1]
-        first, last = int(indptr[0]), int(indptr[-1])
-        view = sparse.csr_matrix(
-            (matrix.data[first:last], matrix.indices[first:last], indptr - first),
-            shape=(indptr.size - 1, matrix.shape[1]),
-            copy=False,
-        )  # these rows, without copying their values
-        blocks.append(hvg_block(view, hvg))
+        blocks.append(hvg_block(row_view(matrix, start, start + rows), hvg))
     return blocks
 
 

@@ -1,0 +1,576 @@
+"""Killer tests for mutants of genoprep/dna (issue 16): independent facts about its public functions.
+
+Hand-worked cases and plain re-implementations written here: the sequence filters exactly at
+their thresholds, plain-text and table reading (exact one-line errors: file, record, problem),
+the char ids, the scheme registry. No workflow runs.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from genoprep.cards import load_card
+from genoprep.dna.artifacts import write_fixed_tokens, write_kmer_names, write_kmer_text, write_parquet
+from genoprep.dna.io import (
+    DnaRecord,
+    SequenceFilter,
+    batched,
+    input_format,
+    label_from_header,
+    read_sequence_table,
+    read_text_sequences,
+)
+from genoprep.dna.options import SchemeOptions
+from genoprep.dna.qc import dataset_qc
+from genoprep.dna.steps import kmer_text, tokens_fixed
+from genoprep.dna.tokenize import SCHEMES, char_ids, decode, scheme_pattern
+from genoprep.errors import InputError
+
+# --- the sequence filters ---------------------------------------------------------------------
+
+
+def _keeps_reference(sequence: str, min_length: int, max_n_fraction: float) -> bool:
+    """length >= min_length and (non-ACGT letters) / length <= the decimal max_n_fraction, exactly."""
+    other = sum(1 for c in sequence if c not in "ACGTacgt")
+    return len(sequence) >= min_length and Fraction(other, len(sequence)) <= Fraction(str(max_n_fraction))
+
+
+@pytest.mark.parametrize(
+    ("sequence", "min_length", "max_n_fraction", "kept"),
+    [
+        ("ACGTACGTAN", 10, 0.1, True),  # 1 of 10 = 0.1 exactly: kept (inclusive)
+        ("ACGTACGTNN", 10, 0.1, False),  # 2 of 10
+        ("ACGTACGTA", 10, 1.0, False),  # 9 < 10 bases
+        ("ACGTACGTAC", 10, 1.0, True),  # exactly min_length
+        ("NNNNNNNNNN", 1, 1.0, True),  # max_n_fraction 1 keeps everything long enough
+        ("nnnnnnnnnr", 1, 0.99, False),  # lower case and IUPAC codes count as not ACGT
+        ("acgtRYacgt", 1, 0.2, True),  # 2 of 10 = 0.2 exactly
+        ("acgtRYacgt", 1, 0.19, False),
+        ("ACG", 3, 0.0, True),  # no N at all with max 0
+        ("ACN", 3, 0.0, False),
+        ("ACGTACGTACGTACGTACGTACGTACGTAN", 1, 0.0333333333, False),  # 1/30 > 0.0333333333
+        ("ACGTACGTACGTACGTACGTACGTACGTAN", 1, 0.0333333334, True),
+        ("ACGN", 1, 0.25, True),
+        ("ACGN", 1, 0.24, False),
+    ],
+)
+def test_sequence_filter_by_hand(sequence, min_length, max_n_fraction, kept):
+    keep = SequenceFilter(min_length, max_n_fraction)
+    assert _keeps_reference(sequence, min_length, max_n_fraction) is kept
+    assert keep.keeps(sequence) is kept
+    assert keep.keeps(sequence.encode("ascii")) is kept
+
+
+def test_sequence_filter_active_only_when_it_can_remove():
+    assert not SequenceFilter().active
+    assert not SequenceFilter(1, 1.0).active
+    assert SequenceFilter(2, 1.0).active
+    assert SequenceFilter(1, 0.99).active
+    assert SequenceFilter(1, 0.0).active
+
+
+def test_sequence_filter_pieces_at_their_boundaries():
+    keep = SequenceFilter(5, 0.1)
+    assert keep.passes_length(5) and not keep.passes_length(4) and keep.passes_length(6)
+    assert keep.passes_n(1, 10) and not keep.passes_n(2, 10) and keep.passes_n(0, 1)
+    assert keep.passes_n(3, 30) and not keep.passes_n(4, 30)
+
+
+# --- plain text -----------------------------------------------------------------------------------
+
+
+def test_read_text_sequences_ids_numbers_and_kmers(tmp_path: Path):
+    path = tmp_path / "pos.txt"
+    path.write_text("  ACGTN  \nACG CGT GTA\nacgt\nAC CG\n\n\n", encoding="utf-8")
+    records = list(read_text_sequences(path))
+    assert [(r.number, r.id, r.sequence, r.label) for r in records] == [
+        (1, "pos.txt:line1", "ACGTN", None),
+        (2, "pos.txt:line2", "ACGTA", None),
+        (3, "pos.txt:line3", "acgt", None),
+        (4, "pos.txt:line4", "ACG", None),  # two overlapping 2-mers
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "record", "problem"),
+    [
+        ("ACGT\n\n\nACGT\n", "line 2", "blank line between sequences (one sequence per line)"),
+        ("ACGT\n \nACGT\n", "line 2", "blank line between sequences (one sequence per line)"),
+        ("ACGT\nACXT\n", "line 2", "character 'X' at position 3 is not an IUPAC nucleotide code"),
+        ("ACGT\nACG GTA\n", "line 2", "k-mer 2 'GTA' does not overlap k-mer 1 'ACG' by 2"),
+        ("ACGT\nACG CG\n", "line 2", "k-mer 2 'CG' has length 2, expected 3"),
+    ],
+)
+def test_read_text_sequences_errors_are_exact_lines(tmp_path: Path, text, record, problem):
+    path = tmp_path / "s.txt"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        list(read_text_sequences(path))
+    error = caught.value
+    assert error.source == str(path) and error.record == record
+    assert str(error) == f"{path}: {record}: {problem}"
+
+
+def test_table_whose_first_line_is_a_sequence(tmp_path: Path):
+    """The hint names a first line that looks like a sequence: ≥ 10 IUPAC letters, one column."""
+    path = tmp_path / "t.txt"
+    path.write_text("ACGTACGTAC\nACGT\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        list(read_sequence_table(path))
+    assert str(caught.value) == (
+        f"{path}: header: no column 'sequence': the first line is a sequence (ACGTACGTAC...), not a header; "
+        "for one sequence per line without a header say format: text"
+    )
+    for first in ("ACGTACGTA", "ACGTACGTAX"):  # 9 letters; a letter that is no IUPAC code
+        path.write_text(f"{first}\nACGT\n", encoding="utf-8")
+        with pytest.raises(InputError) as caught:
+            list(read_sequence_table(path))
+        assert str(caught.value) == f"{path}: header: no column 'sequence' (columns: {first})"
+    # lower case and IUPAC codes count too, also a line holding every IUPAC letter in both cases
+    for first in ("acgtnacgtr", "ACGTURYSWKMBDHVNacgturyswkmbdhvn"):
+        path.write_text(f"{first}\nACGT\n", encoding="utf-8")
+        with pytest.raises(InputError, match="the first line is a sequence"):
+            list(read_sequence_table(path))
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+
+def test_char_ids_by_hand():
+    ids = char_ids("ACGTNacgtnRY-")
+    assert ids.dtype == np.uint8
+    assert ids.tolist() == [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 4, 4, 4]
+    assert char_ids(b"TTA").tolist() == [3, 3, 0]
+
+
+def test_decode_maps_ids_through_the_vocabulary():
+    assert decode([2, 0, 1], ["a", "b", "c"]) == ["c", "a", "b"]
+    assert decode(np.array([1, 1], dtype=np.int32), ["x", "y"]) == ["y", "y"]
+
+
+def test_scheme_pattern_lists_the_schemes_of_one_kind():
+    assert scheme_pattern("fixed") == "char|hyenadna"
+    assert scheme_pattern("variable") == "dnabert|nucleotide_transformer"
+    assert scheme_pattern("counts") == "kmer_counts"
+    assert scheme_pattern("text") == "kmer_tokenize"
+    assert scheme_pattern("nothing") == "(?!)"
+    assert sorted(SCHEMES) == sorted(
+        ["char", "hyenadna", "dnabert", "nucleotide_transformer", "kmer_counts", "kmer_tokenize"]
+    )
+
+
+# --- writers ---------------------------------------------------------------------------------
+
+
+def test_kmer_names_tsv_bytes(tmp_path: Path):
+    """``column<TAB>kmer`` then one LF-ended row per k-mer in product("ACGT") order (no CR)."""
+    path = tmp_path / "kmers_k2.tsv"
+    write_kmer_names(path, {"k": 2, "canonical": False})
+    kmers = [a + b for a in "ACGT" for b in "ACGT"]
+    expected = "column\tkmer\n" + "".join(f"{i}\t{kmer}\n" for i, kmer in enumerate(kmers))
+    assert path.read_bytes() == expected.encode("ascii")
+
+
+def test_kmer_text_tsv_bytes(tmp_path: Path):
+    """Rows: sequence (space-joined k-mers, upper-cased), label, id; LF line ends; quoting only when needed."""
+    records = [DnaRecord(1, "a b", "acgta", "x"), DnaRecord(2, 'q"1', "ACG", None)]
+    path = tmp_path / "tokens_kmer_tokenize.tsv"
+    assert write_kmer_text(records, path, {"k": 3, "stride": 1}) == 2
+    assert path.read_bytes() == b'sequence\tlabel\tid\nACG CGT GTA\tx\ta b\nACG\t\t"q""1"\n'
+
+
+def test_write_parquet_is_zstd_compressed(tmp_path: Path):
+    table = pa.table({"id": ["a", "b", "c"], "length": pa.array([1, 2, 3], type=pa.int32())})
+    path = tmp_path / "index.parquet"
+    write_parquet(table, path)
+    meta = pq.ParquetFile(path).metadata
+    codecs = {meta.row_group(0).column(i).compression for i in range(meta.num_columns)}
+    assert codecs == {"ZSTD"}
+    assert pq.read_table(path).equals(table)
+
+
+def test_kmer_text_counts_every_batch(tmp_path: Path):
+    """More records than one batch holds (10,000): the count is the total, every row written."""
+    records = [DnaRecord(i + 1, f"s{i}", "ACGT", "y") for i in range(10_001)]
+    path = tmp_path / "tokens_kmer_tokenize.tsv"
+    assert write_kmer_text(records, path, {"k": 2, "stride": 2}) == 10_001
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 10_002 and lines[-1] == "AC GT\ty\ts10000"
+
+
+def test_scheme_steps_read_table_columns_and_apply_the_filters(tmp_path: Path):
+    """A CSV input with its own column names; min_length 5 drops the 4-base row in every step."""
+    table = tmp_path / "t.csv"
+    table.write_text("name,seq,y\nr1,ACGTA,p\nr2,ACGT,q\nr3,acgtnac,q\n", encoding="utf-8")
+    body = {
+        "dataset_id": "d",
+        "name": "d",
+        "modality": "dna",
+        "input": {"path": "t.csv"},
+        "columns": {"sequence": "seq", "label": "y", "id": "name"},
+        "params": {"min_length": 5, "tokenizers": ["char", "kmer_tokenize"], "char": {"max_len": 8}},
+    }
+    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
+    card = load_card(tmp_path / "card.yaml").data
+    npy = tmp_path / "tokens_char.npy"
+    tokens_fixed(SchemeOptions.from_card(card, "char"), [table], npy)
+    # char ids A0 C1 G2 T3 N4, <PAD> 5, right-padded to 8
+    assert np.load(npy).tolist() == [[0, 1, 2, 3, 0, 5, 5, 5], [0, 1, 2, 3, 4, 0, 1, 5]]
+    tsv = tmp_path / "tokens_kmer_tokenize.tsv"
+    k, stride = card["params"]["kmer_tokenize"]["k"], card["params"]["kmer_tokenize"]["stride"]
+    assert kmer_text(SchemeOptions.from_card(card, "kmer_tokenize"), [table], tsv) == 2
+    rows = [line.split("\t") for line in tsv.read_text(encoding="utf-8").splitlines()[1:]]
+    for (text, label, name), (sequence, want_label, want_name) in zip(
+        rows, [("ACGTA", "p", "r1"), ("ACGTNAC", "q", "r3")], strict=True
+    ):
+        starts = range(0, len(sequence) - k + 1, stride)
+        assert (text, label, name) == (" ".join(sequence[i : i + k] for i in starts), want_label, want_name)
+
+
+# --- labels, formats, batches, qc ------------------------------------------------------------
+
+
+def _recs(*headers: str) -> list[DnaRecord]:
+    return [DnaRecord(i + 1, h, "ACGT", "old") for i, h in enumerate(headers)]
+
+
+def test_label_from_header_by_hand():
+    records = _recs("x class=C y", "x class=P", "nothing")
+    got = list(label_from_header(records, r"class=(\w)", source="f.fa", on_unmatched="unlabelled"))
+    assert [r.label for r in got] == ["C", "P", None]
+    assert [r.id for r in got] == ["x class=C y", "x class=P", "nothing"]
+    mapped = label_from_header(records[:2], r"class=(\w)", source="f.fa", label_map={"C": "Cyp", "P": "Pap"})
+    assert [r.label for r in mapped] == ["Cyp", "Pap"]
+    whole = label_from_header(records[:1], r"class=\w", source="f.fa")  # no group: the whole match
+    assert [r.label for r in whole] == ["class=C"]
+
+
+def test_label_from_header_errors_are_exact_lines():
+    records = _recs("a class=C", "b")
+    with pytest.raises(InputError) as caught:
+        list(label_from_header(records, r"class=(\w)", source="f.fa"))
+    assert str(caught.value) == "f.fa: record 2 (b): header does not match label pattern 'class=(\\\\w)'"
+    with pytest.raises(InputError) as caught:
+        list(label_from_header(records, r"class=(\w)", source="f.fa", label_map={"P": "Pap"}))
+    assert str(caught.value) == "f.fa: record 1 (a class=C): label 'C' from the header is not in the label map ['P']"
+    with pytest.raises(InputError) as caught:
+        list(label_from_header(records, "(", source="card.yaml"))
+    assert str(caught.value).startswith("card.yaml: label_regex: label_regex '(' is not a valid regular expression (")
+    slow = [DnaRecord(1, "a" * 40 + "!", "ACGT")]
+    with pytest.raises(InputError) as caught:
+        list(label_from_header(slow, r"^(a|aa)+$", source="f.fa", timeout_s=0.01))
+    assert str(caught.value) == (
+        f"f.fa: record 1 ({'a' * 40}!): label_regex '^(a|aa)+$' took longer than 0.01 s on this header "
+        "(catastrophic backtracking: avoid nested quantifiers such as (a+)+ or (a|aa)+)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "entry", "fmt"),
+    [
+        ("a.fa", {}, "fasta"),
+        ("a.FASTA.gz", {}, "fasta"),
+        ("a.fna.bgz", {}, "fasta"),
+        ("a.csv", {}, "table"),
+        ("a.tsv.gz", {}, "table"),
+        ("a.txt", {}, "table"),
+        ("a.tab", {}, "table"),
+        ("a.npy", {}, "tokens"),
+        ("a.csv", {"format": "text"}, "text"),
+        ("a.seq", {"format": "fasta"}, "fasta"),
+        ("a.csv", {"format": None}, "table"),
+    ],
+)
+def test_input_format_by_suffix(name, entry, fmt):
+    assert input_format(entry, name) == fmt
+
+
+def test_input_format_unknown_suffix_is_one_line():
+    for name, suffix in (("data/a.gb", ".gb"), ("data/noext", ""), ("data/x.gz", "")):
+        with pytest.raises(InputError) as caught:
+            input_format({}, name)
+        assert str(caught.value) == (
+            f"{name}: cannot tell the format from the suffix {suffix!r}; set input format: fasta|table|text|tokens"
+        )
+
+
+def _batches_reference(lengths: list[int], max_records: int, max_bases: int) -> list[list[int]]:
+    out: list[list[int]] = []
+    for i, n in enumerate(lengths):
+        if out and (len(out[-1]) < max_records and sum(lengths[j] for j in out[-1]) + n <= max_bases):
+            out[-1].append(i)
+        else:
+            out.append([i])
+    return out
+
+
+@pytest.mark.parametrize(
+    ("lengths", "max_records", "max_bases"),
+    [([3, 3, 3, 3, 3], 2, 100), ([4, 4, 4], 10, 8), ([4, 5, 20, 1], 10, 9), ([1] * 7, 3, 3), ([10], 1, 1)],
+)
+def test_batched_closes_at_either_limit(lengths, max_records, max_bases):
+    records = [DnaRecord(i + 1, f"r{i}", "A" * n) for i, n in enumerate(lengths)]
+    got = [[r.number - 1 for r in batch] for batch in batched(records, max_records, max_bases)]
+    assert got == _batches_reference(lengths, max_records, max_bases)
+    assert list(batched([], 2, 2)) == []
+
+
+def test_dataset_qc_by_hand():
+    records = [
+        DnaRecord(1, "a", "ACGT", "x"),
+        DnaRecord(2, "b", "acgt", "y"),  # duplicate of a (case), other label: a conflict
+        DnaRecord(3, "c", "NNNN", None),
+        DnaRecord(4, "d", "GGCCAT", "x"),
+        DnaRecord(5, "a", "GGCCAT", "x"),  # duplicate of d, same label; id a repeated
+        DnaRecord(6, "e", "TTTT", "y"),
+        DnaRecord(7, "f", "TTTT", "y"),
+    ]
+    report = dataset_qc(records, examples=1)
+    assert report["n_sequences"] == 7 and report["n_bases"] == 4 * 5 + 6 * 2
+    assert report["length"] == {"min": 4.0, "mean": 32 / 7, "median": 4.0, "max": 6.0}
+    assert report["gc_fraction"] == {
+        "min": 0.0,
+        "mean": pytest.approx((0.5 * 2 + 4 / 6 * 2) / 6),
+        "median": 0.5,
+        "max": 4 / 6,
+    }
+    assert report["n_fraction"] == {"min": 0.0, "mean": 1 / 7, "median": 0.0, "max": 1.0}
+    assert report["class_counts"] == {"x": 3, "y": 3} and report["n_unlabelled"] == 1
+    assert report["duplicates"] == {
+        "n_groups": 3,
+        "n_sequences_in_groups": 6,
+        "n_redundant": 3,
+        "examples": [["a", "b"]],
+    }
+    assert report["label_conflicts"] == {
+        "n_groups": 1,
+        "n_sequences": 2,
+        "examples": [{"ids": ["a", "b"], "labels": ["x", "y"]}],
+    }
+    assert report["duplicate_ids"] == {"n_ids": 1, "examples": ["a"]}
+    seen = []
+    dataset_qc(records[:2], observe=lambda record, stats: seen.append((record.id, stats["length"])))
+    assert seen == [("a", 4), ("b", 4)]
+    empty = dataset_qc([])
+    assert empty["length"] == {"min": None, "mean": None, "median": None, "max": None} and empty["n_sequences"] == 0
+    assert len(dataset_qc(records)["duplicates"]["examples"]) == 3  # the default shows up to 5 groups
+
+
+def test_facts_entries_by_hand(tmp_path: Path):
+    """Two sequences (10 and 5 bases, one with N): every scheme's completed-card entry, field by field."""
+    from genoprep.dna.options import FactsOptions, IngestOptions
+    from genoprep.dna.steps import facts, ingest, kmer_counts, tokens_variable
+
+    fasta = tmp_path / "s.fa"
+    fasta.write_text(">a\nACGTACGTNA\n>b\nttgca\n", encoding="utf-8")
+    body = {
+        "dataset_id": "d",
+        "name": "d",
+        "modality": "dna",
+        "input": {"path": "s.fa", "label": "z"},
+        "params": {
+            "tokenizers": ["char", "hyenadna", "dnabert", "kmer_counts", "kmer_tokenize"],
+            "char": {"max_len": 8},
+            "hyenadna": {"max_len": 8},
+            "kmer_counts": {"k": 2},
+            "dnabert": {"k": 3},
+            "kmer_tokenize": {"k": 4, "stride": 3},
+            "max_n_fraction": 0.5,
+        },
+    }
+    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
+    card = load_card(tmp_path / "card.yaml").data
+    out = tmp_path / "out"
+    out.mkdir()
+    ingest(IngestOptions.from_card(card), [fasta], out / "obs.tsv", out / "qc.json")
+    for scheme in ("char", "hyenadna"):
+        tokens_fixed(SchemeOptions.from_card(card, scheme), [fasta], out / f"tokens_{scheme}.npy")
+    tokens_variable(SchemeOptions.from_card(card, "dnabert"), [fasta], out / "tokens_dnabert.parquet")
+    kmer_counts(SchemeOptions.from_card(card, "kmer_counts"), [fasta], out / "kmers_k2.npz", out / "kmers_k2.tsv")
+    kmer_text(SchemeOptions.from_card(card, "kmer_tokenize"), [fasta], out / "tokens_kmer_tokenize.tsv")
+    found = facts(FactsOptions.from_card(card), out / "qc.json", sorted(out.iterdir()))
+    assert (found["n_sequences"], found["n_bases"], found["class_counts"], found["n_unlabelled"]) == (
+        2,
+        15,
+        {"z": 2},
+        0,
+    )
+    assert (found["n_duplicate_groups"], found["n_label_conflicts"]) == (0, 0)
+    tok = {name: {k: v for k, v in entry.items() if k != "description"} for name, entry in found["tokenizers"].items()}
+    assert tok["char"] == {
+        "params": {"max_len": 8, "truncation": "right", "stride": None},
+        "artifact": "tokens_char.npy",
+        "shape": [2, 8],
+        "vocab_size": 6,  # A C G T N <PAD>
+        "n_truncated": 1,  # 10 bases > 8
+    }
+    assert tok["hyenadna"] == {
+        "params": {"max_len": 8, "truncation": "right", "stride": None},
+        "artifact": "tokens_hyenadna.npy",
+        "shape": [2, 8],
+        "vocab_size": 12,  # 7 special tokens, A C G T N
+        "n_truncated": 1,  # 10 bases > 8 - 1 ([SEP])
+    }
+    assert tok["dnabert"] == {
+        "params": {"k": 3, "window": None, "stride": None},
+        "artifact": "tokens_dnabert.parquet",
+        "n_sequences": 2,
+        "n_tokens": (10 - 2 + 2) + (5 - 2 + 2),  # overlapping 3-mers + [CLS] [SEP]
+        "vocab_size": 5 + 4**3,
+    }
+    # k-mers of ACGTACGTNA without N: AC CG GT TA AC CG GT (7); of TTGCA: TT TG GC CA (4), all different per row
+    assert tok["kmer_counts"] == {
+        "params": {"k": 2, "canonical": False},
+        "artifact": "kmers_k2.npz",
+        "columns": "kmers_k2.tsv",
+        "shape": [2, 16],
+        "nnz": 4 + 4,
+        "vocab_size": 16,
+    }
+    assert tok["kmer_tokenize"] == {
+        "params": {"k": 4, "stride": 3},
+        "artifact": "tokens_kmer_tokenize.tsv",
+        "vocab_size": 256,
+    }
+    assert "max_len=8" in found["tokenizers"]["char"]["description"]
+    assert found["preprocessing"]["filters"] == "kept sequences with length >= 1 and n_fraction <= 0.5"
+    assert list(found["preprocessing"]) == ["software", "ingest", "filters", "case", "order"]
+    assert found["preprocessing"]["software"]["python"] == platform.python_version()
+    assert "numpy" in found["preprocessing"]["software"]
+    assert "IUPAC ACGTURYSWKMBDHVN" in found["preprocessing"]["ingest"]
+    assert "record id = whole header line" in found["preprocessing"]["ingest"]
+
+
+def test_facts_count_tokens_over_every_row_group(tmp_path: Path):
+    """10,001 records make two row groups (10,000 records a batch): n_tokens sums both."""
+    from genoprep.dna.options import FactsOptions, IngestOptions
+    from genoprep.dna.steps import facts, ingest, tokens_variable
+
+    fasta = tmp_path / "s.fa"
+    fasta.write_text("".join(f">r{i}\nACGTA\n" for i in range(10_001)), encoding="utf-8")
+    body = {
+        "dataset_id": "d",
+        "name": "d",
+        "modality": "dna",
+        "input": {"path": "s.fa"},
+        "params": {"tokenizers": ["dnabert"], "dnabert": {"k": 3}},
+    }
+    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
+    card = load_card(tmp_path / "card.yaml").data
+    ingest(IngestOptions.from_card(card), [fasta], tmp_path / "obs.tsv", tmp_path / "qc.json")
+    parquet = tmp_path / "tokens_dnabert.parquet"
+    tokens_variable(SchemeOptions.from_card(card, "dnabert"), [fasta], parquet)
+    assert pq.ParquetFile(parquet).metadata.num_row_groups == 2
+    found = facts(FactsOptions.from_card(card), tmp_path / "qc.json", [tmp_path / "obs.tsv", parquet])
+    entry = found["tokenizers"]["dnabert"]
+    assert (entry["n_sequences"], entry["n_tokens"]) == (10_001, 10_001 * (3 + 2))  # 3 3-mers + [CLS] [SEP]
+
+
+def test_fixed_tokens_npy_layout_summary_and_index(tmp_path: Path):
+    """char, max_len 4: rows by hand; a 128-byte version-1.0 preamble (magic, little-endian header
+    length 118, the dict first, space-padded, LF), then the rows; one row per batch of one record."""
+    records = [DnaRecord(1, "a", "ACGT", "p"), DnaRecord(2, "b", "ACGTA", None), DnaRecord(3, "c", "gn", "q")]
+    out = tmp_path / "tokens_char.npy"
+    index = tmp_path / "index.parquet"
+    settings = {"max_len": 4, "truncation": "right"}
+    summary = write_fixed_tokens(records, out, "char", settings, index_path=index, dtype=np.int16, batch_records=1)
+    assert summary == {"scheme": "char", "params": settings, "n_sequences": 3, "max_len": 4, "n_truncated": 1,
+                       "n_bases": 11}  # fmt: skip
+    data = out.read_bytes()
+    assert len(data) == 128 + 3 * 4 * 2
+    assert data[:8] == b"\x93NUMPY\x01\x00" and data[8:10] == (118).to_bytes(2, "little")
+    header = data[10:128].decode("latin1")
+    assert header.startswith("{") and header.endswith("\n") and header[:-1].rstrip(" ").endswith("}")
+    assert eval(header) == {"descr": "<i2", "fortran_order": False, "shape": (3, 4)}
+    array = np.load(out)
+    assert array.dtype == np.int16 and array.tolist() == [[0, 1, 2, 3], [0, 1, 2, 3], [2, 4, 5, 5]]
+    table = pq.read_table(index)
+    assert table.to_pylist() == [
+        {"id": "a", "label": "p", "length": 4},
+        {"id": "b", "label": None, "length": 5},
+        {"id": "c", "label": "q", "length": 2},
+    ]
+    assert table.schema.metadata[b"genoprep.scheme"] == b"char"
+    assert json.loads(table.schema.metadata[b"genoprep.params"]) == settings
+    meta = pq.ParquetFile(index).metadata
+    assert {meta.row_group(0).column(i).compression for i in range(meta.num_columns)} == {"ZSTD"}
+    empty = tmp_path / "empty.npy"
+    write_fixed_tokens([], empty, "char", settings)
+    assert np.load(empty).shape == (0, 4) and len(empty.read_bytes()) == 128
+    with pytest.raises(ValueError) as caught:
+        write_fixed_tokens(records, tmp_path / "x.npy", "dnabert", {"k": 3})
+    assert str(caught.value) == "scheme 'dnabert' is not fixed-length"
+
+
+def test_options_from_card_fields(tmp_path: Path):
+    from genoprep.dna.options import FactsOptions
+
+    (tmp_path / "s.fa").write_text(">a\nACGT\n", encoding="utf-8")
+    body = {"dataset_id": "d", "name": "d", "modality": "dna", "input": {"path": "s.fa"},
+            "params": {"min_length": 3, "max_n_fraction": 0.25, "tokenizers": ["char"]}}  # fmt: skip
+    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
+    card = load_card(tmp_path / "card.yaml").data
+    facts_options = FactsOptions.from_card(card)
+    assert (facts_options.min_length, facts_options.max_n_fraction) == (3, 0.25)
+    assert dict(facts_options.schemes) == {"char": {"max_len": 512, "truncation": "right", "stride": None}}
+    with pytest.raises(TypeError) as caught:
+        SchemeOptions.from_card(card)
+    assert str(caught.value) == "SchemeOptions.from_card needs the scheme's name"
+
+
+def _canonical_2mers() -> list[str]:
+    """2-mers whose code (product order over ACGT) is not above their reverse complement's."""
+    kmers = [a + b for a in "ACGT" for b in "ACGT"]
+    rc = {k: k[::-1].translate(str.maketrans("ACGT", "TGCA")) for k in kmers}
+    return [k for k in kmers if kmers.index(k) <= kmers.index(rc[k])]
+
+
+def test_kmer_counts_npz_by_hand(tmp_path: Path):
+    """2-mer counts per record against a plain count; int32 CSR arrays; canonical columns; batches of one."""
+    import zipfile
+
+    from scipy import sparse
+
+    from genoprep.dna.artifacts import write_kmer_counts
+
+    sequences = ["ACGTAC", "ttnGG", "AAAA"]
+    records = [DnaRecord(i + 1, f"r{i}", s, None) for i, s in enumerate(sequences)]
+    for canonical in (False, True):
+        columns = _canonical_2mers() if canonical else [a + b for a in "ACGT" for b in "ACGT"]
+        rc = str.maketrans("ACGT", "TGCA")
+        expected = np.zeros((3, len(columns)), dtype=np.int64)
+        for row, s in enumerate(sequences):
+            s = s.upper()
+            for i in range(len(s) - 1):
+                kmer = s[i : i + 2]
+                if set(kmer) <= set("ACGT"):
+                    if canonical and kmer not in columns:
+                        kmer = kmer[::-1].translate(rc)
+                    expected[row, columns.index(kmer)] += 1
+        path = tmp_path / f"k{canonical}.npz"
+        summary = write_kmer_counts(records, path, {"k": 2, "canonical": canonical}, batch_records=1)
+        assert summary["params"] == {"k": 2, "canonical": canonical} and summary["n_bases"] == 15
+        matrix = sparse.load_npz(path)
+        assert matrix.shape == (3, len(columns)) and matrix.toarray().tolist() == expected.tolist()
+        with np.load(path) as npz:
+            assert {name: npz[name].dtype for name in ("data", "indices", "indptr")} == {
+                "data": np.int32,
+                "indices": np.int32,
+                "indptr": np.int32,
+            }
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            assert [i.filename for i in infos] == ["data.npy", "format.npy", "indices.npy", "indptr.npy", "shape.npy"]
+            assert {(i.compress_type, i.date_time) for i in infos} == {(zipfile.ZIP_DEFLATED, (1980, 1, 1, 0, 0, 0))}
+    empty = tmp_path / "empty.npz"
+    write_kmer_counts([], empty, {"k": 2, "canonical": False})
+    assert sparse.load_npz(empty).shape == (0, 16)

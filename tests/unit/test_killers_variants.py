@@ -1,0 +1,812 @@
+"""Killer tests for mutants of genoprep/variants (issue 16): independent facts about its public functions.
+
+Each test states a fact worked out by hand (or by a plain re-implementation written here) and
+compares it with what genoprep computes: region and GT parsing, dosage/GP/DS semantics, the exact
+one-line errors (file, record, problem), chunk specs and their serialisation, and the statistics.
+No workflow runs; no external tool (those comparisons live in test_variants_reference/boundaries).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from genoprep.errors import InputError
+from genoprep.options import freeze
+from genoprep.variants import (
+    ChunkResult,
+    ChunkSpec,
+    FilterParams,
+    LoadOptions,
+    Region,
+    gather,
+    parse_region,
+    read_all,
+    vcfio,
+)
+from genoprep.variants.chunks import count_records
+from genoprep.variants.records import (
+    MAX_POSITION,
+    decode_line,
+    dosage_rows,
+    ds_rows,
+    gp_dosages,
+    parse_dose,
+    parse_gt_text,
+    record_label,
+)
+from genoprep.variants.stats import (
+    allele_frequency,
+    hwe_exact_p,
+    hwe_p_values,
+    minor_allele_frequency,
+    missing_rate,
+    passes_min_maf,
+    variant_counts,
+)
+from genoprep.variants.steps import (
+    ChunkOptions,
+    GatherOptions,
+    MetadataOptions,
+    check_format,
+    check_kept,
+    describe_filters,
+    read_planned_chunk,
+)
+
+# --- regions -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "chrom", "start", "end", "shown"),
+    [
+        ("chr1", "chr1", 1, 2**31 - 1, "chr1"),
+        ("chr1:15", "chr1", 15, 15, "chr1:15-15"),
+        ("chr1:100-", "chr1", 100, 2**31 - 1, "chr1:100-2147483647"),
+        (" chr2:1,000-2,000 ", "chr2", 1000, 2000, "chr2:1000-2000"),
+        ("X:1-10", "X", 1, 10, "X:1-10"),
+        ("X:1-1", "X", 1, 1, "X:1-1"),
+    ],
+)
+def test_parse_region_by_hand(text, chrom, start, end, shown):
+    region = parse_region(text)
+    assert (region.chrom, region.start, region.end) == (chrom, start, end)
+    assert str(region) == shown
+    assert MAX_POSITION == 2147483647
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("chr1:0-5", "regions: region 'chr1:0-5' has start < 1 or end < start"),
+        ("chr1:20-10", "regions: region 'chr1:20-10' has start < 1 or end < start"),
+        ("chr1:a-b", "regions: cannot parse region 'chr1:a-b' (want chrom:start-end)"),
+        ("", "regions: cannot parse region '' (want chrom:start-end)"),
+    ],
+)
+def test_parse_region_errors_are_exact_lines(text, message):
+    with pytest.raises(InputError) as caught:
+        parse_region(text)
+    assert str(caught.value) == message
+
+
+def test_region_contains_both_ends_and_only_its_chromosome():
+    region = Region("2", 10, 20)
+    assert [p for p in range(8, 23) if region.contains("2", p)] == list(range(10, 21))
+    assert not region.contains("20", 15)
+    assert str(Region("2")) == "2" and str(Region("2", 1, 5)) == "2:1-5" and str(Region("2", 3)) == "2:3-2147483647"
+
+
+# --- load options ------------------------------------------------------------------------------
+
+
+def test_load_option_errors_are_exact_lines():
+    with pytest.raises(InputError) as caught:
+        LoadOptions(multiallelic="keep")
+    assert str(caught.value) == "options: multiallelic must be 'split' or 'drop', not 'keep'"
+    with pytest.raises(InputError) as caught:
+        LoadOptions(dosage_field="GP")
+    assert str(caught.value) == "options: dosage_field must be 'GT' or 'DS', not 'GP'"
+    assert LoadOptions(multiallelic="drop", dosage_field="DS").dosage_field == "DS"
+
+
+@pytest.mark.parametrize(
+    ("pass_only", "missing_passes", "kept"),
+    [
+        (False, True, {"PASS", ".", "q10", "LowQual;q10"}),
+        (True, True, {"PASS", "."}),
+        (True, False, {"PASS"}),
+        (False, False, {"PASS", ".", "q10", "LowQual;q10"}),
+    ],
+)
+def test_keeps_filter_truth_table(pass_only, missing_passes, kept):
+    options = LoadOptions(pass_only=pass_only, missing_filter_passes=missing_passes)
+    assert {f for f in ["PASS", ".", "q10", "LowQual;q10"] if options.keeps_filter(f)} == kept
+
+
+def test_keeps_position_any_region():
+    options = LoadOptions(regions=(Region("1", 5, 6), Region("X", 100, 100)))
+    assert [p for p in range(1, 10) if options.keeps_position("1", p)] == [5, 6]
+    assert options.keeps_position("X", 100) and not options.keeps_position("X", 101)
+    assert LoadOptions().keeps_position("anything", 1)
+
+
+# --- record labels and GT parsing ---------------------------------------------------------------
+
+
+def test_record_label_forms():
+    assert record_label(12, "chr21", 9411239) == "record 12 (chr21:9411239)"
+    assert record_label(3, None, None) == "record 3"
+    assert record_label(3, "1", None) == "record 3"
+    assert record_label(3, None, 7) == "record 3"
+    assert record_label(None, "1", 5) == "record at 1:5"
+
+
+@pytest.mark.parametrize(
+    ("gt", "n_alt", "parsed"),
+    [
+        (b"0/1", 1, (0, 1, False)),
+        (b"1|0", 1, (1, 0, False)),
+        (b"1", 1, (1, -2, True)),
+        (b".", 1, (-1, -2, True)),
+        (b"./.", 1, (-1, -1, False)),
+        (b"0/.", 1, (0, -1, False)),
+        (b"|0/1", 1, (0, 1, False)),
+        (b"/1|1", 1, (1, 1, False)),
+        (b"10/2", 10, (10, 2, False)),
+        (b"2/2", 2, (2, 2, False)),
+        (b"0/0", 0, (0, 0, False)),
+    ],
+)
+def test_parse_gt_text_by_hand(gt, n_alt, parsed):
+    assert parse_gt_text(gt, n_alt, "f.vcf", "record 1") == parsed
+
+
+@pytest.mark.parametrize(
+    ("gt", "n_alt", "problem"),
+    [
+        (b"0/1/1", 1, "GT '0/1/1' has ploidy 3; only haploid and diploid calls are supported"),
+        (b"0/3", 2, "GT '0/3' refers to allele 3 but the record has 2 ALT allele(s)"),
+        (b"1", 0, "GT '1' refers to allele 1 but the record has 0 ALT allele(s)"),
+        (b"0/A", 1, "GT '0/A' is not a number or '.'"),
+        (b"", 1, "GT '' is not a number or '.'"),
+    ],
+)
+def test_parse_gt_text_errors_are_exact_lines(gt, n_alt, problem):
+    with pytest.raises(InputError) as caught:
+        parse_gt_text(gt, n_alt, "f.vcf", "record 4 (1:10)")
+    assert str(caught.value) == f"f.vcf: record 4 (1:10): {problem}"
+
+
+def test_dosage_rows_split_like_bcftools_norm():
+    """Calls 1/2, 0/1, 2 (haploid), ./1, 2/2, . (haploid missing); 2 ALT alleles.
+
+    ALT-1 column counts allele 1, ALT-2 column counts allele 2; missing anywhere → −1."""
+    a1 = np.array([1, 0, 2, -1, 2, -1], dtype=np.int16)
+    a2 = np.array([2, 1, -2, 1, 2, -2], dtype=np.int16)
+    hap = np.array([False, False, True, False, False, True])
+    rows, called_haploid = dosage_rows(a1, a2, hap, 2)
+    assert rows.dtype == np.int8
+    assert rows.tolist() == [[1, 1, 0, -1, 0, -1], [1, 0, 1, -1, 2, -1]]
+    assert called_haploid.tolist() == [False, False, True, False, False, False]
+    # no ALT: one column, every called dosage 0
+    rows, _ = dosage_rows(np.array([0, -1], np.int16), np.array([0, 0], np.int16), np.array([False, False]), 0)
+    assert rows.tolist() == [[0, -1]]
+
+
+# --- the per-line decoder ------------------------------------------------------------------------
+
+
+def _line(*fields: str) -> bytes:
+    return "\t".join(fields).encode() + b"\r\n"
+
+
+def test_decode_line_by_hand():
+    line = _line("1", "10", "rs1", "A", "C,G", ".", "PASS", ".", "DP:GT", "5:0/1", "7:2|2", "3")
+    meta, a1, a2, hap, has_gt = decode_line(line, 3, None, 1, "f.vcf")
+    assert meta == ("1", 10, "rs1", "A", ["C", "G"], "PASS")
+    assert (a1.tolist(), a2.tolist(), hap.tolist(), has_gt) == ([0, 2, -1], [1, 2, -2], [False, False, True], True)
+    assert a1.dtype == np.int16
+    # a subset of samples (file columns 2 and 0), in the order given
+    meta, a1, a2, hap, _ = decode_line(line, 3, np.array([2, 0]), 1, "f.vcf")
+    assert (a1.tolist(), a2.tolist(), hap.tolist()) == ([-1, 0], [-2, 1], [True, False])
+
+
+def test_decode_line_without_gt_is_all_missing():
+    line = _line("1", "10", ".", "A", ".", ".", ".", ".", "DP", "5", "7")
+    meta, a1, a2, hap, has_gt = decode_line(line, 2, None, 1, "f.vcf")
+    assert meta == ("1", 10, ".", "A", [], ".")
+    assert (a1.tolist(), a2.tolist(), hap.tolist(), has_gt) == ([-1, -1], [-1, -1], [False, False], False)
+
+
+def test_decode_line_errors_are_exact_lines():
+    with pytest.raises(InputError) as caught:
+        decode_line(_line("1", "10", ".", "A", "C", ".", ".", ".", "GT", "0/1"), 2, None, 5, "f.vcf")
+    assert str(caught.value) == "f.vcf: record 5: expected 11 tab-separated columns, found 10"
+    with pytest.raises(InputError) as caught:
+        decode_line(_line("1", "1x", ".", "A", "C", ".", ".", ".", "GT", "0/1"), 1, None, 6, "f.vcf")
+    assert str(caught.value) == "f.vcf: record 6 (1:1x): POS '1x' is not an integer"
+    with pytest.raises(InputError) as caught:
+        decode_line(_line("2", "30", ".", "A", "C", ".", ".", ".", "GT", "0/5"), 1, None, 7, "f.vcf")
+    assert str(caught.value) == "f.vcf: record 7 (2:30): GT '0/5' refers to allele 5 but the record has 1 ALT allele(s)"
+
+
+# --- dosages from DS and GP ----------------------------------------------------------------------
+
+
+def test_parse_dose_bounds_and_float32():
+    assert math.isnan(parse_dose(b".", "f.vcf", "record 1"))
+    assert parse_dose(b"0", "f", "r") == 0.0 and parse_dose(b"2", "f", "r") == 2.0
+    assert parse_dose(b"0.1", "f", "r") == float(np.float32(0.1)) != 0.1
+    for text in (b"2.0001", b"-0.1", b"abc", b"nan", b"inf"):
+        with pytest.raises(InputError) as caught:
+            parse_dose(text, "f.vcf", "record 2 (1:5)")
+        assert str(caught.value) == f"f.vcf: record 2 (1:5): DS '{text.decode()}' is not a dosage between 0 and 2"
+    with pytest.raises(InputError) as caught:
+        parse_dose(b"3", "f.vcf", "record 2", what="GP")
+    assert str(caught.value) == "f.vcf: record 2: GP '3' is not a dosage between 0 and 2"
+
+
+def _gp_reference(probs: list[float], n_alt: int) -> list[float]:
+    """ALT dosages by listing genotypes a/b (a ≤ b) in VCF order: for b, for a ≤ b."""
+    genotypes = [(a, b) for b in range(n_alt + 1) for a in range(b + 1)]
+    if len(probs) == n_alt + 1:  # haploid
+        return probs[1:]
+    pairs = list(zip(probs, genotypes, strict=True))
+    doses = [sum(p * ((a == j) + (b == j)) for p, (a, b) in pairs) for j in range(1, n_alt + 1)]
+    return [min(2.0, d) for d in doses]
+
+
+@pytest.mark.parametrize(
+    ("text", "n_alt"),
+    [
+        ("0.1,0.3,0.6", 1),  # 0.3 + 2·0.6 = 1.5
+        ("0.2,0.8", 1),  # haploid: P(ALT)
+        ("0.05,0.1,0.15,0.2,0.25,0.25", 2),  # 0/0 0/1 1/1 0/2 1/2 2/2
+        ("0.1,0.2,0.7", 2),  # haploid with 2 ALT
+        ("0,1,1", 1),  # sums over 1: capped at 2
+        ("1,0,0", 0),  # no ALT: one column
+    ],
+)
+def test_gp_dosages_equal_the_genotype_listing(text, n_alt):
+    probs = [float(p) for p in text.split(",")]
+    expected = _gp_reference(probs, max(n_alt, 1))
+    assert gp_dosages(text.encode(), n_alt, "f", "r") == pytest.approx(expected, abs=1e-12)
+
+
+def test_gp_dosages_hand_values_and_errors():
+    assert gp_dosages(b"0.1,0.3,0.6", 1, "f", "r") == pytest.approx([1.5])
+    assert gp_dosages(b"0,1,1", 1, "f", "r") == [2.0]
+    assert gp_dosages(b".", 1, "f", "r") is None
+    assert gp_dosages(b"", 1, "f", "r") is None
+    assert gp_dosages(b".,.,.", 1, "f", "r") is None
+    with pytest.raises(InputError) as caught:
+        gp_dosages(b"0.5,0.5,0,0", 1, "f.vcf", "record 3")
+    assert str(caught.value) == (
+        "f.vcf: record 3: GP '0.5,0.5,0,0' has 4 values; a record with 1 ALT allele(s) needs 2 (haploid) or 3 (diploid)"
+    )
+    for text in ("1.5,0,0", "-0.1,1,0", "a,b,c", "0.5,.,0.5"):
+        with pytest.raises(InputError) as caught:
+            gp_dosages(text.encode(), 1, "f.vcf", "record 3")
+        assert str(caught.value) == f"f.vcf: record 3: GP '{text}' is not a list of probabilities"
+
+
+def test_ds_rows_first_present_wins():
+    """Per sample: DS, else GP, else the GT dosage (−1 → NaN); 1 ALT."""
+    gt = np.array([[1, 2, -1, 0, -1]], dtype=np.int8)
+    ds = [b"0.5", b".", None, b".", None]
+    gp = [b"1,0,0", b"0,0,1", b"0.2,0.8,0", None, b"."]
+    rows = ds_rows(gt, ds, gp, 1, "f", "r")
+    assert rows.dtype == np.float32
+    expected = np.array([[0.5, 2.0, 0.8, 0.0, np.nan]], dtype=np.float32)
+    np.testing.assert_array_equal(rows, expected)
+
+
+def test_ds_rows_two_alt_and_errors():
+    gt = np.array([[1, 0], [0, 0]], dtype=np.int8)
+    rows = ds_rows(gt, [b"0.25,1.5", b"."], [None, None], 2, "f", "r")
+    np.testing.assert_array_equal(rows, np.array([[0.25, 0], [1.5, 0]], dtype=np.float32))
+    with pytest.raises(InputError) as caught:
+        ds_rows(gt, [b"0.5", None], [None, None], 2, "f.vcf", "record 9 (1:4)")
+    assert str(caught.value) == "f.vcf: record 9 (1:4): DS '0.5' has 1 value(s) for 2 ALT allele(s)"
+    with pytest.raises(InputError) as caught:
+        ds_rows(gt, [b".,0.5", None], [None, None], 2, "f.vcf", "record 9 (1:4)")
+    assert str(caught.value) == "f.vcf: record 9 (1:4): DS '.,0.5' is missing for some ALT alleles only"
+    # every ALT value missing: falls back to GP, then GT
+    rows = ds_rows(gt, [b".,.", b".,."], [b"0,0,0,1,0,0", None], 2, "f", "r")
+    np.testing.assert_array_equal(rows, np.array([[0, 0], [1, 0]], dtype=np.float32))
+
+
+# --- chunk specs and results --------------------------------------------------------------------
+
+
+def test_chunk_spec_describe_and_round_trip():
+    spec = ChunkSpec(3, first_record=10, n_records=5, offset=100, end_offset=250)
+    assert spec.describe() == "records 10-14"
+    assert spec.to_dict() == {"index": 3, "first_record": 10, "n_records": 5, "offset": 100, "end_offset": 250}
+    assert ChunkSpec.from_dict(spec.to_dict()) == spec
+    plain = ChunkSpec(0, first_record=0, n_records=1)
+    assert plain.describe() == "records 0-0"
+    assert plain.to_dict() == {"index": 0, "first_record": 0, "n_records": 1}
+    assert ChunkSpec.from_dict(plain.to_dict()) == plain
+    region = ChunkSpec(2, region=Region("X", 5, 9))
+    assert region.describe() == "X:5-9"
+    assert region.to_dict() == {"index": 2, "chrom": "X", "start": 5, "end": 9}
+    assert ChunkSpec.from_dict(region.to_dict()) == region
+    assert ChunkSpec(0, first_record=0, n_records=0, offset=0, end_offset=0).offset == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "a chunk is either a record range or a region"),
+        ({"first_record": 0, "n_records": 1, "region": Region("1")}, "a chunk is either a record range or a region"),
+        ({"first_record": -1, "n_records": 1}, "record range needs first_record >= 0 and n_records >= 0"),
+        ({"first_record": 0}, "record range needs first_record >= 0 and n_records >= 0"),
+        ({"first_record": 0, "n_records": -1}, "record range needs first_record >= 0 and n_records >= 0"),
+        ({"region": Region("1"), "offset": 0}, "a seek offset belongs to a record range and is >= 0"),
+        ({"first_record": 0, "n_records": 1, "offset": -1}, "a seek offset belongs to a record range and is >= 0"),
+        ({"first_record": 0, "n_records": 1, "end_offset": 5}, "end_offset needs an offset and is >= it"),
+        ({"first_record": 0, "n_records": 1, "offset": 6, "end_offset": 5}, "end_offset needs an offset and is >= it"),
+    ],
+)
+def test_chunk_spec_refuses_inconsistent_fields(kwargs, message):
+    with pytest.raises(ValueError) as caught:
+        ChunkSpec(0, **kwargs)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("with_haploid", [False, True])
+def test_chunk_result_save_load_round_trip(tmp_path, with_haploid):
+    dosage = np.array([[0, 1, -1], [2, 0, 1]], dtype=np.int8)
+    result = ChunkResult(
+        source="data/x.vcf",
+        spec=ChunkSpec(1, first_record=4, n_records=2, offset=9),
+        samples=["A", "B", "C"],
+        chrom=["1", "X"],
+        pos=np.array([10, 20], dtype=np.int64),
+        variant_id=["rs1", "."],
+        ref=["A", "G"],
+        alt=["C", "T"],
+        filter=["PASS", "q10"],
+        split_multiallelic=np.array([True, False]),
+        dosage_by_variant=dosage,
+        haploid=np.array([[False, True, False], [False, False, False]]) if with_haploid else None,
+        load_counts={"records_read": 7, "records_removed_filter": 1},
+        sample_n_missing=np.array([0, 0, 1], dtype=np.int64),
+        variant_n_missing=np.array([1, 0], dtype=np.int64),
+    )
+    path = tmp_path / "c.npz"
+    result.save(path)
+    back = ChunkResult.load(path)
+    assert (back.source, back.spec) == (result.source, result.spec)
+    assert (back.samples, back.chrom) == (["A", "B", "C"], ["1", "X"])
+    assert (back.variant_id, back.ref, back.alt, back.filter) == (["rs1", "."], ["A", "G"], ["C", "T"], ["PASS", "q10"])
+    assert back.pos.tolist() == [10, 20] and back.split_multiallelic.tolist() == [True, False]
+    assert back.dosage_by_variant.tolist() == dosage.tolist() and back.n_variants == 2
+    assert back.load_counts == {"records_read": 7, "records_removed_filter": 1}
+    assert back.sample_n_missing.tolist() == [0, 0, 1] and back.variant_n_missing.tolist() == [1, 0]
+    if with_haploid:
+        assert back.haploid.tolist() == result.haploid.tolist()
+    else:
+        assert back.haploid is None
+
+
+# --- statistics -----------------------------------------------------------------------------------
+
+
+def test_variant_counts_by_hand_with_haploid_calls():
+    """Variant 1: 0/0 0/1 1/1 ./. and a haploid 1 → AC 4, AN 2+2+2+1 = 7, called 4, het 1.
+    Variant 2: haploid 0, haploid 1, 0/1, 0/1, missing → AC 3, AN 1+1+2+2 = 6, het 2, hom-ref 0."""
+    d = np.array([[0, 1, 2, -1, 1], [0, 1, 1, 1, -1]], dtype=np.int8)
+    hap = np.array([[False, False, False, False, True], [True, True, False, False, False]])
+    c = variant_counts(d, hap)
+    assert c.ac.tolist() == [4, 3] and c.an.tolist() == [7, 6]
+    assert c.n_called.tolist() == [4, 4] and c.n_missing.tolist() == [1, 1]
+    assert c.n_hom_ref.tolist() == [1, 0] and c.n_het.tolist() == [1, 2] and c.n_hom_alt.tolist() == [1, 0]
+    diploid = variant_counts(d, None)
+    assert diploid.an.tolist() == [8, 8] and diploid.n_het.tolist() == [2, 3] and diploid.n_hom_ref.tolist() == [1, 1]
+
+
+def test_variant_counts_float_dosages():
+    """AC = sum of dosages, AN = 2 × non-missing; hardcalls within 0.1 of 0/1/2."""
+    d = np.array([[0.0, 0.95, 2.0, np.nan, 0.5]], dtype=np.float32)
+    c = variant_counts(d, None)
+    assert c.ac[0] == pytest.approx(3.45, abs=1e-6) and c.an.tolist() == [8]
+    assert c.n_missing.tolist() == [1] and c.n_called.tolist() == [4]
+    assert (c.n_hom_ref.tolist(), c.n_het.tolist(), c.n_hom_alt.tolist()) == ([1], [1], [1])
+
+
+def test_frequencies_and_maf_filter_by_hand():
+    af = allele_frequency(np.array([0, 3, 5, 0]), np.array([4, 4, 8, 0]))
+    assert af[:3].tolist() == [0.0, 0.75, 0.625] and math.isnan(af[3])
+    maf = minor_allele_frequency(af)
+    assert maf[:3].tolist() == [0.0, 0.25, 0.375] and math.isnan(maf[3])
+    # minor AC ≥ MIN·AN, inclusive, on either side; AN = 0 fails
+    ac = np.array([1, 99, 0, 0, 2, 98, 1.5])
+    an = np.array([100, 100, 100, 0, 100, 100, 100])
+    assert passes_min_maf(ac, an, 0.01).tolist() == [True, True, False, False, True, True, True]
+    assert passes_min_maf(ac, an, 0.02).tolist() == [False, False, False, False, True, True, False]
+    assert passes_min_maf(np.array([0]), np.array([10]), 0.0).tolist() == [True]
+
+
+def test_missing_rate_by_hand():
+    assert missing_rate(np.array([0, 1, 4]), 4).tolist() == [0.0, 0.25, 1.0]
+    empty = missing_rate(np.array([0, 0]), 0)
+    assert empty.shape == (2,) and np.isnan(empty).all()
+
+
+def test_hwe_exact_small_cases_by_hand():
+    """2 people, alleles A A B B: het 0 has probability 1/3, het 2 has 2/3 (the SNPHWE recursion)."""
+    assert hwe_exact_p(0, 1, 1) == pytest.approx(1 / 3)
+    assert hwe_exact_p(0, 1, 1, midp=True) == pytest.approx(1 / 6)
+    assert hwe_exact_p(2, 0, 0) == 1.0
+    assert hwe_exact_p(0, 0, 0) == 1.0
+    assert hwe_exact_p(0, 5, 0) == 1.0 and hwe_exact_p(0, 5, 0, midp=True) == 0.5
+    with pytest.raises(ValueError, match="negative genotype count"):
+        hwe_exact_p(-1, 2, 2)
+    with pytest.raises(ValueError, match="negative genotype count"):
+        hwe_exact_p(1, -2, 2)
+    with pytest.raises(ValueError, match="negative genotype count"):
+        hwe_exact_p(1, 2, -2)
+    # hwe_p_values takes (hom_ref, het, hom_alt) per variant
+    p = hwe_p_values(np.array([1, 0, 4]), np.array([0, 2, 0]), np.array([1, 0, 0]))
+    assert p.tolist() == pytest.approx([1 / 3, 1.0, 1.0])
+    assert hwe_p_values(np.array([1]), np.array([0]), np.array([1]), midp=True).tolist() == pytest.approx([1 / 6])
+
+
+# --- gather: the whole result of a hand-worked file ------------------------------------------------
+
+
+def _vcf(path, samples, rows):
+    header = (
+        "##fileformat=VCFv4.2\n##contig=<ID=1,length=1000>\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(samples) + "\n"
+    )
+    lines = ["\t".join(["1", str(pos), vid, "A", alt, ".", filt, ".", "GT", *gts]) for pos, vid, alt, filt, gts in rows]
+    path.write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _described(values, label):
+    """filters.describe re-implemented: median, 10th and 90th percentile of the finite values."""
+    a = np.asarray(values, dtype=float)
+    a = a[np.isfinite(a)]
+    p10, median, p90 = np.percentile(a, [10, 50, 90])
+    return f"{label}: median {median:.4g}, 10th percentile {p10:.4g}, 90th percentile {p90:.4g} (n={a.size})"
+
+
+HAND_ROWS = [
+    (10, "v1", "C", "PASS", ["0/0", "0/1", "1/1", "./."]),
+    (20, "v2", "C", ".", ["0/0", "0/0", "0/0", "./."]),
+    (30, "v3", "G", "PASS", ["0/1", "./.", "./.", "./."]),
+    (40, "v4", "T", "q10", ["1/1", "1|1", "0/1", "0/1"]),
+]
+
+
+@pytest.fixture(params=["memory", "npy"])
+def hand_result(request, tmp_path):
+    """Samples' missing rates 0, 1/4, 1/4, 3/4: --mind 0.5 removes D. Over A-C: v1 AC 3/6; v2 AC 0
+    (MAF 0 < 0.1); v3 missing 2/3 > 0.3; v4 AC 5/6 (MAF 1/6 ≥ 0.1). Kept: v1, v4."""
+    path = _vcf(tmp_path / "hand.vcf", list("ABCD"), HAND_ROWS)
+    params = FilterParams(min_maf=0.1, max_variant_missing=0.3, max_sample_missing=0.5)
+    target = None if request.param == "memory" else tmp_path / "dosage.npy"
+    return gather([read_all(path)], params, dosage_path=target), params
+
+
+def test_gather_hand_worked_matrix_tables_and_qc(hand_result):
+    g, params = hand_result
+    assert np.asarray(g.dosage).tolist() == [[0, 2], [1, 2], [2, 1]]
+    assert g.samples["sample_id"].tolist() == ["A", "B", "C"]
+    assert g.samples["missing_rate"].tolist() == [0.0, 0.0, 0.0]
+    assert g.samples["missing_rate_loaded"].tolist() == [0.0, 0.25, 0.25]
+    v = g.variants
+    assert list(v.columns) == [
+        "chrom", "pos", "id", "ref", "alt", "counted_allele", "AC", "AN", "AF", "MAF", "missing_rate", "filter",
+        "split_multiallelic",
+    ]  # fmt: skip
+    assert v["id"].tolist() == ["v1", "v4"] and v["pos"].tolist() == [10, 40] and v["alt"].tolist() == ["C", "T"]
+    assert v["counted_allele"].tolist() == ["C", "T"] and v["filter"].tolist() == ["PASS", "q10"]
+    assert v["AC"].tolist() == [3, 5] and v["AN"].tolist() == [6, 6]
+    assert v["AF"].tolist() == [0.5, 5 / 6] and v["MAF"].tolist() == pytest.approx([0.5, 1 / 6])
+    assert v["missing_rate"].tolist() == [0.0, 0.0] and v["split_multiallelic"].tolist() == [False, False]
+    assert g.qc == {
+        "sources": ["hand.vcf"],
+        "dosage": "GT (int8, -1 missing)",
+        "filters": {"min_maf": 0.1, "max_variant_missing": 0.3, "max_sample_missing": 0.5, "hwe_p": None,
+                    "hwe_midp": False},
+        "filter_order": ["load (regions, samples, FILTER, multiallelic)", "mind", "geno", "hwe", "maf"],
+        "records_read": 4,
+        "records_without_gt": 0,
+        "records_removed": {"region": 0, "filter": 0, "multiallelic": 0},
+        "records_split_multiallelic": 0,
+        "samples_before": 4,
+        "samples_removed": {"mind": 1},
+        "samples_removed_ids": {"mind": ["D"]},
+        "samples_after": 3,
+        "variants_before": 4,
+        "variants_removed": {"geno": 1, "hwe": 0, "maf": 1},
+        "variants_after": 2,
+        "missing_genotype_rate_before": 5 / 16,  # 1 + 1 + 3 + 0 of 4 × 4
+        "missing_genotype_rate_after": 0.0,
+    }  # fmt: skip
+    steps = [(s.name, s.unit, s.before, s.after, s.threshold, s.distribution) for s in g.filter_steps]
+    assert steps == [
+        ("mind", "samples", 4, 3, "max_sample_missing 0.5: missing rate > threshold removed",
+         _described([0, 0.25, 0.25, 0.75], "missing rate per sample")),
+        ("geno", "variants", 4, 3, "max_variant_missing 0.3: missing rate > threshold removed",
+         _described([0, 0, 2 / 3, 0], "missing rate per variant")),
+        ("maf", "variants", 3, 2, "min_maf 0.1: MAF >= threshold kept",
+         _described([0.5, 0.0, 1 / 6], "MAF per variant")),
+    ]  # fmt: skip
+    assert g.source.endswith("hand.vcf")
+
+
+def test_gather_hwe_step_column_and_order(tmp_path):
+    """HWE over A-D (no sample filter): v4 has 2 hom-alt + 2 het; p by the exact test. A tiny p-threshold
+    above v4's p removes it at the hwe step, before maf sees it."""
+    path = _vcf(tmp_path / "hand.vcf", list("ABCD"), HAND_ROWS)
+    p_v4 = hwe_exact_p(2, 0, 2)
+    params = FilterParams(min_maf=0.1, max_variant_missing=None, max_sample_missing=None, hwe_p=p_v4 * 1.01)
+    g = gather([read_all(path)], params)
+    assert "hwe_p" in g.variants.columns and g.variants.columns[-1] == "hwe_p"
+    assert g.qc["variants_removed"]["hwe"] >= 1 and "v4" not in g.variants["id"].tolist()
+    names = [s.name for s in g.filter_steps]
+    assert names == ["hwe", "maf"]
+    hwe_step = g.filter_steps[0]
+    assert hwe_step.threshold == f"hwe_p {p_v4 * 1.01:g}: exact-test p < threshold removed"
+    assert (hwe_step.before, hwe_step.after) == (4, 4 - g.qc["variants_removed"]["hwe"])
+    kept = gather([read_all(path)], FilterParams(min_maf=None, max_variant_missing=None, max_sample_missing=None,
+                                                 hwe_p=p_v4))  # fmt: skip
+    assert "v4" in kept.variants["id"].tolist()  # p == threshold is kept (removed only when p < threshold)
+    assert kept.variants.loc[kept.variants["id"] == "v4", "hwe_p"].tolist() == [p_v4]
+
+
+def test_gather_refuses_chunks_that_do_not_fit(tmp_path):
+    a = read_all(_vcf(tmp_path / "a.vcf", ["A", "B"], [(10, "v1", "C", "PASS", ["0/1", "0/0"])]))
+    b = read_all(_vcf(tmp_path / "b.vcf", ["A", "C"], [(20, "v2", "C", "PASS", ["0/1", "0/0"])]))
+    with pytest.raises(InputError) as caught:
+        gather([a, b])
+    assert (
+        str(caught.value)
+        == f"{tmp_path / 'b.vcf'}: chunk records 0-{2**62 - 1} has different samples from the first chunk"
+    )
+    with pytest.raises(ValueError, match="gather needs at least one chunk"):
+        gather([])
+
+
+# --- steps --------------------------------------------------------------------------------------------
+
+
+def test_describe_filters_in_plink2_words():
+    params = FilterParams(min_maf=0.05, max_variant_missing=0.1, max_sample_missing=0.2, hwe_p=1e-6, hwe_midp=True)
+    options = LoadOptions(regions=(Region("1", 5, 9), Region("X")), samples=("A", "B"), pass_only=True)
+    assert describe_filters(params, options) == [
+        "regions 1:5-9, X (POS inside)",
+        "samples: 2 selected",
+        "FILTER PASS or .",
+        "--mind 0.2 (sample missing rate > threshold removed)",
+        "--geno 0.1 (variant missing rate > threshold removed)",
+        "--hwe 1e-06 midp (exact test p < threshold removed)",
+        "--maf 0.05 = bcftools view -q 0.05:minor (MAF >= threshold kept)",
+    ]
+    ds = LoadOptions(pass_only=True, missing_filter_passes=False, dosage_field="DS")
+    assert describe_filters(FilterParams(min_maf=None, hwe_p=0.001), ds) == [
+        "FILTER PASS only",
+        "--mind 0.1 dosage (sample missing rate > threshold removed)",
+        "--geno 0.1 dosage (variant missing rate > threshold removed)",
+        "--hwe 0.001 (exact test p < threshold removed)",
+    ]
+    assert describe_filters(FilterParams(None, None, None), LoadOptions()) == []
+
+
+def test_chunk_options_load_options_and_plan_index(tmp_path):
+    options = ChunkOptions(
+        regions=("1:5-9", "X"),
+        samples=("A", "B"),
+        pass_only=True,
+        missing_filter_passes=False,
+        multiallelic="drop",
+        dosage_field="GT",
+    )
+    load = options.load_options()
+    assert load == LoadOptions(
+        regions=(Region("1", 5, 9), Region("X")),
+        samples=("A", "B"),
+        pass_only=True,
+        missing_filter_passes=False,
+        multiallelic="drop",
+        dosage_field="GT",
+    )
+    none = dataclasses.replace(options, regions=None, samples=None).load_options()
+    assert none.regions is None and none.samples is None
+    path = _vcf(tmp_path / "h.vcf", list("ABCD"), HAND_ROWS)
+    chunk_plan = {"chunks": [ChunkSpec(0, first_record=0, n_records=2).to_dict()]}
+    for index in (1, -1):
+        with pytest.raises(ValueError) as caught:
+            read_planned_chunk(path, chunk_plan, index, options)
+        assert str(caught.value) == f"chunk {index} is not in the plan (1 chunks)"
+    chunk = read_planned_chunk(path, chunk_plan, 0, dataclasses.replace(options, regions=("1:15-20",)))
+    assert chunk.samples == ["A", "B"] and chunk.variant_id == []  # v2 (20) has FILTER '.', refused by PASS only
+    chunk = read_planned_chunk(path, chunk_plan, 0, dataclasses.replace(options, regions=None, pass_only=False))
+    assert chunk.samples == ["A", "B"] and chunk.variant_id == ["v1", "v2"]
+    assert chunk.load_counts["records_read"] == 2
+
+
+def test_check_format_names_the_file_and_both_formats(tmp_path):
+    path = _vcf(tmp_path / "h.vcf", list("AB"), [(10, "v1", "C", "PASS", ["0/1", "0/0"])])
+    assert check_format(path, "auto") == "vcf" and check_format(path, "vcf") == "vcf"
+    with pytest.raises(InputError) as caught:
+        check_format(path, "bcf")
+    assert str(caught.value) == f"{path}: the card says format bcf but the file is VCF"
+
+
+def test_check_kept_per_unit_limits(hand_result):
+    """hand_result kept 3 of 4 samples (mind) and 2 of 4 variants (geno -1, maf -1)."""
+    g, params = hand_result
+
+    def options(limit):
+        return GatherOptions(
+            min_maf=params.min_maf,
+            max_variant_missing=params.max_variant_missing,
+            max_sample_missing=params.max_sample_missing,
+            hwe_p=None,
+            hwe_midp=False,
+            min_fraction_kept=limit,
+            load=ChunkOptions(None, None, False, True, "split", "GT"),
+            metadata=None,
+        )
+
+    check_kept(g, options({"samples": 0.75, "variants": 0.5}))  # exactly at both limits: kept
+    check_kept(g, options(0.5))
+    with pytest.raises(InputError) as caught:
+        check_kept(g, options({"samples": 0.76, "variants": None}))
+    assert str(caught.value).startswith(f"{g.source}: filters: the filters kept 3 of 4 samples (75.0%")
+    with pytest.raises(InputError) as caught:
+        check_kept(g, options({"samples": None, "variants": 0.51}))
+    assert str(caught.value).startswith(f"{g.source}: filters: the filters kept 2 of 4 variants (50.0%")
+    with pytest.raises(InputError, match="kept 3 of 4 samples"):
+        check_kept(g, options(0.8))
+
+
+# --- vcfio: header, records, offsets --------------------------------------------------------------
+
+_CHROM_LINE = b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\tB\n"
+
+
+def test_vcf_header_by_hand():
+    text = b"\xef\xbb\xbf##fileformat=VCFv4.2\r\n##FORMAT=<ID=GT,Number=1>\r\n" + _CHROM_LINE + b"1\t5\n"
+    header = vcfio.VcfHeader.parse("f.vcf", text, complete=True)
+    assert header.samples == ["A", "B"] and header.declares_gt
+    assert header.data_start == text.index(b"1\t5")
+    no_gt = vcfio.VcfHeader.parse("f.vcf", b"##fileformat=VCFv4.2\n" + _CHROM_LINE, complete=True)
+    assert not no_gt.declares_gt and no_gt.data_start == len(b"##fileformat=VCFv4.2\n" + _CHROM_LINE)
+    assert vcfio.VcfHeader.parse("f.vcf", b"##fileformat=VCFv4.2\n##x", complete=False) is None
+    assert vcfio.VcfHeader.parse("f.vcf", b"", complete=False) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (b"", "f.vcf: empty file: no VCF header"),
+        (b"##fileformat=VCFv4.2\n##x\n", "f.vcf: the header ends without a #CHROM line (truncated header?)"),
+        (b"##fileformat=VCFv4.2\n##x", "f.vcf: the header ends without a #CHROM line (truncated header?)"),
+        (
+            b"chr1\t5\n",
+            "f.vcf: not a VCF: the first line is neither '##fileformat=VCF...' nor '#CHROM...' (wrong file, or a "
+            "compressed file with another name?)",
+        ),
+        (b"##fileformat=VCFv4.2\n##x\n1\t5\n", "f.vcf: line 3: no #CHROM header line before the first data line"),
+        (
+            b"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n",
+            "f.vcf: #CHROM line: the VCF has no sample columns (a sites-only VCF has no genotypes)",
+        ),
+        (
+            b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\tB\tA\n",
+            "f.vcf: #CHROM line: duplicate sample id 'A' (columns 10 and 12)",
+        ),
+        (
+            b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\t\xff\n",
+            "f.vcf: the #CHROM line is not UTF-8 text (invalid start byte at byte 48)",
+        ),
+    ],
+)
+def test_vcf_header_errors_are_exact_lines(text, message):
+    with pytest.raises(InputError) as caught:
+        vcfio.VcfHeader.parse("f.vcf", text, complete=True)
+    assert str(caught.value) == message
+
+
+def test_check_has_gt_by_hand():
+    header = vcfio.VcfHeader.parse("f.vcf", _CHROM_LINE, complete=True)
+    vcfio.check_has_gt(header, b"1\t5\t.\tA\tC\t.\t.\t.\tDP:GT\t1:0/1\t2:0/0\r\n")
+    vcfio.check_has_gt(header, b"1\t5\t.\tA\tC\t.\t.\t.\tDS\t1\t0", (b"GT", b"DS", b"GP"))
+    for first, keys, wanted in (
+        (b"1\t5\t.\tA\tC\t.\t.\t.\tDS\t1\t0", (b"GT",), "GT"),
+        (None, (b"GT", b"DS", b"GP"), "GT/DS/GP"),
+        (b"1\t5\t.\tA\tC\t.\t.\t.", (b"GT",), "GT"),
+    ):
+        with pytest.raises(InputError) as caught:
+            vcfio.check_has_gt(header, first, keys)
+        assert str(caught.value) == (
+            f"f.vcf: no {wanted} FORMAT field (the header declares none and the first record has none): "
+            "there are no genotypes to read"
+        )
+    declared = vcfio.VcfHeader.parse("f.vcf", b"##FORMAT=<ID=GT,Number=1>\n" + _CHROM_LINE, complete=True)
+    vcfio.check_has_gt(declared, None)
+
+
+def test_record_offsets_and_first_record_by_hand(tmp_path):
+    head = b"##fileformat=VCFv4.2\n" + _CHROM_LINE
+    lines = [b"1\t%d\t.\tA\tC\t.\t.\t.\tGT\t0/1\t0/0\n" % (10 * (i + 1)) for i in range(5)]
+    body = b"\n" + lines[0] + lines[1] + b"\n\n" + lines[2] + lines[3] + lines[4]
+    path = tmp_path / "o.vcf"
+    path.write_bytes(head + body)
+    # a chunk's seek position is the byte after the previous record's line end (blank lines between
+    # records belong to the next chunk, whose reader skips them); the first is the data start. Offsets
+    # are listed for records 0, every, 2·every, ... up to n itself (the end; callers drop it).
+    starts = [len(head)] + [len(head) + body.index(line) + len(line) for line in lines]
+    assert vcfio.record_offsets(path, 0) == (5, [])
+    assert vcfio.record_offsets(path, 2) == (5, [len(head), starts[2], starts[4]])
+    assert vcfio.record_offsets(path, 1) == (5, starts)
+    assert vcfio.record_offsets(path, 5) == (5, [len(head), starts[5]])
+    assert vcfio.VcfText(path).first_record() == lines[0].rstrip(b"\n")
+    assert vcfio.VcfText(path).samples == ["A", "B"]
+    empty = tmp_path / "e.vcf"
+    empty.write_bytes(head + b"\n\n")
+    assert vcfio.VcfText(empty).first_record() is None and vcfio.record_offsets(empty, 3) == (0, [len(head)])
+
+
+def test_region_query_and_index_path(tmp_path):
+    assert vcfio.region_query("chr1", 5, 9) == "chr1:5-9"
+    assert vcfio.region_query("HLA-A*01:01", 1, 2**31 - 1) == "{HLA-A*01:01}:1-2147483646"
+    path = tmp_path / "x.vcf.gz"
+    path.write_bytes(b"")
+    assert vcfio.index_path(path) is None
+    (tmp_path / "x.vcf.gz.csi").write_bytes(b"")
+    assert vcfio.index_path(path) == tmp_path / "x.vcf.gz.csi"
+    (tmp_path / "x.vcf.gz.tbi").write_bytes(b"")
+    assert vcfio.index_path(path) == tmp_path / "x.vcf.gz.tbi"
+
+
+def test_gather_options_params_round_trip_and_count_records(tmp_path):
+    """as_params gives builtins only (Snakemake tracks them); from_params gives the same options back."""
+    options = GatherOptions(
+        min_maf=0.01,
+        max_variant_missing=0.1,
+        max_sample_missing=None,
+        hwe_p=1e-6,
+        hwe_midp=True,
+        min_fraction_kept={"samples": 0.5, "variants": None},
+        load=ChunkOptions(("1:5-9",), ("A",), True, False, "drop", "GT"),
+        metadata=MetadataOptions(None, "tsv", True, "sample", "na", freeze({"pop": "population"})),
+    )
+    plain = options.as_params()
+    assert plain["load"] == {
+        "regions": ("1:5-9",),
+        "samples": ("A",),
+        "pass_only": True,
+        "missing_filter_passes": False,
+        "multiallelic": "drop",
+        "dosage_field": "GT",
+    }
+    assert plain["metadata"] == {
+        "sha256": None,
+        "format": "tsv",
+        "header": True,
+        "id_column": "sample",
+        "unmatched": "na",
+        "columns": {"pop": "population"},
+    }
+    assert type(plain["metadata"]["columns"]) is dict and type(plain["load"]) is dict
+    assert (plain["min_maf"], plain["hwe_p"], plain["hwe_midp"]) == (0.01, 1e-6, True)
+    back = GatherOptions.from_params(plain)
+    assert back == options and back.filter_params() == FilterParams(0.01, 0.1, None, 1e-6, True)
+    without = dataclasses.replace(options, metadata=None)
+    assert without.as_params()["metadata"] is None and GatherOptions.from_params(without.as_params()) == without
+    path = _vcf(tmp_path / "h.vcf", list("ABCD"), HAND_ROWS)
+    assert count_records(path) == 4
