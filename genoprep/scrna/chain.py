@@ -207,14 +207,7 @@ def process(job: Job, options: ChainOptions) -> None:
             split = splitting.assign_cells(
                 filtered.obs, options.split, options.leakage.policy, str(data_path), counts=filtered.X
             )
-            filtered.obs["split"] = split.categorical()
-            n = split.qc["splits"]["n"]
-            runtime.console(
-                f"{dataset}: split {n['train']}/{n['val']}/{n['test']} cells ({options.split.describe()}); "
-                f"{split.qc['leakage_line']}"
-            )
-            report = {**report, **{k: v for k, v in split.qc.items() if k != "leakage_line"}}
-            filtered.uns["genoprep"] = {**filtered.uns["genoprep"], "split": options.split.describe()}
+            report = splitting.record_split(filtered, split, options.split, dataset, report)
         write_json(report, outputs.qc)
         decision.cells.to_csv(outputs.cells, sep="\t", index=False, lineterminator="\n")
         table.add("qc", shape_in, filtered.shape, start)

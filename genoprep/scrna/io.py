@@ -426,12 +426,8 @@ def _read_10x(path: Path) -> ad.AnnData:
         import scanpy as sc
 
         adata = sc.read_10x_mtx(path, var_names="gene_symbols", make_unique=True, gex_only=True)
-    except EOFError:
-        raise InputError(
-            str(path), "truncated gzip: a file of the 10x folder ends before its compressed stream does"
-        ) from None
-    except (OSError, ValueError, IndexError, KeyError, zlib.error) as err:
-        raise InputError(str(path), f"cannot read the 10x matrix folder: {' '.join(str(err).split())[:200]}") from None
+    except (EOFError, OSError, ValueError, IndexError, KeyError, zlib.error) as err:
+        raise _10x_error(path, err) from None
     return adata
 
 
@@ -452,14 +448,17 @@ def read_10x_header(path: Path) -> tuple[Path, pd.DataFrame, pd.DataFrame, np.nd
             var["feature_types"] = genes[2].values
             keep = (var["feature_types"] == "Gene Expression").to_numpy()
             var = var.iloc[np.flatnonzero(keep)].copy()
-    except EOFError:
-        raise InputError(
-            str(path), "truncated gzip: a file of the 10x folder ends before its compressed stream does"
-        ) from None
-    except (OSError, ValueError, IndexError, KeyError, zlib.error) as err:
-        raise InputError(str(path), f"cannot read the 10x matrix folder: {' '.join(str(err).split())[:200]}") from None
+    except (EOFError, OSError, ValueError, IndexError, KeyError, zlib.error) as err:
+        raise _10x_error(path, err) from None
     obs = pd.DataFrame(index=pd.Index(barcodes[0].values))
     return path / f"matrix.mtx{suffix}", obs, var, keep
+
+
+def _10x_error(path: Path, err: Exception) -> InputError:
+    """The one line for a 10x folder that cannot be read (a truncated gzip said so)."""
+    if isinstance(err, EOFError):
+        return InputError(str(path), "truncated gzip: a file of the 10x folder ends before its compressed stream does")
+    return InputError(str(path), f"cannot read the 10x matrix folder: {' '.join(str(err).split())[:200]}")
 
 
 def _check_10x_folder(path: Path) -> None:

@@ -22,7 +22,8 @@ counts for its clipped sums, and ``params.split`` one for the identical-cells ke
    through a memory map of just that chunk's rows.
 
 HVG selection with ``seurat_v3`` or a batch key uses :mod:`genoprep.scrna.ooc_hvg`; with splits the
-assignment is :func:`assign_splits` and HVGs and scaling are fitted on the train rows.
+assignment is :func:`genoprep.scrna.splitting.assign_cells` over the kept counts chunk by chunk, and
+HVGs and scaling are fitted on the train rows.
 
 Every value is computed with the in-memory path's operations in the same order and precision,
 so the results are the same (tested on the real data with 50-cell chunks). Memory: the chunk,
@@ -295,15 +296,9 @@ def _process(
 
         split = None
         if options.split.enabled:  # as the in-memory chain: per cell, from obs and the kept counts' row keys
-            split = assign_splits(shell.obs, (counts for _row, counts, _x in kept_chunks(False)), options, source)
-            shell.obs["split"] = split.categorical()
-            n = split.qc["splits"]["n"]
-            runtime.console(
-                f"{dataset}: split {n['train']}/{n['val']}/{n['test']} cells ({options.split.describe()}); "
-                f"{split.qc['leakage_line']}"
-            )
-            report = {**report, **{k: v for k, v in split.qc.items() if k != "leakage_line"}}
-            shell.uns["genoprep"] = {**shell.uns["genoprep"], "split": options.split.describe()}
+            counts_blocks = (counts for _row, counts, _x in kept_chunks(False))
+            split = splitting.assign_cells(shell.obs, options.split, options.leakage.policy, source, counts_blocks)
+            report = splitting.record_split(shell, split, options.split, dataset, report)
         write_json(report, outputs.qc)
         decision.cells.to_csv(outputs.cells, sep="\t", index=False, lineterminator="\n")
         table.add("qc", header.shape, shell.shape, start)
@@ -637,25 +632,6 @@ def write_scaled(
             block[:] = dense
             block.flush()
             del block
-
-
-def assign_splits(
-    obs: pd.DataFrame, counts: Iterable[sparse.csr_matrix], options: ChainOptions, source: str
-) -> splitting.CellSplits:
-    """:func:`genoprep.scrna.splitting.assign_cells` of the kept cells, with the identical-cells keys of
-    their counts taken chunk by chunk (one digest per row, :func:`genoprep.leakage.cell_keys`)."""
-    from genoprep.leakage import cell_keys
-    from genoprep.tasks.steps import split_rows
-
-    keys: list[bytes] = []
-    for chunk in counts:
-        keys.extend(cell_keys(chunk))
-    ids = [str(i) for i in obs.index]
-    columns = {str(name): obs[name].to_numpy() for name in obs.columns}
-    splits, qc_section, drop = split_rows(
-        ids, columns, options.split, options.leakage.policy, source, keys=[("identical cells", keys)]
-    )
-    return splitting.CellSplits(splits=np.asarray(splits, dtype=object), qc=qc_section, drop_from_eval=drop)
 
 
 def textio_check(path: StrPath) -> None:

@@ -17,7 +17,7 @@ Called by :func:`genoprep.scrna.chain.process` after QC when ``params.split.enab
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
@@ -70,21 +70,39 @@ def assign_cells(
     options: SplitOptions,
     policy: str,
     source: str,
-    counts: sparse.spmatrix | None = None,
+    counts: sparse.spmatrix | Iterable[sparse.spmatrix] | None = None,
 ) -> CellSplits:
     """Splits of the cells of ``obs`` (index = cell ids) and their leakage checks.
 
-    ``counts`` (cells x genes, the raw counts of the same rows) adds the "identical cells"
-    check; the groups of ``group_by`` are always checked for crossing. Under policy
-    ``error`` a leak raises one line (:func:`genoprep.leakage.apply_policy`).
+    ``counts`` (cells x genes, the raw counts of the same rows, or its blocks of rows in order, as
+    the out-of-core path streams them) adds the "identical cells" check (one digest per row); the
+    groups of ``group_by`` are always checked for crossing. Under policy ``error`` a leak raises
+    one line (:func:`genoprep.leakage.apply_policy`).
     """
     ids = [str(i) for i in obs.index]
     columns = {str(name): obs[name].to_numpy() for name in obs.columns}
     keys: list[tuple[str, Sequence[Any]]] = []
     if counts is not None:
-        keys.append(("identical cells", leakage.cell_keys(counts)))
+        blocks = [counts] if sparse.issparse(counts) else counts
+        keys.append(("identical cells", [key for block in blocks for key in leakage.cell_keys(block)]))
     splits, qc, drop = split_rows(ids, columns, options, policy, source, keys=keys)
     return CellSplits(splits=np.asarray(splits, dtype=object), qc=qc, drop_from_eval=drop)
+
+
+def record_split(
+    adata: ad.AnnData, split: CellSplits, options: SplitOptions, dataset: str, report: dict[str, Any]
+) -> dict[str, Any]:
+    """The ``split`` column and provenance into ``adata``, the split's line on the terminal; returns
+    ``report`` (the qc.json content) with the split's sections."""
+    from genoprep import runtime
+
+    adata.obs["split"] = split.categorical()
+    n = split.qc["splits"]["n"]
+    runtime.console(
+        f"{dataset}: split {n['train']}/{n['val']}/{n['test']} cells ({options.describe()}); {split.qc['leakage_line']}"
+    )
+    adata.uns["genoprep"] = {**adata.uns["genoprep"], "split": options.describe()}
+    return {**report, **{k: v for k, v in split.qc.items() if k != "leakage_line"}}
 
 
 def select_hvg_on_train(adata: ad.AnnData, options: HvgOptions, train: np.ndarray) -> int:

@@ -194,3 +194,33 @@ def test_four_shards_in_process_equal_the_one_job_chain_and_rerun_to_the_same_by
         assert (one / file).read_bytes() == (first / file).read_bytes(), file
     for file in (*FILES, "processed.h5ad"):
         assert (first / file).read_bytes() == (second / file).read_bytes(), file
+
+
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        ({"hvg_flavor": "seurat_v3"}, "hvg_flavor seurat_v3"),
+        ({"hvg_batch_key": "bulk_labels"}, "hvg_batch_key"),
+        ({"split": {"enabled": True, "stratify_by": "bulk_labels", "seed": 3}}, "params.split"),
+    ],
+)
+def test_the_plan_refuses_what_streams_in_one_job_but_does_not_merge_across_shards(
+    tmp_path, params: dict, reason: str
+) -> None:
+    """seurat_v3, batch keys and splits run out of core in one job (ooc.unsupported is None), but their
+    statistics are not merged across shards yet: the plan job stops with one line naming the reason."""
+    from tests.conftest import shared_data
+    from tests.unit.test_scrna_ooc import _options
+
+    path = shared_data("scrna", "pbmc68k_reduced_700cells_rawcounts_celltype_labels.h5ad")
+    options = _options(tmp_path, path, params, None)
+    assert ooc.unsupported(path, options.ingest, options.hvg) is None
+    assert shard.unsupported(path, _options(tmp_path, path, {}, None)) is None
+    out = tmp_path / "plan.json"
+    with pytest.raises(InputError) as refused:
+        shard.plan(path, options, shard.ShardOptions(shards=2, memory_budget_mb=None, chunk_cells=None), out)
+    assert (
+        str(refused.value)
+        == f"{path}: params.shards 2 cannot take {shard.unsupported(path, options)}; set params.shards: 1"
+    )
+    assert reason in str(refused.value) and not out.exists()
