@@ -10,14 +10,10 @@ from genoprep.scrna import shard
 
 def main() -> None:
     options, _ = shard.options_from(snakemake.params.chain)
-    data, metadata, mito = shard.job_inputs(snakemake.input)
+    source = shard.job_source(snakemake.input, snakemake.wildcards.dataset, options)
     output = snakemake.output
     shard.decide(
-        data,
-        metadata,
-        mito,
-        snakemake.wildcards.dataset,
-        options,
+        source,
         list(snakemake.input.metrics),
         list(snakemake.input.kept),
         output.qc,

@@ -11,7 +11,7 @@ from genoprep.scrna.chain import Outputs
 
 def main() -> None:
     options, _ = shard.options_from(snakemake.params.chain)
-    data, metadata, mito = shard.job_inputs(snakemake.input)
+    source = shard.job_source(snakemake.input, snakemake.wildcards.dataset, options)
     inputs, output, logs = snakemake.input, snakemake.output, snakemake.log
     dataset_logs = str(logs.steps).rsplit("/", 1)[0]
     outputs = Outputs(
@@ -26,15 +26,8 @@ def main() -> None:
         logs=dataset_logs,
     )
     shard.gather(
-        data,
-        metadata,
-        mito,
-        snakemake.wildcards.dataset,
-        options,
-        inputs.plan,
-        list(inputs.metrics),
-        list(inputs.kept),
-        list(inputs.sums),
+        source,
+        shard.ShardFiles(inputs.plan, list(inputs.metrics), list(inputs.kept), list(inputs.sums)),
         list(inputs.rows),
         list(inputs.blocks),
         inputs.hvg,

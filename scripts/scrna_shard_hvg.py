@@ -10,18 +10,11 @@ from genoprep.scrna import shard
 
 def main() -> None:
     options, _ = shard.options_from(snakemake.params.chain)
-    data, metadata, mito = shard.job_inputs(snakemake.input)
+    source = shard.job_source(snakemake.input, snakemake.wildcards.dataset, options)
     inputs = snakemake.input
     shard.hvg(
-        data,
-        metadata,
-        mito,
-        snakemake.wildcards.dataset,
-        options,
-        inputs.plan,
-        list(inputs.metrics),
-        list(inputs.kept),
-        list(inputs.sums),
+        source,
+        shard.ShardFiles(inputs.plan, list(inputs.metrics), list(inputs.kept), list(inputs.sums)),
         snakemake.output.hvg,
     )
 

@@ -10,14 +10,10 @@ from genoprep.scrna import shard
 
 def main() -> None:
     options, shard_options = shard.options_from(snakemake.params.chain)
-    data, metadata, mito = shard.job_inputs(snakemake.input)
+    source = shard.job_source(snakemake.input, snakemake.wildcards.dataset, options)
     index = int(snakemake.wildcards.shard)
     shard.shard_kept(
-        data,
-        metadata,
-        mito,
-        snakemake.wildcards.dataset,
-        options,
+        source,
         shard_options,
         snakemake.input.plan,
         index,

@@ -233,15 +233,37 @@ def plan(data_path: StrPath, options: ChainOptions, shard_options: ShardOptions,
     return result
 
 
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """What the jobs that read the input's annotations share: the input, its metadata table, the
+    mitochondrial gene lists, the dataset id and the chain's options (one per sharded dataset)."""
+
+    data: StrPath
+    metadata: StrPath | None
+    mito_gene_lists: Sequence[StrPath]
+    dataset: str
+    options: ChainOptions
+
+    def open(self) -> _Input:
+        """The input with ``obs``/``var`` annotated (:class:`_Input` with ``header``)."""
+        return _Input(self.data, self.options, True, self.dataset, self.metadata, self.mito_gene_lists)
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardFiles:
+    """The statistic passes' files the reduce and gather jobs read: the plan and one file per shard each."""
+
+    plan: StrPath
+    metrics: Sequence[StrPath]
+    kept: Sequence[StrPath]
+    sums: Sequence[StrPath]
+
+
 # ---- 2. per-shard metrics (pass 1) -----------------------------------------------------------
 
 
 def shard_metrics(
-    data_path: StrPath,
-    metadata_path: StrPath | None,
-    mito_gene_lists: Sequence[StrPath],
-    dataset: str,
-    options: ChainOptions,
+    source: Source,
     shard_options: ShardOptions,
     plan_path: StrPath,
     index: int,
@@ -250,17 +272,18 @@ def shard_metrics(
     """Pass 1 over one shard: per-cell metrics, cells per gene and the shard's first bad value."""
     the_plan = Plan.read(plan_path)
     shard = the_plan.shards[index]
-    with _Input(data_path, options, True, dataset, metadata_path, mito_gene_lists) as source:
-        assert source.header is not None
+    options = source.options
+    with source.open() as opened:
+        assert opened.header is not None
         values = ooc._ValueCheck(
-            source.source, options.ingest.value_type, source.header.obs_names, source.header.var_names
+            opened.source, options.ingest.value_type, opened.header.obs_names, opened.header.var_names
         )
         (genes, total, mito), cells_per_gene = ooc.cell_metrics(
-            source.reader,
+            opened.reader,
             shard.start,
             shard.stop,
             chunk_of(the_plan, index, shard_options),
-            source.mito,
+            opened.mito,
             options.qc.min_genes,
             values,
         )
@@ -342,23 +365,13 @@ def _checked(first: tuple[np.ndarray, ...], qc_options: Any, cells_per_gene: np.
 # ---- 3. per-shard metrics over the kept genes (pass 2) ---------------------------------------
 
 
-def _mito_mask(
-    data_path: StrPath,
-    options: ChainOptions,
-    mito_gene_lists: Sequence[StrPath],
-    dataset: str,
-    metadata_path: StrPath | None,
-) -> tuple[np.ndarray, int]:
-    with _Input(data_path, options, True, dataset, metadata_path, mito_gene_lists) as source:
-        return source.mito, source.reader.n_genes
+def _mito_mask(source: Source) -> tuple[np.ndarray, int]:
+    with source.open() as opened:
+        return opened.mito, opened.reader.n_genes
 
 
 def shard_kept(
-    data_path: StrPath,
-    metadata_path: StrPath | None,
-    mito_gene_lists: Sequence[StrPath],
-    dataset: str,
-    options: ChainOptions,
+    source: Source,
     shard_options: ShardOptions,
     plan_path: StrPath,
     index: int,
@@ -369,11 +382,11 @@ def shard_kept(
     the_plan = Plan.read(plan_path)
     shard = the_plan.shards[index]
     metrics = [_npz(p) for p in metrics_paths]
-    mito, n_genes = _mito_mask(data_path, options, mito_gene_lists, dataset, metadata_path)
-    gene_kept = decide_genes(n_genes, mito, options.qc, metrics)
-    with _Input(data_path, options, header=False) as source:
+    mito, n_genes = _mito_mask(source)
+    gene_kept = decide_genes(n_genes, mito, source.options.qc, metrics)
+    with _Input(source.data, source.options, header=False) as opened:
         genes, total, mito_total = ooc.kept_cell_metrics(
-            source.reader, shard.start, shard.stop, chunk_of(the_plan, index, shard_options), gene_kept, mito
+            opened.reader, shard.start, shard.stop, chunk_of(the_plan, index, shard_options), gene_kept, mito
         )
     _save(out, {"genes": genes, "total": total, "mito": mito_total})
 
@@ -416,11 +429,7 @@ def _shell(source: _Input, decision: qc.QcDecision) -> ad.AnnData:
 
 
 def decide(
-    data_path: StrPath,
-    metadata_path: StrPath | None,
-    mito_gene_lists: Sequence[StrPath],
-    dataset: str,
-    options: ChainOptions,
+    source: Source,
     metrics_paths: Sequence[StrPath],
     kept_paths: Sequence[StrPath],
     qc_path: StrPath,
@@ -431,10 +440,11 @@ def decide(
     """The QC decision from all shards' metrics: ``qc.json``, ``qc_cells.tsv`` and the kept cells and genes."""
     metrics = [_npz(p) for p in metrics_paths]
     kept = [_npz(p) for p in kept_paths]
-    with _Input(data_path, options, True, dataset, metadata_path, mito_gene_lists) as source:
-        decision = _decide(source, options, metrics, kept)
-        assert source.header is not None
-        info = source.header.uns["genoprep"]
+    options, dataset = source.options, source.dataset
+    with source.open() as opened:
+        decision = _decide(opened, options, metrics, kept)
+        assert opened.header is not None
+        info = opened.header.uns["genoprep"]
         decision.report = {
             "dataset_id": info["dataset_id"],
             **decision.report,
@@ -442,14 +452,14 @@ def decide(
         }
         runtime.console(filters.summary_line(dataset, decision.steps))
         try:
-            filters.guard(source.source, decision.steps, "cells", options.qc.min_fraction_kept)
-            qc.check_left(decision, source.source)
+            filters.guard(opened.source, decision.steps, "cells", options.qc.min_fraction_kept)
+            qc.check_left(decision, opened.source)
         except InputError as err:
             written = write_qc_diagnostics(decision.cells, options.qc, dataset, logs)
             raise InputError(
                 err.source, f"{err.problem} (per-cell QC table and figure: {', '.join(written)})", record=err.record
             ) from None
-        shell = _shell(source, decision)
+        shell = _shell(opened, decision)
         keep = decision.cell_kept
         genes1, total1, mito1 = concat_metrics(kept)
         qc.store_cell_metrics(shell.obs, genes1[keep], total1[keep], mito1[keep])
@@ -535,55 +545,24 @@ def merge_sums(n_vars: int, slots: int, shard_sums_arrays: Sequence[Mapping[str,
 # ---- 6. HVGs and scaling statistics (reduce) -------------------------------------------------
 
 
-def _final_shell(
-    data_path: StrPath,
-    metadata_path: StrPath | None,
-    mito_gene_lists: Sequence[StrPath],
-    dataset: str,
-    options: ChainOptions,
-    the_plan: Plan,
-    metrics_paths: Sequence[StrPath],
-    kept_paths: Sequence[StrPath],
-    sums_paths: Sequence[StrPath],
-) -> tuple[ad.AnnData, np.ndarray, np.ndarray]:
+def _final_shell(source: Source, files: ShardFiles) -> tuple[ad.AnnData, np.ndarray, np.ndarray]:
     """The kept cells' ``obs``/``var``/``uns`` with QC metrics and HVGs, and the scaling mean and std."""
-    metrics = [_npz(p) for p in metrics_paths]
-    kept = [_npz(p) for p in kept_paths]
-    with _Input(data_path, options, True, dataset, metadata_path, mito_gene_lists) as source:
-        decision = _decide(source, options, metrics, kept)
-        shell = _shell(source, decision)
+    metrics = [_npz(p) for p in files.metrics]
+    kept = [_npz(p) for p in files.kept]
+    with source.open() as opened:
+        decision = _decide(opened, source.options, metrics, kept)
+        shell = _shell(opened, decision)
     keep = decision.cell_kept
     genes1, total1, mito1 = concat_metrics(kept)
     qc.store_cell_metrics(shell.obs, genes1[keep], total1[keep], mito1[keep])
-    sums = merge_sums(shell.n_vars, the_plan.slots, [_npz(p) for p in sums_paths])
-    mean, std = ooc.select_hvg(shell, sums, shell.n_obs, shell.n_obs, options)
+    sums = merge_sums(shell.n_vars, Plan.read(files.plan).slots, [_npz(p) for p in files.sums])
+    mean, std = ooc.select_hvg(shell, sums, shell.n_obs, shell.n_obs, source.options)
     return shell, mean, std
 
 
-def hvg(
-    data_path: StrPath,
-    metadata_path: StrPath | None,
-    mito_gene_lists: Sequence[StrPath],
-    dataset: str,
-    options: ChainOptions,
-    plan_path: StrPath,
-    metrics_paths: Sequence[StrPath],
-    kept_paths: Sequence[StrPath],
-    sums_paths: Sequence[StrPath],
-    out: StrPath,
-) -> None:
+def hvg(source: Source, files: ShardFiles, out: StrPath) -> None:
     """The HVG columns and their scaling mean and standard deviation, for the per-shard transform jobs."""
-    shell, mean, std = _final_shell(
-        data_path,
-        metadata_path,
-        mito_gene_lists,
-        dataset,
-        options,
-        Plan.read(plan_path),
-        metrics_paths,
-        kept_paths,
-        sums_paths,
-    )
+    shell, mean, std = _final_shell(source, files)
     hvg_mask = shell.var["highly_variable"].to_numpy(dtype=bool)
     log.info("%d of %d genes highly variable", int(hvg_mask.sum()), shell.n_vars)
     _save(out, {"highly_variable": hvg_mask, "mean": mean, "std": std})
@@ -616,15 +595,8 @@ def shard_scale(options: ChainOptions, rows_path: StrPath, hvg_path: StrPath, ou
 
 
 def gather(
-    data_path: StrPath,
-    metadata_path: StrPath | None,
-    mito_gene_lists: Sequence[StrPath],
-    dataset: str,
-    options: ChainOptions,
-    plan_path: StrPath,
-    metrics_paths: Sequence[StrPath],
-    kept_paths: Sequence[StrPath],
-    sums_paths: Sequence[StrPath],
+    source: Source,
+    files: ShardFiles,
     rows_paths: Sequence[StrPath],
     block_paths: Sequence[StrPath],
     hvg_path: StrPath,
@@ -634,17 +606,8 @@ def gather(
     table = StepTable()
     try:
         start = time.perf_counter()
-        shell, _, _ = _final_shell(
-            data_path,
-            metadata_path,
-            mito_gene_lists,
-            dataset,
-            options,
-            Plan.read(plan_path),
-            metrics_paths,
-            kept_paths,
-            sums_paths,
-        )
+        options = source.options
+        shell, _, _ = _final_shell(source, files)
         hvg_mask = shell.var["highly_variable"].to_numpy(dtype=bool)
         if not np.array_equal(hvg_mask, _npz(hvg_path)["highly_variable"]):
             raise AssertionError("the HVGs differ from the ones the shards were scaled with")
@@ -749,18 +712,14 @@ def options_from(params: Mapping[str, Mapping[str, Any]]) -> tuple[ChainOptions,
     return ChainOptions(**built), shard_options  # type: ignore[arg-type]
 
 
-def job_inputs(inputs: Any) -> tuple[str, str | None, tuple[str, ...]]:
-    """(input data, metadata table or None, mito gene lists) of a shard rule's ``input``."""
+def job_source(inputs: Any, dataset: str, options: ChainOptions) -> Source:
+    """The :class:`Source` of a shard rule's ``input`` (data, metadata table if any, mito gene lists)."""
     metadata = inputs.metadata[0] if getattr(inputs, "metadata", None) else None
-    return inputs.data[0], metadata, tuple(getattr(inputs, "mito_genes", ()))
+    return Source(inputs.data[0], metadata, tuple(getattr(inputs, "mito_genes", ())), dataset, options)
 
 
 def run_in_process(
-    data_path: StrPath,
-    metadata_path: StrPath | None,
-    mito_gene_lists: Sequence[StrPath],
-    dataset: str,
-    options: ChainOptions,
+    source: Source,
     shard_options: ShardOptions,
     work: StrPath,
     outputs: Outputs,
@@ -772,23 +731,26 @@ def run_in_process(
     def path(name: str) -> str:
         return os.path.join(work, name)
 
-    the_plan = plan(data_path, options, shard_options, path("plan.json"))
+    options = source.options
+    the_plan = plan(source.data, options, shard_options, path("plan.json"))
     indices = range(len(the_plan.shards))
-    job = (data_path, metadata_path, mito_gene_lists, dataset, options)
-    metrics = [path(f"metrics_{i}.npz") for i in indices]
-    kept = [path(f"kept_{i}.npz") for i in indices]
-    sums = [path(f"sums_{i}.npz") for i in indices]
+    files = ShardFiles(
+        path("plan.json"),
+        [path(f"metrics_{i}.npz") for i in indices],
+        [path(f"kept_{i}.npz") for i in indices],
+        [path(f"sums_{i}.npz") for i in indices],
+    )
     rows = [path(f"rows_{i}.npz") for i in indices]
     blocks = [path(f"block_{i}.npy") for i in indices]
     for i in indices:
-        shard_metrics(*job, shard_options, path("plan.json"), i, metrics[i])
+        shard_metrics(source, shard_options, files.plan, i, files.metrics[i])
     for i in indices:
-        shard_kept(*job, shard_options, path("plan.json"), i, metrics, kept[i])
-    decide(*job, metrics, kept, outputs.qc, outputs.cells, outputs.logs, path("decision.npz"))
+        shard_kept(source, shard_options, files.plan, i, files.metrics, files.kept[i])
+    decide(source, files.metrics, files.kept, outputs.qc, outputs.cells, outputs.logs, path("decision.npz"))
     for i in indices:
-        shard_sums(data_path, options, shard_options, path("plan.json"), i, path("decision.npz"), sums[i], rows[i])
-    hvg(*job, path("plan.json"), metrics, kept, sums, path("hvg.npz"))
+        shard_sums(source.data, options, shard_options, files.plan, i, path("decision.npz"), files.sums[i], rows[i])
+    hvg(source, files, path("hvg.npz"))
     for i in indices:
         shard_scale(options, rows[i], path("hvg.npz"), blocks[i])
-    gather(*job, path("plan.json"), metrics, kept, sums, rows, blocks, path("hvg.npz"), outputs)
+    gather(source, files, rows, blocks, path("hvg.npz"), outputs)
     return the_plan

@@ -176,7 +176,9 @@ def test_four_shards_in_process_equal_the_one_job_chain_and_rerun_to_the_same_by
     runs = []
     for run in ("first", "second"):
         outputs = _outputs(tmp_path / run)
-        plan = shard.run_in_process(path, None, MITO, "d", options, shard_options, tmp_path / f"work_{run}", outputs)
+        plan = shard.run_in_process(
+            shard.Source(path, None, MITO, "d", options), shard_options, tmp_path / f"work_{run}", outputs
+        )
         runs.append(tmp_path / run)
     assert len(plan.shards) == 4 and plan.shards[-1].stop == plan.n_cells
     first, second = runs
