@@ -15,8 +15,8 @@ the largest process of the tree:
 - ``scanpy``   — the bare scanpy recipe of the same steps in one Python process (imports
   included): read_h5ad, filter_cells, filter_genes, calculate_qc_metrics, the max filters,
   counts layer, normalize_total, log1p, highly_variable_genes, write_h5ad, scale of the
-  HVGs, np.save, then PCA (50 components), neighbours and UMAP (seeded), as the workflow
-  adds them to processed.h5ad;
+  HVGs, np.save, then PCA (50 components) and a seeded umap-learn UMAP of the components, as
+  the workflow adds them to processed.h5ad;
 - ``floor``    — ``read_h5ad`` + ``write_h5ad`` of the same file (the I/O floor).
 
 A warm-up on a small file first fills numba's caches for every contender.
@@ -72,10 +72,12 @@ hvg = adata[:, adata.var.highly_variable].copy()
 del adata
 sc.pp.scale(hvg, max_value=p["scale_max_value"])
 np.save(out + "/X.npy", np.asarray(hvg.X, dtype=np.float32))
-# the embeddings the workflow adds to processed.h5ad (obsm X_pca, X_umap; seeded UMAP)
+# the embeddings the workflow adds to processed.h5ad (obsm X_pca, X_umap): PCA, then a seeded umap-learn
+# UMAP of the components, as genoprep.embed does (sc.pp.neighbors fails on this scanpy/scipy pair:
+# 'csr_array' object has no attribute 'getnnz')
 sc.pp.pca(hvg, n_comps=50, random_state=0)
-sc.pp.neighbors(hvg, n_neighbors=15, random_state=0)
-sc.tl.umap(hvg, random_state=0)
+import umap
+umap.UMAP(n_components=2, n_neighbors=15, random_state=0).fit_transform(hvg.obsm["X_pca"])
 """
 
 FLOOR = r"""
