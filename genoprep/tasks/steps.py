@@ -545,13 +545,7 @@ def sequence_task_inputs(card: Any) -> dict[str, Any]:
     ``leakage_keys``: the file whose identical rows count as identical sequences (the first
     fixed-length token file, i.e. identical up to its max_len; else the k-mer counts).
     """
-    params = card.params
-    if "kmer_counts" not in params["tokenizers"]:
-        raise InputError(
-            str(card.path),
-            "sequence_classification needs 'kmer_counts' in params.tokenizers",
-            record="params.tokenizers",
-        )
+    params = card.params  # 'kmer_counts' is among its tokenizers: checked at card load (tasks.params.check_card)
     kmers = f"kmers_k{params['kmer_counts']['k']}.npz"
     tokens = {  # windowed token arrays (stride set) have a row per window, not per sequence: left out
         s: f"tokens_{s}.npy"
