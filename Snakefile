@@ -26,8 +26,8 @@ include: "rules/bulk.smk"
 include: "rules/dna.smk"
 include: "rules/variants.smk"
 include: "rules/tasks.smk"
-include: "rules/report.smk"
 include: "rules/card.smk"
+include: "rules/report.smk"
 include: "rules/fair.smk"
 
 

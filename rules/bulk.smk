@@ -35,7 +35,7 @@ rule bulk_ingest:
 
 rule bulk_normalize:
     input:
-        h5ad=work("bulk_ingested.h5ad"),
+        h5ad=rules.bulk_ingest.output.h5ad,
     output:
         h5ad=temp(work("bulk_normalized.h5ad", "bulk")),
     log:
@@ -55,7 +55,7 @@ rule bulk_normalize:
 
 rule bulk_export:
     input:
-        h5ad=work("bulk_normalized.h5ad"),
+        h5ad=rules.bulk_normalize.output.h5ad,
     output:
         qc=out("qc.json", "bulk"),
         h5ad=out("processed.h5ad", "bulk"),
@@ -82,7 +82,7 @@ rule bulk_export:
 
 rule bulk_qc_plot:
     input:
-        qc=out("qc.json"),
+        qc=rules.bulk_export.output.qc,
     output:
         png=report(
             out("qc_samples.png", "bulk"),

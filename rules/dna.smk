@@ -35,7 +35,7 @@ rule dna_ingest:
 rule dna_tokens_fixed:
     input:
         data=primary_inputs,
-        qc=out("qc.json"),
+        qc=rules.dna_ingest.output.qc,
     output:
         tokens=out("tokens_{scheme}.npy", "dna"),
     log:
@@ -58,7 +58,7 @@ rule dna_tokens_fixed:
 rule dna_tokens_variable:
     input:
         data=primary_inputs,
-        qc=out("qc.json"),
+        qc=rules.dna_ingest.output.qc,
     output:
         tokens=out("tokens_{scheme}.parquet", "dna"),
     log:
@@ -81,7 +81,7 @@ rule dna_tokens_variable:
 rule dna_kmer_counts:
     input:
         data=primary_inputs,
-        qc=out("qc.json"),
+        qc=rules.dna_ingest.output.qc,
     output:
         counts=out("kmers_k{k}.npz", "dna"),
         kmers=out("kmers_k{k}.tsv", "dna"),
@@ -105,7 +105,7 @@ rule dna_kmer_counts:
 rule dna_kmer_text:
     input:
         data=primary_inputs,
-        qc=out("qc.json"),
+        qc=rules.dna_ingest.output.qc,
     output:
         text=out("tokens_kmer_tokenize.tsv", "dna"),
     log:
@@ -125,7 +125,7 @@ rule dna_kmer_text:
 
 rule dna_facts:
     input:
-        qc=out("qc.json"),
+        qc=rules.dna_ingest.output.qc,
         artifacts=artifacts_of,
     output:
         facts=work("facts.json", "dna"),

@@ -12,7 +12,7 @@ FAIR_CHECKSUMS = [
 
 rule fair_croissant:
     input:
-        card=out("card.yaml"),
+        card=rules.write_card.output.card,
     output:
         croissant=out("croissant.json"),
     log:
@@ -28,7 +28,7 @@ rule fair_croissant:
 
 rule fair_hf_card:
     input:
-        card=out("card.yaml"),
+        card=rules.write_card.output.card,
     output:
         readme=out("README.md"),
     log:
@@ -44,9 +44,9 @@ rule fair_hf_card:
 
 rule fair_checksums:
     input:
-        card=out("card.yaml"),
-        croissant=out("croissant.json"),
-        readme=out("README.md"),
+        card=rules.write_card.output.card,
+        croissant=rules.fair_croissant.output.croissant,
+        readme=rules.fair_hf_card.output.readme,
     output:
         checksums=out("fair.sha256"),
     log:

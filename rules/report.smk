@@ -43,7 +43,7 @@ RUN_SUMMARIES = [
 
 rule report_dna_sequences:
     input:
-        obs=out("obs.tsv"),
+        obs=rules.dna_ingest.output.obs,
     output:
         png=report(
             out("report_dna_sequences.png", "dna"),
@@ -161,7 +161,7 @@ rule report_variants_filters:
 rule report_run_summary:
     input:
         # every other step of the dataset has run (and written its benchmark) by then
-        card=out("card.yaml"),
+        card=rules.write_card.output.card,
     output:
         png=report(
             work("report/run_summary.png"),
@@ -250,7 +250,7 @@ rule report_bulk:
 
 rule report_card:
     input:
-        card=out("card.yaml"),
+        card=rules.write_card.output.card,
     output:
         html=report(
             work("report/card.html"),
