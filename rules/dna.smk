@@ -4,6 +4,12 @@
 # The artifacts depend on params.tokenizers: ARTIFACTS["dna"] is a function of the card, and
 # the scheme wildcards match the names in the scheme registry (genoprep.dna.tokenize.SCHEMES).
 # Definitions: docs/dna.md and genoprep/dna/.
+#
+# Only the outputs whose names other modalities' rules also write (obs.tsv, qc.json and
+# facts.json) are constrained to the DNA ids (out(name, "dna")); the token and k-mer files,
+# whose names no other rule writes, use out(name). Snakemake rescans an output pattern,
+# constraint included, for every job it makes: the DNA id expression grows with the number of
+# cards (~25 kB for 10,000 ids, ~0.26 ms per pattern and job), see bench/RESULTS.md "cards".
 
 import genoprep.dna.options as dna_options  # noqa: E402
 from genoprep.dna.tokenize import scheme_pattern  # noqa: E402
@@ -37,7 +43,7 @@ rule dna_tokens_fixed:
         data=primary_inputs,
         qc=rules.dna_ingest.output.qc,
     output:
-        tokens=out("tokens_{scheme}.npy", "dna"),
+        tokens=out("tokens_{scheme}.npy"),
     log:
         out("logs/dna_tokens_{scheme}.log"),
     benchmark:
@@ -60,7 +66,7 @@ rule dna_tokens_variable:
         data=primary_inputs,
         qc=rules.dna_ingest.output.qc,
     output:
-        tokens=out("tokens_{scheme}.parquet", "dna"),
+        tokens=out("tokens_{scheme}.parquet"),
     log:
         out("logs/dna_tokens_{scheme}.log"),
     benchmark:
@@ -83,8 +89,8 @@ rule dna_kmer_counts:
         data=primary_inputs,
         qc=rules.dna_ingest.output.qc,
     output:
-        counts=out("kmers_k{k}.npz", "dna"),
-        kmers=out("kmers_k{k}.tsv", "dna"),
+        counts=out("kmers_k{k}.npz"),
+        kmers=out("kmers_k{k}.tsv"),
     log:
         out("logs/dna_kmer_counts_k{k}.log"),
     benchmark:
@@ -107,7 +113,7 @@ rule dna_kmer_text:
         data=primary_inputs,
         qc=rules.dna_ingest.output.qc,
     output:
-        text=out("tokens_kmer_tokenize.tsv", "dna"),
+        text=out("tokens_kmer_tokenize.tsv"),
     log:
         out("logs/dna_kmer_text.log"),
     benchmark:

@@ -46,7 +46,7 @@ rule report_dna_sequences:
         obs=rules.dna_ingest.output.obs,
     output:
         png=report(
-            out("report_dna_sequences.png", "dna"),
+            out("report_dna_sequences.png"),
             caption="../resources/report/dna_sequences.rst",
             category="DNA",
             subcategory="{dataset}",
@@ -70,7 +70,7 @@ rule report_dna_tokens:
         ],
     output:
         png=report(
-            out("report_dna_tokens.png", "dna"),
+            out("report_dna_tokens.png"),
             caption="../resources/report/dna_tokens.rst",
             category="DNA",
             subcategory="{dataset}",
