@@ -385,6 +385,15 @@ def parquet_floor(n_values: int, rounds: int = 3) -> dict[str, float]:
             table, path, use_byte_stream_split=True, **plain
         ),
         "list<int32>, PLAIN + 8 MB pages": lambda: pq.write_table(table, path, data_page_size=8 << 20, **plain),
+        "list<int32>, DELTA_BINARY_PACKED": lambda: pq.write_table(
+            table,
+            path,
+            column_encoding={"input_ids.list.element": "DELTA_BINARY_PACKED"},
+            **{**plain, "use_dictionary": False},
+        ),
+        "list<int32>, PLAIN + write_batch_size 1M": lambda: pq.write_table(
+            table, path, write_batch_size=1 << 20, **plain
+        ),
         "list<int32 not null> not null, PLAIN": lambda: pq.write_table(strict, path, **plain),
         "flat int32 not null (no levels), PLAIN": lambda: pq.write_table(flat_table, path, **plain),
         "ndarray.tofile (no Parquet)": lambda: flat.tofile(path),
