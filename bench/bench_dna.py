@@ -458,7 +458,7 @@ def variable_breakdown(fasta: Path, rounds: int) -> dict[str, dict[str, float]]:
 
         functions = {
             "read": lambda: list(read_fasta(fasta, as_bytes=True)),
-            "tokenize": lambda encode=encode: [encode(batch) for batch in batches],
+            "tokenize": lambda encode=encode: [encode(batch).values.size for batch in batches],  # ids freed
             "table": tables,
             "write": write,
         }
