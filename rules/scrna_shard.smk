@@ -137,6 +137,7 @@ rule scrna_shard_hvg:
         metrics=scrna_shard_files("metrics"),
         kept=scrna_shard_files("kept"),
         sums=scrna_shard_files("sums"),
+        decision=work("shards/decision.npz"),
     output:
         hvg=temp(work("shards/hvg.npz", "scrna_sharded")),
     log:
@@ -189,6 +190,7 @@ rule scrna_shard_gather:
         rows=scrna_shard_files("rows"),
         blocks=scrna_shard_files("block", "npy"),
         hvg=work("shards/hvg.npz"),
+        decision=work("shards/decision.npz"),
     output:
         h5ad=out("processed.h5ad", "scrna_sharded"),
         x=out("X.npy", "scrna_sharded"),

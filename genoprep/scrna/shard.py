@@ -8,11 +8,15 @@ whole matrix, each range (shard) in its own job, locally or as SLURM jobs:
    cells per gene (int64) over the cells ``min_genes`` keeps;
 3. ``kept`` per shard (pass 2): merges every shard's cells per gene, decides the genes
    ``min_cells`` keeps (:func:`genoprep.scrna.qc.decide_from_metrics`), and computes the shard's
-   per-cell metrics over those genes;
+   per-cell metrics over those genes (with ``params.split``, also each cell's identical-cells key over
+   those genes, :func:`shard_cell_keys`);
 4. ``decide`` (reduce): the cell and gene filters from all shards' metrics with
-   :func:`~genoprep.scrna.qc.decide_from_metrics`; writes ``qc.json`` and ``qc_cells.tsv``;
+   :func:`~genoprep.scrna.qc.decide_from_metrics`; writes ``qc.json`` and ``qc_cells.tsv``; with
+   ``params.split`` it assigns the split of every kept cell once (:func:`assign_split`, the one-job
+   path's :func:`genoprep.scrna.splitting.assign_cells` and ``record_split``) into its decision file;
 5. ``sums`` per shard (pass 3): normalize + log1p of the shard's kept cells (written for the
-   transform and gather jobs) and the per-gene sums of :class:`genoprep.scrna.ooc.GeneSums`;
+   transform and gather jobs) and the per-gene sums of :class:`genoprep.scrna.ooc.GeneSums` (with a
+   split: the scaling sums over the train rows, the HVG sums too with ``hvg_on_train``);
 6. ``hvg`` (reduce): the sums merged in shard order (integers as integers, floats in float64) and the
    HVGs and the scaling mean/std from :func:`genoprep.scrna.ooc.select_hvg`;
 7. ``scale`` per shard (pass 4): the shard's scaled HVG block;
@@ -40,13 +44,14 @@ import h5py
 import numpy as np
 from scipy import sparse
 
-from genoprep import filters, runtime
+from genoprep import filters, leakage, runtime
 from genoprep.errors import InputError
 from genoprep.jsonio import write_json
 from genoprep.options import StepOptions
-from genoprep.scrna import io, kernels, ooc, preprocess, qc, resources, steps
+from genoprep.scrna import io, kernels, ooc, preprocess, qc, resources, splitting, steps
 from genoprep.scrna.chain import ChainOptions, Outputs, StepTable, write_qc_diagnostics
 from genoprep.scrna.export import add_embeddings
+from genoprep.tasks.train_only import Scaler, scale_in_place
 
 log = logging.getLogger(__name__)
 
@@ -196,8 +201,6 @@ def unsupported(data_path: StrPath, options: ChainOptions) -> str | None:
         return f"hvg_flavor {options.hvg.hvg_flavor} (it computes {', '.join(SHARDED_FLAVORS)})"
     if options.hvg.hvg_batch_key is not None:
         return "hvg_batch_key (per-batch HVG statistics)"
-    if options.split.enabled:
-        return "params.split (the split and train-only steps run in one job)"
     return None
 
 
@@ -257,6 +260,7 @@ class ShardFiles:
     metrics: Sequence[StrPath]
     kept: Sequence[StrPath]
     sums: Sequence[StrPath]
+    decision: StrPath | None = None  # the decide job's file (the split of the kept cells, with params.split)
 
 
 # ---- 2. per-shard metrics (pass 1) -----------------------------------------------------------
@@ -385,10 +389,27 @@ def shard_kept(
     mito, n_genes = _mito_mask(source)
     gene_kept = decide_genes(n_genes, mito, source.options.qc, metrics)
     with _Input(source.data, source.options, header=False) as opened:
-        genes, total, mito_total = ooc.kept_cell_metrics(
-            opened.reader, shard.start, shard.stop, chunk_of(the_plan, index, shard_options), gene_kept, mito
-        )
-    _save(out, {"genes": genes, "total": total, "mito": mito_total})
+        chunk = chunk_of(the_plan, index, shard_options)
+        genes, total, mito_total = ooc.kept_cell_metrics(opened.reader, shard.start, shard.stop, chunk, gene_kept, mito)
+        keys = {}
+        if source.options.split.enabled:
+            keys["cell_keys"] = shard_cell_keys(opened.reader, shard.start, shard.stop, chunk, gene_kept)
+    _save(out, {"genes": genes, "total": total, "mito": mito_total, **keys})
+
+
+def shard_cell_keys(
+    reader: ooc.RowReader, start: int, stop: int, chunk_cells: int, gene_kept: np.ndarray
+) -> np.ndarray:
+    """The "identical cells" keys of rows ``start:stop`` (:func:`genoprep.leakage.cell_keys` of their counts
+    over the genes ``min_cells`` keeps, the kept counts' rows the one-job path digests), one row of
+    bytes (uint8) per cell; the decide job picks the kept cells' rows."""
+    new_column = np.where(gene_kept, np.cumsum(gene_kept) - 1, -1).astype(np.int64)
+    every_row = np.ones(reader.n_cells, dtype=bool)
+    keys: list[bytes] = []
+    for _row, counts, _x in ooc.normalized_chunks(reader, start, stop, chunk_cells, every_row, new_column, None, 0):
+        keys.extend(leakage.cell_keys(counts))
+    width = len(keys[0]) if keys else 0
+    return np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), width)
 
 
 # ---- 4. decide (reduce) --------------------------------------------------------------------
@@ -465,9 +486,51 @@ def decide(
         qc.store_cell_metrics(shell.obs, genes1[keep], total1[keep], mito1[keep])
         report = {**decision.report, "after": qc.summary(shell.obs, shell.n_vars)}
         report = {**report, "metadata_rows_unmatched": report.pop("metadata_rows_unmatched")}
+        split_arrays: dict[str, np.ndarray] = {}
+        if options.split.enabled:  # once, for every kept cell, as the one-job path assigns it
+            split = assign_split(shell, opened.source, options, kept, keep)
+            report = splitting.record_split(shell, split, options.split, dataset, report)
+            split_arrays = {"split": split.splits.astype(str), "split_qc": np.array(json.dumps(split.qc))}
         write_json(report, qc_path)
         decision.cells.to_csv(cells_path, sep="\t", index=False, lineterminator="\n")
-        _save(out, {"cell_kept": keep, "gene_kept": decision.gene_kept})
+        _save(out, {"cell_kept": keep, "gene_kept": decision.gene_kept, **split_arrays})
+
+
+def assign_split(
+    shell: ad.AnnData,
+    source: str,
+    options: ChainOptions,
+    kept: Sequence[Mapping[str, np.ndarray]],
+    keep: np.ndarray,
+) -> splitting.CellSplits:
+    """The split of the kept cells (``shell.obs``) from :func:`splitting.assign_cells`, with the
+    identical-cells keys the shards' pass 2 computed (:func:`shard_cell_keys`, concatenated in row order)."""
+    keys = np.concatenate([k["cell_keys"] for k in kept])
+    if keys.shape[0] != keep.size:
+        raise AssertionError(f"the shards hold {keys.shape[0]} cell keys for {keep.size} cells")
+    cell_keys = [row.tobytes() for row in keys[keep]]
+    return splitting.assign_cells(shell.obs, options.split, options.leakage.policy, source, cell_keys=cell_keys)
+
+
+def read_split(decision_path: StrPath | None) -> splitting.CellSplits | None:
+    """The kept cells' split the decide job assigned (``None`` when the card has no ``params.split``)."""
+    if decision_path is None:
+        return None
+    decision = _npz(decision_path)
+    if "split" not in decision:
+        return None
+    qc_section = json.loads(str(decision["split_qc"]))
+    return splitting.CellSplits(np.asarray(decision["split"], dtype=object), qc_section, None)
+
+
+def _apply_split(shell: ad.AnnData, split: splitting.CellSplits, options: ChainOptions) -> None:
+    """The ``split`` column and provenance :func:`splitting.record_split` gave ``shell`` in the decide job."""
+    shell.obs["split"] = split.categorical()
+    shell.uns["genoprep"] = {**shell.uns["genoprep"], "split": options.split.describe()}
+
+
+def _train_of(decision: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    return np.asarray(decision["split"] == "train", dtype=bool) if "split" in decision else None
 
 
 # ---- 5. per-shard normalisation and sums (pass 3) --------------------------------------------
@@ -508,7 +571,9 @@ def shard_sums(
     n_vars = int(gene_kept.sum())
     new_column = np.where(gene_kept, np.cumsum(gene_kept) - 1, -1).astype(np.int64)
     first_row = int(keep[: shard.start].sum())
-    sums = ooc.GeneSums(n_vars, the_plan.slots)
+    train = _train_of(decision)  # with params.split: the scaling (and hvg_on_train the HVGs) fit the train rows
+    hvg_fit = train if train is not None and options.train_only.hvg_on_train else None
+    sums = ooc.GeneSums(n_vars, the_plan.slots, hvg_fit=hvg_fit)
     counts_parts, x_parts = [], []
     with _Input(data_path, options, header=False) as source:
         chunks = ooc.normalized_chunks(
@@ -522,7 +587,8 @@ def shard_sums(
             first_row,
         )
         for row, counts, x in chunks:
-            sums.add(row, counts, x, np.ones(x.shape[0], dtype=bool), options.hvg.hvg_flavor)
+            fit = np.ones(x.shape[0], dtype=bool) if train is None else train[row : row + x.shape[0]]
+            sums.add(row, counts, x, fit, options.hvg.hvg_flavor)
             counts_parts.append(counts)
             x_parts.append(x)
     n_rows = int(keep[shard.start : shard.stop].sum())
@@ -534,9 +600,11 @@ def shard_sums(
     _save(out_sums, sums.arrays())
 
 
-def merge_sums(n_vars: int, slots: int, shard_sums_arrays: Sequence[Mapping[str, np.ndarray]]) -> ooc.GeneSums:
-    """Every shard's pass-3 sums added in shard order."""
-    total = ooc.GeneSums(n_vars, slots)
+def merge_sums(
+    n_vars: int, slots: int, shard_sums_arrays: Sequence[Mapping[str, np.ndarray]], hvg_fit: np.ndarray | None = None
+) -> ooc.GeneSums:
+    """Every shard's pass-3 sums added in shard order (``hvg_fit``: the kept rows the HVG sums saw)."""
+    total = ooc.GeneSums(n_vars, slots, hvg_fit=hvg_fit)
     for arrays in shard_sums_arrays:
         total.merge(arrays)
     return total
@@ -555,8 +623,14 @@ def _final_shell(source: Source, files: ShardFiles) -> tuple[ad.AnnData, np.ndar
     keep = decision.cell_kept
     genes1, total1, mito1 = concat_metrics(kept)
     qc.store_cell_metrics(shell.obs, genes1[keep], total1[keep], mito1[keep])
-    sums = merge_sums(shell.n_vars, Plan.read(files.plan).slots, [_npz(p) for p in files.sums])
-    mean, std = ooc.select_hvg(shell, sums, shell.n_obs, shell.n_obs, source.options)
+    split = read_split(files.decision) if source.options.split.enabled else None
+    n_fit, hvg_fit = shell.n_obs, None
+    if split is not None:
+        _apply_split(shell, split, source.options)
+        n_fit = int(split.train.sum())
+        hvg_fit = split.train if source.options.train_only.hvg_on_train else None
+    sums = merge_sums(shell.n_vars, Plan.read(files.plan).slots, [_npz(p) for p in files.sums], hvg_fit)
+    mean, std = ooc.select_hvg(shell, sums, shell.n_obs, n_fit, source.options)
     return shell, mean, std
 
 
@@ -572,20 +646,27 @@ def hvg(source: Source, files: ShardFiles, out: StrPath) -> None:
 
 
 def scaled_block(
-    rows: Mapping[str, np.ndarray], statistics: Mapping[str, np.ndarray], max_value: float | None
+    rows: Mapping[str, np.ndarray],
+    statistics: Mapping[str, np.ndarray],
+    max_value: float | None,
+    train_only: bool = False,
 ) -> np.ndarray:
-    """A shard's kept rows' HVG columns, centred, divided and clipped (float32)."""
+    """A shard's kept rows' HVG columns, centred, divided and clipped (float32); ``train_only`` (with
+    ``params.split``): as :func:`ooc.write_scaled` scales with the train rows' statistics."""
     hvg_mask = statistics["highly_variable"]
     position = np.where(hvg_mask, np.cumsum(hvg_mask) - 1, -1).astype(np.int64)
     x = _csr_of(rows, "x")
     dense = kernels.dense_columns(x.indptr, x.indices, x.data, position, int(hvg_mask.sum()))
-    preprocess.apply_scaling(dense, statistics["mean"], statistics["std"], max_value)
+    if train_only:
+        scale_in_place(dense, Scaler(mean=statistics["mean"], std=statistics["std"], n_fitted=0, ddof=1), max_value)
+    else:
+        preprocess.apply_scaling(dense, statistics["mean"], statistics["std"], max_value)
     return dense
 
 
 def shard_scale(options: ChainOptions, rows_path: StrPath, hvg_path: StrPath, out: StrPath) -> None:
     """Pass 4 over one shard: its scaled HVG block (``.npy``)."""
-    block = scaled_block(_npz(rows_path), _npz(hvg_path), options.scale.scale_max_value)
+    block = scaled_block(_npz(rows_path), _npz(hvg_path), options.scale.scale_max_value, options.split.enabled)
     partial = f"{out}.partial.npy"
     np.save(partial, block)
     os.replace(partial, out)
@@ -645,7 +726,7 @@ def gather(
             row += block.shape[0]
         if row != n_kept:
             raise AssertionError(f"the shards' blocks hold {row} rows, not {n_kept}")
-        features = ooc.write_tables(shell, outputs, options)
+        features = ooc.write_tables(shell, outputs, options, read_split(files.decision))
         table.add("gather_x", (n_kept, n_vars), (n_kept, n_hvg), start)
 
         start = time.perf_counter()
@@ -739,6 +820,7 @@ def run_in_process(
         [path(f"metrics_{i}.npz") for i in indices],
         [path(f"kept_{i}.npz") for i in indices],
         [path(f"sums_{i}.npz") for i in indices],
+        path("decision.npz"),
     )
     rows = [path(f"rows_{i}.npz") for i in indices]
     blocks = [path(f"block_{i}.npy") for i in indices]
