@@ -78,8 +78,8 @@ def assign_cells(
     ``counts`` (cells x genes, the raw counts of the same rows, or its blocks of rows in order, as
     the out-of-core path streams them) adds the "identical cells" check (one digest per row); the
     groups of ``group_by`` are always checked for crossing. ``cell_keys`` gives those digests
-    already computed (:func:`genoprep.leakage.cell_keys` of the same rows, e.g. by the shard jobs). Under policy ``error`` a leak raises
-    one line (:func:`genoprep.leakage.apply_policy`).
+    already computed (:func:`genoprep.leakage.cell_keys` of the same rows, e.g. by the shard jobs).
+    Under policy ``error`` a leak raises one line (:func:`genoprep.leakage.apply_policy`).
     """
     ids = [str(i) for i in obs.index]
     columns = {str(name): obs[name].to_numpy() for name in obs.columns}
