@@ -126,11 +126,17 @@ def lock_results():
         stop(f"error: {err}")
 
 
-#: routes inside a modality: the scRNA-seq cards with params.shards >= 2 run as the
+#: routes inside a modality: the scRNA-seq cards with params.shards >= 2 or auto run as the
 #: sharded jobs of rules/scrna_shard.smk, the others as one scrna_process job
 ROUTES = {
-    "scrna_one_job": ("scrna", lambda card: card.params["shards"] < 2),
-    "scrna_sharded": ("scrna", lambda card: card.params["shards"] >= 2),
+    "scrna_one_job": (
+        "scrna",
+        lambda card: card.params["shards"] != "auto" and card.params["shards"] < 2,
+    ),
+    "scrna_sharded": (
+        "scrna",
+        lambda card: card.params["shards"] == "auto" or card.params["shards"] >= 2,
+    ),
 }
 
 

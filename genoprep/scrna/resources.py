@@ -16,7 +16,7 @@ from pathlib import Path
 import h5py
 
 #: values per dense HVG block row assumed when sizing (scanpy's default n_top_genes is 2000)
-_HVG_COLUMNS = 2000
+HVG_COLUMNS = _HVG_COLUMNS = 2000
 
 
 @dataclass(frozen=True)

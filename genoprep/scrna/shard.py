@@ -60,9 +60,10 @@ StrPath = str | os.PathLike[str]
 
 @dataclasses.dataclass(frozen=True)
 class ShardOptions(StepOptions):
-    """How many shards of cells (1: not sharded) and the chunk of cells each shard job streams."""
+    """How many shards of cells (1: not sharded; ``auto``: by size, :func:`shards_by_size`) and the chunk of
+    cells each shard job streams."""
 
-    shards: int
+    shards: int | str
     memory_budget_mb: int | None
     chunk_cells: int | None
 
@@ -114,6 +115,38 @@ def boundaries(n_cells: int, n_shards: int) -> list[tuple[int, int]]:
     n = max(1, min(n_shards, n_cells))
     edges = [i * n_cells // n for i in range(n + 1)]
     return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+#: ``params.shards`` asking for shards planned by size
+BY_SIZE = "auto"
+
+
+def shards_by_size(row_offsets: np.ndarray, n_genes: int, budget: int) -> int:
+    """The fewest shards of consecutive cells (:func:`boundaries`) whose every job's memory estimate
+    (:func:`resources.shard_mem_mb`, first attempt) fits ``budget`` MiB. ``row_offsets`` are the input's
+    row pointers (the stored values before each row, ``n_cells + 1`` of them). A budget that even
+    one-cell shards exceed is an error (the estimate's floor: the interpreter and the per-cell tables
+    of the whole dataset)."""
+    n_cells = row_offsets.size - 1
+    offsets = np.asarray(row_offsets, dtype=np.int64)
+
+    def largest(n_shards: int) -> int:
+        edges = np.asarray([0, *(stop for _, stop in boundaries(n_cells, n_shards))], dtype=np.int64)
+        nnz, cells = np.diff(offsets[edges]), np.diff(edges)
+        # the estimate grows linearly with a shard's stored values and cells: its largest shard is that one
+        dense_bytes = 2 * min(resources.HVG_COLUMNS, n_genes) * 4
+        worst = int(np.argmax(nnz * 48 + cells * dense_bytes))
+        return resources.shard_mem_mb(resources.InputSize(int(cells[worst]), n_genes, int(nnz[worst])), n_cells, 1)
+
+    if n_cells == 0 or largest(n_cells) > budget:
+        need = largest(max(n_cells, 1)) if n_cells else 0
+        raise ValueError(f"params.memory_budget_mb {budget}: a shard job needs {need} MiB even with one cell per shard")
+    fixed = resources.shard_mem_mb(resources.InputSize(0, n_genes, 0), n_cells, 1)
+    variable = resources.shard_mem_mb(resources.InputSize(n_cells, n_genes, int(offsets[-1])), n_cells, 1) - fixed
+    n_shards = max(1, min(n_cells, int(0.9 * variable / (max(budget - fixed, 0) + 1))))  # the average must fit
+    while largest(n_shards) > budget:
+        n_shards += 1
+    return n_shards
 
 
 def chunk_of(plan: Plan, index: int, shard_options: ShardOptions) -> int:
@@ -214,26 +247,44 @@ def plan(data_path: StrPath, options: ChainOptions, shard_options: ShardOptions,
         raise InputError(source, f"params.shards {shard_options.shards} cannot take {reason}; set params.shards: 1")
     with _Input(data_path, options, header=False) as source_input:
         reader = source_input.reader
+        n_shards = planned_shards(reader, shard_options, source)
         if reader.indptr is None:
             n_genes = reader.n_genes
-            stored = [(stop - start) * n_genes for start, stop in boundaries(reader.n_cells, shard_options.shards)]
+            stored = [(stop - start) * n_genes for start, stop in boundaries(reader.n_cells, n_shards)]
         else:
             stored = [
-                int(reader.indptr[stop] - reader.indptr[start])
-                for start, stop in boundaries(reader.n_cells, shard_options.shards)
+                int(reader.indptr[stop] - reader.indptr[start]) for start, stop in boundaries(reader.n_cells, n_shards)
             ]
-        ranges = boundaries(reader.n_cells, shard_options.shards)
+        ranges = boundaries(reader.n_cells, n_shards)
         result = Plan(
             reader.n_cells,
             reader.n_genes,
             int(numba.get_num_threads()),
             tuple(Shard(start, stop, nnz) for (start, stop), nnz in zip(ranges, stored, strict=True)),
         )
-    if len(result.shards) < shard_options.shards:
-        log.warning("%d cells: %d shards instead of %d", result.n_cells, len(result.shards), shard_options.shards)
+    if len(result.shards) < n_shards:
+        log.warning("%d cells: %d shards instead of %d", result.n_cells, len(result.shards), n_shards)
     result.write(out)
     log.info("%d cells x %d genes in %d shards", result.n_cells, result.n_genes, len(result.shards))
     return result
+
+
+def planned_shards(reader: ooc.RowReader, shard_options: ShardOptions, source: str) -> int:
+    """The card's number of shards, or with ``params.shards: auto`` the fewest whose jobs fit
+    ``params.memory_budget_mb`` (:func:`shards_by_size` over the input's row pointers)."""
+    if shard_options.shards != BY_SIZE:
+        return int(shard_options.shards)
+    budget = resources.budget_mb(shard_options.memory_budget_mb)
+    if reader.indptr is None:  # dense rows: every value stored
+        offsets = np.arange(reader.n_cells + 1, dtype=np.int64) * reader.n_genes
+    else:
+        offsets = reader.indptr
+    try:
+        n_shards = shards_by_size(offsets, reader.n_genes, budget)
+    except ValueError as err:
+        raise InputError(source, f"params.shards auto: {err}") from None
+    log.info("params.shards auto: %d shards fit the %d MiB budget", n_shards, budget)
+    return n_shards
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,6 +14,7 @@ import pytest
 from scipy import sparse
 
 from genoprep import leakage
+from genoprep.errors import InputError
 from genoprep.scrna import chain, ooc, shard
 from genoprep.scrna.options import MemoryOptions
 from tests.conftest import shared_data
@@ -123,3 +124,72 @@ def test_shard_cell_keys_are_the_kept_counts_keys_of_every_row(tmp_path: Path) -
     twin = adata.obs_names.get_loc(f"twin-{adata.obs_names[0]}")
     assert expected[twin] == expected[0]  # one more count in the removed gene only
     assert leakage.cell_keys(adata.X[[0]])[0] != leakage.cell_keys(adata.X[[twin]])[0]
+
+
+# ---- params.shards: auto (shards planned by size) ------------------------------------------------
+
+#: 8 cells of 65,536 stored values each over 65,536 genes: a shard job's estimate is
+#: int(1024 + 8 * 400 B + cells * 3 MiB + cells * 2 * 2000 * 4 B) MiB (resources.shard_mem_mb)
+EVEN = np.arange(9, dtype=np.int64) * 65_536
+
+
+@pytest.mark.parametrize(
+    ("budget", "expected"),
+    [
+        (1048, 1),  # 8 cells: 1024 + 24 + 0.12 -> 1048
+        (1047, 2),  # 4 cells: 1024 + 12 + 0.06 -> 1036
+        (1036, 2),
+        (1035, 3),  # 3 of 8 cells in the largest shard: 1024 + 9 + 0.05 -> 1033
+        (1033, 3),
+        (1032, 4),  # 2 cells: 1030 (5, 6 and 7 shards still hold a shard of 2 cells)
+        (1030, 4),
+        (1029, 8),  # 1 cell: 1027
+        (1027, 8),
+    ],
+)
+def test_shards_by_size_are_the_fewest_that_fit_the_budget(budget: int, expected: int) -> None:
+    assert shard.shards_by_size(EVEN, 65_536, budget) == expected
+
+
+def test_shards_by_size_follow_the_largest_shard_and_refuse_a_budget_one_cell_exceeds() -> None:
+    # one cell of 4 x 65,536 values first: 2 shards hold (4 cells, 7 x 65,536) and (4 cells, 4 x 65,536)
+    heavy = np.concatenate([[0], np.cumsum([4 * 65_536] + [65_536] * 7)]).astype(np.int64)
+    assert shard.shards_by_size(heavy, 65_536, 1045) == 2  # 1024 + 21 + 0.06 -> 1045
+    assert shard.shards_by_size(heavy, 65_536, 1044) == 3  # (0, 2): 5 x 65,536 -> 1039
+    # the heavy cell alone (1024 + 12 -> 1036): 5 shards are the fewest (boundaries (0, 1), (1, 3), ...)
+    assert shard.shards_by_size(heavy, 65_536, 1036) == 5
+    with pytest.raises(ValueError, match="1036 MiB even with one cell per shard"):
+        shard.shards_by_size(heavy, 65_536, 1035)  # more shards than cells would not help
+    assert shard.shards_by_size(EVEN[:2], 65_536, 1027) == 1  # a single cell
+    with pytest.raises(ValueError, match="one cell per shard"):
+        shard.shards_by_size(EVEN, 65_536, 1026)
+
+
+def test_plan_auto_on_a_real_file_cuts_shards_whose_jobs_fit_the_budget(tmp_path: Path) -> None:
+    """The plan job with ``params.shards: auto``: from the input's row pointers, the fewest shards whose
+    every job's estimate (resources.shard_mem_mb) fits the budget; one shard fewer would not fit."""
+    import h5py
+
+    from genoprep.scrna import resources
+
+    path = shared_data("scrna", PBMC68K)
+    with h5py.File(path, "r") as handle:
+        indptr = handle["X/indptr"][...].astype(np.int64)
+    n_cells, n_genes = indptr.size - 1, 765
+
+    def worst(n_shards: int) -> int:
+        sizes = [
+            resources.InputSize(b - a, n_genes, int(indptr[b] - indptr[a]))
+            for a, b in shard.boundaries(n_cells, n_shards)
+        ]
+        return max(resources.shard_mem_mb(size, n_cells, 1) for size in sizes)
+
+    budget = worst(3)
+    assert worst(2) > budget  # the data need 3 shards at this budget
+    options = _options(tmp_path, path, {"shards": "auto", "memory_budget_mb": budget}, None)
+    plan = shard.plan(path, options, shard.ShardOptions("auto", budget, None), tmp_path / "plan.json")
+    assert [(s.start, s.stop) for s in plan.shards] == shard.boundaries(n_cells, 3)
+    assert sum(s.nnz for s in plan.shards) == indptr[-1]
+    assert all(shard.shard_mem_mb(tmp_path / "plan.json", i, 1) <= budget for i in range(3))
+    with pytest.raises(InputError, match="params.shards auto: params.memory_budget_mb 1000"):
+        shard.plan(path, options, shard.ShardOptions("auto", 1000, None), tmp_path / "refused.json")
