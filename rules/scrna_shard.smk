@@ -121,6 +121,7 @@ rule scrna_shard_sums:
         "../envs/scrna.yaml"
     resources:
         mem_mb=scrna_shard_mem_mb,
+        disk_mb=scrna_shard_disk_mb("rows"),
         runtime=scrna_shard_runtime,
     params:
         chain=scrna_shard_params,
@@ -171,6 +172,7 @@ rule scrna_shard_scale:
         "../envs/scrna.yaml"
     resources:
         mem_mb=scrna_shard_mem_mb,
+        disk_mb=scrna_shard_disk_mb("block"),
         runtime=scrna_shard_runtime,
     params:
         chain=scrna_shard_params,
@@ -206,6 +208,7 @@ rule scrna_shard_gather:
         "../envs/scrna.yaml"
     resources:
         mem_mb=scrna_shard_mem_mb,
+        disk_mb=scrna_shard_disk_mb("outputs"),
         runtime=scrna_shard_runtime,
     params:
         chain=scrna_shard_params,

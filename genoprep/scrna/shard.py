@@ -809,6 +809,22 @@ def shard_runtime(plan_path: StrPath, index: int | None, attempt: int) -> int:
     return resources.shard_runtime(the_plan.size(index), attempt)
 
 
+def shard_disk_mb(plan_path: StrPath, kind: str, index: int | None, attempt: int, n_hvg: int) -> int:
+    """``disk_mb`` of the shard jobs that write large files, from the plan: ``rows`` (a shard's normalised
+    rows, its sums job), ``block`` (its scaled HVG block, scale job) or ``outputs`` (``processed.h5ad`` and
+    ``X.npy`` of the whole input, gather job; ``index`` is ``None``)."""
+    the_plan = Plan.read(plan_path)
+    if kind == "outputs":
+        whole = resources.InputSize(the_plan.n_cells, the_plan.n_genes, sum(s.nnz for s in the_plan.shards))
+        return resources.outputs_disk_mb(whole, attempt, n_hvg)
+    assert index is not None
+    if kind == "block":
+        return resources.shard_block_disk_mb(the_plan.size(index), attempt, n_hvg)
+    if kind == "rows":
+        return resources.shard_rows_disk_mb(the_plan.size(index), attempt)
+    raise ValueError(f"no disk estimate for {kind!r}")
+
+
 # ---- the rules' params -----------------------------------------------------------------------
 
 
