@@ -3,9 +3,10 @@ snakemake run: one job in memory (``scrna_process``), one job out of core (the i
 ``params.memory_budget_mb``, streamed in ``params.chunk_cells`` chunks) and sharded across jobs
 (``params.shards: 4``, rules/scrna_shard.smk); and a card with ``params.split`` in one job and
 sharded (``params.shards: auto``: the shards planned from the memory budget). The streamed and
-sharded runs must give the in-memory run's artifacts on the same card. Library-level comparisons on more real data (every format, HVG flavour,
-batch key and split out of core; the merge functions and a rerun with the same shard plan giving
-identical bytes) are in tests/unit/test_scrna_ooc*.py and tests/unit/test_scrna_shard.py."""
+sharded runs must give the in-memory run's artifacts on the same card. Library-level comparisons
+on more real data (every format, HVG flavour, batch key and split out of core; the merge functions,
+splits across shards and a rerun with the same shard plan giving identical bytes) are in
+tests/unit/test_scrna_ooc*.py, tests/unit/test_scrna_shard.py and tests/unit/test_scrna_shard_split.py."""
 
 from __future__ import annotations
 

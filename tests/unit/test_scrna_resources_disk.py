@@ -80,3 +80,22 @@ def test_outputs_disk_covers_a_real_runs_artifacts(tmp_path: Path) -> None:
         size
     )
     assert resources.outputs_disk_mb(size, 3, 300) >= 3 * estimate - 3
+
+
+def test_shard_jobs_disk_from_the_plan(tmp_path: Path) -> None:
+    """Hand-computed: a shard of 50 cells and 1,000,000 stored values writes its rows (16 B per value + 16 B
+    per cell: 15.26 MiB, + 1 MiB slack, + 1) and its 50 x 300 float32 block (0.06 MiB + 1, + 1); the gather
+    job writes the whole input's artifacts (outputs_disk_mb of the summed sizes)."""
+    from genoprep.scrna import shard
+
+    plan = shard.Plan(100, 500, 2, (shard.Shard(0, 50, 1_000_000), shard.Shard(50, 100, 3_000_000)))
+    plan.write(tmp_path / "plan.json")
+    assert shard.shard_disk_mb(tmp_path / "plan.json", "rows", 0, 1, 300) == 17
+    assert shard.shard_disk_mb(tmp_path / "plan.json", "rows", 1, 2, 300) == 94  # int((45.78 + 1) * 2) + 1
+    assert shard.shard_disk_mb(tmp_path / "plan.json", "block", 0, 1, 300) == 2
+    whole = resources.InputSize(100, 500, 4_000_000)
+    assert shard.shard_disk_mb(tmp_path / "plan.json", "outputs", None, 1, 300) == resources.outputs_disk_mb(
+        whole, 1, 300
+    )
+    with pytest.raises(ValueError, match="no disk estimate"):
+        shard.shard_disk_mb(tmp_path / "plan.json", "sums", 0, 1, 300)
