@@ -102,6 +102,16 @@ def test_four_shards_give_the_one_job_split_and_train_only_fits(tmp_path: Path, 
     std = block[train].std(axis=0, ddof=1)
     std[std == 0] = 1
     np.testing.assert_allclose(x, np.clip((block - block[train].mean(axis=0)) / std, -10, 10), atol=1e-5, rtol=0)
+    if case == "stratified-hvg_on_train":  # a rerun with the same plan: the same bytes
+        again = tmp_path / "again"
+        shard.run_in_process(
+            shard.Source(path, None, MITO, "d", options),
+            shard.ShardOptions(shards=4, memory_budget_mb=None, chunk_cells=37),
+            tmp_path / "work_again",
+            _outputs(again),
+        )
+        for name in (*FILES, "processed.h5ad"):
+            assert (sharded / name).read_bytes() == (again / name).read_bytes(), name
 
 
 def test_shard_cell_keys_are_the_kept_counts_keys_of_every_row(tmp_path: Path) -> None:
