@@ -184,6 +184,11 @@ def main(argv: list[str]) -> int:
     env = dict(os.environ)
     # the real data beside the checkout (tests/conftest.py would look beside ./mutants otherwise)
     env.setdefault("GENOPREP_SHARED_DATA", str(REPO.parent / "shared" / "data"))
+    # mutmut forks each mutant's process from one that has run numba's parallel kernels (scanpy's among
+    # them); numba's default OpenMP layer (GNU libgomp) is not fork-safe: the child's first parallel kernel
+    # kills it with SIGTERM ("fork() called from a process already using GNU OpenMP"), which mutmut counts
+    # as "suspicious". The workqueue layer is fork-safe (the same number of threads, the same sums).
+    env.setdefault("NUMBA_THREADING_LAYER", "workqueue")
     children = env.get("MUTANTS_CHILDREN", "2")
     results: dict[str, str] = {}
     folders: dict[str, Path] = {}
