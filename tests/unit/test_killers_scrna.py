@@ -760,6 +760,10 @@ def test_write_augmented_fixed_mode_labels_and_facts(tmp_path) -> None:  # type:
     assert list(written.var_names) == ["g0", "g1", "g2", "g3"]
     doublets = ad.read_h5ad(tmp_path / "b.h5ad")
     assert doublets.n_obs == 7
+    dense = doublets.X.toarray()  # the original cells, then 2 train doublets: the mean of two train cells each
+    np.testing.assert_array_equal(dense[:5], _small_counts().toarray())
+    parents = [(int(a[1:]), int(b[1:])) for a, b in zip(doublets.obs["parent_1"][5:], doublets.obs["parent_2"][5:])]
+    np.testing.assert_array_equal(dense[5:], [(dense[a] + dense[b]) / 2 for a, b in parents])
     assert doublets.uns["genoprep_augmentation"] == "2 doublets per split (mean of two cells of one split), seed 3"
     off = write_augmented(
         cells,
@@ -891,3 +895,17 @@ def test_apply_filters_keeps_the_values_in_the_input_array() -> None:
     filtered, _ = apply_filters(adata, decide_filters(adata, options))
     assert filtered.shape == (6, 5) and np.shares_memory(filtered.X.data, values)
     np.testing.assert_array_equal(filtered.X.toarray(), _qc_data().X.toarray())
+
+
+def test_fixed_depth_edges_factor_one_a_single_count_and_an_empty_last_gene() -> None:
+    from genoprep.scrna.augment import binomial_thinning, fixed_depth
+
+    # a cell with one count keeps it at factor 0.5 (round(0.5) = 1, half up); the last gene is in no cell
+    counts = sparse.csr_matrix(np.array([[0, 1, 0], [2, 2, 0], [0, 0, 0]], dtype=np.float32))
+    half = fixed_depth(counts, 0.5, seed=0)
+    assert half.shape == (3, 3)
+    np.testing.assert_array_equal(half.toarray()[0], [0, 1, 0])
+    assert np.asarray(half.sum(axis=1)).ravel().tolist() == [1, 2, 0]
+    whole = fixed_depth(counts, 1.0, seed=0)  # factor 1 is allowed: every cell keeps its depth
+    assert np.asarray(whole.sum(axis=1)).ravel().tolist() == [1, 4, 0]
+    assert binomial_thinning(counts, 1.0, seed=0).shape == (3, 3)
