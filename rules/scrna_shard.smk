@@ -121,6 +121,7 @@ rule scrna_shard_sums:
         "../envs/scrna.yaml"
     resources:
         mem_mb=scrna_shard_mem_mb,
+        disk_mb=scrna_shard_disk_mb("rows"),
         runtime=scrna_shard_runtime,
     params:
         chain=scrna_shard_params,
@@ -137,6 +138,7 @@ rule scrna_shard_hvg:
         metrics=scrna_shard_files("metrics"),
         kept=scrna_shard_files("kept"),
         sums=scrna_shard_files("sums"),
+        decision=work("shards/decision.npz"),
     output:
         hvg=temp(work("shards/hvg.npz", "scrna_sharded")),
     log:
@@ -170,6 +172,7 @@ rule scrna_shard_scale:
         "../envs/scrna.yaml"
     resources:
         mem_mb=scrna_shard_mem_mb,
+        disk_mb=scrna_shard_disk_mb("block"),
         runtime=scrna_shard_runtime,
     params:
         chain=scrna_shard_params,
@@ -189,6 +192,7 @@ rule scrna_shard_gather:
         rows=scrna_shard_files("rows"),
         blocks=scrna_shard_files("block", "npy"),
         hvg=work("shards/hvg.npz"),
+        decision=work("shards/decision.npz"),
     output:
         h5ad=out("processed.h5ad", "scrna_sharded"),
         x=out("X.npy", "scrna_sharded"),
@@ -204,6 +208,7 @@ rule scrna_shard_gather:
         "../envs/scrna.yaml"
     resources:
         mem_mb=scrna_shard_mem_mb,
+        disk_mb=scrna_shard_disk_mb("outputs"),
         runtime=scrna_shard_runtime,
     params:
         chain=scrna_shard_params,

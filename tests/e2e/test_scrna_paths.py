@@ -1,10 +1,12 @@
 """The three paths of the scRNA-seq chain through the workflow, on the same real input in one
 snakemake run: one job in memory (``scrna_process``), one job out of core (the input over
 ``params.memory_budget_mb``, streamed in ``params.chunk_cells`` chunks) and sharded across jobs
-(``params.shards: 4``, rules/scrna_shard.smk). The streamed and sharded runs must give the
-in-memory run's artifacts. Library-level comparisons on more real data (every format, HVG flavour,
-batch key and split out of core; the merge functions and a rerun with the same shard plan giving
-identical bytes) are in tests/unit/test_scrna_ooc*.py and tests/unit/test_scrna_shard.py."""
+(``params.shards: 4``, rules/scrna_shard.smk); and a card with ``params.split`` in one job and
+sharded (``params.shards: auto``: the shards planned from the memory budget). The streamed and
+sharded runs must give the in-memory run's artifacts on the same card. Library-level comparisons
+on more real data (every format, HVG flavour, batch key and split out of core; the merge functions,
+splits across shards and a rerun with the same shard plan giving identical bytes) are in
+tests/unit/test_scrna_ooc*.py, tests/unit/test_scrna_shard.py and tests/unit/test_scrna_shard_split.py."""
 
 from __future__ import annotations
 
@@ -21,11 +23,36 @@ from tests.conftest import run_workflow, shared_data, write_card
 pytestmark = pytest.mark.e2e
 
 PARAMS = {"min_genes": 200, "max_genes": 350, "n_top_genes": 300}
+SPLIT = {"split": {"enabled": True, "stratify_by": "bulk_labels", "seed": 3}}
 DATASETS = {
     "onejob": {},
     "streamed": {"memory_budget_mb": 1, "chunk_cells": 50},
     "sharded": {"shards": 4, "chunk_cells": 60},
+    # params.split across shards, the shards planned by size (the budget two shard jobs fit, see _budget_of)
+    "onejob_split": SPLIT,
+    "sharded_split": {**SPLIT, "shards": "auto", "memory_budget_mb": None, "chunk_cells": 60},
 }
+#: the sharded runs and the one-job run on the same card they are compared with
+AGAINST = {"streamed": "onejob", "sharded": "onejob", "sharded_split": "onejob_split"}
+
+
+def _budget_of(path: Path, n_shards: int) -> int:
+    """The largest shard job's memory estimate with ``n_shards`` shards (one fewer must not fit it)."""
+    import h5py
+
+    from genoprep.scrna import resources, shard
+
+    with h5py.File(path, "r") as handle:
+        indptr, n_genes = handle["X/indptr"][...].astype(np.int64), int(handle["X"].attrs["shape"][1])
+    n_cells = indptr.size - 1
+
+    def worst(n: int) -> int:
+        ranges = shard.boundaries(n_cells, n)
+        sizes = [resources.InputSize(b - a, n_genes, int(indptr[b] - indptr[a])) for a, b in ranges]
+        return max(resources.shard_mem_mb(size, n_cells, 1) for size in sizes)
+
+    assert worst(n_shards - 1) > worst(n_shards)
+    return worst(n_shards)
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +60,8 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("paths")
     path = shared_data("scrna", "pbmc68k_reduced_700cells_rawcounts_celltype_labels.h5ad")
     for dataset, extra in DATASETS.items():
+        if "memory_budget_mb" in extra and extra["memory_budget_mb"] is None:
+            extra = {**extra, "memory_budget_mb": _budget_of(path, 2)}
         card = {
             "dataset_id": dataset,
             "name": "PBMC 68k reduced, raw counts",
@@ -49,9 +78,9 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return results
 
 
-@pytest.mark.parametrize("path", ["streamed", "sharded"])
+@pytest.mark.parametrize("path", sorted(AGAINST))
 def test_the_path_gives_the_in_memory_results(out: Path, path: str) -> None:
-    one, other = out / "onejob", out / path
+    one, other = out / AGAINST[path], out / path
     a, b = ad.read_h5ad(one / "processed.h5ad"), ad.read_h5ad(other / "processed.h5ad")
     assert list(a.obs_names) == list(b.obs_names) and list(a.var_names) == list(b.var_names)
     assert a.var["highly_variable"].tolist() == b.var["highly_variable"].tolist()
@@ -65,7 +94,7 @@ def test_the_path_gives_the_in_memory_results(out: Path, path: str) -> None:
     for name in ("features.tsv", "obs.tsv", "qc_cells.tsv"):
         assert (one / name).read_bytes() == (other / name).read_bytes(), name
     reports = [json.loads((folder / "qc.json").read_text()) for folder in (one, other)]
-    assert [r.pop("dataset_id") for r in reports] == ["onejob", path] and reports[0] == reports[1]
+    assert [r.pop("dataset_id") for r in reports] == [AGAINST[path], path] and reports[0] == reports[1]
     assert a.uns["genoprep"]["params"]["n_top_genes"] == b.uns["genoprep"]["params"]["n_top_genes"] == 300
 
 
@@ -80,3 +109,23 @@ def test_each_card_took_its_path(out: Path) -> None:
     plan = json.loads((out / ".work" / "sharded" / "shards" / "plan.json").read_text())
     assert [(s["start"], s["stop"]) for s in plan["shards"]] == [(0, 175), (175, 350), (350, 525), (525, 700)]
     assert not list((out / ".work" / "sharded" / "shards").glob("*.np[yz]"))  # temporary shard files removed
+    # params.shards auto: the fewest shards whose jobs fit the card's memory budget
+    plan = json.loads((out / ".work" / "sharded_split" / "shards" / "plan.json").read_text())
+    assert [(s["start"], s["stop"]) for s in plan["shards"]] == [(0, 350), (350, 700)]
+    assert "scrna_process.log" not in {p.name for p in (out / "sharded_split" / "logs").iterdir()}
+
+
+def test_the_split_crossed_the_shards(out: Path) -> None:
+    """The sharded split card's split column (equal to the one-job run's above) holds every split, its
+    X.npy is scaled with the train rows' mean and std, and qc.json carries the split and leakage sections."""
+    obs = pd.read_csv(out / "sharded_split" / "obs.tsv", sep="\t")
+    assert set(obs["split"]) == {"train", "val", "test"}
+    processed = ad.read_h5ad(out / "sharded_split" / "processed.h5ad")
+    train = (obs["split"] == "train").to_numpy()
+    block = processed.X[:, processed.var["highly_variable"].to_numpy()].toarray().astype(np.float64)
+    std = block[train].std(axis=0, ddof=1)
+    std[std == 0] = 1
+    expected = np.clip((block - block[train].mean(axis=0)) / std, -10, 10)
+    np.testing.assert_allclose(np.load(out / "sharded_split" / "X.npy"), expected, atol=1e-5, rtol=0)
+    report = json.loads((out / "sharded_split" / "qc.json").read_text())
+    assert report["splits"]["n"]["train"] == int(train.sum()) and report["leakage"]["checks"]
