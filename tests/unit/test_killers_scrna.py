@@ -480,6 +480,13 @@ def test_assign_cells_counts_in_blocks_equal_the_whole_matrix() -> None:
     expected = int(a == "train" and b != "train") + int(b == "train" and a != "train")
     assert check["val_in_train"] + check["test_in_train"] == expected
     assert blocks.splits.dtype == object and blocks.drop_from_eval is None
+    # digests computed before (by the shard jobs) count the same repeated cell; they win over counts
+    from genoprep.leakage import cell_keys
+
+    keyed = assign_cells(
+        obs, _split_options(), "report", "x.h5ad", counts=sparse.csr_matrix((20, 3)), cell_keys=cell_keys(rows)
+    )
+    assert keyed.qc["leakage"]["checks"][0] == check
     without = assign_cells(obs, _split_options(), "report", "x.h5ad")
     assert [c["what"] for c in without.qc["leakage"]["checks"]] == []
 
