@@ -470,15 +470,15 @@ def test_assign_cells_counts_in_blocks_equal_the_whole_matrix() -> None:
     obs = pd.DataFrame(index=[f"c{i}" for i in range(20)])
     rows = np.arange(20 * 3, dtype=np.float32).reshape(20, 3)
     whole = assign_cells(obs, _split_options(), "report", "x.h5ad", counts=sparse.csr_matrix(rows))
-    rows[19] = rows[0]  # one repeated cell
+    first_train = int(np.flatnonzero(whole.splits == "train")[0])
+    first_test = int(np.flatnonzero(whole.splits == "test")[0])
+    rows[first_test] = rows[first_train]  # a test cell repeats a train cell
     split_rows = [sparse.csr_matrix(rows[:7]), sparse.csr_matrix(rows[7:])]
     blocks = assign_cells(obs, _split_options(), "report", "x.h5ad", counts=split_rows)
     np.testing.assert_array_equal(blocks.splits, whole.splits)
     check = blocks.qc["leakage"]["checks"][0]
     assert check["what"] == "identical cells"
-    a, b = whole.splits[0], whole.splits[19]
-    expected = int(a == "train" and b != "train") + int(b == "train" and a != "train")
-    assert check["val_in_train"] + check["test_in_train"] == expected
+    assert (check["val_in_train"], check["test_in_train"]) == (0, 1)
     assert blocks.splits.dtype == object and blocks.drop_from_eval is None
     # digests computed before (by the shard jobs) count the same repeated cell; they win over counts
     from genoprep.leakage import cell_keys
@@ -487,6 +487,13 @@ def test_assign_cells_counts_in_blocks_equal_the_whole_matrix() -> None:
         obs, _split_options(), "report", "x.h5ad", counts=sparse.csr_matrix((20, 3)), cell_keys=cell_keys(rows)
     )
     assert keyed.qc["leakage"]["checks"][0] == check
+    # drop_from_eval: the repeated test cell is the row to drop; error: one line naming the file
+    dropped = assign_cells(obs, _split_options(), "drop_from_eval", "x.h5ad", counts=sparse.csr_matrix(rows))
+    assert dropped.drop_from_eval is not None
+    assert np.flatnonzero(dropped.drop_from_eval).tolist() == [first_test]
+    with pytest.raises(InputError) as caught:
+        assign_cells(obs, _split_options(), "error", "data/x.h5ad", counts=sparse.csr_matrix(rows))
+    assert str(caught.value).startswith("data/x.h5ad: ") and "\n" not in str(caught.value)
     without = assign_cells(obs, _split_options(), "report", "x.h5ad")
     assert [c["what"] for c in without.qc["leakage"]["checks"]] == []
 
