@@ -731,6 +731,7 @@ def test_with_singlets_table_by_hand() -> None:
     assert list(table["is_doublet"]) == [False] * 5 + [True]
     assert list(table["split"][:5]) == ["train", "val", "train", "train", "test"]
     np.testing.assert_array_equal(matrix.toarray(), np.vstack([_small_counts().toarray(), doublets.toarray()]))
+    assert matrix.dtype == np.float32  # sums of float32 counts stay float32 (no float64 copy of the cells)
     _, plain = with_singlets(_cells(False), *make_doublets(_cells(False), per_split=1, combine="sum", seed=2))
     assert list(plain.columns) == ["split", "parent_1", "parent_2", "is_doublet"]
 
