@@ -924,3 +924,46 @@ def test_fixed_depth_edges_factor_one_a_single_count_and_an_empty_last_gene() ->
     whole = fixed_depth(counts, 1.0, seed=0)  # factor 1 is allowed: every cell keeps its depth
     assert np.asarray(whole.sum(axis=1)).ravel().tolist() == [1, 4, 0]
     assert binomial_thinning(counts, 1.0, seed=0).shape == (3, 3)
+
+
+# ------------------------------------------------------------------------------------------------------------ tokens
+
+
+def test_rank_tokens_summary_and_parameters_by_hand() -> None:
+    from genoprep.scrna.tokens import RankOptions, RankTokenizer
+
+    # cell 0: counts 3 (gene 1), 3 (gene 3), 1 (gene 2) -> 1, 3, 2 (tie by index); cell 1 empty: dropped;
+    # cell 2: 5 (0), 4 (4), 2 (2), 1 (1) -> 0, 4, 2, truncated at 3 genes without a tie at the boundary
+    counts = sparse.csr_matrix(np.array([[0, 3, 1, 3, 0], [0, 0, 0, 0, 0], [5, 1, 2, 0, 4]], dtype=np.float32))
+    tokenizer = RankTokenizer(5, RankOptions(n_genes=3))
+    chunk = tokenizer.tokenize_chunk(counts)
+    assert chunk.kept.tolist() == [True, False, True] and chunk.offsets.tolist() == [0, 3, 6]
+    assert chunk.input_ids.tolist() == [1, 3, 2, 0, 4, 2]
+    assert tokenizer.summary() == {
+        "n_genes": 3,
+        "cells_tokenised": 2,
+        "cells_dropped_empty": 1,
+        "cells_truncated": 1,
+        "ties_at_truncation": 0,
+        "tokens": 6,
+        "mean_spearman_vs_geneformer": None,
+        "spearman_cells": 0,
+    }
+    assert tokenizer.parameters() == {
+        "scheme": "rank",
+        "n_genes": 3,
+        "ids": "indices into features",
+        "order": "raw count descending, ties by gene index ascending",
+    }
+    with pytest.raises(InputError) as caught:
+        tokenizer.tokenize_chunk(sparse.csr_matrix((1, 4), dtype=np.float32))
+    assert str(caught.value) == "counts: chunk has 4 genes, the dataset 5"
+
+
+def test_normalise_ensembl_id_and_spec_text() -> None:
+    from genoprep.scrna.tokens.geneformer import VERSIONS, _spec_text, normalise_ensembl_id
+
+    assert normalise_ensembl_id(" ensg00000141510.16 ") == "ENSG00000141510"
+    assert normalise_ensembl_id("ENSG1.2.3") == "ENSG1"
+    assert _spec_text(VERSIONS["v2"]) == "<pad>=0, <mask>=1, <cls>=2, <eos>=3"
+    assert _spec_text(VERSIONS["v1"]) == "<pad>=0, <mask>=1"
