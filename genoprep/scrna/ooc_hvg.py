@@ -99,12 +99,16 @@ def _check_complete(rows: np.ndarray, n_rows: int, what: str) -> None:
 
 
 def _add_arrays(mine: Mapping[str, np.ndarray], other: Mapping[str, np.ndarray]) -> None:
-    """``mine += other`` array by array (the same shapes and dtypes: integers stay integers)."""
+    """``mine += other`` array by array (the same shapes and dtypes: integers stay integers); nothing is
+    added unless every array matches."""
     for key, value in mine.items():
+        if key not in other:
+            raise ValueError(f"{key}: missing from the statistics to merge")
         theirs = other[key]
         if theirs.shape != value.shape or theirs.dtype != value.dtype:
             raise ValueError(f"{key}: {theirs.dtype}{theirs.shape} cannot be added to {value.dtype}{value.shape}")
-        value += theirs
+    for key, value in mine.items():
+        value += other[key]
 
 
 def streamed(flavor: str, batch_key: str | None) -> bool:
@@ -230,8 +234,9 @@ class BatchHvg:
     def merge(self, state: Mapping[str, np.ndarray]) -> None:
         """Add the :meth:`state` of the rows that follow the ones merged so far."""
         mine = self.state()
-        self.rows = _merged_rows(self.rows, state["rows"], "merge")
+        rows = _merged_rows(self.rows, state["rows"], "merge")
         _add_arrays({k: v for k, v in mine.items() if k != "rows"}, state)
+        self.rows = rows
         self.batch_rows = _rows_per_batch(self.batch[: self.rows[1]], self.n_batches)
         self.every_rows = self.rows[1:].copy()
 
@@ -299,8 +304,9 @@ class BatchHvg:
         """Add the :meth:`clipped_state` of the rows that follow the ones merged so far (after
         :meth:`use_clip_values`); when the last rows are in, the selection needs no clip pass here."""
         mine = self.clipped_state()
-        self.clip_rows = _merged_rows(self.clip_rows, state["clip_rows"], "merge_clipped")
+        rows = _merged_rows(self.clip_rows, state["clip_rows"], "merge_clipped")
         _add_arrays({k: v for k, v in mine.items() if k != "clip_rows"}, state)
+        self.clip_rows = rows
         self.clip_done = bool(self.clip_rows[1] == self.batch.size)
 
     def select(self, var: pd.DataFrame, n_top: int) -> dict:

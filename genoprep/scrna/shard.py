@@ -877,6 +877,20 @@ def job_source(inputs: Any, dataset: str, options: ChainOptions) -> Source:
     return Source(inputs.data[0], metadata, tuple(getattr(inputs, "mito_genes", ())), dataset, options, stream)
 
 
+def shard_files(inputs: Any) -> ShardFiles:
+    """The :class:`ShardFiles` of a reduce or gather rule's ``input`` (``clip``/``clipped``: empty unless
+    the flavor has a clip pass)."""
+    clip = list(getattr(inputs, "clip", ()))
+    return ShardFiles(
+        inputs.plan,
+        list(inputs.metrics),
+        list(inputs.kept),
+        list(inputs.sums),
+        clip[0] if clip else None,
+        list(getattr(inputs, "clipped", ())),
+    )
+
+
 def job_stream(inputs: Any) -> str | None:
     """The converted h5ad among a shard rule's ``input`` (``converted``: empty for an h5ad input)."""
     return inputs.converted[0] if getattr(inputs, "converted", None) else None

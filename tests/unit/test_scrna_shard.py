@@ -201,16 +201,14 @@ def test_four_shards_in_process_equal_the_one_job_chain_and_rerun_to_the_same_by
 @pytest.mark.parametrize(
     ("params", "reason"),
     [
-        ({"hvg_flavor": "seurat_v3"}, "hvg_flavor seurat_v3"),
-        ({"hvg_batch_key": "bulk_labels"}, "hvg_batch_key"),
         ({"split": {"enabled": True, "stratify_by": "bulk_labels", "seed": 3}}, "params.split"),
     ],
 )
 def test_the_plan_refuses_what_streams_in_one_job_but_does_not_merge_across_shards(
     tmp_path, params: dict, reason: str
 ) -> None:
-    """seurat_v3, batch keys and splits run out of core in one job (ooc.unsupported is None), but their
-    statistics are not merged across shards yet: the plan job stops with one line naming the reason."""
+    """Splits run out of core in one job (ooc.unsupported is None), but are not assigned across shards
+    yet: the plan job stops with one line naming the reason."""
     from tests.conftest import shared_data
     from tests.unit.test_scrna_ooc import _options
 
