@@ -32,6 +32,9 @@ def correlation_matrix(log: np.ndarray) -> np.ndarray:
     if log.shape[0] < 2 or log.shape[1] < 2:
         return np.full((log.shape[0], log.shape[0]), np.nan)
     centered = log - log.mean(axis=1, keepdims=True)
+    # a constant sample's mean is not always its value in floating point (7 x 2.3 -> 4.4e-16
+    # off): centre it to exact zeros, so that its correlations are 0/0 = NaN, not rounding noise
+    centered[np.ptp(log, axis=1) == 0] = 0.0
     norms = np.sqrt((centered**2).sum(axis=1))
     with np.errstate(divide="ignore", invalid="ignore"):
         corr = (centered @ centered.T) / np.outer(norms, norms)

@@ -81,8 +81,12 @@ def token_lengths(path: str | PathLike[str], scheme: str, settings: Mapping[str,
         ]
         return np.concatenate(lengths).astype(np.int64) if lengths else np.zeros(0, np.int64)
     if kind == "variable":
-        column = pq.read_table(path, columns=["input_ids"]).column("input_ids")
-        return pc.list_value_length(column).to_numpy(zero_copy_only=False).astype(np.int64)
+        # batch by batch: a windowed chromosome's input_ids column is ~1 GB, its lengths a few MB
+        batches = pq.ParquetFile(path).iter_batches(batch_size=ROWS_PER_READ, columns=["input_ids"])
+        lengths = [
+            pc.list_value_length(batch.column(0)).to_numpy(zero_copy_only=False).astype(np.int64) for batch in batches
+        ]
+        return np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
     if kind == "counts":
         return np.asarray(sp.load_npz(path).sum(axis=1), dtype=np.int64).ravel()
     csv.field_size_limit(sys.maxsize)

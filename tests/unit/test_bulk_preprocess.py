@@ -80,6 +80,19 @@ def test_correlation_and_median_correlations() -> None:
     assert np.isnan(flat[0, 1]) and np.isnan(flat[0, 0]) and flat[1, 1] == 1.0
 
 
+def test_a_constant_sample_has_nan_correlations_and_is_not_flagged() -> None:
+    # 7 x 2.3 has a float mean 4.4e-16 away from 2.3: plain centring left rounding noise, which
+    # gave the constant sample correlation 1 with itself, ~0 with the others, and an outlier flag
+    log = np.array([[2.3] * 7, [1, 2, 3, 4, 5, 6, 7.0], [2, 2, 3, 4, 5, 6, 8.0], [1, 3, 3, 4, 5, 7, 7.0]])
+    assert (log[0] - log[0].mean() != 0).any()  # the rounding this test is about
+    corr = qc.correlation_matrix(log)
+    assert np.isnan(corr[0]).all() and np.isnan(corr[:, 0]).all()
+    np.testing.assert_allclose(corr[1:, 1:], np.corrcoef(log[1:]), atol=1e-12)
+    medians = qc.median_correlations(corr)
+    assert np.isnan(medians[0])
+    assert not qc.correlation_rule(medians, 3.0).flagged[0]
+
+
 def test_outlier_rules() -> None:
     sizes = np.array([1e6, 1.1e6, 0.9e6, 1.05e6, 1e4])
     rule = qc.library_size_rule(sizes, 3.0, counts=True)

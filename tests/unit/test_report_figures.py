@@ -103,6 +103,9 @@ def test_token_lengths_of_variable_counts_and_text_schemes(tmp_path: Path) -> No
     write_variable_tokens(RECORDS, tmp_path / "d.parquet", "dnabert", {"k": 3})
     # [CLS] + (L - k + 1) k-mers + [SEP]; just [CLS] [SEP] when L < k
     assert dna.token_lengths(tmp_path / "d.parquet", "dnabert", {"k": 3}).tolist() == [5, 12, 2]
+    with pytest.MonkeyPatch.context() as patch:  # read in batches of 2 rows: the same lengths, in order
+        patch.setattr(dna, "ROWS_PER_READ", 2)
+        assert dna.token_lengths(tmp_path / "d.parquet", "dnabert", {"k": 3}).tolist() == [5, 12, 2]
     counts = {"k": 2, "canonical": False}
     write_kmer_counts(RECORDS, tmp_path / "k.npz", counts)
     assert dna.token_lengths(tmp_path / "k.npz", "kmer_counts", counts).tolist() == [4, 11, 1]
