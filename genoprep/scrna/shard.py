@@ -3,6 +3,8 @@
 The out-of-core passes (:mod:`genoprep.scrna.ooc`) over row ranges of the input instead of the
 whole matrix, each range (shard) in its own job, locally or as SLURM jobs:
 
+0. ``convert_input`` (10x folders, CSV/TSV, loom only): the input converted once, streaming, into the
+   CSR h5ad the other jobs read (:func:`genoprep.scrna.convert.to_h5ad`, as the one-job path converts);
 1. ``plan`` (a checkpoint): N shards of consecutive cells, into ``shards.json``;
 2. ``metrics`` per shard (pass 1): per-cell QC metrics over all genes, the value checks, and the
    cells per gene (int64) over the cells ``min_genes`` keeps;
@@ -12,9 +14,14 @@ whole matrix, each range (shard) in its own job, locally or as SLURM jobs:
 4. ``decide`` (reduce): the cell and gene filters from all shards' metrics with
    :func:`~genoprep.scrna.qc.decide_from_metrics`; writes ``qc.json`` and ``qc_cells.tsv``;
 5. ``sums`` per shard (pass 3): normalize + log1p of the shard's kept cells (written for the
-   transform and gather jobs) and the per-gene sums of :class:`genoprep.scrna.ooc.GeneSums`;
+   transform and gather jobs) and the per-gene sums of :class:`genoprep.scrna.ooc.GeneSums`, with the
+   per-batch HVG statistics of :class:`genoprep.scrna.ooc_hvg.BatchHvg` for ``seurat_v3`` flavors and
+   ``hvg_batch_key`` (:func:`shard_batch_hvg`);
+   for ``seurat_v3`` flavors, ``clip_values`` (reduce: the merged moments, the loess fit, the clip values)
+   and ``shard_clip`` per shard (the clipped sums);
 6. ``hvg`` (reduce): the sums merged in shard order (integers as integers, floats in float64) and the
-   HVGs and the scaling mean/std from :func:`genoprep.scrna.ooc.select_hvg`;
+   HVGs and the scaling mean/std from :func:`genoprep.scrna.ooc.select_hvg` (with the merged
+   :class:`~genoprep.scrna.ooc_hvg.BatchHvg` when there is one, :func:`merged_batch_hvg`);
 7. ``scale`` per shard (pass 4): the shard's scaled HVG block;
 8. ``gather``: ``processed.h5ad`` (rows appended shard by shard), ``X.npy`` (blocks through a memory
    map), ``features.tsv``, ``obs.tsv``, the facts and the embeddings, as the one-job rule writes them.
@@ -32,7 +39,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import anndata as ad
@@ -562,7 +569,7 @@ def shard_sums(
     _save(out_sums, {**sums.arrays(), **_prefixed(batch_hvg.state() if batch_hvg is not None else {})})
 
 
-def merge_sums(n_vars: int, slots: int, shard_sums_arrays: Sequence[Mapping[str, np.ndarray]]) -> ooc.GeneSums:
+def merge_sums(n_vars: int, slots: int, shard_sums_arrays: Iterable[Mapping[str, np.ndarray]]) -> ooc.GeneSums:
     """Every shard's pass-3 sums added in shard order."""
     total = ooc.GeneSums(n_vars, slots)
     for arrays in shard_sums_arrays:
@@ -630,8 +637,9 @@ def shard_batch_hvg(
     return batch_hvg
 
 
-def merge_hvg_states(batch_hvg: ooc_hvg.BatchHvg, shard_sums_arrays: Sequence[Mapping[str, np.ndarray]]) -> None:
-    """Every shard's per-batch statistics (in its sums file) merged into ``batch_hvg``, in shard order."""
+def merge_hvg_states(batch_hvg: ooc_hvg.BatchHvg, shard_sums_arrays: Iterable[Mapping[str, np.ndarray]]) -> None:
+    """Every shard's per-batch statistics (in its sums file) merged into ``batch_hvg``, in shard order (one
+    shard's arrays at a time when given as a generator: per batch they are genes x slots each)."""
     for arrays in shard_sums_arrays:
         batch_hvg.merge(_unprefixed(arrays))
 
@@ -645,7 +653,7 @@ def clip_values(
     batch_hvg = shard_batch_hvg(options, decision, int(decision["gene_kept"].sum()), Plan.read(plan_path).slots, 0)
     if batch_hvg is None or not batch_hvg.needs_clip_pass:
         raise ValueError(f"hvg flavor {options.hvg.hvg_flavor} has no clip pass")
-    merge_hvg_states(batch_hvg, [_npz(p) for p in sums_paths])
+    merge_hvg_states(batch_hvg, (_npz(p) for p in sums_paths))
     batch_hvg.start_clip_pass()
     _save(out, batch_hvg.clip_values())
 
@@ -673,12 +681,7 @@ def shard_clip(
 
 
 def merged_batch_hvg(
-    obs: Any,
-    options: ChainOptions,
-    n_vars: int,
-    slots: int,
-    shard_sums_arrays: Sequence[Mapping[str, np.ndarray]],
-    files: ShardFiles,
+    obs: Any, options: ChainOptions, n_vars: int, slots: int, files: ShardFiles
 ) -> ooc_hvg.BatchHvg | None:
     """The per-batch HVG statistics of all shards merged (with the clipped sums for ``seurat_v3``), ready
     for :meth:`ooc_hvg.BatchHvg.select`; ``None`` when the flavor and batch key need none."""
@@ -686,9 +689,9 @@ def merged_batch_hvg(
     if not ooc_hvg.streamed(flavor, batch_key):
         return None
     batch_hvg = ooc_hvg.BatchHvg(flavor, batch_key, obs, n_vars, slots)  # the codes the decide job wrote
-    merge_hvg_states(batch_hvg, shard_sums_arrays)
+    merge_hvg_states(batch_hvg, (_npz(p) for p in files.sums))
     if batch_hvg.needs_clip_pass:
-        if files.clip is None or len(files.clipped) != len(shard_sums_arrays):
+        if files.clip is None or len(files.clipped) != len(files.sums):
             raise ValueError(f"hvg flavor {flavor} needs the clip values and every shard's clipped sums")
         batch_hvg.use_clip_values(_npz(files.clip))
         for path in files.clipped:
@@ -710,9 +713,8 @@ def _final_shell(source: Source, files: ShardFiles) -> tuple[ad.AnnData, np.ndar
     genes1, total1, mito1 = concat_metrics(kept)
     qc.store_cell_metrics(shell.obs, genes1[keep], total1[keep], mito1[keep])
     slots = Plan.read(files.plan).slots
-    sums_arrays = [_npz(p) for p in files.sums]
-    sums = merge_sums(shell.n_vars, slots, sums_arrays)
-    sums.batch_hvg = merged_batch_hvg(shell.obs, source.options, shell.n_vars, slots, sums_arrays, files)
+    sums = merge_sums(shell.n_vars, slots, (_npz(p) for p in files.sums))
+    sums.batch_hvg = merged_batch_hvg(shell.obs, source.options, shell.n_vars, slots, files)
     mean, std = ooc.select_hvg(shell, sums, shell.n_obs, shell.n_obs, source.options)
     return shell, mean, std
 
