@@ -126,11 +126,17 @@ def lock_results():
         stop(f"error: {err}")
 
 
-#: routes inside a modality: the scRNA-seq cards with params.shards >= 2 run as the
+#: routes inside a modality: the scRNA-seq cards with params.shards >= 2 or auto run as the
 #: sharded jobs of rules/scrna_shard.smk, the others as one scrna_process job
 ROUTES = {
-    "scrna_one_job": ("scrna", lambda card: card.params["shards"] < 2),
-    "scrna_sharded": ("scrna", lambda card: card.params["shards"] >= 2),
+    "scrna_one_job": (
+        "scrna",
+        lambda card: card.params["shards"] != "auto" and card.params["shards"] < 2,
+    ),
+    "scrna_sharded": (
+        "scrna",
+        lambda card: card.params["shards"] == "auto" or card.params["shards"] >= 2,
+    ),
 }
 
 
@@ -423,6 +429,15 @@ def scrna_mem_mb(wildcards, attempt):
     return scrna_resources.job_mem_mb(size, route, budget, attempt)
 
 
+def scrna_disk_mb(wildcards, attempt):
+    """Disk for scrna_process: processed.h5ad and X.npy, and out of core the input converted into the
+    work folder (a format other than h5ad); escalating with --retries."""
+    size, _, route = _scrna_route(wildcards.dataset)
+    card = CARDS[wildcards.dataset].data
+    fmt, n_hvg = card["input"]["format"], card["params"]["n_top_genes"]
+    return scrna_resources.job_disk_mb(size, route, fmt, attempt, n_hvg)
+
+
 def scrna_runtime(wildcards, attempt):
     """Runtime (minutes) for scrna_process: from the input's size and the path, escalating with --retries."""
     size, _, route = _scrna_route(wildcards.dataset)
@@ -501,6 +516,21 @@ def scrna_shard_convert_mem_mb(wildcards, attempt):
 def scrna_shard_convert_runtime(wildcards, attempt):
     size, _, _ = _scrna_route(wildcards.dataset)
     return scrna_resources.ooc_runtime_minutes(size, attempt)
+
+
+def scrna_shard_convert_disk_mb(wildcards, attempt):
+    """The converted input at the conversion's peak (spilled triples and the CSR h5ad)."""
+    return scrna_resources.converted_disk_mb(_scrna_size(wildcards.dataset), attempt)
+def scrna_shard_disk_mb(kind):
+    """Disk for the shard jobs that write large files (genoprep.scrna.shard.shard_disk_mb), escalating
+    with --retries."""
+
+    def disk_mb(wildcards, attempt):
+        index = int(wildcards.shard) if hasattr(wildcards, "shard") else None
+        n_hvg = CARDS[wildcards.dataset].data["params"]["n_top_genes"]
+        return scrna_shard.shard_disk_mb(scrna_shard_plan_of(wildcards), kind, index, attempt, n_hvg)
+
+    return disk_mb
 
 
 def scrna_token_facts(card):

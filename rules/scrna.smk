@@ -47,6 +47,7 @@ rule scrna_process:
     threads: scrna_threads
     resources:
         mem_mb=scrna_mem_mb,
+        disk_mb=scrna_disk_mb,
         runtime=scrna_runtime,
     params:
         ingest=options_of(ScrnaOptions.IngestOptions),

@@ -25,6 +25,7 @@ rule scrna_shard_convert:
     resources:
         mem_mb=scrna_shard_convert_mem_mb,
         runtime=scrna_shard_convert_runtime,
+        disk_mb=scrna_shard_convert_disk_mb,
     params:
         chain=scrna_shard_params,
     script:
@@ -150,6 +151,7 @@ rule scrna_shard_sums:
         "../envs/scrna.yaml"
     resources:
         mem_mb=scrna_shard_mem_mb,
+        disk_mb=scrna_shard_disk_mb("rows"),
         runtime=scrna_shard_runtime,
     params:
         chain=scrna_shard_params,
@@ -214,6 +216,7 @@ rule scrna_shard_hvg:
         metrics=scrna_shard_files("metrics"),
         kept=scrna_shard_files("kept"),
         sums=scrna_shard_files("sums"),
+        decision=work("shards/decision.npz"),
         clip=scrna_shard_clip_values,
         clipped=scrna_shard_clipped,
     output:
@@ -249,6 +252,7 @@ rule scrna_shard_scale:
         "../envs/scrna.yaml"
     resources:
         mem_mb=scrna_shard_mem_mb,
+        disk_mb=scrna_shard_disk_mb("block"),
         runtime=scrna_shard_runtime,
     params:
         chain=scrna_shard_params,
@@ -271,6 +275,7 @@ rule scrna_shard_gather:
         rows=scrna_shard_files("rows"),
         blocks=scrna_shard_files("block", "npy"),
         hvg=work("shards/hvg.npz"),
+        decision=work("shards/decision.npz"),
     output:
         h5ad=out("processed.h5ad", "scrna_sharded"),
         x=out("X.npy", "scrna_sharded"),
@@ -286,6 +291,7 @@ rule scrna_shard_gather:
         "../envs/scrna.yaml"
     resources:
         mem_mb=scrna_shard_mem_mb,
+        disk_mb=scrna_shard_disk_mb("outputs"),
         runtime=scrna_shard_runtime,
     params:
         chain=scrna_shard_params,

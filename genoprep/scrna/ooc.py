@@ -499,8 +499,8 @@ class GeneSums:
         kernels.masked_moments_into(x.indptr, x.indices, x.data, fit, self.scale_total, self.scale_squares)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        if self.batch_hvg is not None or self.hvg_fit is not None:
-            raise ValueError("per-batch or train-only HVG statistics do not merge across shards")
+        if self.batch_hvg is not None:
+            raise ValueError("per-batch HVG statistics do not merge across shards")
         return {
             "cells_with": self.cells_with,
             "gene_total": self.gene_total,

@@ -16,7 +16,7 @@ from pathlib import Path
 import h5py
 
 #: values per dense HVG block row assumed when sizing (scanpy's default n_top_genes is 2000)
-_HVG_COLUMNS = 2000
+HVG_COLUMNS = _HVG_COLUMNS = 2000
 
 
 @dataclass(frozen=True)
@@ -221,3 +221,54 @@ def shard_mem_mb(shard: InputSize, n_cells_total: int, attempt: int) -> int:
 def shard_runtime(shard: InputSize, attempt: int) -> int:
     """A shard job: 10 minutes plus one per 2 million stored values of the shard; times the attempt."""
     return int((10 + shard.nnz / 2e6) * attempt)
+
+
+# ---- disk (``disk_mb``): what a job writes, from the input's size -----------------------------------
+
+#: bytes per stored value while an input is converted (genoprep.scrna.convert): the spilled (cell, gene,
+#: value) triples (16), the cells' scatter memory maps for out-of-order inputs such as genes x cells
+#: tables (8) and the CSR h5ad itself (float32 values + int32 columns, 8); measured on the real 10x, CSV
+#: and loom files (tests/unit/test_scrna_resources_disk.py)
+CONVERTED_BYTES_PER_VALUE = 32
+
+#: bytes per cell and per gene name and annotation row in an h5ad (obs/var tables, row pointers)
+_NAME_BYTES = 128
+
+#: MiB of HDF5 metadata, attributes and small tables every written h5ad may hold
+_H5_MIB = 16
+
+
+def converted_disk_mb(size: InputSize, attempt: int = 1) -> int:
+    """Temporary disk of an input converted into a CSR h5ad in the work folder (the out-of-core job and
+    the sharded chain's conversion job): :data:`CONVERTED_BYTES_PER_VALUE` per stored value at the peak,
+    the names and row pointers, and the HDF5 metadata; times the attempt."""
+    stored = size.nnz * CONVERTED_BYTES_PER_VALUE + (size.n_cells + size.n_genes) * _NAME_BYTES
+    return int((stored / 2**20 + _H5_MIB) * attempt) + 1
+
+
+def outputs_disk_mb(size: InputSize, attempt: int = 1, n_hvg: int = _HVG_COLUMNS) -> int:
+    """``processed.h5ad`` and ``X.npy`` of ``size`` (an upper bound: every cell and gene kept): ``X`` and
+    ``layers['counts']`` (8 bytes per stored value each), ``layers['scaled']`` (CSR of the dense HVG block,
+    8 bytes per cell x HVG), ``X.npy`` (4 bytes per cell x HVG), ``obsm`` (PCA and UMAP, up to 52 float64
+    columns) and the names; times the attempt."""
+    block = size.n_cells * min(n_hvg, size.n_genes)
+    written = 16 * size.nnz + 12 * block + size.n_cells * (52 * 8 + 8) + (size.n_cells + size.n_genes) * _NAME_BYTES
+    return int((written / 2**20 + 2 * _H5_MIB) * attempt) + 1
+
+
+def job_disk_mb(size: InputSize, route: str, fmt: str, attempt: int, n_hvg: int = _HVG_COLUMNS) -> int:
+    """``disk_mb`` of the one job of a dataset (scrna_process): its artifacts, and out of core the
+    converted input of a format other than h5ad (removed when the job ends)."""
+    converted = converted_disk_mb(size, attempt) if route == OUT_OF_CORE and fmt != "h5ad" else 0
+    return outputs_disk_mb(size, attempt, n_hvg) + converted
+
+
+def shard_rows_disk_mb(shard: InputSize, attempt: int = 1) -> int:
+    """A shard's normalised rows (``rows_<i>.npz``: counts and values as CSR, 8 bytes per stored value each,
+    and their row pointers), written by its sums job; times the attempt."""
+    return int(((16 * shard.nnz + 16 * shard.n_cells) / 2**20 + 1) * attempt) + 1
+
+
+def shard_block_disk_mb(shard: InputSize, attempt: int = 1, n_hvg: int = _HVG_COLUMNS) -> int:
+    """A shard's scaled HVG block (``block_<i>.npy``, float32), written by its scale job; times the attempt."""
+    return int((shard.n_cells * min(n_hvg, shard.n_genes) * 4 / 2**20 + 1) * attempt) + 1

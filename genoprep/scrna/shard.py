@@ -10,15 +10,19 @@ whole matrix, each range (shard) in its own job, locally or as SLURM jobs:
    cells per gene (int64) over the cells ``min_genes`` keeps;
 3. ``kept`` per shard (pass 2): merges every shard's cells per gene, decides the genes
    ``min_cells`` keeps (:func:`genoprep.scrna.qc.decide_from_metrics`), and computes the shard's
-   per-cell metrics over those genes;
+   per-cell metrics over those genes (with ``params.split``, also each cell's identical-cells key over
+   those genes, :func:`shard_cell_keys`);
 4. ``decide`` (reduce): the cell and gene filters from all shards' metrics with
-   :func:`~genoprep.scrna.qc.decide_from_metrics`; writes ``qc.json`` and ``qc_cells.tsv``;
+   :func:`~genoprep.scrna.qc.decide_from_metrics`; writes ``qc.json`` and ``qc_cells.tsv``; with
+   ``params.split`` it assigns the split of every kept cell once (:func:`assign_split`, the one-job
+   path's :func:`genoprep.scrna.splitting.assign_cells` and ``record_split``) into its decision file;
 5. ``sums`` per shard (pass 3): normalize + log1p of the shard's kept cells (written for the
-   transform and gather jobs) and the per-gene sums of :class:`genoprep.scrna.ooc.GeneSums`, with the
-   per-batch HVG statistics of :class:`genoprep.scrna.ooc_hvg.BatchHvg` for ``seurat_v3`` flavors and
-   ``hvg_batch_key`` (:func:`shard_batch_hvg`);
-   for ``seurat_v3`` flavors, ``clip_values`` (reduce: the merged moments, the loess fit, the clip values)
-   and ``shard_clip`` per shard (the clipped sums);
+   transform and gather jobs) and the per-gene sums of :class:`genoprep.scrna.ooc.GeneSums` (with a
+   split: the scaling sums over the train rows, the HVG sums too with ``hvg_on_train``);
+   for ``seurat_v3`` flavors and ``hvg_batch_key`` also the per-batch HVG statistics of
+   :class:`genoprep.scrna.ooc_hvg.BatchHvg` (:func:`shard_batch_hvg`); for ``seurat_v3`` flavors then
+   ``clip_values`` (reduce: the merged moments, the loess fit, the clip values) and ``shard_clip`` per
+   shard (the clipped sums);
 6. ``hvg`` (reduce): the sums merged in shard order (integers as integers, floats in float64) and the
    HVGs and the scaling mean/std from :func:`genoprep.scrna.ooc.select_hvg` (with the merged
    :class:`~genoprep.scrna.ooc_hvg.BatchHvg` when there is one, :func:`merged_batch_hvg`);
@@ -47,13 +51,14 @@ import h5py
 import numpy as np
 from scipy import sparse
 
-from genoprep import filters, runtime
+from genoprep import filters, leakage, runtime
 from genoprep.errors import InputError
 from genoprep.jsonio import write_json
 from genoprep.options import StepOptions
-from genoprep.scrna import convert, io, kernels, ooc, ooc_hvg, preprocess, qc, resources, steps
+from genoprep.scrna import convert, io, kernels, ooc, ooc_hvg, preprocess, qc, resources, splitting, steps
 from genoprep.scrna.chain import ChainOptions, Outputs, StepTable, write_qc_diagnostics
 from genoprep.scrna.export import add_embeddings
+from genoprep.tasks.train_only import Scaler, scale_in_place
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +67,10 @@ StrPath = str | os.PathLike[str]
 
 @dataclasses.dataclass(frozen=True)
 class ShardOptions(StepOptions):
-    """How many shards of cells (1: not sharded) and the chunk of cells each shard job streams."""
+    """How many shards of cells (1: not sharded; ``auto``: by size, :func:`shards_by_size`) and the chunk of
+    cells each shard job streams."""
 
-    shards: int
+    shards: int | str
     memory_budget_mb: int | None
     chunk_cells: int | None
 
@@ -116,6 +122,38 @@ def boundaries(n_cells: int, n_shards: int) -> list[tuple[int, int]]:
     n = max(1, min(n_shards, n_cells))
     edges = [i * n_cells // n for i in range(n + 1)]
     return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+#: ``params.shards`` asking for shards planned by size
+BY_SIZE = "auto"
+
+
+def shards_by_size(row_offsets: np.ndarray, n_genes: int, budget: int) -> int:
+    """The fewest shards of consecutive cells (:func:`boundaries`) whose every job's memory estimate
+    (:func:`resources.shard_mem_mb`, first attempt) fits ``budget`` MiB. ``row_offsets`` are the input's
+    row pointers (the stored values before each row, ``n_cells + 1`` of them). A budget that even
+    one-cell shards exceed is an error (the estimate's floor: the interpreter and the per-cell tables
+    of the whole dataset)."""
+    n_cells = row_offsets.size - 1
+    offsets = np.asarray(row_offsets, dtype=np.int64)
+
+    def largest(n_shards: int) -> int:
+        edges = np.asarray([0, *(stop for _, stop in boundaries(n_cells, n_shards))], dtype=np.int64)
+        nnz, cells = np.diff(offsets[edges]), np.diff(edges)
+        # the estimate grows linearly with a shard's stored values and cells: its largest shard is that one
+        dense_bytes = 2 * min(resources.HVG_COLUMNS, n_genes) * 4
+        worst = int(np.argmax(nnz * 48 + cells * dense_bytes))
+        return resources.shard_mem_mb(resources.InputSize(int(cells[worst]), n_genes, int(nnz[worst])), n_cells, 1)
+
+    if n_cells == 0 or largest(n_cells) > budget:
+        need = largest(max(n_cells, 1)) if n_cells else 0
+        raise ValueError(f"params.memory_budget_mb {budget}: a shard job needs {need} MiB even with one cell per shard")
+    fixed = resources.shard_mem_mb(resources.InputSize(0, n_genes, 0), n_cells, 1)
+    variable = resources.shard_mem_mb(resources.InputSize(n_cells, n_genes, int(offsets[-1])), n_cells, 1) - fixed
+    n_shards = max(1, min(n_cells, int(0.9 * variable / (max(budget - fixed, 0) + 1))))  # the average must fit
+    while largest(n_shards) > budget:
+        n_shards += 1
+    return n_shards
 
 
 def chunk_of(plan: Plan, index: int, shard_options: ShardOptions) -> int:
@@ -212,13 +250,8 @@ def convert_input(data_path: StrPath, options: ChainOptions, metadata_path: StrP
 
 def unsupported(data_path: StrPath, options: ChainOptions) -> str | None:
     """Why the sharded path cannot take this input (``None`` when it can): what the one-job out-of-core
-    path cannot stream, and what it streams but the shards cannot split yet (splits)."""
-    reason = ooc.unsupported(data_path, options.ingest, options.hvg)
-    if reason is not None:
-        return reason
-    if options.split.enabled:
-        return "params.split (the split and train-only steps run in one job)"
-    return None
+    path cannot stream (every format, HVG flavor, batch key and split it streams is sharded too)."""
+    return ooc.unsupported(data_path, options.ingest, options.hvg)
 
 
 def plan(
@@ -238,26 +271,44 @@ def plan(
         raise InputError(source, f"params.shards {shard_options.shards} cannot take {reason}; set params.shards: 1")
     with _Input(data_path, options, header=False, stream_path=stream_path) as source_input:
         reader = source_input.reader
+        n_shards = planned_shards(reader, shard_options, source)
         if reader.indptr is None:
             n_genes = reader.n_genes
-            stored = [(stop - start) * n_genes for start, stop in boundaries(reader.n_cells, shard_options.shards)]
+            stored = [(stop - start) * n_genes for start, stop in boundaries(reader.n_cells, n_shards)]
         else:
             stored = [
-                int(reader.indptr[stop] - reader.indptr[start])
-                for start, stop in boundaries(reader.n_cells, shard_options.shards)
+                int(reader.indptr[stop] - reader.indptr[start]) for start, stop in boundaries(reader.n_cells, n_shards)
             ]
-        ranges = boundaries(reader.n_cells, shard_options.shards)
+        ranges = boundaries(reader.n_cells, n_shards)
         result = Plan(
             reader.n_cells,
             reader.n_genes,
             int(numba.get_num_threads()),
             tuple(Shard(start, stop, nnz) for (start, stop), nnz in zip(ranges, stored, strict=True)),
         )
-    if len(result.shards) < shard_options.shards:
-        log.warning("%d cells: %d shards instead of %d", result.n_cells, len(result.shards), shard_options.shards)
+    if len(result.shards) < n_shards:
+        log.warning("%d cells: %d shards instead of %d", result.n_cells, len(result.shards), n_shards)
     result.write(out)
     log.info("%d cells x %d genes in %d shards", result.n_cells, result.n_genes, len(result.shards))
     return result
+
+
+def planned_shards(reader: ooc.RowReader, shard_options: ShardOptions, source: str) -> int:
+    """The card's number of shards, or with ``params.shards: auto`` the fewest whose jobs fit
+    ``params.memory_budget_mb`` (:func:`shards_by_size` over the input's row pointers)."""
+    if shard_options.shards != BY_SIZE:
+        return int(shard_options.shards)
+    budget = resources.budget_mb(shard_options.memory_budget_mb)
+    if reader.indptr is None:  # dense rows: every value stored
+        offsets = np.arange(reader.n_cells + 1, dtype=np.int64) * reader.n_genes
+    else:
+        offsets = reader.indptr
+    try:
+        n_shards = shards_by_size(offsets, reader.n_genes, budget)
+    except ValueError as err:
+        raise InputError(source, f"params.shards auto: {err}") from None
+    log.info("params.shards auto: %d shards fit the %d MiB budget", n_shards, budget)
+    return n_shards
 
 
 @dataclasses.dataclass(frozen=True)
@@ -285,6 +336,7 @@ class ShardFiles:
     metrics: Sequence[StrPath]
     kept: Sequence[StrPath]
     sums: Sequence[StrPath]
+    decision: StrPath | None = None  # the decide job's file (the split of the kept cells, with params.split)
     clip: StrPath | None = None  # seurat_v3: the clip values (clip_values) and the shards' clipped sums
     clipped: Sequence[StrPath] = ()
 
@@ -415,10 +467,27 @@ def shard_kept(
     mito, n_genes = _mito_mask(source)
     gene_kept = decide_genes(n_genes, mito, source.options.qc, metrics)
     with _Input(source.data, source.options, header=False, stream_path=source.stream) as opened:
-        genes, total, mito_total = ooc.kept_cell_metrics(
-            opened.reader, shard.start, shard.stop, chunk_of(the_plan, index, shard_options), gene_kept, mito
-        )
-    _save(out, {"genes": genes, "total": total, "mito": mito_total})
+        chunk = chunk_of(the_plan, index, shard_options)
+        genes, total, mito_total = ooc.kept_cell_metrics(opened.reader, shard.start, shard.stop, chunk, gene_kept, mito)
+        keys = {}
+        if source.options.split.enabled:
+            keys["cell_keys"] = shard_cell_keys(opened.reader, shard.start, shard.stop, chunk, gene_kept)
+    _save(out, {"genes": genes, "total": total, "mito": mito_total, **keys})
+
+
+def shard_cell_keys(
+    reader: ooc.RowReader, start: int, stop: int, chunk_cells: int, gene_kept: np.ndarray
+) -> np.ndarray:
+    """The "identical cells" keys of rows ``start:stop`` (:func:`genoprep.leakage.cell_keys` of their counts
+    over the genes ``min_cells`` keeps, the kept counts' rows the one-job path digests), one row of
+    bytes (uint8) per cell; the decide job picks the kept cells' rows."""
+    new_column = np.where(gene_kept, np.cumsum(gene_kept) - 1, -1).astype(np.int64)
+    every_row = np.ones(reader.n_cells, dtype=bool)
+    keys: list[bytes] = []
+    for _row, counts, _x in ooc.normalized_chunks(reader, start, stop, chunk_cells, every_row, new_column, None, 0):
+        keys.extend(leakage.cell_keys(counts))
+    width = len(keys[0]) if keys else 0
+    return np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), width)
 
 
 # ---- 4. decide (reduce) --------------------------------------------------------------------
@@ -495,9 +564,55 @@ def decide(
         qc.store_cell_metrics(shell.obs, genes1[keep], total1[keep], mito1[keep])
         report = {**decision.report, "after": qc.summary(shell.obs, shell.n_vars)}
         report = {**report, "metadata_rows_unmatched": report.pop("metadata_rows_unmatched")}
+        split_arrays: dict[str, np.ndarray] = {}
+        if options.split.enabled:  # once, for every kept cell, as the one-job path assigns it
+            split = assign_split(shell, opened.source, options, kept, keep)
+            report = splitting.record_split(shell, split, options.split, dataset, report)
+            split_arrays = {"split": split.splits.astype(str), "split_qc": np.array(json.dumps(split.qc))}
         write_json(report, qc_path)
         decision.cells.to_csv(cells_path, sep="\t", index=False, lineterminator="\n")
-        _save(out, {"cell_kept": keep, "gene_kept": decision.gene_kept, **hvg_batches(shell.obs, options)})
+        hvg_obs = shell.obs  # the rows HVG selection sees: the train rows with hvg_on_train
+        if options.split.enabled and options.train_only.hvg_on_train:
+            hvg_obs = shell.obs.iloc[np.flatnonzero(split.train)]
+        batches = hvg_batches(hvg_obs, options)
+        _save(out, {"cell_kept": keep, "gene_kept": decision.gene_kept, **split_arrays, **batches})
+
+
+def assign_split(
+    shell: ad.AnnData,
+    source: str,
+    options: ChainOptions,
+    kept: Sequence[Mapping[str, np.ndarray]],
+    keep: np.ndarray,
+) -> splitting.CellSplits:
+    """The split of the kept cells (``shell.obs``) from :func:`splitting.assign_cells`, with the
+    identical-cells keys the shards' pass 2 computed (:func:`shard_cell_keys`, concatenated in row order)."""
+    keys = np.concatenate([k["cell_keys"] for k in kept])
+    if keys.shape[0] != keep.size:
+        raise AssertionError(f"the shards hold {keys.shape[0]} cell keys for {keep.size} cells")
+    cell_keys = [row.tobytes() for row in keys[keep]]
+    return splitting.assign_cells(shell.obs, options.split, options.leakage.policy, source, cell_keys=cell_keys)
+
+
+def read_split(decision_path: StrPath | None) -> splitting.CellSplits | None:
+    """The kept cells' split the decide job assigned (``None`` when the card has no ``params.split``)."""
+    if decision_path is None:
+        return None
+    decision = _npz(decision_path)
+    if "split" not in decision:
+        return None
+    qc_section = json.loads(str(decision["split_qc"]))
+    return splitting.CellSplits(np.asarray(decision["split"], dtype=object), qc_section, None)
+
+
+def _apply_split(shell: ad.AnnData, split: splitting.CellSplits, options: ChainOptions) -> None:
+    """The ``split`` column and provenance :func:`splitting.record_split` gave ``shell`` in the decide job."""
+    shell.obs["split"] = split.categorical()
+    shell.uns["genoprep"] = {**shell.uns["genoprep"], "split": options.split.describe()}
+
+
+def _train_of(decision: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    return np.asarray(decision["split"] == "train", dtype=bool) if "split" in decision else None
 
 
 # ---- 5. per-shard normalisation and sums (pass 3) --------------------------------------------
@@ -539,7 +654,9 @@ def shard_sums(
     n_vars = int(gene_kept.sum())
     new_column = np.where(gene_kept, np.cumsum(gene_kept) - 1, -1).astype(np.int64)
     first_row = int(keep[: shard.start].sum())
-    sums = ooc.GeneSums(n_vars, the_plan.slots)
+    train = _train_of(decision)  # with params.split: the scaling (and hvg_on_train the HVGs) fit the train rows
+    hvg_fit = train if train is not None and options.train_only.hvg_on_train else None
+    sums = ooc.GeneSums(n_vars, the_plan.slots, hvg_fit=hvg_fit)
     batch_hvg = shard_batch_hvg(options, decision, n_vars, the_plan.slots, _hvg_row(sums, first_row))
     counts_parts, x_parts = [], []
     with _Input(data_path, options, header=False, stream_path=stream_path) as source:
@@ -554,7 +671,8 @@ def shard_sums(
             first_row,
         )
         for row, counts, x in chunks:
-            sums.add(row, counts, x, np.ones(x.shape[0], dtype=bool), options.hvg.hvg_flavor)
+            fit = np.ones(x.shape[0], dtype=bool) if train is None else train[row : row + x.shape[0]]
+            sums.add(row, counts, x, fit, options.hvg.hvg_flavor)
             if batch_hvg is not None:
                 for hvg_row, hvg_counts, hvg_x in sums.hvg_rows([(row, counts, x)]):
                     batch_hvg.add(hvg_row, hvg_counts, hvg_x)
@@ -569,9 +687,11 @@ def shard_sums(
     _save(out_sums, {**sums.arrays(), **_prefixed(batch_hvg.state() if batch_hvg is not None else {})})
 
 
-def merge_sums(n_vars: int, slots: int, shard_sums_arrays: Iterable[Mapping[str, np.ndarray]]) -> ooc.GeneSums:
-    """Every shard's pass-3 sums added in shard order."""
-    total = ooc.GeneSums(n_vars, slots)
+def merge_sums(
+    n_vars: int, slots: int, shard_sums_arrays: Iterable[Mapping[str, np.ndarray]], hvg_fit: np.ndarray | None = None
+) -> ooc.GeneSums:
+    """Every shard's pass-3 sums added in shard order (``hvg_fit``: the kept rows the HVG sums saw)."""
+    total = ooc.GeneSums(n_vars, slots, hvg_fit=hvg_fit)
     for arrays in shard_sums_arrays:
         total.merge(arrays)
     return total
@@ -667,11 +787,16 @@ def shard_clip(
     out: StrPath,
 ) -> None:
     """``seurat_v3``, one shard: its kept counts clipped at the clip values and summed per batch (the
-    counts the sums job kept, in row order, as the one-job clip pass sums them)."""
+    counts the sums job kept, in row order, as the one-job clip pass sums them; with ``hvg_on_train``
+    the train rows only)."""
     decision = _npz(decision_path)
     rows = _npz(rows_path)
     counts = _csr_of(rows, "counts")
     first_row = int(rows["first_row"])
+    train = _train_of(decision)
+    if train is not None and options.train_only.hvg_on_train:  # the rows HVG selection sees
+        counts = counts[train[first_row : first_row + counts.shape[0]]]
+        first_row = int(np.count_nonzero(train[:first_row]))
     batch_hvg = shard_batch_hvg(options, decision, counts.shape[1], Plan.read(plan_path).slots, first_row)
     if batch_hvg is None:
         raise ValueError(f"hvg flavor {options.hvg.hvg_flavor} has no clip pass")
@@ -712,10 +837,17 @@ def _final_shell(source: Source, files: ShardFiles) -> tuple[ad.AnnData, np.ndar
     keep = decision.cell_kept
     genes1, total1, mito1 = concat_metrics(kept)
     qc.store_cell_metrics(shell.obs, genes1[keep], total1[keep], mito1[keep])
+    split = read_split(files.decision) if source.options.split.enabled else None
+    n_fit, hvg_fit = shell.n_obs, None
+    if split is not None:
+        _apply_split(shell, split, source.options)
+        n_fit = int(split.train.sum())
+        hvg_fit = split.train if source.options.train_only.hvg_on_train else None
     slots = Plan.read(files.plan).slots
-    sums = merge_sums(shell.n_vars, slots, (_npz(p) for p in files.sums))
-    sums.batch_hvg = merged_batch_hvg(shell.obs, source.options, shell.n_vars, slots, files)
-    mean, std = ooc.select_hvg(shell, sums, shell.n_obs, shell.n_obs, source.options)
+    sums = merge_sums(shell.n_vars, slots, (_npz(p) for p in files.sums), hvg_fit)
+    hvg_obs = shell.obs if hvg_fit is None else shell.obs.iloc[np.flatnonzero(hvg_fit)]
+    sums.batch_hvg = merged_batch_hvg(hvg_obs, source.options, shell.n_vars, slots, files)
+    mean, std = ooc.select_hvg(shell, sums, shell.n_obs, n_fit, source.options)
     return shell, mean, std
 
 
@@ -731,20 +863,27 @@ def hvg(source: Source, files: ShardFiles, out: StrPath) -> None:
 
 
 def scaled_block(
-    rows: Mapping[str, np.ndarray], statistics: Mapping[str, np.ndarray], max_value: float | None
+    rows: Mapping[str, np.ndarray],
+    statistics: Mapping[str, np.ndarray],
+    max_value: float | None,
+    train_only: bool = False,
 ) -> np.ndarray:
-    """A shard's kept rows' HVG columns, centred, divided and clipped (float32)."""
+    """A shard's kept rows' HVG columns, centred, divided and clipped (float32); ``train_only`` (with
+    ``params.split``): as :func:`ooc.write_scaled` scales with the train rows' statistics."""
     hvg_mask = statistics["highly_variable"]
     position = np.where(hvg_mask, np.cumsum(hvg_mask) - 1, -1).astype(np.int64)
     x = _csr_of(rows, "x")
     dense = kernels.dense_columns(x.indptr, x.indices, x.data, position, int(hvg_mask.sum()))
-    preprocess.apply_scaling(dense, statistics["mean"], statistics["std"], max_value)
+    if train_only:
+        scale_in_place(dense, Scaler(mean=statistics["mean"], std=statistics["std"], n_fitted=0, ddof=1), max_value)
+    else:
+        preprocess.apply_scaling(dense, statistics["mean"], statistics["std"], max_value)
     return dense
 
 
 def shard_scale(options: ChainOptions, rows_path: StrPath, hvg_path: StrPath, out: StrPath) -> None:
     """Pass 4 over one shard: its scaled HVG block (``.npy``)."""
-    block = scaled_block(_npz(rows_path), _npz(hvg_path), options.scale.scale_max_value)
+    block = scaled_block(_npz(rows_path), _npz(hvg_path), options.scale.scale_max_value, options.split.enabled)
     partial = f"{out}.partial.npy"
     np.save(partial, block)
     os.replace(partial, out)
@@ -804,7 +943,7 @@ def gather(
             row += block.shape[0]
         if row != n_kept:
             raise AssertionError(f"the shards' blocks hold {row} rows, not {n_kept}")
-        features = ooc.write_tables(shell, outputs, options)
+        features = ooc.write_tables(shell, outputs, options, read_split(files.decision))
         table.add("gather_x", (n_kept, n_vars), (n_kept, n_hvg), start)
 
         start = time.perf_counter()
@@ -834,6 +973,22 @@ def shard_runtime(plan_path: StrPath, index: int | None, attempt: int) -> int:
             resources.InputSize(the_plan.n_cells, the_plan.n_genes, sum(s.nnz for s in the_plan.shards)), attempt
         )
     return resources.shard_runtime(the_plan.size(index), attempt)
+
+
+def shard_disk_mb(plan_path: StrPath, kind: str, index: int | None, attempt: int, n_hvg: int) -> int:
+    """``disk_mb`` of the shard jobs that write large files, from the plan: ``rows`` (a shard's normalised
+    rows, its sums job), ``block`` (its scaled HVG block, scale job) or ``outputs`` (``processed.h5ad`` and
+    ``X.npy`` of the whole input, gather job; ``index`` is ``None``)."""
+    the_plan = Plan.read(plan_path)
+    if kind == "outputs":
+        whole = resources.InputSize(the_plan.n_cells, the_plan.n_genes, sum(s.nnz for s in the_plan.shards))
+        return resources.outputs_disk_mb(whole, attempt, n_hvg)
+    assert index is not None
+    if kind == "block":
+        return resources.shard_block_disk_mb(the_plan.size(index), attempt, n_hvg)
+    if kind == "rows":
+        return resources.shard_rows_disk_mb(the_plan.size(index), attempt)
+    raise ValueError(f"no disk estimate for {kind!r}")
 
 
 # ---- the rules' params -----------------------------------------------------------------------
@@ -888,6 +1043,7 @@ def shard_files(inputs: Any) -> ShardFiles:
         list(inputs.metrics),
         list(inputs.kept),
         list(inputs.sums),
+        getattr(inputs, "decision", None),
         clip[0] if clip else None,
         list(getattr(inputs, "clipped", ())),
     )
@@ -923,6 +1079,7 @@ def run_in_process(
         [path(f"metrics_{i}.npz") for i in indices],
         [path(f"kept_{i}.npz") for i in indices],
         [path(f"sums_{i}.npz") for i in indices],
+        path("decision.npz"),
         path("clip.npz") if clip else None,
         [path(f"clipped_{i}.npz") for i in indices] if clip else [],
     )

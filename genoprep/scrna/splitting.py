@@ -71,18 +71,22 @@ def assign_cells(
     policy: str,
     source: str,
     counts: sparse.spmatrix | Iterable[sparse.spmatrix] | None = None,
+    cell_keys: Sequence[bytes] | None = None,
 ) -> CellSplits:
     """Splits of the cells of ``obs`` (index = cell ids) and their leakage checks.
 
     ``counts`` (cells x genes, the raw counts of the same rows, or its blocks of rows in order, as
     the out-of-core path streams them) adds the "identical cells" check (one digest per row); the
-    groups of ``group_by`` are always checked for crossing. Under policy ``error`` a leak raises
-    one line (:func:`genoprep.leakage.apply_policy`).
+    groups of ``group_by`` are always checked for crossing. ``cell_keys`` gives those digests
+    already computed (:func:`genoprep.leakage.cell_keys` of the same rows, e.g. by the shard jobs).
+    Under policy ``error`` a leak raises one line (:func:`genoprep.leakage.apply_policy`).
     """
     ids = [str(i) for i in obs.index]
     columns = {str(name): obs[name].to_numpy() for name in obs.columns}
     keys: list[tuple[str, Sequence[Any]]] = []
-    if counts is not None:
+    if cell_keys is not None:
+        keys.append(("identical cells", list(cell_keys)))
+    elif counts is not None:
         blocks = [counts] if sparse.issparse(counts) else counts
         keys.append(("identical cells", [key for block in blocks for key in leakage.cell_keys(block)]))
     splits, qc, drop = split_rows(ids, columns, options, policy, source, keys=keys)
