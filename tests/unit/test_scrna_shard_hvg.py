@@ -174,7 +174,7 @@ def test_ranges_that_are_missing_repeated_or_out_of_order_are_refused() -> None:
         skipping.add(20, counts[20:30], x[20:30])
 
 
-REAL = {  # file, format, columns, params: converted inputs with per-batch and clipped HVG statistics
+REAL = {  # file, format, columns, params: converted inputs, per-batch and clipped HVG statistics, a split
     "10x-seurat_v3": (
         "pbmc_10x_v3_chr21_filtered_feature_bc_matrix",
         "10x_mtx",
@@ -187,13 +187,26 @@ REAL = {  # file, format, columns, params: converted inputs with per-batch and c
         {"cell_type": "Clusters", "batch": "BatchID"},
         {"min_genes": 10, "max_genes": None, "n_top_genes": 50, "hvg_flavor": "cell_ranger", "hvg_batch_key": "batch"},
     ),
+    # the HVG statistics of the train rows only (hvg_on_train), per batch, with the clip pass
+    "h5ad-seurat_v3-batch-split": (
+        "onek1k_pbmc_7811cells_40donors_4celltypes_rawcounts.h5ad",
+        "h5ad",
+        {},
+        {
+            "min_genes": 50,
+            "n_top_genes": 200,
+            "hvg_flavor": "seurat_v3",
+            "hvg_batch_key": "cell_type",
+            "split": {"enabled": True, "group_by": "indiv", "seed": 5},
+        },
+    ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(REAL))
-def test_four_shards_of_a_converted_input_in_process_equal_the_one_job_chain(tmp_path: Path, case: str) -> None:
-    """The shard jobs' functions in order (conversion, clip jobs) against chain.process in memory; a rerun
-    gives the same bytes."""
+def test_four_shards_in_process_equal_the_one_job_chain(tmp_path: Path, case: str) -> None:
+    """The shard jobs' functions in order (conversion, clip jobs, split) against chain.process in memory; a
+    rerun gives the same bytes."""
     import anndata as ad
 
     from genoprep.cards import load_card
@@ -216,7 +229,8 @@ def test_four_shards_of_a_converted_input_in_process_equal_the_one_job_chain(tmp
             _outputs(tmp_path / run),
         )
     work = tmp_path / "work_sharded"
-    assert (work / "input.h5ad").exists() and (work / "clipped_3.npz").exists() == (params["hvg_flavor"] == "seurat_v3")
+    assert (work / "input.h5ad").exists() == (fmt != "h5ad")
+    assert (work / "clipped_3.npz").exists() == (params["hvg_flavor"] == "seurat_v3")
     a, b = ad.read_h5ad(one / "processed.h5ad"), ad.read_h5ad(tmp_path / "sharded" / "processed.h5ad")
     assert list(a.obs_names) == list(b.obs_names) and list(a.var_names) == list(b.var_names)
     assert a.var["highly_variable"].tolist() == b.var["highly_variable"].tolist()
