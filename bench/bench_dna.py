@@ -385,6 +385,15 @@ def parquet_floor(n_values: int, rounds: int = 3) -> dict[str, float]:
             table, path, use_byte_stream_split=True, **plain
         ),
         "list<int32>, PLAIN + 8 MB pages": lambda: pq.write_table(table, path, data_page_size=8 << 20, **plain),
+        "list<int32>, DELTA_BINARY_PACKED": lambda: pq.write_table(
+            table,
+            path,
+            column_encoding={"input_ids.list.element": "DELTA_BINARY_PACKED"},
+            **{**plain, "use_dictionary": False},
+        ),
+        "list<int32>, PLAIN + write_batch_size 1M": lambda: pq.write_table(
+            table, path, write_batch_size=1 << 20, **plain
+        ),
         "list<int32 not null> not null, PLAIN": lambda: pq.write_table(strict, path, **plain),
         "flat int32 not null (no levels), PLAIN": lambda: pq.write_table(flat_table, path, **plain),
         "ndarray.tofile (no Parquet)": lambda: flat.tofile(path),
@@ -402,6 +411,62 @@ def parquet_floor(n_values: int, rounds: int = 3) -> dict[str, float]:
     finally:
         shutil.rmtree(path.parent, ignore_errors=True)
     return speeds
+
+
+def variable_breakdown(fasta: Path, rounds: int) -> dict[str, dict[str, float]]:
+    """CPU seconds of each stage of the ``dnabert``/``nucleotide_transformer`` steps, timed alone.
+
+    The stages of :func:`genoprep.dna.artifacts.write_variable_tokens` on the whole file, each
+    on the previous stage's output held in memory (best of ``rounds``, stages taking turns):
+    ``read`` (the bytes reader: parse + validate), ``tokenize`` (the compiled kernels, batch by
+    batch as the step cuts them), ``table`` (the Arrow columns, ``list<int32>`` from offsets and
+    the flat ids) and ``write`` (``ParquetWriter`` with the step's settings, one row group per
+    batch, on one thread). ``write`` alone is the floor of the step's CPU seconds, and
+    ``max(write, read + tokenize + table)`` the floor of its wall seconds on two cores (the step
+    writes batch i on a second thread while it reads and tokenizes batch i + 1).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from genoprep.dna import artifacts
+    from genoprep.dna.io import batched
+
+    records = list(read_fasta(fasta, as_bytes=True))
+    batches = list(batched(records, artifacts.DEFAULT_BATCH_RECORDS, artifacts.VARIABLE_BATCH_BASES))
+    out = fasta.with_name("breakdown.parquet")
+    encoders = {
+        "dnabert k=6 -> parquet": lambda b: dnabert_encode([r.sequence for r in b], k=6),
+        "nucleotide_transformer k=6 -> parquet": lambda b: nucleotide_transformer_encode([r.sequence for r in b], k=6),
+    }
+    schema = artifacts.TOKENS_SCHEMA
+    stages: dict[str, dict[str, float]] = {}
+    for name, encode in encoders.items():
+        ids = [encode(batch) for batch in batches]
+
+        def tables(ids: list = ids) -> list:
+            return [
+                pa.Table.from_arrays([*artifacts._index_columns(b), artifacts._as_list_array(i)], schema=schema)
+                for b, i in zip(batches, ids, strict=True)
+            ]
+
+        built = tables()
+
+        def write(built: list = built) -> None:
+            with pq.ParquetWriter(out, schema, **artifacts.TOKENS_WRITER) as writer:
+                for table in built:
+                    writer.write_table(table)
+
+        functions = {
+            "read": lambda: list(read_fasta(fasta, as_bytes=True)),
+            "tokenize": lambda encode=encode: [encode(batch).values.size for batch in batches],  # ids freed
+            "table": tables,
+            "write": write,
+        }
+        stages[name] = interleaved_best(functions, rounds, budget_s=0.0, max_repeat=1)
+        stages[name]["values"] = float(sum(i.values.size for i in ids))
+        del ids, built
+    out.unlink(missing_ok=True)
+    return stages
 
 
 # ------------------------------------------------------------------ main
@@ -515,6 +580,8 @@ def main() -> int:
             "kmer_counts k=6 -> .npz": (lambda s: kmer_counts(s, k=6), naive_kmer_counts),
         }
         subsample_bytes = [r.sequence for r in read_fasta(naive_file, as_bytes=True)]
+        for warm in (dnabert_encode, nucleotide_transformer_encode):  # numba: load (or compile) the kernels
+            warm([b"ACGTNACGTA"], k=6)
         subsample = parse(naive_file)
         assert [s.encode() for s in subsample] == subsample_bytes
         functions: dict[str, Callable[[], object]] = {"parse naive": lambda: parse(naive_file)}
@@ -547,6 +614,7 @@ def main() -> int:
         }
         fast = {name: timed(step, args.repeat, name) for name, step in steps.items()}
         process_peak = peak_rss_mb()
+        breakdown = variable_breakdown(fasta, args.rounds)
 
         rss = {
             scheme: (
@@ -642,6 +710,19 @@ def main() -> int:
                 f"streamed {scheme} step in a subprocess: peak RSS {quarter:.0f} MB on {small_bases / MB:.0f} MB, "
                 f"{full:.0f} MB on {full_mb:.0f} MB -> {'does not grow' if ok else 'GROWS'} with file size"
             )
+        print()
+        print(
+            f"stages of the Parquet steps, each alone on the whole {full_mb:.1f} MB (best of {args.rounds}, "
+            "CPU s; MB/s of sequence):"
+        )
+        for name, stage in breakdown.items():
+            work_s = stage["read"] + stage["tokenize"] + stage["table"]
+            print(
+                f"  {name:38} read {stage['read']:.3f}  tokenize {stage['tokenize']:.3f}  table {stage['table']:.3f}  "
+                f"write {stage['write']:.3f} ({stage['values'] / stage['write'] / 1e6:.0f} M ids/s)  -> "
+                f"sum {full_mb / (work_s + stage['write']):.0f} MB/CPU-s, writer alone {full_mb / stage['write']:.0f}, "
+                f"2-core wall floor {full_mb / max(work_s, stage['write']):.0f} MB/s"
+            )
         print(
             f"total bench time {time.perf_counter() - started:.0f} s, load average {os.getloadavg()[0]:.1f} at the end"
         )
@@ -654,6 +735,7 @@ def main() -> int:
                         "rows": rows,
                         "peak_rss_mb": process_peak,
                         "rss_mb": {k: {"quarter": q, "full": f} for k, (q, f) in rss.items()},
+                        "parquet_stages_cpu_s": breakdown,
                         "missed": missed,
                     },
                     indent=2,

@@ -1,12 +1,13 @@
 """Compiled (numba) loops of the variable-length DNA tokenizers: one pass over a batch's bytes.
 
 Imported lazily by :mod:`genoprep.dna.tokenize` (numba is not loaded when the workflow is
-parsed). Each kernel reads the batch's 2-bit codes (bytes translated by a lookup table:
-A/T/C/G in ``itertools.product("ATCG")`` order = 0..3, lower case as upper case) and writes
-the token ids of each sequence straight into a flat int32 array, with the offsets of the
-rows; the rules are those of :func:`genoprep.dna.tokenize.dnabert_encode` and
-:func:`genoprep.dna.tokenize.nucleotide_transformer_encode`, whose numpy versions the tests
-compare with.
+parsed). Each kernel reads the batch's ASCII bytes and looks each one up in a 256-entry
+table (A/T/C/G in ``itertools.product("ATCG")`` order = 0..3, lower case as upper case;
+no separate translation pass), and writes the token ids of each sequence straight into a
+flat int32 array, with the offsets of the rows; the rules are those of
+:func:`genoprep.dna.tokenize.dnabert_encode_numpy` and
+:func:`genoprep.dna.tokenize.nucleotide_transformer_encode_numpy`, which the tests compare with.
+``nogil=True``: a kernel runs while another thread holds the GIL (the Parquet writer's).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from numba import njit
 
 @njit(cache=True, nogil=True)
 def dnabert_rows(
-    codes: np.ndarray,
+    data: np.ndarray,
+    table: np.ndarray,
     starts: np.ndarray,
     lengths: np.ndarray,
     k: int,
@@ -41,12 +43,12 @@ def dnabert_rows(
         code = 0
         last_bad = start - k  # last position holding a non-base (none yet: far enough back)
         for j in range(start, min(start + k - 1, end)):  # the first k-1 bases start the code
-            base = codes[j]
+            base = table[data[j]]
             if base > 3:
                 last_bad = j
             code = (code << 2) | (base & 3)
         for j in range(start + k - 1, end):
-            base = codes[j]
+            base = table[data[j]]
             if base > 3:
                 last_bad = j
             code = ((code << 2) | (base & 3)) & mask
@@ -59,7 +61,8 @@ def dnabert_rows(
 
 @njit(cache=True, nogil=True)
 def nucleotide_transformer_rows(
-    codes: np.ndarray,
+    data: np.ndarray,
+    table: np.ndarray,
     starts: np.ndarray,
     lengths: np.ndarray,
     k: int,
@@ -74,37 +77,42 @@ def nucleotide_transformer_rows(
     offsets: np.ndarray,
 ) -> int:
     """``<cls>`` then, piece by piece between Ns, non-overlapping k-mers from the piece's left end,
-    the < k bases left as single tokens, each N a token. Returns the number of ids written."""
+    the < k bases left as single tokens, each N a token. Returns the number of ids written.
+
+    One pass: the bases since the last k-mer build its code; the k-th closes it, and an N (or
+    the end of the sequence) turns the fewer than k bases held into single-base tokens."""
     pos = 0
     for i in range(starts.size):
         offsets[i] = pos
         values[pos] = cls_id
         pos += 1
-        j = starts[i]
-        end = j + lengths[i]
-        while j < end:
-            if codes[j] == n_code:
+        start = starts[i]
+        end = start + lengths[i]
+        held = 0  # bases of the k-mer being built
+        code = 0
+        other = False
+        for j in range(start, end + 1):
+            base = table[data[j]] if j < end else n_code
+            if base != n_code:
+                code = (code << 2) | (base & 3)
+                other |= base == other_code
+                held += 1
+                if held == k:
+                    values[pos] = unk_id if other else code + first_kmer_id
+                    pos += 1
+                    held = 0
+                    code = 0
+                    other = False
+                continue
+            for u in range(j - held, j):  # the piece's last < k bases, one token each
+                single = table[data[u]]
+                values[pos] = unk_id if single == other_code else single + single_base_id
+                pos += 1
+            held = 0
+            code = 0
+            other = False
+            if j < end:
                 values[pos] = n_id
                 pos += 1
-                j += 1
-                continue
-            piece_end = j
-            while piece_end < end and codes[piece_end] != n_code:
-                piece_end += 1
-            while piece_end - j >= k:
-                code = 0
-                other = False
-                for u in range(k):
-                    base = codes[j + u]
-                    other |= base == other_code
-                    code = (code << 2) | (base & 3)
-                values[pos] = unk_id if other else code + first_kmer_id
-                pos += 1
-                j += k
-            while j < piece_end:
-                base = codes[j]
-                values[pos] = unk_id if base == other_code else base + single_base_id
-                pos += 1
-                j += 1
     offsets[starts.size] = pos
     return pos

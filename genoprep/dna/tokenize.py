@@ -423,19 +423,19 @@ def nucleotide_transformer_encode_numpy(sequences: Sequence[SeqLike], k: int = N
 def dnabert_encode(sequences: Sequence[SeqLike], k: int = 6) -> RaggedTokens:
     """``dnabert`` scheme (rules: :func:`dnabert_encode_numpy`), in one compiled pass over the batch.
 
-    The bytes are translated to 2-bit codes (``bytes.translate``) and
-    :func:`genoprep.dna.kernels.dnabert_rows` writes each row's ids with a rolling k-mer code.
+    :func:`genoprep.dna.kernels.dnabert_rows` looks each byte up in the 2-bit code table and
+    writes each row's ids with a rolling k-mer code.
     """
     from genoprep.dna.kernels import dnabert_rows  # numba: not at workflow parse time
 
     if k not in DNABERT_KS:
         raise ValueError(f"DNABERT k must be one of {DNABERT_KS}, not {k}")
     joined, starts, lengths = _concat(sequences)
-    codes = _lookup(joined, _ATCG_BYTES)
     offsets = np.empty(len(starts) + 1, dtype=np.int64)
     values = np.empty(int(np.maximum(lengths - k + 1, 0).sum()) + 2 * len(starts), dtype=np.int32)
     dnabert_rows(
-        codes,
+        np.frombuffer(joined, dtype=np.uint8),
+        ATCG_CODES,
         starts,
         lengths,
         k,
@@ -456,11 +456,11 @@ def nucleotide_transformer_encode(sequences: Sequence[SeqLike], k: int = NT_DEFA
 
     _check_k(k)
     joined, starts, lengths = _concat(sequences)
-    codes = _lookup(joined, _NT_BYTES)
     offsets = np.empty(len(starts) + 1, dtype=np.int64)
     values = np.empty(int(lengths.sum()) + len(starts), dtype=np.int32)  # at most one id a base, + <cls>
     size = nucleotide_transformer_rows(
-        codes,
+        np.frombuffer(joined, dtype=np.uint8),
+        _NT_TABLE,
         starts,
         lengths,
         k,

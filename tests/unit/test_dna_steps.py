@@ -237,3 +237,45 @@ def test_bytes_and_str_inputs_tokenize_alike(sequences: list[str], max_len: int)
     assert char_encode(as_bytes, max_len).min() >= 0 and char_encode(as_bytes, max_len).max() <= 5
     assert b.values.min() >= 1 and b.values.max() <= 4 + 4**3
     assert a.lengths.tolist() == [max(len(s) - 3 + 1, 0) + 2 for s in sequences]
+
+
+def test_variable_tokens_reader_thread_passes_errors_and_stops(tmp_path: Path) -> None:
+    """The Parquet steps read their batches on a thread (artifacts._Prefetched): a bad record read
+    there is the caller's one-line InputError, rows keep their order across batches, and the
+    thread is gone when the caller stops early (an endless input is not read to its end)."""
+    import itertools
+    import threading
+
+    from genoprep.dna import artifacts
+
+    good = "".join(f">r{i}\n{'ACGT' * (i + 1)}\n" for i in range(6))
+    fasta = _write(tmp_path / "bad.fa", good + ">r6\nACGTX\n>r7\nACGT\n")
+    card = _card(tmp_path, {"input": {"path": "bad.fa"}, "params": {"tokenizers": ["nucleotide_transformer"]}})
+    options = SchemeOptions.from_card(card, "nucleotide_transformer")
+    with pytest.raises(InputError, match=r"record 7 \(r6\).*'X' at position 5"):
+        artifacts.write_variable_tokens(
+            read_inputs(options.inputs, [fasta], options.columns, as_bytes=True),
+            tmp_path / "bad.parquet",
+            "nucleotide_transformer",
+            options.settings,
+            batch_bases=10,  # several batches: the error comes from the reader thread mid-file
+        )
+    assert not [t for t in threading.enumerate() if t.name == "dna-reader"]
+
+    fasta = _write(tmp_path / "good.fa", good)
+    artifacts.write_variable_tokens(
+        read_inputs(options.inputs, [fasta], options.columns, as_bytes=True),
+        tmp_path / "good.parquet",
+        "nucleotide_transformer",
+        options.settings,
+        batch_bases=10,
+    )
+    table = pq.read_table(tmp_path / "good.parquet")
+    assert table.column("id").to_pylist() == [f"r{i}" for i in range(6)]
+    assert pq.ParquetFile(tmp_path / "good.parquet").metadata.num_row_groups == 6
+    expected = nucleotide_transformer_encode([("ACGT" * (i + 1)).encode() for i in range(6)])
+    assert table.column("input_ids").to_pylist() == [row.tolist() for row in expected.to_list()]
+
+    with artifacts._Prefetched(itertools.count()) as numbers:
+        assert list(itertools.islice(numbers, 3)) == [0, 1, 2]
+    assert not [t for t in threading.enumerate() if t.name == "dna-reader"]
