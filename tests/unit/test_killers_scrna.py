@@ -967,3 +967,84 @@ def test_normalise_ensembl_id_and_spec_text() -> None:
     assert normalise_ensembl_id("ENSG1.2.3") == "ENSG1"
     assert _spec_text(VERSIONS["v2"]) == "<pad>=0, <mask>=1, <cls>=2, <eos>=3"
     assert _spec_text(VERSIONS["v1"]) == "<pad>=0, <mask>=1"
+
+
+def _scgpt_tokenizer(select: str = "highest"):  # type: ignore[no-untyped-def]
+    from genoprep.scrna.tokens import ScgptOptions, ScgptTokenizer, ScgptVocabulary
+
+    vocabulary = ScgptVocabulary.from_mapping({s: i for i, s in enumerate("ABCDE")}, "vocab.json")
+    options = ScgptOptions(vocab="vocab.json", n_bins=5, max_len=10, genes="hvg", select=select, seed=4)
+    return ScgptTokenizer(vocabulary, ["A", "Z", "C", "D"], options, np.array([True, True, False, True]))
+
+
+def test_scgpt_summary_and_parameters_by_hand() -> None:
+    tokenizer = _scgpt_tokenizer()
+    # A and D are in the HVG set and the vocabulary (Z is not in the vocabulary, C not an HVG): <cls>, A, D
+    chunk = tokenizer.tokenize_chunk(sparse.csr_matrix(np.array([[1.0, 9.0, 9.0, 3.0], [0, 0, 0, 0]])))
+    assert chunk.input_ids.tolist() == [6, 0, 3]
+    share = (np.expm1(1.0) + np.expm1(3.0)) / (np.expm1(1.0) + 2 * np.expm1(9.0) + np.expm1(3.0))
+    summary = tokenizer.summary()
+    assert summary.pop("share_of_counts_in_vocabulary") == pytest.approx(share, rel=1e-12)
+    assert summary == {
+        "n_bins": 5,
+        "max_len": 10,
+        "genes": "hvg",
+        "select": "highest",
+        "genes_in_input": 4,
+        "genes_in_set": 3,
+        "genes_in_vocabulary": 2,
+        "cells_tokenised": 1,
+        "cells_dropped_empty": 1,
+        "cells_truncated": 0,
+        "ties_at_truncation": 0,
+        "tokens": 3,
+        "vocabulary": {"special_tokens_appended": ["<pad>", "<cls>", "<eoc>"]},
+    }
+    assert tokenizer.parameters() == {
+        "scheme": "scgpt",
+        "n_bins": 5,
+        "max_len": 10,
+        "genes": "hvg",
+        "select": "highest",
+        "seed": 4,
+        "cls_id": 6,
+        "pad_id": 5,
+        "values": "normalize_total + log1p, float64",
+        "binning": "np.digitize(value, np.quantile(nonzero, np.linspace(0, 1, n_bins - 1))), left side",
+        "order": "<cls> then genes in column order",
+        "vocab_sha256": None,
+    }
+    sampled = _scgpt_tokenizer("sample")
+    assert sampled.summary()["ties_at_truncation"] is None  # a sample has no truncation boundary
+    assert "ties_at_truncation" in tokenizer.summary()
+
+
+def test_scgpt_vocabulary_load(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+    import json
+
+    from genoprep.scrna.tokens import ScgptVocabulary
+
+    path = tmp_path / "vocab.json"
+    path.write_text(json.dumps({"A": 0, "B": 1, "<pad>": 2}), encoding="utf-8")
+    vocabulary = ScgptVocabulary.load(str(path))
+    assert vocabulary.ids == {"A": 0, "B": 1, "<pad>": 2, "<cls>": 3, "<eoc>": 4}
+    assert vocabulary.appended == ["<cls>", "<eoc>"]
+    assert vocabulary.facts["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert vocabulary.facts["special_tokens_appended"] == ["<cls>", "<eoc>"]
+    with pytest.raises(InputError) as caught:
+        ScgptVocabulary.load(None)
+    assert str(caught.value) == ("card: params.scgpt.vocab is not set: the scgpt tokens need scGPT's vocabulary JSON")
+
+
+def test_rank_summary_with_geneformer_spearman() -> None:
+    from genoprep.scrna.tokens import RankOptions, RankTokenizer
+    from genoprep.scrna.tokens.chunks import TokenStats
+
+    stats = TokenStats()
+    stats.add_spearman(np.array([0.5, np.nan, 1.0]))  # a cell without a defined correlation is left out
+    summary = RankTokenizer(3, RankOptions(n_genes=2)).summary(stats)
+    assert summary["mean_spearman_vs_geneformer"] == pytest.approx(0.75) and summary["spearman_cells"] == 2
+    assert list(summary)[-2:] == ["mean_spearman_vs_geneformer", "spearman_cells"]
+    empty = RankTokenizer(3, RankOptions(n_genes=2)).summary(TokenStats())
+    assert empty["mean_spearman_vs_geneformer"] is None and empty["spearman_cells"] == 0
