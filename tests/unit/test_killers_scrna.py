@@ -1048,3 +1048,40 @@ def test_rank_summary_with_geneformer_spearman() -> None:
     assert list(summary)[-2:] == ["mean_spearman_vs_geneformer", "spearman_cells"]
     empty = RankTokenizer(3, RankOptions(n_genes=2)).summary(TokenStats())
     assert empty["mean_spearman_vs_geneformer"] is None and empty["spearman_cells"] == 0
+
+
+def test_scgpt_refusals_name_their_source_and_duplicates_are_summed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from genoprep.scrna.tokens import ScgptVocabulary
+
+    missing = tmp_path / "none.json"
+    with pytest.raises(InputError) as caught:
+        ScgptVocabulary.load(str(missing))
+    assert str(caught.value) == (
+        f"{missing}: scGPT vocabulary not found (dictionaries are read from the paths in the card, never downloaded)"
+    )
+    listed = tmp_path / "list.json"
+    listed.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        ScgptVocabulary.load(str(listed))
+    assert str(caught.value) == f"{listed}: scGPT vocabulary holds a list, not a dictionary"
+    twice = tmp_path / "twice.json"
+    twice.write_text('{"A": 0, "B": 0}', encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        ScgptVocabulary.load(str(twice))
+    assert str(caught.value) == f"{twice}: scGPT vocabulary gives the same id to two genes"
+    tokenizer = _scgpt_tokenizer()
+    with pytest.raises(InputError) as caught:
+        tokenizer.tokenize_chunk(sparse.csr_matrix(np.array([[-1.0, 0, 0, 1.0]])))
+    assert str(caught.value) == (
+        "normalised values: the matrix holds negative values; tokens need counts or normalised values >= 0"
+    )
+    with pytest.raises(InputError) as caught:
+        tokenizer.tokenize_chunk(sparse.csr_matrix((1, 3)))
+    assert str(caught.value) == "values: chunk has 3 genes, the dataset 4"
+    # gene A stored twice (0.5 + 0.5) and out of column order: the same tokens and bins as one value 1.0
+    duplicated = sparse.csr_matrix((np.array([3.0, 0.5, 0.5]), np.array([3, 0, 0]), np.array([0, 3])), shape=(1, 4))
+    plain = _scgpt_tokenizer().tokenize_chunk(sparse.csr_matrix(np.array([[1.0, 0, 0, 3.0]])))
+    summed = _scgpt_tokenizer().tokenize_chunk(duplicated)
+    assert summed.input_ids.tolist() == plain.input_ids.tolist() == [6, 0, 3]
+    assert summed.values.tolist() == plain.values.tolist()
+    assert duplicated.data.tolist() == [3.0, 0.5, 0.5]  # the input is not changed
