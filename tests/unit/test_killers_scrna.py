@@ -1032,6 +1032,11 @@ def test_scgpt_vocabulary_load(tmp_path) -> None:  # type: ignore[no-untyped-def
     assert vocabulary.appended == ["<cls>", "<eoc>"]
     assert vocabulary.facts["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert vocabulary.facts["special_tokens_appended"] == ["<cls>", "<eoc>"]
+    from genoprep.scrna.tokens import ScgptOptions, ScgptTokenizer
+
+    options = ScgptOptions(vocab=str(path), n_bins=3, max_len=2, genes="all", select="highest", seed=0)
+    parameters = ScgptTokenizer(vocabulary, ["A", "B"], options).parameters()
+    assert parameters["vocab_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     with pytest.raises(InputError) as caught:
         ScgptVocabulary.load(None)
     assert str(caught.value) == ("card: params.scgpt.vocab is not set: the scgpt tokens need scGPT's vocabulary JSON")
@@ -1085,3 +1090,33 @@ def test_scgpt_refusals_name_their_source_and_duplicates_are_summed(tmp_path) ->
     assert summed.input_ids.tolist() == plain.input_ids.tolist() == [6, 0, 3]
     assert summed.values.tolist() == plain.values.tolist()
     assert duplicated.data.tolist() == [3.0, 0.5, 0.5]  # the input is not changed
+
+
+def test_geneformer_parameters_by_hand() -> None:
+    from genoprep.scrna.tokens import GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary
+
+    options = GeneformerOptions(
+        version="v2",
+        model_input_size=6,
+        special_tokens=None,
+        token_dictionary=None,
+        gene_median_dictionary=None,
+        gene_name_id_dictionary=None,
+    )
+    genes = ["ENSG00000000003", "ENSG00000000005"]
+    tokens = {"<pad>": 0, "<mask>": 1, "<cls>": 2, "<eos>": 3, genes[0]: 4, genes[1]: 5}
+    vocabulary = GeneformerVocabulary.load(options, tokens=tokens, medians={genes[0]: 1.5, genes[1]: 2.0})
+    assert GeneformerTokenizer(vocabulary, genes, options).parameters() == {
+        "scheme": "geneformer",
+        "version": "v2",
+        "model_input_size": 6,
+        "special_tokens": True,
+        "genes_per_cell": 4,  # 6 minus <cls> and <eos>
+        "target_sum": 10_000,
+        "tie_break": "token id ascending",
+        "n_counts": "total over all genes of the input matrix",
+        "dictionaries": {
+            "token_dictionary": "derived from the dataset",
+            "gene_median_dictionary": "derived from the dataset",
+        },
+    }
