@@ -26,18 +26,11 @@ from genoprep.scrna.qc import (
     pct_mito,
     read_gene_list,
 )
+from tests.unit.test_scrna_qc import OPTIONS as QC_OPTIONS
 
 # ---------------------------------------------------------------------------------------------------------------- qc
 
-QC = QcOptions(
-    min_genes=2,
-    min_cells=2,
-    max_genes=3,
-    max_pct_mito=30.0,
-    mito_prefixes=("MT-",),
-    mito_genes=(),
-    min_fraction_kept=0.0,
-)
+QC = QC_OPTIONS  # min_genes 2, min_cells 2, max_genes 3, max_pct_mito 30, MT- prefix (test_scrna_qc.py)
 
 
 def _spread(values: list[float], label: str) -> str:
