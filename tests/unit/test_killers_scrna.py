@@ -692,6 +692,7 @@ def test_make_doublets_by_reimplementation() -> None:
     assert list(obs["split"]) == ["train"] * 4 and obs["is_doublet"].tolist() == [True] * 4
     mean, _ = make_doublets(cells, per_split=4, combine="mean", seed=8)
     np.testing.assert_array_equal(mean.toarray(), np.array([dense[a] + dense[b] for a, b in pairs]) / 2)
+    assert mean.dtype == np.float32  # halves of counts are exact in float32; scipy's "/ 2" gave float64
     unlabelled, plain = make_doublets(_cells(False), per_split=1, combine="sum", seed=8)
     assert list(plain.columns) == ["split", "parent_1", "parent_2", "is_doublet"]
     none, no_obs = make_doublets(cells, per_split=0, combine="sum", seed=8)
