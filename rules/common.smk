@@ -482,6 +482,45 @@ def scrna_shard_runtime(wildcards, attempt):
     return scrna_shard.shard_runtime(scrna_shard_plan_of(wildcards), index, attempt)
 
 
+def scrna_shard_converted(wildcards):
+    """The CSR h5ad that rule scrna_shard_convert makes of a sharded 10x/CSV/TSV/loom input
+    (the path the one-job out-of-core path converts into); [] for an h5ad input."""
+    card = card_of(wildcards)
+    if card.data["input"]["format"] == "h5ad":
+        return []
+    return [work_of(card, "input.h5ad")]
+
+
+def scrna_shard_clip_values(wildcards):
+    """The clip values of a sharded seurat_v3/seurat_v3_paper dataset ([] for the other flavors: no
+    clip jobs in their job graph)."""
+    card = card_of(wildcards)
+    if not scrna_shard.needs_clip_pass(card.data):
+        return []
+    return [work_of(card, "shards/clip.npz")]
+
+
+def scrna_shard_clipped(wildcards):
+    """Every shard's clipped sums of a sharded seurat_v3/seurat_v3_paper dataset ([] otherwise)."""
+    if not scrna_shard.needs_clip_pass(card_of(wildcards).data):
+        return []
+    return scrna_shard_files("clipped")(wildcards)
+
+
+def scrna_shard_convert_mem_mb(wildcards, attempt):
+    """The conversion streams as the out-of-core path does: its memory estimate."""
+    size, budget, _ = _scrna_route(wildcards.dataset)
+    return scrna_resources.ooc_mem_mb(size, budget, attempt)
+
+
+def scrna_shard_convert_runtime(wildcards, attempt):
+    size, _, _ = _scrna_route(wildcards.dataset)
+    return scrna_resources.ooc_runtime_minutes(size, attempt)
+
+
+def scrna_shard_convert_disk_mb(wildcards, attempt):
+    """The converted input at the conversion's peak (spilled triples and the CSR h5ad)."""
+    return scrna_resources.converted_disk_mb(_scrna_size(wildcards.dataset), attempt)
 def scrna_shard_disk_mb(kind):
     """Disk for the shard jobs that write large files (genoprep.scrna.shard.shard_disk_mb), escalating
     with --retries."""

@@ -27,7 +27,7 @@ def main() -> None:
     )
     shard.gather(
         source,
-        shard.ShardFiles(inputs.plan, list(inputs.metrics), list(inputs.kept), list(inputs.sums), inputs.decision),
+        shard.shard_files(inputs),
         list(inputs.rows),
         list(inputs.blocks),
         inputs.hvg,

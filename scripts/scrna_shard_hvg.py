@@ -14,7 +14,7 @@ def main() -> None:
     inputs = snakemake.input
     shard.hvg(
         source,
-        shard.ShardFiles(inputs.plan, list(inputs.metrics), list(inputs.kept), list(inputs.sums), inputs.decision),
+        shard.shard_files(inputs),
         snakemake.output.hvg,
     )
 

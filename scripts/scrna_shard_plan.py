@@ -10,7 +10,8 @@ from genoprep.scrna import shard
 
 def main() -> None:
     options, shard_options = shard.options_from(snakemake.params.chain)
-    shard.plan(snakemake.input.data[0], options, shard_options, snakemake.output.plan)
+    inputs = snakemake.input
+    shard.plan(inputs.data[0], options, shard_options, snakemake.output.plan, shard.job_stream(inputs))
 
 
 run_step(snakemake.log[0], main)

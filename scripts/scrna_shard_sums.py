@@ -13,7 +13,15 @@ def main() -> None:
     inputs, output = snakemake.input, snakemake.output
     index = int(snakemake.wildcards.shard)
     shard.shard_sums(
-        inputs.data[0], options, shard_options, inputs.plan, index, inputs.decision, output.sums, output.rows
+        inputs.data[0],
+        options,
+        shard_options,
+        inputs.plan,
+        index,
+        inputs.decision,
+        output.sums,
+        output.rows,
+        shard.job_stream(inputs),
     )
 
 

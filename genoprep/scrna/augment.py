@@ -118,7 +118,7 @@ def make_doublets(cells: SplitCells, *, per_split: int, combine: str, seed: int)
     parents = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     combined = cells.counts[parents[:, 0]] + cells.counts[parents[:, 1]]
     if combine == "mean":
-        combined = combined.astype(np.float32) / 2
+        combined = combined.astype(np.float32) * np.float32(0.5)  # "/ 2" would upcast to float64
     combined = sp.csr_matrix(combined)
     combined.sort_indices()
     obs = pd.DataFrame({"split": split_of})

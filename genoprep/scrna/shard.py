@@ -3,6 +3,8 @@
 The out-of-core passes (:mod:`genoprep.scrna.ooc`) over row ranges of the input instead of the
 whole matrix, each range (shard) in its own job, locally or as SLURM jobs:
 
+0. ``convert_input`` (10x folders, CSV/TSV, loom only): the input converted once, streaming, into the
+   CSR h5ad the other jobs read (:func:`genoprep.scrna.convert.to_h5ad`, as the one-job path converts);
 1. ``plan`` (a checkpoint): N shards of consecutive cells, into ``shards.json``;
 2. ``metrics`` per shard (pass 1): per-cell QC metrics over all genes, the value checks, and the
    cells per gene (int64) over the cells ``min_genes`` keeps;
@@ -17,8 +19,13 @@ whole matrix, each range (shard) in its own job, locally or as SLURM jobs:
 5. ``sums`` per shard (pass 3): normalize + log1p of the shard's kept cells (written for the
    transform and gather jobs) and the per-gene sums of :class:`genoprep.scrna.ooc.GeneSums` (with a
    split: the scaling sums over the train rows, the HVG sums too with ``hvg_on_train``);
+   for ``seurat_v3`` flavors and ``hvg_batch_key`` also the per-batch HVG statistics of
+   :class:`genoprep.scrna.ooc_hvg.BatchHvg` (:func:`shard_batch_hvg`); for ``seurat_v3`` flavors then
+   ``clip_values`` (reduce: the merged moments, the loess fit, the clip values) and ``shard_clip`` per
+   shard (the clipped sums);
 6. ``hvg`` (reduce): the sums merged in shard order (integers as integers, floats in float64) and the
-   HVGs and the scaling mean/std from :func:`genoprep.scrna.ooc.select_hvg`;
+   HVGs and the scaling mean/std from :func:`genoprep.scrna.ooc.select_hvg` (with the merged
+   :class:`~genoprep.scrna.ooc_hvg.BatchHvg` when there is one, :func:`merged_batch_hvg`);
 7. ``scale`` per shard (pass 4): the shard's scaled HVG block;
 8. ``gather``: ``processed.h5ad`` (rows appended shard by shard), ``X.npy`` (blocks through a memory
    map), ``features.tsv``, ``obs.tsv``, the facts and the embeddings, as the one-job rule writes them.
@@ -36,7 +43,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import anndata as ad
@@ -48,7 +55,7 @@ from genoprep import filters, leakage, runtime
 from genoprep.errors import InputError
 from genoprep.jsonio import write_json
 from genoprep.options import StepOptions
-from genoprep.scrna import io, kernels, ooc, preprocess, qc, resources, splitting, steps
+from genoprep.scrna import convert, io, kernels, ooc, ooc_hvg, preprocess, qc, resources, splitting, steps
 from genoprep.scrna.chain import ChainOptions, Outputs, StepTable, write_qc_diagnostics
 from genoprep.scrna.export import add_embeddings
 from genoprep.tasks.train_only import Scaler, scale_in_place
@@ -170,17 +177,20 @@ class _Input:
         dataset: str = "",
         metadata_path: StrPath | None = None,
         mito_gene_lists: Sequence[StrPath] = (),
+        stream_path: StrPath | None = None,
     ):
         self.source = str(data_path)
         table_meta = steps.check_header(data_path, options.ingest, metadata_path) if header else None
-        ooc.textio_check(data_path)
+        layer = _stream_layer(options, stream_path)
+        opened = data_path if stream_path is None else stream_path
+        ooc.textio_check(opened)
         try:
-            self.handle = h5py.File(data_path, "r")
+            self.handle = h5py.File(opened, "r")
         except OSError as err:
             raise io._h5_error(data_path, "h5ad", err) from None
         self.header: ad.AnnData | None = None
         if header:
-            self.header, self.reader = ooc.read_header(self.handle, data_path, options.ingest.layer)
+            self.header, self.reader = ooc.read_header(self.handle, data_path, layer)
             steps.annotate_ingested(self.header, table_meta, options.ingest, dataset, self.source, metadata_path)
             known = set(options.qc.mito_genes)
             for path in mito_gene_lists:
@@ -190,7 +200,7 @@ class _Input:
             )
             self.mito = self.header.var["mt"].to_numpy(dtype=bool)
         else:
-            key, var_key = resources.matrix_keys(options.ingest.layer)
+            key, var_key = resources.matrix_keys(layer)
             element = self.handle[key]
             n_genes = int(element.shape[1]) if isinstance(element, h5py.Dataset) else int(element.attrs["shape"][1])
             self.reader = ooc.RowReader(element, n_genes)
@@ -214,38 +224,52 @@ def _save(path: StrPath, arrays: Mapping[str, np.ndarray]) -> None:
     os.replace(partial, path)
 
 
+# ---- 0. converted inputs ----------------------------------------------------------------------
+
+
+def _stream_layer(options: ChainOptions, stream_path: StrPath | None) -> str | None:
+    """The layer a shard job reads: the card's for an h5ad input; ``X`` of the converted file otherwise."""
+    if stream_path is None:
+        if options.ingest.format != "h5ad":
+            raise ValueError(f"input.format {options.ingest.format} is read from its converted h5ad")
+        return options.ingest.layer
+    return None
+
+
+def convert_input(data_path: StrPath, options: ChainOptions, metadata_path: StrPath | None, out: StrPath) -> None:
+    """A 10x folder, CSV/TSV table or loom file converted once, streaming, into the CSR h5ad ``out`` that
+    the shard jobs read (:func:`genoprep.scrna.convert.to_h5ad`, as the one-job out-of-core path converts),
+    after the cheap checks of the card's columns, metadata and checksum."""
+    steps.check_header(data_path, options.ingest, metadata_path)
+    ingest = options.ingest
+    convert.to_h5ad(data_path, ingest.format, out, orientation=ingest.orientation, layer=ingest.layer)
+
+
 # ---- 1. plan -------------------------------------------------------------------------------
-
-
-#: HVG flavors whose statistics merge across shards (seurat_v3 and batch keys need per-batch passes)
-SHARDED_FLAVORS = ("seurat", "cell_ranger")
 
 
 def unsupported(data_path: StrPath, options: ChainOptions) -> str | None:
     """Why the sharded path cannot take this input (``None`` when it can): what the one-job out-of-core
-    path cannot stream, and what it streams but the shards cannot split yet (converted formats, HVGs
-    from per-batch or clipped count statistics, splits)."""
-    reason = ooc.unsupported(data_path, options.ingest, options.hvg)
-    if reason is not None:
-        return reason
-    if options.ingest.format != "h5ad":
-        return f"input.format {options.ingest.format} (it shards h5ad)"
-    if options.hvg.hvg_flavor not in SHARDED_FLAVORS:
-        return f"hvg_flavor {options.hvg.hvg_flavor} (it computes {', '.join(SHARDED_FLAVORS)})"
-    if options.hvg.hvg_batch_key is not None:
-        return "hvg_batch_key (per-batch HVG statistics)"
-    return None
+    path cannot stream (every format, HVG flavor, batch key and split it streams is sharded too)."""
+    return ooc.unsupported(data_path, options.ingest, options.hvg)
 
 
-def plan(data_path: StrPath, options: ChainOptions, shard_options: ShardOptions, out: StrPath) -> Plan:
-    """Check that the sharded path can take the input, and write the plan of its shards."""
+def plan(
+    data_path: StrPath,
+    options: ChainOptions,
+    shard_options: ShardOptions,
+    out: StrPath,
+    stream_path: StrPath | None = None,
+) -> Plan:
+    """Check that the sharded path can take the input, and write the plan of its shards (``stream_path``:
+    the CSR h5ad :func:`convert_input` made of a 10x/CSV/TSV/loom input)."""
     import numba
 
     source = str(data_path)
     reason = unsupported(data_path, options)
     if reason is not None:
         raise InputError(source, f"params.shards {shard_options.shards} cannot take {reason}; set params.shards: 1")
-    with _Input(data_path, options, header=False) as source_input:
+    with _Input(data_path, options, header=False, stream_path=stream_path) as source_input:
         reader = source_input.reader
         n_shards = planned_shards(reader, shard_options, source)
         if reader.indptr is None:
@@ -297,10 +321,11 @@ class Source:
     mito_gene_lists: Sequence[StrPath]
     dataset: str
     options: ChainOptions
+    stream: StrPath | None = None  # the CSR h5ad converted from a 10x/CSV/TSV/loom input
 
     def open(self) -> _Input:
         """The input with ``obs``/``var`` annotated (:class:`_Input` with ``header``)."""
-        return _Input(self.data, self.options, True, self.dataset, self.metadata, self.mito_gene_lists)
+        return _Input(self.data, self.options, True, self.dataset, self.metadata, self.mito_gene_lists, self.stream)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -312,6 +337,8 @@ class ShardFiles:
     kept: Sequence[StrPath]
     sums: Sequence[StrPath]
     decision: StrPath | None = None  # the decide job's file (the split of the kept cells, with params.split)
+    clip: StrPath | None = None  # seurat_v3: the clip values (clip_values) and the shards' clipped sums
+    clipped: Sequence[StrPath] = ()
 
 
 # ---- 2. per-shard metrics (pass 1) -----------------------------------------------------------
@@ -439,7 +466,7 @@ def shard_kept(
     metrics = [_npz(p) for p in metrics_paths]
     mito, n_genes = _mito_mask(source)
     gene_kept = decide_genes(n_genes, mito, source.options.qc, metrics)
-    with _Input(source.data, source.options, header=False) as opened:
+    with _Input(source.data, source.options, header=False, stream_path=source.stream) as opened:
         chunk = chunk_of(the_plan, index, shard_options)
         genes, total, mito_total = ooc.kept_cell_metrics(opened.reader, shard.start, shard.stop, chunk, gene_kept, mito)
         keys = {}
@@ -544,7 +571,11 @@ def decide(
             split_arrays = {"split": split.splits.astype(str), "split_qc": np.array(json.dumps(split.qc))}
         write_json(report, qc_path)
         decision.cells.to_csv(cells_path, sep="\t", index=False, lineterminator="\n")
-        _save(out, {"cell_kept": keep, "gene_kept": decision.gene_kept, **split_arrays})
+        hvg_obs = shell.obs  # the rows HVG selection sees: the train rows with hvg_on_train
+        if options.split.enabled and options.train_only.hvg_on_train:
+            hvg_obs = shell.obs.iloc[np.flatnonzero(split.train)]
+        batches = hvg_batches(hvg_obs, options)
+        _save(out, {"cell_kept": keep, "gene_kept": decision.gene_kept, **split_arrays, **batches})
 
 
 def assign_split(
@@ -612,9 +643,10 @@ def shard_sums(
     decision_path: StrPath,
     out_sums: StrPath,
     out_rows: StrPath,
+    stream_path: StrPath | None = None,
 ) -> None:
     """Pass 3 over one shard: its kept cells normalised (``out_rows``: counts and values, CSR) and the
-    shard's per-gene sums (``out_sums``)."""
+    shard's per-gene sums (``out_sums``, with the per-batch HVG statistics of :func:`shard_batch_hvg`)."""
     the_plan = Plan.read(plan_path)
     shard = the_plan.shards[index]
     decision = _npz(decision_path)
@@ -625,8 +657,9 @@ def shard_sums(
     train = _train_of(decision)  # with params.split: the scaling (and hvg_on_train the HVGs) fit the train rows
     hvg_fit = train if train is not None and options.train_only.hvg_on_train else None
     sums = ooc.GeneSums(n_vars, the_plan.slots, hvg_fit=hvg_fit)
+    batch_hvg = shard_batch_hvg(options, decision, n_vars, the_plan.slots, _hvg_row(sums, first_row))
     counts_parts, x_parts = [], []
-    with _Input(data_path, options, header=False) as source:
+    with _Input(data_path, options, header=False, stream_path=stream_path) as source:
         chunks = ooc.normalized_chunks(
             source.reader,
             shard.start,
@@ -640,6 +673,9 @@ def shard_sums(
         for row, counts, x in chunks:
             fit = np.ones(x.shape[0], dtype=bool) if train is None else train[row : row + x.shape[0]]
             sums.add(row, counts, x, fit, options.hvg.hvg_flavor)
+            if batch_hvg is not None:
+                for hvg_row, hvg_counts, hvg_x in sums.hvg_rows([(row, counts, x)]):
+                    batch_hvg.add(hvg_row, hvg_counts, hvg_x)
             counts_parts.append(counts)
             x_parts.append(x)
     n_rows = int(keep[shard.start : shard.stop].sum())
@@ -648,17 +684,144 @@ def shard_sums(
     x = sparse.vstack(x_parts, format="csr") if x_parts else empty
     assert counts.shape == (n_rows, n_vars)
     _save(out_rows, {**_csr_arrays("counts", counts), **_csr_arrays("x", x), "first_row": np.int64(first_row)})
-    _save(out_sums, sums.arrays())
+    _save(out_sums, {**sums.arrays(), **_prefixed(batch_hvg.state() if batch_hvg is not None else {})})
 
 
 def merge_sums(
-    n_vars: int, slots: int, shard_sums_arrays: Sequence[Mapping[str, np.ndarray]], hvg_fit: np.ndarray | None = None
+    n_vars: int, slots: int, shard_sums_arrays: Iterable[Mapping[str, np.ndarray]], hvg_fit: np.ndarray | None = None
 ) -> ooc.GeneSums:
     """Every shard's pass-3 sums added in shard order (``hvg_fit``: the kept rows the HVG sums saw)."""
     total = ooc.GeneSums(n_vars, slots, hvg_fit=hvg_fit)
     for arrays in shard_sums_arrays:
         total.merge(arrays)
     return total
+
+
+# ---- per-batch HVG statistics across shards (seurat_v3, hvg_batch_key) ----------------------
+#
+# The sums jobs add the shard's rows to a BatchHvg started at the shard's first kept row and write its
+# state beside the GeneSums arrays (keys prefixed "batch_hvg_"). seurat_v3 then needs the clip values: one
+# reduce (clip_values) merges the states and fits the loess, one job per shard (shard_clip) sums its
+# clipped counts, and the hvg reduce merges both and selects with BatchHvg.select, as one job does.
+
+_HVG_PREFIX = "batch_hvg_"
+
+
+def _prefixed(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {_HVG_PREFIX + key: value for key, value in arrays.items()}
+
+
+def _unprefixed(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {key[len(_HVG_PREFIX) :]: value for key, value in arrays.items() if key.startswith(_HVG_PREFIX)}
+
+
+def _hvg_row(sums: ooc.GeneSums, kept_row: int) -> int:
+    """The index, among the rows HVG selection sees, of the first of those at or after kept row ``kept_row``."""
+    return kept_row if sums.hvg_fit is None else int(np.count_nonzero(sums.hvg_fit[:kept_row]))
+
+
+def needs_clip_pass(card: Mapping[str, Any]) -> bool:
+    """Whether the card's HVG flavor needs the clip pass (rules scrna_shard_clip_values and scrna_shard_clip,
+    in the job graph of a sharded dataset only then)."""
+    return card["params"]["hvg_flavor"] in preprocess.COUNT_FLAVORS
+
+
+def hvg_batches(obs: Any, options: ChainOptions) -> dict[str, np.ndarray]:
+    """The kept cells' batch codes (:func:`ooc_hvg.batch_codes`) for the shard jobs, when the HVG flavor
+    or ``hvg_batch_key`` needs per-batch statistics (no entry otherwise)."""
+    flavor, batch_key = options.hvg.hvg_flavor, options.hvg.hvg_batch_key
+    if not ooc_hvg.streamed(flavor, batch_key):
+        return {}
+    if flavor in preprocess.COUNT_FLAVORS and options.normalize.value_type != "counts":
+        raise ValueError(f"hvg flavor {flavor} needs raw counts, and this dataset has none")
+    labels, codes = ooc_hvg.batch_codes(flavor, batch_key, obs)
+    return {"hvg_batch": codes, "hvg_n_batches": np.int64(len(labels))}
+
+
+def shard_batch_hvg(
+    options: ChainOptions, decision: Mapping[str, np.ndarray], n_vars: int, slots: int, first_row: int
+) -> ooc_hvg.BatchHvg | None:
+    """The per-batch HVG accumulators of a shard whose first HVG row is ``first_row`` (``None`` when the
+    flavor and batch key need none), from the batch codes the decide job wrote."""
+    if "hvg_batch" not in decision:
+        return None
+    batch_hvg = ooc_hvg.BatchHvg.from_codes(
+        options.hvg.hvg_flavor,
+        options.hvg.hvg_batch_key,
+        decision["hvg_batch"],
+        int(decision["hvg_n_batches"]),
+        n_vars,
+        slots,
+    )
+    batch_hvg.start_at(first_row)
+    return batch_hvg
+
+
+def merge_hvg_states(batch_hvg: ooc_hvg.BatchHvg, shard_sums_arrays: Iterable[Mapping[str, np.ndarray]]) -> None:
+    """Every shard's per-batch statistics (in its sums file) merged into ``batch_hvg``, in shard order (one
+    shard's arrays at a time when given as a generator: per batch they are genes x slots each)."""
+    for arrays in shard_sums_arrays:
+        batch_hvg.merge(_unprefixed(arrays))
+
+
+def clip_values(
+    options: ChainOptions, plan_path: StrPath, decision_path: StrPath, sums_paths: Sequence[StrPath], out: StrPath
+) -> None:
+    """``seurat_v3`` (reduce): the shards' per-batch count moments merged, scanpy's loess fit per batch
+    (:meth:`ooc_hvg.BatchHvg.start_clip_pass`), and its clip values for the per-shard clip jobs."""
+    decision = _npz(decision_path)
+    batch_hvg = shard_batch_hvg(options, decision, int(decision["gene_kept"].sum()), Plan.read(plan_path).slots, 0)
+    if batch_hvg is None or not batch_hvg.needs_clip_pass:
+        raise ValueError(f"hvg flavor {options.hvg.hvg_flavor} has no clip pass")
+    merge_hvg_states(batch_hvg, (_npz(p) for p in sums_paths))
+    batch_hvg.start_clip_pass()
+    _save(out, batch_hvg.clip_values())
+
+
+def shard_clip(
+    options: ChainOptions,
+    plan_path: StrPath,
+    decision_path: StrPath,
+    rows_path: StrPath,
+    clip_path: StrPath,
+    out: StrPath,
+) -> None:
+    """``seurat_v3``, one shard: its kept counts clipped at the clip values and summed per batch (the
+    counts the sums job kept, in row order, as the one-job clip pass sums them; with ``hvg_on_train``
+    the train rows only)."""
+    decision = _npz(decision_path)
+    rows = _npz(rows_path)
+    counts = _csr_of(rows, "counts")
+    first_row = int(rows["first_row"])
+    train = _train_of(decision)
+    if train is not None and options.train_only.hvg_on_train:  # the rows HVG selection sees
+        counts = counts[train[first_row : first_row + counts.shape[0]]]
+        first_row = int(np.count_nonzero(train[:first_row]))
+    batch_hvg = shard_batch_hvg(options, decision, counts.shape[1], Plan.read(plan_path).slots, first_row)
+    if batch_hvg is None:
+        raise ValueError(f"hvg flavor {options.hvg.hvg_flavor} has no clip pass")
+    batch_hvg.use_clip_values(_npz(clip_path))
+    batch_hvg.add_clipped(first_row, counts)
+    _save(out, batch_hvg.clipped_state())
+
+
+def merged_batch_hvg(
+    obs: Any, options: ChainOptions, n_vars: int, slots: int, files: ShardFiles
+) -> ooc_hvg.BatchHvg | None:
+    """The per-batch HVG statistics of all shards merged (with the clipped sums for ``seurat_v3``), ready
+    for :meth:`ooc_hvg.BatchHvg.select`; ``None`` when the flavor and batch key need none."""
+    flavor, batch_key = options.hvg.hvg_flavor, options.hvg.hvg_batch_key
+    if not ooc_hvg.streamed(flavor, batch_key):
+        return None
+    batch_hvg = ooc_hvg.BatchHvg(flavor, batch_key, obs, n_vars, slots)  # the codes the decide job wrote
+    merge_hvg_states(batch_hvg, (_npz(p) for p in files.sums))
+    if batch_hvg.needs_clip_pass:
+        if files.clip is None or len(files.clipped) != len(files.sums):
+            raise ValueError(f"hvg flavor {flavor} needs the clip values and every shard's clipped sums")
+        batch_hvg.use_clip_values(_npz(files.clip))
+        for path in files.clipped:
+            batch_hvg.merge_clipped(_npz(path))
+    return batch_hvg
 
 
 # ---- 6. HVGs and scaling statistics (reduce) -------------------------------------------------
@@ -680,7 +843,10 @@ def _final_shell(source: Source, files: ShardFiles) -> tuple[ad.AnnData, np.ndar
         _apply_split(shell, split, source.options)
         n_fit = int(split.train.sum())
         hvg_fit = split.train if source.options.train_only.hvg_on_train else None
-    sums = merge_sums(shell.n_vars, Plan.read(files.plan).slots, [_npz(p) for p in files.sums], hvg_fit)
+    slots = Plan.read(files.plan).slots
+    sums = merge_sums(shell.n_vars, slots, (_npz(p) for p in files.sums), hvg_fit)
+    hvg_obs = shell.obs if hvg_fit is None else shell.obs.iloc[np.flatnonzero(hvg_fit)]
+    sums.batch_hvg = merged_batch_hvg(hvg_obs, source.options, shell.n_vars, slots, files)
     mean, std = ooc.select_hvg(shell, sums, shell.n_obs, n_fit, source.options)
     return shell, mean, std
 
@@ -861,9 +1027,31 @@ def options_from(params: Mapping[str, Mapping[str, Any]]) -> tuple[ChainOptions,
 
 
 def job_source(inputs: Any, dataset: str, options: ChainOptions) -> Source:
-    """The :class:`Source` of a shard rule's ``input`` (data, metadata table if any, mito gene lists)."""
+    """The :class:`Source` of a shard rule's ``input`` (data, metadata table if any, mito gene lists, the
+    converted h5ad if any)."""
     metadata = inputs.metadata[0] if getattr(inputs, "metadata", None) else None
-    return Source(inputs.data[0], metadata, tuple(getattr(inputs, "mito_genes", ())), dataset, options)
+    stream = job_stream(inputs)
+    return Source(inputs.data[0], metadata, tuple(getattr(inputs, "mito_genes", ())), dataset, options, stream)
+
+
+def shard_files(inputs: Any) -> ShardFiles:
+    """The :class:`ShardFiles` of a reduce or gather rule's ``input`` (``clip``/``clipped``: empty unless
+    the flavor has a clip pass)."""
+    clip = list(getattr(inputs, "clip", ()))
+    return ShardFiles(
+        inputs.plan,
+        list(inputs.metrics),
+        list(inputs.kept),
+        list(inputs.sums),
+        getattr(inputs, "decision", None),
+        clip[0] if clip else None,
+        list(getattr(inputs, "clipped", ())),
+    )
+
+
+def job_stream(inputs: Any) -> str | None:
+    """The converted h5ad among a shard rule's ``input`` (``converted``: empty for an h5ad input)."""
+    return inputs.converted[0] if getattr(inputs, "converted", None) else None
 
 
 def run_in_process(
@@ -880,14 +1068,20 @@ def run_in_process(
         return os.path.join(work, name)
 
     options = source.options
-    the_plan = plan(source.data, options, shard_options, path("plan.json"))
+    if options.ingest.format != "h5ad":
+        convert_input(source.data, options, source.metadata, path("input.h5ad"))
+        source = dataclasses.replace(source, stream=path("input.h5ad"))
+    the_plan = plan(source.data, options, shard_options, path("plan.json"), source.stream)
     indices = range(len(the_plan.shards))
+    clip = options.hvg.hvg_flavor in preprocess.COUNT_FLAVORS
     files = ShardFiles(
         path("plan.json"),
         [path(f"metrics_{i}.npz") for i in indices],
         [path(f"kept_{i}.npz") for i in indices],
         [path(f"sums_{i}.npz") for i in indices],
         path("decision.npz"),
+        path("clip.npz") if clip else None,
+        [path(f"clipped_{i}.npz") for i in indices] if clip else [],
     )
     rows = [path(f"rows_{i}.npz") for i in indices]
     blocks = [path(f"block_{i}.npy") for i in indices]
@@ -897,7 +1091,21 @@ def run_in_process(
         shard_kept(source, shard_options, files.plan, i, files.metrics, files.kept[i])
     decide(source, files.metrics, files.kept, outputs.qc, outputs.cells, outputs.logs, path("decision.npz"))
     for i in indices:
-        shard_sums(source.data, options, shard_options, files.plan, i, path("decision.npz"), files.sums[i], rows[i])
+        shard_sums(
+            source.data,
+            options,
+            shard_options,
+            files.plan,
+            i,
+            path("decision.npz"),
+            files.sums[i],
+            rows[i],
+            source.stream,
+        )
+    if files.clip is not None:
+        clip_values(options, files.plan, path("decision.npz"), files.sums, files.clip)
+        for i in indices:
+            shard_clip(options, files.plan, path("decision.npz"), rows[i], files.clip, files.clipped[i])
     hvg(source, files, path("hvg.npz"))
     for i in indices:
         shard_scale(options, rows[i], path("hvg.npz"), blocks[i])

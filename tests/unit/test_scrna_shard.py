@@ -198,30 +198,27 @@ def test_four_shards_in_process_equal_the_one_job_chain_and_rerun_to_the_same_by
         assert (first / file).read_bytes() == (second / file).read_bytes(), file
 
 
-@pytest.mark.parametrize(
-    ("params", "reason"),
-    [
-        ({"hvg_flavor": "seurat_v3"}, "hvg_flavor seurat_v3"),
-        ({"hvg_batch_key": "bulk_labels"}, "hvg_batch_key"),
-    ],
-)
-def test_the_plan_refuses_what_streams_in_one_job_but_does_not_merge_across_shards(
-    tmp_path, params: dict, reason: str
-) -> None:
-    """seurat_v3 and batch keys run out of core in one job (ooc.unsupported is None), but their
-    statistics are not merged across shards yet: the plan job stops with one line naming the reason."""
+def test_the_plan_refuses_only_what_the_one_job_out_of_core_path_cannot_stream(tmp_path) -> None:
+    """Every HVG flavor, batch key and split the one-job out-of-core path streams is sharded too (no
+    refusal); a matrix stored by columns is not streamed: the plan job stops with one line naming it."""
+    import anndata as ad
+
     from tests.conftest import shared_data
     from tests.unit.test_scrna_ooc import _options
 
     path = shared_data("scrna", "pbmc68k_reduced_700cells_rawcounts_celltype_labels.h5ad")
-    options = _options(tmp_path, path, params, None)
-    assert ooc.unsupported(path, options.ingest, options.hvg) is None
-    assert shard.unsupported(path, _options(tmp_path, path, {}, None)) is None
+    split = {"enabled": True, "stratify_by": "bulk_labels", "seed": 3}
+    for params in ({"hvg_flavor": "seurat_v3"}, {"hvg_batch_key": "bulk_labels"}, {"split": split}):
+        assert shard.unsupported(path, _options(tmp_path, path, params, None)) is None
+    by_columns = ad.read_h5ad(path)
+    by_columns.X = sparse.csc_matrix(by_columns.X)
+    csc = tmp_path / "csc.h5ad"
+    by_columns.write_h5ad(csc)
+    options = _options(tmp_path, csc, {}, None)
+    reason = shard.unsupported(csc, options)
+    assert reason is not None and reason == ooc.unsupported(csc, options.ingest, options.hvg) and "csc" in reason
     out = tmp_path / "plan.json"
     with pytest.raises(InputError) as refused:
-        shard.plan(path, options, shard.ShardOptions(shards=2, memory_budget_mb=None, chunk_cells=None), out)
-    assert (
-        str(refused.value)
-        == f"{path}: params.shards 2 cannot take {shard.unsupported(path, options)}; set params.shards: 1"
-    )
-    assert reason in str(refused.value) and not out.exists()
+        shard.plan(csc, options, shard.ShardOptions(shards=2, memory_budget_mb=None, chunk_cells=None), out)
+    assert str(refused.value) == f"{csc}: params.shards 2 cannot take {reason}; set params.shards: 1"
+    assert not out.exists()
