@@ -72,6 +72,7 @@ def dry_run_jobs(tmp_path: Path) -> list[dict[str, object]]:
             "-m",
             "snakemake",
             "-n",
+            "--forceall",  # every job, whether or not `make run` already made the demo inputs in resources/demo
             "--cores",
             "1",
             "--config",
