@@ -521,6 +521,8 @@ def scrna_shard_convert_runtime(wildcards, attempt):
 def scrna_shard_convert_disk_mb(wildcards, attempt):
     """The converted input at the conversion's peak (spilled triples and the CSR h5ad)."""
     return scrna_resources.converted_disk_mb(_scrna_size(wildcards.dataset), attempt)
+
+
 def scrna_shard_disk_mb(kind):
     """Disk for the shard jobs that write large files (genoprep.scrna.shard.shard_disk_mb), escalating
     with --retries."""
@@ -528,7 +530,9 @@ def scrna_shard_disk_mb(kind):
     def disk_mb(wildcards, attempt):
         index = int(wildcards.shard) if hasattr(wildcards, "shard") else None
         n_hvg = CARDS[wildcards.dataset].data["params"]["n_top_genes"]
-        return scrna_shard.shard_disk_mb(scrna_shard_plan_of(wildcards), kind, index, attempt, n_hvg)
+        return scrna_shard.shard_disk_mb(
+            scrna_shard_plan_of(wildcards), kind, index, attempt, n_hvg
+        )
 
     return disk_mb
 
