@@ -424,18 +424,26 @@ def normalized_chunks(
         row += n_rows
 
 
-def batch_statistics(
-    obs: pd.DataFrame, hvg_fit: np.ndarray | None, n_vars: int, options: ChainOptions
-) -> ooc_hvg.BatchHvg | None:
-    """The per-batch HVG accumulators when the flavor (``seurat_v3``) or ``hvg_batch_key`` needs them
-    (:mod:`genoprep.scrna.ooc_hvg`), over the kept cells ``obs`` (the ``hvg_fit`` rows only when given)."""
+def batch_hvg_obs(obs: pd.DataFrame, hvg_fit: np.ndarray | None, options: ChainOptions) -> pd.DataFrame | None:
+    """The rows of the kept cells' ``obs`` that per-batch HVG statistics see (the ``hvg_fit`` rows only when
+    given), when the flavor (``seurat_v3``) or ``hvg_batch_key`` needs them (:mod:`genoprep.scrna.ooc_hvg`);
+    ``None`` otherwise. The out-of-core and the sharded paths both ask here."""
     flavor = options.hvg.hvg_flavor
     if not ooc_hvg.streamed(flavor, options.hvg.hvg_batch_key):
         return None
     if flavor in preprocess.COUNT_FLAVORS and options.normalize.value_type != "counts":
         raise ValueError(f"hvg flavor {flavor} needs raw counts, and this dataset has none")
-    hvg_obs = obs if hvg_fit is None else obs.iloc[np.flatnonzero(hvg_fit)]
-    return ooc_hvg.BatchHvg(flavor, options.hvg.hvg_batch_key, hvg_obs, n_vars)
+    return obs if hvg_fit is None else obs.iloc[np.flatnonzero(hvg_fit)]
+
+
+def batch_statistics(
+    obs: pd.DataFrame, hvg_fit: np.ndarray | None, n_vars: int, options: ChainOptions
+) -> ooc_hvg.BatchHvg | None:
+    """The per-batch HVG accumulators over :func:`batch_hvg_obs` (``None`` when none are needed)."""
+    hvg_obs = batch_hvg_obs(obs, hvg_fit, options)
+    if hvg_obs is None:
+        return None
+    return ooc_hvg.BatchHvg(options.hvg.hvg_flavor, options.hvg.hvg_batch_key, hvg_obs, n_vars)
 
 
 class GeneSums:

@@ -16,7 +16,7 @@ from pathlib import Path
 import h5py
 
 #: values per dense HVG block row assumed when sizing (scanpy's default n_top_genes is 2000)
-HVG_COLUMNS = _HVG_COLUMNS = 2000
+HVG_COLUMNS = 2000
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def _bytes_estimate(path: Path) -> InputSize:
 def mem_mb(size: InputSize, attempt: int) -> int:
     """1 GiB for the interpreter and libraries, 4x the raw CSR (counts, normalised values, scanpy's
     transient copies in HVG selection) and the dense HVG block; times the attempt."""
-    dense_mib = size.n_cells * min(_HVG_COLUMNS, size.n_genes) * 4 / 2**20
+    dense_mib = size.n_cells * min(HVG_COLUMNS, size.n_genes) * 4 / 2**20
     return int((1024 + 4 * size.csr_mib + dense_mib) * attempt)
 
 
@@ -145,7 +145,7 @@ def chunk_cells(size: InputSize, budget: int, chunk: int | None = None) -> int:
     normalised values and their ``expm1``) plus the chunk's dense scaled HVG rows (twice)."""
     if chunk is not None:
         return chunk
-    per_cell = 40 * size.nnz / max(size.n_cells, 1) + 8 * min(_HVG_COLUMNS, size.n_genes) + 64
+    per_cell = 40 * size.nnz / max(size.n_cells, 1) + 8 * min(HVG_COLUMNS, size.n_genes) + 64
     return int(max(1, min(size.n_cells, budget * 2**20 / 8 / per_cell)))
 
 
@@ -214,7 +214,7 @@ def shard_mem_mb(shard: InputSize, n_cells_total: int, attempt: int) -> int:
     libraries, about 400 bytes per cell of the whole dataset (its ``obs`` and per-cell metrics), 48 bytes
     per stored value of the shard (its counts and normalised values, and their stacked copies) and twice
     its dense HVG block; times the attempt."""
-    dense_mib = shard.n_cells * min(_HVG_COLUMNS, shard.n_genes) * 4 / 2**20
+    dense_mib = shard.n_cells * min(HVG_COLUMNS, shard.n_genes) * 4 / 2**20
     return int((1024 + n_cells_total * 400 / 2**20 + shard.nnz * 48 / 2**20 + 2 * dense_mib) * attempt)
 
 
@@ -246,7 +246,7 @@ def converted_disk_mb(size: InputSize, attempt: int = 1) -> int:
     return int((stored / 2**20 + _H5_MIB) * attempt) + 1
 
 
-def outputs_disk_mb(size: InputSize, attempt: int = 1, n_hvg: int = _HVG_COLUMNS) -> int:
+def outputs_disk_mb(size: InputSize, attempt: int = 1, n_hvg: int = HVG_COLUMNS) -> int:
     """``processed.h5ad`` and ``X.npy`` of ``size`` (an upper bound: every cell and gene kept): ``X`` and
     ``layers['counts']`` (8 bytes per stored value each), ``layers['scaled']`` (CSR of the dense HVG block,
     8 bytes per cell x HVG), ``X.npy`` (4 bytes per cell x HVG), ``obsm`` (PCA and UMAP, up to 52 float64
@@ -256,7 +256,7 @@ def outputs_disk_mb(size: InputSize, attempt: int = 1, n_hvg: int = _HVG_COLUMNS
     return int((written / 2**20 + 2 * _H5_MIB) * attempt) + 1
 
 
-def job_disk_mb(size: InputSize, route: str, fmt: str, attempt: int, n_hvg: int = _HVG_COLUMNS) -> int:
+def job_disk_mb(size: InputSize, route: str, fmt: str, attempt: int, n_hvg: int = HVG_COLUMNS) -> int:
     """``disk_mb`` of the one job of a dataset (scrna_process): its artifacts, and out of core the
     converted input of a format other than h5ad (removed when the job ends)."""
     converted = converted_disk_mb(size, attempt) if route == OUT_OF_CORE and fmt != "h5ad" else 0
@@ -269,6 +269,6 @@ def shard_rows_disk_mb(shard: InputSize, attempt: int = 1) -> int:
     return int(((16 * shard.nnz + 16 * shard.n_cells) / 2**20 + 1) * attempt) + 1
 
 
-def shard_block_disk_mb(shard: InputSize, attempt: int = 1, n_hvg: int = _HVG_COLUMNS) -> int:
+def shard_block_disk_mb(shard: InputSize, attempt: int = 1, n_hvg: int = HVG_COLUMNS) -> int:
     """A shard's scaled HVG block (``block_<i>.npy``, float32), written by its scale job; times the attempt."""
     return int((shard.n_cells * min(n_hvg, shard.n_genes) * 4 / 2**20 + 1) * attempt) + 1

@@ -571,10 +571,8 @@ def decide(
             split_arrays = {"split": split.splits.astype(str), "split_qc": np.array(json.dumps(split.qc))}
         write_json(report, qc_path)
         decision.cells.to_csv(cells_path, sep="\t", index=False, lineterminator="\n")
-        hvg_obs = shell.obs  # the rows HVG selection sees: the train rows with hvg_on_train
-        if options.split.enabled and options.train_only.hvg_on_train:
-            hvg_obs = shell.obs.iloc[np.flatnonzero(split.train)]
-        batches = hvg_batches(hvg_obs, options)
+        hvg_fit = split.train if options.split.enabled and options.train_only.hvg_on_train else None
+        batches = hvg_batches(shell.obs, hvg_fit, options)
         _save(out, {"cell_kept": keep, "gene_kept": decision.gene_kept, **split_arrays, **batches})
 
 
@@ -726,15 +724,14 @@ def needs_clip_pass(card: Mapping[str, Any]) -> bool:
     return card["params"]["hvg_flavor"] in preprocess.COUNT_FLAVORS
 
 
-def hvg_batches(obs: Any, options: ChainOptions) -> dict[str, np.ndarray]:
-    """The kept cells' batch codes (:func:`ooc_hvg.batch_codes`) for the shard jobs, when the HVG flavor
-    or ``hvg_batch_key`` needs per-batch statistics (no entry otherwise)."""
-    flavor, batch_key = options.hvg.hvg_flavor, options.hvg.hvg_batch_key
-    if not ooc_hvg.streamed(flavor, batch_key):
+def hvg_batches(obs: Any, hvg_fit: np.ndarray | None, options: ChainOptions) -> dict[str, np.ndarray]:
+    """The batch codes (:func:`ooc_hvg.batch_codes`) of the kept cells' rows that per-batch HVG statistics
+    see (:func:`ooc.batch_hvg_obs`: the ``hvg_fit`` rows only when given), for the shard jobs; no entry when
+    the HVG flavor and ``hvg_batch_key`` need none."""
+    hvg_obs = ooc.batch_hvg_obs(obs, hvg_fit, options)
+    if hvg_obs is None:
         return {}
-    if flavor in preprocess.COUNT_FLAVORS and options.normalize.value_type != "counts":
-        raise ValueError(f"hvg flavor {flavor} needs raw counts, and this dataset has none")
-    labels, codes = ooc_hvg.batch_codes(flavor, batch_key, obs)
+    labels, codes = ooc_hvg.batch_codes(options.hvg.hvg_flavor, options.hvg.hvg_batch_key, hvg_obs)
     return {"hvg_batch": codes, "hvg_n_batches": np.int64(len(labels))}
 
 
@@ -806,14 +803,16 @@ def shard_clip(
 
 
 def merged_batch_hvg(
-    obs: Any, options: ChainOptions, n_vars: int, slots: int, files: ShardFiles
+    obs: Any, hvg_fit: np.ndarray | None, options: ChainOptions, n_vars: int, slots: int, files: ShardFiles
 ) -> ooc_hvg.BatchHvg | None:
-    """The per-batch HVG statistics of all shards merged (with the clipped sums for ``seurat_v3``), ready
-    for :meth:`ooc_hvg.BatchHvg.select`; ``None`` when the flavor and batch key need none."""
-    flavor, batch_key = options.hvg.hvg_flavor, options.hvg.hvg_batch_key
-    if not ooc_hvg.streamed(flavor, batch_key):
+    """The per-batch HVG statistics of all shards merged (with the clipped sums for ``seurat_v3``) over the
+    kept cells' rows :func:`ooc.batch_hvg_obs` gives, ready for :meth:`ooc_hvg.BatchHvg.select`; ``None``
+    when the flavor and batch key need none."""
+    hvg_obs = ooc.batch_hvg_obs(obs, hvg_fit, options)
+    if hvg_obs is None:
         return None
-    batch_hvg = ooc_hvg.BatchHvg(flavor, batch_key, obs, n_vars, slots)  # the codes the decide job wrote
+    flavor, batch_key = options.hvg.hvg_flavor, options.hvg.hvg_batch_key
+    batch_hvg = ooc_hvg.BatchHvg(flavor, batch_key, hvg_obs, n_vars, slots)  # the codes the decide job wrote
     merge_hvg_states(batch_hvg, (_npz(p) for p in files.sums))
     if batch_hvg.needs_clip_pass:
         if files.clip is None or len(files.clipped) != len(files.sums):
@@ -845,8 +844,7 @@ def _final_shell(source: Source, files: ShardFiles) -> tuple[ad.AnnData, np.ndar
         hvg_fit = split.train if source.options.train_only.hvg_on_train else None
     slots = Plan.read(files.plan).slots
     sums = merge_sums(shell.n_vars, slots, (_npz(p) for p in files.sums), hvg_fit)
-    hvg_obs = shell.obs if hvg_fit is None else shell.obs.iloc[np.flatnonzero(hvg_fit)]
-    sums.batch_hvg = merged_batch_hvg(hvg_obs, source.options, shell.n_vars, slots, files)
+    sums.batch_hvg = merged_batch_hvg(shell.obs, hvg_fit, source.options, shell.n_vars, slots, files)
     mean, std = ooc.select_hvg(shell, sums, shell.n_obs, n_fit, source.options)
     return shell, mean, std
 
