@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import csv
 import json
-import queue
 import struct
-import threading
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from os import PathLike
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -42,6 +41,7 @@ import pyarrow.parquet as pq
 from genoprep.dna.io import DnaRecord, Piece, batched
 from genoprep.dna.tokenize import RaggedTokens, get_scheme, kmer_names
 from genoprep.dna.windows import count_blocks, encode_settings, whole_records
+from genoprep.prefetch import prefetched
 from genoprep.progress import Progress
 
 StrPath = str | PathLike[str]
@@ -168,70 +168,6 @@ class _BackgroundWriter:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-class _Prefetched:
-    """Iterate ``items`` on a reader thread, one item ahead of the caller (the FASTA reader's batches).
-
-    The reader's C calls (file reads, ``bytes.translate``, numpy copies) then run while the
-    caller's numba kernel (``nogil``) or the Parquet writer's thread has released the GIL: the
-    step's three stages overlap on the machine's cores. Items keep their order (one queue), at
-    most one waits, so memory grows by one batch. An exception of the reader (an ``InputError``)
-    is raised by the caller's next ``next``; :meth:`close` stops the reader when the caller stops.
-    """
-
-    _END = object()
-
-    def __init__(self, items: Iterable[Any]) -> None:
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=1)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(iter(items),), name="dna-reader", daemon=True)
-        self._thread.start()
-
-    def _run(self, items: Iterator[Any]) -> None:
-        try:
-            for item in items:
-                if not self._put(item):
-                    return
-            self._put(self._END)
-        except Exception as error:  # noqa: BLE001 (handed to the caller, raised there)
-            self._put(_Failure(error))
-        finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
-
-    def _put(self, item: Any) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def __iter__(self) -> Iterator[Any]:
-        while True:
-            item = self._queue.get()
-            if item is self._END:
-                return
-            if isinstance(item, _Failure):
-                raise item.error
-            yield item
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def __enter__(self) -> _Prefetched:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-class _Failure(NamedTuple):
-    error: BaseException
-
-
 def write_variable_tokens(
     records: Iterable[DnaRecord],
     out_path: StrPath,
@@ -258,7 +194,8 @@ def write_variable_tokens(
     with (
         pq.ParquetWriter(out_path, schema, **TOKENS_WRITER) as writer,
         _BackgroundWriter(writer) as background,
-        _Prefetched(batched(records, batch_records, batch_bases)) as batches,
+        # the reader thread reads and validates the next batch while the kernel and the writer run
+        closing(prefetched(batched(records, batch_records, batch_bases), 1, "dna-reader")) as batches,
     ):
         for batch in _tracked(batches, f"{scheme} tokens"):
             ids = spec.encode([r.sequence for r in batch], **encoding)

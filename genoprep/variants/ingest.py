@@ -33,6 +33,7 @@ from typing import Literal
 import numpy as np
 
 from genoprep.errors import InputError
+from genoprep.prefetch import prefetched
 from genoprep.textio import check_readable
 from genoprep.variants import fastgt, vcfio
 from genoprep.variants.records import (
@@ -274,7 +275,7 @@ def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chunk
     if spec.n_records is not None:
         batch_rows = max(1, min(batch_rows, spec.n_records))
     line_info = np.empty((batch_rows, 6), dtype=np.int64)
-    for buf in vcfio.prefetched(vcf.data_blocks()):
+    for buf in prefetched(vcf.data_blocks(), 2, "genoprep-inflate"):  # inflation overlaps the scan
         pos = 0
         if to_skip:
             skipped, pos = fastgt.skip_lines(buf, 0, to_skip)

@@ -23,9 +23,7 @@ import ctypes
 import glob
 import importlib.util
 import os
-import queue
 import re
-import threading
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from genoprep.errors import InputError
+from genoprep.prefetch import prefetched
 from genoprep.progress import Progress
 from genoprep.textio import check_readable, is_gzip
 
@@ -327,43 +326,6 @@ def line_blocks(
         yield buf[:fill]
 
 
-def prefetched(blocks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarray]:
-    """Produce ``blocks`` in a background thread (inflation releases the GIL), so that
-    reading the next block overlaps with decoding this one; at most ``depth`` blocks wait."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def produce() -> None:
-        try:
-            for block in blocks:
-                while not stop.is_set():
-                    try:
-                        q.put(block, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(done)
-        except BaseException as err:  # noqa: BLE001 - re-raised in the consumer
-            q.put(err)
-
-    thread = threading.Thread(target=produce, name="genoprep-inflate", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
-
-
 # --- the text header ------------------------------------------------------------------
 
 #: what ends a header: a complete ``#CHROM`` line, or a line that does not start with ``#``
@@ -535,7 +497,7 @@ def record_offsets(path: StrPath, every: int) -> tuple[int, list[int]]:
     offsets = [at] if every else []
     want = every if every else None  # the next record whose start is wanted (>= 1)
     prev_newline = True
-    for arr in prefetched(vcf.data_blocks()):
+    for arr in prefetched(vcf.data_blocks(), 2, "genoprep-inflate"):  # inflation overlaps the counting
         if not len(arr):
             continue
         nl = arr == 10

@@ -240,13 +240,15 @@ def test_bytes_and_str_inputs_tokenize_alike(sequences: list[str], max_len: int)
 
 
 def test_variable_tokens_reader_thread_passes_errors_and_stops(tmp_path: Path) -> None:
-    """The Parquet steps read their batches on a thread (artifacts._Prefetched): a bad record read
+    """The Parquet steps read their batches on a thread (genoprep.prefetch.prefetched): a bad record read
     there is the caller's one-line InputError, rows keep their order across batches, and the
     thread is gone when the caller stops early (an endless input is not read to its end)."""
     import itertools
     import threading
+    from contextlib import closing
 
     from genoprep.dna import artifacts
+    from genoprep.prefetch import prefetched
 
     good = "".join(f">r{i}\n{'ACGT' * (i + 1)}\n" for i in range(6))
     fasta = _write(tmp_path / "bad.fa", good + ">r6\nACGTX\n>r7\nACGT\n")
@@ -276,6 +278,6 @@ def test_variable_tokens_reader_thread_passes_errors_and_stops(tmp_path: Path) -
     expected = nucleotide_transformer_encode([("ACGT" * (i + 1)).encode() for i in range(6)])
     assert table.column("input_ids").to_pylist() == [row.tolist() for row in expected.to_list()]
 
-    with artifacts._Prefetched(itertools.count()) as numbers:
+    with closing(prefetched(itertools.count(), 1, "dna-reader")) as numbers:
         assert list(itertools.islice(numbers, 3)) == [0, 1, 2]
     assert not [t for t in threading.enumerate() if t.name == "dna-reader"]
