@@ -13,7 +13,8 @@ from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 
-from genoprep.cards import SCHEMA_DIR, check_inputs, ids_regex, load_cards  # noqa: E402
+from genoprep.cards import SCHEMA_DIR, check_inputs, load_cards  # noqa: E402
+from genoprep.cards import dataset_constraint  # noqa: E402
 from genoprep.download import download_target, remote_source  # noqa: E402
 from genoprep.errors import InputError  # noqa: E402
 from genoprep.fair.io import rerunnable_card  # noqa: E402
@@ -142,14 +143,13 @@ ROUTES = {
 
 @functools.cache
 def ids_pattern(modality):
-    """A regex matching exactly the dataset ids of one modality (or of one route, see ROUTES);
-    built once per modality: every out() of the modality's rules holds it."""
-    if modality in ROUTES:
-        name, keep = ROUTES[modality]
-        return ids_regex(
-            i for i, card in CARDS.items() if card.modality == name and keep(card)
-        )
-    return ids_regex(i for i, card in CARDS.items() if card.modality == modality)
+    """The dataset wildcard's constraint for the outputs of one modality (or of one route, see
+    ROUTES): it accepts that modality's ids and refuses every other card's
+    (genoprep.cards.dataset_constraint: the shorter of "these ids" and "any id but the
+    others"); built once per modality: every out() of the modality's rules holds it."""
+    name, keep = ROUTES.get(modality, (modality, lambda card: True))
+    ids = {i for i, card in CARDS.items() if card.modality == name and keep(card)}
+    return dataset_constraint(ids, set(CARDS) - ids)
 
 
 def _dataset(modality):

@@ -26,8 +26,9 @@ ARTIFACTS["bulk"] = with_task_artifacts(ARTIFACTS["bulk"])
 ARTIFACTS["dna"] = with_task_artifacts(ARTIFACTS["dna"])
 EXTRA_FACTS["scrna"] = with_augment_facts(EXTRA_FACTS.get("scrna"), RESULTS)
 # the datasets whose split is a column of obs.tsv, assigned inside their chain
-SPLIT_COLUMN_IDS = ids_regex(
-    i for i, card in CARDS.items() if card.modality in ("scrna", "bulk")
+SPLIT_COLUMN_IDS = dataset_constraint(
+    (i for i, card in CARDS.items() if card.modality in ("scrna", "bulk")),
+    (i for i, card in CARDS.items() if card.modality not in ("scrna", "bulk")),
 )
 
 
