@@ -8,8 +8,10 @@
 # Only the outputs whose names other modalities' rules also write (obs.tsv, qc.json and
 # facts.json) are constrained to the DNA ids (out(name, "dna")); the token and k-mer files,
 # whose names no other rule writes, use out(name). Snakemake rescans an output pattern,
-# constraint included, for every job it makes: the DNA id expression grows with the number of
-# cards (~25 kB for 10,000 ids, ~0.26 ms per pattern and job), see bench/RESULTS.md "cards".
+# constraint included, for every job it makes: an expression of the DNA ids grows with the
+# number of cards (~25 kB for 10,000 ids, ~0.26 ms per pattern and job), so a hub of mostly
+# DNA cards gets "any id but the other cards'" instead (genoprep.cards.dataset_constraint),
+# see bench/RESULTS.md "cards".
 
 import genoprep.dna.options as dna_options  # noqa: E402
 from genoprep.dna.tokenize import scheme_pattern  # noqa: E402
