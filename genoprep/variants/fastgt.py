@@ -397,6 +397,50 @@ def _haploid_mask_py(buf, start, n_file_samples, column_of, out):  # pragma: no 
         p += 1
 
 
+def _fixed_fields_py(buf, info, tabs, pos_out):  # pragma: no cover - compiled below
+    """The fixed columns of lines the scan decoded (``info`` rows of :func:`scan`, every line
+    with its nine tabs): ``tabs[k, f]`` = position of the tab that ends column ``f`` (CHROM 0
+    .. FILTER 6), ``tabs[k, 7]`` = the line start − 1 (the start of CHROM − 1), and
+    ``pos_out[k]`` = POS when it is 1 to 18 ASCII digits, else −1 (then Python's ``int``
+    decides, with the one-line error)."""
+    for k in range(info.shape[0]):
+        p = info[k, 0]
+        tabs[k, 7] = p - 1
+        for f in range(7):
+            while buf[p] != 9:
+                p += 1
+            tabs[k, f] = p
+            p += 1
+        lo = tabs[k, 0] + 1
+        hi = tabs[k, 1]
+        value = 0
+        if hi - lo < 1 or hi - lo > 18:
+            value = -1
+        else:
+            for q in range(lo, hi):
+                c = buf[q]
+                if c < 48 or c > 57:
+                    value = -1
+                    break
+                value = value * 10 + (c - 48)
+        pos_out[k] = value
+
+
+def _join_column_py(buf, lo, hi, out):  # pragma: no cover - compiled below
+    """``buf[lo[k]:hi[k]]`` of every line ``k``, each followed by a newline, into ``out``;
+    returns the number of bytes written."""
+    n = 0
+    for k in range(lo.shape[0]):
+        for q in range(lo[k], hi[k]):
+            out[n] = buf[q]
+            n += 1
+        out[n] = 10
+        n += 1
+    return n
+
+
+_fixed_fields = _compiled(_fixed_fields_py)
+_join_column = _compiled(_join_column_py)
 _skip_lines = _compiled(_skip_lines_py)
 _gt_samples = _compiled(_gt_samples_py)
 _ds_samples = _compiled(_ds_samples_py)
@@ -570,6 +614,24 @@ def scan(
     return _SCANNERS[field](buf, pos, max_lines, n_file_samples, column_of, dosage, line_info)
 
 
+def fixed_fields(buf: np.ndarray, info: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(tab positions, POS or −1) of the lines of ``info`` (see ``_fixed_fields_py``)."""
+    n = info.shape[0]
+    tabs = np.empty((n, 8), dtype=np.int64)
+    pos = np.empty(n, dtype=np.int64)
+    _fixed_fields(buf, np.ascontiguousarray(info), tabs, pos)
+    return tabs, pos
+
+
+def column_texts(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[str]:
+    """``buf[lo[k]:hi[k]]`` of every line decoded as UTF-8 (``UnicodeDecodeError`` as ``bytes.decode``)."""
+    if not len(lo):
+        return []
+    out = np.empty(int((hi - lo).sum()) + len(lo), dtype=np.uint8)
+    n = _join_column(buf, np.ascontiguousarray(lo), np.ascontiguousarray(hi), out)
+    return out[: n - 1].tobytes().decode().split("\n")
+
+
 def haploid_mask(buf: np.ndarray, info_end: int, n_file_samples: int, column_of: np.ndarray, n_out: int) -> np.ndarray:
     """Called-haploid mask (output columns) of a line decoded by :func:`scan`."""
     p = info_end + 1
@@ -589,6 +651,8 @@ def warm_up() -> None:
     skip_lines(buf, 0, 1)
     scan(buf, 0, 1, 2, column_of, dosage, info)
     haploid_mask(buf, int(info[0, 1]), 2, column_of, 2)
+    tabs, _ = fixed_fields(buf, info[:1])
+    column_texts(buf, tabs[:1, 7] + 1, tabs[:1, 0])
     row_counts(dosage)
     out = np.empty((2, 4), dtype=np.int8)
     transpose_into(out[:, :2], dosage)  # a column slice of the output, as gather writes it

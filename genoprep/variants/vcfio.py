@@ -138,6 +138,20 @@ def block_table(path: StrPath) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(coffsets, dtype=np.int64), np.asarray(ustarts, dtype=np.int64)
 
 
+def text_size(path: StrPath) -> int | None:
+    """Size of the (decompressed) text: the file size of uncompressed text, the sum of the
+    BGZF blocks' ISIZE footers, None for plain gzip (unknown before inflating it all)."""
+    if not is_gzip(path):
+        return os.path.getsize(path)
+    if not is_bgzf(path):
+        return None
+    total = 0
+    with open(path, "rb") as f:
+        for _, block in bgzf_blocks(f, os.fspath(path), 4 << 20):
+            total += int.from_bytes(block[-4:], "little")
+    return total
+
+
 def virtual_offsets(path: StrPath, text_offsets: list[int]) -> list[int]:
     """BGZF virtual offsets (``block_start << 16 | offset_in_block``) of text offsets."""
     if not text_offsets:
@@ -235,6 +249,64 @@ def _bgzf_pieces(
         inflater.close()
 
 
+def _bgzf_line_blocks(
+    path: StrPath, block_bytes: int, start: int | None, stop: int | None, read_size: int
+) -> Iterator[np.ndarray]:
+    """:func:`line_blocks` of a BGZF file: each block is inflated straight into the buffer of
+    the line block it belongs to (no piece buffers, no copy but the partial last line, which
+    moves to the next buffer). ``start``/``stop`` as in :func:`_bgzf_pieces`."""
+    source = os.fspath(path)
+    inflater = _BlockInflater(source)
+    drop = 0
+    try:
+        with open(path, "rb") as f:
+            if start is not None:
+                f.seek(start >> 16)
+                drop = start & 0xFFFF
+            buf, fill = np.empty(block_bytes + BGZF_MAX_BLOCK, dtype=np.uint8), 0
+            for offset, block in bgzf_blocks(f, source, read_size):
+                last = False
+                if stop is not None:
+                    if offset > stop >> 16 or (offset == stop >> 16 and not stop & 0xFFFF):
+                        break
+                    last = offset == stop >> 16
+                if fill + BGZF_MAX_BLOCK > len(buf):  # a line longer than the block size so far
+                    grown = np.empty(2 * len(buf), dtype=np.uint8)
+                    grown[:fill] = buf[:fill]
+                    buf = grown
+                before = fill
+                size = inflater.into(block, offset, buf, fill)
+                fill += size
+                if last:  # the block holding ``stop``: the text ends there
+                    fill -= size - (stop & 0xFFFF)
+                if drop:  # the first block of a seek: text before the virtual offset
+                    if drop > fill:
+                        raise InputError(source, f"virtual offset {start} lies past the end of its BGZF block")
+                    buf[: fill - drop] = buf[drop:fill]
+                    fill -= drop
+                    before = 0
+                    drop = 0
+                if fill >= block_bytes:
+                    newlines = np.flatnonzero(buf[before:fill] == 10)
+                    if len(newlines):  # cut after the last newline; the partial line starts the next block
+                        cut = before + int(newlines[-1]) + 1
+                        nxt = np.empty(max(block_bytes + BGZF_MAX_BLOCK, fill - cut + BGZF_MAX_BLOCK), dtype=np.uint8)
+                        nxt[: fill - cut] = buf[cut:fill]
+                        yield buf[:cut]
+                        buf, fill = nxt, fill - cut
+                if last:
+                    break
+            if fill:
+                if buf[fill - 1] != 10:
+                    if fill == len(buf):
+                        buf = np.concatenate([buf, np.empty(1, dtype=np.uint8)])
+                    buf[fill] = 10
+                    fill += 1
+                yield buf[:fill]
+    finally:
+        inflater.close()
+
+
 def _gzip_pieces(path: StrPath, read_size: int) -> Iterator[np.ndarray]:
     """Inflate a plain gzip file (one or more members) with zlib; damage is one line."""
     source = os.fspath(path)
@@ -298,6 +370,9 @@ def line_blocks(
 ) -> Iterator[np.ndarray]:
     """Blocks of whole lines (each ending with a newline) of about ``block_bytes``, from
     the beginning of the text or from the seek position ``start`` (a line start)."""
+    if is_gzip(path) and is_bgzf(path):
+        yield from _bgzf_line_blocks(path, block_bytes, start, stop, read_size)
+        return
     buf = np.empty(block_bytes + (1 << 20), dtype=np.uint8)
     fill = 0
     for piece in text_pieces(path, start, stop, read_size, min(block_bytes, 4 << 20)):
