@@ -23,12 +23,38 @@ compare this path with the cyvcf2 (htslib) path on real and generated files.
 
 from __future__ import annotations
 
+import sys
 import types
 
 import numba
 import numpy as np
 
 from genoprep.variants.records import DOSAGE_UNITS, HARDCALL_HALF_WIDTH
+
+
+def _load_numba_array_support() -> None:
+    """Import ``numba.np.arraymath`` (numba loads it when its CPU target starts, at the first
+    kernel call) without the ~0.25 CPU-second import of ``scipy.linalg`` it makes only to set
+    its ``_HAVE_BLAS`` flag (``import scipy.linalg.cython_blas`` in ``numba.np.linalg.ensure_blas``).
+
+    None of these kernels calls BLAS. While the module is imported, a placeholder stands in for
+    ``scipy.linalg.cython_blas``; it is removed right after, so numba's BLAS functions (``np.dot``
+    in a kernel) still import the real module when they are compiled (``ensure_blas`` runs
+    again then). Nothing changes when scipy.linalg is already loaded or numba's target has
+    started."""
+    if "scipy.linalg" in sys.modules or "numba.np.arraymath" in sys.modules:
+        return
+    name = "scipy.linalg.cython_blas"
+    placeholder = types.ModuleType(name)
+    sys.modules[name] = placeholder
+    try:
+        import numba.np.arraymath  # noqa: F401 - imported for its side effect, with the placeholder
+    finally:
+        if sys.modules.get(name) is placeholder:
+            del sys.modules[name]
+
+
+_load_numba_array_support()
 
 
 def _compiled(function):
