@@ -287,7 +287,9 @@ def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chunk
     fixed columns of fully decoded lines in one vectorised pass (:func:`_emit_plain`), the
     per-line decoder for flagged lines (:func:`_emit_scanned`)."""
     source = str(path)
-    vcf = vcfio.VcfText(path, start=spec.offset, stop=spec.end_offset)
+    # one block at a time through prefetched (nothing kept from a block): buffers recycled
+    depth = vcfio.PREFETCH_DEPTH
+    vcf = vcfio.VcfText(path, start=spec.offset, stop=spec.end_offset, recycle=depth + 3)
     n_file = len(vcf.samples)
     keep_samples = _sample_selection(source, vcf.samples, options)
     samples = vcf.samples if keep_samples is None else [vcf.samples[i] for i in keep_samples]
@@ -310,7 +312,7 @@ def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chunk
         batch_lines = max(1, min(batch_lines, spec.n_records))
     line_info = np.empty((batch_lines, 6), dtype=np.int64)
     field = options.dosage_field
-    for buf in prefetched(vcf.data_blocks(), 2, "genoprep-inflate"):  # inflation overlaps the scan
+    for buf in prefetched(vcf.data_blocks(), depth, "genoprep-inflate"):  # inflation overlaps the scan
         pos = 0
         if to_skip:
             skipped, pos = fastgt.skip_lines(buf, 0, to_skip)
