@@ -233,7 +233,32 @@ def _close_line_py(buf, p, info, start, info_end, n_alt, status, first_row):  # 
     return p + 1
 
 
+def _dense_line_py(buf, p, n_alt, fmt_start, row, n_file_samples, dosage):  # pragma: no cover
+    """The common layout in one branch-free pass: FORMAT ``GT`` alone, one ALT, every sample
+    kept, every call ``a/b`` or ``a|b`` with a, b in {0, 1}, so sample ``i`` is the 4 bytes at
+    ``p + 4i`` (the last one ending in the newline). Writes the row and returns True; returns
+    False (the row is then written again by the general loop) when any of it does not hold."""
+    n = n_file_samples
+    if n_alt != 1 or buf[fmt_start + 2] != 9 or dosage.shape[1] != n or p + 4 * n > len(buf):
+        return False
+    if buf[p + 4 * n - 1] != 10:
+        return False
+    bad = 0
+    for i in range(n):
+        q = p + 4 * i
+        a = np.int32(buf[q]) - 48
+        b = np.int32(buf[q + 2]) - 48
+        s = np.int32(buf[q + 1])
+        t = np.int32(buf[q + 3])
+        bad |= (a | b) & -2  # an allele other than 0 or 1
+        bad |= np.int32(s != 47) & np.int32(s != 124)  # not '/' or '|'
+        bad |= np.int32(t != 9) & np.int32(i != n - 1)  # not a tab between samples
+        dosage[row, i] = a + b
+    return bad == 0
+
+
 _allele = _inlined(_allele_py)
+_dense_line = _inlined(_dense_line_py)
 _fixed_columns = _inlined(_fixed_columns_py)
 _dose = _inlined(_dose_py)
 _format_key = _inlined(_format_key_py)
@@ -253,6 +278,8 @@ def _gt_samples_py(
         buf[fmt_start] == 71 and buf[fmt_start + 1] == 84 and (buf[fmt_start + 2] == 9 or buf[fmt_start + 2] == 58)
     ):
         status = 2
+    elif _dense_line(buf, p, n_alt, fmt_start, n_rows, n_file_samples, dosage):
+        p += 4 * n_file_samples - 1  # at the newline, as the loop below leaves it
     else:
         for i in range(n_file_samples):
             c = buf[p + 3]
