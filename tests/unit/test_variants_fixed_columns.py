@@ -127,3 +127,50 @@ def test_kernels_load_without_scipy_linalg_and_numba_blas_still_works():
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+DENSE_HEADER = (
+    "##fileformat=VCFv4.2\n##contig=<ID=1>\n"
+    '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\tB\tC\tD\tE\n"
+)
+
+
+def _dense_file(tmp_path, call: str, at: int) -> Path:
+    """Three GT-only biallelic lines in the 4-bytes-per-sample layout; the middle one has
+    ``call`` for sample ``at``."""
+    middle = ["0|1", "1|1", "0/0", "1/0", "0|0"]
+    middle[at] = call
+    lines = [
+        "1\t1\ta\tA\tC\t.\t.\t.\tGT\t0|1\t1|0\t1|1\t0|0\t0/1",
+        "1\t2\tb\tA\tC\t.\t.\t.\tGT\t" + "\t".join(middle),
+        "1\t3\tc\tA\tC\t.\t.\t.\tGT\t1|1\t0|0\t0|1\t1/0\t1|1",
+    ]
+    path = tmp_path / "dense.vcf"
+    path.write_text(DENSE_HEADER + "".join(line + "\n" for line in lines))
+    return path
+
+
+@pytest.mark.parametrize("at", [0, 2, 4])
+@pytest.mark.parametrize("call", [".|0", "1|.", "./.", "1", "00|1"])
+def test_dense_layout_breaks_fall_back_to_the_general_decoder(tmp_path, call, at):
+    """A call that breaks the 4-byte layout (first, middle or last sample) gives what htslib gives."""
+    path = _dense_file(tmp_path, call, at)
+    fast = read_all(path, engine="text")
+    general = read_all(path, engine="cyvcf2")
+    assert np.array_equal(fast.dosage_by_variant, general.dosage_by_variant)
+    assert fast.dosage_by_variant[0].tolist() == [1, 1, 2, 0, 1]
+    assert fast.dosage_by_variant[2].tolist() == [2, 0, 1, 1, 2]
+    assert (fast.haploid is None) == (general.haploid is None)
+
+
+@pytest.mark.parametrize("at", [0, 4])
+@pytest.mark.parametrize(
+    ("call", "problem"),
+    [("2|0", "refers to allele 2 but the record has 1 ALT allele(s)"), ("x|0", "is not a number or '.'")],
+)
+def test_dense_layout_bad_calls_are_one_line_errors(tmp_path, call, problem, at):
+    path = _dense_file(tmp_path, call, at)
+    with pytest.raises(InputError) as err:
+        read_all(path, engine="text")
+    assert str(err.value) == f"{path}: record 2 (1:2): GT {call!r} {problem}"
