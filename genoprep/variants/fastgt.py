@@ -611,6 +611,18 @@ def missing_counts(d: np.ndarray, per_sample: bool = True) -> tuple[np.ndarray, 
     return n_missing, sample_missing
 
 
+def sample_missing_counts(d: np.ndarray) -> np.ndarray:
+    """Missing calls per column of a dosage block of either kind, as int64 (the column pass of
+    :func:`missing_counts` without its per-row counts)."""
+    d = np.ascontiguousarray(d)
+    out = np.zeros(d.shape[1], dtype=np.int64)
+    for i in range(0, d.shape[0], 1 << 20):  # int32 cannot overflow within 2^20 rows
+        part = np.zeros(d.shape[1], dtype=np.int32 if not is_float_dosage(d) else np.int64)
+        _column_missing(d[i : i + (1 << 20)], part)
+        out += part
+    return out
+
+
 def dose_counts(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(missing, dosage sum, hardcall hom-ref, het, hom-alt) per row of a float dosage block."""
     d = np.ascontiguousarray(d)
