@@ -25,9 +25,9 @@ What it does (one process for the timings):
    subprocesses on 1/4 of the file and on all of it, to show that peak RSS does not grow with
    the file size.
 
-``--parquet-floor 30`` only times pyarrow's Parquet writer alone on 30 M int32 ids, for the
-layout the workflow writes and the other writer options (the floor of the variable-length
-schemes: one id per base for ``dnabert``).
+``--parquet-floor 30`` only times the Parquet writers alone on 30 M int32 ids: the workflow's
+(:mod:`genoprep.dna.parquet_writer`) against pyarrow's for the same table, and pyarrow's other
+writer options (the floor of the variable-length schemes: one id per base for ``dnabert``).
 
 ``--long-mbp 10 40 250`` only runs every scheme's step, in a subprocess, on one generated record of
 each size (soft-masked runs, an N run per 10 Mb) with windows (:data:`LONG_SETTINGS`; k-mer counts
@@ -248,10 +248,19 @@ CPU_SECONDS: dict[str, float] = {}
 WALL_SECONDS: dict[str, float] = {}
 
 
-def timed(function: Callable[[], object], repeat: int = 1, name: str = "") -> float:
-    """Best time (:data:`CLOCK`) of ``repeat`` runs; the best CPU and wall times are kept by name."""
+def timed(function: Callable[[], object], repeat: int = 1, name: str = "", work: Path | None = None) -> float:
+    """Best time (:data:`CLOCK`) of ``repeat`` runs; the best CPU and wall times are kept by name.
+
+    ``work``: the artifacts of the previous run in this folder (not the generated FASTA files)
+    are removed before each run, untimed: Snakemake removes a job's outputs before it runs, and
+    overwriting a 120 MB file would time the kernel freeing the old file's pages.
+    """
     best = cpu_best = wall_best = float("inf")
     for _ in range(repeat):
+        if work is not None:
+            for artifact in work.iterdir():
+                if artifact.is_file() and artifact.suffix != ".fa":
+                    artifact.unlink()
         gc.collect()
         start, cpu, wall = CLOCK[0](), time.process_time(), time.perf_counter()
         function()
@@ -354,15 +363,19 @@ def long_record_rss(work: Path, sizes_mbp: list[float], seed: int) -> dict[str, 
 
 
 def parquet_floor(n_values: int, rounds: int = 3) -> dict[str, float]:
-    """M int32 values per CPU second that pyarrow's Parquet writer takes alone, by layout (best of ``rounds``).
+    """M int32 values per CPU second that a Parquet writer takes alone, by writer and layout (best of ``rounds``).
 
-    The ``input_ids`` column as the workflow writes it (``list<int32>`` from offsets and a flat
-    array, zero-copy; :data:`genoprep.dna.artifacts.TOKENS_WRITER`: PLAIN, uncompressed, no
-    statistics) against the other writer options, a flat non-null int32 column (no levels) and
-    ``ndarray.tofile`` (the disk floor); ids like DNABERT's, rows of 2 Mb (one row group).
+    A token table (id, label, length, ``input_ids``; ids like DNABERT's, rows of 2 Mb, one row
+    group) written by the workflow's writer (:mod:`genoprep.dna.parquet_writer`) and by pyarrow
+    with the same layout (:data:`genoprep.dna.artifacts.TOKENS_WRITER`: ``input_ids`` PLAIN,
+    uncompressed, no statistics); then the ``input_ids`` column alone through pyarrow with other
+    writer options, a flat non-null int32 column (no levels) and ``ndarray.tofile`` (the disk
+    floor). The file is removed before each run, untimed.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from genoprep.dna.artifacts import TOKENS_SCHEMA, TOKENS_WRITER
 
     rng = np.random.default_rng(0)
     flat = rng.integers(5, 4101, n_values, dtype=np.int32)
@@ -377,8 +390,21 @@ def parquet_floor(n_values: int, rounds: int = 3) -> dict[str, float]:
     flat_table = pa.Table.from_arrays([pa.array(flat)], schema=pa.schema([pa.field("x", pa.int32(), nullable=False)]))
     plain = {"compression": "none", "use_dictionary": False, "write_statistics": False}
     path = Path(tempfile.mkdtemp(prefix="bench_parquet_")) / "ids.parquet"
+    from genoprep.dna.parquet_writer import write_token_table
+
+    tokens = pa.Table.from_arrays(
+        [
+            pa.array([f"r{i}" for i in range(len(ids))]),
+            pa.nulls(len(ids), pa.string()),
+            pa.array(np.diff(offsets)),
+            ids,
+        ],
+        names=["id", "label", "length", "input_ids"],
+    ).cast(TOKENS_SCHEMA)
     layouts: dict[str, Callable[[], object]] = {
-        "list<int32>, genoprep (PLAIN, none, no stats)": lambda: pq.write_table(table, path, **plain),
+        "genoprep TokenParquetWriter (the workflow's)": lambda: write_token_table(tokens, path),
+        "pyarrow, the same table and layout": lambda: pq.write_table(tokens, path, **TOKENS_WRITER),
+        "list<int32> alone, PLAIN, none, no stats": lambda: pq.write_table(table, path, **plain),
         "list<int32>, pyarrow defaults (dictionary, snappy)": lambda: pq.write_table(table, path),
         "list<int32>, PLAIN + data page v2": lambda: pq.write_table(table, path, data_page_version="2.0", **plain),
         "list<int32>, PLAIN + byte_stream_split": lambda: pq.write_table(
@@ -403,6 +429,7 @@ def parquet_floor(n_values: int, rounds: int = 3) -> dict[str, float]:
         for name, write in layouts.items():
             best = float("inf")
             for _ in range(rounds):
+                path.unlink(missing_ok=True)
                 start = time.process_time()
                 write()
                 best = min(best, time.process_time() - start)
@@ -419,17 +446,21 @@ def variable_breakdown(fasta: Path, rounds: int) -> dict[str, dict[str, float]]:
     The stages of :func:`genoprep.dna.artifacts.write_variable_tokens` on the whole file, each
     on the previous stage's output held in memory (best of ``rounds``, stages taking turns):
     ``read`` (the bytes reader: parse + validate), ``tokenize`` (the compiled kernels, batch by
-    batch as the step cuts them), ``table`` (the Arrow columns, ``list<int32>`` from offsets and
-    the flat ids) and ``write`` (``ParquetWriter`` with the step's settings, one row group per
-    batch, on one thread). ``write`` alone is the floor of the step's CPU seconds, and
-    ``max(write, read + tokenize + table)`` the floor of its wall seconds on two cores (the step
-    writes batch i on a second thread while it reads and tokenizes batch i + 1).
+    batch as the step cuts them), ``write`` (the step's writer,
+    :class:`genoprep.dna.parquet_writer.TokenParquetWriter`, one row group per batch, on one
+    thread, index columns included) and, for reference, ``pyarrow`` (the same table through
+    ``pyarrow.parquet.ParquetWriter`` with :data:`genoprep.dna.artifacts.TOKENS_WRITER`, the
+    Arrow table built from the offsets and the flat ids included). ``write`` alone is the floor
+    of the step's CPU seconds, and ``max(write, read + tokenize)`` the floor of its wall seconds
+    on two cores (the step writes batch i on a second thread while it reads and tokenizes
+    batch i + 1). The output file is removed before each write, untimed.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from genoprep.dna import artifacts
     from genoprep.dna.io import batched
+    from genoprep.dna.parquet_writer import TokenParquetWriter
 
     records = list(read_fasta(fasta, as_bytes=True))
     batches = list(batched(records, artifacts.DEFAULT_BATCH_RECORDS, artifacts.VARIABLE_BATCH_BASES))
@@ -443,28 +474,38 @@ def variable_breakdown(fasta: Path, rounds: int) -> dict[str, dict[str, float]]:
     for name, encode in encoders.items():
         ids = [encode(batch) for batch in batches]
 
-        def tables(ids: list = ids) -> list:
-            return [
-                pa.Table.from_arrays([*artifacts._index_columns(b), artifacts._as_list_array(i)], schema=schema)
-                for b, i in zip(batches, ids, strict=True)
-            ]
+        def ours(ids: list = ids) -> None:
+            with TokenParquetWriter(out, schema) as writer:
+                for batch, tokens in zip(batches, ids, strict=True):
+                    writer.write_batch(
+                        pa.array([r.id for r in batch], type=pa.string()),
+                        pa.array([r.label for r in batch], type=pa.string()),
+                        np.fromiter((r.bases for r in batch), dtype=np.int32, count=len(batch)),
+                        tokens.values,
+                        tokens.offsets,
+                    )
 
-        built = tables()
-
-        def write(built: list = built) -> None:
+        def theirs(ids: list = ids) -> None:
             with pq.ParquetWriter(out, schema, **artifacts.TOKENS_WRITER) as writer:
-                for table in built:
-                    writer.write_table(table)
+                for batch, tokens in zip(batches, ids, strict=True):
+                    columns = [*artifacts._index_columns(batch), artifacts._as_list_array(tokens)]
+                    writer.write_table(pa.Table.from_arrays(columns, schema=schema))
 
         functions = {
             "read": lambda: list(read_fasta(fasta, as_bytes=True)),
             "tokenize": lambda encode=encode: [encode(batch).values.size for batch in batches],  # ids freed
-            "table": tables,
-            "write": write,
+            "write": ours,
+            "pyarrow": theirs,
         }
-        stages[name] = interleaved_best(functions, rounds, budget_s=0.0, max_repeat=1)
-        stages[name]["values"] = float(sum(i.values.size for i in ids))
-        del ids, built
+        best = dict.fromkeys(functions, float("inf"))
+        for _ in range(rounds):
+            for stage, function in functions.items():
+                out.unlink(missing_ok=True)
+                best[stage] = min(
+                    best[stage], interleaved_best({stage: function}, 1, budget_s=0.0, max_repeat=1)[stage]
+                )
+        stages[name] = {**best, "values": float(sum(i.values.size for i in ids))}
+        del ids
     out.unlink(missing_ok=True)
     return stages
 
@@ -527,12 +568,12 @@ def main() -> int:
         "--parquet-floor",
         type=float,
         metavar="M",
-        help="only time pyarrow's Parquet writer alone on M million int32 ids, by layout, then exit",
+        help="only time the Parquet writers alone (ours, pyarrow's) on M million int32 ids, by layout, then exit",
     )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
     if args.parquet_floor:
-        print(f"pyarrow Parquet writer alone, {args.parquet_floor:g} M int32 ids, load {os.getloadavg()[0]:.1f}:")
+        print(f"Parquet writers alone, {args.parquet_floor:g} M int32 ids, load {os.getloadavg()[0]:.1f}:")
         speeds = parquet_floor(int(args.parquet_floor * 1e6), args.rounds)
         if args.json:
             args.json.write_text(json.dumps({"parquet_floor_m_values_per_cpu_s": speeds}, indent=2))
@@ -612,7 +653,7 @@ def main() -> int:
             ),
             "kmer_counts k=6 -> .npz": lambda: step_kmers(fasta, work / "kmers_k6.npz", 6),
         }
-        fast = {name: timed(step, args.repeat, name) for name, step in steps.items()}
+        fast = {name: timed(step, args.repeat, name, work) for name, step in steps.items()}
         process_peak = peak_rss_mb()
         breakdown = variable_breakdown(fasta, args.rounds)
 
@@ -716,10 +757,11 @@ def main() -> int:
             "CPU s; MB/s of sequence):"
         )
         for name, stage in breakdown.items():
-            work_s = stage["read"] + stage["tokenize"] + stage["table"]
+            work_s = stage["read"] + stage["tokenize"]
             print(
-                f"  {name:38} read {stage['read']:.3f}  tokenize {stage['tokenize']:.3f}  table {stage['table']:.3f}  "
-                f"write {stage['write']:.3f} ({stage['values'] / stage['write'] / 1e6:.0f} M ids/s)  -> "
+                f"  {name:38} read {stage['read']:.3f}  tokenize {stage['tokenize']:.3f}  "
+                f"write {stage['write']:.3f} ({stage['values'] / stage['write'] / 1e6:.0f} M ids/s; pyarrow "
+                f"{stage['pyarrow']:.3f}, {stage['values'] / stage['pyarrow'] / 1e6:.0f} M ids/s)  -> "
                 f"sum {full_mb / (work_s + stage['write']):.0f} MB/CPU-s, writer alone {full_mb / stage['write']:.0f}, "
                 f"2-core wall floor {full_mb / max(work_s, stage['write']):.0f} MB/s"
             )

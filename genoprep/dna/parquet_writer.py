@@ -25,6 +25,7 @@ file. Same table -> same bytes.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import struct
 from collections.abc import Sequence
@@ -479,10 +480,8 @@ class TokenParquetWriter:
     def abort(self) -> None:
         """Close and remove the unfinished file."""
         self._file.close()
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self._partial)
-        except FileNotFoundError:  # pragma: no cover - removed by someone else
-            pass
 
     def __enter__(self) -> TokenParquetWriter:
         return self
@@ -508,4 +507,6 @@ def write_token_table(table: pa.Table, path: StrPath, **options: Any) -> None:
             lists = batch.column(3)
             offsets = np.asarray(lists.offsets, dtype=np.int64)
             values = np.asarray(lists.values)[offsets[0] : offsets[-1]]
-            writer.write_batch(batch.column(0), batch.column(1), np.asarray(batch.column(2)), values, offsets - offsets[0])
+            writer.write_batch(
+                batch.column(0), batch.column(1), np.asarray(batch.column(2)), values, offsets - offsets[0]
+            )
