@@ -20,7 +20,9 @@ What it does (one process for the timings):
    vectorised tokenizer on the bytes the fast reader gives, the naive one on the ``str``
    Biopython gives. Both run in this process, taking turns for ``--rounds`` rounds; each keeps
    its best run (the least disturbed one on a shared machine). The naive e2e time (Biopython
-   parse + loop) is scaled linearly to the full size.
+   parse + loop; for the two Parquet schemes also the loop's lists of ids written to Parquet
+   the classic way, ``pq.write_table`` with pyarrow's defaults, as the fast steps write their
+   artifact) is scaled linearly to the full size.
 4. Reports peak RSS of this process, and runs the streamed ``char`` and ``kmer_counts`` steps in
    subprocesses on 1/4 of the file and on all of it, to show that peak RSS does not grow with
    the file size.
@@ -82,6 +84,7 @@ from genoprep.dna.tokenize import (
 
 MB = 1_000_000
 LINE = 60
+PARQUET_SCHEMES = ("dnabert k=6 -> parquet", "nucleotide_transformer k=6 -> parquet")
 
 
 # ------------------------------------------------------------------ data
@@ -147,19 +150,18 @@ def naive_char(sequences: list[str]) -> int:
     return total
 
 
-def naive_dnabert(sequences: list[str], k: int = 6) -> int:
+def naive_dnabert(sequences: list[str], k: int = 6) -> list[list[int]]:
     vocab = {t: i for i, t in enumerate(dnabert_vocab(k))}
-    total = 0
+    rows = []
     for seq in sequences:
         seq = seq.upper()
-        ids = [2] + [vocab.get(seq[i : i + k], 1) for i in range(len(seq) - k + 1)] + [3]
-        total += len(ids)
-    return total
+        rows.append([2] + [vocab.get(seq[i : i + k], 1) for i in range(len(seq) - k + 1)] + [3])
+    return rows
 
 
-def naive_nucleotide_transformer(sequences: list[str], k: int = 6) -> int:
+def naive_nucleotide_transformer(sequences: list[str], k: int = 6) -> list[list[int]]:
     vocab = {t: i for i, t in enumerate(nucleotide_transformer_vocab(k))}
-    total = 0
+    rows = []
     for seq in sequences:
         tokens = ["<cls>"]
         pieces = seq.upper().split("N")
@@ -169,9 +171,16 @@ def naive_nucleotide_transformer(sequences: list[str], k: int = 6) -> int:
             tokens += list(piece[full:])
             if i < len(pieces) - 1:
                 tokens.append("N")
-        ids = [vocab.get(t, 0) for t in tokens]
-        total += len(ids)
-    return total
+        rows.append([vocab.get(t, 0) for t in tokens])
+    return rows
+
+
+def naive_parquet(rows: list[list[int]], path: Path) -> None:
+    """The classic last step of a naive token script: the Python lists to Parquet through pyarrow, defaults."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"input_ids": pa.array(rows, type=pa.list_(pa.int32()))}), path)
 
 
 def naive_kmer_counts(sequences: list[str], k: int = 6) -> int:
@@ -629,10 +638,20 @@ def main() -> int:
         for name, (f, g) in pairs.items():
             functions[f"fast {name}"] = lambda f=f: f(subsample_bytes)
             functions[f"naive {name}"] = lambda g=g: g(subsample)
+        # The fast Parquet steps write their artifact, so the naive path does too: its Python lists
+        # of ids to Parquet the classic way (pyarrow, defaults), timed apart.
+        naive_rows = {name: pairs[name][1](subsample) for name in PARQUET_SCHEMES}
+        for name in PARQUET_SCHEMES:
+            functions[f"naive write {name}"] = lambda rows=naive_rows[name]: naive_parquet(rows, work / "naive.parquet")
         best = interleaved_best(functions, args.rounds)
+        del naive_rows, functions  # the lists of ids (~40 MB per MB of sequence)
         tokenize_fast = {name: best[f"fast {name}"] for name in pairs}
         tokenize_naive = {name: best[f"naive {name}"] for name in pairs}
-        naive_scaled = {name: (best["parse naive"] + t) * full_mb / naive_mb for name, t in tokenize_naive.items()}
+        naive_write = {name: best.get(f"naive write {name}", 0.0) for name in pairs}
+        naive_scaled = {
+            name: (best["parse naive"] + naive_s + naive_write[name]) * full_mb / naive_mb
+            for name, naive_s in tokenize_naive.items()
+        }
 
         # 2. End to end: the functions the workflow's rules run, from the FASTA file to the artifact.
         steps: dict[str, Callable[[], object]] = {
@@ -719,7 +738,9 @@ def main() -> int:
         )
         print(f"e2e = end to end on {full_mb:.1f} MB, the rule's own function: parse + validate + tokenize + write.")
         print(
-            f"naive e2e = Biopython parse + naive loop on the first {naive_mb:.2f} MB of records, "
+            f"naive e2e = Biopython parse + naive loop (+ its lists to Parquet through pyarrow for the Parquet "
+            f"schemes: {', '.join(f'{naive_mb / naive_write[n]:.0f} MB/s' for n in PARQUET_SCHEMES)}) "
+            f"on the first {naive_mb:.2f} MB of records, "
             f"time scaled x{full_mb / naive_mb:.1f}."
         )
         print(

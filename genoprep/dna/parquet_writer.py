@@ -55,6 +55,8 @@ _PLAIN, _RLE = 0, 3
 _UNCOMPRESSED, _ZSTD = 0, 6
 _DATA_PAGE = 0
 
+_BYTES = [bytes([i]) for i in range(256)]
+
 # Thrift compact protocol type codes
 _T_TRUE, _T_FALSE, _T_I16, _T_I32, _T_I64, _T_BINARY, _T_LIST, _T_STRUCT = 1, 2, 4, 5, 6, 8, 9, 12
 
@@ -63,6 +65,8 @@ _T_TRUE, _T_FALSE, _T_I16, _T_I32, _T_I64, _T_BINARY, _T_LIST, _T_STRUCT = 1, 2,
 
 
 def _uvarint(n: int) -> bytes:
+    if n < 0x80:
+        return _BYTES[n]
     out = bytearray()
     while n > 0x7F:
         out.append((n & 0x7F) | 0x80)
@@ -279,6 +283,22 @@ def _schema_elements() -> list[_Struct]:
 
 
 def _page_header(uncompressed: int, compressed: int, n_entries: int) -> bytes:
+    """``PageHeader`` of a v1 data page: PLAIN values, RLE levels (:func:`_page_header_struct`, spelled out)."""
+    return b"".join(
+        (
+            b"\x15\x00\x15",  # 1: type DATA_PAGE, 2: uncompressed_page_size
+            _zigzag(uncompressed),
+            b"\x15",  # 3: compressed_page_size
+            _zigzag(compressed),
+            b"\x2c\x15",  # 5: data_page_header { 1: num_values
+            _zigzag(n_entries),
+            b"\x15\x00\x15\x06\x15\x06\x00\x00",  # 2: PLAIN, 3: RLE, 4: RLE }, end of PageHeader
+        )
+    )
+
+
+def _page_header_struct(uncompressed: int, compressed: int, n_entries: int) -> bytes:
+    """:func:`_page_header` through :class:`_Struct` (the tests compare them)."""
     data_page = _Struct().i32(1, n_entries).i32(2, _PLAIN).i32(3, _RLE).i32(4, _RLE)
     return _Struct().i32(1, _DATA_PAGE).i32(2, uncompressed).i32(3, compressed).struct(5, data_page).encode()
 

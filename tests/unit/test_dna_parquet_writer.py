@@ -239,3 +239,10 @@ def test_batch_checks(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="2 ids"), TokenParquetWriter(tmp_path / "t.parquet", SCHEMA) as w:
         w.write_batch(strings, strings, np.array([1], np.int32), np.arange(3, dtype=np.int32), np.array([0, 1, 3]))
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("sizes", [(0, 0, 0), (1, 1, 1), (63, 64, 65), (1 << 20, 300, 1 << 18), (2**31 - 1, 7, 99)])
+def test_page_header_spelled_out_equals_the_struct(sizes: tuple[int, int, int]) -> None:
+    from genoprep.dna.parquet_writer import _page_header, _page_header_struct
+
+    assert _page_header(*sizes) == _page_header_struct(*sizes)
