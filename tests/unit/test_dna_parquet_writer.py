@@ -28,6 +28,7 @@ CASES = {
     "one row": [[("only", "x", [1, 2, 3])]],
     "empty lists": [[("a", None, []), ("b", "x", [7]), ("c", "y", []), ("d", None, [])]],
     "all empty": [[("a", "x", []), ("b", "x", [])]],
+    "unlabelled": [[("a", None, [1, 2]), ("b", None, [])]],
     "inside a list": [[("a", "x", [1, 2, 3]), ("b", "x", [4, 5, 6, 7, 8])]],  # 4 per page: 3 + 1 | 4
     "at a list end": [[("a", "x", [1, 2, 3, 4]), ("b", "y", []), ("c", "y", [5, 6, 7, 8]), ("d", None, [9])]],
     "spanning pages": [[("long", "x", list(range(1, 31))), ("short", None, [2])]],
