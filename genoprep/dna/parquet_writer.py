@@ -338,11 +338,12 @@ class _Chunk:
 class TokenParquetWriter:
     """Write token batches (id, label, length, input_ids) to ``path``, one row group per batch.
 
-    ``metadata``: the Arrow schema metadata (``genoprep.scheme``/``genoprep.params``);
-    ``arrow_schema``: the Arrow schema stored, base64, under ``ARROW:schema`` (with the metadata).
-    Use as a context manager: on leaving without an error the footer is written and the file
-    renamed to ``path``; after an error the temporary file is removed. :meth:`write_batch` may run
-    on another thread than the one that made the writer (one batch at a time).
+    ``arrow_schema``: :data:`~genoprep.dna.artifacts.TOKENS_SCHEMA` with its metadata
+    (``genoprep.scheme``/``genoprep.params``), written as the file's key-value metadata and,
+    serialized and base64-encoded, under ``ARROW:schema``. Use as a context manager: on leaving
+    without an error the footer is written and the file renamed to ``path``; after an error the
+    temporary file is removed. :meth:`write_batch` may run on another thread than the one that
+    made the writer (one batch at a time).
     """
 
     def __init__(
@@ -353,6 +354,10 @@ class TokenParquetWriter:
         page_bytes: int = PAGE_BYTES,
         compression: str = "zstd",
     ) -> None:
+        from genoprep.dna.artifacts import TOKENS_SCHEMA
+
+        if not arrow_schema.equals(TOKENS_SCHEMA):  # metadata aside: the Parquet schema written is fixed
+            raise ValueError(f"TokenParquetWriter writes {TOKENS_SCHEMA}, not {arrow_schema}")
         self.path = os.fspath(path)
         self._partial = f"{self.path}.partial-{os.getpid()}"
         self._schema = arrow_schema

@@ -247,3 +247,12 @@ def test_page_header_spelled_out_equals_the_struct(sizes: tuple[int, int, int]) 
     from genoprep.dna.parquet_writer import _page_header, _page_header_struct
 
     assert _page_header(*sizes) == _page_header_struct(*sizes)
+
+
+def test_only_the_token_schema(tmp_path: Path) -> None:
+    other = pa.schema(
+        [("id", pa.string()), ("label", pa.string()), ("length", pa.int64()), ("input_ids", pa.list_(pa.int32()))]
+    )
+    with pytest.raises(ValueError, match="writes"):
+        TokenParquetWriter(tmp_path / "t.parquet", other)
+    assert list(tmp_path.iterdir()) == []
