@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -810,3 +812,101 @@ def test_gather_options_params_round_trip_and_count_records(tmp_path):
     assert without.as_params()["metadata"] is None and GatherOptions.from_params(without.as_params()) == without
     path = _vcf(tmp_path / "h.vcf", list("ABCD"), HAND_ROWS)
     assert count_records(path) == 4
+
+
+def _card(**sections):
+    params = {
+        "min_maf": 0.05,
+        "max_variant_missing": 0.2,
+        "max_sample_missing": 0.3,
+        "hwe_p": None,
+        "hwe_midp": False,
+        "min_fraction_kept": 0.25,
+        "regions": ["2:1-100"],
+        "samples": None,
+        "pass_only": False,
+        "missing_filter_passes": True,
+        "multiallelic": "split",
+        "dosage_field": "DS",
+    }
+    return {"params": params, **sections}
+
+
+def test_gather_options_from_card_reads_every_field_and_the_metadata_section():
+    """Each field from where the card keeps it (params, metadata, columns), written out by hand."""
+    card = _card(
+        metadata={"sha256": "ab" * 32, "format": "csv", "header": False, "id_column": 2, "unmatched": "na"},
+        columns={"pop": 1},
+    )
+    options = GatherOptions.from_card(card)
+    assert options.metadata == MetadataOptions(
+        sha256="ab" * 32, format="csv", header=False, id_column=2, unmatched="na", columns=freeze({"pop": 1})
+    )
+    assert options.load == ChunkOptions(("2:1-100",), None, False, True, "split", "DS")
+    assert (options.min_maf, options.max_variant_missing, options.max_sample_missing) == (0.05, 0.2, 0.3)
+    assert (options.hwe_p, options.hwe_midp, options.min_fraction_kept) == (None, False, 0.25)
+    # sha256 and format are optional (no default), columns absent or empty mean "every column"
+    bare = {"header": True, "id_column": "sample", "unmatched": "error"}
+    for columns in ({}, None):
+        sections = {"metadata": bare} if columns is None else {"metadata": bare, "columns": columns}
+        assert MetadataOptions.from_card(_card(**sections)) == MetadataOptions(
+            sha256=None, format=None, header=True, id_column="sample", unmatched="error", columns=None
+        )
+    assert MetadataOptions.from_card(_card(columns={"pop": 1})) is None  # no metadata section
+    assert MetadataOptions.from_card(_card(metadata=None)) is None
+
+
+def test_package_lazy_names_by_hand():
+    """The package's PEP 562 hooks, called directly (mutmut's parent process has resolved the
+    names already, so only a direct call runs them mutated)."""
+    import importlib
+
+    import genoprep.variants as package
+
+    records = importlib.import_module("genoprep.variants.records")
+    assert package.__getattr__("parse_region") is records.parse_region
+    assert package.__getattr__("Region") is records.Region
+    with pytest.raises(AttributeError) as info:
+        package.__getattr__("no_such_name")
+    assert str(info.value) == "module 'genoprep.variants' has no attribute 'no_such_name'"
+    listed = package.__dir__()
+    assert listed == sorted(listed) and {"gather", "read_all", "write_artifacts", "count_records"} <= set(listed)
+    assert "__getattr__" in listed  # the module's own globals too
+    saved = vars(package).pop("plan_chunks", None)  # resolved again below, and kept on the package
+    try:
+        value = package.__getattr__("plan_chunks")
+        assert value is importlib.import_module("genoprep.variants.chunks").plan_chunks
+        assert vars(package)["plan_chunks"] is value
+    finally:
+        if saved is not None:
+            vars(package)["plan_chunks"] = saved
+
+
+def _resident_kib(path) -> int:
+    """Resident KiB of this process's mappings of ``path`` (/proc/self/smaps)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text(encoding="utf-8").splitlines():
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+            inside = line.endswith(str(path))
+        elif inside and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total
+
+
+@pytest.mark.skipif(not hasattr(__import__("mmap"), "MADV_DONTNEED"), reason="needs madvise(MADV_DONTNEED) (Linux)")
+def test_release_writes_the_pages_back_and_drops_them(tmp_path):
+    """gather's memory bound: after ``_release`` the written matrix is in the file and none of
+    its pages stays resident in this process (read in /proc/self/smaps, not from genoprep)."""
+    from genoprep.variants.gather import _release
+
+    path = tmp_path / "m.npy"
+    matrix = np.lib.format.open_memmap(path, mode="w+", dtype=np.int8, shape=(64, 65536))
+    matrix[:] = 1
+    matrix[3, 5] = -1
+    assert _resident_kib(path) >= 4096 - 64  # 4 MiB written through the map
+    _release(matrix)
+    assert _resident_kib(path) == 0
+    assert matrix[3, 5] == -1 and int(matrix.sum(dtype=np.int64)) == 64 * 65536 - 2  # read back from the file
+    del matrix
+    back = np.load(path)
+    assert back[3, 5] == -1 and int(back.sum(dtype=np.int64)) == 64 * 65536 - 2
