@@ -853,6 +853,8 @@ def test_gather_options_from_card_reads_every_field_and_the_metadata_section():
             sha256=None, format=None, header=True, id_column="sample", unmatched="error", columns=None
         )
     assert MetadataOptions.from_card(_card(columns={"pop": 1})) is None  # no metadata section
+    plain = GatherOptions.from_card(_card(metadata=bare)).as_params()  # metadata without columns
+    assert plain["metadata"] == {**bare, "sha256": None, "format": None, "columns": None}
     assert MetadataOptions.from_card(_card(metadata=None)) is None
 
 
@@ -910,3 +912,72 @@ def test_release_writes_the_pages_back_and_drops_them(tmp_path):
     del matrix
     back = np.load(path)
     assert back[3, 5] == -1 and int(back.sum(dtype=np.int64)) == 64 * 65536 - 2
+
+
+def _labels_case(tmp_path):
+    path = _vcf(tmp_path / "l.vcf", list("ABC"), [(10, "v1", "C", "PASS", ["0/1", "1/1", "0/0"])])
+    off = FilterParams(min_maf=None, max_variant_missing=None, max_sample_missing=None)
+    return gather([read_all(path)], off)
+
+
+def test_join_sample_labels_reads_the_table_as_the_card_says(tmp_path):
+    """sha256, format, header and id_column of the metadata section each change what is read;
+    the expected labels are written by hand from the table."""
+    import hashlib
+
+    from genoprep.variants.steps import join_sample_labels
+
+    # tab-separated under a .csv name, no header, ids in the second column
+    table = tmp_path / "meta.csv"
+    table.write_text("YRI\tC\t1,5\nGBR\tA\t2,5\nCHB\tB\t3,5\n", encoding="utf-8")
+    digest = hashlib.sha256(table.read_bytes()).hexdigest()
+    meta = MetadataOptions(digest, "tsv", False, 1, "error", freeze({"pop": 0, "score": 2}))
+    result = _labels_case(tmp_path)
+    assert join_sample_labels(result, table, meta) == ["pop", "score"]
+    assert result.samples["pop"].tolist() == ["GBR", "CHB", "YRI"]
+    assert result.samples["score"].tolist() == ["2,5", "3,5", "1,5"]
+    wrong = dataclasses.replace(meta, sha256="0" * 64)
+    with pytest.raises(InputError) as info:
+        join_sample_labels(_labels_case(tmp_path), table, wrong)
+    assert str(info.value) == f"{table}: sha256 is {digest}, but the card says {'0' * 64}"
+    # a label column that is not in the table: the line names the metadata file and the card field
+    missing = dataclasses.replace(meta, columns=freeze({"pop": 7}))
+    with pytest.raises(InputError) as info:
+        join_sample_labels(_labels_case(tmp_path), table, missing)
+    assert str(info.value) == f"{table}: columns: columns.pop names column 7, which is not there (available: 0, 2)"
+
+
+def test_join_sample_labels_refuses_labels_that_replace_computed_columns(tmp_path):
+    from genoprep.variants.steps import join_sample_labels
+
+    table = tmp_path / "meta.tsv"
+    table.write_text("sample\tmissing_rate\tsample_id\tpop\nA\t1\t2\tx\nB\t3\t4\ty\nC\t5\t6\tz\n", encoding="utf-8")
+    meta = MetadataOptions(None, None, True, "sample", "error", None)  # every column is a label
+    result = _labels_case(tmp_path)
+    with pytest.raises(InputError) as info:
+        join_sample_labels(result, table, meta)
+    assert str(info.value) == (
+        f"{table}: columns: columns: missing_rate, sample_id would replace a column genoprep computes"
+    )
+    assert list(result.samples.columns) == ["sample_id", "missing_rate", "missing_rate_loaded"]
+
+
+def test_count_records_of_a_bcf_and_of_a_damaged_one(tmp_path):
+    """A BCF written by bcftools from the hand-worked VCF holds its 4 records; a BGZF file with
+    the BCF magic and no header is one line naming the file."""
+    import gzip
+    import subprocess
+
+    from tests.variant_tools import need
+
+    need("bcftools")
+    rows = [(pos, vid, alt, "PASS", gts) for pos, vid, alt, _, gts in HAND_ROWS]  # bcftools wants FILTERs declared
+    text = _vcf(tmp_path / "h.vcf", list("ABCD"), rows)
+    bcf = tmp_path / "h.bcf"
+    subprocess.run(["bcftools", "view", "-Ob", "-o", str(bcf), str(text)], check=True, capture_output=True)
+    assert vcfio.is_bcf(bcf) and count_records(bcf) == 4 and count_records(text) == 4
+    bad = tmp_path / "bad.bcf"
+    bad.write_bytes(gzip.compress(b"BCF\x02\x02\xff\x00\x00\x00##fileformat=VCFv4.2\n"))
+    with pytest.raises(InputError) as info:
+        count_records(bad)
+    assert str(info.value).startswith(f"{bad}: cannot open as BCF: ")
