@@ -981,3 +981,115 @@ def test_count_records_of_a_bcf_and_of_a_damaged_one(tmp_path):
     with pytest.raises(InputError) as info:
         count_records(bad)
     assert str(info.value).startswith(f"{bad}: cannot open as BCF: ")
+
+
+def _chunk_files(tmp_path, path, load, n_per_chunk):
+    """The file read in chunks of ``n_per_chunk`` records, each saved as the chunk job does."""
+    from genoprep.variants import read_chunk
+
+    n = count_records(path)
+    files = []
+    for index, first in enumerate(range(0, n, n_per_chunk)):
+        chunk = read_chunk(path, ChunkSpec(index, first_record=first, n_records=n_per_chunk), load)
+        files.append(tmp_path / f"chunk{index}.npz")
+        chunk.save(files[-1])
+    return files
+
+
+def test_gather_dataset_facts_qc_and_labels_by_hand(tmp_path):
+    """gather_dataset on the hand-worked VCF in two chunks: the .npy it writes, qc["load_options"],
+    the labels joined over the kept samples, and the whole facts dict, written out here."""
+    from genoprep.provenance import software_versions
+    from genoprep.variants.steps import SEMANTICS, SOFTWARE, gather_dataset
+
+    path = _vcf(tmp_path / "hand.vcf", list("ABCD"), HAND_ROWS)
+    load = ChunkOptions(("1:5-45",), tuple("ABCD"), True, True, "split", "GT")
+    files = _chunk_files(tmp_path, path, load.load_options(), 2)
+    table = tmp_path / "meta.tsv"
+    table.write_text("sample\tpop\nD\tw\nC\tz\nB\ty\nA\tx\n", encoding="utf-8")
+    options = GatherOptions(
+        min_maf=0.1,
+        max_variant_missing=0.3,
+        max_sample_missing=0.5,
+        hwe_p=None,
+        hwe_midp=False,
+        min_fraction_kept=0.0,
+        load=load,
+        metadata=MetadataOptions(None, None, True, "sample", "error", freeze({"pop": "pop"})),
+    )
+    target = tmp_path / "dosage.npy"
+    result, steps, facts = gather_dataset(files, options, table, target)
+    # FILTER q10 drops v4 at load; D misses all 3 calls left (> 0.5); over A-C v2 is monomorphic
+    # (MAF 0) and v3 misses 2 of 3 (> 0.3): v1 alone is kept
+    expected = np.array([[0], [1], [2]], dtype=np.int8)
+    assert np.array_equal(np.load(target), expected) and np.array_equal(result.dosage, expected)
+    assert steps is result.filter_steps and [s.name for s in steps] == ["mind", "geno", "maf"]
+    assert result.qc["load_options"] == {
+        "regions": ["1:5-45"],
+        "samples": 4,
+        "pass_only": True,
+        "missing_filter_passes": True,
+        "multiallelic": "split",
+        "dosage_field": "GT",
+    }
+    assert result.samples["pop"].tolist() == ["x", "y", "z"]
+    assert facts == {
+        "n_samples": 3,
+        "n_variants": 1,
+        "n_chunks": 2,
+        "sample_labels": ["pop"],
+        "missing_genotype_rate": 0.0,
+        "preprocessing": {
+            "software": software_versions(SOFTWARE),
+            **SEMANTICS,
+            "multiallelic": "split into one biallelic column per ALT (bcftools norm -m-)",
+            "filters": [
+                "regions 1:5-45 (POS inside)",
+                "samples: 4 selected",
+                "FILTER PASS or .",
+                "--mind 0.5 (sample missing rate > threshold removed)",
+                "--geno 0.3 (variant missing rate > threshold removed)",
+                "--maf 0.1 = bcftools view -q 0.1:minor (MAF >= threshold kept)",
+            ],
+        },
+    }
+    assert list(facts["preprocessing"]) == ["software", *SEMANTICS, "multiallelic", "filters"]
+    # metadata options without a metadata file (or a file without options): no labels
+    for meta_path, meta in ((None, options.metadata), (table, None)):
+        bare = dataclasses.replace(options, metadata=meta)
+        result, _, facts = gather_dataset(files, bare, meta_path)
+        assert facts["sample_labels"] == [] and "pop" not in result.samples and "metadata" not in result.qc
+
+
+def test_gather_dataset_dosage_semantics_and_no_genotype_errors(tmp_path):
+    from genoprep.variants.steps import SEMANTICS, SEMANTICS_DS, gather_dataset
+
+    header = (
+        "##fileformat=VCFv4.2\n##contig=<ID=1,length=1000>\n"
+        '##FORMAT=<ID=DS,Number=A,Type=Float,Description="Dosage">\n'
+        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\tB\n"
+    )
+    ds = tmp_path / "ds.vcf"
+    ds.write_text(header + "1\t5\t.\tA\tC\t.\tPASS\t.\tDS\t0.5\t1.25\n", encoding="utf-8")
+    load = ChunkOptions(None, None, False, True, "drop", "DS")
+    off = dict(min_maf=None, max_variant_missing=None, max_sample_missing=None, hwe_p=None, hwe_midp=False)
+    options = GatherOptions(**off, min_fraction_kept=0.0, load=load, metadata=None)
+    result, _, facts = gather_dataset(_chunk_files(tmp_path, ds, load.load_options(), 5), options)
+    assert result.dosage.dtype == np.float32 and result.dosage.tolist() == [[0.5], [1.25]]
+    assert {k: v for k, v in facts["preprocessing"].items() if k not in ("software", "filters")} == {
+        **SEMANTICS,
+        **SEMANTICS_DS,
+        "multiallelic": "records with more than one ALT dropped",
+    }
+    assert facts["preprocessing"]["filters"] == [] and result.qc["load_options"]["regions"] is None
+    assert result.qc["load_options"]["samples"] is None and result.qc["load_options"]["dosage_field"] == "DS"
+    # no genotype field in any record: one line naming the file and the fields looked for
+    depth = tmp_path / "dp.vcf"
+    depth.write_text(header + "1\t5\t.\tA\tC\t.\tPASS\t.\tDP\t3\t4\n", encoding="utf-8")
+    for field, words in (("DS", "DS, GP or GT"), ("GT", "GT")):
+        load = dataclasses.replace(options.load, dosage_field=field)
+        files = _chunk_files(tmp_path, depth, load.load_options(), 5)
+        with pytest.raises(InputError) as info:
+            gather_dataset(files, dataclasses.replace(options, load=load))
+        assert str(info.value) == f"{depth}: no record has a {words} field: there are no genotypes to read"
