@@ -1093,3 +1093,85 @@ def test_gather_dataset_dosage_semantics_and_no_genotype_errors(tmp_path):
         with pytest.raises(InputError) as info:
             gather_dataset(files, dataclasses.replace(options, load=load))
         assert str(info.value) == f"{depth}: no record has a {words} field: there are no genotypes to read"
+
+
+def test_check_has_gt_reads_the_ninth_tab_field_only():
+    """FORMAT is the 9th tab-separated field: a space inside INFO, a record with no sample
+    column, a CR line end and a key that only starts with GT, each worked by hand."""
+    header = vcfio.VcfHeader.parse("f.vcf", _CHROM_LINE, complete=True)
+    vcfio.check_has_gt(header, b"1\t5\t.\tA\tC\t.\t.\tNOTE=a b\tGT\t0/1\t0/0")
+    vcfio.check_has_gt(header, b"1\t5\t.\tA\tC\t.\t.\t.\tGT")  # nine fields
+    vcfio.check_has_gt(header, b"1\t5\t.\tA\tC\t.\t.\t.\tGT\r")
+    with pytest.raises(InputError, match="no GT FORMAT field"):
+        vcfio.check_has_gt(header, b"1\t5\t.\tA\tC\t.\t.\t.\tGTX\r")
+
+
+def test_first_record_of_a_file_whose_first_record_is_on_chr_x(tmp_path):
+    path = tmp_path / "x.vcf"
+    line = "X\t5\t.\tA\tC\t.\t.\t.\tGT\t0/1\t1"
+    path.write_bytes(_CHROM_LINE.replace(b"\n", b"\r\n") + b"\r\n\r\n" + line.encode() + b"\r\n")
+    assert vcfio.VcfText(path).first_record() == line.encode() + b"\r"
+
+
+def test_plan_by_hand(tmp_path):
+    """plan(): format, checksum, sample count and chunks of a hand-written VCF, its BCF and its
+    indexed BGZF (region windows), and the one-line refusals."""
+    import hashlib
+    import subprocess
+
+    from genoprep.variants.steps import PlanOptions, plan
+    from tests.variant_tools import need
+
+    rows = [(pos, vid, alt, "PASS", gts) for pos, vid, alt, _, gts in HAND_ROWS]
+    path = _vcf(tmp_path / "h.vcf", list("ABCD"), rows)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    card = {"input": {"format": "auto", "sha256": digest}, "params": {}}
+    card["params"] = {"records_per_chunk": 3, "region_bp": None, "dosage_field": "GT"}
+    options = PlanOptions.from_card(card)
+    assert options == PlanOptions(format="auto", sha256=digest, records_per_chunk=3, region_bp=None, dosage_field="GT")
+    planned = plan(path, options)
+    assert [planned[k] for k in ("format", "input_sha256", "n_samples")] == ["vcf", digest, 4]
+    assert list(planned) == ["format", "input_sha256", "n_samples", "chunks"]
+    assert [(c["first_record"], c["n_records"]) for c in planned["chunks"]] == [(0, 3), (3, 1)]
+    with pytest.raises(InputError) as info:
+        plan(path, dataclasses.replace(options, sha256="0" * 64))
+    assert str(info.value) == f"{path}: sha256 is {digest}, but the card says {'0' * 64}"
+    # a DS-only VCF: refused for GT, planned for DS (GT, DS or GP)
+    ds = tmp_path / "ds.vcf"
+    ds.write_bytes(_CHROM_LINE + b"1\t5\t.\tA\tC\t.\t.\t.\tGP\t0,1,0\t1,0,0\n")
+    ds_options = dataclasses.replace(options, sha256=None, dosage_field="DS")
+    assert plan(ds, ds_options)["n_samples"] == 2
+    with pytest.raises(InputError, match="no GT FORMAT field"):
+        plan(ds, dataclasses.replace(ds_options, dosage_field="GT"))
+    need("bcftools", "bgzip", "tabix")
+    bcf = tmp_path / "h.bcf"
+    subprocess.run(["bcftools", "view", "-Ob", "-o", str(bcf), str(path)], check=True, capture_output=True)
+    planned = plan(bcf, dataclasses.replace(options, sha256=None))
+    assert (planned["format"], planned["n_samples"], len(planned["chunks"])) == ("bcf", 4, 2)
+    bad = tmp_path / "bad.bcf"
+    bad.write_bytes(__import__("gzip").compress(b"BCF\x02\x02\xff\x00\x00\x00##fileformat=VCFv4.2\n"))
+    with pytest.raises(InputError) as info:
+        plan(bad, dataclasses.replace(options, sha256=None))
+    assert str(info.value).startswith(f"{bad}: cannot open as BCF: ")
+    subprocess.run(["bgzip", "-k", str(path)], check=True)
+    subprocess.run(["tabix", "-p", "vcf", f"{path}.gz"], check=True)
+    windows = plan(Path(f"{path}.gz"), dataclasses.replace(options, sha256=None, region_bp=25))["chunks"]
+    # contig 1 (length 1000) in windows of 25 bases; records at 10, 20, 30, 40 start in two of them
+    assert [(c["chrom"], c["start"], c["end"]) for c in windows] == [("1", 1, 25), ("1", 26, 50)]
+
+
+def test_options_pass_every_field_on():
+    options = GatherOptions(
+        min_maf=0.2,
+        max_variant_missing=0.3,
+        max_sample_missing=0.4,
+        hwe_p=1e-3,
+        hwe_midp=True,
+        min_fraction_kept=None,
+        load=ChunkOptions(None, ("B",), True, False, "drop", "DS"),
+        metadata=None,
+    )
+    assert options.filter_params() == FilterParams(0.2, 0.3, 0.4, 1e-3, True)
+    assert options.load.load_options() == LoadOptions(
+        samples=("B",), pass_only=True, missing_filter_passes=False, multiallelic="drop", dosage_field="DS"
+    )
