@@ -1175,3 +1175,25 @@ def test_options_pass_every_field_on():
     assert options.load.load_options() == LoadOptions(
         samples=("B",), pass_only=True, missing_filter_passes=False, multiallelic="drop", dosage_field="DS"
     )
+
+
+def test_dose_errors_show_bytes_that_are_not_utf8_as_replacement_characters():
+    """A damaged DS/GP field (a byte that is not UTF-8) is still one line, the byte shown as U+FFFD."""
+    bad = b"0.\xff"
+    with pytest.raises(InputError) as caught:
+        parse_dose(bad, "f.vcf", "record 2")
+    assert str(caught.value) == "f.vcf: record 2: DS '0.\ufffd' is not a dosage between 0 and 2"
+    with pytest.raises(InputError) as caught:
+        gp_dosages(b"0.5,\xff,0.5", 1, "f.vcf", "record 3")
+    assert str(caught.value) == "f.vcf: record 3: GP '0.5,\ufffd,0.5' is not a list of probabilities"
+    gt = np.array([[1, 0], [0, 0]], dtype=np.int8)
+    with pytest.raises(InputError) as caught:
+        ds_rows(gt, [b"\xff", None], [None, None], 2, "f.vcf", "record 9")
+    assert str(caught.value) == "f.vcf: record 9: DS '\ufffd' has 1 value(s) for 2 ALT allele(s)"
+    with pytest.raises(InputError) as caught:
+        ds_rows(gt, [b".,\xff", None], [None, None], 2, "f.vcf", "record 9")
+    assert str(caught.value) == "f.vcf: record 9: DS '.,\ufffd' is missing for some ALT alleles only"
+    # a GP error found through ds_rows names the file and the record
+    with pytest.raises(InputError) as caught:
+        ds_rows(gt[:1], [None, None], [b"2,0,0", None], 1, "f.vcf", "record 4")
+    assert str(caught.value) == "f.vcf: record 4: GP '2,0,0' is not a list of probabilities"
