@@ -633,3 +633,29 @@ def test_summarize_counts_other_letters_and_digests_the_upper_case_text():
         assert summary.record is record and summary.n_other == 2  # N, N (a, c count as bases)
         assert summary.digest == hashlib.blake2b(b"ACGTNNAC", digest_size=16).digest()
         assert summary.stats == {"length": 8, "gc_fraction": 3 / 6, "n_fraction": 2 / 8}
+
+
+def test_alphabet_table_by_hand():
+    """``_table`` runs at import (mutmut's parent has built the tables before it forks): called directly."""
+    from genoprep.dna.alphabet import _table
+
+    table = _table({"A": 0, "c": 3}, 9)
+    expected = np.full(256, 9, dtype=np.uint8)
+    expected[[ord("A"), ord("a")]] = 0
+    expected[[ord("C"), ord("c")]] = 3
+    assert table.dtype == np.uint8 and table.shape == (256,) and np.array_equal(table, expected)
+
+
+def test_non_base_positions_by_hand():
+    """Positions of code 4 in 2-bit codes: at position 0, adjacent ones, none, and more than the
+    few that ``bytes.find`` looks for (then numpy), against a plain scan."""
+    from genoprep.dna.tokenize import _FEW_NON_BASES, _non_base_positions
+
+    for codes in (
+        b"\x04\x00\x04\x04\x01\x04",
+        b"\x00\x01\x02\x03",
+        b"",
+        bytes([4, 4, 0] * (_FEW_NON_BASES + 2)),
+    ):
+        found = _non_base_positions(codes)
+        assert found.dtype == np.int64 and found.tolist() == [i for i, c in enumerate(codes) if c == 4]
