@@ -1141,6 +1141,12 @@ def test_plan_by_hand(tmp_path):
     ds.write_bytes(_CHROM_LINE + b"1\t5\t.\tA\tC\t.\t.\t.\tGP\t0,1,0\t1,0,0\n")
     ds_options = dataclasses.replace(options, sha256=None, dosage_field="DS")
     assert plan(ds, ds_options)["n_samples"] == 2
+    for key, value in ((b"DS", b"0.5"), (b"GT", b"0/1")):  # each of the three keys is enough for DS
+        one = tmp_path / f"{key.decode()}.vcf"
+        one.write_bytes(_CHROM_LINE + b"1\t5\t.\tA\tC\t.\t.\t.\t" + key + b"\t" + value + b"\t" + value + b"\n")
+        assert plan(one, ds_options)["n_samples"] == 2
+    card["params"]["region_bp"] = 25
+    assert PlanOptions.from_card(card).region_bp == 25
     with pytest.raises(InputError, match="no GT FORMAT field"):
         plan(ds, dataclasses.replace(ds_options, dosage_field="GT"))
     need("bcftools", "bgzip", "tabix")
