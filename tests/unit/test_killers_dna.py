@@ -659,3 +659,28 @@ def test_non_base_positions_by_hand():
     ):
         found = _non_base_positions(codes)
         assert found.dtype == np.int64 and found.tolist() == [i for i, c in enumerate(codes) if c == 4]
+
+
+def test_small_paths_by_hand():
+    """Bytes inputs, dtypes and refusal texts of small helpers, each worked by hand."""
+    from collections import Counter
+    from itertools import product
+
+    from genoprep.dna.qc import sequence_stats
+    from genoprep.dna.tokenize import SCHEMES, _count_long, _kmer_text_encode, dnabert_encode_numpy
+
+    assert sequence_stats(b"ACGN") == {"length": 4, "gc_fraction": 2 / 3, "n_fraction": 1 / 4}
+    assert _kmer_text_encode([b"acgta", "TTG"], 2, 2) == ["AC GT", "TT"]
+    counts = _count_long(b"ACGTAC", 2, 16)
+    codes = {"".join(p): i for i, p in enumerate(product("ACGT", repeat=2))}
+    expected = np.zeros(16, dtype=np.int64)
+    for kmer, n in Counter("ACGTAC"[i : i + 2] for i in range(5)).items():
+        expected[codes[kmer]] = n
+    assert counts.dtype == np.int64 and counts.tolist() == expected.tolist()
+    with pytest.raises(ValueError) as caught:
+        dnabert_encode_numpy(["ACGT"], k=7)
+    assert str(caught.value) == "DNABERT k must be one of (3, 4, 5, 6), not 7"
+    variable = next(s for s in SCHEMES.values() if s.kind != "fixed")
+    with pytest.raises(ValueError) as caught:
+        variable.usable_length({"max_len": 10})
+    assert str(caught.value) == f"scheme {variable.name!r} has no fixed length"
