@@ -50,10 +50,10 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "bulk": (["genoprep/bulk/*"], ["tests/unit/test_bulk_*.py", "tests/unit/test_killers_bulk.py"]),
     "dna": (["genoprep/dna/*"], ["tests/unit/test_dna_*.py", "tests/unit/test_killers_dna.py"]),
     "variants": (["genoprep/variants/*"], ["tests/unit/test_variants_*.py", "tests/unit/test_killers_variants.py"]),
-    # scrna, one group per module (a few minutes each, not one run over ~2,400 lines); every group also runs
-    # the shared test_killers_scrna.py. Left out for now: shard.py, ooc.py, ooc_hvg.py, resources.py (being
-    # changed on other branches), the numba kernels and plots.py (see pyproject.toml), and the glue modules
-    # (chain, steps, export, annotate, options), reached by no unit test of their own.
+    # scrna, one group per module (a few minutes each, not one run over ~3,800 lines); every group also runs
+    # the shared test_killers_scrna.py. Left out: the numba kernels and plots.py (see pyproject.toml), and the
+    # glue modules (chain, steps, export, annotate, options, tokens/chunks, parquet, source, workflow), reached
+    # by no unit test of their own.
     "scrna_qc": (["genoprep/scrna/qc.py"], ["tests/unit/test_scrna_qc.py", "tests/unit/test_killers_scrna.py"]),
     "scrna_preprocess": (
         ["genoprep/scrna/preprocess.py"],
@@ -78,6 +78,41 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "scrna_io": (
         ["genoprep/scrna/io.py", "genoprep/scrna/convert.py"],
         ["tests/unit/test_scrna_io.py", "tests/unit/test_scrna_ooc_formats.py", "tests/unit/test_killers_scrna.py"],
+    ),
+    # the out-of-core path: its statistics passes (ooc.py) and its HVG selection from moments (ooc_hvg.py);
+    # the shard tests import ooc/ooc_hvg themselves (the shard jobs call them)
+    "scrna_ooc": (
+        ["genoprep/scrna/ooc.py", "genoprep/scrna/ooc_hvg.py"],
+        [
+            "tests/unit/test_scrna_ooc.py",
+            "tests/unit/test_scrna_ooc_formats.py",
+            "tests/unit/test_scrna_ooc_hvg.py",
+            "tests/unit/test_scrna_shard.py",
+            "tests/unit/test_scrna_shard_hvg.py",
+            "tests/unit/test_scrna_shard_split.py",
+            "tests/unit/test_killers_scrna.py",
+        ],
+    ),
+    "scrna_shard": (
+        ["genoprep/scrna/shard.py"],
+        [
+            "tests/unit/test_scrna_shard.py",
+            "tests/unit/test_scrna_shard_hvg.py",
+            "tests/unit/test_scrna_shard_split.py",
+            "tests/unit/test_scrna_resources_disk.py",
+            "tests/unit/test_killers_scrna.py",
+        ],
+    ),
+    "scrna_resources": (
+        ["genoprep/scrna/resources.py"],
+        [
+            "tests/unit/test_scrna_resources.py",
+            "tests/unit/test_scrna_resources_disk.py",
+            "tests/unit/test_scrna_ooc.py",
+            "tests/unit/test_scrna_shard.py",
+            "tests/unit/test_scrna_shard_split.py",
+            "tests/unit/test_killers_scrna.py",
+        ],
     ),
 }
 
