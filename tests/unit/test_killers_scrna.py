@@ -1114,3 +1114,51 @@ def test_geneformer_parameters_by_hand() -> None:
             "gene_median_dictionary": "derived from the dataset",
         },
     }
+
+
+def test_geneformer_parameters_name_dictionary_files_by_their_sha256(tmp_path) -> None:
+    """Dictionaries read from files are named by the sha256 of their bytes (hashlib over the file)."""
+    import hashlib
+    import json
+
+    from genoprep.scrna.tokens import GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary
+
+    genes = ["ENSG00000000003", "ENSG00000000005"]
+    files = {
+        "token_dictionary": {"<pad>": 0, "<mask>": 1, genes[0]: 2, genes[1]: 3},
+        "gene_median_dictionary": {genes[0]: 1.5, genes[1]: 2.0},
+        "gene_name_id_dictionary": {"TSPAN6": genes[0]},
+    }
+    paths = {}
+    for name, content in files.items():
+        paths[name] = tmp_path / f"{name}.json"
+        paths[name].write_text(json.dumps(content), encoding="utf-8")
+    options = GeneformerOptions(
+        version="v1", model_input_size=4, special_tokens=None, **{k: str(v) for k, v in paths.items()}
+    )
+    vocabulary = GeneformerVocabulary.load(options)
+    dictionaries = GeneformerTokenizer(vocabulary, genes, options).parameters()["dictionaries"]
+    assert dictionaries == {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in paths.items()}
+
+
+def test_gene_median_accumulator_by_hand() -> None:
+    """Non-zero medians of count / cell total * 10,000 over two chunks, by hand: symbols mapped through
+    gene_name_id (a versioned lower-case id, two symbols of one id summed), a gene never detected (left
+    out), a last column without an id (still counted in the cell's total)."""
+    from genoprep.scrna.tokens.geneformer import GeneMedianAccumulator
+
+    names = ["TSPAN6", "TNMD", "SPIKE1", "TSPAN6B", "DPM1", "SCYL3", "TAIL"]
+    ids = ["ensg00000000003.4", "ENSG00000000005", "ENSG00000000007", "ENSG00000000003", "ENSG00000000010"]
+    accumulator = GeneMedianAccumulator(names, dict(zip(names, [*ids, "ENSG00000000020"])))
+    genes = ["ENSG00000000003", "ENSG00000000005", "ENSG00000000007", "ENSG00000000010", "ENSG00000000020"]
+    assert accumulator.genes == genes
+    accumulator.add(sparse.csr_matrix(np.array([[1, 2, 0, 1, 0, 0, 4], [0, 0, 3, 0, 1, 0, 1]], dtype=np.float32)))
+    accumulator.add(np.array([[3, 1, 1, 0, 0, 0, 5], [0, 0, 0, 0, 0, 0, 2]], dtype=np.int32))
+    # cell totals 8, 5, 10, 2. ENSG3: 2/8, 3/10 -> 2500, 3000; ENSG5: 2/8, 1/10 -> 2500, 1000;
+    # ENSG7 (SPIKE1): 3/5, 1/10 -> 6000, 1000; ENSG10: 1/5 -> 2000; ENSG20: never detected
+    medians = accumulator.medians()
+    assert list(medians) == ["ENSG00000000003", "ENSG00000000005", "ENSG00000000007", "ENSG00000000010"]
+    assert medians == pytest.approx(
+        {"ENSG00000000003": 2750.0, "ENSG00000000005": 1750.0, "ENSG00000000007": 3500.0, "ENSG00000000010": 2000.0},
+        rel=1e-12,
+    )
