@@ -224,6 +224,9 @@ def main(argv: list[str]) -> int:
     # kills it with SIGTERM ("fork() called from a process already using GNU OpenMP"), which mutmut counts
     # as "suspicious". The workqueue layer is fork-safe (the same number of threads, the same sums).
     env.setdefault("NUMBA_THREADING_LAYER", "workqueue")
+    # hypothesis tests run at most 10 examples per mutant (tests/conftest.py reads this; `make test` keeps each
+    # test's own max_examples): a surviving scRNA tokens mutant paid ~60 s of 60-example property tests at load 16
+    env.setdefault("GENOPREP_MUTANT_EXAMPLES", "10")
     children = env.get("MUTANTS_CHILDREN", "2")
     results: dict[str, str] = {}
     folders: dict[str, Path] = {}
