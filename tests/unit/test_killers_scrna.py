@@ -373,6 +373,18 @@ def test_normalize_log1p_base_e_and_an_empty_cell() -> None:
     assert result.toarray()[0].tolist() == [0, 0] and result[0].nnz == 0
 
 
+def test_normalize_log1p_stored_zeros_of_an_empty_cell_and_an_empty_last_gene() -> None:
+    """A cell whose only stored values are explicit zeros (total 0) keeps them as 0, not 0/0 = NaN; the
+    last gene, with no stored value, keeps its column (by hand, as scanpy's normalize_total + log1p)."""
+    data = np.array([0.0, 0.0, 1.0, 3.0], dtype=np.float32)
+    counts = sparse.csr_matrix((data, np.array([0, 1, 0, 1]), np.array([0, 2, 4, 4])), shape=(3, 3))
+    result = normalize_log1p(counts, 8.0)
+    assert result.shape == (3, 3) and result.nnz == 4
+    # cell 2: total 4 -> factor 0.5 -> 2 and 6; cells 1 and 3 hold no counts
+    np.testing.assert_allclose(result.toarray(), np.log1p([[0, 0, 0], [2, 6, 0], [0, 0, 0]]), rtol=1e-6)
+    assert not np.isnan(result.data).any()
+
+
 def test_scale_clips_negative_values_at_minus_max_value() -> None:
     # column 10, 10, 10, 0: mean 7.5, std 5 -> z = 0.5, 0.5, 0.5, -1.5; clipped at 1 -> -1
     block = sparse.csr_matrix(np.array([[10], [10], [10], [0]], dtype=np.float32))
