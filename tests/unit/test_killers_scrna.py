@@ -300,6 +300,26 @@ def test_hvg_with_zero_and_constant_genes_is_scanpys(flavor: str, n_top: int) ->
     assert adata.uns["hvg"] == {"flavor": flavor}
 
 
+@pytest.mark.parametrize("flavor", ["seurat", "cell_ranger"])
+def test_hvg_from_moments_is_scanpys(flavor: str) -> None:
+    """The out-of-core path's HVG selection from per-gene moments (numpy's mean and unbiased variance of
+    expm1(X) for seurat, of X for cell_ranger: scanpy's inputs) against scanpy on the same data (scanpy's
+    moments are float32 sums: the values agree to 1e-5)."""
+    import scanpy as sc
+
+    from genoprep.scrna.preprocess import hvg_from_moments
+
+    adata, reference = _hvg_counts(True), _hvg_counts(True)
+    values = adata.X.toarray().astype(np.float64)
+    values = np.expm1(values) if flavor == "seurat" else values
+    hvg_from_moments(adata, values.mean(axis=0), values.var(axis=0, ddof=1), flavor, 15)
+    sc.pp.highly_variable_genes(reference, flavor=flavor, n_top_genes=15)
+    np.testing.assert_array_equal(adata.var["highly_variable"], reference.var["highly_variable"])
+    for column in ("means", "dispersions", "dispersions_norm"):
+        np.testing.assert_allclose(adata.var[column], reference.var[column], rtol=1e-5, atol=1e-5, err_msg=column)
+    assert adata.var["dispersions_norm"].dtype == np.float32 and adata.uns["hvg"] == {"flavor": flavor}
+
+
 def test_hvg_batch_key_is_passed_to_scanpy() -> None:
     import scanpy as sc
 
