@@ -452,6 +452,8 @@ def test_row_view_shares_values() -> None:
     view = row_view(matrix, 1, 3)
     np.testing.assert_array_equal(view.toarray(), [[0, 2], [3, 4]])
     assert view.shape == (2, 2) and np.shares_memory(view.data, matrix.data)
+    # rows without a value in the last gene keep its column
+    assert row_view(matrix, 0, 1).shape == (1, 2) and row_view(matrix, 1, 1).shape == (0, 2)
 
 
 # --------------------------------------------------------------------------------------------------------- splitting
