@@ -1196,3 +1196,40 @@ def test_gene_median_accumulator_by_hand() -> None:
         {"ENSG00000000003": 2750.0, "ENSG00000000005": 1750.0, "ENSG00000000007": 3500.0, "ENSG00000000010": 2000.0},
         rel=1e-12,
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "hvg", "line"),
+    [
+        ({"n_bins": 2}, [True] * 4, "card: params.scgpt.n_bins is 2; at least 3 are needed"),
+        ({"max_len": 1}, [True] * 4, "card: params.scgpt.max_len is 1; <cls> and one gene need 2"),
+        ({}, None, "card: params.scgpt.genes is hvg but no highly-variable genes were given"),
+        ({}, [True] * 3, "card: 3 HVG flags for 4 genes"),
+        (
+            {},
+            [False, True, True, False],
+            "genes: none of the 2 genes of the set is in the scGPT vocabulary (matched by symbol), e.g. A, Z, C",
+        ),
+    ],
+)
+def test_scgpt_tokenizer_refusals_whole_line(changes: dict, hvg: list | None, line: str) -> None:
+    import dataclasses
+
+    from genoprep.scrna.tokens import ScgptOptions, ScgptTokenizer, ScgptVocabulary
+
+    vocabulary = ScgptVocabulary.from_mapping({s: i for i, s in enumerate("ABDE")}, "vocab.json")
+    options = ScgptOptions(vocab="vocab.json", n_bins=5, max_len=10, genes="hvg", select="highest", seed=4)
+    flags = None if hvg is None else np.array(hvg)
+    with pytest.raises(InputError) as caught:
+        ScgptTokenizer(vocabulary, ["A", "Z", "C", "D"], dataclasses.replace(options, **changes), flags)
+    assert str(caught.value) == line
+
+
+def test_scgpt_tokenizer_two_symbols_of_one_id_are_refused() -> None:
+    from genoprep.scrna.tokens import ScgptOptions, ScgptTokenizer, ScgptVocabulary
+
+    vocabulary = ScgptVocabulary.from_mapping({"A": 0, "C": 1}, "vocab.json")
+    options = ScgptOptions(vocab="vocab.json", n_bins=5, max_len=10, genes="all", select="highest", seed=4)
+    with pytest.raises(InputError) as caught:
+        ScgptTokenizer(vocabulary, ["A", "C", "A"], options)  # one symbol in two columns
+    assert str(caught.value) == "genes: two genes of the dataset map to the same scGPT vocabulary id"
