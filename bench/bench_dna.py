@@ -20,14 +20,16 @@ What it does (one process for the timings):
    vectorised tokenizer on the bytes the fast reader gives, the naive one on the ``str``
    Biopython gives. Both run in this process, taking turns for ``--rounds`` rounds; each keeps
    its best run (the least disturbed one on a shared machine). The naive e2e time (Biopython
-   parse + loop) is scaled linearly to the full size.
+   parse + loop; for the two Parquet schemes also the loop's lists of ids written to Parquet
+   the classic way, ``pq.write_table`` with pyarrow's defaults, as the fast steps write their
+   artifact) is scaled linearly to the full size.
 4. Reports peak RSS of this process, and runs the streamed ``char`` and ``kmer_counts`` steps in
    subprocesses on 1/4 of the file and on all of it, to show that peak RSS does not grow with
    the file size.
 
-``--parquet-floor 30`` only times pyarrow's Parquet writer alone on 30 M int32 ids, for the
-layout the workflow writes and the other writer options (the floor of the variable-length
-schemes: one id per base for ``dnabert``).
+``--parquet-floor 30`` only times the Parquet writers alone on 30 M int32 ids: the workflow's
+(:mod:`genoprep.dna.parquet_writer`) against pyarrow's for the same table, and pyarrow's other
+writer options (the floor of the variable-length schemes: one id per base for ``dnabert``).
 
 ``--long-mbp 10 40 250`` only runs every scheme's step, in a subprocess, on one generated record of
 each size (soft-masked runs, an N run per 10 Mb) with windows (:data:`LONG_SETTINGS`; k-mer counts
@@ -82,6 +84,7 @@ from genoprep.dna.tokenize import (
 
 MB = 1_000_000
 LINE = 60
+PARQUET_SCHEMES = ("dnabert k=6 -> parquet", "nucleotide_transformer k=6 -> parquet")
 
 
 # ------------------------------------------------------------------ data
@@ -147,19 +150,18 @@ def naive_char(sequences: list[str]) -> int:
     return total
 
 
-def naive_dnabert(sequences: list[str], k: int = 6) -> int:
+def naive_dnabert(sequences: list[str], k: int = 6) -> list[list[int]]:
     vocab = {t: i for i, t in enumerate(dnabert_vocab(k))}
-    total = 0
+    rows = []
     for seq in sequences:
         seq = seq.upper()
-        ids = [2] + [vocab.get(seq[i : i + k], 1) for i in range(len(seq) - k + 1)] + [3]
-        total += len(ids)
-    return total
+        rows.append([2] + [vocab.get(seq[i : i + k], 1) for i in range(len(seq) - k + 1)] + [3])
+    return rows
 
 
-def naive_nucleotide_transformer(sequences: list[str], k: int = 6) -> int:
+def naive_nucleotide_transformer(sequences: list[str], k: int = 6) -> list[list[int]]:
     vocab = {t: i for i, t in enumerate(nucleotide_transformer_vocab(k))}
-    total = 0
+    rows = []
     for seq in sequences:
         tokens = ["<cls>"]
         pieces = seq.upper().split("N")
@@ -169,9 +171,16 @@ def naive_nucleotide_transformer(sequences: list[str], k: int = 6) -> int:
             tokens += list(piece[full:])
             if i < len(pieces) - 1:
                 tokens.append("N")
-        ids = [vocab.get(t, 0) for t in tokens]
-        total += len(ids)
-    return total
+        rows.append([vocab.get(t, 0) for t in tokens])
+    return rows
+
+
+def naive_parquet(rows: list[list[int]], path: Path) -> None:
+    """The classic last step of a naive token script: the Python lists to Parquet through pyarrow, defaults."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"input_ids": pa.array(rows, type=pa.list_(pa.int32()))}), path)
 
 
 def naive_kmer_counts(sequences: list[str], k: int = 6) -> int:
@@ -248,10 +257,19 @@ CPU_SECONDS: dict[str, float] = {}
 WALL_SECONDS: dict[str, float] = {}
 
 
-def timed(function: Callable[[], object], repeat: int = 1, name: str = "") -> float:
-    """Best time (:data:`CLOCK`) of ``repeat`` runs; the best CPU and wall times are kept by name."""
+def timed(function: Callable[[], object], repeat: int = 1, name: str = "", work: Path | None = None) -> float:
+    """Best time (:data:`CLOCK`) of ``repeat`` runs; the best CPU and wall times are kept by name.
+
+    ``work``: the artifacts of the previous run in this folder (not the generated FASTA files)
+    are removed before each run, untimed: Snakemake removes a job's outputs before it runs, and
+    overwriting a 120 MB file would time the kernel freeing the old file's pages.
+    """
     best = cpu_best = wall_best = float("inf")
     for _ in range(repeat):
+        if work is not None:
+            for artifact in work.iterdir():
+                if artifact.is_file() and artifact.suffix != ".fa":
+                    artifact.unlink()
         gc.collect()
         start, cpu, wall = CLOCK[0](), time.process_time(), time.perf_counter()
         function()
@@ -354,15 +372,19 @@ def long_record_rss(work: Path, sizes_mbp: list[float], seed: int) -> dict[str, 
 
 
 def parquet_floor(n_values: int, rounds: int = 3) -> dict[str, float]:
-    """M int32 values per CPU second that pyarrow's Parquet writer takes alone, by layout (best of ``rounds``).
+    """M int32 values per CPU second that a Parquet writer takes alone, by writer and layout (best of ``rounds``).
 
-    The ``input_ids`` column as the workflow writes it (``list<int32>`` from offsets and a flat
-    array, zero-copy; :data:`genoprep.dna.artifacts.TOKENS_WRITER`: PLAIN, uncompressed, no
-    statistics) against the other writer options, a flat non-null int32 column (no levels) and
-    ``ndarray.tofile`` (the disk floor); ids like DNABERT's, rows of 2 Mb (one row group).
+    A token table (id, label, length, ``input_ids``; ids like DNABERT's, rows of 2 Mb, one row
+    group) written by the workflow's writer (:mod:`genoprep.dna.parquet_writer`) and by pyarrow
+    with the same layout (:data:`genoprep.dna.artifacts.TOKENS_WRITER`: ``input_ids`` PLAIN,
+    uncompressed, no statistics); then the ``input_ids`` column alone through pyarrow with other
+    writer options, a flat non-null int32 column (no levels) and ``ndarray.tofile`` (the disk
+    floor). The file is removed before each run, untimed.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from genoprep.dna.artifacts import TOKENS_SCHEMA, TOKENS_WRITER
 
     rng = np.random.default_rng(0)
     flat = rng.integers(5, 4101, n_values, dtype=np.int32)
@@ -377,8 +399,21 @@ def parquet_floor(n_values: int, rounds: int = 3) -> dict[str, float]:
     flat_table = pa.Table.from_arrays([pa.array(flat)], schema=pa.schema([pa.field("x", pa.int32(), nullable=False)]))
     plain = {"compression": "none", "use_dictionary": False, "write_statistics": False}
     path = Path(tempfile.mkdtemp(prefix="bench_parquet_")) / "ids.parquet"
+    from genoprep.dna.parquet_writer import write_token_table
+
+    tokens = pa.Table.from_arrays(
+        [
+            pa.array([f"r{i}" for i in range(len(ids))]),
+            pa.nulls(len(ids), pa.string()),
+            pa.array(np.diff(offsets)),
+            ids,
+        ],
+        names=["id", "label", "length", "input_ids"],
+    ).cast(TOKENS_SCHEMA)
     layouts: dict[str, Callable[[], object]] = {
-        "list<int32>, genoprep (PLAIN, none, no stats)": lambda: pq.write_table(table, path, **plain),
+        "genoprep TokenParquetWriter (the workflow's)": lambda: write_token_table(tokens, path),
+        "pyarrow, the same table and layout": lambda: pq.write_table(tokens, path, **TOKENS_WRITER),
+        "list<int32> alone, PLAIN, none, no stats": lambda: pq.write_table(table, path, **plain),
         "list<int32>, pyarrow defaults (dictionary, snappy)": lambda: pq.write_table(table, path),
         "list<int32>, PLAIN + data page v2": lambda: pq.write_table(table, path, data_page_version="2.0", **plain),
         "list<int32>, PLAIN + byte_stream_split": lambda: pq.write_table(
@@ -403,6 +438,7 @@ def parquet_floor(n_values: int, rounds: int = 3) -> dict[str, float]:
         for name, write in layouts.items():
             best = float("inf")
             for _ in range(rounds):
+                path.unlink(missing_ok=True)
                 start = time.process_time()
                 write()
                 best = min(best, time.process_time() - start)
@@ -419,17 +455,21 @@ def variable_breakdown(fasta: Path, rounds: int) -> dict[str, dict[str, float]]:
     The stages of :func:`genoprep.dna.artifacts.write_variable_tokens` on the whole file, each
     on the previous stage's output held in memory (best of ``rounds``, stages taking turns):
     ``read`` (the bytes reader: parse + validate), ``tokenize`` (the compiled kernels, batch by
-    batch as the step cuts them), ``table`` (the Arrow columns, ``list<int32>`` from offsets and
-    the flat ids) and ``write`` (``ParquetWriter`` with the step's settings, one row group per
-    batch, on one thread). ``write`` alone is the floor of the step's CPU seconds, and
-    ``max(write, read + tokenize + table)`` the floor of its wall seconds on two cores (the step
-    writes batch i on a second thread while it reads and tokenizes batch i + 1).
+    batch as the step cuts them), ``write`` (the step's writer,
+    :class:`genoprep.dna.parquet_writer.TokenParquetWriter`, one row group per batch, on one
+    thread, index columns included) and, for reference, ``pyarrow`` (the same table through
+    ``pyarrow.parquet.ParquetWriter`` with :data:`genoprep.dna.artifacts.TOKENS_WRITER`, the
+    Arrow table built from the offsets and the flat ids included). ``write`` alone is the floor
+    of the step's CPU seconds, and ``max(write, read + tokenize)`` the floor of its wall seconds
+    on two cores (the step writes batch i on a second thread while it reads and tokenizes
+    batch i + 1). The output file is removed before each write, untimed.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from genoprep.dna import artifacts
     from genoprep.dna.io import batched
+    from genoprep.dna.parquet_writer import TokenParquetWriter
 
     records = list(read_fasta(fasta, as_bytes=True))
     batches = list(batched(records, artifacts.DEFAULT_BATCH_RECORDS, artifacts.VARIABLE_BATCH_BASES))
@@ -443,28 +483,38 @@ def variable_breakdown(fasta: Path, rounds: int) -> dict[str, dict[str, float]]:
     for name, encode in encoders.items():
         ids = [encode(batch) for batch in batches]
 
-        def tables(ids: list = ids) -> list:
-            return [
-                pa.Table.from_arrays([*artifacts._index_columns(b), artifacts._as_list_array(i)], schema=schema)
-                for b, i in zip(batches, ids, strict=True)
-            ]
+        def ours(ids: list = ids) -> None:
+            with TokenParquetWriter(out, schema) as writer:
+                for batch, tokens in zip(batches, ids, strict=True):
+                    writer.write_batch(
+                        pa.array([r.id for r in batch], type=pa.string()),
+                        pa.array([r.label for r in batch], type=pa.string()),
+                        np.fromiter((r.bases for r in batch), dtype=np.int32, count=len(batch)),
+                        tokens.values,
+                        tokens.offsets,
+                    )
 
-        built = tables()
-
-        def write(built: list = built) -> None:
+        def theirs(ids: list = ids) -> None:
             with pq.ParquetWriter(out, schema, **artifacts.TOKENS_WRITER) as writer:
-                for table in built:
-                    writer.write_table(table)
+                for batch, tokens in zip(batches, ids, strict=True):
+                    columns = [*artifacts._index_columns(batch), artifacts._as_list_array(tokens)]
+                    writer.write_table(pa.Table.from_arrays(columns, schema=schema))
 
         functions = {
             "read": lambda: list(read_fasta(fasta, as_bytes=True)),
             "tokenize": lambda encode=encode: [encode(batch).values.size for batch in batches],  # ids freed
-            "table": tables,
-            "write": write,
+            "write": ours,
+            "pyarrow": theirs,
         }
-        stages[name] = interleaved_best(functions, rounds, budget_s=0.0, max_repeat=1)
-        stages[name]["values"] = float(sum(i.values.size for i in ids))
-        del ids, built
+        best = dict.fromkeys(functions, float("inf"))
+        for _ in range(rounds):
+            for stage, function in functions.items():
+                out.unlink(missing_ok=True)
+                best[stage] = min(
+                    best[stage], interleaved_best({stage: function}, 1, budget_s=0.0, max_repeat=1)[stage]
+                )
+        stages[name] = {**best, "values": float(sum(i.values.size for i in ids))}
+        del ids
     out.unlink(missing_ok=True)
     return stages
 
@@ -527,12 +577,12 @@ def main() -> int:
         "--parquet-floor",
         type=float,
         metavar="M",
-        help="only time pyarrow's Parquet writer alone on M million int32 ids, by layout, then exit",
+        help="only time the Parquet writers alone (ours, pyarrow's) on M million int32 ids, by layout, then exit",
     )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
     if args.parquet_floor:
-        print(f"pyarrow Parquet writer alone, {args.parquet_floor:g} M int32 ids, load {os.getloadavg()[0]:.1f}:")
+        print(f"Parquet writers alone, {args.parquet_floor:g} M int32 ids, load {os.getloadavg()[0]:.1f}:")
         speeds = parquet_floor(int(args.parquet_floor * 1e6), args.rounds)
         if args.json:
             args.json.write_text(json.dumps({"parquet_floor_m_values_per_cpu_s": speeds}, indent=2))
@@ -588,10 +638,20 @@ def main() -> int:
         for name, (f, g) in pairs.items():
             functions[f"fast {name}"] = lambda f=f: f(subsample_bytes)
             functions[f"naive {name}"] = lambda g=g: g(subsample)
+        # The fast Parquet steps write their artifact, so the naive path does too: its Python lists
+        # of ids to Parquet the classic way (pyarrow, defaults), timed apart.
+        naive_rows = {name: pairs[name][1](subsample) for name in PARQUET_SCHEMES}
+        for name in PARQUET_SCHEMES:
+            functions[f"naive write {name}"] = lambda rows=naive_rows[name]: naive_parquet(rows, work / "naive.parquet")
         best = interleaved_best(functions, args.rounds)
+        del naive_rows, functions  # the lists of ids (~40 MB per MB of sequence)
         tokenize_fast = {name: best[f"fast {name}"] for name in pairs}
         tokenize_naive = {name: best[f"naive {name}"] for name in pairs}
-        naive_scaled = {name: (best["parse naive"] + t) * full_mb / naive_mb for name, t in tokenize_naive.items()}
+        naive_write = {name: best.get(f"naive write {name}", 0.0) for name in pairs}
+        naive_scaled = {
+            name: (best["parse naive"] + naive_s + naive_write[name]) * full_mb / naive_mb
+            for name, naive_s in tokenize_naive.items()
+        }
 
         # 2. End to end: the functions the workflow's rules run, from the FASTA file to the artifact.
         steps: dict[str, Callable[[], object]] = {
@@ -612,7 +672,7 @@ def main() -> int:
             ),
             "kmer_counts k=6 -> .npz": lambda: step_kmers(fasta, work / "kmers_k6.npz", 6),
         }
-        fast = {name: timed(step, args.repeat, name) for name, step in steps.items()}
+        fast = {name: timed(step, args.repeat, name, work) for name, step in steps.items()}
         process_peak = peak_rss_mb()
         breakdown = variable_breakdown(fasta, args.rounds)
 
@@ -678,7 +738,9 @@ def main() -> int:
         )
         print(f"e2e = end to end on {full_mb:.1f} MB, the rule's own function: parse + validate + tokenize + write.")
         print(
-            f"naive e2e = Biopython parse + naive loop on the first {naive_mb:.2f} MB of records, "
+            f"naive e2e = Biopython parse + naive loop (+ its lists to Parquet through pyarrow for the Parquet "
+            f"schemes: {', '.join(f'{naive_mb / naive_write[n]:.0f} MB/s' for n in PARQUET_SCHEMES)}) "
+            f"on the first {naive_mb:.2f} MB of records, "
             f"time scaled x{full_mb / naive_mb:.1f}."
         )
         print(
@@ -716,10 +778,11 @@ def main() -> int:
             "CPU s; MB/s of sequence):"
         )
         for name, stage in breakdown.items():
-            work_s = stage["read"] + stage["tokenize"] + stage["table"]
+            work_s = stage["read"] + stage["tokenize"]
             print(
-                f"  {name:38} read {stage['read']:.3f}  tokenize {stage['tokenize']:.3f}  table {stage['table']:.3f}  "
-                f"write {stage['write']:.3f} ({stage['values'] / stage['write'] / 1e6:.0f} M ids/s)  -> "
+                f"  {name:38} read {stage['read']:.3f}  tokenize {stage['tokenize']:.3f}  "
+                f"write {stage['write']:.3f} ({stage['values'] / stage['write'] / 1e6:.0f} M ids/s; pyarrow "
+                f"{stage['pyarrow']:.3f}, {stage['values'] / stage['pyarrow'] / 1e6:.0f} M ids/s)  -> "
                 f"sum {full_mb / (work_s + stage['write']):.0f} MB/CPU-s, writer alone {full_mb / stage['write']:.0f}, "
                 f"2-core wall floor {full_mb / max(work_s, stage['write']):.0f} MB/s"
             )

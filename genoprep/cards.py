@@ -339,7 +339,10 @@ def check_dataset_id(data: Mapping[str, Any], source: str) -> None:
 CARD_CHECKS: tuple[tuple[str, str], ...] = (("genoprep.tasks.params", "check_card"),)
 #: checks of a modality's cards that a JSON schema cannot make (module, function(card, source)),
 #: imported only when a card of that modality is loaded
-MODALITY_CHECKS: dict[str, tuple[str, str]] = {"dna": ("genoprep.dna.options", "check_card")}
+MODALITY_CHECKS: dict[str, tuple[str, str]] = {
+    "dna": ("genoprep.dna.options", "check_card"),
+    "scrna": ("genoprep.scrna.options", "check_card"),
+}
 
 
 def load_card(path: str | os.PathLike[str], schema_dir: Path = SCHEMA_DIR) -> Card:

@@ -28,7 +28,7 @@ import csv
 import json
 import struct
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from os import PathLike
@@ -56,11 +56,10 @@ TOKENS_SCHEMA = pa.schema(
 )
 INDEX_SCHEMA = pa.schema([("id", pa.string()), ("label", pa.string()), ("length", pa.int32())])
 PARQUET_COMPRESSION = "zstd"
-#: Writer settings of the token Parquet files. ``input_ids`` holds one int32 per token (a genome's
-#: worth), written PLAIN and uncompressed (4 bytes a token, as the fixed-length ``.npy``), without
-#: statistics: a dictionary (hashing every id) and zstd made writing 1.6x slower end to end
-#: (dnabert k=6, 2.5x smaller files; bench/RESULTS.md). The small columns keep the dictionary
-#: and zstd. Same table -> same bytes.
+#: Writer settings of pyarrow for a token table like the workflow's files (the tests' and the
+#: bench's reference; the workflow writes them with :mod:`genoprep.dna.parquet_writer`):
+#: ``input_ids`` PLAIN and uncompressed (4 bytes a token, as the fixed-length ``.npy``), without
+#: statistics; the small columns zstd with statistics.
 IDS_COLUMN = "input_ids.list.element"
 TOKENS_WRITER: dict[str, Any] = {
     "compression": {
@@ -69,7 +68,7 @@ TOKENS_WRITER: dict[str, Any] = {
         "length": PARQUET_COMPRESSION,
         IDS_COLUMN: "none",
     },
-    "use_dictionary": ["id", "label", "length"],
+    "use_dictionary": False,
     "write_statistics": ["id", "label", "length"],
 }
 DEFAULT_BATCH_RECORDS = 10_000
@@ -137,20 +136,20 @@ def write_parquet(table: pa.Table, path: StrPath) -> None:
 class _BackgroundWriter:
     """Write row groups on one worker thread while the caller reads and tokenizes the next batch.
 
-    ``ParquetWriter.write_table`` releases the GIL, so encoding a batch's Parquet pages overlaps
-    the next batch's parsing and tokenizing. At most one batch waits (two in memory); row
-    groups keep their order, so the file's bytes are the same as a plain loop's. An error in
-    the worker is raised by the next :meth:`write` or on exit.
+    :meth:`TokenParquetWriter.write_batch` releases the GIL in its compiled level loop, zstd and
+    the file writes, so writing a batch overlaps the next batch's parsing and tokenizing. At most
+    one batch waits (two in memory); row groups keep their order, so the file's bytes are the
+    same as a plain loop's. An error in the worker is raised by the next :meth:`write` or on exit.
     """
 
-    def __init__(self, writer: pq.ParquetWriter) -> None:
-        self._writer = writer
+    def __init__(self, write: Callable[..., None]) -> None:
+        self._write = write
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-writer")
         self._pending: Future[None] | None = None
 
-    def write(self, table: pa.Table) -> None:
+    def write(self, *args: Any) -> None:
         self._wait()
-        self._pending = self._pool.submit(self._writer.write_table, table)
+        self._pending = self._pool.submit(self._write, *args)
 
     def _wait(self) -> None:
         if self._pending is not None:
@@ -180,10 +179,13 @@ def write_variable_tokens(
     """Tokenize records batch by batch and append each batch to a Parquet file (schema
     :data:`TOKENS_SCHEMA`, one row group per batch of :func:`genoprep.dna.io.batched`).
 
-    The ``input_ids`` column is built from the tokenizer's flat id array and offsets
-    (:class:`~genoprep.dna.tokenize.RaggedTokens`), without Python lists. Returns
+    The file is written by :class:`genoprep.dna.parquet_writer.TokenParquetWriter` straight from
+    the tokenizer's flat id array and offsets (:class:`~genoprep.dna.tokenize.RaggedTokens`),
+    under a temporary name renamed at the end (an error leaves no file). Returns
     ``{"scheme", "params", "n_sequences", "n_tokens", "n_bases"}``.
     """
+    from genoprep.dna.parquet_writer import TokenParquetWriter  # numba: not when the workflow is parsed
+
     spec = get_scheme(scheme)
     if spec.kind != "variable":
         raise ValueError(f"scheme {scheme!r} is not variable-length")
@@ -192,17 +194,24 @@ def write_variable_tokens(
     schema = TOKENS_SCHEMA.with_metadata(_metadata(scheme, settings))
     n_sequences = n_tokens = n_bases = 0
     with (
-        pq.ParquetWriter(out_path, schema, **TOKENS_WRITER) as writer,
-        _BackgroundWriter(writer) as background,
+        TokenParquetWriter(out_path, schema) as writer,
+        _BackgroundWriter(writer.write_batch) as background,
         # the reader thread reads and validates the next batch while the kernel and the writer run
         closing(prefetched(batched(records, batch_records, batch_bases), 1, "dna-reader")) as batches,
     ):
         for batch in _tracked(batches, f"{scheme} tokens"):
             ids = spec.encode([r.sequence for r in batch], **encoding)
-            background.write(pa.Table.from_arrays([*_index_columns(batch), _as_list_array(ids)], schema=schema))
+            lengths = np.fromiter((r.bases for r in batch), dtype=np.int32, count=len(batch))
+            background.write(
+                pa.array([r.id for r in batch], type=pa.string()),
+                pa.array([r.label for r in batch], type=pa.string()),
+                lengths,
+                ids.values,
+                ids.offsets,
+            )
             n_sequences += len(batch)
             n_tokens += int(ids.values.size)
-            n_bases += sum(r.bases for r in batch)
+            n_bases += int(lengths.sum(dtype=np.int64))
     return {"scheme": scheme, "params": settings, "n_sequences": n_sequences, "n_tokens": n_tokens, "n_bases": n_bases}
 
 

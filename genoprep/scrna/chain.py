@@ -39,6 +39,7 @@ from genoprep.ml_files import write_ml_files
 from genoprep.scrna import ooc, preprocess, splitting, steps
 from genoprep.scrna.export import add_pca, add_umap, obs_table, write_counts, write_processed
 from genoprep.scrna.options import (
+    COUNT_FLAVORS,
     EmbedOptions,
     HvgOptions,
     IngestOptions,
@@ -214,7 +215,7 @@ def process(job: Job, options: ChainOptions) -> None:
 
         start = time.perf_counter()
         # the counts go to processed.h5ad now and are normalised in place, unless a step still reads them
-        in_place = options.normalize.value_type == "counts" and options.hvg.hvg_flavor not in preprocess.COUNT_FLAVORS
+        in_place = options.normalize.value_type == "counts" and options.hvg.hvg_flavor not in COUNT_FLAVORS
         if in_place:
             write_counts(outputs.processed, filtered.X)
         adata = steps.normalize(filtered, options.normalize, in_place=in_place)

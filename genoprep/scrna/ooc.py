@@ -50,7 +50,7 @@ from genoprep.errors import InputError
 from genoprep.jsonio import write_json
 from genoprep.scrna import convert, io, kernels, ooc_hvg, preprocess, qc, resources, splitting, steps
 from genoprep.scrna.export import add_embeddings, obs_table
-from genoprep.scrna.options import HvgOptions, IngestOptions, NormalizeOptions
+from genoprep.scrna.options import COUNT_FLAVORS, HvgOptions, IngestOptions, NormalizeOptions
 from genoprep.tasks.train_only import Scaler, scale_in_place
 
 if TYPE_CHECKING:
@@ -431,7 +431,7 @@ def batch_hvg_obs(obs: pd.DataFrame, hvg_fit: np.ndarray | None, options: ChainO
     flavor = options.hvg.hvg_flavor
     if not ooc_hvg.streamed(flavor, options.hvg.hvg_batch_key):
         return None
-    if flavor in preprocess.COUNT_FLAVORS and options.normalize.value_type != "counts":
+    if flavor in COUNT_FLAVORS and options.normalize.value_type != "counts":
         raise ValueError(f"hvg flavor {flavor} needs raw counts, and this dataset has none")
     return obs if hvg_fit is None else obs.iloc[np.flatnonzero(hvg_fit)]
 

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from genoprep.scrna.preprocess import COUNT_FLAVORS
+from genoprep.scrna.options import COUNT_FLAVORS
 
 
 @numba.njit(cache=True)

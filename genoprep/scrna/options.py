@@ -11,7 +11,11 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Self
 
+from genoprep.errors import InputError
 from genoprep.options import StepOptions, freeze
+
+#: HVG flavors that scanpy runs on raw counts (``layers['counts']``)
+COUNT_FLAVORS = ("seurat_v3", "seurat_v3_paper")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,3 +127,20 @@ class MemoryOptions(StepOptions):
 
     memory_budget_mb: int | None
     chunk_cells: int | None
+
+
+def check_card(card: Mapping[str, Any], source: str) -> None:
+    """Checks of an scRNA-seq card the JSON schema cannot make, one line each (for the card loader).
+
+    ``seurat_v3``/``seurat_v3_paper`` select genes on the raw counts, which a card with
+    ``input.value_type: log_normalized`` does not have: refused here, at load, instead of in
+    scanpy after the matrix is read.
+    """
+    flavor = card["params"]["hvg_flavor"]
+    if flavor in COUNT_FLAVORS and card["input"]["value_type"] != "counts":
+        raise InputError(
+            source,
+            f"hvg_flavor {flavor} selects genes on raw counts, but input.value_type is "
+            f"{card['input']['value_type']}: use hvg_flavor seurat or cell_ranger, or give the raw counts",
+            record="params.hvg_flavor",
+        )

@@ -22,11 +22,9 @@ import pandas as pd
 from scipy import sparse
 
 from genoprep.scrna import kernels
-from genoprep.scrna.options import HvgOptions
+from genoprep.scrna.options import COUNT_FLAVORS, HvgOptions
 
 log = logging.getLogger(__name__)
-
-COUNT_FLAVORS = ("seurat_v3", "seurat_v3_paper")
 
 
 def normalize_log1p(counts: sparse.csr_matrix, target_sum: float, *, in_place: bool = False) -> sparse.csr_matrix:

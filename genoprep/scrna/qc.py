@@ -31,6 +31,7 @@ from genoprep.errors import InputError
 from genoprep.filters import FilterStep, describe
 from genoprep.scrna import kernels
 from genoprep.scrna.options import QcOptions
+from genoprep.textio import open_text
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,14 @@ QC_OBS = ("n_genes", "n_counts", "percent_mito")
 
 
 def read_gene_list(path: str | os.PathLike[str]) -> set[str]:
-    """Every id and symbol of a gene list TSV (``#`` comments, a header row)."""
-    table = pd.read_csv(path, sep="\t", comment="#", dtype=str)
-    return set(table.to_numpy().ravel()) - {""}
+    """Every id and symbol of a gene list TSV (``#`` comments, a header row).
+
+    Empty fields are skipped, never read as a missing value (pandas would make them NaN, which
+    then matched a gene literally named ``nan``); surrounding blanks are stripped.
+    """
+    with open_text(path) as handle:
+        table = pd.read_csv(handle, sep="\t", comment="#", dtype=str, keep_default_na=False, na_filter=False)
+    return {value.strip() for value in table.to_numpy().ravel()} - {""}
 
 
 def flag_mito(var: pd.DataFrame, var_names: pd.Index, prefixes: Iterable[str], genes: Iterable[str]) -> np.ndarray:

@@ -58,6 +58,7 @@ from genoprep.options import StepOptions
 from genoprep.scrna import convert, io, kernels, ooc, ooc_hvg, preprocess, qc, resources, splitting, steps
 from genoprep.scrna.chain import ChainOptions, Outputs, StepTable, write_qc_diagnostics
 from genoprep.scrna.export import add_embeddings
+from genoprep.scrna.options import COUNT_FLAVORS
 from genoprep.tasks.train_only import Scaler, scale_in_place
 
 log = logging.getLogger(__name__)
@@ -721,7 +722,7 @@ def _hvg_row(sums: ooc.GeneSums, kept_row: int) -> int:
 def needs_clip_pass(card: Mapping[str, Any]) -> bool:
     """Whether the card's HVG flavor needs the clip pass (rules scrna_shard_clip_values and scrna_shard_clip,
     in the job graph of a sharded dataset only then)."""
-    return card["params"]["hvg_flavor"] in preprocess.COUNT_FLAVORS
+    return card["params"]["hvg_flavor"] in COUNT_FLAVORS
 
 
 def hvg_batches(obs: Any, hvg_fit: np.ndarray | None, options: ChainOptions) -> dict[str, np.ndarray]:
@@ -1071,7 +1072,7 @@ def run_in_process(
         source = dataclasses.replace(source, stream=path("input.h5ad"))
     the_plan = plan(source.data, options, shard_options, path("plan.json"), source.stream)
     indices = range(len(the_plan.shards))
-    clip = options.hvg.hvg_flavor in preprocess.COUNT_FLAVORS
+    clip = options.hvg.hvg_flavor in COUNT_FLAVORS
     files = ShardFiles(
         path("plan.json"),
         [path(f"metrics_{i}.npz") for i in indices],

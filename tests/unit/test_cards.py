@@ -433,6 +433,24 @@ def test_dna_label_regex_is_checked_when_the_card_is_loaded(tmp_path: Path) -> N
     assert "(unclosed" in message
 
 
+@pytest.mark.parametrize("flavor", ["seurat_v3", "seurat_v3_paper"])
+def test_scrna_count_flavor_on_log_normalized_input_is_refused_at_load(tmp_path: Path, flavor: str) -> None:
+    # seurat_v3 selects genes on raw counts; a log-normalised input has none. Before the card check
+    # this reached scanpy's HVG step as an internal ValueError after the matrix was read.
+    card = {**GOOD, "input": {**GOOD["input"], "value_type": "log_normalized"}, "params": {"hvg_flavor": flavor}}
+    path = write(tmp_path, card)
+    with pytest.raises(CardError) as raised:
+        load_card(path)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: params.hvg_flavor: ")
+    assert flavor in message and "log_normalized" in message
+    # the same flavor on counts, and the other flavors on log-normalised values, load
+    assert load_card(write(tmp_path, {**card, "input": GOOD["input"]})).params["hvg_flavor"] == flavor
+    for other in ("seurat", "cell_ranger"):
+        assert load_card(write(tmp_path, {**card, "params": {"hvg_flavor": other}})).params["hvg_flavor"] == other
+
+
 def _fully_validated(path: Path) -> dict:
     """Reference: the card checked by the modality's whole validator, no memo (defaults filled in)."""
     import genoprep.cards as cards

@@ -80,14 +80,23 @@ def test_variable_writer_settings_in_file(tmp_path: Path) -> None:
 
 
 def test_variable_writer_error_in_worker_is_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A failure while a row group is written on the worker thread reaches the caller (no silent loss)."""
+    """A failure while a row group is written on the worker thread reaches the caller (no silent
+    loss), and no file is left: neither the target nor the temporary one."""
+    from genoprep.dna.parquet_writer import TokenParquetWriter
 
-    def fail(self: pq.ParquetWriter, table: pa.Table, row_group_size: int | None = None) -> None:
-        raise OSError(28, "No space left on device")
+    calls = []
 
-    monkeypatch.setattr(pq.ParquetWriter, "write_table", fail)
+    def fail(self: TokenParquetWriter, *args: object) -> None:
+        calls.append(args)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        original(self, *args)
+
+    original = TokenParquetWriter.write_batch
+    monkeypatch.setattr(TokenParquetWriter, "write_batch", fail)
     with pytest.raises(OSError, match="No space left"):
         write_variable_tokens(RECORDS, tmp_path / "t.parquet", "dnabert", {"k": 6}, batch_records=1)
+    assert len(calls) == 2 and list(tmp_path.iterdir()) == []
 
 
 CHAR10 = {"max_len": 10, "truncation": "right"}

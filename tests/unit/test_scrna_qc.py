@@ -15,7 +15,15 @@ from scipy import sparse
 
 from genoprep.errors import InputError
 from genoprep.scrna.options import QcOptions
-from genoprep.scrna.qc import apply_filters, check_left, compute_qc_metrics, decide_filters, flag_mito, mito_within
+from genoprep.scrna.qc import (
+    apply_filters,
+    check_left,
+    compute_qc_metrics,
+    decide_filters,
+    flag_mito,
+    mito_within,
+    read_gene_list,
+)
 
 OPTIONS = QcOptions(
     min_genes=2,
@@ -163,3 +171,18 @@ def test_flag_mito_by_prefix_and_by_id() -> None:
     mask = flag_mito(var, var.index, ["MT-", "mt-"], {"ENSG00000198888"})
     assert list(mask) == [True, False, True, False]  # MTOR is not mitochondrial
     assert list(flag_mito(var, var.index, [], set())) == [False] * 4
+
+
+def test_gene_list_empty_fields_are_not_genes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A two-column list where some genes have no symbol: the empty fields must not become a
+    # NaN "gene" that flags a gene literally named "nan"; blanks around a field are stripped;
+    # the list may be gzip-compressed and start with a BOM, like every other text input.
+    import gzip
+
+    text = "\ufeff# mitochondrial genes\ngene_id\tsymbol\nENSG00000198888\t\nENSG00000198763\t MT-ND2 \n\t\n"
+    path = tmp_path / "mito.tsv.gz"
+    path.write_bytes(gzip.compress(text.encode("utf-8")))
+    genes = read_gene_list(path)
+    assert genes == {"ENSG00000198888", "ENSG00000198763", "MT-ND2"}
+    var = pd.DataFrame({"gene_symbols": ["nan", "MT-ND2", "CD3E"]}, index=["nan", "ENSG2", "ENSG3"])
+    assert list(flag_mito(var, var.index, [], genes)) == [False, True, False]
