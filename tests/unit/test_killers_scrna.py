@@ -1238,3 +1238,33 @@ def test_scgpt_tokenizer_two_symbols_of_one_id_are_refused() -> None:
     with pytest.raises(InputError) as caught:
         ScgptTokenizer(vocabulary, ["A", "C", "A"], options)  # one symbol in two columns
     assert str(caught.value) == "genes: two genes of the dataset map to the same scGPT vocabulary id"
+
+
+def test_scgpt_counts_share_over_two_float32_chunks() -> None:
+    """The share of counts in the vocabulary sums expm1 of the float32 values in float64 over every chunk."""
+    tokenizer = _scgpt_tokenizer()
+    tokenizer.tokenize_chunk(sparse.csr_matrix(np.array([[1, 9, 9, 3]], dtype=np.float32)))
+    tokenizer.tokenize_chunk(sparse.csr_matrix(np.array([[2, 0, 5, 0]], dtype=np.float32)))
+    # A (column 1) and D (column 4) are HVGs in the vocabulary; Z and C count only in the total
+    in_vocabulary = np.expm1(1.0) + np.expm1(3.0) + np.expm1(2.0)
+    total = in_vocabulary + 2 * np.expm1(9.0) + np.expm1(5.0)
+    assert tokenizer.summary()["share_of_counts_in_vocabulary"] == pytest.approx(in_vocabulary / total, rel=1e-12)
+
+
+def test_scgpt_dataset_gene_named_like_a_special_token_is_not_mapped() -> None:
+    from genoprep.scrna.tokens import ScgptOptions, ScgptTokenizer, ScgptVocabulary
+
+    vocabulary = ScgptVocabulary.from_mapping({"A": 0, "D": 1}, "vocab.json")  # <pad>, <cls>, <eoc> appended
+    options = ScgptOptions(vocab="vocab.json", n_bins=5, max_len=10, genes="all", select="highest", seed=4)
+    tokenizer = ScgptTokenizer(vocabulary, ["A", "<cls>", "D"], options)
+    assert tokenizer.genes == {"genes_in_input": 3, "genes_in_set": 3, "genes_in_vocabulary": 2}
+
+
+def test_scgpt_vocabulary_with_a_negative_id_whole_line() -> None:
+    from genoprep.scrna.tokens import ScgptVocabulary
+
+    with pytest.raises(InputError) as caught:
+        ScgptVocabulary.from_mapping({"A": 0, "B": -1}, "vocab.json")
+    assert (
+        str(caught.value) == "vocab.json: scGPT vocabulary: the value of 'B' is -1, expected a non-negative integer id"
+    )
