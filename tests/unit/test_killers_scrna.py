@@ -1268,3 +1268,29 @@ def test_scgpt_vocabulary_with_a_negative_id_whole_line() -> None:
     assert (
         str(caught.value) == "vocab.json: scGPT vocabulary: the value of 'B' is -1, expected a non-negative integer id"
     )
+
+
+def test_geneformer_summary_header_and_chunk_refusal() -> None:
+    from genoprep.scrna.tokens import GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary
+
+    options = GeneformerOptions(
+        version="v2",
+        model_input_size=6,
+        special_tokens=None,
+        token_dictionary=None,
+        gene_median_dictionary=None,
+        gene_name_id_dictionary=None,
+    )
+    genes = ["ENSG00000000003", "ENSG00000000005"]
+    tokens = {"<pad>": 0, "<mask>": 1, "<cls>": 2, "<eos>": 3, genes[0]: 4, genes[1]: 5}
+    vocabulary = GeneformerVocabulary.load(options, tokens=tokens, medians={genes[0]: 1.5, genes[1]: 2.0})
+    tokenizer = GeneformerTokenizer(vocabulary, genes, options)
+    summary = tokenizer.summary()
+    assert (summary["version"], summary["model_input_size"], summary["special_tokens"]) == ("v2", 6, True)
+    assert summary["dictionaries"] == {
+        "token_dictionary": {"derived_from_dataset": True, "entries": 6, "fits_version": "v2"},
+        "gene_median_dictionary": {"derived_from_dataset": True, "entries": 2},
+    }
+    with pytest.raises(InputError) as caught:
+        tokenizer.tokenize_chunk(sparse.csr_matrix(np.ones((1, 3), dtype=np.float32)))
+    assert str(caught.value) == "counts: chunk has 3 genes, the dataset 2"
