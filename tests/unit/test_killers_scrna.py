@@ -1294,3 +1294,29 @@ def test_geneformer_summary_header_and_chunk_refusal() -> None:
     with pytest.raises(InputError) as caught:
         tokenizer.tokenize_chunk(sparse.csr_matrix(np.ones((1, 3), dtype=np.float32)))
     assert str(caught.value) == "counts: chunk has 3 genes, the dataset 2"
+
+
+def test_geneformer_share_over_two_chunks_and_the_input_size_refusal() -> None:
+    from genoprep.scrna.tokens import GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary
+
+    def options(size: int) -> GeneformerOptions:
+        return GeneformerOptions(
+            version="v2",
+            model_input_size=size,
+            special_tokens=None,
+            token_dictionary=None,
+            gene_median_dictionary=None,
+            gene_name_id_dictionary=None,
+        )
+
+    genes = ["ENSG00000000003", "ENSG00000000005", "ENSG00000000099"]  # the last one is in no dictionary
+    tokens = {"<pad>": 0, "<mask>": 1, "<cls>": 2, "<eos>": 3, genes[0]: 4, genes[1]: 5}
+    vocabulary = GeneformerVocabulary.load(options(6), tokens=tokens, medians={genes[0]: 1.5, genes[1]: 2.0})
+    tokenizer = GeneformerTokenizer(vocabulary, genes, options(6))
+    tokenizer.tokenize_chunk(sparse.csr_matrix(np.array([[1, 2, 3]], dtype=np.float32)))
+    tokenizer.tokenize_chunk(sparse.csr_matrix(np.array([[4, 0, 5]], dtype=np.float32)))
+    # raw counts of genes in the dictionaries over all counts, both chunks: (1 + 2 + 4) / (6 + 9)
+    assert tokenizer.summary()["share_of_counts_in_vocabulary"] == pytest.approx(7 / 15, rel=1e-12)
+    with pytest.raises(InputError) as caught:
+        GeneformerTokenizer(vocabulary, genes, options(2))  # <cls> and <eos> take both places
+    assert str(caught.value) == "card: params.geneformer.model_input_size 2 leaves no room for genes"
