@@ -23,12 +23,38 @@ compare this path with the cyvcf2 (htslib) path on real and generated files.
 
 from __future__ import annotations
 
+import sys
 import types
 
 import numba
 import numpy as np
 
 from genoprep.variants.records import DOSAGE_UNITS, HARDCALL_HALF_WIDTH
+
+
+def _load_numba_array_support() -> None:
+    """Import ``numba.np.arraymath`` (numba loads it when its CPU target starts, at the first
+    kernel call) without the ~0.25 CPU-second import of ``scipy.linalg`` it makes only to set
+    its ``_HAVE_BLAS`` flag (``import scipy.linalg.cython_blas`` in ``numba.np.linalg.ensure_blas``).
+
+    None of these kernels calls BLAS. While the module is imported, a placeholder stands in for
+    ``scipy.linalg.cython_blas``; it is removed right after, so numba's BLAS functions (``np.dot``
+    in a kernel) still import the real module when they are compiled (``ensure_blas`` runs
+    again then). Nothing changes when scipy.linalg is already loaded or numba's target has
+    started."""
+    if "scipy.linalg" in sys.modules or "numba.np.arraymath" in sys.modules:
+        return
+    name = "scipy.linalg.cython_blas"
+    placeholder = types.ModuleType(name)
+    sys.modules[name] = placeholder
+    try:
+        import numba.np.arraymath  # noqa: F401 - imported for its side effect, with the placeholder
+    finally:
+        if sys.modules.get(name) is placeholder:
+            del sys.modules[name]
+
+
+_load_numba_array_support()
 
 
 def _compiled(function):
@@ -207,7 +233,32 @@ def _close_line_py(buf, p, info, start, info_end, n_alt, status, first_row):  # 
     return p + 1
 
 
+def _dense_line_py(buf, p, n_alt, fmt_start, row, n_file_samples, dosage):  # pragma: no cover
+    """The common layout in one branch-free pass: FORMAT ``GT`` alone, one ALT, every sample
+    kept, every call ``a/b`` or ``a|b`` with a, b in {0, 1}, so sample ``i`` is the 4 bytes at
+    ``p + 4i`` (the last one ending in the newline). Writes the row and returns True; returns
+    False (the row is then written again by the general loop) when any of it does not hold."""
+    n = n_file_samples
+    if n_alt != 1 or buf[fmt_start + 2] != 9 or dosage.shape[1] != n or p + 4 * n > len(buf):
+        return False
+    if buf[p + 4 * n - 1] != 10:
+        return False
+    bad = 0
+    for i in range(n):
+        q = p + 4 * i
+        a = np.int32(buf[q]) - 48
+        b = np.int32(buf[q + 2]) - 48
+        s = np.int32(buf[q + 1])
+        t = np.int32(buf[q + 3])
+        bad |= (a | b) & -2  # an allele other than 0 or 1
+        bad |= np.int32(s != 47) & np.int32(s != 124)  # not '/' or '|'
+        bad |= np.int32(t != 9) & np.int32(i != n - 1)  # not a tab between samples
+        dosage[row, i] = a + b
+    return bad == 0
+
+
 _allele = _inlined(_allele_py)
+_dense_line = _inlined(_dense_line_py)
 _fixed_columns = _inlined(_fixed_columns_py)
 _dose = _inlined(_dose_py)
 _format_key = _inlined(_format_key_py)
@@ -227,6 +278,8 @@ def _gt_samples_py(
         buf[fmt_start] == 71 and buf[fmt_start + 1] == 84 and (buf[fmt_start + 2] == 9 or buf[fmt_start + 2] == 58)
     ):
         status = 2
+    elif _dense_line(buf, p, n_alt, fmt_start, n_rows, n_file_samples, dosage):
+        p += 4 * n_file_samples - 1  # at the newline, as the loop below leaves it
     else:
         for i in range(n_file_samples):
             c = buf[p + 3]
@@ -397,6 +450,50 @@ def _haploid_mask_py(buf, start, n_file_samples, column_of, out):  # pragma: no 
         p += 1
 
 
+def _fixed_fields_py(buf, info, tabs, pos_out):  # pragma: no cover - compiled below
+    """The fixed columns of lines the scan decoded (``info`` rows of :func:`scan`, every line
+    with its nine tabs): ``tabs[k, f]`` = position of the tab that ends column ``f`` (CHROM 0
+    .. FILTER 6), ``tabs[k, 7]`` = the line start − 1 (the start of CHROM − 1), and
+    ``pos_out[k]`` = POS when it is 1 to 18 ASCII digits, else −1 (then Python's ``int``
+    decides, with the one-line error)."""
+    for k in range(info.shape[0]):
+        p = info[k, 0]
+        tabs[k, 7] = p - 1
+        for f in range(7):
+            while buf[p] != 9:
+                p += 1
+            tabs[k, f] = p
+            p += 1
+        lo = tabs[k, 0] + 1
+        hi = tabs[k, 1]
+        value = 0
+        if hi - lo < 1 or hi - lo > 18:
+            value = -1
+        else:
+            for q in range(lo, hi):
+                c = buf[q]
+                if c < 48 or c > 57:
+                    value = -1
+                    break
+                value = value * 10 + (c - 48)
+        pos_out[k] = value
+
+
+def _join_column_py(buf, lo, hi, out):  # pragma: no cover - compiled below
+    """``buf[lo[k]:hi[k]]`` of every line ``k``, each followed by a newline, into ``out``;
+    returns the number of bytes written."""
+    n = 0
+    for k in range(lo.shape[0]):
+        for q in range(lo[k], hi[k]):
+            out[n] = buf[q]
+            n += 1
+        out[n] = 10
+        n += 1
+    return n
+
+
+_fixed_fields = _compiled(_fixed_fields_py)
+_join_column = _compiled(_join_column_py)
 _skip_lines = _compiled(_skip_lines_py)
 _gt_samples = _compiled(_gt_samples_py)
 _ds_samples = _compiled(_ds_samples_py)
@@ -514,6 +611,18 @@ def missing_counts(d: np.ndarray, per_sample: bool = True) -> tuple[np.ndarray, 
     return n_missing, sample_missing
 
 
+def sample_missing_counts(d: np.ndarray) -> np.ndarray:
+    """Missing calls per column of a dosage block of either kind, as int64 (the column pass of
+    :func:`missing_counts` without its per-row counts)."""
+    d = np.ascontiguousarray(d)
+    out = np.zeros(d.shape[1], dtype=np.int64)
+    for i in range(0, d.shape[0], 1 << 20):  # int32 cannot overflow within 2^20 rows
+        part = np.zeros(d.shape[1], dtype=np.int32 if not is_float_dosage(d) else np.int64)
+        _column_missing(d[i : i + (1 << 20)], part)
+        out += part
+    return out
+
+
 def dose_counts(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(missing, dosage sum, hardcall hom-ref, het, hom-alt) per row of a float dosage block."""
     d = np.ascontiguousarray(d)
@@ -570,6 +679,24 @@ def scan(
     return _SCANNERS[field](buf, pos, max_lines, n_file_samples, column_of, dosage, line_info)
 
 
+def fixed_fields(buf: np.ndarray, info: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(tab positions, POS or −1) of the lines of ``info`` (see ``_fixed_fields_py``)."""
+    n = info.shape[0]
+    tabs = np.empty((n, 8), dtype=np.int64)
+    pos = np.empty(n, dtype=np.int64)
+    _fixed_fields(buf, np.ascontiguousarray(info), tabs, pos)
+    return tabs, pos
+
+
+def column_texts(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[str]:
+    """``buf[lo[k]:hi[k]]`` of every line decoded as UTF-8 (``UnicodeDecodeError`` as ``bytes.decode``)."""
+    if not len(lo):
+        return []
+    out = np.empty(int((hi - lo).sum()) + len(lo), dtype=np.uint8)
+    n = _join_column(buf, np.ascontiguousarray(lo), np.ascontiguousarray(hi), out)
+    return out[: n - 1].tobytes().decode().split("\n")
+
+
 def haploid_mask(buf: np.ndarray, info_end: int, n_file_samples: int, column_of: np.ndarray, n_out: int) -> np.ndarray:
     """Called-haploid mask (output columns) of a line decoded by :func:`scan`."""
     p = info_end + 1
@@ -589,6 +716,8 @@ def warm_up() -> None:
     skip_lines(buf, 0, 1)
     scan(buf, 0, 1, 2, column_of, dosage, info)
     haploid_mask(buf, int(info[0, 1]), 2, column_of, 2)
+    tabs, _ = fixed_fields(buf, info[:1])
+    column_texts(buf, tabs[:1, 7] + 1, tabs[:1, 0])
     row_counts(dosage)
     out = np.empty((2, 4), dtype=np.int8)
     transpose_into(out[:, :2], dosage)  # a column slice of the output, as gather writes it

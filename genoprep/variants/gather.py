@@ -210,7 +210,10 @@ def gather(
             if not all_kept:
                 block = block[:, kept_idx]
             fastgt.transpose_into(dosage[:, col : col + k], block)
-            final_missing += fastgt.missing_counts(block)[1]
+            if all_kept and k == c.n_variants:  # the chunk as read: its per-sample counts hold
+                final_missing += c.sample_n_missing
+            else:
+                final_missing += fastgt.sample_missing_counts(block)
             if isinstance(dosage, np.memmap):
                 _release(dosage)
         col += k

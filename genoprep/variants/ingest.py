@@ -217,43 +217,79 @@ def _initial_capacity(spec: ChunkSpec) -> int:
     return 4096
 
 
-class _BlockRows(_Rows):
-    """Rows kept as a list of decoded blocks (no growing copies), joined once at the end."""
+class _ScanRows(_Rows):
+    """Dosage rows the numba scan writes in place: one preallocated block (``capacity`` rows;
+    untouched pages cost no memory) that doubles only when the records hold more rows (ALT
+    alleles) than it has room for. Per-row metadata is appended in bulk."""
 
-    def __init__(self, n_samples: int, dtype: type = np.int8) -> None:
+    def __init__(self, n_samples: int, capacity: int, dtype: type = np.int8) -> None:
         super().__init__(n_samples, 0, dtype)
-        self.dosage = np.empty((0, n_samples), dtype=dtype)
-        self.blocks: list[np.ndarray] = []
-        self.hap_blocks: list[np.ndarray | None] = []
+        self.dosage = np.empty((max(capacity, 1), n_samples), dtype=dtype)
 
-    def add_rows(self, row_meta: list[tuple[tuple, int]], block: np.ndarray, hap: np.ndarray | None) -> None:
-        if block.shape[0] == 0:
-            return
-        self.blocks.append(block)
-        self.hap_blocks.append(hap if hap is not None and hap.any() else None)
-        self.n += block.shape[0]
-        self._append_meta(row_meta)
+    def free(self) -> np.ndarray:
+        """The rows not used yet (a C-contiguous view the scan writes into)."""
+        return self.dosage[self.n :]
+
+    def grow(self) -> None:
+        """Double the block (the next record has more rows than :meth:`free` holds)."""
+        self._reserve(self.dosage.shape[0] - self.n + 1)
+
+    def commit(
+        self, block: np.ndarray, keep_row: np.ndarray | None, hap: np.ndarray | None, columns: tuple[list, ...]
+    ) -> None:
+        """Keep the scanned rows ``block`` (the head of :meth:`free`) where ``keep_row``, with their
+        called-haploid mask and the per-row ``(chrom, pos, id, ref, alt, filter, split)`` lists."""
+        if keep_row is not None:
+            block = block[keep_row]  # a copy: the kept rows move to the front of the free rows
+            hap = None if hap is None else hap[keep_row]
+            self.dosage[self.n : self.n + block.shape[0]] = block
+        k = block.shape[0]
+        if hap is not None and hap.any():
+            if self.haploid is None:
+                self.haploid = np.zeros((self.dosage.shape[0], self.n_samples), dtype=bool)
+            self.haploid[self.n : self.n + k] = hap
+        elif self.haploid is not None:
+            self.haploid[self.n : self.n + k] = False
+        self.n += k
+        targets = (self.chrom, self.pos, self.variant_id, self.ref, self.alt, self.filter, self.split)
+        for target, values in zip(targets, columns, strict=True):
+            target.extend(values)
 
     def result(self, source: str, spec: ChunkSpec, samples: list[str], counts: dict) -> ChunkResult:
-        if len(self.blocks) == 1:
-            self.dosage = self.blocks[0]
-        elif self.blocks:
-            self.dosage = np.concatenate(self.blocks)
-        if any(h is not None for h in self.hap_blocks):
-            self.haploid = np.concatenate(
-                [
-                    h if h is not None else np.zeros(b.shape, dtype=bool)
-                    for b, h in zip(self.blocks, self.hap_blocks, strict=True)
-                ]
-            )
-        self.blocks.clear()
+        n = self.n
+        dosage = self.dosage[:n]  # a view: the capacity beyond it was never touched
+        self.dosage = dosage
+        if self.haploid is not None:
+            self.haploid = self.haploid[:n]
+        self.n = n
         return super().result(source, spec, samples, counts)
 
 
+#: rows reserved up front when neither the chunk's record count nor the text size is known
+_UNKNOWN_CAPACITY = 4096
+#: at most this many bytes of dosage rows are reserved up front (more rows double the block)
+_MAX_RESERVE = 1 << 30
+
+
+def _capacity(path: str | Path, spec: ChunkSpec, n_file: int, n_out: int, itemsize: int) -> int:
+    """Rows to reserve: the chunk's record count, or for a whole file a bound from the text
+    size (a record holds at least two bytes per sample), at most :data:`_MAX_RESERVE` bytes."""
+    if spec.n_records is not None and spec.n_records < 2**40:
+        rows = spec.n_records
+    else:
+        size = vcfio.text_size(path)
+        rows = _UNKNOWN_CAPACITY if size is None else size // (2 * max(n_file, 1)) + 1
+    return max(1, min(rows, _MAX_RESERVE // max(n_out * itemsize, 1)))
+
+
 def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> ChunkResult:
-    """The text route: vcfio line blocks, the numba scan, the per-line decoder for flagged lines."""
+    """The text route: vcfio line blocks, the numba scan writing the dosage rows in place, the
+    fixed columns of fully decoded lines in one vectorised pass (:func:`_emit_plain`), the
+    per-line decoder for flagged lines (:func:`_emit_scanned`)."""
     source = str(path)
-    vcf = vcfio.VcfText(path, start=spec.offset, stop=spec.end_offset)
+    # one block at a time through prefetched (nothing kept from a block): buffers recycled
+    depth = vcfio.PREFETCH_DEPTH
+    vcf = vcfio.VcfText(path, start=spec.offset, stop=spec.end_offset, recycle=depth + 3)
     n_file = len(vcf.samples)
     keep_samples = _sample_selection(source, vcf.samples, options)
     samples = vcf.samples if keep_samples is None else [vcf.samples[i] for i in keep_samples]
@@ -266,16 +302,17 @@ def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chunk
     keeper = _Keeper(options, counts)
     by_ds = options.dosage_field == "DS"
     dtype = np.float32 if by_ds else np.int8
-    rows = _BlockRows(n_out, dtype)
+    rows = _ScanRows(n_out, _capacity(path, spec, n_file, n_out, np.dtype(dtype).itemsize), dtype)
     to_skip, to_read = spec.first_record, spec.n_records
     record = 0  # data records seen so far (0-based number of the next one)
     if spec.offset is not None:  # the reader starts at the chunk's first record
         to_skip, record = 0, spec.first_record
-    batch_rows = max(64, (8 << 20) // max(n_out, 1))
+    batch_lines = max(64, (8 << 20) // max(n_out, 1))
     if spec.n_records is not None:
-        batch_rows = max(1, min(batch_rows, spec.n_records))
-    line_info = np.empty((batch_rows, 6), dtype=np.int64)
-    for buf in prefetched(vcf.data_blocks(), 2, "genoprep-inflate"):  # inflation overlaps the scan
+        batch_lines = max(1, min(batch_lines, spec.n_records))
+    line_info = np.empty((batch_lines, 6), dtype=np.int64)
+    field = options.dosage_field
+    for buf in prefetched(vcf.data_blocks(), depth, "genoprep-inflate"):  # inflation overlaps the scan
         pos = 0
         if to_skip:
             skipped, pos = fastgt.skip_lines(buf, 0, to_skip)
@@ -283,27 +320,16 @@ def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chunk
             record += skipped
             if to_skip:
                 continue
-        rows_here = batch_rows
         while to_read > 0 and pos < len(buf):
-            dosage = np.empty((rows_here, n_out), dtype=dtype)
-            field = options.dosage_field
-            n_lines, pos, n_rows = fastgt.scan(buf, pos, to_read, n_file, column_of, dosage, line_info, field)
+            free = rows.free()
+            n_lines, pos, n_rows = fastgt.scan(buf, pos, to_read, n_file, column_of, free, line_info, field)
             if n_lines == 0:
-                rows_here *= 2  # one record with more ALT columns than the batch holds
+                if pos < len(buf):
+                    rows.grow()  # the next record has more ALT columns than there are free rows
                 continue
-            _emit_scanned(
-                rows,
-                buf,
-                dosage,
-                line_info[:n_lines],
-                n_rows,
-                n_file,
-                keep_samples,
-                column_of,
-                keeper,
-                record + 1,
-                source,
-            )
+            info = line_info[:n_lines]
+            emit = _emit_plain if not (info[:, 4] == fastgt.STATUS_SLOW).any() else _emit_scanned
+            emit(rows, buf, free, info, n_rows, n_file, keep_samples, column_of, keeper, record + 1, source)
             record += n_lines
             to_read -= n_lines
         if to_read <= 0:
@@ -311,8 +337,87 @@ def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chunk
     return rows.result(source, spec, samples, counts)
 
 
+def _emit_plain(
+    rows: _ScanRows,
+    buf: np.ndarray,
+    dosage: np.ndarray,
+    info: np.ndarray,
+    n_rows: int,
+    n_file: int,
+    keep_samples: np.ndarray | None,
+    column_of: np.ndarray,
+    keeper: _Keeper,
+    first_record_number: int,
+    source: str,
+) -> None:
+    """:func:`_emit_scanned` for lines the scan decoded in full (no :data:`~fastgt.STATUS_SLOW`
+    line): the fixed columns in one vectorised pass over the block, the load-time filters as
+    array operations; the same rows, metadata, counts and errors. Lines it cannot vouch for
+    (a POS that is not plain digits, columns that are not UTF-8) go to :func:`_emit_scanned`."""
+    tabs, pos = fastgt.fixed_fields(buf, info)
+    try:
+        # CHROM, ID, REF, ALT, FILTER: column f runs from the tab ending column f-1 (tabs[:, 7] for CHROM)
+        chrom, vid, ref, alt, filt = (
+            fastgt.column_texts(buf, tabs[:, before] + 1, tabs[:, f])
+            for before, f in ((7, 0), (1, 2), (2, 3), (3, 4), (5, 6))
+        )
+    except UnicodeDecodeError:
+        chrom = None
+    if chrom is None or (pos < 0).any():
+        _emit_scanned(
+            rows, buf, dosage, info, n_rows, n_file, keep_samples, column_of, keeper, first_record_number, source
+        )
+        return
+    n_lines = len(info)
+    n_alt = info[:, 3]
+    options, counts = keeper.options, keeper.counts
+    counts["records_read"] += n_lines
+    keep = np.ones(n_lines, dtype=bool)
+    if options.regions is not None:  # the order of _Keeper: region, FILTER, multi-allelic
+        keep = np.fromiter(map(options.keeps_position, chrom, pos.tolist()), dtype=bool, count=n_lines)
+        counts["records_removed_region"] += n_lines - int(keep.sum())
+    if options.pass_only:
+        passes = np.fromiter(map(options.keeps_filter, filt), dtype=bool, count=n_lines)
+        counts["records_removed_filter"] += int((keep & ~passes).sum())
+        keep &= passes
+    multi = n_alt > 1
+    if options.multiallelic == "drop":
+        counts["records_removed_multiallelic"] += int((keep & multi).sum())
+        keep &= ~multi
+    else:
+        counts["records_split_multiallelic"] += int((keep & multi).sum())
+    n_cols = np.maximum(n_alt, 1)
+    hap = None
+    haploid_lines = np.flatnonzero(keep & (info[:, 4] == fastgt.STATUS_HAPLOID))
+    if len(haploid_lines):
+        hap = np.zeros((n_rows, rows.n_samples), dtype=bool)
+        for k in haploid_lines.tolist():
+            row0 = int(info[k, 5])
+            hap[row0 : row0 + int(n_cols[k])] = fastgt.haploid_mask(
+                buf, int(info[k, 1]), n_file, column_of, rows.n_samples
+            )
+    all_kept = bool(keep.all())
+    positions = pos.tolist()
+    if not multi.any():
+        if all_kept:
+            columns = (chrom, positions, vid, ref, alt, filt, [False] * n_lines)
+        else:
+            kept = np.flatnonzero(keep).tolist()
+            columns = tuple([values[k] for k in kept] for values in (chrom, positions, vid, ref, alt, filt))
+            columns = (*columns, [False] * len(kept))
+        rows.commit(dosage[:n_rows], None if all_kept else keep, hap, columns)
+        return
+    columns = ([], [], [], [], [], [], [])  # one row per ALT (the split of a multi-allelic record)
+    for k in np.flatnonzero(keep).tolist():
+        m = int(n_cols[k])
+        for target, value in zip(columns, (chrom[k], positions[k], vid[k], ref[k], None, filt[k], m > 1), strict=True):
+            target.extend([value] * m)
+        columns[4][-m:] = alt[k].split(",") if m > 1 else [alt[k]]
+    rows.commit(dosage[:n_rows], None if all_kept else np.repeat(keep, n_cols), hap, columns)
+
+
 def _emit_scanned(
-    rows: _Rows,
+    rows: _ScanRows,
     buf: np.ndarray,
     dosage: np.ndarray,
     info: np.ndarray,
@@ -325,7 +430,7 @@ def _emit_scanned(
     source: str,
 ) -> None:
     """Append the lines decoded by :func:`fastgt.scan` (GT or DS) that pass
-    the load-time filters."""
+    the load-time filters, line by line (flagged lines by the per-line decoder)."""
     keep_row = None
     row_meta: list[tuple[tuple, int]] = []  # (record meta, ALT index) per kept row
     special: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # first row -> (rows, called haploid)
@@ -366,16 +471,18 @@ def _emit_scanned(
             row_meta.append((meta, 0))
         else:
             row_meta.extend((meta, j) for j in range(n_cols))
-    block = dosage[:n_rows]
     hap = None
     if special:
         hap = np.zeros((n_rows, rows.n_samples), dtype=bool)
         for row0, (r, hc) in special.items():
             hap[row0 : row0 + r.shape[0]] = hc
-    if keep_row is not None:
-        block = block[keep_row]
-        hap = None if hap is None else hap[keep_row]
-    rows.add_rows(row_meta, block, hap)
+    columns = ([], [], [], [], [], [], [])
+    for (chrom, pos, vid, ref, alts, filt), j in row_meta:
+        for target, value in zip(
+            columns, (chrom, pos, vid, ref, alts[j] if alts else ".", filt, len(alts) > 1), strict=True
+        ):
+            target.append(value)
+    rows.commit(dosage[:n_rows], keep_row, hap, columns)
 
 
 def _fixed_columns(text: bytes, number: int, source: str) -> tuple:
