@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -193,8 +194,27 @@ def prepare(group: str) -> Path:
     return folder
 
 
+def refresh_package_data(folder: Path) -> None:
+    """Bring mutmut's copy of the package's data files (the card schemas) up to date with the checkout.
+
+    mutmut copies them once, when it first generates the group's mutants; a schema changed since then
+    made every test of the group fail in its first pass (a default the code now reads was missing)."""
+    copy = folder / "mutants" / "genoprep"
+    if not copy.is_dir():
+        return
+    package = REPO / "genoprep"
+    for source in package.rglob("*"):
+        if not source.is_file() or source.suffix in {".py", ".pyc"} or "__pycache__" in source.parts:
+            continue
+        target = copy / source.relative_to(package)
+        if not target.exists() or target.read_bytes() != source.read_bytes():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+
+
 def run_group(group: str, env: dict[str, str], children: str) -> tuple[dict[str, str], str, int]:
     folder = prepare(group)
+    refresh_package_data(folder)
     load_before = os.getloadavg()[0]
     started = time.monotonic()
     command = ["nice", "-n", "10", str(MUTMUT), "run", "--max-children", children]
@@ -232,6 +252,14 @@ def main(argv: list[str]) -> int:
     env = dict(os.environ)
     # the real data beside the checkout (tests/conftest.py would look beside ./mutants otherwise)
     env.setdefault("GENOPREP_SHARED_DATA", str(REPO.parent / "shared" / "data"))
+    if not report_only and not Path(env["GENOPREP_SHARED_DATA"]).is_dir():
+        # without it the real-data tests skip, and a skip passes: every mutant only they would kill survives
+        print(
+            f"genoprep: error: real test data not found: {env['GENOPREP_SHARED_DATA']} "
+            "(set GENOPREP_SHARED_DATA to the shared/data folder)",
+            file=sys.stderr,
+        )
+        return 2
     # mutmut forks each mutant's process from one that has run numba's parallel kernels (scanpy's among
     # them); numba's default OpenMP layer (GNU libgomp) is not fork-safe: the child's first parallel kernel
     # kills it with SIGTERM ("fork() called from a process already using GNU OpenMP"), which mutmut counts
