@@ -54,6 +54,25 @@ def require_tool(name: str) -> str:
     return str(found)
 
 
+#: ``bench/mutants.py`` sets this for mutmut only: each hypothesis test runs at most this many examples
+#: per mutant (a surviving mutant otherwise pays the full 60 examples of each property test, most of a
+#: scRNA tokens mutant's time). ``make test`` and CI never set it: every test keeps its own max_examples.
+MUTANT_EXAMPLES = int(os.environ.get("GENOPREP_MUTANT_EXAMPLES", "0") or 0)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not MUTANT_EXAMPLES:
+        return
+    from hypothesis import settings
+
+    for item in items:
+        test = getattr(item, "obj", None)
+        current = getattr(test, "_hypothesis_internal_use_settings", None)
+        if current is not None and current.max_examples > MUTANT_EXAMPLES:
+            # hypothesis reads this attribute when the test is called (the test's own @settings put it there)
+            test._hypothesis_internal_use_settings = settings(current, max_examples=MUTANT_EXAMPLES)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     """Strict mode: a skip whose reason says data or a tool is missing counts as a failure."""

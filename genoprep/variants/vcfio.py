@@ -530,6 +530,22 @@ def check_has_gt(header: VcfHeader, first_line: bytes | None, keys: tuple[bytes,
     )
 
 
+def _first_line(text: np.ndarray, window: int = 1 << 20) -> bytes | None:
+    """The first line of ``text`` (uint8) that is not blank, without its ``\\n``; None when every byte
+    is a line end. Looked for a window at a time, so a long run of blank lines costs no copy of the text."""
+    for at in range(0, len(text), window):
+        piece = text[at : at + window]
+        filled = np.flatnonzero((piece != 10) & (piece != 13))
+        if filled.size:
+            start = at + int(filled[0])
+            for end in range(start, len(text), window):
+                breaks = np.flatnonzero(text[end : end + window] == 10)
+                if breaks.size:
+                    return text[start : end + int(breaks[0])].tobytes()
+            return text[start:].tobytes()
+    return None
+
+
 class VcfText:
     """A VCF read as text: the checked header, then blocks (uint8 arrays) of data lines.
 
@@ -574,15 +590,14 @@ class VcfText:
         """The first data line (None when there is none); only before a seek."""
         if self._first is None:
             return None
-        nonblank = self._first[: 1 << 20].tobytes().lstrip(b"\r\n")
-        if not nonblank:
+        line = _first_line(self._first)
+        if line is None:
             for block in self._blocks:
                 self._first = np.concatenate([self._first, block])
-                nonblank = block.tobytes().lstrip(b"\r\n")
-                if nonblank:
+                line = _first_line(block)
+                if line is not None:
                     break
-        line = nonblank.split(b"\n", 1)[0]
-        return line or None
+        return line
 
     def data_blocks(self) -> Iterator[np.ndarray]:
         """Blocks of whole data lines (blank lines are skipped by the decoder); progress in the log."""

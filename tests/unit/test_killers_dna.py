@@ -574,3 +574,113 @@ def test_kmer_counts_npz_by_hand(tmp_path: Path):
     empty = tmp_path / "empty.npz"
     write_kmer_counts([], empty, {"k": 2, "canonical": False})
     assert sparse.load_npz(empty).shape == (0, 16)
+
+
+# --- pieces and record ends (mutmut run of 2026-11-30, branch mutB16) ------------------------------
+
+
+def test_split_record_and_whole_records_by_hand():
+    """A record as pieces of 3 bases: the last flag is set on the piece that reaches the end,
+    also when the length is a multiple of the piece size; an empty record is one empty piece."""
+    from genoprep.dna.io import DnaRecord, Piece, _split_record
+    from genoprep.dna.windows import whole_records
+
+    record = DnaRecord(7, "r7", "ACGTAC", "lab")
+    assert list(_split_record(record, 3)) == [
+        Piece(7, "r7", "lab", 0, b"ACG", False),
+        Piece(7, "r7", "lab", 3, b"TAC", True),
+    ]
+    assert list(_split_record(DnaRecord(2, "r2", b"ACGTA", None), 2)) == [
+        Piece(2, "r2", None, 0, b"AC", False),
+        Piece(2, "r2", None, 2, b"GT", False),
+        Piece(2, "r2", None, 4, b"A", True),
+    ]
+    assert list(_split_record(DnaRecord(1, "e", "", "x"), 3)) == [Piece(1, "e", "x", 0, b"", True)]
+    assert list(whole_records([DnaRecord(3, "w", "acg", "L"), DnaRecord(4, "v", b"T", None)])) == [
+        Piece(3, "w", "L", 0, b"acg", True),
+        Piece(4, "v", None, 0, b"T", True),
+    ]
+
+
+def test_record_ends_keep_the_first_or_last_bases_over_pieces():
+    from genoprep.dna.io import DnaRecord, _split_record
+    from genoprep.dna.windows import record_ends
+
+    records = [DnaRecord(1, "a", "ACGTACGT", "p"), DnaRecord(2, "b", "GGC", "q")]
+
+    def pieces():
+        return [p for r in records for p in _split_record(r, 3)]
+
+    assert list(record_ends(pieces(), 5, "right")) == [
+        DnaRecord(1, "a", b"ACGTA", "p", length=8),
+        DnaRecord(2, "b", b"GGC", "q", length=3),
+    ]
+    assert list(record_ends(pieces(), 5, "left")) == [
+        DnaRecord(1, "a", b"TACGT", "p", length=8),
+        DnaRecord(2, "b", b"GGC", "q", length=3),
+    ]
+
+
+def test_summarize_counts_other_letters_and_digests_the_upper_case_text():
+    import hashlib
+
+    from genoprep.dna.io import DnaRecord
+    from genoprep.dna.qc import summarize
+
+    for sequence in ("ACGTNNac", b"ACGTNNac"):
+        record = DnaRecord(1, "a", sequence)
+        summary = summarize(record)
+        assert summary.record is record and summary.n_other == 2  # N, N (a, c count as bases)
+        assert summary.digest == hashlib.blake2b(b"ACGTNNAC", digest_size=16).digest()
+        assert summary.stats == {"length": 8, "gc_fraction": 3 / 6, "n_fraction": 2 / 8}
+
+
+def test_alphabet_table_by_hand():
+    """``_table`` runs at import (mutmut's parent has built the tables before it forks): called directly."""
+    from genoprep.dna.alphabet import _table
+
+    table = _table({"A": 0, "c": 3}, 9)
+    expected = np.full(256, 9, dtype=np.uint8)
+    expected[[ord("A"), ord("a")]] = 0
+    expected[[ord("C"), ord("c")]] = 3
+    assert table.dtype == np.uint8 and table.shape == (256,) and np.array_equal(table, expected)
+
+
+def test_non_base_positions_by_hand():
+    """Positions of code 4 in 2-bit codes: at position 0, adjacent ones, none, and more than the
+    few that ``bytes.find`` looks for (then numpy), against a plain scan."""
+    from genoprep.dna.tokenize import _FEW_NON_BASES, _non_base_positions
+
+    for codes in (
+        b"\x04\x00\x04\x04\x01\x04",
+        b"\x00\x01\x02\x03",
+        b"",
+        bytes([4, 4, 0] * (_FEW_NON_BASES + 2)),
+    ):
+        found = _non_base_positions(codes)
+        assert found.dtype == np.int64 and found.tolist() == [i for i, c in enumerate(codes) if c == 4]
+
+
+def test_small_paths_by_hand():
+    """Bytes inputs, dtypes and refusal texts of small helpers, each worked by hand."""
+    from collections import Counter
+    from itertools import product
+
+    from genoprep.dna.qc import sequence_stats
+    from genoprep.dna.tokenize import SCHEMES, _count_long, _kmer_text_encode, dnabert_encode_numpy
+
+    assert sequence_stats(b"ACGN") == {"length": 4, "gc_fraction": 2 / 3, "n_fraction": 1 / 4}
+    assert _kmer_text_encode([b"acgta", "TTG"], 2, 2) == ["AC GT", "TT"]
+    counts = _count_long(b"ACGTAC", 2, 16)
+    codes = {"".join(p): i for i, p in enumerate(product("ACGT", repeat=2))}
+    expected = np.zeros(16, dtype=np.int64)
+    for kmer, n in Counter("ACGTAC"[i : i + 2] for i in range(5)).items():
+        expected[codes[kmer]] = n
+    assert counts.dtype == np.int64 and counts.tolist() == expected.tolist()
+    with pytest.raises(ValueError) as caught:
+        dnabert_encode_numpy(["ACGT"], k=7)
+    assert str(caught.value) == "DNABERT k must be one of (3, 4, 5, 6), not 7"
+    variable = next(s for s in SCHEMES.values() if s.kind != "fixed")
+    with pytest.raises(ValueError) as caught:
+        variable.usable_length({"max_len": 10})
+    assert str(caught.value) == f"scheme {variable.name!r} has no fixed length"

@@ -300,6 +300,26 @@ def test_hvg_with_zero_and_constant_genes_is_scanpys(flavor: str, n_top: int) ->
     assert adata.uns["hvg"] == {"flavor": flavor}
 
 
+@pytest.mark.parametrize("flavor", ["seurat", "cell_ranger"])
+def test_hvg_from_moments_is_scanpys(flavor: str) -> None:
+    """The out-of-core path's HVG selection from per-gene moments (numpy's mean and unbiased variance of
+    expm1(X) for seurat, of X for cell_ranger: scanpy's inputs) against scanpy on the same data (scanpy's
+    moments are float32 sums: the values agree to 1e-5)."""
+    import scanpy as sc
+
+    from genoprep.scrna.preprocess import hvg_from_moments
+
+    adata, reference = _hvg_counts(True), _hvg_counts(True)
+    values = adata.X.toarray().astype(np.float64)
+    values = np.expm1(values) if flavor == "seurat" else values
+    hvg_from_moments(adata, values.mean(axis=0), values.var(axis=0, ddof=1), flavor, 15)
+    sc.pp.highly_variable_genes(reference, flavor=flavor, n_top_genes=15)
+    np.testing.assert_array_equal(adata.var["highly_variable"], reference.var["highly_variable"])
+    for column in ("means", "dispersions", "dispersions_norm"):
+        np.testing.assert_allclose(adata.var[column], reference.var[column], rtol=1e-5, atol=1e-5, err_msg=column)
+    assert adata.var["dispersions_norm"].dtype == np.float32 and adata.uns["hvg"] == {"flavor": flavor}
+
+
 def test_hvg_batch_key_is_passed_to_scanpy() -> None:
     import scanpy as sc
 
@@ -312,8 +332,13 @@ def test_hvg_batch_key_is_passed_to_scanpy() -> None:
 
 
 def test_seurat_v3_dispersions_are_count_variance_over_mean() -> None:
+    import warnings
+
     adata = _hvg_counts(True)
-    select_hvg(adata, HvgOptions(hvg_flavor="seurat_v3", n_top_genes=20, hvg_batch_key=None))
+    with warnings.catch_warnings():
+        # the 0/0 of a gene never detected is expected: no RuntimeWarning on the terminal
+        warnings.simplefilter("error", RuntimeWarning)
+        select_hvg(adata, HvgOptions(hvg_flavor="seurat_v3", n_top_genes=20, hvg_batch_key=None))
     counts = adata.layers["counts"].toarray().astype(np.float64)
     mean, variance = counts.mean(axis=0), counts.var(axis=0, ddof=1)
     expected = np.divide(variance, mean, out=np.zeros_like(mean), where=mean > 0)
@@ -373,6 +398,18 @@ def test_normalize_log1p_base_e_and_an_empty_cell() -> None:
     assert result.toarray()[0].tolist() == [0, 0] and result[0].nnz == 0
 
 
+def test_normalize_log1p_stored_zeros_of_an_empty_cell_and_an_empty_last_gene() -> None:
+    """A cell whose only stored values are explicit zeros (total 0) keeps them as 0, not 0/0 = NaN; the
+    last gene, with no stored value, keeps its column (by hand, as scanpy's normalize_total + log1p)."""
+    data = np.array([0.0, 0.0, 1.0, 3.0], dtype=np.float32)
+    counts = sparse.csr_matrix((data, np.array([0, 1, 0, 1]), np.array([0, 2, 4, 4])), shape=(3, 3))
+    result = normalize_log1p(counts, 8.0)
+    assert result.shape == (3, 3) and result.nnz == 4
+    # cell 2: total 4 -> factor 0.5 -> 2 and 6; cells 1 and 3 hold no counts
+    np.testing.assert_allclose(result.toarray(), np.log1p([[0, 0, 0], [2, 6, 0], [0, 0, 0]]), rtol=1e-6)
+    assert not np.isnan(result.data).any()
+
+
 def test_scale_clips_negative_values_at_minus_max_value() -> None:
     # column 10, 10, 10, 0: mean 7.5, std 5 -> z = 0.5, 0.5, 0.5, -1.5; clipped at 1 -> -1
     block = sparse.csr_matrix(np.array([[10], [10], [10], [0]], dtype=np.float32))
@@ -420,6 +457,8 @@ def test_row_view_shares_values() -> None:
     view = row_view(matrix, 1, 3)
     np.testing.assert_array_equal(view.toarray(), [[0, 2], [3, 4]])
     assert view.shape == (2, 2) and np.shares_memory(view.data, matrix.data)
+    # rows without a value in the last gene keep its column
+    assert row_view(matrix, 0, 1).shape == (1, 2) and row_view(matrix, 1, 1).shape == (0, 2)
 
 
 # --------------------------------------------------------------------------------------------------------- splitting
@@ -1114,3 +1153,170 @@ def test_geneformer_parameters_by_hand() -> None:
             "gene_median_dictionary": "derived from the dataset",
         },
     }
+
+
+def test_geneformer_parameters_name_dictionary_files_by_their_sha256(tmp_path) -> None:
+    """Dictionaries read from files are named by the sha256 of their bytes (hashlib over the file)."""
+    import hashlib
+    import json
+
+    from genoprep.scrna.tokens import GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary
+
+    genes = ["ENSG00000000003", "ENSG00000000005"]
+    files = {
+        "token_dictionary": {"<pad>": 0, "<mask>": 1, genes[0]: 2, genes[1]: 3},
+        "gene_median_dictionary": {genes[0]: 1.5, genes[1]: 2.0},
+        "gene_name_id_dictionary": {"TSPAN6": genes[0]},
+    }
+    paths = {}
+    for name, content in files.items():
+        paths[name] = tmp_path / f"{name}.json"
+        paths[name].write_text(json.dumps(content), encoding="utf-8")
+    options = GeneformerOptions(
+        version="v1", model_input_size=4, special_tokens=None, **{k: str(v) for k, v in paths.items()}
+    )
+    vocabulary = GeneformerVocabulary.load(options)
+    dictionaries = GeneformerTokenizer(vocabulary, genes, options).parameters()["dictionaries"]
+    assert dictionaries == {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in paths.items()}
+
+
+def test_gene_median_accumulator_by_hand() -> None:
+    """Non-zero medians of count / cell total * 10,000 over two chunks, by hand: symbols mapped through
+    gene_name_id (a versioned lower-case id, two symbols of one id summed), a gene never detected (left
+    out), a last column without an id (still counted in the cell's total)."""
+    from genoprep.scrna.tokens.geneformer import GeneMedianAccumulator
+
+    names = ["TSPAN6", "TNMD", "SPIKE1", "TSPAN6B", "DPM1", "SCYL3", "TAIL"]
+    ids = ["ensg00000000003.4", "ENSG00000000005", "ENSG00000000007", "ENSG00000000003", "ENSG00000000010"]
+    accumulator = GeneMedianAccumulator(names, dict(zip(names, [*ids, "ENSG00000000020"])))
+    genes = ["ENSG00000000003", "ENSG00000000005", "ENSG00000000007", "ENSG00000000010", "ENSG00000000020"]
+    assert accumulator.genes == genes
+    accumulator.add(sparse.csr_matrix(np.array([[1, 2, 0, 1, 0, 0, 4], [0, 0, 3, 0, 1, 0, 1]], dtype=np.float32)))
+    accumulator.add(np.array([[3, 1, 1, 0, 0, 0, 5], [0, 0, 0, 0, 0, 0, 2]], dtype=np.int32))
+    # cell totals 8, 5, 10, 2. ENSG3: 2/8, 3/10 -> 2500, 3000; ENSG5: 2/8, 1/10 -> 2500, 1000;
+    # ENSG7 (SPIKE1): 3/5, 1/10 -> 6000, 1000; ENSG10: 1/5 -> 2000; ENSG20: never detected
+    medians = accumulator.medians()
+    assert list(medians) == ["ENSG00000000003", "ENSG00000000005", "ENSG00000000007", "ENSG00000000010"]
+    assert medians == pytest.approx(
+        {"ENSG00000000003": 2750.0, "ENSG00000000005": 1750.0, "ENSG00000000007": 3500.0, "ENSG00000000010": 2000.0},
+        rel=1e-12,
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "hvg", "line"),
+    [
+        ({"n_bins": 2}, [True] * 4, "card: params.scgpt.n_bins is 2; at least 3 are needed"),
+        ({"max_len": 1}, [True] * 4, "card: params.scgpt.max_len is 1; <cls> and one gene need 2"),
+        ({}, None, "card: params.scgpt.genes is hvg but no highly-variable genes were given"),
+        ({}, [True] * 3, "card: 3 HVG flags for 4 genes"),
+        (
+            {},
+            [False, True, True, False],
+            "genes: none of the 2 genes of the set is in the scGPT vocabulary (matched by symbol), e.g. A, Z, C",
+        ),
+    ],
+)
+def test_scgpt_tokenizer_refusals_whole_line(changes: dict, hvg: list | None, line: str) -> None:
+    import dataclasses
+
+    from genoprep.scrna.tokens import ScgptOptions, ScgptTokenizer, ScgptVocabulary
+
+    vocabulary = ScgptVocabulary.from_mapping({s: i for i, s in enumerate("ABDE")}, "vocab.json")
+    options = ScgptOptions(vocab="vocab.json", n_bins=5, max_len=10, genes="hvg", select="highest", seed=4)
+    flags = None if hvg is None else np.array(hvg)
+    with pytest.raises(InputError) as caught:
+        ScgptTokenizer(vocabulary, ["A", "Z", "C", "D"], dataclasses.replace(options, **changes), flags)
+    assert str(caught.value) == line
+
+
+def test_scgpt_tokenizer_two_symbols_of_one_id_are_refused() -> None:
+    from genoprep.scrna.tokens import ScgptOptions, ScgptTokenizer, ScgptVocabulary
+
+    vocabulary = ScgptVocabulary.from_mapping({"A": 0, "C": 1}, "vocab.json")
+    options = ScgptOptions(vocab="vocab.json", n_bins=5, max_len=10, genes="all", select="highest", seed=4)
+    with pytest.raises(InputError) as caught:
+        ScgptTokenizer(vocabulary, ["A", "C", "A"], options)  # one symbol in two columns
+    assert str(caught.value) == "genes: two genes of the dataset map to the same scGPT vocabulary id"
+
+
+def test_scgpt_counts_share_over_two_float32_chunks() -> None:
+    """The share of counts in the vocabulary sums expm1 of the float32 values in float64 over every chunk."""
+    tokenizer = _scgpt_tokenizer()
+    tokenizer.tokenize_chunk(sparse.csr_matrix(np.array([[1, 9, 9, 3]], dtype=np.float32)))
+    tokenizer.tokenize_chunk(sparse.csr_matrix(np.array([[2, 0, 5, 0]], dtype=np.float32)))
+    # A (column 1) and D (column 4) are HVGs in the vocabulary; Z and C count only in the total
+    in_vocabulary = np.expm1(1.0) + np.expm1(3.0) + np.expm1(2.0)
+    total = in_vocabulary + 2 * np.expm1(9.0) + np.expm1(5.0)
+    assert tokenizer.summary()["share_of_counts_in_vocabulary"] == pytest.approx(in_vocabulary / total, rel=1e-12)
+
+
+def test_scgpt_dataset_gene_named_like_a_special_token_is_not_mapped() -> None:
+    from genoprep.scrna.tokens import ScgptOptions, ScgptTokenizer, ScgptVocabulary
+
+    vocabulary = ScgptVocabulary.from_mapping({"A": 0, "D": 1}, "vocab.json")  # <pad>, <cls>, <eoc> appended
+    options = ScgptOptions(vocab="vocab.json", n_bins=5, max_len=10, genes="all", select="highest", seed=4)
+    tokenizer = ScgptTokenizer(vocabulary, ["A", "<cls>", "D"], options)
+    assert tokenizer.genes == {"genes_in_input": 3, "genes_in_set": 3, "genes_in_vocabulary": 2}
+
+
+def test_scgpt_vocabulary_with_a_negative_id_whole_line() -> None:
+    from genoprep.scrna.tokens import ScgptVocabulary
+
+    with pytest.raises(InputError) as caught:
+        ScgptVocabulary.from_mapping({"A": 0, "B": -1}, "vocab.json")
+    assert (
+        str(caught.value) == "vocab.json: scGPT vocabulary: the value of 'B' is -1, expected a non-negative integer id"
+    )
+
+
+def test_geneformer_summary_header_and_chunk_refusal() -> None:
+    from genoprep.scrna.tokens import GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary
+
+    options = GeneformerOptions(
+        version="v2",
+        model_input_size=6,
+        special_tokens=None,
+        token_dictionary=None,
+        gene_median_dictionary=None,
+        gene_name_id_dictionary=None,
+    )
+    genes = ["ENSG00000000003", "ENSG00000000005"]
+    tokens = {"<pad>": 0, "<mask>": 1, "<cls>": 2, "<eos>": 3, genes[0]: 4, genes[1]: 5}
+    vocabulary = GeneformerVocabulary.load(options, tokens=tokens, medians={genes[0]: 1.5, genes[1]: 2.0})
+    tokenizer = GeneformerTokenizer(vocabulary, genes, options)
+    summary = tokenizer.summary()
+    assert (summary["version"], summary["model_input_size"], summary["special_tokens"]) == ("v2", 6, True)
+    assert summary["dictionaries"] == {
+        "token_dictionary": {"derived_from_dataset": True, "entries": 6, "fits_version": "v2"},
+        "gene_median_dictionary": {"derived_from_dataset": True, "entries": 2},
+    }
+    with pytest.raises(InputError) as caught:
+        tokenizer.tokenize_chunk(sparse.csr_matrix(np.ones((1, 3), dtype=np.float32)))
+    assert str(caught.value) == "counts: chunk has 3 genes, the dataset 2"
+
+
+def test_geneformer_share_over_two_chunks_and_the_input_size_refusal() -> None:
+    from genoprep.scrna.tokens import GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary
+
+    def options(size: int) -> GeneformerOptions:
+        return GeneformerOptions(
+            version="v2",
+            model_input_size=size,
+            special_tokens=None,
+            token_dictionary=None,
+            gene_median_dictionary=None,
+            gene_name_id_dictionary=None,
+        )
+
+    genes = ["ENSG00000000003", "ENSG00000000005", "ENSG00000000099"]  # the last one is in no dictionary
+    tokens = {"<pad>": 0, "<mask>": 1, "<cls>": 2, "<eos>": 3, genes[0]: 4, genes[1]: 5}
+    vocabulary = GeneformerVocabulary.load(options(6), tokens=tokens, medians={genes[0]: 1.5, genes[1]: 2.0})
+    tokenizer = GeneformerTokenizer(vocabulary, genes, options(6))
+    tokenizer.tokenize_chunk(sparse.csr_matrix(np.array([[1, 2, 3]], dtype=np.float32)))
+    tokenizer.tokenize_chunk(sparse.csr_matrix(np.array([[4, 0, 5]], dtype=np.float32)))
+    # raw counts of genes in the dictionaries over all counts, both chunks: (1 + 2 + 4) / (6 + 9)
+    assert tokenizer.summary()["share_of_counts_in_vocabulary"] == pytest.approx(7 / 15, rel=1e-12)
+    with pytest.raises(InputError) as caught:
+        GeneformerTokenizer(vocabulary, genes, options(2))  # <cls> and <eos> take both places
+    assert str(caught.value) == "card: params.geneformer.model_input_size 2 leaves no room for genes"

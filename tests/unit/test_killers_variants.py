@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -810,3 +812,391 @@ def test_gather_options_params_round_trip_and_count_records(tmp_path):
     assert without.as_params()["metadata"] is None and GatherOptions.from_params(without.as_params()) == without
     path = _vcf(tmp_path / "h.vcf", list("ABCD"), HAND_ROWS)
     assert count_records(path) == 4
+
+
+def _card(**sections):
+    params = {
+        "min_maf": 0.05,
+        "max_variant_missing": 0.2,
+        "max_sample_missing": 0.3,
+        "hwe_p": None,
+        "hwe_midp": False,
+        "min_fraction_kept": 0.25,
+        "regions": ["2:1-100"],
+        "samples": None,
+        "pass_only": False,
+        "missing_filter_passes": True,
+        "multiallelic": "split",
+        "dosage_field": "DS",
+    }
+    return {"params": params, **sections}
+
+
+def test_gather_options_from_card_reads_every_field_and_the_metadata_section():
+    """Each field from where the card keeps it (params, metadata, columns), written out by hand."""
+    card = _card(
+        metadata={"sha256": "ab" * 32, "format": "csv", "header": False, "id_column": 2, "unmatched": "na"},
+        columns={"pop": 1},
+    )
+    options = GatherOptions.from_card(card)
+    assert options.metadata == MetadataOptions(
+        sha256="ab" * 32, format="csv", header=False, id_column=2, unmatched="na", columns=freeze({"pop": 1})
+    )
+    assert options.load == ChunkOptions(("2:1-100",), None, False, True, "split", "DS")
+    assert (options.min_maf, options.max_variant_missing, options.max_sample_missing) == (0.05, 0.2, 0.3)
+    assert (options.hwe_p, options.hwe_midp, options.min_fraction_kept) == (None, False, 0.25)
+    # sha256 and format are optional (no default), columns absent or empty mean "every column"
+    bare = {"header": True, "id_column": "sample", "unmatched": "error"}
+    for columns in ({}, None):
+        sections = {"metadata": bare} if columns is None else {"metadata": bare, "columns": columns}
+        assert MetadataOptions.from_card(_card(**sections)) == MetadataOptions(
+            sha256=None, format=None, header=True, id_column="sample", unmatched="error", columns=None
+        )
+    assert MetadataOptions.from_card(_card(columns={"pop": 1})) is None  # no metadata section
+    plain = GatherOptions.from_card(_card(metadata=bare)).as_params()  # metadata without columns
+    assert plain["metadata"] == {**bare, "sha256": None, "format": None, "columns": None}
+    assert MetadataOptions.from_card(_card(metadata=None)) is None
+
+
+def test_package_lazy_names_by_hand():
+    """The package's PEP 562 hooks, called directly (mutmut's parent process has resolved the
+    names already, so only a direct call runs them mutated)."""
+    import importlib
+
+    import genoprep.variants as package
+
+    records = importlib.import_module("genoprep.variants.records")
+    assert package.__getattr__("parse_region") is records.parse_region
+    assert package.__getattr__("Region") is records.Region
+    with pytest.raises(AttributeError) as info:
+        package.__getattr__("no_such_name")
+    assert str(info.value) == "module 'genoprep.variants' has no attribute 'no_such_name'"
+    listed = package.__dir__()
+    assert listed == sorted(listed) and {"gather", "read_all", "write_artifacts", "count_records"} <= set(listed)
+    assert "__getattr__" in listed  # the module's own globals too
+    saved = vars(package).pop("plan_chunks", None)  # resolved again below, and kept on the package
+    try:
+        value = package.__getattr__("plan_chunks")
+        assert value is importlib.import_module("genoprep.variants.chunks").plan_chunks
+        assert vars(package)["plan_chunks"] is value
+    finally:
+        if saved is not None:
+            vars(package)["plan_chunks"] = saved
+
+
+def _resident_kib(path) -> int:
+    """Resident KiB of this process's mappings of ``path`` (/proc/self/smaps)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text(encoding="utf-8").splitlines():
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+            inside = line.endswith(str(path))
+        elif inside and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total
+
+
+@pytest.mark.skipif(not hasattr(__import__("mmap"), "MADV_DONTNEED"), reason="needs madvise(MADV_DONTNEED) (Linux)")
+def test_release_writes_the_pages_back_and_drops_them(tmp_path):
+    """gather's memory bound: after ``_release`` the written matrix is in the file and none of
+    its pages stays resident in this process (read in /proc/self/smaps, not from genoprep)."""
+    from genoprep.variants.gather import _release
+
+    path = tmp_path / "m.npy"
+    matrix = np.lib.format.open_memmap(path, mode="w+", dtype=np.int8, shape=(64, 65536))
+    matrix[:] = 1
+    matrix[3, 5] = -1
+    assert _resident_kib(path) >= 4096 - 64  # 4 MiB written through the map
+    _release(matrix)
+    assert _resident_kib(path) == 0
+    assert matrix[3, 5] == -1 and int(matrix.sum(dtype=np.int64)) == 64 * 65536 - 2  # read back from the file
+    del matrix
+    back = np.load(path)
+    assert back[3, 5] == -1 and int(back.sum(dtype=np.int64)) == 64 * 65536 - 2
+
+
+def _labels_case(tmp_path):
+    path = _vcf(tmp_path / "l.vcf", list("ABC"), [(10, "v1", "C", "PASS", ["0/1", "1/1", "0/0"])])
+    off = FilterParams(min_maf=None, max_variant_missing=None, max_sample_missing=None)
+    return gather([read_all(path)], off)
+
+
+def test_join_sample_labels_reads_the_table_as_the_card_says(tmp_path):
+    """sha256, format, header and id_column of the metadata section each change what is read;
+    the expected labels are written by hand from the table."""
+    import hashlib
+
+    from genoprep.variants.steps import join_sample_labels
+
+    # tab-separated under a .csv name, no header, ids in the second column
+    table = tmp_path / "meta.csv"
+    table.write_text("YRI\tC\t1,5\nGBR\tA\t2,5\nCHB\tB\t3,5\n", encoding="utf-8")
+    digest = hashlib.sha256(table.read_bytes()).hexdigest()
+    meta = MetadataOptions(digest, "tsv", False, 1, "error", freeze({"pop": 0, "score": 2}))
+    result = _labels_case(tmp_path)
+    assert join_sample_labels(result, table, meta) == ["pop", "score"]
+    assert result.samples["pop"].tolist() == ["GBR", "CHB", "YRI"]
+    assert result.samples["score"].tolist() == ["2,5", "3,5", "1,5"]
+    wrong = dataclasses.replace(meta, sha256="0" * 64)
+    with pytest.raises(InputError) as info:
+        join_sample_labels(_labels_case(tmp_path), table, wrong)
+    assert str(info.value) == f"{table}: sha256 is {digest}, but the card says {'0' * 64}"
+    # a label column that is not in the table: the line names the metadata file and the card field
+    missing = dataclasses.replace(meta, columns=freeze({"pop": 7}))
+    with pytest.raises(InputError) as info:
+        join_sample_labels(_labels_case(tmp_path), table, missing)
+    assert str(info.value) == f"{table}: columns: columns.pop names column 7, which is not there (available: 0, 2)"
+
+
+def test_join_sample_labels_refuses_labels_that_replace_computed_columns(tmp_path):
+    from genoprep.variants.steps import join_sample_labels
+
+    table = tmp_path / "meta.tsv"
+    table.write_text("sample\tmissing_rate\tsample_id\tpop\nA\t1\t2\tx\nB\t3\t4\ty\nC\t5\t6\tz\n", encoding="utf-8")
+    meta = MetadataOptions(None, None, True, "sample", "error", None)  # every column is a label
+    result = _labels_case(tmp_path)
+    with pytest.raises(InputError) as info:
+        join_sample_labels(result, table, meta)
+    assert str(info.value) == (
+        f"{table}: columns: columns: missing_rate, sample_id would replace a column genoprep computes"
+    )
+    assert list(result.samples.columns) == ["sample_id", "missing_rate", "missing_rate_loaded"]
+
+
+def test_count_records_of_a_bcf_and_of_a_damaged_one(tmp_path):
+    """A BCF written by bcftools from the hand-worked VCF holds its 4 records; a BGZF file with
+    the BCF magic and no header is one line naming the file."""
+    import gzip
+    import subprocess
+
+    from tests.variant_tools import need
+
+    need("bcftools")
+    rows = [(pos, vid, alt, "PASS", gts) for pos, vid, alt, _, gts in HAND_ROWS]  # bcftools wants FILTERs declared
+    text = _vcf(tmp_path / "h.vcf", list("ABCD"), rows)
+    bcf = tmp_path / "h.bcf"
+    subprocess.run(["bcftools", "view", "-Ob", "-o", str(bcf), str(text)], check=True, capture_output=True)
+    assert vcfio.is_bcf(bcf) and count_records(bcf) == 4 and count_records(text) == 4
+    bad = tmp_path / "bad.bcf"
+    bad.write_bytes(gzip.compress(b"BCF\x02\x02\xff\x00\x00\x00##fileformat=VCFv4.2\n"))
+    with pytest.raises(InputError) as info:
+        count_records(bad)
+    assert str(info.value).startswith(f"{bad}: cannot open as BCF: ")
+
+
+def _chunk_files(tmp_path, path, load, n_per_chunk):
+    """The file read in chunks of ``n_per_chunk`` records, each saved as the chunk job does."""
+    from genoprep.variants import read_chunk
+
+    n = count_records(path)
+    files = []
+    for index, first in enumerate(range(0, n, n_per_chunk)):
+        chunk = read_chunk(path, ChunkSpec(index, first_record=first, n_records=n_per_chunk), load)
+        files.append(tmp_path / f"chunk{index}.npz")
+        chunk.save(files[-1])
+    return files
+
+
+def test_gather_dataset_facts_qc_and_labels_by_hand(tmp_path):
+    """gather_dataset on the hand-worked VCF in two chunks: the .npy it writes, qc["load_options"],
+    the labels joined over the kept samples, and the whole facts dict, written out here."""
+    from genoprep.provenance import software_versions
+    from genoprep.variants.steps import SEMANTICS, SOFTWARE, gather_dataset
+
+    path = _vcf(tmp_path / "hand.vcf", list("ABCD"), HAND_ROWS)
+    load = ChunkOptions(("1:5-45",), tuple("ABCD"), True, True, "split", "GT")
+    files = _chunk_files(tmp_path, path, load.load_options(), 2)
+    table = tmp_path / "meta.tsv"
+    table.write_text("sample\tpop\nD\tw\nC\tz\nB\ty\nA\tx\n", encoding="utf-8")
+    options = GatherOptions(
+        min_maf=0.1,
+        max_variant_missing=0.3,
+        max_sample_missing=0.5,
+        hwe_p=None,
+        hwe_midp=False,
+        min_fraction_kept=0.0,
+        load=load,
+        metadata=MetadataOptions(None, None, True, "sample", "error", freeze({"pop": "pop"})),
+    )
+    target = tmp_path / "dosage.npy"
+    result, steps, facts = gather_dataset(files, options, table, target)
+    # FILTER q10 drops v4 at load; D misses all 3 calls left (> 0.5); over A-C v2 is monomorphic
+    # (MAF 0) and v3 misses 2 of 3 (> 0.3): v1 alone is kept
+    expected = np.array([[0], [1], [2]], dtype=np.int8)
+    assert np.array_equal(np.load(target), expected) and np.array_equal(result.dosage, expected)
+    assert steps is result.filter_steps and [s.name for s in steps] == ["mind", "geno", "maf"]
+    assert result.qc["load_options"] == {
+        "regions": ["1:5-45"],
+        "samples": 4,
+        "pass_only": True,
+        "missing_filter_passes": True,
+        "multiallelic": "split",
+        "dosage_field": "GT",
+    }
+    assert result.samples["pop"].tolist() == ["x", "y", "z"]
+    assert facts == {
+        "n_samples": 3,
+        "n_variants": 1,
+        "n_chunks": 2,
+        "sample_labels": ["pop"],
+        "missing_genotype_rate": 0.0,
+        "preprocessing": {
+            "software": software_versions(SOFTWARE),
+            **SEMANTICS,
+            "multiallelic": "split into one biallelic column per ALT (bcftools norm -m-)",
+            "filters": [
+                "regions 1:5-45 (POS inside)",
+                "samples: 4 selected",
+                "FILTER PASS or .",
+                "--mind 0.5 (sample missing rate > threshold removed)",
+                "--geno 0.3 (variant missing rate > threshold removed)",
+                "--maf 0.1 = bcftools view -q 0.1:minor (MAF >= threshold kept)",
+            ],
+        },
+    }
+    assert list(facts["preprocessing"]) == ["software", *SEMANTICS, "multiallelic", "filters"]
+    # metadata options without a metadata file (or a file without options): no labels
+    for meta_path, meta in ((None, options.metadata), (table, None)):
+        bare = dataclasses.replace(options, metadata=meta)
+        result, _, facts = gather_dataset(files, bare, meta_path)
+        assert facts["sample_labels"] == [] and "pop" not in result.samples and "metadata" not in result.qc
+
+
+def test_gather_dataset_dosage_semantics_and_no_genotype_errors(tmp_path):
+    from genoprep.variants.steps import SEMANTICS, SEMANTICS_DS, gather_dataset
+
+    header = (
+        "##fileformat=VCFv4.2\n##contig=<ID=1,length=1000>\n"
+        '##FORMAT=<ID=DS,Number=A,Type=Float,Description="Dosage">\n'
+        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\tB\n"
+    )
+    ds = tmp_path / "ds.vcf"
+    ds.write_text(header + "1\t5\t.\tA\tC\t.\tPASS\t.\tDS\t0.5\t1.25\n", encoding="utf-8")
+    load = ChunkOptions(None, None, False, True, "drop", "DS")
+    off = dict(min_maf=None, max_variant_missing=None, max_sample_missing=None, hwe_p=None, hwe_midp=False)
+    options = GatherOptions(**off, min_fraction_kept=0.0, load=load, metadata=None)
+    result, _, facts = gather_dataset(_chunk_files(tmp_path, ds, load.load_options(), 5), options)
+    assert result.dosage.dtype == np.float32 and result.dosage.tolist() == [[0.5], [1.25]]
+    assert {k: v for k, v in facts["preprocessing"].items() if k not in ("software", "filters")} == {
+        **SEMANTICS,
+        **SEMANTICS_DS,
+        "multiallelic": "records with more than one ALT dropped",
+    }
+    assert facts["preprocessing"]["filters"] == [] and result.qc["load_options"]["regions"] is None
+    assert result.qc["load_options"]["samples"] is None and result.qc["load_options"]["dosage_field"] == "DS"
+    # no genotype field in any record: one line naming the file and the fields looked for
+    depth = tmp_path / "dp.vcf"
+    depth.write_text(header + "1\t5\t.\tA\tC\t.\tPASS\t.\tDP\t3\t4\n", encoding="utf-8")
+    for field, words in (("DS", "DS, GP or GT"), ("GT", "GT")):
+        load = dataclasses.replace(options.load, dosage_field=field)
+        files = _chunk_files(tmp_path, depth, load.load_options(), 5)
+        with pytest.raises(InputError) as info:
+            gather_dataset(files, dataclasses.replace(options, load=load))
+        assert str(info.value) == f"{depth}: no record has a {words} field: there are no genotypes to read"
+
+
+def test_check_has_gt_reads_the_ninth_tab_field_only():
+    """FORMAT is the 9th tab-separated field: a space inside INFO, a record with no sample
+    column, a CR line end and a key that only starts with GT, each worked by hand."""
+    header = vcfio.VcfHeader.parse("f.vcf", _CHROM_LINE, complete=True)
+    vcfio.check_has_gt(header, b"1\t5\t.\tA\tC\t.\t.\tNOTE=a b\tGT\t0/1\t0/0")
+    vcfio.check_has_gt(header, b"1\t5\t.\tA\tC\t.\t.\t.\tGT")  # nine fields
+    vcfio.check_has_gt(header, b"1\t5\t.\tA\tC\t.\t.\t.\tGT\r")
+    with pytest.raises(InputError, match="no GT FORMAT field"):
+        vcfio.check_has_gt(header, b"1\t5\t.\tA\tC\t.\t.\t.\tGTX\r")
+
+
+def test_first_record_of_a_file_whose_first_record_is_on_chr_x(tmp_path):
+    path = tmp_path / "x.vcf"
+    line = "X\t5\t.\tA\tC\t.\t.\t.\tGT\t0/1\t1"
+    path.write_bytes(_CHROM_LINE.replace(b"\n", b"\r\n") + b"\r\n\r\n" + line.encode() + b"\r\n")
+    assert vcfio.VcfText(path).first_record() == line.encode() + b"\r"
+
+
+def test_plan_by_hand(tmp_path):
+    """plan(): format, checksum, sample count and chunks of a hand-written VCF, its BCF and its
+    indexed BGZF (region windows), and the one-line refusals."""
+    import hashlib
+    import subprocess
+
+    from genoprep.variants.steps import PlanOptions, plan
+    from tests.variant_tools import need
+
+    rows = [(pos, vid, alt, "PASS", gts) for pos, vid, alt, _, gts in HAND_ROWS]
+    path = _vcf(tmp_path / "h.vcf", list("ABCD"), rows)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    card = {"input": {"format": "auto", "sha256": digest}, "params": {}}
+    card["params"] = {"records_per_chunk": 3, "region_bp": None, "dosage_field": "GT"}
+    options = PlanOptions.from_card(card)
+    assert options == PlanOptions(format="auto", sha256=digest, records_per_chunk=3, region_bp=None, dosage_field="GT")
+    planned = plan(path, options)
+    assert [planned[k] for k in ("format", "input_sha256", "n_samples")] == ["vcf", digest, 4]
+    assert list(planned) == ["format", "input_sha256", "n_samples", "chunks"]
+    assert [(c["first_record"], c["n_records"]) for c in planned["chunks"]] == [(0, 3), (3, 1)]
+    with pytest.raises(InputError) as info:
+        plan(path, dataclasses.replace(options, sha256="0" * 64))
+    assert str(info.value) == f"{path}: sha256 is {digest}, but the card says {'0' * 64}"
+    # a DS-only VCF: refused for GT, planned for DS (GT, DS or GP)
+    ds = tmp_path / "ds.vcf"
+    ds.write_bytes(_CHROM_LINE + b"1\t5\t.\tA\tC\t.\t.\t.\tGP\t0,1,0\t1,0,0\n")
+    ds_options = dataclasses.replace(options, sha256=None, dosage_field="DS")
+    assert plan(ds, ds_options)["n_samples"] == 2
+    for key, value in ((b"DS", b"0.5"), (b"GT", b"0/1")):  # each of the three keys is enough for DS
+        one = tmp_path / f"{key.decode()}.vcf"
+        one.write_bytes(_CHROM_LINE + b"1\t5\t.\tA\tC\t.\t.\t.\t" + key + b"\t" + value + b"\t" + value + b"\n")
+        assert plan(one, ds_options)["n_samples"] == 2
+    card["params"]["region_bp"] = 25
+    assert PlanOptions.from_card(card).region_bp == 25
+    with pytest.raises(InputError, match="no GT FORMAT field"):
+        plan(ds, dataclasses.replace(ds_options, dosage_field="GT"))
+    need("bcftools", "bgzip", "tabix")
+    bcf = tmp_path / "h.bcf"
+    subprocess.run(["bcftools", "view", "-Ob", "-o", str(bcf), str(path)], check=True, capture_output=True)
+    planned = plan(bcf, dataclasses.replace(options, sha256=None))
+    assert (planned["format"], planned["n_samples"], len(planned["chunks"])) == ("bcf", 4, 2)
+    bad = tmp_path / "bad.bcf"
+    bad.write_bytes(__import__("gzip").compress(b"BCF\x02\x02\xff\x00\x00\x00##fileformat=VCFv4.2\n"))
+    with pytest.raises(InputError) as info:
+        plan(bad, dataclasses.replace(options, sha256=None))
+    assert str(info.value).startswith(f"{bad}: cannot open as BCF: ")
+    subprocess.run(["bgzip", "-k", str(path)], check=True)
+    subprocess.run(["tabix", "-p", "vcf", f"{path}.gz"], check=True)
+    windows = plan(Path(f"{path}.gz"), dataclasses.replace(options, sha256=None, region_bp=25))["chunks"]
+    # contig 1 (length 1000) in windows of 25 bases; records at 10, 20, 30, 40 start in two of them
+    assert [(c["chrom"], c["start"], c["end"]) for c in windows] == [("1", 1, 25), ("1", 26, 50)]
+
+
+def test_options_pass_every_field_on():
+    options = GatherOptions(
+        min_maf=0.2,
+        max_variant_missing=0.3,
+        max_sample_missing=0.4,
+        hwe_p=1e-3,
+        hwe_midp=True,
+        min_fraction_kept=None,
+        load=ChunkOptions(None, ("B",), True, False, "drop", "DS"),
+        metadata=None,
+    )
+    assert options.filter_params() == FilterParams(0.2, 0.3, 0.4, 1e-3, True)
+    assert options.load.load_options() == LoadOptions(
+        samples=("B",), pass_only=True, missing_filter_passes=False, multiallelic="drop", dosage_field="DS"
+    )
+
+
+def test_dose_errors_show_bytes_that_are_not_utf8_as_replacement_characters():
+    """A damaged DS/GP field (a byte that is not UTF-8) is still one line, the byte shown as U+FFFD."""
+    bad = b"0.\xff"
+    with pytest.raises(InputError) as caught:
+        parse_dose(bad, "f.vcf", "record 2")
+    assert str(caught.value) == "f.vcf: record 2: DS '0.\ufffd' is not a dosage between 0 and 2"
+    with pytest.raises(InputError) as caught:
+        gp_dosages(b"0.5,\xff,0.5", 1, "f.vcf", "record 3")
+    assert str(caught.value) == "f.vcf: record 3: GP '0.5,\ufffd,0.5' is not a list of probabilities"
+    gt = np.array([[1, 0], [0, 0]], dtype=np.int8)
+    with pytest.raises(InputError) as caught:
+        ds_rows(gt, [b"\xff", None], [None, None], 2, "f.vcf", "record 9")
+    assert str(caught.value) == "f.vcf: record 9: DS '\ufffd' has 1 value(s) for 2 ALT allele(s)"
+    # a GP error found through ds_rows names the file and the record
+    with pytest.raises(InputError) as caught:
+        ds_rows(gt[:1], [None, None], [b"2,0,0", None], 1, "f.vcf", "record 4")
+    assert str(caught.value) == "f.vcf: record 4: GP '2,0,0' is not a list of probabilities"

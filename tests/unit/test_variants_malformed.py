@@ -285,3 +285,26 @@ def test_awkward_but_valid_vcf_reads_with_clean_ids(case, tmp_path):
 
 def test_catalogue_has_at_least_fifteen_malformed_cases():
     assert len({c.name for c in BAD}) >= 15 and len({c.file_name for c in BAD + GOOD}) == len(BAD + GOOD)
+
+
+@pytest.mark.parametrize("blank_bytes", [0, (1 << 20) - 1, (1 << 20) + 5, 3 << 20])
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n"])
+def test_first_record_after_many_blank_lines(tmp_path: Path, blank_bytes: int, line_end: bytes) -> None:
+    # A VCF whose header declares no GT: whether it has genotypes is read from the first record's
+    # FORMAT. Blank lines before it (more than the 1 MiB the reader used to look at, all in the same
+    # 8 MiB text block) must not hide it: before, the record was skipped and the file refused.
+    from genoprep.variants import vcfio
+
+    head = b"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\n"
+    record = b"1\t10\t.\tA\tG\t.\tPASS\t.\tGT\t0/1"
+    blanks = (line_end * (blank_bytes // len(line_end) + 1))[:blank_bytes]
+    if blanks.endswith(b"\r"):
+        blanks = blanks[:-1]
+    path = tmp_path / "blank.vcf"
+    path.write_bytes(head + blanks + record + line_end + record.replace(b"\t10\t", b"\t11\t") + line_end)
+    vcf = vcfio.VcfText(path)
+    first = vcf.first_record()
+    assert first == record + line_end[:-1]  # the line without its "\n" (a CR stays, as the decoder reads it)
+    assert not vcf.header.declares_gt
+    vcfio.check_has_gt(vcf.header, first)  # GT in the first record's FORMAT: accepted
+    assert sum(len(block) for block in vcf.data_blocks()) == path.stat().st_size - len(head)  # nothing lost
