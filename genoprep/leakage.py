@@ -24,13 +24,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from genoprep.errors import InputError
 from genoprep.splits import SPLITS
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 POLICIES = ("report", "drop_from_eval", "error")
 PAIRS = (("val", "train"), ("test", "train"), ("test", "val"))
@@ -55,6 +57,8 @@ def cell_keys(matrix: sp.spmatrix | np.ndarray) -> list[bytes]:
     Sparse and dense input give the same keys; a dense matrix is read row by row (never
     converted as a whole), a sparse one is not densified.
     """
+    import scipy.sparse as sp  # here, not at the top: parsing the workflow imports this module (0.2-0.7 s)
+
     if not sp.issparse(matrix):
         dense = np.asarray(matrix)
         keys = []

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from genoprep.cards import write_yaml
 from genoprep.provenance import file_sha256
@@ -29,6 +28,8 @@ _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 def save_arrays(path: str | os.PathLike[str], arrays: Mapping[str, Any]) -> None:
     """A ``.npz`` with fixed zip timestamps; CSR matrices and ragged (values, offsets) pairs expanded."""
+    import scipy.sparse as sp  # lazy: parsing the workflow imports this module
+
     flat: dict[str, np.ndarray] = {}
     for name, value in arrays.items():
         if sp.issparse(value):
@@ -55,6 +56,8 @@ def save_arrays(path: str | os.PathLike[str], arrays: Mapping[str, Any]) -> None
 
 def load_arrays(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a bundle ``.npz`` back: CSR matrices and (values, offsets) pairs reassembled."""
+    import scipy.sparse as sp  # lazy: parsing the workflow imports this module
+
     out: dict[str, Any] = {}
     with np.load(path, allow_pickle=False) as npz:
         names = list(npz.files)

@@ -29,7 +29,7 @@ from genoprep.splits import (
     write_splits,
 )
 from genoprep.tables import as_labels, read_table
-from genoprep.tasks import baselines, builders, bundle
+from genoprep.tasks import bundle
 from genoprep.tasks.fasta import Reference
 from genoprep.tasks.params import TaskOptions
 from genoprep.tasks.variant_effect import (
@@ -241,6 +241,8 @@ def _classification(
     features: str,
 ) -> dict[str, Any]:
     """The classification baseline of (features, labels) of train and test, through :func:`finish_baseline`."""
+    from genoprep.tasks import baselines  # here: parsing the workflow imports this module, baselines import scipy
+
     result = baselines.classification_baseline(
         *train, *test, seed=tasks.seed, margin=tasks.leakage_margin, features=features
     )
@@ -257,6 +259,8 @@ def finish_baseline(result: dict[str, Any], out_path: StrPath, source: str, data
     )
     if not result["learnable"]:
         console(f"{dataset_id}: warning: the baseline does not beat its shuffled-label control")
+    from genoprep.tasks import baselines
+
     baselines.check_alarm(result, source)
     write_json(result, out_path)
     return result
@@ -345,6 +349,8 @@ def annotation_bundle(
     report = leak.apply_policy([check], leakage_policy, os.fspath(x_path))
     console(f"{dataset_id}: cell_type_annotation {report.summary_line()}")
     labels = [str(v) for v in as_labels(obs[tasks.label])]
+    from genoprep.tasks import builders  # lazy: parsing the workflow imports this module (scipy)
+
     task = builders.cell_type_annotation(
         np.asarray(matrix),
         ids,
@@ -391,6 +397,8 @@ def expression_bundle(
     check = leak.cross_split_duplicates(leak.cell_keys(profile), ids, splits, "identical expression profiles")
     report = leak.apply_policy([check], leakage_policy, os.fspath(h5ad_path))
     console(f"{dataset_id}: gene_expression_prediction {report.summary_line()}")
+    from genoprep.tasks import builders  # lazy: parsing the workflow imports this module (scipy)
+
     return builders.gene_expression_prediction(
         profile,
         ids,
@@ -408,6 +416,8 @@ def expression_bundle(
 def expression_baseline(dataset_id: str, tasks: TaskOptions, folder: StrPath, out_path: StrPath) -> dict[str, Any]:
     """Mean profile and k-NN on the hidden test entries (baseline.json)."""
     train, test = _train_test(folder)
+    from genoprep.tasks import baselines  # lazy: parsing the workflow imports this module (scipy)
+
     result = baselines.expression_baseline(
         train["input"],
         train["target"],
@@ -451,6 +461,8 @@ def sequence_bundle(
         [leak.cross_split_duplicates(keys, ids, splits, what)], leakage_policy, os.fspath(obs_path)
     )
     console(f"{dataset_id}: sequence_classification {report.summary_line()}")
+    from genoprep.tasks import builders  # lazy: parsing the workflow imports this module (scipy)
+
     return builders.sequence_classification(
         ids,
         [str(v) for v in as_labels(obs["label"])],

@@ -21,9 +21,10 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-# pandas, scipy and pyarrow are not listed: genoprep.tasks.steps (the task bundles, whose artifact
-# names every card's job graph needs) imports them, and Snakemake itself imports pandas and pyarrow
-HEAVY = ("numba", "Bio", "anndata", "h5py", "sklearn", "matplotlib", "torch", "numcodecs", "zarr")
+# pandas and pyarrow are not listed: genoprep.tasks.steps (the task bundles, whose artifact names every
+# card's job graph needs) imports pandas, and Snakemake itself imports both. scipy is (0.2-0.7 s): the
+# task modules import it where a bundle or baseline is made
+HEAVY = ("numba", "Bio", "anndata", "h5py", "scipy", "sklearn", "matplotlib", "torch", "numcodecs", "zarr")
 
 
 def workflow_imports() -> list[str]:
