@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +35,7 @@ from genoprep.variants.chunks import count_records
 from genoprep.variants.records import (
     MAX_POSITION,
     decode_line,
+    decode_line_ds,
     dosage_rows,
     ds_rows,
     gp_dosages,
@@ -1200,3 +1203,129 @@ def test_dose_errors_show_bytes_that_are_not_utf8_as_replacement_characters():
     with pytest.raises(InputError) as caught:
         ds_rows(gt[:1], [None, None], [b"2,0,0", None], 1, "f.vcf", "record 4")
     assert str(caught.value) == "f.vcf: record 4: GP '2,0,0' is not a list of probabilities"
+
+
+# --- seventh round (sample of 500, 2026-11-30): the text route's columns, cyvcf2 route errors, BGZF line blocks ---
+
+
+def _bgzf_block(data: bytes) -> bytes:
+    """One BGZF block written by hand (SAM spec 4.1): a gzip member with the ``BC`` extra field
+    holding the block size − 1, raw deflate, CRC32 and the text length."""
+    deflater = zlib.compressobj(6, zlib.DEFLATED, -15)
+    body = deflater.compress(data) + deflater.flush()
+    header = b"\x1f\x8b\x08\x04\x00\x00\x00\x00\x00\xff" + struct.pack("<H2sHH", 6, b"BC", 2, 18 + len(body) + 8 - 1)
+    return header + body + struct.pack("<II", zlib.crc32(data), len(data))
+
+
+def test_bgzf_line_blocks_cut_after_the_last_newline_once_the_block_size_is_reached(tmp_path):
+    """Three BGZF blocks of 6, 5 and 5 text bytes, line blocks of 6 bytes: the first block is
+    6 bytes of whole lines; the second ends mid-line, its partial line moves on and the third
+    completes it. Each line block is whole lines, the same text in order."""
+    pieces = [b"aa\nbb\n", b"cc\ndd", b"d\nee\n"]
+    path = tmp_path / "t.txt.gz"
+    path.write_bytes(b"".join(_bgzf_block(p) for p in pieces) + _bgzf_block(b""))
+    assert vcfio.is_bgzf(path)
+    for recycle in (0, 3):
+        blocks = [bytes(b) for b in vcfio.line_blocks(path, block_bytes=6, recycle=recycle)]
+        assert b"".join(blocks) == b"".join(pieces)
+        assert all(b.endswith(b"\n") for b in blocks)
+        assert blocks[0] == b"aa\nbb\n" and len(blocks[0]) >= 6
+
+
+def test_capacity_is_the_chunk_record_count_or_a_bound_from_the_text_size(tmp_path):
+    """Rows reserved: the planned chunk's record count; for a whole file (2**62 records) or a
+    region, text size // (2 × samples) + 1 (a record holds at least two bytes per sample);
+    never more than 1 GiB of rows."""
+    from genoprep.variants import ingest
+
+    path = tmp_path / "x.vcf"
+    path.write_bytes(b"x" * 1001)
+    assert ingest._capacity(path, ChunkSpec(0, first_record=0, n_records=7), 4, 4, 1) == 7
+    assert ingest._capacity(path, ChunkSpec(0, first_record=0, n_records=2**62), 4, 4, 1) == 1001 // 8 + 1
+    assert ingest._capacity(path, ChunkSpec(0, region=parse_region("1:1-100")), 4, 2, 1) == 1001 // 8 + 1
+    assert ingest._capacity(path, ChunkSpec(0, first_record=0, n_records=7), 4, 2**29, 4) == 1
+
+
+def test_plan_region_chunks_refuses_a_window_below_one_base(tmp_path):
+    from genoprep.variants.chunks import plan_region_chunks
+
+    with pytest.raises(ValueError, match=r"^region_bp must be >= 1$"):
+        plan_region_chunks(tmp_path / "absent.vcf.gz", 0)
+
+
+def test_find_libdeflate_prefers_the_copy_beside_cyvcf2():
+    """The libdeflate wheel copy in ``cyvcf2.libs`` comes first (found without importing cyvcf2)."""
+    import ctypes
+    import glob
+    import importlib.util
+
+    origin = Path(importlib.util.find_spec("cyvcf2").origin).resolve()
+    beside = sorted(glob.glob(str(origin.parent.parent / "cyvcf2.libs" / "libdeflate*.so*")))
+    lib = vcfio._find_libdeflate()
+    if beside:
+        assert isinstance(lib, ctypes.CDLL) and lib._name == beside[0]
+    else:
+        assert lib is None or "libdeflate" in lib._name
+
+
+def test_text_route_columns_and_called_haploid_mask_by_hand(tmp_path):
+    """Fully decoded lines (the vectorised columns pass): ID, REF, ALT and FILTER exactly as
+    written; a haploid call (chrX of a male) is marked in ``haploid`` and counts its ALT once."""
+    rows = [
+        (10, "rs10", "C", "PASS", ["0/1", "1/1"]),
+        (20, "rs20", "G", "q10", ["1", "0/1"]),
+        (30, "rs30", "T", ".", ["0", "1"]),
+    ]
+    chunk = read_all(_vcf(tmp_path / "h.vcf", ["A", "B"], rows), engine="text")
+    assert chunk.chrom == ["1", "1", "1"] and chunk.pos.tolist() == [10, 20, 30]
+    assert chunk.variant_id == ["rs10", "rs20", "rs30"]
+    assert chunk.ref == ["A", "A", "A"] and chunk.alt == ["C", "G", "T"]
+    assert chunk.filter == ["PASS", "q10", "."]
+    assert chunk.dosage_by_variant.tolist() == [[1, 2], [1, 1], [0, 1]]
+    assert chunk.haploid.tolist() == [[False, False], [True, False], [True, True]]
+
+
+def _cyvcf2_vcf(path, samples, fmt, rows, extra_header=""):
+    header = (
+        "##fileformat=VCFv4.2\n##contig=<ID=1,length=1000>\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        '##FORMAT=<ID=GP,Number=G,Type=Float,Description="Genotype probabilities">\n'
+        '##FORMAT=<ID=DS,Number=A,Type=Float,Description="Dosage">\n' + extra_header + "#CHROM\tPOS\tID\tREF\tALT"
+        "\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(samples) + "\n"
+    )
+    lines = ["\t".join(["1", str(pos), f"v{pos}", "A", alt, ".", "PASS", ".", fmt, *cells]) for pos, alt, cells in rows]
+    path.write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_cyvcf2_route_errors_name_the_record_by_its_number(tmp_path):
+    """Without a region, the cyvcf2 route's errors count records from the start of the file."""
+    tri = _cyvcf2_vcf(tmp_path / "tri.vcf", ["A", "B"], "GT", [(10, "C", ["0/1", "0/0"]), (20, "C", ["0/1/1", "0/0"])])
+    with pytest.raises(InputError) as caught:
+        read_all(tri, engine="cyvcf2")
+    assert str(caught.value) == f"{tri}: record 2 (1:20): ploidy 3; only haploid and diploid calls are supported"
+    bad = _cyvcf2_vcf(tmp_path / "bad.vcf", ["A", "B"], "GT", [(10, "C", ["0/1", "0/0"]), (20, "C", ["2/0", "0/0"])])
+    with pytest.raises(InputError) as caught:
+        read_all(bad, engine="cyvcf2")
+    assert str(caught.value) == f"{bad}: record 2 (1:20): GT refers to allele 2 but the record has 1 ALT allele(s)"
+
+
+def test_cyvcf2_route_one_sample_gp_only_record_in_ds_mode(tmp_path):
+    """One sample, FORMAT GP alone: DS mode takes P(het) + 2 P(hom ALT) = 0.2 + 2 × 0.7 = 1.6."""
+    path = _cyvcf2_vcf(tmp_path / "gp.vcf", ["A"], "GP", [(10, "C", ["0.1,0.2,0.7"])])
+    for engine in ("cyvcf2", "text"):
+        chunk = read_all(path, LoadOptions(dosage_field="DS"), engine=engine)
+        assert chunk.dosage_by_variant.shape == (1, 1) and chunk.dosage_by_variant[0, 0] == pytest.approx(1.6)
+        assert chunk.load_counts["records_without_gt"] == 0
+
+
+def test_decode_line_ds_splits_on_tabs_only_and_keeps_the_last_field_whole():
+    """INFO may hold a space (VCF 4.3); the DS of the last sample is read as written, so a
+    damaged one ("1.5X") is an error, not silently 1.5."""
+    line = b"1\t10\tv1\tA\tC\t.\tPASS\tNOTE=a b\tGT:DS\t0/1:0.25\t1/1:1.75\n"
+    meta, rows, has_any = decode_line_ds(line, 2, None, 3, "f.vcf")
+    assert meta[:2] == ("1", 10) and has_any
+    assert rows.tolist() == [[0.25, 1.75]]
+    with pytest.raises(InputError) as caught:
+        decode_line_ds(b"1\t10\tv1\tA\tC\t.\tPASS\t.\tGT:DS\t0/1:0.25\t1/1:1.5X\n", 2, None, 3, "f.vcf")
+    assert str(caught.value) == "f.vcf: record 3 (1:10): DS '1.5X' is not a dosage between 0 and 2"
