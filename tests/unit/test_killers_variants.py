@@ -565,6 +565,7 @@ def test_gather_hwe_step_column_and_order(tmp_path):
     hwe_step = g.filter_steps[0]
     assert hwe_step.threshold == f"hwe_p {p_v4 * 1.01:g}: exact-test p < threshold removed"
     assert (hwe_step.before, hwe_step.after) == (4, 4 - g.qc["variants_removed"]["hwe"])
+    assert hwe_step.distribution.startswith("HWE exact-test p per variant: median ")
     kept = gather([read_all(path)], FilterParams(min_maf=None, max_variant_missing=None, max_sample_missing=None,
                                                  hwe_p=p_v4))  # fmt: skip
     assert "v4" in kept.variants["id"].tolist()  # p == threshold is kept (removed only when p < threshold)
@@ -1329,3 +1330,50 @@ def test_decode_line_ds_splits_on_tabs_only_and_keeps_the_last_field_whole():
     with pytest.raises(InputError) as caught:
         decode_line_ds(b"1\t10\tv1\tA\tC\t.\tPASS\t.\tGT:DS\t0/1:0.25\t1/1:1.5X\n", 2, None, 3, "f.vcf")
     assert str(caught.value) == "f.vcf: record 3 (1:10): DS '1.5X' is not a dosage between 0 and 2"
+
+
+def test_bgzf_text_pieces_seek_and_stop_inside_blocks(tmp_path):
+    """text_pieces of a hand-written BGZF file (blocks of 6, 5, 5 text bytes): small pieces are
+    still the whole text; a start 2 bytes into block 2 and a stop 2 bytes into block 3 (virtual
+    offsets: compressed block start << 16 | byte in block) cut the text exactly there."""
+    pieces = [b"aa\nbb\n", b"cc\ndd", b"d\nee\n"]
+    blocks = [_bgzf_block(p) for p in pieces]
+    path = tmp_path / "t.txt.gz"
+    path.write_bytes(b"".join(blocks) + _bgzf_block(b""))
+    starts = [0, len(blocks[0]), len(blocks[0]) + len(blocks[1])]
+
+    def text(**kw):
+        return b"".join(bytes(p) for p in vcfio.text_pieces(path, **kw))
+
+    assert text(piece_bytes=4) == b"".join(pieces)
+    assert text(start=starts[1] << 16 | 2, piece_bytes=4) == b"\ndd" + b"d\nee\n"
+    assert text(stop=starts[2] << 16 | 2) == b"aa\nbb\ncc\nddd\n"
+    assert text(stop=starts[2] << 16) == b"aa\nbb\ncc\ndd"
+
+
+def test_a_corrupt_bgzf_block_is_one_line_naming_the_file_and_its_offset(tmp_path):
+    """A block whose deflate data is damaged (BTYPE 11, reserved) after an intact one."""
+    good = _bgzf_block(b"aa\nbb\n")
+    body = b"\xff" * 10
+    bad = b"\x1f\x8b\x08\x04\x00\x00\x00\x00\x00\xff" + struct.pack("<H2sHH", 6, b"BC", 2, 18 + len(body) + 8 - 1)
+    bad += body + struct.pack("<II", 0, 6)
+    path = tmp_path / "bad.txt.gz"
+    path.write_bytes(good + bad + _bgzf_block(b""))
+    with pytest.raises(InputError) as caught:
+        list(vcfio.text_pieces(path))
+    assert re.match(
+        rf"^{re.escape(str(path))}: corrupt BGZF block at compressed byte offset {len(good)} \(", str(caught.value)
+    )
+
+
+def test_write_artifacts_into_a_folder_that_exists(tmp_path):
+    """The workflow's dataset folder exists before the artifacts are written (Snakemake makes it)."""
+    from genoprep.variants.artifacts import write_artifacts
+
+    path = _vcf(tmp_path / "hand.vcf", list("ABCD"), HAND_ROWS)
+    g = gather([read_all(path)], FilterParams(min_maf=None, max_variant_missing=None, max_sample_missing=None))
+    out = tmp_path / "out"
+    out.mkdir()
+    paths = write_artifacts(g, out)
+    # samples x variants, ALT counts of HAND_ROWS by hand, -1 missing
+    assert np.load(paths["dosage"]).tolist() == [[0, 0, 1, 2], [1, 0, -1, 2], [2, 0, -1, 1], [-1, -1, -1, 1]]
