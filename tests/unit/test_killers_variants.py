@@ -1377,3 +1377,29 @@ def test_write_artifacts_into_a_folder_that_exists(tmp_path):
     paths = write_artifacts(g, out)
     # samples x variants, ALT counts of HAND_ROWS by hand, -1 missing
     assert np.load(paths["dosage"]).tolist() == [[0, 0, 1, 2], [1, 0, -1, 2], [2, 0, -1, 1], [-1, -1, -1, 1]]
+
+
+def test_text_route_per_line_decoder_applies_the_load_filters(tmp_path):
+    """FORMAT with GT second (DP:GT): every line goes to the per-line decoder. PASS only removes
+    v20 (q10), ``drop`` removes the multi-allelic v30; the rows left are v10's and v40's."""
+    header = (
+        "##fileformat=VCFv4.2\n##contig=<ID=1,length=1000>\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\tB\n"
+    )
+    rows = [
+        ("10", "C", "PASS", "3:0/1", "4:1/1"),
+        ("20", "G", "q10", "3:1/1", "4:1/1"),
+        ("30", "G,T", "PASS", "3:1/2", "4:0/2"),
+        ("40", "T", ".", "3:0/0", "4:0|1"),
+    ]
+    lines = [f"1\t{pos}\tv{pos}\tA\t{alt}\t.\t{filt}\t.\tDP:GT\t{a}\t{b}\n" for pos, alt, filt, a, b in rows]
+    path = tmp_path / "dpgt.vcf"
+    path.write_text(header + "".join(lines), encoding="utf-8")
+    chunk = read_all(path, LoadOptions(pass_only=True, multiallelic="drop"), engine="text")
+    assert chunk.variant_id == ["v10", "v40"]
+    assert chunk.dosage_by_variant.tolist() == [[1, 2], [0, 1]]
+    split = read_all(path, LoadOptions(pass_only=True), engine="text")
+    assert split.variant_id == ["v10", "v30", "v30", "v40"] and split.alt == ["C", "G", "T", "T"]
+    assert split.dosage_by_variant.tolist() == [[1, 2], [1, 0], [1, 1], [0, 1]]
