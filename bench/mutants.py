@@ -297,8 +297,9 @@ class Equivalent:
     reason: str
 
 
-def read_equivalents(path: Path = EQUIVALENTS) -> dict[str, Equivalent]:
+def read_equivalents(path: Path | None = None) -> dict[str, Equivalent]:
     """bench/mutants_equivalent.tsv: ``mutant<TAB>hash of its function<TAB>reason`` (a header, ``#`` comments)."""
+    path = path or EQUIVALENTS
     found: dict[str, Equivalent] = {}
     if not path.exists():
         return found
