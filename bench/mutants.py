@@ -1,21 +1,26 @@
 """`make mutants`: mutation testing of the science modules with the unit tests alone (mutmut).
 
-    python bench/mutants.py                 # every module group, one after the other
-    python bench/mutants.py filters textio  # some groups (names: GROUPS below)
-    python bench/mutants.py --report        # no run: the report from the results cached so far
+    python bench/mutants.py --sample 20            # sample(20) of every module group (`make mutants`)
+    python bench/mutants.py --sample 50 --seed 1 filters textio
+    python bench/mutants.py --all                  # every mutant (`make mutants-all`), cached and incremental
+    python bench/mutants.py --report               # no run: the report from the verdicts cached so far
 
-One mutmut run per module group, each in its own folder ``mutants/<group>/`` (git-ignored) with
-its own ``pyproject.toml``: the group's files are the only ones mutated, and the group's unit
-test files are the only tests run (for the stats pass that maps tests to functions, and for each
-mutant, only the tests of that map that reach the mutated function). Running the whole unit
-suite for a mutant of ``bulk.qc`` would waste minutes on scRNA token tests that cannot reach it.
-The rest of the configuration (pytest arguments, files copied, files never mutated, lines never
-mutated) is the ``[tool.mutmut]`` table of the repository's ``pyproject.toml``.
+The sample (docs/testing.md, the rule every mutation helper uses): the group's mutant names sorted, shuffled once
+with ``random.Random(seed)`` (2026 by default), the first K: sample(K) is contained in sample(2K). The names come
+from mutmut's mutant generation alone (``GENERATE``: no test runs), so a group's sample is known before its first
+run. Mutants of the sample that have a cached verdict for an unchanged function are not run again; the others
+are run in one ``mutmut run NAME...`` (one clean pass of the tests they reach).
 
-Results are cached per group: a second run re-tests only the mutants of changed functions. The
-report (score per module, run time and load of each group, then each surviving mutant's diff)
-is written to bench/out/mutants.txt; equivalent survivors are judged by hand in docs/testing.md.
-mutmut runs niced, 2 mutants at a time (``MUTANTS_CHILDREN``), one group at a time.
+One mutmut folder per module group, ``mutants/<group>/`` (git-ignored), with its own ``pyproject.toml``: the
+group's files are the only ones mutated, and the group's unit test files are the only tests run (for the stats
+pass that maps tests to functions, and for each mutant, only the tests of that map that reach the mutated
+function). The rest of the configuration is the ``[tool.mutmut]`` table of the repository's ``pyproject.toml``.
+
+The report (bench/out/mutants.txt), per group and in total: sampled / run / killed / survived / judged equivalent
+(``bench/mutants_equivalent.tsv``: mutant, its function's hash, reason; an entry whose function changed since is
+"to re-judge" and counts as a survivor), the score over the non-equivalent mutants with its Wilson 95 % interval,
+the score counting the equivalents as survivors, then each mutant not killed with its diff. Exit status 1 when a
+group's score is under 95 %. mutmut runs niced, 2 mutants at a time (``MUTANTS_CHILDREN``), one group at a time.
 """
 
 from __future__ import annotations
@@ -429,7 +434,8 @@ def run_group(
     spent = os.times()
     cpu_s = (spent.children_user + spent.children_system) - (cpu.children_user + cpu.children_system)
     line = (
-        f"{group}: {len(todo)} of {len(names)} sampled mutants run now ({len(codes)} in the group), "
+        f"{group}: {len(todo)} of {len(names)} {'mutants (all)' if k is None else 'sampled mutants'} run now "
+        f"({len(codes)} in the group), "
         f"{time.monotonic() - started:.0f} s wall, {cpu_s:.0f} CPU-s, load average {load_before:.1f} before / "
         f"{os.getloadavg()[0]:.1f} after on {os.cpu_count()} cores, mutmut exit {code}"
     )
