@@ -245,6 +245,37 @@ print(json.dumps({"stats": loaded, "config_changed": bool(old) and old != config
 """
 
 
+#: ``mutmut run [NAME...]`` (mutmut's own ``_run``) without its clean pass when its stats pass ran in full just before:
+#: that pass ran every test of the group on the unmutated code and stops the run unless they all pass, so the clean
+#: pass (the same tests, the same code) would repeat it. After cached stats the clean pass runs as in mutmut.
+RUN = """
+import sys
+import mutmut.__main__ as m
+full_stats = []
+stats_collection, mutant_runner = m.run_stats_collection, m.get_mutant_runner
+
+def run_stats_collection(runner, tests=None):
+    full_stats.append(not tests)
+    return stats_collection(runner, tests)
+
+def get_mutant_runner(*args, **kwargs):
+    runner = mutant_runner(*args, **kwargs)
+    clean = runner.run_clean_tests
+
+    def run_clean_tests(tests):
+        if any(full_stats):
+            print("    clean pass skipped: the full stats pass just ran these tests on the unmutated code")
+            return 0
+        return clean(tests)
+
+    runner.run_clean_tests = run_clean_tests
+    return runner
+
+m.run_stats_collection, m.get_mutant_runner = run_stats_collection, get_mutant_runner
+m._run(sys.argv[2:], int(sys.argv[1]))
+"""
+
+
 def generate(folder: Path, env: dict[str, str]) -> dict[str, bool]:
     """Generate the group's mutants without running a test; {"stats": cached stats exist, "config_changed": ...}."""
     done = subprocess.run(
@@ -403,7 +434,7 @@ HEADER = (
 
 def run_mutmut(folder: Path, names: list[str], env: dict[str, str], children: str) -> int:
     """``mutmut run`` of the named mutants (one invocation: one clean pass of the tests they reach)."""
-    command = ["nice", "-n", "10", str(MUTMUT), "run", "--max-children", children, *names]
+    command = ["nice", "-n", "10", sys.executable, "-c", RUN, children, *names]
     return subprocess.run(command, check=False, cwd=folder, env=env).returncode
 
 
