@@ -8,6 +8,7 @@ import math
 import os
 import random
 import re
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -225,3 +226,51 @@ def test_the_mutant_hooks_act_only_under_mutmut(tmp_path, monkeypatch) -> None: 
     (tmp_path / conftest.SETUP_COSTS).unlink()
     conftest.pytest_sessionfinish(None)  # make test: nothing written
     assert not (tmp_path / conftest.SETUP_COSTS).exists()
+
+
+FAKE_MUTMUT = """
+import json, sys
+log = []
+
+def run_stats_collection(runner, tests=None):
+    log.append(["stats", sorted(tests or [])])
+
+class Runner:
+    def run_clean_tests(self, tests):
+        log.append(["clean", sorted(tests)])
+        return 0
+
+def get_mutant_runner(max_children=1):
+    return Runner()
+
+def _run(names, max_children):
+    # as mutmut's _run: stats (full when none are cached, else only for new tests), then the clean pass
+    if "cold" in names:
+        run_stats_collection(None)
+    elif "new" in names:
+        run_stats_collection(None, ["t::new"])
+    code = get_mutant_runner(max_children).run_clean_tests(["t::a"])
+    log.append(["run", list(names), max_children, code])
+    json.dump(log, sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    ("names", "clean"),
+    [(["cold"], False), (["cached"], True), (["new"], True)],
+)
+def test_the_clean_pass_is_skipped_only_right_after_a_full_stats_pass(mutants, tmp_path, names, clean) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "mutmut").mkdir()
+    (tmp_path / "mutmut" / "__init__.py").write_text("")
+    (tmp_path / "mutmut" / "__main__.py").write_text(FAKE_MUTMUT)
+    done = subprocess.run(
+        [sys.executable, "-c", mutants.RUN, "2", *names],
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    log = json.loads(done.stderr)
+    assert log[-1] == ["run", names, 2, 0]
+    assert (["clean", ["t::a"]] in log) == clean
+    assert ("clean pass skipped" in done.stdout) == (not clean)
