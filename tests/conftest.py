@@ -72,6 +72,7 @@ SETUP_COSTS = "mutmut-setup-durations.json"
 _setup_seconds: dict[str, float] = {}
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own reordering (by higher-scoped parametrized fixtures)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if MUTANT_EXAMPLES:
         cap_examples(items, MUTANT_EXAMPLES)
