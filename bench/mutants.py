@@ -477,7 +477,13 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bench/mutants.py", description=__doc__.split("\n")[0])
     parser.add_argument("groups", nargs="*", help=f"module groups (default: all): {' '.join([*GROUPS, *ALIASES])}")
     chosen = parser.add_mutually_exclusive_group()
-    chosen.add_argument("--sample", type=int, default=DEFAULT_SAMPLE, metavar="K", help=f"sample(K) of each group (default {DEFAULT_SAMPLE})")
+    chosen.add_argument(
+        "--sample",
+        type=int,
+        default=DEFAULT_SAMPLE,
+        metavar="K",
+        help=f"sample(K) of each group (default {DEFAULT_SAMPLE})",
+    )
     chosen.add_argument("--all", action="store_true", help="every mutant of each group")
     parser.add_argument("--seed", type=int, default=2026, help="the sample's seed (default 2026, the shared rule)")
     parser.add_argument("--report", action="store_true", help="no run: the report from the verdicts cached so far")
