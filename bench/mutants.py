@@ -4,6 +4,7 @@
     python bench/mutants.py --sample 50 --seed 1 filters textio
     python bench/mutants.py --all                  # every mutant (`make mutants-all`), cached and incremental
     python bench/mutants.py --report               # no run: the report from the verdicts cached so far
+    python bench/mutants.py --judge NAME "reason"  # record a survivor as equivalent (its function's current hash)
 
 The sample (docs/testing.md, the rule every mutation helper uses): the group's mutant names sorted, shuffled once
 with ``random.Random(seed)`` (2026 by default), the first K: sample(K) is contained in sample(2K). The names come
@@ -473,7 +474,34 @@ def run_group(
     return names, codes, hashes, line, code
 
 
+def judge_equivalent(name: str, reason: str, path: Path | None = None) -> str:
+    """Add (or re-judge) a row of the equivalents file: the mutant, its function's current hash in the group folder
+    that holds it (``mutants/<group>/``), the reason. Returns the row."""
+    path = path or EQUIVALENTS
+    if not reason.strip() or "\t" in reason or "\n" in reason:
+        raise SystemExit("genoprep: error: the reason must be one line of text without tabs")
+    for folder in sorted(RUNS.glob("*")):
+        codes, hashes = read_meta(folder)
+        if name in codes:
+            break
+    else:
+        raise SystemExit(f"genoprep: error: {name}: no mutant of that name in {RUNS}/*/ (run its group first)")
+    if status_of(codes[name]) in KILLED:
+        raise SystemExit(f"genoprep: error: {name}: killed in {folder.name}, not a survivor to judge")
+    row = f"{name}\t{hashes[function_of(name)]}\t{reason.strip()}"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else ["mutant\tfunction_hash\treason"]
+    lines = [line for line in lines if line.split("\t")[0] != name]
+    path.write_text("\n".join([*lines, row]) + "\n", encoding="utf-8")
+    return row
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--judge"]:
+        if len(argv) != 3:
+            print('usage: bench/mutants.py --judge MUTANT "one-line reason"', file=sys.stderr)
+            return 2
+        print(f"genoprep: {judge_equivalent(argv[1], argv[2])}")
+        return 0
     parser = argparse.ArgumentParser(prog="bench/mutants.py", description=__doc__.split("\n")[0])
     parser.add_argument("groups", nargs="*", help=f"module groups (default: all): {' '.join([*GROUPS, *ALIASES])}")
     chosen = parser.add_mutually_exclusive_group()

@@ -274,3 +274,23 @@ def test_the_clean_pass_is_skipped_only_right_after_a_full_stats_pass(mutants, t
     assert log[-1] == ["run", names, 2, 0]
     assert (["clean", ["t::a"]] in log) == clean
     assert ("clean pass skipped" in done.stdout) == (not clean)
+
+
+def test_judging_a_survivor_records_its_functions_current_hash(mutants, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    meta = tmp_path / "runs" / "grp" / "mutants" / "genoprep" / "m.py.meta"
+    meta.parent.mkdir(parents=True)
+    codes = {"genoprep.m.x_f__mutmut_1": 0, "genoprep.m.x_f__mutmut_2": 1}
+    meta.write_text(json.dumps({"exit_code_by_key": codes, "hash_by_function_name": {"x_f": "abc123abc123"}}))
+    monkeypatch.setattr(mutants, "RUNS", tmp_path / "runs")
+    table = tmp_path / "equivalent.tsv"
+    table.write_text("mutant\tfunction_hash\treason\ngenoprep.m.x_f__mutmut_1\told000old000\tjudged before\n")
+    mutants.judge_equivalent("genoprep.m.x_f__mutmut_1", "the default dtype ", table)
+    rows = table.read_text().splitlines()
+    assert rows == ["mutant\tfunction_hash\treason", "genoprep.m.x_f__mutmut_1\tabc123abc123\tthe default dtype"]
+    assert mutants.read_equivalents(table)["genoprep.m.x_f__mutmut_1"].function_hash == "abc123abc123"
+    with pytest.raises(SystemExit, match="killed in grp"):
+        mutants.judge_equivalent("genoprep.m.x_f__mutmut_2", "a reason", table)
+    with pytest.raises(SystemExit, match="no mutant of that name"):
+        mutants.judge_equivalent("genoprep.m.x_f__mutmut_3", "a reason", table)
+    with pytest.raises(SystemExit, match="one line"):
+        mutants.judge_equivalent("genoprep.m.x_f__mutmut_1", "a\treason", table)
