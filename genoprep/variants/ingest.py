@@ -96,17 +96,21 @@ class _Rows:
             self.filter.append(filt)
             self.split.append(len(alts) > 1)
 
-    def add_rows(self, row_meta: list[tuple[tuple, int]], block: np.ndarray, hap: np.ndarray | None) -> None:
-        """Append dosage rows with their (record meta, ALT index) and called-haploid mask."""
-        k = block.shape[0]
-        self._reserve(k)
-        self.dosage[self.n : self.n + k] = block
+    def _set_haploid(self, k: int, hap: np.ndarray | None) -> None:
+        """The called-haploid mask of the ``k`` rows about to be added (kept only once a row has one)."""
         if hap is not None and hap.any():
             if self.haploid is None:
                 self.haploid = np.zeros((self.dosage.shape[0], self.n_samples), dtype=bool)
             self.haploid[self.n : self.n + k] = hap
         elif self.haploid is not None:
             self.haploid[self.n : self.n + k] = False
+
+    def add_rows(self, row_meta: list[tuple[tuple, int]], block: np.ndarray, hap: np.ndarray | None) -> None:
+        """Append dosage rows with their (record meta, ALT index) and called-haploid mask."""
+        k = block.shape[0]
+        self._reserve(k)
+        self.dosage[self.n : self.n + k] = block
+        self._set_haploid(k, hap)
         self.n += k
         self._append_meta(row_meta)
 
@@ -245,12 +249,7 @@ class _ScanRows(_Rows):
             hap = None if hap is None else hap[keep_row]
             self.dosage[self.n : self.n + block.shape[0]] = block
         k = block.shape[0]
-        if hap is not None and hap.any():
-            if self.haploid is None:
-                self.haploid = np.zeros((self.dosage.shape[0], self.n_samples), dtype=bool)
-            self.haploid[self.n : self.n + k] = hap
-        elif self.haploid is not None:
-            self.haploid[self.n : self.n + k] = False
+        self._set_haploid(k, hap)
         self.n += k
         targets = (self.chrom, self.pos, self.variant_id, self.ref, self.alt, self.filter, self.split)
         for target, values in zip(targets, columns, strict=True):

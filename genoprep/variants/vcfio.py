@@ -267,6 +267,16 @@ def _ranged_blocks(
             return
 
 
+def _ended(buf: np.ndarray, fill: int) -> np.ndarray:
+    """The last line block, ``buf[:fill]``, ending with a newline (a file's last line may lack one)."""
+    if buf[fill - 1] != 10:
+        if fill == len(buf):
+            buf = np.concatenate([buf, np.empty(1, dtype=np.uint8)])
+        buf[fill] = 10
+        fill += 1
+    return buf[:fill]
+
+
 def _bgzf_line_blocks(
     path: StrPath, block_bytes: int, start: int | None, stop: int | None, read_size: int, recycle: int
 ) -> Iterator[np.ndarray]:
@@ -314,12 +324,7 @@ def _bgzf_line_blocks(
                         yield buf[:cut]
                         buf, fill = nxt, fill - cut
             if fill:
-                if buf[fill - 1] != 10:
-                    if fill == len(buf):
-                        buf = np.concatenate([buf, np.empty(1, dtype=np.uint8)])
-                    buf[fill] = 10
-                    fill += 1
-                yield buf[:fill]
+                yield _ended(buf, fill)
     finally:
         inflater.close()
 
@@ -418,12 +423,7 @@ def line_blocks(
                 yield buf[:cut]
                 buf, fill = nxt, len(tail)
     if fill:
-        if buf[fill - 1] != 10:
-            if fill == len(buf):
-                buf = np.concatenate([buf, np.empty(1, dtype=np.uint8)])
-            buf[fill] = 10
-            fill += 1
-        yield buf[:fill]
+        yield _ended(buf, fill)
 
 
 # --- the text header ------------------------------------------------------------------
