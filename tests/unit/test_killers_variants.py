@@ -1379,9 +1379,11 @@ def test_write_artifacts_into_a_folder_that_exists(tmp_path):
     assert np.load(paths["dosage"]).tolist() == [[0, 0, 1, 2], [1, 0, -1, 2], [2, 0, -1, 1], [-1, -1, -1, 1]]
 
 
-def test_text_route_per_line_decoder_applies_the_load_filters(tmp_path):
-    """FORMAT with GT second (DP:GT): every line goes to the per-line decoder. PASS only removes
-    v20 (q10), ``drop`` removes the multi-allelic v30; the rows left are v10's and v40's."""
+@pytest.mark.parametrize("fmt", ["DP:GT", "GT:DP"])
+def test_text_route_per_line_decoder_applies_the_load_filters(tmp_path, fmt):
+    """FORMAT DP:GT (GT second: every line goes to the per-line decoder) or GT:DP (the scan decodes
+    every line: the vectorised columns pass). PASS only removes v20 (q10), ``drop`` removes the
+    multi-allelic v30; the rows left are v10's and v40's."""
     header = (
         "##fileformat=VCFv4.2\n##contig=<ID=1,length=1000>\n"
         '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
@@ -1394,7 +1396,12 @@ def test_text_route_per_line_decoder_applies_the_load_filters(tmp_path):
         ("30", "G,T", "PASS", "3:1/2", "4:0/2"),
         ("40", "T", ".", "3:0/0", "4:0|1"),
     ]
-    lines = [f"1\t{pos}\tv{pos}\tA\t{alt}\t.\t{filt}\t.\tDP:GT\t{a}\t{b}\n" for pos, alt, filt, a, b in rows]
+    if fmt == "GT:DP":
+        rows = [
+            (pos, alt, filt, ":".join(a.split(":")[::-1]), ":".join(b.split(":")[::-1]))
+            for pos, alt, filt, a, b in rows
+        ]
+    lines = [f"1\t{pos}\tv{pos}\tA\t{alt}\t.\t{filt}\t.\t{fmt}\t{a}\t{b}\n" for pos, alt, filt, a, b in rows]
     path = tmp_path / "dpgt.vcf"
     path.write_text(header + "".join(lines), encoding="utf-8")
     chunk = read_all(path, LoadOptions(pass_only=True, multiallelic="drop"), engine="text")
@@ -1403,3 +1410,39 @@ def test_text_route_per_line_decoder_applies_the_load_filters(tmp_path):
     split = read_all(path, LoadOptions(pass_only=True), engine="text")
     assert split.variant_id == ["v10", "v30", "v30", "v40"] and split.alt == ["C", "G", "T", "T"]
     assert split.dosage_by_variant.tolist() == [[1, 2], [1, 0], [1, 1], [0, 1]]
+
+
+def test_text_route_pos_that_is_not_a_number_is_one_line(tmp_path):
+    """A POS that is not plain digits sends its block to the per-line decoder, which names it."""
+    path = _vcf(tmp_path / "pos.vcf", ["A", "B"], [(10, "v1", "C", "PASS", ["0/1", "0/0"])])
+    path.write_text(path.read_text() + "1\t2O\tv2\tA\tC\t.\tPASS\t.\tGT\t0/1\t1/1\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_all(path, engine="text")
+    assert str(caught.value) == f"{path}: record 2 (1:2O): POS '2O' is not an integer"
+
+
+def test_vcf_text_first_record_when_the_text_comes_in_many_line_blocks(tmp_path):
+    """Line blocks of 16 bytes (one per BGZF block): the first data line is still the first record,
+    and the data blocks after it hold every data line once."""
+    rows = [(10, "v1", "C", "PASS", ["0/1", "0/0"]), (20, "v2", "G", "PASS", ["1/1", "0/1"])]
+    text = _vcf(tmp_path / "m.vcf", ["A", "B"], rows).read_bytes()
+    header_end = text.index(b"\n1\t10\t") + 1
+    line_2 = text.index(b"1\t20\t")
+    path = tmp_path / "m.vcf.gz"  # the header, each data line and the end in BGZF blocks of their own
+    pieces = [text[:header_end], text[header_end:line_2], text[line_2:]]
+    path.write_bytes(b"".join(_bgzf_block(p) for p in pieces) + _bgzf_block(b""))
+    vcf = vcfio.VcfText(path, block_bytes=16)
+    assert vcf.first_record() == b"1\t10\tv1\tA\tC\t.\tPASS\t.\tGT\t0/1\t0/0"
+    data = b"".join(bytes(b) for b in vcf.data_blocks())
+    assert [line for line in data.split(b"\n") if line] == [
+        b"1\t10\tv1\tA\tC\t.\tPASS\t.\tGT\t0/1\t0/0",
+        b"1\t20\tv2\tA\tG\t.\tPASS\t.\tGT\t1/1\t0/1",
+    ]
+
+
+def test_chunk_result_load_refuses_pickled_objects(tmp_path):
+    """A chunk file is plain arrays: one holding Python objects (a pickle) is refused, not unpickled."""
+    path = tmp_path / "c.npz"
+    np.savez(path, header=np.array("{}"), samples=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ValueError, match="allow_pickle=False"):
+        ChunkResult.load(path)
