@@ -1446,3 +1446,13 @@ def test_chunk_result_load_refuses_pickled_objects(tmp_path):
     np.savez(path, header=np.array("{}"), samples=np.array([{"a": 1}], dtype=object))
     with pytest.raises(ValueError, match="allow_pickle=False"):
         ChunkResult.load(path)
+
+
+def test_cyvcf2_route_record_with_only_haploid_calls(tmp_path):
+    """chrX of two males: every call of v20 is haploid (ALT counts 1 and 0, both marked haploid);
+    v10 mixes a diploid and a haploid call."""
+    path = _cyvcf2_vcf(tmp_path / "x.vcf", ["A", "B"], "GT", [(10, "C", ["0/1", "1"]), (20, "C", ["1", "0"])])
+    for engine in ("cyvcf2", "text"):
+        chunk = read_all(path, engine=engine)
+        assert chunk.dosage_by_variant.tolist() == [[1, 1], [1, 0]]
+        assert chunk.haploid.tolist() == [[False, True], [True, True]]
