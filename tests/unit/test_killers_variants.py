@@ -1456,3 +1456,14 @@ def test_cyvcf2_route_record_with_only_haploid_calls(tmp_path):
         chunk = read_all(path, engine=engine)
         assert chunk.dosage_by_variant.tolist() == [[1, 1], [1, 0]]
         assert chunk.haploid.tolist() == [[False, True], [True, True]]
+
+
+def test_plain_text_line_blocks_small_blocks_and_a_line_longer_than_the_buffer(tmp_path):
+    """Uncompressed text read 4 KiB at a time into 16-byte line blocks, with one line of 1.1 MiB
+    (longer than the block buffer's 1 MiB slack): whole lines, the same text in order."""
+    lines = [b"a\tb\n", b"x" * (1100 * 1024) + b"\n", b"cc\tdd\n", b"e\n"]
+    path = tmp_path / "t.txt"
+    path.write_bytes(b"".join(lines))
+    blocks = [bytes(b) for b in vcfio.line_blocks(path, block_bytes=16, read_size=4096)]
+    assert b"".join(blocks) == b"".join(lines)
+    assert all(b.endswith(b"\n") for b in blocks) and len(blocks) >= 2
