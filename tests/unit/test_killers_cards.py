@@ -446,3 +446,29 @@ def test_a_modality_field_missing_is_refused(tmp_path: Path) -> None:
     card = {"dataset_id": "b", "name": "b", "modality": "bulk", "inputs": [{"path": "t.csv", "format": "csv"}]}
     path = _write_card(tmp_path, card, "b.yaml")
     assert _refusal(load_card, path) == (str(path), "(card)", "'input' is a required property")
+
+
+def test_dataset_constraint_by_hand() -> None:
+    """The shorter of "these ids" and "any id but the others" (a tie keeps the ids), written out
+    by hand; each form accepts the modality's ids and refuses the others' ids, as a path segment
+    (``out/<id>/``) and as a bare wildcard value."""
+    import re
+
+    any_id = "[A-Za-z0-9_-][A-Za-z0-9._-]*"
+    assert cards.dataset_constraint(["d1", "d2"], []) == any_id
+    assert cards.dataset_constraint(["d1", "d2"], iter(())) == any_id  # an empty iterator, not only a list
+    assert cards.dataset_constraint(["a"], ["b", "c"]) == "a"
+    assert cards.dataset_constraint([], ["b"]) == "(?!)"
+    # "(?!(?:b)(?:/|$))" + any_id is 44 characters: an id of 44 letters ties (the ids win), 45 does not
+    but_b = "(?!(?:b)(?:/|$))" + any_id
+    assert len(but_b) == 44
+    assert cards.dataset_constraint(["a" * 44], ["b"]) == "a" * 44
+    assert cards.dataset_constraint(["a" * 45], iter(["b"])) == but_b
+    many = [f"d{i:02d}" for i in range(30)]
+    constraint = cards.dataset_constraint(many, ["x1", "d1"])
+    assert constraint == "(?!(?:(?:d1|x1))(?:/|$))" + any_id
+    segment = re.compile(f"out/(?P<d>{constraint})/qc\\.json")
+    for dataset_id, kept in [("d07", True), ("d29", True), ("x1", False), ("d1", False), ("x12", True)]:
+        assert (segment.fullmatch(f"out/{dataset_id}/qc.json") is not None) == kept, dataset_id
+        bare = re.match(constraint, dataset_id)
+        assert (bare is not None and bare.end() == len(dataset_id)) == kept, dataset_id
