@@ -556,3 +556,12 @@ def test_check_inputs_wants_the_sidecar_ids_as_files(tmp_path: Path) -> None:
         "input.gene_ids_path",
         f"{tmp_path / 'gdir'}: a folder, but a file is expected here",
     )
+
+
+def test_a_control_character_is_named_by_the_yaml_reader(tmp_path: Path) -> None:
+    """PyYAML's reader error has no ``problem`` attribute: its own text is the problem."""
+    path = tmp_path / "bell.yaml"
+    path.write_bytes(b"dataset_id: x\x07\n")
+    source, record, problem = _refusal(load_card, path)
+    assert (source, record) == (str(path), None)
+    assert problem.startswith("not valid YAML: unacceptable character #x0007: control characters are not allowed")
