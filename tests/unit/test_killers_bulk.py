@@ -812,3 +812,19 @@ def test_log_values_check_of_an_array_without_genes_passes(caplog) -> None:
     assert "really log-transformed" not in caplog.text
     io.check_values(np.array([[51.0]]), ["a"], ["g"], "log", "t.csv")
     assert "largest value is 51: is the table really log-transformed?" in caplog.text
+
+
+def test_one_varying_sample_has_no_correlation() -> None:
+    """One sample (even one whose genes differ) has no other sample to correlate with: NaN."""
+    corr = qc.correlation_matrix(np.array([[1.0, 2.0, 4.0]]))
+    assert corr.shape == (1, 1) and np.isnan(corr).all()
+
+
+def test_rules_with_a_mad_of_zero_keep_their_names() -> None:
+    """Three samples of the same library size (and the same median correlation): MAD 0, no flags,
+    each rule still named (the name is what qc.json and the outlier reasons show)."""
+    size = qc.library_size_rule(np.array([100.0, 100.0, 100.0]), 3.0, counts=True)
+    corr = qc.correlation_rule(np.array([0.9, 0.9, 0.9]), 3.0)
+    for rule, name in ((size, "library_size"), (corr, "median_correlation")):
+        assert (rule.name, rule.applied, rule.note) == (name, True, "MAD is 0: no sample differs, none flagged")
+        assert rule.flagged.tolist() == [False, False, False]
