@@ -828,3 +828,17 @@ def test_rules_with_a_mad_of_zero_keep_their_names() -> None:
     for rule, name in ((size, "library_size"), (corr, "median_correlation")):
         assert (rule.name, rule.applied, rule.note) == (name, True, "MAD is 0: no sample differs, none flagged")
         assert rule.flagged.tolist() == [False, False, False]
+
+
+def test_an_npz_that_is_not_an_archive_and_1d_values_are_whole_lines(tmp_path: Path) -> None:
+    garbage = tmp_path / "g.npz"
+    garbage.write_bytes(b"these bytes are no zip archive\n")
+    source, record, problem = _refusal(io.read_expression_array, garbage, "npz")
+    assert (source, record) == (str(garbage), None) and problem.startswith("not a readable .npz archive: ")
+    flat = tmp_path / "f.npz"
+    np.savez(flat, values=np.arange(3.0), gene_ids=np.array(["A", "B", "C"]), sample_ids=np.array(["s"]))
+    assert _refusal(io.read_expression_array, flat, "npz") == (
+        str(flat),
+        None,
+        "the values are a 1-D array (shape (3,)); a matrix is 2-D",
+    )
