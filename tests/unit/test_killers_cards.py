@@ -276,6 +276,16 @@ def _refusal(call, *args, **kwargs) -> tuple[str, str | None, str]:
         ("a: &a [*a]\n", "a" + "[0]" * 50, "nested more than 50 levels deep (a recursive YAML alias?)"),
         ('dataset_id: x\nname: "a\\0b"\n', "name", "contains a NUL character"),
         ('dataset_id: x\nlist: [a, "b\\0"]\n', "list[1]", "contains a NUL character"),
+        (
+            "dataset_id: x\nparams:\n  max_pct_mito: .nan\n",
+            "params.max_pct_mito",
+            "is NaN (.nan), not a number: give a value or leave the field out",
+        ),
+        (
+            "dataset_id: x\nparams:\n  qc: [1.0, .NaN]\n",
+            "params.qc[1]",
+            "is NaN (.nan), not a number: give a value or leave the field out",
+        ),
         ('"\\0"\n', None, "a card must be a YAML mapping of fields"),
         ("- a\n- b\n", None, "a card must be a YAML mapping of fields"),
         ("", None, "a card must be a YAML mapping of fields"),
@@ -522,19 +532,24 @@ def test_a_valid_card_is_checked_field_by_field_and_remembered(tmp_path: Path, m
     }
 
 
-def test_a_nan_param_goes_through_the_whole_card_validator(tmp_path: Path) -> None:
-    """``.nan`` has no JSON text: such a card is checked by the whole-card validator, which fills
-    the defaults the same way and names the card and the field of an error beside the NaN."""
-    import math
-
-    card = load_card(_write_card(tmp_path, {**GOOD, "params": {"max_pct_mito": float("nan")}}, "n.yaml"))
+def test_an_infinite_param_goes_through_the_whole_card_validator(tmp_path: Path) -> None:
+    """``.inf`` has no JSON text: such a card is checked by the whole-card validator, which fills
+    the defaults the same way and names the card and the field of an error beside it. (``.nan`` is
+    refused before, when the card is read: no schema bound can refuse it.)"""
+    card = load_card(_write_card(tmp_path, {**GOOD, "params": {"target_sum": float("inf")}}, "n.yaml"))
     defaults = _schema_defaults("scrna")
-    assert math.isnan(card.params["max_pct_mito"])
-    assert {k: card.params[k] for k in defaults if k != "max_pct_mito"} == {
-        k: v for k, v in defaults.items() if k != "max_pct_mito"
+    assert card.params["target_sum"] == float("inf")
+    assert {k: card.params[k] for k in defaults if k != "target_sum"} == {
+        k: v for k, v in defaults.items() if k != "target_sum"
     }
-    path = _write_card(tmp_path, {**GOOD, "params": {"max_pct_mito": float("nan"), "min_genes": -1}}, "e.yaml")
+    path = _write_card(tmp_path, {**GOOD, "params": {"target_sum": float("inf"), "min_genes": -1}}, "e.yaml")
     assert _refusal(load_card, path) == (str(path), "params.min_genes", "-1 is less than the minimum of 0")
+    path = _write_card(tmp_path, {**GOOD, "params": {"max_pct_mito": float("nan")}}, "nan.yaml")
+    assert _refusal(load_card, path) == (
+        str(path),
+        "params.max_pct_mito",
+        "is NaN (.nan), not a number: give a value or leave the field out",
+    )
 
 
 def test_check_inputs_wants_the_sidecar_ids_as_files(tmp_path: Path) -> None:
