@@ -684,3 +684,155 @@ def test_small_paths_by_hand():
     with pytest.raises(ValueError) as caught:
         variable.usable_length({"max_len": 10})
     assert str(caught.value) == f"scheme {variable.name!r} has no fixed length"
+
+
+# --- the sample of 2026-11-30 (branch mutD18: sample(500) of the dna mutants) ----------------------
+
+
+def test_fasta_filters_count_the_letters_of_every_piece(tmp_path: Path):
+    """The N-fraction filter on a FASTA read in pieces adds up the other letters of all of a
+    record's pieces (Ns in the first piece only, in the last only, none), against the whole text."""
+    from genoprep.dna.io import read_pieces
+
+    records = {"a": "NNNNACGTACGT", "b": "ACGTACGTNNNN", "c": "ACGTACGTACGA", "d": "ACGTNACG", "e": "RACGTACGTACG"}
+    fasta = tmp_path / "f.fa"
+    fasta.write_text(
+        "".join(f">{name}\n" + "".join(s[i : i + 4] + "\n" for i in range(0, len(s), 4)) for name, s in records.items())
+    )
+    for min_length, max_n_fraction in ((1, 0.25), (10, 1.0), (9, 0.1), (1, 0.0)):
+        keep = SequenceFilter(min_length, max_n_fraction)
+        got: dict[str, str] = {}
+        for piece in read_pieces([{"path": "f.fa"}], [fasta], {}, keep, 4):
+            got[piece.id] = got.get(piece.id, "") + piece.sequence.decode()
+        expected = {n: s for n, s in records.items() if _keeps_reference(s, min_length, max_n_fraction)}
+        assert got == expected, (min_length, max_n_fraction)
+
+
+def test_count_blocks_rows_name_their_records():
+    """Whole records counted in batches keep their number, id and label; a record in pieces too."""
+    from collections import Counter
+
+    from genoprep.dna.io import _split_record
+    from genoprep.dna.windows import count_blocks
+
+    records = [DnaRecord(1, "r1", "ACGTA", "x"), DnaRecord(2, "r2", "TTG", None), DnaRecord(3, "r3", "GATTACA", "y")]
+    pieces = [p for r in records[:2] for p in _split_record(r, 10)] + list(_split_record(records[2], 3))
+    rows, counts = [], []
+    for batch, block in count_blocks(pieces, 2, False, 2, 100):
+        rows += [(r.number, r.id, r.label) for r in batch]
+        counts += block.toarray().tolist()
+    assert rows == [(1, "r1", "x"), (2, "r2", None), (3, "r3", "y")]
+    columns = [a + b for a in "ACGT" for b in "ACGT"]
+    for row, record in zip(counts, records, strict=True):
+        expected = Counter(record.sequence[i : i + 2] for i in range(len(record.sequence) - 1))
+        assert row == [expected[c] for c in columns]
+
+
+def test_kmer_counts_sparse_is_int32():
+    """The CSR matrix holds int32 counts (as the docstring says) equal to a plain count."""
+    from collections import Counter
+
+    from genoprep.dna.tokenize import kmer_counts
+
+    matrix = kmer_counts(["ACGTAC", "TT", "A"], k=2, sparse=True)
+    columns = [a + b for a in "ACGT" for b in "ACGT"]
+    assert matrix.dtype == np.int32 and matrix.indices.dtype == np.int32 and matrix.shape == (3, 16)
+    for row, s in zip(matrix.toarray().tolist(), ["ACGTAC", "TT", "A"], strict=True):
+        expected = Counter(s[i : i + 2] for i in range(len(s) - 1))
+        assert row == [expected[c] for c in columns]
+
+
+def test_empty_kmer_counts_npz_arrays_are_those_scipy_writes(tmp_path: Path):
+    """No records: the npz holds the same arrays (dtypes, values) as scipy's own save_npz of an empty int32 CSR."""
+    from scipy import sparse
+
+    from genoprep.dna.artifacts import write_kmer_counts
+
+    write_kmer_counts([], tmp_path / "empty.npz", {"k": 2, "canonical": False})
+    sparse.save_npz(tmp_path / "scipy.npz", sparse.csr_matrix((0, 16), dtype=np.int32), compressed=True)
+    with np.load(tmp_path / "empty.npz") as got, np.load(tmp_path / "scipy.npz") as want:
+        for name in ("data", "indices", "indptr", "shape"):
+            assert got[name].dtype == want[name].dtype and got[name].tolist() == want[name].tolist(), name
+
+
+def test_unknown_nucleotide_transformer_token_is_one_whole_line(tmp_path: Path):
+    """Ids by hand: the Nucleotide Transformer vocabulary starts <unk> <pad> <mask> <cls> (ids 0-3)."""
+    from genoprep.dna.io import read_token_array
+
+    path = tmp_path / "nt.npy"
+    np.save(path, np.array([[3, 0, 1]], dtype=np.int32))  # <cls> <unk> <pad>
+    with pytest.raises(InputError) as caught:
+        list(read_token_array(path, "nucleotide_transformer", 6))
+    assert str(caught.value) == (
+        f"{path}: row 1: token <unk> at sequence token 1: the number of bases it stood for is unknown, "
+        "so the sequence cannot be decoded"
+    )
+
+
+def test_check_split_files_whole_lines():
+    from genoprep.dna.options import check_split_files
+
+    def card(*splits, predefined=None):
+        return {
+            "inputs": [{"path": f"{i}.fa", "split": s} for i, s in enumerate(splits)],
+            "params": {"split": {"predefined": predefined}},
+        }
+
+    check_split_files(card(None, None), "c.yaml")
+    check_split_files(card("train", "Dev", " TEST "), "c.yaml")
+    check_split_files({"input": {"path": "a.fa"}, "params": {"split": {"predefined": "fold"}}}, "c.yaml")
+    for given, line in (
+        (card("train", None), "c.yaml: inputs: either every input names its split or none does"),
+        (card(None, "test"), "c.yaml: inputs: either every input names its split or none does"),
+        (
+            card("train", "holdout"),
+            "c.yaml: inputs[1].split: split 'holdout' is not a split name (train, val/dev/validation, test)",
+        ),
+        (
+            card("train", "test", predefined="fold"),
+            "c.yaml: params.split: the inputs name their split: params.split.predefined must not be set too",
+        ),
+    ):
+        with pytest.raises(InputError) as caught:
+            check_split_files(given, "c.yaml")
+        assert str(caught.value) == line
+
+
+def test_thrift_compact_struct_by_hand():
+    """parquet_writer._Struct against bytes worked out from the Thrift compact protocol: a field header is
+    (id delta << 4) | type (i16 4, i32 5, i64 6, binary 8, list 9, struct 12, true 1, false 2), integers are
+    zigzag varints, a list header is (size << 4) | element type, or 0xF0 | type and a varint size from 15 on."""
+    from genoprep.dna.parquet_writer import _Struct
+
+    inner = _Struct().i32(1, 1)
+    got = (
+        _Struct()
+        .i32(1, 5)
+        .i16(2, -1)
+        .i64(3, 300)
+        .binary(5, "ab")
+        .bool(6, True)
+        .bool(7, False)
+        .i32_list(8, [1, -2])
+        .binary_list(9, ["x"] * 15)
+        .struct(10, inner)
+        .struct_list(11, [b"\x00", _Struct()])
+        .i64(12, -(2**40))
+        .encode()
+    )
+    want = (
+        b"\x15\x0a"  # 1: i32 5 -> zigzag 10
+        + b"\x14\x01"  # 2: i16 -1 -> zigzag 1
+        + b"\x16\xd8\x04"  # 3: i64 300 -> zigzag 600 = 0x58 | 0x80, 4
+        + b"\x28\x02ab"  # 5 (delta 2): binary, length 2
+        + b"\x11"  # 6: true
+        + b"\x12"  # 7: false
+        + b"\x19\x25\x02\x03"  # 8: list of 2 i32: 1 -> 2, -2 -> 3
+        + b"\x19\xf8\x0f"  # 9: list of 15 binaries: long form
+        + b"\x01x" * 15
+        + b"\x1c\x15\x02\x00"  # 10: struct { 1: i32 1 }
+        + b"\x19\x2c\x00\x00"  # 11: list of 2 structs, both empty
+        + b"\x16\xff\xff\xff\xff\xff\x3f"  # 12: i64 -2**40 -> zigzag 2**41 - 1: 41 one bits, 7 a byte
+        + b"\x00"  # stop
+    )
+    assert got == want
