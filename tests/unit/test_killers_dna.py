@@ -836,3 +836,33 @@ def test_thrift_compact_struct_by_hand():
         + b"\x00"  # stop
     )
     assert got == want
+
+
+def test_parquet_schema_elements_are_the_bytes_pyarrow_writes(tmp_path: Path):
+    """The footer's schema elements (root name and children, then the six columns' elements) are the bytes
+    pyarrow writes for the same table (only the root's repetition type, which pyarrow also writes, differs):
+    a logical type under another field id is skipped by pyarrow's reader, which falls back on converted_type."""
+    import struct
+
+    from genoprep.dna.artifacts import TOKENS_SCHEMA
+    from genoprep.dna.parquet_writer import write_token_table
+
+    table = pa.table(
+        {
+            "id": ["a", "b"],
+            "label": ["x", None],
+            "length": pa.array([1, 2], pa.int32()),
+            "input_ids": pa.array([[1], [2, 3]], pa.list_(pa.int32())),
+        },
+        schema=TOKENS_SCHEMA,
+    )
+    write_token_table(table, tmp_path / "ours.parquet")
+    pq.write_table(table, tmp_path / "pyarrow.parquet")
+
+    def schema_bytes(path: Path) -> bytes:
+        data = path.read_bytes()
+        footer = data[-8 - struct.unpack("<I", data[-8:-4])[0] : -8]
+        start, end = footer.index(b"\x06schema"), footer.index(b"\x07element\x00") + len(b"\x07element\x00")
+        return footer[start:end]
+
+    assert schema_bytes(tmp_path / "ours.parquet") == schema_bytes(tmp_path / "pyarrow.parquet")
