@@ -866,3 +866,16 @@ def test_parquet_schema_elements_are_the_bytes_pyarrow_writes(tmp_path: Path):
         return footer[start:end]
 
     assert schema_bytes(tmp_path / "ours.parquet") == schema_bytes(tmp_path / "pyarrow.parquet")
+
+
+@pytest.mark.parametrize("block_bytes", range(1, 20))
+def test_a_greater_than_sign_inside_a_sequence_line_at_any_block_boundary(tmp_path: Path, block_bytes: int):
+    """'>' that does not start a line is a bad letter wherever the reader's blocks are cut (block 10 starts
+    at "C>x"), not the start of a header: the whole line, as the whole-record reader words it."""
+    from genoprep.dna.io import iter_fasta_pieces
+
+    path = tmp_path / "gt.fa"
+    path.write_bytes(b">r\nACGT\nAC>x\nACGT\n")
+    with pytest.raises(InputError) as caught:
+        list(iter_fasta_pieces(path, 1000, block_bytes=block_bytes))
+    assert str(caught.value) == f"{path}: record 1 (r): character '>' at position 7 is not an IUPAC nucleotide code"
