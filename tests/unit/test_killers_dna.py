@@ -444,6 +444,10 @@ def test_facts_entries_by_hand(tmp_path: Path):
     assert "max_len=8" in found["tokenizers"]["char"]["description"]
     assert found["preprocessing"]["filters"] == "kept sequences with length >= 1 and n_fraction <= 0.5"
     assert list(found["preprocessing"]) == ["software", "ingest", "filters", "case", "order"]
+    assert found["preprocessing"]["case"] == "soft-masked (lower-case) bases upper-cased by every scheme"
+    assert found["preprocessing"]["order"] == (
+        "rows of every artifact follow obs.tsv (inputs in card order, records in file order)"
+    )
     assert found["preprocessing"]["software"]["python"] == platform.python_version()
     assert "numpy" in found["preprocessing"]["software"]
     assert "IUPAC ACGTURYSWKMBDHVN" in found["preprocessing"]["ingest"]
@@ -879,3 +883,71 @@ def test_a_greater_than_sign_inside_a_sequence_line_at_any_block_boundary(tmp_pa
     with pytest.raises(InputError) as caught:
         list(iter_fasta_pieces(path, 1000, block_bytes=block_bytes))
     assert str(caught.value) == f"{path}: record 1 (r): character '>' at position 7 is not an IUPAC nucleotide code"
+
+
+def test_nucleotide_transformer_ids_and_dtypes_by_hand():
+    """k = 2 ids from InstaDeep's rule: 6 specials, the 16 2-mers in product("ATCG") order (6..21), then A T C G N
+    (22..26): ACGNT -> <cls> AC G N T; TT -> <cls> TT. Values int32, offsets int64 (RaggedTokens' contract)."""
+    from genoprep.dna.tokenize import nucleotide_transformer_encode_numpy
+
+    tokens = nucleotide_transformer_encode_numpy(["ACGNT", "TT"], k=2)
+    assert tokens.values.tolist() == [3, 6 + 0 * 4 + 2, 25, 26, 23, 3, 6 + 1 * 4 + 1]
+    assert tokens.offsets.tolist() == [0, 5, 7]
+    assert tokens.values.dtype == np.int32 and tokens.offsets.dtype == np.int64
+
+
+def test_dnabert_unknown_kmers_that_do_not_overlap_are_one_whole_line(tmp_path: Path):
+    """Ids by hand (DNABERT k = 3: [PAD] [UNK] [CLS] [SEP] [MASK], then 3-mers in product("ATCG") order from 5):
+    [CLS] ACG [UNK] TTT [SEP]: TTT's first base sits where ACG put a G."""
+    from genoprep.dna.io import read_token_array
+
+    def kmer_id(kmer: str) -> int:
+        return 5 + sum("ATCG".index(base) * 4 ** (2 - i) for i, base in enumerate(kmer))
+
+    path = tmp_path / "d.npy"
+    np.save(path, np.array([[2, kmer_id("ACG"), 1, kmer_id("TTT"), 3]], dtype=np.int32))
+    with pytest.raises(InputError) as caught:
+        list(read_token_array(path, "dnabert", 3))
+    assert str(caught.value) == f"{path}: row 1: k-mer 3 'TTT' does not overlap the k-mers before it"
+
+
+@pytest.mark.parametrize(("name", "text", "entry"), [("e.fa", "\n\n", {}), ("e.txt", "", {"format": "text"})])
+def test_a_file_without_sequences_is_one_whole_line(tmp_path: Path, name: str, text: str, entry: dict):
+    from genoprep.dna.io import read_entry
+
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(InputError) as caught:
+        list(read_entry(entry, path, {"sequence": "sequence"}))
+    assert str(caught.value) == f"{path}: no sequences in the file (empty, or blank lines only)"
+
+
+def test_filter_counts_steps_by_hand():
+    """Lengths 10, 4, 8 with 1, 0, 4 other letters at min_length 5, max_n_fraction 0.2: the length filter keeps
+    2 of 3, the N filter 1 of 2; distributions over every record seen (n_fractions 0.1, 0, 0.5: numpy's linear
+    percentiles 0.02 and 0.42)."""
+    from types import SimpleNamespace
+
+    from genoprep.dna.steps import _FilterCounts
+
+    counts = _FilterCounts(SimpleNamespace(keep=SequenceFilter(5, 0.2)))
+    assert [counts.passes(length, other) for length, other in ((10, 1), (4, 0), (8, 4))] == [True, False, False]
+    steps = [(s.name, s.unit, s.before, s.after, s.threshold, s.distribution) for s in counts.steps()]
+    assert steps == [
+        (
+            "min_length",
+            "sequences",
+            3,
+            2,
+            "length >= 5",
+            "sequence length: median 8, 10th percentile 4.8, 90th percentile 9.6 (n=3)",
+        ),
+        (
+            "max_n_fraction",
+            "sequences",
+            2,
+            1,
+            "n_fraction <= 0.2",
+            "n_fraction: median 0.1, 10th percentile 0.02, 90th percentile 0.42 (n=3)",
+        ),
+    ]
