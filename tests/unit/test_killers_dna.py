@@ -951,3 +951,74 @@ def test_filter_counts_steps_by_hand():
             "n_fraction: median 0.1, 10th percentile 0.02, 90th percentile 0.42 (n=3)",
         ),
     ]
+
+
+def test_token_array_shape_and_vocabulary_refusals_are_whole_lines(tmp_path: Path):
+    from genoprep.dna.alphabet import dnabert_vocab
+    from genoprep.dna.io import read_token_array
+    from genoprep.dna.tokenize import MAX_K
+
+    path = tmp_path / "t.npy"
+    for array, scheme, k, line in (
+        (np.zeros(3, np.int32), "char", 6, "token ids are a 2-D array (sequences x positions), not 1-D (3,)"),
+        (np.zeros((0, 5), np.int32), "char", 6, "the token array is empty (shape (0, 5))"),
+        (np.zeros((3, 0), np.int32), "char", 6, "the token array is empty (shape (3, 0))"),
+        (
+            np.array([[3, 6, 1]], np.int32),
+            "nucleotide_transformer",
+            0,
+            f"input.tokens.k: Nucleotide Transformer k must be 1..{MAX_K}, not 0",
+        ),
+        (
+            np.array([[4, 5, 4]], np.int32),
+            "char",
+            3,
+            "row 1: padding <PAD> at position 2 inside the sequence (char pads at the end)",
+        ),
+    ):
+        np.save(path, array)
+        with pytest.raises(InputError) as caught:
+            list(read_token_array(path, scheme, k))
+        assert str(caught.value) == f"{path}: {line}"
+    with pytest.raises(ValueError) as caught:
+        dnabert_vocab(7)
+    assert str(caught.value) == "DNABERT k must be one of (3, 4, 5, 6), not 7"
+
+
+def test_unmatched_headers_leave_the_next_records_labelled():
+    records = _recs("nothing", "x class=C", "none", "y class=P")
+    got = list(label_from_header(records, r"class=(\w)", source="f.fa", on_unmatched="unlabelled"))
+    assert [(r.id, r.label) for r in got] == [("nothing", None), ("x class=C", "C"), ("none", None), ("y class=P", "P")]
+
+
+def test_summarize_pieces_digests_the_upper_case_text():
+    import hashlib
+
+    from genoprep.dna.io import _split_record
+    from genoprep.dna.qc import summarize_pieces
+
+    records = [DnaRecord(1, "a", b"acgTNnac", None), DnaRecord(2, "b", b"GGcc", "x")]
+    got = list(summarize_pieces(p for r in records for p in _split_record(r, 3)))
+    assert [s.digest for s in got] == [hashlib.blake2b(r.sequence.upper(), digest_size=16).digest() for r in records]
+    assert [(s.record.id, s.record.length, s.n_other) for s in got] == [("a", 8, 2), ("b", 4, 0)]
+
+
+def test_ingest_keeps_a_single_sequence(tmp_path: Path):
+    """One of two sequences passes min_length (half kept, min_fraction_kept 0.5): obs.tsv has its row."""
+    from genoprep.dna.options import IngestOptions
+    from genoprep.dna.steps import ingest
+
+    fasta = tmp_path / "s.fa"
+    fasta.write_text(">a\nACGTACGTAC\n>b\nACG\n", encoding="utf-8")
+    body = {
+        "dataset_id": "d",
+        "name": "d",
+        "modality": "dna",
+        "input": {"path": "s.fa"},
+        "params": {"tokenizers": ["char"], "min_length": 5, "min_fraction_kept": 0.5},
+    }
+    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
+    card = load_card(tmp_path / "card.yaml").data
+    ingest(IngestOptions.from_card(card), [fasta], tmp_path / "obs.tsv", tmp_path / "qc.json")
+    rows = (tmp_path / "obs.tsv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 2 and rows[1].split("\t")[:3] == ["a", "", "10"]
