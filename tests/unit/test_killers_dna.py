@@ -1022,3 +1022,19 @@ def test_ingest_keeps_a_single_sequence(tmp_path: Path):
     ingest(IngestOptions.from_card(card), [fasta], tmp_path / "obs.tsv", tmp_path / "qc.json")
     rows = (tmp_path / "obs.tsv").read_text(encoding="utf-8").splitlines()
     assert len(rows) == 2 and rows[1].split("\t")[:3] == ["a", "", "10"]
+
+
+def test_kmer_counts_npz_indptr_stays_int32_past_62_counts(tmp_path: Path):
+    """The CSR index arrays are int32 while the counts fit in them (as scipy writes them): 64 distinct 3-mers."""
+    from itertools import product
+
+    from scipy import sparse
+
+    from genoprep.dna.artifacts import write_kmer_counts
+
+    # a de Bruijn-like walk through every 3-mer: each of the 64 appears at least once
+    sequence = "".join("".join(p) for p in product("ACGT", repeat=3))
+    write_kmer_counts([DnaRecord(1, "a", sequence, None)], tmp_path / "k.npz", {"k": 3, "canonical": False})
+    assert sparse.load_npz(tmp_path / "k.npz").nnz == 64
+    with np.load(tmp_path / "k.npz") as npz:
+        assert (npz["indptr"].dtype, npz["indices"].dtype, npz["data"].dtype) == (np.int32, np.int32, np.int32)
