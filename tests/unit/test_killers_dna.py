@@ -707,6 +707,7 @@ def test_fasta_filters_count_the_letters_of_every_piece(tmp_path: Path):
         keep = SequenceFilter(min_length, max_n_fraction)
         got: dict[str, str] = {}
         for piece in read_pieces([{"path": "f.fa"}], [fasta], {}, keep, 4):
+            assert len(piece.sequence) <= 4  # pieces of at most piece_bases (4-base lines here)
             got[piece.id] = got.get(piece.id, "") + piece.sequence.decode()
         expected = {n: s for n, s in records.items() if _keeps_reference(s, min_length, max_n_fraction)}
         assert got == expected, (min_length, max_n_fraction)
@@ -1038,3 +1039,49 @@ def test_kmer_counts_npz_indptr_stays_int32_past_62_counts(tmp_path: Path):
     assert sparse.load_npz(tmp_path / "k.npz").nnz == 64
     with np.load(tmp_path / "k.npz") as npz:
         assert (npz["indptr"].dtype, npz["indices"].dtype, npz["data"].dtype) == (np.int32, np.int32, np.int32)
+
+
+def test_kmer_count_index_and_summary_by_hand(tmp_path: Path):
+    """The index Parquet's schema metadata names the scheme and its params; the summary's counts by hand."""
+    from genoprep.dna.artifacts import write_kmer_counts
+
+    records = [DnaRecord(1, "a", "ACGTA", "x"), DnaRecord(2, "b", "NN", None)]
+    summary = write_kmer_counts(
+        records, tmp_path / "k.npz", {"k": 2, "canonical": False}, index_path=tmp_path / "k.parquet"
+    )
+    # ACGTA: AC CG GT TA (4 distinct 2-mers); NN: none
+    assert {key: summary[key] for key in ("scheme", "n_sequences", "n_columns", "nnz", "n_bases")} == {
+        "scheme": "kmer_counts",
+        "n_sequences": 2,
+        "n_columns": 16,
+        "nnz": 4,
+        "n_bases": 7,
+    }
+    metadata = pq.read_schema(tmp_path / "k.parquet").metadata
+    assert metadata[b"genoprep.scheme"] == b"kmer_counts"
+    assert json.loads(metadata[b"genoprep.params"]) == {"k": 2, "canonical": False}
+
+
+def test_check_sequence_and_bad_bytes_are_whole_lines(tmp_path: Path):
+    from genoprep.dna.io import check_sequence, iter_fasta_bytes
+
+    with pytest.raises(InputError) as caught:
+        check_sequence("", "f.fa", "record 1 (a)")
+    assert str(caught.value) == "f.fa: record 1 (a): empty sequence"
+    path = tmp_path / "bad.fa"
+    path.write_bytes(b">a\nACGT\n>b x\nAC\xffGT\n")
+    try:
+        b"\xff".decode("utf-8")
+    except UnicodeDecodeError as error:
+        reason = error.reason
+    with pytest.raises(InputError) as caught:
+        list(iter_fasta_bytes(path))
+    assert str(caught.value) == f"{path}: record 2 (b x): not UTF-8 text ({reason})"
+
+
+def test_reverse_complement_codes_by_hand():
+    """k = 3 codes (A=0 C=1 G=2 T=3): AAA 0 -> TTT 63, AAC 1 -> GTT 47, CGT 27 -> ACG 6, ACG 6 -> CGT 27."""
+    from genoprep.dna.tokenize import reverse_complement_codes
+
+    got = reverse_complement_codes(np.array([0, 1, 27, 6], dtype=np.uint16), 3)
+    assert got.dtype == np.int64 and got.tolist() == [63, 47, 6, 27]
