@@ -734,11 +734,16 @@ def test_count_blocks_rows_name_their_records():
 
 
 def test_kmer_counts_sparse_is_int32():
-    """The CSR matrix holds int32 counts (as the docstring says) equal to a plain count."""
+    """The CSR matrix and the dense array hold int32 counts (as the docstring says) equal to a plain count."""
     from collections import Counter
 
     from genoprep.dna.tokenize import kmer_counts
 
+    dense = kmer_counts(["ACGTAC", "TT", "A"], k=2, sparse=False)
+    assert (
+        dense.dtype == np.int32
+        and dense.tolist() == kmer_counts(["ACGTAC", "TT", "A"], k=2, sparse=True).toarray().tolist()
+    )
     matrix = kmer_counts(["ACGTAC", "TT", "A"], k=2, sparse=True)
     columns = [a + b for a in "ACGT" for b in "ACGT"]
     assert matrix.dtype == np.int32 and matrix.indices.dtype == np.int32 and matrix.shape == (3, 16)
