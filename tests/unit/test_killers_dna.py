@@ -828,6 +828,7 @@ def test_thrift_compact_struct_by_hand():
         .struct(10, inner)
         .struct_list(11, [b"\x00", _Struct()])
         .i64(12, -(2**40))
+        .i32(13, 64)
         .encode()
     )
     want = (
@@ -843,6 +844,7 @@ def test_thrift_compact_struct_by_hand():
         + b"\x1c\x15\x02\x00"  # 10: struct { 1: i32 1 }
         + b"\x19\x2c\x00\x00"  # 11: list of 2 structs, both empty
         + b"\x16\xff\xff\xff\xff\xff\x3f"  # 12: i64 -2**40 -> zigzag 2**41 - 1: 41 one bits, 7 a byte
+        + b"\x15\x80\x01"  # 13: i32 64 -> zigzag 128: two bytes
         + b"\x00"  # stop
     )
     assert got == want
@@ -1068,7 +1070,7 @@ def test_kmer_count_index_and_summary_by_hand(tmp_path: Path):
 
 
 def test_check_sequence_and_bad_bytes_are_whole_lines(tmp_path: Path):
-    from genoprep.dna.io import check_sequence, iter_fasta_bytes
+    from genoprep.dna.io import check_sequence, iter_fasta_bytes, iter_fasta_pieces
 
     with pytest.raises(InputError) as caught:
         check_sequence("", "f.fa", "record 1 (a)")
@@ -1079,9 +1081,10 @@ def test_check_sequence_and_bad_bytes_are_whole_lines(tmp_path: Path):
         b"\xff".decode("utf-8")
     except UnicodeDecodeError as error:
         reason = error.reason
-    with pytest.raises(InputError) as caught:
-        list(iter_fasta_bytes(path))
-    assert str(caught.value) == f"{path}: record 2 (b x): not UTF-8 text ({reason})"
+    for read in (iter_fasta_bytes, iter_fasta_pieces):
+        with pytest.raises(InputError) as caught:
+            list(read(path))
+        assert str(caught.value) == f"{path}: record 2 (b x): not UTF-8 text ({reason})"
 
 
 def test_reverse_complement_codes_by_hand():
@@ -1090,3 +1093,32 @@ def test_reverse_complement_codes_by_hand():
 
     got = reverse_complement_codes(np.array([0, 1, 27, 6], dtype=np.uint16), 3)
     assert got.dtype == np.int64 and got.tolist() == [63, 47, 6, 27]
+
+
+@pytest.mark.parametrize("reader", ["bytes", "pieces"])
+def test_a_byte_order_mark_inside_the_file_is_a_bad_letter(tmp_path: Path, reader: str):
+    """Only the first bytes of a file may be a BOM: one starting a later block (8 bytes) is U+FEFF in the sequence."""
+    from genoprep.dna.io import iter_fasta_bytes, iter_fasta_pieces
+
+    path = tmp_path / "bom.fa"
+    path.write_bytes(b">a\nACGT\n\xef\xbb\xbfAC\n")
+    with pytest.raises(InputError) as caught:
+        if reader == "bytes":
+            list(iter_fasta_bytes(path, block_bytes=8))
+        else:
+            list(iter_fasta_pieces(path, 100, block_bytes=8))
+    assert (
+        str(caught.value) == f"{path}: record 1 (a): character '\\ufeff' at position 5 is not an IUPAC nucleotide code"
+    )
+
+
+def test_variable_tokens_summary_counts_every_batch(tmp_path: Path):
+    """DNABERT (default k = 6): ACGTACGT -> [CLS] + 3 six-mers + [SEP] = 5 tokens; ACGTACG -> 4; one record a batch."""
+    from genoprep.dna.artifacts import write_variable_tokens
+    from genoprep.dna.tokenize import dnabert_encode
+
+    tokens = dnabert_encode(["ACGTACGT", "ACGTACG"])
+    assert [len(tokens[i]) for i in range(len(tokens))] == [5, 4]
+    records = [DnaRecord(1, "a", "ACGTACGT", None), DnaRecord(2, "b", "ACGTACG", None)]
+    summary = write_variable_tokens(records, tmp_path / "t.parquet", "dnabert", {"k": 6}, batch_records=1)
+    assert (summary["n_sequences"], summary["n_tokens"], summary["n_bases"]) == (2, 9, 15)
