@@ -56,7 +56,10 @@ DEFAULT_SAMPLE = 20
 #: (a mutant should be killed by the tests written for its module).
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "filters": (["genoprep/filters.py"], ["tests/unit/test_killers_filters.py"]),
-    "textio": (["genoprep/textio.py"], ["tests/unit/test_killers_textio.py"]),
+    "textio": (
+        ["genoprep/textio.py"],
+        ["tests/unit/test_killers_textio.py", "tests/unit/test_killers_textio_large.py"],
+    ),
     "tables": (["genoprep/tables.py"], ["tests/unit/test_tables.py", "tests/unit/test_killers_tables.py"]),
     "cards": (["genoprep/cards.py"], ["tests/unit/test_cards.py", "tests/unit/test_killers_cards.py"]),
     "provenance": (
