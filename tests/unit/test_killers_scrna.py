@@ -1125,20 +1125,31 @@ def test_scgpt_refusals_name_their_source_and_duplicates_are_summed(tmp_path) ->
     assert duplicated.data.tolist() == [3.0, 0.5, 0.5]  # the input is not changed
 
 
-def test_geneformer_parameters_by_hand() -> None:
-    from genoprep.scrna.tokens import GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary
+GENEFORMER_GENES = ["ENSG00000000003", "ENSG00000000005"]
+
+
+def _geneformer_v2(size: int):
+    """Card options (v2, special tokens, the given model_input_size) and a two-gene vocabulary (medians 1.5, 2)."""
+    from genoprep.scrna.tokens import GeneformerOptions, GeneformerVocabulary
 
     options = GeneformerOptions(
         version="v2",
-        model_input_size=6,
+        model_input_size=size,
         special_tokens=None,
         token_dictionary=None,
         gene_median_dictionary=None,
         gene_name_id_dictionary=None,
     )
-    genes = ["ENSG00000000003", "ENSG00000000005"]
+    genes = GENEFORMER_GENES
     tokens = {"<pad>": 0, "<mask>": 1, "<cls>": 2, "<eos>": 3, genes[0]: 4, genes[1]: 5}
-    vocabulary = GeneformerVocabulary.load(options, tokens=tokens, medians={genes[0]: 1.5, genes[1]: 2.0})
+    return options, GeneformerVocabulary.load(options, tokens=tokens, medians={genes[0]: 1.5, genes[1]: 2.0})
+
+
+def test_geneformer_parameters_by_hand() -> None:
+    from genoprep.scrna.tokens import GeneformerTokenizer
+
+    genes = GENEFORMER_GENES
+    options, vocabulary = _geneformer_v2(6)
     assert GeneformerTokenizer(vocabulary, genes, options).parameters() == {
         "scheme": "geneformer",
         "version": "v2",
@@ -1271,19 +1282,10 @@ def test_scgpt_vocabulary_with_a_negative_id_whole_line() -> None:
 
 
 def test_geneformer_summary_header_and_chunk_refusal() -> None:
-    from genoprep.scrna.tokens import GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary
+    from genoprep.scrna.tokens import GeneformerTokenizer
 
-    options = GeneformerOptions(
-        version="v2",
-        model_input_size=6,
-        special_tokens=None,
-        token_dictionary=None,
-        gene_median_dictionary=None,
-        gene_name_id_dictionary=None,
-    )
-    genes = ["ENSG00000000003", "ENSG00000000005"]
-    tokens = {"<pad>": 0, "<mask>": 1, "<cls>": 2, "<eos>": 3, genes[0]: 4, genes[1]: 5}
-    vocabulary = GeneformerVocabulary.load(options, tokens=tokens, medians={genes[0]: 1.5, genes[1]: 2.0})
+    genes = GENEFORMER_GENES
+    options, vocabulary = _geneformer_v2(6)
     tokenizer = GeneformerTokenizer(vocabulary, genes, options)
     summary = tokenizer.summary()
     assert (summary["version"], summary["model_input_size"], summary["special_tokens"]) == ("v2", 6, True)
@@ -1297,26 +1299,70 @@ def test_geneformer_summary_header_and_chunk_refusal() -> None:
 
 
 def test_geneformer_share_over_two_chunks_and_the_input_size_refusal() -> None:
-    from genoprep.scrna.tokens import GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary
+    from genoprep.scrna.tokens import GeneformerTokenizer
 
-    def options(size: int) -> GeneformerOptions:
-        return GeneformerOptions(
-            version="v2",
-            model_input_size=size,
-            special_tokens=None,
-            token_dictionary=None,
-            gene_median_dictionary=None,
-            gene_name_id_dictionary=None,
-        )
-
-    genes = ["ENSG00000000003", "ENSG00000000005", "ENSG00000000099"]  # the last one is in no dictionary
-    tokens = {"<pad>": 0, "<mask>": 1, "<cls>": 2, "<eos>": 3, genes[0]: 4, genes[1]: 5}
-    vocabulary = GeneformerVocabulary.load(options(6), tokens=tokens, medians={genes[0]: 1.5, genes[1]: 2.0})
-    tokenizer = GeneformerTokenizer(vocabulary, genes, options(6))
+    genes = [*GENEFORMER_GENES, "ENSG00000000099"]  # the last one is in no dictionary
+    options, vocabulary = _geneformer_v2(6)
+    tokenizer = GeneformerTokenizer(vocabulary, genes, options)
     tokenizer.tokenize_chunk(sparse.csr_matrix(np.array([[1, 2, 3]], dtype=np.float32)))
     tokenizer.tokenize_chunk(sparse.csr_matrix(np.array([[4, 0, 5]], dtype=np.float32)))
     # raw counts of genes in the dictionaries over all counts, both chunks: (1 + 2 + 4) / (6 + 9)
     assert tokenizer.summary()["share_of_counts_in_vocabulary"] == pytest.approx(7 / 15, rel=1e-12)
     with pytest.raises(InputError) as caught:
-        GeneformerTokenizer(vocabulary, genes, options(2))  # <cls> and <eos> take both places
+        GeneformerTokenizer(vocabulary, genes, _geneformer_v2(2)[0])  # <cls> and <eos> take both places
     assert str(caught.value) == "card: params.geneformer.model_input_size 2 leaves no room for genes"
+
+
+def test_geneformer_spearman_against_scipy_and_no_specials_by_hand() -> None:
+    """with_spearman: the mean per-cell Spearman rho between a cell's raw counts and its Geneformer values over all
+    its in-vocabulary genes (not only the kept ones), against scipy; cells with a constant side or no gene left out.
+    v1 has no <cls>/<eos>: each cell's tokens are its top genes only. Without with_spearman nothing is scored."""
+    from scipy import stats
+
+    from genoprep.scrna.tokens import (
+        GeneformerOptions,
+        GeneformerTokenizer,
+        GeneformerVocabulary,
+        RankOptions,
+        RankTokenizer,
+    )
+
+    options = GeneformerOptions(
+        version="v1",
+        model_input_size=3,
+        special_tokens=None,
+        token_dictionary=None,
+        gene_median_dictionary=None,
+        gene_name_id_dictionary=None,
+    )
+    genes = [f"ENSG0000000000{i}" for i in range(4)] + ["ENSG00000000099"]  # the last one in no dictionary
+    medians = np.array([1.0, 4.0, 0.5, 2.0])
+    tokens = {"<pad>": 0, "<mask>": 1, **{gene: 2 + i for i, gene in enumerate(genes[:4])}}
+    vocabulary = GeneformerVocabulary.load(options, tokens=tokens, medians=dict(zip(genes[:4], medians, strict=True)))
+    counts = np.array(
+        [
+            [1, 2, 3, 4, 7],  # values 1, 0.5, 6, 2 (x 10,000 / 17): rho 0.6 over 4 genes, 3 kept
+            [2, 2, 0, 0, 1],  # constant counts: rho undefined
+            [0, 0, 0, 0, 3],  # no gene in the vocabulary: dropped
+            [0, 1, 0, 5, 0],  # values 0.25, 2.5: rho 1
+        ],
+        dtype=np.float32,
+    )
+    expected = []
+    for row in counts:
+        detected = row[:4] > 0
+        if detected.sum() >= 2 and np.unique(row[:4][detected]).shape[0] > 1:
+            values = row[:4][detected] / row.sum() * 10_000 / medians[detected]
+            expected.append(stats.spearmanr(row[:4][detected], values).statistic)
+    assert expected == pytest.approx([0.6, 1.0])
+    scored = GeneformerTokenizer(vocabulary, genes, options, with_spearman=True)
+    chunk = scored.tokenize_chunk(sparse.csr_matrix(counts))
+    # by value descending, no <cls>/<eos>; the cell without a vocabulary gene dropped
+    assert (chunk.input_ids.tolist(), chunk.offsets.tolist()) == ([4, 5, 2, 2, 3, 5, 3], [0, 3, 5, 7])
+    assert chunk.kept.tolist() == [True, True, False, True]
+    summary = RankTokenizer(5, RankOptions(n_genes=3)).summary(scored.stats)
+    assert summary["mean_spearman_vs_geneformer"] == pytest.approx(np.mean(expected), rel=1e-12)
+    assert summary["spearman_cells"] == 2
+    plain = GeneformerTokenizer(vocabulary, genes, options)  # the default: no Spearman
+    plain.tokenize_chunk(sparse.csr_matrix(counts))
+    assert (plain.stats.spearman_cells, plain.stats.spearman_sum) == (0, 0.0)
