@@ -1366,3 +1366,133 @@ def test_geneformer_spearman_against_scipy_and_no_specials_by_hand() -> None:
     plain = GeneformerTokenizer(vocabulary, genes, options)  # the default: no Spearman
     plain.tokenize_chunk(sparse.csr_matrix(counts))
     assert (plain.stats.spearman_cells, plain.stats.spearman_sum) == (0, 0.0)
+
+
+def _geneformer_options(version: str = "v2", **fields) -> object:
+    from genoprep.scrna.tokens import GeneformerOptions
+
+    base = dict(model_input_size=None, special_tokens=None, token_dictionary=None, gene_median_dictionary=None)
+    return GeneformerOptions(version=version, **{**base, "gene_name_id_dictionary": None, **fields})
+
+
+def _refusal(call) -> str:
+    with pytest.raises(InputError) as caught:
+        call()
+    return str(caught.value)
+
+
+def test_geneformer_dictionary_refusals_whole_line(tmp_path) -> None:
+    """Each Geneformer dictionary refusal as one whole line naming its file (or the derived dictionary)."""
+    import json
+
+    from genoprep.scrna.tokens import GeneformerVocabulary
+
+    gene, other = "ENSG00000000003", "ENSG00000000005"
+    medians = {gene: 1.5, other: 2.0}
+
+    def json_file(name: str, content: object) -> str:
+        path = tmp_path / name
+        path.write_text(json.dumps(content), encoding="utf-8")
+        return str(path)
+
+    def load_v1(tokens: object, version: str = "v1", **fields) -> str:
+        path = json_file("tokens.json", tokens)
+        options = _geneformer_options(version, token_dictionary=path, **fields)
+        return _refusal(lambda: GeneformerVocabulary.load(options, medians=medians)).replace(path, "FILE")
+
+    v1 = {"<pad>": 0, "<mask>": 1}
+    assert load_v1({**v1, gene: -1}) == (
+        "FILE: token dictionary: the value of 'ENSG00000000003' is -1, expected a non-negative integer token id"
+    )
+    assert load_v1({"<pad>": 0, gene: 2}) == (
+        "FILE: token dictionary does not fit Geneformer v1: <mask> is absent, v1 needs <mask>=1 (<pad>=0, <mask>=1)"
+    )
+    assert load_v1({**v1, "<cls>": 2, "<eos>": 3, gene: 4}) == (
+        "FILE: token dictionary does not fit Geneformer v1: it has <cls>/<eos> (a V2 dictionary); "
+        "set geneformer.version: v2"
+    )
+    assert load_v1({**v1, gene: 2}, special_tokens=True) == (
+        "FILE: token dictionary has no <cls>/<eos> but geneformer.special_tokens is true (a V1 dictionary)"
+    )
+    assert load_v1({**v1, gene: 1}) == "FILE: token dictionary gives gene ENSG00000000003 the id of a special token (1)"
+    # only <...> names are special: a gene named with one bracket is a gene (and clashes with <mask>'s id)
+    assert load_v1({**v1, "GENE>": 1}) == "FILE: token dictionary gives gene GENE> the id of a special token (1)"
+    assert load_v1({**v1, gene: 2, other: 2}) == "FILE: token dictionary gives the same id to two genes"
+    assert load_v1([1, 2]) == "FILE: token dictionary holds a list, not a dictionary"
+    # derived dictionaries are named as such
+    assert _refusal(
+        lambda: GeneformerVocabulary.load(_geneformer_options("v1"), tokens={**v1, gene: 1}, medians=medians)
+    ) == ("derived token dictionary: token dictionary gives gene ENSG00000000003 the id of a special token (1)")
+    tokens = {**v1, gene: 2, other: 3}
+    assert _refusal(lambda: GeneformerVocabulary.load(_geneformer_options("v1"), tokens=tokens, medians={gene: 0})) == (
+        "derived gene median dictionary: gene median dictionary: the value of 'ENSG00000000003' is 0, "
+        "expected a positive finite number"
+    )
+    medians_path = json_file("medians.json", {gene: -2.0})
+    options = _geneformer_options("v1", gene_median_dictionary=medians_path)
+    assert _refusal(lambda: GeneformerVocabulary.load(options, tokens=tokens)) == (
+        f"{medians_path}: gene median dictionary: the value of 'ENSG00000000003' is -2.0, "
+        "expected a positive finite number"
+    )
+    assert _refusal(lambda: GeneformerVocabulary.load(_geneformer_options("v1"), medians=medians)) == (
+        "card: params.geneformer.token_dictionary is not set and no derived dictionary was given"
+    )
+    names_path = json_file("names.json", {"TSPAN6": 5})
+    options = _geneformer_options("v1", gene_name_id_dictionary=names_path)
+    assert _refusal(lambda: GeneformerVocabulary.load(options, tokens=tokens, medians=medians)) == (
+        f"{names_path}: gene name id dictionary: the value of 'TSPAN6' is 5, expected an Ensembl gene id"
+    )
+    names_path = json_file("names_list.json", ["TSPAN6"])
+    options = _geneformer_options("v1", gene_name_id_dictionary=names_path)
+    assert _refusal(lambda: GeneformerVocabulary.load(options, tokens=tokens, medians=medians)) == (
+        f"{names_path}: gene name id dictionary holds a list, not a dictionary"
+    )
+    # a file's gene ids are upper-cased (special tokens kept), the version recorded
+    path = json_file("lower.json", {**v1, gene.lower(): 2})
+    vocabulary = GeneformerVocabulary.load(_geneformer_options("v1", token_dictionary=path), medians=medians)
+    assert (vocabulary.tokens, vocabulary.version) == ({**v1, gene: 2}, "v1")
+
+
+def test_geneformer_gene_ids_summary_and_the_no_gene_refusal() -> None:
+    """ensembl_ids_of on a list of Ensembl ids with a symbol and a spike-in (>= 90 % ids: the symbol goes through
+    gene_name_id), the tokenizer's gene counts by hand, and the 'none of the genes' refusal with each hint."""
+    from genoprep.scrna.tokens import GeneformerTokenizer, GeneformerVocabulary
+    from genoprep.scrna.tokens.geneformer import ensembl_ids_of
+
+    ids = [f"ENSG{i:011d}" for i in range(1, 20)]  # 19 ids + 2 others: 90.5 % ids
+    names = [f"{ids[0].lower()}.7", *ids[1:], "TSPAN6", "ERCC-00002"]
+    mapping = {"TSPAN6": "ensg00000000419.12"}
+    assert ensembl_ids_of(names, mapping) == [*ids, "ENSG00000000419", None]
+    assert ensembl_ids_of(["TSPAN6", "tspan6", "ACTB"], mapping) == ["ENSG00000000419", None, None]  # exact symbols
+
+    tokens = {"<pad>": 0, "<mask>": 1, ids[0]: 2, ids[1]: 3, "ENSG00000000419": 4}
+    medians = {ids[0]: 1.0, ids[1]: 2.0, ids[2]: 3.0, "ENSG00000000419": 4.0}  # ids[2] has no token
+    vocabulary = GeneformerVocabulary.load(_geneformer_options("v1"), tokens=tokens, medians=medians)
+    vocabulary.gene_name_id = mapping
+    tokenizer = GeneformerTokenizer(vocabulary, names, _geneformer_options("v1"))
+    summary = tokenizer.summary()
+    assert {key: summary[key] for key in ("genes_in_input", "genes_with_ensembl_id")} == {
+        "genes_in_input": 21,
+        "genes_with_ensembl_id": 20,  # every name but the spike-in
+    }
+    assert (summary["genes_in_vocabulary"], summary["distinct_tokens"]) == (3, 3)  # ids 0, 1 and TSPAN6's
+    # two symbols of one id share a token: 2 genes in the vocabulary, 1 distinct token
+    twice = GeneformerTokenizer(vocabulary, ["TSPAN6", "TSPAN6"], _geneformer_options("v1")).summary()
+    assert (twice["genes_in_input"], twice["genes_in_vocabulary"], twice["distinct_tokens"]) == (2, 2, 1)
+
+    vocabulary.gene_name_id = None
+    symbols = ["A1", "B2", "C3", "D4"]
+    assert _refusal(lambda: GeneformerTokenizer(vocabulary, symbols, _geneformer_options("v1"))) == (
+        "genes: none of the 4 genes is in both Geneformer dictionaries (the names are not Ensembl ids and no "
+        "gene_name_id_dictionary is set), e.g. A1, B2, C3"
+    )
+    unknown = [f"ENSG{i:011d}" for i in range(50, 54)]
+    assert _refusal(lambda: GeneformerTokenizer(vocabulary, unknown, _geneformer_options("v1"))) == (
+        "genes: none of the 4 genes is in both Geneformer dictionaries (wrong dictionaries or species?), "
+        "e.g. ENSG00000000050, ENSG00000000051, ENSG00000000052"
+    )
+    vocabulary.gene_name_id = mapping  # symbols that are not in it: not the "no gene_name_id" hint
+    assert _refusal(lambda: GeneformerTokenizer(vocabulary, symbols, _geneformer_options("v1"))) == (
+        "genes: none of the 4 genes is in both Geneformer dictionaries (wrong dictionaries or species?), "
+        "e.g. A1, B2, C3"
+    )
