@@ -1,40 +1,55 @@
 """`make mutants`: mutation testing of the science modules with the unit tests alone (mutmut).
 
-    python bench/mutants.py                 # every module group, one after the other
-    python bench/mutants.py filters textio  # some groups (names: GROUPS below)
-    python bench/mutants.py --report        # no run: the report from the results cached so far
+    python bench/mutants.py --sample 20            # sample(20) of every module group (`make mutants`)
+    python bench/mutants.py --sample 50 --seed 1 filters textio
+    python bench/mutants.py --all                  # every mutant (`make mutants-all`), cached and incremental
+    python bench/mutants.py --report               # no run: the report from the verdicts cached so far
+    python bench/mutants.py --judge NAME "reason"  # record a survivor as equivalent (its function's current hash)
 
-One mutmut run per module group, each in its own folder ``mutants/<group>/`` (git-ignored) with
-its own ``pyproject.toml``: the group's files are the only ones mutated, and the group's unit
-test files are the only tests run (for the stats pass that maps tests to functions, and for each
-mutant, only the tests of that map that reach the mutated function). Running the whole unit
-suite for a mutant of ``bulk.qc`` would waste minutes on scRNA token tests that cannot reach it.
-The rest of the configuration (pytest arguments, files copied, files never mutated, lines never
-mutated) is the ``[tool.mutmut]`` table of the repository's ``pyproject.toml``.
+The sample (docs/testing.md, the rule every mutation helper uses): the group's mutant names sorted, shuffled once
+with ``random.Random(seed)`` (2026 by default), the first K: sample(K) is contained in sample(2K). The names come
+from mutmut's mutant generation alone (``GENERATE``: no test runs), so a group's sample is known before its first
+run. Mutants of the sample that have a cached verdict for an unchanged function are not run again; the others
+are run in one ``mutmut run NAME...`` (one clean pass of the tests they reach).
 
-Results are cached per group: a second run re-tests only the mutants of changed functions. The
-report (score per module, run time and load of each group, then each surviving mutant's diff)
-is written to bench/out/mutants.txt; equivalent survivors are judged by hand in docs/testing.md.
-mutmut runs niced, 2 mutants at a time (``MUTANTS_CHILDREN``), one group at a time.
+One mutmut folder per module group, ``mutants/<group>/`` (git-ignored), with its own ``pyproject.toml``: the
+group's files are the only ones mutated, and the group's unit test files are the only tests run (for the stats
+pass that maps tests to functions, and for each mutant, only the tests of that map that reach the mutated
+function). The rest of the configuration is the ``[tool.mutmut]`` table of the repository's ``pyproject.toml``.
+
+The report (bench/out/mutants.txt), per group and in total: sampled / run / killed / survived / judged equivalent
+(``bench/mutants_equivalent.tsv``: mutant, its function's hash, reason; an entry whose function changed since is
+"to re-judge" and counts as a survivor), the score over the non-equivalent mutants with its Wilson 95 % interval,
+the score counting the equivalents as survivors, then each mutant not killed with its diff. Exit status 1 when a
+group's score is under 95 %. mutmut runs niced, 2 mutants at a time (``MUTANTS_CHILDREN``), one group at a time.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import os
+import random
 import re
 import shutil
 import subprocess
 import sys
 import time
 import tomllib
-from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out" / "mutants.txt"
 RUNS = REPO / "mutants"
 MUTMUT = Path(sys.executable).with_name("mutmut")
+#: surviving mutants judged equivalent: mutant, the hash mutmut records for its function, the reason
+EQUIVALENTS = REPO / "bench" / "mutants_equivalent.tsv"
+#: the issue's target: at least this share of the non-equivalent mutants killed, per group
+TARGET = 0.95
+#: ``make mutants``: sample(K) of each group (see docs/testing.md for what fits in 10 minutes)
+DEFAULT_SAMPLE = 20
 
 #: group -> (files mutated, unit test files run). Each test file listed imports the group's
 #: modules directly; tests that reach a module only through another one are left out on purpose
@@ -212,37 +227,300 @@ def refresh_package_data(folder: Path) -> None:
             shutil.copyfile(source, target)
 
 
-def run_group(group: str, env: dict[str, str], children: str) -> tuple[dict[str, str], str, int]:
+#: mutmut's mutant generation alone (no test runs), run inside mutants/<group>/: what ``mutmut run`` does before its
+#: stats pass, so that a group's mutant names exist (in its ``*.py.meta`` files) before its first run. Prints whether
+#: the cached verdicts were made under another test configuration (mutmut resets them when it next runs).
+GENERATE = """
+import json, os
+import mutmut.__main__ as m
+from mutmut.configuration import config
+from mutmut.state import state
+from mutmut.stats import load_stats
+os.makedirs("mutants", exist_ok=True)
+m.set_mutant_under_test("mutant_generation")
+m.copy_src_dir(); m.copy_also_copy_files(); m.setup_source_paths(); m.store_lines_covered_by_tests()
+m.create_mutants(1)
+loaded = load_stats()
+old = state().old_config_fingerprint if loaded else {}
+print(json.dumps({"stats": loaded, "config_changed": bool(old) and old != config().config_fingerprint()}))
+"""
+
+
+#: ``mutmut run [NAME...]`` (mutmut's own ``_run``) without its clean pass when its stats pass ran in full just before:
+#: that pass ran every test of the group on the unmutated code and stops the run unless they all pass, so the clean
+#: pass (the same tests, the same code) would repeat it. After cached stats the clean pass runs as in mutmut.
+RUN = """
+import sys
+import mutmut.__main__ as m
+full_stats = []
+stats_collection, mutant_runner = m.run_stats_collection, m.get_mutant_runner
+
+def run_stats_collection(runner, tests=None):
+    full_stats.append(not tests)
+    return stats_collection(runner, tests)
+
+def get_mutant_runner(*args, **kwargs):
+    runner = mutant_runner(*args, **kwargs)
+    clean = runner.run_clean_tests
+
+    def run_clean_tests(tests):
+        if any(full_stats):
+            print("    clean pass skipped: the full stats pass just ran these tests on the unmutated code")
+            return 0
+        return clean(tests)
+
+    runner.run_clean_tests = run_clean_tests
+    return runner
+
+m.run_stats_collection, m.get_mutant_runner = run_stats_collection, get_mutant_runner
+m._run(sys.argv[2:], int(sys.argv[1]))
+"""
+
+
+def generate(folder: Path, env: dict[str, str]) -> dict[str, bool]:
+    """Generate the group's mutants without running a test; {"stats": cached stats exist, "config_changed": ...}."""
+    done = subprocess.run(
+        [sys.executable, "-c", GENERATE], cwd=folder, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"genoprep: error: mutant generation failed in {folder}:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def read_meta(folder: Path) -> tuple[dict[str, int | None], dict[str, str]]:
+    """The group's mutants and their cached exit codes, and each function's hash, from mutmut's ``*.py.meta`` files.
+
+    Returns ({mutant name: exit code or None}, {"genoprep.mod.x_func": hash}); the function of a mutant is
+    ``function_of(name)``."""
+    codes: dict[str, int | None] = {}
+    hashes: dict[str, str] = {}
+    root = folder / "mutants"
+    for meta in sorted(root.rglob("*.py.meta")):
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        module = ".".join(meta.relative_to(root).with_suffix("").with_suffix("").parts)
+        module = module.removesuffix(".__init__")
+        codes.update(data.get("exit_code_by_key", {}))
+        hashes.update({f"{module}.{func}": h for func, h in data.get("hash_by_function_name", {}).items()})
+    return codes, hashes
+
+
+def function_of(name: str) -> str:
+    """``genoprep.scrna.qc.x_filter_cells__mutmut_3`` -> ``genoprep.scrna.qc.x_filter_cells``."""
+    return name.split("__mutmut_")[0]
+
+
+def sample(keys: list[str] | set[str], k: int | None, seed: int = 2026) -> list[str]:
+    """The shared sample rule: the first k of one seeded shuffle of the sorted names (nested in k); None: all."""
+    order = sorted(keys)
+    random.Random(seed).shuffle(order)
+    return order if k is None else order[:k]
+
+
+def wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson score interval of a proportion (95 % by default); (nan, nan) for n = 0."""
+    if n == 0:
+        return math.nan, math.nan
+    p = successes / n
+    centre = p + z * z / (2 * n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    scale = 1 + z * z / n
+    return (centre - half) / scale, (centre + half) / scale
+
+
+@dataclass(frozen=True)
+class Equivalent:
+    name: str
+    function_hash: str
+    reason: str
+
+
+def read_equivalents(path: Path | None = None) -> dict[str, Equivalent]:
+    """bench/mutants_equivalent.tsv: ``mutant<TAB>hash of its function<TAB>reason`` (a header, ``#`` comments)."""
+    path = path or EQUIVALENTS
+    found: dict[str, Equivalent] = {}
+    if not path.exists():
+        return found
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#") or line.startswith("mutant\t"):
+            continue
+        fields = line.split("\t")
+        if len(fields) != 3 or not all(f.strip() for f in fields):
+            raise SystemExit(f"genoprep: error: {path.name}: line {number}: expected mutant, hash and reason (3 tabs)")
+        name, function_hash, reason = (f.strip() for f in fields)
+        if name in found:
+            raise SystemExit(f"genoprep: error: {path.name}: line {number}: {name} listed twice")
+        found[name] = Equivalent(name, function_hash, reason)
+    return found
+
+
+def status_of(code: int | None) -> str:
+    from mutmut.stats import status_by_exit_code
+
+    return status_by_exit_code[code]
+
+
+@dataclass
+class Tally:
+    """One group's (or the total's) counts over its sample."""
+
+    sampled: int = 0
+    run: int = 0
+    killed: int = 0
+    survived: int = 0  # every verdict that is not a kill: survived, no tests, suspicious, ...
+    equivalent: int = 0  # survivors judged equivalent, for the function as judged (hash unchanged)
+    rejudge: int = 0  # survivors judged equivalent for a function that changed since (counted as survivors)
+
+    def add(self, other: Tally) -> None:
+        for key in vars(self):
+            setattr(self, key, getattr(self, key) + getattr(other, key))
+
+    def score(self) -> float:
+        """Killed over the non-equivalent mutants run."""
+        base = self.run - self.equivalent
+        return self.killed / base if base else math.nan
+
+    def score_all(self) -> float:
+        """Killed over every mutant run (equivalents counted as survivors)."""
+        return self.killed / self.run if self.run else math.nan
+
+    def interval(self) -> tuple[float, float]:
+        return wilson(self.killed, self.run - self.equivalent)
+
+
+def judge(
+    names: list[str], codes: dict[str, int | None], hashes: dict[str, str], equivalents: dict[str, Equivalent]
+) -> tuple[Tally, dict[str, str]]:
+    """Count a sample's verdicts: the tally, and {mutant not killed: its status, "equivalent" or "... to re-judge"}."""
+    tally = Tally(sampled=len(names))
+    verdicts: dict[str, str] = {}
+    for name in names:
+        status = status_of(codes.get(name))
+        if status in NOT_RUN:
+            continue
+        tally.run += 1
+        if status in KILLED:
+            tally.killed += 1
+            continue
+        tally.survived += 1
+        listed = equivalents.get(name)
+        if listed is None:
+            verdicts[name] = status
+        elif listed.function_hash == hashes.get(function_of(name)):
+            tally.equivalent += 1
+            verdicts[name] = "equivalent"
+        else:
+            tally.rejudge += 1
+            verdicts[name] = f"{status}, to re-judge (judged equivalent for function hash {listed.function_hash})"
+    return tally, verdicts
+
+
+def percent(value: float) -> str:
+    return "-" if math.isnan(value) else f"{100 * value:.1f}%"
+
+
+def row(label: str, t: Tally) -> str:
+    low, high = t.interval()
+    interval = "-" if math.isnan(low) else f"{100 * low:.1f}-{100 * high:.1f}%"
+    return (
+        f"{label:18} {t.sampled:7d} {t.run:6d} {t.killed:6d} {t.survived:8d} {t.equivalent:6d} {t.rejudge:9d} "
+        f"{percent(t.score()):>7} {interval:>13} {percent(t.score_all()):>9}"
+    )
+
+
+HEADER = (
+    f"{'group':18} {'sampled':>7} {'run':>6} {'killed':>6} {'survived':>8} {'equiv':>6} {'re-judge':>9} "
+    f"{'score':>7} {'Wilson 95%':>13} {'score all':>9}"
+)
+
+
+def run_mutmut(folder: Path, names: list[str], env: dict[str, str], children: str) -> int:
+    """``mutmut run`` of the named mutants (one invocation: one clean pass of the tests they reach)."""
+    command = ["nice", "-n", "10", sys.executable, "-c", RUN, children, *names]
+    return subprocess.run(command, check=False, cwd=folder, env=env).returncode
+
+
+def run_group(
+    group: str, env: dict[str, str], children: str, k: int | None, seed: int, report_only: bool
+) -> tuple[list[str], dict[str, int | None], dict[str, str], str, int]:
+    """Bring the group's sample up to date (mutants without a cached verdict for an unchanged function are run)."""
     folder = prepare(group)
-    refresh_package_data(folder)
+    started, cpu = time.monotonic(), os.times()
     load_before = os.getloadavg()[0]
-    started = time.monotonic()
-    command = ["nice", "-n", "10", str(MUTMUT), "run", "--max-children", children]
-    run = subprocess.run(command, check=False, cwd=folder, env=env)
-    elapsed = time.monotonic() - started
-    load_after = os.getloadavg()[0]
-    listed = subprocess.run(
-        [str(MUTMUT), "results", "--all", "true"], cwd=folder, env=env, capture_output=True, text=True, check=False
-    )
+    if report_only:
+        codes, hashes = read_meta(folder)
+        names = sample(codes, None if all(c is not None for c in codes.values()) else k, seed)
+        return names, codes, hashes, f"{group}: cached results (not run now)", 0
+    refresh_package_data(folder)
+    state = generate(folder, env)
+    codes, hashes = read_meta(folder)
+    if all(code is not None for code in codes.values()) and not state["config_changed"]:
+        k = None  # every mutant of the group has a verdict: the full count, not a sample
+    names = sample(codes, k, seed)
+    todo = names if state["config_changed"] else [n for n in names if codes[n] is None]
+    code = 0
+    if todo and k is None:
+        code = run_mutmut(folder, [], env, children)  # every mutant: mutmut's own bookkeeping, cached
+    elif todo:
+        code = run_mutmut(folder, todo, env, children)
+    codes, hashes = read_meta(folder)
+    spent = os.times()
+    cpu_s = (spent.children_user + spent.children_system) - (cpu.children_user + cpu.children_system)
     line = (
-        f"{group}: {elapsed:.0f} s wall, load average {load_before:.1f} before / {load_after:.1f} after "
-        f"on {os.cpu_count()} cores, mutmut exit {run.returncode}"
+        f"{group}: {len(todo)} of {len(names)} {'mutants (all)' if k is None else 'sampled mutants'} run now "
+        f"({len(codes)} in the group), "
+        f"{time.monotonic() - started:.0f} s wall, {cpu_s:.0f} CPU-s, load average {load_before:.1f} before / "
+        f"{os.getloadavg()[0]:.1f} after on {os.cpu_count()} cores, mutmut exit {code}"
     )
-    return parse_results(listed.stdout), line, run.returncode
+    return names, codes, hashes, line, code
 
 
-def cached_group(group: str, env: dict[str, str]) -> tuple[dict[str, str], str, int]:
-    """The results mutmut cached in mutants/<group>/ (mutants never run count as not checked)."""
-    command = [str(MUTMUT), "results", "--all", "true"]
-    listed = subprocess.run(command, cwd=RUNS / group, env=env, capture_output=True, text=True, check=False)
-    return parse_results(listed.stdout), f"{group}: cached results (not run now)", 0
+def judge_equivalent(name: str, reason: str, path: Path | None = None) -> str:
+    """Add (or re-judge) a row of the equivalents file: the mutant, its function's current hash in the group folder
+    that holds it (``mutants/<group>/``), the reason. Returns the row."""
+    path = path or EQUIVALENTS
+    if not reason.strip() or "\t" in reason or "\n" in reason:
+        raise SystemExit("genoprep: error: the reason must be one line of text without tabs")
+    for folder in sorted(RUNS.glob("*")):
+        codes, hashes = read_meta(folder)
+        if name in codes:
+            break
+    else:
+        raise SystemExit(f"genoprep: error: {name}: no mutant of that name in {RUNS}/*/ (run its group first)")
+    if status_of(codes[name]) in KILLED:
+        raise SystemExit(f"genoprep: error: {name}: killed in {folder.name}, not a survivor to judge")
+    row = f"{name}\t{hashes[function_of(name)]}\t{reason.strip()}"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else ["mutant\tfunction_hash\treason"]
+    lines = [line for line in lines if line.split("\t")[0] != name]
+    path.write_text("\n".join([*lines, row]) + "\n", encoding="utf-8")
+    return row
 
 
 def main(argv: list[str]) -> int:
-    report_only = "--report" in argv
-    argv = [a for a in argv if a != "--report"]
-    groups = [g for name in argv for g in ALIASES.get(name, [name])] or list(GROUPS)
-    if report_only:
+    if argv[:1] == ["--judge"]:
+        if len(argv) != 3:
+            print('usage: bench/mutants.py --judge MUTANT "one-line reason"', file=sys.stderr)
+            return 2
+        print(f"genoprep: {judge_equivalent(argv[1], argv[2])}")
+        return 0
+    parser = argparse.ArgumentParser(prog="bench/mutants.py", description=__doc__.split("\n")[0])
+    parser.add_argument("groups", nargs="*", help=f"module groups (default: all): {' '.join([*GROUPS, *ALIASES])}")
+    chosen = parser.add_mutually_exclusive_group()
+    chosen.add_argument(
+        "--sample",
+        type=int,
+        default=DEFAULT_SAMPLE,
+        metavar="K",
+        help=f"sample(K) of each group (default {DEFAULT_SAMPLE})",
+    )
+    chosen.add_argument("--all", action="store_true", help="every mutant of each group")
+    parser.add_argument("--seed", type=int, default=2026, help="the sample's seed (default 2026, the shared rule)")
+    parser.add_argument("--report", action="store_true", help="no run: the report from the verdicts cached so far")
+    args = parser.parse_args(argv)
+    k = None if args.all else args.sample
+    if k is not None and k < 1:
+        parser.error("--sample needs K >= 1")
+    groups = [g for name in args.groups for g in ALIASES.get(name, [name])] or list(GROUPS)
+    if args.report:
         groups = [g for g in groups if (RUNS / g / "mutants").is_dir()]
     unknown = [g for g in groups if g not in GROUPS]
     if unknown:
@@ -252,7 +530,7 @@ def main(argv: list[str]) -> int:
     env = dict(os.environ)
     # the real data beside the checkout (tests/conftest.py would look beside ./mutants otherwise)
     env.setdefault("GENOPREP_SHARED_DATA", str(REPO.parent / "shared" / "data"))
-    if not report_only and not Path(env["GENOPREP_SHARED_DATA"]).is_dir():
+    if not args.report and not Path(env["GENOPREP_SHARED_DATA"]).is_dir():
         # without it the real-data tests skip, and a skip passes: every mutant only they would kill survives
         print(
             f"genoprep: error: real test data not found: {env['GENOPREP_SHARED_DATA']} "
@@ -269,49 +547,46 @@ def main(argv: list[str]) -> int:
     # test's own max_examples): a surviving scRNA tokens mutant paid ~60 s of 60-example property tests at load 16
     env.setdefault("GENOPREP_MUTANT_EXAMPLES", "10")
     children = env.get("MUTANTS_CHILDREN", "2")
-    results: dict[str, str] = {}
-    folders: dict[str, Path] = {}
-    timings = []
+    equivalents = read_equivalents()
+    what = "every mutant" if k is None else f"sample({k}) of each group, seed {args.seed}"
+    lines = [f"genoprep mutants: {what}", ""]
+    table = [HEADER]
+    total = Tally()
+    listed: list[tuple[str, str, Path]] = []
     worst = 0
     for group in groups:
-        found, line, code = cached_group(group, env) if report_only else run_group(group, env, children)
+        names, codes, hashes, line, code = run_group(group, env, children, k, args.seed, args.report)
         print(f"genoprep: {line}", flush=True)
-        timings.append(line)
+        lines.append(line)
         worst = worst or code
-        results.update(found)
-        folders.update({name: RUNS / group for name in found})
-    by_module: dict[str, Counter[str]] = defaultdict(Counter)
-    for name, status in results.items():
-        by_module[module_of(name)][status] += 1
-    columns = f"{'module':34} {'mutants':>7} {'killed':>7} {'survived':>8} {'no tests':>8} {'score':>6} {'not run':>7}"
-    lines = [*timings, "", columns]
-    total: Counter[str] = Counter()
-    for module in sorted(by_module):
-        counts = by_module[module]
-        total.update(counts)
-        lines.append(row(module, counts))
-    lines += [row("total", total), "", "survivors (mutmut show NAME in mutants/<group>/):", ""]
-    survivors = [k for k, v in sorted(results.items()) if v not in KILLED | NOT_RUN]
-    for name in survivors:
+        tally, verdicts = judge(names, codes, hashes, equivalents)
+        total.add(tally)
+        table.append(row(group, tally))
+        if tally.run < tally.sampled:
+            lines.append(f"{group}: {tally.sampled - tally.run} sampled mutants have no verdict (run stopped)")
+        if not math.isnan(tally.score()) and tally.score() < TARGET:
+            worst = worst or 1
+        listed += [
+            (name, verdict, RUNS / group) for name, verdict in sorted(verdicts.items()) if verdict != "equivalent"
+        ]
+    table.append(row("total", total))
+    lines += ["", *table, ""]
+    lines.append(
+        "score = killed / (run - judged equivalent), with its Wilson 95 % interval; 'score all' counts the "
+        f"equivalents as survivors; target {100 * TARGET:.0f} % per group; equivalents: {EQUIVALENTS.name}"
+    )
+    lines += ["", "not killed and not judged equivalent (mutmut show NAME in mutants/<group>/):", ""]
+    summary = list(lines)
+    for name, verdict, folder in listed:
         shown = subprocess.run(
-            [str(MUTMUT), "show", name], check=False, cwd=folders[name], env=env, capture_output=True, text=True
+            [str(MUTMUT), "show", name], check=False, cwd=folder, env=env, capture_output=True, text=True
         )
-        lines.append(f"## {name}: {results[name]}")
-        lines.append(shown.stdout.rstrip())
-        lines.append("")
+        lines += [f"## {name}: {verdict}", shown.stdout.rstrip(), ""]
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines[: len(timings) + len(by_module) + 3]))
-    print(f"genoprep: {len(survivors)} surviving mutants listed in {OUT.relative_to(REPO)}")
+    print("\n".join(summary[: len(summary) - 3]))
+    print(f"genoprep: {len(listed)} mutants not killed listed in {OUT.relative_to(REPO)}")
     return worst
-
-
-def row(module: str, counts: Counter[str]) -> str:
-    run = sum(v for k, v in counts.items() if k not in NOT_RUN)
-    killed = sum(counts[k] for k in KILLED)
-    score = f"{100 * killed / run:5.1f}%" if run else "   -"
-    not_run = sum(counts[k] for k in NOT_RUN)
-    return f"{module:34} {run:7d} {killed:7d} {counts['survived']:8d} {counts['no tests']:8d} {score:>6} {not_run:7d}"
 
 
 if __name__ == "__main__":

@@ -60,17 +60,75 @@ def require_tool(name: str) -> str:
 MUTANT_EXAMPLES = int(os.environ.get("GENOPREP_MUTANT_EXAMPLES", "0") or 0)
 
 
+#: mutmut's phase in this process (it sets ``MUTANT_UNDER_TEST``): "stats" in its first pass (which test reaches
+#: which function), a mutant's name (``...__mutmut_N``) in each mutant's run, unset in ``make test`` and CI
+def mutmut_phase() -> str:
+    return os.environ.get("MUTANT_UNDER_TEST", "")
+
+
+#: set-up and teardown seconds of each test in mutmut's stats pass, beside mutmut's own ``mutmut-stats.json`` (whose
+#: ``duration_by_test`` has the call phase only: a test whose fixture builds a VCF or runs scanpy looks free there)
+SETUP_COSTS = "mutmut-setup-durations.json"
+_setup_seconds: dict[str, float] = {}
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own reordering (by higher-scoped parametrized fixtures)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not MUTANT_EXAMPLES:
-        return
+    if MUTANT_EXAMPLES:
+        cap_examples(items, MUTANT_EXAMPLES)
+    if "__mutmut_" in mutmut_phase():
+        items[:] = cheapest_first(items, Path.cwd())
+
+
+def cap_examples(items: list[pytest.Item], limit: int) -> None:
     from hypothesis import settings
 
     for item in items:
         test = getattr(item, "obj", None)
         current = getattr(test, "_hypothesis_internal_use_settings", None)
-        if current is not None and current.max_examples > MUTANT_EXAMPLES:
+        if current is not None and current.max_examples > limit:
             # hypothesis reads this attribute when the test is called (the test's own @settings put it there)
-            test._hypothesis_internal_use_settings = settings(current, max_examples=MUTANT_EXAMPLES)
+            test._hypothesis_internal_use_settings = settings(current, max_examples=limit)
+
+
+def cheapest_first(items: list[pytest.Item], folder: Path) -> list[pytest.Item]:
+    """A mutant's tests ordered by what each cost in mutmut's stats pass (set-up + call + teardown), so that ``-x``
+    ends a killed mutant at its cheapest failing test. mutmut passes the ids ordered by the call alone; a test
+    missing from both files keeps its place after the known ones (a stable sort on +inf)."""
+    import json
+
+    costs: dict[str, float] = {}
+    for name, key in (("mutmut-stats.json", "duration_by_test"), (SETUP_COSTS, None)):
+        try:
+            data = json.loads((folder / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        for test, seconds in (data[key] if key else data).items():
+            costs[test] = costs.get(test, 0.0) + float(seconds)
+    if not costs:
+        return items
+    return sorted(items, key=lambda item: costs.get(item.nodeid, float("inf")))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when in ("setup", "teardown") and mutmut_phase() == "stats":
+        _setup_seconds[report.nodeid] = _setup_seconds.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """mutmut's stats pass: add this run's set-up costs to the file (an incremental pass measures only new tests)."""
+    if mutmut_phase() != "stats" or not _setup_seconds:
+        return
+    import json
+
+    target = Path.cwd() / SETUP_COSTS
+    try:
+        known = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    known.update(_setup_seconds)
+    _setup_seconds.clear()
+    target.write_text(json.dumps(known, indent=1, sort_keys=True), encoding="utf-8")
 
 
 @pytest.hookimpl(hookwrapper=True)

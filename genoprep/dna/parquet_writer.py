@@ -25,7 +25,6 @@ file. Same table -> same bytes.
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
 import struct
 from collections.abc import Sequence
@@ -39,6 +38,7 @@ import pyarrow.compute as pc
 from numba import njit
 
 from genoprep import __version__
+from genoprep.atomic import Partial
 
 StrPath = str | PathLike[str]
 
@@ -359,7 +359,7 @@ class TokenParquetWriter:
         if not arrow_schema.equals(TOKENS_SCHEMA):  # metadata aside: the Parquet schema written is fixed
             raise ValueError(f"TokenParquetWriter writes {TOKENS_SCHEMA}, not {arrow_schema}")
         self.path = os.fspath(path)
-        self._partial = f"{self.path}.partial-{os.getpid()}"
+        self._partial = Partial(self.path)
         self._schema = arrow_schema
         self._max_entries = max(page_bytes // 4, 1)
         self._codec = pa.Codec(compression)
@@ -367,7 +367,7 @@ class TokenParquetWriter:
         self._n_rows = 0
         self._rep = np.empty(16 * self._max_entries + 64, dtype=np.uint8)
         self._def = np.empty(16 * self._max_entries + 64, dtype=np.uint8)
-        self._file = open(self._partial, "wb")  # noqa: SIM115 - closed by close()/abort()
+        self._file = open(self._partial.path, "wb")  # noqa: SIM115 - closed by close()/abort()
         self._pos = 0
         self._write(_MAGIC)
 
@@ -500,13 +500,12 @@ class TokenParquetWriter:
         self._write(footer)
         self._write(struct.pack("<I", len(footer)) + _MAGIC)
         self._file.close()
-        os.replace(self._partial, self.path)
+        self._partial.commit()
 
     def abort(self) -> None:
         """Close and remove the unfinished file."""
         self._file.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._partial)
+        self._partial.discard()
 
     def __enter__(self) -> TokenParquetWriter:
         return self

@@ -52,6 +52,7 @@ import numpy as np
 from scipy import sparse
 
 from genoprep import filters, leakage, runtime
+from genoprep.atomic import written_whole
 from genoprep.errors import InputError
 from genoprep.jsonio import write_json
 from genoprep.options import StepOptions
@@ -220,9 +221,8 @@ def _npz(path: StrPath) -> dict[str, np.ndarray]:
 
 def _save(path: StrPath, arrays: Mapping[str, np.ndarray]) -> None:
     """An ``.npz`` written whole or not at all (through a temporary name)."""
-    partial = f"{path}.partial.npz"
-    np.savez(partial, **arrays)
-    os.replace(partial, path)
+    with written_whole(path) as partial:
+        np.savez(partial, **arrays)
 
 
 # ---- 0. converted inputs ----------------------------------------------------------------------
@@ -883,9 +883,8 @@ def scaled_block(
 def shard_scale(options: ChainOptions, rows_path: StrPath, hvg_path: StrPath, out: StrPath) -> None:
     """Pass 4 over one shard: its scaled HVG block (``.npy``)."""
     block = scaled_block(_npz(rows_path), _npz(hvg_path), options.scale.scale_max_value, options.split.enabled)
-    partial = f"{out}.partial.npy"
-    np.save(partial, block)
-    os.replace(partial, out)
+    with written_whole(out) as partial:
+        np.save(partial, block)
 
 
 # ---- 8. gather -----------------------------------------------------------------------------

@@ -26,6 +26,7 @@ Caveat: htslib/cyvcf2 0.35 crash (segfault) on some malformed GT values such as
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -95,17 +96,21 @@ class _Rows:
             self.filter.append(filt)
             self.split.append(len(alts) > 1)
 
-    def add_rows(self, row_meta: list[tuple[tuple, int]], block: np.ndarray, hap: np.ndarray | None) -> None:
-        """Append dosage rows with their (record meta, ALT index) and called-haploid mask."""
-        k = block.shape[0]
-        self._reserve(k)
-        self.dosage[self.n : self.n + k] = block
+    def _set_haploid(self, k: int, hap: np.ndarray | None) -> None:
+        """The called-haploid mask of the ``k`` rows about to be added (kept only once a row has one)."""
         if hap is not None and hap.any():
             if self.haploid is None:
                 self.haploid = np.zeros((self.dosage.shape[0], self.n_samples), dtype=bool)
             self.haploid[self.n : self.n + k] = hap
         elif self.haploid is not None:
             self.haploid[self.n : self.n + k] = False
+
+    def add_rows(self, row_meta: list[tuple[tuple, int]], block: np.ndarray, hap: np.ndarray | None) -> None:
+        """Append dosage rows with their (record meta, ALT index) and called-haploid mask."""
+        k = block.shape[0]
+        self._reserve(k)
+        self.dosage[self.n : self.n + k] = block
+        self._set_haploid(k, hap)
         self.n += k
         self._append_meta(row_meta)
 
@@ -244,12 +249,7 @@ class _ScanRows(_Rows):
             hap = None if hap is None else hap[keep_row]
             self.dosage[self.n : self.n + block.shape[0]] = block
         k = block.shape[0]
-        if hap is not None and hap.any():
-            if self.haploid is None:
-                self.haploid = np.zeros((self.dosage.shape[0], self.n_samples), dtype=bool)
-            self.haploid[self.n : self.n + k] = hap
-        elif self.haploid is not None:
-            self.haploid[self.n : self.n + k] = False
+        self._set_haploid(k, hap)
         self.n += k
         targets = (self.chrom, self.pos, self.variant_id, self.ref, self.alt, self.filter, self.split)
         for target, values in zip(targets, columns, strict=True):
@@ -303,6 +303,7 @@ def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chunk
     by_ds = options.dosage_field == "DS"
     dtype = np.float32 if by_ds else np.int8
     rows = _ScanRows(n_out, _capacity(path, spec, n_file, n_out, np.dtype(dtype).itemsize), dtype)
+    scan = _Scan(rows, keeper, n_file, keep_samples, column_of, source)
     to_skip, to_read = spec.first_record, spec.n_records
     record = 0  # data records seen so far (0-based number of the next one)
     if spec.offset is not None:  # the reader starts at the chunk's first record
@@ -329,7 +330,7 @@ def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chunk
                 continue
             info = line_info[:n_lines]
             emit = _emit_plain if not (info[:, 4] == fastgt.STATUS_SLOW).any() else _emit_scanned
-            emit(rows, buf, free, info, n_rows, n_file, keep_samples, column_of, keeper, record + 1, source)
+            emit(scan, buf, free, info, n_rows, record + 1)
             record += n_lines
             to_read -= n_lines
         if to_read <= 0:
@@ -337,23 +338,27 @@ def _read_text(path: str | Path, spec: ChunkSpec, options: LoadOptions) -> Chunk
     return rows.result(source, spec, samples, counts)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Scan:
+    """What the emitters need of one chunk's text read, the same for every block: where the rows go,
+    the load-time filters, and how the file's sample columns map to the kept samples."""
+
+    rows: _ScanRows
+    keeper: _Keeper
+    n_file: int
+    keep_samples: np.ndarray | None
+    column_of: np.ndarray
+    source: str
+
+
 def _emit_plain(
-    rows: _ScanRows,
-    buf: np.ndarray,
-    dosage: np.ndarray,
-    info: np.ndarray,
-    n_rows: int,
-    n_file: int,
-    keep_samples: np.ndarray | None,
-    column_of: np.ndarray,
-    keeper: _Keeper,
-    first_record_number: int,
-    source: str,
+    scan: _Scan, buf: np.ndarray, dosage: np.ndarray, info: np.ndarray, n_rows: int, first_record_number: int
 ) -> None:
     """:func:`_emit_scanned` for lines the scan decoded in full (no :data:`~fastgt.STATUS_SLOW`
     line): the fixed columns in one vectorised pass over the block, the load-time filters as
     array operations; the same rows, metadata, counts and errors. Lines it cannot vouch for
     (a POS that is not plain digits, columns that are not UTF-8) go to :func:`_emit_scanned`."""
+    rows, keeper = scan.rows, scan.keeper
     tabs, pos = fastgt.fixed_fields(buf, info)
     try:
         # CHROM, ID, REF, ALT, FILTER: column f runs from the tab ending column f-1 (tabs[:, 7] for CHROM)
@@ -364,9 +369,7 @@ def _emit_plain(
     except UnicodeDecodeError:
         chrom = None
     if chrom is None or (pos < 0).any():
-        _emit_scanned(
-            rows, buf, dosage, info, n_rows, n_file, keep_samples, column_of, keeper, first_record_number, source
-        )
+        _emit_scanned(scan, buf, dosage, info, n_rows, first_record_number)
         return
     n_lines = len(info)
     n_alt = info[:, 3]
@@ -394,7 +397,7 @@ def _emit_plain(
         for k in haploid_lines.tolist():
             row0 = int(info[k, 5])
             hap[row0 : row0 + int(n_cols[k])] = fastgt.haploid_mask(
-                buf, int(info[k, 1]), n_file, column_of, rows.n_samples
+                buf, int(info[k, 1]), scan.n_file, scan.column_of, rows.n_samples
             )
     all_kept = bool(keep.all())
     positions = pos.tolist()
@@ -417,20 +420,11 @@ def _emit_plain(
 
 
 def _emit_scanned(
-    rows: _ScanRows,
-    buf: np.ndarray,
-    dosage: np.ndarray,
-    info: np.ndarray,
-    n_rows: int,
-    n_file: int,
-    keep_samples: np.ndarray | None,
-    column_of: np.ndarray,
-    keeper: _Keeper,
-    first_record_number: int,
-    source: str,
+    scan: _Scan, buf: np.ndarray, dosage: np.ndarray, info: np.ndarray, n_rows: int, first_record_number: int
 ) -> None:
     """Append the lines decoded by :func:`fastgt.scan` (GT or DS) that pass
     the load-time filters, line by line (flagged lines by the per-line decoder)."""
+    rows, keeper, n_file, keep_samples, source = scan.rows, scan.keeper, scan.n_file, scan.keep_samples, scan.source
     keep_row = None
     row_meta: list[tuple[tuple, int]] = []  # (record meta, ALT index) per kept row
     special: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # first row -> (rows, called haploid)
@@ -465,7 +459,7 @@ def _emit_scanned(
         elif status == haploid:
             special[row0] = (
                 dosage[row0 : row0 + n_cols],
-                fastgt.haploid_mask(buf, info_end, n_file, column_of, rows.n_samples),
+                fastgt.haploid_mask(buf, info_end, n_file, scan.column_of, rows.n_samples),
             )
         if n_cols == 1:
             row_meta.append((meta, 0))

@@ -25,7 +25,7 @@ import importlib.util
 import os
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -217,38 +217,64 @@ def _bgzf_pieces(
     """
     source = os.fspath(path)
     inflater = _BlockInflater(source)
-    drop = 0
     try:
         with open(path, "rb") as f:
-            if start is not None:
-                f.seek(start >> 16)
-                drop = start & 0xFFFF
             out, fill = np.empty(piece_bytes + BGZF_MAX_BLOCK, dtype=np.uint8), 0
-            for offset, block in bgzf_blocks(f, source, read_size):
-                last = False
-                if stop is not None:
-                    if offset > stop >> 16 or (offset == stop >> 16 and not stop & 0xFFFF):
-                        break
-                    last = offset == stop >> 16
+            for inflate in _ranged_blocks(f, source, inflater, start, stop, read_size):
                 if fill + BGZF_MAX_BLOCK > len(out):
                     yield out[:fill]
                     out, fill = np.empty(piece_bytes + BGZF_MAX_BLOCK, dtype=np.uint8), 0
-                size = inflater.into(block, offset, out, fill)
-                fill += size
-                if last:  # the block holding ``stop``: the text ends there
-                    fill -= size - (stop & 0xFFFF)
-                if drop:  # the first block of a seek: text before the virtual offset
-                    if drop > fill:
-                        raise InputError(source, f"virtual offset {start} lies past the end of its BGZF block")
-                    out[: fill - drop] = out[drop:fill]
-                    fill -= drop
-                    drop = 0
-                if last:
-                    break
+                fill = inflate(out, fill)
             if fill:
                 yield out[:fill]
     finally:
         inflater.close()
+
+
+def _ranged_blocks(
+    f, source: str, inflater: _BlockInflater, start: int | None, stop: int | None, read_size: int
+) -> Iterator[Callable[[np.ndarray, int], int]]:
+    """The BGZF blocks of ``f`` from virtual offset ``start`` to ``stop`` (None: the file's start or end),
+    each as a function ``inflate(buffer, fill) -> new fill`` that inflates the block into
+    ``buffer[fill:]`` and keeps only the text inside the range: the first block of a seek drops the
+    text before ``start`` (moving the rest to ``fill``), the block holding ``stop`` ends there.
+    Shared by :func:`_bgzf_pieces` and :func:`_bgzf_line_blocks`, which differ only in their buffers."""
+    drop = 0
+    if start is not None:
+        f.seek(start >> 16)
+        drop = start & 0xFFFF
+    for offset, block in bgzf_blocks(f, source, read_size):
+        keep = None
+        if stop is not None:
+            if offset > stop >> 16 or (offset == stop >> 16 and not stop & 0xFFFF):
+                return
+            if offset == stop >> 16:
+                keep = stop & 0xFFFF
+
+        def inflate(buf: np.ndarray, fill: int, block=block, offset=offset, keep=keep, drop=drop) -> int:
+            size = inflater.into(block, offset, buf, fill)
+            fill += size if keep is None else keep
+            if drop:
+                if drop > fill:
+                    raise InputError(source, f"virtual offset {start} lies past the end of its BGZF block")
+                buf[: fill - drop] = buf[drop:fill]
+                fill -= drop
+            return fill
+
+        yield inflate
+        drop = 0
+        if keep is not None:  # the block holding ``stop``: the text ends there
+            return
+
+
+def _ended(buf: np.ndarray, fill: int) -> np.ndarray:
+    """The last line block, ``buf[:fill]``, ending with a newline (a file's last line may lack one)."""
+    if buf[fill - 1] != 10:
+        if fill == len(buf):
+            buf = np.concatenate([buf, np.empty(1, dtype=np.uint8)])
+        buf[fill] = 10
+        fill += 1
+    return buf[:fill]
 
 
 def _bgzf_line_blocks(
@@ -260,7 +286,6 @@ def _bgzf_line_blocks(
     :func:`line_blocks`."""
     source = os.fspath(path)
     inflater = _BlockInflater(source)
-    drop = 0
     ring: list[np.ndarray] = []
     turn = 0
 
@@ -280,34 +305,16 @@ def _bgzf_line_blocks(
 
     try:
         with open(path, "rb") as f:
-            if start is not None:
-                f.seek(start >> 16)
-                drop = start & 0xFFFF
             buf, fill = fresh(block_bytes + BGZF_MAX_BLOCK), 0
-            for offset, block in bgzf_blocks(f, source, read_size):
-                last = False
-                if stop is not None:
-                    if offset > stop >> 16 or (offset == stop >> 16 and not stop & 0xFFFF):
-                        break
-                    last = offset == stop >> 16
+            for inflate in _ranged_blocks(f, source, inflater, start, stop, read_size):
                 if fill + BGZF_MAX_BLOCK > len(buf):  # a line longer than the block size so far
                     grown = np.empty(2 * len(buf), dtype=np.uint8)
                     grown[:fill] = buf[:fill]
                     buf = grown
                     if recycle:
                         ring[turn] = grown
-                before = fill
-                size = inflater.into(block, offset, buf, fill)
-                fill += size
-                if last:  # the block holding ``stop``: the text ends there
-                    fill -= size - (stop & 0xFFFF)
-                if drop:  # the first block of a seek: text before the virtual offset
-                    if drop > fill:
-                        raise InputError(source, f"virtual offset {start} lies past the end of its BGZF block")
-                    buf[: fill - drop] = buf[drop:fill]
-                    fill -= drop
-                    before = 0
-                    drop = 0
+                before = fill  # where this block's text starts (0 for a seek's first block, whose text moves there)
+                fill = inflate(buf, fill)
                 if fill >= block_bytes:
                     newlines = np.flatnonzero(buf[before:fill] == 10)
                     if len(newlines):  # cut after the last newline; the partial line starts the next block
@@ -316,15 +323,8 @@ def _bgzf_line_blocks(
                         nxt[: fill - cut] = buf[cut:fill]
                         yield buf[:cut]
                         buf, fill = nxt, fill - cut
-                if last:
-                    break
             if fill:
-                if buf[fill - 1] != 10:
-                    if fill == len(buf):
-                        buf = np.concatenate([buf, np.empty(1, dtype=np.uint8)])
-                    buf[fill] = 10
-                    fill += 1
-                yield buf[:fill]
+                yield _ended(buf, fill)
     finally:
         inflater.close()
 
@@ -423,12 +423,7 @@ def line_blocks(
                 yield buf[:cut]
                 buf, fill = nxt, len(tail)
     if fill:
-        if buf[fill - 1] != 10:
-            if fill == len(buf):
-                buf = np.concatenate([buf, np.empty(1, dtype=np.uint8)])
-            buf[fill] = 10
-            fill += 1
-        yield buf[:fill]
+        yield _ended(buf, fill)
 
 
 # --- the text header ------------------------------------------------------------------

@@ -297,7 +297,7 @@ def test_writer_appends_chunks_with_scheme_metadata(tmp_path: Path) -> None:
     assert meta[b"genoprep.scheme"] == b"scgpt"
     assert json.loads(meta[b"genoprep.parameters"])["n_bins"] == 5
     assert table.schema.field("genes").type.value_type == pa.int32()
-    assert not (tmp_path / "scgpt.parquet.partial").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scgpt.parquet"]  # no partial file left
 
 
 def test_writer_leaves_no_file_after_an_error(tmp_path: Path) -> None:
@@ -305,7 +305,7 @@ def test_writer_leaves_no_file_after_an_error(tmp_path: Path) -> None:
     tok = RankTokenizer(2, RankOptions(n_genes=2))
     with pytest.raises(ValueError, match="cell ids"), TokenWriter(path, "input_ids", tok.parameters()) as writer:
         writer.write(["only one"], tok.tokenize_chunk(sparse.csr_matrix([[1, 2], [3, 4]])))
-    assert not path.exists() and not (tmp_path / "rank.parquet.partial").exists()
+    assert list(tmp_path.iterdir()) == []  # neither the target nor its partial file
 
 
 # --- card fragment ----------------------------------------------------------------------------------
@@ -344,4 +344,4 @@ def test_write_tokens_streams_chunks_with_labels(tmp_path: Path) -> None:
     ]
     with pytest.raises(ValueError, match="expected row 2, got 3"):
         write_tokens(tok, [(0, counts[:2]), (3, counts[3:])], tmp_path / "bad.parquet", ["a", "b", "c", "d"])
-    assert not (tmp_path / "bad.parquet").exists() and not (tmp_path / "bad.parquet.partial").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rank.parquet"]  # bad.parquet: no file, no partial

@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from genoprep.atomic import Partial
 from genoprep.progress import Progress
 from genoprep.scrna.tokens.chunks import TokenChunk
 
@@ -62,13 +63,13 @@ class TokenWriter:
         if unknown:
             raise ValueError(f"unknown label columns {unknown} (known: {', '.join(LABELS)})")
         self.path = Path(path)
-        self.partial = self.path.with_name(self.path.name + ".partial")
+        self.partial = Partial(self.path)
         self.ids_column = ids_column
         self.with_values = with_values
         self.labels = [name for name in LABELS if name in labels]
         self.schema = token_schema(ids_column, with_values, self.labels, parameters)
         self.rows = 0
-        self._writer = pq.ParquetWriter(self.partial, self.schema, compression=COMPRESSION)
+        self._writer = pq.ParquetWriter(self.partial.path, self.schema, compression=COMPRESSION)
 
     def write(
         self,
@@ -97,12 +98,12 @@ class TokenWriter:
     def close(self) -> None:
         """Finish the file and move it to its final name."""
         self._writer.close()
-        os.replace(self.partial, self.path)
+        self.partial.commit()
 
     def abort(self) -> None:
         """Drop the partial file (after an error)."""
         self._writer.close()
-        self.partial.unlink(missing_ok=True)
+        self.partial.discard()
 
     def __enter__(self) -> Self:
         return self
