@@ -1496,3 +1496,44 @@ def test_geneformer_gene_ids_summary_and_the_no_gene_refusal() -> None:
         "genes: none of the 4 genes is in both Geneformer dictionaries (wrong dictionaries or species?), "
         "e.g. A1, B2, C3"
     )
+
+
+# --------------------------------------------------------------------------------------------------------- resources
+
+
+def test_resource_figures_at_their_boundaries_by_hand() -> None:
+    """threads at 20 million values, the runtimes and a job's disk (converted input only out of core and not for
+    h5ad, times the attempt) worked by hand from the documented rules."""
+    from genoprep.scrna import resources as r
+
+    assert [r.threads(r.InputSize(1, 1, nnz)) for nnz in (0, 20_000_000, 20_000_001)] == [1, 1, 2]
+    ten_million = r.InputSize(100, 100, 10_000_000)
+    # in memory: 10 min + 1 per 5 million values; out of core and a shard: 10 + 1 per 2 million; times the attempt
+    assert [r.runtime_minutes(ten_million, a) for a in (1, 2)] == [12, 24]
+    assert [r.ooc_runtime_minutes(r.InputSize(100, 100, 4_000_000), a) for a in (1, 3)] == [12, 36]
+    assert [r.shard_runtime(r.InputSize(100, 100, 4_000_000), a) for a in (1, 2)] == [12, 24]
+    size = r.InputSize(1024, 1024, 2**15)
+    # outputs: 16 * 2**15 + 12 * 1024 * 1024 + 1024 * (52 * 8 + 8) + 2048 * 128 bytes = 13.1640625 MiB, + 32 MiB of
+    # HDF5; converted: 32 * 2**15 + 2048 * 128 bytes = 1.25 MiB, + 16; each times the attempt (2), cut, plus 1
+    outputs, converted = int((13.1640625 + 32) * 2) + 1, int((1.25 + 16) * 2) + 1
+    assert (outputs, converted) == (91, 35)
+    assert r.job_disk_mb(size, r.OUT_OF_CORE, "10x_mtx", 2, n_hvg=1024) == outputs + converted
+    assert r.job_disk_mb(size, r.OUT_OF_CORE, "h5ad", 2, n_hvg=1024) == outputs
+    assert r.job_disk_mb(size, r.IN_MEMORY, "10x_mtx", 2, n_hvg=1024) == outputs
+
+
+def test_input_size_of_a_plain_matrix_mtx_and_of_zarr_layers(tmp_path) -> None:
+    """An uncompressed matrix.mtx (comment lines first), and a zarr store's dense X and sparse raw/X (anndata)."""
+    from genoprep.scrna.resources import InputSize, input_size
+
+    folder = tmp_path / "tenx"
+    folder.mkdir()
+    (folder / "matrix.mtx").write_text("%%MatrixMarket matrix coordinate integer general\n% x\n7 5 9\n1 1 1\n")
+    assert input_size(folder, "10x_mtx") == InputSize(5, 7, 9)
+    counts = np.array([[1, 0, 2], [0, 0, 3]], dtype=np.float32)
+    adata = ad.AnnData(X=counts)
+    adata.raw = ad.AnnData(X=sparse.csr_matrix(np.array([[1, 0, 0, 4], [0, 0, 0, 0]], dtype=np.float32)))
+    store = tmp_path / "data.zarr"
+    adata.write_zarr(store)
+    assert input_size(store, "zarr") == InputSize(2, 3, 6)  # dense: every value counts
+    assert input_size(store, "zarr", "raw") == InputSize(2, 4, 2)
