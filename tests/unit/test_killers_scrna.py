@@ -1537,3 +1537,24 @@ def test_input_size_of_a_plain_matrix_mtx_and_of_zarr_layers(tmp_path) -> None:
     adata.write_zarr(store)
     assert input_size(store, "zarr") == InputSize(2, 3, 6)  # dense: every value counts
     assert input_size(store, "zarr", "raw") == InputSize(2, 4, 2)
+
+
+def test_memory_and_disk_of_ooc_jobs_and_shards_by_hand() -> None:
+    """Every term of the out-of-core and shard memory and of the output/shard disk figures, by hand, on sizes where
+    each term is a whole number of MiB (so a changed coefficient moves the result)."""
+    from genoprep.scrna import resources as r
+
+    # 1 GiB + 400 bytes x 2**20 cells (400 MiB) + a quarter of a 4000 MiB budget; times 2
+    assert r.ooc_mem_mb(r.InputSize(2**20, 100, 10), 4000, 2) == (1024 + 400 + 1000) * 2
+    # 1 GiB + 400 bytes x 2**21 cells of the dataset (800 MiB) + 48 bytes x 2**20 values (48 MiB) + twice the dense
+    # block of 2**18 cells x 2000 HVG columns x 4 bytes (2 x 2000 MiB); times 2
+    shard = r.InputSize(2**18, 4000, 2**20)
+    assert r.shard_mem_mb(shard, 2**21, 2) == (1024 + 800 + 48 + 4000) * 2
+    # the block alone, 2000 MiB + 1, times the attempt (default 1), cut, plus 1
+    assert (r.shard_block_disk_mb(shard), r.shard_block_disk_mb(shard, 2)) == (2002, 4003)
+    # rows: 16 bytes x 2**16 values (1 MiB) + 16 bytes x 2**20 cells (16 MiB) + 1 MiB, times the attempt, plus 1
+    rows = r.InputSize(2**20, 10, 2**16)
+    assert (r.shard_rows_disk_mb(rows), r.shard_rows_disk_mb(rows, 2)) == (19, 37)
+    # outputs, default 2000 HVG columns: 16 x 2**20 values (16 MiB) + 12 x 2**20 cells x 2000 (24000 MiB) + 424 bytes
+    # x 2**20 cells (424 MiB) + 128 bytes x (2**20 + 8192) names (129 MiB) + 32 MiB of HDF5, plus 1
+    assert r.outputs_disk_mb(r.InputSize(2**20, 8192, 2**20)) == 16 + 24000 + 424 + 129 + 32 + 1
