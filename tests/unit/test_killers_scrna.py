@@ -1538,9 +1538,11 @@ def test_input_size_of_a_plain_matrix_mtx_and_of_zarr_layers(tmp_path) -> None:
     assert input_size(store, "zarr") == InputSize(2, 3, 6)  # dense: every value counts
     assert input_size(store, "zarr", "raw") == InputSize(2, 4, 2)
     # a text table: 4 bytes per value, one cell per 10 kB, 20,000 genes; a BGZF (.bgz) file counts 5x, as .gz
-    for name, factor in (("m.csv", 1), ("m.csv.gz", 5), ("m.tsv.bgz", 5)):
-        (tmp_path / name).write_bytes(b"x" * 40_000)
-        assert input_size(tmp_path / name, "csv") == InputSize(4 * factor, 20_000, 10_000 * factor)
+    # (whole values: 40,002 bytes -> 10,000; 5 x 40,002 -> 50,002)
+    for name, cells, values in (("m.csv", 4, 10_000), ("m.csv.gz", 20, 50_002), ("m.tsv.bgz", 20, 50_002)):
+        (tmp_path / name).write_bytes(b"x" * 40_002)
+        size = input_size(tmp_path / name, "csv")
+        assert size == InputSize(cells, 20_000, values) and isinstance(size.nnz, int)
 
 
 def test_memory_and_disk_of_ooc_jobs_and_shards_by_hand() -> None:
