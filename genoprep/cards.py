@@ -20,6 +20,7 @@ import functools
 import importlib
 import importlib.resources
 import json
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -308,7 +309,10 @@ def read_yaml(path: Path) -> Any:
 
 
 def _check_plain(value: Any, source: str, where: str = "", depth: int = 0) -> None:
-    """Refuse what JSON has no word for: keys that are not text, recursive aliases, NUL in text."""
+    """Refuse what JSON has no word for: keys that are not text, recursive aliases, NUL in text, NaN.
+
+    (A JSON schema's ``minimum``/``maximum`` let NaN through: ``max_pct_mito: .nan`` would pass
+    validation and then compare false against every cell.)"""
     if depth > _MAX_DEPTH:
         raise CardError(
             source, f"nested more than {_MAX_DEPTH} levels deep (a recursive YAML alias?)", record=where or None
@@ -323,6 +327,10 @@ def _check_plain(value: Any, source: str, where: str = "", depth: int = 0) -> No
             _check_plain(item, source, f"{where}[{index}]", depth + 1)
     elif isinstance(value, str) and "\x00" in value:
         raise CardError(source, "contains a NUL character", record=where or None)
+    elif isinstance(value, float) and math.isnan(value):
+        raise CardError(
+            source, "is NaN (.nan), not a number: give a value or leave the field out", record=where or None
+        )
 
 
 def check_dataset_id(data: Mapping[str, Any], source: str) -> None:

@@ -756,3 +756,89 @@ def test_a_constant_sample_has_no_correlations_in_qc_json(tmp_path: Path) -> Non
     assert per_sample[2]["median_correlation"] is None and per_sample[2]["outlier"] is False
     assert all(isinstance(p["median_correlation"], float) for i, p in enumerate(per_sample) if i != 2)
     json.dumps(result.qc, allow_nan=False)
+
+
+def test_header_and_late_body_read_errors_are_whole_lines(tmp_path: Path) -> None:
+    """A header field past csv's field limit, and a non-UTF-8 byte far into the body (past the
+    first block the header's reader decodes, so the body's own reader meets it)."""
+    header = tmp_path / "h.csv"
+    header.write_text("gene," + "x" * 200_000 + "\nA,1\n", encoding="utf-8")
+    assert _refusal(io.read_expression_table, header, "csv") == (
+        str(header),
+        None,
+        "cannot read the header row: field larger than field limit (131072)",
+    )
+    body = tmp_path / "b.csv"
+    body.write_bytes(b"gene,s1\n" + b"".join(b"G%d,1\n" % i for i in range(20_000)) + b"A\xe9,1\n")
+    assert _refusal(io.read_expression_table, body, "csv") == (
+        str(body),
+        None,
+        "not UTF-8 text (invalid continuation byte)",
+    )
+
+
+def test_unreadable_arrays_name_the_file_and_the_field(tmp_path: Path) -> None:
+    """An .npz member holding pickled objects names input.arrays.<role>; a file given as .npy
+    that holds pickled objects names the file."""
+    npz = tmp_path / "o.npz"
+    np.savez(npz, values=np.array([[1, None]], dtype=object), gene_ids=np.array(["A", "B"]), sample_ids=["s"])
+    assert _refusal(io.read_expression_array, npz, "npz", orientation="samples_x_genes") == (
+        str(npz),
+        "input.arrays.values",
+        "array 'values' cannot be read: it holds Python objects (pickled), not numbers or fixed-width strings",
+    )
+    (tmp_path / "g.txt").write_text("A\nB\n", encoding="utf-8")
+    (tmp_path / "s.txt").write_text("s\n", encoding="utf-8")
+    npy = tmp_path / "o.npy"
+    np.save(npy, np.array([[1, None]], dtype=object), allow_pickle=True)
+    ids = {"gene_ids_path": tmp_path / "g.txt", "sample_ids_path": tmp_path / "s.txt"}
+    source, _, problem = _refusal(io.read_expression_array, npy, "npy", **ids)
+    assert source == str(npy) and "pickled" in problem
+
+
+def test_samples_x_genes_table_gives_gene_annotation_rows_for_every_gene(tmp_path: Path) -> None:
+    path = tmp_path / "sg.csv"
+    path.write_text("sample,A,B,C\ns1,1,2,3\ns2,3,4,5\n", encoding="utf-8")
+    table = io.read_expression_table(path, "csv", orientation="samples_x_genes")
+    assert list(table.gene_annotation.index) == ["A", "B", "C"] and table.gene_annotation.shape == (3, 0)
+    assert list(table.sample_annotation.index) == ["s1", "s2"]
+    np.testing.assert_array_equal(table.values, [[1, 2, 3], [3, 4, 5]])
+
+
+def test_log_values_check_of_an_array_without_genes_passes(caplog) -> None:
+    """No value at all: nothing above the log ceiling (and no numpy error on an empty maximum);
+    a value above 50 only warns."""
+    io.check_values(np.zeros((2, 0)), ["a", "b"], [], "log", "t.csv")
+    assert "really log-transformed" not in caplog.text
+    io.check_values(np.array([[51.0]]), ["a"], ["g"], "log", "t.csv")
+    assert "largest value is 51: is the table really log-transformed?" in caplog.text
+
+
+def test_one_varying_sample_has_no_correlation() -> None:
+    """One sample (even one whose genes differ) has no other sample to correlate with: NaN."""
+    corr = qc.correlation_matrix(np.array([[1.0, 2.0, 4.0]]))
+    assert corr.shape == (1, 1) and np.isnan(corr).all()
+
+
+def test_rules_with_a_mad_of_zero_keep_their_names() -> None:
+    """Three samples of the same library size (and the same median correlation): MAD 0, no flags,
+    each rule still named (the name is what qc.json and the outlier reasons show)."""
+    size = qc.library_size_rule(np.array([100.0, 100.0, 100.0]), 3.0, counts=True)
+    corr = qc.correlation_rule(np.array([0.9, 0.9, 0.9]), 3.0)
+    for rule, name in ((size, "library_size"), (corr, "median_correlation")):
+        assert (rule.name, rule.applied, rule.note) == (name, True, "MAD is 0: no sample differs, none flagged")
+        assert rule.flagged.tolist() == [False, False, False]
+
+
+def test_an_npz_that_is_not_an_archive_and_1d_values_are_whole_lines(tmp_path: Path) -> None:
+    garbage = tmp_path / "g.npz"
+    garbage.write_bytes(b"these bytes are no zip archive\n")
+    source, record, problem = _refusal(io.read_expression_array, garbage, "npz")
+    assert (source, record) == (str(garbage), None) and problem.startswith("not a readable .npz archive: ")
+    flat = tmp_path / "f.npz"
+    np.savez(flat, values=np.arange(3.0), gene_ids=np.array(["A", "B", "C"]), sample_ids=np.array(["s"]))
+    assert _refusal(io.read_expression_array, flat, "npz") == (
+        str(flat),
+        None,
+        "the values are a 1-D array (shape (3,)); a matrix is 2-D",
+    )

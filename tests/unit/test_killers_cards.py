@@ -7,6 +7,7 @@ YAML written by hand; ``validate`` fills defaults in place and names the field; 
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -275,6 +276,16 @@ def _refusal(call, *args, **kwargs) -> tuple[str, str | None, str]:
         ("a: &a [*a]\n", "a" + "[0]" * 50, "nested more than 50 levels deep (a recursive YAML alias?)"),
         ('dataset_id: x\nname: "a\\0b"\n', "name", "contains a NUL character"),
         ('dataset_id: x\nlist: [a, "b\\0"]\n', "list[1]", "contains a NUL character"),
+        (
+            "dataset_id: x\nparams:\n  max_pct_mito: .nan\n",
+            "params.max_pct_mito",
+            "is NaN (.nan), not a number: give a value or leave the field out",
+        ),
+        (
+            "dataset_id: x\nparams:\n  qc: [1.0, .NaN]\n",
+            "params.qc[1]",
+            "is NaN (.nan), not a number: give a value or leave the field out",
+        ),
         ('"\\0"\n', None, "a card must be a YAML mapping of fields"),
         ("- a\n- b\n", None, "a card must be a YAML mapping of fields"),
         ("", None, "a card must be a YAML mapping of fields"),
@@ -446,3 +457,126 @@ def test_a_modality_field_missing_is_refused(tmp_path: Path) -> None:
     card = {"dataset_id": "b", "name": "b", "modality": "bulk", "inputs": [{"path": "t.csv", "format": "csv"}]}
     path = _write_card(tmp_path, card, "b.yaml")
     assert _refusal(load_card, path) == (str(path), "(card)", "'input' is a required property")
+
+
+def test_dataset_constraint_by_hand() -> None:
+    """The shorter of "these ids" and "any id but the others" (a tie keeps the ids), written out
+    by hand; each form accepts the modality's ids and refuses the others' ids, as a path segment
+    (``out/<id>/``) and as a bare wildcard value."""
+    import re
+
+    any_id = "[A-Za-z0-9_-][A-Za-z0-9._-]*"
+    assert cards.dataset_constraint(["d1", "d2"], []) == any_id
+    assert cards.dataset_constraint(["d1", "d2"], iter(())) == any_id  # an empty iterator, not only a list
+    assert cards.dataset_constraint(["a"], ["b", "c"]) == "a"
+    assert cards.dataset_constraint([], ["b"]) == "(?!)"
+    # "(?!(?:b)(?:/|$))" + any_id is 44 characters: an id of 44 letters ties (the ids win), 45 does not
+    but_b = "(?!(?:b)(?:/|$))" + any_id
+    assert len(but_b) == 44
+    assert cards.dataset_constraint(["a" * 44], ["b"]) == "a" * 44
+    assert cards.dataset_constraint(["a" * 45], iter(["b"])) == but_b
+    many = [f"d{i:02d}" for i in range(30)]
+    constraint = cards.dataset_constraint(many, ["x1", "d1"])
+    assert constraint == "(?!(?:(?:d1|x1))(?:/|$))" + any_id
+    segment = re.compile(f"out/(?P<d>{constraint})/qc\\.json")
+    for dataset_id, kept in [("d07", True), ("d29", True), ("x1", False), ("d1", False), ("x12", True)]:
+        assert (segment.fullmatch(f"out/{dataset_id}/qc.json") is not None) == kept, dataset_id
+        bare = re.match(constraint, dataset_id)
+        assert (bare is not None and bare.end() == len(dataset_id)) == kept, dataset_id
+
+
+BULK = {"dataset_id": "b", "name": "b", "modality": "bulk"}
+
+
+def _schema_defaults(modality: str) -> dict:
+    """The params' plain (not nested) defaults written in the modality's schema file (read with plain PyYAML)."""
+    schema = yaml.safe_load((SCHEMA_DIR / "modality" / f"{modality}.schema.yaml").read_text(encoding="utf-8"))
+    properties = schema["properties"]["params"]["properties"]
+    return {name: sub["default"] for name, sub in properties.items() if not isinstance(sub.get("default", {}), dict)}
+
+
+def test_a_valid_card_is_checked_field_by_field_and_remembered(tmp_path: Path, monkeypatch) -> None:
+    """A valid card never needs the whole-card modality validator (each field's value is checked
+    once and remembered); its params, given and left out, come back with the schema's defaults."""
+    asked: list[str] = []
+    real = cards._validator
+
+    def spy(schema_dir: str, name: str):
+        asked.append(name)
+        return real(schema_dir, name)
+
+    monkeypatch.setattr(cards, "_validator", spy)
+    defaults = _schema_defaults("scrna")
+    assert defaults["min_genes"] == 200
+    bare = load_card(_write_card(tmp_path, GOOD, "a.yaml"))
+    given = load_card(_write_card(tmp_path, {**GOOD, "params": {"min_genes": 3}}, "b.yaml"))
+    again = load_card(_write_card(tmp_path, {**GOOD, "dataset_id": "other", "params": {"min_genes": 3}}, "c.yaml"))
+    # a bulk card leaves out ``columns``, a top-level field with a default of its own in the bulk schema
+    bulk = load_card(_write_card(tmp_path, {**BULK, "input": {"path": "t.csv", "format": "csv"}}, "d.yaml"))
+    bulk_schema = yaml.safe_load((SCHEMA_DIR / "modality" / "bulk.schema.yaml").read_text(encoding="utf-8"))
+    assert bulk.data["columns"] == bulk_schema["properties"]["columns"]["default"]
+    assert [n for n in asked if n.startswith("modality/")] == []
+    assert {k: bare.params[k] for k in defaults} == defaults
+    assert (
+        {k: given.params[k] for k in defaults} == {**defaults, "min_genes": 3} == {k: again.params[k] for k in defaults}
+    )
+    assert bare.data["input"] == {**GOOD["input"], "value_type": "counts"}  # the schema's default
+    # the cards' own values (written with sorted keys), and the params' default {} of the first card
+    assert {(k[1], k[2], k[3]) for k in cards._VALIDATED_FIELDS if k[1] == "scrna"} == {
+        ("scrna", "input", json.dumps(GOOD["input"], sort_keys=True)),
+        ("scrna", "params", "{}"),
+        ("scrna", "params", '{"min_genes": 3}'),
+    }
+    assert ("bulk", "columns", json.dumps(bulk_schema["properties"]["columns"]["default"])) in {
+        (k[1], k[2], k[3]) for k in cards._VALIDATED_FIELDS
+    }
+
+
+def test_an_infinite_param_goes_through_the_whole_card_validator(tmp_path: Path) -> None:
+    """``.inf`` has no JSON text: such a card is checked by the whole-card validator, which fills
+    the defaults the same way and names the card and the field of an error beside it. (``.nan`` is
+    refused before, when the card is read: no schema bound can refuse it.)"""
+    card = load_card(_write_card(tmp_path, {**GOOD, "params": {"target_sum": float("inf")}}, "n.yaml"))
+    defaults = _schema_defaults("scrna")
+    assert card.params["target_sum"] == float("inf")
+    assert {k: card.params[k] for k in defaults if k != "target_sum"} == {
+        k: v for k, v in defaults.items() if k != "target_sum"
+    }
+    path = _write_card(tmp_path, {**GOOD, "params": {"target_sum": float("inf"), "min_genes": -1}}, "e.yaml")
+    assert _refusal(load_card, path) == (str(path), "params.min_genes", "-1 is less than the minimum of 0")
+    path = _write_card(tmp_path, {**GOOD, "params": {"max_pct_mito": float("nan")}}, "nan.yaml")
+    assert _refusal(load_card, path) == (
+        str(path),
+        "params.max_pct_mito",
+        "is NaN (.nan), not a number: give a value or leave the field out",
+    )
+
+
+def test_check_inputs_wants_the_sidecar_ids_as_files(tmp_path: Path) -> None:
+    """A NumPy input's gene and sample id files: files pass, a folder in their place is refused."""
+    for name in ("m.npy", "g.txt", "s.txt"):
+        (tmp_path / name).write_bytes(b"")
+    bulk = {
+        "dataset_id": "b",
+        "name": "b",
+        "modality": "bulk",
+        "input": {"path": "m.npy", "format": "npy", "gene_ids_path": "g.txt", "sample_ids_path": "s.txt"},
+    }
+    cards.check_inputs(load_card(_write_card(tmp_path, bulk, "b.yaml")))
+    (tmp_path / "gdir").mkdir()
+    bulk["input"]["gene_ids_path"] = "gdir"
+    card = load_card(_write_card(tmp_path, bulk, "b.yaml"))
+    assert _refusal(cards.check_inputs, card) == (
+        str(card.path),
+        "input.gene_ids_path",
+        f"{tmp_path / 'gdir'}: a folder, but a file is expected here",
+    )
+
+
+def test_a_control_character_is_named_by_the_yaml_reader(tmp_path: Path) -> None:
+    """PyYAML's reader error has no ``problem`` attribute: its own text is the problem."""
+    path = tmp_path / "bell.yaml"
+    path.write_bytes(b"dataset_id: x\x07\n")
+    source, record, problem = _refusal(load_card, path)
+    assert (source, record) == (str(path), None)
+    assert problem.startswith("not valid YAML: unacceptable character #x0007: control characters are not allowed")

@@ -444,6 +444,10 @@ def test_facts_entries_by_hand(tmp_path: Path):
     assert "max_len=8" in found["tokenizers"]["char"]["description"]
     assert found["preprocessing"]["filters"] == "kept sequences with length >= 1 and n_fraction <= 0.5"
     assert list(found["preprocessing"]) == ["software", "ingest", "filters", "case", "order"]
+    assert found["preprocessing"]["case"] == "soft-masked (lower-case) bases upper-cased by every scheme"
+    assert found["preprocessing"]["order"] == (
+        "rows of every artifact follow obs.tsv (inputs in card order, records in file order)"
+    )
     assert found["preprocessing"]["software"]["python"] == platform.python_version()
     assert "numpy" in found["preprocessing"]["software"]
     assert "IUPAC ACGTURYSWKMBDHVN" in found["preprocessing"]["ingest"]
@@ -684,3 +688,437 @@ def test_small_paths_by_hand():
     with pytest.raises(ValueError) as caught:
         variable.usable_length({"max_len": 10})
     assert str(caught.value) == f"scheme {variable.name!r} has no fixed length"
+
+
+# --- the sample of 2026-11-30 (branch mutD18: sample(500) of the dna mutants) ----------------------
+
+
+def test_fasta_filters_count_the_letters_of_every_piece(tmp_path: Path):
+    """The N-fraction filter on a FASTA read in pieces adds up the other letters of all of a
+    record's pieces (Ns in the first piece only, in the last only, none), against the whole text."""
+    from genoprep.dna.io import read_pieces
+
+    records = {"a": "NNNNACGTACGT", "b": "ACGTACGTNNNN", "c": "ACGTACGTACGA", "d": "ACGTNACG", "e": "RACGTACGTACG"}
+    fasta = tmp_path / "f.fa"
+    fasta.write_text(
+        "".join(f">{name}\n" + "".join(s[i : i + 4] + "\n" for i in range(0, len(s), 4)) for name, s in records.items())
+    )
+    for min_length, max_n_fraction in ((1, 0.25), (10, 1.0), (9, 0.1), (1, 0.0)):
+        keep = SequenceFilter(min_length, max_n_fraction)
+        got: dict[str, str] = {}
+        for piece in read_pieces([{"path": "f.fa"}], [fasta], {}, keep, 4):
+            assert len(piece.sequence) <= 4  # pieces of at most piece_bases (4-base lines here)
+            got[piece.id] = got.get(piece.id, "") + piece.sequence.decode()
+        expected = {n: s for n, s in records.items() if _keeps_reference(s, min_length, max_n_fraction)}
+        assert got == expected, (min_length, max_n_fraction)
+
+
+def test_count_blocks_rows_name_their_records():
+    """Whole records counted in batches keep their number, id and label; a record in pieces too."""
+    from collections import Counter
+
+    from genoprep.dna.io import _split_record
+    from genoprep.dna.windows import count_blocks
+
+    records = [DnaRecord(1, "r1", "ACGTA", "x"), DnaRecord(2, "r2", "TTG", None), DnaRecord(3, "r3", "GATTACA", "y")]
+    pieces = [p for r in records[:2] for p in _split_record(r, 10)] + list(_split_record(records[2], 3))
+    rows, counts = [], []
+    for batch, block in count_blocks(pieces, 2, False, 2, 100):
+        rows += [(r.number, r.id, r.label) for r in batch]
+        counts += block.toarray().tolist()
+    assert rows == [(1, "r1", "x"), (2, "r2", None), (3, "r3", "y")]
+    columns = [a + b for a in "ACGT" for b in "ACGT"]
+    for row, record in zip(counts, records, strict=True):
+        expected = Counter(record.sequence[i : i + 2] for i in range(len(record.sequence) - 1))
+        assert row == [expected[c] for c in columns]
+
+
+def test_kmer_counts_sparse_is_int32():
+    """The CSR matrix and the dense array hold int32 counts (as the docstring says) equal to a plain count."""
+    from collections import Counter
+
+    from genoprep.dna.tokenize import kmer_counts
+
+    dense = kmer_counts(["ACGTAC", "TT", "A"], k=2, sparse=False)
+    assert (
+        dense.dtype == np.int32
+        and dense.tolist() == kmer_counts(["ACGTAC", "TT", "A"], k=2, sparse=True).toarray().tolist()
+    )
+    matrix = kmer_counts(["ACGTAC", "TT", "A"], k=2, sparse=True)
+    columns = [a + b for a in "ACGT" for b in "ACGT"]
+    assert matrix.dtype == np.int32 and matrix.indices.dtype == np.int32 and matrix.shape == (3, 16)
+    for row, s in zip(matrix.toarray().tolist(), ["ACGTAC", "TT", "A"], strict=True):
+        expected = Counter(s[i : i + 2] for i in range(len(s) - 1))
+        assert row == [expected[c] for c in columns]
+
+
+def test_empty_kmer_counts_npz_arrays_are_those_scipy_writes(tmp_path: Path):
+    """No records: the npz holds the same arrays (dtypes, values) as scipy's own save_npz of an empty int32 CSR."""
+    from scipy import sparse
+
+    from genoprep.dna.artifacts import write_kmer_counts
+
+    write_kmer_counts([], tmp_path / "empty.npz", {"k": 2, "canonical": False})
+    sparse.save_npz(tmp_path / "scipy.npz", sparse.csr_matrix((0, 16), dtype=np.int32), compressed=True)
+    with np.load(tmp_path / "empty.npz") as got, np.load(tmp_path / "scipy.npz") as want:
+        for name in ("data", "indices", "indptr", "shape"):
+            assert got[name].dtype == want[name].dtype and got[name].tolist() == want[name].tolist(), name
+
+
+def test_unknown_nucleotide_transformer_token_is_one_whole_line(tmp_path: Path):
+    """Ids by hand: the Nucleotide Transformer vocabulary starts <unk> <pad> <mask> <cls> (ids 0-3)."""
+    from genoprep.dna.io import read_token_array
+
+    path = tmp_path / "nt.npy"
+    np.save(path, np.array([[3, 0, 1]], dtype=np.int32))  # <cls> <unk> <pad>
+    with pytest.raises(InputError) as caught:
+        list(read_token_array(path, "nucleotide_transformer", 6))
+    assert str(caught.value) == (
+        f"{path}: row 1: token <unk> at sequence token 1: the number of bases it stood for is unknown, "
+        "so the sequence cannot be decoded"
+    )
+
+
+def test_check_split_files_whole_lines():
+    from genoprep.dna.options import check_split_files
+
+    def card(*splits, predefined=None):
+        return {
+            "inputs": [{"path": f"{i}.fa", "split": s} for i, s in enumerate(splits)],
+            "params": {"split": {"predefined": predefined}},
+        }
+
+    check_split_files(card(None, None), "c.yaml")
+    check_split_files(card("train", "Dev", " TEST "), "c.yaml")
+    check_split_files({"input": {"path": "a.fa"}, "params": {"split": {"predefined": "fold"}}}, "c.yaml")
+    for given, line in (
+        (card("train", None), "c.yaml: inputs: either every input names its split or none does"),
+        (card(None, "test"), "c.yaml: inputs: either every input names its split or none does"),
+        (
+            card("train", "holdout"),
+            "c.yaml: inputs[1].split: split 'holdout' is not a split name (train, val/dev/validation, test)",
+        ),
+        (
+            card("train", "test", predefined="fold"),
+            "c.yaml: params.split: the inputs name their split: params.split.predefined must not be set too",
+        ),
+    ):
+        with pytest.raises(InputError) as caught:
+            check_split_files(given, "c.yaml")
+        assert str(caught.value) == line
+
+
+def test_thrift_compact_struct_by_hand():
+    """parquet_writer._Struct against bytes worked out from the Thrift compact protocol: a field header is
+    (id delta << 4) | type (i16 4, i32 5, i64 6, binary 8, list 9, struct 12, true 1, false 2), integers are
+    zigzag varints, a list header is (size << 4) | element type, or 0xF0 | type and a varint size from 15 on."""
+    from genoprep.dna.parquet_writer import _Struct
+
+    inner = _Struct().i32(1, 1)
+    got = (
+        _Struct()
+        .i32(1, 5)
+        .i16(2, -1)
+        .i64(3, 300)
+        .binary(5, "ab")
+        .bool(6, True)
+        .bool(7, False)
+        .i32_list(8, [1, -2])
+        .binary_list(9, ["x"] * 15)
+        .struct(10, inner)
+        .struct_list(11, [b"\x00", _Struct()])
+        .i64(12, -(2**40))
+        .i32(13, 64)
+        .encode()
+    )
+    want = (
+        b"\x15\x0a"  # 1: i32 5 -> zigzag 10
+        + b"\x14\x01"  # 2: i16 -1 -> zigzag 1
+        + b"\x16\xd8\x04"  # 3: i64 300 -> zigzag 600 = 0x58 | 0x80, 4
+        + b"\x28\x02ab"  # 5 (delta 2): binary, length 2
+        + b"\x11"  # 6: true
+        + b"\x12"  # 7: false
+        + b"\x19\x25\x02\x03"  # 8: list of 2 i32: 1 -> 2, -2 -> 3
+        + b"\x19\xf8\x0f"  # 9: list of 15 binaries: long form
+        + b"\x01x" * 15
+        + b"\x1c\x15\x02\x00"  # 10: struct { 1: i32 1 }
+        + b"\x19\x2c\x00\x00"  # 11: list of 2 structs, both empty
+        + b"\x16\xff\xff\xff\xff\xff\x3f"  # 12: i64 -2**40 -> zigzag 2**41 - 1: 41 one bits, 7 a byte
+        + b"\x15\x80\x01"  # 13: i32 64 -> zigzag 128: two bytes
+        + b"\x00"  # stop
+    )
+    assert got == want
+
+
+def test_parquet_schema_elements_are_the_bytes_pyarrow_writes(tmp_path: Path):
+    """The footer's schema elements (root name and children, then the six columns' elements) are the bytes
+    pyarrow writes for the same table (only the root's repetition type, which pyarrow also writes, differs):
+    a logical type under another field id is skipped by pyarrow's reader, which falls back on converted_type."""
+    import struct
+
+    from genoprep.dna.artifacts import TOKENS_SCHEMA
+    from genoprep.dna.parquet_writer import write_token_table
+
+    table = pa.table(
+        {
+            "id": ["a", "b"],
+            "label": ["x", None],
+            "length": pa.array([1, 2], pa.int32()),
+            "input_ids": pa.array([[1], [2, 3]], pa.list_(pa.int32())),
+        },
+        schema=TOKENS_SCHEMA,
+    )
+    write_token_table(table, tmp_path / "ours.parquet")
+    pq.write_table(table, tmp_path / "pyarrow.parquet")
+
+    def schema_bytes(path: Path) -> bytes:
+        data = path.read_bytes()
+        footer = data[-8 - struct.unpack("<I", data[-8:-4])[0] : -8]
+        start, end = footer.index(b"\x06schema"), footer.index(b"\x07element\x00") + len(b"\x07element\x00")
+        return footer[start:end]
+
+    assert schema_bytes(tmp_path / "ours.parquet") == schema_bytes(tmp_path / "pyarrow.parquet")
+
+
+@pytest.mark.parametrize("block_bytes", range(1, 20))
+def test_a_greater_than_sign_inside_a_sequence_line_at_any_block_boundary(tmp_path: Path, block_bytes: int):
+    """'>' that does not start a line is a bad letter wherever the reader's blocks are cut (block 10 starts
+    at "C>x"), not the start of a header: the whole line, as the whole-record reader words it."""
+    from genoprep.dna.io import iter_fasta_pieces
+
+    path = tmp_path / "gt.fa"
+    path.write_bytes(b">r\nACGT\nAC>x\nACGT\n")
+    with pytest.raises(InputError) as caught:
+        list(iter_fasta_pieces(path, 1000, block_bytes=block_bytes))
+    assert str(caught.value) == f"{path}: record 1 (r): character '>' at position 7 is not an IUPAC nucleotide code"
+
+
+def test_nucleotide_transformer_ids_and_dtypes_by_hand():
+    """k = 2 ids from InstaDeep's rule: 6 specials, the 16 2-mers in product("ATCG") order (6..21), then A T C G N
+    (22..26): ACGNT -> <cls> AC G N T; TT -> <cls> TT. Values int32, offsets int64 (RaggedTokens' contract)."""
+    from genoprep.dna.tokenize import nucleotide_transformer_encode_numpy
+
+    tokens = nucleotide_transformer_encode_numpy(["ACGNT", "TT"], k=2)
+    assert tokens.values.tolist() == [3, 6 + 0 * 4 + 2, 25, 26, 23, 3, 6 + 1 * 4 + 1]
+    assert tokens.offsets.tolist() == [0, 5, 7]
+    assert tokens.values.dtype == np.int32 and tokens.offsets.dtype == np.int64
+
+
+def test_dnabert_unknown_kmers_that_do_not_overlap_are_one_whole_line(tmp_path: Path):
+    """Ids by hand (DNABERT k = 3: [PAD] [UNK] [CLS] [SEP] [MASK], then 3-mers in product("ATCG") order from 5):
+    [CLS] ACG [UNK] TTT [SEP]: TTT's first base sits where ACG put a G."""
+    from genoprep.dna.io import read_token_array
+
+    def kmer_id(kmer: str) -> int:
+        return 5 + sum("ATCG".index(base) * 4 ** (2 - i) for i, base in enumerate(kmer))
+
+    path = tmp_path / "d.npy"
+    np.save(path, np.array([[2, kmer_id("ACG"), 1, kmer_id("TTT"), 3]], dtype=np.int32))
+    with pytest.raises(InputError) as caught:
+        list(read_token_array(path, "dnabert", 3))
+    assert str(caught.value) == f"{path}: row 1: k-mer 3 'TTT' does not overlap the k-mers before it"
+
+
+@pytest.mark.parametrize(("name", "text", "entry"), [("e.fa", "\n\n", {}), ("e.txt", "", {"format": "text"})])
+def test_a_file_without_sequences_is_one_whole_line(tmp_path: Path, name: str, text: str, entry: dict):
+    from genoprep.dna.io import read_entry
+
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(InputError) as caught:
+        list(read_entry(entry, path, {"sequence": "sequence"}))
+    assert str(caught.value) == f"{path}: no sequences in the file (empty, or blank lines only)"
+
+
+def test_filter_counts_steps_by_hand():
+    """Lengths 10, 4, 8 with 1, 0, 4 other letters at min_length 5, max_n_fraction 0.2: the length filter keeps
+    2 of 3, the N filter 1 of 2; distributions over every record seen (n_fractions 0.1, 0, 0.5: numpy's linear
+    percentiles 0.02 and 0.42)."""
+    from types import SimpleNamespace
+
+    from genoprep.dna.steps import _FilterCounts
+
+    counts = _FilterCounts(SimpleNamespace(keep=SequenceFilter(5, 0.2)))
+    assert [counts.passes(length, other) for length, other in ((10, 1), (4, 0), (8, 4))] == [True, False, False]
+    steps = [(s.name, s.unit, s.before, s.after, s.threshold, s.distribution) for s in counts.steps()]
+    assert steps == [
+        (
+            "min_length",
+            "sequences",
+            3,
+            2,
+            "length >= 5",
+            "sequence length: median 8, 10th percentile 4.8, 90th percentile 9.6 (n=3)",
+        ),
+        (
+            "max_n_fraction",
+            "sequences",
+            2,
+            1,
+            "n_fraction <= 0.2",
+            "n_fraction: median 0.1, 10th percentile 0.02, 90th percentile 0.42 (n=3)",
+        ),
+    ]
+
+
+def test_token_array_shape_and_vocabulary_refusals_are_whole_lines(tmp_path: Path):
+    from genoprep.dna.alphabet import dnabert_vocab
+    from genoprep.dna.io import read_token_array
+    from genoprep.dna.tokenize import MAX_K
+
+    path = tmp_path / "t.npy"
+    for array, scheme, k, line in (
+        (np.zeros(3, np.int32), "char", 6, "token ids are a 2-D array (sequences x positions), not 1-D (3,)"),
+        (np.zeros((0, 5), np.int32), "char", 6, "the token array is empty (shape (0, 5))"),
+        (np.zeros((3, 0), np.int32), "char", 6, "the token array is empty (shape (3, 0))"),
+        (
+            np.array([[3, 6, 1]], np.int32),
+            "nucleotide_transformer",
+            0,
+            f"input.tokens.k: Nucleotide Transformer k must be 1..{MAX_K}, not 0",
+        ),
+        (
+            np.array([[4, 5, 4]], np.int32),
+            "char",
+            3,
+            "row 1: padding <PAD> at position 2 inside the sequence (char pads at the end)",
+        ),
+    ):
+        np.save(path, array)
+        with pytest.raises(InputError) as caught:
+            list(read_token_array(path, scheme, k))
+        assert str(caught.value) == f"{path}: {line}"
+    with pytest.raises(ValueError) as caught:
+        dnabert_vocab(7)
+    assert str(caught.value) == "DNABERT k must be one of (3, 4, 5, 6), not 7"
+
+
+def test_unmatched_headers_leave_the_next_records_labelled():
+    records = _recs("nothing", "x class=C", "none", "y class=P")
+    got = list(label_from_header(records, r"class=(\w)", source="f.fa", on_unmatched="unlabelled"))
+    assert [(r.id, r.label) for r in got] == [("nothing", None), ("x class=C", "C"), ("none", None), ("y class=P", "P")]
+
+
+def test_summarize_pieces_digests_the_upper_case_text():
+    import hashlib
+
+    from genoprep.dna.io import _split_record
+    from genoprep.dna.qc import summarize_pieces
+
+    records = [DnaRecord(1, "a", b"acgTNnac", None), DnaRecord(2, "b", b"GGcc", "x")]
+    got = list(summarize_pieces(p for r in records for p in _split_record(r, 3)))
+    assert [s.digest for s in got] == [hashlib.blake2b(r.sequence.upper(), digest_size=16).digest() for r in records]
+    assert [(s.record.id, s.record.length, s.n_other) for s in got] == [("a", 8, 2), ("b", 4, 0)]
+
+
+def test_ingest_keeps_a_single_sequence(tmp_path: Path):
+    """One of two sequences passes min_length (half kept, min_fraction_kept 0.5): obs.tsv has its row."""
+    from genoprep.dna.options import IngestOptions
+    from genoprep.dna.steps import ingest
+
+    fasta = tmp_path / "s.fa"
+    fasta.write_text(">a\nACGTACGTAC\n>b\nACG\n", encoding="utf-8")
+    body = {
+        "dataset_id": "d",
+        "name": "d",
+        "modality": "dna",
+        "input": {"path": "s.fa"},
+        "params": {"tokenizers": ["char"], "min_length": 5, "min_fraction_kept": 0.5},
+    }
+    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
+    card = load_card(tmp_path / "card.yaml").data
+    ingest(IngestOptions.from_card(card), [fasta], tmp_path / "obs.tsv", tmp_path / "qc.json")
+    rows = (tmp_path / "obs.tsv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 2 and rows[1].split("\t")[:3] == ["a", "", "10"]
+
+
+def test_kmer_counts_npz_indptr_stays_int32_past_62_counts(tmp_path: Path):
+    """The CSR index arrays are int32 while the counts fit in them (as scipy writes them): 64 distinct 3-mers."""
+    from itertools import product
+
+    from scipy import sparse
+
+    from genoprep.dna.artifacts import write_kmer_counts
+
+    # a de Bruijn-like walk through every 3-mer: each of the 64 appears at least once
+    sequence = "".join("".join(p) for p in product("ACGT", repeat=3))
+    write_kmer_counts([DnaRecord(1, "a", sequence, None)], tmp_path / "k.npz", {"k": 3, "canonical": False})
+    assert sparse.load_npz(tmp_path / "k.npz").nnz == 64
+    with np.load(tmp_path / "k.npz") as npz:
+        assert (npz["indptr"].dtype, npz["indices"].dtype, npz["data"].dtype) == (np.int32, np.int32, np.int32)
+
+
+def test_kmer_count_index_and_summary_by_hand(tmp_path: Path):
+    """The index Parquet's schema metadata names the scheme and its params; the summary's counts by hand."""
+    from genoprep.dna.artifacts import write_kmer_counts
+
+    records = [DnaRecord(1, "a", "ACGTA", "x"), DnaRecord(2, "b", "NN", None)]
+    summary = write_kmer_counts(
+        records, tmp_path / "k.npz", {"k": 2, "canonical": False}, index_path=tmp_path / "k.parquet"
+    )
+    # ACGTA: AC CG GT TA (4 distinct 2-mers); NN: none
+    assert {key: summary[key] for key in ("scheme", "n_sequences", "n_columns", "nnz", "n_bases")} == {
+        "scheme": "kmer_counts",
+        "n_sequences": 2,
+        "n_columns": 16,
+        "nnz": 4,
+        "n_bases": 7,
+    }
+    metadata = pq.read_schema(tmp_path / "k.parquet").metadata
+    assert metadata[b"genoprep.scheme"] == b"kmer_counts"
+    assert json.loads(metadata[b"genoprep.params"]) == {"k": 2, "canonical": False}
+
+
+def test_check_sequence_and_bad_bytes_are_whole_lines(tmp_path: Path):
+    from genoprep.dna.io import check_sequence, iter_fasta_bytes, iter_fasta_pieces
+
+    with pytest.raises(InputError) as caught:
+        check_sequence("", "f.fa", "record 1 (a)")
+    assert str(caught.value) == "f.fa: record 1 (a): empty sequence"
+    path = tmp_path / "bad.fa"
+    path.write_bytes(b">a\nACGT\n>b x\nAC\xffGT\n")
+    try:
+        b"\xff".decode("utf-8")
+    except UnicodeDecodeError as error:
+        reason = error.reason
+    for read in (iter_fasta_bytes, iter_fasta_pieces):
+        with pytest.raises(InputError) as caught:
+            list(read(path))
+        assert str(caught.value) == f"{path}: record 2 (b x): not UTF-8 text ({reason})"
+
+
+def test_reverse_complement_codes_by_hand():
+    """k = 3 codes (A=0 C=1 G=2 T=3): AAA 0 -> TTT 63, AAC 1 -> GTT 47, CGT 27 -> ACG 6, ACG 6 -> CGT 27."""
+    from genoprep.dna.tokenize import reverse_complement_codes
+
+    got = reverse_complement_codes(np.array([0, 1, 27, 6], dtype=np.uint16), 3)
+    assert got.dtype == np.int64 and got.tolist() == [63, 47, 6, 27]
+
+
+@pytest.mark.parametrize("reader", ["bytes", "pieces"])
+def test_a_byte_order_mark_inside_the_file_is_a_bad_letter(tmp_path: Path, reader: str):
+    """Only the first bytes of a file may be a BOM: one starting a later block (8 bytes) is U+FEFF in the sequence."""
+    from genoprep.dna.io import iter_fasta_bytes, iter_fasta_pieces
+
+    path = tmp_path / "bom.fa"
+    path.write_bytes(b">a\nACGT\n\xef\xbb\xbfAC\n")
+    with pytest.raises(InputError) as caught:
+        if reader == "bytes":
+            list(iter_fasta_bytes(path, block_bytes=8))
+        else:
+            list(iter_fasta_pieces(path, 100, block_bytes=8))
+    assert (
+        str(caught.value) == f"{path}: record 1 (a): character '\\ufeff' at position 5 is not an IUPAC nucleotide code"
+    )
+
+
+def test_variable_tokens_summary_counts_every_batch(tmp_path: Path):
+    """DNABERT (default k = 6): ACGTACGT -> [CLS] + 3 six-mers + [SEP] = 5 tokens; ACGTACG -> 4; one record a batch."""
+    from genoprep.dna.artifacts import write_variable_tokens
+    from genoprep.dna.tokenize import dnabert_encode
+
+    tokens = dnabert_encode(["ACGTACGT", "ACGTACG"])
+    assert [len(tokens[i]) for i in range(len(tokens))] == [5, 4]
+    records = [DnaRecord(1, "a", "ACGTACGT", None), DnaRecord(2, "b", "ACGTACG", None)]
+    summary = write_variable_tokens(records, tmp_path / "t.parquet", "dnabert", {"k": 6}, batch_records=1)
+    assert (summary["n_sequences"], summary["n_tokens"], summary["n_bases"]) == (2, 9, 15)

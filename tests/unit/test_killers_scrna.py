@@ -1125,20 +1125,31 @@ def test_scgpt_refusals_name_their_source_and_duplicates_are_summed(tmp_path) ->
     assert duplicated.data.tolist() == [3.0, 0.5, 0.5]  # the input is not changed
 
 
-def test_geneformer_parameters_by_hand() -> None:
-    from genoprep.scrna.tokens import GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary
+GENEFORMER_GENES = ["ENSG00000000003", "ENSG00000000005"]
+
+
+def _geneformer_v2(size: int):
+    """Card options (v2, special tokens, the given model_input_size) and a two-gene vocabulary (medians 1.5, 2)."""
+    from genoprep.scrna.tokens import GeneformerOptions, GeneformerVocabulary
 
     options = GeneformerOptions(
         version="v2",
-        model_input_size=6,
+        model_input_size=size,
         special_tokens=None,
         token_dictionary=None,
         gene_median_dictionary=None,
         gene_name_id_dictionary=None,
     )
-    genes = ["ENSG00000000003", "ENSG00000000005"]
+    genes = GENEFORMER_GENES
     tokens = {"<pad>": 0, "<mask>": 1, "<cls>": 2, "<eos>": 3, genes[0]: 4, genes[1]: 5}
-    vocabulary = GeneformerVocabulary.load(options, tokens=tokens, medians={genes[0]: 1.5, genes[1]: 2.0})
+    return options, GeneformerVocabulary.load(options, tokens=tokens, medians={genes[0]: 1.5, genes[1]: 2.0})
+
+
+def test_geneformer_parameters_by_hand() -> None:
+    from genoprep.scrna.tokens import GeneformerTokenizer
+
+    genes = GENEFORMER_GENES
+    options, vocabulary = _geneformer_v2(6)
     assert GeneformerTokenizer(vocabulary, genes, options).parameters() == {
         "scheme": "geneformer",
         "version": "v2",
@@ -1271,19 +1282,10 @@ def test_scgpt_vocabulary_with_a_negative_id_whole_line() -> None:
 
 
 def test_geneformer_summary_header_and_chunk_refusal() -> None:
-    from genoprep.scrna.tokens import GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary
+    from genoprep.scrna.tokens import GeneformerTokenizer
 
-    options = GeneformerOptions(
-        version="v2",
-        model_input_size=6,
-        special_tokens=None,
-        token_dictionary=None,
-        gene_median_dictionary=None,
-        gene_name_id_dictionary=None,
-    )
-    genes = ["ENSG00000000003", "ENSG00000000005"]
-    tokens = {"<pad>": 0, "<mask>": 1, "<cls>": 2, "<eos>": 3, genes[0]: 4, genes[1]: 5}
-    vocabulary = GeneformerVocabulary.load(options, tokens=tokens, medians={genes[0]: 1.5, genes[1]: 2.0})
+    genes = GENEFORMER_GENES
+    options, vocabulary = _geneformer_v2(6)
     tokenizer = GeneformerTokenizer(vocabulary, genes, options)
     summary = tokenizer.summary()
     assert (summary["version"], summary["model_input_size"], summary["special_tokens"]) == ("v2", 6, True)
@@ -1297,26 +1299,268 @@ def test_geneformer_summary_header_and_chunk_refusal() -> None:
 
 
 def test_geneformer_share_over_two_chunks_and_the_input_size_refusal() -> None:
-    from genoprep.scrna.tokens import GeneformerOptions, GeneformerTokenizer, GeneformerVocabulary
+    from genoprep.scrna.tokens import GeneformerTokenizer
 
-    def options(size: int) -> GeneformerOptions:
-        return GeneformerOptions(
-            version="v2",
-            model_input_size=size,
-            special_tokens=None,
-            token_dictionary=None,
-            gene_median_dictionary=None,
-            gene_name_id_dictionary=None,
-        )
-
-    genes = ["ENSG00000000003", "ENSG00000000005", "ENSG00000000099"]  # the last one is in no dictionary
-    tokens = {"<pad>": 0, "<mask>": 1, "<cls>": 2, "<eos>": 3, genes[0]: 4, genes[1]: 5}
-    vocabulary = GeneformerVocabulary.load(options(6), tokens=tokens, medians={genes[0]: 1.5, genes[1]: 2.0})
-    tokenizer = GeneformerTokenizer(vocabulary, genes, options(6))
+    genes = [*GENEFORMER_GENES, "ENSG00000000099"]  # the last one is in no dictionary
+    options, vocabulary = _geneformer_v2(6)
+    tokenizer = GeneformerTokenizer(vocabulary, genes, options)
     tokenizer.tokenize_chunk(sparse.csr_matrix(np.array([[1, 2, 3]], dtype=np.float32)))
     tokenizer.tokenize_chunk(sparse.csr_matrix(np.array([[4, 0, 5]], dtype=np.float32)))
     # raw counts of genes in the dictionaries over all counts, both chunks: (1 + 2 + 4) / (6 + 9)
     assert tokenizer.summary()["share_of_counts_in_vocabulary"] == pytest.approx(7 / 15, rel=1e-12)
     with pytest.raises(InputError) as caught:
-        GeneformerTokenizer(vocabulary, genes, options(2))  # <cls> and <eos> take both places
+        GeneformerTokenizer(vocabulary, genes, _geneformer_v2(2)[0])  # <cls> and <eos> take both places
     assert str(caught.value) == "card: params.geneformer.model_input_size 2 leaves no room for genes"
+
+
+def test_geneformer_spearman_against_scipy_and_no_specials_by_hand() -> None:
+    """with_spearman: the mean per-cell Spearman rho between a cell's raw counts and its Geneformer values over all
+    its in-vocabulary genes (not only the kept ones), against scipy; cells with a constant side or no gene left out.
+    v1 has no <cls>/<eos>: each cell's tokens are its top genes only. Without with_spearman nothing is scored."""
+    from scipy import stats
+
+    from genoprep.scrna.tokens import (
+        GeneformerOptions,
+        GeneformerTokenizer,
+        GeneformerVocabulary,
+        RankOptions,
+        RankTokenizer,
+    )
+
+    options = GeneformerOptions(
+        version="v1",
+        model_input_size=3,
+        special_tokens=None,
+        token_dictionary=None,
+        gene_median_dictionary=None,
+        gene_name_id_dictionary=None,
+    )
+    genes = [f"ENSG0000000000{i}" for i in range(4)] + ["ENSG00000000099"]  # the last one in no dictionary
+    medians = np.array([1.0, 4.0, 0.5, 2.0])
+    tokens = {"<pad>": 0, "<mask>": 1, **{gene: 2 + i for i, gene in enumerate(genes[:4])}}
+    vocabulary = GeneformerVocabulary.load(options, tokens=tokens, medians=dict(zip(genes[:4], medians, strict=True)))
+    counts = np.array(
+        [
+            [1, 2, 3, 4, 7],  # values 1, 0.5, 6, 2 (x 10,000 / 17): rho 0.6 over 4 genes, 3 kept
+            [2, 2, 0, 0, 1],  # constant counts: rho undefined
+            [0, 0, 0, 0, 3],  # no gene in the vocabulary: dropped
+            [0, 1, 0, 5, 0],  # values 0.25, 2.5: rho 1
+        ],
+        dtype=np.float32,
+    )
+    expected = []
+    for row in counts:
+        detected = row[:4] > 0
+        if detected.sum() >= 2 and np.unique(row[:4][detected]).shape[0] > 1:
+            values = row[:4][detected] / row.sum() * 10_000 / medians[detected]
+            expected.append(stats.spearmanr(row[:4][detected], values).statistic)
+    assert expected == pytest.approx([0.6, 1.0])
+    scored = GeneformerTokenizer(vocabulary, genes, options, with_spearman=True)
+    chunk = scored.tokenize_chunk(sparse.csr_matrix(counts))
+    # by value descending, no <cls>/<eos>; the cell without a vocabulary gene dropped
+    assert (chunk.input_ids.tolist(), chunk.offsets.tolist()) == ([4, 5, 2, 2, 3, 5, 3], [0, 3, 5, 7])
+    assert chunk.kept.tolist() == [True, True, False, True]
+    summary = RankTokenizer(5, RankOptions(n_genes=3)).summary(scored.stats)
+    assert summary["mean_spearman_vs_geneformer"] == pytest.approx(np.mean(expected), rel=1e-12)
+    assert summary["spearman_cells"] == 2
+    plain = GeneformerTokenizer(vocabulary, genes, options)  # the default: no Spearman
+    plain.tokenize_chunk(sparse.csr_matrix(counts))
+    assert (plain.stats.spearman_cells, plain.stats.spearman_sum) == (0, 0.0)
+
+
+def _geneformer_options(version: str = "v2", **fields) -> object:
+    from genoprep.scrna.tokens import GeneformerOptions
+
+    base = dict(model_input_size=None, special_tokens=None, token_dictionary=None, gene_median_dictionary=None)
+    return GeneformerOptions(version=version, **{**base, "gene_name_id_dictionary": None, **fields})
+
+
+def _refusal(call) -> str:
+    with pytest.raises(InputError) as caught:
+        call()
+    return str(caught.value)
+
+
+def test_geneformer_dictionary_refusals_whole_line(tmp_path) -> None:
+    """Each Geneformer dictionary refusal as one whole line naming its file (or the derived dictionary)."""
+    import json
+
+    from genoprep.scrna.tokens import GeneformerVocabulary
+
+    gene, other = "ENSG00000000003", "ENSG00000000005"
+    medians = {gene: 1.5, other: 2.0}
+
+    def json_file(name: str, content: object) -> str:
+        path = tmp_path / name
+        path.write_text(json.dumps(content), encoding="utf-8")
+        return str(path)
+
+    def load_v1(tokens: object, version: str = "v1", **fields) -> str:
+        path = json_file("tokens.json", tokens)
+        options = _geneformer_options(version, token_dictionary=path, **fields)
+        return _refusal(lambda: GeneformerVocabulary.load(options, medians=medians)).replace(path, "FILE")
+
+    v1 = {"<pad>": 0, "<mask>": 1}
+    assert load_v1({**v1, gene: -1}) == (
+        "FILE: token dictionary: the value of 'ENSG00000000003' is -1, expected a non-negative integer token id"
+    )
+    assert load_v1({"<pad>": 0, gene: 2}) == (
+        "FILE: token dictionary does not fit Geneformer v1: <mask> is absent, v1 needs <mask>=1 (<pad>=0, <mask>=1)"
+    )
+    assert load_v1({**v1, "<cls>": 2, "<eos>": 3, gene: 4}) == (
+        "FILE: token dictionary does not fit Geneformer v1: it has <cls>/<eos> (a V2 dictionary); "
+        "set geneformer.version: v2"
+    )
+    assert load_v1({**v1, gene: 2}, special_tokens=True) == (
+        "FILE: token dictionary has no <cls>/<eos> but geneformer.special_tokens is true (a V1 dictionary)"
+    )
+    assert load_v1({**v1, gene: 1}) == "FILE: token dictionary gives gene ENSG00000000003 the id of a special token (1)"
+    # only <...> names are special: a gene named with one bracket is a gene (and clashes with <mask>'s id)
+    assert load_v1({**v1, "GENE>": 1}) == "FILE: token dictionary gives gene GENE> the id of a special token (1)"
+    assert load_v1({**v1, gene: 2, other: 2}) == "FILE: token dictionary gives the same id to two genes"
+    assert load_v1([1, 2]) == "FILE: token dictionary holds a list, not a dictionary"
+    # derived dictionaries are named as such
+    assert _refusal(
+        lambda: GeneformerVocabulary.load(_geneformer_options("v1"), tokens={**v1, gene: 1}, medians=medians)
+    ) == ("derived token dictionary: token dictionary gives gene ENSG00000000003 the id of a special token (1)")
+    tokens = {**v1, gene: 2, other: 3}
+    assert _refusal(lambda: GeneformerVocabulary.load(_geneformer_options("v1"), tokens=tokens, medians={gene: 0})) == (
+        "derived gene median dictionary: gene median dictionary: the value of 'ENSG00000000003' is 0, "
+        "expected a positive finite number"
+    )
+    medians_path = json_file("medians.json", {gene: -2.0})
+    options = _geneformer_options("v1", gene_median_dictionary=medians_path)
+    assert _refusal(lambda: GeneformerVocabulary.load(options, tokens=tokens)) == (
+        f"{medians_path}: gene median dictionary: the value of 'ENSG00000000003' is -2.0, "
+        "expected a positive finite number"
+    )
+    assert _refusal(lambda: GeneformerVocabulary.load(_geneformer_options("v1"), medians=medians)) == (
+        "card: params.geneformer.token_dictionary is not set and no derived dictionary was given"
+    )
+    names_path = json_file("names.json", {"TSPAN6": 5})
+    options = _geneformer_options("v1", gene_name_id_dictionary=names_path)
+    assert _refusal(lambda: GeneformerVocabulary.load(options, tokens=tokens, medians=medians)) == (
+        f"{names_path}: gene name id dictionary: the value of 'TSPAN6' is 5, expected an Ensembl gene id"
+    )
+    names_path = json_file("names_list.json", ["TSPAN6"])
+    options = _geneformer_options("v1", gene_name_id_dictionary=names_path)
+    assert _refusal(lambda: GeneformerVocabulary.load(options, tokens=tokens, medians=medians)) == (
+        f"{names_path}: gene name id dictionary holds a list, not a dictionary"
+    )
+    # a file's gene ids are upper-cased (special tokens kept), the version recorded
+    path = json_file("lower.json", {**v1, gene.lower(): 2})
+    vocabulary = GeneformerVocabulary.load(_geneformer_options("v1", token_dictionary=path), medians=medians)
+    assert (vocabulary.tokens, vocabulary.version) == ({**v1, gene: 2}, "v1")
+
+
+def test_geneformer_gene_ids_summary_and_the_no_gene_refusal() -> None:
+    """ensembl_ids_of on a list of Ensembl ids with a symbol and a spike-in (>= 90 % ids: the symbol goes through
+    gene_name_id), the tokenizer's gene counts by hand, and the 'none of the genes' refusal with each hint."""
+    from genoprep.scrna.tokens import GeneformerTokenizer, GeneformerVocabulary
+    from genoprep.scrna.tokens.geneformer import ensembl_ids_of
+
+    ids = [f"ENSG{i:011d}" for i in range(1, 20)]  # 19 ids + 2 others: 90.5 % ids
+    names = [f"{ids[0].lower()}.7", *ids[1:], "TSPAN6", "ERCC-00002"]
+    mapping = {"TSPAN6": "ensg00000000419.12"}
+    assert ensembl_ids_of(names, mapping) == [*ids, "ENSG00000000419", None]
+    assert ensembl_ids_of(["TSPAN6", "tspan6", "ACTB"], mapping) == ["ENSG00000000419", None, None]  # exact symbols
+
+    tokens = {"<pad>": 0, "<mask>": 1, ids[0]: 2, ids[1]: 3, "ENSG00000000419": 4}
+    medians = {ids[0]: 1.0, ids[1]: 2.0, ids[2]: 3.0, "ENSG00000000419": 4.0}  # ids[2] has no token
+    vocabulary = GeneformerVocabulary.load(_geneformer_options("v1"), tokens=tokens, medians=medians)
+    vocabulary.gene_name_id = mapping
+    tokenizer = GeneformerTokenizer(vocabulary, names, _geneformer_options("v1"))
+    summary = tokenizer.summary()
+    assert {key: summary[key] for key in ("genes_in_input", "genes_with_ensembl_id")} == {
+        "genes_in_input": 21,
+        "genes_with_ensembl_id": 20,  # every name but the spike-in
+    }
+    assert (summary["genes_in_vocabulary"], summary["distinct_tokens"]) == (3, 3)  # ids 0, 1 and TSPAN6's
+    # two symbols of one id share a token: 2 genes in the vocabulary, 1 distinct token
+    twice = GeneformerTokenizer(vocabulary, ["TSPAN6", "TSPAN6"], _geneformer_options("v1")).summary()
+    assert (twice["genes_in_input"], twice["genes_in_vocabulary"], twice["distinct_tokens"]) == (2, 2, 1)
+
+    vocabulary.gene_name_id = None
+    symbols = ["A1", "B2", "C3", "D4"]
+    assert _refusal(lambda: GeneformerTokenizer(vocabulary, symbols, _geneformer_options("v1"))) == (
+        "genes: none of the 4 genes is in both Geneformer dictionaries (the names are not Ensembl ids and no "
+        "gene_name_id_dictionary is set), e.g. A1, B2, C3"
+    )
+    unknown = [f"ENSG{i:011d}" for i in range(50, 54)]
+    assert _refusal(lambda: GeneformerTokenizer(vocabulary, unknown, _geneformer_options("v1"))) == (
+        "genes: none of the 4 genes is in both Geneformer dictionaries (wrong dictionaries or species?), "
+        "e.g. ENSG00000000050, ENSG00000000051, ENSG00000000052"
+    )
+    vocabulary.gene_name_id = mapping  # symbols that are not in it: not the "no gene_name_id" hint
+    assert _refusal(lambda: GeneformerTokenizer(vocabulary, symbols, _geneformer_options("v1"))) == (
+        "genes: none of the 4 genes is in both Geneformer dictionaries (wrong dictionaries or species?), "
+        "e.g. A1, B2, C3"
+    )
+
+
+# --------------------------------------------------------------------------------------------------------- resources
+
+
+def test_resource_figures_at_their_boundaries_by_hand() -> None:
+    """threads at 20 million values, the runtimes and a job's disk (converted input only out of core and not for
+    h5ad, times the attempt) worked by hand from the documented rules."""
+    from genoprep.scrna import resources as r
+
+    assert [r.threads(r.InputSize(1, 1, nnz)) for nnz in (0, 20_000_000, 20_000_001)] == [1, 1, 2]
+    ten_million = r.InputSize(100, 100, 10_000_000)
+    # in memory: 10 min + 1 per 5 million values; out of core and a shard: 10 + 1 per 2 million; times the attempt
+    assert [r.runtime_minutes(ten_million, a) for a in (1, 2)] == [12, 24]
+    assert [r.ooc_runtime_minutes(r.InputSize(100, 100, 4_000_000), a) for a in (1, 3)] == [12, 36]
+    assert [r.shard_runtime(r.InputSize(100, 100, 4_000_000), a) for a in (1, 2)] == [12, 24]
+    size = r.InputSize(1024, 1024, 2**15)
+    # outputs: 16 * 2**15 + 12 * 1024 * 1024 + 1024 * (52 * 8 + 8) + 2048 * 128 bytes = 13.1640625 MiB, + 32 MiB of
+    # HDF5; converted: 32 * 2**15 + 2048 * 128 bytes = 1.25 MiB, + 16; each times the attempt (2), cut, plus 1
+    outputs, converted = int((13.1640625 + 32) * 2) + 1, int((1.25 + 16) * 2) + 1
+    assert (outputs, converted) == (91, 35)
+    assert r.job_disk_mb(size, r.OUT_OF_CORE, "10x_mtx", 2, n_hvg=1024) == outputs + converted
+    assert r.job_disk_mb(size, r.OUT_OF_CORE, "h5ad", 2, n_hvg=1024) == outputs
+    assert r.job_disk_mb(size, r.IN_MEMORY, "10x_mtx", 2, n_hvg=1024) == outputs
+
+
+def test_input_size_of_a_plain_matrix_mtx_and_of_zarr_layers(tmp_path) -> None:
+    """An uncompressed matrix.mtx (comment lines first), and a zarr store's dense X and sparse raw/X (anndata)."""
+    from genoprep.scrna.resources import InputSize, input_size
+
+    folder = tmp_path / "tenx"
+    folder.mkdir()
+    (folder / "matrix.mtx").write_text("%%MatrixMarket matrix coordinate integer general\n% x\n7 5 9\n1 1 1\n")
+    assert input_size(folder, "10x_mtx") == InputSize(5, 7, 9)
+    counts = np.array([[1, 0, 2], [0, 0, 3]], dtype=np.float32)
+    adata = ad.AnnData(X=counts)
+    adata.raw = ad.AnnData(X=sparse.csr_matrix(np.array([[1, 0, 0, 4], [0, 0, 0, 0]], dtype=np.float32)))
+    store = tmp_path / "data.zarr"
+    adata.write_zarr(store)
+    assert input_size(store, "zarr") == InputSize(2, 3, 6)  # dense: every value counts
+    assert input_size(store, "zarr", "raw") == InputSize(2, 4, 2)
+    # a text table: 4 bytes per value, one cell per 10 kB, 20,000 genes; a BGZF (.bgz) file counts 5x, as .gz
+    # (whole values: 40,002 bytes -> 10,000; 5 x 40,002 -> 50,002)
+    for name, cells, values in (("m.csv", 4, 10_000), ("m.csv.gz", 20, 50_002), ("m.tsv.bgz", 20, 50_002)):
+        (tmp_path / name).write_bytes(b"x" * 40_002)
+        size = input_size(tmp_path / name, "csv")
+        assert size == InputSize(cells, 20_000, values) and isinstance(size.nnz, int)
+
+
+def test_memory_and_disk_of_ooc_jobs_and_shards_by_hand() -> None:
+    """Every term of the out-of-core and shard memory and of the output/shard disk figures, by hand, on sizes where
+    each term is a whole number of MiB (so a changed coefficient moves the result)."""
+    from genoprep.scrna import resources as r
+
+    # 1 GiB + 400 bytes x 2**20 cells (400 MiB) + a quarter of a 4000 MiB budget; times 2
+    assert r.ooc_mem_mb(r.InputSize(2**20, 100, 10), 4000, 2) == (1024 + 400 + 1000) * 2
+    # 1 GiB + 400 bytes x 2**21 cells of the dataset (800 MiB) + 48 bytes x 2**20 values (48 MiB) + twice the dense
+    # block of 2**18 cells x 2000 HVG columns x 4 bytes (2 x 2000 MiB); times 2
+    shard = r.InputSize(2**18, 4000, 2**20)
+    assert r.shard_mem_mb(shard, 2**21, 2) == (1024 + 800 + 48 + 4000) * 2
+    # the block alone, 2000 MiB + 1, times the attempt (default 1), cut, plus 1
+    assert (r.shard_block_disk_mb(shard), r.shard_block_disk_mb(shard, 2)) == (2002, 4003)
+    # rows: 16 bytes x 2**16 values (1 MiB) + 16 bytes x 2**20 cells (16 MiB) + 1 MiB, times the attempt, plus 1
+    rows = r.InputSize(2**20, 10, 2**16)
+    assert (r.shard_rows_disk_mb(rows), r.shard_rows_disk_mb(rows, 2)) == (19, 37)
+    # outputs, default 2000 HVG columns: 16 x 2**20 values (16 MiB) + 12 x 2**20 cells x 2000 (24000 MiB) + 424 bytes
+    # x 2**20 cells (424 MiB) + 128 bytes x (2**20 + 8192) names (129 MiB) + 32 MiB of HDF5, plus 1
+    assert r.outputs_disk_mb(r.InputSize(2**20, 8192, 2**20)) == 16 + 24000 + 424 + 129 + 32 + 1

@@ -171,3 +171,25 @@ def test_iter_lines_strips_only_line_ends(tmp_path: Path) -> None:
     # a TSV row with an empty last field keeps its tab; trailing spaces and letters are data
     path = write(tmp_path / "t.tsv", b"a\tb\t\r\nc \nAX\n")
     assert list(iter_lines(path)) == [(1, "a\tb\t"), (2, "c "), (3, "AX")]
+
+
+def test_check_readable_permission_denied_as_the_os_says(tmp_path: Path, monkeypatch) -> None:
+    """As root every file is readable, so the OS's answer is stood in for: ``os.access(path, R_OK)``
+    says no for this one file (the same branch a non-root user's unreadable file takes)."""
+    path = write(tmp_path / "secret.tsv", b"x\n")
+    real = os.access
+
+    def access(name, mode, *args, **kwargs) -> bool:
+        if os.fspath(name) == str(path) and mode == os.R_OK:
+            return False
+        return real(name, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+    with pytest.raises(InputError) as caught:
+        check_readable(path)
+    assert (caught.value.source, caught.value.record, caught.value.problem) == (
+        str(path),
+        None,
+        "not readable (permission denied)",
+    )
+    assert str(caught.value) == f"{path}: not readable (permission denied)"

@@ -142,6 +142,28 @@ def test_equivalents_count_only_for_the_function_they_were_judged_on(mutants, tm
         mutants.read_equivalents(table)
 
 
+def test_cached_survivors_not_judged_equivalent_are_run_again(mutants, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A killer written after a run does not change mutmut's cached verdict: the runner runs those mutants again."""
+    table = tmp_path / "equivalent.tsv"
+    table.write_text(
+        "mutant\tfunction_hash\treason\ng.m.x_f__mutmut_1\taaa\tequivalent\ng.m.x_g__mutmut_2\told\tjudged before\n",
+        encoding="utf-8",
+    )
+    codes = {
+        "g.m.x_f__mutmut_1": 0,  # survived, judged equivalent for the current x_f: not again
+        "g.m.x_g__mutmut_2": 0,  # survived, judged for an older x_g: again
+        "g.m.x_f__mutmut_3": 1,  # killed: not again
+        "g.m.x_f__mutmut_4": 0,  # survived, not judged: again
+        "g.m.x_f__mutmut_5": 33,  # no tests: again (a new test may reach it)
+        "g.m.x_f__mutmut_6": 36,  # timeout counts as killed: not again
+        "g.m.x_g__mutmut_7": None,  # not run: the sample's own business, not a re-run
+    }
+    hashes = {"g.m.x_f": "aaa", "g.m.x_g": "new"}
+    again = mutants.unjudged_survivors(sorted(codes), codes, hashes, mutants.read_equivalents(table))
+    assert again == ["g.m.x_f__mutmut_4", "g.m.x_f__mutmut_5", "g.m.x_g__mutmut_2"]
+    assert mutants.unjudged_survivors(["g.m.x_f__mutmut_1"], codes, hashes, mutants.read_equivalents(table)) == []
+
+
 def test_the_equivalents_file_is_well_formed(mutants) -> None:  # type: ignore[no-untyped-def]
     equivalents = mutants.read_equivalents()
     assert len(equivalents) > 100
