@@ -6,8 +6,9 @@
     python bench/mutants.py --report               # no run: the report from the verdicts cached so far
     python bench/mutants.py --judge NAME "reason"  # record a survivor as equivalent (its function's current hash)
 
-The sample (docs/testing.md, the rule every mutation helper uses): the group's mutant names sorted, shuffled once
-with ``random.Random(seed)`` (2026 by default), the first K: sample(K) is contained in sample(2K). The names come
+The sample (docs/testing.md, the rule every mutation helper uses): the group's mutant names ordered by the SHA-256
+of ``"<seed>:<name>"`` (seed 2026 by default), the first K: sample(K) is contained in sample(2K), and a code change
+elsewhere in the group leaves it alone. The names come
 from mutmut's mutant generation alone (``GENERATE``: no test runs), so a group's sample is known before its first
 run. Mutants of the sample that have a cached verdict for an unchanged function are not run again; the others
 are run in one ``mutmut run NAME...`` (one clean pass of the tests they reach).
@@ -27,10 +28,10 @@ group's score is under 95 %. mutmut runs niced, 2 mutants at a time (``MUTANTS_C
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
-import random
 import re
 import shutil
 import subprocess
@@ -312,10 +313,18 @@ def function_of(name: str) -> str:
     return name.split("__mutmut_")[0]
 
 
+def sample_key(name: str, seed: int = 2026) -> str:
+    """A mutant's place in the sample order: SHA-256 of ``"<seed>:<name>"`` (hex), a function of the name alone."""
+    return hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()
+
+
 def sample(keys: list[str] | set[str], k: int | None, seed: int = 2026) -> list[str]:
-    """The shared sample rule: the first k of one seeded shuffle of the sorted names (nested in k); None: all."""
-    order = sorted(keys)
-    random.Random(seed).shuffle(order)
+    """The shared sample rule: the names ordered by ``sample_key``, the first k (nested in k); None: all.
+
+    A name's place depends on the name alone, so adding or removing mutants elsewhere in the group (any code
+    change) moves each sample by at most the mutants added or removed; a shuffle of the sorted names drew a
+    new sample whenever the group's size changed."""
+    order = sorted(set(keys), key=lambda name: (sample_key(name, seed), name))
     return order if k is None else order[:k]
 
 

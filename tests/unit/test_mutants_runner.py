@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import math
@@ -77,18 +78,41 @@ def test_a_run_without_the_real_data_is_refused(mutants, monkeypatch, capsys) ->
 
 def test_the_sample_is_the_shared_rule_nested_and_seeded(mutants) -> None:  # type: ignore[no-untyped-def]
     keys = [f"genoprep.m.x_f{i % 7}__mutmut_{i}" for i in range(1, 301)]
-    given = list(reversed(keys))  # the order the names come in does not matter: the rule sorts them first
-    # the rule as sample_rule.md writes it
-    order = sorted(keys)
-    random.Random(2026).shuffle(order)
+    given = list(reversed(keys))  # the order the names come in does not matter
+
+    def rule(names: list[str], seed: int) -> list[str]:  # the rule as docs/testing.md writes it, with hashlib
+        return sorted(names, key=lambda n: hashlib.sha256(f"{seed}:{n}".encode()).hexdigest())
+
+    order = rule(keys, 2026)
+    assert order != sorted(keys)
     assert mutants.sample(given, 40) == order[:40]
     assert mutants.sample(set(keys), 40) == order[:40]
     assert mutants.sample(keys, 20) == mutants.sample(keys, 40)[:20]  # nested: sample(20) is in sample(40)
     assert mutants.sample(keys, 1000) == order  # K above the group's size: every mutant
     assert mutants.sample(keys, None) == order
-    other = sorted(keys)
-    random.Random(7).shuffle(other)
-    assert mutants.sample(keys, 40, seed=7) == other[:40] != order[:40]
+    assert mutants.sample(keys, 40, seed=7) == rule(keys, 7)[:40] != order[:40]
+
+
+def test_the_sample_stays_put_when_the_group_changes_elsewhere(mutants) -> None:  # type: ignore[no-untyped-def]
+    keys = [f"genoprep.m.x_f{i % 7}__mutmut_{i}" for i in range(1, 301)]
+    before = mutants.sample(keys, 40)
+    # a new function's mutants appear, another function's vanish (an edit renumbers them): the sample keeps
+    # every name that is still there, and takes in only new names (each one pushes out one old name at the end)
+    added = [f"genoprep.m.x_new__mutmut_{i}" for i in range(1, 31)]
+    gone = {k for k in keys if k.startswith("genoprep.m.x_f3__")}
+    after = mutants.sample([k for k in keys if k not in gone] + added, 40)
+    kept = [k for k in before if k not in gone]
+    assert [k for k in after if k in set(before)] == kept[: len([k for k in after if k in set(before)])]
+    new_in = [k for k in after if k not in set(before)]
+    assert set(new_in) <= set(added) | (set(keys) - gone)
+    assert len(set(before) & set(after)) >= 40 - len(gone & set(before)) - len(set(added) & set(after))
+    # against the shuffle of sorted names it replaces: one extra name redraws most of that sample
+    order = sorted(keys)
+    random.Random(2026).shuffle(order)
+    grown = sorted([*keys, "genoprep.m.x_a__mutmut_1"])
+    random.Random(2026).shuffle(grown)
+    assert len(set(order[:40]) & set(grown[:40])) < 20
+    assert len(set(mutants.sample(keys, 40)) & set(mutants.sample([*keys, "genoprep.m.x_a__mutmut_1"], 40))) >= 39
 
 
 def test_wilson_interval_against_hand_computed_values(mutants) -> None:  # type: ignore[no-untyped-def]
