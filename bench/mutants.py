@@ -203,6 +203,8 @@ def prepare(group: str) -> Path:
         if entry.name in {"mutants", "pyproject.toml", ".git"}:
             continue
         link = folder / entry.name
+        if link.is_symlink() and os.readlink(link) != str(entry):
+            link.unlink()  # a folder copied from another checkout: point it at this one
         if not link.is_symlink():
             link.symlink_to(entry)
     text = (REPO / "pyproject.toml").read_text(encoding="utf-8")

@@ -220,6 +220,20 @@ def test_exit_status_is_1_when_a_group_scores_under_95_percent(mutants, tmp_path
     assert "## g.m.x_f__mutmut_19: survived" in report and "mutmut_20: " not in report
 
 
+def test_a_folder_copied_from_another_checkout_is_pointed_at_this_one(mutants, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(mutants, "RUNS", tmp_path)
+    folder = tmp_path / "filters"
+    folder.mkdir()
+    elsewhere = tmp_path / "other-checkout"
+    (elsewhere / "genoprep").mkdir(parents=True)
+    (folder / "genoprep").symlink_to(elsewhere / "genoprep")  # as `cp -a` of another worktree's mutants/ leaves it
+    (folder / "mutants").mkdir()  # mutmut's own folder (its cache) is kept
+    mutants.prepare("filters")
+    assert os.readlink(folder / "genoprep") == str(mutants.REPO / "genoprep")
+    assert os.readlink(folder / "Snakefile") == str(mutants.REPO / "Snakefile")
+    assert (folder / "mutants").is_dir() and not (folder / "mutants").is_symlink()
+
+
 def test_generation_alone_names_every_mutant_without_running_a_test(mutants, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(mutants, "RUNS", tmp_path)
     folder = mutants.prepare("filters")
