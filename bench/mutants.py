@@ -97,7 +97,12 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     ),
     "scrna_io": (
         ["genoprep/scrna/io.py", "genoprep/scrna/convert.py"],
-        ["tests/unit/test_scrna_io.py", "tests/unit/test_scrna_ooc_formats.py", "tests/unit/test_killers_scrna.py"],
+        [
+            "tests/unit/test_scrna_io.py",
+            "tests/unit/test_scrna_ooc_formats.py",
+            "tests/unit/test_killers_scrna.py",
+            "tests/unit/test_killers_scrna_io.py",
+        ],
     ),
     # the out-of-core path: its statistics passes (ooc.py) and its HVG selection from moments (ooc_hvg.py);
     # the shard tests import ooc/ooc_hvg themselves (the shard jobs call them)
@@ -111,6 +116,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "tests/unit/test_scrna_shard_hvg.py",
             "tests/unit/test_scrna_shard_split.py",
             "tests/unit/test_killers_scrna.py",
+            "tests/unit/test_killers_scrna_ooc.py",
         ],
     ),
     "scrna_shard": (
@@ -121,6 +127,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "tests/unit/test_scrna_shard_split.py",
             "tests/unit/test_scrna_resources_disk.py",
             "tests/unit/test_killers_scrna.py",
+            "tests/unit/test_killers_scrna_shard.py",
         ],
     ),
     "scrna_resources": (
@@ -132,6 +139,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "tests/unit/test_scrna_shard.py",
             "tests/unit/test_scrna_shard_split.py",
             "tests/unit/test_killers_scrna.py",
+            "tests/unit/test_killers_scrna_resources.py",
         ],
     ),
 }
