@@ -7,3 +7,164 @@ never taken from genoprep's own output. Inputs are tiny and written in the test.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+
+import anndata as ad
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+from anndata.io import write_elem
+from scipy import sparse
+
+from genoprep.errors import InputError
+from genoprep.scrna import convert, io
+from genoprep.scrna.io import read_matrix
+
+COUNTS = np.array([[0, 3, 1], [2, 0, 0]], dtype=np.float32)  # 2 cells x 3 genes
+CELLS, GENES = ["c1", "c2"], ["G1", "G2", "G3"]
+
+
+def _message(call, *args, **kwargs) -> str:
+    with pytest.raises(InputError) as info:
+        call(*args, **kwargs)
+    return str(info.value)
+
+
+def _v2_folder(folder: Path, mtx: str) -> Path:
+    """A Cell Ranger v2 folder (plain text): genes.tsv (id, symbol), barcodes.tsv, matrix.mtx."""
+    folder.mkdir()
+    (folder / "genes.tsv").write_text("".join(f"ENSG{i}\t{g}\n" for i, g in enumerate(GENES)))
+    (folder / "barcodes.tsv").write_text("".join(f"{c}\n" for c in CELLS))
+    (folder / "matrix.mtx").write_text(mtx)
+    return folder
+
+
+def _read_h5ad_plain(path: Path) -> tuple[list[str], list[str], np.ndarray]:
+    """The converted file read back by anndata itself (not by genoprep)."""
+    adata = ad.read_h5ad(path)
+    return list(adata.obs_names), list(adata.var_names), np.asarray(adata.X.toarray())
+
+
+# --- io._h5_error: an OSError that does not say "file", "signature" or "truncated" is a read error --------------
+
+
+def test_h5_error_words_the_os_error_by_what_it_says() -> None:
+    unreadable = io._h5_error(Path("x.h5ad"), "h5ad", OSError("Unable to open file (file signature not found)"))
+    assert str(unreadable) == (
+        "x.h5ad: not a readable h5ad (HDF5) file: truncated, empty or another format "
+        "(Unable to open file (file signature not found))"
+    )
+    other = io._h5_error(Path("x.h5ad"), "h5ad", OSError("Can't read data (wrong B-tree signature)"))
+    assert str(other).startswith("x.h5ad: not a readable h5ad (HDF5) file")
+    assert str(io._h5_error(Path("x.h5ad"), "h5ad", OSError("inflate() failed"))) == (
+        "x.h5ad: cannot read h5ad: inflate() failed"
+    )
+    assert str(io._h5_error(Path("x.h5ad"), "h5ad", KeyError("file"))) == "x.h5ad: cannot read h5ad: 'file'"
+
+
+# --- io._assemble: obsm of the h5ad is carried over -------------------------------------------------------------
+
+
+def test_h5ad_obsm_is_carried_over(tmp_path: Path) -> None:
+    adata = ad.AnnData(X=sparse.csr_matrix(COUNTS))
+    adata.obs_names, adata.var_names = CELLS, GENES
+    embedding = np.array([[0.5, -1.0], [2.0, 3.5]])
+    adata.obsm["X_umap"] = embedding
+    adata.write_h5ad(tmp_path / "x.h5ad")
+    read = read_matrix(tmp_path / "x.h5ad", "h5ad")
+    assert list(read.obsm.keys()) == ["X_umap"]
+    np.testing.assert_array_equal(read.obsm["X_umap"], embedding)
+
+
+# --- io._read_zarr: a store whose matrix and obs disagree is one line naming the store ----------------------------
+
+
+def test_zarr_matrix_and_obs_of_different_lengths_is_one_line_naming_the_store(tmp_path: Path) -> None:
+    import zarr
+
+    store = zarr.open_group(tmp_path / "m.zarr", mode="w")
+    write_elem(store, "X", sparse.csr_matrix(COUNTS))
+    write_elem(store, "obs", pd.DataFrame(index=["only"]))
+    write_elem(store, "var", pd.DataFrame(index=GENES))
+    assert _message(read_matrix, tmp_path / "m.zarr", "zarr") == (
+        f"{tmp_path / 'm.zarr'}: the matrix is 2 x 3, but obs has 1 rows and var 3"
+    )
+
+
+# --- io._read_h5ad_legacy: anndata's old layout (obs/var as record arrays) --------------------------------------
+
+
+def test_h5ad_in_the_old_record_array_layout_keeps_its_names(tmp_path: Path) -> None:
+    path = tmp_path / "old.h5ad"
+    with h5py.File(path, "w") as handle:
+        handle["X"] = COUNTS
+        handle["obs"] = np.array([(b"c1", 7), (b"c2", 8)], dtype=[("index", "S2"), ("donor", "<i8")])
+        handle["var"] = np.array([(b"G1", 1), (b"G2", 2), (b"G3", 3)], dtype=[("index", "S2"), ("n", "<i8")])
+    read = read_matrix(path, "h5ad")
+    assert list(read.obs_names) == CELLS and list(read.var_names) == GENES
+    assert list(read.obs["donor"]) == [7, 8] and list(read.var["n"]) == [1, 2, 3]
+    np.testing.assert_array_equal(read.X.toarray(), COUNTS)
+
+
+# --- io._check_10x_folder: the message names the folder's version -----------------------------------------------
+
+
+def test_incomplete_10x_folder_names_its_version_and_files(tmp_path: Path) -> None:
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    (v2 / "matrix.mtx").write_text("")
+    assert _message(read_matrix, v2, "10x_mtx") == (
+        f"{v2}: not a complete 10x matrix folder: genes.tsv, barcodes.tsv missing "
+        "(a v2 folder holds matrix.mtx, genes.tsv, barcodes.tsv)"
+    )
+    v3 = tmp_path / "v3"
+    v3.mkdir()
+    (v3 / "features.tsv.gz").write_bytes(b"")
+    assert _message(read_matrix, v3, "10x_mtx") == (
+        f"{v3}: not a complete 10x matrix folder: matrix.mtx.gz, barcodes.tsv.gz missing "
+        "(a v3 folder holds matrix.mtx.gz, features.tsv.gz, barcodes.tsv.gz)"
+    )
+
+
+# --- convert: 10x folders ---------------------------------------------------------------------------------------
+
+
+def test_a_pattern_mtx_converts_to_ones(tmp_path: Path) -> None:
+    # genes x cells entries (1-based): G2 in c1, G3 in c1, G1 in c2
+    mtx = "%%MatrixMarket matrix coordinate pattern general\n3 2 3\n2 1\n3 1\n1 2\n"
+    folder = _v2_folder(tmp_path / "f", mtx)
+    convert.to_h5ad(folder, "10x_mtx", tmp_path / "out" / "x.h5ad")
+    cells, genes, matrix = _read_h5ad_plain(tmp_path / "out" / "x.h5ad")
+    assert cells == CELLS and genes == GENES
+    np.testing.assert_array_equal(matrix, [[0, 1, 1], [1, 0, 0]])
+
+
+def test_a_bad_mtx_entry_in_a_later_block_names_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(convert, "_MTX_LINES", 2)
+    # line 1 banner, 2 size, entries on lines 3-7; line 6 names gene 9 of 3
+    mtx = "%%MatrixMarket matrix coordinate integer general\n3 2 5\n2 1 3\n3 1 1\n1 2 2\n9 2 1\n3 2 4\n"
+    folder = _v2_folder(tmp_path / "f", mtx)
+    assert _message(convert.to_h5ad, folder, "10x_mtx", tmp_path / "out" / "x.h5ad") == (
+        f"{folder / 'matrix.mtx'}: line 6: entry 9 2 1 is outside the 3 x 2 matrix or not a number"
+    )
+
+
+def test_a_matrix_market_file_that_is_not_coordinate_is_one_line(tmp_path: Path) -> None:
+    folder = _v2_folder(tmp_path / "f", "%%MatrixMarket matrix array real general\n3 2\n1\n2\n3\n4\n5\n6\n")
+    assert _message(convert.to_h5ad, folder, "10x_mtx", tmp_path / "out" / "x.h5ad") == (
+        f"{folder / 'matrix.mtx'}: line 1: not a Matrix Market coordinate file"
+    )
+
+
+# --- convert: a cells x genes table -----------------------------------------------------------------------------
+
+
+def test_a_cells_x_genes_csv_converts_to_the_hand_matrix(tmp_path: Path) -> None:
+    path = tmp_path / "cxg.csv"
+    path.write_text("cell,G1,G2,G3\nc1,0,3,1\nc2,2,0,0\n")
+    convert.to_h5ad(path, "csv", tmp_path / "out" / "x.h5ad", orientation="cells_x_genes")
+    cells, genes, matrix = _read_h5ad_plain(tmp_path / "out" / "x.h5ad")
+    assert cells == CELLS and genes == GENES
+    np.testing.assert_array_equal(matrix, COUNTS)
