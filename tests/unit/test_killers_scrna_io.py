@@ -168,3 +168,113 @@ def test_a_cells_x_genes_csv_converts_to_the_hand_matrix(tmp_path: Path) -> None
     cells, genes, matrix = _read_h5ad_plain(tmp_path / "out" / "x.h5ad")
     assert cells == CELLS and genes == GENES
     np.testing.assert_array_equal(matrix, COUNTS)
+
+
+# --- sample(100): messages a user reads, and the readers' less common paths -------------------------------------
+
+
+def test_unknown_format_and_missing_orientation_are_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(",c1,c2\nG1,1,2\n")
+    assert _message(read_matrix, path, "xlsx") == (
+        f"{path}: unknown scRNA-seq format 'xlsx' (known: h5ad, zarr, loom, csv, tsv, 10x_mtx, 10x_h5)"
+    )
+    assert _message(convert.to_h5ad, path, "csv", tmp_path / "out" / "x.h5ad") == (
+        f"{path}: csv/tsv input needs input.orientation: genes_x_cells or cells_x_genes"
+    )
+
+
+def test_a_header_that_does_not_fit_the_rows_names_line_1(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(",a,b,c,d\nG1,1,2\nG2,3,4\n")
+    assert _message(read_matrix, path, "csv", orientation="genes_x_cells") == (
+        f"{path}: line 1: the header has 5 fields, but the rows have 3"
+    )
+
+
+def test_a_missing_h5ad_layer_lists_the_layers_there_are(tmp_path: Path) -> None:
+    adata = ad.AnnData(X=sparse.csr_matrix(COUNTS))
+    adata.obs_names, adata.var_names = CELLS, GENES
+    adata.write_h5ad(tmp_path / "none.h5ad")
+    adata.layers["counts"] = sparse.csr_matrix(COUNTS)
+    adata.layers["spliced"] = sparse.csr_matrix(COUNTS)
+    adata.write_h5ad(tmp_path / "two.h5ad")
+    assert _message(read_matrix, tmp_path / "none.h5ad", "h5ad", layer="x") == (
+        f"{tmp_path / 'none.h5ad'}: no layer 'x' (layers: none)"
+    )
+    assert _message(read_matrix, tmp_path / "two.h5ad", "h5ad", layer="x") == (
+        f"{tmp_path / 'two.h5ad'}: no layer 'x' (layers: counts, spliced)"
+    )
+
+
+def test_a_layer_of_an_h5ad_in_the_old_layout(tmp_path: Path) -> None:
+    path = tmp_path / "old.h5ad"
+    with h5py.File(path, "w") as handle:
+        handle["X"] = np.log1p(COUNTS)
+        handle["layers/counts"] = COUNTS
+        handle["obs"] = np.array([(b"c1",), (b"c2",)], dtype=[("index", "S2")])
+        handle["var"] = np.array([(b"G1",), (b"G2",), (b"G3",)], dtype=[("index", "S2")])
+    read = read_matrix(path, "h5ad", layer="counts")
+    assert list(read.obs_names) == CELLS and list(read.var_names) == GENES
+    np.testing.assert_array_equal(read.X.toarray(), COUNTS)
+
+
+def _loom(path: Path, *, row_attrs: bool = True, genes: int = 3) -> Path:
+    with h5py.File(path, "w") as handle:
+        handle["matrix"] = COUNTS.T  # genes x cells
+        if row_attrs:
+            handle["row_attrs/Gene"] = np.array([f"G{i + 1}".encode() for i in range(genes)])
+        handle["col_attrs/CellID"] = np.array([b"c1", b"c2"])
+    return path
+
+
+def test_a_loom_without_row_attributes_gets_numbered_genes(tmp_path: Path) -> None:
+    read = read_matrix(_loom(tmp_path / "x.loom", row_attrs=False), "loom")
+    assert list(read.obs_names) == CELLS and list(read.var_names) == ["gene_0", "gene_1", "gene_2"]
+    np.testing.assert_array_equal(read.X.toarray(), COUNTS)
+
+
+def test_loom_messages_name_the_file_and_the_problem(tmp_path: Path) -> None:
+    short = _loom(tmp_path / "short.loom", genes=2)
+    assert _message(read_matrix, short, "loom") == (
+        f"{short}: /row_attrs/Gene: 2 values, but the matrix has 3 genes (a loom attribute holds one value per gene)"
+    )
+    good = _loom(tmp_path / "x.loom")
+    assert _message(read_matrix, good, "loom", layer="spliced") == f"{good}: no loom layer 'spliced'"
+    with h5py.File(tmp_path / "nomatrix.loom", "w") as handle:
+        handle["row_attrs/Gene"] = np.array([b"G1"])
+    assert _message(read_matrix, tmp_path / "nomatrix.loom", "loom") == (
+        f"{tmp_path / 'nomatrix.loom'}: not a loom file: no /matrix"
+    )
+    text = tmp_path / "text.loom"
+    text.write_text("not hdf5\n")
+    assert _message(convert.to_h5ad, text, "loom", tmp_path / "out" / "x.h5ad").startswith(
+        f"{text}: not a readable loom (HDF5) file: truncated, empty or another format ("
+    )
+
+
+def test_a_non_numeric_mtx_value_is_named_in_the_message(tmp_path: Path) -> None:
+    mtx = "%%MatrixMarket matrix coordinate real general\n3 2 2\n2 1 3\n3 1 x7\n"
+    folder = _v2_folder(tmp_path / "f", mtx)
+    assert _message(convert.to_h5ad, folder, "10x_mtx", tmp_path / "out" / "x.h5ad") == (
+        f"{folder / 'matrix.mtx'}: cannot parse the matrix: could not convert string to float: 'x7'"
+    )
+
+
+def test_a_10x_h5_keeps_gene_expression_features(tmp_path: Path) -> None:
+    """Cell Ranger v3 HDF5 written by hand: genes x cells CSC, three genes and one antibody feature."""
+    genes_x_cells = np.array([[0, 2], [3, 0], [1, 0], [5, 7]], dtype=np.int32)
+    csc = sparse.csc_matrix(genes_x_cells)
+    with h5py.File(tmp_path / "m.h5", "w") as handle:
+        matrix = handle.create_group("matrix")
+        matrix["data"], matrix["indices"], matrix["indptr"] = csc.data, csc.indices, csc.indptr
+        matrix["shape"] = np.array(genes_x_cells.shape, dtype=np.int32)
+        matrix["barcodes"] = np.array([b"c1", b"c2"])
+        matrix["features/id"] = np.array([b"E1", b"E2", b"E3", b"AB1"])
+        matrix["features/name"] = np.array([b"G1", b"G2", b"G3", b"A1"])
+        matrix["features/feature_type"] = np.array([b"Gene Expression"] * 3 + [b"Antibody Capture"])
+        matrix["features/genome"] = np.array([b"GRCh38"] * 4)
+    read = read_matrix(tmp_path / "m.h5", "10x_h5")
+    assert list(read.obs_names) == CELLS and list(read.var_names) == GENES
+    assert list(read.var["gene_ids"]) == ["E1", "E2", "E3"]
+    np.testing.assert_array_equal(read.X.toarray(), COUNTS)
