@@ -278,3 +278,104 @@ def test_a_10x_h5_keeps_gene_expression_features(tmp_path: Path) -> None:
     assert list(read.obs_names) == CELLS and list(read.var_names) == GENES
     assert list(read.var["gene_ids"]) == ["E1", "E2", "E3"]
     np.testing.assert_array_equal(read.X.toarray(), COUNTS)
+
+
+# --- sample(200) --------------------------------------------------------------------------------------------------
+
+
+def test_more_one_line_messages_name_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(",c1,c1\nG1,1,2\n")
+    assert _message(read_matrix, path, "csv") == (
+        f"{path}: csv/tsv input needs input.orientation: genes_x_cells or cells_x_genes"
+    )
+    assert _message(read_matrix, path, "csv", orientation="genes_x_cells") == (
+        f"{path}: 1 cell ids occur more than once (e.g. c1)"
+    )
+    complex_mtx = _v2_folder(tmp_path / "f", "%%MatrixMarket matrix coordinate complex general\n3 2 1\n1 1 1 0\n")
+    assert _message(convert.to_h5ad, complex_mtx, "10x_mtx", tmp_path / "out" / "x.h5ad") == (
+        f"{complex_mtx / 'matrix.mtx'}: Matrix Market complex general is not read (integer/real/pattern general)"
+    )
+    for name, fmt, what in (("t.h5ad", "h5ad", "h5ad"), ("t.loom", "loom", "loom")):
+        (tmp_path / name).write_text("not hdf5\n")
+        assert _message(read_matrix, tmp_path / name, fmt).startswith(
+            f"{tmp_path / name}: not a readable {what} (HDF5) file: truncated, empty or another format ("
+        )
+
+
+def test_an_empty_matrix_is_refused_when_either_side_is_zero(tmp_path: Path) -> None:
+    empty = ad.AnnData(X=np.zeros((0, 3), dtype=np.float32))
+    empty.var_names = GENES
+    empty.write_h5ad(tmp_path / "x.h5ad")
+    assert _message(read_matrix, tmp_path / "x.h5ad", "h5ad") == (
+        f"{tmp_path / 'x.h5ad'}: the matrix is empty (0 cells x 3 genes)"
+    )
+
+
+def test_na_words_and_empty_fields_of_a_table(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(",c1,c2\nG1,1,NA\n")
+    assert _message(read_matrix, path, "csv", orientation="genes_x_cells") == (
+        f"{path}: line 2, row G1, column c2: value 'NA' is not a number"
+    )
+    path.write_text(",c1,c2\nG1,1,\n")
+    assert _message(read_matrix, path, "csv", orientation="genes_x_cells") == (
+        f"{path}: line 2, row G1, column c2: is empty (a short row?)"
+    )
+    path.write_text(",c1,c2\nG1,1,2\nG2,1,2,3,4\n")
+    assert _message(read_matrix, path, "csv", orientation="genes_x_cells").startswith(
+        f"{path}: cannot parse the table: Error tokenizing data. C error: Expected 3 fields in line 2, saw 5"
+    )
+
+
+def test_a_zarr_store_whose_obs_is_no_data_frame(tmp_path: Path) -> None:
+    import zarr
+
+    store = zarr.open_group(tmp_path / "m.zarr", mode="w")
+    write_elem(store, "X", sparse.csr_matrix(COUNTS))
+    write_elem(store, "obs", np.arange(2))
+    write_elem(store, "var", pd.DataFrame(index=GENES))
+    assert _message(read_matrix, tmp_path / "m.zarr", "zarr") == (
+        f"{tmp_path / 'm.zarr'}: not an anndata Zarr store: obs/var are not data frames"
+    )
+
+
+def test_obs_columns_of_loom_and_h5ad_and_variable_length_loom_strings(tmp_path: Path) -> None:
+    path = tmp_path / "x.loom"
+    with h5py.File(path, "w") as handle:
+        handle["matrix"] = COUNTS.T
+        handle.create_dataset("col_attrs/CellID", data=["c1", "c2"], dtype=h5py.string_dtype())
+        handle.create_dataset("col_attrs/cluster", data=["a", "b"], dtype=h5py.string_dtype())
+        handle.create_dataset("row_attrs/Gene", data=GENES, dtype=h5py.string_dtype())
+    assert io.obs_columns(path, "loom") == ["CellID", "cluster"]
+    read = read_matrix(path, "loom")
+    assert list(read.obs_names) == CELLS and list(read.var_names) == GENES and list(read.obs["cluster"]) == ["a", "b"]
+    adata = ad.AnnData(X=sparse.csr_matrix(COUNTS))
+    adata.obs["donor"] = ["d1", "d2"]
+    adata.obs["batch"] = [1, 2]
+    adata.write_h5ad(tmp_path / "x.h5ad")
+    assert io.obs_columns(tmp_path / "x.h5ad", "h5ad") == ["donor", "batch"]
+
+
+def test_a_truncated_gzip_in_a_10x_folder_is_one_line_naming_the_folder(tmp_path: Path) -> None:
+    import gzip
+
+    folder = tmp_path / "v3"
+    folder.mkdir()
+    with gzip.open(folder / "features.tsv.gz", "wt") as handle:
+        handle.write("".join(f"E{i}\t{g}\tGene Expression\n" for i, g in enumerate(GENES)))
+    with gzip.open(folder / "barcodes.tsv.gz", "wt") as handle:
+        handle.write("c1\nc2\n")
+    body = "%%MatrixMarket matrix coordinate integer general\n3 2 400\n" + "1 1 1\n" * 400
+    packed = gzip.compress(body.encode())
+    (folder / "matrix.mtx.gz").write_bytes(packed[: len(packed) // 2])
+    assert _message(read_matrix, folder, "10x_mtx") == (
+        f"{folder}: truncated gzip: a file of the 10x folder ends before its compressed stream does"
+    )
+
+
+def test_the_conversion_makes_the_target_folders(tmp_path: Path) -> None:
+    path = tmp_path / "cxg.csv"
+    path.write_text("cell,G1,G2,G3\nc1,0,3,1\nc2,2,0,0\n")
+    convert.to_h5ad(path, "csv", tmp_path / "a" / "b" / "x.h5ad", orientation="cells_x_genes")
+    assert _read_h5ad_plain(tmp_path / "a" / "b" / "x.h5ad")[2].tolist() == COUNTS.tolist()
