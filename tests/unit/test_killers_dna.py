@@ -35,6 +35,14 @@ from genoprep.dna.steps import kmer_text, tokens_fixed
 from genoprep.dna.tokenize import SCHEMES, char_ids, decode, scheme_pattern
 from genoprep.errors import InputError
 
+
+def _card(tmp_path: Path, input_: dict, params: dict, **sections) -> dict:
+    """A DNA card (dataset `d`) written to tmp_path/card.yaml and loaded (schema defaults filled in)."""
+    body = {"dataset_id": "d", "name": "d", "modality": "dna", "input": input_, **sections, "params": params}
+    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
+    return load_card(tmp_path / "card.yaml").data
+
+
 # --- the sequence filters ---------------------------------------------------------------------
 
 
@@ -211,16 +219,12 @@ def test_scheme_steps_read_table_columns_and_apply_the_filters(tmp_path: Path):
     """A CSV input with its own column names; min_length 5 drops the 4-base row in every step."""
     table = tmp_path / "t.csv"
     table.write_text("name,seq,y\nr1,ACGTA,p\nr2,ACGT,q\nr3,acgtnac,q\n", encoding="utf-8")
-    body = {
-        "dataset_id": "d",
-        "name": "d",
-        "modality": "dna",
-        "input": {"path": "t.csv"},
-        "columns": {"sequence": "seq", "label": "y", "id": "name"},
-        "params": {"min_length": 5, "tokenizers": ["char", "kmer_tokenize"], "char": {"max_len": 8}},
-    }
-    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
-    card = load_card(tmp_path / "card.yaml").data
+    card = _card(
+        tmp_path,
+        {"path": "t.csv"},
+        {"min_length": 5, "tokenizers": ["char", "kmer_tokenize"], "char": {"max_len": 8}},
+        columns={"sequence": "seq", "label": "y", "id": "name"},
+    )
     npy = tmp_path / "tokens_char.npy"
     tokens_fixed(SchemeOptions.from_card(card, "char"), [table], npy)
     # char ids A0 C1 G2 T3 N4, <PAD> 5, right-padded to 8
@@ -372,12 +376,10 @@ def test_facts_entries_by_hand(tmp_path: Path):
 
     fasta = tmp_path / "s.fa"
     fasta.write_text(">a\nACGTACGTNA\n>b\nttgca\n", encoding="utf-8")
-    body = {
-        "dataset_id": "d",
-        "name": "d",
-        "modality": "dna",
-        "input": {"path": "s.fa", "label": "z"},
-        "params": {
+    card = _card(
+        tmp_path,
+        {"path": "s.fa", "label": "z"},
+        {
             "tokenizers": ["char", "hyenadna", "dnabert", "kmer_counts", "kmer_tokenize"],
             "char": {"max_len": 8},
             "hyenadna": {"max_len": 8},
@@ -386,9 +388,7 @@ def test_facts_entries_by_hand(tmp_path: Path):
             "kmer_tokenize": {"k": 4, "stride": 3},
             "max_n_fraction": 0.5,
         },
-    }
-    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
-    card = load_card(tmp_path / "card.yaml").data
+    )
     out = tmp_path / "out"
     out.mkdir()
     ingest(IngestOptions.from_card(card), [fasta], out / "obs.tsv", out / "qc.json")
@@ -461,15 +461,7 @@ def test_facts_count_tokens_over_every_row_group(tmp_path: Path):
 
     fasta = tmp_path / "s.fa"
     fasta.write_text("".join(f">r{i}\nACGTA\n" for i in range(10_001)), encoding="utf-8")
-    body = {
-        "dataset_id": "d",
-        "name": "d",
-        "modality": "dna",
-        "input": {"path": "s.fa"},
-        "params": {"tokenizers": ["dnabert"], "dnabert": {"k": 3}},
-    }
-    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
-    card = load_card(tmp_path / "card.yaml").data
+    card = _card(tmp_path, {"path": "s.fa"}, {"tokenizers": ["dnabert"], "dnabert": {"k": 3}})
     ingest(IngestOptions.from_card(card), [fasta], tmp_path / "obs.tsv", tmp_path / "qc.json")
     parquet = tmp_path / "tokens_dnabert.parquet"
     tokens_variable(SchemeOptions.from_card(card, "dnabert"), [fasta], parquet)
@@ -519,10 +511,7 @@ def test_options_from_card_fields(tmp_path: Path):
     from genoprep.dna.options import FactsOptions
 
     (tmp_path / "s.fa").write_text(">a\nACGT\n", encoding="utf-8")
-    body = {"dataset_id": "d", "name": "d", "modality": "dna", "input": {"path": "s.fa"},
-            "params": {"min_length": 3, "max_n_fraction": 0.25, "tokenizers": ["char"]}}  # fmt: skip
-    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
-    card = load_card(tmp_path / "card.yaml").data
+    card = _card(tmp_path, {"path": "s.fa"}, {"min_length": 3, "max_n_fraction": 0.25, "tokenizers": ["char"]})
     facts_options = FactsOptions.from_card(card)
     assert (facts_options.min_length, facts_options.max_n_fraction) == (3, 0.25)
     assert dict(facts_options.schemes) == {"char": {"max_len": 512, "truncation": "right", "stride": None}}
@@ -1018,15 +1007,7 @@ def test_ingest_keeps_a_single_sequence(tmp_path: Path):
 
     fasta = tmp_path / "s.fa"
     fasta.write_text(">a\nACGTACGTAC\n>b\nACG\n", encoding="utf-8")
-    body = {
-        "dataset_id": "d",
-        "name": "d",
-        "modality": "dna",
-        "input": {"path": "s.fa"},
-        "params": {"tokenizers": ["char"], "min_length": 5, "min_fraction_kept": 0.5},
-    }
-    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
-    card = load_card(tmp_path / "card.yaml").data
+    card = _card(tmp_path, {"path": "s.fa"}, {"tokenizers": ["char"], "min_length": 5, "min_fraction_kept": 0.5})
     ingest(IngestOptions.from_card(card), [fasta], tmp_path / "obs.tsv", tmp_path / "qc.json")
     rows = (tmp_path / "obs.tsv").read_text(encoding="utf-8").splitlines()
     assert len(rows) == 2 and rows[1].split("\t")[:3] == ["a", "", "10"]
@@ -1122,3 +1103,52 @@ def test_variable_tokens_summary_counts_every_batch(tmp_path: Path):
     records = [DnaRecord(1, "a", "ACGTACGT", None), DnaRecord(2, "b", "ACGTACG", None)]
     summary = write_variable_tokens(records, tmp_path / "t.parquet", "dnabert", {"k": 6}, batch_records=1)
     assert (summary["n_sequences"], summary["n_tokens"], summary["n_bases"]) == (2, 9, 15)
+
+
+# --- eighth round (issue 16): last round's survivors in the FASTA piece reader and the token layouts ---
+
+
+def test_fasta_pieces_file_ending_inside_its_first_header_names_the_whole_header(tmp_path: Path):
+    """A file that is one header line without LF (">chr1 x"): the record is empty, and the error
+    names its header exactly, first character included."""
+    from genoprep.dna.io import iter_fasta_pieces
+
+    path = tmp_path / "h.fa"
+    path.write_bytes(b">chr1 x")
+    with pytest.raises(InputError) as caught:
+        list(iter_fasta_pieces(path))
+    assert str(caught.value) == f"{path}: record 1 (chr1 x): empty sequence"
+
+
+def test_fasta_pieces_read_error_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """An I/O error in the middle of reading (a disk or network failure) is the one line
+    `<file>: cannot read (<reason>)`, not a traceback."""
+    import errno
+    import io
+
+    import genoprep.dna.io as dna_io
+
+    class Failing(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer) -> int:
+            raise OSError(errno.EIO, "Input/output error")
+
+    path = tmp_path / "s.fa"
+    path.write_bytes(b">a\nACGT\n")
+    monkeypatch.setattr(dna_io, "open_binary", lambda p: Failing())
+    with pytest.raises(InputError) as caught:
+        list(dna_io.iter_fasta_pieces(path))
+    assert str(caught.value) == f"{path}: cannot read (Input/output error)"
+
+
+def test_token_array_dnabert_k_refusal_names_the_card_key(tmp_path: Path):
+    """DNABERT token ids with k = 7: the one line names the card key `input.tokens.k` as written in the card."""
+    from genoprep.dna.io import read_token_array
+
+    path = tmp_path / "t.npy"
+    np.save(path, np.array([[2, 5, 3]], np.int32))
+    with pytest.raises(InputError) as caught:
+        list(read_token_array(path, "dnabert", 7))
+    assert str(caught.value) == f"{path}: input.tokens.k: DNABERT k must be one of (3, 4, 5, 6), not 7"
