@@ -1152,3 +1152,73 @@ def test_token_array_dnabert_k_refusal_names_the_card_key(tmp_path: Path):
     with pytest.raises(InputError) as caught:
         list(read_token_array(path, "dnabert", 7))
     assert str(caught.value) == f"{path}: input.tokens.k: DNABERT k must be one of (3, 4, 5, 6), not 7"
+
+
+# --- eighth round (issue 16): sample(20) of the new hash order ---
+
+
+def test_empty_table_and_empty_kmer_list_are_exact_lines(tmp_path: Path):
+    """A table file of 0 bytes has no header row; a k-mer line with no k-mer is an empty sequence."""
+    from genoprep.dna.io import kmers_to_sequence
+
+    path = tmp_path / "t.tsv"
+    path.write_bytes(b"")
+    with pytest.raises(InputError) as caught:
+        list(read_sequence_table(path))
+    assert str(caught.value) == f"{path}: empty file (no header row)"
+    with pytest.raises(InputError) as caught:
+        kmers_to_sequence([], "k.txt", "line 3")
+    assert str(caught.value) == "k.txt: line 3: empty sequence"
+
+
+def test_whole_record_fasta_read_error_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The whole-record reader too: an I/O error while reading is `<file>: cannot read (<reason>)`."""
+    import errno
+    import io
+
+    import genoprep.dna.io as dna_io
+
+    class Failing(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer) -> int:
+            raise OSError(errno.EIO, "Input/output error")
+
+    path = tmp_path / "s.fa"
+    path.write_bytes(b">a\nACGT\n")
+    monkeypatch.setattr(dna_io, "open_binary", lambda p: Failing())
+    with pytest.raises(InputError) as caught:
+        list(dna_io.iter_fasta_bytes(path))
+    assert str(caught.value) == f"{path}: cannot read (Input/output error)"
+
+
+def test_npy_preamble_is_exactly_its_declared_size_or_refused():
+    """A v1.0 .npy preamble declares its header length (2 bytes after the 8-byte magic) and must be
+    exactly 128 bytes; a dict repr too long for that (118 bytes of room, newline included) is refused.
+    Shapes of n ones and one int of 1..6 digits, so the repr takes every length from 110 to 125:
+    numpy's own header reader is the reference for the ones that fit."""
+    import io
+
+    from genoprep.dna.artifacts import _npy_preamble
+
+    dtype = np.dtype("<i4")
+    seen = set()
+    for n in range(1, 40):
+        for width in range(1, 7):
+            shape = (*[1] * n, 10 ** (width - 1))
+            text = repr({"descr": "<i4", "fortran_order": False, "shape": shape})
+            if not 110 <= len(text) <= 125 or len(text) in seen:
+                continue
+            seen.add(len(text))
+            if len(text) + 1 > 118:
+                with pytest.raises(ValueError, match="npy header too long"):
+                    _npy_preamble(shape, dtype)
+                continue
+            preamble = _npy_preamble(shape, dtype)
+            assert len(preamble) == 128 and preamble.endswith(b"\n")
+            stream = io.BytesIO(preamble)
+            assert np.lib.format.read_magic(stream) == (1, 0)
+            assert np.lib.format.read_array_header_1_0(stream) == (shape, False, dtype)
+            assert stream.tell() == 128
+    assert seen == set(range(110, 126))
