@@ -1222,3 +1222,47 @@ def test_npy_preamble_is_exactly_its_declared_size_or_refused():
             assert np.lib.format.read_array_header_1_0(stream) == (shape, False, dtype)
             assert stream.tell() == 128
     assert seen == set(range(110, 126))
+
+
+def _plain_fasta(text: str) -> list[tuple[int, str, str]]:
+    """A plain FASTA reading of LF-only text without spaces: (number, header, sequence) per record."""
+    records: list[tuple[int, str, str]] = []
+    for line in text.split("\n"):
+        if line.startswith(">"):
+            records.append((len(records) + 1, line[1:].rstrip(), ""))
+        elif records:
+            number, header, sequence = records[-1]
+            records[-1] = (number, header, sequence + line)
+    return records
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\n\n>a x\nACGT\nAC\n>b\nGGGT\nT\n>c\nACGTACGTAC\nNNAC\n",  # blank lines before the first header
+        ">a\nACGT\n>b\nGG\n>c\nT",  # the last line without LF
+        ">a\nAC\nGT\n\n>b\nG\n\n",  # blank lines inside and after records
+    ],
+)
+def test_fasta_pieces_equal_a_plain_reading_at_every_block_size(text: str, tmp_path: Path):
+    """The piece reader cuts its input in blocks of 1..len+1 bytes (so a block boundary falls on
+    every byte, also right before a record's "\\n>" and inside headers) and its records in pieces
+    of 1, 3 or many bases: the pieces of each record join to a plain reading of the text, start at
+    0 and follow each other, and each record's last piece (possibly empty) alone is flagged last."""
+    from genoprep.dna.io import iter_fasta_pieces
+
+    path = tmp_path / "s.fa"
+    path.write_text(text, encoding="utf-8")
+    expected = _plain_fasta(text)
+    for block_bytes in range(1, len(text) + 2):
+        for piece_bases in (1, 3, 1000):
+            got: list[tuple[int, str, str]] = []
+            ended = True  # the previous piece was its record's last
+            for number, header, start, sequence, last in iter_fasta_pieces(path, piece_bases, block_bytes=block_bytes):
+                if ended:
+                    assert start == 0 and number == len(got) + 1
+                    got.append((number, header, ""))
+                assert start == len(got[-1][2]), (block_bytes, piece_bases)
+                got[-1] = (number, header, got[-1][2] + sequence.decode("ascii"))
+                ended = last
+            assert ended and got == expected, (block_bytes, piece_bases)
