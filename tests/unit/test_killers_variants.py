@@ -1487,3 +1487,20 @@ def test_virtual_offsets_refuse_an_offset_a_whole_block_past_its_start(tmp_path)
     second = len(block)  # a sound file: text offset 3 is the second block's first byte
     path.write_bytes(_bgzf_block(b"ab\n") + _bgzf_block(b"cd\n") + _bgzf_block(b""))
     assert vcfio.virtual_offsets(path, [1, 3, 5]) == [1, second << 16, (second << 16) | 2]
+
+
+def test_a_chunk_with_no_variant_left_keeps_its_column_types(tmp_path):
+    """Both records fail FILTER with pass_only: the chunk has 0 rows, and its columns keep the types
+    of a chunk with rows (split_multiallelic bool, pos int64), in memory and after a save/load."""
+    path = _vcf(
+        tmp_path / "f.vcf",
+        ["A", "B"],
+        [(10, "v1", "C", "q10", ["0/1", "0/0"]), (20, "v2", "G,T", "q10", ["1/2", "0/1"])],
+    )
+    for engine in ("cyvcf2", "text"):
+        chunk = read_all(path, LoadOptions(pass_only=True), engine=engine)
+        assert chunk.n_variants == 0 and chunk.load_counts["records_removed_filter"] == 2
+        chunk.save(tmp_path / "c.npz")
+        for c in (chunk, ChunkResult.load(tmp_path / "c.npz")):
+            assert (c.split_multiallelic.dtype, c.split_multiallelic.shape) == (np.dtype(bool), (0,))
+            assert c.pos.dtype == np.int64 and c.pos.shape == (0,)
