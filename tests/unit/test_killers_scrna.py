@@ -1564,3 +1564,57 @@ def test_memory_and_disk_of_ooc_jobs_and_shards_by_hand() -> None:
     # outputs, default 2000 HVG columns: 16 x 2**20 values (16 MiB) + 12 x 2**20 cells x 2000 (24000 MiB) + 424 bytes
     # x 2**20 cells (424 MiB) + 128 bytes x (2**20 + 8192) names (129 MiB) + 32 MiB of HDF5, plus 1
     assert r.outputs_disk_mb(r.InputSize(2**20, 8192, 2**20)) == 16 + 24000 + 424 + 129 + 32 + 1
+
+
+def test_select_hvg_on_train_breaks_a_tie_by_gene_name_as_scanpy_does() -> None:
+    """scanpy's batch-aware seurat selection sorts the genes by name (a groupby) before its stable
+    sort on (batches, normalized dispersion): two genes tied at the cut-off go by name, so the train
+    subset must carry the real gene names. Here "z1" (column 2) and "a2" (column 3) tie; scanpy on
+    the train cells alone, with the real names, keeps "a2". Four test cells (not used) follow."""
+    import warnings
+
+    import scanpy as sc
+
+    from genoprep.scrna.splitting import select_hvg_on_train
+
+    rng = np.random.default_rng(0)
+    tied = np.log1p(np.array([0, 40, 0, 30, 1, 0, 50, 0, 0, 35, 0, 45], dtype=np.float64))
+    train_x = np.column_stack([tied, tied, np.log1p(rng.poisson(6, size=(12, 6)))]).astype(np.float32)
+    test_x = np.log1p(rng.poisson(20, size=(4, 8))).astype(np.float32)
+    names = ["g_z", "g_a", "z1", "a2", "o3", "o4", "o5", "o6"]
+    obs = pd.DataFrame({"batch": pd.Categorical(["a", "b"] * 8)}, index=[f"c{i}" for i in range(16)])
+    adata = ad.AnnData(X=np.vstack([train_x, test_x]), obs=obs, var=pd.DataFrame(index=names))
+    adata.uns["genoprep"] = {}
+    train = np.arange(16) < 12
+    reference = ad.AnnData(X=train_x.copy(), obs=obs.iloc[:12].copy(), var=pd.DataFrame(index=names))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sc.pp.highly_variable_genes(reference, flavor="seurat", n_top_genes=1, batch_key="batch")
+        select_hvg_on_train(adata, HvgOptions(hvg_flavor="seurat", n_top_genes=1, hvg_batch_key="batch"), train)
+    tie = reference.var.loc[["z1", "a2"]]
+    assert tie["highly_variable_nbatches"].tolist() == [2, 2]
+    assert tie["dispersions_norm"].iloc[0] == tie["dispersions_norm"].iloc[1]
+    assert reference.var_names[reference.var["highly_variable"].to_numpy()].tolist() == ["a2"]
+    np.testing.assert_array_equal(adata.var["highly_variable"], reference.var["highly_variable"])
+
+
+def test_select_hvg_on_train_copies_the_counts_only_for_the_count_flavors(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The docstring's memory promise: the train cells' ``counts`` layer is copied only for a flavor
+    that reads it (seurat_v3); for seurat (which reads X) the subset holds X alone."""
+    from genoprep.scrna import preprocess
+    from genoprep.scrna.splitting import select_hvg_on_train
+
+    seen: list[list[str]] = []
+    real = preprocess.select_hvg
+
+    def spy(subset: ad.AnnData, options: HvgOptions) -> int:
+        seen.append(sorted(subset.layers.keys()))
+        return real(subset, options)
+
+    monkeypatch.setattr(preprocess, "select_hvg", spy)
+    train = np.arange(60) % 4 != 0
+    for flavor in ("seurat", "seurat_v3"):
+        adata = _hvg_counts(False)[:60].copy()
+        adata.uns["genoprep"] = {}
+        select_hvg_on_train(adata, HvgOptions(hvg_flavor=flavor, n_top_genes=5, hvg_batch_key=None), train)
+    assert seen == [[], ["counts"]]
