@@ -152,6 +152,16 @@ def test_qc_report_against_a_plain_reimplementation(tmp_path: Path) -> None:
     assert obs["qc_outlier"].tolist() == [False, False, False, True, True]
     assert obs["qc_outlier_reasons"].tolist() == ["", "", "", "library_size", "library_size;median_correlation"]
     assert result.facts["n_outliers_flagged"] == 2 and result.adata.uns["genoprep"]["outliers"] == 2
+    # processed.h5ad names the software it was made with: genoprep, then the libraries the chain computes with
+    from importlib.metadata import version
+
+    import genoprep
+
+    libraries = ("anndata", "numpy", "pandas", "h5py", "scikit-learn")
+    assert result.adata.uns["genoprep"]["software"] == {
+        "genoprep": genoprep.__version__,
+        **{name: version(name) for name in libraries},
+    }
     assert result.obs.columns.tolist() == ["sample_id", *steps.QC_OBS]
     assert result.obs["qc_outlier_reasons"].tolist() == obs["qc_outlier_reasons"].tolist()
 
