@@ -1618,3 +1618,22 @@ def test_select_hvg_on_train_copies_the_counts_only_for_the_count_flavors(monkey
         adata.uns["genoprep"] = {}
         select_hvg_on_train(adata, HvgOptions(hvg_flavor=flavor, n_top_genes=5, hvg_batch_key=None), train)
     assert seen == [[], ["counts"]]
+
+
+def test_seurat_disp_stats_by_hand_with_an_empty_bin_and_no_pandas_warning() -> None:
+    """Per gene, its mean bin's mean and standard deviation (ddof=1) of the dispersions; a bin with one
+    gene gets (avg 0, dev its dispersion); an empty bin in between is no row of anyone. Grouping by the
+    categorical bin says ``observed=True``: pandas' default (False) warns (FutureWarning) in a user's log."""
+    import warnings
+
+    from genoprep.scrna.preprocess import _disp_stats
+
+    bins = pd.cut([0.5, 0.6, 0.7, 2.5], bins=[0, 1, 2, 3])  # (1, 2] holds no gene
+    frame = pd.DataFrame({"dispersions": [1.0, 2.0, 6.0, 4.0], "mean_bin": bins}, index=["a", "b", "c", "d"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        stats = _disp_stats(frame, "seurat")
+    assert stats.index.tolist() == ["a", "b", "c", "d"]
+    # bin (0, 1]: mean 3, std sqrt(((1-3)^2 + (2-3)^2 + (6-3)^2) / 2) = sqrt(7); bin (2, 3]: one gene
+    np.testing.assert_allclose(stats["avg"].to_numpy(), [3.0, 3.0, 3.0, 0.0])
+    np.testing.assert_allclose(stats["dev"].to_numpy(), [np.sqrt(7.0)] * 3 + [4.0])
