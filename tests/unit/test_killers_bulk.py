@@ -856,3 +856,30 @@ def test_an_npz_that_is_not_an_archive_and_1d_values_are_whole_lines(tmp_path: P
         None,
         "the values are a 1-D array (shape (3,)); a matrix is 2-D",
     )
+
+
+def test_ingest_of_an_npz_reads_it_as_the_card_says(tmp_path: Path) -> None:
+    """An .npz whose arrays have other names (input.arrays), one row per sample
+    (samples_x_genes), TPM values (not integers) and a gene id twice (duplicate_genes: sum):
+    ingest passes each of these to the reader; the expected matrix is summed by hand."""
+    values = np.array([[1.5, 0.0, 2.0, 0.25], [3.0, 4.25, 0.0, 1.0]])  # samples x genes A, B, C, A
+    np.savez(tmp_path / "m.npz", m=values, g=np.array(["A", "B", "C", "A"]), s=np.array(["s1", "s2"]))
+    card = {
+        "dataset_id": "npz2",
+        "name": "npz2",
+        "modality": "bulk",
+        "input": {
+            "path": "m.npz",
+            "format": "npz",
+            "arrays": {"values": "m", "gene_ids": "g", "sample_ids": "s"},
+            "orientation": "samples_x_genes",
+            "value_type": "tpm",
+            "duplicate_genes": "sum",
+        },
+    }
+    path = tmp_path / "npz2.yaml"
+    path.write_text(yaml.safe_dump(card), encoding="utf-8")
+    adata = steps.ingest(IngestOptions.from_card(load_card(path).data), tmp_path / "m.npz")
+    assert adata.obs_names.tolist() == ["s1", "s2"] and adata.var_names.tolist() == ["A", "B", "C"]
+    np.testing.assert_array_equal(np.asarray(adata.X), [[1.75, 0.0, 2.0], [4.0, 4.25, 0.0]])
+    assert adata.uns["genoprep"]["value_type"] == "tpm"
