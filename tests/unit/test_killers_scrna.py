@@ -1637,3 +1637,20 @@ def test_seurat_disp_stats_by_hand_with_an_empty_bin_and_no_pandas_warning() -> 
     # bin (0, 1]: mean 3, std sqrt(((1-3)^2 + (2-3)^2 + (6-3)^2) / 2) = sqrt(7); bin (2, 3]: one gene
     np.testing.assert_allclose(stats["avg"].to_numpy(), [3.0, 3.0, 3.0, 0.0])
     np.testing.assert_allclose(stats["dev"].to_numpy(), [np.sqrt(7.0)] * 3 + [4.0])
+
+
+def test_assign_cells_takes_a_sparse_array_as_one_matrix() -> None:
+    """scipy's ``csr_array`` is sparse too: it is one matrix (one digest per row), not an iterable of
+    blocks (iterating a 2-D csr_array gives 1-D rows, which are no count matrix). A test cell that
+    repeats a train cell is counted, as with a ``csr_matrix``."""
+    from genoprep.scrna.splitting import assign_cells
+
+    obs = pd.DataFrame(index=[f"c{i}" for i in range(20)])
+    rows = np.arange(20 * 3, dtype=np.float32).reshape(20, 3)
+    first = assign_cells(obs, _split_options(), "report", "x.h5ad", counts=sparse.csr_matrix(rows))
+    train, test = (int(np.flatnonzero(first.splits == name)[0]) for name in ("train", "test"))
+    rows[test] = rows[train]
+    as_array = assign_cells(obs, _split_options(), "report", "x.h5ad", counts=sparse.csr_array(rows))
+    np.testing.assert_array_equal(as_array.splits, first.splits)
+    check = as_array.qc["leakage"]["checks"][0]
+    assert (check["what"], check["val_in_train"], check["test_in_train"]) == ("identical cells", 0, 1)
