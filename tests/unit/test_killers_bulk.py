@@ -468,6 +468,13 @@ def test_gene_filter_steps_count_each_filter_in_order(tmp_path: Path) -> None:
     assert first.threshold == "mean log expression over samples > 1"
     assert (second.name, second.unit, second.before, second.after) == ("min_fraction_expressed", "genes", 3, 1)
     assert second.threshold == "fraction of samples with log expression > 1 >= 0.6"
+    # the spread each line shows, by hand (numpy's linear percentiles of 0.5, 2, 3, 4 and of 0, 0.5, 0.5, 1)
+    assert first.distribution == (
+        "mean log expression per gene: median 2.5, 10th percentile 0.95, 90th percentile 3.7 (n=4)"
+    )
+    assert second.distribution == (
+        "fraction of samples expressing a gene: median 0.5, 10th percentile 0.15, 90th percentile 0.85 (n=4)"
+    )
     disabled = NormalizeOptions(
         cpm=True, min_mean_log=None, min_fraction_expressed=0.6, expressed_threshold=1.0, min_fraction_kept=0.0
     )
@@ -883,3 +890,51 @@ def test_ingest_of_an_npz_reads_it_as_the_card_says(tmp_path: Path) -> None:
     assert adata.obs_names.tolist() == ["s1", "s2"] and adata.var_names.tolist() == ["A", "B", "C"]
     np.testing.assert_array_equal(np.asarray(adata.X), [[1.75, 0.0, 2.0], [4.0, 4.25, 0.0]])
     assert adata.uns["genoprep"]["value_type"] == "tpm"
+
+
+def test_a_header_only_table_and_an_annotation_column_past_a_short_header(tmp_path: Path) -> None:
+    """Whole lines: a table without data rows; an annotation column that is not there names the
+    file and hints that a header one field short leaves the ids in the unnamed column 0."""
+    empty = tmp_path / "e.csv"
+    empty.write_text("gene,s1,s2\n", encoding="utf-8")
+    assert _refusal(io.read_expression_table, empty, "csv") == (
+        str(empty),
+        None,
+        "the table has a header but no data rows",
+    )
+    short = tmp_path / "s.csv"
+    short.write_text("s1,s2\nA,1,2\nB,3,4\n", encoding="utf-8")
+    assert _refusal(io.read_expression_table, short, "csv", annotation_columns=["sym"]) == (
+        str(short),
+        "input",
+        "input.annotation_columns names column 'sym', which is not there (the header is one field short, "
+        "so the ids are the unnamed column 0); columns: '', 's1', 's2'",
+    )
+
+
+def test_an_npz_names_its_samples_and_a_metadata_checksum_is_checked(tmp_path: Path) -> None:
+    """The reader's sample annotation is indexed by the sample ids; the card's metadata.sha256 is
+    compared with hashlib's digest of the file (a wrong one is refused, naming the file)."""
+    import hashlib
+
+    np.savez(tmp_path / "m.npz", values=np.array([[1, 2], [3, 4]]), gene_ids=["A", "B"], sample_ids=["s1", "s2"])
+    table = io.read_expression_array(tmp_path / "m.npz", "npz")
+    assert table.sample_annotation.index.tolist() == ["s1", "s2"]
+    (tmp_path / "t.csv").write_text(QC_TABLE, encoding="utf-8")
+    meta = tmp_path / "meta.csv"
+    meta.write_text("sample,group\ns1,a\ns2,a\ns3,b\ns4,b\ns5,b\n", encoding="utf-8")
+    digest = hashlib.sha256(meta.read_bytes()).hexdigest()
+    card = {
+        "dataset_id": "qc5",
+        "name": "qc5",
+        "modality": "bulk",
+        "input": {"path": "t.csv", "format": "csv"},
+        "metadata": {"path": "meta.csv", "sha256": "0" * 64},
+    }
+    (tmp_path / "qc5.yaml").write_text(yaml.safe_dump(card), encoding="utf-8")
+    options = IngestOptions.from_card(load_card(tmp_path / "qc5.yaml").data)
+    assert _refusal(steps.ingest, options, tmp_path / "t.csv", meta) == (
+        str(meta),
+        None,
+        f"sha256 is {digest}, but the card says {'0' * 64}",
+    )
