@@ -7,3 +7,236 @@ never taken from genoprep's own output. Inputs are tiny and written in the test.
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import anndata as ad
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse
+
+from genoprep.errors import InputError
+from genoprep.scrna import ooc, ooc_hvg
+
+N_CELLS, N_GENES = 40, 30
+
+
+def _data(seed: int = 1) -> tuple[sparse.csr_matrix, sparse.csr_matrix, pd.DataFrame]:
+    """Tiny counts with genes of different means, their log1p values (log1p of the counts: any log-like
+    values will do here) and obs with two batches in mixed order; the last gene has no count in batch a."""
+    rng = np.random.default_rng(seed)
+    means = rng.gamma(0.8, 3.0, size=N_GENES)
+    dense = rng.poisson(rng.gamma(2.0, means / 2.0, size=(N_CELLS, N_GENES))).astype(np.float32)
+    batch = np.where(rng.random(N_CELLS) < 0.5, "a", "b")
+    dense[batch == "a", -1] = 0  # the last gene is not expressed in batch a
+    counts = sparse.csr_matrix(dense)
+    x = sparse.csr_matrix(np.log1p(dense))
+    return counts, x, pd.DataFrame({"batch": batch}, index=[f"c{i}" for i in range(N_CELLS)])
+
+
+def _exactly(message: str) -> str:
+    return "^" + re.escape(message) + "$"
+
+
+# ---- ooc_hvg.BatchHvg: the refusals name what is wrong, whole ---------------------------------------
+
+
+def test_batch_hvg_passes_out_of_order_are_refused_with_their_whole_message() -> None:
+    counts, x, obs = _data()
+    hvg = ooc_hvg.BatchHvg("seurat_v3", None, obs, N_GENES, 2)
+    with pytest.raises(ValueError, match=_exactly("the clip pass starts with start_clip_pass or use_clip_values")):
+        hvg.add_clipped(0, counts[:4])
+    with pytest.raises(ValueError, match=_exactly("no clip pass was started")):
+        hvg.clipped_state()
+    with pytest.raises(ValueError, match=_exactly("the clip values are fitted by start_clip_pass")):
+        hvg.clip_values()
+    hvg.add(0, counts[:5], x[:5])
+    with pytest.raises(ValueError, match=_exactly("add: rows from 6, but the rows added so far stop at 5")):
+        hvg.add(6, counts[6:8], x[6:8])
+    with pytest.raises(ValueError, match=_exactly(f"HVG statistics of rows 0:5, not of all {N_CELLS} rows")):
+        hvg.select(pd.DataFrame(index=[f"g{i}" for i in range(N_GENES)]), 5)
+    with pytest.raises(ValueError, match=_exactly(f"HVG statistics of rows 0:5, not of all {N_CELLS} rows")):
+        hvg.start_clip_pass()
+    hvg.add(5, counts[5:], x[5:])
+    hvg.start_clip_pass()
+    hvg.add_clipped(0, counts[:4])
+    with pytest.raises(ValueError, match=_exactly("add_clipped: rows from 5, but the rows added so far stop at 4")):
+        hvg.add_clipped(5, counts[5:7])
+    with pytest.raises(ValueError, match=_exactly(f"clipped HVG statistics of rows 0:4, not of all {N_CELLS} rows")):
+        hvg.select(pd.DataFrame(index=[f"g{i}" for i in range(N_GENES)]), 5)
+    good = hvg.clip_values()
+    for key, bad, dtype in (
+        ("clip", good["clip"][:, :-1], "float64"),
+        ("reg_std", good["reg_std"].astype(np.float32), "float32"),
+    ):
+        shape = (1, N_GENES - 1) if key == "clip" else (1, N_GENES)
+        with pytest.raises(ValueError, match=_exactly(f"{key}: {dtype}{shape}, not float64(1, {N_GENES})")):
+            hvg.use_clip_values({**good, key: bad})
+
+
+def test_a_range_with_no_clip_rows_is_an_empty_range_that_merges() -> None:
+    """A shard that sees no HVG row in the clip pass (e.g. no train cell) hands over [first, first)."""
+    counts, x, obs = _data(2)
+    whole = ooc_hvg.BatchHvg("seurat_v3", None, obs, N_GENES, 2)
+    whole.add(0, counts, x)
+    whole.start_clip_pass()
+    clip = whole.clip_values()
+    _, codes = ooc_hvg.batch_codes("seurat_v3", None, obs)
+    empty = ooc_hvg.BatchHvg.from_codes("seurat_v3", None, codes, 1, N_GENES, 2)
+    empty.start_at(17)
+    empty.use_clip_values(clip)
+    state = empty.clipped_state()
+    np.testing.assert_array_equal(state["clip_rows"], [17, 17])
+    assert state["clip_rows"].dtype == np.int64
+    np.testing.assert_array_equal(state["clipped_sums"], np.zeros((1, N_GENES)))
+
+    merged = ooc_hvg.BatchHvg("seurat_v3", None, obs, N_GENES, 2)
+    merged.add(0, counts, x)
+    merged.use_clip_values(clip)
+    first = ooc_hvg.BatchHvg.from_codes("seurat_v3", None, codes, 1, N_GENES, 2)
+    first.use_clip_values(clip)
+    first.add_clipped(0, counts[:17])
+    merged.merge_clipped(first.clipped_state())
+    handed_out = merged.clipped_state()  # a state given out before the next merge is a snapshot
+    merged.merge_clipped(state)  # the empty range in between
+    rest = ooc_hvg.BatchHvg.from_codes("seurat_v3", None, codes, 1, N_GENES, 2)
+    rest.start_at(17)
+    rest.use_clip_values(clip)
+    rest.add_clipped(17, counts[17:])
+    rest_state = rest.clipped_state()
+    # row ranges written by another tool may be int32: read as integers, never added
+    merged.merge_clipped({**rest_state, "clip_rows": rest_state["clip_rows"].astype(np.int32)})
+    np.testing.assert_array_equal(handed_out["clip_rows"], [0, 17])
+    np.testing.assert_array_equal(merged.clip_rows, [0, N_CELLS])
+    assert not merged.needs_clip_pass
+    # the clipped sums against a plain re-implementation: min(count, clip) summed per gene
+    dense = counts.toarray().astype(np.float64)
+    clipped = np.minimum(dense, clip["clip"][0])
+    np.testing.assert_allclose(merged.clipped_sums[0], clipped.sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(merged.clipped_squares[0], (clipped**2).sum(axis=0), rtol=1e-12)
+
+
+HVG_CASES = {  # flavor, batch key, n_top
+    "seurat_v3": ("seurat_v3", None, 8),
+    "seurat_v3-batch": ("seurat_v3", "batch", 8),
+    "seurat_v3_paper-batch": ("seurat_v3_paper", "batch", 8),
+    "seurat-batch": ("seurat", "batch", 8),
+    "cell_ranger-batch": ("cell_ranger", "batch", 8),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HVG_CASES))
+def test_batch_hvg_selects_what_scanpy_selects_on_a_tiny_matrix(case: str) -> None:
+    """Fed in chunks of 7 rows (and the clip pass for seurat_v3), :meth:`BatchHvg.select` against scanpy's
+    ``highly_variable_genes`` on the same matrix (counts for seurat_v3, log values otherwise)."""
+    import scanpy as sc
+
+    flavor, key, n_top = HVG_CASES[case]
+    counts, x, obs = _data(4)
+    var_names = [f"g{i}" for i in range(N_GENES)]
+    hvg = ooc_hvg.BatchHvg(flavor, key, obs, N_GENES, 3)
+    for row in range(0, N_CELLS, 7):
+        hvg.add(row, counts[row : row + 7], x[row : row + 7])
+    if hvg.needs_clip_pass:
+        hvg.start_clip_pass()
+        for row in range(0, N_CELLS, 7):
+            hvg.add_clipped(row, counts[row : row + 7])
+    got = pd.DataFrame(index=var_names)
+    assert hvg.select(got, n_top) == {"flavor": flavor}
+
+    matrix = counts if flavor.startswith("seurat_v3") else x
+    adata = ad.AnnData(X=matrix.copy(), obs=obs.copy(), var=pd.DataFrame(index=var_names))
+    expected = sc.pp.highly_variable_genes(adata, flavor=flavor, n_top_genes=n_top, batch_key=key, inplace=False)
+    expected.index = var_names
+    assert got["highly_variable"].sum() == n_top
+    for column in got.columns:
+        want, have = expected[column].to_numpy(), got[column].to_numpy()
+        if want.dtype.kind in "biu":
+            np.testing.assert_array_equal(have, want, err_msg=column)
+        else:
+            np.testing.assert_allclose(have.astype(float), want.astype(float), rtol=1e-6, atol=1e-9, err_msg=column)
+    assert set(got.columns) == set(expected.columns) - {"gene_name"}
+
+
+# ---- ooc.read_header, ooc.write_annotations: the h5ad layout, against anndata and h5py ---------------
+
+
+def _tiny_h5ad(path: Path, dense: bool = False) -> ad.AnnData:
+    matrix = np.array([[1, 0, 2], [0, 0, 3], [4, 5, 0], [0, 6, 0]], dtype=np.float32)
+    adata = ad.AnnData(
+        X=matrix if dense else sparse.csr_matrix(matrix),
+        obs=pd.DataFrame({"kind": ["x", "y", "x", "y"]}, index=[f"c{i}" for i in range(4)]),
+        var=pd.DataFrame(index=["g0", "g1", "g2"]),
+    )
+    adata.write_h5ad(path)
+    return adata
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_read_header_reads_obs_var_and_rows_as_anndata_does(tmp_path: Path, dense: bool) -> None:
+    path = tmp_path / "a.h5ad"
+    adata = _tiny_h5ad(path, dense)
+    with h5py.File(path, "r") as handle:
+        header, reader = ooc.read_header(handle, path, None)
+        assert header.shape == (4, 3) and header.X is None
+        assert list(header.obs_names) == list(adata.obs_names) and list(header.var_names) == ["g0", "g1", "g2"]
+        assert (reader.n_cells, reader.n_genes) == (4, 3)
+        rows = reader.rows(1, 3)
+        assert rows.dtype == np.float32 and rows.shape == (2, 3)
+        np.testing.assert_array_equal(rows.toarray(), np.asarray(adata.X[1:3].todense() if not dense else adata.X[1:3]))
+        firsts = [first for first, _ in reader.chunks(3)]
+        assert firsts == [0, 3]
+
+
+def test_read_header_refuses_a_matrix_whose_shape_disagrees_with_obs_and_var(tmp_path: Path) -> None:
+    path = tmp_path / "a.h5ad"
+    _tiny_h5ad(path)
+    with h5py.File(path, "r+") as handle:
+        handle["X"].attrs["shape"] = np.array([5, 3])
+    with h5py.File(path, "r") as handle, pytest.raises(InputError) as info:
+        ooc.read_header(handle, path, None)
+    assert str(info.value) == f"{path}: the matrix is 5 x 3, but obs has 4 rows and var 3"
+
+    dense = tmp_path / "dense.h5ad"
+    _tiny_h5ad(dense, dense=True)
+    with h5py.File(dense, "r+") as handle:
+        del handle["X"]
+        handle["X"] = np.zeros((4, 2), dtype=np.float32)
+    with h5py.File(dense, "r") as handle, pytest.raises(InputError) as info:
+        ooc.read_header(handle, dense, None)
+    assert str(info.value) == f"{dense}: the matrix is 4 x 2, but obs has 4 rows and var 3"
+    with h5py.File(dense, "r") as handle:
+        for layer, problem in (("counts", "no layers/counts"), ("raw", "no raw/X")):
+            with pytest.raises(InputError) as info:
+                ooc.read_header(handle, dense, layer)
+            assert str(info.value) == f"{dense}: the h5ad file has {problem}"
+    with h5py.File(dense, "r+") as handle:
+        del handle["X"]
+    with h5py.File(dense, "r") as handle, pytest.raises(InputError) as info:
+        ooc.read_header(handle, dense, None)
+    assert str(info.value) == f"{dense}: the h5ad file has no X matrix"
+
+
+def test_write_annotations_writes_the_root_anndata_writes(tmp_path: Path) -> None:
+    """The root attributes and groups as anndata's own ``write_h5ad`` writes them, read back by anndata."""
+    reference = tmp_path / "reference.h5ad"
+    adata = _tiny_h5ad(reference)
+    shell = ad.AnnData(obs=adata.obs.copy(), var=adata.var.copy())
+    shell.uns["genoprep"] = {"n_hvg": 2}
+    ours = tmp_path / "ours.h5ad"
+    with h5py.File(ours, "w") as out:
+        from anndata.io import write_elem
+
+        write_elem(out, "X", adata.X)
+        write_elem(out, "layers", {})
+        ooc.write_annotations(out, shell)
+    with h5py.File(reference, "r") as a, h5py.File(ours, "r") as b:
+        assert dict(b.attrs) == dict(a.attrs) == {"encoding-type": "anndata", "encoding-version": "0.1.0"}
+        assert sorted(b) == sorted(a)
+    back = ad.read_h5ad(ours)
+    assert isinstance(back.obs["kind"].dtype, pd.CategoricalDtype)  # strings_to_categoricals, as write_h5ad does
+    assert back.obs["kind"].tolist() == ["x", "y", "x", "y"] and back.uns["genoprep"]["n_hvg"] == 2
+    assert (back.X != adata.X).nnz == 0
