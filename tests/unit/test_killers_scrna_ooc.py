@@ -240,3 +240,85 @@ def test_write_annotations_writes_the_root_anndata_writes(tmp_path: Path) -> Non
     assert isinstance(back.obs["kind"].dtype, pd.CategoricalDtype)  # strings_to_categoricals, as write_h5ad does
     assert back.obs["kind"].tolist() == ["x", "y", "x", "y"] and back.uns["genoprep"]["n_hvg"] == 2
     assert (back.X != adata.X).nnz == 0
+
+
+def test_an_h5ad_that_is_not_hdf5_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    from genoprep.scrna import chain
+    from tests.unit.test_scrna_ooc import MITO, _options, _outputs
+
+    path = tmp_path / "broken.h5ad"
+    path.write_bytes(b"this is not an HDF5 file\n" * 40)
+    options = _options(tmp_path, path, {}, None)
+    with pytest.raises(InputError) as info:
+        ooc.process(chain.Job(path, None, tuple(MITO), "d", _outputs(tmp_path / "out")), options, chain.StepTable(), 10)
+    line = str(info.value)
+    assert line.startswith(f"{path}: not a readable h5ad (HDF5) file: truncated, empty or another format (")
+    assert "\n" not in line
+
+
+# ---- ooc.GeneSums: pass 3's per-gene sums, against numpy over the dense matrix ------------------------
+
+SUMS_KEYS = ["cells_with", "gene_total", "hvg_sums", "hvg_squares", "scale_total", "scale_squares"]
+
+
+@pytest.mark.parametrize("flavor", ["seurat", "cell_ranger"])
+def test_gene_sums_of_two_ranges_merge_to_the_plain_sums(flavor: str) -> None:
+    counts, x, _obs = _data(6)
+    fit = np.arange(N_CELLS) % 3 != 1  # the scaling rows
+    ranges = [ooc.GeneSums(N_GENES, slots=2), ooc.GeneSums(N_GENES, slots=2)]
+    for row in range(0, N_CELLS, 6):  # chunks of 6 rows; rows 0:18 to the first range, 18:40 to the second
+        sums = ranges[0] if row < 18 else ranges[1]
+        stop = min(row + 6, N_CELLS)
+        sums.add(row, counts[row:stop], x[row:stop], fit[row:stop], flavor)
+    second = ranges[1].arrays()
+    assert list(second) == SUMS_KEYS  # the names of a shard's sums file
+    assert {key: value.dtype.kind for key, value in second.items()} == dict.fromkeys(SUMS_KEYS, "f") | {
+        "cells_with": "i"
+    }
+    ranges[0].merge(second)
+    merged = ranges[0]
+    dense = counts.toarray().astype(np.float64)
+    values = x.toarray().astype(np.float64)
+    np.testing.assert_array_equal(merged.cells_with, (dense > 0).sum(axis=0))
+    np.testing.assert_allclose(merged.gene_total, dense.sum(axis=0), rtol=1e-12)
+    hvg_values = np.expm1(values) if flavor == "seurat" else values
+    for slot in (0, 1):  # rows dealt round-robin by their kept-row index, as scanpy's kernel deals them
+        rows = hvg_values[slot::2]
+        np.testing.assert_allclose(merged.moments.sums[slot], rows.sum(axis=0), rtol=1e-6)
+        np.testing.assert_allclose(merged.moments.squares[slot], (rows**2).sum(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(merged.scale_total, values[fit].sum(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(merged.scale_squares, (values[fit] ** 2).sum(axis=0), rtol=1e-5)
+    assert merged.n_hvg_rows is None
+
+
+def test_gene_sums_hvg_statistics_see_the_hvg_fit_rows_only_numbered_among_them() -> None:
+    counts, x, _obs = _data(7)
+    hvg_fit = np.zeros(N_CELLS, dtype=bool)
+    hvg_fit[[1, 2, 5, 6, 7, 11, 20, 33, 39]] = True
+    sums = ooc.GeneSums(N_GENES, slots=3, hvg_fit=hvg_fit)
+    assert sums.n_hvg_rows == 9
+    for row in range(0, N_CELLS, 8):
+        stop = min(row + 8, N_CELLS)
+        sums.add(row, counts[row:stop], x[row:stop], np.ones(stop - row, dtype=bool), "cell_ranger")
+    values = x.toarray().astype(np.float64)[hvg_fit]  # the 9 fit rows, numbered 0..8: slot = number % 3
+    for slot in range(3):
+        np.testing.assert_allclose(sums.moments.sums[slot], values[slot::3].sum(axis=0), rtol=1e-6)
+    np.testing.assert_array_equal(sums.cells_with, (counts.toarray() > 0).sum(axis=0))  # every kept row
+    numbered = list(sums.hvg_rows([(0, counts[:8], x[:8]), (8, counts[8:16], x[8:16])]))
+    assert [row for row, _c, _x in numbered] == [0, 5]  # rows 1, 2, 5, 6, 7 then 11: its number is 5
+    assert [c.shape[0] for _r, c, _x in numbered] == [5, 1]
+
+
+def test_gene_sums_refusals_are_whole() -> None:
+    with pytest.raises(ValueError, match=_exactly("1 train cell(s): too few to select highly variable genes")):
+        ooc.GeneSums(N_GENES, hvg_fit=np.eye(1, N_CELLS, 3, dtype=bool)[0])
+    sums = ooc.GeneSums(N_GENES, slots=2)
+    bad = {**sums.arrays(), "cells_with": np.zeros(N_GENES)}
+    with pytest.raises(
+        ValueError, match=_exactly(f"cells_with: float64({N_GENES},) cannot be added to int64({N_GENES},)")
+    ):
+        sums.merge(bad)
+    _counts, _x, obs = _data()
+    batched = ooc.GeneSums(N_GENES, batch_hvg=ooc_hvg.BatchHvg("seurat", "batch", obs, N_GENES, 2))
+    with pytest.raises(ValueError, match=_exactly("per-batch HVG statistics do not merge across shards")):
+        batched.arrays()
