@@ -296,19 +296,19 @@ def test_gene_sums_of_two_ranges_merge_to_the_plain_sums(flavor: str) -> None:
 def test_gene_sums_hvg_statistics_see_the_hvg_fit_rows_only_numbered_among_them() -> None:
     counts, x, _obs = _data(7)
     hvg_fit = np.zeros(N_CELLS, dtype=bool)
-    hvg_fit[[1, 2, 5, 6, 7, 11, 20, 33, 39]] = True
+    hvg_fit[[1, 2, 5, 6, 7, 8, 11, 16, 33, 39]] = True  # rows 8 and 16 start a chunk
     sums = ooc.GeneSums(N_GENES, slots=3, hvg_fit=hvg_fit)
-    assert sums.n_hvg_rows == 9
+    assert sums.n_hvg_rows == 10
     for row in range(0, N_CELLS, 8):
         stop = min(row + 8, N_CELLS)
         sums.add(row, counts[row:stop], x[row:stop], np.ones(stop - row, dtype=bool), "cell_ranger")
-    values = x.toarray().astype(np.float64)[hvg_fit]  # the 9 fit rows, numbered 0..8: slot = number % 3
+    values = x.toarray().astype(np.float64)[hvg_fit]  # the 10 fit rows, numbered 0..9: slot = number % 3
     for slot in range(3):
         np.testing.assert_allclose(sums.moments.sums[slot], values[slot::3].sum(axis=0), rtol=1e-6)
     np.testing.assert_array_equal(sums.cells_with, (counts.toarray() > 0).sum(axis=0))  # every kept row
     numbered = list(sums.hvg_rows([(0, counts[:8], x[:8]), (8, counts[8:16], x[8:16])]))
-    assert [row for row, _c, _x in numbered] == [0, 5]  # rows 1, 2, 5, 6, 7 then 11: its number is 5
-    assert [c.shape[0] for _r, c, _x in numbered] == [5, 1]
+    assert [row for row, _c, _x in numbered] == [0, 5]  # rows 1, 2, 5, 6, 7, then 8 (number 5) and 11
+    assert [c.shape[0] for _r, c, _x in numbered] == [5, 2]
 
 
 def test_gene_sums_refusals_are_whole() -> None:
