@@ -324,3 +324,110 @@ def test_gene_sums_refusals_are_whole() -> None:
     batched = ooc.GeneSums(N_GENES, batch_hvg=ooc_hvg.BatchHvg("seurat", "batch", obs, N_GENES, 2))
     with pytest.raises(ValueError, match=_exactly("per-batch HVG statistics do not merge across shards")):
         batched.arrays()
+
+
+# ---- ooc._ValueCheck: the in-memory check's priority over chunks -------------------------------------
+
+
+def _check_chunks(matrix: np.ndarray, value_type: str, size: int) -> ooc._ValueCheck:
+    n_cells, n_genes = matrix.shape
+    check = ooc._ValueCheck(
+        "in.h5ad", value_type, pd.Index([f"c{i}" for i in range(n_cells)]), pd.Index([f"g{j}" for j in range(n_genes)])
+    )
+    for first in range(0, n_cells, size):
+        check.check(first, sparse.csr_matrix(matrix[first : first + size].astype(np.float32)))
+    return check
+
+
+def test_value_check_keeps_the_first_negative_over_an_earlier_fraction_and_the_first_fraction() -> None:
+    matrix = np.zeros((6, 3))
+    matrix[0, 1] = 1.5  # chunk 0: a fraction
+    matrix[3, 0] = -2  # chunk 1: a negative value wins over the fraction
+    matrix[4, 2] = -3  # a later negative value: the first one stays
+    matrix[5, 1] = 2.5
+    check = _check_chunks(matrix, "counts", 2)
+    with pytest.raises(InputError) as info:
+        check.raise_found()
+    assert str(info.value).startswith("in.h5ad: cell c3, gene g0: value -2 is negative: the matrix looks scaled")
+
+    fractions = np.zeros((6, 3))
+    fractions[1, 2], fractions[2, 0], fractions[5, 1] = 0.5, 1.25, 7.5
+    check = _check_chunks(fractions, "counts", 2)
+    with pytest.raises(InputError) as info:
+        check.raise_found()
+    assert str(info.value).startswith("in.h5ad: cell c1, gene g2: value 0.5 is not an integer: the matrix looks normal")
+    _check_chunks(fractions, "log_normalized", 2).raise_found()  # fractions are what log values are
+    with pytest.raises(InputError, match="cell c3, gene g0: value -2 is negative"):
+        _check_chunks(matrix, "log_normalized", 4).raise_found()
+    _check_chunks(np.ones((3, 3)), "counts", 2).raise_found()  # nothing to say
+
+
+def test_value_check_raises_a_value_that_is_not_finite_at_its_chunk() -> None:
+    matrix = np.zeros((6, 3))
+    matrix[0, 0] = -1
+    matrix[4, 1] = np.inf
+    n_cells = 6
+    check = ooc._ValueCheck("in.h5ad", "counts", pd.Index([f"c{i}" for i in range(n_cells)]), pd.Index(["a", "b", "c"]))
+    check.check(0, sparse.csr_matrix(matrix[:2].astype(np.float32)))  # the negative value is kept for later
+    with pytest.raises(InputError) as info:
+        check.check(4, sparse.csr_matrix(matrix[4:].astype(np.float32)))
+    assert str(info.value) == "in.h5ad: cell c4, gene b: value inf is not a finite number"
+
+
+# ---- ooc.cell_metrics, kept_cell_metrics, normalized_chunks on a row range, against numpy --------------
+
+
+def _reader(tmp_path: Path, matrix: np.ndarray) -> tuple[h5py.File, ooc.RowReader]:
+    path = tmp_path / "m.h5ad"
+    ad.AnnData(X=sparse.csr_matrix(matrix.astype(np.float32))).write_h5ad(path)
+    handle = h5py.File(path, "r")
+    return handle, ooc.RowReader(handle["X"], matrix.shape[1])
+
+
+def test_cell_metrics_of_a_row_range_and_cells_exactly_at_min_genes(tmp_path: Path) -> None:
+    rng = np.random.default_rng(9)
+    matrix = rng.poisson(0.7, size=(23, 9)).astype(np.float64)
+    matrix[7] = [1, 2, 0, 0, 3, 0, 0, 0, 0]  # exactly 3 genes: passes min_genes 3
+    matrix[8] = [0, 0, 0, 0, 0, 1, 1, 0, 0]  # 2 genes: does not
+    mito = np.zeros(9, dtype=bool)
+    mito[[1, 6]] = True
+    handle, reader = _reader(tmp_path, matrix)
+    with handle:
+        (genes, total, mito_total), cells_per_gene = ooc.cell_metrics(reader, 5, 20, 4, mito, 3, None)
+        rows = matrix[5:20]
+        np.testing.assert_array_equal(genes, (rows > 0).sum(axis=1))
+        assert genes.dtype == np.int64 and genes[2] == 3 and genes[3] == 2
+        np.testing.assert_array_equal(total, rows.sum(axis=1))
+        np.testing.assert_array_equal(mito_total, rows[:, mito].sum(axis=1))
+        passed = (rows > 0).sum(axis=1) >= 3
+        np.testing.assert_array_equal(cells_per_gene, (rows[passed] > 0).sum(axis=0))
+        assert cells_per_gene.dtype == np.int64
+
+        gene_kept = np.array([1, 1, 0, 1, 1, 0, 1, 1, 1], dtype=bool)
+        genes2, total2, mito2 = ooc.kept_cell_metrics(reader, 5, 20, 4, gene_kept, mito)
+        np.testing.assert_array_equal(genes2, (rows[:, gene_kept] > 0).sum(axis=1))
+        np.testing.assert_array_equal(total2, rows[:, gene_kept].sum(axis=1))
+        np.testing.assert_array_equal(mito2, rows[:, gene_kept & mito].sum(axis=1))
+
+
+def test_merges_out_of_order_name_the_merge_and_both_ranges() -> None:
+    counts, x, obs = _data(3)
+    part = ooc_hvg.BatchHvg("seurat_v3", None, obs, N_GENES, 2)
+    part.start_at(4)
+    part.add(4, counts[4:9], x[4:9])
+    merged = ooc_hvg.BatchHvg("seurat_v3", None, obs, N_GENES, 2)
+    with pytest.raises(ValueError, match=_exactly("merge: the statistics of rows 4:9 do not follow rows 0:0")):
+        merged.merge(part.state())
+    with pytest.raises(ValueError, match=_exactly("expressed: missing from the statistics to merge")):
+        merged.merge({k: v for k, v in part.state().items() if k != "expressed"} | {"rows": np.array([0, 5])})
+    whole = ooc_hvg.BatchHvg("seurat_v3", None, obs, N_GENES, 2)
+    whole.add(0, counts, x)
+    whole.start_clip_pass()
+    merged.use_clip_values(whole.clip_values())
+    late = {
+        "clip_rows": np.array([3, 5]),
+        "clipped_sums": np.zeros((1, N_GENES)),
+        "clipped_squares": np.zeros((1, N_GENES)),
+    }
+    with pytest.raises(ValueError, match=_exactly("merge_clipped: the statistics of rows 3:5 do not follow rows 0:0")):
+        merged.merge_clipped(late)
