@@ -431,3 +431,23 @@ def test_merges_out_of_order_name_the_merge_and_both_ranges() -> None:
     }
     with pytest.raises(ValueError, match=_exactly("merge_clipped: the statistics of rows 3:5 do not follow rows 0:0")):
         merged.merge_clipped(late)
+
+
+def test_unsupported_looks_at_the_layer_the_card_names(tmp_path: Path) -> None:
+    """X stored CSC (not streamable) beside a CSR ``layers/counts``: the card's layer decides."""
+    from genoprep.cards import load_card
+    from genoprep.scrna import chain
+    from tests.conftest import write_card
+
+    matrix = sparse.csr_matrix(np.array([[1, 0, 2], [0, 3, 0]], dtype=np.float32))
+    path = tmp_path / "layers.h5ad"
+    ad.AnnData(X=matrix.tocsc(), layers={"counts": matrix}).write_h5ad(path)
+    with h5py.File(path, "r") as handle:  # as anndata stores them
+        assert handle["X"].attrs["encoding-type"] == "csc_matrix"
+        assert handle["layers/counts"].attrs["encoding-type"] == "csr_matrix"
+    for layer, reason in (("counts", None), (None, "X stored as csc_matrix (it reads CSR or dense rows)")):
+        card = {"dataset_id": "d", "name": "t", "modality": "scrna", "input": {"path": str(path), "format": "h5ad"}}
+        if layer is not None:
+            card["input"]["layer"] = layer
+        options = chain.ChainOptions.from_card(load_card(write_card(tmp_path / f"cards_{layer}", card)).data, None)
+        assert ooc.unsupported(path, options.ingest, options.hvg) == reason
