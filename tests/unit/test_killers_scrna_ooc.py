@@ -451,3 +451,26 @@ def test_unsupported_looks_at_the_layer_the_card_names(tmp_path: Path) -> None:
             card["input"]["layer"] = layer
         options = chain.ChainOptions.from_card(load_card(write_card(tmp_path / f"cards_{layer}", card)).data, None)
         assert ooc.unsupported(path, options.ingest, options.hvg) == reason
+
+
+def test_batch_hvg_obs_gives_the_hvg_fit_rows_when_per_batch_statistics_are_needed(tmp_path: Path) -> None:
+    from genoprep.cards import load_card
+    from genoprep.scrna import chain
+    from tests.conftest import write_card
+
+    def options(params: dict) -> chain.ChainOptions:
+        card = {"dataset_id": "d", "name": "t", "modality": "scrna", "input": {"path": "x.h5ad", "format": "h5ad"}}
+        folder = tmp_path / f"cards{len(list(tmp_path.iterdir()))}"
+        return chain.ChainOptions.from_card(load_card(write_card(folder, {**card, "params": params})).data, None)
+
+    obs = pd.DataFrame({"batch": list("abbab")}, index=[f"c{i}" for i in range(5)])
+    fit = np.array([True, False, True, True, False])
+    batched = options({"hvg_flavor": "seurat", "hvg_batch_key": "batch"})
+    assert list(ooc.batch_hvg_obs(obs, fit, batched).index) == ["c0", "c2", "c3"]
+    assert list(ooc.batch_hvg_obs(obs, None, batched).index) == list(obs.index)
+    assert ooc.batch_hvg_obs(obs, fit, options({"hvg_flavor": "seurat"})) is None  # plain moments
+    v3 = options({"hvg_flavor": "seurat_v3"})
+    assert list(ooc.batch_hvg_obs(obs, fit, v3).index) == ["c0", "c2", "c3"]
+    statistics = ooc.batch_statistics(obs, fit, 4, batched)
+    assert statistics is not None and statistics.labels == ["a", "b"] and statistics.batch.tolist() == [0, 1, 0]
+    assert statistics.sums.shape[::2] == (2, 4)
