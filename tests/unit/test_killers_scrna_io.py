@@ -379,3 +379,25 @@ def test_the_conversion_makes_the_target_folders(tmp_path: Path) -> None:
     path.write_text("cell,G1,G2,G3\nc1,0,3,1\nc2,2,0,0\n")
     convert.to_h5ad(path, "csv", tmp_path / "a" / "b" / "x.h5ad", orientation="cells_x_genes")
     assert _read_h5ad_plain(tmp_path / "a" / "b" / "x.h5ad")[2].tolist() == COUNTS.tolist()
+
+
+def test_an_element_of_an_unknown_encoding_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """Found by mutant _read_zarr 37: anndata's IORegistryError escaped both readers as a traceback."""
+    import zarr
+
+    store = zarr.open_group(tmp_path / "m.zarr", mode="w")
+    write_elem(store, "X", sparse.csr_matrix(COUNTS))
+    write_elem(store, "obs", pd.DataFrame(index=CELLS))
+    write_elem(store, "var", pd.DataFrame(index=GENES))
+    store["obs"].attrs["encoding-type"] = "no-such-encoding-of-a-data-frame"
+    message = _message(read_matrix, tmp_path / "m.zarr", "zarr")
+    prefix = f"{tmp_path / 'm.zarr'}: cannot read the Zarr store: No read method registered for IOSpec("
+    assert message.startswith(prefix) and "\n" not in message
+    assert len(message) == len(f"{tmp_path / 'm.zarr'}: cannot read the Zarr store: ") + 200  # the detail is cut at 200
+    adata = ad.AnnData(X=sparse.csr_matrix(COUNTS))
+    adata.write_h5ad(tmp_path / "x.h5ad")
+    with h5py.File(tmp_path / "x.h5ad", "r+") as handle:
+        handle["obs"].attrs["encoding-type"] = "no-such-encoding-of-a-data-frame"
+    assert _message(read_matrix, tmp_path / "x.h5ad", "h5ad").startswith(
+        f"{tmp_path / 'x.h5ad'}: cannot read h5ad: No read method registered for IOSpec("
+    )
