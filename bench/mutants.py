@@ -76,39 +76,38 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "bulk": (["genoprep/bulk/*"], ["tests/unit/test_bulk_*.py", "tests/unit/test_killers_bulk.py"]),
     "dna": (["genoprep/dna/*"], ["tests/unit/test_dna_*.py", "tests/unit/test_killers_dna.py"]),
     "variants": (["genoprep/variants/*"], ["tests/unit/test_variants_*.py", "tests/unit/test_killers_variants.py"]),
-    # scrna, one group per module (a few minutes each, not one run over ~3,800 lines); every group also runs
-    # the shared test_killers_scrna.py. Left out: the numba kernels and plots.py (see pyproject.toml), and the
-    # glue modules (chain, steps, export, annotate, options, tokens/chunks, parquet, source, workflow), reached
-    # by no unit test of their own.
-    "scrna_qc": (["genoprep/scrna/qc.py"], ["tests/unit/test_scrna_qc.py", "tests/unit/test_killers_scrna.py"]),
+    # scrna, one group per module (a few minutes each, not one run over ~3,800 lines), each with its own killer file.
+    # Left out: the numba kernels and plots.py (see pyproject.toml), and the glue modules (chain, steps, export,
+    # annotate, options, tokens/chunks, parquet, source, workflow), reached by no unit test of their own.
+    "scrna_qc": (["genoprep/scrna/qc.py"], ["tests/unit/test_scrna_qc.py", "tests/unit/test_killers_scrna_qc.py"]),
+    # the splitting killers of select_hvg_on_train reach preprocess.select_hvg too
     "scrna_preprocess": (
         ["genoprep/scrna/preprocess.py"],
-        ["tests/unit/test_scrna_preprocess.py", "tests/unit/test_killers_scrna.py"],
+        [
+            "tests/unit/test_scrna_preprocess.py",
+            "tests/unit/test_killers_scrna_preprocess.py",
+            "tests/unit/test_killers_scrna_splitting.py",
+        ],
     ),
     "scrna_splitting": (
         ["genoprep/scrna/splitting.py"],
-        ["tests/unit/test_scrna_splitting.py", "tests/unit/test_killers_scrna.py"],
+        ["tests/unit/test_scrna_splitting.py", "tests/unit/test_killers_scrna_splitting.py"],
     ),
     "scrna_augment": (
         ["genoprep/scrna/augment.py"],
-        ["tests/unit/test_augment.py", "tests/unit/test_killers_scrna.py"],
+        ["tests/unit/test_augment.py", "tests/unit/test_killers_scrna_augment.py"],
     ),
     "scrna_tokens": (
         ["genoprep/scrna/tokens/geneformer.py", "genoprep/scrna/tokens/scgpt.py", "genoprep/scrna/tokens/rank.py"],
         [
             "tests/unit/test_scrna_tokens.py",
             "tests/unit/test_scrna_tokens_properties.py",
-            "tests/unit/test_killers_scrna.py",
+            "tests/unit/test_killers_scrna_tokens.py",
         ],
     ),
     "scrna_io": (
         ["genoprep/scrna/io.py", "genoprep/scrna/convert.py"],
-        [
-            "tests/unit/test_scrna_io.py",
-            "tests/unit/test_scrna_ooc_formats.py",
-            "tests/unit/test_killers_scrna.py",
-            "tests/unit/test_killers_scrna_io.py",
-        ],
+        ["tests/unit/test_scrna_io.py", "tests/unit/test_scrna_ooc_formats.py", "tests/unit/test_killers_scrna_io.py"],
     ),
     # the out-of-core path: its statistics passes (ooc.py) and its HVG selection from moments (ooc_hvg.py);
     # the shard tests import ooc/ooc_hvg themselves (the shard jobs call them)
@@ -121,7 +120,6 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "tests/unit/test_scrna_shard.py",
             "tests/unit/test_scrna_shard_hvg.py",
             "tests/unit/test_scrna_shard_split.py",
-            "tests/unit/test_killers_scrna.py",
             "tests/unit/test_killers_scrna_ooc.py",
         ],
     ),
@@ -132,7 +130,6 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "tests/unit/test_scrna_shard_hvg.py",
             "tests/unit/test_scrna_shard_split.py",
             "tests/unit/test_scrna_resources_disk.py",
-            "tests/unit/test_killers_scrna.py",
             "tests/unit/test_killers_scrna_shard.py",
         ],
     ),
@@ -144,7 +141,6 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "tests/unit/test_scrna_ooc.py",
             "tests/unit/test_scrna_shard.py",
             "tests/unit/test_scrna_shard_split.py",
-            "tests/unit/test_killers_scrna.py",
             "tests/unit/test_killers_scrna_resources.py",
         ],
     ),
