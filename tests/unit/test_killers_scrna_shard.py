@@ -6,3 +6,58 @@ never taken from genoprep's own output. Inputs are tiny and written in the test.
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse
+
+from genoprep.errors import InputError
+from genoprep.scrna import shard
+
+
+def _tiny_h5ad(path: Path) -> np.ndarray:
+    """12 cells x 6 genes of small counts (some zeros), cell c9 holding -1 at gene g2."""
+    dense = (np.arange(1, 73, dtype=np.float32).reshape(12, 6) % 5).astype(np.float32)
+    dense[9, 2] = -1
+    adata = ad.AnnData(
+        X=sparse.csr_matrix(dense),
+        obs=pd.DataFrame(index=[f"c{i}" for i in range(12)]),
+        var=pd.DataFrame(index=[f"g{j}" for j in range(6)]),
+    )
+    adata.write_h5ad(path)
+    return dense
+
+
+def test_shard_metrics_record_the_value_error_of_the_shard_holding_it(tmp_path: Path) -> None:
+    """Pass 1 per shard: per-cell metrics against numpy, and the negative value of cell c9 (shard 1 of 2) stored as
+    (rank, file, problem, record) so that raise_value_error names the file, the cell and the gene."""
+    from tests.unit.test_scrna_ooc import MITO, _options
+
+    path = tmp_path / "x.h5ad"
+    dense = _tiny_h5ad(path)
+    options = _options(tmp_path, path, {"min_genes": 1}, None)
+    shard_options = shard.ShardOptions(shards=2, memory_budget_mb=None, chunk_cells=None)
+    the_plan = shard.plan(path, options, shard_options, tmp_path / "plan.json")
+    assert [(s.start, s.stop) for s in the_plan.shards] == [(0, 6), (6, 12)]
+    source = shard.Source(path, None, MITO, "d", options)
+    metrics = []
+    for index in (0, 1):
+        shard.shard_metrics(source, shard_options, tmp_path / "plan.json", index, tmp_path / f"m{index}.npz")
+        with np.load(tmp_path / f"m{index}.npz") as arrays:
+            metrics.append({key: arrays[key] for key in arrays.files})
+    rows = dense[:6], dense[6:]
+    for part, block in zip(metrics, rows, strict=True):
+        np.testing.assert_array_equal(part["genes"], (block != 0).sum(axis=1))
+        np.testing.assert_allclose(part["total"], block.sum(axis=1))
+    assert str(metrics[0]["value_error"]) == ""
+    rank, file, problem, record = json.loads(str(metrics[1]["value_error"]))
+    assert isinstance(rank, int) and file == str(path) and record == "cell c9, gene g2"
+    assert problem.startswith("value -1 is negative")
+    with pytest.raises(InputError) as raised:
+        shard.raise_value_error(metrics)
+    assert str(raised.value) == f"{path}: cell c9, gene g2: {problem}"
