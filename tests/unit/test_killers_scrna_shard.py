@@ -61,3 +61,27 @@ def test_shard_metrics_record_the_value_error_of_the_shard_holding_it(tmp_path: 
     with pytest.raises(InputError) as raised:
         shard.raise_value_error(metrics)
     assert str(raised.value) == f"{path}: cell c9, gene g2: {problem}"
+
+
+def _three_shard_plan(path: Path) -> None:
+    # 100,000 cells x 5,000 genes; the largest shard (by stored values) in the middle
+    shards = (shard.Shard(0, 30_000, 20_000_000), shard.Shard(30_000, 70_000, 50_000_000))
+    shard.Plan(100_000, 5_000, 2, (*shards, shard.Shard(70_000, 100_000, 10_000_000))).write(path)
+
+
+def test_shard_job_resources_from_the_plan_hand_computed(tmp_path: Path) -> None:
+    """Each figure from the docstrings' formulas by hand, e.g. the gather job's outputs at n_hvg 300, attempt 2:
+    16 * 8e7 + 12 * 1e5 * 300 + 424 * 1e5 + 128 * 105,000 bytes = 1617.3 MiB, + 32 MiB, x 2 = 3298.6 -> 3298 + 1;
+    a shard's memory: 1024 + 1e5 * 400 / 2**20 + nnz * 48 / 2**20 + 2 * cells * 2000 * 4 / 2**20 MiB."""
+    path = tmp_path / "plan.json"
+    _three_shard_plan(path)
+    assert shard.shard_disk_mb(path, "outputs", None, 2, 300) == 3299
+    assert shard.shard_disk_mb(path, "outputs", None, 1, 2000) == 3595
+    assert [shard.shard_disk_mb(path, "rows", i, 2, 300) for i in range(3)] == [614, 1530, 309]
+    assert [shard.shard_disk_mb(path, "block", i, 2, 300) for i in range(3)] == [71, 94, 71]
+    assert [shard.shard_disk_mb(path, "block", i, 1, 2000) for i in range(3)] == [230, 307, 230]
+    assert [shard.shard_mem_mb(path, i, 1) for i in range(3)] == [2435, 3961, 1977]
+    assert [shard.shard_mem_mb(path, i, 2) for i in range(3)] == [4870, 7922, 3955]
+    assert shard.shard_mem_mb(path, None, 2) == 7922  # a reduce job holds the largest shard (the middle one)
+    assert [shard.shard_runtime(path, i, 3) for i in range(3)] == [60, 105, 45]  # (10 + nnz / 2e6) * 3
+    assert shard.shard_runtime(path, None, 3) == 150  # the whole input: 8e7 values
