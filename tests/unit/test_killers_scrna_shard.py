@@ -85,3 +85,31 @@ def test_shard_job_resources_from_the_plan_hand_computed(tmp_path: Path) -> None
     assert shard.shard_mem_mb(path, None, 2) == 7922  # a reduce job holds the largest shard (the middle one)
     assert [shard.shard_runtime(path, i, 3) for i in range(3)] == [60, 105, 45]  # (10 + nnz / 2e6) * 3
     assert shard.shard_runtime(path, None, 3) == 150  # the whole input: 8e7 values
+
+
+def test_chunk_cells_inside_a_shard_job_follow_the_cards_budget(tmp_path: Path) -> None:
+    """Cells per chunk of shard i: the card's chunk_cells, else an eighth of params.memory_budget_mb over
+    40 * nnz / cells + 8 * min(2000, genes) + 64 bytes per cell, e.g. shard 1 at 64 MiB: 2**23 / 66,064 = 126.98."""
+    path = tmp_path / "plan.json"
+    _three_shard_plan(path)
+    the_plan = shard.Plan.read(path)
+
+    def chunk(index: int, budget: int | None, cells: int | None) -> int:
+        return shard.chunk_of(the_plan, index, shard.ShardOptions(shards=3, memory_budget_mb=budget, chunk_cells=cells))
+
+    assert [chunk(i, 64, None) for i in range(3)] == [196, 126, 285]
+    assert chunk(1, 4096, None) == 8126 and chunk(2, 512, None) == 2282
+    assert chunk(1, 64, 33) == 33
+
+
+def test_the_plan_of_a_dense_matrix_counts_every_value_of_each_shard(tmp_path: Path) -> None:
+    from tests.unit.test_scrna_ooc import _options
+
+    path = tmp_path / "dense.h5ad"
+    ad.AnnData(X=np.ones((12, 6), dtype=np.float32)).write_h5ad(path)
+    options = _options(tmp_path, path, {}, None)
+    shard_options = shard.ShardOptions(shards=3, memory_budget_mb=None, chunk_cells=None)
+    the_plan = shard.plan(path, options, shard_options, tmp_path / "plan.json")
+    assert (the_plan.n_cells, the_plan.n_genes) == (12, 6)
+    assert [(s.start, s.stop, s.nnz) for s in the_plan.shards] == [(0, 4, 24), (4, 8, 24), (8, 12, 24)]
+    assert shard.Plan.read(tmp_path / "plan.json") == the_plan
