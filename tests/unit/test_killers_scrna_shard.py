@@ -113,3 +113,73 @@ def test_the_plan_of_a_dense_matrix_counts_every_value_of_each_shard(tmp_path: P
     assert (the_plan.n_cells, the_plan.n_genes) == (12, 6)
     assert [(s.start, s.stop, s.nnz) for s in the_plan.shards] == [(0, 4, 24), (4, 8, 24), (8, 12, 24)]
     assert shard.Plan.read(tmp_path / "plan.json") == the_plan
+
+
+def test_rule_params_round_trip_and_rule_inputs(tmp_path: Path) -> None:
+    """The shard rules' params (chain_params, plain dicts per step) read back as the one-job chain's options
+    and the card's shard options; the rules' inputs read as a Source and ShardFiles, optional ones absent."""
+    from types import SimpleNamespace
+
+    from genoprep.cards import load_card
+    from genoprep.scrna import chain
+    from tests.conftest import write_card
+
+    card = {
+        "dataset_id": "d",
+        "name": "shard params",
+        "modality": "scrna",
+        "input": {"path": str(tmp_path / "in.h5ad"), "format": "h5ad"},
+        "params": {
+            "shards": 3,
+            "chunk_cells": 50,
+            "memory_budget_mb": 2048,
+            "min_genes": 7,
+            "n_top_genes": 123,
+            "split": {"enabled": True, "seed": 11},
+        },
+    }
+    data = load_card(write_card(tmp_path / "cards", card)).data
+    params = shard.chain_params(data)
+    assert list(params) == [
+        "ingest",
+        "qc",
+        "normalize",
+        "hvg",
+        "scale",
+        "embed",
+        "split",
+        "leakage",
+        "train_only",
+        "shard",
+    ]
+    assert all(type(value) is dict for value in params.values())
+    assert params["shard"] == {"shards": 3, "memory_budget_mb": 2048, "chunk_cells": 50}
+    options, shard_options = shard.options_from(params)
+    assert shard_options == shard.ShardOptions(shards=3, memory_budget_mb=2048, chunk_cells=50)
+    assert options == chain.ChainOptions.from_card(data, None)
+    assert (options.qc.min_genes, options.hvg.n_top_genes, options.split.seed) == (7, 123, 11)
+
+    full = SimpleNamespace(
+        data=["in.h5ad"], metadata=["meta.tsv"], mito_genes=["a.tsv", "b.tsv"], converted=["work/input.h5ad"]
+    )
+    assert shard.job_source(full, "d", options) == shard.Source(
+        "in.h5ad", "meta.tsv", ("a.tsv", "b.tsv"), "d", options, "work/input.h5ad"
+    )
+    bare = SimpleNamespace(data=["in.h5ad"], metadata=[], converted=[])
+    assert shard.job_source(bare, "e", options) == shard.Source("in.h5ad", None, (), "e", options, None)
+    assert shard.job_stream(full) == "work/input.h5ad" and shard.job_stream(bare) is None
+
+    reduce_inputs = SimpleNamespace(
+        plan="plan.json",
+        metrics=("m0", "m1"),
+        kept=("k0", "k1"),
+        sums=("s0", "s1"),
+        decision="decision.npz",
+        clip=["clip.npz"],
+        clipped=("c0", "c1"),
+    )
+    assert shard.shard_files(reduce_inputs) == shard.ShardFiles(
+        "plan.json", ["m0", "m1"], ["k0", "k1"], ["s0", "s1"], "decision.npz", "clip.npz", ["c0", "c1"]
+    )
+    plain = SimpleNamespace(plan="plan.json", metrics=["m0"], kept=["k0"], sums=["s0"], clip=[])
+    assert shard.shard_files(plain) == shard.ShardFiles("plan.json", ["m0"], ["k0"], ["s0"], None, None, [])
