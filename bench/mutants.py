@@ -22,12 +22,14 @@ The report (bench/out/mutants.txt), per group and in total: sampled / run / kill
 (``bench/mutants_equivalent.tsv``: mutant, its function's hash, reason; an entry whose function changed since is
 "to re-judge" and counts as a survivor), the score over the non-equivalent mutants with its Wilson 95 % interval,
 the score counting the equivalents as survivors, then each mutant not killed with its diff. Exit status 1 when a
-group's score is under 95 %. mutmut runs niced, 2 mutants at a time (``MUTANTS_CHILDREN``), one group at a time.
+group's score is under 95 %. mutmut runs niced; two groups run side by side (``--jobs``, ``MUTANTS_JOBS``), each
+1 mutant at a time (``MUTANTS_CHILDREN``: the cores over the jobs).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import math
@@ -36,8 +38,10 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +55,8 @@ EQUIVALENTS = REPO / "bench" / "mutants_equivalent.tsv"
 TARGET = 0.95
 #: ``make mutants``: sample(K) of each group (see docs/testing.md for what fits in 10 minutes)
 DEFAULT_SAMPLE = 20
+#: groups run side by side: one per core of this 2-core machine (a group's stats and clean passes use one core)
+DEFAULT_JOBS = 2
 
 #: group -> (files mutated, unit test files run). Each test file listed imports the group's
 #: modules directly; tests that reach a module only through another one are left out on purpose
@@ -265,6 +271,7 @@ print(json.dumps({"stats": loaded, "config_changed": bool(old) and old != config
 #: pass (the same tests, the same code) would repeat it. After cached stats the clean pass runs as in mutmut.
 RUN = """
 import sys
+import tempfile
 import mutmut.__main__ as m
 full_stats = []
 stats_collection, mutant_runner = m.run_stats_collection, m.get_mutant_runner
@@ -291,14 +298,27 @@ m._run(sys.argv[2:], int(sys.argv[1]))
 """
 
 
-def generate(folder: Path, env: dict[str, str]) -> dict[str, bool]:
-    """Generate the group's mutants without running a test; {"stats": cached stats exist, "config_changed": ...}."""
-    done = subprocess.run(
-        [sys.executable, "-c", GENERATE], cwd=folder, env=env, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"genoprep: error: mutant generation failed in {folder}:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def call(command: list[str], cwd: Path, env: dict[str, str], stdout=None, stderr=None) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+    """Run a command; (its exit status, the CPU seconds of it and every descendant it waited for).
+
+    Measured with ``wait4`` on that one process, so two groups running side by side each get their own CPU
+    (``os.times()`` of this process sums every child of every group)."""
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=stdout, stderr=stderr)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage.ru_utime + usage.ru_stime
+
+
+def generate(folder: Path, env: dict[str, str]) -> tuple[dict[str, bool], float]:
+    """Generate the group's mutants without running a test; ({"stats": cached stats exist, "config_changed": ...},
+    CPU seconds)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        code, cpu_s = call([sys.executable, "-c", GENERATE], folder, env, out, err)
+        out.seek(0)
+        err.seek(0)
+        if code != 0:
+            raise SystemExit(f"genoprep: error: mutant generation failed in {folder}:\n{err.read()[-2000:]}")
+        return json.loads(out.read().strip().splitlines()[-1]), cpu_s
 
 
 def read_meta(folder: Path) -> tuple[dict[str, int | None], dict[str, str]]:
@@ -455,25 +475,32 @@ HEADER = (
 )
 
 
-def run_mutmut(folder: Path, names: list[str], env: dict[str, str], children: str) -> int:
-    """``mutmut run`` of the named mutants (one invocation: one clean pass of the tests they reach)."""
+def run_mutmut(folder: Path, names: list[str], env: dict[str, str], children: str, log=None) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+    """``mutmut run`` of the named mutants (one invocation: one clean pass of the tests they reach); (exit status,
+    CPU seconds). ``log``: a file for mutmut's output (groups run side by side), else the terminal."""
     command = ["nice", "-n", "10", sys.executable, "-c", RUN, children, *names]
-    return subprocess.run(command, check=False, cwd=folder, env=env).returncode
+    return call(command, folder, env, log, subprocess.STDOUT if log else None)
+
+
+def stats_weight(group: str) -> int:
+    """The bytes of the group's test files: a stand-in for the length of its stats pass, known before any run."""
+    return sum(path.stat().st_size for pattern in GROUPS[group][1] for path in REPO.glob(pattern))
 
 
 def run_group(
-    group: str, env: dict[str, str], children: str, k: int | None, seed: int, report_only: bool
+    group: str, env: dict[str, str], children: str, k: int | None, seed: int, report_only: bool, to_log: bool = False
 ) -> tuple[list[str], dict[str, int | None], dict[str, str], str, int]:
-    """Bring the group's sample up to date (mutants without a cached verdict for an unchanged function are run)."""
+    """Bring the group's sample up to date (mutants without a cached verdict for an unchanged function are run).
+    ``to_log``: mutmut's output goes to ``mutants/<group>/run.log`` (groups running side by side)."""
     folder = prepare(group)
-    started, cpu = time.monotonic(), os.times()
+    started = time.monotonic()
     load_before = os.getloadavg()[0]
     if report_only:
         codes, hashes = read_meta(folder)
         names = sample(codes, None if all(c is not None for c in codes.values()) else k, seed)
         return names, codes, hashes, f"{group}: cached results (not run now)", 0
     refresh_package_data(folder)
-    state = generate(folder, env)
+    state, cpu_s = generate(folder, env)
     codes, hashes = read_meta(folder)
     if all(code is not None for code in codes.values()) and not state["config_changed"]:
         k = None  # every mutant of the group has a verdict: the full count, not a sample
@@ -483,17 +510,19 @@ def run_group(
     # killer written after the run would not count (the killers are written after the runs, for the survivors)
     again = [] if state["config_changed"] else unjudged_survivors(names, codes, hashes, read_equivalents())
     code = 0
+    runs: list[list[str]] = []
     if todo and k is None:
-        code = run_mutmut(folder, [], env, children)  # every mutant: mutmut's own bookkeeping, cached
-        if again:
-            code = run_mutmut(folder, again, env, children) or code
+        runs = [[], again] if again else [[]]  # every mutant: mutmut's own bookkeeping, cached
         todo = [*todo, *again]
     elif todo or again:
         todo = [*todo, *again]
-        code = run_mutmut(folder, todo, env, children)
+        runs = [todo]
+    with contextlib.ExitStack() as stack:
+        log = stack.enter_context(open(folder / "run.log", "w", encoding="utf-8")) if to_log else None
+        for batch in runs:
+            status, spent = run_mutmut(folder, batch, env, children, log)
+            code, cpu_s = code or status, cpu_s + spent
     codes, hashes = read_meta(folder)
-    spent = os.times()
-    cpu_s = (spent.children_user + spent.children_system) - (cpu.children_user + cpu.children_system)
     line = (
         f"{group}: {len(todo)} of {len(names)} {'mutants (all)' if k is None else 'sampled mutants'} run now "
         f"({len(codes)} in the group), "
@@ -559,10 +588,20 @@ def main(argv: list[str]) -> int:
     chosen.add_argument("--all", action="store_true", help="every mutant of each group")
     parser.add_argument("--seed", type=int, default=2026, help="the sample's seed (default 2026, the shared rule)")
     parser.add_argument("--report", action="store_true", help="no run: the report from the verdicts cached so far")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=int(os.environ.get("MUTANTS_JOBS", DEFAULT_JOBS)),
+        metavar="N",
+        help=f"groups run side by side (default {DEFAULT_JOBS}, or MUTANTS_JOBS); mutmut's output then goes to "
+        "mutants/<group>/run.log",
+    )
     args = parser.parse_args(argv)
     k = None if args.all else args.sample
     if k is not None and k < 1:
         parser.error("--sample needs K >= 1")
+    if args.jobs < 1:
+        parser.error("--jobs needs N >= 1")
     groups = [g for name in args.groups for g in ALIASES.get(name, [name])] or list(GROUPS)
     if args.report:
         groups = [g for g in groups if (RUNS / g / "mutants").is_dir()]
@@ -590,7 +629,9 @@ def main(argv: list[str]) -> int:
     # hypothesis tests run at most 10 examples per mutant (tests/conftest.py reads this; `make test` keeps each
     # test's own max_examples): a surviving scRNA tokens mutant paid ~60 s of 60-example property tests at load 16
     env.setdefault("GENOPREP_MUTANT_EXAMPLES", "10")
-    children = env.get("MUTANTS_CHILDREN", "2")
+    jobs = min(args.jobs, len(groups))
+    # the cores shared between the groups running at once (2 cores, 2 groups: 1 mutant at a time each)
+    children = env.get("MUTANTS_CHILDREN", str(max(1, (os.cpu_count() or 2) // jobs)))
     equivalents = read_equivalents()
     what = "every mutant" if k is None else f"sample({k}) of each group, seed {args.seed}"
     lines = [f"genoprep mutants: {what}", ""]
@@ -598,9 +639,20 @@ def main(argv: list[str]) -> int:
     total = Tally()
     listed: list[tuple[str, str, Path]] = []
     worst = 0
+
+    def one(group: str) -> tuple[list[str], dict[str, int | None], dict[str, str], str, int]:
+        if jobs > 1 and not args.report:
+            print(f"genoprep: {group}: started (mutmut's output: mutants/{group}/run.log)", flush=True)
+        result = run_group(group, env, children, k, args.seed, args.report, jobs > 1)
+        print(f"genoprep: {result[3]}", flush=True)
+        return result
+
+    # the groups with the most test code first (their stats passes are the longest), the report in GROUPS order
+    with ThreadPoolExecutor(jobs) as pool:
+        futures = {group: pool.submit(one, group) for group in sorted(groups, key=stats_weight, reverse=True)}
+        results = {group: futures[group].result() for group in groups}
     for group in groups:
-        names, codes, hashes, line, code = run_group(group, env, children, k, args.seed, args.report)
-        print(f"genoprep: {line}", flush=True)
+        names, codes, hashes, line, code = results[group]
         lines.append(line)
         worst = worst or code
         tally, verdicts = judge(names, codes, hashes, equivalents)
@@ -629,7 +681,7 @@ def main(argv: list[str]) -> int:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(summary[: len(summary) - 3]))
-    print(f"genoprep: {len(listed)} mutants not killed listed in {OUT.relative_to(REPO)}")
+    print(f"genoprep: {len(listed)} mutants not killed listed in {os.path.relpath(OUT, REPO)}")
     return worst
 
 

@@ -11,6 +11,7 @@ import random
 import re
 import subprocess
 import sys
+import threading
 import tomllib
 from pathlib import Path
 from types import SimpleNamespace
@@ -220,6 +221,59 @@ def test_exit_status_is_1_when_a_group_scores_under_95_percent(mutants, tmp_path
     assert "## g.m.x_f__mutmut_19: survived" in report and "mutmut_20: " not in report
 
 
+def test_two_groups_run_side_by_side_and_report_in_group_order(mutants, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    both_running = threading.Barrier(2, timeout=30)  # broken unless the two groups are in run_group at once
+    calls = []
+
+    def fake(group, env, children, k, seed, report_only, to_log):  # type: ignore[no-untyped-def]
+        calls.append((group, children, to_log))
+        both_running.wait()
+        codes = {f"g.{group}.x_f__mutmut_{i}": 1 for i in range(1, 4)}
+        return sorted(codes), codes, {f"g.{group}.x_f": "aaa"}, f"{group}: fake", 0
+
+    monkeypatch.setattr(mutants, "RUNS", tmp_path)
+    monkeypatch.setattr(mutants, "OUT", tmp_path / "out" / "mutants.txt")
+    monkeypatch.setenv("GENOPREP_SHARED_DATA", str(tmp_path))
+    monkeypatch.delenv("MUTANTS_CHILDREN", raising=False)
+    monkeypatch.setattr(mutants.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(mutants, "run_group", fake)
+    assert mutants.main(["--jobs", "2", "filters", "variants"]) == 0
+    # variants has more test code: it starts first; each group gets one of the two cores
+    assert calls[0][0] == "variants" and {c[1:] for c in calls} == {("1", True)}
+    table = [line.split()[0] for line in (tmp_path / "out" / "mutants.txt").read_text().splitlines() if line]
+    assert table.index("filters") < table.index("variants") < table.index("total")  # GROUPS order
+    # one at a time: the barrier would time out; the group gets both cores and writes to the terminal
+    alone = []
+
+    def one_at_a_time(group, env, children, k, seed, report_only, to_log):  # type: ignore[no-untyped-def]
+        alone.append((group, children, to_log))
+        return [], {}, {}, f"{group}: fake", 0
+
+    monkeypatch.setattr(mutants, "run_group", one_at_a_time)
+    assert mutants.main(["--jobs", "1", "filters", "variants"]) == 0
+    assert alone == [("variants", "2", False), ("filters", "2", False)]
+
+
+def test_the_cpu_of_a_command_counts_its_descendants(mutants, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # the child forks a grandchild that burns 0.3 s of its own CPU; the child itself sleeps: the CPU must be the
+    # grandchild's, read from the child's wait4 (not this process's os.times(), shared by every group)
+    script = (
+        "import os, time\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    while time.process_time() < 0.3: pass\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+        "raise SystemExit(3)\n"
+    )
+    before = os.times()
+    code, cpu_s = mutants.call([sys.executable, "-c", script], tmp_path, dict(os.environ))
+    after = os.times()
+    assert code == 3
+    assert cpu_s >= 0.3
+    assert (after.children_user + after.children_system) - (before.children_user + before.children_system) >= 0.3
+
+
 def test_a_folder_copied_from_another_checkout_is_pointed_at_this_one(mutants, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(mutants, "RUNS", tmp_path)
     folder = tmp_path / "filters"
@@ -237,8 +291,9 @@ def test_a_folder_copied_from_another_checkout_is_pointed_at_this_one(mutants, t
 def test_generation_alone_names_every_mutant_without_running_a_test(mutants, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(mutants, "RUNS", tmp_path)
     folder = mutants.prepare("filters")
-    state = mutants.generate(folder, dict(os.environ))
+    state, cpu_s = mutants.generate(folder, dict(os.environ))
     assert state == {"stats": False, "config_changed": False}
+    assert cpu_s > 0.1  # the child's own CPU (python start-up and libcst over filters.py), not this process's
     codes, hashes = mutants.read_meta(folder)
     # every mutant function mutmut wrote into its copy of filters.py, read from that file, not from its bookkeeping
     written = re.findall(r"^def (x_\w+__mutmut_\d+)\(", (folder / "mutants/genoprep/filters.py").read_text(), re.M)
