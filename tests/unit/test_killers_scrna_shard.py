@@ -183,3 +183,28 @@ def test_rule_params_round_trip_and_rule_inputs(tmp_path: Path) -> None:
     )
     plain = SimpleNamespace(plan="plan.json", metrics=["m0"], kept=["k0"], sums=["s0"], clip=[])
     assert shard.shard_files(plain) == shard.ShardFiles("plan.json", ["m0"], ["k0"], ["s0"], None, None, [])
+
+
+def test_merged_batch_hvg_uses_the_plans_slots_not_this_jobs_threads(tmp_path: Path) -> None:
+    """The reduce job merges the shards' per-batch states with the plan's slot count (3 here, the numba threads
+    of the plan job), whatever its own thread count: the same state as the ranges merged by hand with 3 slots."""
+    import numba
+
+    from tests.unit.test_scrna_ooc import _options
+    from tests.unit.test_scrna_shard_hvg import N_GENES, SLOTS, merged_from_ranges, random_data
+
+    counts, x, obs = random_data(4)
+    expected = merged_from_ranges("seurat", "batch", counts, x, obs, 4, tmp_path)
+    files = shard.ShardFiles(tmp_path / "plan.json", [], [], [tmp_path / f"sums_4_{i}.npz" for i in range(4)])
+    options = _options(tmp_path, tmp_path / "in.h5ad", {"hvg_flavor": "seurat", "hvg_batch_key": "batch"}, None)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1 if threads == SLOTS else threads)  # this job's threads differ from the plan's slots
+    try:
+        merged = shard.merged_batch_hvg(obs, None, options, N_GENES, SLOTS, files)
+    finally:
+        numba.set_num_threads(threads)
+    assert merged is not None
+    state, reference = merged.state(), expected.state()
+    assert sorted(state) == sorted(reference)
+    for key, value in reference.items():
+        np.testing.assert_array_equal(state[key], value, err_msg=key)
