@@ -208,3 +208,53 @@ def test_merged_batch_hvg_uses_the_plans_slots_not_this_jobs_threads(tmp_path: P
     assert sorted(state) == sorted(reference)
     for key, value in reference.items():
         np.testing.assert_array_equal(state[key], value, err_msg=key)
+
+
+def test_gather_names_a_block_of_the_wrong_width(tmp_path: Path) -> None:
+    """The shard jobs in order on 80 synthetic cells (2 shards, 10 HVGs), then one scaled block cut to 9 columns:
+    the gather job stops naming that file and both widths."""
+    from tests.unit.test_scrna_ooc import MITO, _options, _outputs
+
+    rng = np.random.default_rng(0)
+    dense = rng.poisson(rng.gamma(0.8, 2.0, size=(80, 50))).astype(np.float32)
+    path = tmp_path / "x.h5ad"
+    ad.AnnData(
+        X=sparse.csr_matrix(dense),
+        obs=pd.DataFrame(index=[f"c{i}" for i in range(80)]),
+        var=pd.DataFrame(index=[f"g{j}" for j in range(50)]),
+    ).write_h5ad(path)
+    options = _options(tmp_path, path, {"min_genes": 1, "n_top_genes": 10}, None)
+    shard_options = shard.ShardOptions(shards=2, memory_budget_mb=None, chunk_cells=None)
+    work = tmp_path / "work"
+    work.mkdir()
+
+    def at(name: str) -> str:
+        return str(work / name)
+
+    source = shard.Source(path, None, MITO, "d", options)
+    shard.plan(path, options, shard_options, at("plan.json"))
+    files = shard.ShardFiles(
+        at("plan.json"),
+        [at(f"metrics_{i}.npz") for i in (0, 1)],
+        [at(f"kept_{i}.npz") for i in (0, 1)],
+        [at(f"sums_{i}.npz") for i in (0, 1)],
+        at("decision.npz"),
+    )
+    outputs = _outputs(tmp_path / "out")
+    rows, blocks = [at(f"rows_{i}.npz") for i in (0, 1)], [at(f"block_{i}.npy") for i in (0, 1)]
+    for i in (0, 1):
+        shard.shard_metrics(source, shard_options, files.plan, i, files.metrics[i])
+    for i in (0, 1):
+        shard.shard_kept(source, shard_options, files.plan, i, files.metrics, files.kept[i])
+    shard.decide(source, files.metrics, files.kept, outputs.qc, outputs.cells, outputs.logs, at("decision.npz"))
+    for i in (0, 1):
+        shard.shard_sums(path, options, shard_options, files.plan, i, at("decision.npz"), files.sums[i], rows[i])
+    shard.hvg(source, files, at("hvg.npz"))
+    for i in (0, 1):
+        shard.shard_scale(options, rows[i], at("hvg.npz"), blocks[i])
+    block = np.load(blocks[1])
+    assert block.shape == (40, 10)
+    np.save(blocks[1], block[:, :9])
+    with pytest.raises(AssertionError) as raised:
+        shard.gather(source, files, rows, blocks, at("hvg.npz"), outputs)
+    assert str(raised.value) == f"{blocks[1]}: 9 columns, not 10"
