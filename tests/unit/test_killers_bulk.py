@@ -152,6 +152,16 @@ def test_qc_report_against_a_plain_reimplementation(tmp_path: Path) -> None:
     assert obs["qc_outlier"].tolist() == [False, False, False, True, True]
     assert obs["qc_outlier_reasons"].tolist() == ["", "", "", "library_size", "library_size;median_correlation"]
     assert result.facts["n_outliers_flagged"] == 2 and result.adata.uns["genoprep"]["outliers"] == 2
+    # processed.h5ad names the software it was made with: genoprep, then the libraries the chain computes with
+    from importlib.metadata import version
+
+    import genoprep
+
+    libraries = ("anndata", "numpy", "pandas", "h5py", "scikit-learn")
+    assert result.adata.uns["genoprep"]["software"] == {
+        "genoprep": genoprep.__version__,
+        **{name: version(name) for name in libraries},
+    }
     assert result.obs.columns.tolist() == ["sample_id", *steps.QC_OBS]
     assert result.obs["qc_outlier_reasons"].tolist() == obs["qc_outlier_reasons"].tolist()
 
@@ -458,6 +468,13 @@ def test_gene_filter_steps_count_each_filter_in_order(tmp_path: Path) -> None:
     assert first.threshold == "mean log expression over samples > 1"
     assert (second.name, second.unit, second.before, second.after) == ("min_fraction_expressed", "genes", 3, 1)
     assert second.threshold == "fraction of samples with log expression > 1 >= 0.6"
+    # the spread each line shows, by hand (numpy's linear percentiles of 0.5, 2, 3, 4 and of 0, 0.5, 0.5, 1)
+    assert first.distribution == (
+        "mean log expression per gene: median 2.5, 10th percentile 0.95, 90th percentile 3.7 (n=4)"
+    )
+    assert second.distribution == (
+        "fraction of samples expressing a gene: median 0.5, 10th percentile 0.15, 90th percentile 0.85 (n=4)"
+    )
     disabled = NormalizeOptions(
         cpm=True, min_mean_log=None, min_fraction_expressed=0.6, expressed_threshold=1.0, min_fraction_kept=0.0
     )
@@ -845,4 +862,79 @@ def test_an_npz_that_is_not_an_archive_and_1d_values_are_whole_lines(tmp_path: P
         str(flat),
         None,
         "the values are a 1-D array (shape (3,)); a matrix is 2-D",
+    )
+
+
+def test_ingest_of_an_npz_reads_it_as_the_card_says(tmp_path: Path) -> None:
+    """An .npz whose arrays have other names (input.arrays), one row per sample
+    (samples_x_genes), TPM values (not integers) and a gene id twice (duplicate_genes: sum):
+    ingest passes each of these to the reader; the expected matrix is summed by hand."""
+    values = np.array([[1.5, 0.0, 2.0, 0.25], [3.0, 4.25, 0.0, 1.0]])  # samples x genes A, B, C, A
+    np.savez(tmp_path / "m.npz", m=values, g=np.array(["A", "B", "C", "A"]), s=np.array(["s1", "s2"]))
+    card = {
+        "dataset_id": "npz2",
+        "name": "npz2",
+        "modality": "bulk",
+        "input": {
+            "path": "m.npz",
+            "format": "npz",
+            "arrays": {"values": "m", "gene_ids": "g", "sample_ids": "s"},
+            "orientation": "samples_x_genes",
+            "value_type": "tpm",
+            "duplicate_genes": "sum",
+        },
+    }
+    path = tmp_path / "npz2.yaml"
+    path.write_text(yaml.safe_dump(card), encoding="utf-8")
+    adata = steps.ingest(IngestOptions.from_card(load_card(path).data), tmp_path / "m.npz")
+    assert adata.obs_names.tolist() == ["s1", "s2"] and adata.var_names.tolist() == ["A", "B", "C"]
+    np.testing.assert_array_equal(np.asarray(adata.X), [[1.75, 0.0, 2.0], [4.0, 4.25, 0.0]])
+    assert adata.uns["genoprep"]["value_type"] == "tpm"
+
+
+def test_a_header_only_table_and_an_annotation_column_past_a_short_header(tmp_path: Path) -> None:
+    """Whole lines: a table without data rows; an annotation column that is not there names the
+    file and hints that a header one field short leaves the ids in the unnamed column 0."""
+    empty = tmp_path / "e.csv"
+    empty.write_text("gene,s1,s2\n", encoding="utf-8")
+    assert _refusal(io.read_expression_table, empty, "csv") == (
+        str(empty),
+        None,
+        "the table has a header but no data rows",
+    )
+    short = tmp_path / "s.csv"
+    short.write_text("s1,s2\nA,1,2\nB,3,4\n", encoding="utf-8")
+    assert _refusal(io.read_expression_table, short, "csv", annotation_columns=["sym"]) == (
+        str(short),
+        "input",
+        "input.annotation_columns names column 'sym', which is not there (the header is one field short, "
+        "so the ids are the unnamed column 0); columns: '', 's1', 's2'",
+    )
+
+
+def test_an_npz_names_its_samples_and_a_metadata_checksum_is_checked(tmp_path: Path) -> None:
+    """The reader's sample annotation is indexed by the sample ids; the card's metadata.sha256 is
+    compared with hashlib's digest of the file (a wrong one is refused, naming the file)."""
+    import hashlib
+
+    np.savez(tmp_path / "m.npz", values=np.array([[1, 2], [3, 4]]), gene_ids=["A", "B"], sample_ids=["s1", "s2"])
+    table = io.read_expression_array(tmp_path / "m.npz", "npz")
+    assert table.sample_annotation.index.tolist() == ["s1", "s2"]
+    (tmp_path / "t.csv").write_text(QC_TABLE, encoding="utf-8")
+    meta = tmp_path / "meta.csv"
+    meta.write_text("sample,group\ns1,a\ns2,a\ns3,b\ns4,b\ns5,b\n", encoding="utf-8")
+    digest = hashlib.sha256(meta.read_bytes()).hexdigest()
+    card = {
+        "dataset_id": "qc5",
+        "name": "qc5",
+        "modality": "bulk",
+        "input": {"path": "t.csv", "format": "csv"},
+        "metadata": {"path": "meta.csv", "sha256": "0" * 64},
+    }
+    (tmp_path / "qc5.yaml").write_text(yaml.safe_dump(card), encoding="utf-8")
+    options = IngestOptions.from_card(load_card(tmp_path / "qc5.yaml").data)
+    assert _refusal(steps.ingest, options, tmp_path / "t.csv", meta) == (
+        str(meta),
+        None,
+        f"sha256 is {digest}, but the card says {'0' * 64}",
     )

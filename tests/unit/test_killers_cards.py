@@ -580,3 +580,32 @@ def test_a_control_character_is_named_by_the_yaml_reader(tmp_path: Path) -> None
     source, record, problem = _refusal(load_card, path)
     assert (source, record) == (str(path), None)
     assert problem.startswith("not valid YAML: unacceptable character #x0007: control characters are not allowed")
+
+
+def test_a_yaml_date_in_a_modality_field_gets_the_full_validators_line(tmp_path: Path) -> None:
+    """A value JSON cannot hold (a YAML date) cannot be memoized field by field: the card goes
+    through the modality's full validator, whose line names the field and the date's type."""
+    path = tmp_path / "d.yaml"
+    path.write_text(yaml.safe_dump(GOOD) + "params:\n  min_genes: 2020-01-01\n", encoding="utf-8")
+    assert _refusal(load_card, path) == (
+        str(path),
+        "params.min_genes",
+        "datetime.date(2020, 1, 1) is not of type 'integer'",
+    )
+
+
+def test_dataset_constraint_is_the_shorter_expression() -> None:
+    """Many ids of one modality and one other card: the look-ahead over the other id is shorter
+    than the trie of the many, so it is returned (it also accepts ids no card has); with few ids
+    and many others, the ids themselves. Both accept exactly the ids and refuse the others."""
+    import re
+
+    many = [f"sample_{i:03d}_{chr(97 + i % 26)}" for i in range(200)]
+    short = cards.dataset_constraint(many, ["other"])
+    assert len(short) < 100
+    assert all(re.fullmatch(short, i) for i in many)
+    assert not re.fullmatch(short, "other") and re.fullmatch(short, "no_card_has_this")
+    few = cards.dataset_constraint(["a1"], many)
+    assert few == "a1"
+    assert not any(re.fullmatch(few, i) for i in many)
+    assert cards.dataset_constraint(["a1"], []) == cards.dataset_constraint([], [])

@@ -35,6 +35,14 @@ from genoprep.dna.steps import kmer_text, tokens_fixed
 from genoprep.dna.tokenize import SCHEMES, char_ids, decode, scheme_pattern
 from genoprep.errors import InputError
 
+
+def _card(tmp_path: Path, input_: dict, params: dict, **sections) -> dict:
+    """A DNA card (dataset `d`) written to tmp_path/card.yaml and loaded (schema defaults filled in)."""
+    body = {"dataset_id": "d", "name": "d", "modality": "dna", "input": input_, **sections, "params": params}
+    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
+    return load_card(tmp_path / "card.yaml").data
+
+
 # --- the sequence filters ---------------------------------------------------------------------
 
 
@@ -211,16 +219,12 @@ def test_scheme_steps_read_table_columns_and_apply_the_filters(tmp_path: Path):
     """A CSV input with its own column names; min_length 5 drops the 4-base row in every step."""
     table = tmp_path / "t.csv"
     table.write_text("name,seq,y\nr1,ACGTA,p\nr2,ACGT,q\nr3,acgtnac,q\n", encoding="utf-8")
-    body = {
-        "dataset_id": "d",
-        "name": "d",
-        "modality": "dna",
-        "input": {"path": "t.csv"},
-        "columns": {"sequence": "seq", "label": "y", "id": "name"},
-        "params": {"min_length": 5, "tokenizers": ["char", "kmer_tokenize"], "char": {"max_len": 8}},
-    }
-    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
-    card = load_card(tmp_path / "card.yaml").data
+    card = _card(
+        tmp_path,
+        {"path": "t.csv"},
+        {"min_length": 5, "tokenizers": ["char", "kmer_tokenize"], "char": {"max_len": 8}},
+        columns={"sequence": "seq", "label": "y", "id": "name"},
+    )
     npy = tmp_path / "tokens_char.npy"
     tokens_fixed(SchemeOptions.from_card(card, "char"), [table], npy)
     # char ids A0 C1 G2 T3 N4, <PAD> 5, right-padded to 8
@@ -372,12 +376,10 @@ def test_facts_entries_by_hand(tmp_path: Path):
 
     fasta = tmp_path / "s.fa"
     fasta.write_text(">a\nACGTACGTNA\n>b\nttgca\n", encoding="utf-8")
-    body = {
-        "dataset_id": "d",
-        "name": "d",
-        "modality": "dna",
-        "input": {"path": "s.fa", "label": "z"},
-        "params": {
+    card = _card(
+        tmp_path,
+        {"path": "s.fa", "label": "z"},
+        {
             "tokenizers": ["char", "hyenadna", "dnabert", "kmer_counts", "kmer_tokenize"],
             "char": {"max_len": 8},
             "hyenadna": {"max_len": 8},
@@ -386,9 +388,7 @@ def test_facts_entries_by_hand(tmp_path: Path):
             "kmer_tokenize": {"k": 4, "stride": 3},
             "max_n_fraction": 0.5,
         },
-    }
-    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
-    card = load_card(tmp_path / "card.yaml").data
+    )
     out = tmp_path / "out"
     out.mkdir()
     ingest(IngestOptions.from_card(card), [fasta], out / "obs.tsv", out / "qc.json")
@@ -461,15 +461,7 @@ def test_facts_count_tokens_over_every_row_group(tmp_path: Path):
 
     fasta = tmp_path / "s.fa"
     fasta.write_text("".join(f">r{i}\nACGTA\n" for i in range(10_001)), encoding="utf-8")
-    body = {
-        "dataset_id": "d",
-        "name": "d",
-        "modality": "dna",
-        "input": {"path": "s.fa"},
-        "params": {"tokenizers": ["dnabert"], "dnabert": {"k": 3}},
-    }
-    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
-    card = load_card(tmp_path / "card.yaml").data
+    card = _card(tmp_path, {"path": "s.fa"}, {"tokenizers": ["dnabert"], "dnabert": {"k": 3}})
     ingest(IngestOptions.from_card(card), [fasta], tmp_path / "obs.tsv", tmp_path / "qc.json")
     parquet = tmp_path / "tokens_dnabert.parquet"
     tokens_variable(SchemeOptions.from_card(card, "dnabert"), [fasta], parquet)
@@ -519,10 +511,7 @@ def test_options_from_card_fields(tmp_path: Path):
     from genoprep.dna.options import FactsOptions
 
     (tmp_path / "s.fa").write_text(">a\nACGT\n", encoding="utf-8")
-    body = {"dataset_id": "d", "name": "d", "modality": "dna", "input": {"path": "s.fa"},
-            "params": {"min_length": 3, "max_n_fraction": 0.25, "tokenizers": ["char"]}}  # fmt: skip
-    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
-    card = load_card(tmp_path / "card.yaml").data
+    card = _card(tmp_path, {"path": "s.fa"}, {"min_length": 3, "max_n_fraction": 0.25, "tokenizers": ["char"]})
     facts_options = FactsOptions.from_card(card)
     assert (facts_options.min_length, facts_options.max_n_fraction) == (3, 0.25)
     assert dict(facts_options.schemes) == {"char": {"max_len": 512, "truncation": "right", "stride": None}}
@@ -1018,15 +1007,7 @@ def test_ingest_keeps_a_single_sequence(tmp_path: Path):
 
     fasta = tmp_path / "s.fa"
     fasta.write_text(">a\nACGTACGTAC\n>b\nACG\n", encoding="utf-8")
-    body = {
-        "dataset_id": "d",
-        "name": "d",
-        "modality": "dna",
-        "input": {"path": "s.fa"},
-        "params": {"tokenizers": ["char"], "min_length": 5, "min_fraction_kept": 0.5},
-    }
-    (tmp_path / "card.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
-    card = load_card(tmp_path / "card.yaml").data
+    card = _card(tmp_path, {"path": "s.fa"}, {"tokenizers": ["char"], "min_length": 5, "min_fraction_kept": 0.5})
     ingest(IngestOptions.from_card(card), [fasta], tmp_path / "obs.tsv", tmp_path / "qc.json")
     rows = (tmp_path / "obs.tsv").read_text(encoding="utf-8").splitlines()
     assert len(rows) == 2 and rows[1].split("\t")[:3] == ["a", "", "10"]
@@ -1122,3 +1103,166 @@ def test_variable_tokens_summary_counts_every_batch(tmp_path: Path):
     records = [DnaRecord(1, "a", "ACGTACGT", None), DnaRecord(2, "b", "ACGTACG", None)]
     summary = write_variable_tokens(records, tmp_path / "t.parquet", "dnabert", {"k": 6}, batch_records=1)
     assert (summary["n_sequences"], summary["n_tokens"], summary["n_bases"]) == (2, 9, 15)
+
+
+# --- eighth round (issue 16): last round's survivors in the FASTA piece reader and the token layouts ---
+
+
+def test_fasta_pieces_file_ending_inside_its_first_header_names_the_whole_header(tmp_path: Path):
+    """A file that is one header line without LF (">chr1 x"): the record is empty, and the error
+    names its header exactly, first character included."""
+    from genoprep.dna.io import iter_fasta_pieces
+
+    path = tmp_path / "h.fa"
+    path.write_bytes(b">chr1 x")
+    with pytest.raises(InputError) as caught:
+        list(iter_fasta_pieces(path))
+    assert str(caught.value) == f"{path}: record 1 (chr1 x): empty sequence"
+
+
+def test_fasta_pieces_read_error_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """An I/O error in the middle of reading (a disk or network failure) is the one line
+    `<file>: cannot read (<reason>)`, not a traceback."""
+    import errno
+    import io
+
+    import genoprep.dna.io as dna_io
+
+    class Failing(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer) -> int:
+            raise OSError(errno.EIO, "Input/output error")
+
+    path = tmp_path / "s.fa"
+    path.write_bytes(b">a\nACGT\n")
+    monkeypatch.setattr(dna_io, "open_binary", lambda p: Failing())
+    with pytest.raises(InputError) as caught:
+        list(dna_io.iter_fasta_pieces(path))
+    assert str(caught.value) == f"{path}: cannot read (Input/output error)"
+
+
+def test_token_array_dnabert_k_refusal_names_the_card_key(tmp_path: Path):
+    """DNABERT token ids with k = 7: the one line names the card key `input.tokens.k` as written in the card."""
+    from genoprep.dna.io import read_token_array
+
+    path = tmp_path / "t.npy"
+    np.save(path, np.array([[2, 5, 3]], np.int32))
+    with pytest.raises(InputError) as caught:
+        list(read_token_array(path, "dnabert", 7))
+    assert str(caught.value) == f"{path}: input.tokens.k: DNABERT k must be one of (3, 4, 5, 6), not 7"
+
+
+# --- eighth round (issue 16): sample(20) of the new hash order ---
+
+
+def test_empty_table_and_empty_kmer_list_are_exact_lines(tmp_path: Path):
+    """A table file of 0 bytes has no header row; a k-mer line with no k-mer is an empty sequence."""
+    from genoprep.dna.io import kmers_to_sequence
+
+    path = tmp_path / "t.tsv"
+    path.write_bytes(b"")
+    with pytest.raises(InputError) as caught:
+        list(read_sequence_table(path))
+    assert str(caught.value) == f"{path}: empty file (no header row)"
+    with pytest.raises(InputError) as caught:
+        kmers_to_sequence([], "k.txt", "line 3")
+    assert str(caught.value) == "k.txt: line 3: empty sequence"
+
+
+def test_whole_record_fasta_read_error_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The whole-record reader too: an I/O error while reading is `<file>: cannot read (<reason>)`."""
+    import errno
+    import io
+
+    import genoprep.dna.io as dna_io
+
+    class Failing(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer) -> int:
+            raise OSError(errno.EIO, "Input/output error")
+
+    path = tmp_path / "s.fa"
+    path.write_bytes(b">a\nACGT\n")
+    monkeypatch.setattr(dna_io, "open_binary", lambda p: Failing())
+    with pytest.raises(InputError) as caught:
+        list(dna_io.iter_fasta_bytes(path))
+    assert str(caught.value) == f"{path}: cannot read (Input/output error)"
+
+
+def test_npy_preamble_is_exactly_its_declared_size_or_refused():
+    """A v1.0 .npy preamble declares its header length (2 bytes after the 8-byte magic) and must be
+    exactly 128 bytes; a dict repr too long for that (118 bytes of room, newline included) is refused.
+    Shapes of n ones and one int of 1..6 digits, so the repr takes every length from 110 to 125:
+    numpy's own header reader is the reference for the ones that fit."""
+    import io
+
+    from genoprep.dna.artifacts import _npy_preamble
+
+    dtype = np.dtype("<i4")
+    seen = set()
+    for n in range(1, 40):
+        for width in range(1, 7):
+            shape = (*[1] * n, 10 ** (width - 1))
+            text = repr({"descr": "<i4", "fortran_order": False, "shape": shape})
+            if not 110 <= len(text) <= 125 or len(text) in seen:
+                continue
+            seen.add(len(text))
+            if len(text) + 1 > 118:
+                with pytest.raises(ValueError, match="npy header too long"):
+                    _npy_preamble(shape, dtype)
+                continue
+            preamble = _npy_preamble(shape, dtype)
+            assert len(preamble) == 128 and preamble.endswith(b"\n")
+            stream = io.BytesIO(preamble)
+            assert np.lib.format.read_magic(stream) == (1, 0)
+            assert np.lib.format.read_array_header_1_0(stream) == (shape, False, dtype)
+            assert stream.tell() == 128
+    assert seen == set(range(110, 126))
+
+
+def _plain_fasta(text: str) -> list[tuple[int, str, str]]:
+    """A plain FASTA reading of LF-only text without spaces: (number, header, sequence) per record."""
+    records: list[tuple[int, str, str]] = []
+    for line in text.split("\n"):
+        if line.startswith(">"):
+            records.append((len(records) + 1, line[1:].rstrip(), ""))
+        elif records:
+            number, header, sequence = records[-1]
+            records[-1] = (number, header, sequence + line)
+    return records
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\n\n>a x\nACGT\nAC\n>b\nGGGT\nT\n>c\nACGTACGTAC\nNNAC\n",  # blank lines before the first header
+        ">a\nACGT\n>b\nGG\n>c\nT",  # the last line without LF
+        ">a\nAC\nGT\n\n>b\nG\n\n",  # blank lines inside and after records
+    ],
+)
+def test_fasta_pieces_equal_a_plain_reading_at_every_block_size(text: str, tmp_path: Path):
+    """The piece reader cuts its input in blocks of 1..len+1 bytes (so a block boundary falls on
+    every byte, also right before a record's "\\n>" and inside headers) and its records in pieces
+    of 1, 3 or many bases: the pieces of each record join to a plain reading of the text, start at
+    0 and follow each other, and each record's last piece (possibly empty) alone is flagged last."""
+    from genoprep.dna.io import iter_fasta_pieces
+
+    path = tmp_path / "s.fa"
+    path.write_text(text, encoding="utf-8")
+    expected = _plain_fasta(text)
+    for block_bytes in range(1, len(text) + 2):
+        for piece_bases in (1, 3, 1000):
+            got: list[tuple[int, str, str]] = []
+            ended = True  # the previous piece was its record's last
+            for number, header, start, sequence, last in iter_fasta_pieces(path, piece_bases, block_bytes=block_bytes):
+                if ended:
+                    assert start == 0 and number == len(got) + 1
+                    got.append((number, header, ""))
+                assert start == len(got[-1][2]), (block_bytes, piece_bases)
+                got[-1] = (number, header, got[-1][2] + sequence.decode("ascii"))
+                ended = last
+            assert ended and got == expected, (block_bytes, piece_bases)

@@ -1564,3 +1564,93 @@ def test_memory_and_disk_of_ooc_jobs_and_shards_by_hand() -> None:
     # outputs, default 2000 HVG columns: 16 x 2**20 values (16 MiB) + 12 x 2**20 cells x 2000 (24000 MiB) + 424 bytes
     # x 2**20 cells (424 MiB) + 128 bytes x (2**20 + 8192) names (129 MiB) + 32 MiB of HDF5, plus 1
     assert r.outputs_disk_mb(r.InputSize(2**20, 8192, 2**20)) == 16 + 24000 + 424 + 129 + 32 + 1
+
+
+def test_select_hvg_on_train_breaks_a_tie_by_gene_name_as_scanpy_does() -> None:
+    """scanpy's batch-aware seurat selection sorts the genes by name (a groupby) before its stable
+    sort on (batches, normalized dispersion): two genes tied at the cut-off go by name, so the train
+    subset must carry the real gene names. Here "z1" (column 2) and "a2" (column 3) tie; scanpy on
+    the train cells alone, with the real names, keeps "a2". Four test cells (not used) follow."""
+    import warnings
+
+    import scanpy as sc
+
+    from genoprep.scrna.splitting import select_hvg_on_train
+
+    rng = np.random.default_rng(0)
+    tied = np.log1p(np.array([0, 40, 0, 30, 1, 0, 50, 0, 0, 35, 0, 45], dtype=np.float64))
+    train_x = np.column_stack([tied, tied, np.log1p(rng.poisson(6, size=(12, 6)))]).astype(np.float32)
+    test_x = np.log1p(rng.poisson(20, size=(4, 8))).astype(np.float32)
+    names = ["g_z", "g_a", "z1", "a2", "o3", "o4", "o5", "o6"]
+    obs = pd.DataFrame({"batch": pd.Categorical(["a", "b"] * 8)}, index=[f"c{i}" for i in range(16)])
+    adata = ad.AnnData(X=np.vstack([train_x, test_x]), obs=obs, var=pd.DataFrame(index=names))
+    adata.uns["genoprep"] = {}
+    train = np.arange(16) < 12
+    reference = ad.AnnData(X=train_x.copy(), obs=obs.iloc[:12].copy(), var=pd.DataFrame(index=names))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sc.pp.highly_variable_genes(reference, flavor="seurat", n_top_genes=1, batch_key="batch")
+        select_hvg_on_train(adata, HvgOptions(hvg_flavor="seurat", n_top_genes=1, hvg_batch_key="batch"), train)
+    tie = reference.var.loc[["z1", "a2"]]
+    assert tie["highly_variable_nbatches"].tolist() == [2, 2]
+    assert tie["dispersions_norm"].iloc[0] == tie["dispersions_norm"].iloc[1]
+    assert reference.var_names[reference.var["highly_variable"].to_numpy()].tolist() == ["a2"]
+    np.testing.assert_array_equal(adata.var["highly_variable"], reference.var["highly_variable"])
+
+
+def test_select_hvg_on_train_copies_the_counts_only_for_the_count_flavors(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The docstring's memory promise: the train cells' ``counts`` layer is copied only for a flavor
+    that reads it (seurat_v3); for seurat (which reads X) the subset holds X alone."""
+    from genoprep.scrna import preprocess
+    from genoprep.scrna.splitting import select_hvg_on_train
+
+    seen: list[list[str]] = []
+    real = preprocess.select_hvg
+
+    def spy(subset: ad.AnnData, options: HvgOptions) -> int:
+        seen.append(sorted(subset.layers.keys()))
+        return real(subset, options)
+
+    monkeypatch.setattr(preprocess, "select_hvg", spy)
+    train = np.arange(60) % 4 != 0
+    for flavor in ("seurat", "seurat_v3"):
+        adata = _hvg_counts(False)[:60].copy()
+        adata.uns["genoprep"] = {}
+        select_hvg_on_train(adata, HvgOptions(hvg_flavor=flavor, n_top_genes=5, hvg_batch_key=None), train)
+    assert seen == [[], ["counts"]]
+
+
+def test_seurat_disp_stats_by_hand_with_an_empty_bin_and_no_pandas_warning() -> None:
+    """Per gene, its mean bin's mean and standard deviation (ddof=1) of the dispersions; a bin with one
+    gene gets (avg 0, dev its dispersion); an empty bin in between is no row of anyone. Grouping by the
+    categorical bin says ``observed=True``: pandas' default (False) warns (FutureWarning) in a user's log."""
+    import warnings
+
+    from genoprep.scrna.preprocess import _disp_stats
+
+    bins = pd.cut([0.5, 0.6, 0.7, 2.5], bins=[0, 1, 2, 3])  # (1, 2] holds no gene
+    frame = pd.DataFrame({"dispersions": [1.0, 2.0, 6.0, 4.0], "mean_bin": bins}, index=["a", "b", "c", "d"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        stats = _disp_stats(frame, "seurat")
+    assert stats.index.tolist() == ["a", "b", "c", "d"]
+    # bin (0, 1]: mean 3, std sqrt(((1-3)^2 + (2-3)^2 + (6-3)^2) / 2) = sqrt(7); bin (2, 3]: one gene
+    np.testing.assert_allclose(stats["avg"].to_numpy(), [3.0, 3.0, 3.0, 0.0])
+    np.testing.assert_allclose(stats["dev"].to_numpy(), [np.sqrt(7.0)] * 3 + [4.0])
+
+
+def test_assign_cells_takes_a_sparse_array_as_one_matrix() -> None:
+    """scipy's ``csr_array`` is sparse too: it is one matrix (one digest per row), not an iterable of
+    blocks (iterating a 2-D csr_array gives 1-D rows, which are no count matrix). A test cell that
+    repeats a train cell is counted, as with a ``csr_matrix``."""
+    from genoprep.scrna.splitting import assign_cells
+
+    obs = pd.DataFrame(index=[f"c{i}" for i in range(20)])
+    rows = np.arange(20 * 3, dtype=np.float32).reshape(20, 3)
+    first = assign_cells(obs, _split_options(), "report", "x.h5ad", counts=sparse.csr_matrix(rows))
+    train, test = (int(np.flatnonzero(first.splits == name)[0]) for name in ("train", "test"))
+    rows[test] = rows[train]
+    as_array = assign_cells(obs, _split_options(), "report", "x.h5ad", counts=sparse.csr_array(rows))
+    np.testing.assert_array_equal(as_array.splits, first.splits)
+    check = as_array.qc["leakage"]["checks"][0]
+    assert (check["what"], check["val_in_train"], check["test_in_train"]) == ("identical cells", 0, 1)

@@ -1467,3 +1467,40 @@ def test_plain_text_line_blocks_small_blocks_and_a_line_longer_than_the_buffer(t
     blocks = [bytes(b) for b in vcfio.line_blocks(path, block_bytes=16, read_size=4096)]
     assert b"".join(blocks) == b"".join(lines)
     assert all(b.endswith(b"\n") for b in blocks) and len(blocks) >= 2
+
+
+# --- eighth round (issue 16): last round's survivor in virtual_offsets ---
+
+
+def test_virtual_offsets_refuse_an_offset_a_whole_block_past_its_start(tmp_path):
+    """A BGZF block may hold 65,536 text bytes at most, so a virtual offset's in-block part is
+    0..65535. One block whose ISIZE footer is corrupt (claims 100,000 bytes): text offset 65,535
+    is still block 0, offset 65,535; 65,536 cannot be written as a virtual offset and is refused."""
+    block = bytearray(_bgzf_block(b"ab\n"))
+    block[-4:] = struct.pack("<I", 100_000)
+    path = tmp_path / "t.txt.gz"
+    path.write_bytes(bytes(block) + _bgzf_block(b""))
+    assert vcfio.virtual_offsets(path, [0, 2, 65_535]) == [0, 2, 65_535]
+    with pytest.raises(InputError) as caught:
+        vcfio.virtual_offsets(path, [65_536])
+    assert str(caught.value) == f"{path}: BGZF block table does not cover the text (corrupt ISIZE?)"
+    second = len(block)  # a sound file: text offset 3 is the second block's first byte
+    path.write_bytes(_bgzf_block(b"ab\n") + _bgzf_block(b"cd\n") + _bgzf_block(b""))
+    assert vcfio.virtual_offsets(path, [1, 3, 5]) == [1, second << 16, (second << 16) | 2]
+
+
+def test_a_chunk_with_no_variant_left_keeps_its_column_types(tmp_path):
+    """Both records fail FILTER with pass_only: the chunk has 0 rows, and its columns keep the types
+    of a chunk with rows (split_multiallelic bool, pos int64), in memory and after a save/load."""
+    path = _vcf(
+        tmp_path / "f.vcf",
+        ["A", "B"],
+        [(10, "v1", "C", "q10", ["0/1", "0/0"]), (20, "v2", "G,T", "q10", ["1/2", "0/1"])],
+    )
+    for engine in ("cyvcf2", "text"):
+        chunk = read_all(path, LoadOptions(pass_only=True), engine=engine)
+        assert chunk.n_variants == 0 and chunk.load_counts["records_removed_filter"] == 2
+        chunk.save(tmp_path / "c.npz")
+        for c in (chunk, ChunkResult.load(tmp_path / "c.npz")):
+            assert (c.split_multiallelic.dtype, c.split_multiallelic.shape) == (np.dtype(bool), (0,))
+            assert c.pos.dtype == np.int64 and c.pos.shape == (0,)
