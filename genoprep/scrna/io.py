@@ -23,6 +23,7 @@ import anndata as ad
 import h5py
 import numpy as np
 import pandas as pd
+from anndata._io.specs.registry import IORegistryError  # an unknown encoding; anndata does not export it
 from anndata.io import read_elem
 from scipy import sparse
 
@@ -153,7 +154,7 @@ def _read_h5ad(path: Path, layer: str | None) -> ad.AnnData:
             parts = _anndata_parts(handle, path, layer, "h5ad")
     except InputError:
         raise
-    except (OSError, KeyError, ValueError, TypeError) as err:
+    except (OSError, KeyError, ValueError, TypeError, IORegistryError) as err:
         raise _h5_error(path, "h5ad", err) from None
     if parts is None:
         return _read_h5ad_legacy(path, layer)  # anndata < 0.7 layout (record arrays)
@@ -173,7 +174,7 @@ def _read_zarr(path: Path, layer: str | None) -> ad.AnnData:
         parts = _anndata_parts(store, path, layer, "zarr")
     except InputError:
         raise
-    except (OSError, KeyError, ValueError, TypeError) as err:
+    except (OSError, KeyError, ValueError, TypeError, IORegistryError) as err:
         raise InputError(str(path), f"cannot read the Zarr store: {' '.join(str(err).split())[:200]}") from None
     if parts is None:
         raise InputError(str(path), "not an anndata Zarr store: obs/var are not data frames")
