@@ -280,3 +280,68 @@ def test_unsupported_messages(tmp_path: Path) -> None:
     assert resources.unsupported(tmp_path / "dense.h5ad", "h5ad", "nope", "seurat", None) == _message_of(
         tmp_path / "dense.h5ad", "layers/nope"
     )
+
+
+def test_resource_figures_at_their_boundaries_by_hand() -> None:
+    """threads at 20 million values, the runtimes and a job's disk (converted input only out of core and not for
+    h5ad, times the attempt) worked by hand from the documented rules."""
+    from genoprep.scrna import resources as r
+
+    assert [r.threads(r.InputSize(1, 1, nnz)) for nnz in (0, 20_000_000, 20_000_001)] == [1, 1, 2]
+    ten_million = r.InputSize(100, 100, 10_000_000)
+    # in memory: 10 min + 1 per 5 million values; out of core and a shard: 10 + 1 per 2 million; times the attempt
+    assert [r.runtime_minutes(ten_million, a) for a in (1, 2)] == [12, 24]
+    assert [r.ooc_runtime_minutes(r.InputSize(100, 100, 4_000_000), a) for a in (1, 3)] == [12, 36]
+    assert [r.shard_runtime(r.InputSize(100, 100, 4_000_000), a) for a in (1, 2)] == [12, 24]
+    size = r.InputSize(1024, 1024, 2**15)
+    # outputs: 16 * 2**15 + 12 * 1024 * 1024 + 1024 * (52 * 8 + 8) + 2048 * 128 bytes = 13.1640625 MiB, + 32 MiB of
+    # HDF5; converted: 32 * 2**15 + 2048 * 128 bytes = 1.25 MiB, + 16; each times the attempt (2), cut, plus 1
+    outputs, converted = int((13.1640625 + 32) * 2) + 1, int((1.25 + 16) * 2) + 1
+    assert (outputs, converted) == (91, 35)
+    assert r.job_disk_mb(size, r.OUT_OF_CORE, "10x_mtx", 2, n_hvg=1024) == outputs + converted
+    assert r.job_disk_mb(size, r.OUT_OF_CORE, "h5ad", 2, n_hvg=1024) == outputs
+    assert r.job_disk_mb(size, r.IN_MEMORY, "10x_mtx", 2, n_hvg=1024) == outputs
+
+
+def test_input_size_of_a_plain_matrix_mtx_and_of_zarr_layers(tmp_path) -> None:
+    """An uncompressed matrix.mtx (comment lines first), and a zarr store's dense X and sparse raw/X (anndata)."""
+    from genoprep.scrna.resources import InputSize, input_size
+
+    folder = tmp_path / "tenx"
+    folder.mkdir()
+    (folder / "matrix.mtx").write_text("%%MatrixMarket matrix coordinate integer general\n% x\n7 5 9\n1 1 1\n")
+    assert input_size(folder, "10x_mtx") == InputSize(5, 7, 9)
+    counts = np.array([[1, 0, 2], [0, 0, 3]], dtype=np.float32)
+    adata = ad.AnnData(X=counts)
+    adata.raw = ad.AnnData(X=sparse.csr_matrix(np.array([[1, 0, 0, 4], [0, 0, 0, 0]], dtype=np.float32)))
+    store = tmp_path / "data.zarr"
+    adata.write_zarr(store)
+    assert input_size(store, "zarr") == InputSize(2, 3, 6)  # dense: every value counts
+    assert input_size(store, "zarr", "raw") == InputSize(2, 4, 2)
+    # a text table: 4 bytes per value, one cell per 10 kB, 20,000 genes; a BGZF (.bgz) file counts 5x, as .gz
+    # (whole values: 40,002 bytes -> 10,000; 5 x 40,002 -> 50,002)
+    for name, cells, values in (("m.csv", 4, 10_000), ("m.csv.gz", 20, 50_002), ("m.tsv.bgz", 20, 50_002)):
+        (tmp_path / name).write_bytes(b"x" * 40_002)
+        size = input_size(tmp_path / name, "csv")
+        assert size == InputSize(cells, 20_000, values) and isinstance(size.nnz, int)
+
+
+def test_memory_and_disk_of_ooc_jobs_and_shards_by_hand() -> None:
+    """Every term of the out-of-core and shard memory and of the output/shard disk figures, by hand, on sizes where
+    each term is a whole number of MiB (so a changed coefficient moves the result)."""
+    from genoprep.scrna import resources as r
+
+    # 1 GiB + 400 bytes x 2**20 cells (400 MiB) + a quarter of a 4000 MiB budget; times 2
+    assert r.ooc_mem_mb(r.InputSize(2**20, 100, 10), 4000, 2) == (1024 + 400 + 1000) * 2
+    # 1 GiB + 400 bytes x 2**21 cells of the dataset (800 MiB) + 48 bytes x 2**20 values (48 MiB) + twice the dense
+    # block of 2**18 cells x 2000 HVG columns x 4 bytes (2 x 2000 MiB); times 2
+    shard = r.InputSize(2**18, 4000, 2**20)
+    assert r.shard_mem_mb(shard, 2**21, 2) == (1024 + 800 + 48 + 4000) * 2
+    # the block alone, 2000 MiB + 1, times the attempt (default 1), cut, plus 1
+    assert (r.shard_block_disk_mb(shard), r.shard_block_disk_mb(shard, 2)) == (2002, 4003)
+    # rows: 16 bytes x 2**16 values (1 MiB) + 16 bytes x 2**20 cells (16 MiB) + 1 MiB, times the attempt, plus 1
+    rows = r.InputSize(2**20, 10, 2**16)
+    assert (r.shard_rows_disk_mb(rows), r.shard_rows_disk_mb(rows, 2)) == (19, 37)
+    # outputs, default 2000 HVG columns: 16 x 2**20 values (16 MiB) + 12 x 2**20 cells x 2000 (24000 MiB) + 424 bytes
+    # x 2**20 cells (424 MiB) + 128 bytes x (2**20 + 8192) names (129 MiB) + 32 MiB of HDF5, plus 1
+    assert r.outputs_disk_mb(r.InputSize(2**20, 8192, 2**20)) == 16 + 24000 + 424 + 129 + 32 + 1
