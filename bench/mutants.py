@@ -478,6 +478,13 @@ def run_mutmut(folder: Path, names: list[str], env: dict[str, str], children: st
     return call(command, folder, env, log, subprocess.STDOUT if log else None)
 
 
+def say(line: str) -> None:
+    """One progress line, written whole: print() writes the text and its newline apart, so two groups' lines ran
+    together."""
+    sys.stdout.write(f"genoprep: {line}\n")
+    sys.stdout.flush()
+
+
 def stats_weight(group: str) -> int:
     """The bytes of the group's test files: a stand-in for the length of its stats pass, known before any run."""
     return sum(path.stat().st_size for pattern in GROUPS[group][1] for path in REPO.glob(pattern))
@@ -638,9 +645,9 @@ def main(argv: list[str]) -> int:
 
     def one(group: str) -> tuple[list[str], dict[str, int | None], dict[str, str], str, int]:
         if jobs > 1 and not args.report:
-            print(f"genoprep: {group}: started (mutmut's output: mutants/{group}/run.log)", flush=True)
+            say(f"{group}: started (mutmut's output: mutants/{group}/run.log)")
         result = run_group(group, env, children, k, args.seed, args.report, jobs > 1)
-        print(f"genoprep: {result[3]}", flush=True)
+        say(result[3])
         return result
 
     # the groups with the most test code first (their stats passes are the longest), the report in GROUPS order
