@@ -1120,9 +1120,10 @@ def test_fasta_pieces_file_ending_inside_its_first_header_names_the_whole_header
     assert str(caught.value) == f"{path}: record 1 (chr1 x): empty sequence"
 
 
-def test_fasta_pieces_read_error_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+@pytest.mark.parametrize("reader", ["iter_fasta_pieces", "iter_fasta_bytes"])
+def test_fasta_read_error_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str):
     """An I/O error in the middle of reading (a disk or network failure) is the one line
-    `<file>: cannot read (<reason>)`, not a traceback."""
+    `<file>: cannot read (<reason>)`, not a traceback: the piece reader and the whole-record reader."""
     import errno
     import io
 
@@ -1139,7 +1140,7 @@ def test_fasta_pieces_read_error_is_one_line(tmp_path: Path, monkeypatch: pytest
     path.write_bytes(b">a\nACGT\n")
     monkeypatch.setattr(dna_io, "open_binary", lambda p: Failing())
     with pytest.raises(InputError) as caught:
-        list(dna_io.iter_fasta_pieces(path))
+        list(getattr(dna_io, reader)(path))
     assert str(caught.value) == f"{path}: cannot read (Input/output error)"
 
 
@@ -1169,28 +1170,6 @@ def test_empty_table_and_empty_kmer_list_are_exact_lines(tmp_path: Path):
     with pytest.raises(InputError) as caught:
         kmers_to_sequence([], "k.txt", "line 3")
     assert str(caught.value) == "k.txt: line 3: empty sequence"
-
-
-def test_whole_record_fasta_read_error_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """The whole-record reader too: an I/O error while reading is `<file>: cannot read (<reason>)`."""
-    import errno
-    import io
-
-    import genoprep.dna.io as dna_io
-
-    class Failing(io.RawIOBase):
-        def readable(self) -> bool:
-            return True
-
-        def readinto(self, buffer) -> int:
-            raise OSError(errno.EIO, "Input/output error")
-
-    path = tmp_path / "s.fa"
-    path.write_bytes(b">a\nACGT\n")
-    monkeypatch.setattr(dna_io, "open_binary", lambda p: Failing())
-    with pytest.raises(InputError) as caught:
-        list(dna_io.iter_fasta_bytes(path))
-    assert str(caught.value) == f"{path}: cannot read (Input/output error)"
 
 
 def test_npy_preamble_is_exactly_its_declared_size_or_refused():

@@ -81,13 +81,19 @@ def test_h5ad_obsm_is_carried_over(tmp_path: Path) -> None:
 # --- io._read_zarr: a store whose matrix and obs disagree is one line naming the store ----------------------------
 
 
-def test_zarr_matrix_and_obs_of_different_lengths_is_one_line_naming_the_store(tmp_path: Path) -> None:
+def _zarr_store(path: Path, obs: object):  # type: ignore[no-untyped-def]
+    """A Zarr store with COUNTS as a CSR X, the given obs element and GENES as var (written with anndata)."""
     import zarr
 
-    store = zarr.open_group(tmp_path / "m.zarr", mode="w")
+    store = zarr.open_group(path, mode="w")
     write_elem(store, "X", sparse.csr_matrix(COUNTS))
-    write_elem(store, "obs", pd.DataFrame(index=["only"]))
+    write_elem(store, "obs", obs)
     write_elem(store, "var", pd.DataFrame(index=GENES))
+    return store
+
+
+def test_zarr_matrix_and_obs_of_different_lengths_is_one_line_naming_the_store(tmp_path: Path) -> None:
+    _zarr_store(tmp_path / "m.zarr", pd.DataFrame(index=["only"]))
     assert _message(read_matrix, tmp_path / "m.zarr", "zarr") == (
         f"{tmp_path / 'm.zarr'}: the matrix is 2 x 3, but obs has 1 rows and var 3"
     )
@@ -329,12 +335,7 @@ def test_na_words_and_empty_fields_of_a_table(tmp_path: Path) -> None:
 
 
 def test_a_zarr_store_whose_obs_is_no_data_frame(tmp_path: Path) -> None:
-    import zarr
-
-    store = zarr.open_group(tmp_path / "m.zarr", mode="w")
-    write_elem(store, "X", sparse.csr_matrix(COUNTS))
-    write_elem(store, "obs", np.arange(2))
-    write_elem(store, "var", pd.DataFrame(index=GENES))
+    _zarr_store(tmp_path / "m.zarr", np.arange(2))
     assert _message(read_matrix, tmp_path / "m.zarr", "zarr") == (
         f"{tmp_path / 'm.zarr'}: not an anndata Zarr store: obs/var are not data frames"
     )
@@ -383,12 +384,7 @@ def test_the_conversion_makes_the_target_folders(tmp_path: Path) -> None:
 
 def test_an_element_of_an_unknown_encoding_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     """Found by mutant _read_zarr 37: anndata's IORegistryError escaped both readers as a traceback."""
-    import zarr
-
-    store = zarr.open_group(tmp_path / "m.zarr", mode="w")
-    write_elem(store, "X", sparse.csr_matrix(COUNTS))
-    write_elem(store, "obs", pd.DataFrame(index=CELLS))
-    write_elem(store, "var", pd.DataFrame(index=GENES))
+    store = _zarr_store(tmp_path / "m.zarr", pd.DataFrame(index=CELLS))
     store["obs"].attrs["encoding-type"] = "no-such-encoding-of-a-data-frame"
     message = _message(read_matrix, tmp_path / "m.zarr", "zarr")
     prefix = f"{tmp_path / 'm.zarr'}: cannot read the Zarr store: No read method registered for IOSpec("
