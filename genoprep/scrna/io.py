@@ -248,10 +248,14 @@ def _read_h5ad_legacy(path: Path, layer: str | None) -> ad.AnnData:
 
 
 def _decode(values: np.ndarray) -> np.ndarray:
+    """Byte strings of an HDF5 attribute as text, element by element for any shape (h5py gives variable-length
+    strings as an object array of bytes; iterating a 2-D one gave rows, so their bytes were kept)."""
     if values.dtype.kind == "S":
         return values.astype(str)
     if values.dtype.kind == "O":
-        return np.array([v.decode() if isinstance(v, bytes) else v for v in values], dtype=object)
+        decoded = np.empty(values.size, dtype=object)
+        decoded[:] = [v.decode() if isinstance(v, bytes) else v for v in values.ravel()]
+        return decoded.reshape(values.shape)
     return values
 
 

@@ -341,6 +341,23 @@ def test_a_zarr_store_whose_obs_is_no_data_frame(tmp_path: Path) -> None:
     )
 
 
+def test_two_dimensional_variable_length_loom_strings_are_text(tmp_path: Path) -> None:
+    """A (cells, 1) and a (cells, 2) variable-length string attribute: h5py reads them as object arrays of bytes;
+    they arrive as str in obs (squeezed) and obsm, element for element (rows were kept as bytes before)."""
+    path = tmp_path / "x.loom"
+    with h5py.File(path, "w") as handle:
+        handle["matrix"] = COUNTS.T
+        handle.create_dataset("col_attrs/CellID", data=CELLS, dtype=h5py.string_dtype())
+        handle.create_dataset("col_attrs/donor", data=[["d1"], ["d2"]], dtype=h5py.string_dtype())
+        handle.create_dataset("col_attrs/tags", data=[["x", "y"], ["zé", "w"]], dtype=h5py.string_dtype())
+        handle.create_dataset("row_attrs/Gene", data=GENES, dtype=h5py.string_dtype())
+    read = read_matrix(path, "loom")
+    assert list(read.obs["donor"]) == ["d1", "d2"]
+    tags = np.asarray(read.obsm["tags"])
+    assert tags.shape == (2, 2) and tags.tolist() == [["x", "y"], ["zé", "w"]]
+    assert all(type(v) is str for v in [*read.obs["donor"], *tags.ravel()])
+
+
 def test_obs_columns_of_loom_and_h5ad_and_variable_length_loom_strings(tmp_path: Path) -> None:
     path = tmp_path / "x.loom"
     with h5py.File(path, "w") as handle:
