@@ -632,7 +632,7 @@ def main(argv: list[str]) -> int:
     # hypothesis tests run at most 10 examples per mutant (tests/conftest.py reads this; `make test` keeps each
     # test's own max_examples): a surviving scRNA tokens mutant paid ~60 s of 60-example property tests at load 16
     env.setdefault("GENOPREP_MUTANT_EXAMPLES", "10")
-    jobs = min(args.jobs, len(groups))
+    jobs = max(1, min(args.jobs, len(groups)))  # a report of no cached group: no group to run
     # the cores shared between the groups running at once (2 cores, 2 groups: 1 mutant at a time each)
     children = env.get("MUTANTS_CHILDREN", str(max(1, (os.cpu_count() or 2) // jobs)))
     equivalents = read_equivalents()

@@ -255,6 +255,15 @@ def test_two_groups_run_side_by_side_and_report_in_group_order(mutants, tmp_path
     assert alone == [("variants", "2", False), ("filters", "2", False)]
 
 
+def test_a_report_with_no_group_run_yet_is_an_empty_table(mutants, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(mutants, "RUNS", tmp_path / "mutants")  # a fresh clone: no mutants/ folder
+    monkeypatch.setattr(mutants, "OUT", tmp_path / "out" / "mutants.txt")
+    monkeypatch.delenv("MUTANTS_CHILDREN", raising=False)
+    assert mutants.main(["--report"]) == 0
+    report = (tmp_path / "out" / "mutants.txt").read_text(encoding="utf-8")
+    assert re.search(r"^total\s+0\s+0\s+0\s+0", report, re.M), report
+
+
 def test_the_cpu_of_a_command_counts_its_descendants(mutants, tmp_path) -> None:  # type: ignore[no-untyped-def]
     # the child forks a grandchild that burns 0.3 s of its own CPU; the child itself sleeps: the CPU must be the
     # grandchild's, read from the child's wait4 (not this process's os.times(), shared by every group)
